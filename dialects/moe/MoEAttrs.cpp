@@ -1,0 +1,75 @@
+//===- MoEAttrs.cpp - Routing and expert-body attributes ------------------===//
+
+#include "moec/Dialect/MoE/MoE.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace moec::moe;
+
+#include "dialects/moe/MoEEnums.cpp.inc"
+
+FailureOr<llvm::APFloat> moec::moe::parseF64Parameter(AsmParser &parser) {
+  double value;
+  if (parser.parseFloat(value))
+    return failure();
+  return llvm::APFloat(value);
+}
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/moe/MoEAttrs.cpp.inc"
+
+LogicalResult RoutingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  Scoring scoring, int64_t k, bool renormalize,
+                                  bool topkFirst, int64_t nGroup, int64_t topkGroup,
+                                  llvm::APFloat routedScalingFactorValue,
+                                  llvm::APFloat capacityFactorValue) {
+  double routedScalingFactor = routedScalingFactorValue.convertToDouble();
+  double capacityFactor = capacityFactorValue.convertToDouble();
+  if (k < 1)
+    return emitError() << "routing needs k >= 1, got k = " << k;
+  if (nGroup < 1)
+    return emitError() << "routing needs n_group >= 1, got " << nGroup;
+  if (topkGroup < 1 || topkGroup > nGroup)
+    return emitError() << "routing needs 1 <= topk_group <= n_group (" << nGroup
+                       << "), got topk_group = " << topkGroup;
+  if (topkFirst && scoring != Scoring::softmax)
+    return emitError() << "topk_first routing takes a softmax over the chosen logits; "
+                          "it cannot be combined with scoring = "
+                       << stringifyScoring(scoring);
+  if (topkFirst && nGroup != 1)
+    return emitError() << "topk_first routing cannot be group-limited (n_group = "
+                       << nGroup << ")";
+  if (!(routedScalingFactor > 0.0))
+    return emitError() << "routed_scaling_factor must be positive, got "
+                       << routedScalingFactor;
+  if (!(capacityFactor >= 0.0))
+    return emitError() << "capacity_factor must be 0 (dropless) or positive, got "
+                       << capacityFactor;
+  return success();
+}
+
+LogicalResult ExpertAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 Activation activation, bool gated,
+                                 llvm::APFloat alphaValue, llvm::APFloat limitValue) {
+  double alpha = alphaValue.convertToDouble();
+  double limit = limitValue.convertToDouble();
+  bool clamped = activation == Activation::swiglu_clamped;
+  if (clamped && !gated)
+    return emitError() << "swiglu_clamped is a gated activation: it needs gated = true";
+  if (!clamped && (alpha != 1.702 || limit != 7.0))
+    return emitError() << "alpha and limit apply to swiglu_clamped only, not to "
+                       << stringifyActivation(activation);
+  if (clamped && !(limit > 0.0))
+    return emitError() << "swiglu_clamped needs a positive limit, got " << limit;
+  return success();
+}
+
+void MoEDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialects/moe/MoEAttrs.cpp.inc"
+      >();
+}

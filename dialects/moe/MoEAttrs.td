@@ -1,0 +1,123 @@
+#ifndef MOEC_DIALECT_MOE_MOEATTRS_TD
+#define MOEC_DIALECT_MOE_MOEATTRS_TD
+
+include "MoEDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def MoE_ScoringSoftmax : I32EnumAttrCase<"softmax", 0>;
+def MoE_ScoringSigmoid : I32EnumAttrCase<"sigmoid", 1>;
+def MoE_Scoring : I32EnumAttr<"Scoring", "how router logits become expert scores",
+    [MoE_ScoringSoftmax, MoE_ScoringSigmoid]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::moec::moe";
+}
+def MoE_ScoringAttr : EnumAttr<MoE_Dialect, MoE_Scoring, "scoring">;
+
+def MoE_ActivationRelu : I32EnumAttrCase<"relu", 0>;
+def MoE_ActivationGelu : I32EnumAttrCase<"gelu", 1>;
+def MoE_ActivationGeluTanh : I32EnumAttrCase<"gelu_tanh", 2>;
+def MoE_ActivationSilu : I32EnumAttrCase<"silu", 3>;
+def MoE_ActivationSwigluClamped : I32EnumAttrCase<"swiglu_clamped", 4>;
+def MoE_Activation : I32EnumAttr<"Activation", "the nonlinearity of an expert MLP",
+    [MoE_ActivationRelu, MoE_ActivationGelu, MoE_ActivationGeluTanh, MoE_ActivationSilu,
+     MoE_ActivationSwigluClamped]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::moec::moe";
+}
+def MoE_ActivationAttr : EnumAttr<MoE_Dialect, MoE_Activation, "activation">;
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+// A real-valued attribute parameter, stored as an f64 APFloat (attribute storage needs a
+// hashable, comparable value) and written as a plain float literal.
+class MoE_F64Parameter<string desc, string default>
+    : AttrOrTypeParameter<"::llvm::APFloat", desc> {
+  let comparator = "$_lhs.bitwiseIsEqual($_rhs)";
+  let parser = "::moec::moe::parseF64Parameter($_parser)";
+  let defaultValue = "::llvm::APFloat(double(" # default # "))";
+}
+
+class MoE_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<MoE_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
+  let summary = "How a router turns logits into k experts and their weights";
+  let description = [{
+    Describes every routing scheme of the MoE models moec raises:
+
+    - `scoring`: `softmax` over the experts (Mixtral, Qwen, OLMoE, Switch) or an
+      elementwise `sigmoid` (DeepSeek-V3).
+    - `k`: experts chosen per token.
+    - `renormalize`: divide the k chosen scores by their sum (Mixtral yes, Qwen2-MoE no).
+    - `topk_first`: pick the top k on the raw logits and take the softmax over those k only
+      (GPT-OSS); otherwise the scores are computed over all experts first.
+    - `n_group` / `topk_group`: group-limited top-k (DeepSeek-V3): experts form `n_group`
+      equal groups, each group is ranked by the sum of its two best scores, and only the
+      experts of the best `topk_group` groups compete for the k slots. `1` / `1` is plain
+      top-k.
+    - `routed_scaling_factor`: multiplies the final weights (DeepSeek-V3 uses 2.5).
+    - `capacity_factor`: `0` for dropless routing; otherwise each expert takes at most
+      `ceil(capacity_factor * tokens * k / experts)` tokens and drops the rest.
+
+    A score-correction bias (DeepSeek-V3's `e_score_correction_bias`) is a tensor, so it is
+    an operand of the ops that route, not part of this attribute: it is added to the scores
+    for choosing experts only, never to the weights.
+
+    Example: `#moe.routing<scoring = softmax, k = 2, renormalize = true>`
+  }];
+  let parameters = (ins
+    "Scoring":$scoring,
+    "int64_t":$k,
+    DefaultValuedParameter<"bool", "false">:$renormalize,
+    DefaultValuedParameter<"bool", "false">:$topk_first,
+    DefaultValuedParameter<"int64_t", "1">:$n_group,
+    DefaultValuedParameter<"int64_t", "1">:$topk_group,
+    MoE_F64Parameter<"", "1.0">:$routed_scaling_factor,
+    MoE_F64Parameter<"", "0.0">:$capacity_factor
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// True when every token keeps all its k experts (no capacity limit).
+    bool isDropless() const { return getCapacityFactor().isZero(); }
+  }];
+}
+
+def MoE_ExpertAttr : MoE_Attr<"Expert", "expert"> {
+  let summary = "The body of every expert: activation and gating";
+  let description = [{
+    Every routed expert (and every shared expert) of a layer is the same MLP over its own
+    weights: `down(act(x @ W_up))`, or for a gated MLP `down(act(x @ W_gate) * (x @ W_up))`.
+
+    - `activation`: `relu`, `gelu` (erf), `gelu_tanh`, `silu` (SwiGLU when gated) or
+      `swiglu_clamped`, GPT-OSS's gated SiLU with clamping:
+      `gate = min(g, limit)`, `up = clamp(u, -limit, limit)`,
+      `out = (up + 1) * gate * sigmoid(alpha * gate)`.
+    - `gated`: the up projection produces `2 * I` columns: the gate's `I` first, then the
+      up's `I`. (Exports that interleave the two are de-interleaved when raising.)
+    - `alpha`, `limit`: parameters of `swiglu_clamped`; no other activation takes them.
+
+    Biases are optional operands of the ops that carry this attribute, not flags here.
+
+    Example: `#moe.expert<activation = silu, gated = true>`
+  }];
+  let parameters = (ins
+    "Activation":$activation,
+    DefaultValuedParameter<"bool", "false">:$gated,
+    MoE_F64Parameter<"", "1.702">:$alpha,
+    MoE_F64Parameter<"", "7.0">:$limit
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+#endif // MOEC_DIALECT_MOE_MOEATTRS_TD

@@ -1,0 +1,13 @@
+//===- InitMoEC.cpp - Register moec's dialects and passes -----------------===//
+
+#include "moec/InitMoEC.h"
+
+#include "moec/Dialect/MoE/MoE.h"
+
+#include "mlir/IR/DialectRegistry.h"
+
+void moec::registerMoECDialects(mlir::DialectRegistry &registry) {
+  registry.insert<moe::MoEDialect>();
+}
+
+void moec::registerMoECPasses() {}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Configures (once) and builds moec into build/. Warnings are errors when CI is set.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build="$repo/build"
+werror=OFF
+[ -n "${CI:-}" ] && werror=ON
+if [ ! -f "$build/build.ninja" ] || ! grep -q "MOEC_WERROR:BOOL=$werror" "$build/CMakeCache.txt"; then
+  cmake -G Ninja -S "$repo" -B "$build" -DMOEC_WERROR=$werror >"$build.configure.log" 2>&1 ||
+    { cat "$build.configure.log"; exit 1; }
+fi
+ninja -C "$build" 

@@ -1,0 +1,2 @@
+// RUN: moe-opt --show-dialects | FileCheck %s
+// CHECK: moe

@@ -1,0 +1,46 @@
+# -*- Python -*-
+import os
+import shutil
+import subprocess
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "moec"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "unit"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.moec_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%moec_src", config.moec_src_root))
+config.substitutions.append(("%moec_libs", config.moec_lib_dir))
+config.substitutions.append(("%mlir_tools", config.mlir_tools_dir))
+
+llvm_config.with_system_environment(["HOME", "TMPDIR", "CUDA_HOME", "CUDA_PATH"])
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.moec_tools_dir, append_path=True)
+
+# Tests that need a GPU run only where nvidia-smi sees one; elsewhere lit reports them as
+# unsupported (skipped), never as passed.
+def gpu_present():
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return False
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode == 0 and "GPU" in out.stdout
+
+if gpu_present():
+    config.available_features.add("gpu")
+
+ptxas_dirs = [d for d in [config.cuda_bin_dir, "/usr/local/cuda/bin"] if d]
+if any(os.path.exists(os.path.join(d, "ptxas")) for d in ptxas_dirs) or shutil.which("ptxas"):
+    config.available_features.add("ptxas")
+    for d in ptxas_dirs:
+        llvm_config.with_environment("PATH", d, append_path=True)

@@ -1,0 +1,27 @@
+//===- moe-opt.cpp - mlir-opt with moec's dialects and passes -------------===//
+//
+// Every upstream dialect, extension and pass, plus the moe dialect and every moec pass and
+// pipeline: the driver for lit tests and for trying passes by hand.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moec/InitMoEC.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+  moec::registerMoECPasses();
+
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  moec::registerMoECDialects(registry);
+
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "moec optimizer driver: upstream MLIR plus the moe dialect\n", registry));
+}

@@ -7,8 +7,9 @@ werror=OFF
 [ -n "${CI:-}" ] && werror=ON
 if [ ! -f "$build/build.ninja" ] || ! grep -q "MOEC_WERROR:BOOL=$werror" "$build/CMakeCache.txt"; then
   # clang-22 matches the LLVM we link and brings libFuzzer and the sanitizers.
+  mkdir -p "$build"
   cmake -G Ninja -S "$repo" -B "$build" -DMOEC_WERROR=$werror \
-    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 >"$build.configure.log" 2>&1 ||
-    { cat "$build.configure.log"; exit 1; }
+    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 >"$build/configure.log" 2>&1 ||
+    { cat "$build/configure.log"; exit 1; }
 fi
 ninja -C "$build" 

@@ -17,6 +17,7 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%moec_src", config.moec_src_root))
 config.substitutions.append(("%moec_libs", config.moec_lib_dir))
+config.substitutions.append(("%moec_obj", config.moec_obj_root))
 config.substitutions.append(("%mlir_tools", config.mlir_tools_dir))
 
 llvm_config.with_system_environment(["HOME", "TMPDIR", "CUDA_HOME", "CUDA_PATH"])

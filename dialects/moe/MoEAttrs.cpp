@@ -21,10 +21,9 @@ FailureOr<llvm::APFloat> moec::moe::parseF64Parameter(AsmParser &parser) {
 #define GET_ATTRDEF_CLASSES
 #include "dialects/moe/MoEAttrs.cpp.inc"
 
-LogicalResult RoutingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                  Scoring scoring, int64_t k, bool renormalize,
-                                  bool topkFirst, int64_t nGroup, int64_t topkGroup,
-                                  llvm::APFloat routedScalingFactorValue,
+LogicalResult RoutingAttr::verify(function_ref<InFlightDiagnostic()> emitError, Scoring scoring,
+                                  int64_t k, bool renormalize, bool topkFirst, int64_t nGroup,
+                                  int64_t topkGroup, llvm::APFloat routedScalingFactorValue,
                                   llvm::APFloat capacityFactorValue) {
   double routedScalingFactor = routedScalingFactorValue.convertToDouble();
   double capacityFactor = capacityFactorValue.convertToDouble();
@@ -40,11 +39,9 @@ LogicalResult RoutingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                           "it cannot be combined with scoring = "
                        << stringifyScoring(scoring);
   if (topkFirst && nGroup != 1)
-    return emitError() << "topk_first routing cannot be group-limited (n_group = "
-                       << nGroup << ")";
+    return emitError() << "topk_first routing cannot be group-limited (n_group = " << nGroup << ")";
   if (!(routedScalingFactor > 0.0))
-    return emitError() << "routed_scaling_factor must be positive, got "
-                       << routedScalingFactor;
+    return emitError() << "routed_scaling_factor must be positive, got " << routedScalingFactor;
   if (!(capacityFactor >= 0.0))
     return emitError() << "capacity_factor must be 0 (dropless) or positive, got "
                        << capacityFactor;
@@ -52,8 +49,8 @@ LogicalResult RoutingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 }
 
 LogicalResult ExpertAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                 Activation activation, bool gated,
-                                 llvm::APFloat alphaValue, llvm::APFloat limitValue) {
+                                 Activation activation, bool gated, llvm::APFloat alphaValue,
+                                 llvm::APFloat limitValue) {
   double alpha = alphaValue.convertToDouble();
   double limit = limitValue.convertToDouble();
   bool clamped = activation == Activation::swiglu_clamped;

@@ -22,6 +22,8 @@ def MoE_Dialect : Dialect {
   }];
   let cppNamespace = "::moec::moe";
   let useDefaultAttributePrinterParser = 1;
+  // Canonicalizations materialize routing results as splats.
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
   let extraClassDeclaration = [{
     void registerAttributes();
   }];

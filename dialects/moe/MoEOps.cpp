@@ -1,9 +1,405 @@
-//===- MoEOps.cpp - Verifiers, folders and canonicalizations of moe ops ---===//
+//===- MoEOps.cpp - Verifiers and canonicalizations of moe ops ------------===//
 
 #include "moec/Dialect/MoE/MoE.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
 using namespace moec::moe;
 
+//===----------------------------------------------------------------------===//
+// Custom assembly: attributes written without their `#moe.<mnemonic>` prefix, since the
+// keyword before them already says what they are (`routing <...>`, `expert <...>`).
+//===----------------------------------------------------------------------===//
+
+template <typename AttrT> static ParseResult parseBareAttr(OpAsmParser &parser, AttrT &attr) {
+  Attribute parsed = AttrT::parse(parser, Type());
+  if (!parsed)
+    return failure();
+  attr = llvm::cast<AttrT>(parsed);
+  return success();
+}
+
+template <typename AttrT>
+static void printBareAttr(OpAsmPrinter &printer, Operation *, AttrT attr) {
+  attr.print(printer);
+}
+
 #define GET_OP_CLASSES
 #include "dialects/moe/MoEOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Shape checking
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Checks the static dimensions of one operand or result against what the op's other
+/// operands imply; dynamic dimensions on either side always agree.
+class ShapeChecker {
+public:
+  explicit ShapeChecker(Operation *op) : op(op) {}
+
+  /// Requires dimension `dim` of `value`'s type (named `what`) to equal `expected`, which
+  /// `because` explains (e.g. "the number of experts").
+  LogicalResult dim(Value value, StringRef what, unsigned dim, int64_t expected,
+                    StringRef because) {
+    int64_t actual = llvm::cast<ShapedType>(value.getType()).getDimSize(dim);
+    if (ShapedType::isDynamic(actual) || ShapedType::isDynamic(expected) || actual == expected)
+      return success();
+    return op->emitOpError() << what << " dimension " << dim << " is " << actual << " but must be "
+                             << expected << " (" << because << ")";
+  }
+
+  /// Requires `value`'s element type to be `expected`.
+  LogicalResult elementType(Value value, StringRef what, Type expected, StringRef because) {
+    Type actual = getElementTypeOrSelf(value.getType());
+    if (actual == expected)
+      return success();
+    return op->emitOpError() << what << " has element type " << actual << " but must have "
+                             << expected << " (" << because << ")";
+  }
+
+private:
+  Operation *op;
+};
+
+int64_t dimOf(Value value, unsigned dim) {
+  return llvm::cast<ShapedType>(value.getType()).getDimSize(dim);
+}
+
+/// Product of two sizes, dynamic if either is.
+int64_t mulDims(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) ? ShapedType::kDynamic : a * b;
+}
+} // namespace
+
+/// Checks `routing` against the number of experts it chooses from.
+static LogicalResult verifyRoutingForExperts(Operation *op, RoutingAttr routing,
+                                             int64_t numExperts) {
+  if (ShapedType::isDynamic(numExperts))
+    return success();
+  int64_t k = routing.getK();
+  if (k > numExperts)
+    return op->emitOpError() << "routes each token to k = " << k << " experts but there are "
+                             << numExperts;
+  int64_t nGroup = routing.getNGroup();
+  if (numExperts % nGroup != 0)
+    return op->emitOpError() << "splits " << numExperts << " experts into n_group = " << nGroup
+                             << " groups, which does not divide them evenly";
+  int64_t eligible = routing.getTopkGroup() * (numExperts / nGroup);
+  if (k > eligible)
+    return op->emitOpError() << "routes each token to k = " << k << " experts but its "
+                             << routing.getTopkGroup() << " best groups hold only " << eligible;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Routing canonicalization, shared by moe.layer and moe.route
+//===----------------------------------------------------------------------===//
+
+/// The simplest routing attribute that routes like `routing` over `numExperts` experts:
+/// - when every expert is chosen (k == E), a softmax over the chosen logits is the softmax
+///   over all of them, and softmax weights over all experts already sum to one, so neither
+///   `topk_first` nor `renormalize` changes anything;
+/// - when every group is kept (topk_group == n_group), group limiting is plain top-k.
+static RoutingAttr simplifyRouting(RoutingAttr routing, int64_t numExperts) {
+  bool renormalize = routing.getRenormalize();
+  bool topkFirst = routing.getTopkFirst();
+  int64_t nGroup = routing.getNGroup();
+  int64_t topkGroup = routing.getTopkGroup();
+  if (routing.getK() == numExperts && routing.getScoring() == Scoring::softmax) {
+    renormalize = false;
+    topkFirst = false;
+  }
+  if (topkGroup == nGroup)
+    nGroup = topkGroup = 1;
+  return RoutingAttr::get(routing.getContext(), routing.getScoring(), routing.getK(), renormalize,
+                          topkFirst, nGroup, topkGroup, routing.getRoutedScalingFactor(),
+                          routing.getCapacityFactor());
+}
+
+namespace {
+template <typename OpT> struct SimplifyRouting : OpRewritePattern<OpT> {
+  using OpRewritePattern<OpT>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OpT op, PatternRewriter &rewriter) const override {
+    int64_t numExperts = numExpertsOf(op);
+    if (ShapedType::isDynamic(numExperts))
+      return failure();
+    RoutingAttr simpler = simplifyRouting(op.getRouting(), numExperts);
+    if (simpler == op.getRouting())
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] { op.setRoutingAttr(simpler); });
+    return success();
+  }
+
+  static int64_t numExpertsOf(LayerOp op) { return op.getNumExperts(); }
+  static int64_t numExpertsOf(RouteOp op) { return dimOf(op.getLogits(), 1); }
+};
+
+/// With a single expert and softmax scoring, every token goes to expert 0 with weight one
+/// (times the routed scaling factor): the router is not needed at all.
+struct FoldSingleExpertRoute : OpRewritePattern<RouteOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RouteOp op, PatternRewriter &rewriter) const override {
+    RoutingAttr routing = op.getRouting();
+    if (dimOf(op.getLogits(), 1) != 1 || routing.getScoring() != Scoring::softmax ||
+        !routing.isDropless())
+      return failure();
+    Location loc = op.getLoc();
+    SmallVector<Value> dynamicSizes;
+    if (ShapedType::isDynamic(dimOf(op.getLogits(), 0)))
+      dynamicSizes.push_back(tensor::DimOp::create(rewriter, loc, op.getLogits(), 0));
+    auto weightsType = llvm::cast<RankedTensorType>(op.getWeights().getType());
+    auto idsType = llvm::cast<RankedTensorType>(op.getExpertIds().getType());
+    Value scale = arith::ConstantOp::create(
+        rewriter, loc,
+        FloatAttr::get(weightsType.getElementType(),
+                       routing.getRoutedScalingFactor().convertToDouble()));
+    Value expertZero =
+        arith::ConstantOp::create(rewriter, loc, IntegerAttr::get(idsType.getElementType(), 0));
+    Value weights = tensor::SplatOp::create(rewriter, loc, weightsType, scale, dynamicSizes);
+    Value ids = tensor::SplatOp::create(rewriter, loc, idsType, expertZero, dynamicSizes);
+    rewriter.replaceOp(op, {weights, ids});
+    return success();
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// LayerOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LayerOp::verify() {
+  ShapeChecker check(*this);
+  Value tokens = getTokens();
+  int64_t numTokens = dimOf(tokens, 0);
+  int64_t hidden = dimOf(tokens, 1);
+  int64_t numExperts = getNumExperts();
+  int64_t upColumns = dimOf(getUpWeight(), 2);
+  bool gated = getExpert().getGated();
+  StringRef columnsReason =
+      gated ? "the gated up projection has 2 x the down projection's inner size"
+            : "the up projection's columns are the down projection's inner size";
+  Type elementType = getElementTypeOrSelf(tokens.getType());
+
+  if (failed(check.dim(getRouterWeight(), "router_weight", 1, hidden, "the hidden size")) ||
+      failed(check.dim(getUpWeight(), "up_weight", 0, numExperts, "the number of experts")) ||
+      failed(check.dim(getUpWeight(), "up_weight", 1, hidden, "the hidden size")) ||
+      failed(check.dim(getDownWeight(), "down_weight", 0, numExperts, "the number of experts")) ||
+      failed(check.dim(getDownWeight(), "down_weight", 1, gated ? upColumns / 2 : upColumns,
+                       columnsReason)) ||
+      failed(check.dim(getDownWeight(), "down_weight", 2, hidden, "the hidden size")) ||
+      failed(check.dim(getResult(), "result", 0, numTokens, "the number of tokens")) ||
+      failed(check.dim(getResult(), "result", 1, hidden, "the hidden size")))
+    return failure();
+  if (gated && !ShapedType::isDynamic(upColumns) && upColumns % 2 != 0)
+    return emitOpError() << "has gated experts but an odd number of up_weight columns ("
+                         << upColumns << ")";
+
+  if (Value bias = getRouterBias())
+    if (failed(check.dim(bias, "router_bias", 0, numExperts, "the number of experts")))
+      return failure();
+  if (Value bias = getScoreBias())
+    if (failed(check.dim(bias, "score_bias", 0, numExperts, "the number of experts")))
+      return failure();
+  if (Value bias = getUpBias())
+    if (failed(check.dim(bias, "up_bias", 0, numExperts, "the number of experts")) ||
+        failed(check.dim(bias, "up_bias", 1, upColumns, "up_weight's columns")))
+      return failure();
+  if (Value bias = getDownBias())
+    if (failed(check.dim(bias, "down_bias", 0, numExperts, "the number of experts")) ||
+        failed(check.dim(bias, "down_bias", 1, hidden, "the hidden size")))
+      return failure();
+
+  if (static_cast<bool>(getSharedUp()) != static_cast<bool>(getSharedDown()))
+    return emitOpError("needs both shared_up and shared_down, or neither");
+  if (getSharedGate() && !getSharedUp())
+    return emitOpError("has a shared_gate but no shared expert");
+  if (Value sharedUp = getSharedUp()) {
+    int64_t sharedColumns = dimOf(sharedUp, 1);
+    if (failed(check.dim(sharedUp, "shared_up", 0, hidden, "the hidden size")) ||
+        failed(check.dim(getSharedDown(), "shared_down", 0,
+                         gated ? sharedColumns / 2 : sharedColumns,
+                         gated ? "the gated shared_up has 2 x shared_down's inner size"
+                               : "shared_up's columns are shared_down's inner size")) ||
+        failed(check.dim(getSharedDown(), "shared_down", 1, hidden, "the hidden size")))
+      return failure();
+    if (gated && !ShapedType::isDynamic(sharedColumns) && sharedColumns % 2 != 0)
+      return emitOpError() << "has gated experts but an odd number of shared_up columns ("
+                           << sharedColumns << ")";
+  }
+  if (Value sharedGate = getSharedGate())
+    if (failed(check.dim(sharedGate, "shared_gate", 0, hidden, "the hidden size")) ||
+        failed(check.dim(sharedGate, "shared_gate", 1, 1, "the gate is one logit per token")))
+      return failure();
+
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    StringRef name = getOperandSegmentName(operand.getOperandNumber());
+    if (failed(
+            check.elementType(operand.get(), name, elementType, "the element type of the tokens")))
+      return failure();
+  }
+  if (failed(
+          check.elementType(getResult(), "result", elementType, "the element type of the tokens")))
+    return failure();
+  return verifyRoutingForExperts(*this, getRouting(), numExperts);
+}
+
+StringRef LayerOp::getOperandSegmentName(unsigned operandNumber) {
+  static constexpr StringLiteral names[] = {
+      "tokens",  "router_weight", "up_weight", "down_weight", "router_bias", "score_bias",
+      "up_bias", "down_bias",     "shared_up", "shared_down", "shared_gate"};
+  auto segments = getProperties().operandSegmentSizes;
+  unsigned first = 0;
+  for (auto [segment, size] : llvm::enumerate(segments)) {
+    if (operandNumber < first + size)
+      return names[segment];
+    first += size;
+  }
+  return "operand";
+}
+
+void LayerOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
+  results.add<SimplifyRouting<LayerOp>>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// RouteOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RouteOp::verify() {
+  ShapeChecker check(*this);
+  int64_t numTokens = dimOf(getLogits(), 0);
+  int64_t numExperts = dimOf(getLogits(), 1);
+  int64_t k = getRouting().getK();
+  if (failed(check.dim(getWeights(), "weights", 0, numTokens, "the number of tokens")) ||
+      failed(check.dim(getWeights(), "weights", 1, k, "the routing's k")) ||
+      failed(check.dim(getExpertIds(), "expert_ids", 0, numTokens, "the number of tokens")) ||
+      failed(check.dim(getExpertIds(), "expert_ids", 1, k, "the routing's k")))
+    return failure();
+  if (Value bias = getScoreBias()) {
+    if (failed(check.dim(bias, "score_bias", 0, numExperts, "the number of experts")) ||
+        failed(check.elementType(bias, "score_bias", getElementTypeOrSelf(getLogits()),
+                                 "the element type of the logits")))
+      return failure();
+  }
+  return verifyRoutingForExperts(*this, getRouting(), numExperts);
+}
+
+void RouteOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
+  results.add<SimplifyRouting<RouteOp>, FoldSingleExpertRoute>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// PermuteOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult PermuteOp::verify() {
+  ShapeChecker check(*this);
+  int64_t numExperts = getNumExperts();
+  int64_t pairs = mulDims(dimOf(getExpertIds(), 0), dimOf(getExpertIds(), 1));
+  int64_t padded = ShapedType::isDynamic(pairs) ? pairs : getPaddedLength(pairs);
+  if (failed(check.dim(getExpertOffsets(), "expert_offsets", 0, numExperts + 1,
+                       "one offset per expert plus the end")) ||
+      failed(check.dim(getSortedIds(), "sorted_ids", 0, padded,
+                       "tokens x k plus the worst-case padding of every expert")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GroupedMatmulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GroupedMatmulOp::verify() {
+  ShapeChecker check(*this);
+  Value weights = getWeights();
+  int64_t numExperts = dimOf(weights, 0);
+  int64_t reduction = dimOf(weights, 1);
+  int64_t columns = dimOf(weights, 2);
+  Type elementType = getElementTypeOrSelf(getInput());
+
+  if (static_cast<bool>(getSortedIds()) != getRowsPerToken().has_value())
+    return emitOpError("needs rows_per_token exactly when it gathers through sorted_ids");
+  int64_t rows = getSortedIds() ? dimOf(getSortedIds(), 0) : dimOf(getInput(), 0);
+  StringRef rowsReason =
+      getSortedIds() ? "one row per entry of sorted_ids" : "one row per row of the sorted input";
+
+  int64_t resultColumns = columns;
+  if (ExpertAttr expert = getExpertAttr(); expert && expert.getGated()) {
+    if (!ShapedType::isDynamic(columns) && columns % 2 != 0)
+      return emitOpError() << "has a gated epilogue but an odd number of weight columns ("
+                           << columns << ")";
+    resultColumns = ShapedType::isDynamic(columns) ? columns : columns / 2;
+  }
+
+  if (failed(check.dim(getInput(), "input", 1, reduction, "the weights' rows")) ||
+      failed(check.dim(getExpertOffsets(), "expert_offsets", 0, numExperts + 1,
+                       "one offset per expert plus the end")) ||
+      failed(check.dim(getResult(), "result", 0, rows, rowsReason)) ||
+      failed(check.dim(getResult(), "result", 1, resultColumns,
+                       getExpertAttr() && getExpertAttr().getGated()
+                           ? "half the weight columns, after the gated epilogue"
+                           : "the weight columns")) ||
+      failed(
+          check.elementType(getResult(), "result", elementType, "the element type of the input")))
+    return failure();
+
+  if (Value bias = getBias())
+    if (failed(check.dim(bias, "bias", 0, numExperts, "the number of experts")) ||
+        failed(check.dim(bias, "bias", 1, columns, "the weight columns")) ||
+        failed(check.elementType(bias, "bias", elementType, "the element type of the input")))
+      return failure();
+
+  bool quantized = llvm::isa<IntegerType>(getElementTypeOrSelf(weights));
+  Value scales = getScales();
+  if (quantized && !scales)
+    return emitOpError("has integer weights but no scales to dequantize them");
+  if (!quantized && scales)
+    return emitOpError("has scales but floating-point weights");
+  if (!quantized &&
+      failed(check.elementType(weights, "weights", elementType, "the element type of the input")))
+    return failure();
+  if (scales) {
+    int64_t groups = dimOf(scales, 1);
+    if (failed(check.dim(scales, "scales", 0, numExperts, "the number of experts")) ||
+        failed(check.dim(scales, "scales", 2, columns, "the weight columns")))
+      return failure();
+    if (!ShapedType::isDynamic(groups) && !ShapedType::isDynamic(reduction) &&
+        (groups == 0 || reduction % groups != 0))
+      return emitOpError() << "has " << groups << " scale groups, which do not divide the "
+                           << reduction << " weight rows evenly";
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// UnpermuteOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult UnpermuteOp::verify() {
+  ShapeChecker check(*this);
+  int64_t slots = dimOf(getExpertOut(), 0);
+  int64_t numTokens = dimOf(getWeights(), 0);
+  int64_t pairs = mulDims(numTokens, dimOf(getWeights(), 1));
+  Type elementType = getElementTypeOrSelf(getExpertOut());
+  if (failed(
+          check.dim(getSortedIds(), "sorted_ids", 0, slots, "one entry per row of expert_out")) ||
+      failed(check.dim(getResult(), "result", 0, numTokens, "the number of tokens")) ||
+      failed(
+          check.dim(getResult(), "result", 1, dimOf(getExpertOut(), 1), "expert_out's columns")) ||
+      failed(check.elementType(getWeights(), "weights", elementType,
+                               "the element type of expert_out")) ||
+      failed(
+          check.elementType(getResult(), "result", elementType, "the element type of expert_out")))
+    return failure();
+  if (!ShapedType::isDynamic(slots) && !ShapedType::isDynamic(pairs) && slots < pairs)
+    return emitOpError() << "has " << slots << " expert_out rows, fewer than the " << pairs
+                         << " (token, expert) pairs it combines";
+  return success();
+}

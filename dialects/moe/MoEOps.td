@@ -4,4 +4,241 @@
 include "MoEAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
+//===----------------------------------------------------------------------===//
+// Layer level
+//===----------------------------------------------------------------------===//
+
+def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
+  let summary = "One whole Mixture-of-Experts layer";
+  let description = [{
+    Routes every token to `k` of `E` experts, runs each chosen expert's MLP on the token,
+    and returns the routing-weighted sum of their outputs (plus the shared experts' output,
+    if any). Raising passes produce this op from ONNX exports; the kernel level replaces it
+    with `moe.route`, `moe.permute`, `moe.grouped_matmul` and `moe.unpermute`.
+
+    Operands, with `T` tokens of hidden size `H`, `E` experts of inner size `I`, and
+    `N = 2 * I` when the experts are gated, else `N = I`:
+
+    | operand         | shape        | meaning                                           |
+    | --------------- | ------------ | ------------------------------------------------- |
+    | `tokens`        | `[T, H]`     | the layer's input                                 |
+    | `router_weight` | `[E, H]`     | router logits are `tokens @ router_weight^T`      |
+    | `up_weight`     | `[E, H, N]`  | stacked up (and gate) projections                 |
+    | `down_weight`   | `[E, I, H]`  | stacked down projections                          |
+    | `router_bias`   | `[E]`        | optional, added to the logits                     |
+    | `score_bias`    | `[E]`        | optional score correction, for choosing only      |
+    | `up_bias`       | `[E, N]`     | optional                                          |
+    | `down_bias`     | `[E, H]`     | optional                                          |
+    | `shared_up`     | `[H, Ns]`    | optional shared expert, same body as the experts  |
+    | `shared_down`   | `[Is, H]`    | with `shared_up`                                  |
+    | `shared_gate`   | `[H, 1]`     | optional sigmoid gate on the shared expert's output |
+
+    Gated projections keep the gate's columns first and the up's after them.
+
+    Example:
+
+    ```mlir
+    %y = moe.layer %x, %router, %w_up, %w_down
+           routing <scoring = softmax, k = 2, renormalize = true>
+           expert <activation = silu, gated = true>
+           : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x64x256xf32>, tensor<8x128x64xf32>)
+           -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    2DTensorOf<[AnyFloat]>:$tokens,
+    2DTensorOf<[AnyFloat]>:$router_weight,
+    3DTensorOf<[AnyFloat]>:$up_weight,
+    3DTensorOf<[AnyFloat]>:$down_weight,
+    Optional<1DTensorOf<[AnyFloat]>>:$router_bias,
+    Optional<1DTensorOf<[AnyFloat]>>:$score_bias,
+    Optional<2DTensorOf<[AnyFloat]>>:$up_bias,
+    Optional<2DTensorOf<[AnyFloat]>>:$down_bias,
+    Optional<2DTensorOf<[AnyFloat]>>:$shared_up,
+    Optional<2DTensorOf<[AnyFloat]>>:$shared_down,
+    Optional<2DTensorOf<[AnyFloat]>>:$shared_gate,
+    MoE_RoutingAttr:$routing,
+    MoE_ExpertAttr:$expert
+  );
+  let results = (outs 2DTensorOf<[AnyFloat]>:$result);
+  let assemblyFormat = [{
+    $tokens `,` $router_weight `,` $up_weight `,` $down_weight
+    (`router_bias` `(` $router_bias^ `:` type($router_bias) `)`)?
+    (`score_bias` `(` $score_bias^ `:` type($score_bias) `)`)?
+    (`up_bias` `(` $up_bias^ `:` type($up_bias) `)`)?
+    (`down_bias` `(` $down_bias^ `:` type($down_bias) `)`)?
+    (`shared` `(` $shared_up^ `,` $shared_down `:` type($shared_up) `,` type($shared_down) `)`)?
+    (`shared_gate` `(` $shared_gate^ `:` type($shared_gate) `)`)?
+    `routing` custom<BareAttr>($routing) `expert` custom<BareAttr>($expert) attr-dict
+    `:` `(` type($tokens) `,` type($router_weight) `,` type($up_weight) `,`
+    type($down_weight) `)` `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    /// The number of routed experts, E (ShapedType::kDynamic if unknown).
+    int64_t getNumExperts() { return getRouterWeight().getType().getDimSize(0); }
+
+    /// The ODS name of the operand group that holds operand `operandNumber`.
+    ::llvm::StringRef getOperandSegmentName(unsigned operandNumber);
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel level
+//===----------------------------------------------------------------------===//
+
+def MoE_RouteOp : MoE_Op<"route", [Pure]> {
+  let summary = "Router logits to the top-k experts of every token and their weights";
+  let description = [{
+    Turns router logits `[T, E]` into, for every token, the ids of its `k` experts
+    (`expert_ids`, `[T, k]`, best first) and their routing weights (`weights`, `[T, k]`),
+    as the `routing` attribute describes: scoring, top-k (group-limited or not, on logits
+    first or on scores), renormalization and scaling, all in one kernel. An optional
+    `score_bias` (`[E]`) is added to the scores for choosing the experts only.
+
+    Example:
+
+    ```mlir
+    %w, %ids = moe.route %logits routing <scoring = softmax, k = 2>
+                 : tensor<?x8xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
+    ```
+  }];
+  let arguments = (ins
+    2DTensorOf<[AnyFloat]>:$logits,
+    Optional<1DTensorOf<[AnyFloat]>>:$score_bias,
+    MoE_RoutingAttr:$routing
+  );
+  let results = (outs 2DTensorOf<[AnyFloat]>:$weights, 2DTensorOf<[I32]>:$expert_ids);
+  let assemblyFormat = [{
+    $logits (`score_bias` `(` $score_bias^ `:` type($score_bias) `)`)?
+    `routing` custom<BareAttr>($routing) attr-dict
+    `:` type($logits) `->` type($weights) `,` type($expert_ids)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+def MoE_PermuteOp : MoE_Op<"permute", [Pure]> {
+  let summary = "Group (token, slot) pairs by expert, each group padded to a block";
+  let description = [{
+    Computes the sorted-token layout that grouped GEMMs run on: a histogram of
+    `expert_ids` (`[T, k]`) per expert, its prefix sum, and the scatter of every pair
+    `(t, j)` — encoded as `t * k + j` — into its expert's segment.
+
+    - `sorted_ids` (`[P]`): the pairs, expert 0's first. Every segment is padded up to a
+      multiple of `block_size`; padding slots hold `T * k`, which names no pair. `P` is the
+      worst case, `T * k + E * (block_size - 1)`.
+    - `expert_offsets` (`[E + 1]`): expert `e`'s segment is
+      `sorted_ids[expert_offsets[e] .. expert_offsets[e + 1])`; the last entry is the
+      used length.
+
+    Within a segment, pairs keep token order, so the layout is deterministic.
+
+    Example:
+
+    ```mlir
+    %ids, %offsets = moe.permute %expert_ids experts 8 block 16
+                       : tensor<4x2xi32> -> tensor<128xi32>, tensor<9xi32>
+    ```
+  }];
+  let arguments = (ins
+    2DTensorOf<[I32]>:$expert_ids,
+    ConfinedAttr<I64Attr, [IntPositive]>:$num_experts,
+    ConfinedAttr<I64Attr, [IntPositive]>:$block_size
+  );
+  let results = (outs 1DTensorOf<[I32]>:$sorted_ids, 1DTensorOf<[I32]>:$expert_offsets);
+  let assemblyFormat = [{
+    $expert_ids `experts` $num_experts `block` $block_size attr-dict
+    `:` type($expert_ids) `->` type($sorted_ids) `,` type($expert_offsets)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The worst-case length of `sorted_ids` for `pairs` (token, slot) pairs.
+    int64_t getPaddedLength(int64_t pairs) {
+      return pairs + getNumExperts() * (getBlockSize() - 1);
+    }
+  }];
+}
+
+def MoE_GroupedMatmulOp : MoE_Op<"grouped_matmul", [Pure, AttrSizedOperandSegments]> {
+  let summary = "One GEMM per expert segment over stacked expert weights";
+  let description = [{
+    For every expert `e`, multiplies the rows of its segment
+    (`expert_offsets[e] .. expert_offsets[e + 1]`) by `weights[e]` (`[K, N]`), adds
+    `bias[e]` if given, and applies the epilogue `expert` activation if given. Rows of
+    padding slots are zero. Experts with empty segments cost nothing.
+
+    The rows come from `input` in one of two ways:
+    - with `sorted_ids` (the prologue gather): `input` is in token order, `[T, K]`, and row
+      `p` of the result reads token `sorted_ids[p] / rows_per_token` — the permuted copy is
+      never materialized;
+    - without: `input` is already in the sorted layout, `[P, K]` (e.g. the output of the
+      up projection feeding the down projection).
+
+    With a gated `expert` epilogue the result has `N / 2` columns
+    (`act(gate) * up`), else `N`.
+
+    Quantized weights (integer element types) need `scales` (`[E, G, N]`, one scale per
+    group of `K / G` rows of every column); they are dequantized inside the GEMM.
+
+    Example:
+
+    ```mlir
+    %h = moe.grouped_matmul %x, %w_up offsets %offsets gather %ids, rows_per_token 2
+           expert <activation = silu, gated = true>
+           : (tensor<?x64xf32>, tensor<8x64x256xf32>, tensor<9xi32>, tensor<?xi32>)
+           -> tensor<?x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    2DTensorOf<[AnyFloat]>:$input,
+    3DTensorOf<[AnyFloat, AnySignlessInteger]>:$weights,
+    1DTensorOf<[I32]>:$expert_offsets,
+    Optional<1DTensorOf<[I32]>>:$sorted_ids,
+    Optional<2DTensorOf<[AnyFloat]>>:$bias,
+    Optional<3DTensorOf<[AnyFloat]>>:$scales,
+    OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$rows_per_token,
+    OptionalAttr<MoE_ExpertAttr>:$expert
+  );
+  let results = (outs 2DTensorOf<[AnyFloat]>:$result);
+  let assemblyFormat = [{
+    $input `,` $weights `offsets` $expert_offsets
+    (`gather` $sorted_ids^ `,` `rows_per_token` $rows_per_token)?
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`scales` `(` $scales^ `:` type($scales) `)`)?
+    (`expert` custom<BareAttr>($expert)^)? attr-dict
+    `:` `(` type($input) `,` type($weights) `,` type($expert_offsets)
+    (`,` type($sorted_ids)^)? `)` `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def MoE_UnpermuteOp : MoE_Op<"unpermute", [Pure]> {
+  let summary = "Routing-weighted combine of expert outputs back into token order";
+  let description = [{
+    The inverse of `moe.permute`: for every token `t`,
+    `result[t] = sum_j weights[t, j] * expert_out[p(t, j)]`, where `p(t, j)` is the slot of
+    pair `t * k + j` in `sorted_ids`. Padding slots are ignored.
+
+    Example:
+
+    ```mlir
+    %y = moe.unpermute %out, %ids, %weights
+           : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x2xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    2DTensorOf<[AnyFloat]>:$expert_out,
+    1DTensorOf<[I32]>:$sorted_ids,
+    2DTensorOf<[AnyFloat]>:$weights
+  );
+  let results = (outs 2DTensorOf<[AnyFloat]>:$result);
+  let assemblyFormat = [{
+    $expert_out `,` $sorted_ids `,` $weights attr-dict
+    `:` `(` type($expert_out) `,` type($sorted_ids) `,` type($weights) `)` `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // MOEC_DIALECT_MOE_MOEOPS_TD

@@ -1,0 +1,56 @@
+// RUN: moe-opt %s -split-input-file -verify-diagnostics
+// Every verifier error of #moe.routing and #moe.expert.
+
+// expected-error @+1 {{routing needs k >= 1, got k = 0}}
+func.func @k_zero() attributes {r = #moe.routing<scoring = softmax, k = 0>} { return }
+
+// -----
+
+// expected-error @+1 {{routing needs n_group >= 1, got 0}}
+func.func @no_groups() attributes {r = #moe.routing<scoring = sigmoid, k = 2, n_group = 0>} { return }
+
+// -----
+
+// expected-error @+1 {{routing needs 1 <= topk_group <= n_group (4), got topk_group = 5}}
+func.func @too_many_groups_kept() attributes {r = #moe.routing<scoring = sigmoid, k = 2, n_group = 4, topk_group = 5>} { return }
+
+// -----
+
+// expected-error @+1 {{topk_first routing takes a softmax over the chosen logits; it cannot be combined with scoring = sigmoid}}
+func.func @topk_first_sigmoid() attributes {r = #moe.routing<scoring = sigmoid, k = 2, topk_first = true>} { return }
+
+// -----
+
+// expected-error @+1 {{topk_first routing cannot be group-limited (n_group = 2)}}
+func.func @topk_first_grouped() attributes {r = #moe.routing<scoring = softmax, k = 2, topk_first = true, n_group = 2, topk_group = 1>} { return }
+
+// -----
+
+// expected-error @+1 {{routed_scaling_factor must be positive, got -1}}
+func.func @negative_scaling() attributes {r = #moe.routing<scoring = softmax, k = 2, routed_scaling_factor = -1.0>} { return }
+
+// -----
+
+// expected-error @+1 {{capacity_factor must be 0 (dropless) or positive, got -5.000000e-01}}
+func.func @negative_capacity() attributes {r = #moe.routing<scoring = softmax, k = 2, capacity_factor = -0.5>} { return }
+
+// -----
+
+// expected-error @+1 {{swiglu_clamped is a gated activation: it needs gated = true}}
+func.func @clamped_ungated() attributes {e = #moe.expert<activation = swiglu_clamped>} { return }
+
+// -----
+
+// expected-error @+1 {{alpha and limit apply to swiglu_clamped only, not to silu}}
+func.func @alpha_on_silu() attributes {e = #moe.expert<activation = silu, gated = true, alpha = 2.0>} { return }
+
+// -----
+
+// expected-error @+1 {{swiglu_clamped needs a positive limit, got 0}}
+func.func @zero_limit() attributes {e = #moe.expert<activation = swiglu_clamped, gated = true, limit = 0.0>} { return }
+
+// -----
+
+// expected-error @+2 {{expected one of [relu, gelu, gelu_tanh, silu, swiglu_clamped] for the nonlinearity of an expert MLP, got: mish}}
+// expected-error @+1 {{failed to parse MoE_ExpertAttr parameter 'activation'}}
+func.func @unknown_activation() attributes {e = #moe.expert<activation = mish>} { return }

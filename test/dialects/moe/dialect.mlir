@@ -1,2 +1,0 @@
-// RUN: moe-opt --show-dialects | FileCheck %s
-// CHECK: moe

@@ -2,6 +2,7 @@
 
 #include "moec/InitMoEC.h"
 
+#include "moec/Codegen/Passes.h"
 #include "moec/Dialect/MoE/MoE.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -10,4 +11,4 @@ void moec::registerMoECDialects(mlir::DialectRegistry &registry) {
   registry.insert<moe::MoEDialect>();
 }
 
-void moec::registerMoECPasses() {}
+void moec::registerMoECPasses() { registerCodegenPasses(); }

@@ -1,0 +1,61 @@
+//===- HostLoweringPipeline.cpp - Tensors to the LLVM dialect for the host ===//
+
+#include "moec/Codegen/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOptions &options) {
+  // The runtime needs the I/O description while the signature still has tensor types.
+  ExportModelInfoOptions infoOptions;
+  infoOptions.entry = options.entry;
+  pm.addPass(createExportModelInfo(infoOptions));
+
+  // What legalization left in tosa goes to linalg/arith/tensor; then elementwise chains
+  // fuse into single loops before anything is materialized.
+  OpPassManager &funcPM = pm.nest<func::FuncOp>();
+  funcPM.addPass(tosa::createTosaToLinalgNamed());
+  funcPM.addPass(tosa::createTosaToLinalg());
+  funcPM.addPass(createTosaToArithPass());
+  funcPM.addPass(createTosaToTensorPass());
+  funcPM.addPass(createLinalgElementwiseOpFusionPass());
+
+  // Buffers: the entry function takes and returns plain (identity-layout) memrefs, and
+  // ownership-based deallocation hands every returned buffer to the caller.
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  bufferization::buildBufferDeallocationPipeline(pm);
+
+  GenerateEntryPointOptions entryOptions;
+  entryOptions.entry = options.entry;
+  pm.addPass(createGenerateEntryPoint(entryOptions));
+
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void moec::registerCodegenPasses() {
+  registerMoECCodegenPasses();
+  PassPipelineRegistration<>(
+      "moec-host-lowering",
+      "Lower a model at the tensor level to the LLVM dialect for the host, with the "
+      "runtime's entry point and model info",
+      [](OpPassManager &pm) { buildHostLoweringPipeline(pm, HostLoweringOptions()); });
+}

@@ -1,0 +1,45 @@
+#ifndef MOEC_CODEGEN_PASSES_TD
+#define MOEC_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ExportModelInfo : Pass<"moec-export-model-info", "::mlir::ModuleOp"> {
+  let summary = "Describe the entry function's inputs and outputs for the runtime";
+  let description = [{
+    Writes the global `moec_model_info`: one line per input and output of the entry
+    function with its name, dtype and dimensions, in the text format of
+    docs/runtime-abi.md, plus the target. The runtime reads it to implement `--info` and to
+    validate inputs. Names and dynamic-dimension names come from the arguments' and
+    results' `moec.name` and `moec.dim_names` attributes; unnamed tensors are called
+    `input_<i>` / `output_<i>`.
+
+    Runs while the entry function still has tensor types, before bufferization.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main\"",
+           "Name of the function the model runs">,
+    Option<"target", "target", "std::string", /*default=*/"\"host\"",
+           "Target written into the model info">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def GenerateEntryPoint : Pass<"moec-generate-entry-point", "::mlir::ModuleOp"> {
+  let summary = "Wrap the entry function in the runtime's `moec_model_run` ABI";
+  let description = [{
+    Adds `moec_model_run(void **inputs, void **outputs)`, which loads every input's
+    memref descriptor through `inputs[i]`, calls the entry function, and stores every
+    result's descriptor through `outputs[i]` (docs/runtime-abi.md).
+
+    Runs after bufferization, when the entry function takes and returns memrefs with the
+    identity layout. Every returned buffer must be owned by the caller: run the ownership-
+    based buffer deallocation first, which clones results that alias inputs or globals.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main\"",
+           "Name of the function the model runs">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif // MOEC_CODEGEN_PASSES_TD

@@ -1,0 +1,73 @@
+//===- RuntimeLinking.cpp - Link compiled models with moec's runtime ------===//
+
+#include "moec/Codegen/Emission.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+
+using namespace llvm;
+
+/// The folder of moec's own libraries: `lib/` beside the `bin/` that holds the running
+/// executable, in the build tree and in an installation alike.
+static std::string runtimeLibraryDir() {
+  // Any function of this binary serves to find the binary's path.
+  static int anchor;
+  std::string executable = sys::fs::getMainExecutable(nullptr, &anchor);
+  SmallString<256> dir(sys::path::parent_path(sys::path::parent_path(executable)));
+  sys::path::append(dir, "lib");
+  return std::string(dir);
+}
+
+/// The C compiler driver that links: clang-22 (which built moec), else cc.
+static ErrorOr<std::string> findLinkerDriver() {
+  for (StringRef name : {"clang-22", "clang", "cc"})
+    if (ErrorOr<std::string> path = sys::findProgramByName(name))
+      return path;
+  return std::make_error_code(std::errc::no_such_file_or_directory);
+}
+
+bool moec::linkWithRuntime(StringRef objectPath, StringRef outputPath, LinkedArtifact artifact,
+                           std::string &error) {
+  ErrorOr<std::string> driver = findLinkerDriver();
+  if (!driver) {
+    error = "no C compiler to link with (looked for clang-22, clang and cc on PATH)";
+    return false;
+  }
+  std::string libDir = runtimeLibraryDir();
+  bool shared = artifact == LinkedArtifact::SharedLibrary;
+  SmallString<256> runtime(libDir);
+  sys::path::append(runtime, shared ? "libmoec_runtime_pic.a" : "libmoec_runtime.a");
+  if (!sys::fs::exists(runtime)) {
+    error = ("moec's runtime library is missing: " + runtime).str();
+    return false;
+  }
+
+  SmallString<256> linkLog;
+  if (std::error_code ec = sys::fs::createTemporaryFile("moec-link", "log", linkLog)) {
+    error = "cannot create a temporary file: " + ec.message();
+    return false;
+  }
+  SmallVector<StringRef> args = {*driver, objectPath, runtime, "-o", outputPath,
+                                 "-lstdc++", "-lm",   "-lpthread"};
+  if (shared)
+    args.push_back("-shared");
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(linkLog), StringRef(linkLog)};
+  std::string execError;
+  int status = sys::ExecuteAndWait(*driver, args, std::nullopt, redirects, /*SecondsToWait=*/0,
+                                   /*MemoryLimit=*/0, &execError);
+  std::string linkerOutput;
+  if (auto buffer = MemoryBuffer::getFile(linkLog))
+    linkerOutput = (*buffer)->getBuffer().trim().str();
+  sys::fs::remove(linkLog);
+  if (status == 0)
+    return true;
+  error = "linking failed (" + *driver + ")";
+  if (!execError.empty())
+    error += ": " + execError;
+  if (!linkerOutput.empty())
+    error += ": " + linkerOutput;
+  return false;
+}

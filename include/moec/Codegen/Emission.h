@@ -1,0 +1,46 @@
+//===- Emission.h - Object files, executables and libraries ---------------===//
+//
+// The last steps of a compile: an LLVM-dialect module becomes a native object file, and
+// the object is linked with moec's runtime into an executable or a shared library.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_CODEGEN_EMISSION_H
+#define MOEC_CODEGEN_EMISSION_H
+
+#include "mlir/Support/LLVM.h"
+
+#include <string>
+
+namespace llvm {
+class raw_pwrite_stream;
+} // namespace llvm
+
+namespace mlir {
+class ModuleOp;
+} // namespace mlir
+
+namespace moec {
+
+struct HostObjectOptions {
+  /// The CPU to generate code for; "native" is the machine moec runs on.
+  std::string cpu = "native";
+  /// LLVM's optimization level, 0 to 3.
+  unsigned optLevel = 3;
+};
+
+/// Translates `module` (LLVM dialect only) to LLVM IR, optimizes it for the host CPU and
+/// writes a relocatable object file to `os`. Errors are emitted on the module.
+mlir::LogicalResult emitHostObject(mlir::ModuleOp module, llvm::raw_pwrite_stream &os,
+                                   const HostObjectOptions &options);
+
+enum class LinkedArtifact { Executable, SharedLibrary };
+
+/// Links `objectPath` with moec's runtime into `outputPath`. On failure returns false and
+/// sets `error` to a one-line explanation (including the linker's own message).
+bool linkWithRuntime(llvm::StringRef objectPath, llvm::StringRef outputPath,
+                     LinkedArtifact artifact, std::string &error);
+
+} // namespace moec
+
+#endif // MOEC_CODEGEN_EMISSION_H

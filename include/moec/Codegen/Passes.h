@@ -1,0 +1,36 @@
+//===- Passes.h - Lowering out of moe and host/GPU code generation --------===//
+
+#ifndef MOEC_CODEGEN_PASSES_H
+#define MOEC_CODEGEN_PASSES_H
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+#include <string>
+
+namespace moec {
+
+#define GEN_PASS_DECL
+#include "codegen/Passes.h.inc"
+
+/// Options of the lowering from tensors (tosa, linalg, tensor, arith, math) to the LLVM
+/// dialect for the host.
+struct HostLoweringOptions {
+  /// The function the model runs.
+  std::string entry = "main";
+};
+
+/// Adds the passes that take a module at the tensor level to the LLVM dialect, with the
+/// runtime's entry point and model info.
+void buildHostLoweringPipeline(mlir::OpPassManager &pm, const HostLoweringOptions &options);
+
+/// Registers the codegen passes and the `moec-host-lowering` pipeline.
+void registerCodegenPasses();
+
+#define GEN_PASS_REGISTRATION
+#include "codegen/Passes.h.inc"
+
+} // namespace moec
+
+#endif // MOEC_CODEGEN_PASSES_H

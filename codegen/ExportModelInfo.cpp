@@ -93,7 +93,7 @@ struct ExportModelInfo : moec::impl::ExportModelInfoBase<ExportModelInfo> {
   LogicalResult describe(raw_ostream &os, func::FuncOp function, StringRef kind, unsigned index,
                          Type type, DictionaryAttr attrs) {
     auto tensor = llvm::dyn_cast<RankedTensorType>(type);
-    auto nameAttr = attrs ? attrs.getAs<StringAttr>("moec.name") : StringAttr();
+    auto nameAttr = attrs ? attrs.getAs<StringAttr>("onnx.name") : StringAttr();
     std::string name = nameAttr ? nameAttr.str() : (kind + "_" + Twine(index)).str();
     if (!tensor)
       return function.emitError() << kind << " '" << name << "' has type " << type
@@ -103,7 +103,7 @@ struct ExportModelInfo : moec::impl::ExportModelInfoBase<ExportModelInfo> {
       return function.emitError() << kind << " '" << name << "' has element type "
                                   << tensor.getElementType()
                                   << ", which executables cannot take or return yet";
-    auto dimNames = attrs ? attrs.getAs<ArrayAttr>("moec.dim_names") : ArrayAttr();
+    auto dimNames = attrs ? attrs.getAs<ArrayAttr>("onnx.dim_params") : ArrayAttr();
 
     os << kind << " " << escapeName(name) << " " << dtype << " ";
     if (tensor.getRank() == 0)

@@ -10,7 +10,7 @@ def ExportModelInfo : Pass<"moec-export-model-info", "::mlir::ModuleOp"> {
     function with its name, dtype and dimensions, in the text format of
     docs/runtime-abi.md, plus the target. The runtime reads it to implement `--info` and to
     validate inputs. Names and dynamic-dimension names come from the arguments' and
-    results' `moec.name` and `moec.dim_names` attributes; unnamed tensors are called
+    results' `onnx.name` and `onnx.dim_params` attributes; unnamed tensors are called
     `input_<i>` / `output_<i>`.
 
     Runs while the entry function still has tensor types, before bufferization.

@@ -2,10 +2,10 @@
 // The model info names every input and output with its dtype and dimensions.
 
 // CHECK: llvm.mlir.global external constant @moec_model_info("target host\0Ainput tokens float32 batch,?,64\0Ainput mask bool batch\0Ainput step int64 -\0Aoutput out_0 float16 batch,64\0Aoutput output_1 uint8 3\0A\00")
-func.func @main(%x: tensor<?x?x64xf32> {moec.name = "tokens", moec.dim_names = ["batch", "", ""]},
-                %m: tensor<?xi1> {moec.name = "mask", moec.dim_names = ["batch"]},
-                %s: tensor<i64> {moec.name = "step"})
-    -> (tensor<?x64xf16> {moec.name = "out 0", moec.dim_names = ["batch", ""]}, tensor<3xui8>) {
+func.func @main(%x: tensor<?x?x64xf32> {onnx.name = "tokens", onnx.dim_params = ["batch", "", ""]},
+                %m: tensor<?xi1> {onnx.name = "mask", onnx.dim_params = ["batch"]},
+                %s: tensor<i64> {onnx.name = "step"})
+    -> (tensor<?x64xf16> {onnx.name = "out 0", onnx.dim_params = ["batch", ""]}, tensor<3xui8>) {
   %c = arith.constant 1 : index
   %0 = tensor.empty(%c) : tensor<?x64xf16>
   %1 = tensor.empty() : tensor<3xui8>

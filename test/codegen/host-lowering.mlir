@@ -9,9 +9,9 @@
 // CHECK-DAG: llvm.func @moec_model_run(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
 // The input returned as an output is copied, not aliased.
 // CHECK-DAG: llvm.call @malloc
-func.func @main(%x: tensor<?x4xf32> {moec.name = "x", moec.dim_names = ["n", ""]})
-    -> (tensor<?x3xf32> {moec.name = "y", moec.dim_names = ["n", ""]},
-        tensor<?x4xf32> {moec.name = "x_again", moec.dim_names = ["n", ""]}) {
+func.func @main(%x: tensor<?x4xf32> {onnx.name = "x", onnx.dim_params = ["n", ""]})
+    -> (tensor<?x3xf32> {onnx.name = "y", onnx.dim_params = ["n", ""]},
+        tensor<?x4xf32> {onnx.name = "x_again", onnx.dim_params = ["n", ""]}) {
   %w = "tosa.const"() {values = dense<[[0.0, 0.1, 0.2], [0.3, 0.4, 0.5], [0.6, 0.7, 0.8], [0.9, 1.0, 1.1]]> : tensor<4x3xf32>} : () -> tensor<4x3xf32>
   %c0 = arith.constant 0 : index
   %n = tensor.dim %x, %c0 : tensor<?x4xf32>

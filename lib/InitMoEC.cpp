@@ -3,11 +3,12 @@
 #include "moec/InitMoEC.h"
 
 #include "moec/Dialect/MoE/MoE.h"
+#include "moec/Dialect/ONNX/ONNX.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
 void moec::registerMoECDialects(mlir::DialectRegistry &registry) {
-  registry.insert<moe::MoEDialect>();
+  registry.insert<moe::MoEDialect, onnx::ONNXDialect>();
 }
 
 void moec::registerMoECPasses() {}

@@ -4,11 +4,12 @@
 
 #include "moec/Codegen/Passes.h"
 #include "moec/Dialect/MoE/MoE.h"
+#include "moec/Dialect/ONNX/ONNX.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
 void moec::registerMoECDialects(mlir::DialectRegistry &registry) {
-  registry.insert<moe::MoEDialect>();
+  registry.insert<moe::MoEDialect, onnx::ONNXDialect>();
 }
 
 void moec::registerMoECPasses() { registerCodegenPasses(); }

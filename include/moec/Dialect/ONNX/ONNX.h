@@ -1,0 +1,30 @@
+//===- ONNX.h - The onnx dialect: ONNX models as imported -----------------===//
+//
+// The one header to include for the onnx dialect's ops, types and attributes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_DIALECT_ONNX_ONNX_H
+#define MOEC_DIALECT_ONNX_ONNX_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "dialects/onnx/ONNXDialect.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "dialects/onnx/ONNXTypes.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/onnx/ONNXAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "dialects/onnx/ONNXOps.h.inc"
+
+#endif // MOEC_DIALECT_ONNX_ONNX_H

@@ -1,0 +1,1022 @@
+//===- ONNXImporter.cpp - ONNX models into the onnx dialect ---------------===//
+//
+// One pass over the protobuf: every graph becomes a block (the main graph the body of
+// `func.func @main`, subgraphs regions of their node), every initializer and Constant node
+// an `onnx.constant` over a dense resource, every other node an `onnx.node`. Values are
+// looked up by name through a chain of scopes, one per graph, as ONNX's scoping rules say.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moec/Importer/ONNXImporter.h"
+
+#include "moec/Dialect/ONNX/ONNX.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <onnx/onnx_pb.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <climits>
+#include <memory>
+#include <queue>
+
+using namespace mlir;
+using namespace moec;
+using moec::onnx::GraphAttr;
+
+namespace {
+
+/// Element type codes of TensorProto.data_type newer than onnx 1.12's headers.
+enum NewerDataType : int32_t {
+  FLOAT8E4M3FN = 17,
+  FLOAT8E4M3FNUZ = 18,
+  FLOAT8E5M2 = 19,
+  FLOAT8E5M2FNUZ = 20,
+  UINT4 = 21,
+  INT4 = 22,
+  FLOAT4E2M1 = 23,
+};
+
+/// An MLIR element type with the width of one element in ONNX's data layout.
+struct ElementType {
+  Type type;
+  unsigned bits = 0;
+
+  bool isString() const { return isa<moec::onnx::StringType>(type); }
+  /// Bytes that `count` elements take in raw_data (4-bit types pack two per byte).
+  uint64_t storageBytes(uint64_t count) const {
+    return bits == 4 ? (count + 1) / 2 : count * (bits / 8);
+  }
+};
+
+/// The MLIR element type of an ONNX TensorProto.DataType code, or a null type.
+ElementType getElementType(MLIRContext *context, int32_t dataType) {
+  using TP = ::onnx::TensorProto;
+  Builder b(context);
+  switch (dataType) {
+  case TP::FLOAT:
+    return {b.getF32Type(), 32};
+  case TP::UINT8:
+    return {b.getIntegerType(8, /*isSigned=*/false), 8};
+  case TP::INT8:
+    return {b.getIntegerType(8), 8};
+  case TP::UINT16:
+    return {b.getIntegerType(16, /*isSigned=*/false), 16};
+  case TP::INT16:
+    return {b.getIntegerType(16), 16};
+  case TP::INT32:
+    return {b.getIntegerType(32), 32};
+  case TP::INT64:
+    return {b.getIntegerType(64), 64};
+  case TP::STRING:
+    return {moec::onnx::StringType::get(context), 0};
+  case TP::BOOL: // One byte per element in ONNX.
+    return {b.getI1Type(), 8};
+  case TP::FLOAT16:
+    return {b.getF16Type(), 16};
+  case TP::DOUBLE:
+    return {b.getF64Type(), 64};
+  case TP::UINT32:
+    return {b.getIntegerType(32, /*isSigned=*/false), 32};
+  case TP::UINT64:
+    return {b.getIntegerType(64, /*isSigned=*/false), 64};
+  case TP::COMPLEX64:
+    return {ComplexType::get(b.getF32Type()), 64};
+  case TP::COMPLEX128:
+    return {ComplexType::get(b.getF64Type()), 128};
+  case TP::BFLOAT16:
+    return {b.getBF16Type(), 16};
+  case FLOAT8E4M3FN:
+    return {b.getType<Float8E4M3FNType>(), 8};
+  case FLOAT8E4M3FNUZ:
+    return {b.getType<Float8E4M3FNUZType>(), 8};
+  case FLOAT8E5M2:
+    return {b.getType<Float8E5M2Type>(), 8};
+  case FLOAT8E5M2FNUZ:
+    return {b.getType<Float8E5M2FNUZType>(), 8};
+  case UINT4:
+    return {b.getIntegerType(4, /*isSigned=*/false), 4};
+  case INT4:
+    return {b.getIntegerType(4), 4};
+  case FLOAT4E2M1:
+    return {b.getType<Float4E2M1FNType>(), 4};
+  default:
+    return {};
+  }
+}
+
+/// The values and types visible in one graph; subgraphs see their enclosing graphs' too.
+struct Scope {
+  const Scope *parent = nullptr;
+  llvm::StringMap<Value> values;
+  llvm::StringMap<const ::onnx::TypeProto *> types;
+
+  Value lookupValue(StringRef name) const {
+    for (const Scope *scope = this; scope; scope = scope->parent)
+      if (Value value = scope->values.lookup(name))
+        return value;
+    return {};
+  }
+  const ::onnx::TypeProto *lookupType(StringRef name) const {
+    for (const Scope *scope = this; scope; scope = scope->parent)
+      if (const ::onnx::TypeProto *type = scope->types.lookup(name))
+        return type;
+    return nullptr;
+  }
+};
+
+/// A memory-mapped external data file, shared by every tensor stored in it and kept alive
+/// by the resource blobs that point into it.
+using MappedFile = std::shared_ptr<llvm::sys::fs::mapped_file_region>;
+
+class Importer {
+public:
+  Importer(MLIRContext &context, StringRef displayName, StringRef externalDataDir)
+      : context(context), builder(&context), displayName(displayName.str()),
+        externalDataDir(externalDataDir.str()),
+        fileLoc(FileLineColLoc::get(&context, displayName, 0, 0)) {}
+
+  OwningOpRef<ModuleOp> importModel(const ::onnx::ModelProto &model);
+
+private:
+  /// Describes a node in diagnostics: "node 'name' (OpType)", or its index when unnamed.
+  std::string describeNode(const ::onnx::NodeProto &node, int index) const;
+  Location nodeLoc(const ::onnx::NodeProto &node, int index);
+
+  LogicalResult importGraph(const ::onnx::GraphProto &graph, Scope &scope, Block &block,
+                            bool isMain);
+  void declareTypes(const ::onnx::GraphProto &graph, Scope &scope);
+  FailureOr<SmallVector<int>> sortNodes(const ::onnx::GraphProto &graph);
+  LogicalResult importNode(const ::onnx::NodeProto &node, int index, Scope &scope);
+  LogicalResult importSubgraph(const ::onnx::GraphProto &graph, Region &region,
+                               const Scope &parent, Location loc);
+  FailureOr<Attribute> importAttribute(const ::onnx::AttributeProto &attribute,
+                                       Location loc, StringRef context,
+                                       SmallVectorImpl<const ::onnx::GraphProto *> &graphs);
+  /// The value of a Constant node as a tensor, or null if the node is not a Constant with
+  /// one of the value attributes moec imports as a constant.
+  FailureOr<ElementsAttr> importConstantNode(const ::onnx::NodeProto &node, Location loc,
+                                             StringRef context);
+
+  FailureOr<Type> importType(const ::onnx::TypeProto &type, Location loc, StringRef what);
+  FailureOr<Type> importValueType(StringRef name, const Scope &scope, Location loc);
+  /// dim_param names of a tensor type, or null when it has none.
+  ArrayAttr getDimParams(const ::onnx::TypeProto &type);
+  DictionaryAttr getValueAttrs(StringRef name, const ::onnx::TypeProto *type,
+                               Attribute initializer = {});
+
+  FailureOr<ElementsAttr> importTensor(const ::onnx::TensorProto &tensor, Location loc,
+                                       StringRef what);
+  FailureOr<AsmResourceBlob> copyTypedData(const ::onnx::TensorProto &tensor,
+                                           ElementType element, uint64_t count,
+                                           Location loc, StringRef what);
+  FailureOr<AsmResourceBlob> mapExternalData(const ::onnx::TensorProto &tensor,
+                                             uint64_t bytes, unsigned align, Location loc,
+                                             StringRef what);
+  FailureOr<MappedFile> mapFile(StringRef location, Location loc, StringRef what);
+
+  MLIRContext &context;
+  OpBuilder builder;
+  std::string displayName;
+  std::string externalDataDir;
+  Location fileLoc;
+  llvm::StringMap<MappedFile> mappedFiles;
+  /// Initializers of graph inputs by input name.
+  llvm::StringMap<Attribute> inputDefaults;
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Model and graphs
+//===----------------------------------------------------------------------===//
+
+OwningOpRef<ModuleOp> Importer::importModel(const ::onnx::ModelProto &model) {
+  if (!model.has_graph()) {
+    emitError(fileLoc) << "the model has no graph";
+    return {};
+  }
+  const ::onnx::GraphProto &graph = model.graph();
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+
+  // The opset of each domain, "" (the default domain) spelled out as "ai.onnx".
+  NamedAttrList opsets;
+  for (const ::onnx::OperatorSetIdProto &opset : model.opset_import())
+    opsets.set(opset.domain().empty() ? "ai.onnx" : opset.domain(),
+               builder.getI64IntegerAttr(opset.version()));
+  (*module)->setAttr("onnx.opset_imports", opsets.getDictionary(&context));
+  (*module)->setAttr("onnx.ir_version", builder.getI64IntegerAttr(model.ir_version()));
+  if (!model.producer_name().empty()) {
+    std::string producer = model.producer_name();
+    if (!model.producer_version().empty())
+      producer += " " + model.producer_version();
+    (*module)->setAttr("onnx.producer", builder.getStringAttr(producer));
+  }
+
+  Scope scope;
+  declareTypes(graph, scope);
+  SmallVector<Type> inputTypes;
+  SmallVector<Attribute> inputAttrs;
+  for (const ::onnx::ValueInfoProto &input : graph.input()) {
+    FailureOr<Type> type = importValueType(input.name(), scope, fileLoc);
+    if (failed(type))
+      return {};
+    inputTypes.push_back(*type);
+  }
+
+  builder.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(builder, fileLoc, "main",
+                                   builder.getFunctionType(inputTypes, {}));
+  if (!graph.name().empty())
+    func->setAttr("onnx.graph_name", builder.getStringAttr(graph.name()));
+  Block *body = func.addEntryBlock();
+  if (failed(importGraph(graph, scope, *body, /*isMain=*/true)))
+    return {};
+
+  // Arguments and results keep their ONNX names and dim_param names; an input that also
+  // has an initializer (IR version < 4) keeps it as its default value.
+  for (const ::onnx::ValueInfoProto &input : graph.input())
+    inputAttrs.push_back(getValueAttrs(input.name(), scope.lookupType(input.name()),
+                                       inputDefaults.lookup(input.name())));
+  SmallVector<Attribute> outputAttrs;
+  for (const ::onnx::ValueInfoProto &output : graph.output())
+    outputAttrs.push_back(getValueAttrs(output.name(), scope.lookupType(output.name())));
+  auto returnOp = cast<func::ReturnOp>(body->getTerminator());
+  func.setFunctionType(
+      builder.getFunctionType(inputTypes, returnOp.getOperandTypes()));
+  func.setAllArgAttrs(inputAttrs);
+  func.setAllResultAttrs(outputAttrs);
+
+  if (failed(verify(*module)))
+    return {};
+  return module;
+}
+
+void Importer::declareTypes(const ::onnx::GraphProto &graph, Scope &scope) {
+  // Declared outputs come last so that their types win over value_info's.
+  for (const auto *list : {&graph.input(), &graph.value_info(), &graph.output()})
+    for (const ::onnx::ValueInfoProto &info : *list)
+      if (info.has_type())
+        scope.types[info.name()] = &info.type();
+}
+
+LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph, Scope &scope,
+                                    Block &block, bool isMain) {
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(&block);
+  std::string graphWhat = isMain ? "graph" : "subgraph '" + graph.name() + "'";
+
+  for (auto [input, argument] : llvm::zip(graph.input(), block.getArguments())) {
+    if (input.name().empty())
+      return emitError(fileLoc) << graphWhat << ": an input has no name";
+    if (!scope.values.try_emplace(input.name(), argument).second)
+      return emitError(fileLoc) << graphWhat << ": input '" << input.name()
+                                << "' is declared twice";
+  }
+
+  if (graph.sparse_initializer_size())
+    return emitError(fileLoc) << graphWhat << ": sparse initializer '"
+                              << graph.sparse_initializer(0).values().name()
+                              << "' is not supported";
+  llvm::StringSet<> initializerNames;
+  for (const ::onnx::TensorProto &initializer : graph.initializer()) {
+    std::string what = "initializer '" + initializer.name() + "'";
+    Location loc = NameLoc::get(builder.getStringAttr(initializer.name()), fileLoc);
+    if (initializer.name().empty())
+      return emitError(fileLoc) << graphWhat << ": an initializer has no name";
+    if (!initializerNames.insert(initializer.name()).second)
+      return emitError(loc) << what << " is defined twice";
+    FailureOr<ElementsAttr> value = importTensor(initializer, loc, what);
+    if (failed(value))
+      return failure();
+    // An initializer named like a graph input (IR version < 4) is that input's default;
+    // the input stays an argument, as onnxruntime lets callers override it.
+    if (scope.values.contains(initializer.name())) {
+      inputDefaults[initializer.name()] = *value;
+      continue;
+    }
+    auto constant = moec::onnx::ConstantOp::create(builder, loc, value->getType(),
+                                                   initializer.name(), *value);
+    scope.values[initializer.name()] = constant.getResult();
+  }
+
+  FailureOr<SmallVector<int>> order = sortNodes(graph);
+  if (failed(order))
+    return failure();
+  for (int index : *order)
+    if (failed(importNode(graph.node(index), index, scope)))
+      return failure();
+
+  SmallVector<Value> results;
+  for (const ::onnx::ValueInfoProto &output : graph.output()) {
+    Value value = scope.lookupValue(output.name());
+    if (!value)
+      return emitError(fileLoc) << graphWhat << ": output '" << output.name()
+                                << "' is not defined";
+    results.push_back(value);
+  }
+  builder.setInsertionPointToEnd(&block);
+  if (isMain)
+    func::ReturnOp::create(builder, fileLoc, results);
+  else
+    moec::onnx::YieldOp::create(builder, fileLoc, results);
+  return success();
+}
+
+/// Adds to `names` every value name that nodes of `graph` and of its subgraphs read.
+static void collectInputNames(const ::onnx::GraphProto &graph, llvm::StringSet<> &names) {
+  for (const ::onnx::NodeProto &node : graph.node()) {
+    for (const std::string &input : node.input())
+      names.insert(input);
+    for (const ::onnx::AttributeProto &attribute : node.attribute()) {
+      if (attribute.has_g())
+        collectInputNames(attribute.g(), names);
+      for (const ::onnx::GraphProto &subgraph : attribute.graphs())
+        collectInputNames(subgraph, names);
+    }
+  }
+}
+
+/// A topological order of the graph's nodes that keeps the file's order where it can:
+/// ONNX requires sorted graphs, but exporters do not always write them so.
+FailureOr<SmallVector<int>> Importer::sortNodes(const ::onnx::GraphProto &graph) {
+  int numNodes = graph.node_size();
+  llvm::StringMap<int> producers;
+  for (int index = 0; index < numNodes; ++index) {
+    const ::onnx::NodeProto &node = graph.node(index);
+    for (const std::string &output : node.output()) {
+      if (output.empty())
+        continue;
+      auto [it, inserted] = producers.try_emplace(output, index);
+      if (!inserted)
+        return emitError(nodeLoc(node, index))
+               << describeNode(node, index) << ": output '" << output
+               << "' is also an output of " << describeNode(graph.node(it->second), it->second);
+    }
+  }
+
+  // Edges from producers to the nodes that read their outputs, subgraphs included.
+  SmallVector<SmallVector<int>> users(numNodes);
+  SmallVector<int> numPending(numNodes, 0);
+  for (int index = 0; index < numNodes; ++index) {
+    const ::onnx::NodeProto &node = graph.node(index);
+    llvm::StringSet<> inputs;
+    for (const std::string &input : node.input())
+      inputs.insert(input);
+    for (const ::onnx::AttributeProto &attribute : node.attribute()) {
+      if (attribute.has_g())
+        collectInputNames(attribute.g(), inputs);
+      for (const ::onnx::GraphProto &subgraph : attribute.graphs())
+        collectInputNames(subgraph, inputs);
+    }
+    llvm::SmallDenseSet<int> producersOfNode;
+    for (const auto &input : inputs) {
+      auto it = producers.find(input.getKey());
+      if (it != producers.end() && producersOfNode.insert(it->second).second) {
+        users[it->second].push_back(index);
+        ++numPending[index];
+      }
+    }
+  }
+
+  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+  for (int index = 0; index < numNodes; ++index)
+    if (numPending[index] == 0)
+      ready.push(index);
+  SmallVector<int> order;
+  while (!ready.empty()) {
+    int index = ready.top();
+    ready.pop();
+    order.push_back(index);
+    for (int user : users[index])
+      if (--numPending[user] == 0)
+        ready.push(user);
+  }
+  if (static_cast<int>(order.size()) == numNodes)
+    return order;
+
+  // Every node left waits, directly or not, on itself.
+  int stuck = 0;
+  while (numPending[stuck] == 0)
+    ++stuck;
+  const ::onnx::NodeProto &node = graph.node(stuck);
+  std::string through;
+  for (const std::string &input : node.input()) {
+    auto it = producers.find(input);
+    if (it != producers.end() && numPending[it->second] != 0) {
+      through = input;
+      break;
+    }
+  }
+  InFlightDiagnostic diag = emitError(nodeLoc(node, stuck))
+                            << describeNode(node, stuck) << ": the graph has a cycle";
+  if (!through.empty())
+    diag << " through input '" << through << "'";
+  return diag;
+}
+
+//===----------------------------------------------------------------------===//
+// Nodes
+//===----------------------------------------------------------------------===//
+
+std::string Importer::describeNode(const ::onnx::NodeProto &node, int index) const {
+  std::string name = node.name().empty() ? "#" + std::to_string(index) : node.name();
+  return "node '" + name + "' (" + node.op_type() + ")";
+}
+
+Location Importer::nodeLoc(const ::onnx::NodeProto &node, int index) {
+  std::string name = node.name().empty() ? "#" + std::to_string(index) : node.name();
+  return NameLoc::get(builder.getStringAttr(name), fileLoc);
+}
+
+static bool isDefaultDomain(StringRef domain) {
+  return domain.empty() || domain == "ai.onnx";
+}
+
+LogicalResult Importer::importNode(const ::onnx::NodeProto &node, int index, Scope &scope) {
+  Location loc = nodeLoc(node, index);
+  std::string what = describeNode(node, index);
+  if (node.op_type().empty())
+    return emitError(loc) << what << ": the node has no op_type";
+
+  SmallVector<Value> inputs;
+  for (const std::string &input : node.input()) {
+    if (input.empty()) {
+      inputs.push_back(moec::onnx::NoneOp::create(builder, loc, builder.getNoneType()));
+      continue;
+    }
+    Value value = scope.lookupValue(input);
+    if (!value)
+      return emitError(loc) << what << ": input '" << input << "' is not defined";
+    inputs.push_back(value);
+  }
+  for (const std::string &output : node.output())
+    if (!output.empty() && scope.lookupValue(output))
+      return emitError(loc) << what << ": output '" << output
+                            << "' is already defined (ONNX values are assigned once)";
+
+  if (node.op_type() == "Constant" && isDefaultDomain(node.domain()) &&
+      node.output_size() == 1 && !node.output(0).empty()) {
+    FailureOr<ElementsAttr> value = importConstantNode(node, loc, what);
+    if (failed(value))
+      return failure();
+    if (*value) {
+      auto constant = moec::onnx::ConstantOp::create(builder, loc, value->getType(),
+                                                     node.output(0), *value);
+      scope.values[node.output(0)] = constant.getResult();
+      return success();
+    }
+  }
+
+  SmallVector<Type> resultTypes;
+  for (const std::string &output : node.output()) {
+    if (output.empty()) {
+      resultTypes.push_back(builder.getNoneType());
+      continue;
+    }
+    FailureOr<Type> type = importValueType(output, scope, loc);
+    if (failed(type))
+      return failure();
+    resultTypes.push_back(*type);
+  }
+
+  SmallVector<const ::onnx::GraphProto *> graphs;
+  NamedAttrList attributes;
+  for (const ::onnx::AttributeProto &attribute : node.attribute()) {
+    if (attribute.name().empty())
+      return emitError(loc) << what << ": an attribute has no name";
+    FailureOr<Attribute> value = importAttribute(attribute, loc, what, graphs);
+    if (failed(value))
+      return failure();
+    if (attributes.getNamed(attribute.name()))
+      return emitError(loc) << what << ": attribute '" << attribute.name()
+                            << "' is given twice";
+    attributes.append(attribute.name(), *value);
+  }
+
+  OperationState state(loc, moec::onnx::NodeOp::getOperationName());
+  state.addOperands(inputs);
+  state.addTypes(resultTypes);
+  state.addAttribute("op_type", builder.getStringAttr(node.op_type()));
+  if (!isDefaultDomain(node.domain()))
+    state.addAttribute("domain", builder.getStringAttr(node.domain()));
+  if (!node.name().empty())
+    state.addAttribute("name", builder.getStringAttr(node.name()));
+  if (!attributes.empty())
+    state.addAttribute("node_attrs", attributes.getDictionary(&context));
+  for (size_t i = 0; i < graphs.size(); ++i)
+    state.addRegion();
+  Operation *op = builder.create(state);
+
+  for (auto [graph, region] : llvm::zip(graphs, op->getRegions()))
+    if (failed(importSubgraph(*graph, region, scope, loc)))
+      return failure();
+  for (auto [output, result] : llvm::zip(node.output(), op->getResults()))
+    if (!output.empty())
+      scope.values[output] = result;
+  return success();
+}
+
+LogicalResult Importer::importSubgraph(const ::onnx::GraphProto &graph, Region &region,
+                                       const Scope &parent, Location loc) {
+  Scope scope;
+  scope.parent = &parent;
+  declareTypes(graph, scope);
+  Block *block = new Block();
+  region.push_back(block);
+  for (const ::onnx::ValueInfoProto &input : graph.input()) {
+    FailureOr<Type> type = importValueType(input.name(), scope, loc);
+    if (failed(type))
+      return failure();
+    block->addArgument(*type, loc);
+  }
+  return importGraph(graph, scope, *block, /*isMain=*/false);
+}
+
+FailureOr<ElementsAttr> Importer::importConstantNode(const ::onnx::NodeProto &node,
+                                                     Location loc, StringRef what) {
+  if (node.attribute_size() != 1)
+    return ElementsAttr();
+  const ::onnx::AttributeProto &attribute = node.attribute(0);
+  // The scalar and list forms are written as the TensorProto they stand for.
+  ::onnx::TensorProto tensor;
+  tensor.set_name(node.output(0));
+  StringRef name = attribute.name();
+  if (name == "value" && attribute.has_t()) {
+    tensor = attribute.t();
+    tensor.set_name(node.output(0));
+  } else if (name == "value_float") {
+    tensor.set_data_type(::onnx::TensorProto::FLOAT);
+    tensor.add_float_data(attribute.f());
+  } else if (name == "value_floats") {
+    tensor.set_data_type(::onnx::TensorProto::FLOAT);
+    tensor.add_dims(attribute.floats_size());
+    *tensor.mutable_float_data() = attribute.floats();
+  } else if (name == "value_int") {
+    tensor.set_data_type(::onnx::TensorProto::INT64);
+    tensor.add_int64_data(attribute.i());
+  } else if (name == "value_ints") {
+    tensor.set_data_type(::onnx::TensorProto::INT64);
+    tensor.add_dims(attribute.ints_size());
+    *tensor.mutable_int64_data() = attribute.ints();
+  } else if (name == "value_string") {
+    tensor.set_data_type(::onnx::TensorProto::STRING);
+    tensor.add_string_data(attribute.s());
+  } else if (name == "value_strings") {
+    tensor.set_data_type(::onnx::TensorProto::STRING);
+    tensor.add_dims(attribute.strings_size());
+    *tensor.mutable_string_data() = attribute.strings();
+  } else {
+    return ElementsAttr();
+  }
+  return importTensor(tensor, loc, (what + ": value").str());
+}
+
+FailureOr<Attribute>
+Importer::importAttribute(const ::onnx::AttributeProto &attribute, Location loc,
+                          StringRef nodeWhat,
+                          SmallVectorImpl<const ::onnx::GraphProto *> &graphs) {
+  using AP = ::onnx::AttributeProto;
+  std::string what = (nodeWhat + ": attribute '" + attribute.name() + "'").str();
+  auto graphRef = [&](const ::onnx::GraphProto &graph) {
+    graphs.push_back(&graph);
+    return GraphAttr::get(&context, graphs.size() - 1);
+  };
+  auto importList = [&](int size, auto importOne) -> FailureOr<Attribute> {
+    SmallVector<Attribute> elements;
+    for (int i = 0; i < size; ++i) {
+      FailureOr<Attribute> element = importOne(i);
+      if (failed(element))
+        return failure();
+      elements.push_back(*element);
+    }
+    return Attribute(builder.getArrayAttr(elements));
+  };
+
+  switch (attribute.type()) {
+  case AP::INT:
+    return Attribute(builder.getI64IntegerAttr(attribute.i()));
+  case AP::FLOAT:
+    return Attribute(builder.getF32FloatAttr(attribute.f()));
+  case AP::STRING:
+    return Attribute(builder.getStringAttr(attribute.s()));
+  case AP::TENSOR: {
+    FailureOr<ElementsAttr> tensor = importTensor(attribute.t(), loc, what);
+    if (failed(tensor))
+      return failure();
+    return Attribute(*tensor);
+  }
+  case AP::GRAPH:
+    return Attribute(graphRef(attribute.g()));
+  case AP::TYPE_PROTO: {
+    FailureOr<Type> type = importType(attribute.tp(), loc, what);
+    if (failed(type))
+      return failure();
+    return Attribute(TypeAttr::get(*type));
+  }
+  case AP::INTS:
+    return Attribute(builder.getDenseI64ArrayAttr(
+        SmallVector<int64_t>(attribute.ints().begin(), attribute.ints().end())));
+  case AP::FLOATS:
+    return Attribute(builder.getDenseF32ArrayAttr(
+        SmallVector<float>(attribute.floats().begin(), attribute.floats().end())));
+  case AP::STRINGS:
+    return importList(attribute.strings_size(), [&](int i) -> FailureOr<Attribute> {
+      return Attribute(builder.getStringAttr(attribute.strings(i)));
+    });
+  case AP::TENSORS:
+    return importList(attribute.tensors_size(), [&](int i) -> FailureOr<Attribute> {
+      FailureOr<ElementsAttr> tensor = importTensor(attribute.tensors(i), loc, what);
+      if (failed(tensor))
+        return failure();
+      return Attribute(*tensor);
+    });
+  case AP::GRAPHS:
+    return importList(attribute.graphs_size(), [&](int i) -> FailureOr<Attribute> {
+      return Attribute(graphRef(attribute.graphs(i)));
+    });
+  case AP::TYPE_PROTOS:
+    return importList(attribute.type_protos_size(), [&](int i) -> FailureOr<Attribute> {
+      FailureOr<Type> type = importType(attribute.type_protos(i), loc, what);
+      if (failed(type))
+        return failure();
+      return Attribute(TypeAttr::get(*type));
+    });
+  case AP::SPARSE_TENSOR:
+  case AP::SPARSE_TENSORS:
+    return emitError(loc) << what << ": sparse tensor attributes are not supported";
+  default:
+    return emitError(loc) << what << ": unknown attribute type " << attribute.type();
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Types
+//===----------------------------------------------------------------------===//
+
+FailureOr<Type> Importer::importType(const ::onnx::TypeProto &type, Location loc,
+                                     StringRef what) {
+  using TP = ::onnx::TypeProto;
+  switch (type.value_case()) {
+  case TP::kTensorType: {
+    const ::onnx::TypeProto_Tensor &tensor = type.tensor_type();
+    ElementType element = getElementType(&context, tensor.elem_type());
+    if (!element.type)
+      return emitError(loc) << what << ": unsupported element type " << tensor.elem_type();
+    if (!tensor.has_shape())
+      return Type(UnrankedTensorType::get(element.type));
+    SmallVector<int64_t> shape;
+    for (const ::onnx::TensorShapeProto_Dimension &dim : tensor.shape().dim()) {
+      if (!dim.has_dim_value()) {
+        shape.push_back(ShapedType::kDynamic);
+        continue;
+      }
+      if (dim.dim_value() < 0)
+        return emitError(loc) << what << ": negative dimension " << dim.dim_value();
+      shape.push_back(dim.dim_value());
+    }
+    return Type(RankedTensorType::get(shape, element.type));
+  }
+  case TP::kSequenceType: {
+    if (!type.sequence_type().has_elem_type())
+      return Type(moec::onnx::SequenceType::get(&context, moec::onnx::AnyType::get(&context)));
+    FailureOr<Type> element = importType(type.sequence_type().elem_type(), loc, what);
+    if (failed(element))
+      return failure();
+    return Type(moec::onnx::SequenceType::get(&context, *element));
+  }
+  case TP::kOptionalType: {
+    if (!type.optional_type().has_elem_type())
+      return Type(moec::onnx::OptionalType::get(&context, moec::onnx::AnyType::get(&context)));
+    FailureOr<Type> element = importType(type.optional_type().elem_type(), loc, what);
+    if (failed(element))
+      return failure();
+    return Type(moec::onnx::OptionalType::get(&context, *element));
+  }
+  case TP::kMapType: {
+    const ::onnx::TypeProto_Map &map = type.map_type();
+    ElementType key = getElementType(&context, map.key_type());
+    if (!key.type)
+      return emitError(loc) << what << ": unsupported map key type " << map.key_type();
+    FailureOr<Type> value = importType(map.value_type(), loc, what);
+    if (failed(value))
+      return failure();
+    return Type(moec::onnx::MapType::get(&context, key.type, *value));
+  }
+  case TP::kSparseTensorType:
+    return emitError(loc) << what << ": sparse tensor types are not supported";
+  default:
+    return Type(moec::onnx::AnyType::get(&context));
+  }
+}
+
+FailureOr<Type> Importer::importValueType(StringRef name, const Scope &scope, Location loc) {
+  const ::onnx::TypeProto *type = scope.lookupType(name);
+  if (!type)
+    return Type(moec::onnx::AnyType::get(&context));
+  return importType(*type, loc, ("value '" + name + "'").str());
+}
+
+ArrayAttr Importer::getDimParams(const ::onnx::TypeProto &type) {
+  if (!type.has_tensor_type() || !type.tensor_type().has_shape())
+    return {};
+  SmallVector<Attribute> names;
+  bool anyNamed = false;
+  for (const ::onnx::TensorShapeProto_Dimension &dim : type.tensor_type().shape().dim()) {
+    names.push_back(builder.getStringAttr(dim.dim_param()));
+    anyNamed |= !dim.dim_param().empty();
+  }
+  return anyNamed ? builder.getArrayAttr(names) : ArrayAttr();
+}
+
+DictionaryAttr Importer::getValueAttrs(StringRef name, const ::onnx::TypeProto *type,
+                                       Attribute initializer) {
+  NamedAttrList attrs;
+  attrs.append("onnx.name", builder.getStringAttr(name));
+  if (type)
+    if (ArrayAttr dimParams = getDimParams(*type))
+      attrs.append("onnx.dim_params", dimParams);
+  if (initializer)
+    attrs.append("onnx.initializer", initializer);
+  return attrs.getDictionary(&context);
+}
+
+//===----------------------------------------------------------------------===//
+// Tensors
+//===----------------------------------------------------------------------===//
+
+FailureOr<ElementsAttr> Importer::importTensor(const ::onnx::TensorProto &tensor,
+                                               Location loc, StringRef what) {
+  ElementType element = getElementType(&context, tensor.data_type());
+  if (!element.type)
+    return emitError(loc) << what << ": unsupported element type " << tensor.data_type();
+  if (tensor.has_segment())
+    return emitError(loc) << what << ": segmented tensors are not supported";
+
+  // Up to 2^60 elements keeps every byte count below in range.
+  constexpr uint64_t maxElements = uint64_t(1) << 60;
+  SmallVector<int64_t> shape;
+  uint64_t count = 1;
+  for (int64_t dim : tensor.dims()) {
+    if (dim < 0)
+      return emitError(loc) << what << ": negative dimension " << dim;
+    if (dim != 0 && count > maxElements / static_cast<uint64_t>(dim))
+      return emitError(loc) << what << ": too many elements";
+    count *= dim;
+    shape.push_back(dim);
+  }
+  auto type = RankedTensorType::get(shape, element.type);
+
+  if (element.isString()) {
+    if (static_cast<uint64_t>(tensor.string_data_size()) != count)
+      return emitError(loc) << what << ": " << tensor.string_data_size()
+                            << " strings for " << count << " elements";
+    SmallVector<StringRef> strings(tensor.string_data().begin(), tensor.string_data().end());
+    return ElementsAttr(DenseStringElementsAttr::get(type, strings));
+  }
+
+  uint64_t bytes = element.storageBytes(count);
+  unsigned align = std::max(1u, std::min(16u, element.bits / 8));
+  FailureOr<AsmResourceBlob> blob = failure();
+  if (tensor.data_location() == ::onnx::TensorProto::EXTERNAL) {
+    blob = mapExternalData(tensor, bytes, align, loc, what);
+  } else if (tensor.has_raw_data()) {
+    if (tensor.raw_data().size() != bytes)
+      return emitError(loc) << what << ": raw_data has " << tensor.raw_data().size()
+                            << " bytes, the shape needs " << bytes;
+    blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+        ArrayRef<char>(tensor.raw_data().data(), bytes), align);
+  } else {
+    blob = copyTypedData(tensor, element, count, loc, what);
+  }
+  if (failed(blob))
+    return failure();
+  StringRef blobName = tensor.name().empty() ? StringRef("tensor") : tensor.name();
+  return ElementsAttr(DenseResourceElementsAttr::get(type, blobName, std::move(*blob)));
+}
+
+/// Copies the typed repeated field of `tensor` (float_data, int32_data, ...) into a blob in
+/// ONNX's raw layout: each value truncated to the element's width, little-endian.
+FailureOr<AsmResourceBlob> Importer::copyTypedData(const ::onnx::TensorProto &tensor,
+                                                   ElementType element, uint64_t count,
+                                                   Location loc, StringRef what) {
+  using TP = ::onnx::TensorProto;
+  uint64_t bytes = element.storageBytes(count);
+  unsigned align = std::max(1u, std::min(16u, element.bits / 8));
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocate(bytes, align);
+  char *out = blob.getMutableData().data();
+
+  // Complex numbers take two entries; 4-bit types one entry for each packed byte.
+  auto copyField = [&](const auto &field, unsigned entryBytes,
+                       StringRef fieldName) -> LogicalResult {
+    uint64_t entries = bytes / entryBytes;
+    if (static_cast<uint64_t>(field.size()) != entries)
+      return emitError(loc) << what << ": " << fieldName << " has " << field.size()
+                            << " values, the shape needs " << entries;
+    for (uint64_t i = 0; i < entries; ++i) {
+      auto value = field.Get(static_cast<int>(i));
+      std::memcpy(out + i * entryBytes, &value, entryBytes);
+    }
+    return success();
+  };
+
+  LogicalResult copied = failure();
+  switch (tensor.data_type()) {
+  case TP::FLOAT:
+  case TP::COMPLEX64:
+    copied = copyField(tensor.float_data(), 4, "float_data");
+    break;
+  case TP::DOUBLE:
+  case TP::COMPLEX128:
+    copied = copyField(tensor.double_data(), 8, "double_data");
+    break;
+  case TP::INT64:
+    copied = copyField(tensor.int64_data(), 8, "int64_data");
+    break;
+  case TP::UINT32:
+    copied = copyField(tensor.uint64_data(), 4, "uint64_data");
+    break;
+  case TP::UINT64:
+    copied = copyField(tensor.uint64_data(), 8, "uint64_data");
+    break;
+  default: // Every narrower type (and bool, float16, float8, 4-bit) is in int32_data.
+    copied = copyField(tensor.int32_data(), std::max(1u, element.bits / 8), "int32_data");
+    break;
+  }
+  if (failed(copied))
+    return failure();
+  return blob;
+}
+
+FailureOr<MappedFile> Importer::mapFile(StringRef location, Location loc, StringRef what) {
+  auto it = mappedFiles.find(location);
+  if (it != mappedFiles.end())
+    return it->second;
+
+  SmallString<256> path(externalDataDir);
+  llvm::sys::path::append(path, location);
+  llvm::Expected<llvm::sys::fs::file_t> file = llvm::sys::fs::openNativeFileForRead(path);
+  if (!file)
+    return emitError(loc) << what << ": cannot open external data file '" << location
+                          << "': " << llvm::toString(file.takeError());
+  llvm::sys::fs::file_status status;
+  std::error_code error = llvm::sys::fs::status(*file, status);
+  MappedFile mapped;
+  if (!error && status.type() != llvm::sys::fs::file_type::regular_file)
+    error = std::make_error_code(std::errc::invalid_argument);
+  if (!error && status.getSize() > 0)
+    mapped = std::make_shared<llvm::sys::fs::mapped_file_region>(
+        *file, llvm::sys::fs::mapped_file_region::readonly, status.getSize(), 0, error);
+  llvm::sys::fs::closeFile(*file);
+  if (error)
+    return emitError(loc) << what << ": cannot map external data file '" << location
+                          << "': " << error.message();
+  // An empty file maps to nothing; it can still hold empty tensors.
+  mappedFiles[location] = mapped;
+  return mapped;
+}
+
+FailureOr<AsmResourceBlob> Importer::mapExternalData(const ::onnx::TensorProto &tensor,
+                                                     uint64_t bytes, unsigned align,
+                                                     Location loc, StringRef what) {
+  std::string location;
+  uint64_t offset = 0;
+  std::optional<uint64_t> length;
+  for (const ::onnx::StringStringEntryProto &entry : tensor.external_data()) {
+    auto parseNumber = [&](uint64_t &value) -> LogicalResult {
+      if (StringRef(entry.value()).getAsInteger(10, value))
+        return emitError(loc) << what << ": external data " << entry.key() << " '"
+                              << entry.value() << "' is not a number";
+      return success();
+    };
+    if (entry.key() == "location") {
+      location = entry.value();
+    } else if (entry.key() == "offset") {
+      if (failed(parseNumber(offset)))
+        return failure();
+    } else if (entry.key() == "length") {
+      length.emplace();
+      if (failed(parseNumber(*length)))
+        return failure();
+    }
+  }
+  if (location.empty())
+    return emitError(loc) << what << ": external data without a location";
+  // The data must lie beside the model: no absolute paths, no way out through "..".
+  if (llvm::sys::path::is_absolute(location) || location.front() == '/' ||
+      llvm::is_contained(llvm::make_range(llvm::sys::path::begin(location),
+                                          llvm::sys::path::end(location)),
+                         ".."))
+    return emitError(loc) << what << ": external data location '" << location
+                          << "' is not a relative path inside the model's folder";
+  if (length && *length != bytes)
+    return emitError(loc) << what << ": external data length " << *length
+                          << " does not match the " << bytes << " bytes of the tensor";
+
+  FailureOr<MappedFile> file = mapFile(location, loc, what);
+  if (failed(file))
+    return failure();
+  uint64_t fileSize = *file ? (*file)->size() : 0;
+  if (offset > fileSize || bytes > fileSize - offset)
+    return emitError(loc) << what << ": external data file '" << location
+                          << "' is too short: the tensor needs bytes [" << offset << ", "
+                          << offset + bytes << ") but the file has " << fileSize;
+  const char *data = *file ? (*file)->const_data() + offset : nullptr;
+  // Record the alignment the mapped data really has.
+  while (align > 1 && reinterpret_cast<uintptr_t>(data) % align != 0)
+    align /= 2;
+  // The blob's deleter owns a reference to the mapping: it lives as long as the context.
+  return UnmanagedAsmResourceBlob::allocateWithAlign(
+      ArrayRef<char>(data, bytes), align,
+      [keepMapped = *file](void *, size_t, size_t) {});
+}
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+void moec::registerImportedDialects(DialectRegistry &registry) {
+  registry.insert<moec::onnx::ONNXDialect, func::FuncDialect>();
+}
+
+/// Fills in missing value types with ONNX's shape inference. It is best effort: a model it
+/// cannot infer still imports, with the types it states.
+static void inferShapes(::onnx::ModelProto &model, Location loc) {
+  try {
+    ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(),
+                                         ::onnx::ShapeInferenceOptions(
+                                             /*check_type_val=*/false, /*strict_mode_val=*/0,
+                                             /*data_prop_val=*/false));
+  } catch (const std::exception &error) {
+    emitWarning(loc) << "shape inference failed, importing the types as given: "
+                     << StringRef(error.what()).split('\n').first;
+  }
+}
+
+OwningOpRef<ModuleOp> moec::importONNXBuffer(StringRef bytes, StringRef displayName,
+                                             StringRef externalDataDir, MLIRContext &context,
+                                             const ImportOptions &options) {
+  DialectRegistry registry;
+  registerImportedDialects(registry);
+  context.appendDialectRegistry(registry);
+  context.loadDialect<moec::onnx::ONNXDialect, func::FuncDialect>();
+  Location fileLoc = FileLineColLoc::get(&context, displayName, 0, 0);
+
+  if (bytes.empty()) {
+    emitError(fileLoc) << "the file is empty";
+    return {};
+  }
+  if (bytes.size() > static_cast<size_t>(INT_MAX)) {
+    emitError(fileLoc) << "the model is over 2 GB: store its weights as external data";
+    return {};
+  }
+  ::onnx::ModelProto model;
+  if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    emitError(fileLoc) << "not an ONNX model: the protobuf does not parse (truncated or "
+                          "corrupt file?)";
+    return {};
+  }
+  if (options.inferShapes && model.has_graph())
+    inferShapes(model, fileLoc);
+  return Importer(context, displayName, externalDataDir).importModel(model);
+}
+
+OwningOpRef<ModuleOp> moec::importONNXFile(StringRef path, MLIRContext &context,
+                                           const ImportOptions &options) {
+  Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
+  llvm::sys::fs::file_status status;
+  if (std::error_code error = llvm::sys::fs::status(path, status)) {
+    emitError(fileLoc) << "cannot read the model: " << error.message();
+    return {};
+  }
+  if (status.type() != llvm::sys::fs::file_type::regular_file) {
+    emitError(fileLoc) << "cannot read the model: not a regular file";
+    return {};
+  }
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!buffer) {
+    emitError(fileLoc) << "cannot read the model: " << buffer.getError().message();
+    return {};
+  }
+  SmallString<256> dir(path);
+  llvm::sys::path::remove_filename(dir);
+  if (dir.empty())
+    dir = ".";
+  return importONNXBuffer((*buffer)->getBuffer(), path, dir, context, options);
+}

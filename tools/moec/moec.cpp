@@ -1,0 +1,229 @@
+//===- moec.cpp - The moec compiler driver --------------------------------===//
+//
+// `moec MODEL.onnx -o OUT`: imports an ONNX model and runs it through moec's pipeline
+// (import, raise, optimize, kernel, codegen, emit) up to the stage and output asked for.
+// This build has the import stage only; asking for more is an error, never a fake result.
+//
+// Exit codes: 0 success, 1 a bad command line or a stage this build lacks, 2 bad input.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moec/Importer/ONNXImporter.h"
+#include "moec/InitMoEC.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+namespace {
+
+enum class Stage { import, raise, optimize, kernel, all };
+enum class Emit { exe, lib, obj, ptx, mlir };
+enum class Target { host, sm_80, sm_89, sm_90, sm_90a, cuda };
+enum class Quantize { none, int8, int4, fp8 };
+
+cl::OptionCategory moecCategory("moec options");
+
+/// moec's command line. Constructed in main, once LLVM's own `-stop-after` (a codegen
+/// option of libLLVM) is unregistered, since moec's flag of that name means its stages.
+struct Options {
+  cl::opt<std::string> inputPath{cl::Positional, cl::Required, cl::desc("<model.onnx>"),
+                                 cl::cat(moecCategory)};
+  cl::opt<std::string> outputPath{"o", cl::Required, cl::value_desc("path"),
+                                  cl::desc("Output file ('-' for stdout)"),
+                                  cl::cat(moecCategory)};
+  cl::opt<Target> target{
+      "target", cl::desc("Machine to compile for"), cl::init(Target::host),
+      cl::values(clEnumValN(Target::host, "host", "the host CPU (x86-64)"),
+                 clEnumValN(Target::sm_80, "sm_80", "NVIDIA Ampere"),
+                 clEnumValN(Target::sm_89, "sm_89", "NVIDIA Ada"),
+                 clEnumValN(Target::sm_90, "sm_90", "NVIDIA Hopper"),
+                 clEnumValN(Target::sm_90a, "sm_90a", "NVIDIA Hopper with wgmma and TMA"),
+                 clEnumValN(Target::cuda, "cuda", "the GPU found at run time")),
+      cl::cat(moecCategory)};
+  cl::opt<Emit> emit{"emit", cl::desc("What to write"), cl::init(Emit::exe),
+                     cl::values(clEnumValN(Emit::exe, "exe", "a standalone executable"),
+                                clEnumValN(Emit::lib, "lib", "a shared library with a C ABI"),
+                                clEnumValN(Emit::obj, "obj", "an object file"),
+                                clEnumValN(Emit::ptx, "ptx", "the kernels' PTX"),
+                                clEnumValN(Emit::mlir, "mlir", "MLIR after the last stage run")),
+                     cl::cat(moecCategory)};
+  cl::opt<Quantize> quantize{
+      "quantize", cl::desc("Quantize expert weights"), cl::init(Quantize::none),
+      cl::values(clEnumValN(Quantize::none, "none", "keep the model's types"),
+                 clEnumValN(Quantize::int8, "int8", "int8, group-wise"),
+                 clEnumValN(Quantize::int4, "int4", "int4, group-wise"),
+                 clEnumValN(Quantize::fp8, "fp8", "fp8 e4m3 with block scales")),
+      cl::cat(moecCategory)};
+  cl::opt<unsigned> shardExperts{"shard-experts", cl::value_desc("N"), cl::init(1),
+                                 cl::desc("Place the experts on N devices"),
+                                 cl::cat(moecCategory)};
+  cl::list<std::string> disabledPasses{"disable-pass", cl::value_desc("name"),
+                                       cl::desc("Do not run the named pass (repeatable)"),
+                                       cl::cat(moecCategory)};
+  cl::opt<Stage> stopAfter{
+      "stop-after", cl::desc("Stop after a stage (with --emit=mlir: write its MLIR)"),
+      cl::init(Stage::all),
+      cl::values(clEnumValN(Stage::import, "import", "the onnx level, as imported"),
+                 clEnumValN(Stage::raise, "raise", "MoE layers raised to moe.layer"),
+                 clEnumValN(Stage::optimize, "optimize", "after fusion, quantization, sharding"),
+                 clEnumValN(Stage::kernel, "kernel", "the kernel level")),
+      cl::cat(moecCategory)};
+  cl::opt<bool> inferShapes{"infer-shapes", cl::init(true),
+                            cl::desc("Fill in missing types with ONNX shape inference"),
+                            cl::cat(moecCategory)};
+  cl::opt<uint64_t> elideResourcesOver{
+      "elide-resources-over", cl::value_desc("bytes"), cl::init(4096),
+      cl::desc("In MLIR output, elide weights larger than this (0: print all)"),
+      cl::cat(moecCategory)};
+  cl::opt<bool> printLocations{"print-locations", cl::init(false),
+                               cl::desc("In MLIR output, print locations (the ONNX node names)"),
+                               cl::cat(moecCategory)};
+};
+
+constexpr int exitUnavailable = 1;
+constexpr int exitBadInput = 2;
+
+/// The file a location points into: the innermost FileLineColLoc.
+std::string describeLocation(mlir::Location loc) {
+  std::string result;
+  loc->walk([&](mlir::Location nested) {
+    if (auto file = dyn_cast<mlir::FileLineColLoc>(nested)) {
+      result = file.getFilename().str();
+      if (file.getLine() != 0)
+        result += ":" + std::to_string(file.getLine()) + ":" + std::to_string(file.getColumn());
+      return mlir::WalkResult::interrupt();
+    }
+    return mlir::WalkResult::advance();
+  });
+  return result;
+}
+
+/// Prints each diagnostic as one line, `error: FILE: MESSAGE`; the message names the node.
+mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag) {
+  StringRef severity = "error";
+  if (diag.getSeverity() == mlir::DiagnosticSeverity::Warning)
+    severity = "warning";
+  else if (diag.getSeverity() != mlir::DiagnosticSeverity::Error)
+    severity = "note";
+  errs() << severity << ": ";
+  std::string where = describeLocation(diag.getLocation());
+  if (!where.empty())
+    errs() << where << ": ";
+  errs() << diag.str() << "\n";
+  return mlir::success();
+}
+
+/// The first thing asked for that this build cannot do yet, or an empty string.
+std::string unavailableRequest(const Options &options) {
+  if (options.stopAfter != Stage::import)
+    return "the raise stage (and everything after import) is not available in this build "
+           "yet; use --stop-after=import --emit=mlir";
+  if (options.emit != Emit::mlir)
+    return "code generation (--emit=exe, lib, obj, ptx) is not available in this build yet; "
+           "use --emit=mlir";
+  if (options.quantize != Quantize::none)
+    return "--quantize is not available in this build yet";
+  if (options.shardExperts != 1)
+    return "--shard-experts is not available in this build yet";
+  if (!options.disabledPasses.empty())
+    return "--disable-pass=" + options.disabledPasses.front() + ": no such pass in this build";
+  return "";
+}
+
+/// Writes through a temporary file renamed into place, so a failure leaves no partial
+/// output. Stdout and special files (/dev/null) are written directly.
+bool writeOutput(StringRef outputPath, function_ref<void(raw_ostream &)> write) {
+  if (outputPath == "-") {
+    write(outs());
+    outs().flush();
+    return true;
+  }
+  sys::fs::file_status status;
+  if (!sys::fs::status(outputPath, status) && status.type() != sys::fs::file_type::regular_file &&
+      status.type() != sys::fs::file_type::file_not_found) {
+    std::error_code error;
+    raw_fd_ostream os(outputPath, error);
+    if (!error)
+      write(os);
+    if (error || os.has_error()) {
+      errs() << "error: " << outputPath << ": cannot write: "
+             << (error ? error : os.error()).message() << "\n";
+      os.clear_error();
+      return false;
+    }
+    return true;
+  }
+  Expected<sys::fs::TempFile> temp = sys::fs::TempFile::create(outputPath + ".tmp%%%%%%");
+  if (!temp) {
+    errs() << "error: " << outputPath << ": cannot write: " << toString(temp.takeError())
+           << "\n";
+    return false;
+  }
+  {
+    raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
+    write(os);
+    os.flush();
+    if (os.has_error()) {
+      errs() << "error: " << outputPath << ": cannot write: " << os.error().message() << "\n";
+      os.clear_error();
+      consumeError(temp->discard());
+      return false;
+    }
+  }
+  if (Error error = temp->keep(outputPath)) {
+    errs() << "error: " << outputPath << ": cannot write: " << toString(std::move(error))
+           << "\n";
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM initLLVM(argc, argv);
+  cl::SetVersionPrinter([](raw_ostream &os) {
+    os << "moec " MOEC_VERSION " (LLVM " LLVM_VERSION_STRING ")\n";
+  });
+  cl::getRegisteredOptions()["stop-after"]->removeArgument();
+  Options options;
+  cl::HideUnrelatedOptions(moecCategory);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "moec: ahead-of-time compiler for Mixture-of-Experts models\n");
+
+  std::string unavailable = unavailableRequest(options);
+  if (!unavailable.empty()) {
+    errs() << "error: " << unavailable << "\n";
+    return exitUnavailable;
+  }
+
+  mlir::DialectRegistry registry;
+  moec::registerMoECDialects(registry);
+  moec::registerImportedDialects(registry);
+  mlir::MLIRContext context(registry);
+  mlir::ScopedDiagnosticHandler handler(&context, printDiagnostic);
+
+  moec::ImportOptions importOptions;
+  importOptions.inferShapes = options.inferShapes;
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      moec::importONNXFile(options.inputPath, context, importOptions);
+  if (!module)
+    return exitBadInput;
+
+  mlir::OpPrintingFlags flags;
+  if (options.elideResourcesOver != 0)
+    flags.elideLargeResourceString(options.elideResourcesOver);
+  if (options.printLocations)
+    flags.enableDebugInfo();
+  return writeOutput(options.outputPath, [&](raw_ostream &os) { module->print(os, flags); }) ? 0 : 1;
+}

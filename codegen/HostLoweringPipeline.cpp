@@ -15,11 +15,6 @@
 using namespace mlir;
 
 void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOptions &options) {
-  // The runtime needs the I/O description while the signature still has tensor types.
-  ExportModelInfoOptions infoOptions;
-  infoOptions.entry = options.entry;
-  pm.addPass(createExportModelInfo(infoOptions));
-
   // What legalization left in tosa goes to linalg/arith/tensor; then elementwise chains
   // fuse into single loops before anything is materialized.
   OpPassManager &funcPM = pm.nest<func::FuncOp>();
@@ -56,6 +51,6 @@ void moec::registerCodegenPasses() {
   PassPipelineRegistration<>(
       "moec-host-lowering",
       "Lower a model at the tensor level to the LLVM dialect for the host, with the "
-      "runtime's entry point and model info",
+      "runtime's entry point",
       [](OpPassManager &pm) { buildHostLoweringPipeline(pm, HostLoweringOptions()); });
 }

@@ -5,6 +5,7 @@
 #include "moec/Codegen/Passes.h"
 #include "moec/Dialect/MoE/MoE.h"
 #include "moec/Dialect/ONNX/ONNX.h"
+#include "moec/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -12,4 +13,7 @@ void moec::registerMoECDialects(mlir::DialectRegistry &registry) {
   registry.insert<moe::MoEDialect, onnx::ONNXDialect>();
 }
 
-void moec::registerMoECPasses() { registerCodegenPasses(); }
+void moec::registerMoECPasses() {
+  registerMoECTransformsPasses();
+  registerCodegenPasses();
+}

@@ -1,4 +1,4 @@
-// RUN: moe-opt %s -moec-host-lowering | FileCheck %s
+// RUN: moe-opt %s -moec-export-model-info -moec-host-lowering | FileCheck %s
 // A tensor-level model lowers to the LLVM dialect alone, with the runtime's entry point and
 // model info, and every returned buffer owned by the caller.
 

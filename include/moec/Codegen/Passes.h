@@ -22,7 +22,8 @@ struct HostLoweringOptions {
 };
 
 /// Adds the passes that take a module at the tensor level to the LLVM dialect, with the
-/// runtime's entry point and model info.
+/// runtime's entry point. The model info must have been exported before legalization
+/// (ExportModelInfo), while the signature still has ONNX's types.
 void buildHostLoweringPipeline(mlir::OpPassManager &pm, const HostLoweringOptions &options);
 
 /// Registers the codegen passes and the `moec-host-lowering` pipeline.

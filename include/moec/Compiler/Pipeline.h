@@ -1,0 +1,44 @@
+//===- Pipeline.h - moec's stages after import ----------------------------===//
+//
+// The compile after import, stage by stage (DESIGN.md, "The pipeline"): raise MoE layers,
+// optimize them, legalize to the kernel level, then lower for the target. Every stage is
+// a pass pipeline; the driver stops after the one it is asked to.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_COMPILER_PIPELINE_H
+#define MOEC_COMPILER_PIPELINE_H
+
+#include "mlir/Support/LLVM.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir {
+class ModuleOp;
+} // namespace mlir
+
+namespace moec {
+
+enum class Stage { Import, Raise, Optimize, Kernel, Codegen };
+
+struct PipelineOptions {
+  /// The last stage to run.
+  Stage stopAfter = Stage::Codegen;
+  /// Passes not to run, by their command-line names; only optional (optimization) passes
+  /// can be disabled.
+  std::vector<std::string> disabledPasses;
+  /// Report each stage's time on stderr.
+  bool timing = false;
+};
+
+/// The names of the passes that --disable-pass accepts.
+std::vector<std::string> getOptionalPassNames();
+
+/// Runs the stages after import, up to and including `options.stopAfter`, on `module`.
+/// Errors are emitted as diagnostics on the module's ops.
+mlir::LogicalResult runPipeline(mlir::ModuleOp module, const PipelineOptions &options);
+
+} // namespace moec
+
+#endif // MOEC_COMPILER_PIPELINE_H

@@ -1,0 +1,78 @@
+//===- Pipeline.cpp - moec's stages after import --------------------------===//
+
+#include "moec/Compiler/Pipeline.h"
+
+#include "moec/Codegen/Passes.h"
+#include "moec/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+std::vector<std::string> moec::getOptionalPassNames() {
+  // No optimization pass exists yet: raising and fusion passes register here.
+  return {};
+}
+
+/// Adds the passes of `stage` to `pm`.
+static void buildStage(OpPassManager &pm, moec::Stage stage) {
+  switch (stage) {
+  case moec::Stage::Import:
+  case moec::Stage::Raise:
+  case moec::Stage::Optimize:
+    return;
+  case moec::Stage::Kernel:
+    // The runtime's description of the model is taken while the signature still has
+    // ONNX's types (signedness included).
+    pm.addPass(moec::createExportModelInfo());
+    pm.addPass(moec::createLegalizeONNX());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    return;
+  case moec::Stage::Codegen:
+    moec::buildHostLoweringPipeline(pm, moec::HostLoweringOptions());
+    return;
+  }
+}
+
+static StringRef stageName(moec::Stage stage) {
+  switch (stage) {
+  case moec::Stage::Import:
+    return "import";
+  case moec::Stage::Raise:
+    return "raise";
+  case moec::Stage::Optimize:
+    return "optimize";
+  case moec::Stage::Kernel:
+    return "kernel";
+  case moec::Stage::Codegen:
+    return "codegen";
+  }
+  llvm_unreachable("unknown stage");
+}
+
+LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options) {
+  for (const std::string &name : options.disabledPasses) {
+    std::vector<std::string> optional = getOptionalPassNames();
+    if (!llvm::is_contained(optional, name))
+      return module.emitError() << "--disable-pass=" << name
+                                << ": no optional pass has that name (see docs/moec.md)";
+  }
+  for (Stage stage : {Stage::Raise, Stage::Optimize, Stage::Kernel, Stage::Codegen}) {
+    if (stage > options.stopAfter)
+      break;
+    PassManager pm(module.getContext());
+    buildStage(pm, stage);
+    if (options.timing)
+      pm.enableTiming();
+    if (failed(pm.run(module)))
+      return failure();
+    if (options.timing)
+      llvm::errs() << "moec: stage " << stageName(stage) << " done\n";
+  }
+  return success();
+}

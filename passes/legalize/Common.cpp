@@ -1,0 +1,269 @@
+//===- Common.cpp - Shared pieces of the ONNX legalization patterns -------===//
+
+#include "Common.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Support/DebugStringHelper.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+using namespace mlir;
+using namespace moec;
+using namespace moec::legalize;
+
+//===----------------------------------------------------------------------===//
+// Node
+//===----------------------------------------------------------------------===//
+
+bool Node::hasInput(unsigned index) const {
+  return index < getNumInputs() && !llvm::isa<NoneType>(op.getInputs()[index].getType());
+}
+
+RankedTensorType Node::getResultType(unsigned index) const {
+  return llvm::dyn_cast_or_null<RankedTensorType>(
+      typeConverter.convertType(op.getResult(index).getType()));
+}
+
+Type Node::getInputElementType(unsigned index) const {
+  return getElementTypeOrSelf(op.getInputs()[index].getType());
+}
+
+Type Node::getResultElementType(unsigned index) const {
+  return getElementTypeOrSelf(op.getResult(index).getType());
+}
+
+bool Node::hasAttr(StringRef name) const { return op.getNodeAttrs().contains(name); }
+
+int64_t Node::getInt(StringRef name, int64_t defaultValue) const {
+  if (auto attr = op.getNodeAttrs().getAs<IntegerAttr>(name))
+    return attr.getInt();
+  return defaultValue;
+}
+
+double Node::getFloat(StringRef name, double defaultValue) const {
+  if (auto attr = op.getNodeAttrs().getAs<FloatAttr>(name))
+    return attr.getValueAsDouble();
+  return defaultValue;
+}
+
+StringRef Node::getString(StringRef name, StringRef defaultValue) const {
+  if (auto attr = op.getNodeAttrs().getAs<StringAttr>(name))
+    return attr.getValue();
+  return defaultValue;
+}
+
+std::optional<SmallVector<int64_t>> Node::getInts(StringRef name) const {
+  if (auto attr = op.getNodeAttrs().getAs<DenseI64ArrayAttr>(name))
+    return SmallVector<int64_t>(attr.asArrayRef());
+  return std::nullopt;
+}
+
+std::optional<SmallVector<double>> Node::getFloats(StringRef name) const {
+  if (auto attr = op.getNodeAttrs().getAs<DenseF32ArrayAttr>(name))
+    return llvm::map_to_vector(attr.asArrayRef(), [](float v) { return double(v); });
+  return std::nullopt;
+}
+
+ElementsAttr Node::getTensor(StringRef name) const {
+  return op.getNodeAttrs().getAs<ElementsAttr>(name);
+}
+
+LogicalResult Node::fail(const Twine &message) const {
+  StringRef name = op.getName();
+  op.emitError() << "node '" << (name.empty() ? StringRef("<unnamed>") : name) << "' ("
+                 << getOpType() << "): " << message;
+  return failure();
+}
+
+//===----------------------------------------------------------------------===//
+// NodePattern
+//===----------------------------------------------------------------------===//
+
+LogicalResult NodePattern::matchAndRewrite(onnx::NodeOp op, OpAdaptor adaptor,
+                                           ConversionPatternRewriter &rewriter) const {
+  if (op.getOpType() != opType || !op.getDomain().empty())
+    return failure();
+  Node node(op, *getTypeConverter());
+  for (unsigned i = 0, e = op.getNumResults(); i < e; ++i)
+    if (!llvm::isa<NoneType>(op.getResult(i).getType()) && !node.getResultType(i))
+      return node.fail("output " + Twine(i) + " has type " +
+                       debugString(op.getResult(i).getType()) +
+                       "; only ranked tensors (known ranks after shape inference) compile");
+  return rewrite(node, adaptor.getInputs(), rewriter);
+}
+
+//===----------------------------------------------------------------------===//
+// Types
+//===----------------------------------------------------------------------===//
+
+ONNXTypeConverter::ONNXTypeConverter() {
+  addConversion([](Type type) { return type; });
+  addConversion([](IntegerType type) -> Type {
+    if (type.isSignless())
+      return type;
+    return IntegerType::get(type.getContext(), type.getWidth());
+  });
+  addConversion([this](RankedTensorType type) -> Type {
+    Type element = convertType(type.getElementType());
+    return element ? type.clone(element) : Type();
+  });
+  auto bitcast = [](OpBuilder &builder, Type type, ValueRange inputs, Location loc) -> Value {
+    if (inputs.size() != 1)
+      return Value();
+    return tensor::BitcastOp::create(builder, loc, type, inputs[0]);
+  };
+  addSourceMaterialization(bitcast);
+  addTargetMaterialization(bitcast);
+}
+
+//===----------------------------------------------------------------------===//
+// Builders
+//===----------------------------------------------------------------------===//
+
+SmallVector<Value> moec::legalize::dynamicSizes(OpBuilder &builder, Location loc, Value value) {
+  SmallVector<Value> sizes;
+  auto type = llvm::cast<RankedTensorType>(value.getType());
+  for (int64_t dim = 0, rank = type.getRank(); dim < rank; ++dim)
+    if (type.isDynamicDim(dim))
+      sizes.push_back(tensor::DimOp::create(builder, loc, value, dim));
+  return sizes;
+}
+
+Value moec::legalize::castToType(OpBuilder &builder, Location loc, Value value, Type type) {
+  if (value.getType() == type)
+    return value;
+  return tensor::CastOp::create(builder, loc, type, value);
+}
+
+std::optional<int64_t> moec::legalize::normalizeAxis(int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    return std::nullopt;
+  return axis < 0 ? axis + rank : axis;
+}
+
+Value moec::legalize::buildElementwise(
+    OpBuilder &builder, Location loc, RankedTensorType resultType, ValueRange operands,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  int64_t rank = resultType.getRank();
+  MLIRContext *context = builder.getContext();
+
+  // Each result dimension's size: static if the result type or any operand knows it,
+  // otherwise that of the first operand whose dimension is dynamic there.
+  SmallVector<OpFoldResult> sizes;
+  SmallVector<int64_t> shape;
+  SmallVector<std::pair<Value, int64_t>> sizeSources(rank, {Value(), 0});
+  for (int64_t dim = 0; dim < rank; ++dim) {
+    int64_t size = resultType.getDimSize(dim);
+    for (Value operand : operands) {
+      auto type = llvm::cast<RankedTensorType>(operand.getType());
+      int64_t operandDim = dim - (rank - type.getRank());
+      if (operandDim < 0)
+        continue;
+      int64_t operandSize = type.getDimSize(operandDim);
+      if (ShapedType::isDynamic(operandSize)) {
+        if (!sizeSources[dim].first)
+          sizeSources[dim] = {operand, operandDim};
+      } else if (operandSize != 1 && ShapedType::isDynamic(size)) {
+        size = operandSize;
+      }
+    }
+    if (ShapedType::isDynamic(size) && !sizeSources[dim].first)
+      size = 1; // Every operand has size 1 (or lacks the dimension) here.
+    shape.push_back(size);
+    if (ShapedType::isDynamic(size)) {
+      auto [source, sourceDim] = sizeSources[dim];
+      sizes.push_back(tensor::DimOp::create(builder, loc, source, sourceDim).getResult());
+    } else {
+      sizes.push_back(builder.getIndexAttr(size));
+    }
+  }
+
+  // Dynamic operand dimensions must match the result's: broadcasting them would need a
+  // check per element, and reading past them would be a silent wrong result.
+  for (Value operand : operands) {
+    auto type = llvm::cast<RankedTensorType>(operand.getType());
+    for (int64_t operandDim = 0; operandDim < type.getRank(); ++operandDim) {
+      int64_t dim = operandDim + (rank - type.getRank());
+      if (!type.isDynamicDim(operandDim) ||
+          sizeSources[dim] == std::make_pair(operand, operandDim))
+        continue;
+      Value actual = tensor::DimOp::create(builder, loc, operand, operandDim);
+      Value expected = getValueOrCreateConstantIndexOp(builder, loc, sizes[dim]);
+      Value equal =
+          arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::eq, actual, expected);
+      cf::AssertOp::create(builder, loc, equal,
+                           "a dynamic dimension does not match its broadcast partner");
+    }
+  }
+
+  SmallVector<AffineMap> maps;
+  for (Value operand : operands) {
+    auto type = llvm::cast<RankedTensorType>(operand.getType());
+    SmallVector<AffineExpr> exprs;
+    for (int64_t operandDim = 0; operandDim < type.getRank(); ++operandDim) {
+      int64_t dim = operandDim + (rank - type.getRank());
+      bool broadcast = type.getDimSize(operandDim) == 1 && shape[dim] != 1;
+      exprs.push_back(broadcast ? getAffineConstantExpr(0, context)
+                                : getAffineDimExpr(dim, context));
+    }
+    maps.push_back(AffineMap::get(rank, 0, exprs, context));
+  }
+  maps.push_back(builder.getMultiDimIdentityMap(rank));
+
+  Value init = tensor::EmptyOp::create(builder, loc, sizes, resultType.getElementType());
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      builder, loc, init.getType(), operands, init, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        Value result = body(nested, nestedLoc, args.drop_back());
+        linalg::YieldOp::create(nested, nestedLoc, result);
+      });
+  return castToType(builder, loc, generic.getResult(0), resultType);
+}
+
+std::optional<SmallVector<int64_t>> moec::legalize::getConstantInts(Value value) {
+  ElementsAttr elements;
+  if (auto constant = value.getDefiningOp<arith::ConstantOp>())
+    elements = llvm::dyn_cast<ElementsAttr>(constant.getValue());
+  else if (auto constant = value.getDefiningOp<onnx::ConstantOp>())
+    elements = constant.getValue();
+  else if (auto cast = value.getDefiningOp<tensor::BitcastOp>())
+    return getConstantInts(cast.getSource());
+  if (!elements || !elements.getElementType().isInteger())
+    return std::nullopt;
+
+  if (auto dense = llvm::dyn_cast<DenseIntElementsAttr>(elements))
+    return llvm::map_to_vector(dense.getValues<APInt>(),
+                               [](const APInt &v) { return v.getSExtValue(); });
+  auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(elements);
+  if (!resource || !resource.getRawHandle().getBlob())
+    return std::nullopt;
+  ArrayRef<char> bytes = resource.getRawHandle().getBlob()->getData();
+  unsigned width = elements.getElementType().getIntOrFloatBitWidth();
+  if (width != 64 && width != 32)
+    return std::nullopt;
+  SmallVector<int64_t> values;
+  for (int64_t i = 0, n = elements.getNumElements(); i < n; ++i) {
+    if (width == 64) {
+      int64_t v;
+      std::memcpy(&v, bytes.data() + i * 8, 8);
+      values.push_back(v);
+    } else {
+      int32_t v;
+      std::memcpy(&v, bytes.data() + i * 4, 4);
+      values.push_back(v);
+    }
+  }
+  return values;
+}
+
+void moec::legalize::populateONNXLegalizationPatterns(RewritePatternSet &patterns,
+                                                      const TypeConverter &typeConverter) {
+  populateConstantPatterns(patterns, typeConverter);
+  populateElementwisePatterns(patterns, typeConverter);
+  populateMatmulPatterns(patterns, typeConverter);
+}

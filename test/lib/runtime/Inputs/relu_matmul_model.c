@@ -1,6 +1,7 @@
 /* A stand-in for a compiled model: y = relu(x @ w) with w = arange(12).reshape(4, 3) / 10,
  * x of shape [n, 4]. It follows docs/runtime-abi.md as moec's output will. */
 
+#include "memref.h"
 #include "moec-runtime/model_abi.h"
 
 #include <stdlib.h>
@@ -9,17 +10,9 @@ const char moec_model_info[] = "target host\n"
                                "input x float32 n,4\n"
                                "output y float32 n,3\n";
 
-typedef struct {
-  float *allocated;
-  float *aligned;
-  int64_t offset;
-  int64_t sizes[2];
-  int64_t strides[2];
-} MemRef2D;
-
 void moec_model_run(void **inputs, void **outputs) {
-  const MemRef2D *x = inputs[0];
-  MemRef2D *y = outputs[0];
+  const MemRef2DFloat *x = inputs[0];
+  MemRef2DFloat *y = outputs[0];
   int64_t n = x->sizes[0];
   float *result = malloc(sizeof(float) * (size_t)(n * 3 + 1));
   for (int64_t i = 0; i < n; ++i) {

@@ -4,6 +4,7 @@
  * the number of elements summed. The weights file holds float32 1, 2, 3, 4;
  * its checksum is the Python reference's moec_checksum64 of those 16 bytes. */
 
+#include "memref.h"
 #include "moec-runtime/model_abi.h"
 
 #include <stdlib.h>
@@ -19,25 +20,11 @@ const uint64_t moec_weights_size = 16;
 const uint64_t moec_weights_checksum = 0x632298DB45055727ull;
 const void *moec_weights;
 
-typedef struct {
-  float *allocated;
-  float *aligned;
-  int64_t offset;
-  int64_t sizes[2];
-  int64_t strides[2];
-} MemRef2D;
-
-typedef struct {
-  int64_t *allocated;
-  int64_t *aligned;
-  int64_t offset;
-} MemRef0D;
-
 void moec_model_run(void **inputs, void **outputs) {
-  const MemRef2D *a = inputs[0], *b = inputs[1];
+  const MemRef2DFloat *a = inputs[0], *b = inputs[1];
   const float *w = moec_weights;
-  MemRef2D *sum = outputs[0];
-  MemRef0D *count = outputs[1];
+  MemRef2DFloat *sum = outputs[0];
+  MemRef0DInt64 *count = outputs[1];
   int64_t n = a->sizes[0];
   /* An aligned pointer past the allocation's start and a column-major layout:
    * both legal for a memref, so the runtime must cope. */

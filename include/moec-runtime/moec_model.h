@@ -46,7 +46,7 @@ typedef enum moec_io { MOEC_INPUT = 0, MOEC_OUTPUT = 1 } moec_io;
 /* A dense row-major tensor. For inputs the caller owns everything. Outputs are
  * filled by moec_model_execute and released with moec_tensor_release. */
 typedef struct moec_tensor {
-  moec_dtype dtype;
+  int32_t dtype; /* a moec_dtype; a fixed-size field keeps the layout certain */
   int64_t rank;
   int64_t *shape;
   void *data;
@@ -57,8 +57,8 @@ typedef struct moec_model moec_model;
 /* The reason for the last failed call on this thread ("" if none). */
 const char *moec_last_error(void);
 
-/* "float32", "int64", ...; NULL for a value outside the enum. */
-const char *moec_dtype_name(moec_dtype dtype);
+/* "float32", "int64", ... for a moec_dtype value; NULL for any other. */
+const char *moec_dtype_name(int dtype);
 
 /* Loads the model (and maps its weights file, if it has one). num_threads > 0
  * sets the size of the process-wide thread pool; 0 keeps the default (one per

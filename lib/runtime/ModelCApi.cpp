@@ -57,8 +57,8 @@ extern "C" {
 
 const char *moec_last_error(void) { return lastError.c_str(); }
 
-const char *moec_dtype_name(moec_dtype dtype) {
-  if (int(dtype) < 0 || int(dtype) >= kNumDTypes)
+const char *moec_dtype_name(int dtype) {
+  if (dtype < 0 || dtype >= kNumDTypes)
     return nullptr;
   return dtypeName(static_cast<DType>(dtype)).data();
 }
@@ -128,7 +128,7 @@ moec_status moec_model_execute(moec_model *model, const moec_tensor *inputs, siz
   std::vector<Tensor> lent(num_inputs);
   for (size_t i = 0; i < num_inputs; ++i) {
     const moec_tensor &input = inputs[i];
-    if (int(input.dtype) < 0 || int(input.dtype) >= kNumDTypes || input.rank < 0 ||
+    if (input.dtype < 0 || input.dtype >= kNumDTypes || input.rank < 0 ||
         (input.rank > 0 && !input.shape))
       return fail(MOEC_ERROR_INVALID_ARGUMENT,
                   "input " + std::to_string(i) + ": bad dtype, rank or shape");
@@ -155,7 +155,7 @@ moec_status moec_model_execute(moec_model *model, const moec_tensor *inputs, siz
   for (size_t i = 0; i < num_outputs; ++i) {
     Tensor &result = results[i];
     moec_tensor &output = outputs[i];
-    output.dtype = static_cast<moec_dtype>(result.dtype);
+    output.dtype = int32_t(result.dtype);
     output.rank = int64_t(result.shape.size());
     output.shape = static_cast<int64_t *>(std::malloc(sizeof(int64_t) * (result.shape.size() + 1)));
     std::copy(result.shape.begin(), result.shape.end(), output.shape);

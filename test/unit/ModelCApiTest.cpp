@@ -44,7 +44,7 @@ TEST_F(ModelCApiTest, OutOfRangeQueries) {
   EXPECT_EQ(moec_model_dim(model, MOEC_INPUT, 0, 2), -1);
   EXPECT_EQ(moec_model_dim(model, MOEC_INPUT, 0, -1), -1);
   EXPECT_EQ(moec_model_count(nullptr, MOEC_OUTPUT), 0u);
-  EXPECT_EQ(moec_dtype_name(static_cast<moec_dtype>(99)), nullptr);
+  EXPECT_EQ(moec_dtype_name(99), nullptr);
 }
 
 TEST_F(ModelCApiTest, ExecutesWithCallerTensors) {
@@ -83,7 +83,7 @@ TEST_F(ModelCApiTest, RejectsBadInputsWithAMessage) {
   EXPECT_EQ(moec_model_execute(model, nullptr, 1, &output, 1), MOEC_ERROR_INVALID_ARGUMENT);
   moec_tensor nullData = {MOEC_FLOAT32, 2, shape, nullptr};
   EXPECT_EQ(moec_model_execute(model, &nullData, 1, &output, 1), MOEC_ERROR_INVALID_ARGUMENT);
-  moec_tensor badDType = {static_cast<moec_dtype>(42), 2, shape, x.data()};
+  moec_tensor badDType = {42, 2, shape, x.data()};
   EXPECT_EQ(moec_model_execute(model, &badDType, 1, &output, 1), MOEC_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(moec_model_create(1, nullptr), MOEC_ERROR_INVALID_ARGUMENT);
 }

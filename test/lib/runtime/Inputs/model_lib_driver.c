@@ -17,7 +17,7 @@ int main(void) {
     for (size_t i = 0; i < moec_model_count(model, (moec_io)io); ++i) {
       printf("%s %s %s", io == MOEC_INPUT ? "input" : "output",
              moec_model_name(model, (moec_io)io, i),
-             moec_dtype_name((moec_dtype)moec_model_dtype(model, (moec_io)io, i)));
+             moec_dtype_name(moec_model_dtype(model, (moec_io)io, i)));
       for (int64_t d = 0; d < moec_model_rank(model, (moec_io)io, i); ++d) {
         const char *name = moec_model_dim_name(model, (moec_io)io, i, d);
         if (name)

@@ -83,7 +83,7 @@ std::string takeOutput(const TensorSpec &spec, const std::vector<int64_t> &words
   if (numElements(out.shape) < 0)
     return "output '" + spec.name + "' has an impossible shape " + shapeString(out.shape);
   if (out.byteSize() != 0 && (!words[kAllocated] || !words[kAligned]))
-    return "output '" + spec.name + "' has " + shapeString(out.shape) + " elements but no data";
+    return "output '" + spec.name + "' has shape " + shapeString(out.shape) + " but no data";
 
   size_t elementSize = dtypeSize(spec.dtype);
   const char *first =

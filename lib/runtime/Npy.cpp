@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 #include <string_view>
+#include <sys/stat.h>
 
 using namespace moec::rt;
 
@@ -287,6 +288,9 @@ std::string moec::rt::readFile(const std::string &path, std::vector<uint8_t> &by
   if (!file)
     return "cannot read '" + path + "': " + std::strerror(errno);
   bytes.clear();
+  struct stat status;
+  if (fstat(fileno(file), &status) == 0 && S_ISREG(status.st_mode))
+    bytes.reserve(size_t(status.st_size));
   uint8_t buffer[1 << 16];
   size_t got;
   while ((got = std::fread(buffer, 1, sizeof(buffer), file)) > 0)

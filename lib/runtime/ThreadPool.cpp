@@ -53,7 +53,7 @@ public:
   void parallelFor(int64_t n, Body body, void *ctx) {
     if (n <= 0)
       return;
-    if (workers.empty() || n == 1 || insideParallelBody) {
+    if (workers.empty() || n == 1) {
       body(ctx, 0, n);
       return;
     }
@@ -123,13 +123,15 @@ private:
 };
 
 std::mutex poolMutex;
-std::unique_ptr<ThreadPool> pool;
+// Callers hold a reference while they use the pool, so that setThreadCount may
+// replace it under a running job; the old pool goes when its last caller is done.
+std::shared_ptr<ThreadPool> pool;
 
-ThreadPool &globalPool() {
+std::shared_ptr<ThreadPool> globalPool() {
   std::lock_guard<std::mutex> lock(poolMutex);
   if (!pool)
-    pool = std::make_unique<ThreadPool>(availableCpus());
-  return *pool;
+    pool = std::make_shared<ThreadPool>(availableCpus());
+  return pool;
 }
 } // namespace
 
@@ -141,13 +143,25 @@ int moec::rt::availableCpus() {
 }
 
 void moec::rt::setThreadCount(int threads) {
+  threads = std::max(1, threads);
+  std::shared_ptr<ThreadPool> replaced;
   std::lock_guard<std::mutex> lock(poolMutex);
-  pool.reset();
-  pool = std::make_unique<ThreadPool>(std::max(1, threads));
+  if (pool && pool->size() == threads)
+    return;
+  replaced = std::move(pool);
+  pool = std::make_shared<ThreadPool>(threads);
 }
 
-extern "C" int moec_rt_num_threads(void) { return globalPool().size(); }
+// Inside a body the pool is busy: work there runs inline, on one thread.
+extern "C" int moec_rt_num_threads(void) {
+  return insideParallelBody ? 1 : globalPool()->size();
+}
 
 extern "C" void moec_rt_parallel_for(int64_t n, Body body, void *ctx) {
-  globalPool().parallelFor(n, body, ctx);
+  if (insideParallelBody) {
+    if (n > 0)
+      body(ctx, 0, n);
+    return;
+  }
+  globalPool()->parallelFor(n, body, ctx);
 }

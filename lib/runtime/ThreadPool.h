@@ -14,8 +14,8 @@ namespace moec::rt {
 int availableCpus();
 
 // Sets the size of the pool (the calling thread counts as one; 1 runs
-// everything inline). Takes effect at once; must not be called from inside a
-// parallel body.
+// everything inline). Later parallel_for calls use the new size; calls under
+// way finish on the old pool. Not to be called from inside a parallel body.
 void setThreadCount(int threads);
 
 } // namespace moec::rt

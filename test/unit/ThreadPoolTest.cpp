@@ -6,8 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
+#include <thread>
 #include <vector>
 
 using namespace moec::rt;
@@ -80,6 +82,34 @@ TEST_P(ThreadPoolTest, NestedCallsRunInline) {
   moec_rt_parallel_for(8, Outer::body, &outer);
   for (const auto &visits : outer.inner)
     EXPECT_TRUE(visits->eachOnce());
+}
+
+TEST_P(ThreadPoolTest, BodiesSeeOneThread) {
+  struct Probe {
+    std::atomic<int> maxSeen{0};
+    static void body(void *ctx, int64_t, int64_t) {
+      auto *probe = static_cast<Probe *>(ctx);
+      probe->maxSeen = std::max(probe->maxSeen.load(), moec_rt_num_threads());
+    }
+  };
+  Probe probe;
+  moec_rt_parallel_for(64, Probe::body, &probe);
+  EXPECT_EQ(probe.maxSeen, 1);
+}
+
+TEST_P(ThreadPoolTest, ResizingWhileAnotherThreadRuns) {
+  std::atomic<bool> stop{false};
+  std::thread runner([&] {
+    while (!stop) {
+      Visits visits(100);
+      moec_rt_parallel_for(100, Visits::body, &visits);
+      ASSERT_TRUE(visits.eachOnce());
+    }
+  });
+  for (int i = 0; i < 50; ++i)
+    setThreadCount(1 + i % 3);
+  stop = true;
+  runner.join();
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, ThreadPoolTest, ::testing::Values(1, 2, 5));

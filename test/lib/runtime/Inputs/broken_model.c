@@ -2,6 +2,7 @@
  * its scalar input `mode` selects: 0 returns a shape that contradicts the
  * static one, 1 returns no data, 2 a negative size; 3 behaves. */
 
+#include "memref.h"
 #include "moec-runtime/model_abi.h"
 
 #include <stdlib.h>
@@ -9,14 +10,6 @@
 const char moec_model_info[] = "target host\n"
                                "input mode int32 -\n"
                                "output y float32 2\n";
-
-typedef struct {
-  float *allocated;
-  float *aligned;
-  int64_t offset;
-  int64_t sizes[1];
-  int64_t strides[1];
-} MemRef1DFloat;
 
 void moec_model_run(void **inputs, void **outputs) {
   /* A rank-0 descriptor: allocated, aligned, offset. */

@@ -9,6 +9,14 @@ typedef struct {
   float *allocated;
   float *aligned;
   int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} MemRef1DFloat;
+
+typedef struct {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
   int64_t sizes[2];
   int64_t strides[2];
 } MemRef2DFloat;

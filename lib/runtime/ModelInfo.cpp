@@ -41,9 +41,11 @@ std::string parseDims(std::string_view text, std::vector<Dim> &dims) {
     Dim dim;
     if (piece.empty())
       return "empty dimension in '" + std::string(text) + "'";
-    if (piece[0] >= '0' && piece[0] <= '9') {
+    // All digits: a static size. Anything else is a dim_param name, which may
+    // well start with a digit ("2*s0").
+    if (piece.find_first_not_of("0123456789") == std::string_view::npos) {
       if (!parseSize(piece, dim.size))
-        return "bad dimension '" + std::string(piece) + "'";
+        return "dimension '" + std::string(piece) + "' is too large";
     } else {
       dim.name = std::string(piece);
     }

@@ -153,9 +153,7 @@ void moec::rt::setThreadCount(int threads) {
 }
 
 // Inside a body the pool is busy: work there runs inline, on one thread.
-extern "C" int moec_rt_num_threads(void) {
-  return insideParallelBody ? 1 : globalPool()->size();
-}
+extern "C" int moec_rt_num_threads(void) { return insideParallelBody ? 1 : globalPool()->size(); }
 
 extern "C" void moec_rt_parallel_for(int64_t n, Body body, void *ctx) {
   if (insideParallelBody) {

@@ -23,7 +23,7 @@
 using namespace moec::rt;
 
 namespace {
-constexpr int kExitBadUsage = 2;
+constexpr int kExitUserError = 2;
 constexpr int kExitModelBroken = 1;
 
 const char *programName = "model";
@@ -57,7 +57,7 @@ void printUsage() {
               "                          \"median_ms\": ..., \"max_ms\": ...}\n"
               "  --threads N             threads to run on (default: one per CPU;\n"
               "                          1 runs everything on the calling thread)\n"
-              "  --help                  print this help\n",
+              "  --help, -h              print this help\n",
               programName);
 }
 
@@ -66,7 +66,7 @@ int64_t parsePositive(const std::string &flag, const std::string &text) {
   errno = 0;
   long long value = std::strtoll(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || errno == ERANGE || value < 1 || value > INT_MAX)
-    die(kExitBadUsage, flag + " needs a positive integer, got '" + text + "'");
+    die(kExitUserError, flag + " needs a positive integer, got '" + text + "'");
   return value;
 }
 
@@ -85,13 +85,13 @@ Options parseOptions(int argc, char **argv) {
       if (inlineValue)
         return value;
       if (i + 1 >= argc)
-        die(kExitBadUsage, arg + " needs a value (see --help)");
+        die(kExitUserError, arg + " needs a value (see --help)");
       return std::string(argv[++i]);
     };
     bool flagOnly = arg == "--help" || arg == "--info";
     if (flagOnly && inlineValue)
-      die(kExitBadUsage, arg + " takes no value");
-    if (arg == "--help")
+      die(kExitUserError, arg + " takes no value");
+    if (arg == "--help" || arg == "-h")
       options.help = true;
     else if (arg == "--info")
       options.info = true;
@@ -104,7 +104,7 @@ Options parseOptions(int argc, char **argv) {
     else if (arg == "--threads")
       options.threads = parsePositive(arg, takeValue());
     else
-      die(kExitBadUsage, "unknown argument '" + std::string(argv[i]) + "' (see --help)");
+      die(kExitUserError, "unknown argument '" + std::string(argv[i]) + "' (see --help)");
   }
   return options;
 }
@@ -136,13 +136,13 @@ Tensor readInput(const TensorSpec &spec, const std::string &path) {
   if (error.empty())
     error = parseNpy(bytes.data(), bytes.size(), array);
   if (!error.empty())
-    die(kExitBadUsage, "input '" + spec.name + "' from '" + path + "': " + error);
+    die(kExitUserError, "input '" + spec.name + "' from '" + path + "': " + error);
   Tensor tensor;
   tensor.dtype = array.dtype;
   tensor.shape = array.shape;
   tensor.storage = allocateBuffer(array.dataSize);
   if (!tensor.storage)
-    die(kExitBadUsage, "input '" + spec.name + "': out of memory");
+    die(kExitUserError, "input '" + spec.name + "': out of memory");
   tensor.data = tensor.storage.get();
   if (array.dataSize != 0)
     std::memcpy(tensor.data, array.data, array.dataSize);
@@ -156,11 +156,11 @@ std::vector<Tensor> readInputs(const ModelInfo &info, const std::vector<std::str
     size_t equals = argument.find('=');
     if (equals == std::string::npos) {
       if (info.inputs.size() != 1)
-        die(kExitBadUsage, "'--input " + argument + "' names no input, and the model has " +
-                               std::to_string(info.inputs.size()) +
-                               " inputs (use --input NAME=FILE.npy)");
+        die(kExitUserError, "'--input " + argument + "' names no input, and the model has " +
+                                std::to_string(info.inputs.size()) +
+                                " inputs (use --input NAME=FILE.npy)");
       if (!paths[0].empty())
-        die(kExitBadUsage, "input '" + info.inputs[0].name + "' is given twice");
+        die(kExitUserError, "input '" + info.inputs[0].name + "' is given twice");
       paths[0] = argument;
       continue;
     }
@@ -168,21 +168,21 @@ std::vector<Tensor> readInputs(const ModelInfo &info, const std::vector<std::str
     auto it = std::find_if(info.inputs.begin(), info.inputs.end(),
                            [&](const TensorSpec &spec) { return spec.name == name; });
     if (it == info.inputs.end())
-      die(kExitBadUsage, "the model has no input named '" + name + "' (see --info)");
+      die(kExitUserError, "the model has no input named '" + name + "' (see --info)");
     std::string &path = paths[it - info.inputs.begin()];
     if (!path.empty())
-      die(kExitBadUsage, "input '" + name + "' is given twice");
+      die(kExitUserError, "input '" + name + "' is given twice");
     path = argument.substr(equals + 1);
     if (path.empty())
-      die(kExitBadUsage, "input '" + name + "' has an empty file name");
+      die(kExitUserError, "input '" + name + "' has an empty file name");
   }
   std::vector<Tensor> inputs;
   for (size_t i = 0; i < info.inputs.size(); ++i) {
     const TensorSpec &spec = info.inputs[i];
     if (paths[i].empty())
-      die(kExitBadUsage, "missing input '" + spec.name + "' (" +
-                             std::string(dtypeName(spec.dtype)) + " " + spec.shapeString() +
-                             "; use --input " + spec.name + "=FILE.npy)");
+      die(kExitUserError, "missing input '" + spec.name + "' (" +
+                              std::string(dtypeName(spec.dtype)) + " " + spec.shapeString() +
+                              "; use --input " + spec.name + "=FILE.npy)");
     inputs.push_back(readInput(spec, paths[i]));
   }
   return inputs;
@@ -210,13 +210,13 @@ void makeDirectories(const std::string &path) {
   for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
     std::string prefix = path.substr(0, slash);
     if (mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST)
-      die(kExitBadUsage, "cannot create '" + prefix + "': " + std::strerror(errno));
+      die(kExitUserError, "cannot create '" + prefix + "': " + std::strerror(errno));
     if (slash == std::string::npos)
       break;
   }
   struct stat status;
   if (stat(path.c_str(), &status) != 0 || !S_ISDIR(status.st_mode))
-    die(kExitBadUsage, "'" + path + "' is not a directory");
+    die(kExitUserError, "'" + path + "' is not a directory");
 }
 
 void writeOutputs(const ModelInfo &info, const std::vector<Tensor> &outputs,
@@ -227,7 +227,7 @@ void writeOutputs(const ModelInfo &info, const std::vector<Tensor> &outputs,
     std::string path = directory + "/" + outputFileName(info.outputs[i].name, i, taken);
     if (std::string error = writeNpyFile(path, outputs[i].dtype, outputs[i].shape, outputs[i].data);
         !error.empty())
-      die(kExitBadUsage, error);
+      die(kExitUserError, error);
   }
 }
 
@@ -279,11 +279,11 @@ int main(int argc, char **argv) {
   if (options.threads)
     setThreadCount(int(options.threads));
   if (std::string error = Model::mapWeights(executableDirectory()); !error.empty())
-    die(kExitBadUsage, error);
+    die(kExitUserError, error);
 
   std::vector<Tensor> inputs = readInputs(model.info(), options.inputs);
   if (std::string error = model.checkInputs(inputs); !error.empty())
-    die(kExitBadUsage, error);
+    die(kExitUserError, error);
   std::vector<Tensor> outputs =
       options.benchRuns ? bench(model, inputs, options.benchRuns) : runOnce(model, inputs);
   if (!options.outputDir.empty()) {

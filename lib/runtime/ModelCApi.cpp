@@ -152,12 +152,19 @@ moec_status moec_model_execute(moec_model *model, const moec_tensor *inputs, siz
   }
   if (!error.empty())
     return fail(MOEC_ERROR_INTERNAL, error);
+  std::vector<Buffer> shapes(num_outputs);
+  for (size_t i = 0; i < num_outputs; ++i) {
+    // One word more than the rank: a scalar's shape must not be null either.
+    shapes[i] = Buffer(std::malloc(sizeof(int64_t) * (results[i].shape.size() + 1)));
+    if (!shapes[i])
+      return fail(MOEC_ERROR_INTERNAL, "out of memory for the output shapes");
+  }
   for (size_t i = 0; i < num_outputs; ++i) {
     Tensor &result = results[i];
     moec_tensor &output = outputs[i];
     output.dtype = int32_t(result.dtype);
     output.rank = int64_t(result.shape.size());
-    output.shape = static_cast<int64_t *>(std::malloc(sizeof(int64_t) * (result.shape.size() + 1)));
+    output.shape = static_cast<int64_t *>(shapes[i].release());
     std::copy(result.shape.begin(), result.shape.end(), output.shape);
     output.data = result.storage.release();
   }

@@ -131,10 +131,12 @@ private:
 
   bool parseBool(bool &out) {
     if (consumeWord("True"))
-      return out = true, true;
-    if (consumeWord("False"))
-      return out = false, true;
-    return false;
+      out = true;
+    else if (consumeWord("False"))
+      out = false;
+    else
+      return false;
+    return true;
   }
 
   bool parseNonNegative(int64_t &out) {

@@ -97,9 +97,11 @@ Options parseOptions(int argc, char **argv) {
       options.info = true;
     else if (arg == "--input")
       options.inputs.push_back(takeValue());
-    else if (arg == "--output-dir")
+    else if (arg == "--output-dir") {
       options.outputDir = takeValue();
-    else if (arg == "--bench")
+      if (options.outputDir.empty())
+        die(kExitUserError, "--output-dir needs a directory name");
+    } else if (arg == "--bench")
       options.benchRuns = parsePositive(arg, takeValue());
     else if (arg == "--threads")
       options.threads = parsePositive(arg, takeValue());

@@ -16,6 +16,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,7 +33,7 @@ struct Options {
   bool help = false;
   bool info = false;
   std::vector<std::string> inputs;
-  std::string outputDir;
+  std::optional<std::string> outputDir;
   int64_t benchRuns = 0;
   int64_t threads = 0;
 };
@@ -97,17 +98,17 @@ Options parseOptions(int argc, char **argv) {
       options.info = true;
     else if (arg == "--input")
       options.inputs.push_back(takeValue());
-    else if (arg == "--output-dir") {
+    else if (arg == "--output-dir")
       options.outputDir = takeValue();
-      if (options.outputDir.empty())
-        die(kExitUserError, "--output-dir needs a directory name");
-    } else if (arg == "--bench")
+    else if (arg == "--bench")
       options.benchRuns = parsePositive(arg, takeValue());
     else if (arg == "--threads")
       options.threads = parsePositive(arg, takeValue());
     else
       die(kExitUserError, "unknown argument '" + std::string(argv[i]) + "' (see --help)");
   }
+  if (options.outputDir && options.outputDir->empty())
+    die(kExitUserError, "--output-dir needs a directory name");
   return options;
 }
 
@@ -288,8 +289,8 @@ int main(int argc, char **argv) {
     die(kExitUserError, error);
   std::vector<Tensor> outputs =
       options.benchRuns ? bench(model, inputs, options.benchRuns) : runOnce(model, inputs);
-  if (!options.outputDir.empty()) {
-    writeOutputs(model.info(), outputs, options.outputDir);
+  if (options.outputDir) {
+    writeOutputs(model.info(), outputs, *options.outputDir);
   } else if (!options.benchRuns) {
     for (size_t i = 0; i < outputs.size(); ++i)
       std::printf("%s: %s %s\n", model.info().outputs[i].name.c_str(),

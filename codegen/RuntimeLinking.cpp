@@ -37,23 +37,39 @@ bool moec::linkWithRuntime(StringRef objectPath, StringRef outputPath, LinkedArt
     return false;
   }
   std::string libDir = runtimeLibraryDir();
+  auto libraryFile = [&](StringRef name) {
+    SmallString<256> path(libDir);
+    sys::path::append(path, name);
+    return std::string(path);
+  };
+  std::string runtime = libraryFile("libmoec_runtime.a");
+  std::string runtimeMain = libraryFile("libmoec_runtime_main.a");
+  std::string exportList = libraryFile("moec_model.map");
   bool shared = artifact == LinkedArtifact::SharedLibrary;
-  SmallString<256> runtime(libDir);
-  sys::path::append(runtime, shared ? "libmoec_runtime_pic.a" : "libmoec_runtime.a");
-  if (!sys::fs::exists(runtime)) {
-    error = ("moec's runtime library is missing: " + runtime).str();
-    return false;
+  for (const std::string &file : {runtime, shared ? exportList : runtimeMain}) {
+    if (!sys::fs::exists(file)) {
+      error = "moec's runtime is missing: " + file;
+      return false;
+    }
   }
+
+  // docs/runtime-abi.md: an executable takes main() from its own archive; a shared library
+  // keeps the whole runtime, whose C API nothing inside the library references, and
+  // exports only that API.
+  std::string versionScript = "-Wl,--version-script=" + exportList;
+  SmallVector<StringRef> args = {*driver, objectPath, "-o", outputPath};
+  if (shared)
+    args.append({"-shared", "-Wl,--whole-archive", runtime, "-Wl,--no-whole-archive",
+                 versionScript});
+  else
+    args.append({runtimeMain, runtime});
+  args.append({"-lstdc++", "-lm", "-lpthread", "-ldl"});
 
   SmallString<256> linkLog;
   if (std::error_code ec = sys::fs::createTemporaryFile("moec-link", "log", linkLog)) {
     error = "cannot create a temporary file: " + ec.message();
     return false;
   }
-  SmallVector<StringRef> args = {*driver, objectPath, runtime, "-o", outputPath,
-                                 "-lstdc++", "-lm",   "-lpthread"};
-  if (shared)
-    args.push_back("-shared");
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(linkLog), StringRef(linkLog)};
   std::string execError;
   int status = sys::ExecuteAndWait(*driver, args, std::nullopt, redirects, /*SecondsToWait=*/0,

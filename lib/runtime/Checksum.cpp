@@ -1,0 +1,66 @@
+//===- Checksum.cpp - The weights file checksum ---------------------------===//
+//
+// Four independent multiply-xorshift lanes over little-endian 8-byte words, so
+// that the multiplies overlap and the function runs at memory speed; a
+// murmur3-style finalizer folds the lanes and the length together. The exact
+// definition (and a Python reference) is in docs/runtime-abi.md.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Checksum.h"
+
+#include <cstring>
+
+namespace {
+constexpr uint64_t kLaneSeed = 0x9E3779B97F4A7C15ull;
+constexpr uint64_t kWordMultiplier = 0xBF58476D1CE4E5B9ull;
+constexpr int kLanes = 4;
+
+uint64_t loadLittleEndian64(const unsigned char *bytes) {
+  uint64_t word = 0;
+  for (int i = 0; i < 8; ++i)
+    word |= uint64_t(bytes[i]) << (8 * i);
+  return word;
+}
+
+uint64_t mixWord(uint64_t lane, uint64_t word) {
+  lane = (lane ^ word) * kWordMultiplier;
+  return lane ^ (lane >> 32);
+}
+
+uint64_t finalize(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xFF51AFD7ED558CCDull;
+  x ^= x >> 33;
+  x *= 0xC4CEB9FE1A85EC53ull;
+  return x ^ (x >> 33);
+}
+} // namespace
+
+extern "C" uint64_t moec_checksum64(const void *data, size_t size) {
+  const auto *bytes = static_cast<const unsigned char *>(data);
+  uint64_t lanes[kLanes];
+  for (int j = 0; j < kLanes; ++j)
+    lanes[j] = kLaneSeed * uint64_t(j + 1);
+
+  size_t numWords = size / 8;
+  size_t word = 0;
+  for (; word + kLanes <= numWords; word += kLanes)
+    for (int j = 0; j < kLanes; ++j)
+      lanes[j] = mixWord(lanes[j], loadLittleEndian64(bytes + 8 * (word + j)));
+  for (; word < numWords; ++word)
+    lanes[word % kLanes] = mixWord(lanes[word % kLanes], loadLittleEndian64(bytes + 8 * word));
+
+  // The 1 to 7 trailing bytes, zero-padded, are the last word; the length,
+  // folded in below, tells them apart from real zero bytes.
+  if (size_t tail = size % 8) {
+    unsigned char padded[8] = {};
+    std::memcpy(padded, bytes + 8 * numWords, tail);
+    lanes[numWords % kLanes] = mixWord(lanes[numWords % kLanes], loadLittleEndian64(padded));
+  }
+
+  uint64_t hash = uint64_t(size);
+  for (int j = 0; j < kLanes; ++j)
+    hash = finalize(hash ^ lanes[j]);
+  return hash;
+}

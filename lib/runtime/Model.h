@@ -1,0 +1,69 @@
+//===- Model.h - Running the compiled model ---------------------*- C++ -*-===//
+//
+// What the executable's main() and the shared library's C API share: the
+// parsed model info, the weights mapping, input checks, and one run through
+// moec_model_run with memref descriptors built and read back.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_LIB_RUNTIME_MODEL_H
+#define MOEC_LIB_RUNTIME_MODEL_H
+
+#include "ModelInfo.h"
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace moec::rt {
+
+struct FreeDeleter {
+  void operator()(void *pointer) const { std::free(pointer); }
+};
+using Buffer = std::unique_ptr<void, FreeDeleter>;
+
+// At least `bytes` bytes (and at least one) aligned to 64; null if out of memory.
+Buffer allocateBuffer(size_t bytes);
+
+// A dense row-major tensor. `data` points into `storage` when the runtime owns
+// the elements; `storage` is empty when a caller lends them.
+struct Tensor {
+  DType dtype = DType::Float32;
+  std::vector<int64_t> shape;
+  void *data = nullptr;
+  Buffer storage;
+
+  size_t byteSize() const;
+};
+
+class Model {
+public:
+  // Parses moec_model_info. Returns "" on success; else the compiled model is
+  // broken and the message says how.
+  std::string load();
+
+  // Maps the weights file, if the model has one, from `directory` (where the
+  // executable or shared library lies), verifies its size and checksum and
+  // points moec_weights at it. Once per process; later calls return the first
+  // outcome. Returns "" on success, else the reason.
+  static std::string mapWeights(const std::string &directory);
+
+  const ModelInfo &info() const { return modelInfo; }
+
+  // Returns "" if `inputs` (in the model's order) fit the model, else the first
+  // reason they do not.
+  std::string checkInputs(const std::vector<Tensor> &inputs) const;
+
+  // Runs the model once on checked inputs. Each output comes back dense,
+  // row-major and owned. Returns "" on success, else how the compiled model
+  // broke its contract.
+  std::string run(const std::vector<Tensor> &inputs, std::vector<Tensor> &outputs) const;
+
+private:
+  ModelInfo modelInfo;
+};
+
+} // namespace moec::rt
+
+#endif // MOEC_LIB_RUNTIME_MODEL_H

@@ -1,0 +1,47 @@
+//===- ChecksumTest.cpp - moec_checksum64's defined values ----------------===//
+//
+// The expected values come from the Python reference in docs/runtime-abi.md.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Checksum.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+uint64_t checksum(const std::string &text) { return moec_checksum64(text.data(), text.size()); }
+
+TEST(ChecksumTest, KnownValues) {
+  EXPECT_EQ(moec_checksum64(nullptr, 0), 0xBBCBA99BC31E0857ull);
+  EXPECT_EQ(checksum("a"), 0xA68AF86484041C45ull);
+  EXPECT_EQ(checksum("abc"), 0x5D9F2568D8219775ull);
+  EXPECT_EQ(checksum("abcdefgh"), 0x732AD9816A1FBCFCull);
+  EXPECT_EQ(checksum("0123456789abcdefghijklmnopqrstuvwxyz"), 0xE51E13D480BB4D58ull);
+  std::vector<unsigned char> bytes(256);
+  for (int i = 0; i < 256; ++i)
+    bytes[i] = static_cast<unsigned char>(i);
+  EXPECT_EQ(moec_checksum64(bytes.data(), bytes.size()), 0xCF195E9FB0191E67ull);
+}
+
+TEST(ChecksumTest, TrailingZerosAndSingleBitsChangeIt) {
+  EXPECT_NE(checksum("abc"), checksum(std::string("abc\0", 4)));
+  std::string base(1000, 'x');
+  uint64_t reference = checksum(base);
+  for (size_t i = 0; i < base.size(); i += 37) {
+    std::string flipped = base;
+    flipped[i] ^= 1;
+    EXPECT_NE(checksum(flipped), reference) << i;
+  }
+}
+
+TEST(ChecksumTest, IndependentOfAlignment) {
+  std::string padded = "?0123456789abcdefghijklmnopqrstuvwxyz";
+  EXPECT_EQ(moec_checksum64(padded.data() + 1, padded.size() - 1),
+            checksum("0123456789abcdefghijklmnopqrstuvwxyz"));
+}
+
+} // namespace

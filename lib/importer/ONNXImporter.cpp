@@ -151,13 +151,16 @@ public:
         externalDataDir(externalDataDir.str()),
         fileLoc(FileLineColLoc::get(&context, displayName, 0, 0)) {}
 
-  OwningOpRef<ModuleOp> importModel(const ::onnx::ModelProto &model);
+  /// Imports `model`, first filling in missing types with ONNX's shape inference when
+  /// `inferShapes` is set (which is why the model is not const).
+  OwningOpRef<ModuleOp> importModel(::onnx::ModelProto &model, bool inferShapes);
 
 private:
   /// Describes a node in diagnostics: "node 'name' (OpType)", or its index when unnamed.
   std::string describeNode(const ::onnx::NodeProto &node, int index) const;
   Location nodeLoc(const ::onnx::NodeProto &node, int index);
 
+  void inferMissingShapes(::onnx::ModelProto &model);
   LogicalResult importGraph(const ::onnx::GraphProto &graph, Scope &scope, Block &block,
                             bool isMain);
   void declareTypes(const ::onnx::GraphProto &graph, Scope &scope);
@@ -206,7 +209,7 @@ private:
 // Model and graphs
 //===----------------------------------------------------------------------===//
 
-OwningOpRef<ModuleOp> Importer::importModel(const ::onnx::ModelProto &model) {
+OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool inferShapes) {
   if (!model.has_graph()) {
     emitError(fileLoc) << "the model has no graph";
     return {};
@@ -220,6 +223,10 @@ OwningOpRef<ModuleOp> Importer::importModel(const ::onnx::ModelProto &model) {
     opsets.set(opset.domain().empty() ? "ai.onnx" : opset.domain(),
                builder.getI64IntegerAttr(opset.version()));
   (*module)->setAttr("onnx.opset_imports", opsets.getDictionary(&context));
+  // The dim_param names of outputs as the model declares them, not as inference names them.
+  google::protobuf::RepeatedPtrField<::onnx::ValueInfoProto> declaredOutputs = graph.output();
+  if (inferShapes)
+    inferMissingShapes(model);
   (*module)->setAttr("onnx.ir_version", builder.getI64IntegerAttr(model.ir_version()));
   if (!model.producer_name().empty()) {
     std::string producer = model.producer_name();
@@ -254,8 +261,8 @@ OwningOpRef<ModuleOp> Importer::importModel(const ::onnx::ModelProto &model) {
     inputAttrs.push_back(getValueAttrs(input.name(), scope.lookupType(input.name()),
                                        inputDefaults.lookup(input.name())));
   SmallVector<Attribute> outputAttrs;
-  for (const ::onnx::ValueInfoProto &output : graph.output())
-    outputAttrs.push_back(getValueAttrs(output.name(), scope.lookupType(output.name())));
+  for (const ::onnx::ValueInfoProto &output : declaredOutputs)
+    outputAttrs.push_back(getValueAttrs(output.name(), &output.type()));
   auto returnOp = cast<func::ReturnOp>(body->getTerminator());
   func.setFunctionType(
       builder.getFunctionType(inputTypes, returnOp.getOperandTypes()));
@@ -265,6 +272,44 @@ OwningOpRef<ModuleOp> Importer::importModel(const ::onnx::ModelProto &model) {
   if (failed(verify(*module)))
     return {};
   return module;
+}
+
+/// Adds to `domains` the domain of every node of `graph` and of its subgraphs.
+static void collectDomains(const ::onnx::GraphProto &graph, llvm::StringSet<> &domains) {
+  for (const ::onnx::NodeProto &node : graph.node()) {
+    domains.insert(node.domain());
+    for (const ::onnx::AttributeProto &attribute : node.attribute()) {
+      if (attribute.has_g())
+        collectDomains(attribute.g(), domains);
+      for (const ::onnx::GraphProto &subgraph : attribute.graphs())
+        collectDomains(subgraph, domains);
+    }
+  }
+}
+
+/// Fills in missing value types with ONNX's shape inference. It is best effort: a model it
+/// cannot infer still imports, with the types it states.
+void Importer::inferMissingShapes(::onnx::ModelProto &model) {
+  // Inference gives up on the whole model at a domain without an opset_import entry, which
+  // onnxruntime's contrib ops often lack; with one, their nodes are merely skipped.
+  llvm::StringSet<> domains;
+  collectDomains(model.graph(), domains);
+  for (const ::onnx::OperatorSetIdProto &opset : model.opset_import())
+    domains.erase(opset.domain());
+  for (const auto &domain : domains) {
+    ::onnx::OperatorSetIdProto *opset = model.add_opset_import();
+    opset->set_domain(domain.getKey().str());
+    opset->set_version(1);
+  }
+  try {
+    ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(),
+                                         ::onnx::ShapeInferenceOptions(
+                                             /*check_type_val=*/false, /*strict_mode_val=*/0,
+                                             /*data_prop_val=*/false));
+  } catch (const std::exception &error) {
+    emitWarning(fileLoc) << "shape inference failed, importing the types as given: "
+                         << StringRef(error.what()).split('\n').first;
+  }
 }
 
 void Importer::declareTypes(const ::onnx::GraphProto &graph, Scope &scope) {
@@ -954,20 +999,6 @@ void moec::registerImportedDialects(DialectRegistry &registry) {
   registry.insert<moec::onnx::ONNXDialect, func::FuncDialect>();
 }
 
-/// Fills in missing value types with ONNX's shape inference. It is best effort: a model it
-/// cannot infer still imports, with the types it states.
-static void inferShapes(::onnx::ModelProto &model, Location loc) {
-  try {
-    ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(),
-                                         ::onnx::ShapeInferenceOptions(
-                                             /*check_type_val=*/false, /*strict_mode_val=*/0,
-                                             /*data_prop_val=*/false));
-  } catch (const std::exception &error) {
-    emitWarning(loc) << "shape inference failed, importing the types as given: "
-                     << StringRef(error.what()).split('\n').first;
-  }
-}
-
 OwningOpRef<ModuleOp> moec::importONNXBuffer(StringRef bytes, StringRef displayName,
                                              StringRef externalDataDir, MLIRContext &context,
                                              const ImportOptions &options) {
@@ -991,9 +1022,7 @@ OwningOpRef<ModuleOp> moec::importONNXBuffer(StringRef bytes, StringRef displayN
                           "corrupt file?)";
     return {};
   }
-  if (options.inferShapes && model.has_graph())
-    inferShapes(model, fileLoc);
-  return Importer(context, displayName, externalDataDir).importModel(model);
+  return Importer(context, displayName, externalDataDir).importModel(model, options.inferShapes);
 }
 
 OwningOpRef<ModuleOp> moec::importONNXFile(StringRef path, MLIRContext &context,

@@ -1,7 +1,7 @@
 """Writes the small ONNX models that the importer's lit tests import.
 
-Usage: make_models.py NAME OUTDIR — writes OUTDIR/NAME.onnx (and any external data beside
-it). Each NAME is one function below; most build a model with onnx.helper, the bad-input
+Usage: make_models.py NAME[,NAME...] OUTDIR — writes OUTDIR/NAME.onnx (and any external
+data beside it) for each NAME. Each NAME is one function below; most build a model with onnx.helper, the bad-input
 ones write broken bytes on purpose.
 """
 import os
@@ -261,9 +261,7 @@ def write_bytes(out_dir, name, data):
         f.write(data)
 
 
-def main():
-    name, out_dir = sys.argv[1], sys.argv[2]
-    os.makedirs(out_dir, exist_ok=True)
+def write_model(name, out_dir):
     if name == "empty":
         return write_bytes(out_dir, name, b"")
     if name == "random":
@@ -274,6 +272,13 @@ def main():
     make = globals()[name]
     built = make(out_dir) if make.__code__.co_argcount else make()
     write_bytes(out_dir, name, built.SerializeToString())
+
+
+def main():
+    names, out_dir = sys.argv[1], sys.argv[2]
+    os.makedirs(out_dir, exist_ok=True)
+    for name in names.split(","):
+        write_model(name, out_dir)
 
 
 if __name__ == "__main__":

@@ -223,6 +223,13 @@ OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool infe
     opsets.set(opset.domain().empty() ? "ai.onnx" : opset.domain(),
                builder.getI64IntegerAttr(opset.version()));
   (*module)->setAttr("onnx.opset_imports", opsets.getDictionary(&context));
+  if (model.metadata_props_size()) {
+    NamedAttrList metadata;
+    for (const ::onnx::StringStringEntryProto &entry : model.metadata_props())
+      if (!entry.key().empty())
+        metadata.set(entry.key(), builder.getStringAttr(entry.value()));
+    (*module)->setAttr("onnx.metadata", metadata.getDictionary(&context));
+  }
   // The dim_param names of outputs as the model declares them, not as inference names them.
   google::protobuf::RepeatedPtrField<::onnx::ValueInfoProto> declaredOutputs = graph.output();
   if (inferShapes)

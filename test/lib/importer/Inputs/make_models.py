@@ -192,6 +192,12 @@ def dim_params():
                  [tensor_info("y", TensorProto.FLOAT, ["batch", 4, None])])
 
 
+def metadata():
+    built = shape_inference()
+    helper.set_model_props(built, {"author": "moec", "license": "MIT"})
+    return built
+
+
 def shape_inference():
     nodes = [helper.make_node("Add", ["x", "x"], ["sum"], name="add"),
              helper.make_node("Relu", ["sum"], ["y"], name="relu")]

@@ -262,6 +262,32 @@ def bad_node_element_type():
                  [tensor_info("y", TensorProto.FLOAT, [1])])
 
 
+def raw_data_size():
+    return identity_model([TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[2],
+                                       raw_data=b"\0" * 6)])
+
+
+def external_length(out_dir):
+    built = external_model(out_dir)
+    for entry in built.graph.initializer[0].external_data:
+        if entry.key == "length":
+            entry.value = "15"
+    return built
+
+
+def output_twice():
+    nodes = [helper.make_node("Add", ["x", "x"], ["y"], name="add"),
+             helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    return model(nodes, [tensor_info("x", TensorProto.FLOAT, [2])],
+                 [tensor_info("y", TensorProto.FLOAT, [2])])
+
+
+def undefined_output():
+    node = helper.make_node("Relu", ["x"], ["y"], name="relu")
+    return model([node], [tensor_info("x", TensorProto.FLOAT, [2])],
+                 [tensor_info("z", TensorProto.FLOAT, [2])])
+
+
 def write_bytes(out_dir, name, data):
     with open(os.path.join(out_dir, name + ".onnx"), "wb") as f:
         f.write(data)

@@ -32,8 +32,13 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <climits>
+#include <csignal>
 #include <memory>
 #include <queue>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace moec;
@@ -160,7 +165,8 @@ private:
   std::string describeNode(const ::onnx::NodeProto &node, int index) const;
   Location nodeLoc(const ::onnx::NodeProto &node, int index);
 
-  void inferMissingShapes(::onnx::ModelProto &model);
+  /// Runs shape inference on `model`; returns why it could not, or an empty string.
+  std::string inferMissingShapes(::onnx::ModelProto &model);
   LogicalResult importGraph(const ::onnx::GraphProto &graph, Scope &scope, Block &block,
                             bool isMain);
   void declareTypes(const ::onnx::GraphProto &graph, Scope &scope);
@@ -232,8 +238,9 @@ OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool infe
   }
   // The dim_param names of outputs as the model declares them, not as inference names them.
   google::protobuf::RepeatedPtrField<::onnx::ValueInfoProto> declaredOutputs = graph.output();
-  if (inferShapes)
-    inferMissingShapes(model);
+  // Why inference did not run is worth a warning only for a model that imports: for a bad
+  // one, the error says what is wrong.
+  std::string inferenceProblem = inferShapes ? inferMissingShapes(model) : "";
   (*module)->setAttr("onnx.ir_version", builder.getI64IntegerAttr(model.ir_version()));
   if (!model.producer_name().empty()) {
     std::string producer = model.producer_name();
@@ -278,6 +285,8 @@ OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool infe
 
   if (failed(verify(*module)))
     return {};
+  if (!inferenceProblem.empty())
+    emitWarning(fileLoc) << inferenceProblem;
   return module;
 }
 
@@ -294,29 +303,135 @@ static void collectDomains(const ::onnx::GraphProto &graph, llvm::StringSet<> &d
   }
 }
 
+/// Drops from an inferred graph everything but its types: its value_info, its outputs, and
+/// the subgraphs (by attribute name) of its nodes, in node order.
+static void keepOnlyTypes(::onnx::GraphProto &graph) {
+  graph.clear_initializer();
+  graph.clear_sparse_initializer();
+  for (::onnx::NodeProto &node : *graph.mutable_node()) {
+    auto *attributes = node.mutable_attribute();
+    attributes->erase(std::remove_if(attributes->begin(), attributes->end(),
+                                     [](const ::onnx::AttributeProto &attribute) {
+                                       return !attribute.has_g() && !attribute.graphs_size();
+                                     }),
+                      attributes->end());
+    for (::onnx::AttributeProto &attribute : *attributes) {
+      if (attribute.has_g())
+        keepOnlyTypes(*attribute.mutable_g());
+      for (::onnx::GraphProto &subgraph : *attribute.mutable_graphs())
+        keepOnlyTypes(subgraph);
+    }
+  }
+}
+
+/// Copies the types of `inferred` (made by keepOnlyTypes from a copy of `graph`) into
+/// `graph`.
+static void mergeInferredTypes(::onnx::GraphProto &graph, const ::onnx::GraphProto &inferred) {
+  *graph.mutable_value_info() = inferred.value_info();
+  *graph.mutable_output() = inferred.output();
+  int numNodes = std::min(graph.node_size(), inferred.node_size());
+  for (int i = 0; i < numNodes; ++i) {
+    for (::onnx::AttributeProto &attribute : *graph.mutable_node(i)->mutable_attribute()) {
+      const auto &inferredAttributes = inferred.node(i).attribute();
+      auto match = llvm::find_if(inferredAttributes, [&](const auto &candidate) {
+        return candidate.name() == attribute.name();
+      });
+      if (match == inferredAttributes.end())
+        continue;
+      if (attribute.has_g() && match->has_g())
+        mergeInferredTypes(*attribute.mutable_g(), match->g());
+      int numGraphs = std::min(attribute.graphs_size(), match->graphs_size());
+      for (int k = 0; k < numGraphs; ++k)
+        mergeInferredTypes(*attribute.mutable_graphs(k), match->graphs(k));
+    }
+  }
+}
+
+/// Writes all of `data` to `fd`; false on an error.
+static bool writeAll(int fd, StringRef data) {
+  while (!data.empty()) {
+    ssize_t written = ::write(fd, data.data(), data.size());
+    if (written < 0 && errno == EINTR)
+      continue;
+    if (written <= 0)
+      return false;
+    data = data.drop_front(written);
+  }
+  return true;
+}
+
 /// Fills in missing value types with ONNX's shape inference. It is best effort: a model it
 /// cannot infer still imports, with the types it states.
-void Importer::inferMissingShapes(::onnx::ModelProto &model) {
+///
+/// libonnx's inference functions trust that nodes match their schemas and can crash on
+/// malformed models, so inference runs in a forked child that sends back only the types;
+/// a crash there costs the inferred types, never the import.
+std::string Importer::inferMissingShapes(::onnx::ModelProto &model) {
   // Inference gives up on the whole model at a domain without an opset_import entry, which
-  // onnxruntime's contrib ops often lack; with one, their nodes are merely skipped.
+  // onnxruntime's contrib ops often lack; with one, their nodes are merely skipped. The
+  // entries are added to the child's copy only.
   llvm::StringSet<> domains;
   collectDomains(model.graph(), domains);
   for (const ::onnx::OperatorSetIdProto &opset : model.opset_import())
     domains.erase(opset.domain());
-  for (const auto &domain : domains) {
-    ::onnx::OperatorSetIdProto *opset = model.add_opset_import();
-    opset->set_domain(domain.getKey().str());
-    opset->set_version(1);
+
+  int pipeFds[2];
+  if (::pipe(pipeFds) != 0)
+    return "shape inference skipped: cannot create a pipe";
+  pid_t child = ::fork();
+  if (child == 0) {
+    // The child: plain signal handling (no crash reports) and no output of its own.
+    for (int signal : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT})
+      ::signal(signal, SIG_DFL);
+    int devNull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devNull, STDOUT_FILENO);
+    ::dup2(devNull, STDERR_FILENO);
+    ::close(pipeFds[0]);
+    for (const auto &domain : domains) {
+      ::onnx::OperatorSetIdProto *opset = model.add_opset_import();
+      opset->set_domain(domain.getKey().str());
+      opset->set_version(1);
+    }
+    std::string reply;
+    try {
+      ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(),
+                                           ::onnx::ShapeInferenceOptions(
+                                               /*check_type_val=*/false,
+                                               /*strict_mode_val=*/0,
+                                               /*data_prop_val=*/false));
+      keepOnlyTypes(*model.mutable_graph());
+      reply = "T" + model.graph().SerializeAsString();
+    } catch (const std::exception &error) {
+      reply = "E" + StringRef(error.what()).split('\n').first.str();
+    }
+    ::_exit(writeAll(pipeFds[1], reply) ? 0 : 1);
   }
-  try {
-    ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(),
-                                         ::onnx::ShapeInferenceOptions(
-                                             /*check_type_val=*/false, /*strict_mode_val=*/0,
-                                             /*data_prop_val=*/false));
-  } catch (const std::exception &error) {
-    emitWarning(fileLoc) << "shape inference failed, importing the types as given: "
-                         << StringRef(error.what()).split('\n').first;
+  ::close(pipeFds[1]);
+  std::string reply;
+  char buffer[1 << 16];
+  for (ssize_t got; child > 0 && (got = ::read(pipeFds[0], buffer, sizeof(buffer))) != 0;) {
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      break;
+    reply.append(buffer, got);
   }
+  ::close(pipeFds[0]);
+  int status = 0;
+  while (child > 0 && ::waitpid(child, &status, 0) < 0 && errno == EINTR)
+    ;
+
+  if (child < 0)
+    return "shape inference skipped: cannot start a process";
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || reply.empty())
+    return "shape inference crashed (libonnx), importing the types as given";
+  if (reply[0] == 'E')
+    return "shape inference failed, importing the types as given: " + reply.substr(1);
+  ::onnx::GraphProto inferred;
+  if (!inferred.ParseFromArray(reply.data() + 1, static_cast<int>(reply.size() - 1)))
+    return "shape inference sent back an unreadable graph";
+  mergeInferredTypes(*model.mutable_graph(), inferred);
+  return "";
 }
 
 void Importer::declareTypes(const ::onnx::GraphProto &graph, Scope &scope) {

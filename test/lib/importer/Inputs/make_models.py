@@ -288,6 +288,23 @@ def undefined_output():
                  [tensor_info("z", TensorProto.FLOAT, [2])])
 
 
+def scan_without_num_scan_inputs():
+    """A Scan without its required num_scan_inputs: crashes libonnx 1.12's shape inference
+    (found by the fuzzer)."""
+    body = helper.make_graph(
+        [helper.make_node("Add", ["sum_in", "next"], ["sum_out"], name="add"),
+         helper.make_node("Identity", ["sum_out"], ["scan_out"], name="identity")],
+        "scan_body",
+        [tensor_info("sum_in", TensorProto.FLOAT, [2]), tensor_info("next", TensorProto.FLOAT, [2])],
+        [tensor_info("sum_out", TensorProto.FLOAT, [2]),
+         tensor_info("scan_out", TensorProto.FLOAT, [2])])
+    node = helper.make_node("Scan", ["initial", "x"], ["y", "z"], name="scan", body=body)
+    return model([node], [tensor_info("initial", TensorProto.FLOAT, [2]),
+                          tensor_info("x", TensorProto.FLOAT, [3, 2])],
+                 [tensor_info("y", TensorProto.FLOAT, [2]),
+                  tensor_info("z", TensorProto.FLOAT, [3, 2])])
+
+
 def write_bytes(out_dir, name, data):
     with open(os.path.join(out_dir, name + ".onnx"), "wb") as f:
         f.write(data)

@@ -152,8 +152,7 @@ using MappedFile = std::shared_ptr<llvm::sys::fs::mapped_file_region>;
 class Importer {
 public:
   Importer(MLIRContext &context, StringRef displayName, StringRef externalDataDir)
-      : context(context), builder(&context), displayName(displayName.str()),
-        externalDataDir(externalDataDir.str()),
+      : context(context), builder(&context), externalDataDir(externalDataDir.str()),
         fileLoc(FileLineColLoc::get(&context, displayName, 0, 0)) {}
 
   /// Imports `model`, first filling in missing types with ONNX's shape inference when
@@ -201,7 +200,6 @@ private:
 
   MLIRContext &context;
   OpBuilder builder;
-  std::string displayName;
   std::string externalDataDir;
   Location fileLoc;
   llvm::StringMap<MappedFile> mappedFiles;
@@ -236,11 +234,6 @@ OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool infe
         metadata.set(entry.key(), builder.getStringAttr(entry.value()));
     (*module)->setAttr("onnx.metadata", metadata.getDictionary(&context));
   }
-  // The dim_param names of outputs as the model declares them, not as inference names them.
-  google::protobuf::RepeatedPtrField<::onnx::ValueInfoProto> declaredOutputs = graph.output();
-  // Why inference did not run is worth a warning only for a model that imports: for a bad
-  // one, the error says what is wrong.
-  std::string inferenceProblem = inferShapes ? inferMissingShapes(model) : "";
   (*module)->setAttr("onnx.ir_version", builder.getI64IntegerAttr(model.ir_version()));
   if (!model.producer_name().empty()) {
     std::string producer = model.producer_name();
@@ -249,10 +242,15 @@ OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool infe
     (*module)->setAttr("onnx.producer", builder.getStringAttr(producer));
   }
 
+  // The dim_param names of outputs as the model declares them, not as inference names them.
+  google::protobuf::RepeatedPtrField<::onnx::ValueInfoProto> declaredOutputs = graph.output();
+  // Why inference did not run is worth a warning only for a model that imports: for a bad
+  // one, the error says what is wrong.
+  std::string inferenceProblem = inferShapes ? inferMissingShapes(model) : "";
+
   Scope scope;
   declareTypes(graph, scope);
   SmallVector<Type> inputTypes;
-  SmallVector<Attribute> inputAttrs;
   for (const ::onnx::ValueInfoProto &input : graph.input()) {
     FailureOr<Type> type = importValueType(input.name(), scope, fileLoc);
     if (failed(type))
@@ -271,6 +269,7 @@ OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool infe
 
   // Arguments and results keep their ONNX names and dim_param names; an input that also
   // has an initializer (IR version < 4) keeps it as its default value.
+  SmallVector<Attribute> inputAttrs;
   for (const ::onnx::ValueInfoProto &input : graph.input())
     inputAttrs.push_back(getValueAttrs(input.name(), scope.lookupType(input.name()),
                                        inputDefaults.lookup(input.name())));

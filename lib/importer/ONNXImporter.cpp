@@ -984,49 +984,41 @@ FailureOr<AsmResourceBlob> Importer::copyTypedData(const ::onnx::TensorProto &te
   using TP = ::onnx::TensorProto;
   uint64_t bytes = element.storageBytes(count);
   unsigned align = std::max(1u, std::min(16u, element.bits / 8));
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocate(bytes, align);
-  char *out = blob.getMutableData().data();
 
-  // Complex numbers take two entries; 4-bit types one entry for each packed byte.
+  // Complex numbers take two entries; 4-bit types one entry for each packed byte. The
+  // entries are counted before anything is allocated: the shape alone may ask for more
+  // memory than there is.
   auto copyField = [&](const auto &field, unsigned entryBytes,
-                       StringRef fieldName) -> LogicalResult {
+                       StringRef fieldName) -> FailureOr<AsmResourceBlob> {
     uint64_t entries = bytes / entryBytes;
     if (static_cast<uint64_t>(field.size()) != entries)
       return emitError(loc) << what << ": " << fieldName << " has " << field.size()
                             << " values, the shape needs " << entries;
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(bytes, align);
+    char *out = blob.getMutableData().data();
     for (uint64_t i = 0; i < entries; ++i) {
       auto value = field.Get(static_cast<int>(i));
       std::memcpy(out + i * entryBytes, &value, entryBytes);
     }
-    return success();
+    return blob;
   };
 
-  LogicalResult copied = failure();
   switch (tensor.data_type()) {
   case TP::FLOAT:
   case TP::COMPLEX64:
-    copied = copyField(tensor.float_data(), 4, "float_data");
-    break;
+    return copyField(tensor.float_data(), 4, "float_data");
   case TP::DOUBLE:
   case TP::COMPLEX128:
-    copied = copyField(tensor.double_data(), 8, "double_data");
-    break;
+    return copyField(tensor.double_data(), 8, "double_data");
   case TP::INT64:
-    copied = copyField(tensor.int64_data(), 8, "int64_data");
-    break;
+    return copyField(tensor.int64_data(), 8, "int64_data");
   case TP::UINT32:
-    copied = copyField(tensor.uint64_data(), 4, "uint64_data");
-    break;
+    return copyField(tensor.uint64_data(), 4, "uint64_data");
   case TP::UINT64:
-    copied = copyField(tensor.uint64_data(), 8, "uint64_data");
-    break;
+    return copyField(tensor.uint64_data(), 8, "uint64_data");
   default: // Every narrower type (and bool, float16, float8, 4-bit) is in int32_data.
-    copied = copyField(tensor.int32_data(), std::max(1u, element.bits / 8), "int32_data");
-    break;
+    return copyField(tensor.int32_data(), std::max(1u, element.bits / 8), "int32_data");
   }
-  if (failed(copied))
-    return failure();
-  return blob;
 }
 
 FailureOr<MappedFile> Importer::mapFile(StringRef location, Location loc, StringRef what) {

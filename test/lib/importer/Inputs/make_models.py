@@ -267,6 +267,12 @@ def raw_data_size():
                                        raw_data=b"\0" * 6)])
 
 
+def huge_shape():
+    """A shape of 2^50 floats with no data: an error, not an attempt to allocate 4 PiB."""
+    return identity_model([TensorProto(name="w", data_type=TensorProto.FLOAT,
+                                       dims=[2**25, 2**25])])
+
+
 def external_length(out_dir):
     built = external_model(out_dir)
     for entry in built.graph.initializer[0].external_data:

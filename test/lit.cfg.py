@@ -37,6 +37,10 @@ def gpu_present():
         return False
     return out.returncode == 0 and "GPU" in out.stdout
 
+# libFuzzer targets are built only with clang.
+if os.path.exists(os.path.join(config.moec_tools_dir, "moec-import-fuzzer")):
+    config.available_features.add("fuzzer")
+
 if gpu_present():
     config.available_features.add("gpu")
 

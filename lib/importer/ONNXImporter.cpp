@@ -32,8 +32,13 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <climits>
+#include <csignal>
 #include <memory>
 #include <queue>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace moec;
@@ -147,17 +152,20 @@ using MappedFile = std::shared_ptr<llvm::sys::fs::mapped_file_region>;
 class Importer {
 public:
   Importer(MLIRContext &context, StringRef displayName, StringRef externalDataDir)
-      : context(context), builder(&context), displayName(displayName.str()),
-        externalDataDir(externalDataDir.str()),
+      : context(context), builder(&context), externalDataDir(externalDataDir.str()),
         fileLoc(FileLineColLoc::get(&context, displayName, 0, 0)) {}
 
-  OwningOpRef<ModuleOp> importModel(const ::onnx::ModelProto &model);
+  /// Imports `model`, first filling in missing types with ONNX's shape inference when
+  /// `inferShapes` is set (which is why the model is not const).
+  OwningOpRef<ModuleOp> importModel(::onnx::ModelProto &model, bool inferShapes);
 
 private:
   /// Describes a node in diagnostics: "node 'name' (OpType)", or its index when unnamed.
   std::string describeNode(const ::onnx::NodeProto &node, int index) const;
   Location nodeLoc(const ::onnx::NodeProto &node, int index);
 
+  /// Runs shape inference on `model`; returns why it could not, or an empty string.
+  std::string inferMissingShapes(::onnx::ModelProto &model);
   LogicalResult importGraph(const ::onnx::GraphProto &graph, Scope &scope, Block &block,
                             bool isMain);
   void declareTypes(const ::onnx::GraphProto &graph, Scope &scope);
@@ -192,7 +200,6 @@ private:
 
   MLIRContext &context;
   OpBuilder builder;
-  std::string displayName;
   std::string externalDataDir;
   Location fileLoc;
   llvm::StringMap<MappedFile> mappedFiles;
@@ -206,7 +213,7 @@ private:
 // Model and graphs
 //===----------------------------------------------------------------------===//
 
-OwningOpRef<ModuleOp> Importer::importModel(const ::onnx::ModelProto &model) {
+OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool inferShapes) {
   if (!model.has_graph()) {
     emitError(fileLoc) << "the model has no graph";
     return {};
@@ -220,6 +227,13 @@ OwningOpRef<ModuleOp> Importer::importModel(const ::onnx::ModelProto &model) {
     opsets.set(opset.domain().empty() ? "ai.onnx" : opset.domain(),
                builder.getI64IntegerAttr(opset.version()));
   (*module)->setAttr("onnx.opset_imports", opsets.getDictionary(&context));
+  if (model.metadata_props_size()) {
+    NamedAttrList metadata;
+    for (const ::onnx::StringStringEntryProto &entry : model.metadata_props())
+      if (!entry.key().empty())
+        metadata.set(entry.key(), builder.getStringAttr(entry.value()));
+    (*module)->setAttr("onnx.metadata", metadata.getDictionary(&context));
+  }
   (*module)->setAttr("onnx.ir_version", builder.getI64IntegerAttr(model.ir_version()));
   if (!model.producer_name().empty()) {
     std::string producer = model.producer_name();
@@ -228,10 +242,15 @@ OwningOpRef<ModuleOp> Importer::importModel(const ::onnx::ModelProto &model) {
     (*module)->setAttr("onnx.producer", builder.getStringAttr(producer));
   }
 
+  // The dim_param names of outputs as the model declares them, not as inference names them.
+  google::protobuf::RepeatedPtrField<::onnx::ValueInfoProto> declaredOutputs = graph.output();
+  // Why inference did not run is worth a warning only for a model that imports: for a bad
+  // one, the error says what is wrong.
+  std::string inferenceProblem = inferShapes ? inferMissingShapes(model) : "";
+
   Scope scope;
   declareTypes(graph, scope);
   SmallVector<Type> inputTypes;
-  SmallVector<Attribute> inputAttrs;
   for (const ::onnx::ValueInfoProto &input : graph.input()) {
     FailureOr<Type> type = importValueType(input.name(), scope, fileLoc);
     if (failed(type))
@@ -250,12 +269,13 @@ OwningOpRef<ModuleOp> Importer::importModel(const ::onnx::ModelProto &model) {
 
   // Arguments and results keep their ONNX names and dim_param names; an input that also
   // has an initializer (IR version < 4) keeps it as its default value.
+  SmallVector<Attribute> inputAttrs;
   for (const ::onnx::ValueInfoProto &input : graph.input())
     inputAttrs.push_back(getValueAttrs(input.name(), scope.lookupType(input.name()),
                                        inputDefaults.lookup(input.name())));
   SmallVector<Attribute> outputAttrs;
-  for (const ::onnx::ValueInfoProto &output : graph.output())
-    outputAttrs.push_back(getValueAttrs(output.name(), scope.lookupType(output.name())));
+  for (const ::onnx::ValueInfoProto &output : declaredOutputs)
+    outputAttrs.push_back(getValueAttrs(output.name(), &output.type()));
   auto returnOp = cast<func::ReturnOp>(body->getTerminator());
   func.setFunctionType(
       builder.getFunctionType(inputTypes, returnOp.getOperandTypes()));
@@ -264,7 +284,153 @@ OwningOpRef<ModuleOp> Importer::importModel(const ::onnx::ModelProto &model) {
 
   if (failed(verify(*module)))
     return {};
+  if (!inferenceProblem.empty())
+    emitWarning(fileLoc) << inferenceProblem;
   return module;
+}
+
+/// Adds to `domains` the domain of every node of `graph` and of its subgraphs.
+static void collectDomains(const ::onnx::GraphProto &graph, llvm::StringSet<> &domains) {
+  for (const ::onnx::NodeProto &node : graph.node()) {
+    domains.insert(node.domain());
+    for (const ::onnx::AttributeProto &attribute : node.attribute()) {
+      if (attribute.has_g())
+        collectDomains(attribute.g(), domains);
+      for (const ::onnx::GraphProto &subgraph : attribute.graphs())
+        collectDomains(subgraph, domains);
+    }
+  }
+}
+
+/// Drops from an inferred graph everything but its types: its value_info, its outputs, and
+/// the subgraphs (by attribute name) of its nodes, in node order.
+static void keepOnlyTypes(::onnx::GraphProto &graph) {
+  graph.clear_initializer();
+  graph.clear_sparse_initializer();
+  for (::onnx::NodeProto &node : *graph.mutable_node()) {
+    auto *attributes = node.mutable_attribute();
+    attributes->erase(std::remove_if(attributes->begin(), attributes->end(),
+                                     [](const ::onnx::AttributeProto &attribute) {
+                                       return !attribute.has_g() && !attribute.graphs_size();
+                                     }),
+                      attributes->end());
+    for (::onnx::AttributeProto &attribute : *attributes) {
+      if (attribute.has_g())
+        keepOnlyTypes(*attribute.mutable_g());
+      for (::onnx::GraphProto &subgraph : *attribute.mutable_graphs())
+        keepOnlyTypes(subgraph);
+    }
+  }
+}
+
+/// Copies the types of `inferred` (made by keepOnlyTypes from a copy of `graph`) into
+/// `graph`.
+static void mergeInferredTypes(::onnx::GraphProto &graph, const ::onnx::GraphProto &inferred) {
+  *graph.mutable_value_info() = inferred.value_info();
+  *graph.mutable_output() = inferred.output();
+  int numNodes = std::min(graph.node_size(), inferred.node_size());
+  for (int i = 0; i < numNodes; ++i) {
+    for (::onnx::AttributeProto &attribute : *graph.mutable_node(i)->mutable_attribute()) {
+      const auto &inferredAttributes = inferred.node(i).attribute();
+      auto match = llvm::find_if(inferredAttributes, [&](const auto &candidate) {
+        return candidate.name() == attribute.name();
+      });
+      if (match == inferredAttributes.end())
+        continue;
+      if (attribute.has_g() && match->has_g())
+        mergeInferredTypes(*attribute.mutable_g(), match->g());
+      int numGraphs = std::min(attribute.graphs_size(), match->graphs_size());
+      for (int k = 0; k < numGraphs; ++k)
+        mergeInferredTypes(*attribute.mutable_graphs(k), match->graphs(k));
+    }
+  }
+}
+
+/// Writes all of `data` to `fd`; false on an error.
+static bool writeAll(int fd, StringRef data) {
+  while (!data.empty()) {
+    ssize_t written = ::write(fd, data.data(), data.size());
+    if (written < 0 && errno == EINTR)
+      continue;
+    if (written <= 0)
+      return false;
+    data = data.drop_front(written);
+  }
+  return true;
+}
+
+/// Fills in missing value types with ONNX's shape inference. It is best effort: a model it
+/// cannot infer still imports, with the types it states.
+///
+/// libonnx's inference functions trust that nodes match their schemas and can crash on
+/// malformed models, so inference runs in a forked child that sends back only the types;
+/// a crash there costs the inferred types, never the import.
+std::string Importer::inferMissingShapes(::onnx::ModelProto &model) {
+  // Inference gives up on the whole model at a domain without an opset_import entry, which
+  // onnxruntime's contrib ops often lack; with one, their nodes are merely skipped. The
+  // entries are added to the child's copy only.
+  llvm::StringSet<> domains;
+  collectDomains(model.graph(), domains);
+  for (const ::onnx::OperatorSetIdProto &opset : model.opset_import())
+    domains.erase(opset.domain());
+
+  int pipeFds[2];
+  if (::pipe(pipeFds) != 0)
+    return "shape inference skipped: cannot create a pipe";
+  pid_t child = ::fork();
+  if (child == 0) {
+    // The child: plain signal handling (no crash reports) and no output of its own.
+    for (int signal : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT})
+      ::signal(signal, SIG_DFL);
+    int devNull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devNull, STDOUT_FILENO);
+    ::dup2(devNull, STDERR_FILENO);
+    ::close(pipeFds[0]);
+    for (const auto &domain : domains) {
+      ::onnx::OperatorSetIdProto *opset = model.add_opset_import();
+      opset->set_domain(domain.getKey().str());
+      opset->set_version(1);
+    }
+    std::string reply;
+    try {
+      ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(),
+                                           ::onnx::ShapeInferenceOptions(
+                                               /*check_type_val=*/false,
+                                               /*strict_mode_val=*/0,
+                                               /*data_prop_val=*/false));
+      keepOnlyTypes(*model.mutable_graph());
+      reply = "T" + model.graph().SerializeAsString();
+    } catch (const std::exception &error) {
+      reply = "E" + StringRef(error.what()).split('\n').first.str();
+    }
+    ::_exit(writeAll(pipeFds[1], reply) ? 0 : 1);
+  }
+  ::close(pipeFds[1]);
+  std::string reply;
+  char buffer[1 << 16];
+  for (ssize_t got; child > 0 && (got = ::read(pipeFds[0], buffer, sizeof(buffer))) != 0;) {
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      break;
+    reply.append(buffer, got);
+  }
+  ::close(pipeFds[0]);
+  int status = 0;
+  while (child > 0 && ::waitpid(child, &status, 0) < 0 && errno == EINTR)
+    ;
+
+  if (child < 0)
+    return "shape inference skipped: cannot start a process";
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || reply.empty())
+    return "shape inference crashed (libonnx), importing the types as given";
+  if (reply[0] == 'E')
+    return "shape inference failed, importing the types as given: " + reply.substr(1);
+  ::onnx::GraphProto inferred;
+  if (!inferred.ParseFromArray(reply.data() + 1, static_cast<int>(reply.size() - 1)))
+    return "shape inference sent back an unreadable graph";
+  mergeInferredTypes(*model.mutable_graph(), inferred);
+  return "";
 }
 
 void Importer::declareTypes(const ::onnx::GraphProto &graph, Scope &scope) {
@@ -818,49 +984,41 @@ FailureOr<AsmResourceBlob> Importer::copyTypedData(const ::onnx::TensorProto &te
   using TP = ::onnx::TensorProto;
   uint64_t bytes = element.storageBytes(count);
   unsigned align = std::max(1u, std::min(16u, element.bits / 8));
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocate(bytes, align);
-  char *out = blob.getMutableData().data();
 
-  // Complex numbers take two entries; 4-bit types one entry for each packed byte.
+  // Complex numbers take two entries; 4-bit types one entry for each packed byte. The
+  // entries are counted before anything is allocated: the shape alone may ask for more
+  // memory than there is.
   auto copyField = [&](const auto &field, unsigned entryBytes,
-                       StringRef fieldName) -> LogicalResult {
+                       StringRef fieldName) -> FailureOr<AsmResourceBlob> {
     uint64_t entries = bytes / entryBytes;
     if (static_cast<uint64_t>(field.size()) != entries)
       return emitError(loc) << what << ": " << fieldName << " has " << field.size()
                             << " values, the shape needs " << entries;
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(bytes, align);
+    char *out = blob.getMutableData().data();
     for (uint64_t i = 0; i < entries; ++i) {
       auto value = field.Get(static_cast<int>(i));
       std::memcpy(out + i * entryBytes, &value, entryBytes);
     }
-    return success();
+    return blob;
   };
 
-  LogicalResult copied = failure();
   switch (tensor.data_type()) {
   case TP::FLOAT:
   case TP::COMPLEX64:
-    copied = copyField(tensor.float_data(), 4, "float_data");
-    break;
+    return copyField(tensor.float_data(), 4, "float_data");
   case TP::DOUBLE:
   case TP::COMPLEX128:
-    copied = copyField(tensor.double_data(), 8, "double_data");
-    break;
+    return copyField(tensor.double_data(), 8, "double_data");
   case TP::INT64:
-    copied = copyField(tensor.int64_data(), 8, "int64_data");
-    break;
+    return copyField(tensor.int64_data(), 8, "int64_data");
   case TP::UINT32:
-    copied = copyField(tensor.uint64_data(), 4, "uint64_data");
-    break;
+    return copyField(tensor.uint64_data(), 4, "uint64_data");
   case TP::UINT64:
-    copied = copyField(tensor.uint64_data(), 8, "uint64_data");
-    break;
+    return copyField(tensor.uint64_data(), 8, "uint64_data");
   default: // Every narrower type (and bool, float16, float8, 4-bit) is in int32_data.
-    copied = copyField(tensor.int32_data(), std::max(1u, element.bits / 8), "int32_data");
-    break;
+    return copyField(tensor.int32_data(), std::max(1u, element.bits / 8), "int32_data");
   }
-  if (failed(copied))
-    return failure();
-  return blob;
 }
 
 FailureOr<MappedFile> Importer::mapFile(StringRef location, Location loc, StringRef what) {
@@ -954,20 +1112,6 @@ void moec::registerImportedDialects(DialectRegistry &registry) {
   registry.insert<moec::onnx::ONNXDialect, func::FuncDialect>();
 }
 
-/// Fills in missing value types with ONNX's shape inference. It is best effort: a model it
-/// cannot infer still imports, with the types it states.
-static void inferShapes(::onnx::ModelProto &model, Location loc) {
-  try {
-    ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(),
-                                         ::onnx::ShapeInferenceOptions(
-                                             /*check_type_val=*/false, /*strict_mode_val=*/0,
-                                             /*data_prop_val=*/false));
-  } catch (const std::exception &error) {
-    emitWarning(loc) << "shape inference failed, importing the types as given: "
-                     << StringRef(error.what()).split('\n').first;
-  }
-}
-
 OwningOpRef<ModuleOp> moec::importONNXBuffer(StringRef bytes, StringRef displayName,
                                              StringRef externalDataDir, MLIRContext &context,
                                              const ImportOptions &options) {
@@ -991,9 +1135,7 @@ OwningOpRef<ModuleOp> moec::importONNXBuffer(StringRef bytes, StringRef displayN
                           "corrupt file?)";
     return {};
   }
-  if (options.inferShapes && model.has_graph())
-    inferShapes(model, fileLoc);
-  return Importer(context, displayName, externalDataDir).importModel(model);
+  return Importer(context, displayName, externalDataDir).importModel(model, options.inferShapes);
 }
 
 OwningOpRef<ModuleOp> moec::importONNXFile(StringRef path, MLIRContext &context,

@@ -10,12 +10,12 @@
 
 #include "moec/Importer/ONNXImporter.h"
 #include "moec/InitMoEC.h"
+#include "moec/Support/PrintIR.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/IR/OperationSupport.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -220,10 +220,11 @@ int main(int argc, char **argv) {
   if (!module)
     return exitBadInput;
 
-  mlir::OpPrintingFlags flags;
-  if (options.elideResourcesOver != 0)
-    flags.elideLargeResourceString(options.elideResourcesOver);
-  if (options.printLocations)
-    flags.enableDebugInfo();
-  return writeOutput(options.outputPath, [&](raw_ostream &os) { module->print(os, flags); }) ? 0 : 1;
+  moec::PrintIROptions printOptions;
+  printOptions.elideResourcesOver = options.elideResourcesOver;
+  printOptions.printLocations = options.printLocations;
+  return writeOutput(options.outputPath,
+                     [&](raw_ostream &os) { moec::printIR(*module, os, printOptions); })
+             ? 0
+             : 1;
 }

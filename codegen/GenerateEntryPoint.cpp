@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/SymbolTable.h"
 
 namespace moec {
 #define GEN_PASS_DEF_GENERATEENTRYPOINT
@@ -55,6 +56,17 @@ struct GenerateEntryPoint : moec::impl::GenerateEntryPointBase<GenerateEntryPoin
         return signalPassFailure();
       }
     }
+
+    // The entry function is private to the object: its name (typically `main`) must not
+    // clash with the runtime's `main`, and its argument attributes are in the model info.
+    function.setPrivate();
+    SymbolTable symbols(module);
+    if (failed(symbols.rename(function, "moec_model_entry"))) {
+      function.emitError() << "cannot rename the entry function";
+      return signalPassFailure();
+    }
+    function.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
+    function.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
 
     MLIRContext *context = &getContext();
     Location loc = function.getLoc();

@@ -29,7 +29,9 @@ def GenerateEntryPoint : Pass<"moec-generate-entry-point", "::mlir::ModuleOp"> {
   let description = [{
     Adds `moec_model_run(void **inputs, void **outputs)`, which loads every input's
     memref descriptor through `inputs[i]`, calls the entry function, and stores every
-    result's descriptor through `outputs[i]` (docs/runtime-abi.md).
+    result's descriptor through `outputs[i]` (docs/runtime-abi.md). The entry function
+    itself becomes the private `moec_model_entry`, so that a model function named `main`
+    never clashes with the executable's `main`.
 
     Runs after bufferization, when the entry function takes and returns memrefs with the
     identity layout. Every returned buffer must be owned by the caller: run the ownership-

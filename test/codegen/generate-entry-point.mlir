@@ -12,7 +12,7 @@
 // CHECK: %[[P1:.*]] = llvm.load %[[SLOT1]]
 // CHECK: %[[D1:.*]] = llvm.load %[[P1]] : !llvm.ptr -> !llvm.struct<(ptr, ptr, i64)>
 // CHECK: %[[M1:.*]] = builtin.unrealized_conversion_cast %[[D1]] : {{.*}} to memref<i64>
-// CHECK: %[[R:.*]]:2 = call @main(%[[M0]], %[[M1]])
+// CHECK: %[[R:.*]]:2 = call @moec_model_entry(%[[M0]], %[[M1]])
 // CHECK: %[[RD0:.*]] = builtin.unrealized_conversion_cast %[[R]]#0 : memref<?x3xf32> to !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
 // CHECK: %[[OSLOT0:.*]] = llvm.getelementptr %[[OUT]][0]
 // CHECK: %[[OP0:.*]] = llvm.load %[[OSLOT0]]

@@ -5,7 +5,7 @@
 // CHECK-NOT: func.func
 // CHECK-NOT: unrealized_conversion_cast
 // CHECK-DAG: llvm.mlir.global external constant @moec_model_info("target host\0Ainput x float32 n,4\0Aoutput y float32 n,3\0Aoutput x_again float32 n,4\0A\00")
-// CHECK-DAG: llvm.func @main(
+// CHECK-DAG: llvm.func @moec_model_entry(
 // CHECK-DAG: llvm.func @moec_model_run(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
 // The input returned as an output is copied, not aliased.
 // CHECK-DAG: llvm.call @malloc

@@ -2,20 +2,26 @@
 //
 // `moec MODEL.onnx -o OUT`: imports an ONNX model and runs it through moec's pipeline
 // (import, raise, optimize, kernel, codegen, emit) up to the stage and output asked for.
-// This build has the import stage only; asking for more is an error, never a fake result.
+// What this build cannot do yet (GPU targets, quantization, sharding) is an error, never a
+// fake result.
 //
 // Exit codes: 0 success, 1 a bad command line or a stage this build lacks, 2 bad input.
 //
 //===----------------------------------------------------------------------===//
 
+#include "moec/Codegen/Emission.h"
+#include "moec/Compiler/Pipeline.h"
 #include "moec/Importer/ONNXImporter.h"
 #include "moec/InitMoEC.h"
+#include "moec/Passes.h"
 #include "moec/Support/PrintIR.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -36,9 +42,9 @@ cl::OptionCategory moecCategory("moec options");
 /// moec's command line. Constructed in main, once LLVM's own `-stop-after` (a codegen
 /// option of libLLVM) is unregistered, since moec's flag of that name means its stages.
 struct Options {
-  cl::opt<std::string> inputPath{cl::Positional, cl::Required, cl::desc("<model.onnx>"),
+  cl::opt<std::string> inputPath{cl::Positional, cl::desc("<model.onnx>"),
                                  cl::cat(moecCategory)};
-  cl::opt<std::string> outputPath{"o", cl::Required, cl::value_desc("path"),
+  cl::opt<std::string> outputPath{"o", cl::value_desc("path"),
                                   cl::desc("Output file ('-' for stdout)"),
                                   cl::cat(moecCategory)};
   cl::opt<Target> target{
@@ -85,6 +91,10 @@ struct Options {
       "elide-resources-over", cl::value_desc("bytes"), cl::init(4096),
       cl::desc("In MLIR output, elide weights larger than this (0: print all)"),
       cl::cat(moecCategory)};
+  cl::opt<bool> listSupportedOps{
+      "list-supported-ops", cl::init(false),
+      cl::desc("Print the ONNX op types (default domain) that moec compiles, and exit"),
+      cl::cat(moecCategory)};
   cl::opt<bool> printLocations{"print-locations", cl::init(false),
                                cl::desc("In MLIR output, print locations (the ONNX node names)"),
                                cl::cat(moecCategory)};
@@ -125,19 +135,33 @@ mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag) {
 
 /// The first thing asked for that this build cannot do yet, or an empty string.
 std::string unavailableRequest(const Options &options) {
-  if (options.stopAfter != Stage::import)
-    return "the raise stage (and everything after import) is not available in this build "
-           "yet; use --stop-after=import --emit=mlir";
-  if (options.emit != Emit::mlir)
-    return "code generation (--emit=exe, lib, obj, ptx) is not available in this build yet; "
-           "use --emit=mlir";
+  if (options.target != Target::host)
+    return "GPU targets are not available in this build yet; use --target=host";
+  if (options.emit == Emit::ptx)
+    return "--emit=ptx needs a GPU target, which this build does not have yet";
+  if (options.emit != Emit::mlir && options.stopAfter != Stage::all)
+    return "--stop-after writes the MLIR of a stage: use it with --emit=mlir";
   if (options.quantize != Quantize::none)
     return "--quantize is not available in this build yet";
   if (options.shardExperts != 1)
     return "--shard-experts is not available in this build yet";
-  if (!options.disabledPasses.empty())
-    return "--disable-pass=" + options.disabledPasses.front() + ": no such pass in this build";
   return "";
+}
+
+moec::Stage pipelineStage(Stage stage) {
+  switch (stage) {
+  case Stage::import:
+    return moec::Stage::Import;
+  case Stage::raise:
+    return moec::Stage::Raise;
+  case Stage::optimize:
+    return moec::Stage::Optimize;
+  case Stage::kernel:
+    return moec::Stage::Kernel;
+  case Stage::all:
+    return moec::Stage::Codegen;
+  }
+  llvm_unreachable("unknown stage");
 }
 
 /// Writes through a temporary file renamed into place, so a failure leaves no partial
@@ -188,6 +212,42 @@ bool writeOutput(StringRef outputPath, function_ref<void(raw_ostream &)> write) 
   return true;
 }
 
+/// Links `object` with the runtime into `outputPath`, through temporary files so that a
+/// failure leaves nothing behind.
+bool linkOutput(ArrayRef<char> object, StringRef outputPath, moec::LinkedArtifact artifact) {
+  if (outputPath == "-") {
+    errs() << "error: an executable or library cannot be written to stdout; name a file\n";
+    return false;
+  }
+  SmallString<128> objectPath;
+  int objectFD;
+  if (std::error_code error =
+          sys::fs::createTemporaryFile("moec-model", "o", objectFD, objectPath)) {
+    errs() << "error: cannot create a temporary file: " << error.message() << "\n";
+    return false;
+  }
+  {
+    raw_fd_ostream os(objectFD, /*shouldClose=*/true);
+    os.write(object.data(), object.size());
+  }
+  SmallString<256> linkedPath(outputPath);
+  linkedPath += ".tmp-link";
+  std::string error;
+  bool linked = moec::linkWithRuntime(objectPath, linkedPath, artifact, error);
+  sys::fs::remove(objectPath);
+  if (!linked) {
+    sys::fs::remove(linkedPath);
+    errs() << "error: " << error << "\n";
+    return false;
+  }
+  if (std::error_code renameError = sys::fs::rename(linkedPath, outputPath)) {
+    sys::fs::remove(linkedPath);
+    errs() << "error: " << outputPath << ": cannot write: " << renameError.message() << "\n";
+    return false;
+  }
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -201,6 +261,19 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "moec: ahead-of-time compiler for Mixture-of-Experts models\n");
 
+  if (options.listSupportedOps) {
+    mlir::DialectRegistry registry;
+    moec::registerMoECDialects(registry);
+    mlir::MLIRContext context(registry);
+    for (const std::string &opType : moec::getLegalizableONNXOpTypes(&context))
+      outs() << opType << "\n";
+    return 0;
+  }
+  if (options.inputPath.empty() || options.outputPath.empty()) {
+    errs() << "error: give a model and an output: moec MODEL.onnx -o OUT (see --help)\n";
+    return exitUnavailable;
+  }
+
   std::string unavailable = unavailableRequest(options);
   if (!unavailable.empty()) {
     errs() << "error: " << unavailable << "\n";
@@ -210,6 +283,10 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   moec::registerMoECDialects(registry);
   moec::registerImportedDialects(registry);
+  // The lowering passes find their dialects' bufferization and LLVM-conversion interfaces
+  // through the registry.
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
   mlir::MLIRContext context(registry);
   mlir::ScopedDiagnosticHandler handler(&context, printDiagnostic);
 
@@ -220,11 +297,34 @@ int main(int argc, char **argv) {
   if (!module)
     return exitBadInput;
 
-  moec::PrintIROptions printOptions;
-  printOptions.elideResourcesOver = options.elideResourcesOver;
-  printOptions.printLocations = options.printLocations;
-  return writeOutput(options.outputPath,
-                     [&](raw_ostream &os) { moec::printIR(*module, os, printOptions); })
+  moec::PipelineOptions pipelineOptions;
+  pipelineOptions.stopAfter = pipelineStage(options.stopAfter);
+  pipelineOptions.disabledPasses = options.disabledPasses;
+  if (failed(moec::runPipeline(*module, pipelineOptions)))
+    return exitBadInput;
+
+  if (options.emit == Emit::mlir) {
+    moec::PrintIROptions printOptions;
+    printOptions.elideResourcesOver = options.elideResourcesOver;
+    printOptions.printLocations = options.printLocations;
+    return writeOutput(options.outputPath,
+                       [&](raw_ostream &os) { moec::printIR(*module, os, printOptions); })
+               ? 0
+               : 1;
+  }
+
+  SmallVector<char, 0> object;
+  raw_svector_ostream objectStream(object);
+  if (failed(moec::emitHostObject(*module, objectStream, moec::HostObjectOptions())))
+    return 1;
+  if (options.emit == Emit::obj)
+    return writeOutput(options.outputPath,
+                       [&](raw_ostream &os) { os.write(object.data(), object.size()); })
+               ? 0
+               : 1;
+  return linkOutput(object, options.outputPath,
+                    options.emit == Emit::lib ? moec::LinkedArtifact::SharedLibrary
+                                              : moec::LinkedArtifact::Executable)
              ? 0
              : 1;
 }

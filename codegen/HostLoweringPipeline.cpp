@@ -32,12 +32,17 @@ void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOption
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
   bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
 
   GenerateEntryPointOptions entryOptions;
   entryOptions.entry = options.entry;
   pm.addPass(createGenerateEntryPoint(entryOptions));
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Math without an LLVM intrinsic: integer powers become generated functions, the rest
+  // (erf, ...) calls into libm.
+  pm.addPass(createConvertMathToFuncs());
+  pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -40,7 +40,8 @@ std::vector<std::string> moec::getLegalizableONNXOpTypes(MLIRContext *context) {
   ONNXTypeConverter typeConverter;
   RewritePatternSet patterns(context);
   populateONNXLegalizationPatterns(patterns, typeConverter);
-  std::vector<std::string> opTypes;
+  // The importer folds Constant nodes into onnx.constant, which LegalizeConstant handles.
+  std::vector<std::string> opTypes = {"Constant"};
   for (const auto &entry : legalizableOpTypes(patterns))
     opTypes.push_back(entry.getKey().str());
   llvm::sort(opTypes);

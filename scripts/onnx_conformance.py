@@ -44,6 +44,11 @@ def eligible(model_path, supported):
     for value in list(model.graph.input) + list(model.graph.output):
         if not value.type.HasField("tensor_type"):
             return False
+        # numpy has no bfloat16 to hold the reference data in, and executables take and
+        # return numeric tensors only (docs/executables.md).
+        if value.type.tensor_type.elem_type in (onnx.TensorProto.BFLOAT16,
+                                                onnx.TensorProto.STRING):
+            return False
     return True
 
 
@@ -126,6 +131,8 @@ def main():
                 reason = future.result()
             except subprocess.TimeoutExpired:
                 reason = "timed out"
+            except Exception as error:  # A malformed output is a failure, not a crash.
+                reason = f"{type(error).__name__}: {error}"
             if reason:
                 failures.append((name, reason))
     for name, reason in sorted(failures):

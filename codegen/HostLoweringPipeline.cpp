@@ -33,6 +33,7 @@ void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOption
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(createUseRuntimeGemm());
 
   GenerateEntryPointOptions entryOptions;
   entryOptions.entry = options.entry;

@@ -44,4 +44,19 @@ def GenerateEntryPoint : Pass<"moec-generate-entry-point", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def UseRuntimeGemm : Pass<"moec-use-runtime-gemm", "::mlir::ModuleOp"> {
+  let summary = "Run f32 matrix products on the runtime's GEMM kernel";
+  let description = [{
+    Replaces every `linalg.matmul` on f32 memrefs whose rows are contiguous by a call to
+    the runtime's `moec_rt_sgemm` (include/moec-runtime/kernels.h): a packed, cache-
+    blocked, register-tiled kernel that runs on the runtime's thread pool. As IREE does
+    with its micro-kernels, the compiler leaves the one op that dominates the run time to
+    a hand-tuned library routine instead of generating naive loops for it.
+
+    Runs after bufferization; other element types and layouts keep the generic lowering.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
 #endif // MOEC_CODEGEN_PASSES_TD

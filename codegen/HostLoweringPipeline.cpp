@@ -22,7 +22,7 @@ void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOption
   funcPM.addPass(tosa::createTosaToLinalg());
   funcPM.addPass(createTosaToArithPass());
   funcPM.addPass(createTosaToTensorPass());
-  funcPM.addPass(createLinalgElementwiseOpFusionPass());
+  funcPM.addPass(createFuseElementwiseOps());
 
   // Buffers: the entry function takes and returns plain (identity-layout) memrefs, and
   // ownership-based deallocation hands every returned buffer to the caller.
@@ -44,9 +44,11 @@ void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOption
   // (erf, ...) calls into libm.
   pm.addPass(createConvertMathToFuncs());
   pm.addPass(createConvertMathToLibmPass());
+  // Strided-metadata expansion emits affine.apply for reshaped sizes: before lower-affine.
+  pm.addPass(createLowerDynamicExpandShape());
+  pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());

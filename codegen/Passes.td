@@ -59,4 +59,30 @@ def UseRuntimeGemm : Pass<"moec-use-runtime-gemm", "::mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
 
+def LowerDynamicExpandShape : Pass<"moec-lower-dynamic-expand-shape", "::mlir::ModuleOp"> {
+  let summary = "Rewrite memref.expand_shape with several dynamic sizes in one group";
+  let description = [{
+    Upstream `expand-strided-metadata` (LLVM 22.1) crashes on a `memref.expand_shape` that
+    splits one dimension into several dynamic ones (e.g. `[?] -> [?, ?]`), which models with
+    dynamic batch and sequence dimensions produce whenever they reshape. This pass rewrites
+    exactly those into `memref.reinterpret_cast` with the strides computed from the source's
+    strides and the output sizes, and leaves every other expand_shape to upstream.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
+def FuseElementwiseOps : Pass<"moec-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Fuse chains of elementwise linalg ops into single loops";
+  let description = [{
+    Fuses an elementwise `linalg.generic` into its elementwise consumer when it has no
+    other use, so that a chain such as bias-add, GELU and scaling runs as one loop over
+    memory instead of one loop per op.
+
+    Unlike upstream `linalg-fuse-elementwise-ops`, it does not propagate reshapes through
+    named ops: that would turn `linalg.matmul` on collapsed activations into a generic
+    contraction that the runtime's GEMM kernel can no longer take.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // MOEC_CODEGEN_PASSES_TD

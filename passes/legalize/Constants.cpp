@@ -9,6 +9,22 @@ using namespace mlir;
 using namespace moec;
 using namespace moec::legalize;
 
+/// Small constants (scalars, short vectors) become dense elements, which folders and
+/// canonicalizations can see through; weights stay resources, never copied.
+static TypedAttr inlineIfSmall(RankedTensorType type, DenseResourceElementsAttr resource) {
+  constexpr int64_t kInlineElements = 16;
+  AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+  if (!blob || type.getNumElements() > kInlineElements)
+    return DenseResourceElementsAttr::get(type, resource.getRawHandle());
+  ArrayRef<char> bytes = blob->getData();
+  if (type.getElementType().isInteger(1)) {
+    // ONNX stores one byte per bool; dense elements pack bits.
+    SmallVector<bool> bools = llvm::map_to_vector(bytes, [](char b) { return b != 0; });
+    return DenseElementsAttr::get(type, ArrayRef<bool>(bools));
+  }
+  return DenseElementsAttr::getFromRawBuffer(type, bytes);
+}
+
 namespace {
 /// An initializer or Constant becomes an `arith.constant` over the same data: dense
 /// resources are re-typed, never copied.
@@ -24,7 +40,7 @@ struct LegalizeConstant : OpConversionPattern<onnx::ConstantOp> {
                             << ", which compiled code cannot hold yet";
     TypedAttr value;
     if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(op.getValue()))
-      value = DenseResourceElementsAttr::get(type, resource.getRawHandle());
+      value = inlineIfSmall(type, resource);
     else if (auto dense = llvm::dyn_cast<DenseElementsAttr>(op.getValue()))
       value = dense.bitcast(type.getElementType());
     else

@@ -1,0 +1,32 @@
+//===- FuseElementwiseOps.cpp - Elementwise chains into single loops ------===//
+
+#include "moec/Codegen/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace moec {
+#define GEN_PASS_DEF_FUSEELEMENTWISEOPS
+#include "codegen/Passes.h.inc"
+} // namespace moec
+
+using namespace mlir;
+
+namespace {
+struct FuseElementwiseOps : moec::impl::FuseElementwiseOpsBase<FuseElementwiseOps> {
+  void runOnOperation() override {
+    MLIRContext *context = &getContext();
+    RewritePatternSet patterns(context);
+    // A producer with other uses would be computed twice if fused.
+    linalg::populateElementwiseOpsFusionPatterns(patterns, [](OpOperand *fused) {
+      Operation *producer = fused->get().getDefiningOp();
+      return producer && producer->hasOneUse();
+    });
+    linalg::GenericOp::getCanonicalizationPatterns(patterns, context);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Runs a model compiled by moec and onnxruntime on the same random inputs and compares.
+
+    run_vs_onnxruntime.py MODEL.onnx PROG [--dim NAME=SIZE ...] [--rtol R] [--atol A]
+                          [--bench N] [--threads T] [--seed S]
+
+Dynamic dimensions take their size from --dim (by dim_param name; default 3). Prints, per
+output, its shape, mean, and the max abs/relative difference from onnxruntime; with
+--bench, both runtimes' median time. Exits 1 if any output differs beyond the tolerance.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+NUMPY_TYPES = {
+    onnx.TensorProto.FLOAT: np.float32, onnx.TensorProto.DOUBLE: np.float64,
+    onnx.TensorProto.FLOAT16: np.float16, onnx.TensorProto.INT64: np.int64,
+    onnx.TensorProto.INT32: np.int32, onnx.TensorProto.INT8: np.int8,
+    onnx.TensorProto.UINT8: np.uint8, onnx.TensorProto.BOOL: np.bool_,
+}
+
+
+def make_inputs(model, dims, rng):
+    initializers = {init.name for init in model.graph.initializer}
+    inputs = {}
+    for value in model.graph.input:
+        if value.name in initializers:
+            continue
+        tensor_type = value.type.tensor_type
+        shape = [d.dim_value if d.HasField("dim_value") else dims.get(d.dim_param, 3)
+                 for d in tensor_type.shape.dim]
+        dtype = NUMPY_TYPES[tensor_type.elem_type]
+        if np.issubdtype(dtype, np.floating):
+            inputs[value.name] = rng.standard_normal(shape).astype(dtype)
+        elif dtype == np.bool_:
+            inputs[value.name] = rng.random(shape) < 0.5
+        else:
+            inputs[value.name] = rng.integers(0, 4, shape).astype(dtype)
+    return inputs
+
+
+def run_moec(prog, inputs, tmp, bench, threads):
+    args = [prog, "--output-dir", os.path.join(tmp, "out"), "--threads", str(threads)]
+    for name, array in inputs.items():
+        path = os.path.join(tmp, re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".npy")
+        np.save(path, array)
+        args += ["--input", f"{name}={path}"]
+    subprocess.run(args, check=True)
+    median = None
+    if bench:
+        out = subprocess.run(args[:1] + args[3:] + ["--bench", str(bench)], check=True,
+                             capture_output=True, text=True).stdout
+        median = json.loads(out.strip().splitlines()[-1])["median_ms"]
+    return median
+
+
+def run_onnxruntime(model_path, inputs, bench, threads):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
+    outputs = session.run(None, inputs)
+    median = None
+    if bench:
+        session.run(None, inputs)
+        times = []
+        for _ in range(bench):
+            start = time.perf_counter()
+            session.run(None, inputs)
+            times.append((time.perf_counter() - start) * 1000)
+        median = float(np.median(times))
+    return [o.name for o in session.get_outputs()], outputs, median
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model")
+    parser.add_argument("prog")
+    parser.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE")
+    parser.add_argument("--rtol", type=float, default=1e-4)
+    parser.add_argument("--atol", type=float, default=1e-5)
+    parser.add_argument("--bench", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    dims = {k: int(v) for k, v in (d.split("=") for d in args.dim)}
+    model = onnx.load(args.model)
+    inputs = make_inputs(model, dims, np.random.default_rng(args.seed))
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="moec-vs-ort-") as tmp:
+        moec_ms = run_moec(args.prog, inputs, tmp, args.bench, args.threads)
+        names, expected, ort_ms = run_onnxruntime(args.model, inputs, args.bench, args.threads)
+        for name, want in zip(names, expected):
+            got = np.load(os.path.join(tmp, "out", re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".npy"))
+            if got.shape != want.shape or got.dtype != want.dtype:
+                print(f"{name}: moec gives {got.dtype}{list(got.shape)}, onnxruntime "
+                      f"{want.dtype}{list(want.shape)}")
+                ok = False
+                continue
+            diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+            max_abs = float(diff.max()) if diff.size else 0.0
+            scale = float(np.abs(want).max()) if want.size else 0.0
+            rel = max_abs / scale if scale else max_abs
+            close = np.allclose(got, want, rtol=args.rtol, atol=args.atol)
+            ok &= close
+            print(f"{name}: {got.dtype}{list(got.shape)} mean {float(np.mean(got)):.6g}  "
+                  f"max abs diff {max_abs:.3g}  max rel diff {rel:.3g}  "
+                  f"{'ok' if close else 'MISMATCH'}")
+    if args.bench:
+        print(f"median ms over {args.bench} runs, {args.threads} thread(s): moec {moec_ms:.3f}, "
+              f"onnxruntime {ort_ms:.3f} (moec is {ort_ms / moec_ms:.2f}x onnxruntime's speed)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

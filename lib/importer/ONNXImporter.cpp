@@ -1075,8 +1075,10 @@ FailureOr<AsmResourceBlob> Importer::mapExternalData(const ::onnx::TensorProto &
   }
   if (location.empty())
     return emitError(loc) << what << ": external data without a location";
-  // The data must lie beside the model: no absolute paths, no way out through "..".
+  // The data must lie beside the model: no absolute paths, no way out through "..", and
+  // no NUL, after which the operating system would read a different path than checked.
   if (llvm::sys::path::is_absolute(location) || location.front() == '/' ||
+      location.find('\0') != std::string::npos ||
       llvm::is_contained(llvm::make_range(llvm::sys::path::begin(location),
                                           llvm::sys::path::end(location)),
                          ".."))

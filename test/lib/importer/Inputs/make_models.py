@@ -142,6 +142,10 @@ def external_dotdot(out_dir):
     return external_model(out_dir, locations={"w": "../weights.bin"})
 
 
+def external_nul(out_dir):
+    return external_model(out_dir, locations={"w": "weights.bin\0../../secret"})
+
+
 def external_absolute(out_dir):
     return external_model(out_dir, locations={"w": os.path.abspath(
         os.path.join(out_dir, "weights.bin"))})
@@ -241,6 +245,12 @@ def cycle():
 
 def undefined_input():
     node = helper.make_node("MatMul", ["x", "x7"], ["y"], name="matmul_3")
+    return model([node], [tensor_info("x", TensorProto.FLOAT, [2, 2])],
+                 [tensor_info("y", TensorProto.FLOAT, [2, 2])])
+
+
+def newline_in_name():
+    node = helper.make_node("MatMul", ["x", "x7"], ["y"], name="two\nlines")
     return model([node], [tensor_info("x", TensorProto.FLOAT, [2, 2])],
                  [tensor_info("y", TensorProto.FLOAT, [2, 2])])
 

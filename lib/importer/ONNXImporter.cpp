@@ -434,11 +434,13 @@ std::string Importer::inferMissingShapes(::onnx::ModelProto &model) {
 }
 
 void Importer::declareTypes(const ::onnx::GraphProto &graph, Scope &scope) {
-  // Declared outputs come last so that their types win over value_info's.
-  for (const auto *list : {&graph.input(), &graph.value_info(), &graph.output()})
+  // The first type given wins: an input's declaration is its argument's type, and a
+  // declared output's type wins over value_info's. Empty types (shape inference writes
+  // them for outputs that are inputs) give nothing.
+  for (const auto *list : {&graph.input(), &graph.output(), &graph.value_info()})
     for (const ::onnx::ValueInfoProto &info : *list)
-      if (info.has_type())
-        scope.types[info.name()] = &info.type();
+      if (info.type().value_case() != ::onnx::TypeProto::VALUE_NOT_SET)
+        scope.types.try_emplace(info.name(), &info.type());
 }
 
 LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph, Scope &scope,

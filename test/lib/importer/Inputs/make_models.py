@@ -234,6 +234,51 @@ def unsorted():
                  [tensor_info("y", TensorProto.FLOAT, [2])])
 
 
+def initializer_input():
+    """IR version 3: an initializer that is also a graph input is the input's default."""
+    built = model([helper.make_node("Relu", ["w"], ["y"], name="relu")],
+                  [tensor_info("w", TensorProto.FLOAT, [2])],
+                  [tensor_info("y", TensorProto.FLOAT, [2])],
+                  [numpy_helper.from_array(np.array([1, -1], np.float32), "w")])
+    built.ir_version = 3
+    return built
+
+
+def value_types():
+    inputs = [
+        helper.make_value_info("seq", helper.make_sequence_type_proto(
+            helper.make_tensor_type_proto(TensorProto.FLOAT, None))),
+        helper.make_value_info("opt", helper.make_optional_type_proto(
+            helper.make_tensor_type_proto(TensorProto.INT64, [3]))),
+        helper.make_value_info("map", helper.make_map_type_proto(
+            TensorProto.STRING, helper.make_tensor_type_proto(TensorProto.FLOAT, []))),
+        helper.make_value_info("strings", helper.make_tensor_type_proto(TensorProto.STRING, [2])),
+        onnx.ValueInfoProto(name="untyped"),
+    ]
+    outputs = [helper.make_empty_tensor_value_info(i.name) for i in inputs]
+    return model([], inputs, outputs)
+
+
+def unnamed_nodes():
+    nodes = [helper.make_node("Relu", ["x"], ["a"]),
+             helper.make_node("Add", ["a", "nowhere"], ["y"])]
+    return model(nodes, [tensor_info("x", TensorProto.FLOAT, [2])],
+                 [tensor_info("y", TensorProto.FLOAT, [2])])
+
+
+def subgraph_uses_later_value():
+    """An If listed before the node that makes the value its branch reads."""
+    then_branch = helper.make_graph(
+        [helper.make_node("Identity", ["doubled"], ["then_out"], name="then_identity")],
+        "then", [], [tensor_info("then_out", TensorProto.FLOAT, [2])])
+    nodes = [helper.make_node("If", ["cond"], ["y"], name="if", then_branch=then_branch,
+                              else_branch=subgraph("else", 0.0)),
+             helper.make_node("Add", ["x", "x"], ["doubled"], name="double")]
+    return model(nodes, [tensor_info("cond", TensorProto.BOOL, []),
+                         tensor_info("x", TensorProto.FLOAT, [2])],
+                 [tensor_info("y", TensorProto.FLOAT, None)])
+
+
 # Bad input.
 
 def cycle():

@@ -19,6 +19,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -145,6 +146,8 @@ struct Scope {
   }
 };
 
+using NodeList = google::protobuf::RepeatedPtrField<::onnx::NodeProto>;
+
 /// A memory-mapped external data file, shared by every tensor stored in it and kept alive
 /// by the resource blobs that point into it.
 using MappedFile = std::shared_ptr<llvm::sys::fs::mapped_file_region>;
@@ -169,7 +172,17 @@ private:
   LogicalResult importGraph(const ::onnx::GraphProto &graph, Scope &scope, Block &block,
                             bool isMain);
   void declareTypes(const ::onnx::GraphProto &graph, Scope &scope);
-  FailureOr<SmallVector<int>> sortNodes(const ::onnx::GraphProto &graph);
+  FailureOr<SmallVector<int>> sortNodes(const NodeList &nodes);
+  LogicalResult bindInputs(ArrayRef<StringRef> names, Block &block, Scope &scope,
+                           StringRef what);
+  /// Imports `nodes` in a topological order and returns the values named `outputNames`.
+  FailureOr<SmallVector<Value>> importNodes(const NodeList &nodes,
+                                            ArrayRef<StringRef> outputNames, Scope &scope,
+                                            StringRef what);
+  /// Imports a model-local function as a private func.func named "DOMAIN.NAME".
+  LogicalResult importFunction(const ::onnx::FunctionProto &function, SymbolTable &symbols);
+  DictionaryAttr getOpsetImports(
+      const google::protobuf::RepeatedPtrField<::onnx::OperatorSetIdProto> &opsets);
   LogicalResult importNode(const ::onnx::NodeProto &node, int index, Scope &scope);
   LogicalResult importSubgraph(const ::onnx::GraphProto &graph, Region &region,
                                const Scope &parent, Location loc);
@@ -221,12 +234,7 @@ OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool infe
   const ::onnx::GraphProto &graph = model.graph();
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
 
-  // The opset of each domain, "" (the default domain) spelled out as "ai.onnx".
-  NamedAttrList opsets;
-  for (const ::onnx::OperatorSetIdProto &opset : model.opset_import())
-    opsets.set(opset.domain().empty() ? "ai.onnx" : opset.domain(),
-               builder.getI64IntegerAttr(opset.version()));
-  (*module)->setAttr("onnx.opset_imports", opsets.getDictionary(&context));
+  (*module)->setAttr("onnx.opset_imports", getOpsetImports(model.opset_import()));
   if (model.metadata_props_size()) {
     NamedAttrList metadata;
     for (const ::onnx::StringStringEntryProto &entry : model.metadata_props())
@@ -282,11 +290,27 @@ OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool infe
   func.setAllArgAttrs(inputAttrs);
   func.setAllResultAttrs(outputAttrs);
 
+  SymbolTable symbols(*module);
+  builder.setInsertionPointToEnd(module->getBody());
+  for (const ::onnx::FunctionProto &function : model.functions())
+    if (failed(importFunction(function, symbols)))
+      return {};
+
   if (failed(verify(*module)))
     return {};
   if (!inferenceProblem.empty())
     emitWarning(fileLoc) << inferenceProblem;
   return module;
+}
+
+/// The opset of each domain, "" (the default domain) spelled out as "ai.onnx".
+DictionaryAttr Importer::getOpsetImports(
+    const google::protobuf::RepeatedPtrField<::onnx::OperatorSetIdProto> &opsets) {
+  NamedAttrList versions;
+  for (const ::onnx::OperatorSetIdProto &opset : opsets)
+    versions.set(opset.domain().empty() ? "ai.onnx" : opset.domain(),
+                 builder.getI64IntegerAttr(opset.version()));
+  return versions.getDictionary(&context);
 }
 
 /// Adds to `domains` the domain of every node of `graph` and of its subgraphs.
@@ -449,13 +473,11 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph, Scope &scop
   builder.setInsertionPointToStart(&block);
   std::string graphWhat = isMain ? "graph" : "subgraph '" + graph.name() + "'";
 
-  for (auto [input, argument] : llvm::zip(graph.input(), block.getArguments())) {
-    if (input.name().empty())
-      return emitError(fileLoc) << graphWhat << ": an input has no name";
-    if (!scope.values.try_emplace(input.name(), argument).second)
-      return emitError(fileLoc) << graphWhat << ": input '" << input.name()
-                                << "' is declared twice";
-  }
+  SmallVector<StringRef> inputNames;
+  for (const ::onnx::ValueInfoProto &input : graph.input())
+    inputNames.push_back(input.name());
+  if (failed(bindInputs(inputNames, block, scope, graphWhat)))
+    return failure();
 
   if (graph.sparse_initializer_size())
     return emitError(fileLoc) << graphWhat << ": sparse initializer '"
@@ -483,26 +505,93 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph, Scope &scop
     scope.values[initializer.name()] = constant.getResult();
   }
 
-  FailureOr<SmallVector<int>> order = sortNodes(graph);
+  SmallVector<StringRef> outputNames;
+  for (const ::onnx::ValueInfoProto &output : graph.output())
+    outputNames.push_back(output.name());
+  FailureOr<SmallVector<Value>> results = importNodes(graph.node(), outputNames, scope, graphWhat);
+  if (failed(results))
+    return failure();
+  builder.setInsertionPointToEnd(&block);
+  if (isMain)
+    func::ReturnOp::create(builder, fileLoc, *results);
+  else
+    moec::onnx::YieldOp::create(builder, fileLoc, *results);
+  return success();
+}
+
+LogicalResult Importer::bindInputs(ArrayRef<StringRef> names, Block &block, Scope &scope,
+                                   StringRef what) {
+  for (auto [name, argument] : llvm::zip(names, block.getArguments())) {
+    if (name.empty())
+      return emitError(fileLoc) << what << ": an input has no name";
+    if (!scope.values.try_emplace(name, argument).second)
+      return emitError(fileLoc) << what << ": input '" << name << "' is declared twice";
+  }
+  return success();
+}
+
+FailureOr<SmallVector<Value>> Importer::importNodes(const NodeList &nodes,
+                                                   ArrayRef<StringRef> outputNames,
+                                                   Scope &scope, StringRef what) {
+  FailureOr<SmallVector<int>> order = sortNodes(nodes);
   if (failed(order))
     return failure();
   for (int index : *order)
-    if (failed(importNode(graph.node(index), index, scope)))
+    if (failed(importNode(nodes.Get(index), index, scope)))
       return failure();
 
   SmallVector<Value> results;
-  for (const ::onnx::ValueInfoProto &output : graph.output()) {
-    Value value = scope.lookupValue(output.name());
+  for (StringRef name : outputNames) {
+    Value value = scope.lookupValue(name);
     if (!value)
-      return emitError(fileLoc) << graphWhat << ": output '" << output.name()
-                                << "' is not defined";
+      return emitError(fileLoc) << what << ": output '" << name << "' is not defined";
     results.push_back(value);
   }
-  builder.setInsertionPointToEnd(&block);
-  if (isMain)
-    func::ReturnOp::create(builder, fileLoc, results);
-  else
-    moec::onnx::YieldOp::create(builder, fileLoc, results);
+  return results;
+}
+
+LogicalResult Importer::importFunction(const ::onnx::FunctionProto &function,
+                                       SymbolTable &symbols) {
+  std::string what = "function '" + function.name() + "' of domain '" + function.domain() + "'";
+  std::string symbol = function.domain() + "." + function.name();
+  if (function.name().empty())
+    return emitError(fileLoc) << "a model-local function has no name";
+  if (symbols.lookup(symbol))
+    return emitError(fileLoc) << what << " is defined twice";
+
+  Location loc = NameLoc::get(builder.getStringAttr(symbol), fileLoc);
+  SmallVector<Type> inputTypes(function.input_size(), moec::onnx::AnyType::get(&context));
+  auto func = func::FuncOp::create(builder, loc, symbol,
+                                   builder.getFunctionType(inputTypes, {}));
+  func.setPrivate();
+  symbols.insert(func);
+  func->setAttr("onnx.domain", builder.getStringAttr(function.domain()));
+  func->setAttr("onnx.name", builder.getStringAttr(function.name()));
+  SmallVector<Attribute> attributeNames;
+  for (const std::string &name : function.attribute())
+    attributeNames.push_back(builder.getStringAttr(name));
+  func->setAttr("onnx.attributes", builder.getArrayAttr(attributeNames));
+  func->setAttr("onnx.opset_imports", getOpsetImports(function.opset_import()));
+
+  Block *body = func.addEntryBlock();
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(body);
+  Scope scope;
+  SmallVector<StringRef> inputNames(function.input().begin(), function.input().end());
+  SmallVector<StringRef> outputNames(function.output().begin(), function.output().end());
+  if (failed(bindInputs(inputNames, *body, scope, what)))
+    return failure();
+  FailureOr<SmallVector<Value>> results =
+      importNodes(function.node(), outputNames, scope, what);
+  if (failed(results))
+    return failure();
+  builder.setInsertionPointToEnd(body);
+  func::ReturnOp::create(builder, loc, *results);
+  func.setFunctionType(builder.getFunctionType(inputTypes, ValueRange(*results).getTypes()));
+  SmallVector<Attribute> argAttrs;
+  for (StringRef name : inputNames)
+    argAttrs.push_back(getValueAttrs(name, /*type=*/nullptr));
+  func.setAllArgAttrs(argAttrs);
   return success();
 }
 
@@ -522,11 +611,11 @@ static void collectInputNames(const ::onnx::GraphProto &graph, llvm::StringSet<>
 
 /// A topological order of the graph's nodes that keeps the file's order where it can:
 /// ONNX requires sorted graphs, but exporters do not always write them so.
-FailureOr<SmallVector<int>> Importer::sortNodes(const ::onnx::GraphProto &graph) {
-  int numNodes = graph.node_size();
+FailureOr<SmallVector<int>> Importer::sortNodes(const NodeList &nodes) {
+  int numNodes = nodes.size();
   llvm::StringMap<int> producers;
   for (int index = 0; index < numNodes; ++index) {
-    const ::onnx::NodeProto &node = graph.node(index);
+    const ::onnx::NodeProto &node = nodes.Get(index);
     for (const std::string &output : node.output()) {
       if (output.empty())
         continue;
@@ -534,7 +623,7 @@ FailureOr<SmallVector<int>> Importer::sortNodes(const ::onnx::GraphProto &graph)
       if (!inserted)
         return emitError(nodeLoc(node, index))
                << describeNode(node, index) << ": output '" << output
-               << "' is also an output of " << describeNode(graph.node(it->second), it->second);
+               << "' is also an output of " << describeNode(nodes.Get(it->second), it->second);
     }
   }
 
@@ -542,7 +631,7 @@ FailureOr<SmallVector<int>> Importer::sortNodes(const ::onnx::GraphProto &graph)
   SmallVector<SmallVector<int>> users(numNodes);
   SmallVector<int> numPending(numNodes, 0);
   for (int index = 0; index < numNodes; ++index) {
-    const ::onnx::NodeProto &node = graph.node(index);
+    const ::onnx::NodeProto &node = nodes.Get(index);
     llvm::StringSet<> inputs;
     for (const std::string &input : node.input())
       inputs.insert(input);
@@ -582,7 +671,7 @@ FailureOr<SmallVector<int>> Importer::sortNodes(const ::onnx::GraphProto &graph)
   int stuck = 0;
   while (numPending[stuck] == 0)
     ++stuck;
-  const ::onnx::NodeProto &node = graph.node(stuck);
+  const ::onnx::NodeProto &node = nodes.Get(stuck);
   std::string through;
   for (const std::string &input : node.input()) {
     auto it = producers.find(input);
@@ -776,6 +865,8 @@ Importer::importAttribute(const ::onnx::AttributeProto &attribute, Location loc,
     return Attribute(builder.getArrayAttr(elements));
   };
 
+  if (!attribute.ref_attr_name().empty())
+    return Attribute(moec::onnx::AttrRefAttr::get(&context, attribute.ref_attr_name()));
   switch (attribute.type()) {
   case AP::INT:
     return Attribute(builder.getI64IntegerAttr(attribute.i()));

@@ -279,6 +279,31 @@ def subgraph_uses_later_value():
                  [tensor_info("y", TensorProto.FLOAT, None)])
 
 
+def local_function():
+    """A model-local function whose node refers to the function's attribute, called by a
+    node of the main graph; and a second function of the same name."""
+    leaky = helper.make_node("LeakyRelu", ["a"], ["b"], name="leaky")
+    leaky.attribute.append(onnx.AttributeProto(name="alpha", ref_attr_name="slope",
+                                               type=onnx.AttributeProto.FLOAT))
+    function = helper.make_function(
+        "moec.test", "ScaledLeakyRelu", ["a"], ["c"],
+        [leaky, helper.make_node("Add", ["b", "b"], ["c"], name="twice")],
+        [helper.make_opsetid("", 17)], attributes=["slope"])
+    call = helper.make_node("ScaledLeakyRelu", ["x"], ["y"], name="call",
+                            domain="moec.test", slope=0.5)
+    built = model([call], [tensor_info("x", TensorProto.FLOAT, [2])],
+                  [tensor_info("y", TensorProto.FLOAT, [2])],
+                  opsets=OPSET + [helper.make_opsetid("moec.test", 1)])
+    built.functions.append(function)
+    return built
+
+
+def function_twice():
+    built = local_function()
+    built.functions.append(built.functions[0])
+    return built
+
+
 # Bad input.
 
 def cycle():

@@ -126,6 +126,13 @@ ElementType getElementType(MLIRContext *context, int32_t dataType) {
   }
 }
 
+/// The element type, type and element count of a TensorProto.
+struct TensorShape {
+  ElementType element;
+  RankedTensorType type;
+  uint64_t count;
+};
+
 /// The values and types visible in one graph; subgraphs see their enclosing graphs' too.
 struct Scope {
   const Scope *parent = nullptr;
@@ -201,8 +208,16 @@ private:
   DictionaryAttr getValueAttrs(StringRef name, const ::onnx::TypeProto *type,
                                Attribute initializer = {});
 
+  FailureOr<TensorShape> getTensorShape(const ::onnx::TensorProto &tensor, Location loc,
+                                        StringRef what);
+  /// The data of a numeric tensor in ONNX's raw layout, wherever the tensor keeps it.
+  FailureOr<AsmResourceBlob> readTensorData(const ::onnx::TensorProto &tensor,
+                                            const TensorShape &shape, Location loc,
+                                            StringRef what);
   FailureOr<ElementsAttr> importTensor(const ::onnx::TensorProto &tensor, Location loc,
                                        StringRef what);
+  FailureOr<ElementsAttr> importSparseTensor(const ::onnx::SparseTensorProto &sparse,
+                                             Location loc, StringRef what);
   FailureOr<AsmResourceBlob> copyTypedData(const ::onnx::TensorProto &tensor,
                                            ElementType element, uint64_t count,
                                            Location loc, StringRef what);
@@ -479,30 +494,34 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph, Scope &scop
   if (failed(bindInputs(inputNames, block, scope, graphWhat)))
     return failure();
 
-  if (graph.sparse_initializer_size())
-    return emitError(fileLoc) << graphWhat << ": sparse initializer '"
-                              << graph.sparse_initializer(0).values().name()
-                              << "' is not supported";
+  // Sparse initializers are named by their values tensor.
+  SmallVector<std::pair<const ::onnx::TensorProto *, const ::onnx::SparseTensorProto *>>
+      initializers;
+  for (const ::onnx::TensorProto &initializer : graph.initializer())
+    initializers.emplace_back(&initializer, nullptr);
+  for (const ::onnx::SparseTensorProto &initializer : graph.sparse_initializer())
+    initializers.emplace_back(&initializer.values(), &initializer);
   llvm::StringSet<> initializerNames;
-  for (const ::onnx::TensorProto &initializer : graph.initializer()) {
-    std::string what = "initializer '" + initializer.name() + "'";
-    Location loc = NameLoc::get(builder.getStringAttr(initializer.name()), fileLoc);
-    if (initializer.name().empty())
+  for (auto [initializer, sparse] : initializers) {
+    std::string what = "initializer '" + initializer->name() + "'";
+    Location loc = NameLoc::get(builder.getStringAttr(initializer->name()), fileLoc);
+    if (initializer->name().empty())
       return emitError(fileLoc) << graphWhat << ": an initializer has no name";
-    if (!initializerNames.insert(initializer.name()).second)
+    if (!initializerNames.insert(initializer->name()).second)
       return emitError(loc) << what << " is defined twice";
-    FailureOr<ElementsAttr> value = importTensor(initializer, loc, what);
+    FailureOr<ElementsAttr> value = sparse ? importSparseTensor(*sparse, loc, what)
+                                           : importTensor(*initializer, loc, what);
     if (failed(value))
       return failure();
     // An initializer named like a graph input (IR version < 4) is that input's default;
     // the input stays an argument, as onnxruntime lets callers override it.
-    if (scope.values.contains(initializer.name())) {
-      inputDefaults[initializer.name()] = *value;
+    if (scope.values.contains(initializer->name())) {
+      inputDefaults[initializer->name()] = *value;
       continue;
     }
     auto constant = moec::onnx::ConstantOp::create(builder, loc, value->getType(),
-                                                   initializer.name(), *value);
-    scope.values[initializer.name()] = constant.getResult();
+                                                   initializer->name(), *value);
+    scope.values[initializer->name()] = constant.getResult();
   }
 
   SmallVector<StringRef> outputNames;
@@ -817,6 +836,8 @@ FailureOr<ElementsAttr> Importer::importConstantNode(const ::onnx::NodeProto &no
   if (name == "value" && attribute.has_t()) {
     tensor = attribute.t();
     tensor.set_name(node.output(0));
+  } else if (name == "sparse_value" && attribute.has_sparse_tensor()) {
+    return importSparseTensor(attribute.sparse_tensor(), loc, (what + ": value").str());
   } else if (name == "value_float") {
     tensor.set_data_type(::onnx::TensorProto::FLOAT);
     tensor.add_float_data(attribute.f());
@@ -916,9 +937,20 @@ Importer::importAttribute(const ::onnx::AttributeProto &attribute, Location loc,
         return failure();
       return Attribute(TypeAttr::get(*type));
     });
-  case AP::SPARSE_TENSOR:
+  case AP::SPARSE_TENSOR: {
+    FailureOr<ElementsAttr> tensor = importSparseTensor(attribute.sparse_tensor(), loc, what);
+    if (failed(tensor))
+      return failure();
+    return Attribute(*tensor);
+  }
   case AP::SPARSE_TENSORS:
-    return emitError(loc) << what << ": sparse tensor attributes are not supported";
+    return importList(attribute.sparse_tensors_size(), [&](int i) -> FailureOr<Attribute> {
+      FailureOr<ElementsAttr> tensor =
+          importSparseTensor(attribute.sparse_tensors(i), loc, what);
+      if (failed(tensor))
+        return failure();
+      return Attribute(*tensor);
+    });
   default:
     return emitError(loc) << what << ": unknown attribute type " << attribute.type();
   }
@@ -1019,8 +1051,8 @@ DictionaryAttr Importer::getValueAttrs(StringRef name, const ::onnx::TypeProto *
 // Tensors
 //===----------------------------------------------------------------------===//
 
-FailureOr<ElementsAttr> Importer::importTensor(const ::onnx::TensorProto &tensor,
-                                               Location loc, StringRef what) {
+FailureOr<TensorShape> Importer::getTensorShape(const ::onnx::TensorProto &tensor,
+                                                Location loc, StringRef what) {
   ElementType element = getElementType(&context, tensor.data_type());
   if (!element.type)
     return emitError(loc) << what << ": unsupported element type " << tensor.data_type();
@@ -1039,34 +1071,114 @@ FailureOr<ElementsAttr> Importer::importTensor(const ::onnx::TensorProto &tensor
     count *= dim;
     shape.push_back(dim);
   }
-  auto type = RankedTensorType::get(shape, element.type);
+  return TensorShape{element, RankedTensorType::get(shape, element.type), count};
+}
 
-  if (element.isString()) {
-    if (static_cast<uint64_t>(tensor.string_data_size()) != count)
+FailureOr<AsmResourceBlob> Importer::readTensorData(const ::onnx::TensorProto &tensor,
+                                                    const TensorShape &shape, Location loc,
+                                                    StringRef what) {
+  uint64_t bytes = shape.element.storageBytes(shape.count);
+  unsigned align = std::max(1u, std::min(16u, shape.element.bits / 8));
+  if (tensor.data_location() == ::onnx::TensorProto::EXTERNAL)
+    return mapExternalData(tensor, bytes, align, loc, what);
+  if (!tensor.has_raw_data())
+    return copyTypedData(tensor, shape.element, shape.count, loc, what);
+  if (tensor.raw_data().size() != bytes)
+    return emitError(loc) << what << ": raw_data has " << tensor.raw_data().size()
+                          << " bytes, the shape needs " << bytes;
+  return HeapAsmResourceBlob::allocateAndCopyWithAlign(
+      ArrayRef<char>(tensor.raw_data().data(), bytes), align);
+}
+
+FailureOr<ElementsAttr> Importer::importTensor(const ::onnx::TensorProto &tensor,
+                                               Location loc, StringRef what) {
+  FailureOr<TensorShape> shape = getTensorShape(tensor, loc, what);
+  if (failed(shape))
+    return failure();
+  if (shape->element.isString()) {
+    if (static_cast<uint64_t>(tensor.string_data_size()) != shape->count)
       return emitError(loc) << what << ": " << tensor.string_data_size()
-                            << " strings for " << count << " elements";
+                            << " strings for " << shape->count << " elements";
     SmallVector<StringRef> strings(tensor.string_data().begin(), tensor.string_data().end());
-    return ElementsAttr(DenseStringElementsAttr::get(type, strings));
+    return ElementsAttr(DenseStringElementsAttr::get(shape->type, strings));
   }
-
-  uint64_t bytes = element.storageBytes(count);
-  unsigned align = std::max(1u, std::min(16u, element.bits / 8));
-  FailureOr<AsmResourceBlob> blob = failure();
-  if (tensor.data_location() == ::onnx::TensorProto::EXTERNAL) {
-    blob = mapExternalData(tensor, bytes, align, loc, what);
-  } else if (tensor.has_raw_data()) {
-    if (tensor.raw_data().size() != bytes)
-      return emitError(loc) << what << ": raw_data has " << tensor.raw_data().size()
-                            << " bytes, the shape needs " << bytes;
-    blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-        ArrayRef<char>(tensor.raw_data().data(), bytes), align);
-  } else {
-    blob = copyTypedData(tensor, element, count, loc, what);
-  }
+  FailureOr<AsmResourceBlob> blob = readTensorData(tensor, *shape, loc, what);
   if (failed(blob))
     return failure();
   StringRef blobName = tensor.name().empty() ? StringRef("tensor") : tensor.name();
-  return ElementsAttr(DenseResourceElementsAttr::get(type, blobName, std::move(*blob)));
+  return ElementsAttr(DenseResourceElementsAttr::get(shape->type, blobName, std::move(*blob)));
+}
+
+FailureOr<ElementsAttr> Importer::importSparseTensor(const ::onnx::SparseTensorProto &sparse,
+                                                     Location loc, StringRef what) {
+  const ::onnx::TensorProto &values = sparse.values();
+  const ::onnx::TensorProto &indices = sparse.indices();
+  FailureOr<TensorShape> valuesShape = getTensorShape(values, loc, what);
+  FailureOr<TensorShape> indicesShape = getTensorShape(indices, loc, what);
+  if (failed(valuesShape) || failed(indicesShape))
+    return failure();
+  RankedTensorType valuesType = valuesShape->type;
+  if (valuesType.getRank() != 1 || valuesShape->element.isString())
+    return emitError(loc) << what << ": sparse values must be a 1-D numeric tensor";
+  int64_t numValues = valuesType.getDimSize(0);
+  int64_t rank = sparse.dims_size();
+  ArrayRef<int64_t> indicesDims = indicesShape->type.getShape();
+  bool linearized = indicesDims == ArrayRef<int64_t>{numValues};
+  if (indices.data_type() != ::onnx::TensorProto::INT64 ||
+      (!linearized && indicesDims != ArrayRef<int64_t>{numValues, rank}))
+    return emitError(loc) << what << ": sparse indices must be int64 of shape [" << numValues
+                          << "] or [" << numValues << ", " << rank << "]";
+  FailureOr<TensorShape> denseShape = getTensorShape(
+      [&] {
+        ::onnx::TensorProto dense;
+        dense.set_data_type(values.data_type());
+        *dense.mutable_dims() = sparse.dims();
+        return dense;
+      }(),
+      loc, what);
+  if (failed(denseShape))
+    return failure();
+
+  // MLIR's sparse elements hold their values and indices as uniqued dense elements: sparse
+  // tensors are small, unlike the weights dense resources are for.
+  FailureOr<AsmResourceBlob> valuesBlob = readTensorData(values, *valuesShape, loc, what);
+  FailureOr<AsmResourceBlob> indicesBlob = readTensorData(indices, *indicesShape, loc, what);
+  if (failed(valuesBlob) || failed(indicesBlob))
+    return failure();
+  bool isSplat = false;
+  if (!DenseElementsAttr::isValidRawBuffer(valuesType, valuesBlob->getData(), isSplat))
+    return emitError(loc) << what << ": sparse values of type " << valuesType.getElementType()
+                          << " are not supported";
+  auto denseValues = DenseElementsAttr::getFromRawBuffer(valuesType, valuesBlob->getData());
+
+  // One row of `rank` coordinates for each value; linearized indices are unraveled.
+  ArrayRef<int64_t> denseDims = denseShape->type.getShape();
+  SmallVector<int64_t> coordinates;
+  const char *indexData = indicesBlob->getData().data();
+  for (int64_t i = 0, e = indicesShape->count; i < e; ++i) {
+    int64_t index;
+    std::memcpy(&index, indexData + i * sizeof(int64_t), sizeof(int64_t));
+    if (!linearized) {
+      coordinates.push_back(index);
+      continue;
+    }
+    if (index < 0 || static_cast<uint64_t>(index) >= denseShape->count)
+      return emitError(loc) << what << ": sparse index " << index << " is out of range";
+    size_t rowStart = coordinates.size();
+    coordinates.resize(rowStart + rank);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      coordinates[rowStart + d] = index % denseDims[d];
+      index /= denseDims[d];
+    }
+  }
+  auto indicesAttr = DenseIntElementsAttr::get(
+      RankedTensorType::get({numValues, rank}, builder.getI64Type()), coordinates);
+  SparseElementsAttr result = SparseElementsAttr::getChecked(
+      [&] { return emitError(loc) << what << ": "; }, denseShape->type, indicesAttr,
+      denseValues);
+  if (!result)
+    return failure();
+  return ElementsAttr(result);
 }
 
 /// Copies the typed repeated field of `tensor` (float_data, int32_data, ...) into a blob in

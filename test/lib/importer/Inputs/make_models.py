@@ -304,6 +304,31 @@ def function_twice():
     return built
 
 
+def sparse():
+    """Sparse tensors: an initializer (2-D indices), a Constant's sparse_value (linearized
+    indices) and a node attribute."""
+    def sparse_tensor(name, values, indices, dims):
+        return helper.make_sparse_tensor(
+            numpy_helper.from_array(np.array(values, np.float32), name),
+            numpy_helper.from_array(np.array(indices, np.int64), name + "_indices"), dims)
+    constant = helper.make_node("Constant", [], ["c"], name="const",
+                                sparse_value=sparse_tensor("c", [5.0], [3], [2, 2]))
+    custom = helper.make_node("Custom", ["w", "c"], ["y"], name="custom", domain="moec.test",
+                              pattern=sparse_tensor("p", [1.0], [[0]], [4]))
+    built = model([constant, custom], [], [tensor_info("y", TensorProto.FLOAT, None)],
+                  opsets=OPSET + [helper.make_opsetid("moec.test", 1)])
+    built.graph.sparse_initializer.append(
+        sparse_tensor("w", [1.0, 2.0], [[0, 1], [1, 0]], [2, 2]))
+    return built
+
+
+def sparse_out_of_range():
+    built = sparse()
+    built.graph.sparse_initializer[0].indices.CopyFrom(
+        numpy_helper.from_array(np.array([[0, 1], [1, 7]], np.int64), "w_indices"))
+    return built
+
+
 # Bad input.
 
 def cycle():

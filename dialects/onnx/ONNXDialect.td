@@ -96,4 +96,17 @@ def ONNX_GraphAttr : AttrDef<ONNX_Dialect, "Graph"> {
   let assemblyFormat = "`<` $regionIndex `>`";
 }
 
+def ONNX_AttrRefAttr : AttrDef<ONNX_Dialect, "AttrRef"> {
+  let mnemonic = "attr_ref";
+  let summary = "An attribute that takes the value of an attribute of the enclosing function";
+  let description = [{
+    Inside a model-local function, a node's attribute may refer to an attribute of the
+    function (ONNX's `ref_attr_name`) instead of holding a value: `alpha =
+    #onnx.attr_ref<"alpha">` takes the value that the calling node gives the function's
+    attribute `alpha`.
+  }];
+  let parameters = (ins StringRefParameter<"the function attribute's name">:$name);
+  let assemblyFormat = "`<` $name `>`";
+}
+
 #endif // MOEC_DIALECT_ONNX_ONNXDIALECT_TD

@@ -19,6 +19,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -125,6 +126,13 @@ ElementType getElementType(MLIRContext *context, int32_t dataType) {
   }
 }
 
+/// The element type, type and element count of a TensorProto.
+struct TensorShape {
+  ElementType element;
+  RankedTensorType type;
+  uint64_t count;
+};
+
 /// The values and types visible in one graph; subgraphs see their enclosing graphs' too.
 struct Scope {
   const Scope *parent = nullptr;
@@ -144,6 +152,8 @@ struct Scope {
     return nullptr;
   }
 };
+
+using NodeList = google::protobuf::RepeatedPtrField<::onnx::NodeProto>;
 
 /// A memory-mapped external data file, shared by every tensor stored in it and kept alive
 /// by the resource blobs that point into it.
@@ -169,7 +179,17 @@ private:
   LogicalResult importGraph(const ::onnx::GraphProto &graph, Scope &scope, Block &block,
                             bool isMain);
   void declareTypes(const ::onnx::GraphProto &graph, Scope &scope);
-  FailureOr<SmallVector<int>> sortNodes(const ::onnx::GraphProto &graph);
+  FailureOr<SmallVector<int>> sortNodes(const NodeList &nodes);
+  LogicalResult bindInputs(ArrayRef<StringRef> names, Block &block, Scope &scope,
+                           StringRef what);
+  /// Imports `nodes` in a topological order and returns the values named `outputNames`.
+  FailureOr<SmallVector<Value>> importNodes(const NodeList &nodes,
+                                            ArrayRef<StringRef> outputNames, Scope &scope,
+                                            StringRef what);
+  /// Imports a model-local function as a private func.func named "DOMAIN.NAME".
+  LogicalResult importFunction(const ::onnx::FunctionProto &function, SymbolTable &symbols);
+  DictionaryAttr getOpsetImports(
+      const google::protobuf::RepeatedPtrField<::onnx::OperatorSetIdProto> &opsets);
   LogicalResult importNode(const ::onnx::NodeProto &node, int index, Scope &scope);
   LogicalResult importSubgraph(const ::onnx::GraphProto &graph, Region &region,
                                const Scope &parent, Location loc);
@@ -188,8 +208,16 @@ private:
   DictionaryAttr getValueAttrs(StringRef name, const ::onnx::TypeProto *type,
                                Attribute initializer = {});
 
+  FailureOr<TensorShape> getTensorShape(const ::onnx::TensorProto &tensor, Location loc,
+                                        StringRef what);
+  /// The data of a numeric tensor in ONNX's raw layout, wherever the tensor keeps it.
+  FailureOr<AsmResourceBlob> readTensorData(const ::onnx::TensorProto &tensor,
+                                            const TensorShape &shape, Location loc,
+                                            StringRef what);
   FailureOr<ElementsAttr> importTensor(const ::onnx::TensorProto &tensor, Location loc,
                                        StringRef what);
+  FailureOr<ElementsAttr> importSparseTensor(const ::onnx::SparseTensorProto &sparse,
+                                             Location loc, StringRef what);
   FailureOr<AsmResourceBlob> copyTypedData(const ::onnx::TensorProto &tensor,
                                            ElementType element, uint64_t count,
                                            Location loc, StringRef what);
@@ -221,12 +249,7 @@ OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool infe
   const ::onnx::GraphProto &graph = model.graph();
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
 
-  // The opset of each domain, "" (the default domain) spelled out as "ai.onnx".
-  NamedAttrList opsets;
-  for (const ::onnx::OperatorSetIdProto &opset : model.opset_import())
-    opsets.set(opset.domain().empty() ? "ai.onnx" : opset.domain(),
-               builder.getI64IntegerAttr(opset.version()));
-  (*module)->setAttr("onnx.opset_imports", opsets.getDictionary(&context));
+  (*module)->setAttr("onnx.opset_imports", getOpsetImports(model.opset_import()));
   if (model.metadata_props_size()) {
     NamedAttrList metadata;
     for (const ::onnx::StringStringEntryProto &entry : model.metadata_props())
@@ -282,11 +305,27 @@ OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool infe
   func.setAllArgAttrs(inputAttrs);
   func.setAllResultAttrs(outputAttrs);
 
+  SymbolTable symbols(*module);
+  builder.setInsertionPointToEnd(module->getBody());
+  for (const ::onnx::FunctionProto &function : model.functions())
+    if (failed(importFunction(function, symbols)))
+      return {};
+
   if (failed(verify(*module)))
     return {};
   if (!inferenceProblem.empty())
     emitWarning(fileLoc) << inferenceProblem;
   return module;
+}
+
+/// The opset of each domain, "" (the default domain) spelled out as "ai.onnx".
+DictionaryAttr Importer::getOpsetImports(
+    const google::protobuf::RepeatedPtrField<::onnx::OperatorSetIdProto> &opsets) {
+  NamedAttrList versions;
+  for (const ::onnx::OperatorSetIdProto &opset : opsets)
+    versions.set(opset.domain().empty() ? "ai.onnx" : opset.domain(),
+                 builder.getI64IntegerAttr(opset.version()));
+  return versions.getDictionary(&context);
 }
 
 /// Adds to `domains` the domain of every node of `graph` and of its subgraphs.
@@ -434,11 +473,13 @@ std::string Importer::inferMissingShapes(::onnx::ModelProto &model) {
 }
 
 void Importer::declareTypes(const ::onnx::GraphProto &graph, Scope &scope) {
-  // Declared outputs come last so that their types win over value_info's.
-  for (const auto *list : {&graph.input(), &graph.value_info(), &graph.output()})
+  // The first type given wins: an input's declaration is its argument's type, and a
+  // declared output's type wins over value_info's. Empty types (shape inference writes
+  // them for outputs that are inputs) give nothing.
+  for (const auto *list : {&graph.input(), &graph.output(), &graph.value_info()})
     for (const ::onnx::ValueInfoProto &info : *list)
-      if (info.has_type())
-        scope.types[info.name()] = &info.type();
+      if (info.type().value_case() != ::onnx::TypeProto::VALUE_NOT_SET)
+        scope.types.try_emplace(info.name(), &info.type());
 }
 
 LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph, Scope &scope,
@@ -447,60 +488,129 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph, Scope &scop
   builder.setInsertionPointToStart(&block);
   std::string graphWhat = isMain ? "graph" : "subgraph '" + graph.name() + "'";
 
-  for (auto [input, argument] : llvm::zip(graph.input(), block.getArguments())) {
-    if (input.name().empty())
-      return emitError(fileLoc) << graphWhat << ": an input has no name";
-    if (!scope.values.try_emplace(input.name(), argument).second)
-      return emitError(fileLoc) << graphWhat << ": input '" << input.name()
-                                << "' is declared twice";
-  }
+  SmallVector<StringRef> inputNames;
+  for (const ::onnx::ValueInfoProto &input : graph.input())
+    inputNames.push_back(input.name());
+  if (failed(bindInputs(inputNames, block, scope, graphWhat)))
+    return failure();
 
-  if (graph.sparse_initializer_size())
-    return emitError(fileLoc) << graphWhat << ": sparse initializer '"
-                              << graph.sparse_initializer(0).values().name()
-                              << "' is not supported";
+  // Sparse initializers are named by their values tensor.
+  SmallVector<std::pair<const ::onnx::TensorProto *, const ::onnx::SparseTensorProto *>>
+      initializers;
+  for (const ::onnx::TensorProto &initializer : graph.initializer())
+    initializers.emplace_back(&initializer, nullptr);
+  for (const ::onnx::SparseTensorProto &initializer : graph.sparse_initializer())
+    initializers.emplace_back(&initializer.values(), &initializer);
   llvm::StringSet<> initializerNames;
-  for (const ::onnx::TensorProto &initializer : graph.initializer()) {
-    std::string what = "initializer '" + initializer.name() + "'";
-    Location loc = NameLoc::get(builder.getStringAttr(initializer.name()), fileLoc);
-    if (initializer.name().empty())
+  for (auto [initializer, sparse] : initializers) {
+    std::string what = "initializer '" + initializer->name() + "'";
+    Location loc = NameLoc::get(builder.getStringAttr(initializer->name()), fileLoc);
+    if (initializer->name().empty())
       return emitError(fileLoc) << graphWhat << ": an initializer has no name";
-    if (!initializerNames.insert(initializer.name()).second)
+    if (!initializerNames.insert(initializer->name()).second)
       return emitError(loc) << what << " is defined twice";
-    FailureOr<ElementsAttr> value = importTensor(initializer, loc, what);
+    FailureOr<ElementsAttr> value = sparse ? importSparseTensor(*sparse, loc, what)
+                                           : importTensor(*initializer, loc, what);
     if (failed(value))
       return failure();
     // An initializer named like a graph input (IR version < 4) is that input's default;
     // the input stays an argument, as onnxruntime lets callers override it.
-    if (scope.values.contains(initializer.name())) {
-      inputDefaults[initializer.name()] = *value;
+    if (scope.values.contains(initializer->name())) {
+      inputDefaults[initializer->name()] = *value;
       continue;
     }
     auto constant = moec::onnx::ConstantOp::create(builder, loc, value->getType(),
-                                                   initializer.name(), *value);
-    scope.values[initializer.name()] = constant.getResult();
+                                                   initializer->name(), *value);
+    scope.values[initializer->name()] = constant.getResult();
   }
 
-  FailureOr<SmallVector<int>> order = sortNodes(graph);
+  SmallVector<StringRef> outputNames;
+  for (const ::onnx::ValueInfoProto &output : graph.output())
+    outputNames.push_back(output.name());
+  FailureOr<SmallVector<Value>> results = importNodes(graph.node(), outputNames, scope, graphWhat);
+  if (failed(results))
+    return failure();
+  builder.setInsertionPointToEnd(&block);
+  if (isMain)
+    func::ReturnOp::create(builder, fileLoc, *results);
+  else
+    moec::onnx::YieldOp::create(builder, fileLoc, *results);
+  return success();
+}
+
+LogicalResult Importer::bindInputs(ArrayRef<StringRef> names, Block &block, Scope &scope,
+                                   StringRef what) {
+  for (auto [name, argument] : llvm::zip(names, block.getArguments())) {
+    if (name.empty())
+      return emitError(fileLoc) << what << ": an input has no name";
+    if (!scope.values.try_emplace(name, argument).second)
+      return emitError(fileLoc) << what << ": input '" << name << "' is declared twice";
+  }
+  return success();
+}
+
+FailureOr<SmallVector<Value>> Importer::importNodes(const NodeList &nodes,
+                                                   ArrayRef<StringRef> outputNames,
+                                                   Scope &scope, StringRef what) {
+  FailureOr<SmallVector<int>> order = sortNodes(nodes);
   if (failed(order))
     return failure();
   for (int index : *order)
-    if (failed(importNode(graph.node(index), index, scope)))
+    if (failed(importNode(nodes.Get(index), index, scope)))
       return failure();
 
   SmallVector<Value> results;
-  for (const ::onnx::ValueInfoProto &output : graph.output()) {
-    Value value = scope.lookupValue(output.name());
+  for (StringRef name : outputNames) {
+    Value value = scope.lookupValue(name);
     if (!value)
-      return emitError(fileLoc) << graphWhat << ": output '" << output.name()
-                                << "' is not defined";
+      return emitError(fileLoc) << what << ": output '" << name << "' is not defined";
     results.push_back(value);
   }
-  builder.setInsertionPointToEnd(&block);
-  if (isMain)
-    func::ReturnOp::create(builder, fileLoc, results);
-  else
-    moec::onnx::YieldOp::create(builder, fileLoc, results);
+  return results;
+}
+
+LogicalResult Importer::importFunction(const ::onnx::FunctionProto &function,
+                                       SymbolTable &symbols) {
+  std::string what = "function '" + function.name() + "' of domain '" + function.domain() + "'";
+  std::string symbol = function.domain() + "." + function.name();
+  if (function.name().empty())
+    return emitError(fileLoc) << "a model-local function has no name";
+  if (symbols.lookup(symbol))
+    return emitError(fileLoc) << what << " is defined twice";
+
+  Location loc = NameLoc::get(builder.getStringAttr(symbol), fileLoc);
+  SmallVector<Type> inputTypes(function.input_size(), moec::onnx::AnyType::get(&context));
+  auto func = func::FuncOp::create(builder, loc, symbol,
+                                   builder.getFunctionType(inputTypes, {}));
+  func.setPrivate();
+  symbols.insert(func);
+  func->setAttr("onnx.domain", builder.getStringAttr(function.domain()));
+  func->setAttr("onnx.name", builder.getStringAttr(function.name()));
+  SmallVector<Attribute> attributeNames;
+  for (const std::string &name : function.attribute())
+    attributeNames.push_back(builder.getStringAttr(name));
+  func->setAttr("onnx.attributes", builder.getArrayAttr(attributeNames));
+  func->setAttr("onnx.opset_imports", getOpsetImports(function.opset_import()));
+
+  Block *body = func.addEntryBlock();
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(body);
+  Scope scope;
+  SmallVector<StringRef> inputNames(function.input().begin(), function.input().end());
+  SmallVector<StringRef> outputNames(function.output().begin(), function.output().end());
+  if (failed(bindInputs(inputNames, *body, scope, what)))
+    return failure();
+  FailureOr<SmallVector<Value>> results =
+      importNodes(function.node(), outputNames, scope, what);
+  if (failed(results))
+    return failure();
+  builder.setInsertionPointToEnd(body);
+  func::ReturnOp::create(builder, loc, *results);
+  func.setFunctionType(builder.getFunctionType(inputTypes, ValueRange(*results).getTypes()));
+  SmallVector<Attribute> argAttrs;
+  for (StringRef name : inputNames)
+    argAttrs.push_back(getValueAttrs(name, /*type=*/nullptr));
+  func.setAllArgAttrs(argAttrs);
   return success();
 }
 
@@ -520,11 +630,11 @@ static void collectInputNames(const ::onnx::GraphProto &graph, llvm::StringSet<>
 
 /// A topological order of the graph's nodes that keeps the file's order where it can:
 /// ONNX requires sorted graphs, but exporters do not always write them so.
-FailureOr<SmallVector<int>> Importer::sortNodes(const ::onnx::GraphProto &graph) {
-  int numNodes = graph.node_size();
+FailureOr<SmallVector<int>> Importer::sortNodes(const NodeList &nodes) {
+  int numNodes = nodes.size();
   llvm::StringMap<int> producers;
   for (int index = 0; index < numNodes; ++index) {
-    const ::onnx::NodeProto &node = graph.node(index);
+    const ::onnx::NodeProto &node = nodes.Get(index);
     for (const std::string &output : node.output()) {
       if (output.empty())
         continue;
@@ -532,7 +642,7 @@ FailureOr<SmallVector<int>> Importer::sortNodes(const ::onnx::GraphProto &graph)
       if (!inserted)
         return emitError(nodeLoc(node, index))
                << describeNode(node, index) << ": output '" << output
-               << "' is also an output of " << describeNode(graph.node(it->second), it->second);
+               << "' is also an output of " << describeNode(nodes.Get(it->second), it->second);
     }
   }
 
@@ -540,7 +650,7 @@ FailureOr<SmallVector<int>> Importer::sortNodes(const ::onnx::GraphProto &graph)
   SmallVector<SmallVector<int>> users(numNodes);
   SmallVector<int> numPending(numNodes, 0);
   for (int index = 0; index < numNodes; ++index) {
-    const ::onnx::NodeProto &node = graph.node(index);
+    const ::onnx::NodeProto &node = nodes.Get(index);
     llvm::StringSet<> inputs;
     for (const std::string &input : node.input())
       inputs.insert(input);
@@ -580,7 +690,7 @@ FailureOr<SmallVector<int>> Importer::sortNodes(const ::onnx::GraphProto &graph)
   int stuck = 0;
   while (numPending[stuck] == 0)
     ++stuck;
-  const ::onnx::NodeProto &node = graph.node(stuck);
+  const ::onnx::NodeProto &node = nodes.Get(stuck);
   std::string through;
   for (const std::string &input : node.input()) {
     auto it = producers.find(input);
@@ -726,6 +836,8 @@ FailureOr<ElementsAttr> Importer::importConstantNode(const ::onnx::NodeProto &no
   if (name == "value" && attribute.has_t()) {
     tensor = attribute.t();
     tensor.set_name(node.output(0));
+  } else if (name == "sparse_value" && attribute.has_sparse_tensor()) {
+    return importSparseTensor(attribute.sparse_tensor(), loc, (what + ": value").str());
   } else if (name == "value_float") {
     tensor.set_data_type(::onnx::TensorProto::FLOAT);
     tensor.add_float_data(attribute.f());
@@ -774,6 +886,8 @@ Importer::importAttribute(const ::onnx::AttributeProto &attribute, Location loc,
     return Attribute(builder.getArrayAttr(elements));
   };
 
+  if (!attribute.ref_attr_name().empty())
+    return Attribute(moec::onnx::AttrRefAttr::get(&context, attribute.ref_attr_name()));
   switch (attribute.type()) {
   case AP::INT:
     return Attribute(builder.getI64IntegerAttr(attribute.i()));
@@ -823,9 +937,20 @@ Importer::importAttribute(const ::onnx::AttributeProto &attribute, Location loc,
         return failure();
       return Attribute(TypeAttr::get(*type));
     });
-  case AP::SPARSE_TENSOR:
+  case AP::SPARSE_TENSOR: {
+    FailureOr<ElementsAttr> tensor = importSparseTensor(attribute.sparse_tensor(), loc, what);
+    if (failed(tensor))
+      return failure();
+    return Attribute(*tensor);
+  }
   case AP::SPARSE_TENSORS:
-    return emitError(loc) << what << ": sparse tensor attributes are not supported";
+    return importList(attribute.sparse_tensors_size(), [&](int i) -> FailureOr<Attribute> {
+      FailureOr<ElementsAttr> tensor =
+          importSparseTensor(attribute.sparse_tensors(i), loc, what);
+      if (failed(tensor))
+        return failure();
+      return Attribute(*tensor);
+    });
   default:
     return emitError(loc) << what << ": unknown attribute type " << attribute.type();
   }
@@ -926,8 +1051,8 @@ DictionaryAttr Importer::getValueAttrs(StringRef name, const ::onnx::TypeProto *
 // Tensors
 //===----------------------------------------------------------------------===//
 
-FailureOr<ElementsAttr> Importer::importTensor(const ::onnx::TensorProto &tensor,
-                                               Location loc, StringRef what) {
+FailureOr<TensorShape> Importer::getTensorShape(const ::onnx::TensorProto &tensor,
+                                                Location loc, StringRef what) {
   ElementType element = getElementType(&context, tensor.data_type());
   if (!element.type)
     return emitError(loc) << what << ": unsupported element type " << tensor.data_type();
@@ -946,34 +1071,114 @@ FailureOr<ElementsAttr> Importer::importTensor(const ::onnx::TensorProto &tensor
     count *= dim;
     shape.push_back(dim);
   }
-  auto type = RankedTensorType::get(shape, element.type);
+  return TensorShape{element, RankedTensorType::get(shape, element.type), count};
+}
 
-  if (element.isString()) {
-    if (static_cast<uint64_t>(tensor.string_data_size()) != count)
+FailureOr<AsmResourceBlob> Importer::readTensorData(const ::onnx::TensorProto &tensor,
+                                                    const TensorShape &shape, Location loc,
+                                                    StringRef what) {
+  uint64_t bytes = shape.element.storageBytes(shape.count);
+  unsigned align = std::max(1u, std::min(16u, shape.element.bits / 8));
+  if (tensor.data_location() == ::onnx::TensorProto::EXTERNAL)
+    return mapExternalData(tensor, bytes, align, loc, what);
+  if (!tensor.has_raw_data())
+    return copyTypedData(tensor, shape.element, shape.count, loc, what);
+  if (tensor.raw_data().size() != bytes)
+    return emitError(loc) << what << ": raw_data has " << tensor.raw_data().size()
+                          << " bytes, the shape needs " << bytes;
+  return HeapAsmResourceBlob::allocateAndCopyWithAlign(
+      ArrayRef<char>(tensor.raw_data().data(), bytes), align);
+}
+
+FailureOr<ElementsAttr> Importer::importTensor(const ::onnx::TensorProto &tensor,
+                                               Location loc, StringRef what) {
+  FailureOr<TensorShape> shape = getTensorShape(tensor, loc, what);
+  if (failed(shape))
+    return failure();
+  if (shape->element.isString()) {
+    if (static_cast<uint64_t>(tensor.string_data_size()) != shape->count)
       return emitError(loc) << what << ": " << tensor.string_data_size()
-                            << " strings for " << count << " elements";
+                            << " strings for " << shape->count << " elements";
     SmallVector<StringRef> strings(tensor.string_data().begin(), tensor.string_data().end());
-    return ElementsAttr(DenseStringElementsAttr::get(type, strings));
+    return ElementsAttr(DenseStringElementsAttr::get(shape->type, strings));
   }
-
-  uint64_t bytes = element.storageBytes(count);
-  unsigned align = std::max(1u, std::min(16u, element.bits / 8));
-  FailureOr<AsmResourceBlob> blob = failure();
-  if (tensor.data_location() == ::onnx::TensorProto::EXTERNAL) {
-    blob = mapExternalData(tensor, bytes, align, loc, what);
-  } else if (tensor.has_raw_data()) {
-    if (tensor.raw_data().size() != bytes)
-      return emitError(loc) << what << ": raw_data has " << tensor.raw_data().size()
-                            << " bytes, the shape needs " << bytes;
-    blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-        ArrayRef<char>(tensor.raw_data().data(), bytes), align);
-  } else {
-    blob = copyTypedData(tensor, element, count, loc, what);
-  }
+  FailureOr<AsmResourceBlob> blob = readTensorData(tensor, *shape, loc, what);
   if (failed(blob))
     return failure();
   StringRef blobName = tensor.name().empty() ? StringRef("tensor") : tensor.name();
-  return ElementsAttr(DenseResourceElementsAttr::get(type, blobName, std::move(*blob)));
+  return ElementsAttr(DenseResourceElementsAttr::get(shape->type, blobName, std::move(*blob)));
+}
+
+FailureOr<ElementsAttr> Importer::importSparseTensor(const ::onnx::SparseTensorProto &sparse,
+                                                     Location loc, StringRef what) {
+  const ::onnx::TensorProto &values = sparse.values();
+  const ::onnx::TensorProto &indices = sparse.indices();
+  FailureOr<TensorShape> valuesShape = getTensorShape(values, loc, what);
+  FailureOr<TensorShape> indicesShape = getTensorShape(indices, loc, what);
+  if (failed(valuesShape) || failed(indicesShape))
+    return failure();
+  RankedTensorType valuesType = valuesShape->type;
+  if (valuesType.getRank() != 1 || valuesShape->element.isString())
+    return emitError(loc) << what << ": sparse values must be a 1-D numeric tensor";
+  int64_t numValues = valuesType.getDimSize(0);
+  int64_t rank = sparse.dims_size();
+  ArrayRef<int64_t> indicesDims = indicesShape->type.getShape();
+  bool linearized = indicesDims == ArrayRef<int64_t>{numValues};
+  if (indices.data_type() != ::onnx::TensorProto::INT64 ||
+      (!linearized && indicesDims != ArrayRef<int64_t>{numValues, rank}))
+    return emitError(loc) << what << ": sparse indices must be int64 of shape [" << numValues
+                          << "] or [" << numValues << ", " << rank << "]";
+  FailureOr<TensorShape> denseShape = getTensorShape(
+      [&] {
+        ::onnx::TensorProto dense;
+        dense.set_data_type(values.data_type());
+        *dense.mutable_dims() = sparse.dims();
+        return dense;
+      }(),
+      loc, what);
+  if (failed(denseShape))
+    return failure();
+
+  // MLIR's sparse elements hold their values and indices as uniqued dense elements: sparse
+  // tensors are small, unlike the weights dense resources are for.
+  FailureOr<AsmResourceBlob> valuesBlob = readTensorData(values, *valuesShape, loc, what);
+  FailureOr<AsmResourceBlob> indicesBlob = readTensorData(indices, *indicesShape, loc, what);
+  if (failed(valuesBlob) || failed(indicesBlob))
+    return failure();
+  bool isSplat = false;
+  if (!DenseElementsAttr::isValidRawBuffer(valuesType, valuesBlob->getData(), isSplat))
+    return emitError(loc) << what << ": sparse values of type " << valuesType.getElementType()
+                          << " are not supported";
+  auto denseValues = DenseElementsAttr::getFromRawBuffer(valuesType, valuesBlob->getData());
+
+  // One row of `rank` coordinates for each value; linearized indices are unraveled.
+  ArrayRef<int64_t> denseDims = denseShape->type.getShape();
+  SmallVector<int64_t> coordinates;
+  const char *indexData = indicesBlob->getData().data();
+  for (int64_t i = 0, e = indicesShape->count; i < e; ++i) {
+    int64_t index;
+    std::memcpy(&index, indexData + i * sizeof(int64_t), sizeof(int64_t));
+    if (!linearized) {
+      coordinates.push_back(index);
+      continue;
+    }
+    if (index < 0 || static_cast<uint64_t>(index) >= denseShape->count)
+      return emitError(loc) << what << ": sparse index " << index << " is out of range";
+    size_t rowStart = coordinates.size();
+    coordinates.resize(rowStart + rank);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      coordinates[rowStart + d] = index % denseDims[d];
+      index /= denseDims[d];
+    }
+  }
+  auto indicesAttr = DenseIntElementsAttr::get(
+      RankedTensorType::get({numValues, rank}, builder.getI64Type()), coordinates);
+  SparseElementsAttr result = SparseElementsAttr::getChecked(
+      [&] { return emitError(loc) << what << ": "; }, denseShape->type, indicesAttr,
+      denseValues);
+  if (!result)
+    return failure();
+  return ElementsAttr(result);
 }
 
 /// Copies the typed repeated field of `tensor` (float_data, int32_data, ...) into a blob in
@@ -1075,8 +1280,10 @@ FailureOr<AsmResourceBlob> Importer::mapExternalData(const ::onnx::TensorProto &
   }
   if (location.empty())
     return emitError(loc) << what << ": external data without a location";
-  // The data must lie beside the model: no absolute paths, no way out through "..".
+  // The data must lie beside the model: no absolute paths, no way out through "..", and
+  // no NUL, after which the operating system would read a different path than checked.
   if (llvm::sys::path::is_absolute(location) || location.front() == '/' ||
+      location.find('\0') != std::string::npos ||
       llvm::is_contained(llvm::make_range(llvm::sys::path::begin(location),
                                           llvm::sys::path::end(location)),
                          ".."))

@@ -22,6 +22,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -119,6 +120,8 @@ std::string describeLocation(mlir::Location loc) {
 }
 
 /// Prints each diagnostic as one line, `error: FILE: MESSAGE`; the message names the node.
+/// Names come from the model, so anything unprintable in them (a newline, a NUL) is
+/// escaped.
 mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag) {
   StringRef severity = "error";
   if (diag.getSeverity() == mlir::DiagnosticSeverity::Warning)
@@ -127,9 +130,12 @@ mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag) {
     severity = "note";
   errs() << severity << ": ";
   std::string where = describeLocation(diag.getLocation());
-  if (!where.empty())
-    errs() << where << ": ";
-  errs() << diag.str() << "\n";
+  if (!where.empty()) {
+    printEscapedString(where, errs());
+    errs() << ": ";
+  }
+  printEscapedString(diag.str(), errs());
+  errs() << "\n";
   return mlir::success();
 }
 

@@ -19,6 +19,13 @@ func.func @roundtrip(%x: tensor<2x?xf32>, %c: tensor<i1>) -> (tensor<2x?xf32>, !
   return %y, %z : tensor<2x?xf32>, !onnx.any
 }
 
+// CHECK-LABEL: func.func private @function
+// CHECK: node_attrs = {alpha = #onnx.attr_ref<"slope">}
+func.func private @function(%a: !onnx.any) -> !onnx.any {
+  %b = onnx.node "LeakyRelu"(%a) {node_attrs = {alpha = #onnx.attr_ref<"slope">}} : (!onnx.any) -> !onnx.any
+  return %b : !onnx.any
+}
+
 // CHECK-LABEL: func.func @types
 // CHECK-SAME: tensor<3x!onnx.string>, %{{.*}}: !onnx.map<i64, tensor<f32>>, %{{.*}}: !onnx.opt<!onnx.seq<tensor<i8>>>
 func.func @types(%a: tensor<3x!onnx.string>, %b: !onnx.map<i64, tensor<f32>>, %c: !onnx.opt<!onnx.seq<tensor<i8>>>) {

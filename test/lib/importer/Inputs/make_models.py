@@ -142,6 +142,10 @@ def external_dotdot(out_dir):
     return external_model(out_dir, locations={"w": "../weights.bin"})
 
 
+def external_nul(out_dir):
+    return external_model(out_dir, locations={"w": "weights.bin\0../../secret"})
+
+
 def external_absolute(out_dir):
     return external_model(out_dir, locations={"w": os.path.abspath(
         os.path.join(out_dir, "weights.bin"))})
@@ -230,6 +234,101 @@ def unsorted():
                  [tensor_info("y", TensorProto.FLOAT, [2])])
 
 
+def initializer_input():
+    """IR version 3: an initializer that is also a graph input is the input's default."""
+    built = model([helper.make_node("Relu", ["w"], ["y"], name="relu")],
+                  [tensor_info("w", TensorProto.FLOAT, [2])],
+                  [tensor_info("y", TensorProto.FLOAT, [2])],
+                  [numpy_helper.from_array(np.array([1, -1], np.float32), "w")])
+    built.ir_version = 3
+    return built
+
+
+def value_types():
+    inputs = [
+        helper.make_value_info("seq", helper.make_sequence_type_proto(
+            helper.make_tensor_type_proto(TensorProto.FLOAT, None))),
+        helper.make_value_info("opt", helper.make_optional_type_proto(
+            helper.make_tensor_type_proto(TensorProto.INT64, [3]))),
+        helper.make_value_info("map", helper.make_map_type_proto(
+            TensorProto.STRING, helper.make_tensor_type_proto(TensorProto.FLOAT, []))),
+        helper.make_value_info("strings", helper.make_tensor_type_proto(TensorProto.STRING, [2])),
+        onnx.ValueInfoProto(name="untyped"),
+    ]
+    outputs = [helper.make_empty_tensor_value_info(i.name) for i in inputs]
+    return model([], inputs, outputs)
+
+
+def unnamed_nodes():
+    nodes = [helper.make_node("Relu", ["x"], ["a"]),
+             helper.make_node("Add", ["a", "nowhere"], ["y"])]
+    return model(nodes, [tensor_info("x", TensorProto.FLOAT, [2])],
+                 [tensor_info("y", TensorProto.FLOAT, [2])])
+
+
+def subgraph_uses_later_value():
+    """An If listed before the node that makes the value its branch reads."""
+    then_branch = helper.make_graph(
+        [helper.make_node("Identity", ["doubled"], ["then_out"], name="then_identity")],
+        "then", [], [tensor_info("then_out", TensorProto.FLOAT, [2])])
+    nodes = [helper.make_node("If", ["cond"], ["y"], name="if", then_branch=then_branch,
+                              else_branch=subgraph("else", 0.0)),
+             helper.make_node("Add", ["x", "x"], ["doubled"], name="double")]
+    return model(nodes, [tensor_info("cond", TensorProto.BOOL, []),
+                         tensor_info("x", TensorProto.FLOAT, [2])],
+                 [tensor_info("y", TensorProto.FLOAT, None)])
+
+
+def local_function():
+    """A model-local function whose node refers to the function's attribute, called by a
+    node of the main graph; and a second function of the same name."""
+    leaky = helper.make_node("LeakyRelu", ["a"], ["b"], name="leaky")
+    leaky.attribute.append(onnx.AttributeProto(name="alpha", ref_attr_name="slope",
+                                               type=onnx.AttributeProto.FLOAT))
+    function = helper.make_function(
+        "moec.test", "ScaledLeakyRelu", ["a"], ["c"],
+        [leaky, helper.make_node("Add", ["b", "b"], ["c"], name="twice")],
+        [helper.make_opsetid("", 17)], attributes=["slope"])
+    call = helper.make_node("ScaledLeakyRelu", ["x"], ["y"], name="call",
+                            domain="moec.test", slope=0.5)
+    built = model([call], [tensor_info("x", TensorProto.FLOAT, [2])],
+                  [tensor_info("y", TensorProto.FLOAT, [2])],
+                  opsets=OPSET + [helper.make_opsetid("moec.test", 1)])
+    built.functions.append(function)
+    return built
+
+
+def function_twice():
+    built = local_function()
+    built.functions.append(built.functions[0])
+    return built
+
+
+def sparse():
+    """Sparse tensors: an initializer (2-D indices), a Constant's sparse_value (linearized
+    indices) and a node attribute."""
+    def sparse_tensor(name, values, indices, dims):
+        return helper.make_sparse_tensor(
+            numpy_helper.from_array(np.array(values, np.float32), name),
+            numpy_helper.from_array(np.array(indices, np.int64), name + "_indices"), dims)
+    constant = helper.make_node("Constant", [], ["c"], name="const",
+                                sparse_value=sparse_tensor("c", [5.0], [3], [2, 2]))
+    custom = helper.make_node("Custom", ["w", "c"], ["y"], name="custom", domain="moec.test",
+                              pattern=sparse_tensor("p", [1.0], [[0]], [4]))
+    built = model([constant, custom], [], [tensor_info("y", TensorProto.FLOAT, None)],
+                  opsets=OPSET + [helper.make_opsetid("moec.test", 1)])
+    built.graph.sparse_initializer.append(
+        sparse_tensor("w", [1.0, 2.0], [[0, 1], [1, 0]], [2, 2]))
+    return built
+
+
+def sparse_out_of_range():
+    built = sparse()
+    built.graph.sparse_initializer[0].indices.CopyFrom(
+        numpy_helper.from_array(np.array([[0, 1], [1, 7]], np.int64), "w_indices"))
+    return built
+
+
 # Bad input.
 
 def cycle():
@@ -241,6 +340,12 @@ def cycle():
 
 def undefined_input():
     node = helper.make_node("MatMul", ["x", "x7"], ["y"], name="matmul_3")
+    return model([node], [tensor_info("x", TensorProto.FLOAT, [2, 2])],
+                 [tensor_info("y", TensorProto.FLOAT, [2, 2])])
+
+
+def newline_in_name():
+    node = helper.make_node("MatMul", ["x", "x7"], ["y"], name="two\nlines")
     return model([node], [tensor_info("x", TensorProto.FLOAT, [2, 2])],
                  [tensor_info("y", TensorProto.FLOAT, [2, 2])])
 

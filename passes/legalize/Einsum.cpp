@@ -152,8 +152,11 @@ struct LegalizeEinsum : NodePattern {
       }
       maps.push_back(AffineMap::get(numLoops, 0, exprs, context));
     }
-    FailureOr<SmallVector<AffineExpr>> outputExprs = mapOf(output, ellipsisRank + output.labels.size() - output.hasEllipsis);
-    if (failed(outputExprs) || int64_t(outputExprs->size()) != resultType.getRank())
+    FailureOr<SmallVector<AffineExpr>> outputExprs =
+        mapOf(output, ellipsisRank + output.labels.size() - output.hasEllipsis);
+    if (failed(outputExprs))
+      return node.fail("the output of equation '" + equation + "' has a label no input has");
+    if (int64_t(outputExprs->size()) != resultType.getRank())
       return node.fail("the output of equation '" + equation +
                        "' does not match the result's rank " + Twine(resultType.getRank()));
     maps.push_back(AffineMap::get(numLoops, 0, *outputExprs, context));

@@ -25,10 +25,10 @@ FailureOr<SmallVector<bool>> normalizedDims(const Node &node, int64_t rank) {
   bool flattened = getOpset(node) < 13;
   int64_t axisAttr = node.getInt("axis", flattened ? 1 : -1);
   // Flattening at `rank` leaves nothing to normalize over; ONNX allows that axis.
-  std::optional<int64_t> axis =
-      flattened && axisAttr == rank ? std::optional<int64_t>(rank) : normalizeAxis(axisAttr, rank);
-  if (!axis)
-    return node.fail("axis " + Twine(axisAttr) + " is out of range for rank " + Twine(rank));
+  FailureOr<int64_t> axis =
+      flattened && axisAttr == rank ? FailureOr<int64_t>(rank) : getAxis(node, axisAttr, rank);
+  if (failed(axis))
+    return failure();
   SmallVector<bool> reduced(rank, false);
   for (int64_t dim = 0; dim < rank; ++dim)
     reduced[dim] = flattened ? dim >= *axis : dim == *axis;
@@ -36,12 +36,10 @@ FailureOr<SmallVector<bool>> normalizedDims(const Node &node, int64_t rank) {
 }
 
 FailureOr<RankedTensorType> floatInput(const Node &node, Value input) {
-  auto type = llvm::dyn_cast<RankedTensorType>(input.getType());
-  if (!type)
-    return node.fail("input 0 is not a ranked tensor");
-  if (!llvm::isa<FloatType>(type.getElementType()))
+  FailureOr<RankedTensorType> type = getRankedInput(node, input);
+  if (succeeded(type) && !llvm::isa<FloatType>(type->getElementType()))
     return node.fail("only floating-point inputs are supported, not " +
-                     debugString(type.getElementType()));
+                     debugString(type->getElementType()));
   return type;
 }
 
@@ -155,10 +153,9 @@ struct LegalizeLayerNormalization : NodePattern {
     if (failed(type))
       return failure();
     int64_t rank = type->getRank();
-    int64_t axisAttr = node.getInt("axis", -1);
-    std::optional<int64_t> axis = normalizeAxis(axisAttr, rank);
-    if (!axis)
-      return node.fail("axis " + Twine(axisAttr) + " is out of range for rank " + Twine(rank));
+    FailureOr<int64_t> axis = getAxis(node, node.getInt("axis", -1), rank);
+    if (failed(axis))
+      return failure();
     SmallVector<bool> reduced(rank, false);
     for (int64_t dim = *axis; dim < rank; ++dim)
       reduced[dim] = true;

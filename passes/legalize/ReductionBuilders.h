@@ -56,6 +56,12 @@ mlir::Value buildArgExtremum(mlir::OpBuilder &b, mlir::Location loc, mlir::Value
 mlir::Value linearReducedIndex(mlir::OpBuilder &b, mlir::Location loc,
                                llvm::ArrayRef<bool> reduced, llvm::ArrayRef<mlir::Value> sizes);
 
+/// The type of `input`, or a failure naming the node when it is not a ranked tensor.
+mlir::FailureOr<mlir::RankedTensorType> getRankedInput(const Node &node, mlir::Value input);
+
+/// An ONNX axis normalized into [0, rank), or a failure naming the node when out of range.
+mlir::FailureOr<int64_t> getAxis(const Node &node, int64_t axis, int64_t rank);
+
 /// The ai.onnx opset the node's model imports (the newest opset when it does not say).
 int64_t getOpset(const Node &node);
 

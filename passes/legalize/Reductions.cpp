@@ -143,13 +143,14 @@ Value moec::legalize::expandReduced(OpBuilder &b, Location loc, Value value,
 
 Value moec::legalize::linearReducedIndex(OpBuilder &b, Location loc, ArrayRef<bool> reduced,
                                 ArrayRef<Value> sizes) {
-  Value linear = arith::ConstantIndexOp::create(b, loc, 0);
+  Value linear;
   for (auto [dim, isReduced] : llvm::enumerate(reduced)) {
     if (!isReduced)
       continue;
     Value index = linalg::IndexOp::create(b, loc, dim);
-    linear = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, linear, sizes[dim]),
-                                   index);
+    linear = linear ? arith::AddIOp::create(
+                          b, loc, arith::MulIOp::create(b, loc, linear, sizes[dim]), index)
+                    : index;
   }
   return arith::IndexCastOp::create(b, loc, b.getI64Type(), linear);
 }
@@ -224,6 +225,20 @@ Value moec::legalize::buildArgExtremum(OpBuilder &b, Location loc, Value input,
                        arith::SelectOp::create(nb, nl, take, index, bestIndex)});
       });
   return generic.getResult(1);
+}
+
+FailureOr<RankedTensorType> moec::legalize::getRankedInput(const Node &node, Value input) {
+  auto type = llvm::dyn_cast<RankedTensorType>(input.getType());
+  if (!type)
+    return node.fail("input 0 is not a ranked tensor");
+  return type;
+}
+
+FailureOr<int64_t> moec::legalize::getAxis(const Node &node, int64_t axis, int64_t rank) {
+  std::optional<int64_t> normalized = normalizeAxis(axis, rank);
+  if (!normalized)
+    return node.fail("axis " + Twine(axis) + " is out of range for rank " + Twine(rank));
+  return *normalized;
 }
 
 int64_t moec::legalize::getOpset(const Node &node) {
@@ -324,11 +339,11 @@ struct LegalizeReduce : NodePattern {
                         ConversionPatternRewriter &rewriter) const override {
     Location loc = node.getLoc();
     Value input = inputs[0];
-    auto inputType = llvm::dyn_cast<RankedTensorType>(input.getType());
-    if (!inputType)
-      return node.fail("input 0 is not a ranked tensor");
-    int64_t rank = inputType.getRank();
-    Type elementType = inputType.getElementType();
+    FailureOr<RankedTensorType> inputType = getRankedInput(node, input);
+    if (failed(inputType))
+      return failure();
+    int64_t rank = inputType->getRank();
+    Type elementType = inputType->getElementType();
     bool isFloat = llvm::isa<FloatType>(elementType);
     bool isUnsigned = node.getInputElementType(0).isUnsignedInteger();
     if (!isFloat && (kind.after == After::Sqrt || kind.after == After::Log || kind.logSumExp))
@@ -359,9 +374,9 @@ struct LegalizeReduce : NodePattern {
     }
     SmallVector<bool> reduced(rank, false);
     for (int64_t axis : *axes) {
-      std::optional<int64_t> normalized = normalizeAxis(axis, rank);
-      if (!normalized)
-        return node.fail("axis " + Twine(axis) + " is out of range for rank " + Twine(rank));
+      FailureOr<int64_t> normalized = getAxis(node, axis, rank);
+      if (failed(normalized))
+        return failure();
       reduced[*normalized] = true;
     }
 
@@ -382,8 +397,7 @@ struct LegalizeReduce : NodePattern {
           });
     } else {
       result = reduceWith(rewriter, loc, input, reduced, kind.combine, isUnsigned, kind.before);
-      result = applyAfter(rewriter, loc, result, reducedCount(rewriter, loc, input, reduced),
-                          isUnsigned);
+      result = applyAfter(rewriter, loc, result, input, reduced, isUnsigned);
     }
     result = keepDims ? expandReduced(rewriter, loc, result, reduced, resultType)
                       : castToType(rewriter, loc, result, resultType);
@@ -392,8 +406,8 @@ struct LegalizeReduce : NodePattern {
   }
 
 private:
-  Value applyAfter(OpBuilder &b, Location loc, Value reducedValue, Value count,
-                   bool isUnsigned) const {
+  Value applyAfter(OpBuilder &b, Location loc, Value reducedValue, Value input,
+                   ArrayRef<bool> reduced, bool isUnsigned) const {
     if (kind.after == After::None)
       return reducedValue;
     auto type = llvm::cast<RankedTensorType>(reducedValue.getType());
@@ -401,7 +415,8 @@ private:
     bool isFloat = llvm::isa<FloatType>(elementType);
     Value countScalar;
     if (kind.after == After::Mean) {
-      Value count64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), count);
+      Value count64 = arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                                 reducedCount(b, loc, input, reduced));
       countScalar =
           isFloat ? Value(arith::SIToFPOp::create(b, loc, elementType, count64))
                   : Value(elementType.getIntOrFloatBitWidth() == 64
@@ -453,18 +468,24 @@ private:
       Value position = arith::ConstantIndexOp::create(rewriter, loc, i);
       Value axis = tensor::ExtractOp::create(rewriter, loc, axes, position);
       Value negative = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, axis, zero);
-      axisValues.push_back(arith::SelectOp::create(
-          rewriter, loc, negative, arith::AddIOp::create(rewriter, loc, axis, rankValue), axis));
+      axis = arith::SelectOp::create(rewriter, loc, negative,
+                                     arith::AddIOp::create(rewriter, loc, axis, rankValue), axis);
+      Value inRange = arith::AndIOp::create(
+          rewriter, loc, arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, axis, zero),
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, axis, rankValue));
+      cf::AssertOp::create(rewriter, loc, inRange,
+                           (node.getOpType() + ": axis out of range").str());
+      axisValues.push_back(axis);
     }
 
     Value current = input;
     for (int64_t dim = 0; dim < rank; ++dim) {
       Value dimValue = arith::ConstantIntOp::create(rewriter, loc, axesType.getElementType(), dim);
-      Value named = arith::ConstantIntOp::create(rewriter, loc, rewriter.getI1Type(), 0);
-      for (Value axis : axisValues)
-        named = arith::OrIOp::create(
-            rewriter, loc, named,
-            arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, axis, dimValue));
+      Value named;
+      for (Value axis : axisValues) {
+        Value equal = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, axis, dimValue);
+        named = named ? arith::OrIOp::create(rewriter, loc, named, equal) : equal;
+      }
       auto currentType = llvm::cast<RankedTensorType>(current.getType());
       SmallVector<int64_t> shape(currentType.getShape());
       shape[dim] = ShapedType::kDynamic;
@@ -514,14 +535,13 @@ struct LegalizeArgExtremum : NodePattern {
   LogicalResult rewrite(const Node &node, ValueRange inputs,
                         ConversionPatternRewriter &rewriter) const override {
     Location loc = node.getLoc();
-    auto inputType = llvm::dyn_cast<RankedTensorType>(inputs[0].getType());
-    if (!inputType)
-      return node.fail("input 0 is not a ranked tensor");
-    int64_t rank = inputType.getRank();
-    int64_t axisAttr = node.getInt("axis", 0);
-    std::optional<int64_t> axis = normalizeAxis(axisAttr, rank);
-    if (!axis)
-      return node.fail("axis " + Twine(axisAttr) + " is out of range for rank " + Twine(rank));
+    FailureOr<RankedTensorType> inputType = getRankedInput(node, inputs[0]);
+    if (failed(inputType))
+      return failure();
+    int64_t rank = inputType->getRank();
+    FailureOr<int64_t> axis = getAxis(node, node.getInt("axis", 0), rank);
+    if (failed(axis))
+      return failure();
     SmallVector<bool> reduced(rank, false);
     reduced[*axis] = true;
     Value indices = buildArgExtremum(rewriter, loc, inputs[0], reduced, greatest,
@@ -579,14 +599,13 @@ struct LegalizeTopK : NodePattern {
                         ConversionPatternRewriter &rewriter) const override {
     Location loc = node.getLoc();
     Value input = inputs[0];
-    auto inputType = llvm::dyn_cast<RankedTensorType>(input.getType());
-    if (!inputType)
-      return node.fail("input 0 is not a ranked tensor");
-    int64_t rank = inputType.getRank();
-    int64_t axisAttr = node.getInt("axis", -1);
-    std::optional<int64_t> axis = normalizeAxis(axisAttr, rank);
-    if (!axis)
-      return node.fail("axis " + Twine(axisAttr) + " is out of range for rank " + Twine(rank));
+    FailureOr<RankedTensorType> inputType = getRankedInput(node, input);
+    if (failed(inputType))
+      return failure();
+    int64_t rank = inputType->getRank();
+    FailureOr<int64_t> axis = getAxis(node, node.getInt("axis", -1), rank);
+    if (failed(axis))
+      return failure();
     bool largest = node.getInt("largest", 1);
     bool isUnsigned = node.getInputElementType(0).isUnsignedInteger();
     RankedTensorType valuesType = node.getResultType(0);
@@ -705,18 +724,17 @@ struct LegalizeCumSum : NodePattern {
                         ConversionPatternRewriter &rewriter) const override {
     Location loc = node.getLoc();
     Value input = inputs[0];
-    auto inputType = llvm::dyn_cast<RankedTensorType>(input.getType());
-    if (!inputType)
-      return node.fail("input 0 is not a ranked tensor");
-    int64_t rank = inputType.getRank();
+    FailureOr<RankedTensorType> inputType = getRankedInput(node, input);
+    if (failed(inputType))
+      return failure();
+    int64_t rank = inputType->getRank();
     bool exclusive = node.getInt("exclusive", 0), reverse = node.getInt("reverse", 0);
     RankedTensorType resultType = node.getResultType(0);
 
     if (std::optional<SmallVector<int64_t>> axisConstant = getConstantInts(inputs[1])) {
-      std::optional<int64_t> axis = normalizeAxis(axisConstant->front(), rank);
-      if (!axis)
-        return node.fail("axis " + Twine(axisConstant->front()) + " is out of range for rank " +
-                         Twine(rank));
+      FailureOr<int64_t> axis = getAxis(node, axisConstant->front(), rank);
+      if (failed(axis))
+        return failure();
       Value result = cumulativeSum(rewriter, loc, input, *axis, exclusive, reverse);
       rewriter.replaceOp(node.getOp(), castToType(rewriter, loc, result, resultType));
       return success();
@@ -760,7 +778,7 @@ struct LegalizeCumSum : NodePattern {
       return tensor::FromElementsOp::create(rewriter, loc, sizes64);
     };
     auto groupedType = RankedTensorType::get(SmallVector<int64_t>(3, ShapedType::kDynamic),
-                                             inputType.getElementType());
+                                             inputType->getElementType());
     Value grouped =
         tensor::ReshapeOp::create(rewriter, loc, groupedType, input, toShape(groupSizes));
     Value summed = cumulativeSum(rewriter, loc, grouped, 1, exclusive, reverse);

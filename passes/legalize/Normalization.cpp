@@ -77,13 +77,14 @@ struct LegalizeSoftmax : NodePattern {
   LogicalResult rewrite(const Node &node, ValueRange inputs,
                         ConversionPatternRewriter &rewriter) const override {
     Location loc = node.getLoc();
-    Value input = inputs[0];
-    FailureOr<RankedTensorType> type = floatInput(node, input);
+    FailureOr<RankedTensorType> type = floatInput(node, inputs[0]);
     if (failed(type))
       return failure();
     FailureOr<SmallVector<bool>> reduced = normalizedDims(node, type->getRank());
     if (failed(reduced))
       return failure();
+    Type computeType = computeFloatType(type->getElementType());
+    Value input = convertFloats(rewriter, loc, inputs[0], computeType);
     Value max = maxOver(rewriter, loc, input, *reduced);
     Value sum = sumOver(rewriter, loc, input, *reduced, max,
                         [](OpBuilder &b, Location l, ValueRange args) -> Value {
@@ -94,9 +95,11 @@ struct LegalizeSoftmax : NodePattern {
         rewriter, loc, input, *reduced, ValueRange{max, sum}, type->getElementType(),
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
           Value shifted = arith::SubFOp::create(b, l, args[0], args[1]);
-          if (logarithm)
-            return arith::SubFOp::create(b, l, shifted, math::LogOp::create(b, l, args[2]));
-          return arith::DivFOp::create(b, l, math::ExpOp::create(b, l, shifted), args[2]);
+          Value result =
+              logarithm
+                  ? Value(arith::SubFOp::create(b, l, shifted, math::LogOp::create(b, l, args[2])))
+                  : Value(arith::DivFOp::create(b, l, math::ExpOp::create(b, l, shifted), args[2]));
+          return castFloat(b, l, result, type->getElementType());
         });
     rewriter.replaceOp(node.getOp(), castToType(rewriter, loc, result, node.getResultType(0)));
     return success();
@@ -148,8 +151,7 @@ struct LegalizeLayerNormalization : NodePattern {
   LogicalResult rewrite(const Node &node, ValueRange inputs,
                         ConversionPatternRewriter &rewriter) const override {
     Location loc = node.getLoc();
-    Value input = inputs[0];
-    FailureOr<RankedTensorType> type = floatInput(node, input);
+    FailureOr<RankedTensorType> type = floatInput(node, inputs[0]);
     if (failed(type))
       return failure();
     int64_t rank = type->getRank();
@@ -159,7 +161,11 @@ struct LegalizeLayerNormalization : NodePattern {
     SmallVector<bool> reduced(rank, false);
     for (int64_t dim = *axis; dim < rank; ++dim)
       reduced[dim] = true;
-    Type elementType = type->getElementType();
+    // stash_type 1 (the default) asks for the statistics in float32.
+    Type elementType = node.getInt("stash_type", 1) == 1
+                           ? computeFloatType(type->getElementType())
+                           : type->getElementType();
+    Value input = convertFloats(rewriter, loc, inputs[0], elementType);
 
     Value count = arith::SIToFPOp::create(
         rewriter, loc, elementType,
@@ -203,13 +209,15 @@ struct LegalizeLayerNormalization : NodePattern {
     bool hasBias = node.hasInput(2);
     if (hasBias)
       operands.push_back(inputs[2]);
-    Value y = buildElementwise(rewriter, loc, node.getResultType(0), operands,
-                               [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-                                 Value scaled = arith::MulFOp::create(b, l, args[0], args[1]);
-                                 if (!hasBias)
-                                   return scaled;
-                                 return arith::AddFOp::create(b, l, scaled, args[2]);
-                               });
+    RankedTensorType yType = node.getResultType(0);
+    Value y = buildElementwise(
+        rewriter, loc, yType, operands, [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value result =
+              arith::MulFOp::create(b, l, args[0], castFloat(b, l, args[1], elementType));
+          if (hasBias)
+            result = arith::AddFOp::create(b, l, result, castFloat(b, l, args[2], elementType));
+          return castFloat(b, l, result, yType.getElementType());
+        });
 
     SmallVector<Value> results = {y};
     for (auto [index, statistic] : llvm::enumerate(ArrayRef<Value>{mean, invStdDev})) {
@@ -218,8 +226,12 @@ struct LegalizeLayerNormalization : NodePattern {
         break;
       RankedTensorType resultType = node.getResultType(resultIndex);
       // An omitted optional output has no uses and needs no value.
-      results.push_back(resultType ? expandReduced(rewriter, loc, statistic, reduced, resultType)
-                                   : Value());
+      if (!resultType) {
+        results.push_back(Value());
+        continue;
+      }
+      Value converted = convertFloats(rewriter, loc, statistic, resultType.getElementType());
+      results.push_back(expandReduced(rewriter, loc, converted, reduced, resultType));
     }
     rewriter.replaceOp(node.getOp(), results);
     return success();

@@ -56,6 +56,15 @@ mlir::Value buildArgExtremum(mlir::OpBuilder &b, mlir::Location loc, mlir::Value
 mlir::Value linearReducedIndex(mlir::OpBuilder &b, mlir::Location loc,
                                llvm::ArrayRef<bool> reduced, llvm::ArrayRef<mlir::Value> sizes);
 
+/// Float scalar `x` extended or truncated to float type `type`.
+mlir::Value castFloat(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Type type);
+/// The float tensor `value` with its elements cast to `type`.
+mlir::Value convertFloats(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
+                          mlir::Type type);
+/// The type normalizations compute in for float type `type`: f32 for narrower floats,
+/// whose exponentials and sums would lose too much precision, else `type` itself.
+mlir::Type computeFloatType(mlir::Type type);
+
 /// The type of `input`, or a failure naming the node when it is not a ranked tensor.
 mlir::FailureOr<mlir::RankedTensorType> getRankedInput(const Node &node, mlir::Value input);
 

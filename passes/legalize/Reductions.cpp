@@ -227,6 +227,32 @@ Value moec::legalize::buildArgExtremum(OpBuilder &b, Location loc, Value input,
   return generic.getResult(1);
 }
 
+Value moec::legalize::castFloat(OpBuilder &b, Location loc, Value x, Type type) {
+  auto from = llvm::cast<FloatType>(x.getType());
+  auto to = llvm::cast<FloatType>(type);
+  if (from == to)
+    return x;
+  if (from.getWidth() < to.getWidth())
+    return arith::ExtFOp::create(b, loc, to, x);
+  return arith::TruncFOp::create(b, loc, to, x);
+}
+
+Value moec::legalize::convertFloats(OpBuilder &b, Location loc, Value value, Type type) {
+  auto valueType = llvm::cast<RankedTensorType>(value.getType());
+  if (valueType.getElementType() == type)
+    return value;
+  return buildElementwise(b, loc, valueType.clone(type), value,
+                          [&](OpBuilder &nb, Location nl, ValueRange args) {
+                            return castFloat(nb, nl, args[0], type);
+                          });
+}
+
+Type moec::legalize::computeFloatType(Type type) {
+  if (type.getIntOrFloatBitWidth() < 32)
+    return Float32Type::get(type.getContext());
+  return type;
+}
+
 FailureOr<RankedTensorType> moec::legalize::getRankedInput(const Node &node, Value input) {
   auto type = llvm::dyn_cast<RankedTensorType>(input.getType());
   if (!type)
@@ -312,6 +338,17 @@ Value combineIdentity(OpBuilder &b, Location loc, Combine combine, Type type,
 }
 
 /// Reduces `input` with a plain `combine` over the dimensions of `reduced`.
+/// |x|; for integers a select, since the host lowering has no pattern for math.absi.
+Value absolute(OpBuilder &b, Location loc, Value x, bool isUnsigned) {
+  if (llvm::isa<FloatType>(x.getType()))
+    return math::AbsFOp::create(b, loc, x);
+  if (isUnsigned)
+    return x;
+  Value zero = scalarConstant(b, loc, x.getType(), 0);
+  Value negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, zero);
+  return arith::SelectOp::create(b, loc, negative, arith::SubIOp::create(b, loc, zero, x), x);
+}
+
 Value reduceWith(OpBuilder &b, Location loc, Value input, ArrayRef<bool> reduced,
                  Combine combine, bool isUnsigned, Before before = Before::None) {
   Type type = llvm::cast<RankedTensorType>(input.getType()).getElementType();
@@ -321,8 +358,7 @@ Value reduceWith(OpBuilder &b, Location loc, Value input, ArrayRef<bool> reduced
         Value x = args[0];
         bool isFloat = llvm::isa<FloatType>(x.getType());
         if (before == Before::Abs)
-          x = isFloat ? Value(math::AbsFOp::create(nb, nl, x))
-                      : Value(math::AbsIOp::create(nb, nl, x));
+          x = absolute(nb, nl, x, isUnsigned);
         else if (before == Before::Square)
           x = isFloat ? Value(arith::MulFOp::create(nb, nl, x, x))
                       : Value(arith::MulIOp::create(nb, nl, x, x));
@@ -496,11 +532,17 @@ private:
           rewriter, loc, named,
           [&](OpBuilder &b, Location l) {
             Value reducedValue = reduceWith(b, l, current, reduced, kind.combine, isUnsigned);
-            shape[dim] = 1;
-            Value expanded = expandReduced(
-                b, l, reducedValue, reduced,
-                RankedTensorType::get(shape, currentType.getElementType()));
-            scf::YieldOp::create(b, l, castToType(b, l, expanded, branchType));
+            // A reshape, not expand_shape: the host lowering cannot yet expand a memref of
+            // dynamic layout (its strides become affine.apply after lower-affine ran).
+            SmallVector<Value> sizes;
+            for (int64_t i = 0; i < rank; ++i)
+              sizes.push_back(i == dim ? Value(arith::ConstantIntOp::create(b, l, b.getI64Type(), 1))
+                                       : Value(arith::IndexCastOp::create(
+                                             b, l, b.getI64Type(),
+                                             tensor::DimOp::create(b, l, current, i))));
+            Value shapeValue = tensor::FromElementsOp::create(b, l, sizes);
+            scf::YieldOp::create(
+                b, l, Value(tensor::ReshapeOp::create(b, l, branchType, reducedValue, shapeValue)));
           },
           [&](OpBuilder &b, Location l) {
             scf::YieldOp::create(b, l, castToType(b, l, current, branchType));

@@ -77,3 +77,14 @@ func.func @max_unsigned(%x: tensor<3x2xui8>) -> tensor<3xui8> {
   %0 = onnx.node "ReduceMax"(%x) {node_attrs = {axes = array<i64: 1>, keepdims = 0 : i64}} : (tensor<3x2xui8>) -> tensor<3xui8>
   return %0 : tensor<3xui8>
 }
+
+// The host lowering has no math.absi: an integer |x| is a select.
+// CHECK-LABEL: func.func @l1_integer
+// CHECK: arith.cmpi slt
+// CHECK: arith.subi
+// CHECK: arith.select
+// CHECK: arith.addi
+func.func @l1_integer(%x: tensor<3x2xi32>) -> tensor<3x1xi32> {
+  %0 = onnx.node "ReduceL1"(%x) {node_attrs = {axes = array<i64: 1>}} : (tensor<3x2xi32>) -> tensor<3x1xi32>
+  return %0 : tensor<3x1xi32>
+}

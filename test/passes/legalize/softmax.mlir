@@ -60,3 +60,15 @@ func.func @hardmax(%x: tensor<2x5xf32>) -> tensor<2x5xf32> {
   %0 = onnx.node "Hardmax"(%x) : (tensor<2x5xf32>) -> tensor<2x5xf32>
   return %0 : tensor<2x5xf32>
 }
+
+// -----
+
+// Narrower floats are normalized in f32 and rounded back once.
+// CHECK-LABEL: func.func @softmax_f16
+// CHECK: arith.extf %{{.*}} : f16 to f32
+// CHECK: math.exp %{{.*}} : f32
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+func.func @softmax_f16(%x: tensor<2x5xf16>) -> tensor<2x5xf16> {
+  %0 = onnx.node "Softmax"(%x) : (tensor<2x5xf16>) -> tensor<2x5xf16>
+  return %0 : tensor<2x5xf16>
+}

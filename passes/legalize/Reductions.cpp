@@ -1,0 +1,854 @@
+//===- Reductions.cpp - Reduce*, ArgMax/ArgMin, TopK, CumSum ---------------===//
+//
+// A reduction is one linalg.generic whose reduced dimensions are `reduction` iterators and
+// whose result drops them; keepdims reinserts them with tensor.expand_shape. Ops built from
+// several reductions (ReduceLogSumExp, argmax's value-index pairs, TopK's ranks) read the
+// reduced values back through projected indexing maps.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ReductionBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/DebugStringHelper.h"
+
+using namespace mlir;
+using namespace moec;
+using namespace moec::legalize;
+
+//===----------------------------------------------------------------------===//
+// Shared builders
+//===----------------------------------------------------------------------===//
+
+Value moec::legalize::scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
+  if (llvm::isa<FloatType>(type))
+    return arith::ConstantOp::create(b, loc, type, b.getFloatAttr(type, value));
+  return arith::ConstantOp::create(b, loc, type, b.getIntegerAttr(type, int64_t(value)));
+}
+
+/// The map from the input's dimensions to those a reduced operand keeps.
+static AffineMap reducedMap(MLIRContext *context, ArrayRef<bool> reduced, int64_t numLoops) {
+  SmallVector<AffineExpr> exprs;
+  for (auto [dim, isReduced] : llvm::enumerate(reduced))
+    if (!isReduced)
+      exprs.push_back(getAffineDimExpr(dim, context));
+  return AffineMap::get(numLoops, 0, exprs, context);
+}
+
+/// An empty tensor of `input`'s shape without its reduced dimensions.
+static Value emptyReduced(OpBuilder &b, Location loc, Value input, ArrayRef<bool> reduced,
+                          Type elementType) {
+  SmallVector<OpFoldResult> sizes;
+  for (auto [dim, isReduced] : llvm::enumerate(reduced))
+    if (!isReduced)
+      sizes.push_back(tensor::getMixedSize(b, loc, input, dim));
+  return tensor::EmptyOp::create(b, loc, sizes, elementType);
+}
+
+static Value filled(OpBuilder &b, Location loc, Value empty, Value value) {
+  return linalg::FillOp::create(b, loc, value, empty).getResult(0);
+}
+
+Value moec::legalize::buildReduction(OpBuilder &b, Location loc, Value input,
+                                     ArrayRef<bool> reduced, ValueRange reducedOperands,
+                                     Value init, ScalarBody body) {
+  MLIRContext *context = b.getContext();
+  int64_t rank = reduced.size();
+  SmallVector<Value> inputs = {input};
+  llvm::append_range(inputs, reducedOperands);
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, context)};
+  maps.append(reducedOperands.size() + 1, reducedMap(context, reduced, rank));
+  SmallVector<utils::IteratorType> iterators = llvm::map_to_vector(reduced, [](bool r) {
+    return r ? utils::IteratorType::reduction : utils::IteratorType::parallel;
+  });
+  Value accumulator =
+      filled(b, loc, emptyReduced(b, loc, input, reduced, init.getType()), init);
+  return linalg::GenericOp::create(
+             b, loc, accumulator.getType(), inputs, accumulator, maps, iterators,
+             [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+               linalg::YieldOp::create(nested, nestedLoc, body(nested, nestedLoc, args));
+             })
+      .getResult(0);
+}
+
+Value moec::legalize::buildWithReduced(OpBuilder &b, Location loc, Value input,
+                                       ArrayRef<bool> reduced, ValueRange reducedOperands,
+                                       Type elementType, ScalarBody body) {
+  MLIRContext *context = b.getContext();
+  int64_t rank = reduced.size();
+  SmallVector<Value> inputs = {input};
+  llvm::append_range(inputs, reducedOperands);
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, context);
+  SmallVector<AffineMap> maps = {identity};
+  maps.append(reducedOperands.size(), reducedMap(context, reduced, rank));
+  maps.push_back(identity);
+  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, input),
+                                       elementType);
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), inputs, init, maps, iterators,
+             [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+               linalg::YieldOp::create(nested, nestedLoc,
+                                       body(nested, nestedLoc, args.drop_back()));
+             })
+      .getResult(0);
+}
+
+Value moec::legalize::reducedCount(OpBuilder &b, Location loc, Value input,
+                                   ArrayRef<bool> reduced) {
+  Value count = arith::ConstantIndexOp::create(b, loc, 1);
+  for (auto [dim, isReduced] : llvm::enumerate(reduced))
+    if (isReduced)
+      count = arith::MulIOp::create(b, loc, count, tensor::DimOp::create(b, loc, input, dim));
+  return count;
+}
+
+Value moec::legalize::expandReduced(OpBuilder &b, Location loc, Value value,
+                                    ArrayRef<bool> reduced, RankedTensorType type) {
+  // Each kept dimension starts a group; a reduced one joins the group before it (the first
+  // group when it leads).
+  SmallVector<ReassociationIndices> groups;
+  SmallVector<OpFoldResult> shape;
+  SmallVector<int64_t> staticShape;
+  ReassociationIndices leading;
+  int64_t kept = 0;
+  for (auto [dim, isReduced] : llvm::enumerate(reduced)) {
+    if (isReduced) {
+      shape.push_back(b.getIndexAttr(1));
+      staticShape.push_back(1);
+      (groups.empty() ? leading : groups.back()).push_back(dim);
+      continue;
+    }
+    OpFoldResult size = tensor::getMixedSize(b, loc, value, kept++);
+    shape.push_back(size);
+    staticShape.push_back(getConstantIntValue(size).value_or(ShapedType::kDynamic));
+    groups.push_back(leading);
+    groups.back().push_back(dim);
+    leading.clear();
+  }
+  auto expandedType = RankedTensorType::get(staticShape, type.getElementType());
+  Value expanded = tensor::ExpandShapeOp::create(b, loc, expandedType, value, groups, shape);
+  return castToType(b, loc, expanded, type);
+}
+
+Value moec::legalize::linearReducedIndex(OpBuilder &b, Location loc, ArrayRef<bool> reduced,
+                                ArrayRef<Value> sizes) {
+  Value linear;
+  for (auto [dim, isReduced] : llvm::enumerate(reduced)) {
+    if (!isReduced)
+      continue;
+    Value index = linalg::IndexOp::create(b, loc, dim);
+    linear = linear ? arith::AddIOp::create(
+                          b, loc, arith::MulIOp::create(b, loc, linear, sizes[dim]), index)
+                    : index;
+  }
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(), linear);
+}
+
+static Value orderedCompare(OpBuilder &b, Location loc, bool greater, Value x, Value y,
+                            bool isUnsigned) {
+  if (llvm::isa<FloatType>(x.getType()))
+    return arith::CmpFOp::create(
+        b, loc, greater ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT, x, y);
+  using Pred = arith::CmpIPredicate;
+  Pred predicate = greater ? (isUnsigned ? Pred::ugt : Pred::sgt)
+                           : (isUnsigned ? Pred::ult : Pred::slt);
+  return arith::CmpIOp::create(b, loc, predicate, x, y);
+}
+
+static Value equalTo(OpBuilder &b, Location loc, Value x, Value y) {
+  if (llvm::isa<FloatType>(x.getType()))
+    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, x, y);
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y);
+}
+
+/// The identity of max (`greatest`) or min over `type`: an infinity, or the extreme integer.
+static Value extremeIdentity(OpBuilder &b, Location loc, Type type, bool greatest,
+                             bool isUnsigned) {
+  if (auto floatType = llvm::dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(
+        b, loc, type,
+        b.getFloatAttr(type, APFloat::getInf(floatType.getFloatSemantics(), greatest)));
+  unsigned width = type.getIntOrFloatBitWidth();
+  APInt value = greatest ? (isUnsigned ? APInt::getMinValue(width)
+                                       : APInt::getSignedMinValue(width))
+                         : (isUnsigned ? APInt::getMaxValue(width)
+                                       : APInt::getSignedMaxValue(width));
+  return arith::ConstantOp::create(b, loc, type, b.getIntegerAttr(type, value));
+}
+
+Value moec::legalize::buildArgExtremum(OpBuilder &b, Location loc, Value input,
+                                       ArrayRef<bool> reduced, bool greatest, bool last,
+                                       bool isUnsigned) {
+  MLIRContext *context = b.getContext();
+  int64_t rank = reduced.size();
+  Type elementType = llvm::cast<RankedTensorType>(input.getType()).getElementType();
+  SmallVector<Value> sizes;
+  for (int64_t dim = 0; dim < rank; ++dim)
+    sizes.push_back(tensor::DimOp::create(b, loc, input, dim));
+  Value values = filled(b, loc, emptyReduced(b, loc, input, reduced, elementType),
+                        extremeIdentity(b, loc, elementType, greatest, isUnsigned));
+  Value indices = filled(b, loc, emptyReduced(b, loc, input, reduced, b.getI64Type()),
+                         scalarConstant(b, loc, b.getI64Type(), 0));
+  AffineMap kept = reducedMap(context, reduced, rank);
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, context), kept, kept};
+  SmallVector<utils::IteratorType> iterators = llvm::map_to_vector(reduced, [](bool r) {
+    return r ? utils::IteratorType::reduction : utils::IteratorType::parallel;
+  });
+  // The choice compares (value, position) pairs, so it is the same in any reduction order.
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{values.getType(), indices.getType()}, input,
+      ValueRange{values, indices}, maps, iterators,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value x = args[0], best = args[1], bestIndex = args[2];
+        Value index = linearReducedIndex(nb, nl, reduced, sizes);
+        Value better = orderedCompare(nb, nl, greatest, x, best, isUnsigned);
+        Value tieWins = arith::AndIOp::create(
+            nb, nl, equalTo(nb, nl, x, best),
+            arith::CmpIOp::create(nb, nl,
+                                  last ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::slt,
+                                  index, bestIndex));
+        Value take = arith::OrIOp::create(nb, nl, better, tieWins);
+        linalg::YieldOp::create(
+            nb, nl,
+            ValueRange{arith::SelectOp::create(nb, nl, take, x, best),
+                       arith::SelectOp::create(nb, nl, take, index, bestIndex)});
+      });
+  return generic.getResult(1);
+}
+
+Value moec::legalize::castFloat(OpBuilder &b, Location loc, Value x, Type type) {
+  auto from = llvm::cast<FloatType>(x.getType());
+  auto to = llvm::cast<FloatType>(type);
+  if (from == to)
+    return x;
+  if (from.getWidth() < to.getWidth())
+    return arith::ExtFOp::create(b, loc, to, x);
+  return arith::TruncFOp::create(b, loc, to, x);
+}
+
+Value moec::legalize::convertFloats(OpBuilder &b, Location loc, Value value, Type type) {
+  auto valueType = llvm::cast<RankedTensorType>(value.getType());
+  if (valueType.getElementType() == type)
+    return value;
+  return buildElementwise(b, loc, valueType.clone(type), value,
+                          [&](OpBuilder &nb, Location nl, ValueRange args) {
+                            return castFloat(nb, nl, args[0], type);
+                          });
+}
+
+Type moec::legalize::computeFloatType(Type type) {
+  if (type.getIntOrFloatBitWidth() < 32)
+    return Float32Type::get(type.getContext());
+  return type;
+}
+
+FailureOr<RankedTensorType> moec::legalize::getRankedInput(const Node &node, Value input) {
+  auto type = llvm::dyn_cast<RankedTensorType>(input.getType());
+  if (!type)
+    return node.fail("input 0 is not a ranked tensor");
+  return type;
+}
+
+FailureOr<int64_t> moec::legalize::getAxis(const Node &node, int64_t axis, int64_t rank) {
+  std::optional<int64_t> normalized = normalizeAxis(axis, rank);
+  if (!normalized)
+    return node.fail("axis " + Twine(axis) + " is out of range for rank " + Twine(rank));
+  return *normalized;
+}
+
+int64_t moec::legalize::getOpset(const Node &node) {
+  constexpr int64_t newestOpset = 17;
+  auto module = node.getOp()->getParentOfType<ModuleOp>();
+  if (!module)
+    return newestOpset;
+  auto opsets = module->getAttrOfType<DictionaryAttr>("onnx.opset_imports");
+  if (!opsets)
+    return newestOpset;
+  if (auto version = opsets.getAs<IntegerAttr>("ai.onnx"))
+    return version.getInt();
+  return newestOpset;
+}
+
+//===----------------------------------------------------------------------===//
+// Reduce*
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+enum class Combine { Sum, Prod, Max, Min };
+enum class Before { None, Abs, Square };
+enum class After { None, Mean, Sqrt, Log };
+
+/// A Reduce* op as: each element mapped (`before`), combined, and the result mapped
+/// (`after`). ReduceLogSumExp is apart: it subtracts the maximum before exponentiating.
+struct ReduceKind {
+  Combine combine;
+  Before before = Before::None;
+  After after = After::None;
+  bool logSumExp = false;
+};
+
+Value combineScalars(OpBuilder &b, Location loc, Combine combine, Value x, Value acc,
+                     bool isUnsigned) {
+  bool isFloat = llvm::isa<FloatType>(x.getType());
+  switch (combine) {
+  case Combine::Sum:
+    return isFloat ? Value(arith::AddFOp::create(b, loc, x, acc))
+                   : Value(arith::AddIOp::create(b, loc, x, acc));
+  case Combine::Prod:
+    return isFloat ? Value(arith::MulFOp::create(b, loc, x, acc))
+                   : Value(arith::MulIOp::create(b, loc, x, acc));
+  case Combine::Max:
+    if (isFloat)
+      return arith::MaximumFOp::create(b, loc, x, acc);
+    return isUnsigned ? Value(arith::MaxUIOp::create(b, loc, x, acc))
+                      : Value(arith::MaxSIOp::create(b, loc, x, acc));
+  case Combine::Min:
+    if (isFloat)
+      return arith::MinimumFOp::create(b, loc, x, acc);
+    return isUnsigned ? Value(arith::MinUIOp::create(b, loc, x, acc))
+                      : Value(arith::MinSIOp::create(b, loc, x, acc));
+  }
+  llvm_unreachable("unknown combine");
+}
+
+Value combineIdentity(OpBuilder &b, Location loc, Combine combine, Type type,
+                      bool isUnsigned) {
+  switch (combine) {
+  case Combine::Sum:
+    return scalarConstant(b, loc, type, 0);
+  case Combine::Prod:
+    return scalarConstant(b, loc, type, 1);
+  case Combine::Max:
+  case Combine::Min:
+    return extremeIdentity(b, loc, type, combine == Combine::Max, isUnsigned);
+  }
+  llvm_unreachable("unknown combine");
+}
+
+/// Reduces `input` with a plain `combine` over the dimensions of `reduced`.
+/// |x|; for integers a select, since the host lowering has no pattern for math.absi.
+Value absolute(OpBuilder &b, Location loc, Value x, bool isUnsigned) {
+  if (llvm::isa<FloatType>(x.getType()))
+    return math::AbsFOp::create(b, loc, x);
+  if (isUnsigned)
+    return x;
+  Value zero = scalarConstant(b, loc, x.getType(), 0);
+  Value negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, zero);
+  return arith::SelectOp::create(b, loc, negative, arith::SubIOp::create(b, loc, zero, x), x);
+}
+
+Value reduceWith(OpBuilder &b, Location loc, Value input, ArrayRef<bool> reduced,
+                 Combine combine, bool isUnsigned, Before before = Before::None) {
+  Type type = llvm::cast<RankedTensorType>(input.getType()).getElementType();
+  return buildReduction(
+      b, loc, input, reduced, {}, combineIdentity(b, loc, combine, type, isUnsigned),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value x = args[0];
+        bool isFloat = llvm::isa<FloatType>(x.getType());
+        if (before == Before::Abs)
+          x = absolute(nb, nl, x, isUnsigned);
+        else if (before == Before::Square)
+          x = isFloat ? Value(arith::MulFOp::create(nb, nl, x, x))
+                      : Value(arith::MulIOp::create(nb, nl, x, x));
+        return combineScalars(nb, nl, combine, x, args[1], isUnsigned);
+      });
+}
+
+struct LegalizeReduce : NodePattern {
+  LegalizeReduce(StringRef opType, ReduceKind kind, const TypeConverter &converter,
+                 MLIRContext *context)
+      : NodePattern(opType, converter, context), kind(kind) {}
+
+  LogicalResult rewrite(const Node &node, ValueRange inputs,
+                        ConversionPatternRewriter &rewriter) const override {
+    Location loc = node.getLoc();
+    Value input = inputs[0];
+    FailureOr<RankedTensorType> inputType = getRankedInput(node, input);
+    if (failed(inputType))
+      return failure();
+    int64_t rank = inputType->getRank();
+    Type elementType = inputType->getElementType();
+    bool isFloat = llvm::isa<FloatType>(elementType);
+    bool isUnsigned = node.getInputElementType(0).isUnsignedInteger();
+    if (!isFloat && (kind.after == After::Sqrt || kind.after == After::Log || kind.logSumExp))
+      return node.fail("only floating-point inputs are supported, not " +
+                       debugString(elementType));
+    RankedTensorType resultType = node.getResultType(0);
+    bool keepDims = node.getInt("keepdims", 1);
+
+    // Opset 13 (ReduceSum) and 18 (the others) moved `axes` from an attribute to an input.
+    std::optional<SmallVector<int64_t>> axes = node.getInts("axes");
+    if (node.hasInput(1)) {
+      axes = getConstantInts(inputs[1]);
+      if (!axes) {
+        auto axesType = llvm::dyn_cast<RankedTensorType>(inputs[1].getType());
+        if (!axesType || !axesType.hasStaticShape())
+          return node.fail("a non-constant `axes` input must have a static number of axes");
+        if (axesType.getNumElements() != 0)
+          return rewriteRuntimeAxes(node, input, inputs[1], rewriter);
+        axes.emplace();
+      }
+    }
+    if (!axes || axes->empty()) {
+      if (node.getInt("noop_with_empty_axes", 0)) {
+        rewriter.replaceOp(node.getOp(), castToType(rewriter, loc, input, resultType));
+        return success();
+      }
+      axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+    }
+    SmallVector<bool> reduced(rank, false);
+    for (int64_t axis : *axes) {
+      FailureOr<int64_t> normalized = getAxis(node, axis, rank);
+      if (failed(normalized))
+        return failure();
+      reduced[*normalized] = true;
+    }
+
+    Value result;
+    if (kind.logSumExp) {
+      // log(sum(exp(x - max))) + max cannot overflow.
+      Value max = reduceWith(rewriter, loc, input, reduced, Combine::Max, false);
+      Value sum = buildReduction(
+          rewriter, loc, input, reduced, max, scalarConstant(rewriter, loc, elementType, 0),
+          [](OpBuilder &b, Location l, ValueRange args) -> Value {
+            Value shifted = arith::SubFOp::create(b, l, args[0], args[1]);
+            return arith::AddFOp::create(b, l, math::ExpOp::create(b, l, shifted), args[2]);
+          });
+      result = buildElementwise(
+          rewriter, loc, llvm::cast<RankedTensorType>(sum.getType()), {sum, max},
+          [](OpBuilder &b, Location l, ValueRange args) -> Value {
+            return arith::AddFOp::create(b, l, math::LogOp::create(b, l, args[0]), args[1]);
+          });
+    } else {
+      result = reduceWith(rewriter, loc, input, reduced, kind.combine, isUnsigned, kind.before);
+      result = applyAfter(rewriter, loc, result, input, reduced, isUnsigned);
+    }
+    result = keepDims ? expandReduced(rewriter, loc, result, reduced, resultType)
+                      : castToType(rewriter, loc, result, resultType);
+    rewriter.replaceOp(node.getOp(), result);
+    return success();
+  }
+
+private:
+  Value applyAfter(OpBuilder &b, Location loc, Value reducedValue, Value input,
+                   ArrayRef<bool> reduced, bool isUnsigned) const {
+    if (kind.after == After::None)
+      return reducedValue;
+    auto type = llvm::cast<RankedTensorType>(reducedValue.getType());
+    Type elementType = type.getElementType();
+    bool isFloat = llvm::isa<FloatType>(elementType);
+    Value countScalar;
+    if (kind.after == After::Mean) {
+      Value count64 = arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                                 reducedCount(b, loc, input, reduced));
+      countScalar =
+          isFloat ? Value(arith::SIToFPOp::create(b, loc, elementType, count64))
+                  : Value(elementType.getIntOrFloatBitWidth() == 64
+                              ? count64
+                              : arith::TruncIOp::create(b, loc, elementType, count64));
+    }
+    return buildElementwise(
+        b, loc, type, reducedValue, [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          Value x = args[0];
+          switch (kind.after) {
+          case After::Mean:
+            if (isFloat)
+              return arith::DivFOp::create(nb, nl, x, countScalar);
+            return isUnsigned ? Value(arith::DivUIOp::create(nb, nl, x, countScalar))
+                              : Value(arith::DivSIOp::create(nb, nl, x, countScalar));
+          case After::Sqrt:
+            return math::SqrtOp::create(nb, nl, x);
+          case After::Log:
+            return math::LogOp::create(nb, nl, x);
+          case After::None:
+            break;
+          }
+          return x;
+        });
+  }
+
+  /// `axes` known only at run time (with a static count): each dimension is reduced, or
+  /// not, under an scf.if on whether `axes` names it. A plain combine only, since the
+  /// reductions then happen one dimension at a time.
+  LogicalResult rewriteRuntimeAxes(const Node &node, Value input, Value axes,
+                                   ConversionPatternRewriter &rewriter) const {
+    Location loc = node.getLoc();
+    if (kind.before != Before::None || kind.after != After::None || kind.logSumExp)
+      return node.fail("a non-constant `axes` input is supported for ReduceSum, ReduceProd, "
+                       "ReduceMax and ReduceMin only");
+    RankedTensorType resultType = node.getResultType(0);
+    bool keepDims = node.getInt("keepdims", 1);
+    if (!keepDims && !resultType.hasStaticShape())
+      return node.fail("a non-constant `axes` input without keepdims needs a static result "
+                       "shape");
+    bool isUnsigned = node.getInputElementType(0).isUnsignedInteger();
+    auto axesType = llvm::cast<RankedTensorType>(axes.getType());
+    int64_t rank = llvm::cast<RankedTensorType>(input.getType()).getRank();
+
+    Value rankValue = arith::ConstantIntOp::create(rewriter, loc, axesType.getElementType(), rank);
+    Value zero = arith::ConstantIntOp::create(rewriter, loc, axesType.getElementType(), 0);
+    SmallVector<Value> axisValues;
+    for (int64_t i = 0, n = axesType.getNumElements(); i < n; ++i) {
+      Value position = arith::ConstantIndexOp::create(rewriter, loc, i);
+      Value axis = tensor::ExtractOp::create(rewriter, loc, axes, position);
+      Value negative = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, axis, zero);
+      axis = arith::SelectOp::create(rewriter, loc, negative,
+                                     arith::AddIOp::create(rewriter, loc, axis, rankValue), axis);
+      Value inRange = arith::AndIOp::create(
+          rewriter, loc, arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, axis, zero),
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, axis, rankValue));
+      cf::AssertOp::create(rewriter, loc, inRange,
+                           (node.getOpType() + ": axis out of range").str());
+      axisValues.push_back(axis);
+    }
+
+    Value current = input;
+    for (int64_t dim = 0; dim < rank; ++dim) {
+      Value dimValue = arith::ConstantIntOp::create(rewriter, loc, axesType.getElementType(), dim);
+      Value named;
+      for (Value axis : axisValues) {
+        Value equal = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, axis, dimValue);
+        named = named ? arith::OrIOp::create(rewriter, loc, named, equal) : equal;
+      }
+      auto currentType = llvm::cast<RankedTensorType>(current.getType());
+      SmallVector<int64_t> shape(currentType.getShape());
+      shape[dim] = ShapedType::kDynamic;
+      auto branchType = RankedTensorType::get(shape, currentType.getElementType());
+      SmallVector<bool> reduced(rank, false);
+      reduced[dim] = true;
+      auto ifOp = scf::IfOp::create(
+          rewriter, loc, named,
+          [&](OpBuilder &b, Location l) {
+            Value reducedValue = reduceWith(b, l, current, reduced, kind.combine, isUnsigned);
+            // A reshape, not expand_shape: the host lowering cannot yet expand a memref of
+            // dynamic layout (its strides become affine.apply after lower-affine ran).
+            SmallVector<Value> sizes;
+            for (int64_t i = 0; i < rank; ++i)
+              sizes.push_back(i == dim ? Value(arith::ConstantIntOp::create(b, l, b.getI64Type(), 1))
+                                       : Value(arith::IndexCastOp::create(
+                                             b, l, b.getI64Type(),
+                                             tensor::DimOp::create(b, l, current, i))));
+            Value shapeValue = tensor::FromElementsOp::create(b, l, sizes);
+            scf::YieldOp::create(
+                b, l, Value(tensor::ReshapeOp::create(b, l, branchType, reducedValue, shapeValue)));
+          },
+          [&](OpBuilder &b, Location l) {
+            scf::YieldOp::create(b, l, castToType(b, l, current, branchType));
+          });
+      current = ifOp.getResult(0);
+    }
+
+    Value result;
+    if (keepDims) {
+      result = castToType(rewriter, loc, current, resultType);
+    } else {
+      // Dropping size-1 dimensions keeps the elements' order.
+      SmallVector<int64_t> shape(resultType.getShape());
+      auto shapeType = RankedTensorType::get({int64_t(shape.size())}, rewriter.getI64Type());
+      Value shapeValue = arith::ConstantOp::create(
+          rewriter, loc, shapeType, DenseIntElementsAttr::get(shapeType, ArrayRef(shape)));
+      result = tensor::ReshapeOp::create(rewriter, loc, resultType, current, shapeValue);
+    }
+    rewriter.replaceOp(node.getOp(), result);
+    return success();
+  }
+
+  ReduceKind kind;
+};
+
+/// ArgMax / ArgMin over one axis, as int64 positions.
+struct LegalizeArgExtremum : NodePattern {
+  LegalizeArgExtremum(StringRef opType, bool greatest, const TypeConverter &converter,
+                      MLIRContext *context)
+      : NodePattern(opType, converter, context), greatest(greatest) {}
+
+  LogicalResult rewrite(const Node &node, ValueRange inputs,
+                        ConversionPatternRewriter &rewriter) const override {
+    Location loc = node.getLoc();
+    FailureOr<RankedTensorType> inputType = getRankedInput(node, inputs[0]);
+    if (failed(inputType))
+      return failure();
+    int64_t rank = inputType->getRank();
+    FailureOr<int64_t> axis = getAxis(node, node.getInt("axis", 0), rank);
+    if (failed(axis))
+      return failure();
+    SmallVector<bool> reduced(rank, false);
+    reduced[*axis] = true;
+    Value indices = buildArgExtremum(rewriter, loc, inputs[0], reduced, greatest,
+                                     node.getInt("select_last_index", 0),
+                                     node.getInputElementType(0).isUnsignedInteger());
+    RankedTensorType resultType = node.getResultType(0);
+    Value result = node.getInt("keepdims", 1)
+                       ? expandReduced(rewriter, loc, indices, reduced, resultType)
+                       : castToType(rewriter, loc, indices, resultType);
+    rewriter.replaceOp(node.getOp(), result);
+    return success();
+  }
+
+  bool greatest;
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// TopK
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The loops of a generic over `input`'s dimensions plus one more, `extra`, that stands
+/// for the `axis` dimension in operands mapped with `extraAtAxis`.
+struct AxisLoops {
+  int64_t rank, axis;
+  MLIRContext *context;
+
+  AffineMap outer() const {
+    return AffineMap::getMultiDimIdentityMap(rank + 1, context).getMajorSubMap(rank);
+  }
+  AffineMap extraAtAxis() const {
+    SmallVector<AffineExpr> exprs;
+    for (int64_t dim = 0; dim < rank; ++dim)
+      exprs.push_back(getAffineDimExpr(dim == axis ? rank : dim, context));
+    return AffineMap::get(rank + 1, 0, exprs, context);
+  }
+  SmallVector<utils::IteratorType> iterators() const {
+    SmallVector<utils::IteratorType> types(rank, utils::IteratorType::parallel);
+    types.push_back(utils::IteratorType::reduction);
+    return types;
+  }
+};
+
+/// TopK sorts along the axis by rank: an element's rank counts the elements that come
+/// before it (greater, or equal at a lower position, for `largest`); the element of rank p
+/// is output p. Quadratic along the axis, which is short (the experts of a router).
+struct LegalizeTopK : NodePattern {
+  LegalizeTopK(const TypeConverter &converter, MLIRContext *context)
+      : NodePattern("TopK", converter, context) {}
+
+  LogicalResult rewrite(const Node &node, ValueRange inputs,
+                        ConversionPatternRewriter &rewriter) const override {
+    Location loc = node.getLoc();
+    Value input = inputs[0];
+    FailureOr<RankedTensorType> inputType = getRankedInput(node, input);
+    if (failed(inputType))
+      return failure();
+    int64_t rank = inputType->getRank();
+    FailureOr<int64_t> axis = getAxis(node, node.getInt("axis", -1), rank);
+    if (failed(axis))
+      return failure();
+    bool largest = node.getInt("largest", 1);
+    bool isUnsigned = node.getInputElementType(0).isUnsignedInteger();
+    RankedTensorType valuesType = node.getResultType(0);
+    RankedTensorType indicesType = node.getResultType(1);
+
+    // Opset 10 moved k from an attribute to an input.
+    Value k;
+    if (node.hasInput(1)) {
+      if (std::optional<SmallVector<int64_t>> constant = getConstantInts(inputs[1]))
+        k = arith::ConstantIndexOp::create(rewriter, loc, constant->front());
+      else
+        k = arith::IndexCastOp::create(
+            rewriter, loc, rewriter.getIndexType(),
+            tensor::ExtractOp::create(rewriter, loc, inputs[1],
+                                      ValueRange{arith::ConstantIndexOp::create(rewriter, loc, 0)}));
+    } else if (node.hasAttr("k")) {
+      k = arith::ConstantIndexOp::create(rewriter, loc, node.getInt("k", 0));
+    } else {
+      return node.fail("k is neither an input nor an attribute");
+    }
+
+    AxisLoops loops{rank, *axis, rewriter.getContext()};
+    Type i64 = rewriter.getI64Type();
+    Value zeroRanks = filled(
+        rewriter, loc,
+        tensor::EmptyOp::create(rewriter, loc, tensor::getMixedSizes(rewriter, loc, input), i64),
+        scalarConstant(rewriter, loc, i64, 0));
+    Value ranks =
+        linalg::GenericOp::create(
+            rewriter, loc, zeroRanks.getType(), ValueRange{input, input}, zeroRanks,
+            ArrayRef<AffineMap>{loops.outer(), loops.extraAtAxis(), loops.outer()},
+            loops.iterators(),
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              Value self = args[0], other = args[1];
+              Value selfIndex = linalg::IndexOp::create(b, l, *axis);
+              Value otherIndex = linalg::IndexOp::create(b, l, rank);
+              Value lower = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, otherIndex,
+                                                  selfIndex);
+              Value before = arith::OrIOp::create(
+                  b, l, orderedCompare(b, l, largest, other, self, isUnsigned),
+                  arith::AndIOp::create(b, l, equalTo(b, l, other, self), lower));
+              Value increment = arith::ExtUIOp::create(b, l, b.getI64Type(), before);
+              linalg::YieldOp::create(b, l, Value(arith::AddIOp::create(b, l, args[2], increment)));
+            })
+            .getResult(0);
+
+    SmallVector<Value> sizes;
+    for (int64_t dim = 0; dim < rank; ++dim)
+      if (valuesType.isDynamicDim(dim))
+        sizes.push_back(dim == *axis ? k : tensor::DimOp::create(rewriter, loc, input, dim));
+    Value values = filled(rewriter, loc,
+                          tensor::EmptyOp::create(rewriter, loc, valuesType, sizes),
+                          scalarConstant(rewriter, loc, valuesType.getElementType(), 0));
+    Value indices = filled(rewriter, loc,
+                           tensor::EmptyOp::create(rewriter, loc, indicesType, sizes),
+                           scalarConstant(rewriter, loc, i64, 0));
+    auto gather = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{valuesType, indicesType}, ValueRange{input, ranks},
+        ValueRange{values, indices},
+        ArrayRef<AffineMap>{loops.extraAtAxis(), loops.extraAtAxis(), loops.outer(),
+                            loops.outer()},
+        loops.iterators(), [&](OpBuilder &b, Location l, ValueRange args) {
+          Value position = arith::IndexCastOp::create(b, l, b.getI64Type(),
+                                                      linalg::IndexOp::create(b, l, *axis));
+          Value source = arith::IndexCastOp::create(b, l, b.getI64Type(),
+                                                    linalg::IndexOp::create(b, l, rank));
+          Value hit = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, args[1], position);
+          linalg::YieldOp::create(b, l,
+                                  ValueRange{arith::SelectOp::create(b, l, hit, args[0], args[2]),
+                                             arith::SelectOp::create(b, l, hit, source, args[3])});
+        });
+    rewriter.replaceOp(node.getOp(), gather.getResults());
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// CumSum
+//===----------------------------------------------------------------------===//
+
+/// out[i] = sum of x[j] over the j before i along `axis` (after, for `reverse`; i itself
+/// unless `exclusive`): one generic, quadratic along the axis.
+Value cumulativeSum(OpBuilder &b, Location loc, Value input, int64_t axis, bool exclusive,
+                    bool reverse) {
+  auto type = llvm::cast<RankedTensorType>(input.getType());
+  AxisLoops loops{type.getRank(), axis, b.getContext()};
+  Value zero = scalarConstant(b, loc, type.getElementType(), 0);
+  Value init = filled(
+      b, loc,
+      tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, input), type.getElementType()),
+      zero);
+  using Pred = arith::CmpIPredicate;
+  Pred predicate = reverse ? (exclusive ? Pred::ugt : Pred::uge)
+                           : (exclusive ? Pred::ult : Pred::ule);
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), input, init,
+             ArrayRef<AffineMap>{loops.extraAtAxis(), loops.outer()}, loops.iterators(),
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               Value target = linalg::IndexOp::create(nb, l, axis);
+               Value source = linalg::IndexOp::create(nb, l, loops.rank);
+               Value counted = arith::CmpIOp::create(nb, l, predicate, source, target);
+               Value term = arith::SelectOp::create(nb, l, counted, args[0], zero);
+               Value sum = llvm::isa<FloatType>(term.getType())
+                               ? Value(arith::AddFOp::create(nb, l, args[1], term))
+                               : Value(arith::AddIOp::create(nb, l, args[1], term));
+               linalg::YieldOp::create(nb, l, sum);
+             })
+      .getResult(0);
+}
+
+struct LegalizeCumSum : NodePattern {
+  LegalizeCumSum(const TypeConverter &converter, MLIRContext *context)
+      : NodePattern("CumSum", converter, context) {}
+
+  LogicalResult rewrite(const Node &node, ValueRange inputs,
+                        ConversionPatternRewriter &rewriter) const override {
+    Location loc = node.getLoc();
+    Value input = inputs[0];
+    FailureOr<RankedTensorType> inputType = getRankedInput(node, input);
+    if (failed(inputType))
+      return failure();
+    int64_t rank = inputType->getRank();
+    bool exclusive = node.getInt("exclusive", 0), reverse = node.getInt("reverse", 0);
+    RankedTensorType resultType = node.getResultType(0);
+
+    if (std::optional<SmallVector<int64_t>> axisConstant = getConstantInts(inputs[1])) {
+      FailureOr<int64_t> axis = getAxis(node, axisConstant->front(), rank);
+      if (failed(axis))
+        return failure();
+      Value result = cumulativeSum(rewriter, loc, input, *axis, exclusive, reverse);
+      rewriter.replaceOp(node.getOp(), castToType(rewriter, loc, result, resultType));
+      return success();
+    }
+
+    // An axis known at run time: the input seen as [before, axis, after] (a reshape, which
+    // moves nothing) is summed along its middle dimension.
+    Value axis = tensor::ExtractOp::create(rewriter, loc, inputs[1], ValueRange{});
+    axis = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(), axis);
+    Value rankValue = arith::ConstantIndexOp::create(rewriter, loc, rank);
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value negative = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, axis, zero);
+    axis = arith::SelectOp::create(rewriter, loc, negative,
+                                   arith::AddIOp::create(rewriter, loc, axis, rankValue), axis);
+    Value inRange = arith::AndIOp::create(
+        rewriter, loc, arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, axis, zero),
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, axis, rankValue));
+    cf::AssertOp::create(rewriter, loc, inRange, "CumSum: axis out of range");
+    SmallVector<Value> groupSizes = {one, one, one};
+    SmallVector<Value> inputSizes;
+    for (int64_t dim = 0; dim < rank; ++dim) {
+      Value size = tensor::DimOp::create(rewriter, loc, input, dim);
+      inputSizes.push_back(arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(), size));
+      Value dimValue = arith::ConstantIndexOp::create(rewriter, loc, dim);
+      for (auto [group, predicate] :
+           llvm::enumerate(ArrayRef{arith::CmpIPredicate::slt, arith::CmpIPredicate::eq,
+                                    arith::CmpIPredicate::sgt})) {
+        Value inGroup = arith::CmpIOp::create(rewriter, loc, predicate, dimValue, axis);
+        groupSizes[group] = arith::MulIOp::create(
+            rewriter, loc, groupSizes[group],
+            arith::SelectOp::create(rewriter, loc, inGroup, size, one));
+      }
+    }
+    auto toShape = [&](ValueRange sizes) -> Value {
+      SmallVector<Value> sizes64 = llvm::map_to_vector(sizes, [&](Value size) -> Value {
+        if (size.getType().isIndex())
+          return arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(), size);
+        return size;
+      });
+      return tensor::FromElementsOp::create(rewriter, loc, sizes64);
+    };
+    auto groupedType = RankedTensorType::get(SmallVector<int64_t>(3, ShapedType::kDynamic),
+                                             inputType->getElementType());
+    Value grouped =
+        tensor::ReshapeOp::create(rewriter, loc, groupedType, input, toShape(groupSizes));
+    Value summed = cumulativeSum(rewriter, loc, grouped, 1, exclusive, reverse);
+    Value result =
+        tensor::ReshapeOp::create(rewriter, loc, resultType, summed, toShape(inputSizes));
+    rewriter.replaceOp(node.getOp(), result);
+    return success();
+  }
+};
+
+} // namespace
+
+void moec::legalize::populateReductionPatterns(RewritePatternSet &patterns,
+                                               const TypeConverter &converter) {
+  MLIRContext *context = patterns.getContext();
+  auto reduce = [&](StringRef opType, ReduceKind kind) {
+    patterns.add<LegalizeReduce>(opType, kind, converter, context);
+  };
+  reduce("ReduceSum", {Combine::Sum});
+  reduce("ReduceMean", {Combine::Sum, Before::None, After::Mean});
+  reduce("ReduceMax", {Combine::Max});
+  reduce("ReduceMin", {Combine::Min});
+  reduce("ReduceProd", {Combine::Prod});
+  reduce("ReduceL1", {Combine::Sum, Before::Abs});
+  reduce("ReduceL2", {Combine::Sum, Before::Square, After::Sqrt});
+  reduce("ReduceLogSum", {Combine::Sum, Before::None, After::Log});
+  reduce("ReduceLogSumExp", {Combine::Sum, Before::None, After::None, /*logSumExp=*/true});
+  reduce("ReduceSumSquare", {Combine::Sum, Before::Square});
+  patterns.add<LegalizeArgExtremum>("ArgMax", /*greatest=*/true, converter, context);
+  patterns.add<LegalizeArgExtremum>("ArgMin", /*greatest=*/false, converter, context);
+  patterns.add<LegalizeTopK, LegalizeCumSum>(converter, context);
+  populateNormalizationPatterns(patterns, converter);
+  populateEinsumPatterns(patterns, converter);
+}

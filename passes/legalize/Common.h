@@ -120,6 +120,7 @@ void populateElementwisePatterns(mlir::RewritePatternSet &patterns,
                                  const mlir::TypeConverter &typeConverter);
 void populateMatmulPatterns(mlir::RewritePatternSet &patterns,
                             const mlir::TypeConverter &typeConverter);
+void populateIndexingPatterns(mlir::RewritePatternSet &, const mlir::TypeConverter &);
 
 /// All of the families above.
 void populateONNXLegalizationPatterns(mlir::RewritePatternSet &patterns,

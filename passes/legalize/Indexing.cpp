@@ -239,18 +239,24 @@ struct LegalizeGatherElements : IndexingPattern {
   }
 };
 
-/// The static length of the index tuples in GatherND / ScatterND indices (their last
-/// dimension), checked against the rank of data.
-FailureOr<int64_t> getIndexTupleLength(const Node &node, Value indices, int64_t maxLength) {
-  auto type = llvm::cast<RankedTensorType>(indices.getType());
-  if (type.getRank() < 1)
+/// The length of the index tuples along the last dimension of GatherND / ScatterND
+/// indices, given the data dimensions they may index and the rank of the tensor laid out
+/// like the indices' leading dimensions followed by the unindexed data dimensions (the
+/// result / the updates). The ranks determine it, so that dimension may be dynamic.
+FailureOr<int64_t> getIndexTupleLength(const Node &node, Value indices, int64_t indexableRank,
+                                       Value laidOut, StringRef laidOutName) {
+  int64_t indicesRank = rankOf(indices);
+  if (indicesRank < 1)
     return node.fail("indices must have rank 1 or more");
-  int64_t length = type.getDimSize(type.getRank() - 1);
-  if (ShapedType::isDynamic(length))
-    return node.fail("the last dimension of indices (the index tuple length) must be static");
-  if (length > maxLength)
-    return node.fail("index tuples of length " + Twine(length) + " exceed the " +
-                     Twine(maxLength) + " indexable dimensions of data");
+  int64_t length = indicesRank - 1 + indexableRank - rankOf(laidOut);
+  if (length < 1 || length > indexableRank)
+    return node.fail("the ranks of indices and " + laidOutName + " give index tuples of length " +
+                     Twine(length) + ", outside [1, " + Twine(indexableRank) + "]");
+  int64_t declared = llvm::cast<RankedTensorType>(indices.getType()).getDimSize(indicesRank - 1);
+  if (!ShapedType::isDynamic(declared) && declared != length)
+    return node.fail("the last dimension of indices is " + Twine(declared) + ", but the ranks of "
+                     "indices and " + laidOutName + " give index tuples of length " +
+                     Twine(length));
   return length;
 }
 
@@ -284,7 +290,8 @@ struct LegalizeGatherND : IndexingPattern {
     if (batchDims < 0 || batchDims >= std::min(dataRank, indicesRank))
       return node.fail("batch_dims " + Twine(batchDims) + " must be below the ranks of data "
                        "and indices");
-    FailureOr<int64_t> length = getIndexTupleLength(node, indices, dataRank - batchDims);
+    FailureOr<int64_t> length = getIndexTupleLength(
+        node, indices, dataRank - batchDims, node.getOp().getResult(0), "the result");
     if (failed(length))
       return failure();
     SmallVector<Value> dataSizes = indexSizes(b, loc, data);
@@ -400,11 +407,9 @@ struct LegalizeScatterND : ScatterPattern {
   FailureOr<Target> getTarget(const Node &node, Value data, Value indices, Value updates,
                               ArrayRef<Value> dataSizes) const override {
     int64_t dataRank = rankOf(data), indicesRank = rankOf(indices);
-    FailureOr<int64_t> length = getIndexTupleLength(node, indices, dataRank);
+    FailureOr<int64_t> length = getIndexTupleLength(node, indices, dataRank, updates, "updates");
     if (failed(length))
       return failure();
-    if (rankOf(updates) != indicesRank - 1 + dataRank - *length)
-      return node.fail("updates must have rank " + Twine(indicesRank - 1 + dataRank - *length));
     SmallVector<Value> sizes(dataSizes);
     int64_t lengthValue = *length;
     return Target([=](OpBuilder &b, Location loc, ValueRange ivs) {
@@ -456,6 +461,16 @@ Value copySlice(OpBuilder &b, Location loc, Value source, Value from, Value dest
       })[0];
 }
 
+/// The row-major coordinates of position `linear` in a tensor of `sizes`.
+SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear, ArrayRef<Value> sizes) {
+  SmallVector<Value> coordinates(sizes.size());
+  for (int64_t dim = sizes.size() - 1; dim >= 0; --dim) {
+    coordinates[dim] = arith::RemUIOp::create(b, loc, linear, sizes[dim]);
+    linear = arith::DivUIOp::create(b, loc, linear, sizes[dim]);
+  }
+  return coordinates;
+}
+
 /// Compress: the slices of input along axis whose condition is true (input flattened
 /// when there is no axis). A condition shorter than the axis drops the rest.
 struct LegalizeCompress : IndexingPattern {
@@ -469,37 +484,47 @@ struct LegalizeCompress : IndexingPattern {
       return node.fail("condition must be 1-D");
     if (rankOf(input) == 0)
       return node.fail("input must have rank 1 or more");
-    int64_t axis = 0;
-    if (node.hasAttr("axis")) {
-      FailureOr<int64_t> normalized = getAxis(node, 0, rankOf(input));
-      if (failed(normalized))
-        return failure();
-      axis = *normalized;
-    } else if (rankOf(input) != 1) {
-      SmallVector<ReassociationIndices> all(1);
-      for (int64_t dim = 0; dim < rankOf(input); ++dim)
-        all[0].push_back(dim);
-      input = tensor::CollapseShapeOp::create(b, loc, input, all);
-    }
+    // Without an axis, the condition selects from the row-major flattened input; its
+    // elements are addressed by delinearizing rather than by collapsing the input, since
+    // a dynamic memref.collapse_shape does not lower on the host (see the report).
+    bool flatten = !node.hasAttr("axis");
+    FailureOr<int64_t> axis = flatten ? 0 : getAxis(node, 0, rankOf(input));
+    if (failed(axis))
+      return failure();
     SmallVector<Value> sizes = indexSizes(b, loc, input);
+    Value selectableLength = sizes[*axis];
+    if (flatten)
+      for (Value size : ArrayRef<Value>(sizes).drop_front())
+        selectableLength = arith::MulIOp::create(b, loc, selectableLength, size);
     Value selectable = arith::MinUIOp::create(
-        b, loc, tensor::DimOp::create(b, loc, condition, 0), sizes[axis]);
+        b, loc, tensor::DimOp::create(b, loc, condition, 0), selectableLength);
     condition = tensor::ExtractSliceOp::create(
         b, loc, condition, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
         ArrayRef<OpFoldResult>{selectable}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
-    sizes[axis] = countNonZero(b, loc, condition);
+    Value count = countNonZero(b, loc, condition);
     Type elementType = llvm::cast<RankedTensorType>(input.getType()).getElementType();
-    Value init = tensor::EmptyOp::create(b, loc, getAsOpFoldResult(ValueRange(sizes)),
-                                         elementType);
 
+    if (flatten) {
+      Value init = tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{count}, elementType);
+      return writeEachNonZero(
+          b, loc, condition, init,
+          [&](OpBuilder &nb, Location nl, ValueRange ivs, Value result, Value entry) {
+            Value element =
+                tensor::ExtractOp::create(nb, nl, input, delinearize(nb, nl, ivs[0], sizes));
+            return Value(tensor::InsertOp::create(nb, nl, element, result, entry));
+          });
+    }
     // Slices are copied element by element: tensor.insert_slice would bufferize to a
     // strided memref.copy, which needs a runtime library the executables do not link.
-    SmallVector<Value> sliceSizes = indexSizes(b, loc, input);
-    sliceSizes[axis] = arith::ConstantIndexOp::create(b, loc, 1);
+    SmallVector<Value> sliceSizes(sizes);
+    sliceSizes[*axis] = arith::ConstantIndexOp::create(b, loc, 1);
+    sizes[*axis] = count;
+    Value init = tensor::EmptyOp::create(b, loc, getAsOpFoldResult(ValueRange(sizes)),
+                                         elementType);
     return writeEachNonZero(
         b, loc, condition, init,
         [&](OpBuilder &nb, Location nl, ValueRange ivs, Value result, Value entry) {
-          return copySlice(nb, nl, input, ivs[0], result, entry, sliceSizes, axis);
+          return copySlice(nb, nl, input, ivs[0], result, entry, sliceSizes, *axis);
         });
   }
 };

@@ -18,3 +18,21 @@ func.func @compress(%x: tensor<3x2xf32>, %condition: tensor<?xi1>) -> tensor<?x2
   %0 = onnx.node "Compress"(%x, %condition) {name = "c", node_attrs = {axis = 0 : i64}} : (tensor<3x2xf32>, tensor<?xi1>) -> tensor<?x2xf32>
   return %0 : tensor<?x2xf32>
 }
+
+// Without an axis the condition selects from the flattened input, whose elements are
+// found by delinearizing the condition's position.
+// CHECK-LABEL: func.func @compress_flat
+// CHECK: %[[N:.*]] = tensor.dim %arg0, %c0
+// CHECK: %[[M:.*]] = tensor.dim %arg0, %c1
+// CHECK: %[[SIZE:.*]] = arith.muli %[[N]], %[[M]]
+// CHECK: arith.minui %{{.*}}, %[[SIZE]]
+// CHECK: scf.if
+// CHECK: %[[COL:.*]] = arith.remui %{{.*}}, %[[M]]
+// CHECK: %[[REST:.*]] = arith.divui %{{.*}}, %[[M]]
+// CHECK: %[[ROW:.*]] = arith.remui %[[REST]], %[[N]]
+// CHECK: %[[ELEMENT:.*]] = tensor.extract %arg0[%[[ROW]], %[[COL]]]
+// CHECK: tensor.insert %[[ELEMENT]]
+func.func @compress_flat(%x: tensor<?x?xf32>, %condition: tensor<?xi1>) -> tensor<?xf32> {
+  %0 = onnx.node "Compress"(%x, %condition) {name = "c"} : (tensor<?x?xf32>, tensor<?xi1>) -> tensor<?xf32>
+  return %0 : tensor<?xf32>
+}

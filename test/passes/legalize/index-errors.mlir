@@ -17,16 +17,16 @@ func.func @main(%data: tensor<5xf32>, %indices: tensor<2xi64>, %updates: tensor<
 
 // -----
 
-func.func @main(%data: tensor<4x4xf32>, %indices: tensor<3x?xi64>) -> tensor<3xf32> {
-  // expected-error @+1 {{node 'gathernd' (GatherND): the last dimension of indices (the index tuple length) must be static}}
-  %0 = onnx.node "GatherND"(%data, %indices) {name = "gathernd"} : (tensor<4x4xf32>, tensor<3x?xi64>) -> tensor<3xf32>
-  return %0 : tensor<3xf32>
+func.func @main(%data: tensor<4x4xf32>, %indices: tensor<3x?xi64>) -> tensor<3x1x1xf32> {
+  // expected-error @+1 {{node 'gathernd' (GatherND): the ranks of indices and the result give index tuples of length 0, outside [1, 2]}}
+  %0 = onnx.node "GatherND"(%data, %indices) {name = "gathernd"} : (tensor<4x4xf32>, tensor<3x?xi64>) -> tensor<3x1x1xf32>
+  return %0 : tensor<3x1x1xf32>
 }
 
 // -----
 
 func.func @main(%data: tensor<4x4xf32>, %indices: tensor<3x3xi64>) -> tensor<3xf32> {
-  // expected-error @+1 {{node 'gathernd' (GatherND): index tuples of length 3 exceed the 2 indexable dimensions of data}}
+  // expected-error @+1 {{node 'gathernd' (GatherND): the last dimension of indices is 3, but the ranks of indices and the result give index tuples of length 2}}
   %0 = onnx.node "GatherND"(%data, %indices) {name = "gathernd"} : (tensor<4x4xf32>, tensor<3x3xi64>) -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
@@ -66,7 +66,7 @@ func.func @main(%data: tensor<5xf32>, %indices: tensor<2x1xi64>, %updates: tenso
 // -----
 
 func.func @main(%data: tensor<4x4xf32>, %indices: tensor<2x1xi64>, %updates: tensor<2xf32>) -> tensor<4x4xf32> {
-  // expected-error @+1 {{node 'scatternd' (ScatterND): updates must have rank 2}}
+  // expected-error @+1 {{node 'scatternd' (ScatterND): the last dimension of indices is 1, but the ranks of indices and updates give index tuples of length 2}}
   %0 = onnx.node "ScatterND"(%data, %indices, %updates) {name = "scatternd"} : (tensor<4x4xf32>, tensor<2x1xi64>, tensor<2xf32>) -> tensor<4x4xf32>
   return %0 : tensor<4x4xf32>
 }

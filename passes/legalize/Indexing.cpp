@@ -356,8 +356,13 @@ struct ScatterPattern : IndexingPattern {
     if (failed(target))
       return failure();
     bool reduces = node.getString("reduction", "none") != "none";
+    // Scattering into a fresh copy: in place, data's buffer could be a model input, which
+    // the model must not write to (docs/runtime-abi.md).
+    Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, data),
+                                         getElementTypeOrSelf(data.getType()));
+    Value copy = linalg::CopyOp::create(b, loc, data, init).getResult(0);
     return forEachElement(
-        b, loc, updates, data,
+        b, loc, updates, copy,
         [&](OpBuilder &nb, Location nl, ValueRange ivs, ValueRange args) {
           Value result = args[0];
           SmallVector<Value> coordinates = (*target)(nb, nl, ivs);

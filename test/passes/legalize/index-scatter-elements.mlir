@@ -1,9 +1,11 @@
 // RUN: moe-opt %s -moec-legalize-onnx | FileCheck %s
 // ScatterElements with reduction add is a sequential loop nest over the updates, so that
-// duplicate indices accumulate.
+// duplicate indices accumulate, writing into a copy of data (never into data's buffer,
+// which may be a model input).
 
 // CHECK-LABEL: func.func @scatter_add
-// CHECK: scf.for %[[I:.*]] = {{.*}} iter_args(%[[OUTER:.*]] = %arg0) -> (tensor<?x5xf32>)
+// CHECK: %[[COPY:.*]] = linalg.copy ins(%arg0 : tensor<?x5xf32>)
+// CHECK: scf.for %[[I:.*]] = {{.*}} iter_args(%[[OUTER:.*]] = %[[COPY]]) -> (tensor<?x5xf32>)
 // CHECK: scf.for %[[J:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %[[OUTER]]) -> (tensor<?x5xf32>)
 // CHECK: tensor.extract %arg1[%[[I]], %[[J]]]
 // CHECK: %[[COL:.*]] = arith.select

@@ -3,7 +3,8 @@
 // its trailing coordinates.
 
 // CHECK-LABEL: func.func @scatternd_mul
-// CHECK: scf.for %[[I:.*]] = {{.*}} iter_args(%{{.*}} = %arg0) -> (tensor<4x4xf32>)
+// CHECK: %[[COPY:.*]] = linalg.copy ins(%arg0 : tensor<4x4xf32>)
+// CHECK: scf.for %[[I:.*]] = {{.*}} iter_args(%{{.*}} = %[[COPY]]) -> (tensor<4x4xf32>)
 // CHECK: scf.for %[[J:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<4x4xf32>)
 // CHECK: tensor.extract %arg1[%[[I]], %c0{{.*}}] : tensor<2x1xi64>
 // CHECK: %[[ROW:.*]] = arith.select

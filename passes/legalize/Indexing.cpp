@@ -156,6 +156,24 @@ LogicalResult checkRanked(const Node &node, ValueRange inputs) {
 
 int64_t rankOf(Value value) { return llvm::cast<RankedTensorType>(value.getType()).getRank(); }
 
+/// `value` as a dense constant if it is a small integer constant (indices, a depth), or
+/// else `value` itself. Reads of dense constants fold; reads of the resource constants the
+/// importer makes do not, and a rank-0 one even crashes the host lowering (see the report).
+Value asDenseConstant(OpBuilder &b, Location loc, Value value) {
+  constexpr int64_t maxElements = 64;
+  auto type = llvm::cast<RankedTensorType>(value.getType());
+  if (!type.hasStaticShape() || type.getNumElements() > maxElements ||
+      !type.getElementType().isInteger())
+    return value;
+  std::optional<SmallVector<int64_t>> values = getConstantInts(value);
+  if (!values)
+    return value;
+  unsigned width = type.getElementType().getIntOrFloatBitWidth();
+  SmallVector<APInt> elements = llvm::map_to_vector(
+      *values, [&](int64_t v) { return APInt(width, v, /*isSigned=*/true, /*implicitTrunc=*/true); });
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, elements));
+}
+
 /// A pattern whose inputs are all ranked tensors.
 class IndexingPattern : public NodePattern {
 public:
@@ -166,7 +184,12 @@ protected:
                         ConversionPatternRewriter &rewriter) const final {
     if (failed(checkRanked(node, inputs)))
       return failure();
-    FailureOr<Value> result = build(node, inputs, rewriter, node.getLoc());
+    SmallVector<Value> operands = llvm::map_to_vector(inputs, [&](Value input) {
+      return llvm::isa<RankedTensorType>(input.getType())
+                 ? asDenseConstant(rewriter, node.getLoc(), input)
+                 : input;
+    });
+    FailureOr<Value> result = build(node, operands, rewriter, node.getLoc());
     if (failed(result))
       return failure();
     rewriter.replaceOp(node.getOp(),

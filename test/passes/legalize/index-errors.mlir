@@ -70,3 +70,11 @@ func.func @main(%data: tensor<4x4xf32>, %indices: tensor<2x1xi64>, %updates: ten
   %0 = onnx.node "ScatterND"(%data, %indices, %updates) {name = "scatternd"} : (tensor<4x4xf32>, tensor<2x1xi64>, tensor<2xf32>) -> tensor<4x4xf32>
   return %0 : tensor<4x4xf32>
 }
+
+// -----
+
+func.func @main(%data: tensor<*xf32>, %indices: tensor<2xi64>) -> tensor<2xf32> {
+  // expected-error @+1 {{node 'gather' (Gather): input 0 is not a ranked tensor}}
+  %0 = onnx.node "Gather"(%data, %indices) {name = "gather"} : (tensor<*xf32>, tensor<2xi64>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}

@@ -72,11 +72,9 @@ Value generate(OpBuilder &b, Location loc, ArrayRef<Value> sizes, Type elementTy
 
 /// Visits every position of a row-major loop nest over `upperBounds`, threading
 /// `iterArgs`; returns their final values.
-SmallVector<Value>
-forEachPosition(OpBuilder &b, Location loc, ArrayRef<Value> upperBounds, ValueRange iterArgs,
-                function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange ivs,
-                                                ValueRange args)>
-                    body) {
+SmallVector<Value> forEachPosition(
+    OpBuilder &b, Location loc, ArrayRef<Value> upperBounds, ValueRange iterArgs,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange ivs, ValueRange args)> body) {
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   SmallVector<Value> lowerBounds(upperBounds.size(), zero), steps(upperBounds.size(), one);
@@ -97,11 +95,9 @@ Value isNonZero(OpBuilder &b, Location loc, Value scalar) {
 }
 
 /// Visits every element position of `value`, as forEachPosition.
-SmallVector<Value>
-forEachElement(OpBuilder &b, Location loc, Value value, ValueRange iterArgs,
-               function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange ivs,
-                                               ValueRange args)>
-                   body) {
+SmallVector<Value> forEachElement(
+    OpBuilder &b, Location loc, Value value, ValueRange iterArgs,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange ivs, ValueRange args)> body) {
   return forEachPosition(b, loc, indexSizes(b, loc, value), iterArgs, body);
 }
 
@@ -112,8 +108,8 @@ Value countNonZero(OpBuilder &b, Location loc, Value value) {
       b, loc, value, zero,
       [&](OpBuilder &nested, Location nestedLoc, ValueRange ivs, ValueRange args) {
         Value element = tensor::ExtractOp::create(nested, nestedLoc, value, ivs);
-        Value increment = arith::IndexCastUIOp::create(
-            nested, nestedLoc, nested.getIndexType(), isNonZero(nested, nestedLoc, element));
+        Value increment = arith::IndexCastUIOp::create(nested, nestedLoc, nested.getIndexType(),
+                                                       isNonZero(nested, nestedLoc, element));
         return SmallVector<Value>{arith::AddIOp::create(nested, nestedLoc, args[0], increment)};
       })[0];
 }
@@ -123,8 +119,7 @@ Value countNonZero(OpBuilder &b, Location loc, Value value) {
 /// which starts as `init`. Returns the final result.
 Value writeEachNonZero(
     OpBuilder &b, Location loc, Value selector, Value init,
-    function_ref<Value(OpBuilder &, Location, ValueRange ivs, Value result, Value entry)>
-        write) {
+    function_ref<Value(OpBuilder &, Location, ValueRange ivs, Value result, Value entry)> write) {
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   return forEachElement(
       b, loc, selector, ValueRange{init, zero},
@@ -135,8 +130,8 @@ Value writeEachNonZero(
             nb, nl, isNonZero(nb, nl, element),
             [&](OpBuilder &then, Location thenLoc) {
               Value written = write(then, thenLoc, ivs, result, entry);
-              Value next = arith::AddIOp::create(
-                  then, thenLoc, entry, arith::ConstantIndexOp::create(then, thenLoc, 1));
+              Value next = arith::AddIOp::create(then, thenLoc, entry,
+                                                 arith::ConstantIndexOp::create(then, thenLoc, 1));
               scf::YieldOp::create(then, thenLoc, ValueRange{written, next});
             },
             [&](OpBuilder &otherwise, Location otherwiseLoc) {
@@ -169,8 +164,9 @@ Value asDenseConstant(OpBuilder &b, Location loc, Value value) {
   if (!values)
     return value;
   unsigned width = type.getElementType().getIntOrFloatBitWidth();
-  SmallVector<APInt> elements = llvm::map_to_vector(
-      *values, [&](int64_t v) { return APInt(width, v, /*isSigned=*/true, /*implicitTrunc=*/true); });
+  SmallVector<APInt> elements = llvm::map_to_vector(*values, [&](int64_t v) {
+    return APInt(width, v, /*isSigned=*/true, /*implicitTrunc=*/true);
+  });
   return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, elements));
 }
 
@@ -277,9 +273,9 @@ FailureOr<int64_t> getIndexTupleLength(const Node &node, Value indices, int64_t 
                      Twine(length) + ", outside [1, " + Twine(indexableRank) + "]");
   int64_t declared = llvm::cast<RankedTensorType>(indices.getType()).getDimSize(indicesRank - 1);
   if (!ShapedType::isDynamic(declared) && declared != length)
-    return node.fail("the last dimension of indices is " + Twine(declared) + ", but the ranks of "
-                     "indices and " + laidOutName + " give index tuples of length " +
-                     Twine(length));
+    return node.fail("the last dimension of indices is " + Twine(declared) +
+                     ", but the ranks of indices and " + laidOutName +
+                     " give index tuples of length " + Twine(length));
   return length;
 }
 
@@ -311,10 +307,10 @@ struct LegalizeGatherND : IndexingPattern {
     int64_t dataRank = rankOf(data), indicesRank = rankOf(indices);
     int64_t batchDims = node.getInt("batch_dims", 0);
     if (batchDims < 0 || batchDims >= std::min(dataRank, indicesRank))
-      return node.fail("batch_dims " + Twine(batchDims) + " must be below the ranks of data "
-                       "and indices");
-    FailureOr<int64_t> length = getIndexTupleLength(
-        node, indices, dataRank - batchDims, node.getOp().getResult(0), "the result");
+      return node.fail("batch_dims " + Twine(batchDims) +
+                       " must be below the ranks of data and indices");
+    FailureOr<int64_t> length = getIndexTupleLength(node, indices, dataRank - batchDims,
+                                                    node.getOp().getResult(0), "the result");
     if (failed(length))
       return failure();
     SmallVector<Value> dataSizes = indexSizes(b, loc, data);
@@ -325,8 +321,8 @@ struct LegalizeGatherND : IndexingPattern {
     return generate(b, loc, sizes, elementType, [&](OpBuilder &nb, Location nl, ValueRange ivs) {
       SmallVector<Value> coordinates = llvm::to_vector(ivs.take_front(batchDims));
       llvm::append_range(coordinates,
-                         readIndexTuple(nb, nl, indices, ivs.take_front(indicesRank - 1),
-                                        *length, dataSizes, batchDims));
+                         readIndexTuple(nb, nl, indices, ivs.take_front(indicesRank - 1), *length,
+                                        dataSizes, batchDims));
       llvm::append_range(coordinates, ivs.drop_front(indicesRank - 1));
       return Value(tensor::ExtractOp::create(nb, nl, data, coordinates));
     });
@@ -385,23 +381,21 @@ struct ScatterPattern : IndexingPattern {
                                          getElementTypeOrSelf(data.getType()));
     Value copy = linalg::CopyOp::create(b, loc, data, init).getResult(0);
     return forEachElement(
-        b, loc, updates, copy,
-        [&](OpBuilder &nb, Location nl, ValueRange ivs, ValueRange args) {
+        b, loc, updates, copy, [&](OpBuilder &nb, Location nl, ValueRange ivs, ValueRange args) {
           Value result = args[0];
           SmallVector<Value> coordinates = (*target)(nb, nl, ivs);
           Value update = tensor::ExtractOp::create(nb, nl, updates, ivs);
           if (reduces)
-            update = (*combine)(nb, nl, tensor::ExtractOp::create(nb, nl, result, coordinates),
-                                update);
-          return SmallVector<Value>{
-              tensor::InsertOp::create(nb, nl, update, result, coordinates)};
+            update =
+                (*combine)(nb, nl, tensor::ExtractOp::create(nb, nl, result, coordinates), update);
+          return SmallVector<Value>{tensor::InsertOp::create(nb, nl, update, result, coordinates)};
         })[0];
   }
 
   using Target = std::function<SmallVector<Value>(OpBuilder &, Location, ValueRange)>;
   /// Where the update at a position lands in data.
-  virtual FailureOr<Target> getTarget(const Node &node, Value data, Value indices,
-                                      Value updates, ArrayRef<Value> dataSizes) const = 0;
+  virtual FailureOr<Target> getTarget(const Node &node, Value data, Value indices, Value updates,
+                                      ArrayRef<Value> dataSizes) const = 0;
 };
 
 /// ScatterElements (and its older name Scatter): the update at i... lands at i... with
@@ -441,8 +435,8 @@ struct LegalizeScatterND : ScatterPattern {
     SmallVector<Value> sizes(dataSizes);
     int64_t lengthValue = *length;
     return Target([=](OpBuilder &b, Location loc, ValueRange ivs) {
-      SmallVector<Value> coordinates = readIndexTuple(
-          b, loc, indices, ivs.take_front(indicesRank - 1), lengthValue, sizes, 0);
+      SmallVector<Value> coordinates =
+          readIndexTuple(b, loc, indices, ivs.take_front(indicesRank - 1), lengthValue, sizes, 0);
       llvm::append_range(coordinates, ivs.drop_front(indicesRank - 1));
       return coordinates;
     });
@@ -479,8 +473,7 @@ struct LegalizeNonZero : IndexingPattern {
 Value copySlice(OpBuilder &b, Location loc, Value source, Value from, Value dest, Value to,
                 ArrayRef<Value> sliceSizes, int64_t axis) {
   return forEachPosition(
-      b, loc, sliceSizes, dest,
-      [&](OpBuilder &nb, Location nl, ValueRange ivs, ValueRange args) {
+      b, loc, sliceSizes, dest, [&](OpBuilder &nb, Location nl, ValueRange ivs, ValueRange args) {
         SmallVector<Value> position = llvm::to_vector(ivs);
         position[axis] = from;
         Value element = tensor::ExtractOp::create(nb, nl, source, position);
@@ -524,8 +517,8 @@ struct LegalizeCompress : IndexingPattern {
     if (flatten)
       for (Value size : ArrayRef<Value>(sizes).drop_front())
         selectableLength = arith::MulIOp::create(b, loc, selectableLength, size);
-    Value selectable = arith::MinUIOp::create(
-        b, loc, tensor::DimOp::create(b, loc, condition, 0), selectableLength);
+    Value selectable = arith::MinUIOp::create(b, loc, tensor::DimOp::create(b, loc, condition, 0),
+                                              selectableLength);
     condition = tensor::ExtractSliceOp::create(
         b, loc, condition, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
         ArrayRef<OpFoldResult>{selectable}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
@@ -547,8 +540,7 @@ struct LegalizeCompress : IndexingPattern {
     SmallVector<Value> sliceSizes(sizes);
     sliceSizes[*axis] = arith::ConstantIndexOp::create(b, loc, 1);
     sizes[*axis] = count;
-    Value init = tensor::EmptyOp::create(b, loc, getAsOpFoldResult(ValueRange(sizes)),
-                                         elementType);
+    Value init = tensor::EmptyOp::create(b, loc, getAsOpFoldResult(ValueRange(sizes)), elementType);
     return writeEachNonZero(
         b, loc, condition, init,
         [&](OpBuilder &nb, Location nl, ValueRange ivs, Value result, Value entry) {
@@ -589,8 +581,8 @@ struct LegalizeOneHot : IndexingPattern {
       SmallVector<Value> position = llvm::to_vector(ivs);
       position.erase(position.begin() + *axis);
       Value index = tensor::ExtractOp::create(nb, nl, indices, position);
-      Value hot = arith::CmpIOp::create(
-          nb, nl, Pred::eq, ivs[*axis], wrapIndex(nb, nl, index, depthSize, indicesUnsigned));
+      Value hot = arith::CmpIOp::create(nb, nl, Pred::eq, ivs[*axis],
+                                        wrapIndex(nb, nl, index, depthSize, indicesUnsigned));
       return Value(arith::SelectOp::create(nb, nl, hot, on, off));
     });
   }

@@ -267,4 +267,5 @@ void moec::legalize::populateONNXLegalizationPatterns(RewritePatternSet &pattern
   populateElementwisePatterns(patterns, typeConverter);
   populateMatmulPatterns(patterns, typeConverter);
   populateReductionPatterns(patterns, typeConverter);
+  populateIndexingPatterns(patterns, typeConverter);
 }

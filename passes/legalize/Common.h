@@ -120,7 +120,10 @@ void populateElementwisePatterns(mlir::RewritePatternSet &patterns,
                                  const mlir::TypeConverter &typeConverter);
 void populateMatmulPatterns(mlir::RewritePatternSet &patterns,
                             const mlir::TypeConverter &typeConverter);
-void populateReductionPatterns(mlir::RewritePatternSet &patterns, const mlir::TypeConverter &typeConverter);
+void populateReductionPatterns(mlir::RewritePatternSet &patterns,
+                               const mlir::TypeConverter &typeConverter);
+void populateIndexingPatterns(mlir::RewritePatternSet &patterns,
+                              const mlir::TypeConverter &typeConverter);
 
 /// All of the families above.
 void populateONNXLegalizationPatterns(mlir::RewritePatternSet &patterns,

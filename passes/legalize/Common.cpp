@@ -266,4 +266,5 @@ void moec::legalize::populateONNXLegalizationPatterns(RewritePatternSet &pattern
   populateConstantPatterns(patterns, typeConverter);
   populateElementwisePatterns(patterns, typeConverter);
   populateMatmulPatterns(patterns, typeConverter);
+  populateShapePatterns(patterns, typeConverter);
 }

@@ -120,6 +120,8 @@ void populateElementwisePatterns(mlir::RewritePatternSet &patterns,
                                  const mlir::TypeConverter &typeConverter);
 void populateMatmulPatterns(mlir::RewritePatternSet &patterns,
                             const mlir::TypeConverter &typeConverter);
+void populateShapePatterns(mlir::RewritePatternSet &patterns,
+                           const mlir::TypeConverter &typeConverter);
 
 /// All of the families above.
 void populateONNXLegalizationPatterns(mlir::RewritePatternSet &patterns,

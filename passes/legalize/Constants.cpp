@@ -23,7 +23,13 @@ struct LegalizeConstant : OpConversionPattern<onnx::ConstantOp> {
       return op.emitError() << "initializer '" << op.getName() << "' has type " << op.getType()
                             << ", which compiled code cannot hold yet";
     TypedAttr value;
-    if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(op.getValue()))
+    auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(op.getValue());
+    AsmResourceBlob *blob = resource ? resource.getRawHandle().getBlob() : nullptr;
+    // The LLVM lowering of a rank-0 memref.global reads its initializer as a splat, which
+    // a resource cannot answer: a scalar's one element is copied into dense elements.
+    if (blob && type.getRank() == 0)
+      value = DenseElementsAttr::getFromRawBuffer(type, blob->getData());
+    else if (resource)
       value = DenseResourceElementsAttr::get(type, resource.getRawHandle());
     else if (auto dense = llvm::dyn_cast<DenseElementsAttr>(op.getValue()))
       value = dense.bitcast(type.getElementType());

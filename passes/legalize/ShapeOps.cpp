@@ -235,45 +235,44 @@ LogicalResult legalizeSize(const Node &node, ValueRange inputs,
 // Reshapes
 //===----------------------------------------------------------------------===//
 
-/// Reshape's target size `dim` read from the shape tensor at run time: 0 copies the input's
-/// size (unless allowzero), -1 takes what the other sizes leave.
-Value reshapeSize(OpBuilder &b, Location loc, Value input, Value shape, int64_t rank,
-                  bool allowZero, int64_t dim) {
-  auto sizeAt = [&](int64_t i) {
-    Value size = extractIndex(b, loc, shape, i);
-    if (allowZero || i >= rankOf(input))
-      return size;
-    Value isZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, size,
-                                         indexConstant(b, loc, 0));
-    return Value(arith::SelectOp::create(b, loc, isZero,
-                                         tensor::DimOp::create(b, loc, input, i), size));
-  };
-  Value size = sizeAt(dim);
+/// Reshape's target sizes read from the shape tensor at run time: 0 copies the input's size
+/// (unless allowzero), -1 takes what the other sizes leave.
+SmallVector<Value> reshapeSizes(OpBuilder &b, Location loc, Value input, Value shape,
+                                int64_t rank, bool allowZero) {
+  Value zero = indexConstant(b, loc, 0), one = indexConstant(b, loc, 1);
   Value minusOne = indexConstant(b, loc, -1);
-  Value known = indexConstant(b, loc, 1);
-  for (int64_t i = 0; i < rank; ++i) {
-    if (i == dim)
-      continue;
-    Value other = sizeAt(i);
-    Value isInferred = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, other, minusOne);
-    known = mulIndex(b, loc, known,
-                     arith::SelectOp::create(b, loc, isInferred, indexConstant(b, loc, 1), other));
+  auto equal = [&](Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y);
+  };
+  SmallVector<Value> sizes;
+  Value known = one;
+  for (int64_t dim = 0; dim < rank; ++dim) {
+    Value size = extractIndex(b, loc, shape, dim);
+    if (!allowZero && dim < rankOf(input))
+      size = arith::SelectOp::create(b, loc, equal(size, zero),
+                                     tensor::DimOp::create(b, loc, input, dim), size);
+    sizes.push_back(size);
+    known = mulIndex(b, loc, known, arith::SelectOp::create(b, loc, equal(size, minusOne), one, size));
   }
-  Value total = product(b, loc, input, 0, rankOf(input));
-  Value inferred = arith::DivUIOp::create(b, loc, total, known);
-  Value isInferred = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, size, minusOne);
-  return arith::SelectOp::create(b, loc, isInferred, inferred, size);
+  Value inferred = arith::DivUIOp::create(b, loc, product(b, loc, input, 0, rankOf(input)), known);
+  for (Value &size : sizes)
+    size = arith::SelectOp::create(b, loc, equal(size, minusOne), inferred, size);
+  return sizes;
 }
 
 LogicalResult legalizeReshape(const Node &node, ValueRange inputs,
                               ConversionPatternRewriter &rewriter) {
   Location loc = node.getLoc();
   RankedTensorType resultType = node.getResultType(0);
-  Value shape = inputs[1];
-  bool allowZero = node.getInt("allowzero", 0);
-  SmallVector<OpFoldResult> sizes = sizesOf(rewriter, resultType, [&](int64_t dim) {
-    return reshapeSize(rewriter, loc, inputs[0], shape, resultType.getRank(), allowZero, dim);
-  });
+  if (staticLength(inputs[1]) != resultType.getRank())
+    return node.fail("the shape operand must hold one size per result dimension (" +
+                     Twine(resultType.getRank()) + ")");
+  SmallVector<Value> requested;
+  if (!resultType.hasStaticShape())
+    requested = reshapeSizes(rewriter, loc, inputs[0], inputs[1], resultType.getRank(),
+                             node.getInt("allowzero", 0));
+  SmallVector<OpFoldResult> sizes =
+      sizesOf(rewriter, resultType, [&](int64_t dim) { return requested[dim]; });
   return replace(node, rewriter, {reshapeTo(rewriter, loc, inputs[0], resultType, sizes)});
 }
 
@@ -440,9 +439,6 @@ LogicalResult legalizeSplit(const Node &node, ValueRange inputs,
       (splitAttr && splitAttr->size() != numOutputs))
     return node.fail("split must give one size per output (" + Twine(numOutputs) + ")");
   Value axisSize = tensor::DimOp::create(rewriter, loc, input, *axis);
-  // Without split sizes, parts are ceil(size / outputs) long and the last takes the rest.
-  Value chunk = arith::CeilDivUIOp::create(rewriter, loc, axisSize,
-                                           indexConstant(rewriter, loc, numOutputs));
   SmallVector<Value> results;
   Value offset = indexConstant(rewriter, loc, 0);
   for (unsigned i = 0; i < numOutputs; ++i) {
@@ -454,8 +450,11 @@ LogicalResult legalizeSplit(const Node &node, ValueRange inputs,
       partSize = indexConstant(rewriter, loc, (*splitAttr)[i]);
     else if (splitInput)
       partSize = extractIndex(rewriter, loc, inputs[1], i);
-    else
-      partSize = arith::MinUIOp::create(rewriter, loc, chunk,
+    else // Parts of ceil(size / outputs), the last one taking the rest.
+      partSize = arith::MinUIOp::create(rewriter, loc,
+                                        arith::CeilDivUIOp::create(
+                                            rewriter, loc, axisSize,
+                                            indexConstant(rewriter, loc, numOutputs)),
                                         arith::SubIOp::create(rewriter, loc, axisSize, offset));
     SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
     offsets[*axis] = offset;

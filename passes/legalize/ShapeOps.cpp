@@ -105,6 +105,21 @@ Value gather(OpBuilder &b, Location loc, Value input, RankedTensorType resultTyp
                   });
 }
 
+/// A gather whose source index along each dimension depends on the result index along the
+/// same dimension only: `result[i...] = input[sourceIndex(d, i_d)...]`.
+Value gatherPerDimension(
+    OpBuilder &b, Location loc, Value input, RankedTensorType resultType,
+    ArrayRef<OpFoldResult> sizes,
+    function_ref<Value(OpBuilder &, Location, int64_t dim, Value index)> sourceIndex) {
+  return gather(b, loc, input, resultType, sizes,
+                [&](OpBuilder &nested, Location nestedLoc, ValueRange indices) {
+                  SmallVector<Value> sourceIndices;
+                  for (auto [dim, index] : llvm::enumerate(indices))
+                    sourceIndices.push_back(sourceIndex(nested, nestedLoc, dim, index));
+                  return sourceIndices;
+                });
+}
+
 /// `input`'s elements in the same order under the shape `sizes`: a collapse or expand where
 /// the shapes allow one, else tensor.reshape.
 Value reshapeTo(OpBuilder &b, Location loc, Value input, RankedTensorType resultType,
@@ -170,10 +185,14 @@ LogicalResult replace(const Node &node, ConversionPatternRewriter &rewriter, Val
   return success();
 }
 
+LogicalResult failAxis(const Node &node, int64_t axis, int64_t rank) {
+  return node.fail("axis " + Twine(axis) + " is out of range for rank " + Twine(rank));
+}
+
 int64_t rankOf(Value value) { return llvm::cast<RankedTensorType>(value.getType()).getRank(); }
 
-/// The axes of a node, from input `inputIndex` (newer opsets) or the `axes` attribute.
-/// Must be constant unless `allowRuntime`; nothing in `axes` then.
+/// The axes of a node, normalized, from input `inputIndex` (newer opsets) or the `axes`
+/// attribute: empty when neither is given, nothing when the input is known only at run time.
 FailureOr<std::optional<SmallVector<int64_t>>> readAxes(const Node &node, ValueRange inputs,
                                                         unsigned inputIndex, int64_t rank) {
   std::optional<SmallVector<int64_t>> axes = node.getInts("axes");
@@ -187,7 +206,7 @@ FailureOr<std::optional<SmallVector<int64_t>>> readAxes(const Node &node, ValueR
   for (int64_t &axis : *axes) {
     std::optional<int64_t> normalized = normalizeAxis(axis, rank);
     if (!normalized)
-      return node.fail("axis " + Twine(axis) + " is out of range for rank " + Twine(rank));
+      return failAxis(node, axis, rank);
     axis = *normalized;
   }
   return axes;
@@ -282,7 +301,7 @@ LogicalResult legalizeFlatten(const Node &node, ValueRange inputs,
   int64_t rank = rankOf(inputs[0]);
   int64_t axis = node.getInt("axis", 1);
   if (axis < -rank || axis > rank)
-    return node.fail("axis " + Twine(axis) + " is out of range for rank " + Twine(rank));
+    return failAxis(node, axis, rank);
   if (axis < 0)
     axis += rank;
   RankedTensorType resultType = node.getResultType(0);
@@ -391,8 +410,7 @@ LogicalResult legalizeConcat(const Node &node, ValueRange inputs,
   int64_t rank = resultType.getRank();
   std::optional<int64_t> axis = normalizeAxis(node.getInt("axis", 0), rank);
   if (!axis)
-    return node.fail("axis " + Twine(node.getInt("axis", 0)) + " is out of range for rank " +
-                     Twine(rank));
+    return failAxis(node, node.getInt("axis", 0), rank);
   SmallVector<OpFoldResult> sizes = sizesOf(rewriter, resultType, [&](int64_t dim) -> Value {
     if (dim != *axis)
       return tensor::DimOp::create(rewriter, loc, inputs[0], dim);
@@ -430,8 +448,7 @@ LogicalResult legalizeSplit(const Node &node, ValueRange inputs,
   int64_t rank = rankOf(input);
   std::optional<int64_t> axis = normalizeAxis(node.getInt("axis", 0), rank);
   if (!axis)
-    return node.fail("axis " + Twine(node.getInt("axis", 0)) + " is out of range for rank " +
-                     Twine(rank));
+    return failAxis(node, node.getInt("axis", 0), rank);
   unsigned numOutputs = node.getNumResults();
   std::optional<SmallVector<int64_t>> splitAttr = node.getInts("split");
   bool splitInput = node.hasInput(1);
@@ -508,7 +525,7 @@ LogicalResult legalizeSlice(const Node &node, ValueRange inputs,
     for (int64_t &axis : *constantAxes) {
       std::optional<int64_t> normalized = normalizeAxis(axis, rank);
       if (!normalized)
-        return node.fail("axis " + Twine(axis) + " is out of range for rank " + Twine(rank));
+        return failAxis(node, axis, rank);
       axis = *normalized;
     }
   }
@@ -577,15 +594,12 @@ LogicalResult legalizeSlice(const Node &node, ValueRange inputs,
   }
   SmallVector<OpFoldResult> sizes =
       sizesOf(rewriter, resultType, [&](int64_t dim) { return sliceSizes[dim]; });
-  Value result = gather(rewriter, loc, input, resultType, sizes,
-                        [&](OpBuilder &b, Location nestedLoc, ValueRange indices) {
-                          SmallVector<Value> sourceIndices;
-                          for (int64_t dim = 0; dim < rank; ++dim)
-                            sourceIndices.push_back(arith::AddIOp::create(
-                                b, nestedLoc, offsets[dim],
-                                mulIndex(b, nestedLoc, indices[dim], strides[dim])));
-                          return sourceIndices;
-                        });
+  Value result = gatherPerDimension(
+      rewriter, loc, input, resultType, sizes,
+      [&](OpBuilder &b, Location nestedLoc, int64_t dim, Value index) -> Value {
+        return arith::AddIOp::create(b, nestedLoc, offsets[dim],
+                                     mulIndex(b, nestedLoc, index, strides[dim]));
+      });
   return replace(node, rewriter, {result});
 }
 
@@ -647,15 +661,12 @@ LogicalResult legalizeTile(const Node &node, ValueRange inputs,
     return mulIndex(rewriter, loc, tensor::DimOp::create(rewriter, loc, input, dim),
                     extractIndex(rewriter, loc, inputs[1], dim));
   });
-  Value result = gather(rewriter, loc, input, resultType, sizes,
-                        [&](OpBuilder &b, Location nestedLoc, ValueRange indices) {
-                          SmallVector<Value> sourceIndices;
-                          for (int64_t dim = 0; dim < rank; ++dim)
-                            sourceIndices.push_back(arith::RemUIOp::create(
-                                b, nestedLoc, indices[dim],
-                                tensor::DimOp::create(b, nestedLoc, input, dim)));
-                          return sourceIndices;
-                        });
+  Value result = gatherPerDimension(
+      rewriter, loc, input, resultType, sizes,
+      [&](OpBuilder &b, Location nestedLoc, int64_t dim, Value index) -> Value {
+        return arith::RemUIOp::create(b, nestedLoc, index,
+                                      tensor::DimOp::create(b, nestedLoc, input, dim));
+      });
   return replace(node, rewriter, {result});
 }
 

@@ -120,6 +120,30 @@ Value gatherPerDimension(
                 });
 }
 
+/// A reassociation between shapes with dynamic sizes is only a guess at which sizes
+/// multiply into which: it is taken when every group holding a dynamic size has at most
+/// one size other than 1 on its many-dimensions side, so that nothing needs guessing.
+std::optional<SmallVector<ReassociationIndices>> unambiguousReassociation(RankedTensorType from,
+                                                                         RankedTensorType to) {
+  if (from.getRank() == to.getRank())
+    return std::nullopt;
+  RankedTensorType collapsed = from.getRank() < to.getRank() ? from : to;
+  RankedTensorType expanded = from.getRank() < to.getRank() ? to : from;
+  std::optional<SmallVector<ReassociationIndices>> reassociation =
+      getReassociationIndicesForReshape(from, to);
+  if (!reassociation)
+    return std::nullopt;
+  for (auto [collapsedDim, group] : llvm::enumerate(*reassociation)) {
+    bool dynamic = collapsed.isDynamicDim(collapsedDim) ||
+                   llvm::any_of(group, [&](int64_t dim) { return expanded.isDynamicDim(dim); });
+    if (dynamic && llvm::count_if(group, [&](int64_t dim) {
+                     return expanded.getDimSize(dim) != 1;
+                   }) > 1)
+      return std::nullopt;
+  }
+  return reassociation;
+}
+
 /// `input`'s elements in the same order under the shape `sizes`: a collapse or expand where
 /// the shapes allow one, else tensor.reshape.
 Value reshapeTo(OpBuilder &b, Location loc, Value input, RankedTensorType resultType,
@@ -127,10 +151,10 @@ Value reshapeTo(OpBuilder &b, Location loc, Value input, RankedTensorType result
   auto inputType = llvm::cast<RankedTensorType>(input.getType());
   RankedTensorType targetType = typeOfSizes(sizes, inputType.getElementType());
   Value result;
-  if (inputType.getShape() == targetType.getShape()) {
+  if (inputType.hasStaticShape() && inputType == targetType) {
     result = input;
   } else if (std::optional<SmallVector<ReassociationIndices>> reassociation =
-                 getReassociationIndicesForReshape(inputType, targetType)) {
+                 unambiguousReassociation(inputType, targetType)) {
     if (targetType.getRank() < inputType.getRank())
       result = tensor::CollapseShapeOp::create(b, loc, input, *reassociation);
     else

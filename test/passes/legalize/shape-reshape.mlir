@@ -52,3 +52,12 @@ func.func @flatten(%x: tensor<2x3xf32>) -> tensor<1x6xf32> {
   %0 = onnx.node "Flatten"(%x) {node_attrs = {axis = 0 : i64}} : (tensor<2x3xf32>) -> tensor<1x6xf32>
   return %0 : tensor<1x6xf32>
 }
+
+// Which dynamic sizes multiply into which is unknown: no expand_shape is guessed.
+// CHECK-LABEL: func.func @ambiguous_dynamic
+// CHECK-NOT: tensor.expand_shape
+// CHECK: tensor.reshape %arg0(%{{.*}}) : (tensor<?x?xf32>, tensor<3xindex>) -> tensor<?x?x?xf32>
+func.func @ambiguous_dynamic(%x: tensor<?x?xf32>, %s: tensor<3xi64>) -> tensor<?x?x?xf32> {
+  %0 = onnx.node "Reshape"(%x, %s) : (tensor<?x?xf32>, tensor<3xi64>) -> tensor<?x?x?xf32>
+  return %0 : tensor<?x?x?xf32>
+}

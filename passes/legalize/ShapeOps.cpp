@@ -27,21 +27,40 @@ using namespace moec::legalize;
 
 namespace {
 
+/// The longest 1-D int64 Concat built element by element, as shapes are: more than any
+/// tensor rank in practice.
+constexpr int64_t kMaxShapeLength = 16;
+
 Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
   return arith::ConstantIndexOp::create(b, loc, value);
 }
 
 /// Element `index` of the 1-D integer tensor `tensor` (or its only element if it is a
-/// scalar) as an index.
-Value extractIndex(OpBuilder &b, Location loc, Value tensor, int64_t index) {
+/// scalar), taken from a constant or a from_elements (shapes built by Shape and Concat)
+/// where it can be.
+Value extractElement(OpBuilder &b, Location loc, Value tensor, int64_t index) {
+  auto type = llvm::cast<RankedTensorType>(tensor.getType());
   if (std::optional<SmallVector<int64_t>> values = getConstantInts(tensor))
     if (index < int64_t(values->size()))
-      return indexConstant(b, loc, (*values)[index]);
-  auto type = llvm::cast<RankedTensorType>(tensor.getType());
+      return arith::ConstantOp::create(
+          b, loc, IntegerAttr::get(type.getElementType(), (*values)[index]));
+  if (auto elements = tensor.getDefiningOp<tensor::FromElementsOp>())
+    if (index < int64_t(elements.getElements().size()))
+      return elements.getElements()[index];
   SmallVector<Value> indices;
   if (type.getRank() == 1)
     indices.push_back(indexConstant(b, loc, index));
-  Value element = tensor::ExtractOp::create(b, loc, tensor, indices);
+  return tensor::ExtractOp::create(b, loc, tensor, indices);
+}
+
+/// extractElement as an index; a size from Shape is its tensor.dim again.
+Value extractIndex(OpBuilder &b, Location loc, Value tensor, int64_t index) {
+  Value element = extractElement(b, loc, tensor, index);
+  if (std::optional<int64_t> constant = getConstantIntValue(element))
+    return indexConstant(b, loc, *constant);
+  if (auto cast = element.getDefiningOp<arith::IndexCastOp>())
+    if (cast.getIn().getType().isIndex())
+      return cast.getIn();
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), element);
 }
 
@@ -444,6 +463,20 @@ LogicalResult legalizeConcat(const Node &node, ValueRange inputs,
                                     tensor::DimOp::create(rewriter, loc, input, dim));
     return total;
   });
+  // A shape being assembled (Shape -> Gather -> Concat -> Reshape) stays a from_elements,
+  // so that Reshape sees each size.
+  bool shapeLike = rank == 1 && resultType.hasStaticShape() &&
+                   resultType.getElementType().isInteger(64) &&
+                   resultType.getDimSize(0) <= kMaxShapeLength &&
+                   llvm::all_of(inputs, [](Value input) { return staticLength(input); });
+  if (shapeLike) {
+    SmallVector<Value> elements;
+    for (Value input : inputs)
+      for (int64_t i = 0; i < *staticLength(input); ++i)
+        elements.push_back(extractElement(rewriter, loc, input, i));
+    return replace(node, rewriter,
+                   {tensor::FromElementsOp::create(rewriter, loc, resultType, elements)});
+  }
   Value result = emptyOf(rewriter, loc, sizes, resultType.getElementType());
   OpFoldResult offset = rewriter.getIndexAttr(0);
   for (Value input : inputs) {

@@ -61,3 +61,21 @@ func.func @ambiguous_dynamic(%x: tensor<?x?xf32>, %s: tensor<3xi64>) -> tensor<?
   %0 = onnx.node "Reshape"(%x, %s) : (tensor<?x?xf32>, tensor<3xi64>) -> tensor<?x?x?xf32>
   return %0 : tensor<?x?x?xf32>
 }
+
+// Shape -> Concat -> Reshape as PyTorch exports it: the concatenated shape stays a
+// from_elements, and the reshape computes the batch size from tensor.dim, reading nothing
+// back from a tensor.
+// CHECK-LABEL: func.func @shape_concat_reshape
+// CHECK: %[[N:.*]] = tensor.dim %arg0, %{{.*}} : tensor<?x4xf32>
+// CHECK: tensor.from_elements %{{.*}}, %{{.*}}, %{{.*}} : tensor<3xi64>
+// CHECK-NOT: tensor.extract
+// CHECK: arith.cmpi eq, %[[N]], %{{.*}} : index
+// CHECK-NOT: tensor.extract
+// CHECK: tensor.expand_shape %arg0 {{\[\[}}0], [1, 2]] output_shape [%{{.*}}, 2, 2] : tensor<?x4xf32> into tensor<?x2x2xf32>
+func.func @shape_concat_reshape(%x: tensor<?x4xf32>) -> tensor<?x2x2xf32> {
+  %n = onnx.node "Shape"(%x) {node_attrs = {end = 1 : i64}} : (tensor<?x4xf32>) -> tensor<1xi64>
+  %c = onnx.constant "c" dense<[2, 2]> : tensor<2xi64>
+  %s = onnx.node "Concat"(%n, %c) {node_attrs = {axis = 0 : i64}} : (tensor<1xi64>, tensor<2xi64>) -> tensor<3xi64>
+  %0 = onnx.node "Reshape"(%x, %s) : (tensor<?x4xf32>, tensor<3xi64>) -> tensor<?x2x2xf32>
+  return %0 : tensor<?x2x2xf32>
+}

@@ -7,6 +7,7 @@
 
 #include "moec-runtime/model_abi.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -68,10 +69,13 @@ void gatherStrided(const char *source, const int64_t *sizes, const int64_t *stri
 }
 
 // Turns output `spec`'s filled descriptor into an owned dense tensor: as is
-// when the data is dense at the start of its allocation, else as a copy.
-std::string takeOutput(const TensorSpec &spec, const std::vector<int64_t> &words, Tensor &out) {
+// when the data is dense at the start of its allocation, else as a copy. An allocation
+// `shared` with an earlier output (the compiler may return one buffer for equal outputs)
+// is owned by that output and only copied from.
+std::string takeOutput(const TensorSpec &spec, const std::vector<int64_t> &words, bool shared,
+                       Tensor &out) {
   size_t rank = spec.dims.size();
-  Buffer allocation(reinterpret_cast<void *>(words[kAllocated]));
+  Buffer allocation(shared ? nullptr : reinterpret_cast<void *>(words[kAllocated]));
   out.dtype = spec.dtype;
   out.shape.assign(words.begin() + kSizes, words.begin() + kSizes + rank);
   for (size_t i = 0; i < rank; ++i) {
@@ -89,7 +93,7 @@ std::string takeOutput(const TensorSpec &spec, const std::vector<int64_t> &words
   const char *first =
       reinterpret_cast<const char *>(words[kAligned]) + words[kOffset] * int64_t(elementSize);
   std::vector<int64_t> strides(words.begin() + kSizes + rank, words.end());
-  if (first == allocation.get() && (strides == rowMajorStrides(out.shape) || out.byteSize() == 0)) {
+  if (!shared && first == allocation.get() && (strides == rowMajorStrides(out.shape) || out.byteSize() == 0)) {
     out.data = allocation.get();
     out.storage = std::move(allocation);
     return "";
@@ -196,7 +200,10 @@ std::string Model::run(const std::vector<Tensor> &inputs, std::vector<Tensor> &o
   outputs.clear();
   outputs.resize(modelInfo.outputs.size());
   for (size_t i = 0; i < outputs.size(); ++i) {
-    std::string error = takeOutput(modelInfo.outputs[i], outputWords[i], outputs[i]);
+    bool shared = std::any_of(outputWords.begin(), outputWords.begin() + i, [&](const auto &w) {
+      return outputWords[i][kAllocated] != 0 && w[kAllocated] == outputWords[i][kAllocated];
+    });
+    std::string error = takeOutput(modelInfo.outputs[i], outputWords[i], shared, outputs[i]);
     if (firstError.empty())
       firstError = error;
   }

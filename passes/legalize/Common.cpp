@@ -268,4 +268,5 @@ void moec::legalize::populateONNXLegalizationPatterns(RewritePatternSet &pattern
   populateMatmulPatterns(patterns, typeConverter);
   populateReductionPatterns(patterns, typeConverter);
   populateIndexingPatterns(patterns, typeConverter);
+  populateShapePatterns(patterns, typeConverter);
 }

@@ -124,6 +124,8 @@ void populateReductionPatterns(mlir::RewritePatternSet &patterns,
                                const mlir::TypeConverter &typeConverter);
 void populateIndexingPatterns(mlir::RewritePatternSet &patterns,
                               const mlir::TypeConverter &typeConverter);
+void populateShapePatterns(mlir::RewritePatternSet &patterns,
+                           const mlir::TypeConverter &typeConverter);
 
 /// All of the families above.
 void populateONNXLegalizationPatterns(mlir::RewritePatternSet &patterns,

@@ -326,7 +326,10 @@ LogicalResult legalizeReshape(const Node &node, ValueRange inputs,
                               ConversionPatternRewriter &rewriter) {
   Location loc = node.getLoc();
   RankedTensorType resultType = node.getResultType(0);
-  if (staticLength(inputs[1]) != resultType.getRank())
+  // A shape of unknown length must hold the result's rank of sizes, which shape inference
+  // knew: only a known, different length is an error.
+  std::optional<int64_t> length = staticLength(inputs[1]);
+  if (length && *length != resultType.getRank())
     return node.fail("the shape operand must hold one size per result dimension (" +
                      Twine(resultType.getRank()) + ")");
   SmallVector<Value> requested;

@@ -41,9 +41,9 @@ func.func @main(%x: tensor<6xf32>) -> (tensor<2xf32>, tensor<4xf32>) {
 
 // -----
 
-func.func @main(%x: tensor<6xf32>, %s: tensor<?xi64>) -> tensor<?xf32> {
+func.func @main(%x: tensor<6xf32>, %s: tensor<2xi64>) -> tensor<?xf32> {
   // expected-error @+1 {{node 'r' (Reshape): the shape operand must hold one size per result dimension (1)}}
-  %0 = onnx.node "Reshape"(%x, %s) {name = "r"} : (tensor<6xf32>, tensor<?xi64>) -> tensor<?xf32>
+  %0 = onnx.node "Reshape"(%x, %s) {name = "r"} : (tensor<6xf32>, tensor<2xi64>) -> tensor<?xf32>
   return %0 : tensor<?xf32>
 }
 

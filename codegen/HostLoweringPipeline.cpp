@@ -26,6 +26,9 @@ void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOption
 
   // Buffers: the entry function takes and returns plain (identity-layout) memrefs, and
   // ownership-based deallocation hands every returned buffer to the caller.
+  ProtectEntryInputsOptions protectOptions;
+  protectOptions.entry = options.entry;
+  pm.addPass(createProtectEntryInputs(protectOptions));
   bufferization::OneShotBufferizePassOptions bufferizeOptions;
   bufferizeOptions.bufferizeFunctionBoundaries = true;
   bufferizeOptions.functionBoundaryTypeConversion =

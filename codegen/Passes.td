@@ -85,4 +85,17 @@ def FuseElementwiseOps : Pass<"moec-fuse-elementwise", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def ProtectEntryInputs : Pass<"moec-protect-entry-inputs", "::mlir::ModuleOp"> {
+  let summary = "Keep bufferization from writing into the caller's input buffers";
+  let description = [{
+    Marks every argument of the entry function `bufferization.writable = false`, so that
+    one-shot bufferization copies an input before any in-place update instead of writing
+    into memory the caller owns (docs/runtime-abi.md: inputs are read-only to the model).
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main\"",
+           "Name of the function the model runs">
+  ];
+}
+
 #endif // MOEC_CODEGEN_PASSES_TD

@@ -252,7 +252,11 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
       return math::AbsFOp::create(b, loc, args[0]);
     if (node.getInputElementType(0).isUnsignedInteger())
       return args[0];
-    return math::AbsIOp::create(b, loc, args[0]);
+    // math.absi has no lowering to LLVM in MLIR 22.
+    Value zero = constantOf(b, loc, args[0].getType(), 0);
+    Value negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, args[0], zero);
+    return arith::SelectOp::create(b, loc, negative,
+                                   arith::SubIOp::create(b, loc, zero, args[0]), args[0]);
   });
   add("Sign", [](OpBuilder &b, Location loc, ValueRange args, const Node &node, Type) -> Value {
     Value x = args[0];

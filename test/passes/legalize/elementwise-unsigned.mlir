@@ -20,3 +20,20 @@ func.func @signed_less(%a: tensor<4xi16>, %b: tensor<4xi16>) -> tensor<4xi1> {
   %0 = onnx.node "Less"(%a, %b) : (tensor<4xi16>, tensor<4xi16>) -> tensor<4xi1>
   return %0 : tensor<4xi1>
 }
+
+// Integer Abs: select on the sign (math.absi has no LLVM lowering); unsigned is the identity.
+// CHECK-LABEL: func.func @abs_signed
+// CHECK: %[[NEG:.*]] = arith.cmpi slt
+// CHECK: %[[MINUS:.*]] = arith.subi
+// CHECK: arith.select %[[NEG]], %[[MINUS]]
+// CHECK-LABEL: func.func @abs_unsigned
+// CHECK-NOT: arith.select
+// CHECK: linalg.yield %in
+func.func @abs_signed(%a: tensor<4xi32>) -> tensor<4xi32> {
+  %0 = onnx.node "Abs"(%a) : (tensor<4xi32>) -> tensor<4xi32>
+  return %0 : tensor<4xi32>
+}
+func.func @abs_unsigned(%a: tensor<4xui32>) -> tensor<4xui32> {
+  %0 = onnx.node "Abs"(%a) : (tensor<4xui32>) -> tensor<4xui32>
+  return %0 : tensor<4xui32>
+}

@@ -29,6 +29,10 @@ GRAPHS = {
         ("4 x 32 tokens", {"batch": 4, "seq": 32}),
         ("8 x 128 tokens", {"batch": 8, "seq": 128}),
     ]),
+    "attention_block (64 wide, 4 heads)": (make_examples.attention_block, [
+        ("1 token", {"batch": 1, "seq": 1}),
+        ("4 x 32 tokens", {"batch": 4, "seq": 32}),
+    ]),
     "ffn_block (1024 -> 2816 -> 1024)": (lambda: make_examples.ffn_block(1024, 2816), [
         ("16 tokens", {"batch": 1, "seq": 16}),
         ("256 tokens", {"batch": 1, "seq": 256}),

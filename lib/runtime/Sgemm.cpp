@@ -226,7 +226,10 @@ extern "C" void moec_rt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, i
   }
   // Evenly sized macro tiles, then more of them (narrower along N first, where
   // packing is not repeated) until every thread has work.
-  int64_t threads = moec_rt_num_threads();
+  // Waking a worker costs tens of microseconds: a small product runs on fewer threads.
+  constexpr int64_t kMinMultiplyAddsPerThread = int64_t(1) << 20;
+  int64_t threads = std::max<int64_t>(
+      1, std::min<int64_t>(moec_rt_num_threads(), M * N * K / kMinMultiplyAddsPerThread));
   int64_t tilesM = ceilDiv(M, kMaxMC), tilesN = ceilDiv(N, kMaxNC);
   if (tilesM * tilesN < threads)
     tilesN = std::min(ceilDiv(N, kNR), ceilDiv(threads, tilesM));
@@ -234,5 +237,9 @@ extern "C" void moec_rt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, i
     tilesM = std::min(ceilDiv(M, kMR), ceilDiv(threads, tilesN));
   int64_t tileM = roundUp(ceilDiv(M, tilesM), kMR), tileN = roundUp(ceilDiv(N, tilesN), kNR);
   SgemmJob job{M, N, K, A, lda, B, ldb, C, ldc, accumulate != 0, tileM, tileN, ceilDiv(N, tileN)};
-  moec_rt_parallel_for(ceilDiv(M, tileM) * job.tilesAlongN, runTiles, &job);
+  int64_t tiles = ceilDiv(M, tileM) * job.tilesAlongN;
+  if (threads == 1)
+    runTiles(&job, 0, tiles);
+  else
+    moec_rt_parallel_for(tiles, runTiles, &job);
 }

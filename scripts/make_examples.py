@@ -22,6 +22,19 @@ from onnx import TensorProto, helper, numpy_helper, save
 OPSET = 17
 
 
+def block_model(name, nodes, weights, hidden):
+    """A model from x [batch, seq, hidden] to y of the same shape."""
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", hidden])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", hidden])],
+        [numpy_helper.from_array(v, k) for k, v in weights.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="moec/scripts/make_examples.py")
+    model.ir_version = 8
+    return model
+
+
 def ffn_block(hidden=64, inner=256, seed=0):
     rng = np.random.default_rng(seed)
     weights = {
@@ -46,15 +59,7 @@ def ffn_block(hidden=64, inner=256, seed=0):
         node("Add", ["o0", "fc2.bias"], ["o1"], name="fc2/Add"),
         node("Add", ["o1", "x"], ["y"], name="residual/Add"),
     ]
-    graph = helper.make_graph(
-        nodes, "ffn_block",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", hidden])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", hidden])],
-        [numpy_helper.from_array(v, k) for k, v in weights.items()])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="moec/scripts/make_examples.py")
-    model.ir_version = 8
-    return model
+    return block_model("ffn_block", nodes, weights, hidden)
 
 
 def attention_block(hidden=64, heads=4, seed=1):
@@ -86,15 +91,7 @@ def attention_block(hidden=64, heads=4, seed=1):
         node("MatMul", ["a2", "o.weight"], ["o0"], name="o/MatMul"),
         node("Add", ["o0", "x"], ["y"], name="residual/Add"),
     ]
-    graph = helper.make_graph(
-        nodes, "attention_block",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", hidden])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", hidden])],
-        [numpy_helper.from_array(v, k) for k, v in weights.items()])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="moec/scripts/make_examples.py")
-    model.ir_version = 8
-    return model
+    return block_model("attention_block", nodes, weights, hidden)
 
 
 def main():

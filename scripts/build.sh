@@ -3,6 +3,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$repo/build"
+# Paths relative to the checkout, so that ccache hits across clones (CI builds a fresh one).
+export CCACHE_BASEDIR="$repo"
 werror=OFF
 [ -n "${CI:-}" ] && werror=ON
 if [ ! -f "$build/build.ninja" ] || ! grep -q "MOEC_WERROR:BOOL=$werror" "$build/CMakeCache.txt"; then

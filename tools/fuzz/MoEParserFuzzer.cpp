@@ -1,0 +1,40 @@
+//===- MoEParserFuzzer.cpp - libFuzzer over parsing and verifying moe ops -===//
+//
+// moe-opt, the plugin and every pass parse moe IR that users write: whatever the text, the
+// parser and the verifiers must reject bad input with a diagnostic, never crash.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moec/Dialect/MoE/MoE.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+
+#include <cstddef>
+#include <cstdint>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static mlir::DialectRegistry *registry = [] {
+    auto *r = new mlir::DialectRegistry();
+    r->insert<moec::moe::MoEDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect,
+              mlir::tensor::TensorDialect>();
+    return r;
+  }();
+  mlir::MLIRContext context(*registry, mlir::MLIRContext::Threading::DISABLED);
+  context.allowUnregisteredDialects(false);
+  mlir::ScopedDiagnosticHandler quiet(&context, [](mlir::Diagnostic &) {
+    return mlir::success();
+  });
+  llvm::StringRef source(reinterpret_cast<const char *>(data), size);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(source, &context);
+  if (module)
+    (void)mlir::verify(*module);
+  return 0;
+}

@@ -20,6 +20,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from run_vs_onnxruntime import output_file_name
+
 DATA = "/usr/share/libonnx-testdata/data/node"
 # The tolerances of onnx.backend.test (onnx/backend/test/runner/__init__.py).
 RTOL, ATOL = 1e-3, 1e-7
@@ -88,8 +90,7 @@ def run_test(test_dir, moec, timeout):
                 return "run: " + (lines[-1] if lines else f"exit {run.returncode}")
             for i, output_name in enumerate(output_names):
                 expected = read_tensor(os.path.join(data_set, f"output_{i}.pb"))
-                file_name = re.sub(r"[^A-Za-z0-9_.-]", "_", output_name) + ".npy"
-                actual = np.load(os.path.join(tmp, "out", file_name))
+                actual = np.load(os.path.join(tmp, "out", output_file_name(output_name)))
                 if actual.dtype != expected.dtype:
                     return f"output {output_name}: dtype {actual.dtype}, expected {expected.dtype}"
                 if actual.shape != expected.shape:

@@ -29,6 +29,12 @@ NUMPY_TYPES = {
 }
 
 
+def output_file_name(name):
+    """The file an executable writes output `name` to (docs/executables.md, --output-dir)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    return ("_" + safe[1:] if safe.startswith(".") else safe) + ".npy"
+
+
 def make_inputs(model, dims, rng):
     initializers = {init.name for init in model.graph.initializer}
     inputs = {}
@@ -51,7 +57,7 @@ def make_inputs(model, dims, rng):
 def run_moec(prog, inputs, tmp, bench, threads):
     args = [prog, "--output-dir", os.path.join(tmp, "out"), "--threads", str(threads)]
     for name, array in inputs.items():
-        path = os.path.join(tmp, re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".npy")
+        path = os.path.join(tmp, "input_" + output_file_name(name))
         np.save(path, array)
         args += ["--input", f"{name}={path}"]
     subprocess.run(args, check=True)
@@ -102,7 +108,7 @@ def main():
         moec_ms = run_moec(args.prog, inputs, tmp, args.bench, args.threads)
         names, expected, ort_ms = run_onnxruntime(args.model, inputs, args.bench, args.threads)
         for name, want in zip(names, expected):
-            got = np.load(os.path.join(tmp, "out", re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".npy"))
+            got = np.load(os.path.join(tmp, "out", output_file_name(name)))
             if got.shape != want.shape or got.dtype != want.dtype:
                 print(f"{name}: moec gives {got.dtype}{list(got.shape)}, onnxruntime "
                       f"{want.dtype}{list(want.shape)}")

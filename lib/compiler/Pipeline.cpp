@@ -9,7 +9,6 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 
-#include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
 
@@ -39,22 +38,6 @@ static void buildStage(OpPassManager &pm, moec::Stage stage) {
   }
 }
 
-static StringRef stageName(moec::Stage stage) {
-  switch (stage) {
-  case moec::Stage::Import:
-    return "import";
-  case moec::Stage::Raise:
-    return "raise";
-  case moec::Stage::Optimize:
-    return "optimize";
-  case moec::Stage::Kernel:
-    return "kernel";
-  case moec::Stage::Codegen:
-    return "codegen";
-  }
-  llvm_unreachable("unknown stage");
-}
-
 LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options) {
   for (const std::string &name : options.disabledPasses) {
     std::vector<std::string> optional = getOptionalPassNames();
@@ -67,12 +50,8 @@ LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options)
       break;
     PassManager pm(module.getContext());
     buildStage(pm, stage);
-    if (options.timing)
-      pm.enableTiming();
     if (failed(pm.run(module)))
       return failure();
-    if (options.timing)
-      llvm::errs() << "moec: stage " << stageName(stage) << " done\n";
   }
   return success();
 }

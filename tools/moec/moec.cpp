@@ -151,6 +151,10 @@ std::string unavailableRequest(const Options &options) {
     return "--quantize is not available in this build yet";
   if (options.shardExperts != 1)
     return "--shard-experts is not available in this build yet";
+  std::vector<std::string> optional = moec::getOptionalPassNames();
+  for (const std::string &name : options.disabledPasses)
+    if (!llvm::is_contained(optional, name))
+      return "--disable-pass=" + name + ": no optional pass has that name (see docs/moec.md)";
   return "";
 }
 

@@ -28,8 +28,6 @@ struct PipelineOptions {
   /// Passes not to run, by their command-line names; only optional (optimization) passes
   /// can be disabled.
   std::vector<std::string> disabledPasses;
-  /// Report each stage's time on stderr.
-  bool timing = false;
 };
 
 /// The names of the passes that --disable-pass accepts.

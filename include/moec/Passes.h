@@ -35,6 +35,10 @@ class TosaDialect;
 } // namespace tosa
 } // namespace mlir
 
+namespace moec::moe {
+class MoEDialect;
+} // namespace moec::moe
+
 namespace moec {
 
 #define GEN_PASS_DECL

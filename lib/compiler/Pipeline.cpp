@@ -13,15 +13,22 @@
 using namespace mlir;
 
 std::vector<std::string> moec::getOptionalPassNames() {
-  // No optimization pass exists yet: raising and fusion passes register here.
-  return {};
+  return {moec::createRaiseHFMoE()->getArgument().str()};
 }
 
-/// Adds the passes of `stage` to `pm`.
-static void buildStage(OpPassManager &pm, moec::Stage stage) {
+/// Adds the passes of `stage` to `pm`, less those `options` disables.
+static void buildStage(OpPassManager &pm, moec::Stage stage,
+                       const moec::PipelineOptions &options) {
+  auto addOptionalPass = [&](std::unique_ptr<Pass> pass) {
+    if (!llvm::is_contained(options.disabledPasses, pass->getArgument()))
+      pm.addPass(std::move(pass));
+  };
   switch (stage) {
   case moec::Stage::Import:
+    return;
   case moec::Stage::Raise:
+    addOptionalPass(moec::createRaiseHFMoE());
+    return;
   case moec::Stage::Optimize:
     return;
   case moec::Stage::Kernel:
@@ -49,7 +56,7 @@ LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options)
     if (stage > options.stopAfter)
       break;
     PassManager pm(module.getContext());
-    buildStage(pm, stage);
+    buildStage(pm, stage, options);
     if (failed(pm.run(module)))
       return failure();
   }

@@ -49,3 +49,14 @@ if any(os.path.exists(os.path.join(d, "ptxas")) for d in ptxas_dirs) or shutil.w
     config.available_features.add("ptxas")
     for d in ptxas_dirs:
         llvm_config.with_environment("PATH", d, append_path=True)
+
+# PyTorch lives in Debian's system interpreter only (not in the .venv): the tests that
+# export models with torch run where it imports.
+torch_python = "/usr/bin/python3"
+try:
+    if subprocess.run([torch_python, "-c", "import torch"], capture_output=True,
+                      timeout=120).returncode == 0:
+        config.available_features.add("torch")
+        config.substitutions.append(("%torch_python", torch_python))
+except (OSError, subprocess.SubprocessError):
+    pass

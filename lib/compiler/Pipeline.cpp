@@ -13,8 +13,8 @@
 using namespace mlir;
 
 std::vector<std::string> moec::getOptionalPassNames() {
-  // Raising and fusion passes register here.
-  return {"moec-raise-ort-moe"};
+  return {moec::createRaiseORTMoE()->getArgument().str(),
+          moec::createRaiseHFMoE()->getArgument().str()};
 }
 
 /// Adds the passes of `stage` to `pm`, less those `options` disables.
@@ -29,6 +29,7 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
     return;
   case moec::Stage::Raise:
     addOptional(moec::createRaiseORTMoE());
+    addOptional(moec::createRaiseHFMoE());
     return;
   case moec::Stage::Optimize:
     return;

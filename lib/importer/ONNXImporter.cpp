@@ -436,7 +436,7 @@ std::string Importer::inferMissingShapes(::onnx::ModelProto &model) {
                                            ::onnx::ShapeInferenceOptions(
                                                /*check_type_val=*/false,
                                                /*strict_mode_val=*/0,
-                                               /*data_prop_val=*/false));
+                                               /*data_prop_val=*/true));
       keepOnlyTypes(*model.mutable_graph());
       reply = "T" + model.graph().SerializeAsString();
     } catch (const std::exception &error) {

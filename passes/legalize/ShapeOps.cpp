@@ -316,7 +316,11 @@ SmallVector<Value> reshapeSizes(OpBuilder &b, Location loc, Value input, Value s
     sizes.push_back(size);
     known = mulIndex(b, loc, known, arith::SelectOp::create(b, loc, equal(size, minusOne), one, size));
   }
-  Value inferred = arith::DivUIOp::create(b, loc, product(b, loc, input, 0, rankOf(input)), known);
+  // An empty tensor (an expert that no token chose) can make the known sizes' product 0;
+  // the quotient then only matters with a -1, and 0 / 1 gives it the size 0.
+  Value divisor = arith::MaxUIOp::create(b, loc, known, one);
+  Value inferred =
+      arith::DivUIOp::create(b, loc, product(b, loc, input, 0, rankOf(input)), divisor);
   for (Value &size : sizes)
     size = arith::SelectOp::create(b, loc, equal(size, minusOne), inferred, size);
   return sizes;

@@ -96,6 +96,9 @@ struct Options {
       "list-supported-ops", cl::init(false),
       cl::desc("Print the ONNX op types (default domain) that moec compiles, and exit"),
       cl::cat(moecCategory)};
+  cl::opt<bool> remarks{"remarks", cl::init(false),
+                        cl::desc("Print remarks, e.g. why an MoE-shaped graph was not raised"),
+                        cl::cat(moecCategory)};
   cl::opt<bool> printLocations{"print-locations", cl::init(false),
                                cl::desc("In MLIR output, print locations (the ONNX node names)"),
                                cl::cat(moecCategory)};
@@ -121,13 +124,17 @@ std::string describeLocation(mlir::Location loc) {
 
 /// Prints each diagnostic as one line, `error: FILE: MESSAGE`; the message names the node.
 /// Names come from the model, so anything unprintable in them (a newline, a NUL) is
-/// escaped.
-mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag) {
+/// escaped. Remarks are printed only with `showRemarks`.
+mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag, bool showRemarks) {
   StringRef severity = "error";
   if (diag.getSeverity() == mlir::DiagnosticSeverity::Warning)
     severity = "warning";
+  else if (diag.getSeverity() == mlir::DiagnosticSeverity::Remark)
+    severity = "remark";
   else if (diag.getSeverity() != mlir::DiagnosticSeverity::Error)
     severity = "note";
+  if (severity == "remark" && !showRemarks)
+    return mlir::success();
   errs() << severity << ": ";
   std::string where = describeLocation(diag.getLocation());
   if (!where.empty()) {
@@ -298,7 +305,9 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::MLIRContext context(registry);
-  mlir::ScopedDiagnosticHandler handler(&context, printDiagnostic);
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    return printDiagnostic(diag, options.remarks);
+  });
 
   moec::ImportOptions importOptions;
   importOptions.inferShapes = options.inferShapes;

@@ -29,6 +29,7 @@ static void buildStage(OpPassManager &pm, moec::Stage stage) {
     // ONNX's types (signedness included).
     pm.addPass(moec::createExportModelInfo());
     pm.addPass(moec::createLegalizeONNX());
+    pm.addPass(moec::createDecomposeMoELayers());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     return;

@@ -1,12 +1,13 @@
 //===- MoEGroupedMatmul.cpp - Expert GEMMs over the sorted-token layout ---===//
 //
 // Two regimes, chosen per expert by the rows of its segment:
-// - a few rows (decoding): the product is bound by reading the expert's weights
-//   once. All such experts' column tiles go to the pool together; each tile
-//   streams its W columns row by row with AVX-512 FMAs into register
-//   accumulators for every row of the segment, and applies bias and activation
-//   while the tile is in registers' reach. Gated tiles take the gate columns
-//   and the matching up columns together, so the gated product never exists.
+// - a few rows (decoding, small batches): the product is bound by reading the
+//   expert's weights once. All such experts' column tiles go to the pool
+//   together; each tile streams its W columns row by row with AVX-512 FMAs into
+//   register accumulators for up to 4 rows of the segment at a time; more rows
+//   reuse each L1-sized block of W rows before the next is read. Bias and
+//   activation are applied on the tile. Gated tiles take the gate columns and
+//   the matching up columns together, so the gated product never exists.
 // - many rows: the segment's rows are gathered into a packed buffer and the
 //   runtime's cache-blocked GEMM (Sgemm.cpp) runs on it, starting from the
 //   bias, followed by a vectorized activation pass over the output.
@@ -26,7 +27,11 @@
 
 namespace {
 // Segments of at most this many rows take the streaming (GEMV-like) kernel.
-constexpr int64_t kMaxStreamingRows = 4;
+constexpr int64_t kMaxStreamingRows = 16;
+// Rows whose accumulators one streaming pass keeps in registers.
+constexpr int64_t kRegisterRows = 4;
+// Rows of W (of one tile) that stay in L1 while every group of rows reads them.
+constexpr int64_t kStreamBlockK = 64;
 // Columns of one streaming tile: 8 AVX-512 vectors for up to 2 rows, else 4,
 // which keeps at most 16 accumulators in registers.
 constexpr int64_t kMaxTileColumns = 128;
@@ -139,19 +144,21 @@ MOEC_AVX512 void epilogueAvx512(const Epilogue &epilogue, const float *gate, con
   }
 }
 
-// rows x cols (cols <= 16 * Vecs) of out = x[0..rows) (each K floats) times the columns
-// of w (row stride ldw), reading w exactly once.
+// rows x cols (cols <= 16 * Vecs) of out (+)= x[0..rows) (each from k0 to k1) times
+// rows k0..k1 of the columns of w (row stride ldw), reading w once.
 template <int Rows, int Vecs>
-MOEC_AVX512 void streamTileAvx512(int64_t K, const float *const *x, const float *w, int64_t ldw,
-                                  int64_t cols, float *out, int64_t ldo) {
+MOEC_AVX512 void streamTileAvx512(int64_t k0, int64_t k1, const float *const *x, const float *w,
+                                  int64_t ldw, int64_t cols, float *out, int64_t ldo,
+                                  bool accumulate) {
   __mmask16 mask[Vecs];
   __m512 acc[Rows][Vecs];
   for (int v = 0; v < Vecs; ++v) {
     mask[v] = lowBits(cols - 16 * v);
     for (int r = 0; r < Rows; ++r)
-      acc[r][v] = _mm512_setzero_ps();
+      acc[r][v] = accumulate ? _mm512_maskz_loadu_ps(mask[v], out + r * ldo + 16 * v)
+                             : _mm512_setzero_ps();
   }
-  for (int64_t k = 0; k < K; ++k) {
+  for (int64_t k = k0; k < k1; ++k) {
     const float *row = w + k * ldw;
     for (int v = 0; v < Vecs; ++v)
       _mm_prefetch(reinterpret_cast<const char *>(row + kPrefetchRows * ldw + 16 * v),
@@ -170,18 +177,34 @@ MOEC_AVX512 void streamTileAvx512(int64_t K, const float *const *x, const float 
       _mm512_mask_storeu_ps(out + r * ldo + 16 * v, mask[v], acc[r][v]);
 }
 
+// Up to kRegisterRows rows over W rows k0..k1.
+MOEC_AVX512 void streamRowGroupAvx512(int64_t rows, int64_t k0, int64_t k1,
+                                      const float *const *x, const float *w, int64_t ldw,
+                                      int64_t cols, float *out, int64_t ldo, bool accumulate) {
+  switch (rows) {
+  case 1:
+    return streamTileAvx512<1, 8>(k0, k1, x, w, ldw, cols, out, ldo, accumulate);
+  case 2:
+    return streamTileAvx512<2, 8>(k0, k1, x, w, ldw, cols, out, ldo, accumulate);
+  case 3:
+    return streamTileAvx512<3, 4>(k0, k1, x, w, ldw, cols, out, ldo, accumulate);
+  default:
+    return streamTileAvx512<4, 4>(k0, k1, x, w, ldw, cols, out, ldo, accumulate);
+  }
+}
+
 MOEC_AVX512 void streamTileAvx512AnyRows(int64_t rows, int64_t K, const float *const *x,
                                          const float *w, int64_t ldw, int64_t cols, float *out,
                                          int64_t ldo) {
-  switch (rows) {
-  case 1:
-    return streamTileAvx512<1, 8>(K, x, w, ldw, cols, out, ldo);
-  case 2:
-    return streamTileAvx512<2, 8>(K, x, w, ldw, cols, out, ldo);
-  case 3:
-    return streamTileAvx512<3, 4>(K, x, w, ldw, cols, out, ldo);
-  default:
-    return streamTileAvx512<4, 4>(K, x, w, ldw, cols, out, ldo);
+  if (rows <= kRegisterRows)
+    return streamRowGroupAvx512(rows, 0, K, x, w, ldw, cols, out, ldo, false);
+  // Every group of rows reads a block of W rows while it is in L1; W comes from
+  // memory once.
+  for (int64_t k0 = 0; k0 < K; k0 += kStreamBlockK) {
+    int64_t k1 = std::min(K, k0 + kStreamBlockK);
+    for (int64_t r = 0; r < rows; r += kRegisterRows)
+      streamRowGroupAvx512(std::min(kRegisterRows, rows - r), k0, k1, x + r, w, ldw, cols,
+                           out + r * ldo, ldo, k0 > 0);
   }
 }
 #endif
@@ -204,7 +227,8 @@ using EpilogueKernel = void (*)(const Epilogue &epilogue, const float *gate, con
 struct Kernels {
   StreamTile streamTile = streamTilePortable;
   EpilogueKernel epilogue = epilogueScalar;
-  // Columns of a streaming tile for a segment of `rows` rows.
+  // Columns of a streaming tile for a segment of `rows` rows: what the register
+  // accumulators of a row group cover.
   int64_t tileColumns(int64_t rows) const { return rows <= 2 ? kMaxTileColumns : 64; }
 };
 

@@ -313,7 +313,8 @@ void checkGroupedMatmul(const MatmulCase &c) {
     EXPECT_EQ(result[(slots - 1) * outColumns + n], 0.0f) << "the slot past every segment";
 }
 
-// Segments of every regime: empty, streamed (1-4 rows), packed GEMM (more).
+// Segments of every regime: empty, streamed (up to 16 rows; over 4 in row groups), packed
+// GEMM (more).
 const std::vector<int64_t> kMixedSegments = {0, 1, 2, 0, 3, 4, 5, 17};
 
 class GroupedMatmulActivations : public ::testing::TestWithParam<int32_t> {};
@@ -340,7 +341,8 @@ TEST(MoEGroupedMatmul, NoEpilogueWithBias) {
 }
 
 TEST(MoEGroupedMatmul, WideTilesAndLongSegments) {
-  checkGroupedMatmul({130, 2 * 300, {1, 2, 40, 0}, MOEC_RT_ACTIVATION_SILU, true, false, true});
+  checkGroupedMatmul(
+      {130, 2 * 300, {1, 2, 11, 40, 0}, MOEC_RT_ACTIVATION_SILU, true, false, true});
 }
 
 TEST(MoEGroupedMatmul, PaddedSegmentsGiveZeroRows) {

@@ -97,9 +97,9 @@ public:
     args.push_back(arith::ConstantIntOp::create(rewriter, loc, rewriter.getI32Type(), value));
     return *this;
   }
-  RuntimeCall &f32(const APFloat &value) {
-    args.push_back(arith::ConstantOp::create(
-        rewriter, loc, rewriter.getF32FloatAttr(float(value.convertToDouble()))));
+  RuntimeCall &f32(double value) {
+    args.push_back(
+        arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(float(value))));
     return *this;
   }
 
@@ -156,7 +156,7 @@ struct RouteToRuntime : OpRewritePattern<RouteOp> {
         .i32(routing.getTopkFirst())
         .i64(routing.getNGroup())
         .i64(routing.getTopkGroup())
-        .f32(routing.getRoutedScalingFactor())
+        .f32(routing.getRoutedScalingFactor().convertToDouble())
         .output(op.getWeights().getType(), {tokens, k})
         .output(op.getExpertIds().getType(), {tokens, k})
         .replace(op, "route_f32");
@@ -210,12 +210,10 @@ struct GroupedMatmulToRuntime : OpRewritePattern<GroupedMatmulOp> {
         gated ? arith::DivUIOp::create(rewriter, loc, columns,
                                        arith::ConstantIndexOp::create(rewriter, loc, 2))
               : columns;
-    // Without an epilogue the activation is the identity; alpha and limit are unused.
-    MLIRContext *context = rewriter.getContext();
-    ExpertAttr epilogue =
-        expert ? expert
-               : ExpertAttr::get(context, Activation::relu, false, APFloat(0.0), APFloat(0.0));
+    // Without an epilogue the activation is the identity (-1); alpha and limit are unused.
     int32_t activation = expert ? static_cast<int32_t>(expert.getActivation()) : -1;
+    double alpha = expert ? expert.getAlpha().convertToDouble() : 0.0;
+    double limit = expert ? expert.getLimit().convertToDouble() : 0.0;
     call.size(rows)
         .size(call.dim(op.getWeights(), 1))
         .size(columns)
@@ -229,8 +227,8 @@ struct GroupedMatmulToRuntime : OpRewritePattern<GroupedMatmulOp> {
         .optionalInput(op.getBias())
         .i32(activation)
         .i32(gated)
-        .f32(epilogue.getAlpha())
-        .f32(epilogue.getLimit())
+        .f32(alpha)
+        .f32(limit)
         .output(op.getResult().getType(), {rows, resultColumns})
         .replace(op, "grouped_matmul_f32");
     return success();

@@ -38,6 +38,7 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
     // ONNX's types (signedness included).
     pm.addPass(moec::createExportModelInfo());
     pm.addPass(moec::createLegalizeONNX());
+    pm.addPass(moec::createDecomposeMoELayers());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     return;

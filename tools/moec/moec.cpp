@@ -1,6 +1,6 @@
 //===- moec.cpp - The moec compiler driver --------------------------------===//
 //
-// `moec MODEL.onnx -o OUT`: imports an ONNX model and runs it through moec's pipeline
+// `moec MODEL.onnx -o OUT`: imports an ONNX model (or parses MODEL.mlir) and runs it through moec's pipeline
 // (import, raise, optimize, kernel, codegen, emit) up to the stage and output asked for.
 // What this build cannot do yet (GPU targets, quantization, sharding) is an error, never a
 // fake result.
@@ -22,6 +22,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
@@ -43,7 +44,8 @@ cl::OptionCategory moecCategory("moec options");
 /// moec's command line. Constructed in main, once LLVM's own `-stop-after` (a codegen
 /// option of libLLVM) is unregistered, since moec's flag of that name means its stages.
 struct Options {
-  cl::opt<std::string> inputPath{cl::Positional, cl::desc("<model.onnx>"),
+  cl::opt<std::string> inputPath{cl::Positional,
+                                 cl::desc("<model.onnx | model.mlir>"),
                                  cl::cat(moecCategory)};
   cl::opt<std::string> outputPath{"o", cl::value_desc("path"),
                                   cl::desc("Output file ('-' for stdout)"),
@@ -265,6 +267,16 @@ bool linkOutput(ArrayRef<char> object, StringRef outputPath, moec::LinkedArtifac
   return true;
 }
 
+/// Imports the ONNX model, or parses a `.mlir` file: a module whose `@main` takes and
+/// returns tensors, at any level the pipeline starts from (onnx, moe, upstream dialects).
+mlir::OwningOpRef<mlir::ModuleOp> loadModel(const Options &options, mlir::MLIRContext &context) {
+  if (StringRef(options.inputPath).ends_with(".mlir"))
+    return mlir::parseSourceFile<mlir::ModuleOp>(options.inputPath.getValue(), &context);
+  moec::ImportOptions importOptions;
+  importOptions.inferShapes = options.inferShapes;
+  return moec::importONNXFile(options.inputPath, context, importOptions);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -309,10 +321,7 @@ int main(int argc, char **argv) {
     return printDiagnostic(diag, options.remarks);
   });
 
-  moec::ImportOptions importOptions;
-  importOptions.inferShapes = options.inferShapes;
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      moec::importONNXFile(options.inputPath, context, importOptions);
+  mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(options, context);
   if (!module)
     return exitBadInput;
 

@@ -50,11 +50,30 @@ std::vector<std::string> moec::getLegalizableONNXOpTypes(MLIRContext *context) {
   return opTypes;
 }
 
+/// The newest opset of the default ONNX domain whose operator specs the legalizations
+/// follow (and ONNX's node tests check: test/e2e/onnx-node-conformance.test).
+static constexpr int64_t kNewestSupportedOpset = 17;
+
+/// Refuses a model whose default-domain opset is newer than the legalizations know: a later
+/// opset may change what an op computes, and compiling it by the older spec would be
+/// silently wrong.
+static LogicalResult checkOpsetSupported(ModuleOp module) {
+  auto opsets = module->getAttrOfType<DictionaryAttr>("onnx.opset_imports");
+  auto version = opsets ? opsets.getAs<IntegerAttr>("ai.onnx") : IntegerAttr();
+  if (!version || version.getInt() <= kNewestSupportedOpset)
+    return success();
+  return module.emitError() << "the model uses opset " << version.getInt()
+                            << " of the default ONNX domain; moec compiles opsets up to "
+                            << kNewestSupportedOpset;
+}
+
 namespace {
 struct LegalizeONNX : moec::impl::LegalizeONNXBase<LegalizeONNX> {
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     ModuleOp module = getOperation();
+    if (failed(checkOpsetSupported(module)))
+      return signalPassFailure();
     ONNXTypeConverter typeConverter;
     RewritePatternSet patterns(context);
     populateONNXLegalizationPatterns(patterns, typeConverter);

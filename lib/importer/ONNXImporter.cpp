@@ -432,11 +432,14 @@ std::string Importer::inferMissingShapes(::onnx::ModelProto &model) {
     }
     std::string reply;
     try {
+      // Data propagation follows shape computations (Shape, Gather, Concat, ...) into
+      // Reshape: torch exports `x.reshape(-1, hidden)` so, and without it the result, and
+      // all that uses it, would have no rank.
       ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(),
                                            ::onnx::ShapeInferenceOptions(
                                                /*check_type_val=*/false,
                                                /*strict_mode_val=*/0,
-                                               /*data_prop_val=*/false));
+                                               /*data_prop_val=*/true));
       keepOnlyTypes(*model.mutable_graph());
       reply = "T" + model.graph().SerializeAsString();
     } catch (const std::exception &error) {

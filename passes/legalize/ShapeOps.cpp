@@ -316,7 +316,11 @@ SmallVector<Value> reshapeSizes(OpBuilder &b, Location loc, Value input, Value s
     sizes.push_back(size);
     known = mulIndex(b, loc, known, arith::SelectOp::create(b, loc, equal(size, minusOne), one, size));
   }
-  Value inferred = arith::DivUIOp::create(b, loc, product(b, loc, input, 0, rankOf(input)), known);
+  // The other sizes multiply to 0 only when the input is empty (e.g. the tokens an
+  // expert got, none), and then -1 stands for 0: divide by 1 instead of trapping.
+  Value divisor = arith::SelectOp::create(b, loc, equal(known, zero), one, known);
+  Value inferred =
+      arith::DivUIOp::create(b, loc, product(b, loc, input, 0, rankOf(input)), divisor);
   for (Value &size : sizes)
     size = arith::SelectOp::create(b, loc, equal(size, minusOne), inferred, size);
   return sizes;

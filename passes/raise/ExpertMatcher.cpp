@@ -1,0 +1,316 @@
+//===- ExpertMatcher.cpp - Recover an expert MLP from an onnx-level graph -===//
+
+#include "ExpertMatcher.h"
+
+#include <cmath>
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace moec;
+using namespace moec::raise;
+
+namespace {
+/// The activation applied to `input` to give some value.
+struct Activated {
+  moe::Activation activation;
+  Value input;
+};
+} // namespace
+
+/// For a commutative binary node, calls `match(first, second)` with its inputs in both
+/// orders and returns the first success.
+template <typename Result>
+static std::optional<Result>
+matchCommuted(onnx::NodeOp node, function_ref<std::optional<Result>(Value, Value)> match) {
+  if (!node || node.getInputs().size() != 2)
+    return std::nullopt;
+  Value lhs = node.getInputs()[0], rhs = node.getInputs()[1];
+  if (std::optional<Result> result = match(lhs, rhs))
+    return result;
+  return match(rhs, lhs);
+}
+
+/// Whether `value` is `Mul(x, Mul(x, x))` (any order) or `Pow(x, 3)`.
+static bool isCubeOf(Value value, Value x) {
+  if (onnx::NodeOp pow = getDefiningNode(value, "Pow"))
+    return pow.getInputs()[0] == x && isScalarConstant(pow.getInputs()[1], 3.0);
+  auto isSquare = [&](Value v) {
+    onnx::NodeOp mul = getDefiningNode(v, "Mul");
+    return mul && mul.getInputs()[0] == x && mul.getInputs()[1] == x;
+  };
+  return matchCommuted<bool>(getDefiningNode(value, "Mul"),
+                             [&](Value a, Value b) -> std::optional<bool> {
+                               if (a == x && isSquare(b))
+                                 return true;
+                               return std::nullopt;
+                             })
+      .has_value();
+}
+
+/// `Add(value, 1)` in either order: the other operand.
+static Value matchPlusOne(Value value) {
+  return matchCommuted<Value>(getDefiningNode(value, "Add"),
+                              [](Value a, Value one) -> std::optional<Value> {
+                                if (isScalarConstant(one, 1.0))
+                                  return a;
+                                return std::nullopt;
+                              })
+      .value_or(Value());
+}
+
+/// `1 + erf(x / sqrt(2))` for the given x.
+static bool isErfTerm(Value value, Value x) {
+  onnx::NodeOp erf = getDefiningNode(matchPlusOne(value), "Erf");
+  if (!erf)
+    return false;
+  Value scaled = erf.getInputs()[0];
+  if (onnx::NodeOp div = getDefiningNode(scaled, "Div"))
+    return div.getInputs()[0] == x && isScalarConstant(div.getInputs()[1], std::sqrt(2.0));
+  return matchCommuted<bool>(getDefiningNode(scaled, "Mul"),
+                             [&](Value a, Value c) -> std::optional<bool> {
+                               if (a == x && isScalarConstant(c, 1.0 / std::sqrt(2.0)))
+                                 return true;
+                               return std::nullopt;
+                             })
+      .has_value();
+}
+
+/// `1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))` for the given x.
+static bool isTanhTerm(Value value, Value x) {
+  onnx::NodeOp tanh = getDefiningNode(matchPlusOne(value), "Tanh");
+  if (!tanh)
+    return false;
+  auto isCubicTerm = [&](Value w) {
+    return matchCommuted<bool>(getDefiningNode(w, "Mul"),
+                               [&](Value c, Value cube) -> std::optional<bool> {
+                                 if (isScalarConstant(c, 0.044715) && isCubeOf(cube, x))
+                                   return true;
+                                 return std::nullopt;
+                               })
+        .has_value();
+  };
+  auto isInner = [&](Value u) {
+    return matchCommuted<bool>(getDefiningNode(u, "Add"),
+                               [&](Value a, Value w) -> std::optional<bool> {
+                                 if (a == x && isCubicTerm(w))
+                                   return true;
+                                 return std::nullopt;
+                               })
+        .has_value();
+  };
+  return matchCommuted<bool>(getDefiningNode(tanh.getInputs()[0], "Mul"),
+                             [&](Value c, Value u) -> std::optional<bool> {
+                               if (isScalarConstant(c, std::sqrt(2.0 / llvm::numbers::pi)) &&
+                                   isInner(u))
+                                 return true;
+                               return std::nullopt;
+                             })
+      .has_value();
+}
+
+/// GELU as torch exports it below opset 20: `(x * (1 + erf(x / sqrt 2))) * 0.5`, or the
+/// tanh approximation `0.5 * (x * (1 + tanh(...)))`.
+static std::optional<Activated> matchGelu(Value value) {
+  return matchCommuted<Activated>(
+      getDefiningNode(value, "Mul"), [](Value product, Value half) -> std::optional<Activated> {
+        if (!isScalarConstant(half, 0.5))
+          return std::nullopt;
+        return matchCommuted<Activated>(
+            getDefiningNode(product, "Mul"), [](Value x, Value term) -> std::optional<Activated> {
+              if (isErfTerm(term, x))
+                return Activated{moe::Activation::gelu, x};
+              if (isTanhTerm(term, x))
+                return Activated{moe::Activation::gelu_tanh, x};
+              return std::nullopt;
+            });
+      });
+}
+
+/// relu, silu (`x * Sigmoid(x)`), gelu and gelu_tanh.
+static std::optional<Activated> matchActivation(Value value) {
+  if (onnx::NodeOp relu = getDefiningNode(value, "Relu"))
+    return Activated{moe::Activation::relu, relu.getInputs()[0]};
+  if (std::optional<Activated> silu = matchCommuted<Activated>(
+          getDefiningNode(value, "Mul"), [](Value x, Value sigmoid) -> std::optional<Activated> {
+            onnx::NodeOp node = getDefiningNode(sigmoid, "Sigmoid");
+            if (node && node.getInputs()[0] == x)
+              return Activated{moe::Activation::silu, x};
+            return std::nullopt;
+          }))
+    return silu;
+  return matchGelu(value);
+}
+
+/// `Slice(data, [start], [end], [last axis], [2])` with an end past the last column: the
+/// sliced tensor, or null.
+static Value matchStrideTwoColumns(Value value, int64_t start) {
+  onnx::NodeOp slice = getDefiningNode(value, "Slice");
+  if (!slice || slice.getInputs().size() != 5)
+    return {};
+  Value data = slice.getInputs()[0];
+  auto type = llvm::dyn_cast<RankedTensorType>(data.getType());
+  if (!type || type.isDynamicDim(type.getRank() - 1))
+    return {};
+  std::optional<SmallVector<int64_t>> starts = getIntConstant(slice.getInputs()[1]);
+  std::optional<SmallVector<int64_t>> ends = getIntConstant(slice.getInputs()[2]);
+  std::optional<SmallVector<int64_t>> axes = getIntConstant(slice.getInputs()[3]);
+  std::optional<SmallVector<int64_t>> steps = getIntConstant(slice.getInputs()[4]);
+  int64_t rank = type.getRank();
+  if (!starts || !ends || !axes || !steps || starts->size() != 1 || ends->size() != 1 ||
+      axes->size() != 1 || steps->size() != 1)
+    return {};
+  bool lastAxis = (*axes)[0] == -1 || (*axes)[0] == rank - 1;
+  if (!lastAxis || (*starts)[0] != start || (*steps)[0] != 2 ||
+      (*ends)[0] < type.getDimSize(rank - 1))
+    return {};
+  return data;
+}
+
+namespace {
+/// GPT-OSS's clamped SwiGLU over interleaved columns of one projection.
+struct ClampedSwiGLU {
+  Value projection;
+  double alpha, limit;
+};
+} // namespace
+
+/// `Clip(x, min, max)`: x, and the bounds (nothing where absent).
+static std::optional<std::tuple<Value, std::optional<double>, std::optional<double>>>
+matchClip(Value value) {
+  onnx::NodeOp clip = getDefiningNode(value, "Clip");
+  if (!clip)
+    return std::nullopt;
+  std::optional<double> low, high;
+  if (hasInput(clip, 1) && !(low = getScalarConstant(clip.getInputs()[1])))
+    return std::nullopt;
+  if (hasInput(clip, 2) && !(high = getScalarConstant(clip.getInputs()[2])))
+    return std::nullopt;
+  return std::make_tuple(clip.getInputs()[0], low, high);
+}
+
+/// `(clip(up, -limit, limit) + 1) * (gate * sigmoid(gate * alpha))` with
+/// `gate = clip(g, max = limit)`, g and up the even and odd columns of one projection.
+static std::optional<ClampedSwiGLU> matchClampedSwiGLU(Value value) {
+  auto matchGlu = [](Value glu) -> std::optional<std::pair<Value, double>> {
+    return matchCommuted<std::pair<Value, double>>(
+        getDefiningNode(glu, "Mul"),
+        [](Value gate, Value sigmoid) -> std::optional<std::pair<Value, double>> {
+          onnx::NodeOp sig = getDefiningNode(sigmoid, "Sigmoid");
+          if (!sig)
+            return std::nullopt;
+          return matchCommuted<std::pair<Value, double>>(
+              getDefiningNode(sig.getInputs()[0], "Mul"),
+              [&](Value g, Value alpha) -> std::optional<std::pair<Value, double>> {
+                std::optional<double> a = getScalarConstant(alpha);
+                if (g != gate || !a)
+                  return std::nullopt;
+                return std::make_pair(gate, *a);
+              });
+        });
+  };
+  return matchCommuted<ClampedSwiGLU>(
+      getDefiningNode(value, "Mul"), [&](Value upTerm, Value glu) -> std::optional<ClampedSwiGLU> {
+        auto gluMatch = matchGlu(glu);
+        if (!gluMatch)
+          return std::nullopt;
+        auto gateClip = matchClip(gluMatch->first);
+        auto upClip = matchClip(matchPlusOne(upTerm));
+        if (!gateClip || !upClip)
+          return std::nullopt;
+        auto [gateColumns, gateLow, limit] = *gateClip;
+        auto [upColumns, upLow, upHigh] = *upClip;
+        if (gateLow || !limit || !upLow || !upHigh || *upHigh != *limit || *upLow != -*limit)
+          return std::nullopt;
+        Value projection = matchStrideTwoColumns(gateColumns, 0);
+        if (!projection || projection != matchStrideTwoColumns(upColumns, 1))
+          return std::nullopt;
+        return ClampedSwiGLU{projection, gluMatch->second, *limit};
+      });
+}
+
+/// The Linear producing `value` from `input`.
+static FailureOr<Linear> matchProjection(Value value, Value input, Reason &reason) {
+  FailureOr<Linear> linear = matchLinear(value, reason);
+  if (failed(linear))
+    return failure();
+  if (linear->input != input)
+    return reason = "a projection of the expert does not read the expert's input", failure();
+  return linear;
+}
+
+FailureOr<ExpertBody> moec::raise::matchExpertBody(Value input, Value output, Reason &reason) {
+  ExpertBody body;
+  FailureOr<Linear> down = matchLinear(output, reason);
+  if (failed(down))
+    return failure();
+  body.down = *down;
+  Value hidden = down->input;
+
+  if (std::optional<ClampedSwiGLU> clamped = matchClampedSwiGLU(hidden)) {
+    FailureOr<Linear> up = matchProjection(clamped->projection, input, reason);
+    if (failed(up))
+      return failure();
+    body.activation = moe::Activation::swiglu_clamped;
+    body.gated = body.interleaved = true;
+    body.alpha = clamped->alpha;
+    body.limit = clamped->limit;
+    body.up = *up;
+  } else if (std::optional<Activated> plain = matchActivation(hidden);
+             plain && succeeded(matchLinear(plain->input, reason))) {
+    FailureOr<Linear> up = matchProjection(plain->input, input, reason);
+    if (failed(up))
+      return failure();
+    body.activation = plain->activation;
+    body.up = *up;
+  } else {
+    auto gated = matchCommuted<std::pair<Activated, Value>>(
+        getDefiningNode(hidden, "Mul"),
+        [](Value activated, Value up) -> std::optional<std::pair<Activated, Value>> {
+          std::optional<Activated> act = matchActivation(activated);
+          if (!act)
+            return std::nullopt;
+          return std::make_pair(*act, up);
+        });
+    if (!gated) {
+      Operation *op = hidden.getDefiningOp();
+      return reason = "unknown activation: " +
+                      (op ? describe(op) : std::string("a block argument")) +
+                      " feeds the down projection",
+             failure();
+    }
+    FailureOr<Linear> gate = matchProjection(gated->first.input, input, reason);
+    if (failed(gate))
+      return failure();
+    FailureOr<Linear> up = matchProjection(gated->second, input, reason);
+    if (failed(up))
+      return failure();
+    body.activation = gated->first.activation;
+    body.gated = true;
+    body.gate = *gate;
+    body.up = *up;
+  }
+
+  int64_t inner = body.up.getOutSize() / (body.interleaved ? 2 : 1);
+  if ((body.interleaved && body.up.getOutSize() % 2 != 0) ||
+      (body.gate && body.gate->getOutSize() != inner) || body.down.getInSize() != inner ||
+      body.down.getOutSize() != body.up.getInSize())
+    return reason = "the expert's projections have mismatched shapes", failure();
+  return body;
+}
+
+moe::ExpertAttr ExpertBody::getAttr(MLIRContext *context) const {
+  return moe::ExpertAttr::get(context, activation, gated, llvm::APFloat(alpha),
+                              llvm::APFloat(limit));
+}
+
+bool ExpertBody::isSameKind(const ExpertBody &other) const {
+  auto sameShape = [](const Linear &a, const Linear &b) {
+    return a.getInSize() == b.getInSize() && a.getOutSize() == b.getOutSize() &&
+           bool(a.bias) == bool(b.bias) &&
+           getElementTypeOrSelf(a.weight.getType()) == getElementTypeOrSelf(b.weight.getType());
+  };
+  return activation == other.activation && gated == other.gated &&
+         interleaved == other.interleaved && alpha == other.alpha && limit == other.limit &&
+         bool(gate) == bool(other.gate) && (!gate || sameShape(*gate, *other.gate)) &&
+         sameShape(up, other.up) && sameShape(down, other.down);
+}

@@ -1,0 +1,52 @@
+//===- ExpertMatcher.h - Recover an expert MLP from an onnx-level graph ---===//
+//
+// Given the value entering an expert and the value leaving it, recovers the expert's body
+// as `#moe.expert` describes it: `down(act(x @ W_up))` or `down(act(x @ W_gate) * (x @ W_up))`
+// with optional biases, the activation recognized in the forms torch's exporter writes
+// (SiLU as x * Sigmoid(x), GELU as its Erf or Tanh formula, GPT-OSS's clamped SwiGLU as
+// Clip / Sigmoid over interleaved gate and up columns).
+//
+// The projections are Linears (ONNXMatch.h): one per projection and expert, as a loop over
+// experts exports them. Stacked [E, ...] weights (Einsum or batched MatMul over all
+// experts) extend `Linear` with the expert's index into the stack; the body matching
+// itself does not change.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_PASSES_RAISE_EXPERTMATCHER_H
+#define MOEC_PASSES_RAISE_EXPERTMATCHER_H
+
+#include "ONNXMatch.h"
+
+#include "moec/Dialect/MoE/MoE.h"
+
+namespace moec::raise {
+
+struct ExpertBody {
+  moe::Activation activation;
+  bool gated = false;
+  /// GPT-OSS: one projection whose even columns are the gate and odd columns the up.
+  bool interleaved = false;
+  double alpha = 1.702, limit = 7.0;
+  /// Gated and not interleaved: the gate projection. Otherwise null (unused).
+  std::optional<Linear> gate;
+  Linear up, down;
+
+  /// The inner size I (columns of act(...) entering the down projection).
+  int64_t getInnerSize() const { return down.getInSize(); }
+
+  /// The `#moe.expert` this body is.
+  moe::ExpertAttr getAttr(mlir::MLIRContext *context) const;
+
+  /// Whether `other` is the same MLP over other weights: same activation, gating, bias
+  /// presence and weight shapes. Every expert of a layer must be.
+  bool isSameKind(const ExpertBody &other) const;
+};
+
+/// Matches the expert that maps `input` to `output`.
+mlir::FailureOr<ExpertBody> matchExpertBody(mlir::Value input, mlir::Value output,
+                                            Reason &reason);
+
+} // namespace moec::raise
+
+#endif // MOEC_PASSES_RAISE_EXPERTMATCHER_H

@@ -1,0 +1,216 @@
+//===- ONNXMatch.cpp - Reading onnx-level graphs for the raising passes ---===//
+
+#include "ONNXMatch.h"
+
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace mlir;
+using namespace moec;
+using namespace moec::raise;
+
+onnx::NodeOp moec::raise::getDefiningNode(Value value, StringRef opType) {
+  auto node = value ? value.getDefiningOp<onnx::NodeOp>() : onnx::NodeOp();
+  if (!node || node.getOpType() != opType || !node.getDomain().empty())
+    return {};
+  return node;
+}
+
+Value moec::raise::skipFloatCasts(Value value) {
+  while (onnx::NodeOp cast = getDefiningNode(value, "Cast")) {
+    Value input = cast.getInputs()[0];
+    if (!llvm::isa<FloatType>(getElementTypeOrSelf(input.getType())) ||
+        getElementTypeOrSelf(input.getType()) != getElementTypeOrSelf(value.getType()))
+      break;
+    value = input;
+  }
+  return value;
+}
+
+int64_t moec::raise::getIntAttr(onnx::NodeOp node, StringRef name, int64_t defaultValue) {
+  if (auto attr = node.getNodeAttrs().getAs<IntegerAttr>(name))
+    return attr.getInt();
+  return defaultValue;
+}
+
+std::optional<SmallVector<int64_t>> moec::raise::getIntsAttr(onnx::NodeOp node,
+                                                             StringRef name) {
+  if (auto attr = node.getNodeAttrs().getAs<DenseI64ArrayAttr>(name))
+    return SmallVector<int64_t>(attr.asArrayRef());
+  return std::nullopt;
+}
+
+bool moec::raise::hasInput(onnx::NodeOp node, unsigned index) {
+  return index < node.getInputs().size() &&
+         !llvm::isa<NoneType>(node.getInputs()[index].getType());
+}
+
+std::optional<ConstantData> moec::raise::getConstantData(Value value) {
+  auto constant = value ? value.getDefiningOp<onnx::ConstantOp>() : onnx::ConstantOp();
+  if (!constant)
+    return std::nullopt;
+  auto type = llvm::dyn_cast<RankedTensorType>(constant.getType());
+  if (!type || !type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
+      type.getElementType().getIntOrFloatBitWidth() % 8 != 0)
+    return std::nullopt;
+  size_t elementBytes = type.getElementType().getIntOrFloatBitWidth() / 8;
+  size_t size = type.getNumElements() * elementBytes;
+  ConstantData data{type, {}};
+  if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != size)
+      return std::nullopt;
+    data.bytes.assign(blob->getData().begin(), blob->getData().end());
+    return data;
+  }
+  auto dense = llvm::dyn_cast<DenseElementsAttr>(constant.getValue());
+  if (!dense || type.getElementType().isInteger(1))
+    return std::nullopt;
+  ArrayRef<char> raw = dense.getRawData();
+  if (dense.isSplat()) {
+    for (int64_t i = 0, e = type.getNumElements(); i < e; ++i)
+      data.bytes.append(raw.begin(), raw.begin() + elementBytes);
+  } else {
+    data.bytes.assign(raw.begin(), raw.end());
+  }
+  return data;
+}
+
+/// Element `index` of `data` as a double, for f32/f64/i32/i64 elements.
+static std::optional<double> readElement(const ConstantData &data, int64_t index) {
+  Type element = data.type.getElementType();
+  const char *at = data.bytes.data();
+  auto read = [&](auto sample) {
+    decltype(sample) value;
+    std::memcpy(&value, at + index * sizeof(value), sizeof(value));
+    return double(value);
+  };
+  if (element.isF32())
+    return read(float());
+  if (element.isF64())
+    return read(double());
+  if (element.isInteger(32))
+    return read(int32_t());
+  if (element.isInteger(64))
+    return read(int64_t());
+  return std::nullopt;
+}
+
+std::optional<double> moec::raise::getScalarConstant(Value value) {
+  std::optional<ConstantData> data = getConstantData(value);
+  if (!data || data->type.getNumElements() != 1)
+    return std::nullopt;
+  return readElement(*data, 0);
+}
+
+std::optional<SmallVector<int64_t>> moec::raise::getIntConstant(Value value) {
+  std::optional<ConstantData> data = getConstantData(value);
+  if (!data || !data->type.getElementType().isInteger())
+    return std::nullopt;
+  SmallVector<int64_t> values;
+  for (int64_t i = 0, e = data->type.getNumElements(); i < e; ++i) {
+    std::optional<double> element = readElement(*data, i);
+    if (!element)
+      return std::nullopt;
+    values.push_back(int64_t(*element));
+  }
+  return values;
+}
+
+bool moec::raise::isScalarConstant(Value value, double expected) {
+  std::optional<double> actual = getScalarConstant(value);
+  return actual && std::abs(*actual - expected) <= 1e-5 * std::max(1.0, std::abs(expected));
+}
+
+std::optional<unsigned>
+moec::raise::matchEitherInput(onnx::NodeOp node, function_ref<bool(Value)> matchFirst) {
+  if (!node || node.getInputs().size() != 2)
+    return std::nullopt;
+  for (unsigned index : {0u, 1u})
+    if (matchFirst(node.getInputs()[index]))
+      return index;
+  return std::nullopt;
+}
+
+int64_t Linear::getInSize() const {
+  return llvm::cast<RankedTensorType>(weight.getType()).getDimSize(weightIsOutIn ? 1 : 0);
+}
+
+int64_t Linear::getOutSize() const {
+  return llvm::cast<RankedTensorType>(weight.getType()).getDimSize(weightIsOutIn ? 0 : 1);
+}
+
+/// Whether `value` is a static 2-D constant / a 1-D constant of `size` elements.
+static bool isMatrixConstant(Value value) {
+  std::optional<ConstantData> data = getConstantData(value);
+  return data && data->type.getRank() == 2 && llvm::isa<FloatType>(data->type.getElementType());
+}
+
+static bool isVectorConstant(Value value, int64_t size) {
+  auto constant = value ? value.getDefiningOp<onnx::ConstantOp>() : onnx::ConstantOp();
+  auto type = constant ? llvm::dyn_cast<RankedTensorType>(constant.getType()) : nullptr;
+  return type && type.getRank() == 1 && type.getDimSize(0) == size &&
+         llvm::isa<FloatType>(type.getElementType());
+}
+
+FailureOr<Linear> moec::raise::matchLinear(Value output, Reason &reason) {
+  Linear linear;
+  if (onnx::NodeOp gemm = getDefiningNode(output, "Gemm")) {
+    auto floatAttr = [&](StringRef name) {
+      auto attr = gemm.getNodeAttrs().getAs<FloatAttr>(name);
+      return attr ? attr.getValueAsDouble() : 1.0;
+    };
+    if (getIntAttr(gemm, "transA", 0) != 0 || floatAttr("alpha") != 1.0 ||
+        floatAttr("beta") != 1.0)
+      return reason = describe(gemm) + " is not a plain Linear (transA, alpha or beta)",
+             failure();
+    linear.input = gemm.getInputs()[0];
+    linear.weight = gemm.getInputs()[1];
+    linear.weightIsOutIn = getIntAttr(gemm, "transB", 0) == 1;
+    if (!isMatrixConstant(linear.weight))
+      return reason = describe(gemm) + " has no constant 2-D weight", failure();
+    if (hasInput(gemm, 2)) {
+      linear.bias = gemm.getInputs()[2];
+      if (!isVectorConstant(linear.bias, linear.getOutSize()))
+        return reason = describe(gemm) + " has a bias that is not a constant [out] vector",
+               failure();
+    }
+    return linear;
+  }
+  Value product = output;
+  if (onnx::NodeOp add = getDefiningNode(output, "Add")) {
+    std::optional<unsigned> biasIndex = matchEitherInput(add, [](Value v) {
+      return v.getDefiningOp<onnx::ConstantOp>() != nullptr;
+    });
+    if (!biasIndex)
+      return reason = describe(add) + " is not a Linear's bias add", failure();
+    linear.bias = add.getInputs()[*biasIndex];
+    product = add.getInputs()[1 - *biasIndex];
+  }
+  onnx::NodeOp matmul = getDefiningNode(product, "MatMul");
+  if (!matmul) {
+    Operation *op = product.getDefiningOp();
+    return reason = (op ? describe(op) : std::string("a block argument")) +
+                    " where a Linear (MatMul or Gemm) was expected",
+           failure();
+  }
+  linear.input = matmul.getInputs()[0];
+  linear.weight = matmul.getInputs()[1];
+  if (!isMatrixConstant(linear.weight))
+    return reason = describe(matmul) + " has no constant 2-D weight", failure();
+  if (linear.bias && !isVectorConstant(linear.bias, linear.getOutSize()))
+    return reason = describe(linear.bias.getDefiningOp()) +
+                    " is added to a Linear but is not a constant [out] vector",
+           failure();
+  return linear;
+}
+
+std::string moec::raise::describe(Operation *op) {
+  if (auto node = llvm::dyn_cast<onnx::NodeOp>(op))
+    return "'" + node.getName().str() + "' (" + node.getOpType().str() + ")";
+  if (auto constant = llvm::dyn_cast<onnx::ConstantOp>(op))
+    return "constant '" + constant.getName().str() + "'";
+  return "'" + op->getName().getStringRef().str() + "'";
+}

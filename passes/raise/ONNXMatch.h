@@ -1,0 +1,83 @@
+//===- ONNXMatch.h - Reading onnx-level graphs for the raising passes -----===//
+//
+// The raising matchers walk `onnx.node` graphs backwards from a value. These helpers give
+// them the defining node of a given op type, node attributes, and the contents of
+// `onnx.constant`s (dense resources or dense elements) without copying them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_PASSES_RAISE_ONNXMATCH_H
+#define MOEC_PASSES_RAISE_ONNXMATCH_H
+
+#include "moec/Dialect/ONNX/ONNX.h"
+
+#include "mlir/IR/TypeUtilities.h"
+#include "mlir/Support/LogicalResult.h"
+
+#include <optional>
+#include <string>
+
+namespace moec::raise {
+
+/// Why a match failed, for the remark that says what was not raised.
+using Reason = std::string;
+
+/// The default-domain node of `opType` that defines `value`, or null.
+onnx::NodeOp getDefiningNode(mlir::Value value, llvm::StringRef opType);
+
+/// `value` with float-to-float Casts (which torch writes around softmax) looked through.
+mlir::Value skipFloatCasts(mlir::Value value);
+
+/// A node's integer / integer-list attribute, or `defaultValue` / nothing when absent.
+int64_t getIntAttr(onnx::NodeOp node, llvm::StringRef name, int64_t defaultValue);
+std::optional<llvm::SmallVector<int64_t>> getIntsAttr(onnx::NodeOp node, llvm::StringRef name);
+
+/// Whether node input `index` exists and is not an absent optional input.
+bool hasInput(onnx::NodeOp node, unsigned index);
+
+/// The raw row-major bytes of a numeric `onnx.constant` (splats expanded), with its type.
+struct ConstantData {
+  mlir::RankedTensorType type;
+  llvm::SmallVector<char> bytes;
+};
+std::optional<ConstantData> getConstantData(mlir::Value value);
+
+/// The single value of a one-element float constant, or of an integer constant as float.
+std::optional<double> getScalarConstant(mlir::Value value);
+/// The contents of an i32/i64 constant.
+std::optional<llvm::SmallVector<int64_t>> getIntConstant(mlir::Value value);
+
+/// Whether `value` is a float constant with one element close to `expected` (relative
+/// 1e-5: exporters round constants such as sqrt(2) to f32).
+bool isScalarConstant(mlir::Value value, double expected);
+
+/// If `node` has two inputs and `matchFirst` holds for one of them, returns the index of
+/// that input (0 or 1), trying input 0 first; for commutative ops.
+std::optional<unsigned>
+matchEitherInput(onnx::NodeOp node, llvm::function_ref<bool(mlir::Value)> matchFirst);
+
+/// A torch Linear as exported: `MatMul(input, W)` with `W` a constant `[in, out]` (torch
+/// folds the transpose of its `[out, in]` weight), optionally followed by `Add` of a bias
+/// constant `[out]`; or `Gemm(input, W, bias?)` with `W` `[out, in]` (transB = 1) or
+/// `[in, out]`.
+struct Linear {
+  mlir::Value input;
+  /// The weight constant, and whether it is stored `[out, in]` (torch's layout).
+  mlir::Value weight;
+  bool weightIsOutIn = false;
+  /// The bias constant `[out]`, or null.
+  mlir::Value bias;
+
+  int64_t getInSize() const;
+  int64_t getOutSize() const;
+};
+
+/// Matches the Linear whose result is `output`.
+mlir::FailureOr<Linear> matchLinear(mlir::Value output, Reason &reason);
+
+/// Names a node for remarks: "'NAME' (OP_TYPE)".
+std::string describe(mlir::Operation *op);
+
+} // namespace moec::raise
+
+#endif // MOEC_PASSES_RAISE_ONNXMATCH_H

@@ -1,0 +1,43 @@
+//===- RouterMatcher.h - Recover an MoE router from an onnx-level graph ---===//
+//
+// From the TopK node that chooses every token's experts, recovers the routing as
+// `#moe.routing` describes it, the router's input and weights, and the values the rest of
+// the graph uses as the chosen experts and their weights. Recognized:
+//
+// - softmax over the router logits, then TopK, optionally renormalized by
+//   `Div(values, ReduceSum(values))` (Mixtral, Qwen2-MoE, Switch with k = 1);
+// - TopK on the logits, then Softmax over the k values (GPT-OSS: topk_first).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOEC_PASSES_RAISE_ROUTERMATCHER_H
+#define MOEC_PASSES_RAISE_ROUTERMATCHER_H
+
+#include "ONNXMatch.h"
+
+#include "moec/Dialect/MoE/MoE.h"
+
+namespace moec::raise {
+
+struct Routing {
+  /// The router's Linear over the tokens `[T, H]` (its input), to logits `[T, E]`.
+  Linear router;
+  moe::Scoring scoring = moe::Scoring::softmax;
+  int64_t k = 0;
+  bool renormalize = false;
+  bool topkFirst = false;
+  /// The chosen experts `[T, k]` (TopK's indices) and the weights `[T, k]` the graph
+  /// multiplies the expert outputs by, slot for slot.
+  mlir::Value expertIds;
+  mlir::Value weights;
+
+  int64_t getNumExperts() const { return router.getOutSize(); }
+  moe::RoutingAttr getAttr(mlir::MLIRContext *context) const;
+};
+
+/// Matches the routing whose expert choice is `topK`.
+mlir::FailureOr<Routing> matchRouting(onnx::NodeOp topK, Reason &reason);
+
+} // namespace moec::raise
+
+#endif // MOEC_PASSES_RAISE_ROUTERMATCHER_H

@@ -13,16 +13,25 @@
 using namespace mlir;
 
 std::vector<std::string> moec::getOptionalPassNames() {
-  // No optimization pass exists yet: raising and fusion passes register here.
-  return {};
+  return {"moec-raise-dense-moe"};
+}
+
+/// Adds `pass`, one of getOptionalPassNames(), to `pm` unless the options disable it.
+static void addOptionalPass(OpPassManager &pm, const moec::PipelineOptions &options,
+                            std::unique_ptr<Pass> pass) {
+  if (!llvm::is_contained(options.disabledPasses, pass->getArgument()))
+    pm.addPass(std::move(pass));
 }
 
 /// Adds the passes of `stage` to `pm`.
-static void buildStage(OpPassManager &pm, moec::Stage stage) {
+static void buildStage(OpPassManager &pm, moec::Stage stage,
+                       const moec::PipelineOptions &options) {
   switch (stage) {
   case moec::Stage::Import:
-  case moec::Stage::Raise:
   case moec::Stage::Optimize:
+    return;
+  case moec::Stage::Raise:
+    addOptionalPass(pm, options, moec::createRaiseDenseMoE());
     return;
   case moec::Stage::Kernel:
     // The runtime's description of the model is taken while the signature still has
@@ -49,7 +58,7 @@ LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options)
     if (stage > options.stopAfter)
       break;
     PassManager pm(module.getContext());
-    buildStage(pm, stage);
+    buildStage(pm, stage, options);
     if (failed(pm.run(module)))
       return failure();
   }

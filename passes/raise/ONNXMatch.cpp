@@ -109,12 +109,23 @@ std::optional<SmallVector<int64_t>> moec::raise::getIntConstant(Value value) {
   std::optional<ConstantData> data = getConstantData(value);
   if (!data || !data->type.getElementType().isInteger())
     return std::nullopt;
+  // Read exactly, not through a double: torch writes "to the end" as INT64_MAX, which a
+  // double rounds out of int64_t's range.
+  unsigned width = data->type.getElementTypeBitWidth();
+  if (width != 32 && width != 64)
+    return std::nullopt;
   SmallVector<int64_t> values;
   for (int64_t i = 0, e = data->type.getNumElements(); i < e; ++i) {
-    std::optional<double> element = readElement(*data, i);
-    if (!element)
-      return std::nullopt;
-    values.push_back(int64_t(*element));
+    const char *at = data->bytes.data() + i * width / 8;
+    if (width == 64) {
+      int64_t value;
+      std::memcpy(&value, at, sizeof(value));
+      values.push_back(value);
+    } else {
+      int32_t value;
+      std::memcpy(&value, at, sizeof(value));
+      values.push_back(value);
+    }
   }
   return values;
 }
@@ -135,11 +146,18 @@ moec::raise::matchEitherInput(onnx::NodeOp node, function_ref<bool(Value)> match
 }
 
 int64_t Linear::getInSize() const {
-  return llvm::cast<RankedTensorType>(weight.getType()).getDimSize(weightIsOutIn ? 1 : 0);
+  return llvm::cast<RankedTensorType>(weight.getType())
+      .getDimSize((stacked ? 1 : 0) + (weightIsOutIn ? 1 : 0));
 }
 
 int64_t Linear::getOutSize() const {
-  return llvm::cast<RankedTensorType>(weight.getType()).getDimSize(weightIsOutIn ? 0 : 1);
+  return llvm::cast<RankedTensorType>(weight.getType())
+      .getDimSize((stacked ? 1 : 0) + (weightIsOutIn ? 0 : 1));
+}
+
+int64_t Linear::getNumExperts() const {
+  assert(stacked && "only a stacked Linear holds several experts");
+  return llvm::cast<RankedTensorType>(weight.getType()).getDimSize(0);
 }
 
 /// Whether `value` is a static 2-D constant / a 1-D constant of `size` elements.

@@ -2,10 +2,10 @@
 // the kernel-level ops it decomposes into. scripts/demo.sh verifies and canonicalizes it.
 func.func @mixtral_layer(%x: tensor<?x64xf32>, %router: tensor<8x64xf32>,
                          %up: tensor<8x64x256xf32>, %down: tensor<8x128x64xf32>) -> tensor<?x64xf32> {
-  %y = moe.layer %x, %router, %up, %down
+  %y = moe.layer %x, %up, %down router(%router : tensor<8x64xf32>)
          routing <scoring = softmax, k = 2, renormalize = true>
          expert <activation = silu, gated = true>
-         : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x64x256xf32>, tensor<8x128x64xf32>) -> tensor<?x64xf32>
+         : (tensor<?x64xf32>, tensor<8x64x256xf32>, tensor<8x128x64xf32>) -> tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }
 

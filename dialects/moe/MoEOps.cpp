@@ -187,9 +187,20 @@ LogicalResult LayerOp::verify() {
             : "the up projection's columns are the down projection's inner size";
   Type elementType = getElementTypeOrSelf(tokens.getType());
 
-  if (failed(check.dim(getRouterWeight(), "router_weight", 1, hidden, "the hidden size")) ||
-      failed(check.dim(getUpWeight(), "up_weight", 0, numExperts, "the number of experts")) ||
-      failed(check.dim(getUpWeight(), "up_weight", 1, hidden, "the hidden size")) ||
+  Value routerWeight = getRouterWeight();
+  Value routerLogits = getRouterLogits();
+  if (static_cast<bool>(routerWeight) == static_cast<bool>(routerLogits))
+    return emitOpError("needs exactly one of router_weight and router_logits");
+  if (routerWeight &&
+      (failed(check.dim(routerWeight, "router_weight", 0, numExperts, "the number of experts")) ||
+       failed(check.dim(routerWeight, "router_weight", 1, hidden, "the hidden size"))))
+    return failure();
+  if (routerLogits &&
+      (failed(check.dim(routerLogits, "router_logits", 0, numTokens, "the number of tokens")) ||
+       failed(check.dim(routerLogits, "router_logits", 1, numExperts, "the number of experts"))))
+    return failure();
+
+  if (failed(check.dim(getUpWeight(), "up_weight", 1, hidden, "the hidden size")) ||
       failed(check.dim(getDownWeight(), "down_weight", 0, numExperts, "the number of experts")) ||
       failed(check.dim(getDownWeight(), "down_weight", 1, gated ? upColumns / 2 : upColumns,
                        columnsReason)) ||
@@ -252,8 +263,8 @@ LogicalResult LayerOp::verify() {
 
 StringRef LayerOp::getOperandSegmentName(unsigned operandNumber) {
   static constexpr StringLiteral names[] = {
-      "tokens",  "router_weight", "up_weight", "down_weight", "router_bias", "score_bias",
-      "up_bias", "down_bias",     "shared_up", "shared_down", "shared_gate"};
+      "tokens",     "up_weight", "down_weight", "router_weight", "router_logits", "router_bias",
+      "score_bias", "up_bias",   "down_bias",   "shared_up",     "shared_down",   "shared_gate"};
   auto segments = getProperties().operandSegmentSizes;
   unsigned first = 0;
   for (auto [segment, size] : llvm::enumerate(segments)) {

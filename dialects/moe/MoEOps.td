@@ -22,9 +22,10 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     | operand         | shape        | meaning                                           |
     | --------------- | ------------ | ------------------------------------------------- |
     | `tokens`        | `[T, H]`     | the layer's input                                 |
-    | `router_weight` | `[E, H]`     | router logits are `tokens @ router_weight^T`      |
     | `up_weight`     | `[E, H, N]`  | stacked up (and gate) projections                 |
     | `down_weight`   | `[E, I, H]`  | stacked down projections                          |
+    | `router_weight` | `[E, H]`     | router logits are `tokens @ router_weight^T`      |
+    | `router_logits` | `[T, E]`     | router logits computed outside the layer          |
     | `router_bias`   | `[E]`        | optional, added to the logits                     |
     | `score_bias`    | `[E]`        | optional score correction, for choosing only      |
     | `up_bias`       | `[E, N]`     | optional                                          |
@@ -33,23 +34,32 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     | `shared_down`   | `[Is, H]`    | with `shared_up`                                  |
     | `shared_gate`   | `[H, 1]`     | optional sigmoid gate on the shared expert's output |
 
+    Exactly one of `router_weight` (the layer owns its router, as in most exports) and
+    `router_logits` (the logits are an input of the layer, as in onnxruntime's
+    `com.microsoft.MoE`) is present.
+
     Gated projections keep the gate's columns first and the up's after them.
 
-    Example:
+    Examples:
 
     ```mlir
-    %y = moe.layer %x, %router, %w_up, %w_down
+    %y = moe.layer %x, %w_up, %w_down router(%router : tensor<8x64xf32>)
            routing <scoring = softmax, k = 2, renormalize = true>
            expert <activation = silu, gated = true>
-           : (tensor<?x64xf32>, tensor<8x64xf32>, tensor<8x64x256xf32>, tensor<8x128x64xf32>)
-           -> tensor<?x64xf32>
+           : (tensor<?x64xf32>, tensor<8x64x256xf32>, tensor<8x128x64xf32>) -> tensor<?x64xf32>
+
+    %z = moe.layer %x, %w_up, %w_down logits(%logits : tensor<?x8xf32>)
+           routing <scoring = softmax, k = 2>
+           expert <activation = relu>
+           : (tensor<?x64xf32>, tensor<8x64x128xf32>, tensor<8x128x64xf32>) -> tensor<?x64xf32>
     ```
   }];
   let arguments = (ins
     2DTensorOf<[AnyFloat]>:$tokens,
-    2DTensorOf<[AnyFloat]>:$router_weight,
     3DTensorOf<[AnyFloat]>:$up_weight,
     3DTensorOf<[AnyFloat]>:$down_weight,
+    Optional<2DTensorOf<[AnyFloat]>>:$router_weight,
+    Optional<2DTensorOf<[AnyFloat]>>:$router_logits,
     Optional<1DTensorOf<[AnyFloat]>>:$router_bias,
     Optional<1DTensorOf<[AnyFloat]>>:$score_bias,
     Optional<2DTensorOf<[AnyFloat]>>:$up_bias,
@@ -62,7 +72,9 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
   );
   let results = (outs 2DTensorOf<[AnyFloat]>:$result);
   let assemblyFormat = [{
-    $tokens `,` $router_weight `,` $up_weight `,` $down_weight
+    $tokens `,` $up_weight `,` $down_weight
+    (`router` `(` $router_weight^ `:` type($router_weight) `)`)?
+    (`logits` `(` $router_logits^ `:` type($router_logits) `)`)?
     (`router_bias` `(` $router_bias^ `:` type($router_bias) `)`)?
     (`score_bias` `(` $score_bias^ `:` type($score_bias) `)`)?
     (`up_bias` `(` $up_bias^ `:` type($up_bias) `)`)?
@@ -70,14 +82,13 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     (`shared` `(` $shared_up^ `,` $shared_down `:` type($shared_up) `,` type($shared_down) `)`)?
     (`shared_gate` `(` $shared_gate^ `:` type($shared_gate) `)`)?
     `routing` custom<BareAttr>($routing) `expert` custom<BareAttr>($expert) attr-dict
-    `:` `(` type($tokens) `,` type($router_weight) `,` type($up_weight) `,`
-    type($down_weight) `)` `->` type($result)
+    `:` `(` type($tokens) `,` type($up_weight) `,` type($down_weight) `)` `->` type($result)
   }];
   let hasVerifier = 1;
   let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
     /// The number of routed experts, E (ShapedType::kDynamic if unknown).
-    int64_t getNumExperts() { return getRouterWeight().getType().getDimSize(0); }
+    int64_t getNumExperts() { return getUpWeight().getType().getDimSize(0); }
 
     /// The ODS name of the operand group that holds operand `operandNumber`.
     ::llvm::StringRef getOperandSegmentName(unsigned operandNumber);

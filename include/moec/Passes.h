@@ -36,6 +36,9 @@ class TosaDialect;
 } // namespace mlir
 
 namespace moec {
+namespace moe {
+class MoEDialect;
+} // namespace moe
 
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"

@@ -13,25 +13,25 @@
 using namespace mlir;
 
 std::vector<std::string> moec::getOptionalPassNames() {
-  return {"moec-raise-dense-moe"};
+  // Raising and fusion passes register here.
+  return {"moec-raise-ort-moe", "moec-raise-dense-moe"};
 }
 
-/// Adds `pass`, one of getOptionalPassNames(), to `pm` unless the options disable it.
-static void addOptionalPass(OpPassManager &pm, const moec::PipelineOptions &options,
-                            std::unique_ptr<Pass> pass) {
-  if (!llvm::is_contained(options.disabledPasses, pass->getArgument()))
-    pm.addPass(std::move(pass));
-}
-
-/// Adds the passes of `stage` to `pm`.
+/// Adds the passes of `stage` to `pm`, less those `options` disables.
 static void buildStage(OpPassManager &pm, moec::Stage stage,
                        const moec::PipelineOptions &options) {
+  auto addOptional = [&](std::unique_ptr<Pass> pass) {
+    if (!llvm::is_contained(options.disabledPasses, pass->getArgument().str()))
+      pm.addPass(std::move(pass));
+  };
   switch (stage) {
   case moec::Stage::Import:
-  case moec::Stage::Optimize:
     return;
   case moec::Stage::Raise:
-    addOptionalPass(pm, options, moec::createRaiseDenseMoE());
+    addOptional(moec::createRaiseORTMoE());
+    addOptional(moec::createRaiseDenseMoE());
+    return;
+  case moec::Stage::Optimize:
     return;
   case moec::Stage::Kernel:
     // The runtime's description of the model is taken while the signature still has

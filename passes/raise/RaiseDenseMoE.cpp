@@ -468,8 +468,9 @@ FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node,
   Value downBias = body->down.bias ? dropBiasRow(rewriter, body->down.bias) : Value();
   return moe::LayerOp::create(
       rewriter, node.getLoc(), node->getResult(0).getType(), tokens,
-      buildRouterWeight(rewriter, routing->router), buildUpWeight(rewriter, *body),
-      body->down.weight, routing->router.bias, /*score_bias=*/Value(),
+      buildUpWeight(rewriter, *body), body->down.weight,
+      buildRouterWeight(rewriter, routing->router), /*router_logits=*/Value(),
+      routing->router.bias, /*score_bias=*/Value(),
       buildUpBias(rewriter, *body), downBias, /*shared_up=*/Value(), /*shared_down=*/Value(),
       /*shared_gate=*/Value(), routing->getAttr(rewriter.getContext()),
       body->getAttr(rewriter.getContext()));

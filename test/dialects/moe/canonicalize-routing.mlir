@@ -41,8 +41,8 @@ func.func @groups_dropped(%l: tensor<?x8xf32>) -> (tensor<?x2xf32>, tensor<?x2xi
 // CHECK-LABEL: func.func @layer_all_experts
 // CHECK: moe.layer {{.*}} routing <scoring = softmax, k = 2> expert
 func.func @layer_all_experts(%x: tensor<?x16xf32>, %r: tensor<2x16xf32>, %up: tensor<2x16x64xf32>, %down: tensor<2x32x16xf32>) -> tensor<?x16xf32> {
-  %y = moe.layer %x, %r, %up, %down routing <scoring = softmax, k = 2, renormalize = true> expert <activation = silu, gated = true>
-         : (tensor<?x16xf32>, tensor<2x16xf32>, tensor<2x16x64xf32>, tensor<2x32x16xf32>) -> tensor<?x16xf32>
+  %y = moe.layer %x, %up, %down router(%r : tensor<2x16xf32>) routing <scoring = softmax, k = 2, renormalize = true> expert <activation = silu, gated = true>
+         : (tensor<?x16xf32>, tensor<2x16x64xf32>, tensor<2x32x16xf32>) -> tensor<?x16xf32>
   return %y : tensor<?x16xf32>
 }
 

@@ -1,0 +1,467 @@
+//===- RaiseORTMoE.cpp - onnxruntime's com.microsoft.MoE to moe.layer -----===//
+//
+// onnxruntime's MoE contrib op is already one whole MoE layer; raising it is a matter of
+// translating its attributes and bringing its constant expert weights into moe.layer's
+// layout. Anything the translation cannot reproduce exactly leaves the node as it is,
+// with a remark that says why: a wrong raise would be a silent wrong result.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moec/Passes.h"
+
+#include "moec/Dialect/MoE/MoE.h"
+#include "moec/Dialect/ONNX/ONNX.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+
+#include <cstring>
+
+namespace moec {
+#define GEN_PASS_DEF_RAISEORTMOE
+#include "passes/Passes.h.inc"
+} // namespace moec
+
+using namespace mlir;
+using namespace moec;
+
+namespace {
+
+/// The positions of com.microsoft.MoE's inputs.
+enum ORTMoEInput : unsigned {
+  kInput = 0,
+  kRouterProbs = 1,
+  kFc1Weights = 2,
+  kFc1Bias = 3,
+  kFc2Weights = 4,
+  kFc2Bias = 5,
+  kFc3Weights = 6,
+  kFc3Bias = 7,
+};
+
+/// One stacked projection of an ORT MoE node, from `in` to `out` features per expert.
+/// Current exports store it `[E, out, in]`; older ones `[E, in, out]`, which ORT calls the
+/// legacy layout. A bias `[E, out]` is a projection with `in == 1` in the legacy layout.
+/// Without data (an absent bias) it reads as zeros.
+struct Projection {
+  ArrayRef<char> data;
+  int64_t in = 1;
+  int64_t out = 0;
+  bool legacyLayout = true;
+
+  /// The element index of weight (`row` of `in`, `column` of `out`) of expert `expert`.
+  int64_t elementIndex(int64_t expert, int64_t row, int64_t column) const {
+    return legacyLayout ? (expert * in + row) * out + column : (expert * out + column) * in + row;
+  }
+};
+
+/// Column `column` of projection `source`: where one column of a moe.layer operand comes
+/// from.
+struct ColumnSource {
+  unsigned source;
+  int64_t column;
+};
+
+/// Gathers `[experts, rows, columns.size()]` elements of `elementBytes` bytes each in moe's
+/// layout (rows are the input features, columns the output features).
+SmallVector<char> gatherColumns(ArrayRef<Projection> sources, ArrayRef<ColumnSource> columns,
+                                int64_t experts, int64_t rows, size_t elementBytes) {
+  SmallVector<char> result(experts * rows * columns.size() * elementBytes, 0);
+  char *next = result.data();
+  for (int64_t expert = 0; expert < experts; ++expert)
+    for (int64_t row = 0; row < rows; ++row)
+      for (ColumnSource column : columns) {
+        const Projection &source = sources[column.source];
+        if (!source.data.empty())
+          std::memcpy(next,
+                      source.data.data() +
+                          source.elementIndex(expert, row, column.column) * elementBytes,
+                      elementBytes);
+        next += elementBytes;
+      }
+  return result;
+}
+
+/// The bytes of `value` when it is a constant whose data moec holds.
+std::optional<ArrayRef<char>> getConstantBytes(Value value) {
+  auto constant = value.getDefiningOp<onnx::ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  ElementsAttr elements = constant.getValue();
+  if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(elements)) {
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+    return std::nullopt;
+  }
+  if (auto dense = llvm::dyn_cast<DenseElementsAttr>(elements); dense && !dense.isSplat())
+    return dense.getRawData();
+  return std::nullopt;
+}
+
+/// Everything a moe.layer needs from one ORT MoE node, checked.
+struct LayerPlan {
+  moe::RoutingAttr routing;
+  moe::ExpertAttr expert;
+  int64_t experts = 0, hidden = 0, inter = 0;
+  size_t elementBytes = 0;
+  Type elementType;
+  /// fc1 (and fc3) weights and the down projection (fc2), in ORT's layout.
+  SmallVector<Projection> upSources;
+  Projection downSource;
+  SmallVector<Projection> upBiasSources;
+  Projection downBiasSource;
+  SmallVector<ColumnSource> upColumns;
+  bool hasUpBias = false, hasDownBias = false;
+};
+
+/// Reads and checks one ORT MoE node.
+class NodeReader {
+public:
+  explicit NodeReader(onnx::NodeOp node) : node(node) {}
+
+  /// The layer the node stands for, or failure with the reason in `why`.
+  FailureOr<LayerPlan> plan(std::string &why);
+
+private:
+  bool hasInput(unsigned index) {
+    return index < node.getInputs().size() &&
+           !llvm::isa<NoneType>(node.getInputs()[index].getType());
+  }
+  Value input(unsigned index) { return node.getInputs()[index]; }
+  int64_t getInt(StringRef name, int64_t defaultValue) {
+    if (auto attr = node.getNodeAttrs().getAs<IntegerAttr>(name))
+      return attr.getInt();
+    return defaultValue;
+  }
+  std::optional<double> getFloat(StringRef name) {
+    if (auto attr = node.getNodeAttrs().getAs<FloatAttr>(name))
+      return attr.getValueAsDouble();
+    return std::nullopt;
+  }
+
+  /// The static shape and bytes of constant input `index` (named `what`), of rank `rank`,
+  /// in element type `elementType`.
+  FailureOr<std::pair<ArrayRef<int64_t>, ArrayRef<char>>>
+  readConstant(unsigned index, StringRef what, int64_t rank, Type elementType, std::string &why);
+
+  onnx::NodeOp node;
+};
+
+std::string describeShape(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  llvm::raw_string_ostream os(text);
+  llvm::interleave(shape, os, [&](int64_t dim) { os << dim; }, ", ");
+  os << "]";
+  return text;
+}
+
+FailureOr<std::pair<ArrayRef<int64_t>, ArrayRef<char>>>
+NodeReader::readConstant(unsigned index, StringRef what, int64_t rank, Type elementType,
+                         std::string &why) {
+  auto type = llvm::dyn_cast<RankedTensorType>(input(index).getType());
+  std::optional<ArrayRef<char>> bytes = getConstantBytes(input(index));
+  if (!type || !bytes) {
+    why = (what + " is not a constant").str();
+    return failure();
+  }
+  if (type.getRank() != rank) {
+    why = (what + " has rank " + Twine(type.getRank()) + ", not " + Twine(rank)).str();
+    return failure();
+  }
+  if (type.getElementType() != elementType) {
+    why = (what + " has a different element type from input").str();
+    return failure();
+  }
+  return std::make_pair(type.getShape(), *bytes);
+}
+
+FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
+  MLIRContext *context = node.getContext();
+  LayerPlan plan;
+
+  auto inputType = llvm::dyn_cast<RankedTensorType>(input(kInput).getType());
+  auto probsType = llvm::dyn_cast<RankedTensorType>(input(kRouterProbs).getType());
+  if (!inputType || (inputType.getRank() != 2 && inputType.getRank() != 3) ||
+      !llvm::isa<FloatType>(inputType.getElementType())) {
+    why = "input must be a 2-D or 3-D float tensor";
+    return failure();
+  }
+  plan.hidden = inputType.getShape().back();
+  if (ShapedType::isDynamic(plan.hidden)) {
+    why = "the hidden size (the last dimension of input) is not static";
+    return failure();
+  }
+  plan.elementType = inputType.getElementType();
+  plan.elementBytes = llvm::divideCeil(plan.elementType.getIntOrFloatBitWidth(), 8);
+  if (!probsType || probsType.getRank() != 2 || probsType.getElementType() != plan.elementType) {
+    why = "router_probs must be a 2-D tensor of input's element type";
+    return failure();
+  }
+  if (getInt("use_sparse_mixer", 0) != 0) {
+    why = "use_sparse_mixer (SparseMixer routing) has no moe.routing equivalent";
+    return failure();
+  }
+
+  // The expert body. ORT's CPU kernel computes "gelu" with the tanh approximation.
+  StringRef activationName = "relu";
+  if (auto attr = node.getNodeAttrs().getAs<StringAttr>("activation_type"))
+    activationName = attr.getValue();
+  std::optional<moe::Activation> activation =
+      llvm::StringSwitch<std::optional<moe::Activation>>(activationName)
+          .Case("relu", moe::Activation::relu)
+          .Case("gelu", moe::Activation::gelu_tanh)
+          .Case("silu", moe::Activation::silu)
+          .Case("swiglu", moe::Activation::swiglu_clamped)
+          .Default(std::nullopt);
+  if (!activation) {
+    why = ("activation_type '" + activationName + "' has no moe.expert equivalent").str();
+    return failure();
+  }
+  bool swiglu = activationName == "swiglu";
+  int64_t swigluFusion = getInt("swiglu_fusion", 0);
+  bool hasFc3 = hasInput(kFc3Weights);
+  if (swiglu && (swigluFusion < 0 || swigluFusion > 2)) {
+    why = ("swiglu_fusion = " + Twine(swigluFusion) + " is not 0, 1 or 2").str();
+    return failure();
+  }
+  bool fusedFc1 = swiglu && swigluFusion != 0;
+  if (fusedFc1 && (hasFc3 || hasInput(kFc3Bias))) {
+    why = "fc3 is given although swiglu_fusion fuses the up projection into fc1";
+    return failure();
+  }
+  if (swiglu && !fusedFc1 && !hasFc3) {
+    why = "swiglu_fusion = 0 needs fc3_experts_weights for the up projection";
+    return failure();
+  }
+  if (!hasFc3 && hasInput(kFc3Bias)) {
+    why = "fc3_experts_bias is given without fc3_experts_weights";
+    return failure();
+  }
+  bool gated = swiglu || hasFc3;
+
+  // ORT's SwiGLU is G * sigmoid(alpha * G) * (L + beta), G = min(g, limit) and
+  // L = clamp(l, -limit, limit) when swiglu_limit is given. moe has it with beta = 1
+  // (swiglu_clamped) and, unclamped, with alpha = 1 and beta = 0 (gated silu).
+  APFloat alpha(1.702), limit(7.0);
+  if (swiglu) {
+    double alphaValue = getFloat("activation_alpha").value_or(1.0);
+    double betaValue = getFloat("activation_beta").value_or(0.0);
+    std::optional<double> limitValue = getFloat("swiglu_limit");
+    if (limitValue && betaValue == 1.0) {
+      alpha = APFloat(alphaValue);
+      limit = APFloat(*limitValue);
+    } else if (!limitValue && alphaValue == 1.0 && betaValue == 0.0) {
+      activation = moe::Activation::silu;
+    } else {
+      llvm::raw_string_ostream os(why);
+      os << "swiglu with activation_alpha = " << alphaValue << ", activation_beta = " << betaValue;
+      if (limitValue)
+        os << ", swiglu_limit = " << *limitValue;
+      else
+        os << ", no swiglu_limit";
+      os << " is neither swiglu_clamped (beta = 1, with a limit) nor gated silu (alpha = 1, "
+            "beta = 0, no limit)";
+      return failure();
+    }
+  }
+  plan.expert = moe::ExpertAttr::get(context, *activation, gated, alpha, limit);
+
+  // The weights, and which of ORT's two layouts they are in. ORT tells them apart from
+  // fc2's shape, the one weight whose dimensions differ between them unless hidden and
+  // inter sizes are equal; then only a fused fc1 can tell (moe_helper.h, CheckInputs).
+  auto fc1 = readConstant(kFc1Weights, "fc1_experts_weights", 3, plan.elementType, why);
+  if (failed(fc1))
+    return failure();
+  auto fc2 = readConstant(kFc2Weights, "fc2_experts_weights", 3, plan.elementType, why);
+  if (failed(fc2))
+    return failure();
+  ArrayRef<int64_t> fc1Shape = fc1->first, fc2Shape = fc2->first;
+  int64_t hidden = plan.hidden;
+  if ((fc2Shape[1] * fc2Shape[2]) % hidden != 0) {
+    why = ("fc2_experts_weights " + describeShape(fc2Shape) + " does not match hidden size " +
+           Twine(hidden))
+              .str();
+    return failure();
+  }
+  int64_t inter = fc2Shape[1] * fc2Shape[2] / hidden;
+  int64_t experts = fc1Shape[0];
+  bool legacy = (hidden != inter && fc2Shape[1] == inter) ||
+                (hidden == inter && fusedFc1 && fc1Shape[1] == hidden);
+  int64_t fc1Columns = fusedFc1 ? 2 * inter : inter;
+  auto expectShape = [&](ArrayRef<int64_t> shape, ArrayRef<int64_t> expected, StringRef what) {
+    if (shape == expected)
+      return true;
+    why = (what + " is " + describeShape(shape) + " but must be " + describeShape(expected) +
+           (legacy ? " (legacy layout)" : ""))
+              .str();
+    return false;
+  };
+  auto projectionShape = [&](int64_t in, int64_t out) -> SmallVector<int64_t> {
+    return legacy ? SmallVector<int64_t>{experts, in, out} : SmallVector<int64_t>{experts, out, in};
+  };
+  if (!expectShape(fc1Shape, projectionShape(hidden, fc1Columns), "fc1_experts_weights") ||
+      !expectShape(fc2Shape, projectionShape(inter, hidden), "fc2_experts_weights"))
+    return failure();
+  if (probsType.getDimSize(1) != experts) {
+    why = ("router_probs scores " + Twine(probsType.getDimSize(1)) + " experts but there are " +
+           Twine(experts) + " (expert parallel shards are not supported)")
+              .str();
+    return failure();
+  }
+  plan.experts = experts;
+  plan.inter = inter;
+  plan.upSources.push_back({fc1->second, hidden, fc1Columns, legacy});
+  plan.downSource = {fc2->second, inter, hidden, legacy};
+  if (hasFc3) {
+    auto fc3 = readConstant(kFc3Weights, "fc3_experts_weights", 3, plan.elementType, why);
+    if (failed(fc3) ||
+        !expectShape(fc3->first, projectionShape(hidden, inter), "fc3_experts_weights"))
+      return failure();
+    plan.upSources.push_back({fc3->second, hidden, inter, legacy});
+  }
+
+  // Biases, [E, out]. A gated layer with only one of fc1's and fc3's biases gets zeros for
+  // the other.
+  auto readBias = [&](unsigned index, StringRef what, int64_t out,
+                      Projection &bias) -> LogicalResult {
+    bias = Projection{{}, 1, out, true};
+    if (!hasInput(index))
+      return success();
+    auto constant = readConstant(index, what, 2, plan.elementType, why);
+    if (failed(constant) || !expectShape(constant->first, {experts, out}, what))
+      return failure();
+    bias.data = constant->second;
+    return success();
+  };
+  plan.upBiasSources.resize(plan.upSources.size());
+  if (failed(readBias(kFc1Bias, "fc1_experts_bias", fc1Columns, plan.upBiasSources[0])) ||
+      failed(readBias(kFc2Bias, "fc2_experts_bias", hidden, plan.downBiasSource)) ||
+      (hasFc3 && failed(readBias(kFc3Bias, "fc3_experts_bias", inter, plan.upBiasSources[1]))))
+    return failure();
+  plan.hasUpBias = hasInput(kFc1Bias) || hasInput(kFc3Bias);
+  plan.hasDownBias = hasInput(kFc2Bias);
+
+  // moe's gated layout: the gate's columns, then the up's. ORT interleaves them with the
+  // gate first (swiglu_fusion = 1), concatenates them (2), or keeps the up in fc3.
+  bool interleaved = swiglu && swigluFusion == 1;
+  for (int64_t column = 0; column < inter; ++column)
+    plan.upColumns.push_back({0, interleaved ? 2 * column : column});
+  if (gated)
+    for (int64_t column = 0; column < inter; ++column) {
+      if (hasFc3)
+        plan.upColumns.push_back({1, column});
+      else
+        plan.upColumns.push_back({0, interleaved ? 2 * column + 1 : inter + column});
+    }
+
+  int64_t k = getInt("k", 1);
+  if (k < 1 || k > experts) {
+    why = ("k = " + Twine(k) + " is not between 1 and the " + Twine(experts) + " experts").str();
+    return failure();
+  }
+  plan.routing = moe::RoutingAttr::get(context, moe::Scoring::softmax, k,
+                                       getInt("normalize_routing_weights", 0) != 0,
+                                       /*topk_first=*/false, /*n_group=*/1, /*topk_group=*/1,
+                                       APFloat(1.0), APFloat(0.0));
+  return plan;
+}
+
+/// A new constant of `type` holding `bytes`, named after the node it comes from.
+Value createWeight(PatternRewriter &rewriter, Location loc, const Twine &name,
+                   RankedTensorType type, ArrayRef<char> bytes, size_t elementBytes) {
+  std::string nameText = name.str();
+  auto attr = DenseResourceElementsAttr::get(
+      type, nameText, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, elementBytes));
+  return onnx::ConstantOp::create(rewriter, loc, type, nameText, attr);
+}
+
+/// Raises one `com.microsoft.MoE` node into `moe.layer`.
+struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
+    if (node.getOpType() != "MoE" || node.getDomain() != "com.microsoft" ||
+        node.getNumResults() != 1)
+      return failure();
+    std::string whyNot;
+    FailureOr<LayerPlan> plan = NodeReader(node).plan(whyNot);
+    auto resultType = llvm::dyn_cast<RankedTensorType>(node.getResult(0).getType());
+    Value tokens = node.getInputs()[kInput];
+    auto tokensType = llvm::cast<RankedTensorType>(tokens.getType());
+    if (succeeded(plan) && (!resultType || !tensor::CastOp::areCastCompatible(
+                                               resultType, static_cast<Type>(tokensType))))
+      whyNot = "its output type does not match its input's";
+    if (!whyNot.empty()) {
+      node.emitRemark() << "not raised: " << whyNot;
+      return failure();
+    }
+
+    Location loc = node.getLoc();
+    StringRef nodeName = node.getName().empty() ? StringRef("ort_moe") : node.getName();
+    int64_t upWidth = static_cast<int64_t>(plan->upColumns.size());
+    SmallVector<ColumnSource> downColumns;
+    for (int64_t column = 0; column < plan->hidden; ++column)
+      downColumns.push_back({0, column});
+
+    auto tensorType = [&](ArrayRef<int64_t> shape) {
+      return RankedTensorType::get(shape, plan->elementType);
+    };
+    Value up = createWeight(
+        rewriter, loc, nodeName + ".up_weight", tensorType({plan->experts, plan->hidden, upWidth}),
+        gatherColumns(plan->upSources, plan->upColumns, plan->experts, plan->hidden,
+                      plan->elementBytes),
+        plan->elementBytes);
+    Value down = createWeight(
+        rewriter, loc, nodeName + ".down_weight",
+        tensorType({plan->experts, plan->inter, plan->hidden}),
+        gatherColumns(plan->downSource, downColumns, plan->experts, plan->inter,
+                      plan->elementBytes),
+        plan->elementBytes);
+    Value upBias, downBias;
+    if (plan->hasUpBias)
+      upBias = createWeight(rewriter, loc, nodeName + ".up_bias",
+                            tensorType({plan->experts, upWidth}),
+                            gatherColumns(plan->upBiasSources, plan->upColumns, plan->experts, 1,
+                                          plan->elementBytes),
+                            plan->elementBytes);
+    if (plan->hasDownBias)
+      downBias = createWeight(
+          rewriter, loc, nodeName + ".down_bias", tensorType({plan->experts, plan->hidden}),
+          gatherColumns(plan->downBiasSource, downColumns, plan->experts, 1, plan->elementBytes),
+          plan->elementBytes);
+
+    // moe.layer takes tokens as rows: [B, S, H] inputs are flattened and restored around it.
+    bool batched = tokensType.getRank() == 3;
+    SmallVector<ReassociationIndices> batchDims = {{0, 1}, {2}};
+    Value rows = tokens;
+    if (batched)
+      rows = tensor::CollapseShapeOp::create(rewriter, loc, tokens, batchDims);
+    Value layer = moe::LayerOp::create(
+        rewriter, loc, rows.getType(), rows, up, down, /*router_weight=*/Value(),
+        /*router_logits=*/node.getInputs()[kRouterProbs], /*router_bias=*/Value(),
+        /*score_bias=*/Value(), upBias, downBias, /*shared_up=*/Value(),
+        /*shared_down=*/Value(), /*shared_gate=*/Value(), plan->routing, plan->expert);
+    if (batched) {
+      SmallVector<OpFoldResult> batchShape = tensor::getMixedSizes(rewriter, loc, tokens);
+      layer = tensor::ExpandShapeOp::create(rewriter, loc, tokensType, layer, batchDims,
+                                            batchShape);
+    }
+    if (layer.getType() != resultType)
+      layer = tensor::CastOp::create(rewriter, loc, resultType, layer);
+    rewriter.replaceOp(node, layer);
+    return success();
+  }
+};
+
+struct RaiseORTMoE : moec::impl::RaiseORTMoEBase<RaiseORTMoE> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<RaiseORTMoENode>(&getContext());
+    // Every node is visited once, so a node that stays un-raised gets one remark.
+    walkAndApplyPatterns(getOperation(), std::move(patterns));
+  }
+};
+
+} // namespace

@@ -276,6 +276,9 @@ moec::raise::matchExpertBody(Value input, Value output, Reason &reason,
           return std::make_pair(*act, up);
         });
     if (!gated) {
+      // An activation of something that is no projection: `reason` says why not.
+      if (plain)
+        return failure();
       Operation *op = hidden.getDefiningOp();
       return reason = "unknown activation: " +
                       (op ? describe(op) : std::string("a block argument")) +

@@ -155,12 +155,6 @@ std::optional<DenseCombine> matchDenseCombine(onnx::NodeOp node) {
 // The scattered top-k mask
 //===----------------------------------------------------------------------===//
 
-/// `dense = zeros([T, E]).scatter(1, topk_indices, topk_weights)`.
-struct ScatteredTopK {
-  Value weights;
-  Value indices;
-};
-
 /// Whether `value` is `ConstantOfShape(Shape(_))` of zeros.
 bool isZerosLikeScores(Value value) {
   onnx::NodeOp zeros = getDefiningNode(value, "ConstantOfShape");
@@ -178,29 +172,32 @@ bool isZerosLikeScores(Value value) {
   return blob && llvm::all_of(blob->getData(), [](char byte) { return byte == 0; });
 }
 
-/// Matches the mask; a ScatterElements that is not one is no candidate (nothing), a
-/// candidate that differs in a detail fails with `reason`.
-std::optional<FailureOr<ScatteredTopK>> matchScatteredTopK(Value dense, Reason &reason) {
+/// The `ScatterElements` that writes values into zeros at a `TopK`'s indices, the dense
+/// routing weights of a candidate layer, or null.
+onnx::NodeOp getTopKScatter(Value dense) {
   onnx::NodeOp scatter = getDefiningNode(dense, "ScatterElements");
   if (!scatter || !isZerosLikeScores(scatter.getInputs()[0]))
-    return std::nullopt;
-  Value indices = scatter.getInputs()[1];
-  onnx::NodeOp topk = getDefiningNode(indices, "TopK");
-  if (!topk || topk->getResult(1) != indices)
-    return std::nullopt;
+    return {};
+  onnx::NodeOp topk = getDefiningNode(scatter.getInputs()[1], "TopK");
+  if (!topk || topk->getResult(1) != scatter.getInputs()[1])
+    return {};
+  return scatter;
+}
+
+/// Whether `scatter` writes its values along the experts (axis 1), as
+/// `zeros([T, E]).scatter(1, indices, weights)` does.
+LogicalResult checkScatterAlongExperts(onnx::NodeOp scatter, Reason &reason) {
   int64_t axis = getIntAttr(scatter, "axis", 0);
   if (axis != 1 && axis != -1)
-    return FailureOr<ScatteredTopK>(
-        (reason = describe(scatter) + " scatters along axis " + std::to_string(axis) +
-                  ", not along the experts",
-         failure()));
+    return reason = describe(scatter) + " scatters along axis " + std::to_string(axis) +
+                    ", not along the experts",
+           failure();
   if (auto reduction = scatter.getNodeAttrs().getAs<StringAttr>("reduction");
       reduction && reduction.getValue() != "none")
-    return FailureOr<ScatteredTopK>(
-        (reason = describe(scatter) + " accumulates (reduction '" +
-                  reduction.getValue().str() + "') instead of writing the weights",
-         failure()));
-  return FailureOr<ScatteredTopK>(ScatteredTopK{scatter.getInputs()[2], indices});
+    return reason = describe(scatter) + " accumulates (reduction '" + reduction.getValue().str() +
+                    "') instead of writing the weights",
+           failure();
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -276,8 +273,7 @@ FailureOr<Linear> matchStackedLinear(Value output, Reason &reason) {
   } else if (onnx::NodeOp matmul = getDefiningNode(product, "MatMul")) {
     linear.weight = matmul.getInputs()[1];
     if (!isStackedWeight(linear.weight))
-      return reason = describe(matmul) + " has no constant stacked [E, K, N] weight",
-             failure();
+      return reason = describe(matmul) + " has no constant stacked [E, K, N] weight", failure();
     int64_t experts = llvm::cast<RankedTensorType>(linear.weight.getType()).getDimSize(0);
     linear.input = matchTokensForEveryExpert(matmul.getInputs()[0], experts);
     if (!linear.input)
@@ -292,8 +288,8 @@ FailureOr<Linear> matchStackedLinear(Value output, Reason &reason) {
   auto weightType = llvm::cast<RankedTensorType>(linear.weight.getType());
   if (linear.bias) {
     auto biasType = llvm::cast<RankedTensorType>(linear.bias.getType());
-    if (biasType.getShape() != ArrayRef<int64_t>{weightType.getDimSize(0), 1,
-                                                 weightType.getDimSize(2)})
+    if (biasType.getShape() !=
+        ArrayRef<int64_t>{weightType.getDimSize(0), 1, weightType.getDimSize(2)})
       return reason = describe(linear.bias.getDefiningOp()) +
                       " is added to a stacked projection but is not an [E, 1, N] bias",
              failure();
@@ -306,8 +302,8 @@ FailureOr<Linear> matchStackedLinear(Value output, Reason &reason) {
 //===----------------------------------------------------------------------===//
 
 /// A new constant `name` holding `bytes` as `type`.
-Value createConstant(PatternRewriter &rewriter, Location loc, RankedTensorType type,
-                     StringRef name, ArrayRef<char> bytes) {
+Value createConstant(PatternRewriter &rewriter, Location loc, RankedTensorType type, StringRef name,
+                     ArrayRef<char> bytes) {
   size_t align = type.getElementType().getIntOrFloatBitWidth() / 8;
   auto attr = DenseResourceElementsAttr::get(
       type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
@@ -315,9 +311,7 @@ Value createConstant(PatternRewriter &rewriter, Location loc, RankedTensorType t
 }
 
 /// The name of the constant `value`, for the constants derived from it.
-StringRef getConstantName(Value value) {
-  return value.getDefiningOp<onnx::ConstantOp>().getName();
-}
+StringRef getConstantName(Value value) { return value.getDefiningOp<onnx::ConstantOp>().getName(); }
 
 /// `value` (a constant) with its elements viewed as `type`, of the same size; no copy.
 Value retypeConstant(PatternRewriter &rewriter, Value value, RankedTensorType type) {
@@ -350,8 +344,7 @@ Value buildRouterWeight(PatternRewriter &rewriter, const Linear &router) {
 /// A stacked `[E, R, N]` constant of a gated expert (its up weight or bias) in moe.layer's
 /// column order, gate first: de-interleaved from `up` alone, or `gate` and `up` (each
 /// `[E, R, N / 2]`) side by side.
-Value buildGateFirstStack(PatternRewriter &rewriter, const ExpertBody &body, Value up,
-                          Value gate) {
+Value buildGateFirstStack(PatternRewriter &rewriter, const ExpertBody &body, Value up, Value gate) {
   std::optional<ConstantData> upData = getConstantData(up);
   std::optional<ConstantData> gateData = gate ? getConstantData(gate) : std::nullopt;
   int64_t inner = body.getInnerSize();
@@ -372,11 +365,11 @@ Value buildGateFirstStack(PatternRewriter &rewriter, const ExpertBody &body, Val
       std::memcpy(out + half, upData->bytes.data() + row * half, half);
     }
   }
-  auto type = RankedTensorType::get(
-      {upData->type.getDimSize(0), upData->type.getDimSize(1), 2 * inner},
-      upData->type.getElementType());
-  return createConstant(rewriter, up.getLoc(), type,
-                        (getConstantName(up) + ".gate_first").str(), bytes);
+  auto type =
+      RankedTensorType::get({upData->type.getDimSize(0), upData->type.getDimSize(1), 2 * inner},
+                            upData->type.getElementType());
+  return createConstant(rewriter, up.getLoc(), type, (getConstantName(up) + ".gate_first").str(),
+                        bytes);
 }
 
 /// The stacked up weight `[E, H, N]`.
@@ -416,14 +409,11 @@ struct RaiseDenseCombine : OpRewritePattern<onnx::NodeOp> {
     std::optional<DenseCombine> combine = matchDenseCombine(node);
     if (!combine)
       return failure();
-    Reason reason;
-    std::optional<FailureOr<ScatteredTopK>> mask =
-        matchScatteredTopK(combine->denseWeights, reason);
-    if (!mask)
+    onnx::NodeOp scatter = getTopKScatter(combine->denseWeights);
+    if (!scatter)
       return failure();
-    FailureOr<moe::LayerOp> layer = failed(*mask)
-                                        ? FailureOr<moe::LayerOp>(failure())
-                                        : raise(node, *combine, **mask, rewriter, reason);
+    Reason reason;
+    FailureOr<moe::LayerOp> layer = raise(node, *combine, scatter, rewriter, reason);
     if (failed(layer)) {
       node.emitRemark() << describe(node) << " not raised to moe.layer: " << reason;
       return failure();
@@ -433,21 +423,22 @@ struct RaiseDenseCombine : OpRewritePattern<onnx::NodeOp> {
   }
 
 private:
+  /// The moe.layer that computes what `combine` does, with `scatter` its dense weights.
   FailureOr<moe::LayerOp> raise(onnx::NodeOp node, const DenseCombine &combine,
-                                const ScatteredTopK &mask, PatternRewriter &rewriter,
+                                onnx::NodeOp scatter, PatternRewriter &rewriter,
                                 Reason &reason) const;
 };
 
-FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node,
-                                                 const DenseCombine &combine,
-                                                 const ScatteredTopK &mask,
-                                                 PatternRewriter &rewriter,
+FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node, const DenseCombine &combine,
+                                                 onnx::NodeOp scatter, PatternRewriter &rewriter,
                                                  Reason &reason) const {
+  if (failed(checkScatterAlongExperts(scatter, reason)))
+    return failure();
   FailureOr<Routing> routing =
-      matchRouting(mask.indices.getDefiningOp<onnx::NodeOp>(), reason);
+      matchRouting(scatter.getInputs()[1].getDefiningOp<onnx::NodeOp>(), reason);
   if (failed(routing))
     return failure();
-  if (routing->weights != mask.weights)
+  if (routing->weights != scatter.getInputs()[2])
     return reason = "the scattered weights are not the router's top-k weights", failure();
   Value tokens = routing->router.input;
   FailureOr<ExpertBody> body =
@@ -467,11 +458,10 @@ FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node,
   rewriter.setInsertionPoint(node);
   Value downBias = body->down.bias ? dropBiasRow(rewriter, body->down.bias) : Value();
   return moe::LayerOp::create(
-      rewriter, node.getLoc(), node->getResult(0).getType(), tokens,
-      buildUpWeight(rewriter, *body), body->down.weight,
-      buildRouterWeight(rewriter, routing->router), /*router_logits=*/Value(),
-      routing->router.bias, /*score_bias=*/Value(),
-      buildUpBias(rewriter, *body), downBias, /*shared_up=*/Value(), /*shared_down=*/Value(),
+      rewriter, node.getLoc(), node->getResult(0).getType(), tokens, buildUpWeight(rewriter, *body),
+      body->down.weight, buildRouterWeight(rewriter, routing->router), /*router_logits=*/Value(),
+      routing->router.bias, /*score_bias=*/Value(), buildUpBias(rewriter, *body), downBias,
+      /*shared_up=*/Value(), /*shared_down=*/Value(),
       /*shared_gate=*/Value(), routing->getAttr(rewriter.getContext()),
       body->getAttr(rewriter.getContext()));
 }

@@ -23,6 +23,7 @@ void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOption
   funcPM.addPass(createTosaToArithPass());
   funcPM.addPass(createTosaToTensorPass());
   funcPM.addPass(createFuseElementwiseOps());
+  pm.addPass(createLowerMoEKernelsToRuntime());
 
   // Buffers: the entry function takes and returns plain (identity-layout) memrefs, and
   // ownership-based deallocation hands every returned buffer to the caller.

@@ -59,6 +59,32 @@ def UseRuntimeGemm : Pass<"moec-use-runtime-gemm", "::mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
 
+def LowerMoEKernelsToRuntime
+    : Pass<"moec-lower-moe-kernels-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "Run the kernel-level moe ops on the runtime's MoE kernels";
+  let description = [{
+    Replaces `moe.route`, `moe.permute`, `moe.grouped_matmul` and `moe.unpermute` by calls
+    to `moec_rt_moe_*` (include/moec-runtime/kernels.h): hand-written kernels for the
+    host, multithreaded on the runtime's pool, with the grouped matmul streaming the chosen
+    experts' weights at one token and running the packed GEMM at many.
+
+    Runs on tensors, before bufferization: every tensor operand reaches the kernel as a
+    pointer into a read-only `bufferization.to_buffer` with the identity layout (one-shot
+    bufferization copies a strided operand into one), every result is a fresh
+    `memref.alloc` sized with `tensor.dim` that the kernel fills, returned to the tensor
+    world by `bufferization.to_tensor restrict`. Attributes (k, scoring, activation,
+    alpha and limit, block size) become constant arguments.
+
+    The kernels take f32 values and i32 ids; any other element type, or quantized weights,
+    is an error at the op.
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect", "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def LowerDynamicExpandShape : Pass<"moec-lower-dynamic-expand-shape", "::mlir::ModuleOp"> {
   let summary = "Rewrite memref.expand_shape with several dynamic sizes in one group";
   let description = [{

@@ -2,6 +2,8 @@
 
 #include "moec/Passes.h"
 
+#include "moec/Dialect/MoE/MoE.h"
+
 #include "legalize/Common.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -85,6 +87,8 @@ struct LegalizeONNX : moec::impl::LegalizeONNXBase<LegalizeONNX> {
     target.addLegalDialect<arith::ArithDialect, bufferization::BufferizationDialect,
                            cf::ControlFlowDialect, linalg::LinalgDialect, math::MathDialect,
                            scf::SCFDialect, tensor::TensorDialect, tosa::TosaDialect>();
+    // Raised MoE layers pass through untouched; only their operands are legalized.
+    target.addLegalDialect<moec::moe::MoEDialect>();
     target.addIllegalDialect<onnx::ONNXDialect>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp op) {
       return typeConverter.isSignatureLegal(op.getFunctionType()) &&

@@ -54,6 +54,32 @@ def RaiseORTMoE : Pass<"moec-raise-ort-moe", "::mlir::ModuleOp"> {
   ];
 }
 
+def RaiseHFMoE : Pass<"moec-raise-hf-moe", "::mlir::ModuleOp"> {
+  let summary = "Raise Hugging Face style loops over experts into moe.layer";
+  let description = [{
+    Finds the MoE layers that `torch.onnx.export` writes for Hugging Face sparse MoE
+    blocks (Mixtral, Qwen2-MoE, Switch Transformers, GPT-OSS and their kin) and replaces
+    each with one `moe.layer`. Such a layer starts at the TopK that chooses every token's
+    experts: its indices go through OneHot and a Transpose to one mask per expert, and for
+    every expert `torch.where` (NonZero) picks the token rows, the expert MLP runs on them,
+    its output is multiplied by the routing weight of each (token, slot) and added into a
+    zeros tensor with `index_add_` (ScatterElements).
+
+    The pass recovers the routing (softmax or top-k-first scoring, k, renormalization,
+    router bias), the expert body (SwiGLU, GeGLU, ReLU and GELU MLPs, GPT-OSS's clamped
+    SwiGLU over interleaved columns, biases), stacks the per-expert weights into `[E, ...]`
+    constants in `moe.layer`'s layout, and takes a shared expert added after the experts
+    (with or without a `sigmoid(Linear(H, 1))` gate) into the layer's shared operands.
+    Every expert must appear exactly once and all with the same body.
+
+    A TopK that feeds a OneHot but whose graph differs in any detail (an unknown
+    activation, a missing expert, experts with different bodies, an extra op) is left as
+    it is, compiled through the generic path, with a remark on the TopK that says why
+    (`moec --remarks` prints them). The dead per-expert graph is erased.
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect"];
+}
+
 def RaiseDenseMoE : Pass<"moec-raise-dense-moe", "::mlir::ModuleOp"> {
   let summary = "Raise dense-masked MoE exports (all experts on all tokens) to moe.layer";
   let description = [{
@@ -66,8 +92,8 @@ def RaiseDenseMoE : Pass<"moec-raise-dense-moe", "::mlir::ModuleOp"> {
       (`te,eth->th`) or `ReduceSum` over axis 0 of `out * Unsqueeze(Transpose(dense))`;
     - the dense routing weights `dense`, `ScatterElements` (axis 1) of the top-k weights
       into zeros of the scores' shape at the `TopK` indices; the router before them is
-      recognized by the shared router matcher (softmax or sigmoid scores, top-k on scores
-      or on logits, renormalization, scaling, score-correction bias);
+      recognized by the shared router matcher (softmax then top-k, renormalized or not,
+      or top-k on the logits then softmax), and must give exactly the scattered weights;
     - the experts `out`, projections over stacked `[E, K, N]` weights written as `Einsum`
       (`th,ehn->etn`, `etn,enh->eth`) or batched `MatMul` (of `Unsqueeze(x, 0)`, of `x`
       tiled E times, or of the previous projection), each optionally plus an `[E, 1, N]`
@@ -75,9 +101,43 @@ def RaiseDenseMoE : Pass<"moec-raise-dense-moe", "::mlir::ModuleOp"> {
 
     A candidate (a combine of a scattered top-k mask) that differs in any detail is left
     as it is, compiled by the generic path, with a remark on the combine node that names
-    the node and what did not match.
+    the node and what did not match (`moec --remarks` prints them).
   }];
   let dependentDialects = ["::moec::moe::MoEDialect"];
+}
+
+def DecomposeMoELayers : Pass<"moec-decompose-moe-layers"> {
+  let summary = "Rewrite moe.layer into route, permute, grouped matmuls and unpermute";
+  let description = [{
+    Replaces every `moe.layer` by the kernel level, as the op's description says:
+
+    1. router logits `tokens @ router_weight^T (+ router_bias)` as a `linalg.matmul` (the
+       `[T, E]` product is small);
+    2. `moe.route` (with the layer's `score_bias`) to the experts and weights of every token;
+    3. `moe.permute` into the sorted-token layout, segments padded to `block-size`;
+    4. the up projection: `moe.grouped_matmul` gathering the tokens through `sorted_ids`,
+       with `up_bias` and the layer's `expert` activation (gated or not) as its epilogue;
+    5. the down projection: `moe.grouped_matmul` on the sorted layout, with `down_bias`;
+    6. `moe.unpermute` with the routing weights.
+
+    A shared expert runs the same two grouped matmuls with a single expert (its weights
+    expanded to `[1, ...]`, offsets `[0, T]`) over all tokens; with a `shared_gate` its
+    output is scaled by `sigmoid(tokens @ shared_gate)` before it is added to the routed
+    result.
+
+    A layer the kernels cannot run yet (capacity-limited routing, an unknown number of
+    experts) is an error at the layer's location, never a silent wrong result.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"1",
+           "Pad every expert's segment of the sorted layout to a multiple of this many rows "
+           "(1 on the host; GPU GEMM tiles want their tile height)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",
+    "::moec::moe::MoEDialect"
+  ];
 }
 
 #endif // MOEC_PASSES_TD

@@ -6,7 +6,7 @@
 Runs `moec MODEL --stop-after=raise --emit=mlir` with every weight printed, reads the one
 moe.layer it holds, its attributes and its constant operands (the dense resources the pass
 wrote: transposed router, gate-first up stacks, [E, N] biases), evaluates moe.layer's
-semantics on them with numpy (check_ort_moe_raise.moe_layer) for the input in REFERENCE.npz
+semantics on them with numpy (moe_reference.moe_layer) for the input in REFERENCE.npz
 (`x`, [batch, seq, hidden]) and compares with its `y` (what PyTorch computed). Prints the
 largest difference; exits 1 above the tolerance (relative to the output's largest value).
 """
@@ -18,10 +18,24 @@ import sys
 
 import numpy as np
 
-from check_ort_moe_raise import moe_layer
+from moe_reference import moe_layer
 
 SCRIPTS = os.path.dirname(os.path.abspath(__file__))
-FLOAT_PARAMETER = r"{} = ([-+0-9.e]+)"
+
+
+def parse_parameters(text):
+    """The parameters of a printed #moe.routing or #moe.expert, as Python values."""
+    parameters = {}
+    for name, value in re.findall(r"(\w+) = ([-+\w.]+)", text):
+        if value in ("true", "false"):
+            parameters[name] = value == "true"
+        elif re.fullmatch(r"-?[0-9]+", value):
+            parameters[name] = int(value)
+        elif re.fullmatch(r"[a-z_]+", value):
+            parameters[name] = value
+        else:
+            parameters[name] = float(value)
+    return parameters
 
 
 def raised_layer(moec, model):
@@ -41,23 +55,9 @@ def raised_layer(moec, model):
                           ir)
     up, down, keyword_operands, routing, expert = match
     operands = dict(re.findall(r"(\w+)\((%\d+) :", keyword_operands))
-    flag = lambda text, name: f"{name} = true" in text
-    parameter = lambda text, name, default: float(
-        (re.findall(FLOAT_PARAMETER.format(name), text) or [default])[0])
-    return {
-        "router": constants[operands["router"]],
-        "router_bias": constants.get(operands.get("router_bias")),
-        "up_weight": constants[up], "down_weight": constants[down],
-        "up_bias": constants.get(operands.get("up_bias")),
-        "down_bias": constants.get(operands.get("down_bias")),
-        "k": int(re.search(r"k = (\d+)", routing).group(1)),
-        "renormalize": flag(routing, "renormalize"),
-        "topk_first": flag(routing, "topk_first"),
-        "scoring": re.search(r"scoring = (\w+)", routing).group(1),
-        "activation": re.search(r"activation = (\w+)", expert).group(1),
-        "gated": flag(expert, "gated"),
-        "alpha": parameter(expert, "alpha", 1.702), "limit": parameter(expert, "limit", 7.0),
-    }
+    routing, expert = parse_parameters(routing), parse_parameters(expert)
+    operands = {name: constants[value] for name, value in operands.items()}
+    return constants[up], constants[down], operands, routing, expert
 
 
 def main():
@@ -68,20 +68,15 @@ def main():
     parser.add_argument("--moec", default=os.path.join(SCRIPTS, "..", "build", "bin", "moec"))
     parser.add_argument("--tolerance", type=float, default=1e-5)
     args = parser.parse_args()
-    layer = raised_layer(args.moec, args.model)
-    if layer["scoring"] != "softmax":
-        print(f"scoring {layer['scoring']} is not evaluated here")
-        return 1
+    up, down, operands, routing, expert = raised_layer(args.moec, args.model)
     reference = np.load(args.reference)
-    tokens = reference["x"].reshape(-1, layer["router"].shape[1])
-    logits = tokens @ layer["router"].T
-    if layer["router_bias"] is not None:
-        logits = logits + layer["router_bias"]
-    got = moe_layer(tokens, logits, layer)
+    router = operands.pop("router")
+    tokens = reference["x"].reshape(-1, router.shape[1])
+    got = moe_layer(tokens, router, up, down, routing, expert, **operands)
     want = reference["y"].reshape(got.shape)
     error = float(np.abs(got - want).max() / np.abs(want).max())
     ok = error <= args.tolerance
-    print(f"{os.path.basename(args.model)}: moe.layer {layer['activation']} k={layer['k']}, "
+    print(f"{os.path.basename(args.model)}: moe.layer {expert['activation']} k={routing['k']}, "
           f"{tokens.shape[0]} tokens: max relative difference from the reference "
           f"{error:.2g} {'ok' if ok else 'MISMATCH'}")
     return 0 if ok else 1

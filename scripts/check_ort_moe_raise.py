@@ -133,13 +133,8 @@ def moe_layer(tokens, logits, layer):
     inter = layer["down_weight"].shape[1]
     result = np.zeros_like(tokens)
     for t in range(tokens.shape[0]):
-        if layer.get("topk_first"):
-            chosen = np.argsort(-logits[t], kind="stable")[:layer["k"]]
-            weights = np.exp(logits[t, chosen] - logits[t, chosen].max())
-            weights /= weights.sum()
-        else:
-            chosen = np.argsort(-scores[t], kind="stable")[:layer["k"]]
-            weights = scores[t, chosen]
+        chosen = np.argsort(-scores[t], kind="stable")[:layer["k"]]
+        weights = scores[t, chosen]
         if layer["renormalize"]:
             weights = weights / weights.sum()
         for expert, weight in zip(chosen, weights):

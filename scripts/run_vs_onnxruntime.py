@@ -3,6 +3,7 @@
 
     run_vs_onnxruntime.py MODEL.onnx PROG [--dim NAME=SIZE ...] [--rtol R] [--atol A]
                           [--bench N] [--threads T] [--seed S]
+    run_vs_onnxruntime.py MODEL.onnx PROG --reference SAMPLES.npz [--sample N] ...
 
 Dynamic dimensions take their size from --dim (by dim_param name; default 3). Prints, per
 output, its shape, mean, and the max abs/relative difference from onnxruntime; with
@@ -98,15 +99,22 @@ def main():
     parser.add_argument("--bench", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reference", metavar="SAMPLES.npz")
+    parser.add_argument("--sample", type=int, default=0)
     args = parser.parse_args()
 
     dims = {k: int(v) for k, v in (d.split("=") for d in args.dim)}
     model = onnx.load(args.model)
     inputs = make_inputs(model, dims, np.random.default_rng(args.seed))
+    if args.reference:
+        samples = np.load(args.reference)
+        inputs = {name: samples[f"x{args.sample}"] for name in inputs}
     ok = True
     with tempfile.TemporaryDirectory(prefix="moec-vs-ort-") as tmp:
         moec_ms = run_moec(args.prog, inputs, tmp, args.bench, args.threads)
         names, expected, ort_ms = run_onnxruntime(args.model, inputs, args.bench, args.threads)
+        if args.reference:
+            expected = [samples[f"y{args.sample}"]]
         for name, want in zip(names, expected):
             got = np.load(os.path.join(tmp, "out", output_file_name(name)))
             if got.shape != want.shape or got.dtype != want.dtype:

@@ -50,17 +50,18 @@ if any(os.path.exists(os.path.join(d, "ptxas")) for d in ptxas_dirs) or shutil.w
     for d in ptxas_dirs:
         llvm_config.with_environment("PATH", d, append_path=True)
 
-# PyTorch exports (scripts/make_*_models.py) run with Debian's torch in the system Python,
-# which the venv lacks. `torch-X.Y` marks the version, so that tests that compare a fresh
-# export byte for byte with a checked-in fixture run only with the exporter that made it.
+# PyTorch lives in Debian's system interpreter only (not in the .venv): the tests that
+# export models with torch run where it imports. `torch-X.Y` marks its version, so that tests
+# that compare a fresh export byte for byte with a checked-in fixture run only with the
+# exporter that made it.
 torch_python = "/usr/bin/python3"
 try:
-    torch_version = subprocess.run(
-        [torch_python, "-c", "import importlib.metadata as m; print(m.version('torch'))"],
-        capture_output=True, text=True, timeout=20).stdout.strip()
+    torch_check = subprocess.run([torch_python, "-c", "import torch; print(torch.__version__)"],
+                                 capture_output=True, text=True, timeout=120)
+    if torch_check.returncode == 0:
+        config.available_features.add("torch")
+        config.available_features.add(
+            "torch-" + ".".join(torch_check.stdout.strip().split(".")[:2]))
+        config.substitutions.append(("%torch_python", torch_python))
 except (OSError, subprocess.SubprocessError):
-    torch_version = ""
-if torch_version:
-    config.available_features.add("torch")
-    config.available_features.add("torch-" + ".".join(torch_version.split(".")[:2]))
-    config.substitutions.append(("%torch_python", torch_python))
+    pass

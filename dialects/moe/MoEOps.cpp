@@ -191,6 +191,8 @@ LogicalResult LayerOp::verify() {
   Value routerLogits = getRouterLogits();
   if (static_cast<bool>(routerWeight) == static_cast<bool>(routerLogits))
     return emitOpError("needs exactly one of router_weight and router_logits");
+  if (routerLogits && getRouterBias())
+    return emitOpError("has router_logits and a router_bias; the bias belongs in the logits");
   if (routerWeight &&
       (failed(check.dim(routerWeight, "router_weight", 0, numExperts, "the number of experts")) ||
        failed(check.dim(routerWeight, "router_weight", 1, hidden, "the hidden size"))))

@@ -27,6 +27,60 @@ void moec_rt_parallel_for(int64_t n, void (*body)(void *ctx, int64_t begin, int6
 void moec_rt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
                    int64_t ldb, float *C, int64_t ldc, int accumulate);
 
+/* Mixture-of-Experts kernels: the kernel-level moe ops (dialects/moe/MoEOps.td), all
+ * tensors row-major and contiguous. Enumerations are the moe dialect's: */
+enum {
+  MOEC_RT_SCORING_SOFTMAX = 0,
+  MOEC_RT_SCORING_SIGMOID = 1,
+};
+enum {
+  MOEC_RT_ACTIVATION_NONE = -1,
+  MOEC_RT_ACTIVATION_RELU = 0,
+  MOEC_RT_ACTIVATION_GELU = 1,
+  MOEC_RT_ACTIVATION_GELU_TANH = 2,
+  MOEC_RT_ACTIVATION_SILU = 3,
+  MOEC_RT_ACTIVATION_SWIGLU_CLAMPED = 4,
+};
+
+/* moe.route: logits [tokens, experts] (+ score_bias [experts] for choosing only, may be
+ * NULL) to the k best experts of every token, best first (ties toward the lower id), in
+ * expert_ids [tokens, k], and their weights [tokens, k], as #moe.routing describes. */
+void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const float *logits,
+                           const float *score_bias, int64_t k, int32_t scoring,
+                           int32_t renormalize, int32_t topk_first, int64_t n_group,
+                           int64_t topk_group, float routed_scaling_factor, float *weights,
+                           int32_t *expert_ids);
+
+/* moe.permute: the pairs t * k + j of expert_ids [tokens, k] grouped by expert (token
+ * order kept) into sorted_ids [slots], each expert's segment padded to a multiple of
+ * block_size with tokens * k, and expert_offsets [experts + 1]. Slots past the last
+ * segment hold tokens * k too. */
+void moec_rt_moe_permute(int64_t tokens, int64_t k, const int32_t *expert_ids, int64_t experts,
+                         int64_t block_size, int64_t slots, int32_t *sorted_ids,
+                         int32_t *expert_offsets);
+
+/* moe.grouped_matmul: for every expert e, the rows of its segment
+ * [expert_offsets[e], expert_offsets[e + 1]) times weights[e] ([K, N]), + bias[e] ([N],
+ * bias may be NULL), then the activation (MOEC_RT_ACTIVATION_*; gated: act(gate
+ * columns) * up columns, N / 2 result columns). With sorted_ids (may be NULL), row p reads
+ * input row sorted_ids[p] / rows_per_token of input [input_rows, K]; ids at or past
+ * input_rows * rows_per_token are padding and their result rows are zero. Without it,
+ * input is the sorted layout itself, [rows, K]. Result rows past the last segment are
+ * zero. result is [rows, N or N / 2]. Runs on the pool. */
+void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t N, int64_t experts,
+                                    const float *input, int64_t input_rows,
+                                    const int32_t *sorted_ids, int64_t rows_per_token,
+                                    const int32_t *expert_offsets, const float *weights,
+                                    const float *bias, int32_t activation, int32_t gated,
+                                    float alpha, float limit, float *result);
+
+/* moe.unpermute: result[t] = sum_j weights[t, j] * expert_out[slot of pair t * k + j in
+ * sorted_ids], expert_out [slots, columns], result [tokens, columns]; a pair in no slot
+ * adds nothing. */
+void moec_rt_moe_unpermute_f32(int64_t tokens, int64_t k, int64_t columns, int64_t slots,
+                               const float *expert_out, const int32_t *sorted_ids,
+                               const float *weights, float *result);
+
 #ifdef __cplusplus
 }
 #endif

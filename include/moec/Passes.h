@@ -35,6 +35,10 @@ class TosaDialect;
 } // namespace tosa
 } // namespace mlir
 
+namespace moec::moe {
+class MoEDialect;
+} // namespace moec::moe
+
 namespace moec {
 namespace moe {
 class MoEDialect;

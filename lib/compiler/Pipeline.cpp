@@ -13,8 +13,9 @@
 using namespace mlir;
 
 std::vector<std::string> moec::getOptionalPassNames() {
-  // Raising and fusion passes register here.
-  return {"moec-raise-ort-moe", "moec-raise-dense-moe"};
+  return {moec::createRaiseORTMoE()->getArgument().str(),
+          moec::createRaiseHFMoE()->getArgument().str(),
+          moec::createRaiseDenseMoE()->getArgument().str()};
 }
 
 /// Adds the passes of `stage` to `pm`, less those `options` disables.
@@ -29,6 +30,7 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
     return;
   case moec::Stage::Raise:
     addOptional(moec::createRaiseORTMoE());
+    addOptional(moec::createRaiseHFMoE());
     addOptional(moec::createRaiseDenseMoE());
     return;
   case moec::Stage::Optimize:
@@ -38,6 +40,7 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
     // ONNX's types (signedness included).
     pm.addPass(moec::createExportModelInfo());
     pm.addPass(moec::createLegalizeONNX());
+    pm.addPass(moec::createDecomposeMoELayers());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     return;

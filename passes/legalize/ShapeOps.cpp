@@ -316,9 +316,9 @@ SmallVector<Value> reshapeSizes(OpBuilder &b, Location loc, Value input, Value s
     sizes.push_back(size);
     known = mulIndex(b, loc, known, arith::SelectOp::create(b, loc, equal(size, minusOne), one, size));
   }
-  // The other sizes multiply to 0 only when the input is empty (e.g. the tokens an
-  // expert got, none), and then -1 stands for 0: divide by 1 instead of trapping.
-  Value divisor = arith::SelectOp::create(b, loc, equal(known, zero), one, known);
+  // An empty tensor (an expert that no token chose) can make the known sizes' product 0;
+  // the quotient then only matters with a -1, and 0 / 1 gives it the size 0.
+  Value divisor = arith::MaxUIOp::create(b, loc, known, one);
   Value inferred =
       arith::DivUIOp::create(b, loc, product(b, loc, input, 0, rankOf(input)), divisor);
   for (Value &size : sizes)

@@ -107,25 +107,22 @@ std::optional<double> moec::raise::getScalarConstant(Value value) {
 
 std::optional<SmallVector<int64_t>> moec::raise::getIntConstant(Value value) {
   std::optional<ConstantData> data = getConstantData(value);
-  if (!data || !data->type.getElementType().isInteger())
+  if (!data || !(data->type.getElementType().isInteger(32) ||
+                 data->type.getElementType().isInteger(64)))
     return std::nullopt;
-  // Read exactly, not through a double: torch writes "to the end" as INT64_MAX, which a
-  // double rounds out of int64_t's range.
-  unsigned width = data->type.getElementTypeBitWidth();
-  if (width != 32 && width != 64)
-    return std::nullopt;
+  // Read as integers: INT64_MAX (torch's open slice end) does not survive a double.
   SmallVector<int64_t> values;
+  bool wide = data->type.getElementType().isInteger(64);
   for (int64_t i = 0, e = data->type.getNumElements(); i < e; ++i) {
-    const char *at = data->bytes.data() + i * width / 8;
-    if (width == 64) {
-      int64_t value;
-      std::memcpy(&value, at, sizeof(value));
-      values.push_back(value);
+    int64_t element = 0;
+    if (wide) {
+      std::memcpy(&element, data->bytes.data() + i * sizeof(int64_t), sizeof(int64_t));
     } else {
-      int32_t value;
-      std::memcpy(&value, at, sizeof(value));
-      values.push_back(value);
+      int32_t narrow;
+      std::memcpy(&narrow, data->bytes.data() + i * sizeof(int32_t), sizeof(int32_t));
+      element = narrow;
     }
+    values.push_back(element);
   }
   return values;
 }

@@ -1,6 +1,6 @@
 //===- moec.cpp - The moec compiler driver --------------------------------===//
 //
-// `moec MODEL.onnx -o OUT`: imports an ONNX model and runs it through moec's pipeline
+// `moec MODEL.onnx -o OUT`: imports an ONNX model (or parses MODEL.mlir) and runs it through moec's pipeline
 // (import, raise, optimize, kernel, codegen, emit) up to the stage and output asked for.
 // What this build cannot do yet (GPU targets, quantization, sharding) is an error, never a
 // fake result.
@@ -22,6 +22,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
@@ -43,7 +44,8 @@ cl::OptionCategory moecCategory("moec options");
 /// moec's command line. Constructed in main, once LLVM's own `-stop-after` (a codegen
 /// option of libLLVM) is unregistered, since moec's flag of that name means its stages.
 struct Options {
-  cl::opt<std::string> inputPath{cl::Positional, cl::desc("<model.onnx>"),
+  cl::opt<std::string> inputPath{cl::Positional,
+                                 cl::desc("<model.onnx | model.mlir>"),
                                  cl::cat(moecCategory)};
   cl::opt<std::string> outputPath{"o", cl::value_desc("path"),
                                   cl::desc("Output file ('-' for stdout)"),
@@ -96,6 +98,9 @@ struct Options {
       "list-supported-ops", cl::init(false),
       cl::desc("Print the ONNX op types (default domain) that moec compiles, and exit"),
       cl::cat(moecCategory)};
+  cl::opt<bool> remarks{"remarks", cl::init(false),
+                        cl::desc("Print remarks, e.g. why an MoE-shaped graph was not raised"),
+                        cl::cat(moecCategory)};
   cl::opt<bool> printLocations{"print-locations", cl::init(false),
                                cl::desc("In MLIR output, print locations (the ONNX node names)"),
                                cl::cat(moecCategory)};
@@ -121,13 +126,17 @@ std::string describeLocation(mlir::Location loc) {
 
 /// Prints each diagnostic as one line, `error: FILE: MESSAGE`; the message names the node.
 /// Names come from the model, so anything unprintable in them (a newline, a NUL) is
-/// escaped.
-mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag) {
+/// escaped. Remarks are printed only with `showRemarks`.
+mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag, bool showRemarks) {
   StringRef severity = "error";
   if (diag.getSeverity() == mlir::DiagnosticSeverity::Warning)
     severity = "warning";
+  else if (diag.getSeverity() == mlir::DiagnosticSeverity::Remark)
+    severity = "remark";
   else if (diag.getSeverity() != mlir::DiagnosticSeverity::Error)
     severity = "note";
+  if (severity == "remark" && !showRemarks)
+    return mlir::success();
   errs() << severity << ": ";
   std::string where = describeLocation(diag.getLocation());
   if (!where.empty()) {
@@ -258,6 +267,16 @@ bool linkOutput(ArrayRef<char> object, StringRef outputPath, moec::LinkedArtifac
   return true;
 }
 
+/// Imports the ONNX model, or parses a `.mlir` file: a module whose `@main` takes and
+/// returns tensors, at any level the pipeline starts from (onnx, moe, upstream dialects).
+mlir::OwningOpRef<mlir::ModuleOp> loadModel(const Options &options, mlir::MLIRContext &context) {
+  if (StringRef(options.inputPath).ends_with(".mlir"))
+    return mlir::parseSourceFile<mlir::ModuleOp>(options.inputPath.getValue(), &context);
+  moec::ImportOptions importOptions;
+  importOptions.inferShapes = options.inferShapes;
+  return moec::importONNXFile(options.inputPath, context, importOptions);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -298,12 +317,11 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::MLIRContext context(registry);
-  mlir::ScopedDiagnosticHandler handler(&context, printDiagnostic);
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    return printDiagnostic(diag, options.remarks);
+  });
 
-  moec::ImportOptions importOptions;
-  importOptions.inferShapes = options.inferShapes;
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      moec::importONNXFile(options.inputPath, context, importOptions);
+  mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(options, context);
   if (!module)
     return exitBadInput;
 

@@ -299,6 +299,15 @@ func.func @f(%x: tensor<4x16xf32>, %r: tensor<8x16xf32>, %l: tensor<4x8xf32>, %u
 
 // -----
 
+func.func @f(%x: tensor<4x16xf32>, %l: tensor<4x8xf32>, %b: tensor<8xf32>, %up: tensor<8x16x64xf32>, %down: tensor<8x32x16xf32>) {
+  // expected-error @+1 {{has router_logits and a router_bias; the bias belongs in the logits}}
+  %y = moe.layer %x, %up, %down logits(%l : tensor<4x8xf32>) router_bias(%b : tensor<8xf32>) routing <scoring = softmax, k = 2> expert <activation = silu, gated = true>
+         : (tensor<4x16xf32>, tensor<8x16x64xf32>, tensor<8x32x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
 func.func @f(%x: tensor<4x16xf32>, %l: tensor<3x8xf32>, %up: tensor<8x16x64xf32>, %down: tensor<8x32x16xf32>) {
   // expected-error @+1 {{router_logits dimension 0 is 3 but must be 4 (the number of tokens)}}
   %y = moe.layer %x, %up, %down logits(%l : tensor<3x8xf32>) routing <scoring = softmax, k = 2> expert <activation = silu, gated = true>

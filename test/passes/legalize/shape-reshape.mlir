@@ -21,8 +21,7 @@ func.func @constant_shape(%x: tensor<2x3x4xf32>) -> tensor<6x4xf32> {
 // CHECK: arith.select %[[Z0]], %[[D0]], %[[I0]] : index
 // CHECK: %[[KNOWN0:.*]] = arith.muli
 // CHECK: %[[KNOWN:.*]] = arith.muli %[[KNOWN0]]
-// CHECK-NEXT: %[[NONE:.*]] = arith.cmpi eq, %[[KNOWN]], %{{.*}} : index
-// CHECK-NEXT: %[[DIVISOR:.*]] = arith.select %[[NONE]], %{{.*}}, %[[KNOWN]] : index
+// CHECK-NEXT: %[[DIVISOR:.*]] = arith.maxui %[[KNOWN]], %{{.*}} : index
 // CHECK: arith.divui %{{.*}}, %[[DIVISOR]] : index
 // CHECK: %[[SHAPE:.*]] = tensor.from_elements %{{.*}}, %{{.*}} : tensor<2xindex>
 // CHECK: tensor.reshape %arg0(%[[SHAPE]]) : (tensor<?x4xf32>, tensor<2xindex>) -> tensor<?x?xf32>

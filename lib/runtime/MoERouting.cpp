@@ -1,0 +1,178 @@
+//===- MoERouting.cpp - Routing, permutation and combine of MoE layers ----===//
+//
+// The cheap kernels around the expert GEMMs: their cost is linear in tokens x
+// experts (routing) or tokens x k x hidden (combine), so they are plain loops,
+// split across the pool only when there is enough work to pay for waking it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moec-runtime/kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+namespace {
+// Below this many elements of work a kernel runs on the calling thread alone.
+constexpr int64_t kMinParallelWork = int64_t(1) << 16;
+
+template <typename Body> void forEachToken(int64_t tokens, int64_t workPerToken, Body body) {
+  auto run = [](void *ctx, int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t)
+      (*static_cast<Body *>(ctx))(t);
+  };
+  if (tokens * workPerToken < kMinParallelWork)
+    run(&body, 0, tokens);
+  else
+    moec_rt_parallel_for(tokens, run, &body);
+}
+
+struct Routing {
+  int64_t experts, k;
+  const float *scoreBias;
+  bool sigmoid, renormalize, topkFirst;
+  int64_t nGroup, topkGroup;
+  float scale;
+};
+
+// Orders experts best first by `key`, ties toward the lower id.
+struct BestFirst {
+  const float *key;
+  bool operator()(int32_t a, int32_t b) const {
+    return key[a] > key[b] || (key[a] == key[b] && a < b);
+  }
+};
+
+// Routes one token: scores, the choice (biased scores, group-limited), weights.
+void routeToken(const Routing &r, const float *logits, float *weights, int32_t *ids) {
+  int64_t E = r.experts;
+  // Softmax over only the chosen k logits (topk_first) chooses on the logits themselves.
+  bool softmaxOfChosen = r.topkFirst && !r.sigmoid;
+  std::vector<float> scores(E), choice(E);
+  if (softmaxOfChosen) {
+    std::copy(logits, logits + E, scores.begin());
+  } else if (r.sigmoid) {
+    for (int64_t e = 0; e < E; ++e)
+      scores[e] = 1.0f / (1.0f + std::exp(-logits[e]));
+  } else {
+    float max = *std::max_element(logits, logits + E);
+    float sum = 0;
+    for (int64_t e = 0; e < E; ++e)
+      sum += scores[e] = std::exp(logits[e] - max);
+    for (float &score : scores)
+      score /= sum;
+  }
+  for (int64_t e = 0; e < E; ++e)
+    choice[e] = scores[e] + (r.scoreBias ? r.scoreBias[e] : 0.0f);
+
+  std::vector<int32_t> candidates;
+  if (r.nGroup > 1 && r.topkGroup < r.nGroup) {
+    // A group's rank is the sum of its two best choice scores.
+    int64_t groupSize = E / r.nGroup;
+    std::vector<float> groupScore(r.nGroup);
+    for (int64_t g = 0; g < r.nGroup; ++g) {
+      std::vector<float> members(choice.begin() + g * groupSize,
+                                 choice.begin() + (g + 1) * groupSize);
+      int64_t best = std::min<int64_t>(2, groupSize);
+      std::partial_sort(members.begin(), members.begin() + best, members.end(),
+                        std::greater<float>());
+      groupScore[g] = std::accumulate(members.begin(), members.begin() + best, 0.0f);
+    }
+    std::vector<int32_t> groups(r.nGroup);
+    std::iota(groups.begin(), groups.end(), 0);
+    std::partial_sort(groups.begin(), groups.begin() + r.topkGroup, groups.end(),
+                      BestFirst{groupScore.data()});
+    for (int64_t i = 0; i < r.topkGroup; ++i)
+      for (int64_t e = 0; e < groupSize; ++e)
+        candidates.push_back(int32_t(groups[i] * groupSize + e));
+  } else {
+    candidates.resize(E);
+    std::iota(candidates.begin(), candidates.end(), 0);
+  }
+  std::partial_sort(candidates.begin(), candidates.begin() + r.k, candidates.end(),
+                    BestFirst{choice.data()});
+
+  float sum = 0;
+  for (int64_t j = 0; j < r.k; ++j) {
+    ids[j] = candidates[j];
+    weights[j] = scores[ids[j]];
+  }
+  if (softmaxOfChosen) {
+    float max = weights[0];
+    for (int64_t j = 1; j < r.k; ++j)
+      max = std::max(max, weights[j]);
+    for (int64_t j = 0; j < r.k; ++j)
+      weights[j] = std::exp(weights[j] - max);
+  }
+  for (int64_t j = 0; j < r.k; ++j)
+    sum += weights[j];
+  bool divide = r.renormalize || softmaxOfChosen;
+  for (int64_t j = 0; j < r.k; ++j)
+    weights[j] = (divide ? weights[j] / sum : weights[j]) * r.scale;
+}
+} // namespace
+
+extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const float *logits,
+                                      const float *score_bias, int64_t k, int32_t scoring,
+                                      int32_t renormalize, int32_t topk_first, int64_t n_group,
+                                      int64_t topk_group, float routed_scaling_factor,
+                                      float *weights, int32_t *expert_ids) {
+  if (experts <= 0 || k <= 0 || k > experts || n_group <= 0 || experts % n_group != 0)
+    return;
+  Routing routing{experts,
+                  k,
+                  score_bias,
+                  scoring == MOEC_RT_SCORING_SIGMOID,
+                  renormalize != 0,
+                  topk_first != 0,
+                  n_group,
+                  std::clamp<int64_t>(topk_group, 1, n_group),
+                  routed_scaling_factor};
+  forEachToken(tokens, experts, [&](int64_t t) {
+    routeToken(routing, logits + t * experts, weights + t * k, expert_ids + t * k);
+  });
+}
+
+extern "C" void moec_rt_moe_permute(int64_t tokens, int64_t k, const int32_t *expert_ids,
+                                    int64_t experts, int64_t block_size, int64_t slots,
+                                    int32_t *sorted_ids, int32_t *expert_offsets) {
+  int64_t pairs = tokens * k;
+  std::vector<int64_t> next(experts + 1, 0);
+  for (int64_t p = 0; p < pairs; ++p)
+    if (expert_ids[p] >= 0 && expert_ids[p] < experts)
+      ++next[expert_ids[p] + 1];
+  // Counts to segment starts, each segment padded up to the block size.
+  for (int64_t e = 0; e < experts; ++e)
+    next[e + 1] = next[e] + (next[e + 1] + block_size - 1) / block_size * block_size;
+  for (int64_t e = 0; e <= experts; ++e)
+    expert_offsets[e] = int32_t(next[e]);
+  std::fill(sorted_ids, sorted_ids + slots, int32_t(pairs));
+  for (int64_t p = 0; p < pairs; ++p)
+    if (expert_ids[p] >= 0 && expert_ids[p] < experts)
+      sorted_ids[next[expert_ids[p]]++] = int32_t(p);
+}
+
+extern "C" void moec_rt_moe_unpermute_f32(int64_t tokens, int64_t k, int64_t columns,
+                                          int64_t slots, const float *expert_out,
+                                          const int32_t *sorted_ids, const float *weights,
+                                          float *result) {
+  int64_t pairs = tokens * k;
+  std::vector<int64_t> slotOfPair(pairs, -1);
+  for (int64_t s = 0; s < slots; ++s)
+    if (sorted_ids[s] >= 0 && sorted_ids[s] < pairs)
+      slotOfPair[sorted_ids[s]] = s;
+  forEachToken(tokens, k * columns, [&](int64_t t) {
+    float *out = result + t * columns;
+    std::fill(out, out + columns, 0.0f);
+    for (int64_t j = 0; j < k; ++j) {
+      int64_t slot = slotOfPair[t * k + j];
+      if (slot < 0)
+        continue;
+      float weight = weights[t * k + j];
+      const float *row = expert_out + slot * columns;
+      for (int64_t c = 0; c < columns; ++c)
+        out[c] += weight * row[c];
+    }
+  });
+}

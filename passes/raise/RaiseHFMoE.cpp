@@ -1,0 +1,594 @@
+//===- RaiseHFMoE.cpp - Raise Hugging Face style loops over experts -------===//
+//
+// torch.onnx.export writes a Hugging Face sparse MoE block as: router Linear, scores,
+// TopK, OneHot of the chosen experts transposed to [E, k, T] (or [E, T, k]), and for every
+// expert e: Gather(mask, e) -> NonZero -> (slot row, token row); Gather of the chosen token
+// rows; the expert MLP; Mul by the routing weight of (token, slot); ScatterElements of the
+// product into zeros (index_add_), added to the running sum. The sum after the last expert
+// is the layer's [T, H] output, which becomes one moe.layer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ExpertMatcher.h"
+#include "RouterMatcher.h"
+
+#include "moec/Passes.h"
+
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cstring>
+
+namespace moec {
+#define GEN_PASS_DEF_RAISEHFMOE
+#include "passes/Passes.h.inc"
+} // namespace moec
+
+using namespace mlir;
+using namespace moec;
+using namespace moec::raise;
+
+//===----------------------------------------------------------------------===//
+// Matching the layer
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// One expert's iteration of the loop.
+struct ExpertChain {
+  ExpertBody body;
+  /// The running sum before and after this expert's contribution.
+  Value sumBefore, sumAfter;
+};
+
+/// An optional shared expert added to the routed experts' sum, with its sigmoid gate.
+struct SharedExpert {
+  ExpertBody body;
+  std::optional<Linear> gate;
+  /// The value `routed sum + gate * shared` that the layer replaces.
+  Value result;
+};
+
+struct HFMoELayer {
+  onnx::NodeOp topK;
+  Routing routing;
+  /// Per expert, in expert order.
+  SmallVector<ExpertChain> experts;
+  std::optional<SharedExpert> shared;
+  /// The value the moe.layer replaces: the routed sum, or the sum with the shared expert.
+  Value result;
+};
+} // namespace
+
+/// The users of `value` that are default-domain nodes of `opType`.
+static SmallVector<onnx::NodeOp> getUsers(Value value, StringRef opType) {
+  SmallVector<onnx::NodeOp> users;
+  for (Operation *user : value.getUsers())
+    if (auto node = llvm::dyn_cast<onnx::NodeOp>(user);
+        node && node.getOpType() == opType && node.getDomain().empty())
+      users.push_back(node);
+  return users;
+}
+
+/// The single user of `value` that is a node of `opType`, or null.
+static onnx::NodeOp getSingleUser(Value value, StringRef opType) {
+  SmallVector<onnx::NodeOp> users = getUsers(value, opType);
+  return users.size() == 1 ? users.front() : onnx::NodeOp();
+}
+
+static bool hasIntsAttr(onnx::NodeOp node, StringRef name, ArrayRef<int64_t> expected) {
+  std::optional<SmallVector<int64_t>> values = getIntsAttr(node, name);
+  return values && ArrayRef<int64_t>(*values) == expected;
+}
+
+/// Whether `node`'s constant input `index` holds exactly `expected`.
+static bool hasIntsInput(onnx::NodeOp node, unsigned index, ArrayRef<int64_t> expected) {
+  std::optional<SmallVector<int64_t>> values =
+      hasInput(node, index) ? getIntConstant(node.getInputs()[index]) : std::nullopt;
+  return values && ArrayRef<int64_t>(*values) == expected;
+}
+
+/// Whether `value` is `ConstantOfShape(Shape(like))` filled with zeros.
+static bool isZerosLike(Value value, Value like) {
+  onnx::NodeOp fill = getDefiningNode(value, "ConstantOfShape");
+  if (!fill)
+    return false;
+  onnx::NodeOp shape = getDefiningNode(fill.getInputs()[0], "Shape");
+  if (!shape || shape.getInputs()[0] != like || shape.getNodeAttrs().contains("start") ||
+      shape.getNodeAttrs().contains("end"))
+    return false;
+  auto fillValue = fill.getNodeAttrs().getAs<ElementsAttr>("value");
+  if (!fillValue)
+    return true; // ONNX's default is a float zero.
+  ArrayRef<char> bytes;
+  if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(fillValue)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return false;
+    bytes = blob->getData();
+  } else if (auto dense = llvm::dyn_cast<DenseElementsAttr>(fillValue)) {
+    bytes = dense.getRawData();
+  } else {
+    return false;
+  }
+  return getElementTypeOrSelf(fillValue.getType()) == getElementTypeOrSelf(value.getType()) &&
+         llvm::all_of(bytes, [](char byte) { return byte == 0; });
+}
+
+/// The (token, slot) rows of `NonZero(mask)` for a 2-D mask, as the exporter splits them:
+/// Transpose [1, 0] -> Split on axis 1 -> Squeeze axis 1.
+static std::optional<std::pair<Value, Value>> getNonZeroRows(onnx::NodeOp nonZero) {
+  onnx::NodeOp transpose = getSingleUser(nonZero.getResult(0), "Transpose");
+  if (!transpose || !hasIntsAttr(transpose, "perm", {1, 0}))
+    return std::nullopt;
+  onnx::NodeOp split = getSingleUser(transpose.getResult(0), "Split");
+  if (!split || split.getNumResults() != 2 || getIntAttr(split, "axis", 0) != 1 ||
+      (hasInput(split, 1) && !hasIntsInput(split, 1, {1, 1})))
+    return std::nullopt;
+  Value rows[2];
+  for (unsigned i : {0u, 1u}) {
+    onnx::NodeOp squeeze = getSingleUser(split.getResult(i), "Squeeze");
+    if (!squeeze || !hasIntsInput(squeeze, 1, {1}))
+      return std::nullopt;
+    rows[i] = squeeze.getResult(0);
+  }
+  return std::make_pair(rows[0], rows[1]);
+}
+
+/// The rows of `tokens` that `tokenRow` picks, as the expert's input: `Gather(tokens,
+/// rows)`, or `Reshape(Gather(Unsqueeze(tokens, 0), rows, axis = 1), [-1, H])` (torch's
+/// `hidden_states[None, top_x].reshape(-1, H)`).
+static Value findExpertInput(Value tokenRow, Value tokens, int64_t hidden) {
+  for (onnx::NodeOp gather : getUsers(tokenRow, "Gather")) {
+    if (gather.getInputs()[1] != tokenRow)
+      continue;
+    Value data = gather.getInputs()[0];
+    int64_t axis = getIntAttr(gather, "axis", 0);
+    if (data == tokens && axis == 0)
+      return gather.getResult(0);
+    onnx::NodeOp unsqueeze = getDefiningNode(data, "Unsqueeze");
+    if (!unsqueeze || unsqueeze.getInputs()[0] != tokens || !hasIntsInput(unsqueeze, 1, {0}) ||
+        axis != 1)
+      continue;
+    for (onnx::NodeOp reshape : getUsers(gather.getResult(0), "Reshape"))
+      if (hasIntsInput(reshape, 1, {-1, hidden}))
+        return reshape.getResult(0);
+  }
+  return {};
+}
+
+/// Whether `value` is the size of the k axis: a constant k, or `Gather(Shape(x), 1)` of an
+/// x whose dimension 1 is statically k.
+static bool isSlotCount(Value value, int64_t k) {
+  if (std::optional<SmallVector<int64_t>> constant = getIntConstant(value))
+    return constant->size() == 1 && (*constant)[0] == k;
+  onnx::NodeOp gather = getDefiningNode(value, "Gather");
+  onnx::NodeOp shape = gather ? getDefiningNode(gather.getInputs()[0], "Shape") : nullptr;
+  if (!shape || shape.getNodeAttrs().contains("start") || !hasIntsInput(gather, 1, {1}))
+    return false;
+  auto type = llvm::dyn_cast<RankedTensorType>(shape.getInputs()[0].getType());
+  return type && type.getRank() >= 2 && type.getDimSize(1) == k;
+}
+
+/// Whether `value` is `weights[token, slot]` as a [n, 1] column: torch's
+/// `routing_weights[top_x, idx, None]` flattens `weights` to [T * k, 1] and gathers row
+/// `token * k + slot`; Reshapes that keep the [n, 1] shape may follow.
+static bool isWeightLookup(Value value, Value weights, Value tokenRow, Value slotRow,
+                           int64_t k) {
+  auto columnType = llvm::dyn_cast<RankedTensorType>(value.getType());
+  if (!columnType || columnType.getRank() != 2 || columnType.getDimSize(1) != 1)
+    return false;
+  while (onnx::NodeOp reshape = getDefiningNode(value, "Reshape"))
+    value = reshape.getInputs()[0];
+  onnx::NodeOp gather = getDefiningNode(value, "Gather");
+  if (!gather || getIntAttr(gather, "axis", 0) != 0 || gather.getResult(0).getType() != columnType)
+    return false;
+  onnx::NodeOp flatten = getDefiningNode(gather.getInputs()[0], "Flatten");
+  onnx::NodeOp unsqueeze = flatten ? getDefiningNode(flatten.getInputs()[0], "Unsqueeze")
+                                   : onnx::NodeOp();
+  if (!unsqueeze || getIntAttr(flatten, "axis", 1) != 2 || skipFloatCasts(unsqueeze.getInputs()[0]) != skipFloatCasts(weights) ||
+      !hasIntsInput(unsqueeze, 1, {2}))
+    return false;
+  // The flat row: Add(slot, Mul(token, k)), operands in either order.
+  return matchEitherInput(getDefiningNode(gather.getInputs()[1], "Add"), [&](Value slot) {
+           onnx::NodeOp add = getDefiningNode(gather.getInputs()[1], "Add");
+           Value scaled = add.getInputs()[add.getInputs()[0] == slot ? 1 : 0];
+           return slot == slotRow &&
+                  matchEitherInput(getDefiningNode(scaled, "Mul"), [&](Value token) {
+                    onnx::NodeOp mul = getDefiningNode(scaled, "Mul");
+                    return token == tokenRow &&
+                           isSlotCount(mul.getInputs()[mul.getInputs()[0] == token ? 1 : 0], k);
+                  }).has_value();
+         }).has_value();
+}
+
+/// Matches expert `expert`'s iteration, given its mask rows.
+static FailureOr<ExpertChain> matchExpertChain(const Routing &routing, int64_t expert,
+                                               Value tokenRow, Value slotRow, Reason &reason) {
+  Value tokens = routing.router.input;
+  int64_t hidden = routing.router.getInSize();
+  auto fail = [&](const Twine &why) {
+    reason = ("expert " + Twine(expert) + ": " + why).str();
+    return failure();
+  };
+  Value input = findExpertInput(tokenRow, tokens, hidden);
+  if (!input)
+    return fail("no Gather of its token rows from the router's input");
+
+  // index_add_(0, token, contribution): ScatterElements(zeros, Expand(Unsqueeze(token, 1)),
+  // Expand(contribution), axis = 0), added to the running sum.
+  onnx::NodeOp scatter;
+  for (onnx::NodeOp unsqueeze : getUsers(tokenRow, "Unsqueeze"))
+    if (hasIntsInput(unsqueeze, 1, {1}))
+      for (onnx::NodeOp expand : getUsers(unsqueeze.getResult(0), "Expand"))
+        for (onnx::NodeOp user : getUsers(expand.getResult(0), "ScatterElements"))
+          if (user.getInputs()[1] == expand.getResult(0))
+            scatter = user;
+  if (!scatter)
+    return fail("its token rows are not scattered into the output (index_add_)");
+  StringRef reduction = "none";
+  if (auto attr = scatter.getNodeAttrs().getAs<StringAttr>("reduction"))
+    reduction = attr.getValue();
+  if (getIntAttr(scatter, "axis", 0) != 0 || (reduction != "none" && reduction != "add"))
+    return fail(describe(scatter) + " is not an index_add_ on axis 0");
+  onnx::NodeOp sum = getSingleUser(scatter.getResult(0), "Add");
+  if (!sum || !scatter.getResult(0).hasOneUse())
+    return fail(describe(scatter) + " is not added to a running sum");
+  ExpertChain chain;
+  chain.sumAfter = sum.getResult(0);
+  chain.sumBefore = sum.getInputs()[sum.getInputs()[0] == scatter.getResult(0) ? 1 : 0];
+  if (!isZerosLike(scatter.getInputs()[0], chain.sumBefore))
+    return fail(describe(scatter) + " does not scatter into zeros");
+
+  Value contribution = scatter.getInputs()[2];
+  if (onnx::NodeOp expand = getDefiningNode(contribution, "Expand"))
+    contribution = expand.getInputs()[0];
+  onnx::NodeOp weighted = getDefiningNode(contribution, "Mul");
+  std::optional<unsigned> weightIndex = matchEitherInput(weighted, [&](Value value) {
+    return isWeightLookup(value, routing.weights, tokenRow, slotRow, routing.k);
+  });
+  if (!weightIndex)
+    return fail("its output is not multiplied by the routing weight of its (token, slot)");
+  FailureOr<ExpertBody> body =
+      matchExpertBody(input, weighted.getInputs()[1 - *weightIndex], reason);
+  if (failed(body))
+    return fail(reason);
+  chain.body = std::move(*body);
+  return chain;
+}
+
+/// `sum + Sigmoid(Linear(tokens)) * shared(tokens)` (Qwen2-MoE) or `sum + shared(tokens)`.
+static std::optional<SharedExpert> matchSharedExpert(Value sum, Value tokens,
+                                                     const ExpertBody &routed) {
+  onnx::NodeOp add = getSingleUser(sum, "Add");
+  if (!add || !sum.hasOneUse())
+    return std::nullopt;
+  Value term = add.getInputs()[add.getInputs()[0] == sum ? 1 : 0];
+  SharedExpert shared;
+  shared.result = add.getResult(0);
+  Value sharedOut = term;
+  if (onnx::NodeOp mul = getDefiningNode(term, "Mul")) {
+    Reason ignored;
+    std::optional<unsigned> gateIndex = matchEitherInput(mul, [&](Value value) {
+      onnx::NodeOp sigmoid = getDefiningNode(value, "Sigmoid");
+      if (!sigmoid)
+        return false;
+      FailureOr<Linear> gate = matchLinear(sigmoid.getInputs()[0], ignored);
+      if (failed(gate) || gate->input != tokens || gate->getOutSize() != 1 || gate->bias)
+        return false;
+      shared.gate = *gate;
+      return true;
+    });
+    if (gateIndex)
+      sharedOut = mul.getInputs()[1 - *gateIndex];
+  }
+  Reason ignored;
+  FailureOr<ExpertBody> body = matchExpertBody(tokens, sharedOut, ignored);
+  // moe.layer's shared expert has the routed experts' body and no biases.
+  if (failed(body) || body->activation != routed.activation || body->gated != routed.gated ||
+      body->interleaved || (body->gate && body->gate->bias) || body->up.bias || body->down.bias)
+    return std::nullopt;
+  shared.body = std::move(*body);
+  return shared;
+}
+
+static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) {
+  HFMoELayer layer;
+  layer.topK = topK;
+  FailureOr<Routing> routing = matchRouting(topK, reason);
+  if (failed(routing))
+    return failure();
+  layer.routing = *routing;
+  int64_t numExperts = routing->getNumExperts();
+  Value tokens = routing->router.input;
+  auto fail = [&](const Twine &why) {
+    reason = why.str();
+    return failure();
+  };
+
+  onnx::NodeOp oneHot = getSingleUser(routing->expertIds, "OneHot");
+  if (!oneHot || oneHot.getInputs()[0] != routing->expertIds ||
+      getIntAttr(oneHot, "axis", -1) != -1 || !hasIntsInput(oneHot, 1, {numExperts}) ||
+      !hasIntsInput(oneHot, 2, {0, 1}))
+    return fail("the chosen experts do not feed a OneHot of depth " + Twine(numExperts) +
+                " (the router's experts)");
+  onnx::NodeOp transpose = getSingleUser(oneHot.getResult(0), "Transpose");
+  bool tokenFirst = transpose && hasIntsAttr(transpose, "perm", {2, 0, 1});
+  if (!transpose || (!tokenFirst && !hasIntsAttr(transpose, "perm", {2, 1, 0})))
+    return fail("the expert mask is not permuted to [E, k, T] or [E, T, k]");
+
+  SmallVector<std::optional<ExpertChain>> chains(numExperts);
+  for (onnx::NodeOp gather : getUsers(transpose.getResult(0), "Gather")) {
+    std::optional<SmallVector<int64_t>> index = getIntConstant(gather.getInputs()[1]);
+    if (gather.getInputs()[0] != transpose.getResult(0) || getIntAttr(gather, "axis", 0) != 0 ||
+        !index || index->size() != 1 || (*index)[0] < 0 || (*index)[0] >= numExperts)
+      return fail(describe(gather) + " is not one expert's mask");
+    int64_t expert = (*index)[0];
+    if (chains[expert])
+      return fail("expert " + Twine(expert) + "'s mask is taken twice");
+    Value mask = gather.getResult(0);
+    if (onnx::NodeOp cast = getSingleUser(mask, "Cast"))
+      mask = cast.getResult(0);
+    onnx::NodeOp nonZero = getSingleUser(mask, "NonZero");
+    std::optional<std::pair<Value, Value>> rows =
+        nonZero ? getNonZeroRows(nonZero) : std::nullopt;
+    if (!rows)
+      return fail("expert " + Twine(expert) + "'s mask does not go through torch.where");
+    auto [tokenRow, slotRow] = tokenFirst ? *rows : std::make_pair(rows->second, rows->first);
+    FailureOr<ExpertChain> chain = matchExpertChain(*routing, expert, tokenRow, slotRow, reason);
+    if (failed(chain))
+      return failure();
+    if (llvm::any_of(chains, [&](const std::optional<ExpertChain> &other) {
+          return other && !other->body.isSameKind(chain->body);
+        }))
+      return fail("expert " + Twine(expert) + "'s body differs from the other experts'");
+    chains[expert] = std::move(*chain);
+  }
+  for (int64_t expert = 0; expert < numExperts; ++expert)
+    if (!chains[expert])
+      return fail("expert " + Twine(expert) + " of " + Twine(numExperts) + " has no chain");
+
+  // The running sum starts at zeros like the tokens and takes every expert exactly once.
+  Value sum;
+  for (const std::optional<ExpertChain> &chain : chains)
+    if (isZerosLike(chain->sumBefore, tokens))
+      sum = chain->sumBefore;
+  for (int64_t step = 0; sum && step < numExperts; ++step) {
+    auto next = llvm::find_if(chains, [&](const std::optional<ExpertChain> &chain) {
+      return chain->sumBefore == sum;
+    });
+    sum = next == chains.end() ? Value() : (*next)->sumAfter;
+  }
+  if (!sum)
+    return fail("the experts' outputs do not add up in one sum that starts at zeros");
+  layer.experts = llvm::map_to_vector(chains, [](std::optional<ExpertChain> &chain) {
+    return std::move(*chain);
+  });
+  layer.shared = matchSharedExpert(sum, tokens, layer.experts.front().body);
+  layer.result = layer.shared ? layer.shared->result : sum;
+  if (layer.result.getType() != tokens.getType())
+    return fail("the layer's output type differs from its input's");
+  return layer;
+}
+
+//===----------------------------------------------------------------------===//
+// Rewriting
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A row-major matrix of raw elements, for stacking expert weights.
+struct Matrix {
+  int64_t rows = 0, cols = 0;
+  size_t elementBytes = 0;
+  SmallVector<char> bytes;
+
+  const char *at(int64_t row, int64_t col) const {
+    return bytes.data() + (row * cols + col) * elementBytes;
+  }
+  void append(const char *element) { bytes.append(element, element + elementBytes); }
+};
+} // namespace
+
+static Matrix readConstant(Value value, int64_t rows, int64_t cols) {
+  std::optional<ConstantData> data = getConstantData(value);
+  return Matrix{rows, cols, data->type.getElementType().getIntOrFloatBitWidth() / 8u,
+                std::move(data->bytes)};
+}
+
+static Matrix transpose(const Matrix &matrix) {
+  Matrix result{matrix.cols, matrix.rows, matrix.elementBytes, {}};
+  for (int64_t col = 0; col < matrix.cols; ++col)
+    for (int64_t row = 0; row < matrix.rows; ++row)
+      result.append(matrix.at(row, col));
+  return result;
+}
+
+/// A Linear's weight as [in, out].
+static Matrix readWeight(const Linear &linear) {
+  int64_t in = linear.getInSize(), out = linear.getOutSize();
+  if (!linear.weightIsOutIn)
+    return readConstant(linear.weight, in, out);
+  return transpose(readConstant(linear.weight, out, in));
+}
+
+/// A Linear's bias as one [1, out] row.
+static Matrix readBias(const Linear &linear) {
+  return readConstant(linear.bias, 1, linear.getOutSize());
+}
+
+/// The columns `start`, `start + step`, ... of `matrix`.
+static Matrix selectColumns(const Matrix &matrix, int64_t start, int64_t step) {
+  Matrix result{matrix.rows, (matrix.cols - start + step - 1) / step, matrix.elementBytes, {}};
+  for (int64_t row = 0; row < matrix.rows; ++row)
+    for (int64_t col = start; col < matrix.cols; col += step)
+      result.append(matrix.at(row, col));
+  return result;
+}
+
+static Matrix concatColumns(const Matrix &lhs, const Matrix &rhs) {
+  Matrix result{lhs.rows, lhs.cols + rhs.cols, lhs.elementBytes, {}};
+  for (int64_t row = 0; row < lhs.rows; ++row) {
+    for (int64_t col = 0; col < lhs.cols; ++col)
+      result.append(lhs.at(row, col));
+    for (int64_t col = 0; col < rhs.cols; ++col)
+      result.append(rhs.at(row, col));
+  }
+  return result;
+}
+
+/// The up projection in moe.layer's layout: gate columns first, then up columns.
+static Matrix readUpProjection(const ExpertBody &body,
+                               function_ref<Matrix(const Linear &)> read) {
+  Matrix up = read(body.up);
+  if (body.interleaved)
+    return concatColumns(selectColumns(up, 0, 2), selectColumns(up, 1, 2));
+  if (body.gate)
+    return concatColumns(read(*body.gate), up);
+  return up;
+}
+
+namespace {
+/// Creates the layer's new weight constants, named after the layer's TopK node.
+class ConstantBuilder {
+public:
+  ConstantBuilder(RewriterBase &rewriter, onnx::NodeOp topK, Type elementType)
+      : rewriter(rewriter), loc(topK.getLoc()), prefix(topK.getName().str()),
+        elementType(elementType) {}
+
+  /// A constant of `shape` holding `matrices` one after another.
+  Value create(StringRef name, ArrayRef<int64_t> shape, ArrayRef<Matrix> matrices) {
+    SmallVector<char> bytes;
+    for (const Matrix &matrix : matrices)
+      bytes.append(matrix.bytes.begin(), matrix.bytes.end());
+    auto type = RankedTensorType::get(shape, elementType);
+    size_t align = std::max<size_t>(1, elementType.getIntOrFloatBitWidth() / 8);
+    std::string fullName = prefix + "/moe." + name.str();
+    auto value = DenseResourceElementsAttr::get(
+        type, fullName, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
+    return onnx::ConstantOp::create(rewriter, loc, type, fullName, value);
+  }
+
+  /// One [E, ...] constant from every expert's matrix.
+  Value stack(StringRef name, ArrayRef<Matrix> perExpert, bool dropRows = false) {
+    SmallVector<int64_t> shape{int64_t(perExpert.size())};
+    if (!dropRows)
+      shape.push_back(perExpert.front().rows);
+    shape.push_back(perExpert.front().cols);
+    return create(name, shape, perExpert);
+  }
+
+private:
+  RewriterBase &rewriter;
+  Location loc;
+  std::string prefix;
+  Type elementType;
+};
+} // namespace
+
+static void rewriteHFMoELayer(RewriterBase &rewriter, const HFMoELayer &layer) {
+  const Routing &routing = layer.routing;
+  const ExpertBody &body = layer.experts.front().body;
+  Value tokens = routing.router.input;
+  auto tokensType = llvm::cast<RankedTensorType>(tokens.getType());
+  // Op handles are values whose accessors are not const.
+  onnx::NodeOp topK = layer.topK;
+  rewriter.setInsertionPointAfter(layer.result.getDefiningOp());
+  ConstantBuilder constants(rewriter, topK, tokensType.getElementType());
+
+  auto forEachExpert = [&](function_ref<Matrix(const ExpertBody &)> read) {
+    return llvm::map_to_vector(layer.experts,
+                               [&](const ExpertChain &chain) { return read(chain.body); });
+  };
+  int64_t numExperts = routing.getNumExperts(), hidden = routing.router.getInSize();
+  Matrix router = transpose(readWeight(routing.router));
+  Value routerWeight = constants.create("router_weight", {numExperts, hidden}, router);
+  Value upWeight = constants.stack("up_weight", forEachExpert([](const ExpertBody &expert) {
+    return readUpProjection(expert, readWeight);
+  }));
+  Value downWeight = constants.stack("down_weight", forEachExpert([](const ExpertBody &expert) {
+    return readWeight(expert.down);
+  }));
+  Value routerBias, upBias, downBias, sharedUp, sharedDown, sharedGate;
+  if (routing.router.bias)
+    routerBias = constants.create("router_bias", {numExperts}, readBias(routing.router));
+  if (body.up.bias)
+    upBias = constants.stack("up_bias",
+                             forEachExpert([](const ExpertBody &expert) {
+                               return readUpProjection(expert, readBias);
+                             }),
+                             /*dropRows=*/true);
+  if (body.down.bias)
+    downBias = constants.stack(
+        "down_bias",
+        forEachExpert([](const ExpertBody &expert) { return readBias(expert.down); }),
+        /*dropRows=*/true);
+  if (layer.shared) {
+    Matrix up = readUpProjection(layer.shared->body, readWeight);
+    sharedUp = constants.create("shared_up", {up.rows, up.cols}, up);
+    Matrix down = readWeight(layer.shared->body.down);
+    sharedDown = constants.create("shared_down", {down.rows, down.cols}, down);
+    if (layer.shared->gate)
+      sharedGate = constants.create("shared_gate", {hidden, 1}, readWeight(*layer.shared->gate));
+  }
+  auto moeLayer = moe::LayerOp::create(
+      rewriter, topK.getLoc(), tokensType, tokens, upWeight, downWeight, routerWeight,
+      /*router_logits=*/Value(), routerBias, /*score_bias=*/Value(), upBias, downBias, sharedUp, sharedDown, sharedGate,
+      routing.getAttr(rewriter.getContext()), body.getAttr(rewriter.getContext()));
+  rewriter.replaceAllUsesWith(layer.result, moeLayer.getResult());
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+/// Whether `topK` chooses experts: its indices feed a OneHot, the start of every
+/// loop-over-experts export.
+static bool isExpertChoice(onnx::NodeOp node) {
+  return node.getOpType() == "TopK" && node.getDomain().empty() && node.getNumResults() == 2 &&
+         !getUsers(node.getResult(1), "OneHot").empty();
+}
+
+/// Whether the layer's constants can hold its weights as moe.layer needs them: every
+/// weight has the tokens' element type.
+static LogicalResult checkElementTypes(const HFMoELayer &layer, Reason &reason) {
+  Type element = getElementTypeOrSelf(layer.routing.router.input.getType());
+  auto same = [&](const Linear &linear) {
+    return getElementTypeOrSelf(linear.weight.getType()) == element &&
+           (!linear.bias || getElementTypeOrSelf(linear.bias.getType()) == element);
+  };
+  bool ok = same(layer.routing.router) && same(layer.experts.front().body.up) &&
+            same(layer.experts.front().body.down) &&
+            (!layer.experts.front().body.gate || same(*layer.experts.front().body.gate));
+  if (layer.shared)
+    ok = ok && same(layer.shared->body.up) && same(layer.shared->body.down) &&
+         (!layer.shared->body.gate || same(*layer.shared->body.gate)) &&
+         (!layer.shared->gate || same(*layer.shared->gate));
+  if (!ok)
+    reason = "weights and tokens have different element types";
+  return success(ok);
+}
+
+namespace {
+struct RaiseHFMoEPass : moec::impl::RaiseHFMoEBase<RaiseHFMoEPass> {
+  void runOnOperation() override {
+    SmallVector<onnx::NodeOp> candidates;
+    getOperation().walk([&](onnx::NodeOp node) {
+      if (isExpertChoice(node))
+        candidates.push_back(node);
+    });
+    PatternRewriter rewriter(&getContext());
+    for (onnx::NodeOp topK : candidates) {
+      Reason reason;
+      FailureOr<HFMoELayer> layer = matchHFMoELayer(topK, reason);
+      if (failed(layer) || failed(checkElementTypes(*layer, reason))) {
+        topK.emitRemark() << "not raised: " << describe(topK) << ": " << reason;
+        continue;
+      }
+      rewriteHFMoELayer(rewriter, *layer);
+    }
+    // The per-expert graph is dead now; the greedy driver erases it.
+    if (failed(applyPatternsGreedily(getOperation(), FrozenRewritePatternSet())))
+      return signalPassFailure();
+  }
+};
+} // namespace

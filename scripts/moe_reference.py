@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""A numpy implementation of moe.layer's semantics (dialects/moe/MoEOps.td, MoEAttrs.td).
+
+    from moe_reference import moe_layer
+    y = moe_layer(tokens, router_weight, up_weight, down_weight,
+                  routing=dict(scoring="softmax", k=2, renormalize=True),
+                  expert=dict(activation="silu", gated=True))
+
+Optional operands are keyword arguments named as moe.layer's operands (router_bias,
+score_bias, up_bias, down_bias, shared_up, shared_down, shared_gate). `routing` and
+`expert` take the parameters of #moe.routing and #moe.expert with their defaults. Computes
+in float64 and returns float64: a reference for compiled layers, not a fast implementation.
+"""
+import math
+
+import numpy as np
+
+ROUTING_DEFAULTS = dict(renormalize=False, topk_first=False, n_group=1, topk_group=1,
+                        routed_scaling_factor=1.0, capacity_factor=0.0)
+EXPERT_DEFAULTS = dict(gated=False, alpha=1.702, limit=7.0)
+
+
+def _best_first(values):
+    """Indices of `values`, best first, ties toward the lower index (as torch.topk)."""
+    return np.argsort(-np.asarray(values), kind="stable")
+
+
+def route(logits, routing, score_bias=None):
+    """moe.route: logits [T, E] -> (weights [T, k], expert_ids [T, k])."""
+    r = {**ROUTING_DEFAULTS, **routing}
+    if r["capacity_factor"] != 0:
+        raise NotImplementedError("capacity-limited routing")
+    logits = np.asarray(logits, dtype=np.float64)
+    tokens, experts = logits.shape
+    k = r["k"]
+    softmax_of_chosen = r["topk_first"] and r["scoring"] == "softmax"
+    if softmax_of_chosen:
+        scores = logits
+    elif r["scoring"] == "sigmoid":
+        scores = 1 / (1 + np.exp(-logits))
+    else:
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        scores = shifted / shifted.sum(axis=1, keepdims=True)
+    choice = scores + (0 if score_bias is None else np.asarray(score_bias, np.float64))
+
+    weights = np.zeros((tokens, k))
+    ids = np.zeros((tokens, k), dtype=np.int32)
+    n_group, topk_group = r["n_group"], r["topk_group"]
+    group_size = experts // n_group
+    for t in range(tokens):
+        candidates = np.arange(experts)
+        if topk_group < n_group:
+            groups = choice[t].reshape(n_group, group_size)
+            best_two = -np.sort(-groups, axis=1)[:, :min(2, group_size)]
+            kept = np.sort(_best_first(best_two.sum(axis=1))[:topk_group])
+            candidates = np.concatenate([np.arange(g * group_size, (g + 1) * group_size)
+                                         for g in kept])
+            candidates = np.sort(candidates)
+        chosen = candidates[_best_first(choice[t, candidates])[:k]]
+        w = scores[t, chosen]
+        if softmax_of_chosen:
+            w = np.exp(w - w.max())
+        if r["renormalize"] or softmax_of_chosen:
+            w = w / w.sum()
+        weights[t] = w * r["routed_scaling_factor"]
+        ids[t] = chosen
+    return weights, ids
+
+
+def _activation(name, x):
+    if name == "relu":
+        return np.maximum(x, 0)
+    if name == "gelu":
+        return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+    if name == "gelu_tanh":
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    if name == "silu":
+        return x / (1 + np.exp(-x))
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def expert_mlp(x, up, down, expert, up_bias=None, down_bias=None):
+    """One expert's MLP on rows x [R, H]: down(act(x @ up + up_bias)) + down_bias."""
+    e = {**EXPERT_DEFAULTS, **expert}
+    h = x @ up + (0 if up_bias is None else up_bias)
+    if e["activation"] == "swiglu_clamped":
+        inner = h.shape[1] // 2
+        gate = np.minimum(h[:, :inner], e["limit"])
+        lin = np.clip(h[:, inner:], -e["limit"], e["limit"])
+        h = (lin + 1) * gate / (1 + np.exp(-e["alpha"] * gate))
+    elif e["gated"]:
+        inner = h.shape[1] // 2
+        h = _activation(e["activation"], h[:, :inner]) * h[:, inner:]
+    else:
+        h = _activation(e["activation"], h)
+    return h @ down + (0 if down_bias is None else down_bias)
+
+
+def moe_layer(tokens, router_weight, up_weight, down_weight, routing, expert,
+              router_bias=None, score_bias=None, up_bias=None, down_bias=None,
+              shared_up=None, shared_down=None, shared_gate=None):
+    """moe.layer on tokens [T, H]; returns [T, H] in float64."""
+    f64 = lambda a: None if a is None else np.asarray(a, dtype=np.float64)
+    x = f64(tokens)
+    logits = x @ f64(router_weight).T + (0 if router_bias is None else f64(router_bias))
+    weights, ids = route(logits, routing, f64(score_bias))
+    result = np.zeros_like(x)
+    for e in range(f64(up_weight).shape[0]):
+        rows, slots = np.nonzero(ids == e)
+        if rows.size == 0:
+            continue
+        out = expert_mlp(x[rows], f64(up_weight)[e], f64(down_weight)[e], expert,
+                         None if up_bias is None else f64(up_bias)[e],
+                         None if down_bias is None else f64(down_bias)[e])
+        np.add.at(result, rows, weights[rows, slots][:, None] * out)
+    if shared_up is not None:
+        shared = expert_mlp(x, f64(shared_up), f64(shared_down), expert)
+        if shared_gate is not None:
+            shared = shared / (1 + np.exp(-(x @ f64(shared_gate))))
+        result += shared
+    return result

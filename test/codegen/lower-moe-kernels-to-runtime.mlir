@@ -1,0 +1,113 @@
+// RUN: moe-opt %s -moec-lower-moe-kernels-to-runtime -split-input-file | FileCheck %s
+// Each kernel-level moe op becomes one call into the runtime: operands as pointers into
+// read-only buffers, results as fresh buffers the kernel fills, sizes as i64, attributes
+// as constants.
+
+// CHECK-LABEL: func.func @route
+// CHECK-SAME: (%[[LOGITS:.*]]: tensor<?x8xf32>, %[[BIAS:.*]]: tensor<8xf32>)
+// CHECK-DAG: %[[SCALE:.*]] = arith.constant 2.500000e+00 : f32
+// CHECK-DAG: %[[N_GROUP:.*]] = arith.constant 4 : i64
+// CHECK-DAG: %[[FALSE:.*]] = arith.constant 0 : i32
+// CHECK-DAG: %[[SIGMOID_TRUE:.*]] = arith.constant 1 : i32
+// CHECK-DAG: %[[K:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[E:.*]] = arith.constant 8 : i64
+// CHECK: %[[T:.*]] = tensor.dim %[[LOGITS]], %c0
+// CHECK: %[[T64:.*]] = arith.index_cast %[[T]] : index to i64
+// CHECK: %[[LOGITS_BUF:.*]] = bufferization.to_buffer %[[LOGITS]] read_only : tensor<?x8xf32> to memref<?x8xf32>
+// CHECK: memref.extract_aligned_pointer_as_index %[[LOGITS_BUF]]
+// CHECK: %[[LOGITS_PTR:.*]] = llvm.inttoptr
+// CHECK: bufferization.to_buffer %[[BIAS]] read_only
+// CHECK: %[[BIAS_PTR:.*]] = llvm.inttoptr
+// CHECK: %[[WEIGHTS:.*]] = memref.alloc(%[[T]]) : memref<?x2xf32>
+// CHECK: %[[WEIGHTS_PTR:.*]] = llvm.inttoptr
+// CHECK: %[[IDS:.*]] = memref.alloc(%[[T]]) : memref<?x2xi32>
+// CHECK: %[[IDS_PTR:.*]] = llvm.inttoptr
+// CHECK: call @moec_rt_moe_route_f32(%[[T64]], %[[E]], %[[LOGITS_PTR]], %[[BIAS_PTR]], %[[K]], %[[SIGMOID_TRUE]], %[[SIGMOID_TRUE]], %[[FALSE]], %[[N_GROUP]], %[[K]], %[[SCALE]], %[[WEIGHTS_PTR]], %[[IDS_PTR]])
+// CHECK: %[[W:.*]] = bufferization.to_tensor %[[WEIGHTS]] restrict writable : memref<?x2xf32> to tensor<?x2xf32>
+// CHECK: %[[I:.*]] = bufferization.to_tensor %[[IDS]] restrict writable : memref<?x2xi32> to tensor<?x2xi32>
+// CHECK: return %[[W]], %[[I]]
+// CHECK: func.func private @moec_rt_moe_route_f32(i64, i64, !llvm.ptr, !llvm.ptr, i64, i32, i32, i32, i64, i64, f32, !llvm.ptr, !llvm.ptr)
+func.func @route(%logits: tensor<?x8xf32>, %bias: tensor<8xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = moe.route %logits score_bias(%bias : tensor<8xf32>)
+               routing <scoring = sigmoid, k = 2, renormalize = true, n_group = 4, topk_group = 2, routed_scaling_factor = 2.5>
+               : tensor<?x8xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// -----
+
+// Without a score bias the kernel gets a null pointer.
+// CHECK-LABEL: func.func @route_without_bias
+// CHECK: %[[NULL:.*]] = llvm.mlir.zero : !llvm.ptr
+// CHECK: call @moec_rt_moe_route_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[NULL]],
+func.func @route_without_bias(%logits: tensor<4x8xf32>) -> tensor<4x1xf32> {
+  %w, %ids = moe.route %logits routing <scoring = softmax, k = 1> : tensor<4x8xf32> -> tensor<4x1xf32>, tensor<4x1xi32>
+  return %w : tensor<4x1xf32>
+}
+
+// -----
+
+// The sorted layout's length is T * k + E * (block_size - 1).
+// CHECK-LABEL: func.func @permute
+// CHECK-DAG: %[[PADDING:.*]] = arith.constant 24 : index
+// CHECK-DAG: %[[K:.*]] = arith.constant 2 : index
+// CHECK: %[[T:.*]] = tensor.dim %arg0, %c0
+// CHECK: %[[PAIRS:.*]] = arith.muli %[[T]], %[[K]] : index
+// CHECK: %[[SLOTS:.*]] = arith.addi %[[PAIRS]], %[[PADDING]] : index
+// CHECK: %[[SORTED:.*]] = memref.alloc(%[[SLOTS]]) : memref<?xi32>
+// CHECK: %[[OFFSETS:.*]] = memref.alloc() : memref<9xi32>
+// CHECK: call @moec_rt_moe_permute({{.*}}) : (i64, i64, !llvm.ptr, i64, i64, i64, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK: bufferization.to_tensor %[[SORTED]] restrict writable : memref<?xi32> to tensor<?xi32>
+// CHECK: bufferization.to_tensor %[[OFFSETS]] restrict writable : memref<9xi32> to tensor<9xi32>
+func.func @permute(%ids: tensor<?x2xi32>) -> (tensor<?xi32>, tensor<9xi32>) {
+  %sorted, %offsets = moe.permute %ids experts 8 block 4 : tensor<?x2xi32> -> tensor<?xi32>, tensor<9xi32>
+  return %sorted, %offsets : tensor<?xi32>, tensor<9xi32>
+}
+
+// -----
+
+// The gathering, gated up projection: activation silu (3), gated, alpha and limit.
+// CHECK-LABEL: func.func @grouped_matmul_gathered
+// CHECK-DAG: %[[ROWS_PER_TOKEN:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[SILU:.*]] = arith.constant 3 : i32
+// CHECK-DAG: %[[GATED:.*]] = arith.constant 1 : i32
+// CHECK-DAG: %[[ALPHA:.*]] = arith.constant 1.702000e+00 : f32
+// CHECK-DAG: %[[LIMIT:.*]] = arith.constant 7.000000e+00 : f32
+// CHECK: %[[ROWS:.*]] = tensor.dim %arg2, %c0
+// CHECK: %[[OUT:.*]] = memref.alloc(%[[ROWS]]) : memref<?x128xf32>
+// CHECK: call @moec_rt_moe_grouped_matmul_f32({{.*}}, %[[ROWS_PER_TOKEN]], {{.*}}, %[[SILU]], %[[GATED]], %[[ALPHA]], %[[LIMIT]], %{{.*}}) : (i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, f32, f32, !llvm.ptr) -> ()
+// CHECK: bufferization.to_tensor %[[OUT]] restrict writable : memref<?x128xf32> to tensor<?x128xf32>
+func.func @grouped_matmul_gathered(%x: tensor<?x64xf32>, %w: tensor<8x64x256xf32>, %sorted: tensor<?xi32>,
+                                   %offsets: tensor<9xi32>) -> tensor<?x128xf32> {
+  %h = moe.grouped_matmul %x, %w offsets %offsets gather %sorted, rows_per_token 2 expert <activation = silu, gated = true>
+         : (tensor<?x64xf32>, tensor<8x64x256xf32>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x128xf32>
+  return %h : tensor<?x128xf32>
+}
+
+// -----
+
+// The down projection: sorted input (null ids), a bias, no activation (-1).
+// CHECK-LABEL: func.func @grouped_matmul_sorted
+// CHECK-DAG: %[[NONE:.*]] = arith.constant -1 : i32
+// CHECK-DAG: %[[NULL:.*]] = llvm.mlir.zero : !llvm.ptr
+// CHECK: bufferization.to_buffer %arg3 read_only : tensor<8x64xf32> to memref<8x64xf32>
+// CHECK: %[[BIAS:.*]] = llvm.inttoptr
+// CHECK: call @moec_rt_moe_grouped_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[NULL]], %{{.*}}, %{{.*}}, %{{.*}}, %[[BIAS]], %[[NONE]],
+func.func @grouped_matmul_sorted(%h: tensor<?x128xf32>, %w: tensor<8x128x64xf32>, %offsets: tensor<9xi32>,
+                                 %bias: tensor<8x64xf32>) -> tensor<?x64xf32> {
+  %out = moe.grouped_matmul %h, %w offsets %offsets bias(%bias : tensor<8x64xf32>)
+           : (tensor<?x128xf32>, tensor<8x128x64xf32>, tensor<9xi32>) -> tensor<?x64xf32>
+  return %out : tensor<?x64xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @unpermute
+// CHECK: %[[T:.*]] = tensor.dim %arg2, %c0
+// CHECK: %[[Y:.*]] = memref.alloc(%[[T]]) : memref<?x64xf32>
+// CHECK: call @moec_rt_moe_unpermute_f32({{.*}}) : (i64, i64, i64, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK: bufferization.to_tensor %[[Y]] restrict writable
+func.func @unpermute(%out: tensor<?x64xf32>, %sorted: tensor<?xi32>, %w: tensor<?x2xf32>) -> tensor<?x64xf32> {
+  %y = moe.unpermute %out, %sorted, %w : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x2xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}

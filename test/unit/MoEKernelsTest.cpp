@@ -1,0 +1,358 @@
+//===- MoEKernelsTest.cpp - The runtime's MoE kernels against naive code --===//
+
+#include "ThreadPool.h"
+
+#include "moec-runtime/kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+using namespace moec::rt;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Routing
+//===----------------------------------------------------------------------===//
+
+struct RoutingCase {
+  int64_t experts, k;
+  int32_t scoring = MOEC_RT_SCORING_SOFTMAX;
+  bool renormalize = false, topkFirst = false;
+  int64_t nGroup = 1, topkGroup = 1;
+  float scale = 1.0f;
+};
+
+using ScoreBias = std::vector<float>;
+
+struct Routed {
+  std::vector<float> weights;
+  std::vector<int32_t> ids;
+};
+
+Routed route(const RoutingCase &c, const std::vector<float> &logits,
+             const ScoreBias &scoreBias = {}) {
+  int64_t tokens = int64_t(logits.size()) / c.experts;
+  Routed out{std::vector<float>(tokens * c.k), std::vector<int32_t>(tokens * c.k)};
+  moec_rt_moe_route_f32(tokens, c.experts, logits.data(),
+                        scoreBias.empty() ? nullptr : scoreBias.data(), c.k, c.scoring,
+                        c.renormalize, c.topkFirst, c.nGroup, c.topkGroup, c.scale,
+                        out.weights.data(), out.ids.data());
+  return out;
+}
+
+// Index of the largest of `values` among `allowed`, the lowest index on ties.
+int64_t argmax(const std::vector<double> &values, const std::vector<bool> &allowed) {
+  int64_t best = -1;
+  for (int64_t i = 0; i < int64_t(values.size()); ++i)
+    if (allowed[i] && (best < 0 || values[i] > values[best]))
+      best = i;
+  return best;
+}
+
+// The #moe.routing semantics, one token, by repeated argmax in double precision.
+Routed naiveRoute(const RoutingCase &c, const float *logits, const ScoreBias &scoreBias) {
+  int64_t E = c.experts;
+  std::vector<double> scores(E), choice(E);
+  double max = *std::max_element(logits, logits + E), sum = 0;
+  for (int64_t e = 0; e < E; ++e) {
+    if (c.topkFirst && c.scoring == MOEC_RT_SCORING_SOFTMAX)
+      scores[e] = logits[e];
+    else if (c.scoring == MOEC_RT_SCORING_SIGMOID)
+      scores[e] = 1 / (1 + std::exp(-double(logits[e])));
+    else
+      sum += scores[e] = std::exp(double(logits[e]) - max);
+  }
+  if (c.scoring == MOEC_RT_SCORING_SOFTMAX && !c.topkFirst)
+    for (double &s : scores)
+      s /= sum;
+  for (int64_t e = 0; e < E; ++e)
+    choice[e] = scores[e] + (scoreBias.empty() ? 0.0 : scoreBias[e]);
+
+  std::vector<bool> allowed(E, true);
+  if (c.topkGroup < c.nGroup) {
+    int64_t size = E / c.nGroup;
+    std::vector<double> groupScore(c.nGroup);
+    for (int64_t g = 0; g < c.nGroup; ++g) {
+      std::vector<bool> inGroup(E, false);
+      for (int64_t e = 0; e < size; ++e)
+        inGroup[g * size + e] = true;
+      for (int pick = 0; pick < std::min<int64_t>(2, size); ++pick) {
+        int64_t best = argmax(choice, inGroup);
+        groupScore[g] += choice[best];
+        inGroup[best] = false;
+      }
+    }
+    std::vector<bool> groupLeft(c.nGroup, true);
+    std::fill(allowed.begin(), allowed.end(), false);
+    for (int64_t i = 0; i < c.topkGroup; ++i) {
+      int64_t g = argmax(groupScore, groupLeft);
+      groupLeft[g] = false;
+      for (int64_t e = 0; e < size; ++e)
+        allowed[g * size + e] = true;
+    }
+  }
+  Routed out;
+  for (int64_t j = 0; j < c.k; ++j) {
+    int64_t best = argmax(choice, allowed);
+    allowed[best] = false;
+    out.ids.push_back(int32_t(best));
+  }
+  std::vector<double> weights;
+  double total = 0;
+  for (int32_t id : out.ids) {
+    double w = c.topkFirst && c.scoring == MOEC_RT_SCORING_SOFTMAX
+                   ? std::exp(scores[id] - scores[out.ids[0]])
+                   : scores[id];
+    weights.push_back(w);
+    total += w;
+  }
+  bool divide = c.renormalize || (c.topkFirst && c.scoring == MOEC_RT_SCORING_SOFTMAX);
+  for (double w : weights)
+    out.weights.push_back(float((divide ? w / total : w) * c.scale));
+  return out;
+}
+
+void checkRouting(const RoutingCase &c, int64_t tokens, unsigned seed,
+                  const ScoreBias &scoreBias = {}) {
+  std::mt19937 random(seed);
+  std::normal_distribution<float> normal;
+  std::vector<float> logits(tokens * c.experts);
+  for (float &v : logits)
+    v = normal(random);
+  Routed got = route(c, logits, scoreBias);
+  for (int64_t t = 0; t < tokens; ++t) {
+    Routed expected = naiveRoute(c, logits.data() + t * c.experts, scoreBias);
+    for (int64_t j = 0; j < c.k; ++j) {
+      EXPECT_EQ(got.ids[t * c.k + j], expected.ids[j]) << "token " << t << " slot " << j;
+      EXPECT_NEAR(got.weights[t * c.k + j], expected.weights[j], 1e-5)
+          << "token " << t << " slot " << j;
+    }
+  }
+}
+
+TEST(MoERoute, SoftmaxTop2Renormalized) {
+  // logits 1, 3, 2, 0: experts 1 then 2, weights e^3 : e^2.
+  Routed r = route({4, 2, MOEC_RT_SCORING_SOFTMAX, /*renormalize=*/true}, {1, 3, 2, 0});
+  EXPECT_EQ(r.ids, (std::vector<int32_t>{1, 2}));
+  float e = std::exp(1.0f);
+  EXPECT_NEAR(r.weights[0], e / (e + 1), 1e-6);
+  EXPECT_NEAR(r.weights[1], 1 / (e + 1), 1e-6);
+  checkRouting({8, 2, MOEC_RT_SCORING_SOFTMAX, true}, 33, 1);
+}
+
+TEST(MoERoute, SoftmaxTop2NotRenormalized) {
+  Routed r = route({4, 2}, {1, 3, 2, 0});
+  float sum = std::exp(1.0f) + std::exp(3.0f) + std::exp(2.0f) + 1;
+  EXPECT_NEAR(r.weights[0], std::exp(3.0f) / sum, 1e-6);
+  EXPECT_NEAR(r.weights[1], std::exp(2.0f) / sum, 1e-6);
+  checkRouting({8, 2}, 33, 2);
+}
+
+TEST(MoERoute, Top1) { checkRouting({16, 1, MOEC_RT_SCORING_SOFTMAX}, 40, 3); }
+
+TEST(MoERoute, TiesGoToTheLowerExpert) {
+  Routed r = route({4, 2, MOEC_RT_SCORING_SOFTMAX, true}, {0.5f, 1, 0.5f, 1});
+  EXPECT_EQ(r.ids, (std::vector<int32_t>{1, 3}));
+}
+
+TEST(MoERoute, SigmoidScoreBiasGroupsAndScaling) {
+  checkRouting({8, 2, MOEC_RT_SCORING_SIGMOID, true, false, 4, 2, 2.5f}, 64, 4,
+               {0.3f, -0.2f, 0.1f, 0.0f, -0.4f, 0.25f, 0.05f, -0.1f});
+  // The bias chooses, the weights stay unbiased: expert 0 wins only through its bias.
+  Routed r = route({4, 1, MOEC_RT_SCORING_SIGMOID}, {0, 0.5f, 0, 0}, {1, 0, 0, 0});
+  EXPECT_EQ(r.ids[0], 0);
+  EXPECT_NEAR(r.weights[0], 0.5f, 1e-6);
+}
+
+TEST(MoERoute, GroupsRankedByTheirTwoBestScores) {
+  // Group 0 holds the single best expert, but group 1's two best sum higher.
+  RoutingCase c{6, 1, MOEC_RT_SCORING_SIGMOID, false, false, 2, 1};
+  Routed r = route(c, {3, -3, -3, 1, 1, -3});
+  EXPECT_EQ(r.ids[0], 3);
+  checkRouting({16, 4, MOEC_RT_SCORING_SOFTMAX, true, false, 4, 2}, 50, 5);
+}
+
+TEST(MoERoute, TopkFirst) {
+  Routed r = route({4, 2, MOEC_RT_SCORING_SOFTMAX, false, /*topkFirst=*/true}, {0.5f, 2, 1, -1});
+  EXPECT_EQ(r.ids, (std::vector<int32_t>{1, 2}));
+  float e = std::exp(1.0f);
+  EXPECT_NEAR(r.weights[0], e / (e + 1), 1e-6);
+  checkRouting({32, 4, MOEC_RT_SCORING_SOFTMAX, false, true}, 20, 6);
+}
+
+//===----------------------------------------------------------------------===//
+// Permute and unpermute
+//===----------------------------------------------------------------------===//
+
+TEST(MoEPermute, PaddedSegmentsWithAnEmptyExpert) {
+  // Pairs t * 2 + j; expert 3 gets none; blocks of 2.
+  std::vector<int32_t> ids = {1, 0, 1, 2, 0, 1};
+  std::vector<int32_t> sorted(6 + 4 * 1, -7), offsets(5, -7);
+  moec_rt_moe_permute(3, 2, ids.data(), 4, 2, int64_t(sorted.size()), sorted.data(),
+                      offsets.data());
+  EXPECT_EQ(offsets, (std::vector<int32_t>{0, 2, 6, 8, 8}));
+  EXPECT_EQ(sorted, (std::vector<int32_t>{1, 4, 0, 2, 5, 6, 3, 6, 6, 6}));
+}
+
+TEST(MoEPermute, UnpaddedKeepsTokenOrder) {
+  std::vector<int32_t> ids = {2, 2, 2, 0};
+  std::vector<int32_t> sorted(4), offsets(4);
+  moec_rt_moe_permute(4, 1, ids.data(), 3, 1, 4, sorted.data(), offsets.data());
+  EXPECT_EQ(offsets, (std::vector<int32_t>{0, 1, 1, 4}));
+  EXPECT_EQ(sorted, (std::vector<int32_t>{3, 0, 1, 2}));
+}
+
+TEST(MoEUnpermute, WeightedSumOfEachTokensSlots) {
+  // 2 tokens, k = 2, 3 columns; slot 2 is padding (id 4).
+  std::vector<int32_t> sorted = {3, 0, 4, 1, 2};
+  std::vector<float> out = {1, 2, 3, /**/ 10, 20, 30, /**/ 99, 99, 99, /**/ 4, 5, 6,
+                            /**/ 7, 8, 9};
+  std::vector<float> weights = {0.5f, 0.25f, 2, -1};
+  std::vector<float> result(6, -1);
+  moec_rt_moe_unpermute_f32(2, 2, 3, 5, out.data(), sorted.data(), weights.data(),
+                            result.data());
+  // Token 0: 0.5 * slot 1 + 0.25 * slot 3; token 1: 2 * slot 4 - slot 0.
+  EXPECT_EQ(result, (std::vector<float>{6, 11.25f, 16.5f, 13, 14, 15}));
+}
+
+//===----------------------------------------------------------------------===//
+// Grouped matmul
+//===----------------------------------------------------------------------===//
+
+struct MatmulCase {
+  int64_t K, N;
+  std::vector<int64_t> segmentRows; // rows of every expert's segment
+  int32_t activation;
+  bool gated, bias, gather;
+  int64_t blockSize = 1;
+};
+
+double naiveActivation(int32_t activation, double x) {
+  switch (activation) {
+  case MOEC_RT_ACTIVATION_RELU:
+    return std::max(x, 0.0);
+  case MOEC_RT_ACTIVATION_GELU:
+    return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+  case MOEC_RT_ACTIVATION_GELU_TANH:
+    return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+  case MOEC_RT_ACTIVATION_SILU:
+    return x / (1 + std::exp(-x));
+  default:
+    return x;
+  }
+}
+
+void checkGroupedMatmul(const MatmulCase &c) {
+  const float alpha = 1.702f, limit = 0.7f;
+  int64_t E = int64_t(c.segmentRows.size());
+  std::mt19937 random(unsigned(c.K * 7 + c.N + E + c.activation * 3 + c.gated));
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  // Tokens 0..T-1, k = 1; expert e takes the next segmentRows[e] tokens, in reverse
+  // order so that the gather is not the identity; segments padded to the block.
+  std::vector<int32_t> offsets = {0}, sorted;
+  int64_t tokens = 0;
+  for (int64_t rows : c.segmentRows)
+    tokens += rows;
+  int64_t next = tokens - 1;
+  for (int64_t rows : c.segmentRows) {
+    for (int64_t r = 0; r < rows; ++r)
+      sorted.push_back(int32_t(next--));
+    while (sorted.size() % c.blockSize)
+      sorted.push_back(int32_t(tokens));
+    offsets.push_back(int32_t(sorted.size()));
+  }
+  sorted.push_back(int32_t(tokens)); // a spare slot past the last segment
+  int64_t slots = int64_t(sorted.size());
+  int64_t inputRows = c.gather ? tokens : slots;
+  std::vector<float> input(inputRows * c.K), weights(E * c.K * c.N), bias(E * c.N);
+  for (auto *values : {&input, &weights, &bias})
+    for (float &v : *values)
+      v = uniform(random);
+  int64_t outColumns = c.gated ? c.N / 2 : c.N;
+  std::vector<float> result(slots * outColumns, 123.0f);
+
+  moec_rt_moe_grouped_matmul_f32(slots, c.K, c.N, E, input.data(), inputRows,
+                                 c.gather ? sorted.data() : nullptr, 1, offsets.data(),
+                                 weights.data(), c.bias ? bias.data() : nullptr, c.activation,
+                                 c.gated, alpha, limit, result.data());
+
+  for (int64_t e = 0; e < E; ++e) {
+    for (int64_t p = offsets[e]; p < offsets[e + 1]; ++p) {
+      if (c.gather && sorted[p] >= tokens) {
+        for (int64_t n = 0; n < outColumns; ++n)
+          ASSERT_EQ(result[p * outColumns + n], 0.0f) << "padding slot " << p;
+        continue;
+      }
+      const float *x = input.data() + (c.gather ? sorted[p] : p) * c.K;
+      std::vector<double> raw(c.N);
+      for (int64_t n = 0; n < c.N; ++n) {
+        raw[n] = c.bias ? bias[e * c.N + n] : 0.0;
+        for (int64_t k = 0; k < c.K; ++k)
+          raw[n] += double(x[k]) * weights[(e * c.K + k) * c.N + n];
+      }
+      for (int64_t n = 0; n < outColumns; ++n) {
+        double expected;
+        if (c.activation == MOEC_RT_ACTIVATION_SWIGLU_CLAMPED) {
+          double g = std::min<double>(raw[n], limit);
+          double u = std::clamp<double>(raw[n + outColumns], -limit, limit);
+          expected = (u + 1) * g / (1 + std::exp(-alpha * g));
+        } else {
+          expected = naiveActivation(c.activation, raw[n]) * (c.gated ? raw[n + outColumns] : 1);
+        }
+        ASSERT_NEAR(result[p * outColumns + n], expected, 1e-4 * (1 + std::abs(expected)))
+            << "expert " << e << " slot " << p << " column " << n;
+      }
+    }
+  }
+  for (int64_t n = 0; n < outColumns; ++n)
+    EXPECT_EQ(result[(slots - 1) * outColumns + n], 0.0f) << "the slot past every segment";
+}
+
+// Segments of every regime: empty, streamed (up to 16 rows; over 4 in row groups), packed
+// GEMM (more).
+const std::vector<int64_t> kMixedSegments = {0, 1, 2, 0, 3, 4, 5, 17};
+
+class GroupedMatmulActivations : public ::testing::TestWithParam<int32_t> {};
+
+TEST_P(GroupedMatmulActivations, GatedWithBiasAndGather) {
+  checkGroupedMatmul({19, 2 * 37, kMixedSegments, GetParam(), true, true, true});
+}
+
+TEST(MoEGroupedMatmul, UngatedSortedInput) {
+  // swiglu_clamped is gated only.
+  for (int32_t activation : {MOEC_RT_ACTIVATION_RELU, MOEC_RT_ACTIVATION_GELU,
+                             MOEC_RT_ACTIVATION_GELU_TANH, MOEC_RT_ACTIVATION_SILU})
+    checkGroupedMatmul({23, 150, kMixedSegments, activation, false, false, false});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    MoEGroupedMatmul, GroupedMatmulActivations,
+    ::testing::Values(MOEC_RT_ACTIVATION_RELU, MOEC_RT_ACTIVATION_GELU,
+                      MOEC_RT_ACTIVATION_GELU_TANH, MOEC_RT_ACTIVATION_SILU,
+                      MOEC_RT_ACTIVATION_SWIGLU_CLAMPED));
+
+TEST(MoEGroupedMatmul, NoEpilogueWithBias) {
+  checkGroupedMatmul({33, 45, kMixedSegments, MOEC_RT_ACTIVATION_NONE, false, true, false});
+}
+
+TEST(MoEGroupedMatmul, WideTilesAndLongSegments) {
+  checkGroupedMatmul(
+      {130, 2 * 300, {1, 2, 11, 40, 0}, MOEC_RT_ACTIVATION_SILU, true, false, true});
+}
+
+TEST(MoEGroupedMatmul, PaddedSegmentsGiveZeroRows) {
+  checkGroupedMatmul({16, 32, {3, 0, 6, 1}, MOEC_RT_ACTIVATION_RELU, false, true, true, 4});
+}
+
+TEST(MoEGroupedMatmul, SameResultOnOneThread) {
+  setThreadCount(1);
+  checkGroupedMatmul({40, 2 * 70, kMixedSegments, MOEC_RT_ACTIVATION_SILU, true, true, true});
+  setThreadCount(availableCpus());
+}
+
+} // namespace

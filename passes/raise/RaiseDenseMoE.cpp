@@ -441,6 +441,9 @@ FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node, const DenseC
   if (routing->weights != scatter.getInputs()[2])
     return reason = "the scattered weights are not the router's top-k weights", failure();
   Value tokens = routing->router.input;
+  auto tokensType = llvm::dyn_cast<RankedTensorType>(tokens.getType());
+  if (!tokensType || tokensType.getRank() != 2)
+    return reason = "the router does not read [T, H] tokens", failure();
   FailureOr<ExpertBody> body =
       matchExpertBody(tokens, combine.expertOutputs, reason, matchStackedLinear);
   if (failed(body))

@@ -80,6 +80,32 @@ def RaiseHFMoE : Pass<"moec-raise-hf-moe", "::mlir::ModuleOp"> {
   let dependentDialects = ["::moec::moe::MoEDialect"];
 }
 
+def RaiseDenseMoE : Pass<"moec-raise-dense-moe", "::mlir::ModuleOp"> {
+  let summary = "Raise dense-masked MoE exports (all experts on all tokens) to moe.layer";
+  let description = [{
+    Finds MoE layers written in the "export-friendly" dense-masked style, in which every
+    expert runs on every token and a scattered top-k mask picks the result, and replaces
+    each with one `moe.layer`, recovering the sparsity: only the k chosen experts of each
+    token run. The pattern, anchored on the combine:
+
+    - the combine `y[t, h] = sum_e dense[t, e] * out[e, t, h]`, an `Einsum`
+      (`te,eth->th`) or `ReduceSum` over axis 0 of `out * Unsqueeze(Transpose(dense))`;
+    - the dense routing weights `dense`, `ScatterElements` (axis 1) of the top-k weights
+      into zeros of the scores' shape at the `TopK` indices; the router before them is
+      recognized by the shared router matcher (softmax then top-k, renormalized or not,
+      or top-k on the logits then softmax), and must give exactly the scattered weights;
+    - the experts `out`, projections over stacked `[E, K, N]` weights written as `Einsum`
+      (`th,ehn->etn`, `etn,enh->eth`) or batched `MatMul` (of `Unsqueeze(x, 0)`, of `x`
+      tiled E times, or of the previous projection), each optionally plus an `[E, 1, N]`
+      bias; the body between them is recognized by the shared expert matcher.
+
+    A candidate (a combine of a scattered top-k mask) that differs in any detail is left
+    as it is, compiled by the generic path, with a remark on the combine node that names
+    the node and what did not match (`moec --remarks` prints them).
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect"];
+}
+
 def DecomposeMoELayers : Pass<"moec-decompose-moe-layers"> {
   let summary = "Rewrite moe.layer into route, permute, grouped matmuls and unpermute";
   let description = [{

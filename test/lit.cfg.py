@@ -51,12 +51,17 @@ if any(os.path.exists(os.path.join(d, "ptxas")) for d in ptxas_dirs) or shutil.w
         llvm_config.with_environment("PATH", d, append_path=True)
 
 # PyTorch lives in Debian's system interpreter only (not in the .venv): the tests that
-# export models with torch run where it imports.
+# export models with torch run where it imports. `torch-X.Y` marks its version, so that tests
+# that compare a fresh export byte for byte with a checked-in fixture run only with the
+# exporter that made it.
 torch_python = "/usr/bin/python3"
 try:
-    if subprocess.run([torch_python, "-c", "import torch"], capture_output=True,
-                      timeout=120).returncode == 0:
+    torch_check = subprocess.run([torch_python, "-c", "import torch; print(torch.__version__)"],
+                                 capture_output=True, text=True, timeout=120)
+    if torch_check.returncode == 0:
         config.available_features.add("torch")
+        config.available_features.add(
+            "torch-" + ".".join(torch_check.stdout.strip().split(".")[:2]))
         config.substitutions.append(("%torch_python", torch_python))
 except (OSError, subprocess.SubprocessError):
     pass

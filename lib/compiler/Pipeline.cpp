@@ -14,7 +14,8 @@ using namespace mlir;
 
 std::vector<std::string> moec::getOptionalPassNames() {
   return {moec::createRaiseORTMoE()->getArgument().str(),
-          moec::createRaiseHFMoE()->getArgument().str()};
+          moec::createRaiseHFMoE()->getArgument().str(),
+          moec::createRaiseDenseMoE()->getArgument().str()};
 }
 
 /// Adds the passes of `stage` to `pm`, less those `options` disables.
@@ -30,6 +31,7 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
   case moec::Stage::Raise:
     addOptional(moec::createRaiseORTMoE());
     addOptional(moec::createRaiseHFMoE());
+    addOptional(moec::createRaiseDenseMoE());
     return;
   case moec::Stage::Optimize:
     return;

@@ -432,6 +432,9 @@ std::string Importer::inferMissingShapes(::onnx::ModelProto &model) {
     }
     std::string reply;
     try {
+      // Data propagation follows shape computations (Shape, Gather, Concat, ...) into
+      // Reshape: torch exports `x.reshape(-1, hidden)` so, and without it the result, and
+      // all that uses it, would have no rank.
       ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(),
                                            ::onnx::ShapeInferenceOptions(
                                                /*check_type_val=*/false,

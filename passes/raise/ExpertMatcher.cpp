@@ -228,9 +228,11 @@ static std::optional<ClampedSwiGLU> matchClampedSwiGLU(Value value) {
       });
 }
 
-/// The Linear producing `value` from `input`.
-static FailureOr<Linear> matchProjection(Value value, Value input, Reason &reason) {
-  FailureOr<Linear> linear = matchLinear(value, reason);
+/// The projection producing `value` from `input`.
+static FailureOr<Linear>
+matchProjectionOf(Value value, Value input, Reason &reason,
+                  function_ref<FailureOr<Linear>(Value, Reason &)> matchProjection) {
+  FailureOr<Linear> linear = matchProjection(value, reason);
   if (failed(linear))
     return failure();
   if (linear->input != input)
@@ -238,16 +240,18 @@ static FailureOr<Linear> matchProjection(Value value, Value input, Reason &reaso
   return linear;
 }
 
-FailureOr<ExpertBody> moec::raise::matchExpertBody(Value input, Value output, Reason &reason) {
+FailureOr<ExpertBody>
+moec::raise::matchExpertBody(Value input, Value output, Reason &reason,
+                             function_ref<FailureOr<Linear>(Value, Reason &)> matchProjection) {
   ExpertBody body;
-  FailureOr<Linear> down = matchLinear(output, reason);
+  FailureOr<Linear> down = matchProjection(output, reason);
   if (failed(down))
     return failure();
   body.down = *down;
   Value hidden = down->input;
 
   if (std::optional<ClampedSwiGLU> clamped = matchClampedSwiGLU(hidden)) {
-    FailureOr<Linear> up = matchProjection(clamped->projection, input, reason);
+    FailureOr<Linear> up = matchProjectionOf(clamped->projection, input, reason, matchProjection);
     if (failed(up))
       return failure();
     body.activation = moe::Activation::swiglu_clamped;
@@ -256,8 +260,8 @@ FailureOr<ExpertBody> moec::raise::matchExpertBody(Value input, Value output, Re
     body.limit = clamped->limit;
     body.up = *up;
   } else if (std::optional<Activated> plain = matchActivation(hidden);
-             plain && succeeded(matchLinear(plain->input, reason))) {
-    FailureOr<Linear> up = matchProjection(plain->input, input, reason);
+             plain && succeeded(matchProjection(plain->input, reason))) {
+    FailureOr<Linear> up = matchProjectionOf(plain->input, input, reason, matchProjection);
     if (failed(up))
       return failure();
     body.activation = plain->activation;
@@ -272,16 +276,19 @@ FailureOr<ExpertBody> moec::raise::matchExpertBody(Value input, Value output, Re
           return std::make_pair(*act, up);
         });
     if (!gated) {
+      // An activation of something that is no projection: `reason` says why not.
+      if (plain)
+        return failure();
       Operation *op = hidden.getDefiningOp();
       return reason = "unknown activation: " +
                       (op ? describe(op) : std::string("a block argument")) +
                       " feeds the down projection",
              failure();
     }
-    FailureOr<Linear> gate = matchProjection(gated->first.input, input, reason);
+    FailureOr<Linear> gate = matchProjectionOf(gated->first.input, input, reason, matchProjection);
     if (failed(gate))
       return failure();
-    FailureOr<Linear> up = matchProjection(gated->second, input, reason);
+    FailureOr<Linear> up = matchProjectionOf(gated->second, input, reason, matchProjection);
     if (failed(up))
       return failure();
     body.activation = gated->first.activation;

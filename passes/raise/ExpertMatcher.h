@@ -43,9 +43,12 @@ struct ExpertBody {
   bool isSameKind(const ExpertBody &other) const;
 };
 
-/// Matches the expert that maps `input` to `output`.
-mlir::FailureOr<ExpertBody> matchExpertBody(mlir::Value input, mlir::Value output,
-                                            Reason &reason);
+/// Matches the expert that maps `input` to `output`, its projections recognized by
+/// `matchProjection` (per-expert Linears by default; stacked ones for dense-masked exports).
+mlir::FailureOr<ExpertBody> matchExpertBody(
+    mlir::Value input, mlir::Value output, Reason &reason,
+    llvm::function_ref<mlir::FailureOr<Linear>(mlir::Value, Reason &)> matchProjection =
+        matchLinear);
 
 } // namespace moec::raise
 

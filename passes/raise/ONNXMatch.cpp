@@ -143,11 +143,18 @@ moec::raise::matchEitherInput(onnx::NodeOp node, function_ref<bool(Value)> match
 }
 
 int64_t Linear::getInSize() const {
-  return llvm::cast<RankedTensorType>(weight.getType()).getDimSize(weightIsOutIn ? 1 : 0);
+  return llvm::cast<RankedTensorType>(weight.getType())
+      .getDimSize((stacked ? 1 : 0) + (weightIsOutIn ? 1 : 0));
 }
 
 int64_t Linear::getOutSize() const {
-  return llvm::cast<RankedTensorType>(weight.getType()).getDimSize(weightIsOutIn ? 0 : 1);
+  return llvm::cast<RankedTensorType>(weight.getType())
+      .getDimSize((stacked ? 1 : 0) + (weightIsOutIn ? 0 : 1));
+}
+
+int64_t Linear::getNumExperts() const {
+  assert(stacked && "only a stacked Linear holds several experts");
+  return llvm::cast<RankedTensorType>(weight.getType()).getDimSize(0);
 }
 
 /// Whether `value` is a static 2-D constant / a 1-D constant of `size` elements.

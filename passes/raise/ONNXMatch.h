@@ -67,9 +67,14 @@ struct Linear {
   bool weightIsOutIn = false;
   /// The bias constant `[out]`, or null.
   mlir::Value bias;
+  /// Every expert's Linear at once (dense-masked exports): the weight is a stack
+  /// `[E, in, out]` and the bias `[E, 1, out]`.
+  bool stacked = false;
 
   int64_t getInSize() const;
   int64_t getOutSize() const;
+  /// E of a stacked Linear.
+  int64_t getNumExperts() const;
 };
 
 /// Matches the Linear whose result is `output`.

@@ -11,14 +11,18 @@ func.func @constant_shape(%x: tensor<2x3x4xf32>) -> tensor<6x4xf32> {
   return %0 : tensor<6x4xf32>
 }
 
-// A shape known only at run time: 0 copies the input's size, -1 is inferred.
+// A shape known only at run time: 0 copies the input's size, -1 is inferred (as 0 when the
+// other sizes multiply to 0, without dividing by 0).
 // CHECK-LABEL: func.func @runtime_shape
 // CHECK: %[[S0:.*]] = tensor.extract %arg1[%{{.*}}] : tensor<2xi64>
 // CHECK: %[[I0:.*]] = arith.index_cast %[[S0]] : i64 to index
 // CHECK: %[[Z0:.*]] = arith.cmpi eq, %[[I0]], %{{.*}} : index
 // CHECK: %[[D0:.*]] = tensor.dim %arg0, %{{.*}} : tensor<?x4xf32>
 // CHECK: arith.select %[[Z0]], %[[D0]], %[[I0]] : index
-// CHECK: arith.divui
+// CHECK: %[[KNOWN0:.*]] = arith.muli
+// CHECK: %[[KNOWN:.*]] = arith.muli %[[KNOWN0]]
+// CHECK-NEXT: %[[DIVISOR:.*]] = arith.maxui %[[KNOWN]], %{{.*}} : index
+// CHECK: arith.divui %{{.*}}, %[[DIVISOR]] : index
 // CHECK: %[[SHAPE:.*]] = tensor.from_elements %{{.*}}, %{{.*}} : tensor<2xindex>
 // CHECK: tensor.reshape %arg0(%[[SHAPE]]) : (tensor<?x4xf32>, tensor<2xindex>) -> tensor<?x?xf32>
 func.func @runtime_shape(%x: tensor<?x4xf32>, %s: tensor<2xi64>) -> tensor<?x?xf32> {

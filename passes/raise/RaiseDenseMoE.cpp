@@ -1,0 +1,484 @@
+//===- RaiseDenseMoE.cpp - Dense-masked MoE exports to moe.layer ----------===//
+//
+// "Export-friendly" MoE code (and GPT-OSS's inference path) runs every expert on every
+// token over stacked [E, ...] weights and zeroes the unchosen ones with a dense [T, E]
+// routing-weight matrix scattered from the top-k. The result equals moe.layer's, which
+// runs only the k chosen experts: raising recovers the sparsity.
+//
+// The pattern anchors on the combine, the last node of the layer, and walks back: the
+// dense weights to the router (RouterMatcher.h), the experts' output through the stacked
+// projections and the body between them (ExpertMatcher.h, with stacked projections in
+// place of per-expert Linears).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ExpertMatcher.h"
+#include "ONNXMatch.h"
+#include "RouterMatcher.h"
+
+#include "moec/Dialect/MoE/MoE.h"
+#include "moec/Passes.h"
+
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cstring>
+
+namespace moec {
+#define GEN_PASS_DEF_RAISEDENSEMOE
+#include "passes/Passes.h.inc"
+} // namespace moec
+
+using namespace mlir;
+using namespace moec;
+using namespace moec::raise;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Einsum equations
+//===----------------------------------------------------------------------===//
+
+/// The input terms and the output term of an Einsum with an explicit output, spaces
+/// removed, or nothing.
+struct EinsumTerms {
+  SmallVector<std::string> inputs;
+  std::string output;
+};
+
+std::optional<EinsumTerms> parseEinsum(onnx::NodeOp einsum) {
+  auto equation = einsum.getNodeAttrs().getAs<StringAttr>("equation");
+  if (!equation)
+    return std::nullopt;
+  std::string text;
+  for (char c : equation.getValue())
+    if (c != ' ')
+      text.push_back(c);
+  size_t arrow = text.find("->");
+  if (arrow == std::string::npos || text.find('.') != std::string::npos)
+    return std::nullopt;
+  EinsumTerms terms;
+  terms.output = text.substr(arrow + 2);
+  SmallVector<StringRef> inputs;
+  StringRef(text).take_front(arrow).split(inputs, ',');
+  for (StringRef term : inputs)
+    terms.inputs.push_back(term.str());
+  return terms;
+}
+
+/// Whether the labels of `term` are `labels`, given as positions into `names`: e.g.
+/// hasLabels("eth", "the", {2, 0, 1}).
+bool hasLabels(StringRef term, StringRef names, ArrayRef<unsigned> labels) {
+  if (term.size() != labels.size())
+    return false;
+  for (auto [label, index] : llvm::zip(term, labels))
+    if (label != names[index])
+      return false;
+  return true;
+}
+
+/// Whether `names` are distinct labels.
+bool areDistinct(StringRef names) {
+  return llvm::all_of(names, [&](char c) { return llvm::count(names, c) == 1; });
+}
+
+//===----------------------------------------------------------------------===//
+// The combine
+//===----------------------------------------------------------------------===//
+
+/// `y[t, h] = sum_e dense[t, e] * expertOutputs[e, t, h]`.
+struct DenseCombine {
+  Value denseWeights;
+  Value expertOutputs;
+};
+
+/// Einsum `te,eth->th` (either operand order, any label letters).
+std::optional<DenseCombine> matchEinsumCombine(onnx::NodeOp einsum) {
+  std::optional<EinsumTerms> terms = parseEinsum(einsum);
+  if (!terms || terms->inputs.size() != 2 || terms->output.size() != 2)
+    return std::nullopt;
+  unsigned denseIndex = terms->inputs[0].size() == 2 ? 0 : 1;
+  StringRef dense = terms->inputs[denseIndex], experts = terms->inputs[1 - denseIndex];
+  std::string names = {terms->output[0], dense.size() == 2 ? dense[1] : '\0',
+                       terms->output[1]}; // t, e, h
+  if (!areDistinct(names) || !hasLabels(dense, names, {0, 1}) ||
+      !hasLabels(experts, names, {1, 0, 2}))
+    return std::nullopt;
+  return DenseCombine{einsum.getInputs()[denseIndex], einsum.getInputs()[1 - denseIndex]};
+}
+
+/// ReduceSum over axis 0 (keepdims 0) of `expertOutputs * Unsqueeze(Transpose(dense), -1)`.
+std::optional<DenseCombine> matchReduceSumCombine(onnx::NodeOp reduce) {
+  std::optional<SmallVector<int64_t>> axes =
+      hasInput(reduce, 1) ? getIntConstant(reduce.getInputs()[1]) : std::nullopt;
+  if (!axes || *axes != SmallVector<int64_t>{0} || getIntAttr(reduce, "keepdims", 1) != 0)
+    return std::nullopt;
+  onnx::NodeOp mul = getDefiningNode(reduce.getInputs()[0], "Mul");
+  Value dense;
+  std::optional<unsigned> maskIndex = matchEitherInput(mul, [&](Value operand) {
+    onnx::NodeOp unsqueeze = getDefiningNode(operand, "Unsqueeze");
+    if (!unsqueeze || !hasInput(unsqueeze, 1))
+      return false;
+    std::optional<SmallVector<int64_t>> unsqueezed = getIntConstant(unsqueeze.getInputs()[1]);
+    if (!unsqueezed || unsqueezed->size() != 1 || ((*unsqueezed)[0] != 2 && (*unsqueezed)[0] != -1))
+      return false;
+    onnx::NodeOp transpose = getDefiningNode(unsqueeze.getInputs()[0], "Transpose");
+    if (!transpose || getIntsAttr(transpose, "perm") != SmallVector<int64_t>{1, 0})
+      return false;
+    dense = transpose.getInputs()[0];
+    return true;
+  });
+  if (!maskIndex)
+    return std::nullopt;
+  return DenseCombine{dense, mul.getInputs()[1 - *maskIndex]};
+}
+
+std::optional<DenseCombine> matchDenseCombine(onnx::NodeOp node) {
+  if (!node.getDomain().empty() || node->getNumResults() != 1)
+    return std::nullopt;
+  std::optional<DenseCombine> combine;
+  if (node.getOpType() == "Einsum")
+    combine = matchEinsumCombine(node);
+  else if (node.getOpType() == "ReduceSum")
+    combine = matchReduceSumCombine(node);
+  if (!combine)
+    return std::nullopt;
+  auto denseType = llvm::dyn_cast<RankedTensorType>(combine->denseWeights.getType());
+  auto expertsType = llvm::dyn_cast<RankedTensorType>(combine->expertOutputs.getType());
+  if (!denseType || denseType.getRank() != 2 || !expertsType || expertsType.getRank() != 3)
+    return std::nullopt;
+  return combine;
+}
+
+//===----------------------------------------------------------------------===//
+// The scattered top-k mask
+//===----------------------------------------------------------------------===//
+
+/// Whether `value` is `ConstantOfShape(Shape(_))` of zeros.
+bool isZerosLikeScores(Value value) {
+  onnx::NodeOp zeros = getDefiningNode(value, "ConstantOfShape");
+  if (!zeros || !getDefiningNode(zeros.getInputs()[0], "Shape"))
+    return false;
+  auto fill = zeros.getNodeAttrs().getAs<ElementsAttr>("value");
+  if (!fill)
+    return true; // ONNX's default fill is 0.
+  if (fill.getNumElements() != 1 || !llvm::isa<FloatType>(fill.getElementType()))
+    return false;
+  if (auto dense = llvm::dyn_cast<DenseFPElementsAttr>(fill))
+    return dense.getSplatValue<APFloat>().isZero();
+  auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(fill);
+  AsmResourceBlob *blob = resource ? resource.getRawHandle().getBlob() : nullptr;
+  return blob && llvm::all_of(blob->getData(), [](char byte) { return byte == 0; });
+}
+
+/// The `ScatterElements` that writes values into zeros at a `TopK`'s indices, the dense
+/// routing weights of a candidate layer, or null.
+onnx::NodeOp getTopKScatter(Value dense) {
+  onnx::NodeOp scatter = getDefiningNode(dense, "ScatterElements");
+  if (!scatter || !isZerosLikeScores(scatter.getInputs()[0]))
+    return {};
+  onnx::NodeOp topk = getDefiningNode(scatter.getInputs()[1], "TopK");
+  if (!topk || topk->getResult(1) != scatter.getInputs()[1])
+    return {};
+  return scatter;
+}
+
+/// Whether `scatter` writes its values along the experts (axis 1), as
+/// `zeros([T, E]).scatter(1, indices, weights)` does.
+LogicalResult checkScatterAlongExperts(onnx::NodeOp scatter, Reason &reason) {
+  int64_t axis = getIntAttr(scatter, "axis", 0);
+  if (axis != 1 && axis != -1)
+    return reason = describe(scatter) + " scatters along axis " + std::to_string(axis) +
+                    ", not along the experts",
+           failure();
+  if (auto reduction = scatter.getNodeAttrs().getAs<StringAttr>("reduction");
+      reduction && reduction.getValue() != "none")
+    return reason = describe(scatter) + " accumulates (reduction '" + reduction.getValue().str() +
+                    "') instead of writing the weights",
+           failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Stacked projections
+//===----------------------------------------------------------------------===//
+
+/// Whether `value` is a float constant of rank 3, stacked weights [E, K, N].
+bool isStackedWeight(Value value) {
+  auto constant = value ? value.getDefiningOp<onnx::ConstantOp>() : onnx::ConstantOp();
+  auto type = constant ? llvm::dyn_cast<RankedTensorType>(constant.getType()) : nullptr;
+  return type && type.getRank() == 3 && type.hasStaticShape() &&
+         llvm::isa<FloatType>(type.getElementType());
+}
+
+/// The tokens `x` [T, K] that `operand` feeds to every expert: `Unsqueeze(x, 0)`, or x
+/// repeated E times (`x.repeat(E, 1).view(E, -1, K)`: Tile, through an Expand by ones,
+/// then Reshape); or nothing.
+Value matchTokensForEveryExpert(Value operand, int64_t experts) {
+  if (onnx::NodeOp unsqueeze = getDefiningNode(operand, "Unsqueeze")) {
+    std::optional<SmallVector<int64_t>> axes =
+        hasInput(unsqueeze, 1) ? getIntConstant(unsqueeze.getInputs()[1]) : std::nullopt;
+    return axes && *axes == SmallVector<int64_t>{0} ? unsqueeze.getInputs()[0] : Value();
+  }
+  onnx::NodeOp reshape = getDefiningNode(operand, "Reshape");
+  onnx::NodeOp tile = reshape ? getDefiningNode(reshape.getInputs()[0], "Tile") : nullptr;
+  if (!tile || getIntConstant(tile.getInputs()[1]) != SmallVector<int64_t>{experts, 1})
+    return {};
+  Value tokens = tile.getInputs()[0];
+  // torch's repeat first expands its input to the repeat's rank with ones.
+  if (onnx::NodeOp expand = getDefiningNode(tokens, "Expand"))
+    if (expand.getInputs()[0].getType() == tokens.getType())
+      tokens = expand.getInputs()[0];
+  auto type = llvm::dyn_cast<RankedTensorType>(tokens.getType());
+  auto shape = getIntConstant(reshape.getInputs()[1]);
+  if (!type || type.getRank() != 2 || !shape || shape->size() != 3 || (*shape)[0] != experts ||
+      (*shape)[1] != -1 || (*shape)[2] != type.getDimSize(1))
+    return {};
+  return tokens;
+}
+
+/// A projection of every expert at once over stacked weights `[E, K, N]`:
+/// `Einsum(th,ehn->etn)` / `Einsum(etk,ekn->etn)`, or `MatMul` of the tokens given to every
+/// expert (`matchTokensForEveryExpert`) or of `[E, T, K]` activations; optionally plus a
+/// bias `[E, 1, N]`. The result is a `Linear` whose weight (and bias) are the stacks.
+FailureOr<Linear> matchStackedLinear(Value output, Reason &reason) {
+  Linear linear;
+  Value product = output;
+  if (onnx::NodeOp add = getDefiningNode(output, "Add")) {
+    std::optional<unsigned> biasIndex = matchEitherInput(add, isStackedWeight);
+    if (!biasIndex)
+      return reason = describe(add) + " is not a stacked projection's bias add", failure();
+    linear.bias = add.getInputs()[*biasIndex];
+    product = add.getInputs()[1 - *biasIndex];
+  }
+  if (onnx::NodeOp einsum = getDefiningNode(product, "Einsum")) {
+    std::optional<EinsumTerms> terms = parseEinsum(einsum);
+    // Labels e, t, k, n: input "tk" or "etk", weight "ekn", output "etn".
+    bool matches = terms && terms->inputs.size() == 2 && terms->output.size() == 3 &&
+                   terms->inputs[1].size() == 3;
+    if (matches) {
+      StringRef input = terms->inputs[0], weight = terms->inputs[1];
+      std::string names = {terms->output[0], terms->output[1], weight[1], terms->output[2]};
+      matches = areDistinct(names) && hasLabels(weight, names, {0, 2, 3}) &&
+                (hasLabels(input, names, {1, 2}) || hasLabels(input, names, {0, 1, 2}));
+    }
+    if (!matches || !isStackedWeight(einsum.getInputs()[1]))
+      return reason = describe(einsum) +
+                      " is not a projection over stacked weights ('tk,ekn->etn' or "
+                      "'etk,ekn->etn' with constant [E, K, N] weights)",
+             failure();
+    linear.input = einsum.getInputs()[0];
+    linear.weight = einsum.getInputs()[1];
+  } else if (onnx::NodeOp matmul = getDefiningNode(product, "MatMul")) {
+    linear.weight = matmul.getInputs()[1];
+    if (!isStackedWeight(linear.weight))
+      return reason = describe(matmul) + " has no constant stacked [E, K, N] weight", failure();
+    int64_t experts = llvm::cast<RankedTensorType>(linear.weight.getType()).getDimSize(0);
+    linear.input = matchTokensForEveryExpert(matmul.getInputs()[0], experts);
+    if (!linear.input)
+      linear.input = matmul.getInputs()[0];
+  } else {
+    Operation *op = product.getDefiningOp();
+    return reason = (op ? describe(op) : std::string("a block argument")) +
+                    " where a projection over stacked weights (Einsum or MatMul) was expected",
+           failure();
+  }
+  linear.stacked = true;
+  auto weightType = llvm::cast<RankedTensorType>(linear.weight.getType());
+  if (linear.bias) {
+    auto biasType = llvm::cast<RankedTensorType>(linear.bias.getType());
+    if (biasType.getShape() !=
+        ArrayRef<int64_t>{weightType.getDimSize(0), 1, weightType.getDimSize(2)})
+      return reason = describe(linear.bias.getDefiningOp()) +
+                      " is added to a stacked projection but is not an [E, 1, N] bias",
+             failure();
+  }
+  return linear;
+}
+
+//===----------------------------------------------------------------------===//
+// moe.layer's operands
+//===----------------------------------------------------------------------===//
+
+/// A new constant `name` holding `bytes` as `type`.
+Value createConstant(PatternRewriter &rewriter, Location loc, RankedTensorType type, StringRef name,
+                     ArrayRef<char> bytes) {
+  size_t align = type.getElementType().getIntOrFloatBitWidth() / 8;
+  auto attr = DenseResourceElementsAttr::get(
+      type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
+  return onnx::ConstantOp::create(rewriter, loc, type, name, attr);
+}
+
+/// The name of the constant `value`, for the constants derived from it.
+StringRef getConstantName(Value value) { return value.getDefiningOp<onnx::ConstantOp>().getName(); }
+
+/// `value` (a constant) with its elements viewed as `type`, of the same size; no copy.
+Value retypeConstant(PatternRewriter &rewriter, Value value, RankedTensorType type) {
+  auto constant = value.getDefiningOp<onnx::ConstantOp>();
+  ElementsAttr attr;
+  if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+    attr = DenseResourceElementsAttr::get(type, resource.getRawHandle());
+  else
+    attr = llvm::cast<DenseElementsAttr>(constant.getValue()).reshape(type);
+  return onnx::ConstantOp::create(rewriter, constant.getLoc(), type, constant.getName(), attr);
+}
+
+/// The router weight as moe.layer takes it, `[E, H]`.
+Value buildRouterWeight(PatternRewriter &rewriter, const Linear &router) {
+  if (router.weightIsOutIn)
+    return router.weight;
+  std::optional<ConstantData> data = getConstantData(router.weight);
+  int64_t rows = data->type.getDimSize(0), columns = data->type.getDimSize(1);
+  size_t elementBytes = data->type.getElementTypeBitWidth() / 8;
+  SmallVector<char> transposed(data->bytes.size());
+  for (int64_t row = 0; row < rows; ++row)
+    for (int64_t column = 0; column < columns; ++column)
+      std::memcpy(transposed.data() + (column * rows + row) * elementBytes,
+                  data->bytes.data() + (row * columns + column) * elementBytes, elementBytes);
+  auto type = RankedTensorType::get({columns, rows}, data->type.getElementType());
+  return createConstant(rewriter, router.weight.getLoc(), type,
+                        (getConstantName(router.weight) + ".transposed").str(), transposed);
+}
+
+/// A stacked `[E, R, N]` constant of a gated expert (its up weight or bias) in moe.layer's
+/// column order, gate first: de-interleaved from `up` alone, or `gate` and `up` (each
+/// `[E, R, N / 2]`) side by side.
+Value buildGateFirstStack(PatternRewriter &rewriter, const ExpertBody &body, Value up, Value gate) {
+  std::optional<ConstantData> upData = getConstantData(up);
+  std::optional<ConstantData> gateData = gate ? getConstantData(gate) : std::nullopt;
+  int64_t inner = body.getInnerSize();
+  int64_t rows = upData->type.getDimSize(0) * upData->type.getDimSize(1);
+  size_t elementBytes = upData->type.getElementTypeBitWidth() / 8;
+  size_t half = inner * elementBytes;
+  SmallVector<char> bytes(rows * 2 * half);
+  for (int64_t row = 0; row < rows; ++row) {
+    char *out = bytes.data() + row * 2 * half;
+    if (body.interleaved) {
+      // Even columns are the gate's, odd the up's.
+      const char *in = upData->bytes.data() + row * 2 * half;
+      for (int64_t column = 0; column < 2 * inner; ++column)
+        std::memcpy(out + ((column % 2) * inner + column / 2) * elementBytes,
+                    in + column * elementBytes, elementBytes);
+    } else {
+      std::memcpy(out, gateData->bytes.data() + row * half, half);
+      std::memcpy(out + half, upData->bytes.data() + row * half, half);
+    }
+  }
+  auto type =
+      RankedTensorType::get({upData->type.getDimSize(0), upData->type.getDimSize(1), 2 * inner},
+                            upData->type.getElementType());
+  return createConstant(rewriter, up.getLoc(), type, (getConstantName(up) + ".gate_first").str(),
+                        bytes);
+}
+
+/// The stacked up weight `[E, H, N]`.
+Value buildUpWeight(PatternRewriter &rewriter, const ExpertBody &body) {
+  if (!body.gate && !body.interleaved)
+    return body.up.weight;
+  return buildGateFirstStack(rewriter, body, body.up.weight,
+                             body.gate ? body.gate->weight : Value());
+}
+
+/// A stacked `[E, 1, N]` bias as moe.layer takes it, `[E, N]`.
+Value dropBiasRow(PatternRewriter &rewriter, Value bias) {
+  auto type = llvm::cast<RankedTensorType>(bias.getType());
+  return retypeConstant(
+      rewriter, bias,
+      RankedTensorType::get({type.getDimSize(0), type.getDimSize(2)}, type.getElementType()));
+}
+
+/// The stacked up bias `[E, N]`, or null.
+Value buildUpBias(PatternRewriter &rewriter, const ExpertBody &body) {
+  if (!body.up.bias)
+    return {};
+  if (!body.gate && !body.interleaved)
+    return dropBiasRow(rewriter, body.up.bias);
+  return dropBiasRow(rewriter, buildGateFirstStack(rewriter, body, body.up.bias,
+                                                   body.gate ? body.gate->bias : Value()));
+}
+
+//===----------------------------------------------------------------------===//
+// The pattern
+//===----------------------------------------------------------------------===//
+
+struct RaiseDenseCombine : OpRewritePattern<onnx::NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
+    std::optional<DenseCombine> combine = matchDenseCombine(node);
+    if (!combine)
+      return failure();
+    onnx::NodeOp scatter = getTopKScatter(combine->denseWeights);
+    if (!scatter)
+      return failure();
+    Reason reason;
+    FailureOr<moe::LayerOp> layer = raise(node, *combine, scatter, rewriter, reason);
+    if (failed(layer)) {
+      node.emitRemark() << describe(node) << " not raised to moe.layer: " << reason;
+      return failure();
+    }
+    rewriter.replaceOp(node, layer->getResult());
+    return success();
+  }
+
+private:
+  /// The moe.layer that computes what `combine` does, with `scatter` its dense weights.
+  FailureOr<moe::LayerOp> raise(onnx::NodeOp node, const DenseCombine &combine,
+                                onnx::NodeOp scatter, PatternRewriter &rewriter,
+                                Reason &reason) const;
+};
+
+FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node, const DenseCombine &combine,
+                                                 onnx::NodeOp scatter, PatternRewriter &rewriter,
+                                                 Reason &reason) const {
+  if (failed(checkScatterAlongExperts(scatter, reason)))
+    return failure();
+  FailureOr<Routing> routing =
+      matchRouting(scatter.getInputs()[1].getDefiningOp<onnx::NodeOp>(), reason);
+  if (failed(routing))
+    return failure();
+  if (routing->weights != scatter.getInputs()[2])
+    return reason = "the scattered weights are not the router's top-k weights", failure();
+  Value tokens = routing->router.input;
+  auto tokensType = llvm::dyn_cast<RankedTensorType>(tokens.getType());
+  if (!tokensType || tokensType.getRank() != 2)
+    return reason = "the router does not read [T, H] tokens", failure();
+  FailureOr<ExpertBody> body =
+      matchExpertBody(tokens, combine.expertOutputs, reason, matchStackedLinear);
+  if (failed(body))
+    return failure();
+  int64_t experts = routing->getNumExperts();
+  if (body->up.getNumExperts() != experts || body->down.getNumExperts() != experts ||
+      (body->gate && body->gate->getNumExperts() != experts))
+    return reason = "the router chooses among " + std::to_string(experts) +
+                    " experts but the stacked weights hold " +
+                    std::to_string(body->down.getNumExperts()),
+           failure();
+  if (body->gate && bool(body->gate->bias) != bool(body->up.bias))
+    return reason = "only one of the gate and up projections has a bias", failure();
+
+  rewriter.setInsertionPoint(node);
+  Value downBias = body->down.bias ? dropBiasRow(rewriter, body->down.bias) : Value();
+  return moe::LayerOp::create(
+      rewriter, node.getLoc(), node->getResult(0).getType(), tokens, buildUpWeight(rewriter, *body),
+      body->down.weight, buildRouterWeight(rewriter, routing->router), /*router_logits=*/Value(),
+      routing->router.bias, /*score_bias=*/Value(), buildUpBias(rewriter, *body), downBias,
+      /*shared_up=*/Value(), /*shared_down=*/Value(),
+      /*shared_gate=*/Value(), routing->getAttr(rewriter.getContext()),
+      body->getAttr(rewriter.getContext()));
+}
+
+struct RaiseDenseMoEPass : moec::impl::RaiseDenseMoEBase<RaiseDenseMoEPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<RaiseDenseCombine>(&getContext());
+    // Only the matched combines change; nothing else is folded at the onnx level.
+    GreedyRewriteConfig config;
+    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+      signalPassFailure();
+  }
+};
+
+} // namespace

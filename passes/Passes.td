@@ -66,10 +66,12 @@ def RaiseHFMoE : Pass<"moec-raise-hf-moe", "::mlir::ModuleOp"> {
     zeros tensor with `index_add_` (ScatterElements).
 
     The pass recovers the routing (softmax or top-k-first scoring, k, renormalization,
-    router bias), the expert body (SwiGLU, GeGLU, ReLU and GELU MLPs, GPT-OSS's clamped
+    router bias; DeepSeek-V3's sigmoid scores with a score-correction bias for choosing,
+    group-limited top-k and routed scaling factor), the expert body (SwiGLU, GeGLU, ReLU and GELU MLPs, GPT-OSS's clamped
     SwiGLU over interleaved columns, biases), stacks the per-expert weights into `[E, ...]`
     constants in `moe.layer`'s layout, and takes a shared expert added after the experts
-    (with or without a `sigmoid(Linear(H, 1))` gate) into the layer's shared operands.
+    (with or without a `sigmoid(Linear(H, 1))` gate, to the sum or to the sum viewed back
+    to the unflattened input) into the layer's shared operands.
     Every expert must appear exactly once and all with the same body.
 
     A TopK that feeds a OneHot but whose graph differs in any detail (an unknown

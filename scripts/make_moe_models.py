@@ -18,13 +18,15 @@ layer: --only mixtral --hidden 4096 --ffn 14336 --experts 8 --k 2.
 
 Besides the routing variants, the "bad_*" models are MoE-shaped graphs that moec must not
 raise (an activation moe does not know, a missing expert, experts with different bodies,
-an extra op in one expert); they check that raising declines with a reason.
+an extra op in one expert, DeepSeek-V3 routing that differs in one detail); they check that
+raising declines with a reason.
 """
 import argparse
 import math
 import os
 import sys
 import warnings
+import zlib
 
 import numpy as np
 import torch
@@ -183,15 +185,23 @@ class DeepseekV3MoE(nn.Module):
     """DeepseekV3TopkRouter + DeepseekV3MoE: sigmoid scores, e_score_correction_bias for
     choosing only, group-limited top-k, renormalized weights times routed_scaling_factor,
     one shared expert. The mask is permuted to [E, T, k] as in DeepseekV3MoE.moe. (HF skips
-    experts with no tokens with an `if`, which tracing would freeze; it is left out.)"""
+    experts with no tokens with an `if`, which tracing would freeze; it is left out.)
 
-    def __init__(self, hidden, inner, experts, k, n_group, topk_group, scaling=2.5):
+    For the models moec must not raise: `group_top` ranks groups by the sum of their best
+    `group_top` scores instead of 2; `biased_weights` takes the weights from the biased
+    scores; `bias_offset` shifts the bias, so that negative entries let experts of the
+    groups masked out (to 0) win slots."""
+
+    def __init__(self, hidden, inner, experts, k, n_group, topk_group, scaling=2.5,
+                 group_top=2, biased_weights=False, bias_offset=0.0):
         super().__init__()
         self.hidden, self.num_experts, self.top_k = hidden, experts, k
         self.n_group, self.topk_group, self.routed_scaling_factor = n_group, topk_group, scaling
+        self.group_top, self.biased_weights = group_top, biased_weights
         self.weight = nn.Parameter(torch.randn(experts, hidden) / math.sqrt(hidden))
-        # Non-negative, so that the groups masked out (scores set to 0) never win a slot.
-        self.register_buffer("e_score_correction_bias", torch.rand(experts) * 0.1)
+        # Non-negative (without an offset), so that the experts of the groups masked out
+        # (scores set to 0) never win a slot.
+        self.register_buffer("e_score_correction_bias", torch.rand(experts) * 0.1 + bias_offset)
         self.experts = nn.ModuleList([GatedMLP(hidden, inner) for _ in range(experts)])
         self.shared_experts = GatedMLP(hidden, inner)
 
@@ -199,7 +209,7 @@ class DeepseekV3MoE(nn.Module):
         experts_per_group = self.num_experts // self.n_group
         scores_for_choice = scores.view(-1, self.num_experts) + self.e_score_correction_bias.unsqueeze(0)
         group_scores = (scores_for_choice.view(-1, self.n_group, experts_per_group)
-                        .topk(2, dim=-1)[0].sum(dim=-1))
+                        .topk(self.group_top, dim=-1)[0].sum(dim=-1))
         group_idx = torch.topk(group_scores, k=self.topk_group, dim=-1, sorted=False)[1]
         group_mask = torch.zeros_like(group_scores)
         group_mask.scatter_(1, group_idx, 1)
@@ -214,7 +224,9 @@ class DeepseekV3MoE(nn.Module):
         hidden_states = hidden_states.view(-1, hidden)
         scores = F.linear(hidden_states, self.weight).sigmoid()
         topk_indices = self.get_topk_indices(scores)
-        topk_weights = scores.gather(1, topk_indices)
+        weights_from = (scores + self.e_score_correction_bias if self.biased_weights
+                        else scores)
+        topk_weights = weights_from.gather(1, topk_indices)
         topk_weights = topk_weights / (topk_weights.sum(dim=-1, keepdim=True) + 1e-20)
         topk_weights = topk_weights * self.routed_scaling_factor
 
@@ -248,6 +260,10 @@ def loop_block(body, renormalize=True, skip_expert=None):
     return make
 
 
+def deepseek_v3(**variant):
+    return lambda h, i, e, k: DeepseekV3MoE(h, i, e, k, n_group=4, topk_group=2, **variant)
+
+
 def mixed_bodies(h, i, e, k):
     return SparseMoeBlock(h, e, k, lambda n: PlainMLP(h, i, "gelu" if n == 1 else "relu"))
 
@@ -261,8 +277,7 @@ MODELS = {
     "mixtral": (loop_block(gated("silu")), 16, 32, 8, 2),
     "qwen2_moe": (lambda h, i, e, k: Qwen2MoeSparseMoeBlock(h, i, e, k), 16, 32, 8, 2),
     "switch": (loop_block(plain("relu"), renormalize=False), 16, 32, 4, 1),
-    "deepseek_v3": (lambda h, i, e, k: DeepseekV3MoE(h, i, e, k, n_group=4, topk_group=2),
-                    16, 32, 16, 4),
+    "deepseek_v3": (deepseek_v3(), 16, 32, 16, 4),
     "gpt_oss": (lambda h, i, e, k: GptOssMLP(h, i, e, k), 16, 32, 4, 2),
     "geglu_bias": (loop_block(gated("gelu_tanh", bias=True)), 32, 64, 4, 2),
     "gelu_mlp_bias": (loop_block(plain("gelu", bias=True), renormalize=False), 16, 32, 4, 2),
@@ -271,6 +286,9 @@ MODELS = {
     "bad_missing_expert": (loop_block(gated("silu"), skip_expert=2), 16, 32, 4, 2),
     "bad_mixed_bodies": (mixed_bodies, 16, 32, 4, 2),
     "bad_extra_op": (extra_op, 16, 32, 4, 2),
+    "bad_deepseek_top3_groups": (deepseek_v3(group_top=3), 16, 32, 16, 4),
+    "bad_deepseek_biased_weights": (deepseek_v3(biased_weights=True), 16, 32, 16, 4),
+    "bad_deepseek_negative_bias": (deepseek_v3(bias_offset=-0.05), 16, 32, 16, 4),
 }
 
 
@@ -280,7 +298,8 @@ def build(name, args):
     inner = args.ffn or inner
     experts = args.experts or experts
     k = args.k or k
-    torch.manual_seed(sorted(MODELS).index(name))
+    # Seeded by the name alone, so that adding a model leaves the others' bytes alone.
+    torch.manual_seed(zlib.crc32(name.encode()))
     with torch.no_grad():
         module = make(hidden, inner, experts, k).eval()
         # Linear's default init gives tiny routers; spread the logits so routing is decisive.

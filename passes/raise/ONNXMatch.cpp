@@ -47,25 +47,23 @@ bool moec::raise::hasInput(onnx::NodeOp node, unsigned index) {
          !llvm::isa<NoneType>(node.getInputs()[index].getType());
 }
 
-std::optional<ConstantData> moec::raise::getConstantData(Value value) {
-  auto constant = value ? value.getDefiningOp<onnx::ConstantOp>() : onnx::ConstantOp();
-  if (!constant)
-    return std::nullopt;
-  auto type = llvm::dyn_cast<RankedTensorType>(constant.getType());
+/// The raw bytes of `elements` (splats expanded), when it is a static numeric tensor.
+static std::optional<ConstantData> getElementsData(ElementsAttr elements) {
+  auto type = llvm::dyn_cast<RankedTensorType>(elements.getType());
   if (!type || !type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
       type.getElementType().getIntOrFloatBitWidth() % 8 != 0)
     return std::nullopt;
   size_t elementBytes = type.getElementType().getIntOrFloatBitWidth() / 8;
   size_t size = type.getNumElements() * elementBytes;
   ConstantData data{type, {}};
-  if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
+  if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(elements)) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
     if (!blob || blob->getData().size() != size)
       return std::nullopt;
     data.bytes.assign(blob->getData().begin(), blob->getData().end());
     return data;
   }
-  auto dense = llvm::dyn_cast<DenseElementsAttr>(constant.getValue());
+  auto dense = llvm::dyn_cast<DenseElementsAttr>(elements);
   if (!dense || type.getElementType().isInteger(1))
     return std::nullopt;
   ArrayRef<char> raw = dense.getRawData();
@@ -76,6 +74,23 @@ std::optional<ConstantData> moec::raise::getConstantData(Value value) {
     data.bytes.assign(raw.begin(), raw.end());
   }
   return data;
+}
+
+std::optional<ConstantData> moec::raise::getConstantData(Value value) {
+  auto constant = value ? value.getDefiningOp<onnx::ConstantOp>() : onnx::ConstantOp();
+  if (!constant)
+    return std::nullopt;
+  return getElementsData(constant.getValue());
+}
+
+std::optional<ConstantData> moec::raise::getFillData(onnx::NodeOp constantOfShape) {
+  auto fill = constantOfShape.getNodeAttrs().getAs<ElementsAttr>("value");
+  if (!fill) {
+    // ONNX's default is one float zero.
+    auto type = RankedTensorType::get({1}, Float32Type::get(constantOfShape.getContext()));
+    return ConstantData{type, SmallVector<char>(sizeof(float), 0)};
+  }
+  return getElementsData(fill);
 }
 
 /// Element `index` of `data` as a double, for f32/f64/i32/i64 elements.
@@ -125,6 +140,84 @@ std::optional<SmallVector<int64_t>> moec::raise::getIntConstant(Value value) {
     values.push_back(element);
   }
   return values;
+}
+
+bool moec::raise::hasIntsInput(onnx::NodeOp node, unsigned index, ArrayRef<int64_t> expected) {
+  std::optional<SmallVector<int64_t>> values =
+      hasInput(node, index) ? getIntConstant(node.getInputs()[index]) : std::nullopt;
+  return values && ArrayRef<int64_t>(*values) == expected;
+}
+
+std::optional<SmallVector<double>> moec::raise::getFloatConstant(Value value) {
+  std::optional<ConstantData> data = getConstantData(value);
+  if (!data || !(data->type.getElementType().isF32() || data->type.getElementType().isF64()))
+    return std::nullopt;
+  SmallVector<double> values;
+  for (int64_t i = 0, e = data->type.getNumElements(); i < e; ++i)
+    values.push_back(*readElement(*data, i));
+  return values;
+}
+
+std::optional<SmallVector<int64_t>> moec::raise::getExpandShape(Value shape) {
+  if (std::optional<SmallVector<int64_t>> constant = getIntConstant(shape))
+    return constant;
+  // Where(Equal(s, Mul(ones, -1)), ones, s) with ones = ConstantOfShape([rank], 1).
+  onnx::NodeOp where = getDefiningNode(shape, "Where");
+  onnx::NodeOp equal = where ? getDefiningNode(where.getInputs()[0], "Equal") : nullptr;
+  onnx::NodeOp ones = where ? getDefiningNode(where.getInputs()[1], "ConstantOfShape") : nullptr;
+  if (!equal || !ones)
+    return std::nullopt;
+  // torch writes s twice, as two constants.
+  std::optional<SmallVector<int64_t>> target = getIntConstant(where.getInputs()[2]);
+  if (!target || getIntConstant(equal.getInputs()[0]) != target)
+    return std::nullopt;
+  std::optional<SmallVector<int64_t>> rank = getIntConstant(ones.getInputs()[0]);
+  std::optional<ConstantData> fill = getFillData(ones);
+  onnx::NodeOp minusOnes = getDefiningNode(equal.getInputs()[1], "Mul");
+  if (!rank || rank->size() != 1 || (*rank)[0] != int64_t(target->size()) || !fill ||
+      fill->type.getNumElements() != 1 || readElement(*fill, 0) != 1.0 ||
+      !matchEitherInput(minusOnes, [&](Value value) {
+        Value other = minusOnes.getInputs()[minusOnes.getInputs()[0] == value ? 1 : 0];
+        return value == ones.getResult(0) && isScalarConstant(other, -1.0);
+      }))
+    return std::nullopt;
+  for (int64_t &dim : *target)
+    if (dim == -1)
+      dim = 1;
+  return target;
+}
+
+bool moec::raise::isShapeOf(Value shape, Value tensor) {
+  auto isShapeNode = [&](Value value) {
+    onnx::NodeOp node = getDefiningNode(value, "Shape");
+    return node && node.getInputs()[0] == tensor && !node.getNodeAttrs().contains("start") &&
+           !node.getNodeAttrs().contains("end");
+  };
+  if (isShapeNode(shape))
+    return true;
+  onnx::NodeOp concat = getDefiningNode(shape, "Concat");
+  auto type = llvm::dyn_cast<RankedTensorType>(tensor.getType());
+  if (!concat || !type || int64_t(concat.getInputs().size()) != type.getRank() ||
+      getIntAttr(concat, "axis", 0) != 0)
+    return false;
+  for (auto [dim, value] : llvm::enumerate(concat.getInputs())) {
+    onnx::NodeOp unsqueeze = getDefiningNode(value, "Unsqueeze");
+    onnx::NodeOp gather =
+        unsqueeze ? getDefiningNode(unsqueeze.getInputs()[0], "Gather") : onnx::NodeOp();
+    if (!gather || !hasIntsInput(unsqueeze, 1, {0}) || !hasIntsInput(gather, 1, {int64_t(dim)}) ||
+        getIntAttr(gather, "axis", 0) != 0 || !isShapeNode(gather.getInputs()[0]))
+      return false;
+  }
+  return true;
+}
+
+bool moec::raise::isZerosLike(Value value, Value like) {
+  onnx::NodeOp fill = getDefiningNode(value, "ConstantOfShape");
+  if (!fill || !isShapeOf(fill.getInputs()[0], like))
+    return false;
+  std::optional<ConstantData> data = getFillData(fill);
+  return data && data->type.getElementType() == getElementTypeOrSelf(value.getType()) &&
+         llvm::all_of(data->bytes, [](char byte) { return byte == 0; });
 }
 
 bool moec::raise::isScalarConstant(Value value, double expected) {

@@ -35,17 +35,36 @@ std::optional<llvm::SmallVector<int64_t>> getIntsAttr(onnx::NodeOp node, llvm::S
 /// Whether node input `index` exists and is not an absent optional input.
 bool hasInput(onnx::NodeOp node, unsigned index);
 
+/// Whether `node`'s constant integer input `index` holds exactly `expected`.
+bool hasIntsInput(onnx::NodeOp node, unsigned index, llvm::ArrayRef<int64_t> expected);
+
 /// The raw row-major bytes of a numeric `onnx.constant` (splats expanded), with its type.
 struct ConstantData {
   mlir::RankedTensorType type;
   llvm::SmallVector<char> bytes;
 };
 std::optional<ConstantData> getConstantData(mlir::Value value);
+/// The fill value of a `ConstantOfShape` node (ONNX's default, one f32 zero, when absent).
+std::optional<ConstantData> getFillData(onnx::NodeOp constantOfShape);
 
 /// The single value of a one-element float constant, or of an integer constant as float.
 std::optional<double> getScalarConstant(mlir::Value value);
 /// The contents of an i32/i64 constant.
 std::optional<llvm::SmallVector<int64_t>> getIntConstant(mlir::Value value);
+/// The contents of an f32/f64 constant.
+std::optional<llvm::SmallVector<double>> getFloatConstant(mlir::Value value);
+
+/// The target shape of an Expand: an i64 constant, or the `Where(Equal(s, -1 * ones),
+/// ones, s)` torch writes for `expand(-1, ...)` with a constant `s` (its -1s become 1s).
+std::optional<llvm::SmallVector<int64_t>> getExpandShape(mlir::Value shape);
+
+/// Whether `shape` is the shape of `tensor`: `Shape(tensor)`, or the Concat of its
+/// dimensions one by one (`Unsqueeze(Gather(Shape(tensor), i), [0])`), as torch writes
+/// `tensor.shape` after `view`.
+bool isShapeOf(mlir::Value shape, mlir::Value tensor);
+
+/// Whether `value` is `ConstantOfShape(shape of like)` filled with zeros (`zeros_like`).
+bool isZerosLike(mlir::Value value, mlir::Value like);
 
 /// Whether `value` is a float constant with one element close to `expected` (relative
 /// 1e-5: exporters round constants such as sqrt(2) to f32).

@@ -47,6 +47,11 @@ struct SharedExpert {
   std::optional<Linear> gate;
   /// The value `routed sum + gate * shared` that the layer replaces.
   Value result;
+  /// Null, or the view of the routed sum back to the shape of the tokens before they were
+  /// flattened, when the shared expert is added to that (DeepSeek-V3's
+  /// `out.view(B, S, H) + shared_experts(residuals)`): it then reads the layer and stands
+  /// for `result`.
+  Value unflattenedSum;
 };
 
 struct HFMoELayer {
@@ -55,8 +60,8 @@ struct HFMoELayer {
   /// Per expert, in expert order.
   SmallVector<ExpertChain> experts;
   std::optional<SharedExpert> shared;
-  /// The value the moe.layer replaces: the routed sum, or the sum with the shared expert.
-  Value result;
+  /// The routed experts' sum, which the moe.layer replaces.
+  Value routedSum;
 };
 } // namespace
 
@@ -79,40 +84,6 @@ static onnx::NodeOp getSingleUser(Value value, StringRef opType) {
 static bool hasIntsAttr(onnx::NodeOp node, StringRef name, ArrayRef<int64_t> expected) {
   std::optional<SmallVector<int64_t>> values = getIntsAttr(node, name);
   return values && ArrayRef<int64_t>(*values) == expected;
-}
-
-/// Whether `node`'s constant input `index` holds exactly `expected`.
-static bool hasIntsInput(onnx::NodeOp node, unsigned index, ArrayRef<int64_t> expected) {
-  std::optional<SmallVector<int64_t>> values =
-      hasInput(node, index) ? getIntConstant(node.getInputs()[index]) : std::nullopt;
-  return values && ArrayRef<int64_t>(*values) == expected;
-}
-
-/// Whether `value` is `ConstantOfShape(Shape(like))` filled with zeros.
-static bool isZerosLike(Value value, Value like) {
-  onnx::NodeOp fill = getDefiningNode(value, "ConstantOfShape");
-  if (!fill)
-    return false;
-  onnx::NodeOp shape = getDefiningNode(fill.getInputs()[0], "Shape");
-  if (!shape || shape.getInputs()[0] != like || shape.getNodeAttrs().contains("start") ||
-      shape.getNodeAttrs().contains("end"))
-    return false;
-  auto fillValue = fill.getNodeAttrs().getAs<ElementsAttr>("value");
-  if (!fillValue)
-    return true; // ONNX's default is a float zero.
-  ArrayRef<char> bytes;
-  if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(fillValue)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return false;
-    bytes = blob->getData();
-  } else if (auto dense = llvm::dyn_cast<DenseElementsAttr>(fillValue)) {
-    bytes = dense.getRawData();
-  } else {
-    return false;
-  }
-  return getElementTypeOrSelf(fillValue.getType()) == getElementTypeOrSelf(value.getType()) &&
-         llvm::all_of(bytes, [](char byte) { return byte == 0; });
 }
 
 /// The (token, slot) rows of `NonZero(mask)` for a 2-D mask, as the exporter splits them:
@@ -171,23 +142,30 @@ static bool isSlotCount(Value value, int64_t k) {
 }
 
 /// Whether `value` is `weights[token, slot]` as a [n, 1] column: torch's
-/// `routing_weights[top_x, idx, None]` flattens `weights` to [T * k, 1] and gathers row
-/// `token * k + slot`; Reshapes that keep the [n, 1] shape may follow.
+/// `routing_weights[top_x, idx, None]` (Mixtral) and `topk_weights[token, slot]
+/// .unsqueeze(-1)` (DeepSeek) flatten `weights` to [T * k, 1] and gather row
+/// `token * k + slot`; Reshapes and Unsqueezes, which keep the order of the n weights, may
+/// follow.
 static bool isWeightLookup(Value value, Value weights, Value tokenRow, Value slotRow,
                            int64_t k) {
   auto columnType = llvm::dyn_cast<RankedTensorType>(value.getType());
   if (!columnType || columnType.getRank() != 2 || columnType.getDimSize(1) != 1)
     return false;
-  while (onnx::NodeOp reshape = getDefiningNode(value, "Reshape"))
-    value = reshape.getInputs()[0];
+  for (onnx::NodeOp view;
+       (view = getDefiningNode(value, "Reshape")) || (view = getDefiningNode(value, "Unsqueeze"));)
+    value = view.getInputs()[0];
   onnx::NodeOp gather = getDefiningNode(value, "Gather");
-  if (!gather || getIntAttr(gather, "axis", 0) != 0 || gather.getResult(0).getType() != columnType)
+  if (!gather || getIntAttr(gather, "axis", 0) != 0)
     return false;
+  // Flatten(weights, 2) or Flatten(Unsqueeze(weights, 2), 2): both [T * k, 1].
   onnx::NodeOp flatten = getDefiningNode(gather.getInputs()[0], "Flatten");
-  onnx::NodeOp unsqueeze = flatten ? getDefiningNode(flatten.getInputs()[0], "Unsqueeze")
-                                   : onnx::NodeOp();
-  if (!unsqueeze || getIntAttr(flatten, "axis", 1) != 2 || skipFloatCasts(unsqueeze.getInputs()[0]) != skipFloatCasts(weights) ||
-      !hasIntsInput(unsqueeze, 1, {2}))
+  if (!flatten || getIntAttr(flatten, "axis", 1) != 2)
+    return false;
+  Value flattened = flatten.getInputs()[0];
+  if (onnx::NodeOp unsqueeze = getDefiningNode(flattened, "Unsqueeze");
+      unsqueeze && hasIntsInput(unsqueeze, 1, {2}))
+    flattened = unsqueeze.getInputs()[0];
+  if (skipFloatCasts(flattened) != skipFloatCasts(weights))
     return false;
   // The flat row: Add(slot, Mul(token, k)), operands in either order.
   return matchEitherInput(getDefiningNode(gather.getInputs()[1], "Add"), [&](Value slot) {
@@ -257,14 +235,36 @@ static FailureOr<ExpertChain> matchExpertChain(const Routing &routing, int64_t e
   return chain;
 }
 
-/// `sum + Sigmoid(Linear(tokens)) * shared(tokens)` (Qwen2-MoE) or `sum + shared(tokens)`.
+/// Whether `reshape` flattens its input to `[?, H]` rows, H the input's last dimension.
+static bool isRowFlattening(onnx::NodeOp reshape) {
+  auto resultType = llvm::dyn_cast<RankedTensorType>(reshape.getResult(0).getType());
+  auto inputType = llvm::dyn_cast<RankedTensorType>(reshape.getInputs()[0].getType());
+  return resultType && inputType && resultType.getRank() == 2 && inputType.getRank() >= 2 &&
+         !resultType.isDynamicDim(1) &&
+         inputType.getDimSize(inputType.getRank() - 1) == resultType.getDimSize(1);
+}
+
+/// `sum + Sigmoid(Linear(tokens)) * shared(tokens)` (Qwen2-MoE) or `sum + shared(tokens)`;
+/// or, when the tokens are the rows of a flattened `input`, `Reshape(sum, shape of input) +
+/// shared(input)` (DeepSeek-V3), which is the same sum viewed back to the input's shape
+/// since the experts work row by row.
 static std::optional<SharedExpert> matchSharedExpert(Value sum, Value tokens,
                                                      const ExpertBody &routed) {
-  onnx::NodeOp add = getSingleUser(sum, "Add");
-  if (!add || !sum.hasOneUse())
-    return std::nullopt;
-  Value term = add.getInputs()[add.getInputs()[0] == sum ? 1 : 0];
   SharedExpert shared;
+  Value routedOut = sum, input = tokens;
+  if (onnx::NodeOp view = getSingleUser(sum, "Reshape"); view && sum.hasOneUse()) {
+    onnx::NodeOp flatten = getDefiningNode(tokens, "Reshape");
+    if (!flatten || !isRowFlattening(flatten) ||
+        view.getResult(0).getType() != flatten.getInputs()[0].getType() ||
+        !isShapeOf(view.getInputs()[1], flatten.getInputs()[0]))
+      return std::nullopt;
+    shared.unflattenedSum = routedOut = view.getResult(0);
+    input = flatten.getInputs()[0];
+  }
+  onnx::NodeOp add = getSingleUser(routedOut, "Add");
+  if (!add || !routedOut.hasOneUse())
+    return std::nullopt;
+  Value term = add.getInputs()[add.getInputs()[0] == routedOut ? 1 : 0];
   shared.result = add.getResult(0);
   Value sharedOut = term;
   if (onnx::NodeOp mul = getDefiningNode(term, "Mul")) {
@@ -274,7 +274,7 @@ static std::optional<SharedExpert> matchSharedExpert(Value sum, Value tokens,
       if (!sigmoid)
         return false;
       FailureOr<Linear> gate = matchLinear(sigmoid.getInputs()[0], ignored);
-      if (failed(gate) || gate->input != tokens || gate->getOutSize() != 1 || gate->bias)
+      if (failed(gate) || gate->input != input || gate->getOutSize() != 1 || gate->bias)
         return false;
       shared.gate = *gate;
       return true;
@@ -283,7 +283,7 @@ static std::optional<SharedExpert> matchSharedExpert(Value sum, Value tokens,
       sharedOut = mul.getInputs()[1 - *gateIndex];
   }
   Reason ignored;
-  FailureOr<ExpertBody> body = matchExpertBody(tokens, sharedOut, ignored);
+  FailureOr<ExpertBody> body = matchExpertBody(input, sharedOut, ignored);
   // moe.layer's shared expert has the routed experts' body and no biases.
   if (failed(body) || body->activation != routed.activation || body->gated != routed.gated ||
       body->interleaved || (body->gate && body->gate->bias) || body->up.bias || body->down.bias)
@@ -365,8 +365,8 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
     return std::move(*chain);
   });
   layer.shared = matchSharedExpert(sum, tokens, layer.experts.front().body);
-  layer.result = layer.shared ? layer.shared->result : sum;
-  if (layer.result.getType() != tokens.getType())
+  layer.routedSum = sum;
+  if (sum.getType() != tokens.getType())
     return fail("the layer's output type differs from its input's");
   return layer;
 }
@@ -492,7 +492,7 @@ static void rewriteHFMoELayer(RewriterBase &rewriter, const HFMoELayer &layer) {
   auto tokensType = llvm::cast<RankedTensorType>(tokens.getType());
   // Op handles are values whose accessors are not const.
   onnx::NodeOp topK = layer.topK;
-  rewriter.setInsertionPointAfter(layer.result.getDefiningOp());
+  rewriter.setInsertionPointAfter(layer.routedSum.getDefiningOp());
   ConstantBuilder constants(rewriter, topK, tokensType.getElementType());
 
   auto forEachExpert = [&](function_ref<Matrix(const ExpertBody &)> read) {
@@ -508,9 +508,12 @@ static void rewriteHFMoELayer(RewriterBase &rewriter, const HFMoELayer &layer) {
   Value downWeight = constants.stack("down_weight", forEachExpert([](const ExpertBody &expert) {
     return readWeight(expert.down);
   }));
-  Value routerBias, upBias, downBias, sharedUp, sharedDown, sharedGate;
+  Value routerBias, scoreBias, upBias, downBias, sharedUp, sharedDown, sharedGate;
   if (routing.router.bias)
     routerBias = constants.create("router_bias", {numExperts}, readBias(routing.router));
+  if (routing.scoreBias)
+    scoreBias = constants.create("score_bias", {numExperts},
+                                 readConstant(routing.scoreBias, 1, numExperts));
   if (body.up.bias)
     upBias = constants.stack("up_bias",
                              forEachExpert([](const ExpertBody &expert) {
@@ -532,9 +535,13 @@ static void rewriteHFMoELayer(RewriterBase &rewriter, const HFMoELayer &layer) {
   }
   auto moeLayer = moe::LayerOp::create(
       rewriter, topK.getLoc(), tokensType, tokens, upWeight, downWeight, routerWeight,
-      /*router_logits=*/Value(), routerBias, /*score_bias=*/Value(), upBias, downBias, sharedUp, sharedDown, sharedGate,
-      routing.getAttr(rewriter.getContext()), body.getAttr(rewriter.getContext()));
-  rewriter.replaceAllUsesWith(layer.result, moeLayer.getResult());
+      /*router_logits=*/Value(), routerBias, scoreBias, upBias, downBias, sharedUp, sharedDown,
+      sharedGate, routing.getAttr(rewriter.getContext()), body.getAttr(rewriter.getContext()));
+  if (layer.shared)
+    rewriter.replaceAllUsesWith(layer.shared->result, layer.shared->unflattenedSum
+                                                          ? layer.shared->unflattenedSum
+                                                          : moeLayer.getResult());
+  rewriter.replaceAllUsesWith(layer.routedSum, moeLayer.getResult());
 }
 
 //===----------------------------------------------------------------------===//
@@ -556,8 +563,10 @@ static LogicalResult checkElementTypes(const HFMoELayer &layer, Reason &reason) 
     return getElementTypeOrSelf(linear.weight.getType()) == element &&
            (!linear.bias || getElementTypeOrSelf(linear.bias.getType()) == element);
   };
-  bool ok = same(layer.routing.router) && same(layer.experts.front().body.up) &&
-            same(layer.experts.front().body.down) &&
+  bool ok = same(layer.routing.router) &&
+            (!layer.routing.scoreBias ||
+             getElementTypeOrSelf(layer.routing.scoreBias.getType()) == element) &&
+            same(layer.experts.front().body.up) && same(layer.experts.front().body.down) &&
             (!layer.experts.front().body.gate || same(*layer.experts.front().body.gate));
   if (layer.shared)
     ok = ok && same(layer.shared->body.up) && same(layer.shared->body.down) &&

@@ -2,15 +2,18 @@
 
 #include "RouterMatcher.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace moec;
 using namespace moec::raise;
 
-/// Whether `node` works on the last axis of its rank-2 input (attribute `axis`, default -1,
-/// or the single entry of constant input `axesInput`).
-static bool isOnLastAxis(onnx::NodeOp node, std::optional<unsigned> axesInput = std::nullopt) {
+/// Whether `node` works on the last axis of its input of rank `rank` (attribute `axis`,
+/// default -1, or the single entry of constant input `axesInput`).
+static bool isOnLastAxis(onnx::NodeOp node, std::optional<unsigned> axesInput = std::nullopt,
+                         int64_t rank = 2) {
   auto type = llvm::dyn_cast<RankedTensorType>(node.getInputs()[0].getType());
-  if (!type || type.getRank() != 2)
+  if (!type || type.getRank() != rank)
     return false;
   int64_t axis = getIntAttr(node, "axis", -1);
   if (axesInput) {
@@ -20,7 +23,17 @@ static bool isOnLastAxis(onnx::NodeOp node, std::optional<unsigned> axesInput = 
       return false;
     axis = (*axes)[0];
   }
-  return axis == -1 || axis == 1;
+  return axis == -1 || axis == rank - 1;
+}
+
+/// The constant k of a TopK that picks the largest on the last axis of a rank `rank`
+/// input, or nothing.
+static std::optional<int64_t> getTopKCount(onnx::NodeOp topK, int64_t rank = 2) {
+  std::optional<SmallVector<int64_t>> k = getIntConstant(topK.getInputs()[1]);
+  if (!k || k->size() != 1 || (*k)[0] < 1 || !isOnLastAxis(topK, std::nullopt, rank) ||
+      getIntAttr(topK, "largest", 1) != 1)
+    return std::nullopt;
+  return (*k)[0];
 }
 
 /// The user of `value` (through float Casts) that is a last-axis Softmax, or null.
@@ -38,20 +51,219 @@ static onnx::NodeOp findSoftmaxUser(Value value) {
   return {};
 }
 
-/// `Div(values, ReduceSum(values, [-1], keepdims = 1))` among the users of `values`.
+/// The largest constant added to a renormalizing sum that raising drops. DeepSeek-V3 adds
+/// 1e-20, which changes an f32 sum only when it is below 2^-42: when all k chosen sigmoid
+/// scores are below 1e-13 (router logits below -29).
+static constexpr double kNegligibleEpsilon = 1e-20;
+
+/// `Div(values, ReduceSum(values, [-1], keepdims = 1))` among the users of `values`, the
+/// sum optionally plus a negligible constant epsilon.
 static Value findRenormalized(Value values) {
+  auto findDivision = [&](Value denominator) -> Value {
+    for (Operation *user : denominator.getUsers()) {
+      auto div = llvm::dyn_cast<onnx::NodeOp>(user);
+      if (div && div.getOpType() == "Div" && div.getDomain().empty() &&
+          div.getInputs()[0] == values && div.getInputs()[1] == denominator)
+        return div.getResult(0);
+    }
+    return {};
+  };
   for (Operation *user : values.getUsers()) {
     auto sum = llvm::dyn_cast<onnx::NodeOp>(user);
-    if (!sum || sum.getOpType() != "ReduceSum" ||
+    if (!sum || sum.getOpType() != "ReduceSum" || !sum.getDomain().empty() ||
         sum.getInputs()[0] != values || !isOnLastAxis(sum, 1u) ||
         getIntAttr(sum, "keepdims", 1) != 1)
       continue;
+    if (Value divided = findDivision(sum.getResult(0)))
+      return divided;
     for (Operation *sumUser : sum.getResult(0).getUsers()) {
-      auto div = llvm::dyn_cast<onnx::NodeOp>(sumUser);
-      if (div && div.getOpType() == "Div" &&
-          div.getInputs()[0] == values && div.getInputs()[1] == sum.getResult(0))
-        return div.getResult(0);
+      auto add = llvm::dyn_cast<onnx::NodeOp>(sumUser);
+      if (!add || add.getOpType() != "Add" || !add.getDomain().empty())
+        continue;
+      std::optional<unsigned> sumIndex =
+          matchEitherInput(add, [&](Value value) { return value == sum.getResult(0); });
+      std::optional<double> epsilon =
+          sumIndex ? getScalarConstant(add.getInputs()[1 - *sumIndex]) : std::nullopt;
+      if (epsilon && *epsilon >= 0.0 && *epsilon <= kNegligibleEpsilon)
+        if (Value divided = findDivision(add.getResult(0)))
+          return divided;
     }
+  }
+  return {};
+}
+
+/// `Mul(weights, c)` (either order) with a positive scalar constant c, the only user of
+/// `weights`: the product and c.
+static std::optional<std::pair<Value, double>> findScaled(Value weights) {
+  if (!weights.hasOneUse())
+    return std::nullopt;
+  auto mul = llvm::dyn_cast<onnx::NodeOp>(*weights.getUsers().begin());
+  if (!mul || mul.getOpType() != "Mul" || !mul.getDomain().empty() || mul.getInputs().size() != 2)
+    return std::nullopt;
+  Value other = mul.getInputs()[mul.getInputs()[0] == weights ? 1 : 0];
+  std::optional<double> factor = getScalarConstant(other);
+  if (!factor || !(*factor > 0.0) || mul.getResult(0).getType() != weights.getType())
+    return std::nullopt;
+  return std::make_pair(mul.getResult(0), *factor);
+}
+
+/// `value` with Reshapes of a `[?, E]` tensor to `[-1, E]` (torch's `view(-1, E)` of a
+/// tensor already that shape) looked through.
+static Value skipRowViews(Value value) {
+  while (onnx::NodeOp reshape = getDefiningNode(value, "Reshape")) {
+    auto type = llvm::dyn_cast<RankedTensorType>(value.getType());
+    if (!type || type.getRank() != 2 || type.isDynamicDim(1) ||
+        reshape.getInputs()[0].getType() != type ||
+        !hasIntsInput(reshape, 1, {-1, type.getDimSize(1)}))
+      break;
+    value = reshape.getInputs()[0];
+  }
+  return value;
+}
+
+namespace {
+/// What a sigmoid router chooses from: `Sigmoid(logits)`, optionally plus a score bias.
+struct SigmoidChoice {
+  onnx::NodeOp sigmoid;
+  /// The bias constant (`[E]` or `[1, E]`), or null.
+  Value bias;
+};
+
+/// DeepSeek-V3's group limit, `Where(mask of the best groups' experts, choice, fill)`:
+/// experts form `nGroup` groups of `groupSize`; a group ranks by the sum of its two best
+/// choice scores; the experts outside the best `topkGroup` groups are set to `fill`.
+struct GroupLimit {
+  Value choice;
+  int64_t nGroup, groupSize, topkGroup;
+  double fill;
+};
+} // namespace
+
+/// Whether `value` is a float constant of shape `[E]` or `[1, E]`.
+static bool isScoreBiasConstant(Value value, int64_t numExperts) {
+  std::optional<ConstantData> data = getConstantData(value);
+  if (!data || !llvm::isa<FloatType>(data->type.getElementType()))
+    return false;
+  ArrayRef<int64_t> shape = data->type.getShape();
+  return shape == ArrayRef<int64_t>{numExperts} || shape == ArrayRef<int64_t>{1, numExperts};
+}
+
+static std::optional<SigmoidChoice> matchSigmoidChoice(Value choice, int64_t numExperts) {
+  if (onnx::NodeOp sigmoid = getDefiningNode(skipRowViews(choice), "Sigmoid"))
+    return SigmoidChoice{sigmoid, Value()};
+  onnx::NodeOp add = getDefiningNode(choice, "Add");
+  std::optional<unsigned> biasIndex =
+      matchEitherInput(add, [&](Value value) { return isScoreBiasConstant(value, numExperts); });
+  if (!biasIndex || add.getResult(0).getType() != add.getInputs()[1 - *biasIndex].getType())
+    return std::nullopt;
+  onnx::NodeOp sigmoid = getDefiningNode(skipRowViews(add.getInputs()[1 - *biasIndex]), "Sigmoid");
+  if (!sigmoid)
+    return std::nullopt;
+  return SigmoidChoice{sigmoid, add.getInputs()[*biasIndex]};
+}
+
+/// `value` with Casts to bool looked through. The group mask is exactly 0 or 1, so the
+/// float-to-bool Cast torch writes for `.bool()` keeps its meaning.
+static Value skipBoolCasts(Value value) {
+  while (onnx::NodeOp cast = getDefiningNode(value, "Cast")) {
+    if (!getElementTypeOrSelf(value.getType()).isInteger(1))
+      break;
+    value = cast.getInputs()[0];
+  }
+  return value;
+}
+
+/// Whether `value` is ones shaped like `like`: `Expand(1.0, Shape(like))`.
+static bool isOnesLike(Value value, Value like) {
+  onnx::NodeOp expand = getDefiningNode(value, "Expand");
+  return expand && isScalarConstant(expand.getInputs()[0], 1.0) &&
+         isShapeOf(expand.getInputs()[1], like);
+}
+
+/// Matches DeepSeek-V3's group limit as torch exports `get_topk_indices`:
+///
+///   group_scores = choice.view(-1, G, S).topk(2)[0].sum(-1)
+///   group_mask = zeros_like(group_scores).scatter_(1, topk(group_scores, topk_group)[1], 1)
+///   mask = group_mask.unsqueeze(-1).expand(-1, G, S).reshape(-1, E)
+///   choice.masked_fill(~mask.bool(), fill)     (or torch.where(mask.bool(), choice, fill))
+static FailureOr<GroupLimit> matchGroupLimit(onnx::NodeOp where, int64_t numExperts,
+                                             Reason &reason) {
+  auto fail = [&](const Twine &why) {
+    reason = (describe(where) + " " + why).str();
+    return failure();
+  };
+  Value keep = skipBoolCasts(where.getInputs()[0]);
+  unsigned choiceIndex = 1, fillIndex = 2;
+  if (onnx::NodeOp invert = getDefiningNode(keep, "Not")) {
+    keep = skipBoolCasts(invert.getInputs()[0]);
+    std::swap(choiceIndex, fillIndex);
+  }
+  GroupLimit limit;
+  limit.choice = where.getInputs()[choiceIndex];
+  std::optional<double> fill = getScalarConstant(where.getInputs()[fillIndex]);
+  if (!fill || !(*fill == 0.0 || *fill == -std::numeric_limits<double>::infinity()))
+    return fail("does not mask experts to a constant 0 or -inf");
+  limit.fill = *fill;
+
+  // mask = Reshape(Expand(Unsqueeze(group_mask, -1), [1, G, S]), [-1, E])
+  onnx::NodeOp flat = getDefiningNode(keep, "Reshape");
+  onnx::NodeOp expand = flat ? getDefiningNode(flat.getInputs()[0], "Expand") : nullptr;
+  onnx::NodeOp unsqueeze = expand ? getDefiningNode(expand.getInputs()[0], "Unsqueeze") : nullptr;
+  auto groupMaskType =
+      unsqueeze ? llvm::dyn_cast<RankedTensorType>(unsqueeze.getInputs()[0].getType()) : nullptr;
+  std::optional<SmallVector<int64_t>> expandShape =
+      expand ? getExpandShape(expand.getInputs()[1]) : std::nullopt;
+  if (!expandShape || !hasIntsInput(flat, 1, {-1, numExperts}) || !groupMaskType ||
+      groupMaskType.getRank() != 2 || groupMaskType.isDynamicDim(1) ||
+      !(hasIntsInput(unsqueeze, 1, {-1}) || hasIntsInput(unsqueeze, 1, {2})))
+    return fail("does not keep experts by a [T, groups] mask expanded over each group");
+  limit.nGroup = groupMaskType.getDimSize(1);
+  limit.groupSize = numExperts / limit.nGroup;
+  if (numExperts % limit.nGroup != 0 ||
+      ArrayRef<int64_t>(*expandShape) != ArrayRef<int64_t>{1, limit.nGroup, limit.groupSize})
+    return fail("does not expand the group mask over " + Twine(limit.nGroup) + " groups of " +
+                Twine(limit.groupSize) + " experts");
+
+  // group_mask = ScatterElements(zeros_like(group_scores), topk(group_scores)[1], ones, 1)
+  onnx::NodeOp scatter = getDefiningNode(unsqueeze.getInputs()[0], "ScatterElements");
+  onnx::NodeOp groupTopK = scatter ? getDefiningNode(scatter.getInputs()[1], "TopK") : nullptr;
+  auto reduction = scatter ? scatter.getNodeAttrs().getAs<StringAttr>("reduction") : nullptr;
+  if (!groupTopK || scatter.getInputs()[1] != groupTopK.getResult(1) ||
+      (reduction && reduction.getValue() != "none") ||
+      !(getIntAttr(scatter, "axis", 0) == 1 || getIntAttr(scatter, "axis", 0) == -1) ||
+      !isZerosLike(scatter.getInputs()[0], groupTopK.getInputs()[0]) ||
+      !isOnesLike(scatter.getInputs()[2], groupTopK.getResult(1)))
+    return fail("does not keep the experts of the groups a TopK picks");
+  std::optional<int64_t> topkGroup = getTopKCount(groupTopK);
+  if (!topkGroup || *topkGroup > limit.nGroup)
+    return fail("keeps groups by " + describe(groupTopK) +
+                ", which does not pick the best groups of the last axis");
+  limit.topkGroup = *topkGroup;
+
+  // group_scores = ReduceSum(TopK(Reshape(choice, [-1, G, S]), 2)[0], [-1], keepdims = 0)
+  onnx::NodeOp sum = getDefiningNode(groupTopK.getInputs()[0], "ReduceSum");
+  onnx::NodeOp memberTopK = sum ? getDefiningNode(sum.getInputs()[0], "TopK") : nullptr;
+  onnx::NodeOp view = memberTopK ? getDefiningNode(memberTopK.getInputs()[0], "Reshape") : nullptr;
+  std::optional<int64_t> best = memberTopK ? getTopKCount(memberTopK, 3) : std::nullopt;
+  if (!view || sum.getInputs()[0] != memberTopK.getResult(0) ||
+      getIntAttr(sum, "keepdims", 1) != 0 || !isOnLastAxis(sum, 1u, 3) || !best ||
+      view.getInputs()[0] != limit.choice ||
+      !hasIntsInput(view, 1, {-1, limit.nGroup, limit.groupSize}))
+    return fail("does not rank the groups by the sum of their best scores");
+  if (*best != 2)
+    return fail("ranks the groups by the sum of their best " + Twine(*best) +
+                " scores, not of their best 2");
+  return limit;
+}
+
+/// The GatherElements among the users of `ids` that reads `scores` at `ids`.
+static Value findGatheredScores(Value ids, Value scores) {
+  for (Operation *user : ids.getUsers()) {
+    auto gather = llvm::dyn_cast<onnx::NodeOp>(user);
+    if (gather && gather.getOpType() == "GatherElements" && gather.getDomain().empty() &&
+        gather.getInputs()[1] == ids && skipRowViews(gather.getInputs()[0]) == scores &&
+        (getIntAttr(gather, "axis", 0) == 1 || getIntAttr(gather, "axis", 0) == -1))
+      return gather.getResult(0);
   }
   return {};
 }
@@ -61,46 +273,101 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
   std::optional<SmallVector<int64_t>> k = getIntConstant(topK.getInputs()[1]);
   if (!k || k->size() != 1 || (*k)[0] < 1)
     return reason = describe(topK) + " has no constant k", failure();
-  if (!isOnLastAxis(topK) || getIntAttr(topK, "largest", 1) != 1)
+  if (!getTopKCount(topK))
     return reason = describe(topK) + " does not pick the largest of the last axis of a [T, E] "
                                      "tensor",
            failure();
   routing.k = (*k)[0];
   routing.expertIds = topK.getResult(1);
   Value values = topK.getResult(0);
+  int64_t chosenFromExperts =
+      llvm::cast<RankedTensorType>(topK.getInputs()[0].getType()).getDimSize(1);
 
   Value chosenFrom = skipFloatCasts(topK.getInputs()[0]);
-  Value logits;
+  Value logits, unnormalized;
   if (onnx::NodeOp softmax = getDefiningNode(chosenFrom, "Softmax")) {
     if (!isOnLastAxis(softmax))
       return reason = describe(softmax) + " is not over the experts", failure();
     logits = softmax.getInputs()[0];
-    Value renormalized = findRenormalized(values);
-    routing.renormalize = bool(renormalized);
-    routing.weights = renormalized ? renormalized : values;
+    unnormalized = values;
   } else if (onnx::NodeOp softmax = findSoftmaxUser(values)) {
     logits = chosenFrom;
     routing.topkFirst = true;
     routing.weights = softmax.getResult(0);
   } else {
-    Operation *op = chosenFrom.getDefiningOp();
-    return reason = describe(topK) + " chooses from " +
-                    (op ? describe(op) : std::string("a block argument")) +
-                    ", not from a softmax of router logits or from logits whose top k are "
-                    "softmaxed",
-           failure();
+    std::optional<GroupLimit> limit;
+    Value choice = chosenFrom;
+    if (onnx::NodeOp where = getDefiningNode(chosenFrom, "Where")) {
+      FailureOr<GroupLimit> matched = matchGroupLimit(where, chosenFromExperts, reason);
+      if (failed(matched))
+        return failure();
+      limit = *matched;
+      choice = limit->choice;
+    }
+    std::optional<SigmoidChoice> sigmoid = matchSigmoidChoice(choice, chosenFromExperts);
+    if (!sigmoid) {
+      Operation *op = choice.getDefiningOp();
+      return reason = describe(topK) + " chooses from " +
+                      (op ? describe(op) : std::string("a block argument")) +
+                      ", not from a softmax of router logits, from logits whose top k are "
+                      "softmaxed, or from sigmoid scores",
+             failure();
+    }
+    routing.scoring = moe::Scoring::sigmoid;
+    routing.scoreBias = sigmoid->bias;
+    logits = sigmoid->sigmoid.getInputs()[0];
+    // The weights are the unbiased scores of the chosen experts; the TopK's own values
+    // are those only when it chooses from the plain scores.
+    unnormalized = findGatheredScores(routing.expertIds, sigmoid->sigmoid.getResult(0));
+    if (!unnormalized && !limit && !sigmoid->bias)
+      unnormalized = values;
+    if (!unnormalized)
+      return reason = "the expert weights are not gathered from the unbiased sigmoid scores " +
+                      describe(sigmoid->sigmoid),
+             failure();
+    if (limit) {
+      routing.nGroup = limit->nGroup;
+      routing.topkGroup = limit->topkGroup;
+      if (limit->topkGroup * limit->groupSize < routing.k)
+        return reason = "it picks " + std::to_string(routing.k) + " experts from the " +
+                        std::to_string(limit->topkGroup * limit->groupSize) + " of the best groups",
+               failure();
+      // Masking to 0 instead of -inf keeps the masked experts out of the top k only
+      // while every kept expert's choice score is positive: sigmoid scores plus a
+      // non-negative bias.
+      std::optional<SmallVector<double>> bias =
+          sigmoid->bias ? getFloatConstant(sigmoid->bias) : SmallVector<double>();
+      if (limit->fill == 0.0 &&
+          (!bias || llvm::any_of(*bias, [](double value) { return value < 0.0; })))
+        return reason = "it chooses from scores masked to 0, but the score bias has negative "
+                        "entries: a masked expert could outrank a kept one",
+               failure();
+    }
+  }
+  if (unnormalized) {
+    Value renormalized = findRenormalized(unnormalized);
+    routing.renormalize = bool(renormalized);
+    routing.weights = renormalized ? renormalized : unnormalized;
+  }
+  if (std::optional<std::pair<Value, double>> scaled = findScaled(routing.weights)) {
+    routing.weights = scaled->first;
+    routing.routedScalingFactor = scaled->second;
   }
   FailureOr<Linear> router = matchLinear(logits, reason);
   if (failed(router))
     return reason = "router: " + reason, failure();
   routing.router = *router;
+  if (routing.getNumExperts() != chosenFromExperts)
+    return reason = describe(topK) + " chooses among " + std::to_string(chosenFromExperts) +
+                    " experts, the router has " + std::to_string(routing.getNumExperts()),
+           failure();
   if (routing.k > routing.getNumExperts())
     return reason = describe(topK) + " picks more experts than the router has", failure();
   return routing;
 }
 
 moe::RoutingAttr Routing::getAttr(MLIRContext *context) const {
-  return moe::RoutingAttr::get(context, scoring, k, renormalize, topkFirst, /*n_group=*/1,
-                               /*topk_group=*/1, /*routed_scaling_factor=*/llvm::APFloat(1.0),
+  return moe::RoutingAttr::get(context, scoring, k, renormalize, topkFirst, nGroup, topkGroup,
+                               llvm::APFloat(routedScalingFactor),
                                /*capacity_factor=*/llvm::APFloat(0.0));
 }

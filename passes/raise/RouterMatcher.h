@@ -6,7 +6,14 @@
 //
 // - softmax over the router logits, then TopK, optionally renormalized by
 //   `Div(values, ReduceSum(values))` (Mixtral, Qwen2-MoE, Switch with k = 1);
-// - TopK on the logits, then Softmax over the k values (GPT-OSS: topk_first).
+// - TopK on the logits, then Softmax over the k values (GPT-OSS: topk_first);
+// - sigmoid scores, optionally plus a constant score-correction bias for choosing only, and
+//   optionally group-limited (DeepSeek-V3: the scores of the groups not among the best
+//   `topk_group` masked out with a Where before the TopK); the weights are then the
+//   unbiased scores of the chosen experts (GatherElements).
+//
+// The weights may be renormalized by `Div(w, ReduceSum(w))` (DeepSeek adds a negligible
+// epsilon to the sum) and then scaled by a constant (`routed_scaling_factor`).
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +33,10 @@ struct Routing {
   int64_t k = 0;
   bool renormalize = false;
   bool topkFirst = false;
+  int64_t nGroup = 1, topkGroup = 1;
+  double routedScalingFactor = 1.0;
+  /// The score-correction bias constant, `[E]` or `[1, E]`, or null.
+  mlir::Value scoreBias;
   /// The chosen experts `[T, k]` (TopK's indices) and the weights `[T, k]` the graph
   /// multiplies the expert outputs by, slot for slot.
   mlir::Value expertIds;

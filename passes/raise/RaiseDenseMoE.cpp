@@ -457,13 +457,21 @@ FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node, const DenseC
            failure();
   if (body->gate && bool(body->gate->bias) != bool(body->up.bias))
     return reason = "only one of the gate and up projections has a bias", failure();
+  if (Value scoreBias = routing->scoreBias) {
+    auto biasType = llvm::dyn_cast<RankedTensorType>(scoreBias.getType());
+    if (!biasType || biasType.getShape() != ArrayRef<int64_t>{experts} ||
+        biasType.getElementType() != tokensType.getElementType())
+      return reason = "the score-correction bias is not one value per expert of the tokens' "
+                      "element type",
+             failure();
+  }
 
   rewriter.setInsertionPoint(node);
   Value downBias = body->down.bias ? dropBiasRow(rewriter, body->down.bias) : Value();
   return moe::LayerOp::create(
       rewriter, node.getLoc(), node->getResult(0).getType(), tokens, buildUpWeight(rewriter, *body),
       body->down.weight, buildRouterWeight(rewriter, routing->router), /*router_logits=*/Value(),
-      routing->router.bias, /*score_bias=*/Value(), buildUpBias(rewriter, *body), downBias,
+      routing->router.bias, routing->scoreBias, buildUpBias(rewriter, *body), downBias,
       /*shared_up=*/Value(), /*shared_down=*/Value(),
       /*shared_gate=*/Value(), routing->getAttr(rewriter.getContext()),
       body->getAttr(rewriter.getContext()));

@@ -80,8 +80,7 @@ func.func @f(%x: tensor<?x2xf32>) -> tensor<?x2xf32> {
   %logits = onnx.node "MatMul"(%x, %router) {name = "router"} : (tensor<?x2xf32>, tensor<2x2xf32>) -> tensor<?x2xf32>
   %scores = onnx.node "Softmax"(%logits) {name = "softmax", node_attrs = {axis = -1 : i64}} : (tensor<?x2xf32>) -> tensor<?x2xf32>
   %top:2 = onnx.node "TopK"(%scores, %k) {name = "topk"} : (tensor<?x2xf32>, tensor<1xi64>) -> (tensor<?x1xf32>, tensor<?x1xi64>)
-  %two = onnx.constant "two" dense<2.0> : tensor<f32>
-  %scaled = onnx.node "Mul"(%top#0, %two) {name = "scale"} : (tensor<?x1xf32>, tensor<f32>) -> tensor<?x1xf32>
+  %scaled = onnx.node "Neg"(%top#0) {name = "negate"} : (tensor<?x1xf32>) -> tensor<?x1xf32>
   %shape = onnx.node "Shape"(%scores) {name = "shape"} : (tensor<?x2xf32>) -> tensor<2xi64>
   %zeros = onnx.node "ConstantOfShape"(%shape) {name = "zeros"} : (tensor<2xi64>) -> tensor<?x2xf32>
   %dense = onnx.node "ScatterElements"(%zeros, %top#1, %scaled) {name = "scatter", node_attrs = {axis = 1 : i64}} : (tensor<?x2xf32>, tensor<?x1xi64>, tensor<?x1xf32>) -> tensor<?x2xf32>
@@ -95,14 +94,14 @@ func.func @f(%x: tensor<?x2xf32>) -> tensor<?x2xf32> {
 
 // -----
 
-// Sigmoid scores: a router the shared matcher does not know.
+// Tanh scores: a router the shared matcher does not know.
 func.func @f(%x: tensor<?x2xf32>) -> tensor<?x2xf32> {
   %router = onnx.constant "router" dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
   %k = onnx.constant "k" dense<1> : tensor<1xi64>
   %up = onnx.constant "up" dense<1.0> : tensor<2x2x4xf32>
   %down = onnx.constant "down" dense<1.0> : tensor<2x4x2xf32>
   %logits = onnx.node "MatMul"(%x, %router) {name = "router"} : (tensor<?x2xf32>, tensor<2x2xf32>) -> tensor<?x2xf32>
-  %scores = onnx.node "Sigmoid"(%logits) {name = "sigmoid"} : (tensor<?x2xf32>) -> tensor<?x2xf32>
+  %scores = onnx.node "Tanh"(%logits) {name = "tanh"} : (tensor<?x2xf32>) -> tensor<?x2xf32>
   %top:2 = onnx.node "TopK"(%scores, %k) {name = "topk"} : (tensor<?x2xf32>, tensor<1xi64>) -> (tensor<?x1xf32>, tensor<?x1xi64>)
   %shape = onnx.node "Shape"(%scores) {name = "shape"} : (tensor<?x2xf32>) -> tensor<2xi64>
   %zeros = onnx.node "ConstantOfShape"(%shape) {name = "zeros"} : (tensor<2xi64>) -> tensor<?x2xf32>
@@ -110,7 +109,7 @@ func.func @f(%x: tensor<?x2xf32>) -> tensor<?x2xf32> {
   %h = onnx.node "Einsum"(%x, %up) {name = "up", node_attrs = {equation = "th,ehn->etn"}} : (tensor<?x2xf32>, tensor<2x2x4xf32>) -> tensor<2x?x4xf32>
   %a = onnx.node "Relu"(%h) {name = "relu"} : (tensor<2x?x4xf32>) -> tensor<2x?x4xf32>
   %o = onnx.node "Einsum"(%a, %down) {name = "down", node_attrs = {equation = "etn,enh->eth"}} : (tensor<2x?x4xf32>, tensor<2x4x2xf32>) -> tensor<2x?x2xf32>
-  // expected-remark @+1 {{'combine' (Einsum) not raised to moe.layer: 'topk' (TopK) chooses from 'sigmoid' (Sigmoid), not from a softmax of router logits}}
+  // expected-remark @+1 {{'combine' (Einsum) not raised to moe.layer: 'topk' (TopK) chooses from 'tanh' (Tanh), not from a softmax of router logits}}
   %y = onnx.node "Einsum"(%dense, %o) {name = "combine", node_attrs = {equation = "te,eth->th"}} : (tensor<?x2xf32>, tensor<2x?x2xf32>) -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }

@@ -2,6 +2,7 @@
 
 #include "moec/Codegen/Passes.h"
 #include "moec/Dialect/MoE/MoE.h"
+#include "moec-runtime/kernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -26,6 +27,12 @@ using namespace moec::moe;
 
 /// The runtime functions (include/moec-runtime/kernels.h) all start with this.
 static constexpr StringLiteral kKernelPrefix = "moec_rt_moe_";
+
+// moe.route passes #moe.routing's scoring to the kernel as its enum value.
+static_assert(static_cast<int32_t>(Scoring::softmax) == MOEC_RT_SCORING_SOFTMAX &&
+                  static_cast<int32_t>(Scoring::sigmoid) == MOEC_RT_SCORING_SIGMOID &&
+                  static_cast<int32_t>(Scoring::sparse_mixer) == MOEC_RT_SCORING_SPARSE_MIXER,
+              "the moe dialect's Scoring and the runtime's MOEC_RT_SCORING_* must agree");
 
 /// Why the runtime cannot run `op` (a kernel-level moe op), if it cannot: its kernels take
 /// f32 values and i32 ids only, with weights unquantized.

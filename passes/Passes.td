@@ -31,7 +31,8 @@ def RaiseORTMoE : Pass<"moec-raise-ort-moe", "::mlir::ModuleOp"> {
     op) with one `moe.layer` whose router logits are the node's `router_probs` input.
 
     - Routing: softmax over the experts, top `k`, renormalized when
-      `normalize_routing_weights = 1`.
+      `normalize_routing_weights = 1`; or with `use_sparse_mixer = 1` (Phi-3.5-MoE),
+      `sparse_mixer` scoring, which needs `k = 2` and no normalization.
     - Expert body: `activation_type` `relu`, `gelu` (onnxruntime computes it with the tanh
       approximation: `gelu_tanh`), `silu`, or `swiglu`: with `activation_beta = 1` and a
       `swiglu_limit` it is `swiglu_clamped` (`alpha` = `activation_alpha`); with
@@ -45,9 +46,9 @@ def RaiseORTMoE : Pass<"moec-raise-ort-moe", "::mlir::ModuleOp"> {
       first), concatenated (`2`) or in fc1 and fc3 (`0`).
     - A `[B, S, H]` input is collapsed to `[B * S, H]` rows and the result expanded back.
 
-    A node that cannot be raised exactly (SparseMixer routing, the identity activation,
-    SwiGLU parameters moe cannot express, weights that are not constants, shapes that do
-    not fit) stays as it is, with a remark `not raised: <reason>`.
+    A node that cannot be raised exactly (SparseMixer routing with `k != 2`, the identity
+    activation, SwiGLU parameters moe cannot express, weights that are not constants,
+    shapes that do not fit) stays as it is, with a remark `not raised: <reason>`.
   }];
   let dependentDialects = [
     "::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"

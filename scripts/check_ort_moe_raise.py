@@ -2,23 +2,34 @@
 """Shows that raising com.microsoft.MoE into moe.layer is exact, before any backend runs it.
 
     check_ort_moe_raise.py MODEL.onnx ... [--tokens N ...] [--tolerance T]
+    check_ort_moe_raise.py MODEL.onnx --compiled PROG [--tokens N ...] [--tolerance T]
 
 For every model: builds moe.layer's operands and attributes from the MoE node the way
 moec-raise-ort-moe does (weights into [E, H, N] / [E, I, H], gate columns before up
-columns, routing and expert attributes), evaluates moe.layer's semantics on them with numpy,
-and compares with onnxruntime on the same random inputs at each token count. onnxruntime's
-CPU kernel runs only the current weight layout and interleaved SwiGLU (swiglu_fusion = 1), and
-misreads legacy-layout weights; other models are compared with the equivalent model in that
-form, derived from the original's weights by onnxruntime's documented semantics. Prints one
-line per model and token count; exits 1 if any differs beyond the tolerance.
+columns, routing and expert attributes), evaluates moe.layer's semantics on them with numpy
+(scripts/moe_reference.py), and compares with onnxruntime on the same random inputs at each
+token count. onnxruntime's CPU kernel runs only the current weight layout and interleaved
+SwiGLU (swiglu_fusion = 1), and misreads legacy-layout weights; other models are compared
+with the equivalent model in that form, derived from the original's weights by
+onnxruntime's documented semantics. It ignores use_sparse_mixer (its output is plain top-2),
+so such a model can only be checked with --compiled: then PROG, the model compiled by moec,
+is run and compared with the numpy reference instead of onnxruntime. Prints one line per
+model and token count; exits 1 if any differs beyond the tolerance.
 """
 import argparse
+import os
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from moe_reference import moe_layer  # noqa: E402
+from run_vs_onnxruntime import output_file_name  # noqa: E402
 
 INPUT_ORDER = ["input", "router_probs", "fc1_experts_weights", "fc1_experts_bias",
                "fc2_experts_weights", "fc2_experts_bias", "fc3_experts_weights",
@@ -82,18 +93,23 @@ class MoENode:
 
 
 def raise_to_moe_layer(moe):
-    """moe.layer's operands and attributes, as moec-raise-ort-moe builds them."""
+    """moe.layer's operands and attributes, as moec-raise-ort-moe builds them: keyword
+    arguments of moe_reference.moe_layer (all but the tokens and router logits)."""
     gate, gate_bias, up, up_bias = moe.gate_and_up()
     experts = gate.shape[0]
     gated = up is not None
+    normalize = moe.attr("normalize_routing_weights", 0) == 1
+    if moe.attr("use_sparse_mixer", 0) == 1:
+        assert moe.attr("k", 1) == 2 and not normalize
+        routing = dict(scoring="sparse_mixer", k=2)
+    else:
+        routing = dict(scoring="softmax", k=moe.attr("k", 1), renormalize=normalize)
     layer = {
+        "router_weight": None,
         "up_weight": np.concatenate([gate, up], axis=2) if gated else gate,
         "down_weight": moe.projection("fc2_experts_weights"),
-        "up_bias": None,
         "down_bias": moe.inputs.get("fc2_experts_bias"),
-        "k": moe.attr("k", 1),
-        "renormalize": moe.attr("normalize_routing_weights", 0) == 1,
-        "gated": gated,
+        "routing": routing,
     }
     if gate_bias is not None or up_bias is not None:
         zeros = np.zeros((experts, gate.shape[2]), np.float32)
@@ -103,57 +119,29 @@ def raise_to_moe_layer(moe):
     if activation == "swiglu":
         if "swiglu_limit" in moe.attrs:
             assert moe.attr("activation_beta", 0.0) == 1.0
-            layer.update(activation="swiglu_clamped", alpha=moe.attr("activation_alpha", 1.0),
-                         limit=moe.attr("swiglu_limit", None))
+            layer["expert"] = dict(activation="swiglu_clamped", gated=True,
+                                   alpha=moe.attr("activation_alpha", 1.0),
+                                   limit=moe.attr("swiglu_limit", None))
         else:
             assert moe.attr("activation_alpha", 1.0) == 1.0
             assert moe.attr("activation_beta", 0.0) == 0.0
-            layer["activation"] = "silu"
+            layer["expert"] = dict(activation="silu", gated=True)
     else:
-        layer["activation"] = {"relu": "relu", "gelu": "gelu_tanh", "silu": "silu"}[activation]
+        names = {"relu": "relu", "gelu": "gelu_tanh", "silu": "silu"}
+        layer["expert"] = dict(activation=names[activation], gated=gated)
     return layer
 
 
-def activate(name, x, layer):
-    if name == "relu":
-        return np.maximum(x, 0)
-    if name == "gelu_tanh":
-        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
-    if name == "silu":
-        return x / (1 + np.exp(-x))
-    raise ValueError(name)
-
-
-def moe_layer(tokens, logits, layer):
-    """moe.layer's semantics (dialects/moe/MoEOps.td) with router logits given, in float64."""
-    tokens = tokens.astype(np.float64)
-    logits = logits.astype(np.float64)
-    scores = np.exp(logits - logits.max(axis=1, keepdims=True))
-    scores /= scores.sum(axis=1, keepdims=True)
-    inter = layer["down_weight"].shape[1]
-    result = np.zeros_like(tokens)
-    for t in range(tokens.shape[0]):
-        chosen = np.argsort(-scores[t], kind="stable")[:layer["k"]]
-        weights = scores[t, chosen]
-        if layer["renormalize"]:
-            weights = weights / weights.sum()
-        for expert, weight in zip(chosen, weights):
-            h = tokens[t] @ layer["up_weight"][expert]
-            if layer["up_bias"] is not None:
-                h = h + layer["up_bias"][expert]
-            if layer["activation"] == "swiglu_clamped":
-                gate = np.minimum(h[:inter], layer["limit"])
-                up = np.clip(h[inter:], -layer["limit"], layer["limit"])
-                h = (up + 1) * gate / (1 + np.exp(-layer["alpha"] * gate))
-            elif layer["gated"]:
-                h = activate(layer["activation"], h[:inter], layer) * h[inter:]
-            else:
-                h = activate(layer["activation"], h, layer)
-            out = h @ layer["down_weight"][expert]
-            if layer["down_bias"] is not None:
-                out = out + layer["down_bias"][expert]
-            result[t] += weight * out
-    return result
+def run_compiled(prog, inputs):
+    """The `output` of PROG (a model compiled by moec) on `inputs`."""
+    with tempfile.TemporaryDirectory(prefix="moec-ort-moe-") as tmp:
+        args = [prog, "--output-dir", tmp]
+        for name, array in inputs.items():
+            path = os.path.join(tmp, "input_" + output_file_name(name))
+            np.save(path, array)
+            args += ["--input", f"{name}={path}"]
+        subprocess.run(args, check=True)
+        return np.load(os.path.join(tmp, output_file_name("output")))
 
 
 def runnable_by_ort_cpu(model, moe):
@@ -194,7 +182,12 @@ def main():
     parser.add_argument("models", nargs="+")
     parser.add_argument("--tokens", type=int, action="append", default=None)
     parser.add_argument("--tolerance", type=float, default=1e-4)
+    parser.add_argument("--compiled", metavar="PROG",
+                        help="compare PROG, the one MODEL compiled by moec, with the numpy "
+                             "reference instead of comparing the reference with onnxruntime")
     args = parser.parse_args()
+    if args.compiled and len(args.models) != 1:
+        parser.error("--compiled takes exactly one model")
     rng = np.random.default_rng(0)
     failed = False
     for path in args.models:
@@ -202,17 +195,33 @@ def main():
         moe = MoENode(model)
         name = model.graph.name
         layer = raise_to_moe_layer(moe)
-        session = ort.InferenceSession(runnable_by_ort_cpu(model, moe).SerializeToString(),
-                                       providers=["CPUExecutionProvider"])
+        sparse_mixer = layer["routing"]["scoring"] == "sparse_mixer"
+        if sparse_mixer and not args.compiled:
+            print(f"{name}: onnxruntime's CPU kernel ignores use_sparse_mixer; "
+                  "check it with --compiled")
+            failed = True
+            continue
+        session = None if args.compiled else ort.InferenceSession(
+            runnable_by_ort_cpu(model, moe).SerializeToString(),
+            providers=["CPUExecutionProvider"])
         experts = layer["up_weight"].shape[0]
         batched = len(model.graph.input[0].type.tensor_type.shape.dim) == 3
         for tokens in args.tokens or [1, 5, 17]:
             shape = (1, tokens, moe.hidden) if batched else (tokens, moe.hidden)
             x = rng.standard_normal(shape).astype(np.float32)
             logits = rng.standard_normal((tokens, experts)).astype(np.float32)
-            (expected,) = session.run(None, {"input": x, "router_probs": logits})
-            actual = moe_layer(x.reshape(tokens, moe.hidden), logits, layer).reshape(shape)
-            diff = float(np.abs(actual - expected).max())
+            if sparse_mixer:
+                # SparseMixer masks the logits more than about 2% below the chosen one; at
+                # this spread its masks keep some experts and drop others.
+                logits = (2 + 0.03 * logits).astype(np.float32)
+            inputs = {"input": x, "router_probs": logits}
+            if args.compiled:
+                got = run_compiled(args.compiled, inputs)
+            else:
+                (got,) = session.run(None, inputs)
+            reference = moe_layer(x.reshape(tokens, moe.hidden), router_logits=logits,
+                                  **layer).reshape(shape)
+            diff = float(np.abs(reference - got).max())
             ok = diff <= args.tolerance
             failed |= not ok
             print(f"{name} tokens={tokens}: max diff {diff:.2e} {'ok' if ok else 'MISMATCH'}")

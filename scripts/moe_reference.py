@@ -6,8 +6,9 @@
                   routing=dict(scoring="softmax", k=2, renormalize=True),
                   expert=dict(activation="silu", gated=True))
 
-Optional operands are keyword arguments named as moe.layer's operands (router_bias,
-score_bias, up_bias, down_bias, shared_up, shared_down, shared_gate). `routing` and
+Optional operands are keyword arguments named as moe.layer's operands (router_logits,
+router_bias, score_bias, up_bias, down_bias, shared_up, shared_down, shared_gate); with
+router_logits ([T, E], the layer's `logits(...)`), router_weight is None. `routing` and
 `expert` take the parameters of #moe.routing and #moe.expert with their defaults. Computes
 in float64 and returns float64: a reference for compiled layers, not a fast implementation.
 """
@@ -18,11 +19,22 @@ import numpy as np
 ROUTING_DEFAULTS = dict(renormalize=False, topk_first=False, n_group=1, topk_group=1,
                         routed_scaling_factor=1.0, capacity_factor=0.0)
 EXPERT_DEFAULTS = dict(gated=False, alpha=1.702, limit=7.0)
+SPARSE_MIXER_JITTER_EPS = 0.01
 
 
 def _best_first(values):
     """Indices of `values`, best first, ties toward the lower index (as torch.topk)."""
     return np.argsort(-np.asarray(values), kind="stable")
+
+
+def _sparse_mixer_weight(logits, chosen, earlier):
+    """SparseMixer's weight of expert `chosen` for one token's logits: the softmax at its
+    logit m over the logits it does not mask (those more than 2 eps max(|l|, m) below m),
+    the `earlier` chosen experts left out."""
+    m = logits[chosen]
+    kept = m - logits <= 2 * SPARSE_MIXER_JITTER_EPS * np.maximum(np.abs(logits), m)
+    kept[list(earlier)] = False
+    return 1 / np.exp(logits[kept] - m).sum()
 
 
 def route(logits, routing, score_bias=None):
@@ -34,7 +46,8 @@ def route(logits, routing, score_bias=None):
     tokens, experts = logits.shape
     k = r["k"]
     softmax_of_chosen = r["topk_first"] and r["scoring"] == "softmax"
-    if softmax_of_chosen:
+    sparse_mixer = r["scoring"] == "sparse_mixer"
+    if softmax_of_chosen or sparse_mixer:
         scores = logits
     elif r["scoring"] == "sigmoid":
         scores = 1 / (1 + np.exp(-logits))
@@ -60,6 +73,9 @@ def route(logits, routing, score_bias=None):
         w = scores[t, chosen]
         if softmax_of_chosen:
             w = np.exp(w - w.max())
+        if sparse_mixer:
+            w = np.array([_sparse_mixer_weight(logits[t], e, chosen[:j])
+                          for j, e in enumerate(chosen)])
         if r["renormalize"] or softmax_of_chosen:
             w = w / w.sum()
         weights[t] = w * r["routed_scaling_factor"]
@@ -97,12 +113,15 @@ def expert_mlp(x, up, down, expert, up_bias=None, down_bias=None):
 
 
 def moe_layer(tokens, router_weight, up_weight, down_weight, routing, expert,
-              router_bias=None, score_bias=None, up_bias=None, down_bias=None,
-              shared_up=None, shared_down=None, shared_gate=None):
+              router_logits=None, router_bias=None, score_bias=None, up_bias=None,
+              down_bias=None, shared_up=None, shared_down=None, shared_gate=None):
     """moe.layer on tokens [T, H]; returns [T, H] in float64."""
     f64 = lambda a: None if a is None else np.asarray(a, dtype=np.float64)
     x = f64(tokens)
-    logits = x @ f64(router_weight).T + (0 if router_bias is None else f64(router_bias))
+    if router_logits is not None:
+        logits = f64(router_logits)
+    else:
+        logits = x @ f64(router_weight).T + (0 if router_bias is None else f64(router_bias))
     weights, ids = route(logits, routing, f64(score_bias))
     result = np.zeros_like(x)
     for e in range(f64(up_weight).shape[0]):

@@ -40,6 +40,18 @@ LogicalResult RoutingAttr::verify(function_ref<InFlightDiagnostic()> emitError, 
                        << stringifyScoring(scoring);
   if (topkFirst && nGroup != 1)
     return emitError() << "topk_first routing cannot be group-limited (n_group = " << nGroup << ")";
+  // SparseMixer is defined for top-2 over all experts, with weights of its own (topk_first
+  // is excluded above, being softmax-only).
+  if (scoring == Scoring::sparse_mixer) {
+    if (k != 2)
+      return emitError() << "sparse_mixer routing chooses exactly 2 experts, got k = " << k;
+    if (renormalize)
+      return emitError() << "sparse_mixer routing has weights of its own; it cannot be "
+                            "renormalized";
+    if (nGroup != 1)
+      return emitError() << "sparse_mixer routing cannot be group-limited (n_group = " << nGroup
+                         << ")";
+  }
   if (!(routedScalingFactor > 0.0))
     return emitError() << "routed_scaling_factor must be positive, got " << routedScalingFactor;
   if (!(capacityFactor >= 0.0))

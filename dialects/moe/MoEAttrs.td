@@ -11,8 +11,9 @@ include "mlir/IR/EnumAttr.td"
 
 def MoE_ScoringSoftmax : I32EnumAttrCase<"softmax", 0>;
 def MoE_ScoringSigmoid : I32EnumAttrCase<"sigmoid", 1>;
+def MoE_ScoringSparseMixer : I32EnumAttrCase<"sparse_mixer", 2>;
 def MoE_Scoring : I32EnumAttr<"Scoring", "how router logits become expert scores",
-    [MoE_ScoringSoftmax, MoE_ScoringSigmoid]> {
+    [MoE_ScoringSoftmax, MoE_ScoringSigmoid, MoE_ScoringSparseMixer]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::moec::moe";
 }
@@ -54,8 +55,8 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
   let description = [{
     Describes every routing scheme of the MoE models moec raises:
 
-    - `scoring`: `softmax` over the experts (Mixtral, Qwen, OLMoE, Switch) or an
-      elementwise `sigmoid` (DeepSeek-V3).
+    - `scoring`: `softmax` over the experts (Mixtral, Qwen, OLMoE, Switch), an
+      elementwise `sigmoid` (DeepSeek-V3), or `sparse_mixer` (below).
     - `k`: experts chosen per token.
     - `renormalize`: divide the k chosen scores by their sum (Mixtral yes, Qwen2-MoE no).
     - `topk_first`: pick the top k on the raw logits and take the softmax over those k only
@@ -72,7 +73,24 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
     an operand of the ops that route, not part of this attribute: it is added to the scores
     for choosing experts only, never to the weights.
 
-    Example: `#moe.routing<scoring = softmax, k = 2, renormalize = true>`
+    `sparse_mixer` is SparseMixer's top-2 at inference (Phi-3.5-MoE; onnxruntime's
+    `use_sparse_mixer`), on a token's raw logits `l` with `eps = 0.01`:
+
+    - the first expert `e1` is the best logit, `m1 = l[e1]`; the second `e2` is the best
+      of the others, `m2 = l[e2]` (ties toward the lower id, as for every scoring);
+    - the j-th expert's logit `mj` masks every expert `e` with
+      `mj - l[e] > 2 * eps * max(|l[e]|, mj)` (about 2% below it), and its weight is the
+      softmax at `ej` over the experts it does not mask, the earlier chosen expert left
+      out:
+      `w1 = 1 / sum(exp(l[e] - m1), e unmasked by m1)`,
+      `w2 = 1 / sum(exp(l[e] - m2), e != e1 unmasked by m2)`.
+
+    Each weight is at most one and the two need not sum to one. It needs `k = 2` and takes
+    no renormalization, `topk_first`, groups or score bias; `routed_scaling_factor` still
+    multiplies the weights.
+
+    Examples: `#moe.routing<scoring = softmax, k = 2, renormalize = true>`,
+    `#moe.routing<scoring = sparse_mixer, k = 2>`
   }];
   let parameters = (ins
     "Scoring":$scoring,

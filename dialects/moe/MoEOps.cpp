@@ -76,9 +76,13 @@ int64_t mulDims(int64_t a, int64_t b) {
 }
 } // namespace
 
-/// Checks `routing` against the number of experts it chooses from.
+/// Checks `routing` against the number of experts it chooses from and the optional score
+/// bias of the op.
 static LogicalResult verifyRoutingForExperts(Operation *op, RoutingAttr routing,
-                                             int64_t numExperts) {
+                                             int64_t numExperts, Value scoreBias) {
+  // SparseMixer's masks are relative to the logits themselves; a bias has no place in them.
+  if (scoreBias && routing.getScoring() == Scoring::sparse_mixer)
+    return op->emitOpError("has a score_bias, which sparse_mixer routing does not take");
   if (ShapedType::isDynamic(numExperts))
     return success();
   int64_t k = routing.getK();
@@ -260,7 +264,7 @@ LogicalResult LayerOp::verify() {
   if (failed(
           check.elementType(getResult(), "result", elementType, "the element type of the tokens")))
     return failure();
-  return verifyRoutingForExperts(*this, getRouting(), numExperts);
+  return verifyRoutingForExperts(*this, getRouting(), numExperts, getScoreBias());
 }
 
 StringRef LayerOp::getOperandSegmentName(unsigned operandNumber) {
@@ -301,7 +305,7 @@ LogicalResult RouteOp::verify() {
                                  "the element type of the logits")))
       return failure();
   }
-  return verifyRoutingForExperts(*this, getRouting(), numExperts);
+  return verifyRoutingForExperts(*this, getRouting(), numExperts, getScoreBias());
 }
 
 void RouteOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {

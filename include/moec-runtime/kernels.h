@@ -32,6 +32,7 @@ void moec_rt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
 enum {
   MOEC_RT_SCORING_SOFTMAX = 0,
   MOEC_RT_SCORING_SIGMOID = 1,
+  MOEC_RT_SCORING_SPARSE_MIXER = 2,
 };
 enum {
   MOEC_RT_ACTIVATION_NONE = -1,

@@ -31,7 +31,8 @@ template <typename Body> void forEachToken(int64_t tokens, int64_t workPerToken,
 struct Routing {
   int64_t experts, k;
   const float *scoreBias;
-  bool sigmoid, renormalize, topkFirst;
+  int32_t scoring;
+  bool renormalize, topkFirst;
   int64_t nGroup, topkGroup;
   float scale;
 };
@@ -44,15 +45,40 @@ struct BestFirst {
   }
 };
 
+// SparseMixer's jitter epsilon, as Phi-3.5-MoE and onnxruntime fix it.
+constexpr float kSparseMixerJitterEps = 0.01f;
+
+// SparseMixer's weight of `chosen`: the softmax at its logit m over the experts it does
+// not mask, the `earlier` chosen experts left out. m masks the logits l more than
+// 2 * eps * max(|l|, m) below it.
+float sparseMixerWeight(const float *logits, int64_t experts, int32_t chosen,
+                        const int32_t *earlier, int64_t numEarlier) {
+  float threshold = logits[chosen];
+  float sum = 0;
+  for (int64_t e = 0; e < experts; ++e) {
+    if (std::find(earlier, earlier + numEarlier, e) != earlier + numEarlier)
+      continue;
+    float factor = std::max(std::fabs(logits[e]), threshold);
+    if (threshold - logits[e] > 2 * kSparseMixerJitterEps * factor)
+      continue;
+    sum += std::exp(logits[e] - threshold);
+  }
+  // `chosen` never masks itself, so the sum is at least one.
+  return 1.0f / sum;
+}
+
 // Routes one token: scores, the choice (biased scores, group-limited), weights.
 void routeToken(const Routing &r, const float *logits, float *weights, int32_t *ids) {
   int64_t E = r.experts;
-  // Softmax over only the chosen k logits (topk_first) chooses on the logits themselves.
-  bool softmaxOfChosen = r.topkFirst && !r.sigmoid;
+  bool sigmoid = r.scoring == MOEC_RT_SCORING_SIGMOID;
+  bool sparseMixer = r.scoring == MOEC_RT_SCORING_SPARSE_MIXER;
+  // Softmax over only the chosen k logits (topk_first) and SparseMixer choose on the
+  // logits themselves.
+  bool softmaxOfChosen = r.topkFirst && r.scoring == MOEC_RT_SCORING_SOFTMAX;
   std::vector<float> scores(E), choice(E);
-  if (softmaxOfChosen) {
+  if (softmaxOfChosen || sparseMixer) {
     std::copy(logits, logits + E, scores.begin());
-  } else if (r.sigmoid) {
+  } else if (sigmoid) {
     for (int64_t e = 0; e < E; ++e)
       scores[e] = 1.0f / (1.0f + std::exp(-logits[e]));
   } else {
@@ -105,6 +131,9 @@ void routeToken(const Routing &r, const float *logits, float *weights, int32_t *
     for (int64_t j = 0; j < r.k; ++j)
       weights[j] = std::exp(weights[j] - max);
   }
+  if (sparseMixer)
+    for (int64_t j = 0; j < r.k; ++j)
+      weights[j] = sparseMixerWeight(logits, E, ids[j], ids, j);
   for (int64_t j = 0; j < r.k; ++j)
     sum += weights[j];
   bool divide = r.renormalize || softmaxOfChosen;
@@ -123,7 +152,7 @@ extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const flo
   Routing routing{experts,
                   k,
                   score_bias,
-                  scoring == MOEC_RT_SCORING_SIGMOID,
+                  scoring,
                   renormalize != 0,
                   topk_first != 0,
                   n_group,

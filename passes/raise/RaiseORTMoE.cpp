@@ -199,11 +199,6 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
     why = "router_probs must be a 2-D tensor of input's element type";
     return failure();
   }
-  if (getInt("use_sparse_mixer", 0) != 0) {
-    why = "use_sparse_mixer (SparseMixer routing) has no moe.routing equivalent";
-    return failure();
-  }
-
   // The expert body. ORT's CPU kernel computes "gelu" with the tanh approximation.
   StringRef activationName = "relu";
   if (auto attr = node.getNodeAttrs().getAs<StringAttr>("activation_type"))
@@ -361,10 +356,27 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
     why = ("k = " + Twine(k) + " is not between 1 and the " + Twine(experts) + " experts").str();
     return failure();
   }
-  plan.routing = moe::RoutingAttr::get(context, moe::Scoring::softmax, k,
-                                       getInt("normalize_routing_weights", 0) != 0,
-                                       /*topk_first=*/false, /*n_group=*/1, /*topk_group=*/1,
-                                       APFloat(1.0), APFloat(0.0));
+  bool normalize = getInt("normalize_routing_weights", 0) != 0;
+  // onnxruntime takes SparseMixer routing for use_sparse_mixer == 1 exactly.
+  int64_t useSparseMixer = getInt("use_sparse_mixer", 0);
+  if (useSparseMixer != 0 && useSparseMixer != 1) {
+    why = ("use_sparse_mixer = " + Twine(useSparseMixer) + " is not 0 or 1").str();
+    return failure();
+  }
+  bool sparseMixer = useSparseMixer == 1;
+  if (sparseMixer && k != 2) {
+    why = ("use_sparse_mixer (SparseMixer routing) needs k = 2, got k = " + Twine(k)).str();
+    return failure();
+  }
+  // With SparseMixer, onnxruntime's CUDA kernel ignores the normalization and its CPU
+  // kernel the SparseMixer: the combination has no one meaning.
+  if (sparseMixer && normalize) {
+    why = "use_sparse_mixer with normalize_routing_weights = 1";
+    return failure();
+  }
+  plan.routing = moe::RoutingAttr::get(
+      context, sparseMixer ? moe::Scoring::sparse_mixer : moe::Scoring::softmax, k, normalize,
+      /*topk_first=*/false, /*n_group=*/1, /*topk_group=*/1, APFloat(1.0), APFloat(0.0));
   return plan;
 }
 

@@ -47,6 +47,18 @@ func.func @route_without_bias(%logits: tensor<4x8xf32>) -> tensor<4x1xf32> {
 
 // -----
 
+// sparse_mixer scoring is the runtime's MOEC_RT_SCORING_SPARSE_MIXER, 2.
+// CHECK-LABEL: func.func @route_sparse_mixer
+// CHECK-DAG: %[[FALSE:.*]] = arith.constant 0 : i32
+// CHECK-DAG: %[[SPARSE_MIXER:.*]] = arith.constant 2 : i32
+// CHECK: call @moec_rt_moe_route_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[SPARSE_MIXER]], %[[FALSE]], %[[FALSE]],
+func.func @route_sparse_mixer(%logits: tensor<4x8xf32>) -> tensor<4x2xf32> {
+  %w, %ids = moe.route %logits routing <scoring = sparse_mixer, k = 2> : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return %w : tensor<4x2xf32>
+}
+
+// -----
+
 // The sorted layout's length is T * k + E * (block_size - 1).
 // CHECK-LABEL: func.func @permute
 // CHECK-DAG: %[[PADDING:.*]] = arith.constant 24 : index

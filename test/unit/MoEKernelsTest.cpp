@@ -54,13 +54,28 @@ int64_t argmax(const std::vector<double> &values, const std::vector<bool> &allow
   return best;
 }
 
+// SparseMixer's weight of expert `chosen` as #moe.routing defines it, with the mask
+// written as a ratio like onnxruntime's torch reference: the softmax at its logit over the
+// logits it does not mask, the `earlier` chosen experts left out.
+double naiveSparseMixerWeight(const std::vector<double> &logits, int32_t chosen,
+                              const std::vector<int32_t> &earlier) {
+  double threshold = logits[chosen], sum = 0;
+  for (int64_t e = 0; e < int64_t(logits.size()); ++e) {
+    bool masked = (threshold - logits[e]) / std::max(std::abs(logits[e]), threshold) > 2 * 0.01;
+    if (!masked && std::find(earlier.begin(), earlier.end(), e) == earlier.end())
+      sum += std::exp(logits[e] - threshold);
+  }
+  return 1 / sum;
+}
+
 // The #moe.routing semantics, one token, by repeated argmax in double precision.
 Routed naiveRoute(const RoutingCase &c, const float *logits, const ScoreBias &scoreBias) {
   int64_t E = c.experts;
   std::vector<double> scores(E), choice(E);
   double max = *std::max_element(logits, logits + E), sum = 0;
   for (int64_t e = 0; e < E; ++e) {
-    if (c.topkFirst && c.scoring == MOEC_RT_SCORING_SOFTMAX)
+    if ((c.topkFirst && c.scoring == MOEC_RT_SCORING_SOFTMAX) ||
+        c.scoring == MOEC_RT_SCORING_SPARSE_MIXER)
       scores[e] = logits[e];
     else if (c.scoring == MOEC_RT_SCORING_SIGMOID)
       scores[e] = 1 / (1 + std::exp(-double(logits[e])));
@@ -105,9 +120,11 @@ Routed naiveRoute(const RoutingCase &c, const float *logits, const ScoreBias &sc
   std::vector<double> weights;
   double total = 0;
   for (int32_t id : out.ids) {
-    double w = c.topkFirst && c.scoring == MOEC_RT_SCORING_SOFTMAX
-                   ? std::exp(scores[id] - scores[out.ids[0]])
-                   : scores[id];
+    double w = scores[id];
+    if (c.topkFirst && c.scoring == MOEC_RT_SCORING_SOFTMAX)
+      w = std::exp(scores[id] - scores[out.ids[0]]);
+    if (c.scoring == MOEC_RT_SCORING_SPARSE_MIXER)
+      w = naiveSparseMixerWeight(scores, id, {out.ids.begin(), out.ids.begin() + weights.size()});
     weights.push_back(w);
     total += w;
   }
@@ -118,12 +135,12 @@ Routed naiveRoute(const RoutingCase &c, const float *logits, const ScoreBias &sc
 }
 
 void checkRouting(const RoutingCase &c, int64_t tokens, unsigned seed,
-                  const ScoreBias &scoreBias = {}) {
+                  const ScoreBias &scoreBias = {},
+                  std::normal_distribution<float> logitDistribution = {}) {
   std::mt19937 random(seed);
-  std::normal_distribution<float> normal;
   std::vector<float> logits(tokens * c.experts);
   for (float &v : logits)
-    v = normal(random);
+    v = logitDistribution(random);
   Routed got = route(c, logits, scoreBias);
   for (int64_t t = 0; t < tokens; ++t) {
     Routed expected = naiveRoute(c, logits.data() + t * c.experts, scoreBias);
@@ -183,6 +200,46 @@ TEST(MoERoute, TopkFirst) {
   float e = std::exp(1.0f);
   EXPECT_NEAR(r.weights[0], e / (e + 1), 1e-6);
   checkRouting({32, 4, MOEC_RT_SCORING_SOFTMAX, false, true}, 20, 6);
+}
+
+TEST(MoERoute, SparseMixerMasksLogitsFarBelowTheChosen) {
+  // 2.98 is within 2% of 3, 2.9 and 1 are not; 2.9 is not within 2% of 2.98 either.
+  Routed r = route({4, 2, MOEC_RT_SCORING_SPARSE_MIXER}, {1, 3, 2.98f, 2.9f});
+  EXPECT_EQ(r.ids, (std::vector<int32_t>{1, 2}));
+  EXPECT_NEAR(r.weights[0], 1 / (1 + std::exp(2.98f - 3)), 1e-6);
+  EXPECT_NEAR(r.weights[1], 1.0f, 1e-6);
+}
+
+TEST(MoERoute, SparseMixerMeasuresNegativeLogitsAgainstTheirMagnitude) {
+  // Against -1, -1.01 is 0.01 below (within 2% of 1.01), -1.03 is 0.03 below (not within
+  // 2% of 1.03); against -1.01, -1.03 is 0.02 below, within 2% of 1.03.
+  Routed r = route({4, 2, MOEC_RT_SCORING_SPARSE_MIXER}, {-1.03f, -1, -1.01f, -5});
+  EXPECT_EQ(r.ids, (std::vector<int32_t>{1, 2}));
+  EXPECT_NEAR(r.weights[0], 1 / (1 + std::exp(-1.01f + 1)), 1e-6);
+  EXPECT_NEAR(r.weights[1], 1 / (1 + std::exp(-1.03f + 1.01f)), 1e-6);
+}
+
+TEST(MoERoute, SparseMixerTiesGoToTheLowerExpertAndShareTheFirstWeight) {
+  // The tied second expert is unmasked for the first; the first is left out for the second.
+  Routed r = route({4, 2, MOEC_RT_SCORING_SPARSE_MIXER}, {0.5f, 2, 0.5f, 2});
+  EXPECT_EQ(r.ids, (std::vector<int32_t>{1, 3}));
+  EXPECT_NEAR(r.weights[0], 0.5f, 1e-6);
+  EXPECT_NEAR(r.weights[1], 1.0f, 1e-6);
+}
+
+TEST(MoERoute, SparseMixerWithAllButTheChosenMaskedWeighsOne) {
+  Routed r = route({4, 2, MOEC_RT_SCORING_SPARSE_MIXER, false, false, 1, 1, 2.5f},
+                   {-1, 4, 0, 1});
+  EXPECT_EQ(r.ids, (std::vector<int32_t>{1, 3}));
+  EXPECT_EQ(r.weights, (std::vector<float>{2.5f, 2.5f}));
+}
+
+TEST(MoERoute, SparseMixerAgainstTheNaiveDefinition) {
+  RoutingCase c{8, 2, MOEC_RT_SCORING_SPARSE_MIXER};
+  checkRouting(c, 64, 7);
+  // Logits this close together make the masks keep some experts and drop others.
+  checkRouting(c, 64, 8, {}, std::normal_distribution<float>(2, 0.03f));
+  checkRouting(c, 64, 9, {}, std::normal_distribution<float>(-2, 0.03f));
 }
 
 //===----------------------------------------------------------------------===//

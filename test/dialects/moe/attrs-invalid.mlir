@@ -36,6 +36,26 @@ func.func @negative_capacity() attributes {r = #moe.routing<scoring = softmax, k
 
 // -----
 
+// expected-error @+1 {{sparse_mixer routing chooses exactly 2 experts, got k = 1}}
+func.func @sparse_mixer_top1() attributes {r = #moe.routing<scoring = sparse_mixer, k = 1>} { return }
+
+// -----
+
+// expected-error @+1 {{sparse_mixer routing has weights of its own; it cannot be renormalized}}
+func.func @sparse_mixer_renormalized() attributes {r = #moe.routing<scoring = sparse_mixer, k = 2, renormalize = true>} { return }
+
+// -----
+
+// expected-error @+1 {{topk_first routing takes a softmax over the chosen logits; it cannot be combined with scoring = sparse_mixer}}
+func.func @sparse_mixer_topk_first() attributes {r = #moe.routing<scoring = sparse_mixer, k = 2, topk_first = true>} { return }
+
+// -----
+
+// expected-error @+1 {{sparse_mixer routing cannot be group-limited (n_group = 2)}}
+func.func @sparse_mixer_grouped() attributes {r = #moe.routing<scoring = sparse_mixer, k = 2, n_group = 2, topk_group = 2>} { return }
+
+// -----
+
 // expected-error @+1 {{swiglu_clamped is a gated activation: it needs gated = true}}
 func.func @clamped_ungated() attributes {e = #moe.expert<activation = swiglu_clamped>} { return }
 

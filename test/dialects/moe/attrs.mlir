@@ -19,6 +19,12 @@ func.func @gpt_oss() attributes {r = #moe.routing<scoring = softmax, k = 4, topk
   return
 }
 
+// CHECK-LABEL: func.func @phi_3_5_moe
+// CHECK-SAME: #moe.routing<scoring = sparse_mixer, k = 2>
+func.func @phi_3_5_moe() attributes {r = #moe.routing<scoring = sparse_mixer, k = 2>} {
+  return
+}
+
 // CHECK-LABEL: func.func @switch_with_capacity
 // CHECK-SAME: #moe.routing<scoring = softmax, k = 1, capacity_factor = 1.250000e+00>
 func.func @switch_with_capacity() attributes {r = #moe.routing<scoring = softmax, k = 1, capacity_factor = 1.25>} {

@@ -109,6 +109,15 @@ func.func @f(%x: tensor<4x16xf32>, %r: tensor<8x16xf32>, %up: tensor<8x16x64xf32
 
 // -----
 
+func.func @f(%x: tensor<4x16xf32>, %r: tensor<8x16xf32>, %up: tensor<8x16x64xf32>, %down: tensor<8x32x16xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{has a score_bias, which sparse_mixer routing does not take}}
+  %y = moe.layer %x, %up, %down router(%r : tensor<8x16xf32>) score_bias(%b : tensor<8xf32>) routing <scoring = sparse_mixer, k = 2> expert <activation = silu, gated = true>
+         : (tensor<4x16xf32>, tensor<8x16x64xf32>, tensor<8x32x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
 func.func @f(%x: tensor<4x16xf32>, %r: tensor<8x16xf32>, %up: tensor<8x16x64xf32>, %down: tensor<8x32x16xf32>, %b: tensor<4x64xf32>) {
   // expected-error @+1 {{up_bias dimension 0 is 4 but must be 8 (the number of experts)}}
   %y = moe.layer %x, %up, %down router(%r : tensor<8x16xf32>) up_bias(%b : tensor<4x64xf32>) routing <scoring = softmax, k = 2> expert <activation = silu, gated = true>

@@ -49,6 +49,14 @@ func.func @f(%l: tensor<4x8xf32>, %b: tensor<8xf16>) {
 
 // -----
 
+func.func @f(%l: tensor<4x8xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{has a score_bias, which sparse_mixer routing does not take}}
+  %w, %i = moe.route %l score_bias(%b : tensor<8xf32>) routing <scoring = sparse_mixer, k = 2> : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return
+}
+
+// -----
+
 func.func @f(%l: tensor<4x8xf32>) {
   // expected-error @+1 {{routes each token to k = 9 experts but there are 8}}
   %w, %i = moe.route %l routing <scoring = softmax, k = 9> : tensor<4x8xf32> -> tensor<4x9xf32>, tensor<4x9xi32>

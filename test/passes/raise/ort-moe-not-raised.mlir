@@ -4,13 +4,40 @@
 
 // CHECK-NOT: moe.layer
 
-// SparseMixer routing has no moe.routing equivalent yet.
+// SparseMixer routing is defined for top-2 only.
 func.func @f(%x: tensor<?x2xf32>, %l: tensor<?x2xf32>) -> tensor<?x2xf32> {
   %fc1 = onnx.constant "fc1" dense<[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]> : tensor<2x2x2xf32>
   %fc2 = onnx.constant "fc2" dense<[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]> : tensor<2x2x2xf32>
   %none = onnx.none
-  // expected-remark @+1 {{not raised: use_sparse_mixer (SparseMixer routing) has no moe.routing equivalent}}
-  %y = onnx.node "MoE"(%x, %l, %fc1, %none, %fc2) {domain = "com.microsoft", name = "moe", node_attrs = {k = 2 : i64, use_sparse_mixer = 1 : i64}}
+  // expected-remark @+1 {{not raised: use_sparse_mixer (SparseMixer routing) needs k = 2, got k = 1}}
+  %y = onnx.node "MoE"(%x, %l, %fc1, %none, %fc2) {domain = "com.microsoft", name = "moe", node_attrs = {k = 1 : i64, use_sparse_mixer = 1 : i64}}
+      : (tensor<?x2xf32>, tensor<?x2xf32>, tensor<2x2x2xf32>, none, tensor<2x2x2xf32>) -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}
+
+// -----
+
+// onnxruntime's kernels disagree on SparseMixer with normalization: CUDA ignores the
+// normalization, CPU the SparseMixer.
+func.func @f(%x: tensor<?x2xf32>, %l: tensor<?x2xf32>) -> tensor<?x2xf32> {
+  %fc1 = onnx.constant "fc1" dense<[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]> : tensor<2x2x2xf32>
+  %fc2 = onnx.constant "fc2" dense<[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]> : tensor<2x2x2xf32>
+  %none = onnx.none
+  // expected-remark @+1 {{not raised: use_sparse_mixer with normalize_routing_weights = 1}}
+  %y = onnx.node "MoE"(%x, %l, %fc1, %none, %fc2) {domain = "com.microsoft", name = "moe", node_attrs = {k = 2 : i64, use_sparse_mixer = 1 : i64, normalize_routing_weights = 1 : i64}}
+      : (tensor<?x2xf32>, tensor<?x2xf32>, tensor<2x2x2xf32>, none, tensor<2x2x2xf32>) -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}
+
+// -----
+
+// onnxruntime reads use_sparse_mixer as a flag that only 1 sets.
+func.func @f(%x: tensor<?x2xf32>, %l: tensor<?x2xf32>) -> tensor<?x2xf32> {
+  %fc1 = onnx.constant "fc1" dense<[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]> : tensor<2x2x2xf32>
+  %fc2 = onnx.constant "fc2" dense<[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]> : tensor<2x2x2xf32>
+  %none = onnx.none
+  // expected-remark @+1 {{not raised: use_sparse_mixer = 2 is not 0 or 1}}
+  %y = onnx.node "MoE"(%x, %l, %fc1, %none, %fc2) {domain = "com.microsoft", name = "moe", node_attrs = {k = 2 : i64, use_sparse_mixer = 2 : i64}}
       : (tensor<?x2xf32>, tensor<?x2xf32>, tensor<2x2x2xf32>, none, tensor<2x2x2xf32>) -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }

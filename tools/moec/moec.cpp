@@ -28,6 +28,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
@@ -93,6 +94,11 @@ struct Options {
   cl::opt<uint64_t> elideResourcesOver{
       "elide-resources-over", cl::value_desc("bytes"), cl::init(4096),
       cl::desc("In MLIR output, elide weights larger than this (0: print all)"),
+      cl::cat(moecCategory)};
+  cl::opt<uint64_t> weightsFileOver{
+      "weights-file-over", cl::value_desc("bytes"), cl::init(uint64_t(1) << 30),
+      cl::desc("Write the weights to OUT.weights beside OUT when they exceed this "
+               "(0: whenever there are any)"),
       cl::cat(moecCategory)};
   cl::opt<bool> listSupportedOps{
       "list-supported-ops", cl::init(false),
@@ -267,6 +273,57 @@ bool linkOutput(ArrayRef<char> object, StringRef outputPath, moec::LinkedArtifac
   return true;
 }
 
+/// The weights file beside the output, `OUT.weights`, written to a temporary file until the
+/// output itself is in place.
+struct WeightsFile {
+  std::string path;
+  std::optional<sys::fs::TempFile> temp;
+
+  explicit operator bool() const { return temp.has_value(); }
+
+  /// Renames the temporary file into place if `outputWritten`, else removes it.
+  bool keep(bool outputWritten) {
+    if (!outputWritten) {
+      consumeError(temp->discard());
+      return false;
+    }
+    if (Error error = temp->keep(path)) {
+      errs() << "error: " << path << ": cannot write: " << toString(std::move(error)) << "\n";
+      return false;
+    }
+    return true;
+  }
+};
+
+/// Moves the weights of `module` (LLVM dialect) into `OUT.weights`, named in the module by
+/// its file name: the runtime looks for it in the program's directory.
+WeightsFile writeWeightsFile(mlir::ModuleOp module, StringRef outputPath) {
+  WeightsFile weights;
+  if (outputPath == "-") {
+    errs() << "error: the weights go to a file beside the output, which cannot be stdout; "
+              "name a file\n";
+    return weights;
+  }
+  weights.path = (outputPath + ".weights").str();
+  Expected<sys::fs::TempFile> temp = sys::fs::TempFile::create(weights.path + ".tmp%%%%%%");
+  if (!temp) {
+    errs() << "error: " << weights.path << ": cannot write: " << toString(temp.takeError())
+           << "\n";
+    return weights;
+  }
+  raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
+  moec::moveWeightsToFile(module, sys::path::filename(weights.path), os);
+  os.flush();
+  if (os.has_error()) {
+    errs() << "error: " << weights.path << ": cannot write: " << os.error().message() << "\n";
+    os.clear_error();
+    consumeError(temp->discard());
+    return weights;
+  }
+  weights.temp = std::move(*temp);
+  return weights;
+}
+
 /// Imports the ONNX model, or parses a `.mlir` file: a module whose `@main` takes and
 /// returns tensors, at any level the pipeline starts from (onnx, moe, upstream dialects).
 mlir::OwningOpRef<mlir::ModuleOp> loadModel(const Options &options, mlir::MLIRContext &context) {
@@ -341,18 +398,24 @@ int main(int argc, char **argv) {
                : 1;
   }
 
+  std::optional<WeightsFile> weights;
+  if (moec::getWeightsFileSize(*module) > options.weightsFileOver) {
+    weights = writeWeightsFile(*module, options.outputPath);
+    if (!*weights)
+      return 1;
+  }
   SmallVector<char, 0> object;
   raw_svector_ostream objectStream(object);
   if (failed(moec::emitHostObject(*module, objectStream, moec::HostObjectOptions())))
     return 1;
-  if (options.emit == Emit::obj)
-    return writeOutput(options.outputPath,
-                       [&](raw_ostream &os) { os.write(object.data(), object.size()); })
-               ? 0
-               : 1;
-  return linkOutput(object, options.outputPath,
-                    options.emit == Emit::lib ? moec::LinkedArtifact::SharedLibrary
-                                              : moec::LinkedArtifact::Executable)
-             ? 0
-             : 1;
+  bool written =
+      options.emit == Emit::obj
+          ? writeOutput(options.outputPath,
+                        [&](raw_ostream &os) { os.write(object.data(), object.size()); })
+          : linkOutput(object, options.outputPath,
+                       options.emit == Emit::lib ? moec::LinkedArtifact::SharedLibrary
+                                                 : moec::LinkedArtifact::Executable);
+  if (weights && !weights->keep(written))
+    return 1;
+  return written ? 0 : 1;
 }

@@ -9,6 +9,7 @@
 
 #include "Checksum.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace {
@@ -37,30 +38,67 @@ uint64_t finalize(uint64_t x) {
 }
 } // namespace
 
-extern "C" uint64_t moec_checksum64(const void *data, size_t size) {
-  const auto *bytes = static_cast<const unsigned char *>(data);
-  uint64_t lanes[kLanes];
+extern "C" void moec_checksum64_init(moec_checksum64_state *state) {
   for (int j = 0; j < kLanes; ++j)
-    lanes[j] = kLaneSeed * uint64_t(j + 1);
+    state->lanes[j] = kLaneSeed * uint64_t(j + 1);
+  state->size = 0;
+}
 
-  size_t numWords = size / 8;
-  size_t word = 0;
-  for (; word + kLanes <= numWords; word += kLanes)
-    for (int j = 0; j < kLanes; ++j)
-      lanes[j] = mixWord(lanes[j], loadLittleEndian64(bytes + 8 * (word + j)));
-  for (; word < numWords; ++word)
-    lanes[word % kLanes] = mixWord(lanes[word % kLanes], loadLittleEndian64(bytes + 8 * word));
-
-  // The 1 to 7 trailing bytes, zero-padded, are the last word; the length,
-  // folded in below, tells them apart from real zero bytes.
-  if (size_t tail = size % 8) {
-    unsigned char padded[8] = {};
-    std::memcpy(padded, bytes + 8 * numWords, tail);
-    lanes[numWords % kLanes] = mixWord(lanes[numWords % kLanes], loadLittleEndian64(padded));
+extern "C" void moec_checksum64_update(moec_checksum64_state *state, const void *data,
+                                       size_t size) {
+  const auto *bytes = static_cast<const unsigned char *>(data);
+  uint64_t *lanes = state->lanes;
+  // Completes the word an earlier piece began.
+  if (size_t pending = state->size % 8) {
+    size_t taken = std::min(size, 8 - pending);
+    std::memcpy(state->pending + pending, bytes, taken);
+    state->size += taken;
+    bytes += taken;
+    size -= taken;
+    if (state->size % 8)
+      return;
+    uint64_t word = state->size / 8 - 1;
+    lanes[word % kLanes] = mixWord(lanes[word % kLanes], loadLittleEndian64(state->pending));
   }
 
-  uint64_t hash = uint64_t(size);
+  uint64_t word = state->size / 8;
+  size_t numWords = size / 8;
+  const unsigned char *end = bytes + 8 * numWords;
+  // One word at a time up to lane 0, then four at a time: the lanes' multiplies overlap.
+  for (; bytes != end && word % kLanes; bytes += 8, ++word)
+    lanes[word % kLanes] = mixWord(lanes[word % kLanes], loadLittleEndian64(bytes));
+  for (; end - bytes >= 8 * kLanes; bytes += 8 * kLanes, word += kLanes)
+    for (int j = 0; j < kLanes; ++j)
+      lanes[j] = mixWord(lanes[j], loadLittleEndian64(bytes + 8 * j));
+  for (; bytes != end; bytes += 8, ++word)
+    lanes[word % kLanes] = mixWord(lanes[word % kLanes], loadLittleEndian64(bytes));
+  state->size += 8 * numWords;
+
+  size_t tail = size % 8;
+  std::memcpy(state->pending, bytes, tail);
+  state->size += tail;
+}
+
+extern "C" uint64_t moec_checksum64_final(const moec_checksum64_state *state) {
+  uint64_t lanes[kLanes];
+  std::memcpy(lanes, state->lanes, sizeof(lanes));
+  // The 1 to 7 trailing bytes, zero-padded, are the last word; the length,
+  // folded in below, tells them apart from real zero bytes.
+  if (size_t tail = state->size % 8) {
+    unsigned char padded[8] = {};
+    std::memcpy(padded, state->pending, tail);
+    uint64_t word = state->size / 8;
+    lanes[word % kLanes] = mixWord(lanes[word % kLanes], loadLittleEndian64(padded));
+  }
+  uint64_t hash = state->size;
   for (int j = 0; j < kLanes; ++j)
     hash = finalize(hash ^ lanes[j]);
   return hash;
+}
+
+extern "C" uint64_t moec_checksum64(const void *data, size_t size) {
+  moec_checksum64_state state;
+  moec_checksum64_init(&state);
+  moec_checksum64_update(&state, data, size);
+  return moec_checksum64_final(&state);
 }

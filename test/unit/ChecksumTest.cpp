@@ -44,4 +44,20 @@ TEST(ChecksumTest, IndependentOfAlignment) {
             checksum("0123456789abcdefghijklmnopqrstuvwxyz"));
 }
 
+// The compiler checksums a weights file blob by blob: every split of the data into pieces
+// gives the one-shot value.
+TEST(ChecksumTest, PiecesGiveTheWholeChecksum) {
+  std::string text = "0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  uint64_t whole = checksum(text);
+  for (size_t first = 0; first <= text.size(); ++first)
+    for (size_t second = first; second <= text.size(); second += 3) {
+      moec_checksum64_state state;
+      moec_checksum64_init(&state);
+      moec_checksum64_update(&state, text.data(), first);
+      moec_checksum64_update(&state, text.data() + first, second - first);
+      moec_checksum64_update(&state, text.data() + second, text.size() - second);
+      EXPECT_EQ(moec_checksum64_final(&state), whole) << first << " " << second;
+    }
+}
+
 } // namespace

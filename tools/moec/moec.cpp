@@ -5,7 +5,8 @@
 // What this build cannot do yet (GPU targets, quantization, sharding) is an error, never a
 // fake result.
 //
-// Exit codes: 0 success, 1 a bad command line or a stage this build lacks, 2 bad input.
+// Exit codes: 0 success, 1 a bad command line, a stage this build lacks or a failed link,
+// 2 bad input (the model, or an output path that cannot be written).
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +29,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
@@ -93,6 +95,11 @@ struct Options {
   cl::opt<uint64_t> elideResourcesOver{
       "elide-resources-over", cl::value_desc("bytes"), cl::init(4096),
       cl::desc("In MLIR output, elide weights larger than this (0: print all)"),
+      cl::cat(moecCategory)};
+  cl::opt<uint64_t> weightsFileOver{
+      "weights-file-over", cl::value_desc("bytes"), cl::init(uint64_t(1) << 30),
+      cl::desc("Write the weights to OUT.weights beside OUT when they exceed this "
+               "(0: whenever there are any)"),
       cl::cat(moecCategory)};
   cl::opt<bool> listSupportedOps{
       "list-supported-ops", cl::init(false),
@@ -183,61 +190,90 @@ moec::Stage pipelineStage(Stage stage) {
   llvm_unreachable("unknown stage");
 }
 
-/// Writes through a temporary file renamed into place, so a failure leaves no partial
-/// output. Stdout and special files (/dev/null) are written directly.
-bool writeOutput(StringRef outputPath, function_ref<void(raw_ostream &)> write) {
-  if (outputPath == "-") {
-    write(outs());
-    outs().flush();
-    return true;
+/// A file that moec writes: the output, or the weights file beside it. A regular (or new)
+/// file is written to a temporary file in its directory and renamed onto it once complete,
+/// so that a failure leaves no partial file and an existing one untouched; stdout (`-`) and
+/// special files such as /dev/null are written in place. Opened before anything is
+/// compiled, so that an unwritable path fails at once rather than after the compile.
+class OutputFile {
+public:
+  OutputFile() = default;
+  OutputFile(const OutputFile &) = delete;
+  OutputFile &operator=(const OutputFile &) = delete;
+  ~OutputFile() {
+    if (temp)
+      consumeError(temp->discard());
   }
-  sys::fs::file_status status;
-  if (!sys::fs::status(outputPath, status) && status.type() != sys::fs::file_type::regular_file &&
-      status.type() != sys::fs::file_type::file_not_found) {
-    std::error_code error;
-    raw_fd_ostream os(outputPath, error);
-    if (!error)
-      write(os);
-    if (error || os.has_error()) {
-      errs() << "error: " << outputPath << ": cannot write: "
-             << (error ? error : os.error()).message() << "\n";
-      os.clear_error();
-      return false;
+
+  /// Creates the temporary file, or opens stdout or the special file. On failure prints
+  /// `error: PATH: cannot write the output: REASON` and returns false.
+  bool open(StringRef outputPath) {
+    path = outputPath.str();
+    if (path == "-")
+      return true;
+    sys::fs::file_status status;
+    if (!sys::fs::status(path, status) && status.type() != sys::fs::file_type::regular_file &&
+        status.type() != sys::fs::file_type::file_not_found) {
+      std::error_code error;
+      inPlace.emplace(path, error);
+      return error ? fail(error.message()) : true;
     }
+    Expected<sys::fs::TempFile> created = sys::fs::TempFile::create(path + ".tmp%%%%%%");
+    if (!created)
+      return fail(toString(created.takeError()));
+    temp.emplace(std::move(*created));
     return true;
   }
-  Expected<sys::fs::TempFile> temp = sys::fs::TempFile::create(outputPath + ".tmp%%%%%%");
-  if (!temp) {
-    errs() << "error: " << outputPath << ": cannot write: " << toString(temp.takeError())
-           << "\n";
-    return false;
-  }
-  {
-    raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
+
+  bool isStdout() const { return path == "-"; }
+
+  /// Where a program that writes the file itself (the linker) is to write it.
+  StringRef getWritePath() const { return temp ? StringRef(temp->TmpName) : StringRef(path); }
+
+  /// Writes the whole contents through `write`; false (after one line) on a write error.
+  bool write(function_ref<void(raw_ostream &)> write) {
+    if (isStdout()) {
+      write(outs());
+      outs().flush();
+      return true;
+    }
+    std::optional<raw_fd_ostream> tempStream;
+    if (temp)
+      tempStream.emplace(temp->FD, /*shouldClose=*/false);
+    raw_fd_ostream &os = temp ? *tempStream : *inPlace;
     write(os);
     os.flush();
-    if (os.has_error()) {
-      errs() << "error: " << outputPath << ": cannot write: " << os.error().message() << "\n";
-      os.clear_error();
-      consumeError(temp->discard());
-      return false;
-    }
+    if (!os.has_error())
+      return true;
+    std::error_code error = os.error();
+    os.clear_error();
+    return fail(error.message());
   }
-  if (Error error = temp->keep(outputPath)) {
-    errs() << "error: " << outputPath << ": cannot write: " << toString(std::move(error))
-           << "\n";
-    return false;
-  }
-  return true;
-}
 
-/// Links `object` with the runtime into `outputPath`, through temporary files so that a
-/// failure leaves nothing behind.
-bool linkOutput(ArrayRef<char> object, StringRef outputPath, moec::LinkedArtifact artifact) {
-  if (outputPath == "-") {
-    errs() << "error: an executable or library cannot be written to stdout; name a file\n";
+  /// Renames the temporary file onto the path; false (after one line) if that fails.
+  bool keep() {
+    if (!temp)
+      return true;
+    Error error = temp->keep(path);
+    temp.reset();
+    return error ? fail(toString(std::move(error))) : true;
+  }
+
+private:
+  bool fail(StringRef reason) {
+    errs() << "error: " << path << ": cannot write the output: " << reason << "\n";
     return false;
   }
+
+  std::string path;
+  std::optional<sys::fs::TempFile> temp;
+  std::optional<raw_fd_ostream> inPlace;
+};
+
+/// Links `object` with the runtime into `output`. The object goes through a temporary file
+/// that is removed whatever happens.
+bool linkOutput(ArrayRef<char> object, const OutputFile &output,
+                moec::LinkedArtifact artifact) {
   SmallString<128> objectPath;
   int objectFD;
   if (std::error_code error =
@@ -249,22 +285,12 @@ bool linkOutput(ArrayRef<char> object, StringRef outputPath, moec::LinkedArtifac
     raw_fd_ostream os(objectFD, /*shouldClose=*/true);
     os.write(object.data(), object.size());
   }
-  SmallString<256> linkedPath(outputPath);
-  linkedPath += ".tmp-link";
   std::string error;
-  bool linked = moec::linkWithRuntime(objectPath, linkedPath, artifact, error);
+  bool linked = moec::linkWithRuntime(objectPath, output.getWritePath(), artifact, error);
   sys::fs::remove(objectPath);
-  if (!linked) {
-    sys::fs::remove(linkedPath);
+  if (!linked)
     errs() << "error: " << error << "\n";
-    return false;
-  }
-  if (std::error_code renameError = sys::fs::rename(linkedPath, outputPath)) {
-    sys::fs::remove(linkedPath);
-    errs() << "error: " << outputPath << ": cannot write: " << renameError.message() << "\n";
-    return false;
-  }
-  return true;
+  return linked;
 }
 
 /// Imports the ONNX model, or parses a `.mlir` file: a module whose `@main` takes and
@@ -308,6 +334,14 @@ int main(int argc, char **argv) {
     errs() << "error: " << unavailable << "\n";
     return exitUnavailable;
   }
+  bool linked = options.emit == Emit::exe || options.emit == Emit::lib;
+  if (linked && options.outputPath == "-") {
+    errs() << "error: an executable or library cannot be written to stdout; name a file\n";
+    return exitUnavailable;
+  }
+  OutputFile output;
+  if (!output.open(options.outputPath))
+    return exitBadInput;
 
   mlir::DialectRegistry registry;
   moec::registerMoECDialects(registry);
@@ -335,24 +369,40 @@ int main(int argc, char **argv) {
     moec::PrintIROptions printOptions;
     printOptions.elideResourcesOver = options.elideResourcesOver;
     printOptions.printLocations = options.printLocations;
-    return writeOutput(options.outputPath,
-                       [&](raw_ostream &os) { moec::printIR(*module, os, printOptions); })
+    return output.write([&](raw_ostream &os) { moec::printIR(*module, os, printOptions); }) &&
+                   output.keep()
                ? 0
-               : 1;
+               : exitBadInput;
+  }
+
+  // Weights over the limit go to OUT.weights, named in the program by its file name alone:
+  // the runtime looks for it in the program's directory.
+  OutputFile weights;
+  if (moec::getWeightsFileSize(*module) > options.weightsFileOver) {
+    if (output.isStdout()) {
+      errs() << "error: the weights go to a file beside the output, which cannot be stdout; "
+                "name a file\n";
+      return exitUnavailable;
+    }
+    std::string weightsPath = options.outputPath + ".weights";
+    if (!weights.open(weightsPath) ||
+        !weights.write([&](raw_ostream &os) {
+          moec::moveWeightsToFile(*module, sys::path::filename(weightsPath), os);
+        }))
+      return exitBadInput;
   }
 
   SmallVector<char, 0> object;
   raw_svector_ostream objectStream(object);
   if (failed(moec::emitHostObject(*module, objectStream, moec::HostObjectOptions())))
     return 1;
-  if (options.emit == Emit::obj)
-    return writeOutput(options.outputPath,
-                       [&](raw_ostream &os) { os.write(object.data(), object.size()); })
-               ? 0
-               : 1;
-  return linkOutput(object, options.outputPath,
-                    options.emit == Emit::lib ? moec::LinkedArtifact::SharedLibrary
-                                              : moec::LinkedArtifact::Executable)
-             ? 0
-             : 1;
+  if (options.emit == Emit::obj) {
+    if (!output.write([&](raw_ostream &os) { os.write(object.data(), object.size()); }))
+      return exitBadInput;
+  } else if (!linkOutput(object, output,
+                         options.emit == Emit::lib ? moec::LinkedArtifact::SharedLibrary
+                                                   : moec::LinkedArtifact::Executable)) {
+    return 1;
+  }
+  return weights.keep() && output.keep() ? 0 : exitBadInput;
 }

@@ -10,9 +10,11 @@
 
 #include "mlir/Support/LLVM.h"
 
+#include <cstdint>
 #include <string>
 
 namespace llvm {
+class raw_ostream;
 class raw_pwrite_stream;
 } // namespace llvm
 
@@ -33,6 +35,17 @@ struct HostObjectOptions {
 /// writes a relocatable object file to `os`. Errors are emitted on the module.
 mlir::LogicalResult emitHostObject(mlir::ModuleOp module, llvm::raw_pwrite_stream &os,
                                    const HostObjectOptions &options);
+
+/// The size of the weights file that moveWeightsToFile would write for `module` (LLVM
+/// dialect): its constant tensors, each at a 64-byte aligned offset. 0 when it has none.
+uint64_t getWeightsFileSize(mlir::ModuleOp module);
+
+/// Writes the constant tensors of `module` (LLVM dialect) to `file` and makes the module
+/// read them from the runtime's mapping of that file instead (`moec_weights` plus an
+/// offset). Defines the weights symbols of docs/runtime-abi.md: `moec_weights_file` is
+/// `fileName` (the file's name relative to the program's directory), `moec_weights_size`
+/// and `moec_weights_checksum` describe what was written.
+void moveWeightsToFile(mlir::ModuleOp module, llvm::StringRef fileName, llvm::raw_ostream &file);
 
 enum class LinkedArtifact { Executable, SharedLibrary };
 

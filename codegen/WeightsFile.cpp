@@ -37,7 +37,8 @@ std::optional<ArrayRef<char>> weightData(LLVM::GlobalOp global) {
   if (!elements)
     return std::nullopt;
   Type elementType = elements.getElementType();
-  if (!elementType.isIntOrIndexOrFloat() || elementType.getIntOrFloatBitWidth() % 8 != 0)
+  // Index elements have no fixed width until LLVM lowering; they stay embedded.
+  if (!elementType.isIntOrFloat() || elementType.getIntOrFloatBitWidth() % 8 != 0)
     return std::nullopt;
   ArrayRef<char> data;
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(elements)) {

@@ -402,6 +402,14 @@ TEST(MoEGroupedMatmul, WideTilesAndLongSegments) {
       {130, 2 * 300, {1, 2, 11, 40, 0}, MOEC_RT_ACTIVATION_SILU, true, false, true});
 }
 
+TEST(MoEGroupedMatmul, StreamedPanelsWiderThanAPage) {
+  // More result columns than one streaming panel takes (1024), not a multiple of 16, and K
+  // past one block of W rows with a remainder of the unrolled rows.
+  checkGroupedMatmul(
+      {70, 2 * 1100, {16, 1, 9, 0}, MOEC_RT_ACTIVATION_SWIGLU_CLAMPED, true, true, true});
+  checkGroupedMatmul({131, 1043, {1, 16, 6}, MOEC_RT_ACTIVATION_NONE, false, true, false});
+}
+
 TEST(MoEGroupedMatmul, PaddedSegmentsGiveZeroRows) {
   checkGroupedMatmul({16, 32, {3, 0, 6, 1}, MOEC_RT_ACTIVATION_RELU, false, true, true, 4});
 }

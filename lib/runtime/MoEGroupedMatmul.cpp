@@ -32,8 +32,8 @@ constexpr int64_t kMaxStreamingRows = 16;
 constexpr int64_t kRegisterRows = 4;
 // Rows of W read together: each output vector is loaded and stored once per this many.
 constexpr int kPanelUnroll = 4;
-// Rows of W (of one panel) that stay in L1 while every group of rows reads them.
-constexpr int64_t kPanelBlockK = 64;
+// Floats of W (of one panel: 8 rows of 1024 columns) that stay in L1/L2 while every group of rows reads them.
+constexpr int64_t kPanelBlockFloats = 8192;
 // Rows of W ahead of the block being read that a panel prefetches (0: none).
 constexpr int kPanelPrefetch = 0;
 // Columns of a streaming panel, at most: each W row is read in segments of this many
@@ -199,8 +199,12 @@ MOEC_AVX512 void panelRowsAvx512(int64_t k0, int64_t k1, const float *const *x, 
 // turn while it is in L1, so W comes from memory once.
 MOEC_AVX512 void panelAvx512(int64_t rows, int64_t K, const float *const *x, const float *w,
                              int64_t ldw, int64_t cols, float *out, int64_t ldo) {
-  for (int64_t k0 = 0; k0 < K; k0 += kPanelBlockK) {
-    int64_t k1 = std::min(K, k0 + kPanelBlockK);
+  // A block of W rows: about kPanelBlockFloats, a whole number of unrolled passes.
+  int64_t blockK = rows <= kRegisterRows ? K
+                                         : std::max<int64_t>(kPanelUnroll, kPanelBlockFloats / cols /
+                                                                               kPanelUnroll * kPanelUnroll);
+  for (int64_t k0 = 0; k0 < K; k0 += blockK) {
+    int64_t k1 = std::min(K, k0 + blockK);
     for (int64_t r = 0; r < rows; r += kRegisterRows) {
       const float *const *xr = x + r;
       float *o = out + r * ldo;

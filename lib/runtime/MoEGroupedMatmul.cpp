@@ -28,6 +28,9 @@
 namespace {
 // Segments of at most this many rows take the streaming (GEMV-like) kernel.
 constexpr int64_t kMaxStreamingRows = 16;
+// Gated products stream up to this many rows: the GEMM path would write the gate and up
+// halves out in full and read them back for the epilogue, which a panel applies in cache.
+constexpr int64_t kMaxStreamingRowsGated = 48;
 // Rows whose broadcast inputs one streaming pass keeps in registers.
 constexpr int64_t kRegisterRows = 4;
 // Rows of W read together: each output vector is loaded and stored once per this many.
@@ -41,6 +44,8 @@ constexpr int kPanelPrefetch = 0;
 constexpr int64_t kMaxPanelColumns = 1024;
 // Narrowest panel: when there are few panels, narrower ones spread the work over threads.
 constexpr int64_t kMinPanelColumns = 256;
+// Panel columns for segments of over kMaxStreamingRows rows (gated only).
+constexpr int64_t kManyRowsPanelColumns = 256;
 
 struct Epilogue {
   int32_t activation;
@@ -307,7 +312,7 @@ void runStreamItems(void *ctx, int64_t begin, int64_t end) {
   thread_local std::vector<float> upBuffer;
   for (int64_t i = begin; i < end; ++i) {
     const StreamItem &item = job.items[i];
-    const float *x[kMaxStreamingRows];
+    const float *x[kMaxStreamingRowsGated];
     for (int64_t r = 0; r < item.rows; ++r)
       x[r] = gm.inputRow(item.firstRow + r);
     const float *w = gm.expertWeights(item.expert);
@@ -317,7 +322,7 @@ void runStreamItems(void *ctx, int64_t begin, int64_t end) {
     kernels.panel(item.rows, gm.K, x, w + item.column, gm.N, item.cols, out, outColumns);
     float *up = nullptr;
     if (gm.epilogue.gated) {
-      upBuffer.resize(kMaxStreamingRows * kMaxPanelColumns);
+      upBuffer.resize(kMaxStreamingRowsGated * kMaxPanelColumns);
       up = upBuffer.data();
       int64_t column = item.column + outColumns;
       initRows(up, item.cols, item.rows, bias ? bias + column : nullptr, item.cols);
@@ -420,7 +425,7 @@ extern "C" void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t 
     int64_t segmentRows = valid - begin;
     if (segmentRows == 0)
       continue;
-    if (segmentRows > kMaxStreamingRows) {
+    if (segmentRows > (gm.epilogue.gated ? kMaxStreamingRowsGated : kMaxStreamingRows)) {
       multiplySegment(gm, e, begin, segmentRows, packed, wide);
       continue;
     }
@@ -430,7 +435,13 @@ extern "C" void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t 
 
   // Panels as wide as a page of every W row, narrower when there would be too few for
   // the pool's threads to share.
-  int64_t panelColumns = std::min(kMaxPanelColumns, (outColumns + 15) / 16 * 16);
+  int64_t maxRows = 0;
+  for (const StreamItem &segment : streamSegments)
+    maxRows = std::max(maxRows, segment.rows);
+  // Segments of more rows take narrower panels, whose partial rows still fit in L1/L2.
+  int64_t panelColumns = std::min(maxRows > kMaxStreamingRows ? kManyRowsPanelColumns
+                                                              : kMaxPanelColumns,
+                                  (outColumns + 15) / 16 * 16);
   int64_t threads = moec_rt_num_threads();
   auto panels = [&](int64_t width) {
     return int64_t(streamSegments.size()) * ((outColumns + width - 1) / width);

@@ -34,7 +34,7 @@ constexpr int64_t kMaxStreamingRowsGated = 48;
 // Rows whose broadcast inputs one streaming pass keeps in registers.
 constexpr int64_t kRegisterRows = 4;
 // Rows of W read together: each output vector is loaded and stored once per this many.
-constexpr int kPanelUnroll = 4;
+constexpr int kPanelUnroll = 8;
 // Floats of W (of one panel: 8 rows of 1024 columns) that stay in L1/L2 while every group of rows reads them.
 constexpr int64_t kPanelBlockFloats = 8192;
 // Rows of W ahead of the block being read that a panel prefetches (0: none).

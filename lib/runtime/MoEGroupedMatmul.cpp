@@ -1,16 +1,17 @@
 //===- MoEGroupedMatmul.cpp - Expert GEMMs over the sorted-token layout ---===//
 //
 // Two regimes, chosen per expert by the rows of its segment:
-// - a few rows (decoding, small batches): the product is bound by reading the
-//   expert's weights once. All such experts' column tiles go to the pool
-//   together; each tile streams its W columns row by row with AVX-512 FMAs into
-//   register accumulators for up to 4 rows of the segment at a time; more rows
-//   reuse each L1-sized block of W rows before the next is read. Bias and
-//   activation are applied on the tile. Gated tiles take the gate columns and
-//   the matching up columns together, so the gated product never exists.
+// - a few rows (decoding, small batches; more for gated products): the product is
+//   bound by reading the expert's weights once. The result columns are cut into
+//   panels of up to 1024 columns; all such experts' panels go to the pool
+//   together. A panel reads 8 W rows at a time, each a contiguous segment of its
+//   columns, into partial output rows kept in cache (one load and store per 8
+//   FMAs), so W streams in page-long runs the prefetchers follow. Bias starts the
+//   rows; a gated panel computes the up columns beside the gate columns and applies
+//   the activation in place, so the gated product never exists.
 // - many rows: the segment's rows are gathered into a packed buffer and the
-//   runtime's cache-blocked GEMM (Sgemm.cpp) runs on it, starting from the
-//   bias, followed by a vectorized activation pass over the output.
+//   runtime's cache-blocked GEMM (Sgemm.cpp) runs on it, starting from the bias,
+//   followed by a vectorized activation pass over the output.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,9 +36,11 @@ constexpr int64_t kMaxStreamingRowsGated = 48;
 constexpr int64_t kRegisterRows = 4;
 // Rows of W read together: each output vector is loaded and stored once per this many.
 constexpr int kPanelUnroll = 8;
-// Floats of W (of one panel: 8 rows of 1024 columns) that stay in L1/L2 while every group of rows reads them.
+// Floats of W (of one panel; 8 rows of 1024 columns) that stay in L1/L2 while every group
+// of rows reads them.
 constexpr int64_t kPanelBlockFloats = 8192;
-// Rows of W ahead of the block being read that a panel prefetches (0: none).
+// Rows of W ahead of the block being read that a panel prefetches in software (0: none;
+// 4 to 32 measured no better than the hardware prefetchers on Zen 4).
 constexpr int kPanelPrefetch = 0;
 // Columns of a streaming panel, at most: each W row is read in segments of this many
 // contiguous floats (4 KiB, one page), and a panel's partial rows stay in L1.

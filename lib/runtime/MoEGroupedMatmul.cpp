@@ -437,7 +437,8 @@ extern "C" void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t 
   zeroRows(used, rows);
 
   // Panels as wide as a page of every W row, narrower when there would be too few for
-  // the pool's threads to share.
+  // the pool's threads to share. One thread keeps them wide: a 1024-column W (the down
+  // projection) is then read as one contiguous stream.
   int64_t maxRows = 0;
   for (const StreamItem &segment : streamSegments)
     maxRows = std::max(maxRows, segment.rows);
@@ -449,7 +450,7 @@ extern "C" void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t 
   auto panels = [&](int64_t width) {
     return int64_t(streamSegments.size()) * ((outColumns + width - 1) / width);
   };
-  while (panelColumns > kMinPanelColumns && panels(panelColumns) < 4 * threads)
+  while (threads > 1 && panelColumns > kMinPanelColumns && panels(panelColumns) < 4 * threads)
     panelColumns /= 2;
   std::vector<StreamItem> streamItems;
   for (const StreamItem &segment : streamSegments)

@@ -1,6 +1,6 @@
 //===- moe_grouped_matmul_bench.cpp - The MoE expert GEMMs at Mixtral shapes ===//
 //
-// Usage: moe-grouped-matmul-bench [THREADS [REPEATS]]
+// Usage: moe-grouped-matmul-bench [THREADS [REPEATS [TOKENS,...]]]
 //
 // Times moec_rt_moe_grouped_matmul_f32 on a Mixtral-like layer (hidden 1024, ffn 2816,
 // 8 experts, top-2, f32): the gathered, gated SwiGLU up projection and the down
@@ -75,7 +75,16 @@ int main(int argc, char **argv) {
   std::printf("threads %d; memcpy %.1f GB/s\n", threads, copy / 1e9);
   std::printf("%6s %12s %12s %12s %10s\n", "tokens", "up ms", "down ms", "GFLOP/s",
               "GB/s");
-  for (int64_t tokens : {1, 16, 128, 512}) {
+  std::vector<int64_t> tokenCounts = {1, 16, 128, 512};
+  if (argc > 3) {
+    tokenCounts.clear();
+    for (char *list = argv[3]; *list;) {
+      char *next;
+      tokenCounts.push_back(std::strtoll(list, &next, 10));
+      list = *next ? next + 1 : next;
+    }
+  }
+  for (int64_t tokens : tokenCounts) {
     int64_t pairs = tokens * kTopK;
     std::vector<float> x(tokens * kHidden);
     for (float &value : x)

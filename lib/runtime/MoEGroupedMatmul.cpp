@@ -1,16 +1,17 @@
 //===- MoEGroupedMatmul.cpp - Expert GEMMs over the sorted-token layout ---===//
 //
 // Two regimes, chosen per expert by the rows of its segment:
-// - a few rows (decoding, small batches): the product is bound by reading the
-//   expert's weights once. All such experts' column tiles go to the pool
-//   together; each tile streams its W columns row by row with AVX-512 FMAs into
-//   register accumulators for up to 4 rows of the segment at a time; more rows
-//   reuse each L1-sized block of W rows before the next is read. Bias and
-//   activation are applied on the tile. Gated tiles take the gate columns and
-//   the matching up columns together, so the gated product never exists.
+// - a few rows (decoding, small batches; more for gated products): the product is
+//   bound by reading the expert's weights once. The result columns are cut into
+//   panels of up to 1024 columns; all such experts' panels go to the pool
+//   together. A panel reads 8 W rows at a time, each a contiguous segment of its
+//   columns, into partial output rows kept in cache (one load and store per 8
+//   FMAs), so W streams in page-long runs the prefetchers follow. Bias starts the
+//   rows; a gated panel computes the up columns beside the gate columns and applies
+//   the activation in place, so the gated product never exists.
 // - many rows: the segment's rows are gathered into a packed buffer and the
-//   runtime's cache-blocked GEMM (Sgemm.cpp) runs on it, starting from the
-//   bias, followed by a vectorized activation pass over the output.
+//   runtime's cache-blocked GEMM (Sgemm.cpp) runs on it, starting from the bias,
+//   followed by a vectorized activation pass over the output.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,15 +29,26 @@
 namespace {
 // Segments of at most this many rows take the streaming (GEMV-like) kernel.
 constexpr int64_t kMaxStreamingRows = 16;
-// Rows whose accumulators one streaming pass keeps in registers.
+// Gated products stream up to this many rows: the GEMM path would write the gate and up
+// halves out in full and read them back for the epilogue, which a panel applies in cache.
+constexpr int64_t kMaxStreamingRowsGated = 48;
+// Rows whose broadcast inputs one streaming pass keeps in registers.
 constexpr int64_t kRegisterRows = 4;
-// Rows of W (of one tile) that stay in L1 while every group of rows reads them.
-constexpr int64_t kStreamBlockK = 64;
-// Columns of one streaming tile: 8 AVX-512 vectors for up to 2 rows, else 4,
-// which keeps at most 16 accumulators in registers.
-constexpr int64_t kMaxTileColumns = 128;
-// Rows of W ahead of the one being read that a streaming tile prefetches.
-constexpr int64_t kPrefetchRows = 8;
+// Rows of W read together: each output vector is loaded and stored once per this many.
+constexpr int kPanelUnroll = 8;
+// Floats of W (of one panel; 8 rows of 1024 columns) that stay in L1/L2 while every group
+// of rows reads them.
+constexpr int64_t kPanelBlockFloats = 8192;
+// Rows of W ahead of the block being read that a panel prefetches in software (0: none;
+// 4 to 32 measured no better than the hardware prefetchers on Zen 4).
+constexpr int kPanelPrefetch = 0;
+// Columns of a streaming panel, at most: each W row is read in segments of this many
+// contiguous floats (4 KiB, one page), and a panel's partial rows stay in L1.
+constexpr int64_t kMaxPanelColumns = 1024;
+// Narrowest panel: when there are few panels, narrower ones spread the work over threads.
+constexpr int64_t kMinPanelColumns = 256;
+// Panel columns for segments of over kMaxStreamingRows rows (gated only).
+constexpr int64_t kManyRowsPanelColumns = 256;
 
 struct Epilogue {
   int32_t activation;
@@ -144,99 +156,108 @@ MOEC_AVX512 void epilogueAvx512(const Epilogue &epilogue, const float *gate, con
   }
 }
 
-// rows x cols (cols <= 16 * Vecs) of out (+)= x[0..rows) (each from k0 to k1) times
-// rows k0..k1 of the columns of w (row stride ldw), reading w once.
-template <int Rows, int Vecs>
-MOEC_AVX512 void streamTileAvx512(int64_t k0, int64_t k1, const float *const *x, const float *w,
-                                  int64_t ldw, int64_t cols, float *out, int64_t ldo,
-                                  bool accumulate) {
-  __mmask16 mask[Vecs];
-  __m512 acc[Rows][Vecs];
-  for (int v = 0; v < Vecs; ++v) {
-    mask[v] = lowBits(cols - 16 * v);
-    for (int r = 0; r < Rows; ++r)
-      acc[r][v] = accumulate ? _mm512_maskz_loadu_ps(mask[v], out + r * ldo + 16 * v)
-                             : _mm512_setzero_ps();
-  }
-  for (int64_t k = k0; k < k1; ++k) {
+// out[r][0..cols) += sum over k in [k0, k1) of x[r][k] * w[k * ldw + 0..cols), for Rows
+// rows. W is read as Unroll row segments of `cols` contiguous floats at a time (a page or
+// two each, which the hardware prefetchers follow); the partial rows stay in L1.
+template <int Rows>
+MOEC_AVX512 void panelRowsAvx512(int64_t k0, int64_t k1, const float *const *x, const float *w,
+                                 int64_t ldw, int64_t cols, float *out, int64_t ldo) {
+  constexpr int Unroll = kPanelUnroll;
+  int64_t k = k0;
+  for (; k + Unroll <= k1; k += Unroll) {
     const float *row = w + k * ldw;
-    for (int v = 0; v < Vecs; ++v)
-      _mm_prefetch(reinterpret_cast<const char *>(row + kPrefetchRows * ldw + 16 * v),
-                   _MM_HINT_T0);
-    __m512 wv[Vecs];
-    for (int v = 0; v < Vecs; ++v)
-      wv[v] = _mm512_maskz_loadu_ps(mask[v], row + 16 * v);
-    for (int r = 0; r < Rows; ++r) {
-      __m512 xr = _mm512_set1_ps(x[r][k]);
-      for (int v = 0; v < Vecs; ++v)
-        acc[r][v] = _mm512_fmadd_ps(xr, wv[v], acc[r][v]);
+    __m512 xb[Rows][Unroll];
+    for (int r = 0; r < Rows; ++r)
+      for (int u = 0; u < Unroll; ++u)
+        xb[r][u] = _mm512_set1_ps(x[r][k + u]);
+    for (int64_t c = 0; c < cols; c += 16) {
+      __mmask16 mask = lowBits(cols - c);
+      __m512 wv[Unroll];
+      for (int u = 0; u < Unroll; ++u) {
+        if (kPanelPrefetch)
+          _mm_prefetch(reinterpret_cast<const char *>(row + (u + kPanelPrefetch) * ldw + c),
+                       _MM_HINT_T0);
+        wv[u] = _mm512_maskz_loadu_ps(mask, row + u * ldw + c);
+      }
+      for (int r = 0; r < Rows; ++r) {
+        __m512 o = _mm512_maskz_loadu_ps(mask, out + r * ldo + c);
+        for (int u = 0; u < Unroll; ++u)
+          o = _mm512_fmadd_ps(xb[r][u], wv[u], o);
+        _mm512_mask_storeu_ps(out + r * ldo + c, mask, o);
+      }
     }
   }
-  for (int r = 0; r < Rows; ++r)
-    for (int v = 0; v < Vecs; ++v)
-      _mm512_mask_storeu_ps(out + r * ldo + 16 * v, mask[v], acc[r][v]);
-}
-
-// Up to kRegisterRows rows over W rows k0..k1.
-MOEC_AVX512 void streamRowGroupAvx512(int64_t rows, int64_t k0, int64_t k1,
-                                      const float *const *x, const float *w, int64_t ldw,
-                                      int64_t cols, float *out, int64_t ldo, bool accumulate) {
-  switch (rows) {
-  case 1:
-    return streamTileAvx512<1, 8>(k0, k1, x, w, ldw, cols, out, ldo, accumulate);
-  case 2:
-    return streamTileAvx512<2, 8>(k0, k1, x, w, ldw, cols, out, ldo, accumulate);
-  case 3:
-    return streamTileAvx512<3, 4>(k0, k1, x, w, ldw, cols, out, ldo, accumulate);
-  default:
-    return streamTileAvx512<4, 4>(k0, k1, x, w, ldw, cols, out, ldo, accumulate);
+  for (; k < k1; ++k) {
+    const float *row = w + k * ldw;
+    __m512 xb[Rows];
+    for (int r = 0; r < Rows; ++r)
+      xb[r] = _mm512_set1_ps(x[r][k]);
+    for (int64_t c = 0; c < cols; c += 16) {
+      __mmask16 mask = lowBits(cols - c);
+      __m512 wv = _mm512_maskz_loadu_ps(mask, row + c);
+      for (int r = 0; r < Rows; ++r) {
+        __m512 o = _mm512_maskz_loadu_ps(mask, out + r * ldo + c);
+        _mm512_mask_storeu_ps(out + r * ldo + c, mask, _mm512_fmadd_ps(xb[r], wv, o));
+      }
+    }
   }
 }
 
-MOEC_AVX512 void streamTileAvx512AnyRows(int64_t rows, int64_t K, const float *const *x,
-                                         const float *w, int64_t ldw, int64_t cols, float *out,
-                                         int64_t ldo) {
-  if (rows <= kRegisterRows)
-    return streamRowGroupAvx512(rows, 0, K, x, w, ldw, cols, out, ldo, false);
-  // Every group of rows reads a block of W rows while it is in L1; W comes from
-  // memory once.
-  for (int64_t k0 = 0; k0 < K; k0 += kStreamBlockK) {
-    int64_t k1 = std::min(K, k0 + kStreamBlockK);
-    for (int64_t r = 0; r < rows; r += kRegisterRows)
-      streamRowGroupAvx512(std::min(kRegisterRows, rows - r), k0, k1, x + r, w, ldw, cols,
-                           out + r * ldo, ldo, k0 > 0);
+// Any number of rows: groups of up to kRegisterRows rows take each block of W rows in
+// turn while it is in L1, so W comes from memory once.
+MOEC_AVX512 void panelAvx512(int64_t rows, int64_t K, const float *const *x, const float *w,
+                             int64_t ldw, int64_t cols, float *out, int64_t ldo) {
+  // A block of W rows: about kPanelBlockFloats, a whole number of unrolled passes.
+  int64_t blockK = rows <= kRegisterRows ? K
+                                         : std::max<int64_t>(kPanelUnroll, kPanelBlockFloats / cols /
+                                                                               kPanelUnroll * kPanelUnroll);
+  for (int64_t k0 = 0; k0 < K; k0 += blockK) {
+    int64_t k1 = std::min(K, k0 + blockK);
+    for (int64_t r = 0; r < rows; r += kRegisterRows) {
+      const float *const *xr = x + r;
+      float *o = out + r * ldo;
+      switch (std::min(kRegisterRows, rows - r)) {
+      case 1:
+        panelRowsAvx512<1>(k0, k1, xr, w, ldw, cols, o, ldo);
+        break;
+      case 2:
+        panelRowsAvx512<2>(k0, k1, xr, w, ldw, cols, o, ldo);
+        break;
+      case 3:
+        panelRowsAvx512<3>(k0, k1, xr, w, ldw, cols, o, ldo);
+        break;
+      default:
+        panelRowsAvx512<4>(k0, k1, xr, w, ldw, cols, o, ldo);
+      }
+    }
   }
 }
 #endif
 
-void streamTilePortable(int64_t rows, int64_t K, const float *const *x, const float *w,
-                        int64_t ldw, int64_t cols, float *out, int64_t ldo) {
-  for (int64_t r = 0; r < rows; ++r)
-    std::fill(out + r * ldo, out + r * ldo + cols, 0.0f);
+// The portable panel: out[r][0..cols) += x[r][0..K) times W's rows.
+void panelPortable(int64_t rows, int64_t K, const float *const *x, const float *w, int64_t ldw,
+                   int64_t cols, float *out, int64_t ldo) {
   for (int64_t k = 0; k < K; ++k)
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c)
         out[r * ldo + c] += x[r][k] * w[k * ldw + c];
 }
 
-using StreamTile = void (*)(int64_t rows, int64_t K, const float *const *x, const float *w,
-                            int64_t ldw, int64_t cols, float *out, int64_t ldo);
+using Panel = void (*)(int64_t rows, int64_t K, const float *const *x, const float *w,
+                       int64_t ldw, int64_t cols, float *out, int64_t ldo);
 using EpilogueKernel = void (*)(const Epilogue &epilogue, const float *gate, const float *up,
                                 int64_t n, float *out);
 
 struct Kernels {
-  StreamTile streamTile = streamTilePortable;
+  Panel panel = panelPortable;
   EpilogueKernel epilogue = epilogueScalar;
-  // Columns of a streaming tile for a segment of `rows` rows: what the register
-  // accumulators of a row group cover.
-  int64_t tileColumns(int64_t rows) const { return rows <= 2 ? kMaxTileColumns : 64; }
 };
 
 Kernels selectKernels() {
   Kernels kernels;
 #if defined(__x86_64__)
   if (__builtin_cpu_supports("avx512f")) {
-    kernels.streamTile = streamTileAvx512AnyRows;
+    kernels.panel = panelAvx512;
     kernels.epilogue = epilogueAvx512;
   }
 #endif
@@ -266,7 +287,7 @@ struct GroupedMatmul {
   }
 };
 
-// One tile of a streaming segment: `cols` result columns from `column` on.
+// One panel of a streaming segment: `cols` result columns from `column` on.
 struct StreamItem {
   int64_t expert, firstRow, rows, column, cols;
 };
@@ -276,37 +297,44 @@ struct StreamJob {
   const StreamItem *items;
 };
 
+// Sets `rows` rows of `cols` floats (stride ld) to the bias, or to zero without one.
+void initRows(float *out, int64_t ld, int64_t rows, const float *bias, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    if (bias)
+      std::memcpy(out + r * ld, bias, cols * sizeof(float));
+    else
+      std::memset(out + r * ld, 0, cols * sizeof(float));
+  }
+}
+
 void runStreamItems(void *ctx, int64_t begin, int64_t end) {
   const auto &job = *static_cast<const StreamJob *>(ctx);
   const GroupedMatmul &gm = *job.gm;
-  float raw[2][kMaxStreamingRows * kMaxTileColumns];
+  int64_t outColumns = gm.outColumns();
+  // The up half of a gated panel; the gate half accumulates in the result itself.
+  thread_local std::vector<float> upBuffer;
   for (int64_t i = begin; i < end; ++i) {
     const StreamItem &item = job.items[i];
-    const float *x[kMaxStreamingRows];
+    const float *x[kMaxStreamingRowsGated];
     for (int64_t r = 0; r < item.rows; ++r)
       x[r] = gm.inputRow(item.firstRow + r);
     const float *w = gm.expertWeights(item.expert);
     const float *bias = gm.expertBias(item.expert);
-    int64_t halves = gm.epilogue.gated ? 2 : 1;
-    for (int64_t half = 0; half < halves; ++half) {
-      int64_t column = item.column + half * gm.outColumns();
-      kernels.streamTile(item.rows, gm.K, x, w + column, gm.N, item.cols, raw[half],
-                         kMaxTileColumns);
-      if (bias)
-        for (int64_t r = 0; r < item.rows; ++r)
-          for (int64_t c = 0; c < item.cols; ++c)
-            raw[half][r * kMaxTileColumns + c] += bias[column + c];
+    float *out = gm.result + item.firstRow * outColumns + item.column;
+    initRows(out, outColumns, item.rows, bias ? bias + item.column : nullptr, item.cols);
+    kernels.panel(item.rows, gm.K, x, w + item.column, gm.N, item.cols, out, outColumns);
+    float *up = nullptr;
+    if (gm.epilogue.gated) {
+      upBuffer.resize(kMaxStreamingRowsGated * kMaxPanelColumns);
+      up = upBuffer.data();
+      int64_t column = item.column + outColumns;
+      initRows(up, item.cols, item.rows, bias ? bias + column : nullptr, item.cols);
+      kernels.panel(item.rows, gm.K, x, w + column, gm.N, item.cols, up, item.cols);
     }
-    for (int64_t r = 0; r < item.rows; ++r) {
-      float *out = gm.result + (item.firstRow + r) * gm.outColumns() + item.column;
-      const float *gate = raw[0] + r * kMaxTileColumns;
-      if (gm.needsEpilogue())
-        kernels.epilogue(gm.epilogue, gate, gm.epilogue.gated ? raw[1] + r * kMaxTileColumns
-                                                              : nullptr,
-                         item.cols, out);
-      else
-        std::memcpy(out, gate, item.cols * sizeof(float));
-    }
+    if (gm.needsEpilogue())
+      for (int64_t r = 0; r < item.rows; ++r)
+        kernels.epilogue(gm.epilogue, out + r * outColumns, up ? up + r * item.cols : nullptr,
+                         item.cols, out + r * outColumns);
   }
 }
 
@@ -384,7 +412,7 @@ extern "C" void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t 
       std::memset(result + first * outColumns, 0, (end - first) * outColumns * sizeof(float));
   };
 
-  std::vector<StreamItem> streamItems;
+  std::vector<StreamItem> streamSegments;
   std::vector<float> packed, wide;
   int64_t used = 0;
   for (int64_t e = 0; e < experts; ++e) {
@@ -400,19 +428,38 @@ extern "C" void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t 
     int64_t segmentRows = valid - begin;
     if (segmentRows == 0)
       continue;
-    if (segmentRows > kMaxStreamingRows) {
+    if (segmentRows > (gm.epilogue.gated ? kMaxStreamingRowsGated : kMaxStreamingRows)) {
       multiplySegment(gm, e, begin, segmentRows, packed, wide);
       continue;
     }
-    int64_t tile = kernels.tileColumns(segmentRows);
-    for (int64_t column = 0; column < outColumns; column += tile)
-      streamItems.push_back({e, begin, segmentRows, column, std::min(tile, outColumns - column)});
+    streamSegments.push_back({e, begin, segmentRows, 0, 0});
   }
   zeroRows(used, rows);
 
+  // Panels as wide as a page of every W row, narrower when there would be too few for
+  // the pool's threads to share. One thread keeps them wide: a 1024-column W (the down
+  // projection) is then read as one contiguous stream.
+  int64_t maxRows = 0;
+  for (const StreamItem &segment : streamSegments)
+    maxRows = std::max(maxRows, segment.rows);
+  // Segments of more rows take narrower panels, whose partial rows still fit in L1/L2.
+  int64_t panelColumns = std::min(maxRows > kMaxStreamingRows ? kManyRowsPanelColumns
+                                                              : kMaxPanelColumns,
+                                  (outColumns + 15) / 16 * 16);
+  int64_t threads = moec_rt_num_threads();
+  auto panels = [&](int64_t width) {
+    return int64_t(streamSegments.size()) * ((outColumns + width - 1) / width);
+  };
+  while (threads > 1 && panelColumns > kMinPanelColumns && panels(panelColumns) < 4 * threads)
+    panelColumns /= 2;
+  std::vector<StreamItem> streamItems;
+  for (const StreamItem &segment : streamSegments)
+    for (int64_t column = 0; column < outColumns; column += panelColumns)
+      streamItems.push_back({segment.expert, segment.firstRow, segment.rows, column,
+                             std::min(panelColumns, outColumns - column)});
   StreamJob job{&gm, streamItems.data()};
   int64_t items = int64_t(streamItems.size());
-  if (items * K * kMaxTileColumns < (int64_t(1) << 16))
+  if (items * K * panelColumns < (int64_t(1) << 16))
     runStreamItems(&job, 0, items);
   else
     moec_rt_parallel_for(items, runStreamItems, &job);

@@ -370,8 +370,8 @@ void checkGroupedMatmul(const MatmulCase &c) {
     EXPECT_EQ(result[(slots - 1) * outColumns + n], 0.0f) << "the slot past every segment";
 }
 
-// Segments of every regime: empty, streamed (up to 16 rows; over 4 in row groups), packed
-// GEMM (more).
+// Segments of every regime: empty, streamed (up to 16 rows, 48 when gated; over 4 in row
+// groups), packed GEMM (more).
 const std::vector<int64_t> kMixedSegments = {0, 1, 2, 0, 3, 4, 5, 17};
 
 class GroupedMatmulActivations : public ::testing::TestWithParam<int32_t> {};
@@ -400,6 +400,16 @@ TEST(MoEGroupedMatmul, NoEpilogueWithBias) {
 TEST(MoEGroupedMatmul, WideTilesAndLongSegments) {
   checkGroupedMatmul(
       {130, 2 * 300, {1, 2, 11, 40, 0}, MOEC_RT_ACTIVATION_SILU, true, false, true});
+}
+
+TEST(MoEGroupedMatmul, StreamedPanelsWiderThanAPage) {
+  // More result columns than one streaming panel takes (1024), not a multiple of 16, and K
+  // past one block of W rows with a remainder of the unrolled rows.
+  checkGroupedMatmul(
+      {70, 2 * 1100, {16, 1, 9, 0, 30}, MOEC_RT_ACTIVATION_SWIGLU_CLAMPED, true, true, true});
+  // Gated segments stream up to 48 rows; more take the packed GEMM.
+  checkGroupedMatmul({37, 2 * 90, {48, 49, 3}, MOEC_RT_ACTIVATION_SILU, true, true, true});
+  checkGroupedMatmul({131, 1043, {1, 16, 6}, MOEC_RT_ACTIVATION_NONE, false, true, false});
 }
 
 TEST(MoEGroupedMatmul, PaddedSegmentsGiveZeroRows) {

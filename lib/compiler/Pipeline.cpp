@@ -12,26 +12,33 @@
 
 using namespace mlir;
 
+/// The raise stage's passes, in the order they run. Each is optional, so this one list also
+/// names what `--disable-pass` accepts.
+static SmallVector<std::unique_ptr<Pass>> createRaisePasses() {
+  SmallVector<std::unique_ptr<Pass>> passes;
+  passes.push_back(moec::createRaiseORTMoE());
+  passes.push_back(moec::createRaiseHFMoE());
+  passes.push_back(moec::createRaiseDenseMoE());
+  return passes;
+}
+
 std::vector<std::string> moec::getOptionalPassNames() {
-  return {moec::createRaiseORTMoE()->getArgument().str(),
-          moec::createRaiseHFMoE()->getArgument().str(),
-          moec::createRaiseDenseMoE()->getArgument().str()};
+  std::vector<std::string> names;
+  for (const std::unique_ptr<Pass> &pass : createRaisePasses())
+    names.push_back(pass->getArgument().str());
+  return names;
 }
 
 /// Adds the passes of `stage` to `pm`, less those `options` disables.
 static void buildStage(OpPassManager &pm, moec::Stage stage,
                        const moec::PipelineOptions &options) {
-  auto addOptional = [&](std::unique_ptr<Pass> pass) {
-    if (!llvm::is_contained(options.disabledPasses, pass->getArgument().str()))
-      pm.addPass(std::move(pass));
-  };
   switch (stage) {
   case moec::Stage::Import:
     return;
   case moec::Stage::Raise:
-    addOptional(moec::createRaiseORTMoE());
-    addOptional(moec::createRaiseHFMoE());
-    addOptional(moec::createRaiseDenseMoE());
+    for (std::unique_ptr<Pass> &pass : createRaisePasses())
+      if (!llvm::is_contained(options.disabledPasses, pass->getArgument().str()))
+        pm.addPass(std::move(pass));
     return;
   case moec::Stage::Optimize:
     return;

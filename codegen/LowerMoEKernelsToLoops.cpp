@@ -172,9 +172,9 @@ public:
     return arith::DivFOp::create(b, lhs, rhs);
   }
   Value rem(Value lhs, Value rhs) { return b.createOrFold<arith::RemUIOp>(lhs, rhs); }
-  Value ceilDiv(Value lhs, int64_t rhs) {
-    return b.createOrFold<arith::CeilDivUIOp>(lhs, index(rhs));
-  }
+  /// lhs / rhs rounded up, in plain arithmetic: arith.ceildivui would need arith-expand
+  /// before the NVVM lowering.
+  Value ceilDiv(Value lhs, int64_t rhs) { return div(add(lhs, index(rhs - 1)), index(rhs)); }
   Value exp(Value x) { return math::ExpOp::create(b, x); }
   Value select(Value cond, Value a, Value c) { return arith::SelectOp::create(b, cond, a, c); }
   Value ult(Value lhs, Value rhs) {

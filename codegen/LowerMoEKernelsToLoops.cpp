@@ -233,6 +233,11 @@ public:
     });
   }
 
+  /// A kernel of one thread, for a scan too short to share out.
+  void singleThread(function_ref<void()> body) {
+    grid({index(1)}, 1, [&](ValueRange, Value) { body(); });
+  }
+
   /// A sequential loop over [lower, upper) carrying `inits`; `body` returns the values
   /// of the next iteration.
   ValueRange forLoop(Value lower, Value upper, ValueRange inits,
@@ -586,7 +591,7 @@ struct PermuteToLoops : OpRewritePattern<PermuteOp> {
                                })[0];
       kb.storeIndexAsI32(total, totals, {e});
     });
-    kb.forEachIndex(kb.index(1), [&](Value) {
+    kb.singleThread([&] {
       kb.storeIndexAsI32(kb.index(0), offsets, {kb.index(0)});
       kb.forLoop(kb.index(0), experts, {kb.index(0)},
                  [&](Value e, ValueRange carried) -> SmallVector<Value> {

@@ -50,7 +50,7 @@ func.func @route_grouped(%logits: tensor<?x8xf32>, %bias: tensor<8xf32>) -> tens
 // -----
 
 // moe.permute: five nests, none with atomics: per-chunk counts, per-expert prefix sums,
-// the segment layout, the padding fill, the scatter.
+// the segment layout (one thread), the padding fill, the scatter.
 // CHECK-LABEL: func.func @permute
 // CHECK: %[[SORTED:.*]] = memref.alloc(%{{.*}}) : memref<?xi32>
 // CHECK: %[[OFFSETS:.*]] = memref.alloc() : memref<9xi32>
@@ -60,8 +60,9 @@ func.func @route_grouped(%logits: tensor<?x8xf32>, %bias: tensor<8xf32>) -> tens
 // CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
 // CHECK: scf.parallel (%{{.*}}) = (%c0) to (%{{.*}}) step (%c1) {
 // CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
-// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%{{.*}}) step (%c1) {
-// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c1) step (%c1) {
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c1) step (%c1) {
+// CHECK: memref.store %c0_i32, %[[OFFSETS]][%c0]
 // CHECK: scf.parallel (%{{.*}}) = (%c0) to (%{{.*}}) step (%c1) {
 // CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
 // CHECK: scf.parallel (%{{.*}}) = (%c0) to (%{{.*}}) step (%c1) {

@@ -75,8 +75,9 @@ def LowerMoEKernelsToRuntime
     world by `bufferization.to_tensor restrict`. Attributes (k, scoring, activation,
     alpha and limit, block size) become constant arguments.
 
-    The kernels take f32 values and i32 ids; any other element type, or quantized weights,
-    is an error at the op.
+    The kernels take f32 values and i32 ids, unquantized weights and dropless routing; the
+    pass leaves any other op as it is, for `moec-lower-moe-kernels-to-loops`, which runs
+    after it in the host pipeline (and there bf16 and f16 ops run as loops).
   }];
   let dependentDialects = [
     "::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",

@@ -2,19 +2,21 @@
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: moe-opt %s -moec-lower-moe-kernels-to-loops -gpu-map-parallel-loops \
 // RUN:   -convert-parallel-loops-to-gpu -lower-affine -o %t/mapped.mlir
-// RUN: %mlir_tools/mlir-opt %t/mapped.mlir -o %t/binary.mlir \
-// RUN:   '-pass-pipeline=builtin.module(gpu-kernel-outlining,nvvm-attach-target{chip=sm_80 l=%libdevice},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm,reconcile-unrealized-casts),gpu-module-to-binary{format=isa})'
-// RUN: %python %moec_src/scripts/extract_ptx.py %t/binary.mlir %t/ptx | FileCheck %s
-// RUN: cat %t/ptx/*.ptx | FileCheck %s --check-prefix=PTX
-// RUN: for f in %t/ptx/*.ptx; do ptxas -arch=sm_80 -v $f -o $f.cubin 2>&1 || exit 1; done \
-// RUN:   | FileCheck %s --check-prefix=STACK
+// RUN: for chip in sm_80 sm_90a; do \
+// RUN:   %mlir_tools/mlir-opt %t/mapped.mlir -o %t/$chip.mlir \
+// RUN:     "-pass-pipeline=builtin.module(gpu-kernel-outlining,nvvm-attach-target{chip=$chip l=%libdevice},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm,reconcile-unrealized-casts),gpu-module-to-binary{format=isa})" \
+// RUN:   && %python %moec_src/scripts/extract_ptx.py %t/$chip.mlir %t/$chip || exit 1; done | FileCheck %s
+// RUN: cat %t/sm_80/*.ptx | FileCheck %s --check-prefix=PTX
+// RUN: for chip in sm_80 sm_90a; do for f in %t/$chip/*.ptx; do \
+// RUN:   ptxas -arch=$chip -v $f -o $f.cubin 2>&1 || exit 1; done; done | FileCheck %s --check-prefix=STACK
 // The loop kernels of every routing and epilogue go through upstream's NVVM lowering to
-// PTX that ptxas assembles for sm_80, math functions resolved from libdevice.
+// PTX that ptxas assembles for sm_80 and sm_90a, math functions resolved from libdevice.
 // (mlir-opt: moe-opt does not register the LLVM translation gpu-module-to-binary needs.)
 
 // 1 route per routing (softmax, sigmoid grouped, topk_first, sparse_mixer), 5 for the
 // permute, 1 per grouped matmul (4), 3 for the unpermute.
 // CHECK: wrote 16 PTX files
+// CHECK-NEXT: wrote 16 PTX files
 // PTX-NOT: __nv_
 // PTX: atom.global.max.s32
 // Top-k lists and accumulators stay in registers: no kernel has a stack frame or spills.

@@ -38,17 +38,20 @@ using namespace mlir;
 using namespace moec::moe;
 
 namespace {
-/// Threads of a block in the one-thread-per-item kernels.
-constexpr int64_t kThreadsPerBlock = 256;
-/// The grouped matmul's tile, one block each: consecutive threads take consecutive
-/// columns, so a warp reads a contiguous run of a weight row.
-constexpr int64_t kMatmulTileRows = 4;
-constexpr int64_t kMatmulTileColumns = 64;
-/// Pairs one thread of moe.permute scans, in order; the chunks' per-expert counts give
-/// every pair its place without atomics.
-constexpr int64_t kPairsPerChunk = 256;
 /// SparseMixer's jitter epsilon, as the host kernel (lib/runtime/MoERouting.cpp) fixes it.
 constexpr float kSparseMixerJitterEps = 0.01f;
+
+/// How the kernels are cut into blocks and threads (the pass's options).
+struct KernelShape {
+  /// Threads of a block in the kernels with a thread per item.
+  int64_t threadsPerBlock;
+  /// The grouped matmul's tile, one block each: consecutive threads take consecutive
+  /// columns, so a warp reads a contiguous run of a weight row.
+  int64_t matmulTileRows, matmulTileColumns;
+  /// Pairs one thread of moe.permute scans, in order; the chunks' per-expert counts give
+  /// every pair its place without atomics.
+  int64_t pairsPerChunk;
+};
 } // namespace
 
 /// Why the loops cannot implement `op` (a kernel-level moe op), if they cannot: they
@@ -75,7 +78,8 @@ namespace {
 /// sequential loops, and f32 arithmetic, all at the op's location.
 class KernelBuilder {
 public:
-  KernelBuilder(PatternRewriter &rewriter, Operation *op) : b(op->getLoc(), rewriter) {}
+  KernelBuilder(PatternRewriter &rewriter, Operation *op, const KernelShape &shape)
+      : b(op->getLoc(), rewriter), shape(shape) {}
 
   //===--- Buffers --------------------------------------------------------===//
 
@@ -227,8 +231,9 @@ public:
 
   /// A kernel with one thread per index in [0, count).
   void forEachIndex(Value count, function_ref<void(Value)> body) {
-    grid({ceilDiv(count, kThreadsPerBlock)}, kThreadsPerBlock, [&](ValueRange block, Value thread) {
-      Value item = add(mul(block[0], index(kThreadsPerBlock)), thread);
+    int64_t threads = shape.threadsPerBlock;
+    grid({ceilDiv(count, threads)}, threads, [&](ValueRange block, Value thread) {
+      Value item = add(mul(block[0], index(threads)), thread);
       ifThen(ult(item, count), [&] { body(item); });
     });
   }
@@ -294,6 +299,7 @@ public:
   }
 
   ImplicitLocOpBuilder b;
+  const KernelShape &shape;
 
 private:
   /// Runs `fn` with `b` inserting where a region builder `nested` points.
@@ -505,12 +511,13 @@ private:
 };
 
 struct RouteToLoops : OpRewritePattern<RouteOp> {
-  using OpRewritePattern::OpRewritePattern;
+  RouteToLoops(MLIRContext *context, const KernelShape &shape)
+      : OpRewritePattern(context), shape(shape) {}
 
   LogicalResult matchAndRewrite(RouteOp op, PatternRewriter &rewriter) const override {
     if (std::optional<std::string> reason = unsupportedReason(op))
       return rewriter.notifyMatchFailure(op, *reason);
-    KernelBuilder kb(rewriter, op);
+    KernelBuilder kb(rewriter, op, shape);
     Value logits = kb.buffer(op.getLogits());
     Value scoreBias = op.getScoreBias() ? kb.buffer(op.getScoreBias()) : Value();
     Value tokens = kb.dim(logits, 0), experts = kb.dim(logits, 1);
@@ -524,13 +531,15 @@ struct RouteToLoops : OpRewritePattern<RouteOp> {
     kb.replace(rewriter, op, {weights, expertIds});
     return success();
   }
+
+  KernelShape shape;
 };
 
 //===----------------------------------------------------------------------===//
 // moe.permute
 //===----------------------------------------------------------------------===//
 
-/// A counting sort in chunks of kPairsPerChunk pairs, stable and without atomics:
+/// A counting sort in chunks of `pairs-per-chunk` pairs, stable and without atomics:
 /// 1. one thread per chunk counts its pairs per expert (counts[chunk][expert]);
 /// 2. one thread per expert turns its column of counts into exclusive prefix sums over
 ///    the chunks and keeps the total;
@@ -540,12 +549,13 @@ struct RouteToLoops : OpRewritePattern<RouteOp> {
 ///    segment.
 /// Chunks in order and pairs in order within a chunk keep token order in a segment.
 struct PermuteToLoops : OpRewritePattern<PermuteOp> {
-  using OpRewritePattern::OpRewritePattern;
+  PermuteToLoops(MLIRContext *context, const KernelShape &shape)
+      : OpRewritePattern(context), shape(shape) {}
 
   LogicalResult matchAndRewrite(PermuteOp op, PatternRewriter &rewriter) const override {
     if (std::optional<std::string> reason = unsupportedReason(op))
       return rewriter.notifyMatchFailure(op, *reason);
-    KernelBuilder kb(rewriter, op);
+    KernelBuilder kb(rewriter, op, shape);
     Value expertIds = kb.buffer(op.getExpertIds());
     Value k = kb.dim(expertIds, 1);
     Value pairs = kb.mul(kb.dim(expertIds, 0), k);
@@ -555,14 +565,14 @@ struct PermuteToLoops : OpRewritePattern<PermuteOp> {
     Value slots = kb.add(pairs, kb.index(numExperts * (op.getBlockSize() - 1)));
     Value sortedIds = kb.alloc(op.getSortedIds().getType(), {slots});
     Value offsets = kb.alloc(op.getExpertOffsets().getType(), {kb.index(numExperts + 1)});
-    Value chunks = kb.ceilDiv(pairs, kPairsPerChunk);
+    Value chunks = kb.ceilDiv(pairs, shape.pairsPerChunk);
     Value counts = kb.allocI32({chunks, experts});
     Value totals = kb.allocI32({experts});
 
     // Calls `body(pair, expert)` for every pair of `chunk` naming an expert, in order.
     auto forEachPairOfChunk = [&](Value chunk, function_ref<void(Value, Value)> body) {
-      Value first = kb.mul(chunk, kb.index(kPairsPerChunk));
-      Value last = arith::MinUIOp::create(kb.b, kb.add(first, kb.index(kPairsPerChunk)), pairs);
+      Value first = kb.mul(chunk, kb.index(shape.pairsPerChunk));
+      Value last = arith::MinUIOp::create(kb.b, kb.add(first, kb.index(shape.pairsPerChunk)), pairs);
       kb.forLoop(first, last, [&](Value pair) {
         Value idI32 = memref::LoadOp::create(kb.b, expertIds,
                                              ValueRange{kb.div(pair, k), kb.rem(pair, k)});
@@ -613,23 +623,26 @@ struct PermuteToLoops : OpRewritePattern<PermuteOp> {
     kb.replace(rewriter, op, {sortedIds, offsets});
     return success();
   }
+
+  KernelShape shape;
 };
 
 //===----------------------------------------------------------------------===//
 // moe.grouped_matmul
 //===----------------------------------------------------------------------===//
 
-/// One block per tile of kMatmulTileRows rows by kMatmulTileColumns result columns, a
+/// One block per tile of `matmul-tile-rows` by `matmul-tile-columns` result columns, a
 /// thread per result element, the K loop sequential in the thread. A thread finds the
 /// segment of its row by a binary search of the offsets, so rows past the used length,
 /// padding rows and empty experts cost no multiply-adds.
 struct GroupedMatmulToLoops : OpRewritePattern<GroupedMatmulOp> {
-  using OpRewritePattern::OpRewritePattern;
+  GroupedMatmulToLoops(MLIRContext *context, const KernelShape &shape)
+      : OpRewritePattern(context), shape(shape) {}
 
   LogicalResult matchAndRewrite(GroupedMatmulOp op, PatternRewriter &rewriter) const override {
     if (std::optional<std::string> reason = unsupportedReason(op))
       return rewriter.notifyMatchFailure(op, *reason);
-    KernelBuilder kb(rewriter, op);
+    KernelBuilder kb(rewriter, op, shape);
     Value input = kb.buffer(op.getInput());
     Value weights = kb.buffer(op.getWeights());
     Value offsets = kb.buffer(op.getExpertOffsets());
@@ -657,10 +670,10 @@ struct GroupedMatmulToLoops : OpRewritePattern<GroupedMatmulOp> {
     if (std::optional<int64_t> staticExperts = getConstantIntValue(experts))
       searchSteps = llvm::Log2_64_Ceil(std::max<int64_t>(*staticExperts, 1)) + 1;
 
-    kb.grid({kb.ceilDiv(rows, kMatmulTileRows), kb.ceilDiv(resultColumns, kMatmulTileColumns)},
-            kMatmulTileRows * kMatmulTileColumns, [&](ValueRange block, Value thread) {
-              Value tileColumns = kb.index(kMatmulTileColumns);
-              Value row = kb.add(kb.mul(block[0], kb.index(kMatmulTileRows)),
+    kb.grid({kb.ceilDiv(rows, shape.matmulTileRows), kb.ceilDiv(resultColumns, shape.matmulTileColumns)},
+            shape.matmulTileRows * shape.matmulTileColumns, [&](ValueRange block, Value thread) {
+              Value tileColumns = kb.index(shape.matmulTileColumns);
+              Value row = kb.add(kb.mul(block[0], kb.index(shape.matmulTileRows)),
                                  kb.div(thread, tileColumns));
               Value column = kb.add(kb.mul(block[1], tileColumns), kb.rem(thread, tileColumns));
               Value inside = kb.both(kb.ult(row, rows), kb.ult(column, resultColumns));
@@ -688,6 +701,8 @@ struct GroupedMatmulToLoops : OpRewritePattern<GroupedMatmulOp> {
     kb.replace(rewriter, op, {result});
     return success();
   }
+
+  KernelShape shape;
 
 private:
   /// The expert whose segment holds `row` (known to be below the used length): the first
@@ -778,12 +793,13 @@ private:
 /// threads (as on the host); 3. one thread per result element sums the token's weighted
 /// expert rows in slot order j = 0..k-1.
 struct UnpermuteToLoops : OpRewritePattern<UnpermuteOp> {
-  using OpRewritePattern::OpRewritePattern;
+  UnpermuteToLoops(MLIRContext *context, const KernelShape &shape)
+      : OpRewritePattern(context), shape(shape) {}
 
   LogicalResult matchAndRewrite(UnpermuteOp op, PatternRewriter &rewriter) const override {
     if (std::optional<std::string> reason = unsupportedReason(op))
       return rewriter.notifyMatchFailure(op, *reason);
-    KernelBuilder kb(rewriter, op);
+    KernelBuilder kb(rewriter, op, shape);
     Value expertOut = kb.buffer(op.getExpertOut());
     Value sortedIds = kb.buffer(op.getSortedIds());
     Value weights = kb.buffer(op.getWeights());
@@ -806,10 +822,10 @@ struct UnpermuteToLoops : OpRewritePattern<UnpermuteOp> {
             ValueRange{arith::IndexCastOp::create(kb.b, kb.b.getIndexType(), idI32)});
       });
     });
-    kb.grid({tokens, kb.ceilDiv(columns, kThreadsPerBlock)}, kThreadsPerBlock,
+    kb.grid({tokens, kb.ceilDiv(columns, shape.threadsPerBlock)}, shape.threadsPerBlock,
             [&](ValueRange block, Value thread) {
               Value token = block[0];
-              Value column = kb.add(kb.mul(block[1], kb.index(kThreadsPerBlock)), thread);
+              Value column = kb.add(kb.mul(block[1], kb.index(shape.threadsPerBlock)), thread);
               kb.ifThen(kb.ult(column, columns), [&] {
                 Value sum = kb.forLoop(
                     kb.index(0), k, {kb.f32(0.0f)},
@@ -836,9 +852,13 @@ struct UnpermuteToLoops : OpRewritePattern<UnpermuteOp> {
     kb.replace(rewriter, op, {result});
     return success();
   }
+
+  KernelShape shape;
 };
 
 struct LowerMoEKernelsToLoops : moec::impl::LowerMoEKernelsToLoopsBase<LowerMoEKernelsToLoops> {
+  using LowerMoEKernelsToLoopsBase::LowerMoEKernelsToLoopsBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     bool unsupported = false;
@@ -853,9 +873,19 @@ struct LowerMoEKernelsToLoops : moec::impl::LowerMoEKernelsToLoopsBase<LowerMoEK
     if (unsupported)
       return signalPassFailure();
 
+    KernelShape shape{threadsPerBlock, matmulTileRows, matmulTileColumns, pairsPerChunk};
+    for (auto [name, value] : {std::pair<StringRef, int64_t>{"threads-per-block", threadsPerBlock},
+                               {"matmul-tile-rows", matmulTileRows},
+                               {"matmul-tile-columns", matmulTileColumns},
+                               {"pairs-per-chunk", pairsPerChunk}})
+      if (value < 1) {
+        module.emitError() << getArgument() << ": " << name << " must be positive, not "
+                           << value;
+        return signalPassFailure();
+      }
     RewritePatternSet patterns(&getContext());
     patterns.add<RouteToLoops, PermuteToLoops, GroupedMatmulToLoops, UnpermuteToLoops>(
-        &getContext());
+        &getContext(), shape);
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
   }

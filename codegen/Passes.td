@@ -101,10 +101,10 @@ def LowerMoEKernelsToLoops : Pass<"moec-lower-moe-kernels-to-loops", "::mlir::Mo
 
     - `moe.route`: a thread per token; scores are recomputed from the logits, the top-k
       lists (of experts and, group-limited, of groups) live in registers.
-    - `moe.permute`: a stable counting sort in chunks of 256 pairs, without atomics:
+    - `moe.permute`: a stable counting sort in chunks of pairs, without atomics:
       per-chunk histograms, per-expert prefix sums over the chunks, one thread laying out
       the padded segments, then a scatter per chunk in pair order.
-    - `moe.grouped_matmul`: a block per tile of 4 rows by 64 result columns, a thread per
+    - `moe.grouped_matmul`: a block per tile of rows by result columns, a thread per
       result element (gate and up column for gated epilogues) with the K loop sequential;
       a thread finds its row's expert by a binary search of the offsets, and padding rows
       and rows past the used length write zeros without multiplying.
@@ -116,6 +116,16 @@ def LowerMoEKernelsToLoops : Pass<"moec-lower-moe-kernels-to-loops", "::mlir::Mo
     `bufferization.to_tensor restrict`. Values are f32, f16 or bf16 (computed in f32), ids
     i32; quantized weights and capacity-limited routing are errors at the op.
   }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t", /*default=*/"256",
+           "Threads of a block in the kernels with a thread per item">,
+    Option<"matmulTileRows", "matmul-tile-rows", "int64_t", /*default=*/"4",
+           "Rows of the grouped matmul's tile, one block each">,
+    Option<"matmulTileColumns", "matmul-tile-columns", "int64_t", /*default=*/"64",
+           "Result columns of the grouped matmul's tile (a thread each, per row)">,
+    Option<"pairsPerChunk", "pairs-per-chunk", "int64_t", /*default=*/"256",
+           "(token, slot) pairs one thread of moe.permute counts and scatters">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
     "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",

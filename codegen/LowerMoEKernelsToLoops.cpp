@@ -41,6 +41,9 @@ namespace {
 /// SparseMixer's jitter epsilon, as the host kernel (lib/runtime/MoERouting.cpp) fixes it.
 constexpr float kSparseMixerJitterEps = 0.01f;
 
+/// CUDA's limit on the threads of a block.
+constexpr int64_t kMaxThreadsPerBlock = 1024;
+
 /// How the kernels are cut into blocks and threads (the pass's options).
 struct KernelShape {
   /// Threads of a block in the kernels with a thread per item.
@@ -261,13 +264,19 @@ public:
     });
   }
 
-  void ifThen(Value cond, function_ref<void()> body) {
-    scf::IfOp::create(b, cond, [&](OpBuilder &nested, Location) {
-      inside(nested, [&] {
-        body();
-        scf::YieldOp::create(b);
-      });
-    });
+  /// Runs `thenBody` if `cond`, else `elseBody` (if any).
+  void ifThen(Value cond, function_ref<void()> thenBody, function_ref<void()> elseBody = nullptr) {
+    auto regionOf = [this](function_ref<void()> body) {
+      return [this, body](OpBuilder &nested, Location) {
+        inside(nested, [&] {
+          body();
+          scf::YieldOp::create(b);
+        });
+      };
+    };
+    auto thenRegion = regionOf(thenBody), elseRegion = regionOf(elseBody);
+    scf::IfOp::create(b, cond, thenRegion,
+                      elseBody ? function_ref<void(OpBuilder &, Location)>(elseRegion) : nullptr);
   }
   /// `thenValue()` if `cond`, else `elseValue()`, each computed only when taken.
   Value conditional(Value cond, function_ref<Value()> thenValue, function_ref<Value()> elseValue) {
@@ -280,22 +289,6 @@ public:
           inside(nested, [&] { scf::YieldOp::create(b, elseValue()); });
         });
     return op.getResult(0);
-  }
-  void ifThenElse(Value cond, function_ref<void()> thenBody, function_ref<void()> elseBody) {
-    scf::IfOp::create(
-        b, cond,
-        [&](OpBuilder &nested, Location) {
-          inside(nested, [&] {
-            thenBody();
-            scf::YieldOp::create(b);
-          });
-        },
-        [&](OpBuilder &nested, Location) {
-          inside(nested, [&] {
-            elseBody();
-            scf::YieldOp::create(b);
-          });
-        });
   }
 
   ImplicitLocOpBuilder b;
@@ -687,7 +680,7 @@ struct GroupedMatmulToLoops : OpRewritePattern<GroupedMatmulOp> {
                   inputRow = kb.div(arith::IndexCastOp::create(kb.b, kb.b.getIndexType(), idI32),
                                     rowsPerToken);
                 }
-                kb.ifThenElse(
+                kb.ifThen(
                     computes,
                     [&] {
                       Value e = expertOfRow(kb, segmentStart, row, experts, searchSteps);
@@ -883,6 +876,13 @@ struct LowerMoEKernelsToLoops : moec::impl::LowerMoEKernelsToLoopsBase<LowerMoEK
                            << value;
         return signalPassFailure();
       }
+    if (threadsPerBlock > kMaxThreadsPerBlock ||
+        matmulTileRows * matmulTileColumns > kMaxThreadsPerBlock) {
+      module.emitError() << getArgument() << ": a block has at most " << kMaxThreadsPerBlock
+                         << " threads (threads-per-block, matmul-tile-rows x "
+                            "matmul-tile-columns)";
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
     patterns.add<RouteToLoops, PermuteToLoops, GroupedMatmulToLoops, UnpermuteToLoops>(
         &getContext(), shape);

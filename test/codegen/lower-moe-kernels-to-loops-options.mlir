@@ -3,8 +3,11 @@
 // RUN:   | FileCheck %s
 // RUN: not moe-opt %s -split-input-file '-moec-lower-moe-kernels-to-loops=matmul-tile-rows=0' 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=INVALID
+// RUN: not moe-opt %s -split-input-file '-moec-lower-moe-kernels-to-loops=matmul-tile-rows=16 matmul-tile-columns=128' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=TOO-MANY
 // The pass's options size the blocks: threads of the one-per-item kernels, and the grouped
-// matmul's tile (rows x columns threads). A size below one is an error.
+// matmul's tile (rows x columns threads). A size below one, or a block of over 1024
+// threads (CUDA's limit), is an error.
 
 // CHECK-LABEL: func.func @route
 // CHECK: scf.parallel
@@ -29,3 +32,4 @@ func.func @grouped_matmul(%x: tensor<?x64xf32>, %w: tensor<8x64x96xf32>, %offset
 }
 
 // INVALID: error: moec-lower-moe-kernels-to-loops: matmul-tile-rows must be positive, not 0
+// TOO-MANY: error: moec-lower-moe-kernels-to-loops: a block has at most 1024 threads (threads-per-block, matmul-tile-rows x matmul-tile-columns)

@@ -23,7 +23,9 @@ void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOption
   funcPM.addPass(createTosaToArithPass());
   funcPM.addPass(createTosaToTensorPass());
   funcPM.addPass(createFuseElementwiseOps());
-  pm.addPass(createLowerMoEKernelsToRuntime());
+  if (options.runtimeMoEKernels)
+    pm.addPass(createLowerMoEKernelsToRuntime());
+  pm.addPass(createLowerMoEKernelsToLoops());
 
   // Buffers: the entry function takes and returns plain (identity-layout) memrefs, and
   // ownership-based deallocation hands every returned buffer to the caller.

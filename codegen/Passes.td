@@ -75,13 +75,61 @@ def LowerMoEKernelsToRuntime
     world by `bufferization.to_tensor restrict`. Attributes (k, scoring, activation,
     alpha and limit, block size) become constant arguments.
 
-    The kernels take f32 values and i32 ids; any other element type, or quantized weights,
-    is an error at the op.
+    The kernels take f32 values and i32 ids, unquantized weights and dropless routing; the
+    pass leaves any other op as it is, for `moec-lower-moe-kernels-to-loops`, which runs
+    after it in the host pipeline (and there bf16 and f16 ops run as loops).
   }];
   let dependentDialects = [
     "::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect", "::mlir::func::FuncDialect",
     "::mlir::memref::MemRefDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def LowerMoEKernelsToLoops : Pass<"moec-lower-moe-kernels-to-loops", "::mlir::ModuleOp"> {
+  let summary = "Lower the kernel-level moe ops to GPU-mappable parallel loops on buffers";
+  let description = [{
+    Replaces `moe.route`, `moe.permute`, `moe.grouped_matmul` and `moe.unpermute` by
+    loop nests with the semantics of the host runtime's kernels (lib/runtime/MoERouting.cpp,
+    lib/runtime/MoEGroupedMatmul.cpp), shaped for a GPU: each kernel is an outer
+    `scf.parallel` over blocks, whose bounds are computed before it, around an inner
+    `scf.parallel` over a constant number of threads (guarded with `scf.if` for the
+    remainder), with only sequential `scf.for` loops below. Upstream
+    `gpu-map-parallel-loops` and `convert-parallel-loops-to-gpu` turn every nest into one
+    `gpu.launch`; on the host the same loops run sequentially, which tests their numerics
+    without a GPU.
+
+    - `moe.route`: a thread per token; scores are recomputed from the logits, the top-k
+      lists (of experts and, group-limited, of groups) live in registers.
+    - `moe.permute`: a stable counting sort in chunks of pairs, without atomics:
+      per-chunk histograms, per-expert prefix sums over the chunks, one thread laying out
+      the padded segments, then a scatter per chunk in pair order.
+    - `moe.grouped_matmul`: a block per tile of rows by result columns, a thread per
+      result element (gate and up column for gated epilogues) with the K loop sequential;
+      a thread finds its row's expert by a binary search of the offsets, and padding rows
+      and rows past the used length write zeros without multiplying.
+    - `moe.unpermute`: an atomic max records each pair's slot (the last slot wins, as on
+      the host), then a thread per result element sums the token's weighted rows.
+
+    Runs on tensors, as `moec-lower-moe-kernels-to-runtime` does: operands are read
+    through `bufferization.to_buffer`, results are fresh `memref.alloc` buffers returned by
+    `bufferization.to_tensor restrict`. Values are f32, f16 or bf16 (computed in f32), ids
+    i32; quantized weights and capacity-limited routing are errors at the op.
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t", /*default=*/"256",
+           "Threads of a block in the kernels with a thread per item">,
+    Option<"matmulTileRows", "matmul-tile-rows", "int64_t", /*default=*/"4",
+           "Rows of the grouped matmul's tile, one block each">,
+    Option<"matmulTileColumns", "matmul-tile-columns", "int64_t", /*default=*/"64",
+           "Result columns of the grouped matmul's tile (a thread each, per row)">,
+    Option<"pairsPerChunk", "pairs-per-chunk", "int64_t", /*default=*/"256",
+           "(token, slot) pairs one thread of moe.permute counts and scatters">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
   ];
 }
 

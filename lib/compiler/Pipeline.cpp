@@ -22,10 +22,17 @@ static SmallVector<std::unique_ptr<Pass>> createRaisePasses() {
   return passes;
 }
 
+/// The codegen pass that runs the moe kernels on the runtime's host kernels; disabled, the
+/// host runs the loop kernels a GPU runs instead.
+static std::string runtimeMoEKernelsPassName() {
+  return moec::createLowerMoEKernelsToRuntime()->getArgument().str();
+}
+
 std::vector<std::string> moec::getOptionalPassNames() {
   std::vector<std::string> names;
   for (const std::unique_ptr<Pass> &pass : createRaisePasses())
     names.push_back(pass->getArgument().str());
+  names.push_back(runtimeMoEKernelsPassName());
   return names;
 }
 
@@ -51,9 +58,13 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     return;
-  case moec::Stage::Codegen:
-    moec::buildHostLoweringPipeline(pm, moec::HostLoweringOptions());
+  case moec::Stage::Codegen: {
+    moec::HostLoweringOptions hostOptions;
+    hostOptions.runtimeMoEKernels =
+        !llvm::is_contained(options.disabledPasses, runtimeMoEKernelsPassName());
+    moec::buildHostLoweringPipeline(pm, hostOptions);
     return;
+  }
   }
 }
 

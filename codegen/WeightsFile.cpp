@@ -5,6 +5,10 @@
 // constant globals of the LLVM-dialect module are written to that file, each at a 64-byte
 // aligned offset, and every address taken of one becomes `moec_weights + offset`.
 //
+// The weights are usually the model's external data, mapped by the importer and read here
+// for the first time. Each chunk's pages are handed back to the kernel once written, so that
+// moec's resident memory stays far below the weights' size however large they are.
+//
 //===----------------------------------------------------------------------===//
 
 #include "moec/Codegen/Emission.h"
@@ -16,7 +20,12 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/Support/MathExtras.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 using namespace mlir;
 
@@ -76,6 +85,34 @@ SmallVector<Weight> collectWeights(ModuleOp module) {
 }
 
 constexpr uint64_t kWeightAlignment = 64;
+
+/// Drops `bytes`' pages from moec's resident memory. MADV_PAGEOUT never loses data, whatever
+/// the memory is (a file mapping, or the heap of a weight that a pass computed), so that
+/// nothing needs to know where a blob's data came from. Linux honours it for files that the
+/// user owns or may write; elsewhere it is a hint without effect.
+void releasePages(ArrayRef<char> bytes) {
+#if defined(__linux__) && defined(MADV_PAGEOUT)
+  uintptr_t pageSize = llvm::sys::Process::getPageSizeEstimate();
+  uintptr_t begin = llvm::alignDown(reinterpret_cast<uintptr_t>(bytes.data()), pageSize);
+  uintptr_t end = llvm::alignTo(reinterpret_cast<uintptr_t>(bytes.data() + bytes.size()), pageSize);
+  // A failure only means the pages stay resident.
+  (void)::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_PAGEOUT);
+#else
+  (void)bytes;
+#endif
+}
+
+/// Writes `data` to `file` and into `checksum` in one pass, a chunk at a time, releasing
+/// each chunk's pages once done with them.
+void writeWeight(ArrayRef<char> data, llvm::raw_ostream &file, moec_checksum64_state &checksum) {
+  constexpr size_t kChunkBytes = size_t(64) << 20;
+  for (size_t start = 0; start < data.size(); start += kChunkBytes) {
+    ArrayRef<char> chunk = data.slice(start, std::min(kChunkBytes, data.size() - start));
+    file.write(chunk.data(), chunk.size());
+    moec_checksum64_update(&checksum, chunk.data(), chunk.size());
+    releasePages(chunk);
+  }
+}
 } // namespace
 
 uint64_t moec::getWeightsFileSize(ModuleOp module) {
@@ -96,8 +133,7 @@ void moec::moveWeightsToFile(ModuleOp module, StringRef fileName, llvm::raw_ostr
     uint64_t offset = llvm::alignTo(size, kWeightAlignment);
     file.write(padding, offset - size);
     moec_checksum64_update(&checksum, padding, offset - size);
-    file.write(weight.data.data(), weight.data.size());
-    moec_checksum64_update(&checksum, weight.data.data(), weight.data.size());
+    writeWeight(weight.data, file, checksum);
     offsets[weight.global.getSymName()] = offset;
     size = offset + weight.data.size();
   }

@@ -46,6 +46,8 @@ enum ORTMoEInput : unsigned {
 /// legacy layout. A bias `[E, out]` is a projection with `in == 1` in the legacy layout.
 /// Without data (an absent bias) it reads as zeros.
 struct Projection {
+  /// The constant the data belongs to; null for an absent bias.
+  Value constant;
   ArrayRef<char> data;
   int64_t in = 1;
   int64_t out = 0;
@@ -64,12 +66,29 @@ struct ColumnSource {
   int64_t column;
 };
 
+/// Whether `columns` of `sources` are one whole projection already in moe's layout, in order.
+bool isInMoELayout(ArrayRef<Projection> sources, ArrayRef<ColumnSource> columns) {
+  if (columns.empty() || !sources[columns.front().source].constant)
+    return false;
+  const Projection &source = sources[columns.front().source];
+  if (!source.legacyLayout || static_cast<int64_t>(columns.size()) != source.out)
+    return false;
+  for (auto [index, column] : llvm::enumerate(columns))
+    if (&sources[column.source] != &source || column.column != static_cast<int64_t>(index))
+      return false;
+  return true;
+}
+
 /// Gathers `[experts, rows, columns.size()]` elements of `elementBytes` bytes each in moe's
-/// layout (rows are the input features, columns the output features).
-SmallVector<char> gatherColumns(ArrayRef<Projection> sources, ArrayRef<ColumnSource> columns,
-                                int64_t experts, int64_t rows, size_t elementBytes) {
-  SmallVector<char> result(experts * rows * columns.size() * elementBytes, 0);
-  char *next = result.data();
+/// layout (rows are the input features, columns the output features) into a new blob,
+/// written in place: weights can take gigabytes, so there is no intermediate copy.
+AsmResourceBlob gatherColumns(ArrayRef<Projection> sources, ArrayRef<ColumnSource> columns,
+                              int64_t experts, int64_t rows, size_t elementBytes) {
+  AsmResourceBlob result = HeapAsmResourceBlob::allocate(
+      experts * rows * columns.size() * elementBytes, elementBytes);
+  MutableArrayRef<char> bytes = result.getMutableData();
+  std::memset(bytes.data(), 0, bytes.size());
+  char *next = bytes.data();
   for (int64_t expert = 0; expert < experts; ++expert)
     for (int64_t row = 0; row < rows; ++row)
       for (ColumnSource column : columns) {
@@ -143,7 +162,7 @@ private:
 
   /// The static shape and bytes of constant input `index` (named `what`), of rank `rank`,
   /// in element type `elementType`.
-  FailureOr<std::pair<ArrayRef<int64_t>, ArrayRef<char>>>
+  FailureOr<std::pair<ArrayRef<int64_t>, Projection>>
   readConstant(unsigned index, StringRef what, int64_t rank, Type elementType, std::string &why);
 
   onnx::NodeOp node;
@@ -157,7 +176,7 @@ std::string describeShape(ArrayRef<int64_t> shape) {
   return text;
 }
 
-FailureOr<std::pair<ArrayRef<int64_t>, ArrayRef<char>>>
+FailureOr<std::pair<ArrayRef<int64_t>, Projection>>
 NodeReader::readConstant(unsigned index, StringRef what, int64_t rank, Type elementType,
                          std::string &why) {
   auto type = llvm::dyn_cast<RankedTensorType>(input(index).getType());
@@ -174,7 +193,10 @@ NodeReader::readConstant(unsigned index, StringRef what, int64_t rank, Type elem
     why = (what + " has a different element type from input").str();
     return failure();
   }
-  return std::make_pair(type.getShape(), *bytes);
+  Projection projection;
+  projection.constant = input(index);
+  projection.data = *bytes;
+  return std::make_pair(type.getShape(), projection);
 }
 
 FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
@@ -307,27 +329,35 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
   }
   plan.experts = experts;
   plan.inter = inter;
-  plan.upSources.push_back({fc1->second, hidden, fc1Columns, legacy});
-  plan.downSource = {fc2->second, inter, hidden, legacy};
+  auto projection = [&](Projection source, int64_t in, int64_t out) {
+    source.in = in;
+    source.out = out;
+    source.legacyLayout = legacy;
+    return source;
+  };
+  plan.upSources.push_back(projection(fc1->second, hidden, fc1Columns));
+  plan.downSource = projection(fc2->second, inter, hidden);
   if (hasFc3) {
     auto fc3 = readConstant(kFc3Weights, "fc3_experts_weights", 3, plan.elementType, why);
     if (failed(fc3) ||
         !expectShape(fc3->first, projectionShape(hidden, inter), "fc3_experts_weights"))
       return failure();
-    plan.upSources.push_back({fc3->second, hidden, inter, legacy});
+    plan.upSources.push_back(projection(fc3->second, hidden, inter));
   }
 
   // Biases, [E, out]. A gated layer with only one of fc1's and fc3's biases gets zeros for
   // the other.
   auto readBias = [&](unsigned index, StringRef what, int64_t out,
                       Projection &bias) -> LogicalResult {
-    bias = Projection{{}, 1, out, true};
+    bias = Projection{};
+    bias.out = out;
     if (!hasInput(index))
       return success();
     auto constant = readConstant(index, what, 2, plan.elementType, why);
     if (failed(constant) || !expectShape(constant->first, {experts, out}, what))
       return failure();
-    bias.data = constant->second;
+    bias.constant = constant->second.constant;
+    bias.data = constant->second.data;
     return success();
   };
   plan.upBiasSources.resize(plan.upSources.size());
@@ -380,12 +410,19 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
   return plan;
 }
 
-/// A new constant of `type` holding `bytes`, named after the node it comes from.
+/// moe.layer's operand of `type` made of `columns` of `sources` for `rows` rows: the
+/// model's constant itself when it is in moe's layout already (no copy of what may be
+/// gigabytes of mapped weights), else a new constant named after the node.
 Value createWeight(PatternRewriter &rewriter, Location loc, const Twine &name,
-                   RankedTensorType type, ArrayRef<char> bytes, size_t elementBytes) {
+                   RankedTensorType type, ArrayRef<Projection> sources,
+                   ArrayRef<ColumnSource> columns, int64_t rows, size_t elementBytes) {
+  if (isInMoELayout(sources, columns) &&
+      sources[columns.front().source].constant.getType() == type)
+    return sources[columns.front().source].constant;
   std::string nameText = name.str();
   auto attr = DenseResourceElementsAttr::get(
-      type, nameText, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, elementBytes));
+      type, nameText,
+      gatherColumns(sources, columns, type.getDimSize(0), rows, elementBytes));
   return onnx::ConstantOp::create(rewriter, loc, type, nameText, attr);
 }
 
@@ -420,29 +457,21 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
     auto tensorType = [&](ArrayRef<int64_t> shape) {
       return RankedTensorType::get(shape, plan->elementType);
     };
-    Value up = createWeight(
-        rewriter, loc, nodeName + ".up_weight", tensorType({plan->experts, plan->hidden, upWidth}),
-        gatherColumns(plan->upSources, plan->upColumns, plan->experts, plan->hidden,
-                      plan->elementBytes),
-        plan->elementBytes);
-    Value down = createWeight(
-        rewriter, loc, nodeName + ".down_weight",
-        tensorType({plan->experts, plan->inter, plan->hidden}),
-        gatherColumns(plan->downSource, downColumns, plan->experts, plan->inter,
-                      plan->elementBytes),
-        plan->elementBytes);
+    Value up = createWeight(rewriter, loc, nodeName + ".up_weight",
+                            tensorType({plan->experts, plan->hidden, upWidth}), plan->upSources,
+                            plan->upColumns, plan->hidden, plan->elementBytes);
+    Value down = createWeight(rewriter, loc, nodeName + ".down_weight",
+                              tensorType({plan->experts, plan->inter, plan->hidden}),
+                              plan->downSource, downColumns, plan->inter, plan->elementBytes);
     Value upBias, downBias;
     if (plan->hasUpBias)
       upBias = createWeight(rewriter, loc, nodeName + ".up_bias",
-                            tensorType({plan->experts, upWidth}),
-                            gatherColumns(plan->upBiasSources, plan->upColumns, plan->experts, 1,
-                                          plan->elementBytes),
-                            plan->elementBytes);
+                            tensorType({plan->experts, upWidth}), plan->upBiasSources,
+                            plan->upColumns, 1, plan->elementBytes);
     if (plan->hasDownBias)
-      downBias = createWeight(
-          rewriter, loc, nodeName + ".down_bias", tensorType({plan->experts, plan->hidden}),
-          gatherColumns(plan->downBiasSource, downColumns, plan->experts, 1, plan->elementBytes),
-          plan->elementBytes);
+      downBias = createWeight(rewriter, loc, nodeName + ".down_bias",
+                              tensorType({plan->experts, plan->hidden}), plan->downBiasSource,
+                              downColumns, 1, plan->elementBytes);
 
     // moe.layer takes tokens as rows: [B, S, H] inputs are flattened and restored around it.
     bool batched = tokensType.getRank() == 3;

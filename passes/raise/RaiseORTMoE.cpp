@@ -3,11 +3,15 @@
 // onnxruntime's MoE contrib op is already one whole MoE layer; raising it is a matter of
 // translating its attributes and bringing its constant expert weights into moe.layer's
 // layout. Anything the translation cannot reproduce exactly leaves the node as it is,
-// with a remark that says why: a wrong raise would be a silent wrong result.
+// with a remark that says why: a wrong raise would be a silent wrong result. A node whose
+// expert weights do not fit together is no layer at all (onnxruntime refuses it when run):
+// that is an error naming the node.
 //
 //===----------------------------------------------------------------------===//
 
 #include "moec/Passes.h"
+
+#include "ONNXMatch.h"
 
 #include "moec/Dialect/MoE/MoE.h"
 #include "moec/Dialect/ONNX/ONNX.h"
@@ -143,6 +147,9 @@ public:
   /// The layer the node stands for, or failure with the reason in `why`.
   FailureOr<LayerPlan> plan(std::string &why);
 
+  /// Whether `plan` failed because the node's weights contradict each other.
+  bool isMalformed() const { return malformed; }
+
 private:
   bool hasInput(unsigned index) {
     return index < node.getInputs().size() &&
@@ -166,6 +173,7 @@ private:
   readConstant(unsigned index, StringRef what, int64_t rank, Type elementType, std::string &why);
 
   onnx::NodeOp node;
+  bool malformed = false;
 };
 
 std::string describeShape(ArrayRef<int64_t> shape) {
@@ -300,6 +308,7 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
     why = ("fc2_experts_weights " + describeShape(fc2Shape) + " does not match hidden size " +
            Twine(hidden))
               .str();
+    malformed = true;
     return failure();
   }
   int64_t inter = fc2Shape[1] * fc2Shape[2] / hidden;
@@ -313,6 +322,7 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
     why = (what + " is " + describeShape(shape) + " but must be " + describeShape(expected) +
            (legacy ? " (legacy layout)" : ""))
               .str();
+    malformed = true;
     return false;
   };
   auto projectionShape = [&](int64_t in, int64_t out) -> SmallVector<int64_t> {
@@ -426,16 +436,25 @@ Value createWeight(PatternRewriter &rewriter, Location loc, const Twine &name,
   return onnx::ConstantOp::create(rewriter, loc, type, nameText, attr);
 }
 
-/// Raises one `com.microsoft.MoE` node into `moe.layer`.
+/// Raises one `com.microsoft.MoE` node into `moe.layer`. A malformed node gets an error and
+/// sets `sawMalformedNode`, which fails the pass.
 struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
-  using OpRewritePattern::OpRewritePattern;
+  RaiseORTMoENode(MLIRContext *context, bool &sawMalformedNode)
+      : OpRewritePattern(context), sawMalformedNode(sawMalformedNode) {}
 
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     if (node.getOpType() != "MoE" || node.getDomain() != "com.microsoft" ||
         node.getNumResults() != 1)
       return failure();
     std::string whyNot;
-    FailureOr<LayerPlan> plan = NodeReader(node).plan(whyNot);
+    NodeReader reader(node);
+    FailureOr<LayerPlan> plan = reader.plan(whyNot);
+    if (reader.isMalformed()) {
+      node.emitError() << "node " << raise::describe(node)
+                       << ": the expert weights do not fit together: " << whyNot;
+      sawMalformedNode = true;
+      return failure();
+    }
     auto resultType = llvm::dyn_cast<RankedTensorType>(node.getResult(0).getType());
     Value tokens = node.getInputs()[kInput];
     auto tokensType = llvm::cast<RankedTensorType>(tokens.getType());
@@ -494,14 +513,19 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
     rewriter.replaceOp(node, layer);
     return success();
   }
+
+  bool &sawMalformedNode;
 };
 
 struct RaiseORTMoE : moec::impl::RaiseORTMoEBase<RaiseORTMoE> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<RaiseORTMoENode>(&getContext());
+    bool sawMalformedNode = false;
+    patterns.add<RaiseORTMoENode>(&getContext(), sawMalformedNode);
     // Every node is visited once, so a node that stays un-raised gets one remark.
     walkAndApplyPatterns(getOperation(), std::move(patterns));
+    if (sawMalformedNode)
+      signalPassFailure();
   }
 };
 

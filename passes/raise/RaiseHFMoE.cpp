@@ -338,10 +338,18 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
     FailureOr<ExpertChain> chain = matchExpertChain(*routing, expert, tokenRow, slotRow, reason);
     if (failed(chain))
       return failure();
-    if (llvm::any_of(chains, [&](const std::optional<ExpertChain> &other) {
-          return other && !other->body.isSameKind(chain->body);
-        }))
+    // The chains found so far are all of one kind: comparing with any of them suffices.
+    auto other = llvm::find_if(chains, [](const std::optional<ExpertChain> &found) {
+      return found.has_value();
+    });
+    if (other != chains.end() && !(*other)->body.isSameKind(chain->body)) {
+      int64_t inner = chain->body.getInnerSize(), otherInner = (*other)->body.getInnerSize();
+      if (inner != otherInner)
+        return fail("expert " + Twine(expert) + "'s inner size is " + Twine(inner) +
+                    " but the other experts' is " + Twine(otherInner) +
+                    " (moe.layer's experts share one shape)");
       return fail("expert " + Twine(expert) + "'s body differs from the other experts'");
+    }
     chains[expert] = std::move(*chain);
   }
   for (int64_t expert = 0; expert < numExperts; ++expert)

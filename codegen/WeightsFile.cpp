@@ -15,17 +15,14 @@
 
 #include "Checksum.h"
 
+#include "moec/Support/Memory.h"
+
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/Support/MathExtras.h"
-#include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
-
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 using namespace mlir;
 
@@ -86,22 +83,6 @@ SmallVector<Weight> collectWeights(ModuleOp module) {
 
 constexpr uint64_t kWeightAlignment = 64;
 
-/// Drops `bytes`' pages from moec's resident memory. MADV_PAGEOUT never loses data, whatever
-/// the memory is (a file mapping, or the heap of a weight that a pass computed), so that
-/// nothing needs to know where a blob's data came from. Linux honours it for files that the
-/// user owns or may write; elsewhere it is a hint without effect.
-void releasePages(ArrayRef<char> bytes) {
-#if defined(__linux__) && defined(MADV_PAGEOUT)
-  uintptr_t pageSize = llvm::sys::Process::getPageSizeEstimate();
-  uintptr_t begin = llvm::alignDown(reinterpret_cast<uintptr_t>(bytes.data()), pageSize);
-  uintptr_t end = llvm::alignTo(reinterpret_cast<uintptr_t>(bytes.data() + bytes.size()), pageSize);
-  // A failure only means the pages stay resident.
-  (void)::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_PAGEOUT);
-#else
-  (void)bytes;
-#endif
-}
-
 /// Writes `data` to `file` and into `checksum` in one pass, a chunk at a time, releasing
 /// each chunk's pages once done with them.
 void writeWeight(ArrayRef<char> data, llvm::raw_ostream &file, moec_checksum64_state &checksum) {
@@ -110,7 +91,7 @@ void writeWeight(ArrayRef<char> data, llvm::raw_ostream &file, moec_checksum64_s
     ArrayRef<char> chunk = data.slice(start, std::min(kChunkBytes, data.size() - start));
     file.write(chunk.data(), chunk.size());
     moec_checksum64_update(&checksum, chunk.data(), chunk.size());
-    releasePages(chunk);
+    moec::releasePages(chunk);
   }
 }
 } // namespace

@@ -15,6 +15,7 @@
 
 #include "moec/Dialect/MoE/MoE.h"
 #include "moec/Dialect/ONNX/ONNX.h"
+#include "moec/Support/Memory.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -61,6 +62,14 @@ struct Projection {
   int64_t elementIndex(int64_t expert, int64_t row, int64_t column) const {
     return legacyLayout ? (expert * in + row) * out + column : (expert * out + column) * in + row;
   }
+
+  /// The bytes of expert `expert`'s weights (in either layout, one expert's are contiguous).
+  ArrayRef<char> getExpertBytes(int64_t expert, size_t elementBytes) const {
+    if (data.empty())
+      return {};
+    size_t expertBytes = in * out * elementBytes;
+    return data.slice(expert * expertBytes, expertBytes);
+  }
 };
 
 /// Column `column` of projection `source`: where one column of a moe.layer operand comes
@@ -85,7 +94,8 @@ bool isInMoELayout(ArrayRef<Projection> sources, ArrayRef<ColumnSource> columns)
 
 /// Gathers `[experts, rows, columns.size()]` elements of `elementBytes` bytes each in moe's
 /// layout (rows are the input features, columns the output features) into a new blob,
-/// written in place: weights can take gigabytes, so there is no intermediate copy.
+/// written in place: weights can take gigabytes, so there is no intermediate copy, and each
+/// expert's source pages (usually mapped external data) are released once gathered.
 AsmResourceBlob gatherColumns(ArrayRef<Projection> sources, ArrayRef<ColumnSource> columns,
                               int64_t experts, int64_t rows, size_t elementBytes) {
   AsmResourceBlob result = HeapAsmResourceBlob::allocate(
@@ -93,7 +103,7 @@ AsmResourceBlob gatherColumns(ArrayRef<Projection> sources, ArrayRef<ColumnSourc
   MutableArrayRef<char> bytes = result.getMutableData();
   std::memset(bytes.data(), 0, bytes.size());
   char *next = bytes.data();
-  for (int64_t expert = 0; expert < experts; ++expert)
+  for (int64_t expert = 0; expert < experts; ++expert) {
     for (int64_t row = 0; row < rows; ++row)
       for (ColumnSource column : columns) {
         const Projection &source = sources[column.source];
@@ -104,6 +114,9 @@ AsmResourceBlob gatherColumns(ArrayRef<Projection> sources, ArrayRef<ColumnSourc
                       elementBytes);
         next += elementBytes;
       }
+    for (const Projection &source : sources)
+      moec::releasePages(source.getExpertBytes(expert, elementBytes));
+  }
   return result;
 }
 

@@ -463,16 +463,22 @@ public:
       : rewriter(rewriter), loc(topK.getLoc()), prefix(topK.getName().str()),
         elementType(elementType) {}
 
-  /// A constant of `shape` holding `matrices` one after another.
+  /// A constant of `shape` holding `matrices` one after another, copied straight into its
+  /// blob (weights can take gigabytes: no intermediate buffer).
   Value create(StringRef name, ArrayRef<int64_t> shape, ArrayRef<Matrix> matrices) {
-    SmallVector<char> bytes;
+    size_t size = 0;
     for (const Matrix &matrix : matrices)
-      bytes.append(matrix.bytes.begin(), matrix.bytes.end());
+      size += matrix.bytes.size();
     auto type = RankedTensorType::get(shape, elementType);
     size_t align = std::max<size_t>(1, elementType.getIntOrFloatBitWidth() / 8);
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size, align);
+    char *next = blob.getMutableData().data();
+    for (const Matrix &matrix : matrices) {
+      std::copy(matrix.bytes.begin(), matrix.bytes.end(), next);
+      next += matrix.bytes.size();
+    }
     std::string fullName = prefix + "/moe." + name.str();
-    auto value = DenseResourceElementsAttr::get(
-        type, fullName, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
+    auto value = DenseResourceElementsAttr::get(type, fullName, std::move(blob));
     return onnx::ConstantOp::create(rewriter, loc, type, fullName, value);
   }
 

@@ -5,11 +5,17 @@
 // constant globals of the LLVM-dialect module are written to that file, each at a 64-byte
 // aligned offset, and every address taken of one becomes `moec_weights + offset`.
 //
+// The weights are usually the model's external data, mapped by the importer and read here
+// for the first time. Each chunk's pages are handed back to the kernel once written, so that
+// moec's resident memory stays far below the weights' size however large they are.
+//
 //===----------------------------------------------------------------------===//
 
 #include "moec/Codegen/Emission.h"
 
 #include "Checksum.h"
+
+#include "moec/Support/Memory.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -76,6 +82,18 @@ SmallVector<Weight> collectWeights(ModuleOp module) {
 }
 
 constexpr uint64_t kWeightAlignment = 64;
+
+/// Writes `data` to `file` and into `checksum` in one pass, a chunk at a time, releasing
+/// each chunk's pages once done with them.
+void writeWeight(ArrayRef<char> data, llvm::raw_ostream &file, moec_checksum64_state &checksum) {
+  constexpr size_t kChunkBytes = size_t(64) << 20;
+  for (size_t start = 0; start < data.size(); start += kChunkBytes) {
+    ArrayRef<char> chunk = data.slice(start, std::min(kChunkBytes, data.size() - start));
+    file.write(chunk.data(), chunk.size());
+    moec_checksum64_update(&checksum, chunk.data(), chunk.size());
+    moec::releasePages(chunk);
+  }
+}
 } // namespace
 
 uint64_t moec::getWeightsFileSize(ModuleOp module) {
@@ -96,8 +114,7 @@ void moec::moveWeightsToFile(ModuleOp module, StringRef fileName, llvm::raw_ostr
     uint64_t offset = llvm::alignTo(size, kWeightAlignment);
     file.write(padding, offset - size);
     moec_checksum64_update(&checksum, padding, offset - size);
-    file.write(weight.data.data(), weight.data.size());
-    moec_checksum64_update(&checksum, weight.data.data(), weight.data.size());
+    writeWeight(weight.data, file, checksum);
     offsets[weight.global.getSymName()] = offset;
     size = offset + weight.data.size();
   }

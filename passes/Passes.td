@@ -48,7 +48,10 @@ def RaiseORTMoE : Pass<"moec-raise-ort-moe", "::mlir::ModuleOp"> {
 
     A node that cannot be raised exactly (SparseMixer routing with `k != 2`, the identity
     activation, SwiGLU parameters moe cannot express, weights that are not constants,
-    shapes that do not fit) stays as it is, with a remark `not raised: <reason>`.
+    router logits for a shard of the experts) stays as it is, with a remark
+    `not raised: <reason>`. A node whose weights and biases disagree on the number of
+    experts, the hidden or the inner size is malformed (onnxruntime refuses it when run):
+    an error names the node and the pass fails.
   }];
   let dependentDialects = [
     "::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"

@@ -18,8 +18,8 @@ layer: --only mixtral --hidden 4096 --ffn 14336 --experts 8 --k 2.
 
 Besides the routing variants, the "bad_*" models are MoE-shaped graphs that moec must not
 raise (an activation moe does not know, a missing expert, experts with different bodies,
-an extra op in one expert, DeepSeek-V3 routing that differs in one detail); they check that
-raising declines with a reason.
+one expert twice as wide as the others, an extra op in one expert, DeepSeek-V3 routing
+that differs in one detail); they check that raising declines with a reason.
 """
 import argparse
 import math
@@ -268,6 +268,10 @@ def mixed_bodies(h, i, e, k):
     return SparseMoeBlock(h, e, k, lambda n: PlainMLP(h, i, "gelu" if n == 1 else "relu"))
 
 
+def mixed_sizes(h, i, e, k):
+    return SparseMoeBlock(h, e, k, lambda n: GatedMLP(h, 2 * i if n == 1 else i, "silu", False))
+
+
 def extra_op(h, i, e, k):
     return SparseMoeBlock(h, e, k, lambda n: (ScaledMLP if n == e - 1 else PlainMLP)(h, i))
 
@@ -285,6 +289,7 @@ MODELS = {
     "bad_softsign": (loop_block(plain("softsign")), 16, 32, 4, 2),
     "bad_missing_expert": (loop_block(gated("silu"), skip_expert=2), 16, 32, 4, 2),
     "bad_mixed_bodies": (mixed_bodies, 16, 32, 4, 2),
+    "bad_mixed_sizes": (mixed_sizes, 16, 32, 4, 2),
     "bad_extra_op": (extra_op, 16, 32, 4, 2),
     "bad_deepseek_top3_groups": (deepseek_v3(group_top=3), 16, 32, 16, 4),
     "bad_deepseek_biased_weights": (deepseek_v3(biased_weights=True), 16, 32, 16, 4),

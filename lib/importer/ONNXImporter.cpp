@@ -20,6 +20,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -176,6 +177,10 @@ private:
 
   /// Runs shape inference on `model`; returns why it could not, or an empty string.
   std::string inferMissingShapes(::onnx::ModelProto &model);
+  /// Checks that initializer `name`, of type `type`, agrees with the type the graph
+  /// declares for it (as a graph input, output or value_info), if any.
+  LogicalResult checkDeclaredType(StringRef name, Type type, const Scope &scope, Location loc,
+                                  StringRef what);
   LogicalResult importGraph(const ::onnx::GraphProto &graph, Scope &scope, Block &block,
                             bool isMain);
   void declareTypes(const ::onnx::GraphProto &graph, Scope &scope);
@@ -240,6 +245,13 @@ private:
 //===----------------------------------------------------------------------===//
 // Model and graphs
 //===----------------------------------------------------------------------===//
+
+/// Whether shape inference failed because an inferred type differs from a declared one
+/// (libonnx's messages from merging types, which name the node).
+static bool contradictsDeclaredTypes(StringRef inferenceProblem) {
+  return inferenceProblem.contains("Inferred shape and existing shape differ") ||
+         inferenceProblem.contains("Inferred elem type differs from existing elem type");
+}
 
 OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool inferShapes) {
   if (!model.has_graph()) {
@@ -313,6 +325,13 @@ OwningOpRef<ModuleOp> Importer::importModel(::onnx::ModelProto &model, bool infe
 
   if (failed(verify(*module)))
     return {};
+  // A declared type that contradicts what a node computes is a broken model (onnxruntime
+  // refuses it too); importing it as given would fail later with a message about IR.
+  if (contradictsDeclaredTypes(inferenceProblem)) {
+    emitError(fileLoc) << "a declared type contradicts what the model computes: "
+                       << StringRef(inferenceProblem).split(": ").second;
+    return {};
+  }
   if (!inferenceProblem.empty())
     emitWarning(fileLoc) << inferenceProblem;
   return module;
@@ -514,7 +533,8 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph, Scope &scop
       return emitError(loc) << what << " is defined twice";
     FailureOr<ElementsAttr> value = sparse ? importSparseTensor(*sparse, loc, what)
                                            : importTensor(*initializer, loc, what);
-    if (failed(value))
+    if (failed(value) ||
+        failed(checkDeclaredType(initializer->name(), value->getType(), scope, loc, what)))
       return failure();
     // An initializer named like a graph input (IR version < 4) is that input's default;
     // the input stays an argument, as onnxruntime lets callers override it.
@@ -539,6 +559,22 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph, Scope &scop
   else
     moec::onnx::YieldOp::create(builder, fileLoc, *results);
   return success();
+}
+
+LogicalResult Importer::checkDeclaredType(StringRef name, Type type, const Scope &scope,
+                                          Location loc, StringRef what) {
+  // Only this graph's declarations: a subgraph's initializer may shadow an outer name.
+  const ::onnx::TypeProto *declaredProto = scope.types.lookup(name);
+  if (!declaredProto)
+    return success();
+  FailureOr<Type> declared = importType(*declaredProto, loc, what);
+  if (failed(declared))
+    return failure();
+  if (isa<TensorType>(*declared) && getElementTypeOrSelf(*declared) == getElementTypeOrSelf(type) &&
+      succeeded(verifyCompatibleShape(*declared, type)))
+    return success();
+  return emitError(loc) << what << " is " << type << " but the graph declares it as "
+                        << *declared;
 }
 
 LogicalResult Importer::bindInputs(ArrayRef<StringRef> names, Block &block, Scope &scope,

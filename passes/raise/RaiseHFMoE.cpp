@@ -338,10 +338,18 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
     FailureOr<ExpertChain> chain = matchExpertChain(*routing, expert, tokenRow, slotRow, reason);
     if (failed(chain))
       return failure();
-    if (llvm::any_of(chains, [&](const std::optional<ExpertChain> &other) {
-          return other && !other->body.isSameKind(chain->body);
-        }))
+    // The chains found so far are all of one kind: comparing with any of them suffices.
+    auto other = llvm::find_if(chains, [](const std::optional<ExpertChain> &found) {
+      return found.has_value();
+    });
+    if (other != chains.end() && !(*other)->body.isSameKind(chain->body)) {
+      int64_t inner = chain->body.getInnerSize(), otherInner = (*other)->body.getInnerSize();
+      if (inner != otherInner)
+        return fail("expert " + Twine(expert) + "'s inner size is " + Twine(inner) +
+                    " but the other experts' is " + Twine(otherInner) +
+                    " (moe.layer's experts share one shape)");
       return fail("expert " + Twine(expert) + "'s body differs from the other experts'");
+    }
     chains[expert] = std::move(*chain);
   }
   for (int64_t expert = 0; expert < numExperts; ++expert)
@@ -455,16 +463,22 @@ public:
       : rewriter(rewriter), loc(topK.getLoc()), prefix(topK.getName().str()),
         elementType(elementType) {}
 
-  /// A constant of `shape` holding `matrices` one after another.
+  /// A constant of `shape` holding `matrices` one after another, copied straight into its
+  /// blob (weights can take gigabytes: no intermediate buffer).
   Value create(StringRef name, ArrayRef<int64_t> shape, ArrayRef<Matrix> matrices) {
-    SmallVector<char> bytes;
+    size_t size = 0;
     for (const Matrix &matrix : matrices)
-      bytes.append(matrix.bytes.begin(), matrix.bytes.end());
+      size += matrix.bytes.size();
     auto type = RankedTensorType::get(shape, elementType);
     size_t align = std::max<size_t>(1, elementType.getIntOrFloatBitWidth() / 8);
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size, align);
+    char *next = blob.getMutableData().data();
+    for (const Matrix &matrix : matrices) {
+      std::copy(matrix.bytes.begin(), matrix.bytes.end(), next);
+      next += matrix.bytes.size();
+    }
     std::string fullName = prefix + "/moe." + name.str();
-    auto value = DenseResourceElementsAttr::get(
-        type, fullName, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
+    auto value = DenseResourceElementsAttr::get(type, fullName, std::move(blob));
     return onnx::ConstantOp::create(rewriter, loc, type, fullName, value);
   }
 

@@ -3,14 +3,19 @@
 // onnxruntime's MoE contrib op is already one whole MoE layer; raising it is a matter of
 // translating its attributes and bringing its constant expert weights into moe.layer's
 // layout. Anything the translation cannot reproduce exactly leaves the node as it is,
-// with a remark that says why: a wrong raise would be a silent wrong result.
+// with a remark that says why: a wrong raise would be a silent wrong result. A node whose
+// expert weights do not fit together is no layer at all (onnxruntime refuses it when run):
+// that is an error naming the node.
 //
 //===----------------------------------------------------------------------===//
 
 #include "moec/Passes.h"
 
+#include "ONNXMatch.h"
+
 #include "moec/Dialect/MoE/MoE.h"
 #include "moec/Dialect/ONNX/ONNX.h"
+#include "moec/Support/Memory.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -46,6 +51,8 @@ enum ORTMoEInput : unsigned {
 /// legacy layout. A bias `[E, out]` is a projection with `in == 1` in the legacy layout.
 /// Without data (an absent bias) it reads as zeros.
 struct Projection {
+  /// The constant the data belongs to; null for an absent bias.
+  Value constant;
   ArrayRef<char> data;
   int64_t in = 1;
   int64_t out = 0;
@@ -54,6 +61,14 @@ struct Projection {
   /// The element index of weight (`row` of `in`, `column` of `out`) of expert `expert`.
   int64_t elementIndex(int64_t expert, int64_t row, int64_t column) const {
     return legacyLayout ? (expert * in + row) * out + column : (expert * out + column) * in + row;
+  }
+
+  /// The bytes of expert `expert`'s weights (in either layout, one expert's are contiguous).
+  ArrayRef<char> getExpertBytes(int64_t expert, size_t elementBytes) const {
+    if (data.empty())
+      return {};
+    size_t expertBytes = in * out * elementBytes;
+    return data.slice(expert * expertBytes, expertBytes);
   }
 };
 
@@ -64,13 +79,31 @@ struct ColumnSource {
   int64_t column;
 };
 
+/// Whether `columns` of `sources` are one whole projection already in moe's layout, in order.
+bool isInMoELayout(ArrayRef<Projection> sources, ArrayRef<ColumnSource> columns) {
+  if (columns.empty() || !sources[columns.front().source].constant)
+    return false;
+  const Projection &source = sources[columns.front().source];
+  if (!source.legacyLayout || static_cast<int64_t>(columns.size()) != source.out)
+    return false;
+  for (auto [index, column] : llvm::enumerate(columns))
+    if (&sources[column.source] != &source || column.column != static_cast<int64_t>(index))
+      return false;
+  return true;
+}
+
 /// Gathers `[experts, rows, columns.size()]` elements of `elementBytes` bytes each in moe's
-/// layout (rows are the input features, columns the output features).
-SmallVector<char> gatherColumns(ArrayRef<Projection> sources, ArrayRef<ColumnSource> columns,
-                                int64_t experts, int64_t rows, size_t elementBytes) {
-  SmallVector<char> result(experts * rows * columns.size() * elementBytes, 0);
-  char *next = result.data();
-  for (int64_t expert = 0; expert < experts; ++expert)
+/// layout (rows are the input features, columns the output features) into a new blob,
+/// written in place: weights can take gigabytes, so there is no intermediate copy, and each
+/// expert's source pages (usually mapped external data) are released once gathered.
+AsmResourceBlob gatherColumns(ArrayRef<Projection> sources, ArrayRef<ColumnSource> columns,
+                              int64_t experts, int64_t rows, size_t elementBytes) {
+  AsmResourceBlob result = HeapAsmResourceBlob::allocate(
+      experts * rows * columns.size() * elementBytes, elementBytes);
+  MutableArrayRef<char> bytes = result.getMutableData();
+  std::memset(bytes.data(), 0, bytes.size());
+  char *next = bytes.data();
+  for (int64_t expert = 0; expert < experts; ++expert) {
     for (int64_t row = 0; row < rows; ++row)
       for (ColumnSource column : columns) {
         const Projection &source = sources[column.source];
@@ -81,6 +114,9 @@ SmallVector<char> gatherColumns(ArrayRef<Projection> sources, ArrayRef<ColumnSou
                       elementBytes);
         next += elementBytes;
       }
+    for (const Projection &source : sources)
+      moec::releasePages(source.getExpertBytes(expert, elementBytes));
+  }
   return result;
 }
 
@@ -124,6 +160,9 @@ public:
   /// The layer the node stands for, or failure with the reason in `why`.
   FailureOr<LayerPlan> plan(std::string &why);
 
+  /// Whether `plan` failed because the node's weights contradict each other.
+  bool isMalformed() const { return malformed; }
+
 private:
   bool hasInput(unsigned index) {
     return index < node.getInputs().size() &&
@@ -143,10 +182,11 @@ private:
 
   /// The static shape and bytes of constant input `index` (named `what`), of rank `rank`,
   /// in element type `elementType`.
-  FailureOr<std::pair<ArrayRef<int64_t>, ArrayRef<char>>>
+  FailureOr<std::pair<ArrayRef<int64_t>, Projection>>
   readConstant(unsigned index, StringRef what, int64_t rank, Type elementType, std::string &why);
 
   onnx::NodeOp node;
+  bool malformed = false;
 };
 
 std::string describeShape(ArrayRef<int64_t> shape) {
@@ -157,7 +197,7 @@ std::string describeShape(ArrayRef<int64_t> shape) {
   return text;
 }
 
-FailureOr<std::pair<ArrayRef<int64_t>, ArrayRef<char>>>
+FailureOr<std::pair<ArrayRef<int64_t>, Projection>>
 NodeReader::readConstant(unsigned index, StringRef what, int64_t rank, Type elementType,
                          std::string &why) {
   auto type = llvm::dyn_cast<RankedTensorType>(input(index).getType());
@@ -174,7 +214,10 @@ NodeReader::readConstant(unsigned index, StringRef what, int64_t rank, Type elem
     why = (what + " has a different element type from input").str();
     return failure();
   }
-  return std::make_pair(type.getShape(), *bytes);
+  Projection projection;
+  projection.constant = input(index);
+  projection.data = *bytes;
+  return std::make_pair(type.getShape(), projection);
 }
 
 FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
@@ -278,6 +321,7 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
     why = ("fc2_experts_weights " + describeShape(fc2Shape) + " does not match hidden size " +
            Twine(hidden))
               .str();
+    malformed = true;
     return failure();
   }
   int64_t inter = fc2Shape[1] * fc2Shape[2] / hidden;
@@ -291,6 +335,7 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
     why = (what + " is " + describeShape(shape) + " but must be " + describeShape(expected) +
            (legacy ? " (legacy layout)" : ""))
               .str();
+    malformed = true;
     return false;
   };
   auto projectionShape = [&](int64_t in, int64_t out) -> SmallVector<int64_t> {
@@ -307,27 +352,35 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
   }
   plan.experts = experts;
   plan.inter = inter;
-  plan.upSources.push_back({fc1->second, hidden, fc1Columns, legacy});
-  plan.downSource = {fc2->second, inter, hidden, legacy};
+  auto projection = [&](Projection source, int64_t in, int64_t out) {
+    source.in = in;
+    source.out = out;
+    source.legacyLayout = legacy;
+    return source;
+  };
+  plan.upSources.push_back(projection(fc1->second, hidden, fc1Columns));
+  plan.downSource = projection(fc2->second, inter, hidden);
   if (hasFc3) {
     auto fc3 = readConstant(kFc3Weights, "fc3_experts_weights", 3, plan.elementType, why);
     if (failed(fc3) ||
         !expectShape(fc3->first, projectionShape(hidden, inter), "fc3_experts_weights"))
       return failure();
-    plan.upSources.push_back({fc3->second, hidden, inter, legacy});
+    plan.upSources.push_back(projection(fc3->second, hidden, inter));
   }
 
   // Biases, [E, out]. A gated layer with only one of fc1's and fc3's biases gets zeros for
   // the other.
   auto readBias = [&](unsigned index, StringRef what, int64_t out,
                       Projection &bias) -> LogicalResult {
-    bias = Projection{{}, 1, out, true};
+    bias = Projection{};
+    bias.out = out;
     if (!hasInput(index))
       return success();
     auto constant = readConstant(index, what, 2, plan.elementType, why);
     if (failed(constant) || !expectShape(constant->first, {experts, out}, what))
       return failure();
-    bias.data = constant->second;
+    bias.constant = constant->second.constant;
+    bias.data = constant->second.data;
     return success();
   };
   plan.upBiasSources.resize(plan.upSources.size());
@@ -380,25 +433,41 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
   return plan;
 }
 
-/// A new constant of `type` holding `bytes`, named after the node it comes from.
+/// moe.layer's operand of `type` made of `columns` of `sources` for `rows` rows: the
+/// model's constant itself when it is in moe's layout already (no copy of what may be
+/// gigabytes of mapped weights), else a new constant named after the node.
 Value createWeight(PatternRewriter &rewriter, Location loc, const Twine &name,
-                   RankedTensorType type, ArrayRef<char> bytes, size_t elementBytes) {
+                   RankedTensorType type, ArrayRef<Projection> sources,
+                   ArrayRef<ColumnSource> columns, int64_t rows, size_t elementBytes) {
+  if (isInMoELayout(sources, columns) &&
+      sources[columns.front().source].constant.getType() == type)
+    return sources[columns.front().source].constant;
   std::string nameText = name.str();
   auto attr = DenseResourceElementsAttr::get(
-      type, nameText, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, elementBytes));
+      type, nameText,
+      gatherColumns(sources, columns, type.getDimSize(0), rows, elementBytes));
   return onnx::ConstantOp::create(rewriter, loc, type, nameText, attr);
 }
 
-/// Raises one `com.microsoft.MoE` node into `moe.layer`.
+/// Raises one `com.microsoft.MoE` node into `moe.layer`. A malformed node gets an error and
+/// sets `sawMalformedNode`, which fails the pass.
 struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
-  using OpRewritePattern::OpRewritePattern;
+  RaiseORTMoENode(MLIRContext *context, bool &sawMalformedNode)
+      : OpRewritePattern(context), sawMalformedNode(sawMalformedNode) {}
 
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     if (node.getOpType() != "MoE" || node.getDomain() != "com.microsoft" ||
         node.getNumResults() != 1)
       return failure();
     std::string whyNot;
-    FailureOr<LayerPlan> plan = NodeReader(node).plan(whyNot);
+    NodeReader reader(node);
+    FailureOr<LayerPlan> plan = reader.plan(whyNot);
+    if (reader.isMalformed()) {
+      node.emitError() << "node " << raise::describe(node)
+                       << ": the expert weights do not fit together: " << whyNot;
+      sawMalformedNode = true;
+      return failure();
+    }
     auto resultType = llvm::dyn_cast<RankedTensorType>(node.getResult(0).getType());
     Value tokens = node.getInputs()[kInput];
     auto tokensType = llvm::cast<RankedTensorType>(tokens.getType());
@@ -420,29 +489,21 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
     auto tensorType = [&](ArrayRef<int64_t> shape) {
       return RankedTensorType::get(shape, plan->elementType);
     };
-    Value up = createWeight(
-        rewriter, loc, nodeName + ".up_weight", tensorType({plan->experts, plan->hidden, upWidth}),
-        gatherColumns(plan->upSources, plan->upColumns, plan->experts, plan->hidden,
-                      plan->elementBytes),
-        plan->elementBytes);
-    Value down = createWeight(
-        rewriter, loc, nodeName + ".down_weight",
-        tensorType({plan->experts, plan->inter, plan->hidden}),
-        gatherColumns(plan->downSource, downColumns, plan->experts, plan->inter,
-                      plan->elementBytes),
-        plan->elementBytes);
+    Value up = createWeight(rewriter, loc, nodeName + ".up_weight",
+                            tensorType({plan->experts, plan->hidden, upWidth}), plan->upSources,
+                            plan->upColumns, plan->hidden, plan->elementBytes);
+    Value down = createWeight(rewriter, loc, nodeName + ".down_weight",
+                              tensorType({plan->experts, plan->inter, plan->hidden}),
+                              plan->downSource, downColumns, plan->inter, plan->elementBytes);
     Value upBias, downBias;
     if (plan->hasUpBias)
       upBias = createWeight(rewriter, loc, nodeName + ".up_bias",
-                            tensorType({plan->experts, upWidth}),
-                            gatherColumns(plan->upBiasSources, plan->upColumns, plan->experts, 1,
-                                          plan->elementBytes),
-                            plan->elementBytes);
+                            tensorType({plan->experts, upWidth}), plan->upBiasSources,
+                            plan->upColumns, 1, plan->elementBytes);
     if (plan->hasDownBias)
-      downBias = createWeight(
-          rewriter, loc, nodeName + ".down_bias", tensorType({plan->experts, plan->hidden}),
-          gatherColumns(plan->downBiasSource, downColumns, plan->experts, 1, plan->elementBytes),
-          plan->elementBytes);
+      downBias = createWeight(rewriter, loc, nodeName + ".down_bias",
+                              tensorType({plan->experts, plan->hidden}), plan->downBiasSource,
+                              downColumns, 1, plan->elementBytes);
 
     // moe.layer takes tokens as rows: [B, S, H] inputs are flattened and restored around it.
     bool batched = tokensType.getRank() == 3;
@@ -465,14 +526,19 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
     rewriter.replaceOp(node, layer);
     return success();
   }
+
+  bool &sawMalformedNode;
 };
 
 struct RaiseORTMoE : moec::impl::RaiseORTMoEBase<RaiseORTMoE> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<RaiseORTMoENode>(&getContext());
+    bool sawMalformedNode = false;
+    patterns.add<RaiseORTMoENode>(&getContext(), sawMalformedNode);
     // Every node is visited once, so a node that stays un-raised gets one remark.
     walkAndApplyPatterns(getOperation(), std::move(patterns));
+    if (sawMalformedNode)
+      signalPassFailure();
   }
 };
 

@@ -147,19 +147,6 @@ func.func @f(%x: tensor<?x2xf32>, %l: tensor<?x2xf32>) -> tensor<?x2xf32> {
 
 // -----
 
-// fc1 that fits neither layout.
-func.func @f(%x: tensor<?x2xf32>, %l: tensor<?x2xf32>) -> tensor<?x2xf32> {
-  %fc1 = onnx.constant "fc1" dense<[[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]], [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]]> : tensor<2x4x2xf32>
-  %fc2 = onnx.constant "fc2" dense<[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]> : tensor<2x2x2xf32>
-  %none = onnx.none
-  // expected-remark @+1 {{not raised: fc1_experts_weights is [2, 4, 2] but must be [2, 2, 2]}}
-  %y = onnx.node "MoE"(%x, %l, %fc1, %none, %fc2) {domain = "com.microsoft", name = "moe", node_attrs = {k = 1 : i64}}
-      : (tensor<?x2xf32>, tensor<?x2xf32>, tensor<2x4x2xf32>, none, tensor<2x2x2xf32>) -> tensor<?x2xf32>
-  return %y : tensor<?x2xf32>
-}
-
-// -----
-
 // router_probs must score every expert (no expert-parallel shards).
 func.func @f(%x: tensor<?x2xf32>, %l: tensor<?x3xf32>) -> tensor<?x2xf32> {
   %fc1 = onnx.constant "fc1" dense<[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]> : tensor<2x2x2xf32>

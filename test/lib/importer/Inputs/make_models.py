@@ -244,6 +244,39 @@ def initializer_input():
     return built
 
 
+def initializer_value_info_mismatch():
+    """An initializer [2, 3] whose value_info says [3, 2]."""
+    return model([helper.make_node("Relu", ["w"], ["y"], name="relu")], [],
+                 [tensor_info("y", TensorProto.FLOAT, None)],
+                 [numpy_helper.from_array(np.zeros((2, 3), np.float32), "w")],
+                 [tensor_info("w", TensorProto.FLOAT, [3, 2])])
+
+
+def initializer_input_mismatch():
+    """IR version 3: an initializer [2] that is also a graph input declared [3]."""
+    built = initializer_input()
+    built.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 3
+    return built
+
+
+def initializer_dtype_mismatch():
+    """An initializer of float32 whose value_info says int64."""
+    return model([helper.make_node("Relu", ["w"], ["y"], name="relu")], [],
+                 [tensor_info("y", TensorProto.FLOAT, None)],
+                 [numpy_helper.from_array(np.zeros((2,), np.float32), "w")],
+                 [tensor_info("w", TensorProto.INT64, [2])])
+
+
+def value_info_contradicts_node():
+    """MatMul of [2, 3] by [3, 4] is [2, 4]; the value_info of its result says [2, 5]."""
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"], name="project"),
+             helper.make_node("Relu", ["h"], ["y"], name="relu")]
+    return model(nodes, [tensor_info("x", TensorProto.FLOAT, [2, 3])],
+                 [tensor_info("y", TensorProto.FLOAT, None)],
+                 [numpy_helper.from_array(np.zeros((3, 4), np.float32), "w")],
+                 [tensor_info("h", TensorProto.FLOAT, [2, 5])])
+
+
 def value_types():
     inputs = [
         helper.make_value_info("seq", helper.make_sequence_type_proto(

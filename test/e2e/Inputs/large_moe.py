@@ -1,0 +1,148 @@
+"""Compiles and runs a com.microsoft.MoE layer whose weights (2.25 GiB) lie in external data,
+for large-model.test.
+
+    large_moe.py DIR
+
+makes DIR, writes the model there (large_moe.onnx, large_moe.bin), compiles it with the
+`moec` on PATH while measuring moec's peak resident memory, which must stay under the
+weights' size, runs the program on three tokens and compares its output with numpy, which
+reads only the chosen experts' weights (memory-mapped). DIR is removed at the end, whatever
+happens: it holds twice the weights.
+
+The weights follow a cheap aperiodic pattern (a seeded block of PERIOD values repeated with
+a period prime to every dimension), so that making 2.25 GiB takes seconds, not minutes, and a
+weight read from the wrong offset still changes the result.
+"""
+import os
+import resource
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper, save
+
+EXPERTS = 8
+HIDDEN = 4096
+INTER = 9216
+K = 2
+TOKENS = 3
+PERIOD = 1_000_003  # a prime: no weight matrix row or expert repeats another's pattern
+CHUNK = 1 << 24  # floats written per step: 64 MiB, so the script itself stays small
+
+# (name, shape) in file order. fc1 [E, hidden, inter] and fc2 [E, inter, hidden] is
+# onnxruntime's legacy layout, which is moe.layer's: moec uses the mapped weights in place.
+# (The current layout, [E, inter, hidden], is transposed into a copy when raised.)
+TENSORS = [("fc1_experts_weights", (EXPERTS, HIDDEN, INTER)),
+           ("fc1_experts_bias", (EXPERTS, INTER)),
+           ("fc2_experts_weights", (EXPERTS, INTER, HIDDEN)),
+           ("fc2_experts_bias", (EXPERTS, HIDDEN))]
+
+
+def pattern_block():
+    rng = np.random.default_rng(7)
+    return (rng.standard_normal(PERIOD) / np.sqrt(INTER)).astype(np.float32)
+
+
+def layout():
+    """(name, shape, offset) of every tensor in the .bin file."""
+    offset, result = 0, []
+    for name, shape in TENSORS:
+        result.append((name, shape, offset))
+        offset += 4 * int(np.prod(shape))
+    return result, offset
+
+
+def make(out_dir):
+    block = pattern_block()
+    tensors, total = layout()
+    floats = total // 4
+    # Element i of the file is block[i % PERIOD].
+    repeated = np.concatenate([block] * (CHUNK // PERIOD + 2))
+    with open(os.path.join(out_dir, "large_moe.bin"), "wb") as f:
+        for start in range(0, floats, CHUNK):
+            phase = start % PERIOD
+            f.write(repeated[phase:phase + min(CHUNK, floats - start)].tobytes())
+
+    initializers = []
+    for name, shape, offset in tensors:
+        tensor = TensorProto(name=name, data_type=TensorProto.FLOAT, dims=shape)
+        tensor.data_location = TensorProto.EXTERNAL
+        for key, value in [("location", "large_moe.bin"), ("offset", str(offset)),
+                           ("length", str(4 * int(np.prod(shape))))]:
+            entry = tensor.external_data.add()
+            entry.key, entry.value = key, value
+        initializers.append(tensor)
+    node = helper.make_node("MoE", ["input", "router_probs"] + [n for n, _ in TENSORS],
+                            ["output"], name="large/MoE", domain="com.microsoft", k=K,
+                            activation_type="relu", normalize_routing_weights=1)
+    graph = helper.make_graph(
+        [node], "large_moe",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["tokens", HIDDEN]),
+         helper.make_tensor_value_info("router_probs", TensorProto.FLOAT,
+                                       ["tokens", EXPERTS])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["tokens", HIDDEN])],
+        initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    save(model, os.path.join(out_dir, "large_moe.onnx"))
+
+    rng = np.random.default_rng(11)
+    np.save(os.path.join(out_dir, "x.npy"), rng.standard_normal((TOKENS, HIDDEN), np.float32))
+    np.save(os.path.join(out_dir, "router.npy"),
+            rng.standard_normal((TOKENS, EXPERTS), np.float32))
+    return total
+
+
+def compile_measured(model, output):
+    """Compiles `model` to `output` with moec, the first child process of this script, so
+    that RUSAGE_CHILDREN's peak is moec's alone."""
+    subprocess.run(["moec", model, "-o", output], check=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+
+
+def check(out_dir, output):
+    tensors, _ = layout()
+    data = np.memmap(os.path.join(out_dir, "large_moe.bin"), np.float32, "r")
+    weights = {name: data[offset // 4:offset // 4 + int(np.prod(shape))].reshape(shape)
+               for name, shape, offset in tensors}
+    x = np.load(os.path.join(out_dir, "x.npy")).astype(np.float64)
+    logits = np.load(os.path.join(out_dir, "router.npy")).astype(np.float64)
+    expected = np.zeros_like(x)
+    for t in range(TOKENS):
+        probs = np.exp(logits[t] - logits[t].max())
+        probs /= probs.sum()
+        chosen = np.argsort(-probs, kind="stable")[:K]
+        for e in chosen:
+            h = np.maximum(x[t] @ weights["fc1_experts_weights"][e]
+                           + weights["fc1_experts_bias"][e], 0)
+            y = h @ weights["fc2_experts_weights"][e] + weights["fc2_experts_bias"][e]
+            expected[t] += probs[e] / probs[chosen].sum() * y
+    actual = np.load(output)
+    assert actual.shape == expected.shape and actual.dtype == np.float32, (actual.shape,
+                                                                           actual.dtype)
+    return np.abs(actual - expected).max() / np.abs(expected).max()
+
+
+def main(out_dir):
+    os.makedirs(out_dir)
+    try:
+        weights = make(out_dir)
+        print(f"weights: {weights} bytes", flush=True)
+        peak = compile_measured(os.path.join(out_dir, "large_moe.onnx"),
+                                os.path.join(out_dir, "prog"))
+        print(f"moec peak resident memory: {peak >> 20} MiB, {peak / weights:.3f} of the "
+              f"weights: {'under' if peak < weights else 'NOT under'} the weights' size")
+        subprocess.run([os.path.join(out_dir, "prog"), "--input",
+                        "input=" + os.path.join(out_dir, "x.npy"), "--input",
+                        "router_probs=" + os.path.join(out_dir, "router.npy"), "--output-dir",
+                        os.path.join(out_dir, "out")], check=True)
+        error = check(out_dir, os.path.join(out_dir, "out", "output.npy"))
+        print(f"max error relative to the largest output: {error:.1e}: "
+              f"{'ok' if error < 1e-5 else 'MISMATCH'}")
+    finally:
+        shutil.rmtree(out_dir)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

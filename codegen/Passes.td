@@ -124,4 +124,72 @@ def ProtectEntryInputs : Pass<"moec-protect-entry-inputs", "::mlir::ModuleOp"> {
   ];
 }
 
+def CheckMoEKernelsLowered : Pass<"moec-check-moe-kernels-lowered", "::mlir::ModuleOp"> {
+  let summary = "Report kernel-level moe ops that no lowering took";
+  let description = [{
+    Fails with an error on every `moe.route`, `moe.permute`, `moe.grouped_matmul` and
+    `moe.unpermute` still in the module. The GPU pipeline runs it where the kernel-level
+    moe ops must have been lowered to loops or tensor-core kernels, so that a model whose
+    MoE ops the target cannot lower yet stops with a diagnostic on the op rather than
+    failing later in bufferization with a less telling message.
+  }];
+}
+
+def PlaceBuffersInManagedMemory
+    : Pass<"moec-place-buffers-in-managed-memory", "::mlir::ModuleOp"> {
+  let summary = "Allocate the model's buffers in CUDA managed memory";
+  let description = [{
+    Makes every buffer of the bufferized model one that GPU kernels and host code may both
+    touch, so that correctness needs no host/device bookkeeping:
+
+    - `memref.alloc` becomes `gpu.alloc host_shared` (managed memory), and
+      `memref.dealloc` a `gpu.dealloc` on a stream that is waited for;
+    - the entry function copies each input, which the caller owns in host memory, into a
+      managed buffer first and uses that instead, and frees it before returning;
+    - each result is copied into a plain `memref.alloc` (host memory, the `malloc` that
+      the runtime's ABI hands to the caller, docs/runtime-abi.md), and its managed buffer
+      is freed.
+
+    Runs after bufferization and the ownership-based deallocation (every returned buffer
+    is then owned by the entry function), before `moec-generate-entry-point`.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main\"",
+           "Name of the function the model runs">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect"];
+}
+
+def CopyConstantsToGpu : Pass<"moec-copy-constants-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Read constant buffers through the GPU runtime's cached copies";
+  let description = [{
+    Replaces every `memref.get_global` of a constant by the memory that the runtime's
+    `moec_rt_gpu_constant(host_pointer, bytes)` returns for the global's address: a copy
+    that GPU kernels (and host code) can read, made once per process and cached by host
+    address. The global's address becomes the pointer into the mapped weights file when
+    the weights live beside the program, so those weights reach the GPU the same way.
+
+    Only globals with a static shape and the identity layout are taken, which are all
+    that bufferization makes of constants.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
+def MergeGpuModules : Pass<"moec-merge-gpu-modules", "::mlir::ModuleOp"> {
+  let summary = "Move every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` makes one `gpu.module` per kernel. This pass moves every
+    function of every `gpu.module` into one module (`@moec_kernels` by default), renaming
+    kernels whose names clash, and points every `gpu.launch_func` at the moved kernel, so
+    that a model is one PTX module: one load at startup, one target attribute, and one
+    file for `moec --emit=ptx`.
+  }];
+  let options = [
+    Option<"moduleName", "module-name", "std::string", /*default=*/"\"moec_kernels\"",
+           "Name of the merged gpu.module">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // MOEC_CODEGEN_PASSES_TD

@@ -42,18 +42,29 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
     return;
   case moec::Stage::Optimize:
     return;
-  case moec::Stage::Kernel:
+  case moec::Stage::Kernel: {
     // The runtime's description of the model is taken while the signature still has
     // ONNX's types (signedness included).
-    pm.addPass(moec::createExportModelInfo());
+    moec::ExportModelInfoOptions infoOptions;
+    infoOptions.target = options.target;
+    pm.addPass(moec::createExportModelInfo(infoOptions));
     pm.addPass(moec::createLegalizeONNX());
     pm.addPass(moec::createDecomposeMoELayers());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     return;
-  case moec::Stage::Codegen:
-    moec::buildHostLoweringPipeline(pm, moec::HostLoweringOptions());
+  }
+  case moec::Stage::Codegen: {
+    if (options.target == "host") {
+      moec::buildHostLoweringPipeline(pm, moec::HostLoweringOptions());
+      return;
+    }
+    moec::GpuLoweringOptions gpuOptions;
+    gpuOptions.chip = options.target;
+    gpuOptions.libdevicePath = options.libdevicePath;
+    moec::buildGpuLoweringPipeline(pm, gpuOptions);
     return;
+  }
   }
 }
 

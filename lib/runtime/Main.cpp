@@ -244,12 +244,10 @@ std::vector<Tensor> runOnce(const Model &model, const std::vector<Tensor> &input
   return outputs;
 }
 
-bool isGpuTarget(const ModelInfo &info) { return info.target != "host"; }
-
 // Milliseconds that `run` takes: by the steady clock on the host, by CUDA
 // events on the GPU runtime's stream on a GPU target.
 double timeRun(const ModelInfo &info, const std::function<void()> &run) {
-  if (isGpuTarget(info))
+  if (info.isGpuTarget())
     return cuda::timeOnStream(run);
   auto start = std::chrono::steady_clock::now();
   run();
@@ -293,7 +291,7 @@ int main(int argc, char **argv) {
   }
   if (options.threads)
     setThreadCount(int(options.threads));
-  if (isGpuTarget(model.info())) {
+  if (model.info().isGpuTarget()) {
     cuda::setTargetName(model.info().target);
     cuda::setFatalErrorHandler([](const std::string &message) { die(kExitUserError, message); });
     // Before reading any input: a machine that cannot run the model says so

@@ -13,6 +13,10 @@
 
 namespace moec::rt::cuda {
 
+// Waits until the process's stream has done all queued work; managed buffers
+// that compiled code freed become reusable.
+void synchronize();
+
 // Milliseconds that `run` takes on the process's stream, between two CUDA
 // events recorded before and after it, once the stream has finished it.
 double timeOnStream(const std::function<void()> &run);

@@ -70,11 +70,6 @@ DeviceMemoryPool &pool() {
   return *memoryPool;
 }
 
-void synchronizeStream() {
-  MOEC_CU(cuStreamSynchronize, device().stream);
-  pool().streamSynchronized();
-}
-
 [[noreturn]] void outOfMemory(const char *call, uint64_t bytes) {
   const Device &gpu = device();
   size_t free = 0, total = 0;
@@ -92,7 +87,7 @@ template <typename Allocate>
 void *allocateOrReport(const char *call, uint64_t bytes, Allocate allocate) {
   if (void *block = allocate())
     return block;
-  synchronizeStream();
+  synchronize();
   pool().trim();
   if (void *block = allocate())
     return block;
@@ -221,7 +216,7 @@ void *mgpuStreamCreate() { return device().stream; }
 
 void mgpuStreamDestroy(void * /*stream*/) {}
 
-void mgpuStreamSynchronize(void * /*stream*/) { synchronizeStream(); }
+void mgpuStreamSynchronize(void * /*stream*/) { synchronize(); }
 
 void mgpuStreamWaitEvent(void *stream, void *event) {
   MOEC_CU(cuStreamWaitEvent, toStream(stream), toEvent(event), 0);
@@ -300,6 +295,11 @@ void *moec_rt_gpu_constant(const void *host, int64_t bytes) {
 } // extern "C"
 
 namespace moec::rt::cuda {
+
+void synchronize() {
+  MOEC_CU(cuStreamSynchronize, device().stream);
+  pool().streamSynchronized();
+}
 
 double timeOnStream(const std::function<void()> &run) {
   CUstream stream = device().stream;

@@ -15,21 +15,56 @@
 #include <cstdint>
 #include <string>
 
+// The driver's handle and structure types, at global scope and with cuda.h's
+// tags, so that the entry points' C++ types are cuda.h's too
+// (-fsanitize=function compares them with the callee's).
+struct CUctx_st;
+struct CUmod_st;
+struct CUfunc_st;
+struct CUstream_st;
+struct CUevent_st;
+
+struct CUmemLocation_st {
+  int type;
+  int id;
+};
+
+struct CUlaunchAttribute_st {
+  int id;
+  char pad[8 - sizeof(int)];
+  union {
+    char bytes[64];
+    struct {
+      unsigned x, y, z;
+    } clusterDim;
+  } value;
+};
+
+struct CUlaunchConfig_st {
+  unsigned gridDimX, gridDimY, gridDimZ;
+  unsigned blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  CUstream_st *hStream;
+  CUlaunchAttribute_st *attrs;
+  unsigned numAttrs;
+};
+
 namespace moec::rt::cuda {
 
 using CUresult = int;
 using CUdevice = int;
-using CUdeviceptr = uint64_t;
-using CUcontext = struct CUctx_st *;
-using CUmodule = struct CUmod_st *;
-using CUfunction = struct CUfunc_st *;
-using CUstream = struct CUstream_st *;
-using CUevent = struct CUevent_st *;
+using CUdeviceptr = unsigned long long;
+using CUcontext = CUctx_st *;
+using CUmodule = CUmod_st *;
+using CUfunction = CUfunc_st *;
+using CUstream = CUstream_st *;
+using CUevent = CUevent_st *;
 
 // Values of the driver's enumerations that the runtime passes or tests.
 enum : CUresult {
   CUDA_SUCCESS = 0,
   CUDA_ERROR_OUT_OF_MEMORY = 2,
+  CUDA_ERROR_DEINITIALIZED = 4,
   CUDA_ERROR_STUB_LIBRARY = 34,
   CUDA_ERROR_NO_DEVICE = 100,
 };
@@ -46,30 +81,9 @@ enum : int { CU_MEM_ADVISE_SET_PREFERRED_LOCATION = 3 };
 enum : int { CU_MEM_LOCATION_TYPE_DEVICE = 1 };
 enum : int { CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4 };
 
-struct CUmemLocation {
-  int type;
-  int id;
-};
-
-struct CUlaunchAttribute {
-  int id;
-  char pad[8 - sizeof(int)];
-  union {
-    char bytes[64];
-    struct {
-      unsigned x, y, z;
-    } clusterDim;
-  } value;
-};
-
-struct CUlaunchConfig {
-  unsigned gridDimX, gridDimY, gridDimZ;
-  unsigned blockDimX, blockDimY, blockDimZ;
-  unsigned sharedMemBytes;
-  CUstream hStream;
-  CUlaunchAttribute *attrs;
-  unsigned numAttrs;
-};
+using CUmemLocation = ::CUmemLocation_st;
+using CUlaunchAttribute = ::CUlaunchAttribute_st;
+using CUlaunchConfig = ::CUlaunchConfig_st;
 
 // The entry points, named as in cuda.h; each is looked up under the symbol
 // that cuda.h maps the name to (cuMemAlloc is cuMemAlloc_v2, ...). Entries

@@ -166,8 +166,13 @@ void *mgpuModuleLoadJIT(void *data, int optLevel) {
 
 void mgpuModuleUnload(void *module) {
   auto *lazy = static_cast<LazyModule *>(module);
-  if (lazy->module)
-    MOEC_CU(cuModuleUnload, lazy->module);
+  // Called from a global destructor: the driver may have shut down already,
+  // and then it has freed the module itself.
+  if (lazy->module) {
+    CUresult result = device().api->cuModuleUnload(lazy->module);
+    if (result != CUDA_ERROR_DEINITIALIZED)
+      check(result, "cuModuleUnload");
+  }
   delete lazy;
 }
 

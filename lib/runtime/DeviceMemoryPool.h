@@ -28,6 +28,10 @@ public:
   };
 
   explicit DeviceMemoryPool(Source source) : source(source) {}
+  // Returns the cached blocks; blocks still handed out stay with their users.
+  ~DeviceMemoryPool() { trim(); }
+  DeviceMemoryPool(const DeviceMemoryPool &) = delete;
+  DeviceMemoryPool &operator=(const DeviceMemoryPool &) = delete;
 
   // The size a request of `bytes` occupies: at least 256 bytes, rounded up to
   // a quarter of its power of two (at most 25% waste).

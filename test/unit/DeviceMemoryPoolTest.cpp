@@ -51,6 +51,8 @@ TEST_F(DeviceMemoryPoolTest, DeviceBlocksAreReusedAtOnce) {
   EXPECT_NE(managed, first);
   EXPECT_EQ(allocations, 2);
   EXPECT_EQ(pool.bytesInUse(), 2 * DeviceMemoryPool::sizeClass(1000));
+  pool.release(first);
+  pool.release(managed);
 }
 
 TEST_F(DeviceMemoryPoolTest, ManagedBlocksWaitForTheStream) {
@@ -63,6 +65,8 @@ TEST_F(DeviceMemoryPoolTest, ManagedBlocksWaitForTheStream) {
   pool.streamSynchronized();
   EXPECT_EQ(pool.allocate(4096, /*managed=*/true), block);
   EXPECT_EQ(allocations, 2);
+  pool.release(block);
+  pool.release(second);
 }
 
 TEST_F(DeviceMemoryPoolTest, RepeatedRunsAllocateOnce) {
@@ -85,6 +89,15 @@ TEST_F(DeviceMemoryPoolTest, TrimReturnsCachedBlocks) {
   outOfMemory = true;
   EXPECT_EQ(pool.allocate(5000, false), nullptr);
   pool.release(used);
+}
+
+TEST(DeviceMemoryPoolLifetime, DestructionReturnsCachedBlocks) {
+  releases = 0;
+  {
+    DeviceMemoryPool pool{{countingAllocate, countingRelease}};
+    pool.release(pool.allocate(1, false));
+  }
+  EXPECT_EQ(releases, 1);
 }
 
 TEST_F(DeviceMemoryPoolTest, ForeignPointersAreRefused) {

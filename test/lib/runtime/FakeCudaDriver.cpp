@@ -15,6 +15,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CudaDriver.h"
+
 #include <atomic>
 #include <cstdarg>
 #include <cstdint>
@@ -25,14 +27,15 @@
 #include <mutex>
 #include <string>
 
-namespace {
-using CUresult = int;
-using CUdeviceptr = uint64_t;
+using namespace moec::rt::cuda;
 
+namespace {
 std::mutex mutex;
+// Never destroyed: compiled code unloads its module from a global destructor,
+// after this library's static objects are gone.
 std::map<std::string, long> &callCounts() {
-  static std::map<std::string, long> counts;
-  return counts;
+  static auto *counts = new std::map<std::string, long>;
+  return *counts;
 }
 
 // The result that MOEC_FAKE_CUDA_FAIL asks `entry`'s `call`th call to return,
@@ -80,9 +83,9 @@ void trace(const char *format, ...) {
 
 // A distinct non-null handle for each module, function, stream and event;
 // nothing to free, so that leak checkers stay quiet.
-void *newHandle() {
+template <typename Handle> Handle newHandle() {
   static std::atomic<uintptr_t> handles = 0;
-  return reinterpret_cast<void *>(++handles * 16);
+  return reinterpret_cast<Handle>(++handles * 16);
 }
 
 // Device memory is host memory: every address is valid on both sides.
@@ -148,38 +151,38 @@ FAKE_ENTRY(cuDeviceGetCount, int *count) {
   return 0;
 }
 
-FAKE_ENTRY(cuDeviceGet, int *device, int ordinal) {
+FAKE_ENTRY(cuDeviceGet, CUdevice *device, int ordinal) {
   COUNT_CALL(cuDeviceGet);
   *device = ordinal;
   return 0;
 }
 
-FAKE_ENTRY(cuDeviceGetName, char *name, int length, int) {
+FAKE_ENTRY(cuDeviceGetName, char *name, int length, CUdevice) {
   COUNT_CALL(cuDeviceGetName);
   std::snprintf(name, size_t(length), "Fake GPU");
   return 0;
 }
 
-FAKE_ENTRY(cuDevicePrimaryCtxRetain, void **context, int) {
+FAKE_ENTRY(cuDevicePrimaryCtxRetain, CUcontext *context, CUdevice) {
   COUNT_CALL(cuDevicePrimaryCtxRetain);
-  static void *primary = newHandle();
+  static CUcontext primary = newHandle<CUcontext>();
   *context = primary;
   return 0;
 }
 
-FAKE_ENTRY(cuCtxSetCurrent, void *) {
+FAKE_ENTRY(cuCtxSetCurrent, CUcontext) {
   COUNT_CALL(cuCtxSetCurrent);
   return 0;
 }
 
-FAKE_ENTRY(cuModuleLoadData, void **module, const void *) {
+FAKE_ENTRY(cuModuleLoadData, CUmodule *module, const void *) {
   COUNT_CALL(cuModuleLoadData);
   trace("cuModuleLoadData");
-  *module = newHandle();
+  *module = newHandle<CUmodule>();
   return 0;
 }
 
-FAKE_ENTRY(cuModuleLoadDataEx, void **module, const void *, unsigned count, int *options,
+FAKE_ENTRY(cuModuleLoadDataEx, CUmodule *module, const void *, unsigned count, int *options,
            void **values) {
   CUresult failure = enter("cuModuleLoadDataEx");
   if (failure) {
@@ -199,79 +202,79 @@ FAKE_ENTRY(cuModuleLoadDataEx, void **module, const void *, unsigned count, int 
   for (unsigned i = 0; i < count; ++i)
     if (options[i] == 7)
       trace("cuModuleLoadDataEx optimization level %d", int(reinterpret_cast<intptr_t>(values[i])));
-  *module = newHandle();
+  *module = newHandle<CUmodule>();
   return 0;
 }
 
-FAKE_ENTRY(cuModuleUnload, void *) {
+FAKE_ENTRY(cuModuleUnload, CUmodule) {
   COUNT_CALL(cuModuleUnload);
   return 0;
 }
 
-FAKE_ENTRY(cuModuleGetFunction, void **function, void *, const char *name) {
+FAKE_ENTRY(cuModuleGetFunction, CUfunction *function, CUmodule, const char *name) {
   COUNT_CALL(cuModuleGetFunction);
   trace("cuModuleGetFunction %s", name);
-  *function = newHandle();
+  *function = newHandle<CUfunction>();
   return 0;
 }
 
-FAKE_ENTRY(cuFuncSetAttribute, void *, int, int) {
+FAKE_ENTRY(cuFuncSetAttribute, CUfunction, int, int) {
   COUNT_CALL(cuFuncSetAttribute);
   return 0;
 }
 
-FAKE_ENTRY(cuLaunchKernel, void *, unsigned gridX, unsigned gridY, unsigned gridZ, unsigned blockX,
-           unsigned blockY, unsigned blockZ, unsigned sharedMemoryBytes, void *, void **, void **) {
+FAKE_ENTRY(cuLaunchKernel, CUfunction, unsigned gridX, unsigned gridY, unsigned gridZ, unsigned blockX,
+           unsigned blockY, unsigned blockZ, unsigned sharedMemoryBytes, CUstream, void **, void **) {
   COUNT_CALL(cuLaunchKernel);
   trace("cuLaunchKernel grid %ux%ux%u block %ux%ux%u shared %u", gridX, gridY, gridZ, blockX,
         blockY, blockZ, sharedMemoryBytes);
   return 0;
 }
 
-FAKE_ENTRY(cuLaunchKernelEx, const void *, void *, void **, void **) {
+FAKE_ENTRY(cuLaunchKernelEx, const CUlaunchConfig *, CUfunction, void **, void **) {
   COUNT_CALL(cuLaunchKernelEx);
   return 0;
 }
 
-FAKE_ENTRY(cuStreamCreate, void **stream, unsigned) {
+FAKE_ENTRY(cuStreamCreate, CUstream *stream, unsigned) {
   COUNT_CALL(cuStreamCreate);
-  *stream = newHandle();
+  *stream = newHandle<CUstream>();
   return 0;
 }
 
-FAKE_ENTRY(cuStreamSynchronize, void *) {
+FAKE_ENTRY(cuStreamSynchronize, CUstream) {
   COUNT_CALL(cuStreamSynchronize);
   return 0;
 }
 
-FAKE_ENTRY(cuStreamWaitEvent, void *, void *, unsigned) {
+FAKE_ENTRY(cuStreamWaitEvent, CUstream, CUevent, unsigned) {
   COUNT_CALL(cuStreamWaitEvent);
   return 0;
 }
 
-FAKE_ENTRY(cuEventCreate, void **event, unsigned) {
+FAKE_ENTRY(cuEventCreate, CUevent *event, unsigned) {
   COUNT_CALL(cuEventCreate);
-  *event = newHandle();
+  *event = newHandle<CUevent>();
   return 0;
 }
 
-FAKE_ENTRY(cuEventDestroy_v2, void *) {
+FAKE_ENTRY(cuEventDestroy_v2, CUevent) {
   COUNT_CALL(cuEventDestroy_v2);
   return 0;
 }
 
-FAKE_ENTRY(cuEventRecord, void *, void *) {
+FAKE_ENTRY(cuEventRecord, CUevent, CUstream) {
   COUNT_CALL(cuEventRecord);
   return 0;
 }
 
-FAKE_ENTRY(cuEventSynchronize, void *) {
+FAKE_ENTRY(cuEventSynchronize, CUevent) {
   COUNT_CALL(cuEventSynchronize);
   return 0;
 }
 
 // Every timed interval takes a quarter of a millisecond.
-FAKE_ENTRY(cuEventElapsedTime_v2, float *milliseconds, void *, void *) {
+FAKE_ENTRY(cuEventElapsedTime_v2, float *milliseconds, CUevent, CUevent) {
   COUNT_CALL(cuEventElapsedTime_v2);
   *milliseconds = 0.25f;
   return 0;
@@ -298,7 +301,7 @@ FAKE_ENTRY(cuMemFree_v2, CUdeviceptr pointer) {
   return 0;
 }
 
-FAKE_ENTRY(cuMemcpyAsync, CUdeviceptr destination, CUdeviceptr source, size_t bytes, void *) {
+FAKE_ENTRY(cuMemcpyAsync, CUdeviceptr destination, CUdeviceptr source, size_t bytes, CUstream) {
   COUNT_CALL(cuMemcpyAsync);
   std::memcpy(reinterpret_cast<void *>(destination), reinterpret_cast<void *>(source), bytes);
   return 0;
@@ -310,7 +313,7 @@ FAKE_ENTRY(cuMemcpyHtoD_v2, CUdeviceptr destination, const void *source, size_t 
   return 0;
 }
 
-FAKE_ENTRY(cuMemsetD32Async, CUdeviceptr destination, unsigned value, size_t count, void *) {
+FAKE_ENTRY(cuMemsetD32Async, CUdeviceptr destination, unsigned value, size_t count, CUstream) {
   COUNT_CALL(cuMemsetD32Async);
   auto *words = reinterpret_cast<uint32_t *>(destination);
   for (size_t i = 0; i < count; ++i)
@@ -318,7 +321,8 @@ FAKE_ENTRY(cuMemsetD32Async, CUdeviceptr destination, unsigned value, size_t cou
   return 0;
 }
 
-FAKE_ENTRY(cuMemsetD16Async, CUdeviceptr destination, unsigned short value, size_t count, void *) {
+FAKE_ENTRY(cuMemsetD16Async, CUdeviceptr destination, unsigned short value, size_t count,
+           CUstream) {
   COUNT_CALL(cuMemsetD16Async);
   auto *halves = reinterpret_cast<uint16_t *>(destination);
   for (size_t i = 0; i < count; ++i)
@@ -326,17 +330,12 @@ FAKE_ENTRY(cuMemsetD16Async, CUdeviceptr destination, unsigned short value, size
   return 0;
 }
 
-struct FakeMemLocation {
-  int type;
-  int id;
-};
-
-FAKE_ENTRY(cuMemAdvise_v2, CUdeviceptr, size_t, int, FakeMemLocation) {
+FAKE_ENTRY(cuMemAdvise_v2, CUdeviceptr, size_t, int, CUmemLocation) {
   COUNT_CALL(cuMemAdvise_v2);
   return 0;
 }
 
-FAKE_ENTRY(cuMemPrefetchAsync_v2, CUdeviceptr, size_t, FakeMemLocation, unsigned, void *) {
+FAKE_ENTRY(cuMemPrefetchAsync_v2, CUdeviceptr, size_t, CUmemLocation, unsigned, CUstream) {
   COUNT_CALL(cuMemPrefetchAsync_v2);
   return 0;
 }

@@ -91,11 +91,10 @@ TEST_F(DeviceMemoryPoolTest, TrimReturnsCachedBlocks) {
   pool.release(used);
 }
 
-TEST(DeviceMemoryPoolLifetime, DestructionReturnsCachedBlocks) {
-  releases = 0;
+TEST_F(DeviceMemoryPoolTest, DestructionReturnsCachedBlocks) {
   {
-    DeviceMemoryPool pool{{countingAllocate, countingRelease}};
-    pool.release(pool.allocate(1, false));
+    DeviceMemoryPool local{{countingAllocate, countingRelease}};
+    local.release(local.allocate(1, false));
   }
   EXPECT_EQ(releases, 1);
 }

@@ -179,8 +179,7 @@ std::string initialize() {
   // from different threads.
   thread_local bool contextCurrent = false;
   if (!contextCurrent) {
-    if (CUresult result = driver.api.cuCtxSetCurrent(driver.device.context);
-        result != CUDA_SUCCESS)
+    if (CUresult result = driver.api.cuCtxSetCurrent(driver.device.context); result != CUDA_SUCCESS)
       return callFailed("cuCtxSetCurrent", result);
     contextCurrent = true;
   }

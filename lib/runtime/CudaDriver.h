@@ -105,8 +105,7 @@ struct DriverApi {
   CUresult (*cuFuncSetAttribute)(CUfunction function, int attribute, int value);
   CUresult (*cuLaunchKernel)(CUfunction function, unsigned gridX, unsigned gridY, unsigned gridZ,
                              unsigned blockX, unsigned blockY, unsigned blockZ,
-                             unsigned sharedMemBytes, CUstream stream, void **params,
-                             void **extra);
+                             unsigned sharedMemBytes, CUstream stream, void **params, void **extra);
   CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *config, CUfunction function, void **params,
                                void **extra); // optional (CUDA 12)
   CUresult (*cuStreamCreate)(CUstream *stream, unsigned flags);

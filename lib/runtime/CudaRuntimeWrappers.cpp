@@ -62,7 +62,9 @@ void *allocateFromDriver(uint64_t bytes, bool managed) {
   return reinterpret_cast<void *>(pointer);
 }
 
-void releaseToDriver(void *block, bool) { MOEC_CU(cuMemFree, reinterpret_cast<CUdeviceptr>(block)); }
+void releaseToDriver(void *block, bool) {
+  MOEC_CU(cuMemFree, reinterpret_cast<CUdeviceptr>(block));
+}
 
 DeviceMemoryPool &pool() {
   // Never destroyed: blocks may be freed from global destructors.
@@ -143,7 +145,10 @@ CUmodule LazyModule::loaded() {
 }
 
 CUfunction toFunction(void *function) { return static_cast<CUfunction>(function); }
-CUstream toStream(void *stream) { return static_cast<CUstream>(stream); }
+// Every stream argument is the process's stream (mgpuStreamCreate hands out
+// no other), also a null one that would name the legacy default stream, so
+// that all work stays ordered.
+CUstream processStream(void * /*stream*/) { return device().stream; }
 CUevent toEvent(void *event) { return static_cast<CUevent>(event); }
 CUdeviceptr toDevicePointer(const void *pointer) { return reinterpret_cast<CUdeviceptr>(pointer); }
 
@@ -190,12 +195,12 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
 }
 
 void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
-                      intptr_t blockX, intptr_t blockY, intptr_t blockZ, int32_t smem,
-                      void *stream, void **params, void **extra, size_t /*paramsCount*/) {
+                      intptr_t blockX, intptr_t blockY, intptr_t blockZ, int32_t smem, void *stream,
+                      void **params, void **extra, size_t /*paramsCount*/) {
   raiseSharedMemoryLimit(toFunction(function), smem);
   MOEC_CU(cuLaunchKernel, toFunction(function), unsigned(gridX), unsigned(gridY), unsigned(gridZ),
-          unsigned(blockX), unsigned(blockY), unsigned(blockZ), unsigned(smem), toStream(stream),
-          params, extra);
+          unsigned(blockX), unsigned(blockY), unsigned(blockZ), unsigned(smem),
+          processStream(stream), params, extra);
 }
 
 void mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t clusterY,
@@ -210,10 +215,9 @@ void mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t cluster
   CUlaunchAttribute cluster = {};
   cluster.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
   cluster.value.clusterDim = {unsigned(clusterX), unsigned(clusterY), unsigned(clusterZ)};
-  CUlaunchConfig config = {unsigned(gridX),  unsigned(gridY),  unsigned(gridZ),
-                           unsigned(blockX), unsigned(blockY), unsigned(blockZ),
-                           unsigned(smem),   toStream(stream), &cluster,
-                           1};
+  CUlaunchConfig config = {
+      unsigned(gridX),  unsigned(gridY), unsigned(gridZ),       unsigned(blockX), unsigned(blockY),
+      unsigned(blockZ), unsigned(smem),  processStream(stream), &cluster,         1};
   MOEC_CU(cuLaunchKernelEx, &config, toFunction(function), params, extra);
 }
 
@@ -224,7 +228,7 @@ void mgpuStreamDestroy(void * /*stream*/) {}
 void mgpuStreamSynchronize(void * /*stream*/) { synchronize(); }
 
 void mgpuStreamWaitEvent(void *stream, void *event) {
-  MOEC_CU(cuStreamWaitEvent, toStream(stream), toEvent(event), 0);
+  MOEC_CU(cuStreamWaitEvent, processStream(stream), toEvent(event), 0);
 }
 
 void *mgpuEventCreate() {
@@ -238,7 +242,7 @@ void mgpuEventDestroy(void *event) { MOEC_CU(cuEventDestroy, toEvent(event)); }
 void mgpuEventSynchronize(void *event) { MOEC_CU(cuEventSynchronize, toEvent(event)); }
 
 void mgpuEventRecord(void *event, void *stream) {
-  MOEC_CU(cuEventRecord, toEvent(event), toStream(stream));
+  MOEC_CU(cuEventRecord, toEvent(event), processStream(stream));
 }
 
 void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/, bool isHostShared) {
@@ -254,15 +258,16 @@ void mgpuMemFree(void *ptr, void * /*stream*/) {
 }
 
 void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream) {
-  MOEC_CU(cuMemcpyAsync, toDevicePointer(dst), toDevicePointer(src), sizeBytes, toStream(stream));
+  MOEC_CU(cuMemcpyAsync, toDevicePointer(dst), toDevicePointer(src), sizeBytes,
+          processStream(stream));
 }
 
 void mgpuMemset32(void *dst, unsigned int value, size_t count, void *stream) {
-  MOEC_CU(cuMemsetD32Async, toDevicePointer(dst), value, count, toStream(stream));
+  MOEC_CU(cuMemsetD32Async, toDevicePointer(dst), value, count, processStream(stream));
 }
 
 void mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream) {
-  MOEC_CU(cuMemsetD16Async, toDevicePointer(dst), value, count, toStream(stream));
+  MOEC_CU(cuMemsetD16Async, toDevicePointer(dst), value, count, processStream(stream));
 }
 
 void mgpuSetDefaultDevice(int32_t device) {

@@ -98,7 +98,8 @@ CUresult allocate(const char *entry, CUdeviceptr *pointer, size_t bytes) {
 }
 } // namespace
 
-#define FAKE_ENTRY(name, ...) extern "C" __attribute__((visibility("default"))) CUresult name(__VA_ARGS__)
+#define FAKE_ENTRY(name, ...)                                                                      \
+  extern "C" __attribute__((visibility("default"))) CUresult name(__VA_ARGS__)
 #define COUNT_CALL(name)                                                                           \
   if (CUresult failure = enter(#name))                                                             \
   return failure
@@ -223,8 +224,9 @@ FAKE_ENTRY(cuFuncSetAttribute, CUfunction, int, int) {
   return 0;
 }
 
-FAKE_ENTRY(cuLaunchKernel, CUfunction, unsigned gridX, unsigned gridY, unsigned gridZ, unsigned blockX,
-           unsigned blockY, unsigned blockZ, unsigned sharedMemoryBytes, CUstream, void **, void **) {
+FAKE_ENTRY(cuLaunchKernel, CUfunction, unsigned gridX, unsigned gridY, unsigned gridZ,
+           unsigned blockX, unsigned blockY, unsigned blockZ, unsigned sharedMemoryBytes, CUstream,
+           void **, void **) {
   COUNT_CALL(cuLaunchKernel);
   trace("cuLaunchKernel grid %ux%ux%u block %ux%ux%u shared %u", gridX, gridY, gridZ, blockX,
         blockY, blockZ, sharedMemoryBytes);

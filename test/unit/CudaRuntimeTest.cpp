@@ -76,6 +76,23 @@ TEST(CudaRuntime, ModulesLoadOnFirstUse) {
   mgpuModuleUnload(module);
 }
 
+TEST(CudaRuntime, LaunchesRaiseTheSharedMemoryLimitOnlyWhenNeeded) {
+  static const char ptx[] = ".version 7.8\n";
+  void *module = mgpuModuleLoadJIT(const_cast<char *>(ptx), 3);
+  void *function = mgpuModuleGetFunction(module, "kernel");
+  void *stream = mgpuStreamCreate();
+  long raised = driverCalls("cuFuncSetAttribute");
+  mgpuLaunchKernel(function, 1, 1, 1, 32, 1, 1, 48 * 1024, stream, nullptr, nullptr, 0);
+  EXPECT_EQ(driverCalls("cuFuncSetAttribute"), raised);
+  mgpuLaunchKernel(function, 1, 1, 1, 32, 1, 1, 100 * 1024, stream, nullptr, nullptr, 0);
+  EXPECT_EQ(driverCalls("cuFuncSetAttribute"), raised + 1);
+  // Thread-block clusters go through cuLaunchKernelEx.
+  long extended = driverCalls("cuLaunchKernelEx");
+  mgpuLaunchClusterKernel(function, 2, 1, 1, 4, 1, 1, 128, 1, 1, 0, stream, nullptr, nullptr);
+  EXPECT_EQ(driverCalls("cuLaunchKernelEx"), extended + 1);
+  mgpuModuleUnload(module);
+}
+
 using CudaRuntimeDeathTest = ::testing::Test;
 
 TEST_F(CudaRuntimeDeathTest, DriverErrorsNameTheCall) {

@@ -16,17 +16,11 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
-#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
-
-/// Each parallel loop is tiled by these sizes (its first dimensions; the rest by 1): the
-/// tiles become blocks, the points of a tile the threads of a block (16 × 16 = 256 threads
-/// for 2-D loops). Fixed sizes are a first step; docs/gpu-codegen.md.
-static constexpr int64_t kThreadTile[] = {16, 16};
 
 /// The passes that lower the kernels inside `@moec_kernels` to NVVM.
 static void buildKernelToNVVMPipeline(OpPassManager &pm) {
@@ -44,18 +38,20 @@ static void buildKernelToNVVMPipeline(OpPassManager &pm) {
 
 void moec::buildGpuLoweringPipeline(OpPassManager &pm, const GpuLoweringOptions &options) {
   buildTensorLevelPipeline(pm);
-  // The kernel-level moe ops are lowered here, on tensors; until a lowering for the GPU
-  // exists (moec-lower-moe-kernels-to-loops), any that remain stop the compile on the op.
+  // The kernel-level moe ops become parallel loop nests shaped for blocks and threads,
+  // which the mapping below takes like any other; an op they cannot take stops the
+  // compile with an error on it.
+  pm.addPass(createLowerMoEKernelsToLoops());
   pm.addPass(createCheckMoEKernelsLowered());
   buildBufferizationPipeline(pm, options.entry);
 
-  // Loops to kernels: each linalg op becomes a parallel loop nest (reductions stay
-  // sequential inside it), tiled so that tiles map to blocks and their points to threads.
-  // The innermost dimension goes to x, so that neighbouring threads touch neighbouring
-  // elements.
+  // Loops to kernels: each linalg op becomes a parallel loop (reductions stay sequential
+  // inside it), tiled so that tiles map to blocks and their points to threads; the MoE
+  // kernels come as such nests already. The innermost dimension goes to x, so that
+  // neighbouring threads touch neighbouring elements.
   OpPassManager &functions = pm.nest<func::FuncOp>();
   functions.addPass(createConvertLinalgToParallelLoopsPass());
-  functions.addPass(createParallelLoopTilingPass(kThreadTile, /*noMinMaxBounds=*/true));
+  functions.addPass(createTileParallelLoopsForGpu());
   GpuMapParallelLoopsPassOptions mappingOptions;
   mappingOptions.mappingPolicyStr = "innermost-first";
   functions.addPass(createGpuMapParallelLoopsPass(mappingOptions));

@@ -42,7 +42,9 @@ void moec::buildBufferizationPipeline(OpPassManager &pm, StringRef entry) {
 
 void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOptions &options) {
   buildTensorLevelPipeline(pm);
-  pm.addPass(createLowerMoEKernelsToRuntime());
+  if (options.runtimeMoEKernels)
+    pm.addPass(createLowerMoEKernelsToRuntime());
+  pm.addPass(createLowerMoEKernelsToLoops());
   buildBufferizationPipeline(pm, options.entry);
   pm.addPass(createUseRuntimeGemm());
 

@@ -85,6 +85,43 @@ def LowerMoEKernelsToRuntime
   ];
 }
 
+def LowerMoEKernelsToLoops : Pass<"moec-lower-moe-kernels-to-loops", "::mlir::ModuleOp"> {
+  let summary = "Lower the kernel-level moe ops to GPU-mappable parallel loops on buffers";
+  let description = [{
+    Replaces `moe.route`, `moe.permute`, `moe.grouped_matmul` and `moe.unpermute` by
+    loop nests with the semantics of the host runtime's kernels (lib/runtime/MoERouting.cpp,
+    lib/runtime/MoEGroupedMatmul.cpp), shaped for a GPU: each kernel is an outer
+    `scf.parallel` over blocks, whose bounds are computed before it, around an inner
+    `scf.parallel` over a constant number of threads (guarded with `scf.if` for the
+    remainder), with only sequential `scf.for` loops below. Upstream
+    `gpu-map-parallel-loops` and `convert-parallel-loops-to-gpu` turn every nest into one
+    `gpu.launch`; on the host the same loops run sequentially, which tests their numerics
+    without a GPU.
+
+    - `moe.route`: a thread per token; scores are recomputed from the logits, the top-k
+      lists (of experts and, group-limited, of groups) live in registers.
+    - `moe.permute`: a stable counting sort in chunks of 256 pairs, without atomics:
+      per-chunk histograms, per-expert prefix sums over the chunks, one thread laying out
+      the padded segments, then a scatter per chunk in pair order.
+    - `moe.grouped_matmul`: a block per tile of 4 rows by 64 result columns, a thread per
+      result element (gate and up column for gated epilogues) with the K loop sequential;
+      a thread finds its row's expert by a binary search of the offsets, and padding rows
+      and rows past the used length write zeros without multiplying.
+    - `moe.unpermute`: an atomic max records each pair's slot (the last slot wins, as on
+      the host), then a thread per result element sums the token's weighted rows.
+
+    Runs on tensors, as `moec-lower-moe-kernels-to-runtime` does: operands are read
+    through `bufferization.to_buffer`, results are fresh `memref.alloc` buffers returned by
+    `bufferization.to_tensor restrict`. Values are f32, f16 or bf16 (computed in f32), ids
+    i32; quantized weights and capacity-limited routing are errors at the op.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def LowerDynamicExpandShape : Pass<"moec-lower-dynamic-expand-shape", "::mlir::ModuleOp"> {
   let summary = "Rewrite memref.expand_shape with several dynamic sizes in one group";
   let description = [{
@@ -190,6 +227,24 @@ def MergeGpuModules : Pass<"moec-merge-gpu-modules", "::mlir::ModuleOp"> {
            "Name of the merged gpu.module">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def TileParallelLoopsForGpu
+    : Pass<"moec-tile-parallel-loops-for-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Tile single parallel loops into blocks of 256 threads";
+  let description = [{
+    Tiles every `scf.parallel` that is neither inside nor around another one (the loops
+    that `convert-linalg-to-parallel-loops` makes) so that the tiles become GPU blocks and
+    the points of a tile the threads of a block: 256 threads, over the innermost dimension
+    of a 1-D loop and 16 × 16 over the innermost two of deeper ones, which
+    `gpu-map-parallel-loops` (innermost first) maps to x and y, so that neighbouring
+    threads touch neighbouring elements. The inner loop has constant bounds and guards
+    the remainder with `scf.if`, as `convert-parallel-loops-to-gpu` needs.
+
+    Nests that are already two levels deep (the MoE loop kernels) keep the shape they were
+    built with; loops with reductions are left alone, as upstream's tiling does.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
 }
 
 #endif // MOEC_CODEGEN_PASSES_TD

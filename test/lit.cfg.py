@@ -50,6 +50,16 @@ if any(os.path.exists(os.path.join(d, "ptxas")) for d in ptxas_dirs) or shutil.w
     for d in ptxas_dirs:
         llvm_config.with_environment("PATH", d, append_path=True)
 
+# CUDA's libdevice (math functions for NVVM), for tests that assemble PTX with math calls.
+libdevice_roots = [os.environ.get(v) for v in ("CUDA_HOME", "CUDA_PATH")]
+libdevice_roots += [os.path.dirname(d) for d in ptxas_dirs] + ["/usr/local/cuda"]
+for root in filter(None, libdevice_roots):
+    libdevice = os.path.join(root, "nvvm", "libdevice", "libdevice.10.bc")
+    if os.path.exists(libdevice):
+        config.available_features.add("libdevice")
+        config.substitutions.append(("%libdevice", libdevice))
+        break
+
 # PyTorch lives in Debian's system interpreter only (not in the .venv): the tests that
 # export models with torch run where it imports. `torch-X.Y` marks its version, so that tests
 # that compare a fresh export byte for byte with a checked-in fixture run only with the

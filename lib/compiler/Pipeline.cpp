@@ -22,10 +22,17 @@ static SmallVector<std::unique_ptr<Pass>> createRaisePasses() {
   return passes;
 }
 
+/// The codegen pass that runs the moe kernels on the runtime's host kernels; disabled, the
+/// host runs the loop kernels a GPU runs instead.
+static std::string runtimeMoEKernelsPassName() {
+  return moec::createLowerMoEKernelsToRuntime()->getArgument().str();
+}
+
 std::vector<std::string> moec::getOptionalPassNames() {
   std::vector<std::string> names;
   for (const std::unique_ptr<Pass> &pass : createRaisePasses())
     names.push_back(pass->getArgument().str());
+  names.push_back(runtimeMoEKernelsPassName());
   return names;
 }
 
@@ -56,7 +63,10 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
   }
   case moec::Stage::Codegen: {
     if (options.target == "host") {
-      moec::buildHostLoweringPipeline(pm, moec::HostLoweringOptions());
+      moec::HostLoweringOptions hostOptions;
+      hostOptions.runtimeMoEKernels =
+          !llvm::is_contained(options.disabledPasses, runtimeMoEKernelsPassName());
+      moec::buildHostLoweringPipeline(pm, hostOptions);
       return;
     }
     moec::GpuLoweringOptions gpuOptions;

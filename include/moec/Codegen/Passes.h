@@ -19,6 +19,10 @@ namespace moec {
 struct HostLoweringOptions {
   /// The function the model runs.
   std::string entry = "main";
+  /// Run the kernel-level moe ops on the runtime's hand-written kernels; otherwise (and
+  /// for any op those cannot take) they run as the loop kernels of
+  /// moec-lower-moe-kernels-to-loops, the ones a GPU runs.
+  bool runtimeMoEKernels = true;
 };
 
 /// Adds the passes that take a module at the tensor level to the LLVM dialect, with the

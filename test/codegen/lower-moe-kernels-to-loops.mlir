@@ -1,0 +1,139 @@
+// RUN: moe-opt %s -moec-lower-moe-kernels-to-loops -split-input-file | FileCheck %s
+// Every kernel-level moe op becomes GPU-shaped loop nests on buffers: an outer
+// scf.parallel over blocks around an inner one over a constant number of threads, the
+// remainder guarded by scf.if, results in fresh buffers returned as tensors.
+
+// moe.route: one nest, a thread per token; the top-k list lives in loop-carried values
+// (two keys and two ids for k = 2), never in memory.
+// CHECK-LABEL: func.func @route
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK: %[[LOGITS:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<?x8xf32> to memref<?x8xf32>
+// CHECK: %[[T:.*]] = memref.dim %[[LOGITS]], %c0
+// CHECK: %[[WEIGHTS:.*]] = memref.alloc(%[[T]]) : memref<?x2xf32>
+// CHECK: %[[IDS:.*]] = memref.alloc(%[[T]]) : memref<?x2xi32>
+// CHECK: scf.parallel (%[[BLOCK:.*]]) = (%c0) to (%{{.*}}) step (%c1) {
+// CHECK-NEXT: scf.parallel (%[[THREAD:.*]]) = (%c0) to (%[[C256]]) step (%c1) {
+// CHECK: %[[TOKEN:.*]] = arith.addi %{{.*}}, %[[THREAD]]
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[TOKEN]], %[[T]]
+// CHECK: scf.if %[[IN]] {
+// CHECK-NOT: memref.alloca
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, index, index)
+// CHECK: memref.store {{.*}}, %[[WEIGHTS]][%[[TOKEN]], %c0]
+// CHECK: memref.store {{.*}}, %[[IDS]][%[[TOKEN]], %c0]
+// CHECK-NOT: scf.parallel
+// CHECK: bufferization.to_tensor %[[WEIGHTS]] restrict writable
+// CHECK: bufferization.to_tensor %[[IDS]] restrict writable
+func.func @route(%logits: tensor<?x8xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = moe.route %logits routing <scoring = softmax, k = 2, renormalize = true>
+               : tensor<?x8xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// -----
+
+// Group-limited routing keeps a second register list, of the best groups (topk_group = 2
+// of n_group = 4), and offers the experts of each chosen group in turn.
+// CHECK-LABEL: func.func @route_grouped
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, index, index)
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32)
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, index, index, index)
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, index, index, index)
+// CHECK-NOT: scf.for
+// CHECK: return
+func.func @route_grouped(%logits: tensor<?x8xf32>, %bias: tensor<8xf32>) -> tensor<?x3xf32> {
+  %w, %ids = moe.route %logits score_bias(%bias : tensor<8xf32>)
+               routing <scoring = sigmoid, k = 3, n_group = 4, topk_group = 2>
+               : tensor<?x8xf32> -> tensor<?x3xf32>, tensor<?x3xi32>
+  return %w : tensor<?x3xf32>
+}
+
+// -----
+
+// moe.permute: five nests, none with atomics: per-chunk counts, per-expert prefix sums,
+// the segment layout, the padding fill, the scatter.
+// CHECK-LABEL: func.func @permute
+// CHECK: %[[SORTED:.*]] = memref.alloc(%{{.*}}) : memref<?xi32>
+// CHECK: %[[OFFSETS:.*]] = memref.alloc() : memref<9xi32>
+// CHECK: %[[COUNTS:.*]] = memref.alloc(%{{.*}}) : memref<?x8xi32>
+// CHECK: %[[TOTALS:.*]] = memref.alloc() : memref<8xi32>
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%{{.*}}) step (%c1) {
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%{{.*}}) step (%c1) {
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%{{.*}}) step (%c1) {
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%{{.*}}) step (%c1) {
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%{{.*}}) step (%c1) {
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
+// CHECK-NOT: scf.parallel
+// CHECK-NOT: memref.atomic_rmw
+// CHECK: bufferization.to_tensor %[[SORTED]] restrict writable
+// CHECK: bufferization.to_tensor %[[OFFSETS]] restrict writable
+func.func @permute(%ids: tensor<?x2xi32>) -> (tensor<?xi32>, tensor<9xi32>) {
+  %sorted, %offsets = moe.permute %ids experts 8 block 16 : tensor<?x2xi32> -> tensor<?xi32>, tensor<9xi32>
+  return %sorted, %offsets : tensor<?xi32>, tensor<9xi32>
+}
+
+// -----
+
+// moe.grouped_matmul: a 2-D grid of (4-row tiles, 64-column tiles), 256 threads each; a
+// thread with a padding row stores zero, any other searches its expert and runs the K
+// loop for its gate and up columns.
+// CHECK-LABEL: func.func @grouped_matmul
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[RESULT:.*]] = memref.alloc(%{{.*}}) : memref<?x128xf32>
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%{{.*}}, %[[C2]]) step (%c1, %c1) {
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%[[C256]]) step (%c1) {
+// CHECK: scf.if %{{.*}} {
+// CHECK: scf.for {{.*}} -> (index, index)
+// CHECK: scf.for %{{.*}} = %c0 to %[[C64]] step %c1 iter_args({{.*}}) -> (f32, f32)
+// CHECK: math.exp
+// CHECK: memref.store %{{.*}}, %[[RESULT]]
+// CHECK: } else {
+// CHECK-NEXT: memref.store %[[ZERO]], %[[RESULT]]
+func.func @grouped_matmul(%x: tensor<?x64xf32>, %w: tensor<8x64x256xf32>, %offsets: tensor<9xi32>,
+                          %sorted: tensor<?xi32>) -> tensor<?x128xf32> {
+  %h = moe.grouped_matmul %x, %w offsets %offsets gather %sorted, rows_per_token 2
+         expert <activation = silu, gated = true>
+         : (tensor<?x64xf32>, tensor<8x64x256xf32>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x128xf32>
+  return %h : tensor<?x128xf32>
+}
+
+// -----
+
+// Without a gather the rows are the input's own; a bias starts the sums. bf16 values are
+// computed in f32.
+// CHECK-LABEL: func.func @grouped_matmul_bf16
+// CHECK: memref.load %{{.*}} : memref<8x32xbf16>
+// CHECK: arith.extf %{{.*}} : bf16 to f32
+// CHECK: scf.for {{.*}} -> (f32) {
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+func.func @grouped_matmul_bf16(%x: tensor<?x64xbf16>, %w: tensor<8x64x32xbf16>, %offsets: tensor<9xi32>,
+                               %b: tensor<8x32xbf16>) -> tensor<?x32xbf16> {
+  %h = moe.grouped_matmul %x, %w offsets %offsets bias(%b : tensor<8x32xbf16>)
+         : (tensor<?x64xbf16>, tensor<8x64x32xbf16>, tensor<9xi32>) -> tensor<?x32xbf16>
+  return %h : tensor<?x32xbf16>
+}
+
+// -----
+
+// moe.unpermute: the pairs' slots (the last slot naming a pair wins through an atomic
+// max), then a (token, column tile) grid summing the weighted rows.
+// CHECK-LABEL: func.func @unpermute
+// CHECK: %[[SLOT_OF_PAIR:.*]] = memref.alloc(%{{.*}}) : memref<?xi32>
+// CHECK: scf.parallel
+// CHECK: memref.store %c-1_i32, %[[SLOT_OF_PAIR]]
+// CHECK: scf.parallel
+// CHECK: memref.atomic_rmw maxs %{{.*}}, %[[SLOT_OF_PAIR]]
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%{{.*}}, %c1) step (%c1, %c1) {
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
+// CHECK: scf.for {{.*}} -> (f32) {
+// CHECK: scf.if %{{.*}} -> (f32) {
+func.func @unpermute(%out: tensor<?x64xf32>, %sorted: tensor<?xi32>, %w: tensor<?x2xf32>) -> tensor<?x64xf32> {
+  %y = moe.unpermute %out, %sorted, %w : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x2xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}

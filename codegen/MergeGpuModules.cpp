@@ -19,17 +19,24 @@ struct MergeGpuModules : moec::impl::MergeGpuModulesBase<MergeGpuModules> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<gpu::GPUModuleOp> sources(module.getOps<gpu::GPUModuleOp>());
-    if (sources.empty())
-      return;
-    if (module.lookupSymbol(moduleName)) {
+    // Kernels built directly into the merged module (the tensor-core ones) stay where they
+    // are; the outlined ones join them.
+    auto merged = module.lookupSymbol<gpu::GPUModuleOp>(moduleName);
+    if (!merged && module.lookupSymbol(moduleName)) {
       module.emitError() << "cannot merge the GPU modules into '" << moduleName
                          << "': the name is taken";
       return signalPassFailure();
     }
-
-    OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-    auto merged = gpu::GPUModuleOp::create(builder, sources.front().getLoc(), moduleName);
+    SmallVector<gpu::GPUModuleOp> sources;
+    for (gpu::GPUModuleOp source : module.getOps<gpu::GPUModuleOp>())
+      if (source != merged)
+        sources.push_back(source);
+    if (sources.empty())
+      return;
+    if (!merged) {
+      OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+      merged = gpu::GPUModuleOp::create(builder, sources.front().getLoc(), moduleName);
+    }
     SymbolTable mergedSymbols(merged);
 
     // Where each moved symbol went, so that launches can be pointed at it.
@@ -51,6 +58,8 @@ struct MergeGpuModules : moec::impl::MergeGpuModulesBase<MergeGpuModules> {
     }
 
     WalkResult result = module.walk([&](gpu::LaunchFuncOp launch) {
+      if (launch.getKernelModuleName() == merged.getSymNameAttr())
+        return WalkResult::advance();
       auto target = movedTo.find(launch.getKernel());
       if (target == movedTo.end()) {
         launch.emitError() << "launches " << launch.getKernel()

@@ -217,8 +217,9 @@ def MergeGpuModules : Pass<"moec-merge-gpu-modules", "::mlir::ModuleOp"> {
   let summary = "Move every outlined kernel into one gpu.module";
   let description = [{
     `gpu-kernel-outlining` makes one `gpu.module` per kernel. This pass moves every
-    function of every `gpu.module` into one module (`@moec_kernels` by default), renaming
-    kernels whose names clash, and points every `gpu.launch_func` at the moved kernel, so
+    function of every `gpu.module` into one module (`@moec_kernels` by default; kernels
+    already in it stay), renaming kernels whose names clash, and points every
+    `gpu.launch_func` at the moved kernel, so
     that a model is one PTX module: one load at startup, one target attribute, and one
     file for `moec --emit=ptx`.
   }];

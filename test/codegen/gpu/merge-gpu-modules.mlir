@@ -1,4 +1,4 @@
-// RUN: moe-opt %s -moec-merge-gpu-modules | FileCheck %s
+// RUN: moe-opt %s -split-input-file -moec-merge-gpu-modules | FileCheck %s
 // Every kernel moves into one @moec_kernels; a clashing name is renamed, and each launch
 // follows its kernel.
 
@@ -23,6 +23,35 @@ module attributes {gpu.container_module} {
   }
   gpu.module @main_kernel_0 {
     gpu.func @main_kernel(%arg0: memref<8xf32>) kernel {
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Kernels already in @moec_kernels stay; outlined ones join them.
+// CHECK-LABEL: func.func @into_existing
+// CHECK: gpu.launch_func @moec_kernels::@mma_kernel
+// CHECK: gpu.launch_func @moec_kernels::@into_existing_kernel
+// CHECK: gpu.module @moec_kernels
+// CHECK-DAG: gpu.func @mma_kernel() kernel
+// CHECK-DAG: gpu.func @into_existing_kernel() kernel
+// CHECK-NOT: gpu.module
+module attributes {gpu.container_module} {
+  func.func @into_existing() {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @moec_kernels::@mma_kernel blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1)
+    gpu.launch_func @into_existing_kernel::@into_existing_kernel blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1)
+    return
+  }
+  gpu.module @moec_kernels {
+    gpu.func @mma_kernel() kernel {
+      gpu.return
+    }
+  }
+  gpu.module @into_existing_kernel {
+    gpu.func @into_existing_kernel() kernel {
       gpu.return
     }
   }

@@ -28,6 +28,8 @@ struct PipelineOptions {
   /// Passes not to run, by their command-line names; only optional (optimization) passes
   /// can be disabled.
   std::vector<std::string> disabledPasses;
+  /// Run the expert GEMMs of f32 models in bf16 (moec-grouped-matmul-to-bf16).
+  bool bf16ExpertMatmuls = false;
 };
 
 /// The names of the passes that --disable-pass accepts.

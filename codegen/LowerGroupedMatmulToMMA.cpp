@@ -17,6 +17,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -39,9 +40,25 @@ using namespace moec::moe;
 /// The gpu.module that holds every kernel of a model (docs/gpu-codegen.md).
 static constexpr StringLiteral kKernelModuleName = "moec_kernels";
 
+/// Rows of a shared-memory tile of `tileRows` rows of `chunksPerRow` 16-byte chunks when
+/// `threads` threads each copy the same number of chunks: the copies past the tile land
+/// in rows nothing reads. (`threads` is a multiple of 32 and `chunksPerRow` a power of
+/// two up to 16, so the rows come out whole.)
+static int64_t stagedRows(int64_t tileRows, int64_t chunksPerRow, int64_t threads) {
+  return llvm::alignTo(tileRows * chunksPerRow, threads) / chunksPerRow;
+}
+
 /// The shape of one `mma.sync` tile: m16n8k16.
 static constexpr int64_t kTileM = 16, kTileN = 8, kTileK = 16;
-static constexpr int64_t kWarpSize = 32;
+// kWarpSize (32) comes from NVGPUDialect.h.
+/// Elements of one cp.async: 16 bytes of 16-bit elements.
+static constexpr int64_t kChunk = 8;
+/// Stages of the shared-memory pipeline: the next k-block is copied while one is multiplied.
+static constexpr int64_t kStages = 2;
+/// Padding of every shared-memory row, in elements: rows of 16-byte multiples not a
+/// multiple of 128 bytes apart, so that the 8 row addresses of one ldmatrix matrix fall
+/// in different banks.
+static constexpr int64_t kRowPadding = 8;
 
 /// The compute capability of `chip` ("sm_80", "sm_90a", ...), if it names one.
 static std::optional<int64_t> computeCapability(StringRef chip) {
@@ -56,9 +73,10 @@ static std::optional<int64_t> computeCapability(StringRef chip) {
 
 namespace {
 /// How a kernel cuts the result: every warp computes `mTiles` x `nTiles` mma tiles
-/// (16 x 8 each), a block holds `warpsM` x `warpsN` warps.
+/// (16 x 8 each), a block holds `warpsM` x `warpsN` warps and steps through K by
+/// `kBlock` (one stage of shared memory).
 struct MmaTiling {
-  int64_t warpsM, warpsN, mTiles, nTiles;
+  int64_t warpsM, warpsN, mTiles, nTiles, kBlock;
 
   int64_t warpRows() const { return mTiles * kTileM; }
   int64_t warpColumns() const { return nTiles * kTileN; }
@@ -76,10 +94,14 @@ struct MmaTiling {
 /// stream the weights in parallel. More rows: each warp computes 2 x 4 tiles, reusing
 /// every A fragment for four mma and every B fragment for two, in 2 x 2 warps (64 x 64
 /// per block), where the weights' reuse across rows pays for the larger tiles. Blocks
-/// never get wider than the result. The chip does not enter yet: with fragments loaded
-/// straight from global memory there is no shared memory to size.
-static MmaTiling chooseTiling(int64_t rowsPerExpert, int64_t outColumns) {
-  MmaTiling tiling = rowsPerExpert <= kTileM ? MmaTiling{1, 4, 1, 2} : MmaTiling{2, 2, 2, 4};
+/// never get wider than the result. A k-block of 32 (16 when K is not a multiple of 32)
+/// keeps both stages of the largest tiles (gated: 28 KiB) under the 48 KiB of static
+/// shared memory every chip from sm_80 on has, so the chip does not enter yet (sm_90's
+/// 228 KiB would allow deeper pipelines and larger tiles).
+static MmaTiling chooseTiling(int64_t rowsPerExpert, int64_t outColumns, int64_t K) {
+  int64_t kBlock = K % (2 * kTileK) == 0 ? 2 * kTileK : kTileK;
+  MmaTiling tiling = rowsPerExpert <= kTileM ? MmaTiling{1, 4, 1, 2, kBlock}
+                                             : MmaTiling{2, 2, 2, 4, kBlock};
   while (tiling.nTiles > 1 && tiling.warpColumns() > outColumns)
     tiling.nTiles /= 2;
   while (tiling.warpsN > 1 && tiling.blockColumns() > outColumns)
@@ -117,8 +139,8 @@ struct KernelConfig {
     }
     if (gated)
       os << "_gated";
-    os << "_w" << tiling.warpsM << "x" << tiling.warpsN << "_t"
-       << tiling.mTiles << "x" << tiling.nTiles;
+    os << "_w" << tiling.warpsM << "x" << tiling.warpsN << "_t" << tiling.mTiles << "x"
+       << tiling.nTiles << "_kb" << tiling.kBlock;
     // Symbol names keep to identifier characters.
     for (char &c : result)
       if (!llvm::isAlnum(c) && c != '_')
@@ -142,6 +164,22 @@ struct KernelSignature {
     sortedIds = MemRefType::get({dynamic}, i32);
     bias = MemRefType::get({dynamic, config.N}, config.elementType);
     result = MemRefType::get({dynamic, config.outColumns()}, config.elementType);
+  }
+
+  /// The shared-memory tiles: [stage][row][k] of the input, [stage][part][k][column] of
+  /// the weights (part 1: the up half of a gated product).
+  static SmallVector<Type> sharedTiles(const KernelConfig &config) {
+    const MmaTiling &tiling = config.tiling;
+    auto workgroup = gpu::AddressSpaceAttr::get(config.elementType.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    int64_t parts = config.gated ? 2 : 1;
+    int64_t inputRows = stagedRows(tiling.blockRows(), tiling.kBlock / kChunk, tiling.threads());
+    int64_t weightRows =
+        stagedRows(tiling.kBlock, tiling.blockColumns() / kChunk, tiling.threads());
+    return {MemRefType::get({kStages, inputRows, tiling.kBlock + kRowPadding},
+                            config.elementType, MemRefLayoutAttrInterface(), workgroup),
+            MemRefType::get({kStages, parts, weightRows, tiling.blockColumns() + kRowPadding},
+                            config.elementType, MemRefLayoutAttrInterface(), workgroup)};
   }
 
   SmallVector<Type> types(const KernelConfig &config) const {
@@ -176,29 +214,33 @@ public:
     if (config.hasBias)
       bias = entry.getArgument(arg++);
     result = entry.getArgument(arg++);
+    stagedInput = kernel.getWorkgroupAttributions()[0];
+    stagedWeights = kernel.getWorkgroupAttributions()[1];
     f32 = b.getF32Type();
-    elementPair = VectorType::get({2}, config.elementType);
     accumulatorType = VectorType::get({4}, f32);
   }
 
   void emit() {
     rows = dim(result, 0);
     experts = sub(dim(offsets, 0), index(1));
-    Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    Value lane = arith::RemUIOp::create(b, thread, index(kWarpSize));
+    thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    lane = arith::RemUIOp::create(b, thread, index(kWarpSize));
     Value warp = arith::DivUIOp::create(b, thread, index(kWarpSize));
     group = arith::DivUIOp::create(b, lane, index(4));
     pair = mul(arith::RemUIOp::create(b, lane, index(4)), index(2));
-    Value warpM = arith::DivUIOp::create(b, warp, index(tiling.warpsN));
-    Value warpN = arith::RemUIOp::create(b, warp, index(tiling.warpsN));
-    firstRow = add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), index(tiling.blockRows())),
-                   mul(warpM, index(tiling.warpRows())));
-    firstColumn =
-        add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::y), index(tiling.blockColumns())),
-            mul(warpN, index(tiling.warpColumns())));
+    warpRowOffset =
+        mul(arith::DivUIOp::create(b, warp, index(tiling.warpsN)), index(tiling.warpRows()));
+    warpColumnOffset =
+        mul(arith::RemUIOp::create(b, warp, index(tiling.warpsN)), index(tiling.warpColumns()));
+    blockFirstRow =
+        mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), index(tiling.blockRows()));
+    blockFirstColumn =
+        mul(gpu::BlockIdOp::create(b, gpu::Dimension::y), index(tiling.blockColumns()));
+    firstRow = add(blockFirstRow, warpRowOffset);
+    firstColumn = add(blockFirstColumn, warpColumnOffset);
 
     zeroRowsOutsideSegments();
-    forEachExpertOverlappingWarp([&](Value expert) { multiplyExpert(expert); });
+    forEachExpertOverlappingBlock([&](Value expert) { multiplyExpert(expert); });
     gpu::ReturnOp::create(b);
   }
 
@@ -286,10 +328,11 @@ private:
         [&](int64_t, int64_t, int64_t) { return zeros; });
   }
 
-  /// Calls `body` with every expert whose segment overlaps this warp's rows, in order:
-  /// a binary search for the first segment that ends after the warp's first row, then
-  /// every segment that begins before its last.
-  void forEachExpertOverlappingWarp(function_ref<void(Value expert)> body) {
+  /// Calls `body` with every expert whose segment overlaps this block's rows, in order:
+  /// a binary search for the first segment that ends after the block's first row, then
+  /// every segment that begins before its last. Every thread of the block takes the same
+  /// path, so the body may synchronize the block.
+  void forEachExpertOverlappingBlock(function_ref<void(Value expert)> body) {
     Type indexType = b.getIndexType();
     auto search = scf::WhileOp::create(b, TypeRange{indexType, indexType},
                                        ValueRange{index(0), experts});
@@ -304,12 +347,12 @@ private:
       low = after->getArgument(0);
       high = after->getArgument(1);
       Value middle = arith::DivUIOp::create(b, add(low, high), index(2));
-      Value endsAfter = cmp(arith::CmpIPredicate::sgt, segmentEnd(middle), firstRow);
+      Value endsAfter = cmp(arith::CmpIPredicate::sgt, segmentEnd(middle), blockFirstRow);
       scf::YieldOp::create(
           b, ValueRange{arith::SelectOp::create(b, endsAfter, low, add(middle, index(1))),
                         arith::SelectOp::create(b, endsAfter, middle, high)});
     }
-    Value warpEnd = add(firstRow, index(tiling.warpRows()));
+    Value blockEnd = add(blockFirstRow, index(tiling.blockRows()));
     auto loop = scf::WhileOp::create(b, TypeRange{indexType}, ValueRange{search.getResult(0)});
     OpBuilder::InsertionGuard guard(b);
     Block *before = b.createBlock(&loop.getBefore(), {}, {indexType}, {b.getLoc()});
@@ -320,14 +363,14 @@ private:
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(overlaps.thenBlock());
-      scf::YieldOp::create(b, cmp(arith::CmpIPredicate::slt, segmentBegin(expert), warpEnd));
+      scf::YieldOp::create(b, cmp(arith::CmpIPredicate::slt, segmentBegin(expert), blockEnd));
       b.setInsertionPointToStart(overlaps.elseBlock());
       scf::YieldOp::create(b, arith::ConstantIntOp::create(b, b.getI1Type(), 0).getResult());
     }
     scf::ConditionOp::create(b, overlaps.getResult(0), ValueRange{expert});
     Block *after = b.createBlock(&loop.getAfter(), {}, {indexType}, {b.getLoc()});
     expert = after->getArgument(0);
-    // Empty segments inside the warp's rows cost no k-loop.
+    // Empty segments inside the block's rows cost no k-loop.
     Value nonEmpty =
         cmp(arith::CmpIPredicate::slt, segmentBegin(expert), segmentEnd(expert));
     auto ifNonEmpty = scf::IfOp::create(b, nonEmpty, /*withElseRegion=*/false);
@@ -339,45 +382,27 @@ private:
     scf::YieldOp::create(b, add(expert, index(1)));
   }
 
-  /// Where the A rows of this lane come from for one expert.
-  struct LaneRow {
-    Value row;      // the result row
-    Value inSegment; // the row belongs to the expert
-    Value valid;    // ... and is not padding: it has an input row
-    Value source;   // the input row (0 when not valid, never read then)
+  /// Where result row `row`'s A row comes from, for the expert of segment [begin, end).
+  struct RowSource {
+    Value valid;  // the row is in the segment and not padding: it has an input row
+    Value source; // that input row (0 when not valid, never read then)
   };
 
-  LaneRow laneRowFor(int64_t mTile, int64_t half, Value begin, Value end) {
-    LaneRow lane;
-    lane.row = laneRow(mTile, half);
-    lane.inSegment = both(cmp(arith::CmpIPredicate::sge, lane.row, begin),
-                          cmp(arith::CmpIPredicate::slt, lane.row, end));
-    if (!config.rowsPerToken) {
-      lane.valid = lane.inSegment;
-      lane.source = arith::SelectOp::create(b, lane.valid, lane.row, index(0));
-      return lane;
-    }
-    // Slots past the result's rows are never in a segment, so the id load stays in
-    // bounds with the row clamped.
-    Value slot = arith::MinSIOp::create(b, lane.row, sub(rows, index(1)));
+  RowSource rowSource(Value row, Value begin, Value end) {
+    Value inSegment = both(cmp(arith::CmpIPredicate::sge, row, begin),
+                           cmp(arith::CmpIPredicate::slt, row, end));
+    if (!config.rowsPerToken)
+      return {inSegment, arith::SelectOp::create(b, inSegment, row, index(0))};
+    // Rows past the result are never in a segment: the id load stays in bounds with the
+    // row clamped.
+    Value slot = arith::MinSIOp::create(b, row, sub(rows, index(1)));
     Value id = arith::IndexCastOp::create(b, b.getIndexType(),
                                           memref::LoadOp::create(b, sortedIds, slot));
     Value validIds = mul(dim(input, 0), index(*config.rowsPerToken));
-    lane.valid = both(lane.inSegment, both(cmp(arith::CmpIPredicate::sge, id, index(0)),
-                                           cmp(arith::CmpIPredicate::slt, id, validIds)));
-    lane.source = arith::SelectOp::create(
-        b, lane.valid, arith::DivUIOp::create(b, id, index(*config.rowsPerToken)), index(0));
-    return lane;
-  }
-
-  /// Two consecutive input elements of `lane`'s row from column `column`, zero for rows
-  /// that are not valid (masked, so that padding never reads memory).
-  Value loadInputPair(const LaneRow &lane, Value column) {
-    Value mask = vector::BroadcastOp::create(b, VectorType::get({2}, b.getI1Type()), lane.valid);
-    Value zeros = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(elementPair, b.getZeroAttr(config.elementType)));
-    return vector::MaskedLoadOp::create(b, elementPair, input, ValueRange{lane.source, column},
-                                        mask, zeros, pairAlignment());
+    Value valid = both(inSegment, both(cmp(arith::CmpIPredicate::sge, id, index(0)),
+                                       cmp(arith::CmpIPredicate::slt, id, validIds)));
+    Value token = arith::DivUIOp::create(b, id, index(*config.rowsPerToken));
+    return {valid, arith::SelectOp::create(b, valid, token, index(0))};
   }
 
   /// A fragment register as mma.sync takes it: bf16 pairs travel as i32.
@@ -386,19 +411,6 @@ private:
       return pair;
     Value word = vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), pair);
     return vector::ExtractOp::create(b, word, ArrayRef<int64_t>{0});
-  }
-
-  /// The B fragment of weight column `column` of `expert` for the k-step at `k`.
-  SmallVector<Value, 2> loadWeightFragment(Value expert, Value column, Value k) {
-    SmallVector<Value, 2> registers;
-    for (int64_t step : {0, 8}) {
-      Value k0 = add(k, add(pair, index(step)));
-      Value low = memref::LoadOp::create(b, weights, ValueRange{expert, k0, column});
-      Value high = memref::LoadOp::create(b, weights, ValueRange{expert, add(k0, index(1)), column});
-      registers.push_back(fragmentRegister(
-          vector::FromElementsOp::create(b, elementPair, ValueRange{low, high})));
-    }
-    return registers;
   }
 
   /// The accumulator index of tile (mTile, nTile) of projection half `part` (0: the
@@ -426,61 +438,188 @@ private:
     return vector::FromElementsOp::create(b, accumulatorType, elements);
   }
 
-  /// The k-loop of one expert over this warp's tiles, then its epilogue.
+  /// One 16-byte cp.async per thread and slot: the slots of all threads cover a tile of
+  /// `tileRows` rows of `chunksPerRow` chunks, thread t taking chunks t, t + threads, ...
+  /// Every thread copies in every slot (the copies of a stage form one group per thread);
+  /// slots past the tile write zeros into the rows that stagedRows() adds.
+  struct CopySlot {
+    Value row, chunk; // in the tile
+    Value active;     // the slot is in the tile; null when all are
+  };
+
+  SmallVector<CopySlot> copySlots(int64_t tileRows, int64_t chunksPerRow) {
+    SmallVector<CopySlot> slots;
+    int64_t chunks = tileRows * chunksPerRow, threads = tiling.threads();
+    for (int64_t first = 0; first < chunks; first += threads) {
+      Value id = add(thread, index(first));
+      CopySlot slot;
+      slot.row = arith::DivUIOp::create(b, id, index(chunksPerRow));
+      slot.chunk = arith::RemUIOp::create(b, id, index(chunksPerRow));
+      if (first + threads > chunks)
+        slot.active = cmp(arith::CmpIPredicate::ult, id, index(chunks));
+      slots.push_back(slot);
+    }
+    return slots;
+  }
+
+  Value whereActive(const CopySlot &slot, Value condition) {
+    return slot.active ? both(slot.active, condition) : condition;
+  }
+
+  /// A 16-byte copy of `kChunk` elements into shared memory, zero-filled unless `valid`
+  /// (the source address, always in bounds, is then not read).
+  Value copyChunk(Value from, ValueRange fromIndices, Value to, ValueRange toIndices,
+                  Value valid) {
+    Value elements = arith::SelectOp::create(b, valid, index(kChunk), index(0));
+    return nvgpu::DeviceAsyncCopyOp::create(b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
+                                            to, toIndices, from, fromIndices,
+                                            b.getIndexAttr(kChunk), elements, b.getUnitAttr());
+  }
+
+  /// Issues the copies of the k-block from `k` into stage `stage` of the shared tiles and
+  /// commits them as one group.
+  Value stageKBlock(Value stage, Value k, Value expert, ArrayRef<CopySlot> inputSlots,
+                    ArrayRef<RowSource> inputRows, ArrayRef<CopySlot> weightSlots) {
+    SmallVector<Value> copies;
+    for (auto [slot, source] : llvm::zip_equal(inputSlots, inputRows)) {
+      Value column = mul(slot.chunk, index(kChunk));
+      copies.push_back(copyChunk(input, {source.source, add(k, column)}, stagedInput,
+                                 {stage, slot.row, column}, whereActive(slot, source.valid)));
+    }
+    for (const CopySlot &slot : weightSlots) {
+      Value column = mul(slot.chunk, index(kChunk));
+      Value resultColumn = add(blockFirstColumn, column);
+      // Columns past the result (in the last block) read nothing and stay zero.
+      Value valid = whereActive(
+          slot, cmp(arith::CmpIPredicate::ult, resultColumn, index(config.outColumns())));
+      Value weightColumn = arith::SelectOp::create(b, valid, resultColumn, index(0));
+      Value kRow = arith::SelectOp::create(b, valid, add(k, slot.row), index(0));
+      for (int64_t part = 0; part < parts(); ++part)
+        copies.push_back(copyChunk(
+            weights, {expert, kRow, add(weightColumn, index(part * config.outColumns()))},
+            stagedWeights, {stage, index(part), slot.row, column}, valid));
+    }
+    return nvgpu::DeviceAsyncCreateGroupOp::create(
+        b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), copies);
+  }
+
+  /// The mma of one k-block held in stage `stage`: each warp loads its A fragments with
+  /// ldmatrix and its B fragments with ldmatrix.trans (the weights are k-major in shared
+  /// memory, B's fragments want k pairs), then multiplies.
+  SmallVector<Value> multiplyKBlock(Value stage, SmallVector<Value> accumulators) {
+    Value laneRowInTile = arith::RemUIOp::create(b, lane, index(16));
+    Value laneEighth = mul(arith::DivUIOp::create(b, lane, index(16)), index(8));
+    auto registers = [&](Value matrices, int64_t count) {
+      SmallVector<Value, 4> result;
+      for (int64_t i = 0; i < count; ++i)
+        result.push_back(fragmentRegister(
+            vector::ExtractOp::create(b, matrices, ArrayRef<int64_t>{i})));
+      return result;
+    };
+    auto ldmatrix = [&](Value memref, ValueRange indices, int64_t tiles, bool transpose) {
+      return nvgpu::LdMatrixOp::create(
+          b, VectorType::get({tiles, 2}, config.elementType), memref, indices,
+          b.getBoolAttr(transpose), b.getI32IntegerAttr(static_cast<int32_t>(tiles)));
+    };
+    for (int64_t kStep = 0; kStep < tiling.kBlock; kStep += kTileK) {
+      // Lane l addresses row l % 16 (and column block l / 16) of the 16 x 16 A tile.
+      SmallVector<SmallVector<Value, 4>> aFragments;
+      for (int64_t mTile = 0; mTile < tiling.mTiles; ++mTile) {
+        Value row = add(warpRowOffset, add(laneRowInTile, index(mTile * kTileM)));
+        Value column = add(laneEighth, index(kStep));
+        aFragments.push_back(registers(ldmatrix(stagedInput, {stage, row, column}, 4, false), 4));
+      }
+      // Lane l addresses k row l % 16 of the B tiles of columns (nTile + l / 16) * 8: four
+      // 8 x 8 matrices give two column tiles' fragments, an odd last tile takes two.
+      for (int64_t part = 0; part < parts(); ++part)
+        for (int64_t nTile = 0; nTile < tiling.nTiles; nTile += 2) {
+          bool pairOfTiles = nTile + 1 < tiling.nTiles;
+          Value kRow = add(laneRowInTile, index(kStep));
+          Value column = add(warpColumnOffset, index(nTile * kTileN));
+          if (pairOfTiles)
+            column = add(column, laneEighth);
+          SmallVector<Value, 4> bRegisters = registers(
+              ldmatrix(stagedWeights, {stage, index(part), kRow, column}, pairOfTiles ? 4 : 2,
+                       true),
+              pairOfTiles ? 4 : 2);
+          for (int64_t tile = 0; tile < (pairOfTiles ? 2 : 1); ++tile)
+            for (int64_t mTile = 0; mTile < tiling.mTiles; ++mTile) {
+              Value &accumulator = accumulators[accumulatorIndex(mTile, nTile + tile, part)];
+              accumulator = mma(aFragments[mTile],
+                                ArrayRef<Value>(bRegisters).slice(2 * tile, 2), accumulator);
+            }
+        }
+    }
+    return accumulators;
+  }
+
+  /// The k-loop of one expert over this block's tile, then its epilogue. Two stages in
+  /// shared memory: while one k-block is multiplied the next one is copied.
   void multiplyExpert(Value expert) {
     Value begin = segmentBegin(expert), end = segmentEnd(expert);
-    SmallVector<LaneRow> lanes; // [mTile][half]
-    for (int64_t mTile = 0; mTile < tiling.mTiles; ++mTile)
-      for (int64_t half = 0; half < 2; ++half)
-        lanes.push_back(laneRowFor(mTile, half, begin, end));
-    // Columns past the result (the last block's) read the last weight column; they are
-    // never stored.
-    SmallVector<Value> weightColumns(parts() * tiling.nTiles); // [part][nTile]
-    for (int64_t nTile = 0; nTile < tiling.nTiles; ++nTile) {
-      Value column = add(add(firstColumn, group), index(nTile * kTileN));
-      column = arith::MinUIOp::create(b, column, index(config.outColumns() - 1));
-      weightColumns[nTile] = column;
-      if (config.gated)
-        weightColumns[tiling.nTiles + nTile] = add(column, index(config.outColumns()));
-    }
+    SmallVector<CopySlot> inputSlots = copySlots(tiling.blockRows(), tiling.kBlock / kChunk);
+    SmallVector<RowSource> inputRows;
+    for (const CopySlot &slot : inputSlots)
+      inputRows.push_back(rowSource(add(blockFirstRow, slot.row), begin, end));
+    SmallVector<CopySlot> weightSlots =
+        copySlots(tiling.kBlock, tiling.blockColumns() / kChunk);
 
+    Type tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+    auto waitGroups = [&](Value token, int32_t pending) {
+      nvgpu::DeviceAsyncWaitOp::create(b, token, b.getI32IntegerAttr(pending));
+    };
+    Value firstGroup =
+        stageKBlock(index(0), index(0), expert, inputSlots, inputRows, weightSlots);
+
+    int64_t kBlocks = config.K / tiling.kBlock;
     Value zero = arith::ConstantOp::create(
         b, DenseElementsAttr::get(accumulatorType, b.getZeroAttr(f32)));
     SmallVector<Value> initial(parts() * tiling.mTiles * tiling.nTiles, zero);
-    auto kLoop = scf::ForOp::create(b, index(0), index(config.K), index(kTileK), initial);
+    initial.push_back(firstGroup);
+    auto kLoop = scf::ForOp::create(b, index(0), index(kBlocks), index(1), initial);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(kLoop.getBody());
-      Value k = kLoop.getInductionVar();
-      SmallVector<SmallVector<Value, 4>> aFragments;
-      for (int64_t mTile = 0; mTile < tiling.mTiles; ++mTile) {
-        const LaneRow &top = lanes[mTile * 2], &bottom = lanes[mTile * 2 + 1];
-        Value low = add(k, pair), high = add(k, add(pair, index(8)));
-        aFragments.push_back({fragmentRegister(loadInputPair(top, low)),
-                              fragmentRegister(loadInputPair(bottom, low)),
-                              fragmentRegister(loadInputPair(top, high)),
-                              fragmentRegister(loadInputPair(bottom, high))});
+      Value kBlock = kLoop.getInductionVar();
+      Value lastGroup = kLoop.getRegionIterArgs().back();
+      Value next = add(kBlock, index(1));
+      auto ifNext = scf::IfOp::create(b, tokenType,
+                                      cmp(arith::CmpIPredicate::ult, next, index(kBlocks)),
+                                      /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifNext.thenBlock());
+        Value group = stageKBlock(arith::RemUIOp::create(b, next, index(kStages)),
+                                  mul(next, index(tiling.kBlock)), expert, inputSlots,
+                                  inputRows, weightSlots);
+        // This k-block's group is complete once at most the one just issued is pending.
+        waitGroups(group, 1);
+        scf::YieldOp::create(b, group);
+        b.setInsertionPointToStart(ifNext.elseBlock());
+        waitGroups(lastGroup, 0);
+        scf::YieldOp::create(b, lastGroup);
       }
-      SmallVector<Value> accumulators(kLoop.getRegionIterArgs());
-      for (int64_t part = 0; part < parts(); ++part)
-        for (int64_t nTile = 0; nTile < tiling.nTiles; ++nTile) {
-          SmallVector<Value, 2> bFragment = loadWeightFragment(
-              expert, weightColumns[part * tiling.nTiles + nTile], k);
-          for (int64_t mTile = 0; mTile < tiling.mTiles; ++mTile) {
-            Value &accumulator = accumulators[accumulatorIndex(mTile, nTile, part)];
-            accumulator = mma(aFragments[mTile], bFragment, accumulator);
-          }
-        }
+      // Every thread's copies are visible to every warp.
+      gpu::BarrierOp::create(b);
+      SmallVector<Value> accumulators = multiplyKBlock(
+          arith::RemUIOp::create(b, kBlock, index(kStages)),
+          SmallVector<Value>(kLoop.getRegionIterArgs().drop_back()));
+      // No warp still reads the stage that the next iteration overwrites.
+      gpu::BarrierOp::create(b);
+      accumulators.push_back(ifNext.getResult(0));
       scf::YieldOp::create(b, accumulators);
     }
 
+    SmallVector<Value> laneValid; // [mTile][half]
+    for (int64_t mTile = 0; mTile < tiling.mTiles; ++mTile)
+      for (int64_t half = 0; half < 2; ++half)
+        laneValid.push_back(rowSource(laneRow(mTile, half), begin, end).valid);
     storePairs(
         [&](Value row) {
           return both(cmp(arith::CmpIPredicate::sge, row, begin),
                       cmp(arith::CmpIPredicate::slt, row, end));
         },
         [&](int64_t mTile, int64_t half, int64_t nTile) {
-          const LaneRow &lane = lanes[mTile * 2 + half];
           SmallVector<Value, 2> outputs;
           for (int64_t element = 0; element < 2; ++element) {
             SmallVector<Value, 2> values; // [part]
@@ -497,7 +636,8 @@ private:
             }
             Value output = applyEpilogue(values[0], config.gated ? values[1] : Value());
             // Padding rows of the segment are zero.
-            output = arith::SelectOp::create(b, lane.valid, output, f32Constant(0.0));
+            output = arith::SelectOp::create(b, laneValid[mTile * 2 + half], output,
+                                             f32Constant(0.0));
             outputs.push_back(fromF32(output));
           }
           return vector::FromElementsOp::create(
@@ -562,10 +702,13 @@ private:
   ImplicitLocOpBuilder &b;
   const KernelConfig &config;
   const MmaTiling &tiling;
-  Value input, weights, offsets, sortedIds, bias, result;
+  Value input, weights, offsets, sortedIds, bias, result, stagedInput, stagedWeights;
   Type f32;
-  VectorType elementPair, accumulatorType;
-  Value rows, experts, group, pair, firstRow, firstColumn;
+  VectorType accumulatorType;
+  Value rows, experts, thread, lane, group, pair;
+  // The first result row and column of this block, and of this warp in the block and in
+  // the result.
+  Value blockFirstRow, blockFirstColumn, warpRowOffset, warpColumnOffset, firstRow, firstColumn;
 };
 
 /// The kernel module of `module`, created empty (no target yet: the GPU pipeline attaches
@@ -588,9 +731,14 @@ gpu::GPUFuncOp getOrCreateKernel(PatternRewriter &rewriter, gpu::GPUModuleOp ker
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPointToEnd(kernels.getBody());
   KernelSignature signature(config);
-  auto kernel = gpu::GPUFuncOp::create(rewriter, loc, name,
-                                       rewriter.getFunctionType(signature.types(config), {}));
+  SmallVector<Type> sharedTiles = KernelSignature::sharedTiles(config);
+  auto kernel = gpu::GPUFuncOp::create(
+      rewriter, loc, name, rewriter.getFunctionType(signature.types(config), {}), sharedTiles);
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), rewriter.getUnitAttr());
+  // cp.async writes, and ldmatrix reads, 16 bytes at a time.
+  for (unsigned i = 0; i < sharedTiles.size(); ++i)
+    kernel.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                                       rewriter.getI64IntegerAttr(16));
   kernel.setKnownBlockSizeAttr(
       rewriter.getDenseI32ArrayAttr({static_cast<int32_t>(config.tiling.threads()), 1, 1}));
   ImplicitLocOpBuilder b(loc, rewriter);
@@ -646,7 +794,7 @@ struct GroupedMatmulToMMA : OpRewritePattern<GroupedMatmulOp> {
     config.gated = gated;
     config.alpha = expert ? expert.getAlpha().convertToDouble() : 0.0;
     config.limit = expert ? expert.getLimit().convertToDouble() : 0.0;
-    config.tiling = chooseTiling(rowsPerExpert(op), config.outColumns());
+    config.tiling = chooseTiling(rowsPerExpert(op), config.outColumns(), K);
 
     auto module = op->getParentOfType<ModuleOp>();
     gpu::GPUModuleOp kernels = getOrCreateKernelModule(rewriter, module);

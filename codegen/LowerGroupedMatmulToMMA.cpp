@@ -53,8 +53,9 @@ static constexpr int64_t kTileM = 16, kTileN = 8, kTileK = 16;
 // kWarpSize (32) comes from NVGPUDialect.h.
 /// Elements of one cp.async: 16 bytes of 16-bit elements.
 static constexpr int64_t kChunk = 8;
-/// Stages of the shared-memory pipeline: the next k-block is copied while one is multiplied.
-static constexpr int64_t kStages = 2;
+/// Static shared memory a kernel may use on every chip from sm_80 on (more needs dynamic
+/// shared memory and an opt-in at launch).
+static constexpr int64_t kStaticSharedBytes = 48 * 1024;
 /// Padding of every shared-memory row, in elements: rows of 16-byte multiples not a
 /// multiple of 128 bytes apart, so that the 8 row addresses of one ldmatrix matrix fall
 /// in different banks.
@@ -74,9 +75,9 @@ static std::optional<int64_t> computeCapability(StringRef chip) {
 namespace {
 /// How a kernel cuts the result: every warp computes `mTiles` x `nTiles` mma tiles
 /// (16 x 8 each), a block holds `warpsM` x `warpsN` warps and steps through K by
-/// `kBlock` (one stage of shared memory).
+/// `kBlock`, keeping `stages` k-blocks in flight in shared memory.
 struct MmaTiling {
-  int64_t warpsM, warpsN, mTiles, nTiles, kBlock;
+  int64_t warpsM, warpsN, mTiles, nTiles, kBlock, stages;
 
   int64_t warpRows() const { return mTiles * kTileM; }
   int64_t warpColumns() const { return nTiles * kTileN; }
@@ -86,26 +87,40 @@ struct MmaTiling {
 };
 } // namespace
 
+/// Bytes of shared memory one stage of `tiling` takes: the input tile and the weight
+/// tile of each of `parts` projection halves, with the rows stagedRows() adds.
+static int64_t stageBytes(const MmaTiling &tiling, int64_t parts, int64_t elementBytes) {
+  int64_t inputRows = stagedRows(tiling.blockRows(), tiling.kBlock / kChunk, tiling.threads());
+  int64_t weightRows = stagedRows(tiling.kBlock, tiling.blockColumns() / kChunk, tiling.threads());
+  return (inputRows * (tiling.kBlock + kRowPadding) +
+          parts * weightRows * (tiling.blockColumns() + kRowPadding)) *
+         elementBytes;
+}
+
 /// The tiling for a product whose experts each see about `rowsPerExpert` rows, with
-/// `outColumns` result columns (a multiple of 8).
+/// `outColumns` result columns (a multiple of 8), K rows of weights and `parts` weight
+/// column halves (2 when gated).
 ///
 /// Few rows per expert (decoding): the product reads every weight once and is bound by
-/// memory, so a warp owns one 16-row tile and two 8-column tiles and many small blocks
-/// stream the weights in parallel. More rows: each warp computes 2 x 4 tiles, reusing
-/// every A fragment for four mma and every B fragment for two, in 2 x 2 warps (64 x 64
-/// per block), where the weights' reuse across rows pays for the larger tiles. Blocks
-/// never get wider than the result. A k-block of 32 (16 when K is not a multiple of 32)
-/// keeps both stages of the largest tiles (gated: 28 KiB) under the 48 KiB of static
-/// shared memory every chip from sm_80 on has, so the chip does not enter yet (sm_90's
-/// 228 KiB would allow deeper pipelines and larger tiles).
-static MmaTiling chooseTiling(int64_t rowsPerExpert, int64_t outColumns, int64_t K) {
+/// memory, so a warp owns one 16-row tile and two 8-column tiles, many small blocks
+/// stream the weights in parallel, and up to four k-blocks per block are in flight to
+/// cover the memory latency. More rows: each warp computes 2 x 4 tiles, reusing every A
+/// fragment for four mma and every B fragment for two, in 2 x 2 warps (64 x 64 per
+/// block), with three stages. Blocks never get wider than the result. A k-block is 32
+/// (16 when K is not a multiple of 32). The stages are as many as fit in the 48 KiB of
+/// static shared memory that every chip from sm_80 on has, so the chip does not enter
+/// yet; sm_90's 228 KiB (dynamic shared memory) would allow larger tiles.
+static MmaTiling chooseTiling(int64_t rowsPerExpert, int64_t outColumns, int64_t K,
+                              int64_t parts) {
   int64_t kBlock = K % (2 * kTileK) == 0 ? 2 * kTileK : kTileK;
-  MmaTiling tiling = rowsPerExpert <= kTileM ? MmaTiling{1, 4, 1, 2, kBlock}
-                                             : MmaTiling{2, 2, 2, 4, kBlock};
+  bool decode = rowsPerExpert <= kTileM;
+  MmaTiling tiling = decode ? MmaTiling{1, 4, 1, 2, kBlock, 4} : MmaTiling{2, 2, 2, 4, kBlock, 3};
   while (tiling.nTiles > 1 && tiling.warpColumns() > outColumns)
     tiling.nTiles /= 2;
   while (tiling.warpsN > 1 && tiling.blockColumns() > outColumns)
     tiling.warpsN /= 2;
+  // The largest tiles take 14 KiB a stage, so two stages always fit.
+  tiling.stages = std::min(tiling.stages, kStaticSharedBytes / stageBytes(tiling, parts, 2));
   return tiling;
 }
 
@@ -140,7 +155,7 @@ struct KernelConfig {
     if (gated)
       os << "_gated";
     os << "_w" << tiling.warpsM << "x" << tiling.warpsN << "_t" << tiling.mTiles << "x"
-       << tiling.nTiles << "_kb" << tiling.kBlock;
+       << tiling.nTiles << "_kb" << tiling.kBlock << "_s" << tiling.stages;
     // Symbol names keep to identifier characters.
     for (char &c : result)
       if (!llvm::isAlnum(c) && c != '_')
@@ -176,9 +191,9 @@ struct KernelSignature {
     int64_t inputRows = stagedRows(tiling.blockRows(), tiling.kBlock / kChunk, tiling.threads());
     int64_t weightRows =
         stagedRows(tiling.kBlock, tiling.blockColumns() / kChunk, tiling.threads());
-    return {MemRefType::get({kStages, inputRows, tiling.kBlock + kRowPadding},
+    return {MemRefType::get({tiling.stages, inputRows, tiling.kBlock + kRowPadding},
                             config.elementType, MemRefLayoutAttrInterface(), workgroup),
-            MemRefType::get({kStages, parts, weightRows, tiling.blockColumns() + kRowPadding},
+            MemRefType::get({tiling.stages, parts, weightRows, tiling.blockColumns() + kRowPadding},
                             config.elementType, MemRefLayoutAttrInterface(), workgroup)};
   }
 
@@ -476,22 +491,28 @@ private:
                                             b.getIndexAttr(kChunk), elements, b.getUnitAttr());
   }
 
-  /// Issues the copies of the k-block from `k` into stage `stage` of the shared tiles and
-  /// commits them as one group.
-  Value stageKBlock(Value stage, Value k, Value expert, ArrayRef<CopySlot> inputSlots,
+  /// Issues the copies of k-block `kBlock` into its stage of the shared tiles and commits
+  /// them as one group. A k-block past K (the pipeline's tail) copies zeros, so that every
+  /// iteration commits one group and waits for the same count.
+  Value stageKBlock(Value kBlock, Value expert, ArrayRef<CopySlot> inputSlots,
                     ArrayRef<RowSource> inputRows, ArrayRef<CopySlot> weightSlots) {
+    Value stage = arith::RemUIOp::create(b, kBlock, index(tiling.stages));
+    Value inK = cmp(arith::CmpIPredicate::ult, kBlock, index(config.K / tiling.kBlock));
+    Value k = arith::SelectOp::create(b, inK, mul(kBlock, index(tiling.kBlock)), index(0));
     SmallVector<Value> copies;
     for (auto [slot, source] : llvm::zip_equal(inputSlots, inputRows)) {
       Value column = mul(slot.chunk, index(kChunk));
       copies.push_back(copyChunk(input, {source.source, add(k, column)}, stagedInput,
-                                 {stage, slot.row, column}, whereActive(slot, source.valid)));
+                                 {stage, slot.row, column},
+                                 both(inK, whereActive(slot, source.valid))));
     }
     for (const CopySlot &slot : weightSlots) {
       Value column = mul(slot.chunk, index(kChunk));
       Value resultColumn = add(blockFirstColumn, column);
       // Columns past the result (in the last block) read nothing and stay zero.
       Value valid = whereActive(
-          slot, cmp(arith::CmpIPredicate::ult, resultColumn, index(config.outColumns())));
+          slot, both(inK, cmp(arith::CmpIPredicate::ult, resultColumn,
+                              index(config.outColumns()))));
       Value weightColumn = arith::SelectOp::create(b, valid, resultColumn, index(0));
       Value kRow = arith::SelectOp::create(b, valid, add(k, slot.row), index(0));
       for (int64_t part = 0; part < parts(); ++part)
@@ -553,8 +574,8 @@ private:
     return accumulators;
   }
 
-  /// The k-loop of one expert over this block's tile, then its epilogue. Two stages in
-  /// shared memory: while one k-block is multiplied the next one is copied.
+  /// The k-loop of one expert over this block's tile, then its epilogue. `stages` k-blocks
+  /// are in flight: while one is multiplied, the copies of the next ones proceed.
   void multiplyExpert(Value expert) {
     Value begin = segmentBegin(expert), end = segmentEnd(expert);
     SmallVector<CopySlot> inputSlots = copySlots(tiling.blockRows(), tiling.kBlock / kChunk);
@@ -563,52 +584,46 @@ private:
       inputRows.push_back(rowSource(add(blockFirstRow, slot.row), begin, end));
     SmallVector<CopySlot> weightSlots =
         copySlots(tiling.kBlock, tiling.blockColumns() / kChunk);
-
-    Type tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-    auto waitGroups = [&](Value token, int32_t pending) {
-      nvgpu::DeviceAsyncWaitOp::create(b, token, b.getI32IntegerAttr(pending));
+    auto stageKBlockAt = [&](Value kBlock) {
+      return stageKBlock(kBlock, expert, inputSlots, inputRows, weightSlots);
     };
-    Value firstGroup =
-        stageKBlock(index(0), index(0), expert, inputSlots, inputRows, weightSlots);
+    auto waitGroups = [&](Value token, int64_t pending) {
+      nvgpu::DeviceAsyncWaitOp::create(b, token,
+                                       b.getI32IntegerAttr(static_cast<int32_t>(pending)));
+    };
 
-    int64_t kBlocks = config.K / tiling.kBlock;
+    // The prologue fills all stages but one.
+    Value lastGroup;
+    for (int64_t kBlock = 0; kBlock + 1 < tiling.stages; ++kBlock)
+      lastGroup = stageKBlockAt(index(kBlock));
+
     Value zero = arith::ConstantOp::create(
         b, DenseElementsAttr::get(accumulatorType, b.getZeroAttr(f32)));
     SmallVector<Value> initial(parts() * tiling.mTiles * tiling.nTiles, zero);
-    initial.push_back(firstGroup);
-    auto kLoop = scf::ForOp::create(b, index(0), index(kBlocks), index(1), initial);
+    initial.push_back(lastGroup);
+    auto kLoop =
+        scf::ForOp::create(b, index(0), index(config.K / tiling.kBlock), index(1), initial);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(kLoop.getBody());
       Value kBlock = kLoop.getInductionVar();
-      Value lastGroup = kLoop.getRegionIterArgs().back();
-      Value next = add(kBlock, index(1));
-      auto ifNext = scf::IfOp::create(b, tokenType,
-                                      cmp(arith::CmpIPredicate::ult, next, index(kBlocks)),
-                                      /*withElseRegion=*/true);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(ifNext.thenBlock());
-        Value group = stageKBlock(arith::RemUIOp::create(b, next, index(kStages)),
-                                  mul(next, index(tiling.kBlock)), expert, inputSlots,
-                                  inputRows, weightSlots);
-        // This k-block's group is complete once at most the one just issued is pending.
-        waitGroups(group, 1);
-        scf::YieldOp::create(b, group);
-        b.setInsertionPointToStart(ifNext.elseBlock());
-        waitGroups(lastGroup, 0);
-        scf::YieldOp::create(b, lastGroup);
-      }
-      // Every thread's copies are visible to every warp.
+      // Of the stages - 1 groups committed since k-block `kBlock`'s, all but the newest
+      // stages - 2 are complete: its own is. The barrier makes every thread's copies
+      // visible, and tells that no warp still multiplies the stage refilled below (the
+      // previous iteration's).
+      waitGroups(kLoop.getRegionIterArgs().back(), tiling.stages - 2);
       gpu::BarrierOp::create(b);
-      SmallVector<Value> accumulators = multiplyKBlock(
-          arith::RemUIOp::create(b, kBlock, index(kStages)),
-          SmallVector<Value>(kLoop.getRegionIterArgs().drop_back()));
-      // No warp still reads the stage that the next iteration overwrites.
-      gpu::BarrierOp::create(b);
-      accumulators.push_back(ifNext.getResult(0));
+      Value group = stageKBlockAt(add(kBlock, index(tiling.stages - 1)));
+      SmallVector<Value> accumulators =
+          multiplyKBlock(arith::RemUIOp::create(b, kBlock, index(tiling.stages)),
+                         SmallVector<Value>(kLoop.getRegionIterArgs().drop_back()));
+      accumulators.push_back(group);
       scf::YieldOp::create(b, accumulators);
     }
+    // The tail's zero copies land before the next expert refills the stages, and no warp
+    // still reads them.
+    waitGroups(kLoop.getResults().back(), 0);
+    gpu::BarrierOp::create(b);
 
     SmallVector<Value> laneValid; // [mTile][half]
     for (int64_t mTile = 0; mTile < tiling.mTiles; ++mTile)
@@ -794,7 +809,7 @@ struct GroupedMatmulToMMA : OpRewritePattern<GroupedMatmulOp> {
     config.gated = gated;
     config.alpha = expert ? expert.getAlpha().convertToDouble() : 0.0;
     config.limit = expert ? expert.getLimit().convertToDouble() : 0.0;
-    config.tiling = chooseTiling(rowsPerExpert(op), config.outColumns(), K);
+    config.tiling = chooseTiling(rowsPerExpert(op), config.outColumns(), K, gated ? 2 : 1);
 
     auto module = op->getParentOfType<ModuleOp>();
     gpu::GPUModuleOp kernels = getOrCreateKernelModule(rewriter, module);

@@ -15,17 +15,17 @@
 
 // SM80: .target sm_80
 // SM90: .target sm_90
-// PTX-LABEL: .entry grouped_matmul_mma_f16_k256_n512_gather2_gelu_tanh_gated_w1x4_t1x2_kb32(
+// PTX-LABEL: .entry grouped_matmul_mma_f16_k256_n512_gather2_gelu_tanh_gated_w1x4_t1x2_kb32_s4(
 // PTX: cp.async.cg.shared.global
 // PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
-// PTX-LABEL: .entry grouped_matmul_mma_bf16_k256_n256_w2x2_t2x4_kb32(
+// PTX-LABEL: .entry grouped_matmul_mma_bf16_k256_n256_w2x2_t2x4_kb32_s3(
 // PTX: cp.async.cg.shared.global
 // PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
-// PTX-LABEL: .entry grouped_matmul_mma_bf16_k256_n512_gather2_bias_silu_gated_w2x2_t2x4_kb32(
+// PTX-LABEL: .entry grouped_matmul_mma_bf16_k256_n512_gather2_bias_silu_gated_w2x2_t2x4_kb32_s3(
 // PTX: cp.async.cg.shared.global
 // PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16

@@ -5,7 +5,7 @@
 // The op becomes a launch on read-only buffers of its operands (row counts made dynamic
 // for the kernel) and a fresh result buffer, wrapped back as a restrict tensor; no launch
 // with no rows. The kernel stages the input and weight tiles of each k-block in shared
-// memory with cp.async (two stages: the next block is copied while one is multiplied),
+// memory with cp.async (three stages: the next blocks are copied while one is multiplied),
 // loads fragments with ldmatrix (transposed for the k-major weights) and accumulates f32
 // with bf16 m16n8k16 mma.sync.
 // CHECK-LABEL: func.func @sorted
@@ -20,29 +20,29 @@
 // CHECK: %[[ANY:.*]] = arith.cmpi sgt, %[[ROWS]], %c0
 // CHECK: scf.if %[[ANY]] {
 // CHECK:   %[[ROW_BLOCKS:.*]] = arith.ceildivui %[[ROWS]], %c64
-// CHECK:   gpu.launch_func @moec_kernels::@[[KERNEL:grouped_matmul_mma_bf16_k32_n16_w2x1_t2x2_kb32]] blocks in (%[[ROW_BLOCKS]], %c1, %c1) threads in (%c64, %c1, %c1) args(%[[X_BUF]] : memref<?x32xbf16>, %[[W_ARG]] : memref<?x32x16xbf16>, %[[OFFSETS_ARG]] : memref<?xi32>, %[[RESULT]] : memref<?x16xbf16>)
+// CHECK:   gpu.launch_func @moec_kernels::@[[KERNEL:grouped_matmul_mma_bf16_k32_n16_w2x1_t2x2_kb32_s3]] blocks in (%[[ROW_BLOCKS]], %c1, %c1) threads in (%c64, %c1, %c1) args(%[[X_BUF]] : memref<?x32xbf16>, %[[W_ARG]] : memref<?x32x16xbf16>, %[[OFFSETS_ARG]] : memref<?xi32>, %[[RESULT]] : memref<?x16xbf16>)
 // CHECK: }
 // CHECK: %[[Y:.*]] = bufferization.to_tensor %[[RESULT]] restrict writable
 // CHECK: return %[[Y]]
 // CHECK: gpu.module @moec_kernels {
 // CHECK: gpu.func @[[KERNEL]](%[[KX:.*]]: memref<?x32xbf16>, %[[KW:.*]]: memref<?x32x16xbf16>, %{{.*}}: memref<?xi32>, %{{.*}}: memref<?x16xbf16>)
-// CHECK-SAME: workgroup(%[[A_TILES:.*]] : memref<2x64x40xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[B_TILES:.*]] : memref<2x1x32x24xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-SAME: workgroup(%[[A_TILES:.*]] : memref<3x64x40xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[B_TILES:.*]] : memref<3x1x32x24xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 64, 1, 1>}
-// CHECK: nvgpu.device_async_copy %[[KX]][{{.*}}], %[[A_TILES]][%c0, {{.*}}], 8, %{{.*}} {bypassL1}
-// CHECK: nvgpu.device_async_copy %[[KW]][{{.*}}], %[[B_TILES]][%c0, %c0, {{.*}}], 8, %{{.*}} {bypassL1}
-// CHECK: %[[FIRST:.*]] = nvgpu.device_async_create_group
-// CHECK: scf.for %{{.*}} = %c0 to %c1 step %c1 iter_args({{.*}}, %{{.*}} = %[[FIRST]])
-// CHECK:   scf.if
-// CHECK:     nvgpu.device_async_copy %[[KX]]
-// CHECK:     %[[NEXT:.*]] = nvgpu.device_async_create_group
-// CHECK:     nvgpu.device_async_wait %[[NEXT]] {numGroups = 1 : i32}
-// CHECK:   } else {
-// CHECK:     nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK: nvgpu.device_async_copy %[[KX]][{{.*}}], %[[A_TILES]][%{{.*}}], 8, %{{.*}} {bypassL1}
+// CHECK: nvgpu.device_async_copy %[[KW]][{{.*}}], %[[B_TILES]][%{{.*}}, %c0, {{.*}}], 8, %{{.*}} {bypassL1}
+// CHECK: nvgpu.device_async_create_group
+// CHECK: %[[PROLOGUE:.*]] = nvgpu.device_async_create_group
+// CHECK: %[[LOOP:.*]]:5 = scf.for %{{.*}} = %c0 to %c1 step %c1 iter_args({{.*}}, %[[PENDING:.*]] = %[[PROLOGUE]])
+// CHECK:   nvgpu.device_async_wait %[[PENDING]] {numGroups = 1 : i32}
 // CHECK:   gpu.barrier
+// CHECK:   nvgpu.device_async_copy %[[KX]]
+// CHECK:   nvgpu.device_async_create_group
 // CHECK:   nvgpu.ldmatrix %[[A_TILES]][{{.*}}] {numTiles = 4 : i32, transpose = false}
 // CHECK:   nvgpu.ldmatrix %[[B_TILES]][{{.*}}] {numTiles = 4 : i32, transpose = true}
 // CHECK:   nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
-// CHECK:   gpu.barrier
+// CHECK: }
+// CHECK: nvgpu.device_async_wait %[[LOOP]]#4 {numGroups = 0 : i32}
+// CHECK: gpu.barrier
 // CHECK-NOT: math.exp
 // CHECK: gpu.return
 func.func @sorted(%x: tensor<?x32xbf16>, %w: tensor<4x32x16xbf16>, %offsets: tensor<5xi32>) -> tensor<?x16xbf16> {
@@ -54,8 +54,9 @@ func.func @sorted(%x: tensor<?x32xbf16>, %w: tensor<4x32x16xbf16>, %offsets: ten
 // -----
 
 // The gather prologue: each A row is token sorted_ids[p] / rows_per_token, copied only
-// when the id names a pair, i.e. 0 <= id < tokens * rows_per_token (else zero-filled).
-// CHECK-LABEL: gpu.func @grouped_matmul_mma_bf16_k32_n16_gather2_w2x1_t2x2_kb32
+// when the id names a pair, i.e. 0 <= id < tokens * rows_per_token, and the k-block is
+// within K (else zero-filled).
+// CHECK-LABEL: gpu.func @grouped_matmul_mma_bf16_k32_n16_gather2_w2x1_t2x2_kb32_s3
 // CHECK-SAME: (%[[X:.*]]: memref<?x32xbf16>, %{{.*}}: memref<?x32x16xbf16>, %{{.*}}: memref<?xi32>, %[[IDS:.*]]: memref<?xi32>, %{{.*}}: memref<?x16xbf16>)
 // CHECK: %[[ID32:.*]] = memref.load %[[IDS]][%{{.*}}] : memref<?xi32>
 // CHECK: %[[ID:.*]] = arith.index_cast %[[ID32]] : i32 to index
@@ -67,7 +68,8 @@ func.func @sorted(%x: tensor<?x32xbf16>, %w: tensor<4x32x16xbf16>, %offsets: ten
 // CHECK: %[[VALID:.*]] = arith.andi %{{.*}}, %[[NAMED]]
 // CHECK: %[[TOKEN:.*]] = arith.divui %[[ID]], %c2
 // CHECK: %[[SOURCE:.*]] = arith.select %[[VALID]], %[[TOKEN]], %c0
-// CHECK: %[[ELEMENTS:.*]] = arith.select %[[VALID]], %c8, %c0
+// CHECK: %[[COPIED:.*]] = arith.andi %{{.*}}, %[[VALID]]
+// CHECK: %[[ELEMENTS:.*]] = arith.select %[[COPIED]], %c8, %c0
 // CHECK: nvgpu.device_async_copy %[[X]][%[[SOURCE]], %{{.*}}], %{{.*}}, 8, %[[ELEMENTS]]
 func.func @gather(%x: tensor<?x32xbf16>, %w: tensor<4x32x16xbf16>, %offsets: tensor<5xi32>, %ids: tensor<?xi32>) -> tensor<?x16xbf16> {
   %y = moe.grouped_matmul %x, %w offsets %offsets gather %ids, rows_per_token 2
@@ -80,14 +82,15 @@ func.func @gather(%x: tensor<?x32xbf16>, %w: tensor<4x32x16xbf16>, %offsets: ten
 // The gated epilogue: the up half's weight tile comes from weight column + N/2 (here 8)
 // into part 1 of the shared weight tiles, and the result is silu(gate) * up, computed in
 // f32 and rounded once.
-// CHECK-LABEL: gpu.func @grouped_matmul_mma_bf16_k32_n16_silu_gated_w2x1_t2x1_kb32
+// CHECK-LABEL: gpu.func @grouped_matmul_mma_bf16_k32_n16_silu_gated_w2x1_t2x1_kb32_s3
 // CHECK-SAME: (%{{.*}}: memref<?x32xbf16>, %[[W:[^:]*]]: memref<?x32x16xbf16>,
-// CHECK-SAME: %[[B_TILES:[^ ]*]] : memref<2x2x64x16xbf16, #gpu.address_space<workgroup>>
-// CHECK: nvgpu.device_async_copy %[[W]][%{{[a-z0-9_]+}}, %[[K_ROW:[a-z0-9_]+]], %{{[a-z0-9_]+}}], %[[B_TILES]][%c0, %c0, %[[ROW:[a-z0-9_]+]], %[[CHUNK:[a-z0-9_]+]]], 8
+// CHECK-SAME: %[[B_TILES:[^ ]*]] : memref<3x2x64x16xbf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_copy %[[W]][%{{[a-z0-9_]+}}, %[[K_ROW:[a-z0-9_]+]], %{{[a-z0-9_]+}}], %[[B_TILES]][%[[STAGE:[a-z0-9_]+]], %c0, %[[ROW:[a-z0-9_]+]], %[[CHUNK:[a-z0-9_]+]]], 8
 // CHECK-NEXT: %[[UP_COLUMN:.*]] = arith.addi %{{.*}}, %c8 : index
 // CHECK-NEXT: arith.select
-// CHECK-NEXT: nvgpu.device_async_copy %[[W]][%{{[a-z0-9_]+}}, %[[K_ROW]], %[[UP_COLUMN]]], %[[B_TILES]][%c0, %c1, %[[ROW]], %[[CHUNK]]], 8
+// CHECK-NEXT: nvgpu.device_async_copy %[[W]][%{{[a-z0-9_]+}}, %[[K_ROW]], %[[UP_COLUMN]]], %[[B_TILES]][%[[STAGE]], %c1, %[[ROW]], %[[CHUNK]]], 8
 // CHECK: scf.yield %{{.*}} : vector<4xf32>, {{.*}}, !nvgpu.device.async.token
+// CHECK: gpu.barrier
 // CHECK: %[[GATE:.*]] = vector.extract %{{.*}}[0] : f32 from vector<4xf32>
 // CHECK: %[[UP:.*]] = vector.extract %{{.*}}[0] : f32 from vector<4xf32>
 // CHECK: %[[NEG:.*]] = arith.negf %[[GATE]]
@@ -107,9 +110,10 @@ func.func @gated(%x: tensor<?x32xbf16>, %w: tensor<4x32x16xbf16>, %offsets: tens
 // -----
 
 // The bias of the expert is added to the f32 accumulator before the activation.
-// CHECK-LABEL: gpu.func @grouped_matmul_mma_bf16_k32_n16_bias_relu_w2x1_t2x2_kb32
+// CHECK-LABEL: gpu.func @grouped_matmul_mma_bf16_k32_n16_bias_relu_w2x1_t2x2_kb32_s3
 // CHECK-SAME: %[[BIAS:[^:]*]]: memref<?x16xbf16>, %{{.*}}: memref<?x16xbf16>)
 // CHECK: scf.yield %{{.*}} : vector<4xf32>, {{.*}}, !nvgpu.device.async.token
+// CHECK: gpu.barrier
 // CHECK: %[[B:.*]] = memref.load %[[BIAS]][%[[EXPERT:.*]], %{{.*}}] : memref<?x16xbf16>
 // CHECK: %[[B32:.*]] = arith.extf %[[B]] : bf16 to f32
 // CHECK: %[[SUM:.*]] = arith.addf %{{.*}}, %[[B32]]
@@ -123,7 +127,7 @@ func.func @bias(%x: tensor<?x32xbf16>, %w: tensor<4x32x16xbf16>, %offsets: tenso
 // -----
 
 // f16 fragments go to mma.sync as pairs of halves.
-// CHECK-LABEL: gpu.func @grouped_matmul_mma_f16_k32_n16_w2x1_t2x2_kb32
+// CHECK-LABEL: gpu.func @grouped_matmul_mma_f16_k32_n16_w2x1_t2x2_kb32_s3
 // CHECK: nvvm.mma.sync {{.*}} shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 func.func @f16(%x: tensor<?x32xf16>, %w: tensor<4x32x16xf16>, %offsets: tensor<5xi32>) -> tensor<?x16xf16> {
   %y = moe.grouped_matmul %x, %w offsets %offsets
@@ -136,7 +140,7 @@ func.func @f16(%x: tensor<?x32xf16>, %w: tensor<4x32x16xf16>, %offsets: tensor<5
 // Few rows per expert (here 16 static slots over 4 experts) take the decode tiling:
 // one 16-row tile per warp, up to four warps side by side along the columns.
 // CHECK-LABEL: func.func @decode
-// CHECK: gpu.launch_func @moec_kernels::@grouped_matmul_mma_bf16_k32_n64_w1x4_t1x2_kb32 blocks in (%{{.*}}, %c1, %c1) threads in (%c128, %c1, %c1)
+// CHECK: gpu.launch_func @moec_kernels::@grouped_matmul_mma_bf16_k32_n64_w1x4_t1x2_kb32_s4 blocks in (%{{.*}}, %c1, %c1) threads in (%c128, %c1, %c1)
 func.func @decode(%x: tensor<16x32xbf16>, %w: tensor<4x32x64xbf16>, %offsets: tensor<5xi32>) -> tensor<16x64xbf16> {
   %y = moe.grouped_matmul %x, %w offsets %offsets
          : (tensor<16x32xbf16>, tensor<4x32x64xbf16>, tensor<5xi32>) -> tensor<16x64xbf16>
@@ -147,11 +151,11 @@ func.func @decode(%x: tensor<16x32xbf16>, %w: tensor<4x32x64xbf16>, %offsets: te
 
 // Equal configurations share one kernel, in the existing @moec_kernels module.
 // CHECK-LABEL: gpu.func @existing
-// CHECK: gpu.func @grouped_matmul_mma_bf16_k32_n32_w2x1_t2x4_kb32
+// CHECK: gpu.func @grouped_matmul_mma_bf16_k32_n32_w2x1_t2x4_kb32_s3
 // CHECK-NOT: gpu.func
 // CHECK-LABEL: func.func @shared
-// CHECK: gpu.launch_func @moec_kernels::@grouped_matmul_mma_bf16_k32_n32_w2x1_t2x4_kb32
-// CHECK: gpu.launch_func @moec_kernels::@grouped_matmul_mma_bf16_k32_n32_w2x1_t2x4_kb32
+// CHECK: gpu.launch_func @moec_kernels::@grouped_matmul_mma_bf16_k32_n32_w2x1_t2x4_kb32_s3
+// CHECK: gpu.launch_func @moec_kernels::@grouped_matmul_mma_bf16_k32_n32_w2x1_t2x4_kb32_s3
 // CHECK-NOT: gpu.module
 module attributes {gpu.container_module} {
   gpu.module @moec_kernels {

@@ -766,14 +766,23 @@ struct GroupedMatmulToMMA : OpRewritePattern<GroupedMatmulOp> {
   GroupedMatmulToMMA(MLIRContext *context, int64_t expectedRowsPerExpert)
       : OpRewritePattern(context), expectedRowsPerExpert(expectedRowsPerExpert) {}
 
-  /// Rows per expert the tiling plans for: the option's, else the static slot count
-  /// spread over the experts, else many (prefill).
+  /// Rows per expert the tiling plans for: the option's; else, when the segments come from
+  /// a moe.permute of a static number of tokens, its pairs spread over the experts (the
+  /// padding of the sorted layout is not work); else the static slot count over the
+  /// experts; else many (prefill).
   int64_t rowsPerExpert(GroupedMatmulOp op) const {
     if (expectedRowsPerExpert > 0)
       return expectedRowsPerExpert;
-    int64_t slots = cast<ShapedType>(op.getResult().getType()).getDimSize(0);
     int64_t experts = cast<ShapedType>(op.getWeights().getType()).getDimSize(0);
-    if (ShapedType::isDynamic(slots) || ShapedType::isDynamic(experts) || experts == 0)
+    if (ShapedType::isDynamic(experts) || experts == 0)
+      return std::numeric_limits<int64_t>::max();
+    if (auto permute = op.getExpertOffsets().getDefiningOp<PermuteOp>()) {
+      auto pairs = cast<ShapedType>(permute.getExpertIds().getType());
+      if (pairs.hasStaticShape())
+        return llvm::divideCeil(pairs.getNumElements(), experts);
+    }
+    int64_t slots = cast<ShapedType>(op.getResult().getType()).getDimSize(0);
+    if (ShapedType::isDynamic(slots))
       return std::numeric_limits<int64_t>::max();
     return llvm::divideCeil(slots, experts);
   }

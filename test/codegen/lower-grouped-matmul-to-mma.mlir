@@ -188,3 +188,17 @@ func.func @not_for_tensor_cores(%x: tensor<?x32xf32>, %w: tensor<4x32x16xf32>, %
          : (tensor<?x24xbf16>, tensor<4x24x16xbf16>, tensor<5xi32>) -> tensor<?x16xbf16>
   return %y, %z : tensor<?x16xf32>, tensor<?x16xbf16>
 }
+
+// -----
+
+// Segments from a moe.permute of static tokens: the tiling plans for the pairs per expert
+// (16 tokens x top-2 over 8 experts: 4 rows, decode), not for the padded slots (16 * 2 +
+// 8 * 15 = 152 slots, 19 per expert, which would pick the larger tiles).
+// CHECK-LABEL: func.func @rows_from_permute
+// CHECK: gpu.launch_func @moec_kernels::@grouped_matmul_mma_bf16_k32_n64_gather2_w1x4_t1x2_kb32_s4
+func.func @rows_from_permute(%x: tensor<16x32xbf16>, %w: tensor<8x32x64xbf16>, %expert_ids: tensor<16x2xi32>) -> tensor<152x64xbf16> {
+  %ids, %offsets = moe.permute %expert_ids experts 8 block 16 : tensor<16x2xi32> -> tensor<152xi32>, tensor<9xi32>
+  %y = moe.grouped_matmul %x, %w offsets %offsets gather %ids, rows_per_token 2
+         : (tensor<16x32xbf16>, tensor<8x32x64xbf16>, tensor<9xi32>, tensor<152xi32>) -> tensor<152x64xbf16>
+  return %y : tensor<152x64xbf16>
+}

@@ -1,9 +1,11 @@
 //===- LowerGroupedMatmulToMMA.cpp - Expert GEMMs on tensor cores ---------===//
 //
-// Builds one warp-level tensor-core kernel per distinct grouped-matmul configuration
-// (element types, K, N, prologue, epilogue, tiling) in the gpu.module @moec_kernels and
-// launches it on buffers. The fragment layouts are those of the PTX ISA's "Matrix
-// Fragments for mma.m16n8k16 with floating point type" (docs/gpu-mma.md draws them).
+// Builds one tensor-core kernel per distinct grouped-matmul configuration (element type,
+// K, N, prologue, epilogue, tiling) in the gpu.module @moec_kernels and launches it on
+// buffers: tiles staged in shared memory by cp.async, fragments loaded by ldmatrix,
+// mma.sync m16n8k16 with f32 accumulators. The fragment layouts are those of the PTX
+// ISA's "Matrix Fragments for mma.m16n8k16 with floating point type"; docs/gpu-mma.md
+// derives the ldmatrix addressing from them. No GPU has run these kernels yet.
 //
 //===----------------------------------------------------------------------===//
 

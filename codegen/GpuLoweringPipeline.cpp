@@ -25,6 +25,8 @@ using namespace mlir;
 /// The passes that lower the kernels inside `@moec_kernels` to NVVM.
 static void buildKernelToNVVMPipeline(OpPassManager &pm) {
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  // The tensor-core kernels' nvgpu ops (mma.sync, ldmatrix, cp.async) to NVVM.
+  kernels.addPass(createConvertNVGPUToNVVMPass());
   // Translation to LLVM IR takes no scf: structured control flow goes to cf first.
   kernels.addPass(createSCFToControlFlowPass());
   kernels.addPass(memref::createExpandStridedMetadataPass());
@@ -40,7 +42,9 @@ void moec::buildGpuLoweringPipeline(OpPassManager &pm, const GpuLoweringOptions 
   buildTensorLevelPipeline(pm);
   // The kernel-level moe ops become parallel loop nests shaped for blocks and threads,
   // which the mapping below takes like any other; an op they cannot take stops the
-  // compile with an error on it.
+  // compile with an error on it. gpu-mma's moec-lower-grouped-matmul-to-mma belongs first
+  // here, once the ownership-based deallocation accepts the gpu.launch_func it leaves on
+  // tensors (docs/gpu-codegen.md, "Not done yet").
   pm.addPass(createLowerMoEKernelsToLoops());
   pm.addPass(createCheckMoEKernelsLowered());
   buildBufferizationPipeline(pm, options.entry);

@@ -122,6 +122,44 @@ def LowerMoEKernelsToLoops : Pass<"moec-lower-moe-kernels-to-loops", "::mlir::Mo
   ];
 }
 
+def LowerGroupedMatmulToMMA
+    : Pass<"moec-lower-grouped-matmul-to-mma", "::mlir::ModuleOp"> {
+  let summary = "Run bf16/f16 grouped matmuls as tensor-core kernels on the GPU";
+  let description = [{
+    Replaces every `moe.grouped_matmul` whose input and weights are bf16 or f16 (static
+    weights, K a multiple of 16, result columns a multiple of 8, unquantized) by a
+    `gpu.launch_func` of a tensor-core kernel: tiles staged through shared memory with
+    `cp.async`, fragments loaded with `ldmatrix`, `nvvm.mma.sync` m16n8k16 with f32
+    accumulation; one kernel per distinct configuration in the `gpu.module
+    @moec_kernels` (created when absent, reused when present; the GPU pipeline attaches
+    its target). The kernel implements the op's semantics as the host runtime does: the
+    gather prologue through `sorted_ids`, padding and rows outside every segment written
+    as zero, the bias, the activation and the gated epilogue `act(gate) * up` in f32.
+
+    Block and warp tiles are chosen at compile time from the rows every expert is expected
+    to see: `expected-rows-per-expert`, else the pairs of a `moe.permute` of static tokens
+    over the experts, else the static slot count over the experts, else many (see
+    docs/gpu-mma.md).
+
+    Runs on tensors, before bufferization, like `moec-lower-moe-kernels-to-runtime`: every
+    operand reaches the kernel through a read-only `bufferization.to_buffer`, the result is
+    a fresh `memref.alloc` returned by `bufferization.to_tensor restrict`. Other grouped
+    matmuls are left for `moec-lower-moe-kernels-to-loops`.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
+           "The GPU the kernels are for (sm_80 or newer)">,
+    Option<"expectedRowsPerExpert", "expected-rows-per-expert", "int64_t", /*default=*/"0",
+           "Rows each expert is expected to see, for the tiling (0: from the static shapes)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::nvgpu::NVGPUDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
 def LowerDynamicExpandShape : Pass<"moec-lower-dynamic-expand-shape", "::mlir::ModuleOp"> {
   let summary = "Rewrite memref.expand_shape with several dynamic sizes in one group";
   let description = [{

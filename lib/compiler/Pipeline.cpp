@@ -57,6 +57,8 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
     pm.addPass(moec::createExportModelInfo(infoOptions));
     pm.addPass(moec::createLegalizeONNX());
     pm.addPass(moec::createDecomposeMoELayers());
+    if (options.bf16ExpertMatmuls)
+      pm.addPass(moec::createGroupedMatmulToBF16());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     return;

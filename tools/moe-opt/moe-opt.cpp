@@ -1,7 +1,7 @@
 //===- moe-opt.cpp - mlir-opt with moec's dialects and passes -------------===//
 //
-// Every upstream dialect, extension and pass, plus the moe dialect and every moec pass and
-// pipeline: the driver for lit tests and for trying passes by hand.
+// Every upstream dialect, extension, pass and LLVM IR translation, plus the moe dialect
+// and every moec pass and pipeline: the driver for lit tests and for trying passes by hand.
 //
 //===----------------------------------------------------------------------===//
 

@@ -44,6 +44,7 @@ enum class Stage { import, raise, optimize, kernel, all };
 enum class Emit { exe, lib, obj, ptx, mlir };
 enum class Target { host, sm_80, sm_89, sm_90, sm_90a, cuda };
 enum class Quantize { none, int8, int4, fp8 };
+enum class Precision { model, bf16 };
 
 cl::OptionCategory moecCategory("moec options");
 
@@ -79,6 +80,12 @@ struct Options {
                  clEnumValN(Quantize::int8, "int8", "int8, group-wise"),
                  clEnumValN(Quantize::int4, "int4", "int4, group-wise"),
                  clEnumValN(Quantize::fp8, "fp8", "fp8 e4m3 with block scales")),
+      cl::cat(moecCategory)};
+  cl::opt<Precision> precision{
+      "precision", cl::desc("Precision of the expert GEMMs"), cl::init(Precision::model),
+      cl::values(clEnumValN(Precision::model, "model", "the model's own"),
+                 clEnumValN(Precision::bf16, "bf16",
+                            "bf16 with f32 accumulation for f32 models (GPU targets)")),
       cl::cat(moecCategory)};
   cl::opt<unsigned> shardExperts{"shard-experts", cl::value_desc("N"), cl::init(1),
                                  cl::desc("Place the experts on N devices"),
@@ -166,6 +173,11 @@ std::string unavailableRequest(const Options &options) {
     return "--emit=ptx needs a GPU target (--target=sm_80, sm_89, sm_90, sm_90a or cuda)";
   if (options.emit != Emit::mlir && options.stopAfter != Stage::all)
     return "--stop-after writes the MLIR of a stage: use it with --emit=mlir";
+  // The host kernels take f32 only: bf16 products can be shown, not compiled, there.
+  if (options.precision == Precision::bf16 && options.target == Target::host &&
+      options.stopAfter == Stage::all)
+    return "--precision=bf16 runs the expert GEMMs on GPU tensor cores: use it with a GPU "
+           "target, or with --stop-after to see the MLIR";
   if (options.quantize != Quantize::none)
     return "--quantize is not available in this build yet";
   if (options.shardExperts != 1)
@@ -369,6 +381,7 @@ int main(int argc, char **argv) {
   moec::PipelineOptions pipelineOptions;
   pipelineOptions.stopAfter = pipelineStage(options.stopAfter);
   pipelineOptions.disabledPasses = options.disabledPasses;
+  pipelineOptions.bf16ExpertMatmuls = options.precision == Precision::bf16;
   pipelineOptions.target = resolveTarget(options.target);
   if (pipelineOptions.target.empty())
     return exitUnavailable;

@@ -32,6 +32,8 @@ struct PipelineOptions {
   std::string target = "host";
   /// For CUDA chips: the CUDA toolkit's libdevice, linked into the kernels.
   std::string libdevicePath;
+  /// Run the expert GEMMs of f32 models in bf16 (moec-grouped-matmul-to-bf16).
+  bool bf16ExpertMatmuls = false;
 };
 
 /// The names of the passes that --disable-pass accepts.

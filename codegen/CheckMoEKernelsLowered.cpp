@@ -11,8 +11,7 @@ namespace moec {
 using namespace mlir;
 
 namespace {
-struct CheckMoEKernelsLowered
-    : moec::impl::CheckMoEKernelsLoweredBase<CheckMoEKernelsLowered> {
+struct CheckMoEKernelsLowered : moec::impl::CheckMoEKernelsLoweredBase<CheckMoEKernelsLowered> {
   void runOnOperation() override {
     bool found = false;
     getOperation().walk([&](Operation *op) {

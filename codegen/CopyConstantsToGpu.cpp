@@ -44,8 +44,8 @@ struct ReadConstantThroughGpuRuntime : OpRewritePattern<memref::GetGlobalOp> {
     if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
         !(type.getElementType().isIntOrIndexOrFloat()))
       return rewriter.notifyMatchFailure(getGlobal, "not a static, dense buffer of scalars");
-    auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
-        getGlobal, getGlobal.getNameAttr());
+    auto global =
+        SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(getGlobal, getGlobal.getNameAttr());
     if (!global || !global.getConstant())
       return rewriter.notifyMatchFailure(getGlobal, "not a constant global");
 
@@ -53,14 +53,14 @@ struct ReadConstantThroughGpuRuntime : OpRewritePattern<memref::GetGlobalOp> {
     rewriter.setInsertionPointAfter(getGlobal);
     auto ptr = LLVM::LLVMPointerType::get(rewriter.getContext());
     auto i64 = rewriter.getI64Type();
-    auto address = memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, getGlobal.getResult());
+    auto address =
+        memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, getGlobal.getResult());
     Value addressI64 = arith::IndexCastOp::create(rewriter, loc, i64, address);
     Value hostPointer = LLVM::IntToPtrOp::create(rewriter, loc, ptr, addressI64);
     Value bytes = arith::ConstantIntOp::create(rewriter, loc, sizeInBytes(type), 64);
-    Value gpuPointer =
-        func::CallOp::create(rewriter, loc, kGpuConstant, TypeRange{ptr},
-                             ValueRange{hostPointer, bytes})
-            .getResult(0);
+    Value gpuPointer = func::CallOp::create(rewriter, loc, kGpuConstant, TypeRange{ptr},
+                                            ValueRange{hostPointer, bytes})
+                           .getResult(0);
     // The copy becomes a memref through the descriptor it lowers to, which the LLVM
     // conversion reconciles away.
     LLVMTypeConverter converter(rewriter.getContext());
@@ -88,9 +88,9 @@ struct CopyConstantsToGpu : moec::impl::CopyConstantsToGpuBase<CopyConstantsToGp
       return;
     OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
     auto ptr = LLVM::LLVMPointerType::get(builder.getContext());
-    auto declaration = func::FuncOp::create(
-        builder, module.getLoc(), kGpuConstant,
-        builder.getFunctionType({ptr, builder.getI64Type()}, {ptr}));
+    auto declaration =
+        func::FuncOp::create(builder, module.getLoc(), kGpuConstant,
+                             builder.getFunctionType({ptr, builder.getI64Type()}, {ptr}));
     declaration.setPrivate();
   }
 };

@@ -56,7 +56,7 @@ void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOption
 }
 
 void moec::buildHostCodeToLLVMPipeline(OpPassManager &pm,
-                                      function_ref<void(OpPassManager &)> beforeMemRefToLLVM) {
+                                       function_ref<void(OpPassManager &)> beforeMemRefToLLVM) {
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Math without an LLVM intrinsic: integer powers become generated functions, the rest
   // (erf, ...) calls into libm.

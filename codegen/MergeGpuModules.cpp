@@ -62,8 +62,7 @@ struct MergeGpuModules : moec::impl::MergeGpuModulesBase<MergeGpuModules> {
         return WalkResult::advance();
       auto target = movedTo.find(launch.getKernel());
       if (target == movedTo.end()) {
-        launch.emitError() << "launches " << launch.getKernel()
-                           << ", which is in no GPU module";
+        launch.emitError() << "launches " << launch.getKernel() << ", which is in no GPU module";
         return WalkResult::interrupt();
       }
       launch.setKernelAttr(target->second);

@@ -39,8 +39,7 @@ static bool isSingleParallelLoop(scf::ParallelOp loop) {
 }
 
 namespace {
-struct TileParallelLoopsForGpu
-    : moec::impl::TileParallelLoopsForGpuBase<TileParallelLoopsForGpu> {
+struct TileParallelLoopsForGpu : moec::impl::TileParallelLoopsForGpuBase<TileParallelLoopsForGpu> {
   void runOnOperation() override {
     SmallVector<scf::ParallelOp> loops;
     getOperation().walk([&](scf::ParallelOp loop) {

@@ -14,7 +14,7 @@
 
 using namespace mlir;
 
-void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOptions &options) {
+void moec::buildTensorLevelPipeline(OpPassManager &pm) {
   // What legalization left in tosa goes to linalg/arith/tensor; then elementwise chains
   // fuse into single loops before anything is materialized.
   OpPassManager &funcPM = pm.nest<func::FuncOp>();
@@ -23,14 +23,13 @@ void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOption
   funcPM.addPass(createTosaToArithPass());
   funcPM.addPass(createTosaToTensorPass());
   funcPM.addPass(createFuseElementwiseOps());
-  if (options.runtimeMoEKernels)
-    pm.addPass(createLowerMoEKernelsToRuntime());
-  pm.addPass(createLowerMoEKernelsToLoops());
+}
 
-  // Buffers: the entry function takes and returns plain (identity-layout) memrefs, and
+void moec::buildBufferizationPipeline(OpPassManager &pm, StringRef entry) {
+  // The entry function takes and returns plain (identity-layout) memrefs, and
   // ownership-based deallocation hands every returned buffer to the caller.
   ProtectEntryInputsOptions protectOptions;
-  protectOptions.entry = options.entry;
+  protectOptions.entry = entry.str();
   pm.addPass(createProtectEntryInputs(protectOptions));
   bufferization::OneShotBufferizePassOptions bufferizeOptions;
   bufferizeOptions.bufferizeFunctionBoundaries = true;
@@ -39,12 +38,25 @@ void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOption
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+}
+
+void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOptions &options) {
+  buildTensorLevelPipeline(pm);
+  if (options.runtimeMoEKernels)
+    pm.addPass(createLowerMoEKernelsToRuntime());
+  pm.addPass(createLowerMoEKernelsToLoops());
+  buildBufferizationPipeline(pm, options.entry);
   pm.addPass(createUseRuntimeGemm());
 
   GenerateEntryPointOptions entryOptions;
   entryOptions.entry = options.entry;
   pm.addPass(createGenerateEntryPoint(entryOptions));
 
+  buildHostCodeToLLVMPipeline(pm);
+}
+
+void moec::buildHostCodeToLLVMPipeline(OpPassManager &pm,
+                                       function_ref<void(OpPassManager &)> beforeMemRefToLLVM) {
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Math without an LLVM intrinsic: integer powers become generated functions, the rest
   // (erf, ...) calls into libm.
@@ -55,6 +67,8 @@ void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOption
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  if (beforeMemRefToLLVM)
+    beforeMemRefToLLVM(pm);
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
@@ -67,4 +81,5 @@ void moec::registerCodegenPasses() {
       "Lower a model at the tensor level to the LLVM dialect for the host, with the "
       "runtime's entry point",
       [](OpPassManager &pm) { buildHostLoweringPipeline(pm, HostLoweringOptions()); });
+  registerGpuLoweringPipeline();
 }

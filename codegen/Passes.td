@@ -133,6 +133,44 @@ def LowerMoEKernelsToLoops : Pass<"moec-lower-moe-kernels-to-loops", "::mlir::Mo
   ];
 }
 
+def LowerGroupedMatmulToMMA
+    : Pass<"moec-lower-grouped-matmul-to-mma", "::mlir::ModuleOp"> {
+  let summary = "Run bf16/f16 grouped matmuls as tensor-core kernels on the GPU";
+  let description = [{
+    Replaces every `moe.grouped_matmul` whose input and weights are bf16 or f16 (static
+    weights, K a multiple of 16, result columns a multiple of 8, unquantized) by a
+    `gpu.launch_func` of a tensor-core kernel: tiles staged through shared memory with
+    `cp.async`, fragments loaded with `ldmatrix`, `nvvm.mma.sync` m16n8k16 with f32
+    accumulation; one kernel per distinct configuration in the `gpu.module
+    @moec_kernels` (created when absent, reused when present; the GPU pipeline attaches
+    its target). The kernel implements the op's semantics as the host runtime does: the
+    gather prologue through `sorted_ids`, padding and rows outside every segment written
+    as zero, the bias, the activation and the gated epilogue `act(gate) * up` in f32.
+
+    Block and warp tiles are chosen at compile time from the rows every expert is expected
+    to see: `expected-rows-per-expert`, else the pairs of a `moe.permute` of static tokens
+    over the experts, else the static slot count over the experts, else many (see
+    docs/gpu-mma.md).
+
+    Runs on tensors, before bufferization, like `moec-lower-moe-kernels-to-runtime`: every
+    operand reaches the kernel through a read-only `bufferization.to_buffer`, the result is
+    a fresh `memref.alloc` returned by `bufferization.to_tensor restrict`. Other grouped
+    matmuls are left for `moec-lower-moe-kernels-to-loops`.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
+           "The GPU the kernels are for (sm_80 or newer)">,
+    Option<"expectedRowsPerExpert", "expected-rows-per-expert", "int64_t", /*default=*/"0",
+           "Rows each expert is expected to see, for the tiling (0: from the static shapes)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::nvgpu::NVGPUDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
 def LowerDynamicExpandShape : Pass<"moec-lower-dynamic-expand-shape", "::mlir::ModuleOp"> {
   let summary = "Rewrite memref.expand_shape with several dynamic sizes in one group";
   let description = [{
@@ -170,6 +208,93 @@ def ProtectEntryInputs : Pass<"moec-protect-entry-inputs", "::mlir::ModuleOp"> {
     Option<"entry", "entry", "std::string", /*default=*/"\"main\"",
            "Name of the function the model runs">
   ];
+}
+
+def CheckMoEKernelsLowered : Pass<"moec-check-moe-kernels-lowered", "::mlir::ModuleOp"> {
+  let summary = "Report kernel-level moe ops that no lowering took";
+  let description = [{
+    Fails with an error on every `moe.route`, `moe.permute`, `moe.grouped_matmul` and
+    `moe.unpermute` still in the module. The GPU pipeline runs it where the kernel-level
+    moe ops must have been lowered to loops or tensor-core kernels, so that a model whose
+    MoE ops the target cannot lower yet stops with a diagnostic on the op rather than
+    failing later in bufferization with a less telling message.
+  }];
+}
+
+def PlaceBuffersInManagedMemory
+    : Pass<"moec-place-buffers-in-managed-memory", "::mlir::ModuleOp"> {
+  let summary = "Allocate the model's buffers in CUDA managed memory";
+  let description = [{
+    Makes every buffer of the bufferized model one that GPU kernels and host code may both
+    touch, so that correctness needs no host/device bookkeeping:
+
+    - `memref.alloc` becomes `gpu.alloc host_shared` (managed memory), and
+      `memref.dealloc` a `gpu.dealloc` on a stream that is waited for;
+    - the entry function copies each input, which the caller owns in host memory, into a
+      managed buffer first and uses that instead, and frees it before returning;
+    - each result is copied into a plain `memref.alloc` (host memory, the `malloc` that
+      the runtime's ABI hands to the caller, docs/runtime-abi.md), and its managed buffer
+      is freed.
+
+    Runs after bufferization and the ownership-based deallocation (every returned buffer
+    is then owned by the entry function), before `moec-generate-entry-point`.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main\"",
+           "Name of the function the model runs">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect"];
+}
+
+def CopyConstantsToGpu : Pass<"moec-copy-constants-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Read constant buffers through the GPU runtime's cached copies";
+  let description = [{
+    Replaces every `memref.get_global` of a constant by the memory that the runtime's
+    `moec_rt_gpu_constant(host_pointer, bytes)` returns for the global's address: a copy
+    that GPU kernels (and host code) can read, made once per process and cached by host
+    address. The global's address becomes the pointer into the mapped weights file when
+    the weights live beside the program, so those weights reach the GPU the same way.
+
+    Only globals with a static shape and the identity layout are taken, which are all
+    that bufferization makes of constants.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
+def MergeGpuModules : Pass<"moec-merge-gpu-modules", "::mlir::ModuleOp"> {
+  let summary = "Move every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` makes one `gpu.module` per kernel. This pass moves every
+    function of every `gpu.module` into one module (`@moec_kernels` by default; kernels
+    already in it stay), renaming kernels whose names clash, and points every
+    `gpu.launch_func` at the moved kernel, so
+    that a model is one PTX module: one load at startup, one target attribute, and one
+    file for `moec --emit=ptx`.
+  }];
+  let options = [
+    Option<"moduleName", "module-name", "std::string", /*default=*/"\"moec_kernels\"",
+           "Name of the merged gpu.module">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def TileParallelLoopsForGpu
+    : Pass<"moec-tile-parallel-loops-for-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Tile single parallel loops into blocks of 256 threads";
+  let description = [{
+    Tiles every `scf.parallel` that is neither inside nor around another one (the loops
+    that `convert-linalg-to-parallel-loops` makes) so that the tiles become GPU blocks and
+    the points of a tile the threads of a block: 256 threads, over the innermost dimension
+    of a 1-D loop and 16 × 16 over the innermost two of deeper ones, which
+    `gpu-map-parallel-loops` (innermost first) maps to x and y, so that neighbouring
+    threads touch neighbouring elements. The inner loop has constant bounds and guards
+    the remainder with `scf.if`, as `convert-parallel-loops-to-gpu` needs.
+
+    Nests that are already two levels deep (the MoE loop kernels) keep the shape they were
+    built with; loops with reductions are left alone, as upstream's tiling does.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
 }
 
 #endif // MOEC_CODEGEN_PASSES_TD

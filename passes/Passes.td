@@ -146,4 +146,26 @@ def DecomposeMoELayers : Pass<"moec-decompose-moe-layers"> {
   ];
 }
 
+def GroupedMatmulToBF16 : Pass<"moec-grouped-matmul-to-bf16", "::mlir::ModuleOp"> {
+  let summary = "Run the expert GEMMs of f32 models in bf16";
+  let description = [{
+    Rewrites every `moe.grouped_matmul` on f32 input and f32 weights into one on bf16
+    (input, weights and bias rounded to the nearest bf16, ties to even) whose result is
+    widened back to f32, so that the product runs on bf16 tensor cores
+    (`moec-lower-grouped-matmul-to-mma`) with f32 accumulation. What `moec --precision=bf16`
+    asks for; without it models keep their own precision.
+
+    Constant weights and biases are rounded now, at compile time: a dense resource (an
+    imported initializer) becomes a new resource of half the size, so the executable holds
+    the bf16 weights only. Other operands (the activations) are rounded by an elementwise
+    `linalg.generic` that runs with the model, as is the widening of the result.
+
+    Runs at the kernel level on tensors, after `moec-decompose-moe-layers`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect", "::moec::moe::MoEDialect"
+  ];
+}
+
 #endif // MOEC_PASSES_TD

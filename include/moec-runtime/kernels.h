@@ -7,6 +7,8 @@
 #ifndef MOEC_RUNTIME_KERNELS_H
 #define MOEC_RUNTIME_KERNELS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -81,6 +83,43 @@ void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t N, int64_t 
 void moec_rt_moe_unpermute_f32(int64_t tokens, int64_t k, int64_t columns, int64_t slots,
                                const float *expert_out, const int32_t *sorted_ids,
                                const float *weights, float *result);
+
+/* The GPU runtime (lib/runtime/Cuda*.cpp, docs/runtime-abi.md), for targets other than host.
+ *
+ * A device-readable copy of the constant at host [host, host + bytes) (weights): made on the
+ * first call for this address and size, then returned again for the life of the process.
+ * Managed memory, kept on the device; host code may read it too. NULL when bytes <= 0. */
+void *moec_rt_gpu_constant(const void *host, int64_t bytes);
+
+/* What upstream MLIR's gpu-to-llvm conversion and the LLVM translation of gpu.binary call,
+ * with the signatures of mlir/lib/ExecutionEngine/CudaRuntimeWrappers.cpp in LLVM 22
+ * (CUmodule, CUfunction, CUstream and CUevent are void * here). Any driver error ends the
+ * process with one line on stderr and exit code 2. */
+void *mgpuModuleLoad(void *data, size_t gpuBlobSize);
+void *mgpuModuleLoadJIT(void *data, int optLevel);
+void mgpuModuleUnload(void *module);
+void *mgpuModuleGetFunction(void *module, const char *name);
+void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                      intptr_t blockX, intptr_t blockY, intptr_t blockZ, int32_t smem,
+                      void *stream, void **params, void **extra, size_t paramsCount);
+void mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t clusterY,
+                             intptr_t clusterZ, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                             intptr_t blockX, intptr_t blockY, intptr_t blockZ, int32_t smem,
+                             void *stream, void **params, void **extra);
+void *mgpuStreamCreate(void);
+void mgpuStreamDestroy(void *stream);
+void mgpuStreamSynchronize(void *stream);
+void mgpuStreamWaitEvent(void *stream, void *event);
+void *mgpuEventCreate(void);
+void mgpuEventDestroy(void *event);
+void mgpuEventSynchronize(void *event);
+void mgpuEventRecord(void *event, void *stream);
+void *mgpuMemAlloc(uint64_t sizeBytes, void *stream, bool isHostShared);
+void mgpuMemFree(void *ptr, void *stream);
+void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream);
+void mgpuMemset32(void *dst, unsigned int value, size_t count, void *stream);
+void mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream);
+void mgpuSetDefaultDevice(int32_t device);
 
 #ifdef __cplusplus
 }

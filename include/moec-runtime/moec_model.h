@@ -23,6 +23,8 @@ typedef enum moec_status {
   MOEC_ERROR_WEIGHTS = 2,
   /* The compiled model broke its contract (e.g. malformed model info). */
   MOEC_ERROR_INTERNAL = 3,
+  /* A model compiled for a GPU cannot start: no NVIDIA driver, or no device. */
+  MOEC_ERROR_DEVICE = 4,
 } moec_status;
 
 typedef enum moec_dtype {
@@ -60,7 +62,9 @@ const char *moec_last_error(void);
 /* "float32", "int64", ... for a moec_dtype value; NULL for any other. */
 const char *moec_dtype_name(int dtype);
 
-/* Loads the model (and maps its weights file, if it has one). num_threads > 0
+/* Loads the model (and maps its weights file, if it has one; for a GPU target,
+ * opens the CUDA driver and device 0: MOEC_ERROR_DEVICE when it cannot; a
+ * driver error in a later run ends the process, see docs/runtime-abi.md). num_threads > 0
  * sets the size of the process-wide thread pool; 0 keeps the default (one per
  * CPU). */
 moec_status moec_model_create(int num_threads, moec_model **model);

@@ -49,20 +49,32 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
     return;
   case moec::Stage::Optimize:
     return;
-  case moec::Stage::Kernel:
+  case moec::Stage::Kernel: {
     // The runtime's description of the model is taken while the signature still has
     // ONNX's types (signedness included).
-    pm.addPass(moec::createExportModelInfo());
+    moec::ExportModelInfoOptions infoOptions;
+    infoOptions.target = options.target;
+    pm.addPass(moec::createExportModelInfo(infoOptions));
     pm.addPass(moec::createLegalizeONNX());
     pm.addPass(moec::createDecomposeMoELayers());
+    if (options.bf16ExpertMatmuls)
+      pm.addPass(moec::createGroupedMatmulToBF16());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     return;
+  }
   case moec::Stage::Codegen: {
-    moec::HostLoweringOptions hostOptions;
-    hostOptions.runtimeMoEKernels =
-        !llvm::is_contained(options.disabledPasses, runtimeMoEKernelsPassName());
-    moec::buildHostLoweringPipeline(pm, hostOptions);
+    if (options.target == "host") {
+      moec::HostLoweringOptions hostOptions;
+      hostOptions.runtimeMoEKernels =
+          !llvm::is_contained(options.disabledPasses, runtimeMoEKernelsPassName());
+      moec::buildHostLoweringPipeline(pm, hostOptions);
+      return;
+    }
+    moec::GpuLoweringOptions gpuOptions;
+    gpuOptions.chip = options.target;
+    gpuOptions.libdevicePath = options.libdevicePath;
+    moec::buildGpuLoweringPipeline(pm, gpuOptions);
     return;
   }
   }

@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CudaDriver.h"
+#include "CudaRuntime.h"
 #include "Model.h"
 #include "Npy.h"
 #include "ThreadPool.h"
@@ -16,6 +18,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <set>
 #include <sys/stat.h>
@@ -241,17 +244,24 @@ std::vector<Tensor> runOnce(const Model &model, const std::vector<Tensor> &input
   return outputs;
 }
 
+// Milliseconds that `run` takes: by the steady clock on the host, by CUDA
+// events on the GPU runtime's stream on a GPU target.
+double timeRun(const ModelInfo &info, const std::function<void()> &run) {
+  if (info.isGpuTarget())
+    return cuda::timeOnStream(run);
+  auto start = std::chrono::steady_clock::now();
+  run();
+  auto end = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::milli>(end - start).count();
+}
+
 // One warm-up run, then `runs` timed ones; prints the JSON line. Returns the
 // outputs of the last run.
 std::vector<Tensor> bench(const Model &model, const std::vector<Tensor> &inputs, int64_t runs) {
   std::vector<Tensor> outputs = runOnce(model, inputs);
   std::vector<double> milliseconds;
-  for (int64_t i = 0; i < runs; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    outputs = runOnce(model, inputs);
-    auto end = std::chrono::steady_clock::now();
-    milliseconds.push_back(std::chrono::duration<double, std::milli>(end - start).count());
-  }
+  for (int64_t i = 0; i < runs; ++i)
+    milliseconds.push_back(timeRun(model.info(), [&] { outputs = runOnce(model, inputs); }));
   std::sort(milliseconds.begin(), milliseconds.end());
   size_t middle = milliseconds.size() / 2;
   double median = milliseconds.size() % 2 ? milliseconds[middle]
@@ -281,6 +291,14 @@ int main(int argc, char **argv) {
   }
   if (options.threads)
     setThreadCount(int(options.threads));
+  if (model.info().isGpuTarget()) {
+    cuda::setTargetName(model.info().target);
+    cuda::setFatalErrorHandler([](const std::string &message) { die(kExitUserError, message); });
+    // Before reading any input: a machine that cannot run the model says so
+    // first.
+    if (std::string error = cuda::initialize(); !error.empty())
+      die(kExitUserError, error);
+  }
   if (std::string error = Model::mapWeights(executableDirectory()); !error.empty())
     die(kExitUserError, error);
 

@@ -3,6 +3,7 @@
 #include "Model.h"
 
 #include "Checksum.h"
+#include "CudaRuntime.h"
 #include "Npy.h"
 
 #include "moec-runtime/model_abi.h"
@@ -194,6 +195,10 @@ std::string Model::run(const std::vector<Tensor> &inputs, std::vector<Tensor> &o
     outputPointers.push_back(words.data());
 
   moec_model_run(inputPointers.data(), outputPointers.data());
+  // The outputs are complete, and the buffers the run freed reusable, only
+  // once its GPU work is done.
+  if (modelInfo.isGpuTarget())
+    cuda::synchronize();
 
   // Every output is taken (and so freed) even after an error in an earlier one.
   std::string firstError;

@@ -1,5 +1,6 @@
 //===- ModelCApi.cpp - The C API of a model compiled with --emit=lib ------===//
 
+#include "CudaDriver.h"
 #include "Model.h"
 #include "Npy.h"
 #include "ThreadPool.h"
@@ -72,6 +73,11 @@ moec_status moec_model_create(int num_threads, moec_model **model) {
     return fail(MOEC_ERROR_INTERNAL, "malformed moec_model_info: " + error);
   if (std::string error = Model::mapWeights(modelDirectory()); !error.empty())
     return fail(MOEC_ERROR_WEIGHTS, error);
+  if (created->model.info().isGpuTarget()) {
+    cuda::setTargetName(created->model.info().target);
+    if (std::string error = cuda::initialize(); !error.empty())
+      return fail(MOEC_ERROR_DEVICE, error);
+  }
   if (num_threads > 0)
     setThreadCount(num_threads);
   *model = created.release();

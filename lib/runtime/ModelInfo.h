@@ -42,6 +42,9 @@ struct ModelInfo {
   std::string target;
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
+
+  // Compiled for a GPU (sm_90a, ...): runs through the CUDA driver.
+  bool isGpuTarget() const { return target != "host"; }
 };
 
 // Parses the text of moec_model_info. Returns "" on success, else the line at

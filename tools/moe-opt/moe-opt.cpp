@@ -1,7 +1,7 @@
 //===- moe-opt.cpp - mlir-opt with moec's dialects and passes -------------===//
 //
-// Every upstream dialect, extension and pass, plus the moe dialect and every moec pass and
-// pipeline: the driver for lit tests and for trying passes by hand.
+// Every upstream dialect, extension, pass and LLVM IR translation, plus the moe dialect
+// and every moec pass and pipeline: the driver for lit tests and for trying passes by hand.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +11,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
@@ -21,6 +22,8 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   moec::registerMoECDialects(registry);
+  // gpu-module-to-binary translates kernels to LLVM IR.
+  mlir::registerAllToLLVMIRTranslations(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "moec optimizer driver: upstream MLIR plus the moe dialect\n", registry));

@@ -2,14 +2,14 @@
 //
 // `moec MODEL.onnx -o OUT`: imports an ONNX model (or parses MODEL.mlir) and runs it through moec's pipeline
 // (import, raise, optimize, kernel, codegen, emit) up to the stage and output asked for.
-// What this build cannot do yet (GPU targets, quantization, sharding) is an error, never a
-// fake result.
+// What this build cannot do yet (quantization, sharding) is an error, never a fake result.
 //
 // Exit codes: 0 success, 1 a bad command line, a stage this build lacks or a failed link,
 // 2 bad input (the model, or an output path that cannot be written).
 //
 //===----------------------------------------------------------------------===//
 
+#include "moec/Codegen/CudaTarget.h"
 #include "moec/Codegen/Emission.h"
 #include "moec/Compiler/Pipeline.h"
 #include "moec/Importer/ONNXImporter.h"
@@ -24,6 +24,10 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
@@ -40,6 +44,7 @@ enum class Stage { import, raise, optimize, kernel, all };
 enum class Emit { exe, lib, obj, ptx, mlir };
 enum class Target { host, sm_80, sm_89, sm_90, sm_90a, cuda };
 enum class Quantize { none, int8, int4, fp8 };
+enum class Precision { model, bf16 };
 
 cl::OptionCategory moecCategory("moec options");
 
@@ -59,7 +64,8 @@ struct Options {
                  clEnumValN(Target::sm_89, "sm_89", "NVIDIA Ada"),
                  clEnumValN(Target::sm_90, "sm_90", "NVIDIA Hopper"),
                  clEnumValN(Target::sm_90a, "sm_90a", "NVIDIA Hopper with wgmma and TMA"),
-                 clEnumValN(Target::cuda, "cuda", "the GPU found at run time")),
+                 clEnumValN(Target::cuda, "cuda",
+                            "the GPU nvidia-smi sees now (sm_80 when there is none)")),
       cl::cat(moecCategory)};
   cl::opt<Emit> emit{"emit", cl::desc("What to write"), cl::init(Emit::exe),
                      cl::values(clEnumValN(Emit::exe, "exe", "a standalone executable"),
@@ -74,6 +80,12 @@ struct Options {
                  clEnumValN(Quantize::int8, "int8", "int8, group-wise"),
                  clEnumValN(Quantize::int4, "int4", "int4, group-wise"),
                  clEnumValN(Quantize::fp8, "fp8", "fp8 e4m3 with block scales")),
+      cl::cat(moecCategory)};
+  cl::opt<Precision> precision{
+      "precision", cl::desc("Precision of the expert GEMMs"), cl::init(Precision::model),
+      cl::values(clEnumValN(Precision::model, "model", "the model's own"),
+                 clEnumValN(Precision::bf16, "bf16",
+                            "bf16 with f32 accumulation for f32 models (GPU targets)")),
       cl::cat(moecCategory)};
   cl::opt<unsigned> shardExperts{"shard-experts", cl::value_desc("N"), cl::init(1),
                                  cl::desc("Place the experts on N devices"),
@@ -157,12 +169,15 @@ mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag, bool showRemarks) {
 
 /// The first thing asked for that this build cannot do yet, or an empty string.
 std::string unavailableRequest(const Options &options) {
-  if (options.target != Target::host)
-    return "GPU targets are not available in this build yet; use --target=host";
-  if (options.emit == Emit::ptx)
-    return "--emit=ptx needs a GPU target, which this build does not have yet";
+  if (options.emit == Emit::ptx && options.target == Target::host)
+    return "--emit=ptx needs a GPU target (--target=sm_80, sm_89, sm_90, sm_90a or cuda)";
   if (options.emit != Emit::mlir && options.stopAfter != Stage::all)
     return "--stop-after writes the MLIR of a stage: use it with --emit=mlir";
+  // The host kernels take f32 only: bf16 products can be shown, not compiled, there.
+  if (options.precision == Precision::bf16 && options.target == Target::host &&
+      options.stopAfter == Stage::all)
+    return "--precision=bf16 runs the expert GEMMs on GPU tensor cores: use it with a GPU "
+           "target, or with --stop-after to see the MLIR";
   if (options.quantize != Quantize::none)
     return "--quantize is not available in this build yet";
   if (options.shardExperts != 1)
@@ -172,6 +187,35 @@ std::string unavailableRequest(const Options &options) {
     if (!llvm::is_contained(optional, name))
       return "--disable-pass=" + name + ": no optional pass has that name (see docs/moec.md)";
   return "";
+}
+
+/// The name of the chip to compile for ("host", "sm_90a", ...), resolving `cuda` to the GPU
+/// nvidia-smi sees (with a note on stderr when it falls back), or an empty string after an
+/// error line.
+std::string resolveTarget(Target target) {
+  switch (target) {
+  case Target::host:
+    return "host";
+  case Target::sm_80:
+    return "sm_80";
+  case Target::sm_89:
+    return "sm_89";
+  case Target::sm_90:
+    return "sm_90";
+  case Target::sm_90a:
+    return "sm_90a";
+  case Target::cuda: {
+    moec::DetectedChip detected = moec::detectCudaChip();
+    if (!detected.error.empty()) {
+      errs() << "error: " << detected.error << "\n";
+      return "";
+    }
+    if (!detected.note.empty())
+      errs() << "note: " << detected.note << "\n";
+    return detected.chip;
+  }
+  }
+  llvm_unreachable("unknown target");
 }
 
 moec::Stage pipelineStage(Stage stage) {
@@ -334,6 +378,25 @@ int main(int argc, char **argv) {
     errs() << "error: " << unavailable << "\n";
     return exitUnavailable;
   }
+  moec::PipelineOptions pipelineOptions;
+  pipelineOptions.stopAfter = pipelineStage(options.stopAfter);
+  pipelineOptions.disabledPasses = options.disabledPasses;
+  pipelineOptions.bf16ExpertMatmuls = options.precision == Precision::bf16;
+  pipelineOptions.target = resolveTarget(options.target);
+  if (pipelineOptions.target.empty())
+    return exitUnavailable;
+  if (pipelineOptions.target != "host" && pipelineOptions.stopAfter == moec::Stage::Codegen) {
+    std::string searched;
+    std::optional<std::string> libdevice = moec::findLibdevice(searched);
+    if (!libdevice) {
+      errs() << "error: GPU kernels link the CUDA toolkit's libdevice, which is not installed "
+                "(looked for "
+             << searched << "); set CUDA_HOME to the toolkit\n";
+      return exitUnavailable;
+    }
+    pipelineOptions.libdevicePath = *libdevice;
+  }
+
   bool linked = options.emit == Emit::exe || options.emit == Emit::lib;
   if (linked && options.outputPath == "-") {
     errs() << "error: an executable or library cannot be written to stdout; name a file\n";
@@ -350,6 +413,12 @@ int main(int argc, char **argv) {
   // through the registry.
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  // Serializing kernels translates them to LLVM IR; the host's gpu.binary too.
+  mlir::registerBuiltinDialectTranslation(registry);
+  mlir::registerGPUDialectTranslation(registry);
+  mlir::gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
+  mlir::registerLLVMDialectTranslation(registry);
+  mlir::registerNVVMDialectTranslation(registry);
   mlir::MLIRContext context(registry);
   mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
     return printDiagnostic(diag, options.remarks);
@@ -359,9 +428,6 @@ int main(int argc, char **argv) {
   if (!module)
     return exitBadInput;
 
-  moec::PipelineOptions pipelineOptions;
-  pipelineOptions.stopAfter = pipelineStage(options.stopAfter);
-  pipelineOptions.disabledPasses = options.disabledPasses;
   if (failed(moec::runPipeline(*module, pipelineOptions)))
     return exitBadInput;
 
@@ -373,6 +439,14 @@ int main(int argc, char **argv) {
                    output.keep()
                ? 0
                : exitBadInput;
+  }
+
+  if (options.emit == Emit::ptx) {
+    FailureOr<std::string> ptx = moec::getKernelsPTX(*module);
+    if (failed(ptx))
+      return exitBadInput;
+    return output.write([&](raw_ostream &os) { os << *ptx; }) && output.keep() ? 0
+                                                                               : exitBadInput;
   }
 
   // Weights over the limit go to OUT.weights, named in the program by its file name alone:

@@ -47,6 +47,11 @@ uint64_t getWeightsFileSize(mlir::ModuleOp module);
 /// and `moec_weights_checksum` describe what was written.
 void moveWeightsToFile(mlir::ModuleOp module, llvm::StringRef fileName, llvm::raw_ostream &file);
 
+/// The PTX of the kernels of `module` after the GPU pipeline: the assembly of the object in
+/// `gpu.binary @moec_kernels`. Fails, with an error on the module, when there is none (a
+/// model without kernels, or a module not lowered for a GPU).
+mlir::FailureOr<std::string> getKernelsPTX(mlir::ModuleOp module);
+
 enum class LinkedArtifact { Executable, SharedLibrary };
 
 /// Links `objectPath` with moec's runtime into `outputPath`. On failure returns false and

@@ -28,6 +28,12 @@ struct PipelineOptions {
   /// Passes not to run, by their command-line names; only optional (optimization) passes
   /// can be disabled.
   std::vector<std::string> disabledPasses;
+  /// "host", or the CUDA chip to compile for (sm_80, sm_89, sm_90, sm_90a).
+  std::string target = "host";
+  /// For CUDA chips: the CUDA toolkit's libdevice, linked into the kernels.
+  std::string libdevicePath;
+  /// Run the expert GEMMs of f32 models in bf16 (moec-grouped-matmul-to-bf16).
+  bool bf16ExpertMatmuls = false;
 };
 
 /// The names of the passes that --disable-pass accepts.

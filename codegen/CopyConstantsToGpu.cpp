@@ -1,0 +1,97 @@
+//===- CopyConstantsToGpu.cpp - Constants through the GPU runtime ---------===//
+
+#include "moec/Codegen/Passes.h"
+
+#include "mlir/Conversion/LLVMCommon/MemRefBuilder.h"
+#include "mlir/Conversion/LLVMCommon/TypeConverter.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include "llvm/Support/MathExtras.h"
+
+namespace moec {
+#define GEN_PASS_DEF_COPYCONSTANTSTOGPU
+#include "codegen/Passes.h.inc"
+} // namespace moec
+
+using namespace mlir;
+
+/// `void *moec_rt_gpu_constant(const void *host, int64_t bytes)`, defined by the runtime.
+static constexpr StringLiteral kGpuConstant = "moec_rt_gpu_constant";
+
+/// The bytes of a static buffer of `type` in memory. Index elements are 64-bit, as the LLVM
+/// lowering makes them on the hosts moec targets; i1 takes a byte.
+static int64_t sizeInBytes(MemRefType type) {
+  Type element = type.getElementType();
+  int64_t elementBytes =
+      element.isIndex() ? 8 : llvm::divideCeil(element.getIntOrFloatBitWidth(), 8);
+  return type.getNumElements() * elementBytes;
+}
+
+namespace {
+struct ReadConstantThroughGpuRuntime : OpRewritePattern<memref::GetGlobalOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(memref::GetGlobalOp getGlobal,
+                                PatternRewriter &rewriter) const override {
+    // Once rewritten, the global is read only for its address.
+    if (llvm::all_of(getGlobal->getUsers(), llvm::IsaPred<memref::ExtractAlignedPointerAsIndexOp>))
+      return failure();
+    MemRefType type = getGlobal.getType();
+    if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+        !(type.getElementType().isIntOrIndexOrFloat()))
+      return rewriter.notifyMatchFailure(getGlobal, "not a static, dense buffer of scalars");
+    auto global =
+        SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(getGlobal, getGlobal.getNameAttr());
+    if (!global || !global.getConstant())
+      return rewriter.notifyMatchFailure(getGlobal, "not a constant global");
+
+    Location loc = getGlobal.getLoc();
+    rewriter.setInsertionPointAfter(getGlobal);
+    auto ptr = LLVM::LLVMPointerType::get(rewriter.getContext());
+    auto i64 = rewriter.getI64Type();
+    auto address =
+        memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, getGlobal.getResult());
+    Value addressI64 = arith::IndexCastOp::create(rewriter, loc, i64, address);
+    Value hostPointer = LLVM::IntToPtrOp::create(rewriter, loc, ptr, addressI64);
+    Value bytes = arith::ConstantIntOp::create(rewriter, loc, sizeInBytes(type), 64);
+    Value gpuPointer = func::CallOp::create(rewriter, loc, kGpuConstant, TypeRange{ptr},
+                                            ValueRange{hostPointer, bytes})
+                           .getResult(0);
+    // The copy becomes a memref through the descriptor it lowers to, which the LLVM
+    // conversion reconciles away.
+    LLVMTypeConverter converter(rewriter.getContext());
+    Value descriptor =
+        MemRefDescriptor::fromStaticShape(rewriter, loc, converter, type, gpuPointer);
+    Value copy = UnrealizedConversionCastOp::create(rewriter, loc, type, descriptor).getResult(0);
+    rewriter.replaceUsesWithIf(getGlobal.getResult(), copy, [&](OpOperand &use) {
+      return use.getOwner() != address.getOperation();
+    });
+    return success();
+  }
+};
+
+struct CopyConstantsToGpu : moec::impl::CopyConstantsToGpuBase<CopyConstantsToGpu> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ReadConstantThroughGpuRuntime>(&getContext());
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return signalPassFailure();
+
+    bool called = false;
+    module.walk([&](func::CallOp call) { called |= call.getCallee() == kGpuConstant; });
+    if (!called || module.lookupSymbol(kGpuConstant))
+      return;
+    OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+    auto ptr = LLVM::LLVMPointerType::get(builder.getContext());
+    auto declaration =
+        func::FuncOp::create(builder, module.getLoc(), kGpuConstant,
+                             builder.getFunctionType({ptr, builder.getI64Type()}, {ptr}));
+    declaration.setPrivate();
+  }
+};
+} // namespace

@@ -1,0 +1,120 @@
+//===- GpuLoweringPipeline.cpp - Tensors to LLVM with kernels for CUDA ----===//
+//
+// The GPU target's lowering (docs/gpu-codegen.md): the tensor level as on the host, loops
+// mapped to blocks and threads, every kernel in one gpu.module lowered through NVVM to PTX,
+// and the host side calling the `mgpu*` runtime functions, with managed memory for every
+// buffer a kernel may touch.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moec/Codegen/CudaTarget.h"
+#include "moec/Codegen/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+/// The passes that lower the kernels inside `@moec_kernels` to NVVM.
+static void buildKernelToNVVMPipeline(OpPassManager &pm) {
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  // The tensor-core kernels' nvgpu ops (mma.sync, ldmatrix, cp.async) to NVVM.
+  kernels.addPass(createConvertNVGPUToNVVMPass());
+  // Translation to LLVM IR takes no scf: structured control flow goes to cf first.
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(memref::createExpandStridedMetadataPass());
+  kernels.addPass(createLowerAffinePass());
+  // Math becomes libdevice's __nv_* functions, which serialization links.
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void moec::buildGpuLoweringPipeline(OpPassManager &pm, const GpuLoweringOptions &options) {
+  buildTensorLevelPipeline(pm);
+  // The kernel-level moe ops become parallel loop nests shaped for blocks and threads,
+  // which the mapping below takes like any other; an op they cannot take stops the
+  // compile with an error on it. gpu-mma's moec-lower-grouped-matmul-to-mma belongs first
+  // here, once the ownership-based deallocation accepts the gpu.launch_func it leaves on
+  // tensors (docs/gpu-codegen.md, "Not done yet").
+  pm.addPass(createLowerMoEKernelsToLoops());
+  pm.addPass(createCheckMoEKernelsLowered());
+  buildBufferizationPipeline(pm, options.entry);
+
+  // Loops to kernels: each linalg op becomes a parallel loop (reductions stay sequential
+  // inside it), tiled so that tiles map to blocks and their points to threads; the MoE
+  // kernels come as such nests already. The innermost dimension goes to x, so that
+  // neighbouring threads touch neighbouring elements.
+  OpPassManager &functions = pm.nest<func::FuncOp>();
+  functions.addPass(createConvertLinalgToParallelLoopsPass());
+  functions.addPass(createTileParallelLoopsForGpu());
+  GpuMapParallelLoopsPassOptions mappingOptions;
+  mappingOptions.mappingPolicyStr = "innermost-first";
+  functions.addPass(createGpuMapParallelLoopsPass(mappingOptions));
+  functions.addPass(createConvertParallelLoopToGpuPass());
+  functions.addPass(createCanonicalizerPass());
+
+  // Memory: managed buffers, constants through the runtime.
+  PlaceBuffersInManagedMemoryOptions memoryOptions;
+  memoryOptions.entry = options.entry;
+  pm.addPass(createPlaceBuffersInManagedMemory(memoryOptions));
+  pm.addPass(createCopyConstantsToGpu());
+
+  pm.addPass(createGpuKernelOutliningPass());
+  MergeGpuModulesOptions mergeOptions;
+  mergeOptions.moduleName = kKernelModuleName;
+  pm.addPass(createMergeGpuModules(mergeOptions));
+  GpuNVVMAttachTargetOptions targetOptions;
+  targetOptions.moduleMatcher = std::string("^") + kKernelModuleName + "$";
+  targetOptions.chip = options.chip;
+  targetOptions.features = kPtxFeatures;
+  if (!options.libdevicePath.empty())
+    targetOptions.linkLibs.push_back(options.libdevicePath);
+  pm.addPass(createGpuNVVMAttachTarget(targetOptions));
+  buildKernelToNVVMPipeline(pm);
+
+  GenerateEntryPointOptions entryOptions;
+  entryOptions.entry = options.entry;
+  pm.addPass(createGenerateEntryPoint(entryOptions));
+  // Host side: launches, allocations and frees become calls to the mgpu* functions; the
+  // kernels become PTX in a gpu.binary, which the LLVM translation embeds and loads.
+  buildHostCodeToLLVMPipeline(
+      pm, [](OpPassManager &host) { host.addPass(createGpuToLLVMConversionPass()); });
+  GpuModuleToBinaryPassOptions binaryOptions;
+  binaryOptions.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binaryOptions));
+}
+
+namespace {
+struct GpuLoweringPipelineOptions : PassPipelineOptions<GpuLoweringPipelineOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("CUDA chip: sm_80, sm_89, sm_90, sm_90a"),
+                           llvm::cl::init("sm_80")};
+  Option<std::string> libdevice{
+      *this, "libdevice",
+      llvm::cl::desc("libdevice to link into the kernels (default: the CUDA toolkit's)")};
+};
+} // namespace
+
+void moec::registerGpuLoweringPipeline() {
+  PassPipelineRegistration<GpuLoweringPipelineOptions>(
+      "moec-gpu-lowering",
+      "Lower a model at the tensor level to the LLVM dialect with its kernels as PTX for a "
+      "CUDA GPU, with the runtime's entry point",
+      [](OpPassManager &pm, const GpuLoweringPipelineOptions &pipelineOptions) {
+        GpuLoweringOptions options;
+        options.chip = pipelineOptions.chip;
+        options.libdevicePath = pipelineOptions.libdevice;
+        std::string searched;
+        if (options.libdevicePath.empty())
+          options.libdevicePath = findLibdevice(searched).value_or("");
+        buildGpuLoweringPipeline(pm, options);
+      });
+}

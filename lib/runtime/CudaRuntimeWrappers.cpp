@@ -1,0 +1,330 @@
+//===- CudaRuntimeWrappers.cpp - What compiled GPU code calls -------------===//
+//
+// The mgpu* functions that upstream MLIR's gpu-to-llvm conversion and the
+// LLVM translation of gpu.binary emit calls to, with the signatures of
+// mlir/lib/ExecutionEngine/CudaRuntimeWrappers.cpp (LLVM 22), over the driver
+// API of CudaDriver.h; and moec_rt_gpu_constant. Unlike upstream's wrappers:
+// - every driver error ends the process with one line (fatalError);
+// - kernel modules load on first use, not in the global constructor that
+//   calls mgpuModuleLoad, so that the executable starts without a driver;
+// - one stream serves the whole process: mgpuStreamCreate returns it and
+//   mgpuStreamDestroy keeps it, so everything compiled code queues is ordered;
+// - device memory is pooled (DeviceMemoryPool.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "CudaDriver.h"
+#include "CudaRuntime.h"
+#include "DeviceMemoryPool.h"
+
+#include "moec-runtime/kernels.h"
+
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+using namespace moec::rt;
+using namespace moec::rt::cuda;
+
+namespace {
+// Launches with more dynamic shared memory than this need the kernel's limit
+// raised first.
+constexpr int32_t kDefaultSharedMemoryLimit = 48 * 1024;
+
+// "123 bytes", or "17179869184 bytes (16.0 GiB)".
+std::string formatBytes(uint64_t bytes) {
+  std::string text = std::to_string(bytes) + " bytes";
+  const char *units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double scaled = double(bytes);
+  int unit = -1;
+  while (scaled >= 1024 && unit < 3) {
+    scaled /= 1024;
+    ++unit;
+  }
+  if (unit >= 0) {
+    char suffix[32];
+    std::snprintf(suffix, sizeof(suffix), " (%.1f %s)", scaled, units[unit]);
+    text += suffix;
+  }
+  return text;
+}
+
+// Returns null when the device is out of memory; any other error is fatal.
+void *allocateFromDriver(uint64_t bytes, bool managed) {
+  const Device &gpu = device();
+  CUdeviceptr pointer = 0;
+  CUresult result = managed ? gpu.api->cuMemAllocManaged(&pointer, bytes, CU_MEM_ATTACH_GLOBAL)
+                            : gpu.api->cuMemAlloc(&pointer, bytes);
+  if (result == CUDA_ERROR_OUT_OF_MEMORY)
+    return nullptr;
+  check(result, managed ? "cuMemAllocManaged" : "cuMemAlloc");
+  return reinterpret_cast<void *>(pointer);
+}
+
+void releaseToDriver(void *block, bool) {
+  MOEC_CU(cuMemFree, reinterpret_cast<CUdeviceptr>(block));
+}
+
+DeviceMemoryPool &pool() {
+  // Never destroyed: blocks may be freed from global destructors.
+  static auto *memoryPool = new DeviceMemoryPool({allocateFromDriver, releaseToDriver});
+  return *memoryPool;
+}
+
+[[noreturn]] void outOfMemory(const char *call, uint64_t bytes) {
+  const Device &gpu = device();
+  size_t free = 0, total = 0;
+  std::string memory = "cuMemGetInfo failed";
+  if (gpu.api->cuMemGetInfo(&free, &total) == CUDA_SUCCESS)
+    memory = formatBytes(free) + " free of " + formatBytes(total);
+  fatalError("out of GPU memory on " + gpu.name + ": " + call + " of " + formatBytes(bytes) +
+             " failed (CUDA_ERROR_OUT_OF_MEMORY); " + memory + ", " +
+             formatBytes(pool().bytesInUse()) + " in the program's pooled buffers");
+}
+
+// `allocate` again after the pool's cached blocks went back to the driver;
+// out of memory if that fails too.
+template <typename Allocate>
+void *allocateOrReport(const char *call, uint64_t bytes, Allocate allocate) {
+  if (void *block = allocate())
+    return block;
+  synchronize();
+  pool().trim();
+  if (void *block = allocate())
+    return block;
+  outOfMemory(call, bytes);
+}
+
+// A module of compiled kernels as compiled code registers it at startup: the
+// image is loaded into the driver when a kernel is first asked for.
+struct LazyModule {
+  LazyModule(const void *image, bool isPtx, int optimizationLevel)
+      : image(image), isPtx(isPtx), optimizationLevel(optimizationLevel) {}
+
+  const void *image;
+  // PTX to compile at `optimizationLevel`, else cubin/fatbin.
+  bool isPtx;
+  int optimizationLevel;
+
+  std::mutex mutex;
+  CUmodule module = nullptr;
+  std::unordered_map<const char *, CUfunction> functions;
+
+  CUmodule loaded();
+};
+
+CUmodule LazyModule::loaded() {
+  if (module)
+    return module;
+  const Device &gpu = device();
+  std::string context =
+      "loading the kernels (compiled for " + targetName() + ") on " + gpu.name + ": ";
+  if (!isPtx) {
+    if (CUresult result = gpu.api->cuModuleLoadData(&module, image); result != CUDA_SUCCESS)
+      fatalError(context + "cuModuleLoadData failed: " + errorName(result));
+    return module;
+  }
+  char log[4096] = {};
+  int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
+                   CU_JIT_OPTIMIZATION_LEVEL};
+  void *values[] = {log, reinterpret_cast<void *>(sizeof(log) - 1),
+                    reinterpret_cast<void *>(intptr_t(optimizationLevel))};
+  if (CUresult result = gpu.api->cuModuleLoadDataEx(&module, image, 3, options, values);
+      result != CUDA_SUCCESS) {
+    std::string message = context + "cuModuleLoadDataEx failed: " + errorName(result);
+    std::string details(log);
+    for (char &c : details)
+      if (c == '\n')
+        c = ' ';
+    if (!details.empty())
+      message += ": " + details;
+    fatalError(message);
+  }
+  return module;
+}
+
+CUfunction toFunction(void *function) { return static_cast<CUfunction>(function); }
+// Every stream argument is the process's stream (mgpuStreamCreate hands out
+// no other), also a null one that would name the legacy default stream, so
+// that all work stays ordered.
+CUstream processStream(void * /*stream*/) { return device().stream; }
+CUevent toEvent(void *event) { return static_cast<CUevent>(event); }
+CUdeviceptr toDevicePointer(const void *pointer) { return reinterpret_cast<CUdeviceptr>(pointer); }
+
+void raiseSharedMemoryLimit(CUfunction function, int32_t sharedMemoryBytes) {
+  if (sharedMemoryBytes > kDefaultSharedMemoryLimit)
+    MOEC_CU(cuFuncSetAttribute, function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+            sharedMemoryBytes);
+}
+} // namespace
+
+extern "C" {
+
+void *mgpuModuleLoad(void *data, size_t /*gpuBlobSize*/) {
+  return new LazyModule(data, /*isPtx=*/false, /*optimizationLevel=*/0);
+}
+
+void *mgpuModuleLoadJIT(void *data, int optLevel) {
+  return new LazyModule(data, /*isPtx=*/true, optLevel);
+}
+
+void mgpuModuleUnload(void *module) {
+  auto *lazy = static_cast<LazyModule *>(module);
+  // Called from a global destructor: the driver may have shut down already,
+  // and then it has freed the module itself.
+  if (lazy->module) {
+    CUresult result = device().api->cuModuleUnload(lazy->module);
+    if (result != CUDA_ERROR_DEINITIALIZED)
+      check(result, "cuModuleUnload");
+  }
+  delete lazy;
+}
+
+void *mgpuModuleGetFunction(void *module, const char *name) {
+  auto *lazy = static_cast<LazyModule *>(module);
+  std::lock_guard<std::mutex> lock(lazy->mutex);
+  CUfunction &function = lazy->functions[name];
+  if (!function) {
+    CUresult result = device().api->cuModuleGetFunction(&function, lazy->loaded(), name);
+    if (result != CUDA_SUCCESS)
+      fatalError("cuModuleGetFunction of kernel '" + std::string(name) +
+                 "' failed: " + errorName(result));
+  }
+  return function;
+}
+
+void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                      intptr_t blockX, intptr_t blockY, intptr_t blockZ, int32_t smem, void *stream,
+                      void **params, void **extra, size_t /*paramsCount*/) {
+  raiseSharedMemoryLimit(toFunction(function), smem);
+  MOEC_CU(cuLaunchKernel, toFunction(function), unsigned(gridX), unsigned(gridY), unsigned(gridZ),
+          unsigned(blockX), unsigned(blockY), unsigned(blockZ), unsigned(smem),
+          processStream(stream), params, extra);
+}
+
+void mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t clusterY,
+                             intptr_t clusterZ, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                             intptr_t blockX, intptr_t blockY, intptr_t blockZ, int32_t smem,
+                             void *stream, void **params, void **extra) {
+  const Device &gpu = device();
+  if (!gpu.api->cuLaunchKernelEx)
+    fatalError("a kernel launch with thread-block clusters needs cuLaunchKernelEx, which the "
+               "NVIDIA driver lacks (a driver for CUDA 12 or newer is needed)");
+  raiseSharedMemoryLimit(toFunction(function), smem);
+  CUlaunchAttribute cluster = {};
+  cluster.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+  cluster.value.clusterDim = {unsigned(clusterX), unsigned(clusterY), unsigned(clusterZ)};
+  CUlaunchConfig config = {
+      unsigned(gridX),  unsigned(gridY), unsigned(gridZ),       unsigned(blockX), unsigned(blockY),
+      unsigned(blockZ), unsigned(smem),  processStream(stream), &cluster,         1};
+  MOEC_CU(cuLaunchKernelEx, &config, toFunction(function), params, extra);
+}
+
+void *mgpuStreamCreate() { return device().stream; }
+
+void mgpuStreamDestroy(void * /*stream*/) {}
+
+void mgpuStreamSynchronize(void * /*stream*/) { synchronize(); }
+
+void mgpuStreamWaitEvent(void *stream, void *event) {
+  MOEC_CU(cuStreamWaitEvent, processStream(stream), toEvent(event), 0);
+}
+
+void *mgpuEventCreate() {
+  CUevent event = nullptr;
+  MOEC_CU(cuEventCreate, &event, CU_EVENT_DISABLE_TIMING);
+  return event;
+}
+
+void mgpuEventDestroy(void *event) { MOEC_CU(cuEventDestroy, toEvent(event)); }
+
+void mgpuEventSynchronize(void *event) { MOEC_CU(cuEventSynchronize, toEvent(event)); }
+
+void mgpuEventRecord(void *event, void *stream) {
+  MOEC_CU(cuEventRecord, toEvent(event), processStream(stream));
+}
+
+void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/, bool isHostShared) {
+  if (sizeBytes == 0)
+    return nullptr;
+  return allocateOrReport(isHostShared ? "cuMemAllocManaged" : "cuMemAlloc", sizeBytes,
+                          [&] { return pool().allocate(sizeBytes, isHostShared); });
+}
+
+void mgpuMemFree(void *ptr, void * /*stream*/) {
+  if (!pool().release(ptr))
+    fatalError("mgpuMemFree of an address that mgpuMemAlloc did not return");
+}
+
+void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream) {
+  MOEC_CU(cuMemcpyAsync, toDevicePointer(dst), toDevicePointer(src), sizeBytes,
+          processStream(stream));
+}
+
+void mgpuMemset32(void *dst, unsigned int value, size_t count, void *stream) {
+  MOEC_CU(cuMemsetD32Async, toDevicePointer(dst), value, count, processStream(stream));
+}
+
+void mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream) {
+  MOEC_CU(cuMemsetD16Async, toDevicePointer(dst), value, count, processStream(stream));
+}
+
+void mgpuSetDefaultDevice(int32_t device) {
+  if (device != 0)
+    fatalError("only CUDA device 0 is supported; compiled code asked for device " +
+               std::to_string(device));
+}
+
+void *moec_rt_gpu_constant(const void *host, int64_t bytes) {
+  if (bytes <= 0)
+    return nullptr;
+  static std::mutex mutex;
+  // Never destroyed, like the pool.
+  static auto *copies = new std::map<std::pair<const void *, int64_t>, void *>;
+  std::lock_guard<std::mutex> lock(mutex);
+  void *&copy = (*copies)[{host, bytes}];
+  if (copy)
+    return copy;
+  copy = allocateOrReport("cuMemAllocManaged", uint64_t(bytes),
+                          [&] { return allocateFromDriver(uint64_t(bytes), /*managed=*/true); });
+  const Device &gpu = device();
+  MOEC_CU(cuMemcpyHtoD, toDevicePointer(copy), host, size_t(bytes));
+  // Managed, so that host code may read it too; kept on the device, where the
+  // kernels read it. Both hints only tune performance: drivers before CUDA
+  // 12.2 lack these entry points.
+  CUmemLocation onDevice = {CU_MEM_LOCATION_TYPE_DEVICE, gpu.device};
+  if (gpu.api->cuMemAdvise)
+    MOEC_CU(cuMemAdvise, toDevicePointer(copy), size_t(bytes), CU_MEM_ADVISE_SET_PREFERRED_LOCATION,
+            onDevice);
+  if (gpu.api->cuMemPrefetchAsync)
+    MOEC_CU(cuMemPrefetchAsync, toDevicePointer(copy), size_t(bytes), onDevice, 0, gpu.stream);
+  return copy;
+}
+
+} // extern "C"
+
+namespace moec::rt::cuda {
+
+void synchronize() {
+  MOEC_CU(cuStreamSynchronize, device().stream);
+  pool().streamSynchronized();
+}
+
+double timeOnStream(const std::function<void()> &run) {
+  CUstream stream = device().stream;
+  CUevent start = nullptr, end = nullptr;
+  MOEC_CU(cuEventCreate, &start, CU_EVENT_DEFAULT);
+  MOEC_CU(cuEventCreate, &end, CU_EVENT_DEFAULT);
+  MOEC_CU(cuEventRecord, start, stream);
+  run();
+  MOEC_CU(cuEventRecord, end, stream);
+  MOEC_CU(cuEventSynchronize, end);
+  float milliseconds = 0;
+  MOEC_CU(cuEventElapsedTime, &milliseconds, start, end);
+  MOEC_CU(cuEventDestroy, start);
+  MOEC_CU(cuEventDestroy, end);
+  return milliseconds;
+}
+
+} // namespace moec::rt::cuda

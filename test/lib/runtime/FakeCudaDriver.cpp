@@ -1,0 +1,343 @@
+//===- FakeCudaDriver.cpp - A CUDA driver for tests without a GPU ---------===//
+//
+// Exports the driver entry points that lib/runtime/CudaDriver.cpp looks up,
+// so that the GPU runtime runs through MOEC_CUDA_DRIVER=<this library> on any
+// machine. Device memory is host memory (copies are memcpy), module loads and
+// launches succeed and do nothing. For tests:
+// - every entry point counts its calls: moec_fake_cuda_calls("cuMemAlloc_v2");
+//   moec_fake_cuda_reset() zeroes the counts;
+// - MOEC_FAKE_CUDA_FAIL=ENTRY@N=CODE[,...] makes the Nth call of ENTRY (counted
+//   from the last reset) return CODE instead, and ENTRY@N+=CODE every call from
+//   the Nth on: cuMemAlloc_v2@3=2 runs out of memory at the third allocation;
+// - MOEC_FAKE_CUDA_DEVICES=N makes cuDeviceGetCount report N devices (1);
+// - MOEC_FAKE_CUDA_TRACE=1 prints module loads, launches and allocations on
+//   stderr ("fake-cuda: ...") for FileCheck.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CudaDriver.h"
+
+#include <atomic>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+
+using namespace moec::rt::cuda;
+
+namespace {
+std::mutex mutex;
+// Never destroyed: compiled code unloads its module from a global destructor,
+// after this library's static objects are gone.
+std::map<std::string, long> &callCounts() {
+  static auto *counts = new std::map<std::string, long>;
+  return *counts;
+}
+
+// The result that MOEC_FAKE_CUDA_FAIL asks `entry`'s `call`th call to return,
+// or 0.
+CUresult injectedFailure(const std::string &entry, long call) {
+  const char *spec = std::getenv("MOEC_FAKE_CUDA_FAIL");
+  if (!spec)
+    return 0;
+  std::string text = spec;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma - start);
+    start = comma == std::string::npos ? text.size() + 1 : comma + 1;
+    size_t at = item.find('@'), equals = item.find('=');
+    if (at == std::string::npos || equals == std::string::npos || item.substr(0, at) != entry)
+      continue;
+    std::string when = item.substr(at + 1, equals - at - 1);
+    bool andLater = !when.empty() && when.back() == '+';
+    long nth = std::atol(when.c_str());
+    if (call == nth || (andLater && call > nth))
+      return std::atoi(item.c_str() + equals + 1);
+  }
+  return 0;
+}
+
+// Counts a call of `entry`; returns the failure to inject, or 0.
+CUresult enter(const char *entry) {
+  std::lock_guard<std::mutex> lock(mutex);
+  return injectedFailure(entry, ++callCounts()[entry]);
+}
+
+void trace(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void trace(const char *format, ...) {
+  const char *enabled = std::getenv("MOEC_FAKE_CUDA_TRACE");
+  if (!enabled || std::strcmp(enabled, "1") != 0)
+    return;
+  va_list arguments;
+  va_start(arguments, format);
+  std::fputs("fake-cuda: ", stderr);
+  std::vfprintf(stderr, format, arguments);
+  std::fputc('\n', stderr);
+  va_end(arguments);
+}
+
+// A distinct non-null handle for each module, function, stream and event;
+// nothing to free, so that leak checkers stay quiet.
+template <typename Handle> Handle newHandle() {
+  static std::atomic<uintptr_t> handles = 0;
+  return reinterpret_cast<Handle>(++handles * 16);
+}
+
+// Device memory is host memory: every address is valid on both sides.
+CUresult allocate(const char *entry, CUdeviceptr *pointer, size_t bytes) {
+  if (CUresult failure = enter(entry))
+    return failure;
+  *pointer = reinterpret_cast<CUdeviceptr>(std::aligned_alloc(256, (bytes + 255) / 256 * 256));
+  trace("%s %zu bytes", entry, bytes);
+  return 0;
+}
+} // namespace
+
+#define FAKE_ENTRY(name, ...)                                                                      \
+  extern "C" __attribute__((visibility("default"))) CUresult name(__VA_ARGS__)
+#define COUNT_CALL(name)                                                                           \
+  if (CUresult failure = enter(#name))                                                             \
+  return failure
+
+extern "C" __attribute__((visibility("default"))) long moec_fake_cuda_calls(const char *entry) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = callCounts().find(entry);
+  return it == callCounts().end() ? 0 : it->second;
+}
+
+extern "C" __attribute__((visibility("default"))) void moec_fake_cuda_reset() {
+  std::lock_guard<std::mutex> lock(mutex);
+  callCounts().clear();
+}
+
+FAKE_ENTRY(cuInit, unsigned) {
+  COUNT_CALL(cuInit);
+  return 0;
+}
+
+FAKE_ENTRY(cuGetErrorName, CUresult error, const char **name) {
+  switch (error) {
+  case 0:
+    *name = "CUDA_SUCCESS";
+    return 0;
+  case 1:
+    *name = "CUDA_ERROR_INVALID_VALUE";
+    return 0;
+  case 2:
+    *name = "CUDA_ERROR_OUT_OF_MEMORY";
+    return 0;
+  case 100:
+    *name = "CUDA_ERROR_NO_DEVICE";
+    return 0;
+  case 218:
+    *name = "CUDA_ERROR_INVALID_PTX";
+    return 0;
+  case 700:
+    *name = "CUDA_ERROR_ILLEGAL_ADDRESS";
+    return 0;
+  default:
+    return 1;
+  }
+}
+
+FAKE_ENTRY(cuDeviceGetCount, int *count) {
+  COUNT_CALL(cuDeviceGetCount);
+  const char *devices = std::getenv("MOEC_FAKE_CUDA_DEVICES");
+  *count = devices ? std::atoi(devices) : 1;
+  return 0;
+}
+
+FAKE_ENTRY(cuDeviceGet, CUdevice *device, int ordinal) {
+  COUNT_CALL(cuDeviceGet);
+  *device = ordinal;
+  return 0;
+}
+
+FAKE_ENTRY(cuDeviceGetName, char *name, int length, CUdevice) {
+  COUNT_CALL(cuDeviceGetName);
+  std::snprintf(name, size_t(length), "Fake GPU");
+  return 0;
+}
+
+FAKE_ENTRY(cuDevicePrimaryCtxRetain, CUcontext *context, CUdevice) {
+  COUNT_CALL(cuDevicePrimaryCtxRetain);
+  static CUcontext primary = newHandle<CUcontext>();
+  *context = primary;
+  return 0;
+}
+
+FAKE_ENTRY(cuCtxSetCurrent, CUcontext) {
+  COUNT_CALL(cuCtxSetCurrent);
+  return 0;
+}
+
+FAKE_ENTRY(cuModuleLoadData, CUmodule *module, const void *) {
+  COUNT_CALL(cuModuleLoadData);
+  trace("cuModuleLoadData");
+  *module = newHandle<CUmodule>();
+  return 0;
+}
+
+FAKE_ENTRY(cuModuleLoadDataEx, CUmodule *module, const void *, unsigned count, int *options,
+           void **values) {
+  CUresult failure = enter("cuModuleLoadDataEx");
+  if (failure) {
+    // Fill the error log, as the JIT does (option 5: the buffer, 6: its size).
+    char *log = nullptr;
+    size_t size = 0;
+    for (unsigned i = 0; i < count; ++i) {
+      if (options[i] == 5)
+        log = static_cast<char *>(values[i]);
+      if (options[i] == 6)
+        size = reinterpret_cast<uintptr_t>(values[i]);
+    }
+    if (log && size)
+      std::snprintf(log, size, "ptxas application ptx input, line 1; fatal\nfake JIT failure");
+    return failure;
+  }
+  for (unsigned i = 0; i < count; ++i)
+    if (options[i] == 7)
+      trace("cuModuleLoadDataEx optimization level %d", int(reinterpret_cast<intptr_t>(values[i])));
+  *module = newHandle<CUmodule>();
+  return 0;
+}
+
+FAKE_ENTRY(cuModuleUnload, CUmodule) {
+  COUNT_CALL(cuModuleUnload);
+  return 0;
+}
+
+FAKE_ENTRY(cuModuleGetFunction, CUfunction *function, CUmodule, const char *name) {
+  COUNT_CALL(cuModuleGetFunction);
+  trace("cuModuleGetFunction %s", name);
+  *function = newHandle<CUfunction>();
+  return 0;
+}
+
+FAKE_ENTRY(cuFuncSetAttribute, CUfunction, int, int) {
+  COUNT_CALL(cuFuncSetAttribute);
+  return 0;
+}
+
+FAKE_ENTRY(cuLaunchKernel, CUfunction, unsigned gridX, unsigned gridY, unsigned gridZ,
+           unsigned blockX, unsigned blockY, unsigned blockZ, unsigned sharedMemoryBytes, CUstream,
+           void **, void **) {
+  COUNT_CALL(cuLaunchKernel);
+  trace("cuLaunchKernel grid %ux%ux%u block %ux%ux%u shared %u", gridX, gridY, gridZ, blockX,
+        blockY, blockZ, sharedMemoryBytes);
+  return 0;
+}
+
+FAKE_ENTRY(cuLaunchKernelEx, const CUlaunchConfig *, CUfunction, void **, void **) {
+  COUNT_CALL(cuLaunchKernelEx);
+  return 0;
+}
+
+FAKE_ENTRY(cuStreamCreate, CUstream *stream, unsigned) {
+  COUNT_CALL(cuStreamCreate);
+  *stream = newHandle<CUstream>();
+  return 0;
+}
+
+FAKE_ENTRY(cuStreamSynchronize, CUstream) {
+  COUNT_CALL(cuStreamSynchronize);
+  return 0;
+}
+
+FAKE_ENTRY(cuStreamWaitEvent, CUstream, CUevent, unsigned) {
+  COUNT_CALL(cuStreamWaitEvent);
+  return 0;
+}
+
+FAKE_ENTRY(cuEventCreate, CUevent *event, unsigned) {
+  COUNT_CALL(cuEventCreate);
+  *event = newHandle<CUevent>();
+  return 0;
+}
+
+FAKE_ENTRY(cuEventDestroy_v2, CUevent) {
+  COUNT_CALL(cuEventDestroy_v2);
+  return 0;
+}
+
+FAKE_ENTRY(cuEventRecord, CUevent, CUstream) {
+  COUNT_CALL(cuEventRecord);
+  return 0;
+}
+
+FAKE_ENTRY(cuEventSynchronize, CUevent) {
+  COUNT_CALL(cuEventSynchronize);
+  return 0;
+}
+
+// Every timed interval takes a quarter of a millisecond.
+FAKE_ENTRY(cuEventElapsedTime_v2, float *milliseconds, CUevent, CUevent) {
+  COUNT_CALL(cuEventElapsedTime_v2);
+  *milliseconds = 0.25f;
+  return 0;
+}
+
+FAKE_ENTRY(cuMemGetInfo_v2, size_t *free, size_t *total) {
+  COUNT_CALL(cuMemGetInfo_v2);
+  *free = size_t(1) << 20;
+  *total = size_t(80) << 30;
+  return 0;
+}
+
+FAKE_ENTRY(cuMemAlloc_v2, CUdeviceptr *pointer, size_t bytes) {
+  return allocate("cuMemAlloc_v2", pointer, bytes);
+}
+
+FAKE_ENTRY(cuMemAllocManaged, CUdeviceptr *pointer, size_t bytes, unsigned) {
+  return allocate("cuMemAllocManaged", pointer, bytes);
+}
+
+FAKE_ENTRY(cuMemFree_v2, CUdeviceptr pointer) {
+  COUNT_CALL(cuMemFree_v2);
+  std::free(reinterpret_cast<void *>(pointer));
+  return 0;
+}
+
+FAKE_ENTRY(cuMemcpyAsync, CUdeviceptr destination, CUdeviceptr source, size_t bytes, CUstream) {
+  COUNT_CALL(cuMemcpyAsync);
+  std::memcpy(reinterpret_cast<void *>(destination), reinterpret_cast<void *>(source), bytes);
+  return 0;
+}
+
+FAKE_ENTRY(cuMemcpyHtoD_v2, CUdeviceptr destination, const void *source, size_t bytes) {
+  COUNT_CALL(cuMemcpyHtoD_v2);
+  std::memcpy(reinterpret_cast<void *>(destination), source, bytes);
+  return 0;
+}
+
+FAKE_ENTRY(cuMemsetD32Async, CUdeviceptr destination, unsigned value, size_t count, CUstream) {
+  COUNT_CALL(cuMemsetD32Async);
+  auto *words = reinterpret_cast<uint32_t *>(destination);
+  for (size_t i = 0; i < count; ++i)
+    words[i] = value;
+  return 0;
+}
+
+FAKE_ENTRY(cuMemsetD16Async, CUdeviceptr destination, unsigned short value, size_t count,
+           CUstream) {
+  COUNT_CALL(cuMemsetD16Async);
+  auto *halves = reinterpret_cast<uint16_t *>(destination);
+  for (size_t i = 0; i < count; ++i)
+    halves[i] = value;
+  return 0;
+}
+
+FAKE_ENTRY(cuMemAdvise_v2, CUdeviceptr, size_t, int, CUmemLocation) {
+  COUNT_CALL(cuMemAdvise_v2);
+  return 0;
+}
+
+FAKE_ENTRY(cuMemPrefetchAsync_v2, CUdeviceptr, size_t, CUmemLocation, unsigned, CUstream) {
+  COUNT_CALL(cuMemPrefetchAsync_v2);
+  return 0;
+}

@@ -1,0 +1,133 @@
+//===- CudaRuntimeTest.cpp - The GPU runtime on the fake driver -----------===//
+//
+// The mgpu* functions and moec_rt_gpu_constant through MOEC_CUDA_DRIVER =
+// test/lib/runtime/FakeCudaDriver.cpp, which counts the driver calls.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moec-runtime/kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <dlfcn.h>
+#include <vector>
+
+namespace {
+// Set before the runtime first touches the driver (it loads it lazily).
+const bool driverChosen = setenv("MOEC_CUDA_DRIVER", MOEC_FAKE_CUDA_DRIVER, 1) == 0;
+
+// The fake's call counter, from the same library the runtime loaded.
+long driverCalls(const char *entry) {
+  static auto *calls = reinterpret_cast<long (*)(const char *)>(
+      dlsym(dlopen(MOEC_FAKE_CUDA_DRIVER, RTLD_NOW), "moec_fake_cuda_calls"));
+  return calls(entry);
+}
+
+TEST(CudaRuntime, RepeatedRunsReuseDeviceMemory) {
+  ASSERT_TRUE(driverChosen);
+  void *stream = mgpuStreamCreate();
+  // The allocations of one "run" of compiled code, freed at its end.
+  auto run = [&] {
+    void *managed = mgpuMemAlloc(12345, stream, /*isHostShared=*/true);
+    void *device = mgpuMemAlloc(64, stream, /*isHostShared=*/false);
+    mgpuMemset32(device, 7, 16, stream);
+    mgpuMemFree(device, stream);
+    mgpuMemFree(managed, stream);
+    mgpuStreamSynchronize(stream);
+  };
+  run();
+  long managedAllocations = driverCalls("cuMemAllocManaged");
+  long deviceAllocations = driverCalls("cuMemAlloc_v2");
+  for (int i = 0; i < 3; ++i)
+    run();
+  EXPECT_EQ(driverCalls("cuMemAllocManaged"), managedAllocations);
+  EXPECT_EQ(driverCalls("cuMemAlloc_v2"), deviceAllocations);
+  EXPECT_EQ(driverCalls("cuMemFree_v2"), 0);
+  // One stream for the process; destroying it is a no-op.
+  mgpuStreamDestroy(stream);
+  EXPECT_EQ(mgpuStreamCreate(), stream);
+  EXPECT_EQ(driverCalls("cuStreamCreate"), 1);
+}
+
+TEST(CudaRuntime, ConstantsAreUploadedOncePerAddress) {
+  static const float weights[4] = {1, 2, 3, 4};
+  long uploads = driverCalls("cuMemcpyHtoD_v2");
+  auto *copy = static_cast<const float *>(moec_rt_gpu_constant(weights, sizeof(weights)));
+  ASSERT_NE(copy, nullptr);
+  EXPECT_NE(copy, weights);
+  // The fake's device memory is host memory.
+  EXPECT_EQ(std::vector<float>(copy, copy + 4), std::vector<float>(weights, weights + 4));
+  EXPECT_EQ(moec_rt_gpu_constant(weights, sizeof(weights)), copy);
+  EXPECT_EQ(driverCalls("cuMemcpyHtoD_v2"), uploads + 1);
+  // Kept on the device where the driver can.
+  EXPECT_GE(driverCalls("cuMemAdvise_v2"), 1);
+}
+
+TEST(CudaRuntime, ModulesLoadOnFirstUse) {
+  static const char ptx[] = ".version 7.8\n";
+  long loads = driverCalls("cuModuleLoadDataEx");
+  void *module = mgpuModuleLoadJIT(const_cast<char *>(ptx), 3);
+  EXPECT_EQ(driverCalls("cuModuleLoadDataEx"), loads);
+  void *function = mgpuModuleGetFunction(module, "kernel");
+  EXPECT_EQ(mgpuModuleGetFunction(module, "kernel"), function);
+  EXPECT_EQ(driverCalls("cuModuleLoadDataEx"), loads + 1);
+  mgpuLaunchKernel(function, 1, 1, 1, 32, 1, 1, 0, mgpuStreamCreate(), nullptr, nullptr, 0);
+  mgpuModuleUnload(module);
+}
+
+TEST(CudaRuntime, LaunchesRaiseTheSharedMemoryLimitOnlyWhenNeeded) {
+  static const char ptx[] = ".version 7.8\n";
+  void *module = mgpuModuleLoadJIT(const_cast<char *>(ptx), 3);
+  void *function = mgpuModuleGetFunction(module, "kernel");
+  void *stream = mgpuStreamCreate();
+  long raised = driverCalls("cuFuncSetAttribute");
+  mgpuLaunchKernel(function, 1, 1, 1, 32, 1, 1, 48 * 1024, stream, nullptr, nullptr, 0);
+  EXPECT_EQ(driverCalls("cuFuncSetAttribute"), raised);
+  mgpuLaunchKernel(function, 1, 1, 1, 32, 1, 1, 100 * 1024, stream, nullptr, nullptr, 0);
+  EXPECT_EQ(driverCalls("cuFuncSetAttribute"), raised + 1);
+  // Thread-block clusters go through cuLaunchKernelEx.
+  long extended = driverCalls("cuLaunchKernelEx");
+  mgpuLaunchClusterKernel(function, 2, 1, 1, 4, 1, 1, 128, 1, 1, 0, stream, nullptr, nullptr);
+  EXPECT_EQ(driverCalls("cuLaunchKernelEx"), extended + 1);
+  mgpuModuleUnload(module);
+}
+
+using CudaRuntimeDeathTest = ::testing::Test;
+
+TEST_F(CudaRuntimeDeathTest, DriverErrorsNameTheCall) {
+  EXPECT_EXIT(
+      {
+        setenv("MOEC_FAKE_CUDA_FAIL", "cuMemsetD16Async@1+=1", 1);
+        void *buffer = mgpuMemAlloc(64, nullptr, false);
+        mgpuMemset16(buffer, 1, 32, mgpuStreamCreate());
+      },
+      ::testing::ExitedWithCode(2), "error: cuMemsetD16Async failed: CUDA_ERROR_INVALID_VALUE");
+}
+
+TEST_F(CudaRuntimeDeathTest, UnknownErrorsKeepTheirNumber) {
+  EXPECT_EXIT(
+      {
+        setenv("MOEC_FAKE_CUDA_FAIL", "cuStreamSynchronize@1+=12345", 1);
+        mgpuStreamSynchronize(mgpuStreamCreate());
+      },
+      ::testing::ExitedWithCode(2), "cuStreamSynchronize failed: CUresult 12345");
+}
+
+TEST_F(CudaRuntimeDeathTest, OutOfMemoryForAConstant) {
+  static const char big[1000] = {};
+  EXPECT_EXIT(
+      {
+        setenv("MOEC_FAKE_CUDA_FAIL", "cuMemAllocManaged@1+=2", 1);
+        moec_rt_gpu_constant(big, sizeof(big));
+      },
+      ::testing::ExitedWithCode(2),
+      "out of GPU memory on Fake GPU: cuMemAllocManaged of 1000 bytes failed");
+}
+
+TEST_F(CudaRuntimeDeathTest, FreeOfAForeignPointer) {
+  int onStack = 0;
+  EXPECT_EXIT(mgpuMemFree(&onStack, nullptr), ::testing::ExitedWithCode(2),
+              "mgpuMemFree of an address that mgpuMemAlloc did not return");
+}
+} // namespace

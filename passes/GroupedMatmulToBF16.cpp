@@ -86,8 +86,9 @@ static Value elementCastSource(linalg::GenericOp generic) {
   return generic.getDpsInputs()[0];
 }
 
-/// `tensor` with elements of `elementType`: folded now when it is a constant, else an
-/// elementwise linalg.generic (truncf or extf) that runs with the model.
+/// `tensor` with elements of `elementType`: folded now when it is a constant (or a
+/// constant reshaped to one expert, as moec-decompose-moe-layers passes shared experts),
+/// else an elementwise linalg.generic (truncf or extf) that runs with the model.
 static Value convertElements(PatternRewriter &rewriter, Location loc, Value tensor,
                              FloatType elementType) {
   auto type = cast<RankedTensorType>(tensor.getType());
@@ -96,6 +97,13 @@ static Value convertElements(PatternRewriter &rewriter, Location loc, Value tens
     if (auto elements = dyn_cast<ElementsAttr>(constant.getValue()))
       if (std::optional<ElementsAttr> rounded = roundConstant(elements))
         return arith::ConstantOp::create(rewriter, loc, cast<TypedAttr>(*rounded));
+  if (auto expand = tensor.getDefiningOp<tensor::ExpandShapeOp>();
+      expand && expand.getSrc().getDefiningOp<arith::ConstantOp>()) {
+    Value source = convertElements(rewriter, loc, expand.getSrc(), elementType);
+    return tensor::ExpandShapeOp::create(rewriter, loc, type.clone(elementType), source,
+                                         expand.getReassociationIndices(),
+                                         expand.getMixedOutputShape());
+  }
 
   Value init = tensor::EmptyOp::create(rewriter, loc, tensor::getMixedSizes(rewriter, loc, tensor),
                                        elementType);

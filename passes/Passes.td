@@ -155,9 +155,9 @@ def GroupedMatmulToBF16 : Pass<"moec-grouped-matmul-to-bf16", "::mlir::ModuleOp"
     (`moec-lower-grouped-matmul-to-mma`) with f32 accumulation. What `moec --precision=bf16`
     asks for; without it models keep their own precision.
 
-    Constant weights and biases are rounded now, at compile time: a dense resource (an
-    imported initializer) becomes a new resource of half the size, so the executable holds
-    the bf16 weights only. Other operands (the activations) are rounded by an elementwise
+    Constant weights and biases are rounded now, at compile time (also when reshaped to one
+    expert, as shared experts are): a dense resource (an imported initializer) becomes a
+    new resource of half the size, so the executable holds the bf16 weights only. Other operands (the activations) are rounded by an elementwise
     `linalg.generic` that runs with the model, as is the widening of the result.
 
     Runs at the kernel level on tensors, after `moec-decompose-moe-layers`.

@@ -53,6 +53,43 @@ func.func @sorted(%x: tensor<?x32xbf16>, %w: tensor<4x32x16xbf16>, %offsets: ten
 
 // -----
 
+// The fragment addressing (docs/gpu-mma.md): lane l of a warp gives ldmatrix the address
+// of row l % 16 and column 8 * (l / 16) of its 16 x 16 A tile (x4: a0..a3), and of k row
+// l % 16 and columns from 8 * (l / 16) of a pair of 8-column B tiles in the k-major weight
+// tile (x4.trans: b0, b1 of both). Here 2 x 1 warps of 2 x 2 tiles: warp w starts at row
+// 32 * w; the second A tile 16 rows further.
+// CHECK-LABEL: gpu.func @grouped_matmul_mma_bf16_k64_n16_w2x1_t2x2_kb32_s3
+// CHECK-SAME: workgroup(%[[A_TILES:[^ ]*]] : {{.*}}, %[[B_TILES:[^ ]*]] :
+// CHECK: %[[THREAD:.*]] = gpu.thread_id x
+// CHECK: %[[LANE:.*]] = arith.remui %[[THREAD]], %c32
+// CHECK: %[[WARP:.*]] = arith.divui %[[THREAD]], %c32
+// CHECK: %[[WARP_M:.*]] = arith.divui %[[WARP]], %c1
+// CHECK: %[[WARP_ROW:.*]] = arith.muli %[[WARP_M]], %c32
+// CHECK: %[[WARP_N:.*]] = arith.remui %[[WARP]], %c1
+// CHECK: %[[WARP_COLUMN:.*]] = arith.muli %[[WARP_N]], %c16
+// CHECK: scf.for
+// CHECK: %[[ROW16:.*]] = arith.remui %[[LANE]], %c16
+// CHECK: %[[HALF:.*]] = arith.divui %[[LANE]], %c16
+// CHECK: %[[EIGHTH:.*]] = arith.muli %[[HALF]], %c8
+// CHECK: %[[TILE0_ROW:.*]] = arith.addi %[[ROW16]], %c0
+// CHECK: %[[A0_ROW:.*]] = arith.addi %[[WARP_ROW]], %[[TILE0_ROW]]
+// CHECK: %[[A0_COLUMN:.*]] = arith.addi %[[EIGHTH]], %c0
+// CHECK: nvgpu.ldmatrix %[[A_TILES]][%[[STAGE:[a-z0-9_]+]], %[[A0_ROW]], %[[A0_COLUMN]]] {numTiles = 4 : i32, transpose = false}
+// CHECK: %[[TILE1_ROW:.*]] = arith.addi %[[ROW16]], %c16
+// CHECK: %[[A1_ROW:.*]] = arith.addi %[[WARP_ROW]], %[[TILE1_ROW]]
+// CHECK: nvgpu.ldmatrix %[[A_TILES]][%[[STAGE]], %[[A1_ROW]], %{{.*}}] {numTiles = 4 : i32, transpose = false}
+// CHECK: %[[K_ROW:.*]] = arith.addi %[[ROW16]], %c0
+// CHECK: %[[PAIR_COLUMN:.*]] = arith.addi %[[WARP_COLUMN]], %c0
+// CHECK: %[[B_COLUMN:.*]] = arith.addi %[[PAIR_COLUMN]], %[[EIGHTH]]
+// CHECK: nvgpu.ldmatrix %[[B_TILES]][%[[STAGE]], %c0, %[[K_ROW]], %[[B_COLUMN]]] {numTiles = 4 : i32, transpose = true}
+func.func @addressing(%x: tensor<?x64xbf16>, %w: tensor<4x64x16xbf16>, %offsets: tensor<5xi32>) -> tensor<?x16xbf16> {
+  %y = moe.grouped_matmul %x, %w offsets %offsets
+         : (tensor<?x64xbf16>, tensor<4x64x16xbf16>, tensor<5xi32>) -> tensor<?x16xbf16>
+  return %y : tensor<?x16xbf16>
+}
+
+// -----
+
 // The gather prologue: each A row is token sorted_ids[p] / rows_per_token, copied only
 // when the id names a pair, i.e. 0 <= id < tokens * rows_per_token, and the k-block is
 // within K (else zero-filled).

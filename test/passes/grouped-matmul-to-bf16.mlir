@@ -85,3 +85,29 @@ func.func @already_narrow(%x: tensor<?x8xf16>, %w: tensor<2x8x8xf16>, %offsets: 
          : (tensor<?x8xf16>, tensor<2x8x8xf16>, tensor<3xi32>) -> tensor<?x8xf16>
   return %y : tensor<?x8xf16>
 }
+
+// -----
+
+// A shared expert's constant weights reach the grouped matmul reshaped to one expert:
+// the constant (a resource, which the reshape does not fold into) is rounded and
+// reshaped, not rounded with the model.
+// CHECK-LABEL: func.func @shared_expert_weights
+// CHECK: %[[W:.*]] = arith.constant dense_resource<shared_bf16> : tensor<2x2xbf16>
+// CHECK: %[[W1:.*]] = tensor.expand_shape %[[W]] {{\[}}[0, 1], [2]] output_shape [1, 2, 2] : tensor<2x2xbf16> into tensor<1x2x2xbf16>
+// CHECK: moe.grouped_matmul %{{.*}}, %[[W1]] offsets
+// CHECK: shared_bf16: "0x08000000803F803F823FC07F"
+func.func @shared_expert_weights(%x: tensor<?x2xf32>, %offsets: tensor<2xi32>) -> tensor<?x2xf32> {
+  %w = arith.constant dense_resource<shared> : tensor<2x2xf32>
+  %w1 = tensor.expand_shape %w [[0, 1], [2]] output_shape [1, 2, 2] : tensor<2x2xf32> into tensor<1x2x2xf32>
+  %y = moe.grouped_matmul %x, %w1 offsets %offsets
+         : (tensor<?x2xf32>, tensor<1x2x2xf32>, tensor<2xi32>) -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      shared: "0x040000000000803F0080803F0080813F0100C07F"
+    }
+  }
+#-}

@@ -6,7 +6,8 @@ import subprocess
 import lit.formats
 from lit.llvm import llvm_config
 
-config.name = "moec"
+# Apart from the plain build's, so that one lit run can hold both (scripts/test.sh).
+config.name = "moec-sanitized" if config.moec_sanitize else "moec"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "unit"]

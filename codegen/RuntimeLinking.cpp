@@ -64,6 +64,11 @@ bool moec::linkWithRuntime(StringRef objectPath, StringRef outputPath, LinkedArt
   else
     args.append({runtimeMain, runtime});
   args.append({"-lstdc++", "-lm", "-lpthread", "-ldl"});
+#ifdef MOEC_SANITIZER_LINK_FLAGS
+  // This moec was built with MOEC_SANITIZE, and so was its runtime; a shared library takes
+  // the sanitizers' runtime from the (sanitized) program that loads it.
+  args.push_back(MOEC_SANITIZER_LINK_FLAGS);
+#endif
 
   SmallString<256> linkLog;
   if (std::error_code ec = sys::fs::createTemporaryFile("moec-link", "log", linkLog)) {

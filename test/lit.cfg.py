@@ -6,7 +6,8 @@ import subprocess
 import lit.formats
 from lit.llvm import llvm_config
 
-config.name = "moec"
+# Apart from the plain build's, so that one lit run can hold both (scripts/test.sh).
+config.name = "moec-sanitized" if config.moec_sanitize else "moec"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "unit"]
@@ -20,7 +21,7 @@ config.substitutions.append(("%moec_libs", config.moec_lib_dir))
 config.substitutions.append(("%moec_obj", config.moec_obj_root))
 config.substitutions.append(("%mlir_tools", config.mlir_tools_dir))
 
-llvm_config.with_system_environment(["HOME", "TMPDIR", "CUDA_HOME", "CUDA_PATH"])
+llvm_config.with_system_environment(["HOME", "TMPDIR", "CUDA_HOME", "CUDA_PATH", "LSAN_OPTIONS"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.moec_tools_dir, append_path=True)
@@ -36,6 +37,18 @@ def gpu_present():
     except (OSError, subprocess.SubprocessError):
         return False
     return out.returncode == 0 and "GPU" in out.stdout
+
+# A build with MOEC_SANITIZE: C programs that link moec's runtime, or a library moec emitted,
+# link the sanitizers' runtime (%sanitizer_flags); upstream mlir-opt, not instrumented, loads
+# the instrumented plugin with ASan's shared runtime preloaded (%preload_sanitizer_runtime).
+if config.moec_sanitize:
+    config.available_features.add("sanitizers")
+    config.substitutions.append(("%sanitizer_flags", config.sanitizer_flags))
+    config.substitutions.append(
+        ("%preload_sanitizer_runtime", "env LD_PRELOAD=" + config.asan_runtime))
+else:
+    config.substitutions.append(("%sanitizer_flags", ""))
+    config.substitutions.append(("%preload_sanitizer_runtime", ""))
 
 # libFuzzer targets are built only with clang.
 if os.path.exists(os.path.join(config.moec_tools_dir, "moec-import-fuzzer")):

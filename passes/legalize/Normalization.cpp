@@ -220,7 +220,9 @@ struct LegalizeLayerNormalization : NodePattern {
         });
 
     SmallVector<Value> results = {y};
-    for (auto [index, statistic] : llvm::enumerate(ArrayRef<Value>{mean, invStdDev})) {
+    // A named array: an ArrayRef of a braced list would dangle inside the loop.
+    Value statistics[] = {mean, invStdDev};
+    for (auto [index, statistic] : llvm::enumerate(statistics)) {
       unsigned resultIndex = index + 1;
       if (resultIndex >= node.getNumResults())
         break;

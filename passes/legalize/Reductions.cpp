@@ -795,13 +795,14 @@ struct LegalizeCumSum : NodePattern {
     cf::AssertOp::create(rewriter, loc, inRange, "CumSum: axis out of range");
     SmallVector<Value> groupSizes = {one, one, one};
     SmallVector<Value> inputSizes;
+    // A named array: an ArrayRef of a braced list would dangle inside the loop.
+    const arith::CmpIPredicate groupPredicates[] = {
+        arith::CmpIPredicate::slt, arith::CmpIPredicate::eq, arith::CmpIPredicate::sgt};
     for (int64_t dim = 0; dim < rank; ++dim) {
       Value size = tensor::DimOp::create(rewriter, loc, input, dim);
       inputSizes.push_back(arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(), size));
       Value dimValue = arith::ConstantIndexOp::create(rewriter, loc, dim);
-      for (auto [group, predicate] :
-           llvm::enumerate(ArrayRef{arith::CmpIPredicate::slt, arith::CmpIPredicate::eq,
-                                    arith::CmpIPredicate::sgt})) {
+      for (auto [group, predicate] : llvm::enumerate(groupPredicates)) {
         Value inGroup = arith::CmpIOp::create(rewriter, loc, predicate, dimValue, axis);
         groupSizes[group] = arith::MulIOp::create(
             rewriter, loc, groupSizes[group],

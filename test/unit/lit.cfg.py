@@ -4,7 +4,7 @@ import os
 
 import lit.formats
 
-config.name = "moec-unit"
+config.name = "moec-unit-sanitized" if config.moec_sanitize else "moec-unit"
 config.suffixes = []
 config.test_source_root = os.path.join(config.moec_obj_root, "test", "unit")
 config.test_exec_root = config.test_source_root

@@ -1,4 +1,4 @@
-// RUN: mlir-opt %s --load-dialect-plugin=%moec_libs/libMoECPlugin.so \
+// RUN: %preload_sanitizer_runtime mlir-opt %s --load-dialect-plugin=%moec_libs/libMoECPlugin.so \
 // RUN:   --load-pass-plugin=%moec_libs/libMoECPlugin.so -canonicalize | FileCheck %s
 // Upstream mlir-opt gets the moe dialect, and its canonicalizations, from the plugin.
 

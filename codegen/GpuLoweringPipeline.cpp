@@ -40,11 +40,13 @@ static void buildKernelToNVVMPipeline(OpPassManager &pm) {
 
 void moec::buildGpuLoweringPipeline(OpPassManager &pm, const GpuLoweringOptions &options) {
   buildTensorLevelPipeline(pm);
-  // The kernel-level moe ops become parallel loop nests shaped for blocks and threads,
-  // which the mapping below takes like any other; an op they cannot take stops the
-  // compile with an error on it. gpu-mma's moec-lower-grouped-matmul-to-mma belongs first
-  // here, once the ownership-based deallocation accepts the gpu.launch_func it leaves on
-  // tensors (docs/gpu-codegen.md, "Not done yet").
+  // bf16/f16 grouped matmuls become launches of tensor-core kernels (in @moec_kernels);
+  // the other kernel-level moe ops become parallel loop nests shaped for blocks and
+  // threads, which the mapping below takes like any other; an op neither takes stops the
+  // compile with an error on it.
+  LowerGroupedMatmulToMMAOptions mmaOptions;
+  mmaOptions.chip = options.chip;
+  pm.addPass(createLowerGroupedMatmulToMMA(mmaOptions));
   pm.addPass(createLowerMoEKernelsToLoops());
   pm.addPass(createCheckMoEKernelsLowered());
   buildBufferizationPipeline(pm, options.entry);

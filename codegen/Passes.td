@@ -155,7 +155,10 @@ def LowerGroupedMatmulToMMA
     Runs on tensors, before bufferization, like `moec-lower-moe-kernels-to-runtime`: every
     operand reaches the kernel through a read-only `bufferization.to_buffer`, the result is
     a fresh `memref.alloc` returned by `bufferization.to_tensor restrict`. Other grouped
-    matmuls are left for `moec-lower-moe-kernels-to-loops`.
+    matmuls are left for `moec-lower-moe-kernels-to-loops`. The ownership-based buffer
+    deallocation takes the launches because moec declares the memory effects of
+    `gpu.launch_func` (codegen/GpuLaunchMemoryEffects.cpp); `moec-gpu-lowering` runs this
+    pass for its chip.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",

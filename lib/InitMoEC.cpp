@@ -2,6 +2,7 @@
 
 #include "moec/InitMoEC.h"
 
+#include "moec/Codegen/GpuLaunchMemoryEffects.h"
 #include "moec/Codegen/Passes.h"
 #include "moec/Dialect/MoE/MoE.h"
 #include "moec/Dialect/ONNX/ONNX.h"
@@ -11,6 +12,8 @@
 
 void moec::registerMoECDialects(mlir::DialectRegistry &registry) {
   registry.insert<moe::MoEDialect, onnx::ONNXDialect>();
+  // The GPU pipeline deallocates buffers around kernel launches.
+  registerGpuLaunchMemoryEffects(registry);
 }
 
 void moec::registerMoECPasses() {

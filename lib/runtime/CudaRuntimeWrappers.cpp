@@ -152,6 +152,13 @@ CUstream processStream(void * /*stream*/) { return device().stream; }
 CUevent toEvent(void *event) { return static_cast<CUevent>(event); }
 CUdeviceptr toDevicePointer(const void *pointer) { return reinterpret_cast<CUdeviceptr>(pointer); }
 
+/// Whether a grid has no blocks, as when a dimension comes from an input with no tokens:
+/// such a kernel has nothing to do, and cuLaunchKernel rejects the launch
+/// (CUDA_ERROR_INVALID_VALUE), so the launch is skipped.
+bool isEmptyGrid(intptr_t gridX, intptr_t gridY, intptr_t gridZ) {
+  return gridX == 0 || gridY == 0 || gridZ == 0;
+}
+
 void raiseSharedMemoryLimit(CUfunction function, int32_t sharedMemoryBytes) {
   if (sharedMemoryBytes > kDefaultSharedMemoryLimit)
     MOEC_CU(cuFuncSetAttribute, function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
@@ -197,6 +204,8 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
 void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
                       intptr_t blockX, intptr_t blockY, intptr_t blockZ, int32_t smem, void *stream,
                       void **params, void **extra, size_t /*paramsCount*/) {
+  if (isEmptyGrid(gridX, gridY, gridZ))
+    return;
   raiseSharedMemoryLimit(toFunction(function), smem);
   MOEC_CU(cuLaunchKernel, toFunction(function), unsigned(gridX), unsigned(gridY), unsigned(gridZ),
           unsigned(blockX), unsigned(blockY), unsigned(blockZ), unsigned(smem),
@@ -207,6 +216,8 @@ void mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t cluster
                              intptr_t clusterZ, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
                              intptr_t blockX, intptr_t blockY, intptr_t blockZ, int32_t smem,
                              void *stream, void **params, void **extra) {
+  if (isEmptyGrid(gridX, gridY, gridZ))
+    return;
   const Device &gpu = device();
   if (!gpu.api->cuLaunchKernelEx)
     fatalError("a kernel launch with thread-block clusters needs cuLaunchKernelEx, which the "

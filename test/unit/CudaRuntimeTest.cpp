@@ -93,6 +93,25 @@ TEST(CudaRuntime, LaunchesRaiseTheSharedMemoryLimitOnlyWhenNeeded) {
   mgpuModuleUnload(module);
 }
 
+TEST(CudaRuntime, LaunchesOfEmptyGridsAreSkipped) {
+  static const char ptx[] = ".version 7.8\n";
+  void *module = mgpuModuleLoadJIT(const_cast<char *>(ptx), 3);
+  void *function = mgpuModuleGetFunction(module, "kernel");
+  void *stream = mgpuStreamCreate();
+  long launches = driverCalls("cuLaunchKernel");
+  long clusterLaunches = driverCalls("cuLaunchKernelEx");
+  // An input with no tokens gives a grid with a dimension of 0 blocks.
+  mgpuLaunchKernel(function, 0, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr, 0);
+  mgpuLaunchKernel(function, 4, 0, 1, 32, 1, 1, 0, stream, nullptr, nullptr, 0);
+  mgpuLaunchKernel(function, 4, 1, 0, 32, 1, 1, 0, stream, nullptr, nullptr, 0);
+  mgpuLaunchClusterKernel(function, 2, 1, 1, 0, 1, 1, 128, 1, 1, 0, stream, nullptr, nullptr);
+  EXPECT_EQ(driverCalls("cuLaunchKernel"), launches);
+  EXPECT_EQ(driverCalls("cuLaunchKernelEx"), clusterLaunches);
+  mgpuLaunchKernel(function, 4, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr, 0);
+  EXPECT_EQ(driverCalls("cuLaunchKernel"), launches + 1);
+  mgpuModuleUnload(module);
+}
+
 using CudaRuntimeDeathTest = ::testing::Test;
 
 TEST_F(CudaRuntimeDeathTest, DriverErrorsNameTheCall) {

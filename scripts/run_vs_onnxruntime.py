@@ -7,7 +7,8 @@
 
 Dynamic dimensions take their size from --dim (by dim_param name; default 3). Prints, per
 output, its shape, mean, and the max abs/relative difference from onnxruntime; with
---bench, both runtimes' median time. Exits 1 if any output differs beyond the tolerance.
+--bench, both runtimes' median time and the executable's --bench JSON line. Exits 1 if the
+executable fails or any output differs beyond the tolerance.
 """
 import argparse
 import json
@@ -66,7 +67,9 @@ def run_moec(prog, inputs, tmp, bench, threads):
     if bench:
         out = subprocess.run(args[:1] + args[3:] + ["--bench", str(bench)], check=True,
                              capture_output=True, text=True).stdout
-        median = json.loads(out.strip().splitlines()[-1])["median_ms"]
+        report = out.strip().splitlines()[-1]
+        print(f"moec --bench: {report}")
+        median = json.loads(report)["median_ms"]
     return median
 
 
@@ -111,7 +114,12 @@ def main():
         inputs = {name: samples[f"x{args.sample}"] for name in inputs}
     ok = True
     with tempfile.TemporaryDirectory(prefix="moec-vs-ort-") as tmp:
-        moec_ms = run_moec(args.prog, inputs, tmp, args.bench, args.threads)
+        try:
+            moec_ms = run_moec(args.prog, inputs, tmp, args.bench, args.threads)
+        except subprocess.CalledProcessError as error:
+            # Its own message is on stderr already.
+            print(f"{args.prog} failed with exit code {error.returncode}")
+            return 1
         names, expected, ort_ms = run_onnxruntime(args.model, inputs, args.bench, args.threads)
         if args.reference:
             expected = [samples[f"y{args.sample}"]]

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Every test that needs a GPU (lit's `REQUIRES: gpu`: test/e2e/gpu and the GPU runtime's
-# tests in test/lib/runtime), for a machine with an NVIDIA GPU and its driver, e.g. one lent
-# through the `device` tool. Sets up and builds like scripts/test.sh, then fails unless
-# `nvidia-smi -L` lists a GPU: elsewhere these tests are only reported as unsupported.
+# tests in test/lib/runtime), for a machine with an NVIDIA GPU and its driver that can also
+# set up and build moec (network, LLVM 22, lit). Sets up and builds like scripts/test.sh,
+# then fails unless `nvidia-smi -L` lists a GPU: elsewhere these tests are only reported as
+# unsupported. A GPU machine that cannot build moec (the one the `device` tool lends: no
+# network, no LLVM) runs the GPU e2e tests from a bundle built here instead:
+# scripts/gpu-bundle.sh (docs/testing.md, "GPU tests on a lent machine").
 # Extra arguments go to lit.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,6 +1,7 @@
 //===- CopyConstantsToGpu.cpp - Constants through the GPU runtime ---------===//
 
 #include "moec/Codegen/Passes.h"
+#include "RuntimeDeclarations.h"
 
 #include "mlir/Conversion/LLVMCommon/MemRefBuilder.h"
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
@@ -82,16 +83,8 @@ struct CopyConstantsToGpu : moec::impl::CopyConstantsToGpuBase<CopyConstantsToGp
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
 
-    bool called = false;
-    module.walk([&](func::CallOp call) { called |= call.getCallee() == kGpuConstant; });
-    if (!called || module.lookupSymbol(kGpuConstant))
-      return;
-    OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-    auto ptr = LLVM::LLVMPointerType::get(builder.getContext());
-    auto declaration =
-        func::FuncOp::create(builder, module.getLoc(), kGpuConstant,
-                             builder.getFunctionType({ptr, builder.getI64Type()}, {ptr}));
-    declaration.setPrivate();
+    moec::declareCalledRuntimeFunctions(module,
+                                        [](StringRef name) { return name == kGpuConstant; });
   }
 };
 } // namespace

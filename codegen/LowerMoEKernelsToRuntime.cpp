@@ -1,6 +1,7 @@
 //===- LowerMoEKernelsToRuntime.cpp - Kernel-level moe ops to runtime calls ===//
 
 #include "moec/Codegen/Passes.h"
+#include "RuntimeDeclarations.h"
 #include "moec/Dialect/MoE/MoE.h"
 #include "moec-runtime/kernels.h"
 
@@ -275,15 +276,8 @@ struct LowerMoEKernelsToRuntime
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
 
-    // Declare every kernel called, with the types of its calls.
-    OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-    module.walk([&](func::CallOp call) {
-      if (!call.getCallee().starts_with(kKernelPrefix) || module.lookupSymbol(call.getCallee()))
-        return;
-      auto declaration = func::FuncOp::create(builder, module.getLoc(), call.getCallee(),
-                                              call.getCalleeType());
-      declaration.setPrivate();
-    });
+    moec::declareCalledRuntimeFunctions(
+        module, [](StringRef name) { return name.starts_with(kKernelPrefix); });
   }
 };
 } // namespace

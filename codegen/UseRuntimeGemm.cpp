@@ -1,6 +1,7 @@
 //===- UseRuntimeGemm.cpp - linalg.matmul on the runtime's GEMM kernel ----===//
 
 #include "moec/Codegen/Passes.h"
+#include "RuntimeDeclarations.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -83,17 +84,7 @@ struct UseRuntimeGemm : moec::impl::UseRuntimeGemmBase<UseRuntimeGemm> {
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
 
-    bool called = false;
-    module.walk([&](func::CallOp call) { called |= call.getCallee() == kSgemm; });
-    if (!called || module.lookupSymbol(kSgemm))
-      return;
-    OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-    auto i64 = builder.getI64Type();
-    auto ptr = LLVM::LLVMPointerType::get(builder.getContext());
-    auto type = builder.getFunctionType(
-        {i64, i64, i64, ptr, i64, ptr, i64, ptr, i64, builder.getI32Type()}, {});
-    auto declaration = func::FuncOp::create(builder, module.getLoc(), kSgemm, type);
-    declaration.setPrivate();
+    moec::declareCalledRuntimeFunctions(module, [](StringRef name) { return name == kSgemm; });
   }
 };
 } // namespace

@@ -75,7 +75,9 @@ moec::DetectedChip moec::detectCudaChip() {
   return {*chip, note, ""};
 }
 
-std::optional<std::string> moec::findLibdevice(std::string &searched) {
+/// The CUDA toolkits to look in, in order: $CUDA_HOME, $CUDA_PATH, the toolkit of the `nvcc`
+/// on PATH, /usr/local/cuda.
+static SmallVector<std::string> cudaToolkitCandidates() {
   SmallVector<std::string> toolkits;
   for (const char *variable : {"CUDA_HOME", "CUDA_PATH"})
     if (std::optional<std::string> dir = sys::Process::GetEnv(variable))
@@ -88,9 +90,12 @@ std::optional<std::string> moec::findLibdevice(std::string &searched) {
     toolkits.push_back(sys::path::parent_path(sys::path::parent_path(real)).str());
   }
   toolkits.push_back("/usr/local/cuda");
+  return toolkits;
+}
 
+std::optional<std::string> moec::findLibdevice(std::string &searched) {
   SmallVector<std::string> candidates;
-  for (const std::string &toolkit : toolkits) {
+  for (const std::string &toolkit : cudaToolkitCandidates()) {
     SmallString<256> path(toolkit);
     sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
     if (sys::fs::exists(path))
@@ -98,5 +103,18 @@ std::optional<std::string> moec::findLibdevice(std::string &searched) {
     candidates.push_back(std::string(path));
   }
   searched = join(candidates, ", ");
+  return std::nullopt;
+}
+
+std::optional<std::string> moec::findKernelAssemblerToolkit() {
+  for (const std::string &toolkit : cudaToolkitCandidates()) {
+    auto hasTool = [&](StringRef tool) {
+      SmallString<256> path(toolkit);
+      sys::path::append(path, "bin", tool);
+      return sys::fs::can_execute(path);
+    };
+    if (hasTool("ptxas") && hasTool("fatbinary"))
+      return toolkit;
+  }
   return std::nullopt;
 }

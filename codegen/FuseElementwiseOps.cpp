@@ -19,10 +19,15 @@ struct FuseElementwiseOps : moec::impl::FuseElementwiseOpsBase<FuseElementwiseOp
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
-    // A producer with other uses would be computed twice if fused.
+    // A producer with other uses would be computed twice if fused; so would one fused into
+    // a reduction (a contraction's operand, recomputed for every point of the dimension it
+    // is not indexed by), which also hides the contraction from the patterns that
+    // recognize matmuls.
     linalg::populateElementwiseOpsFusionPatterns(patterns, [](OpOperand *fused) {
       Operation *producer = fused->get().getDefiningOp();
-      return producer && producer->hasOneUse();
+      auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
+      return producer && producer->hasOneUse() && consumer &&
+             consumer.getNumReductionLoops() == 0;
     });
     linalg::GenericOp::getCanonicalizationPatterns(patterns, context);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

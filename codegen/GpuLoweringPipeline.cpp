@@ -87,11 +87,18 @@ void moec::buildGpuLoweringPipeline(OpPassManager &pm, const GpuLoweringOptions 
   entryOptions.entry = options.entry;
   pm.addPass(createGenerateEntryPoint(entryOptions));
   // Host side: launches, allocations and frees become calls to the mgpu* functions; the
-  // kernels become PTX in a gpu.binary, which the LLVM translation embeds and loads.
+  // kernels become a gpu.binary, which the LLVM translation embeds and loads. A fatbin
+  // carries the PTX beside the chip's cubin, so that a GPU the cubin does not run on still
+  // compiles the PTX at load.
   buildHostCodeToLLVMPipeline(
       pm, [](OpPassManager &host) { host.addPass(createGpuToLLVMConversionPass()); });
   GpuModuleToBinaryPassOptions binaryOptions;
-  binaryOptions.compilationTarget = "isa";
+  if (options.assemblerToolkitPath.empty()) {
+    binaryOptions.compilationTarget = "isa";
+  } else {
+    binaryOptions.compilationTarget = "fatbin";
+    binaryOptions.toolkitPath = options.assemblerToolkitPath;
+  }
   pm.addPass(createGpuModuleToBinaryPass(binaryOptions));
 }
 
@@ -102,6 +109,10 @@ struct GpuLoweringPipelineOptions : PassPipelineOptions<GpuLoweringPipelineOptio
   Option<std::string> libdevice{
       *this, "libdevice",
       llvm::cl::desc("libdevice to link into the kernels (default: the CUDA toolkit's)")};
+  Option<std::string> assemblerToolkit{
+      *this, "assembler-toolkit",
+      llvm::cl::desc("CUDA toolkit whose ptxas and fatbinary make the kernels a fatbin of "
+                     "cubin and PTX (default: none, the kernels stay PTX)")};
 };
 } // namespace
 
@@ -114,6 +125,7 @@ void moec::registerGpuLoweringPipeline() {
         GpuLoweringOptions options;
         options.chip = pipelineOptions.chip;
         options.libdevicePath = pipelineOptions.libdevice;
+        options.assemblerToolkitPath = pipelineOptions.assemblerToolkit;
         std::string searched;
         if (options.libdevicePath.empty())
           options.libdevicePath = findLibdevice(searched).value_or("");

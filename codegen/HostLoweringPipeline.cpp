@@ -16,13 +16,15 @@ using namespace mlir;
 
 void moec::buildTensorLevelPipeline(OpPassManager &pm) {
   // What legalization left in tosa goes to linalg/arith/tensor; then elementwise chains
-  // fuse into single loops before anything is materialized.
+  // fuse into single loops before anything is materialized, and 16-bit matmuls go to the
+  // grouped matmul kernels, which accumulate in f32.
   OpPassManager &funcPM = pm.nest<func::FuncOp>();
   funcPM.addPass(tosa::createTosaToLinalgNamed());
   funcPM.addPass(tosa::createTosaToLinalg());
   funcPM.addPass(createTosaToArithPass());
   funcPM.addPass(createTosaToTensorPass());
   funcPM.addPass(createFuseElementwiseOps());
+  funcPM.addPass(createRewriteMatmulsAsGroupedMatmul());
 }
 
 void moec::buildBufferizationPipeline(OpPassManager &pm, StringRef entry) {

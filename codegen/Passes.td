@@ -200,6 +200,28 @@ def FuseElementwiseOps : Pass<"moec-fuse-elementwise", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def RewriteMatmulsAsGroupedMatmul
+    : Pass<"moec-rewrite-matmuls-as-grouped-matmul", "::mlir::func::FuncOp"> {
+  let summary = "Run bf16/f16 matmuls on the grouped matmul kernels, accumulating in f32";
+  let description = [{
+    A bf16 or f16 `linalg.matmul` accumulates in its result type: over a long dot product
+    16 bits keep few digits, where ONNX runtimes and PyTorch accumulate in f32. This pass
+    rewrites each zero-initialized `linalg.matmul` whose operands and result share one
+    16-bit float type into a `moe.grouped_matmul` with one expert (the weights get a unit
+    expert dimension, the segment is every row), and each `linalg.batch_matmul` with a
+    static batch into one with an expert per batch element (the rows of A stacked, equal
+    segments, the result reshaped back). The grouped matmul kernels accumulate in f32 and
+    round once; on GPU targets they run on tensor cores
+    (`moec-lower-grouped-matmul-to-mma`). f32 matmuls, transposed or broadcast operand
+    maps, and matmuls that accumulate into a non-zero tensor are left alone.
+
+    Runs on tensors after `tosa-to-linalg`, for the host and GPU targets alike.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect", "::moec::moe::MoEDialect"
+  ];
+}
+
 def ProtectEntryInputs : Pass<"moec-protect-entry-inputs", "::mlir::ModuleOp"> {
   let summary = "Keep bufferization from writing into the caller's input buffers";
   let description = [{

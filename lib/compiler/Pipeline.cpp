@@ -74,6 +74,7 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
     moec::GpuLoweringOptions gpuOptions;
     gpuOptions.chip = options.target;
     gpuOptions.libdevicePath = options.libdevicePath;
+    gpuOptions.assemblerToolkitPath = options.assemblerToolkitPath;
     moec::buildGpuLoweringPipeline(pm, gpuOptions);
     return;
   }

@@ -33,3 +33,29 @@ func.func @matmul_after_collapse(%x: tensor<?x?x64xf32>, %w: tensor<64x8xf32>, %
   %e = tensor.expand_shape %m [[0, 1], [2]] output_shape [%b, %s, 8] : tensor<?x8xf32> into tensor<?x?x8xf32>
   return %e : tensor<?x?x8xf32>
 }
+
+// An elementwise producer does not fuse into a reduction: it would run once per point of
+// the dimensions it is not indexed by (here every output column), and the contraction
+// would no longer be a matmul.
+// CHECK-LABEL: func.func @not_into_contraction
+// CHECK: %[[SHIFTED:.*]] = linalg.generic
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}} ins(%[[SHIFTED]], %{{.*}} :
+// CHECK-NOT: arith.addf %in, %in
+func.func @not_into_contraction(%a: tensor<2x4x8xf32>, %b: tensor<2x8x3xf32>, %init: tensor<2x4x3xf32>) -> tensor<2x4x3xf32> {
+  %e = tensor.empty() : tensor<2x4x8xf32>
+  %shifted = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]}
+         ins(%a : tensor<2x4x8xf32>) outs(%e : tensor<2x4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %in : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x8xf32>
+  %c = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+         ins(%shifted, %b : tensor<2x4x8xf32>, tensor<2x8x3xf32>) outs(%init : tensor<2x4x3xf32>) {
+  ^bb0(%in: f32, %in_1: f32, %out: f32):
+    %m = arith.mulf %in, %in_1 : f32
+    %s = arith.addf %out, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x3xf32>
+  return %c : tensor<2x4x3xf32>
+}

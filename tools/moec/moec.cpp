@@ -45,6 +45,7 @@ enum class Emit { exe, lib, obj, ptx, mlir };
 enum class Target { host, sm_80, sm_89, sm_90, sm_90a, cuda };
 enum class Quantize { none, int8, int4, fp8 };
 enum class Precision { model, bf16 };
+enum class GpuBinary { automatic, ptx, fatbin };
 
 cl::OptionCategory moecCategory("moec options");
 
@@ -86,6 +87,15 @@ struct Options {
       cl::values(clEnumValN(Precision::model, "model", "the model's own"),
                  clEnumValN(Precision::bf16, "bf16",
                             "bf16 with f32 accumulation for f32 models (GPU targets)")),
+      cl::cat(moecCategory)};
+  cl::opt<GpuBinary> gpuBinary{
+      "gpu-binary", cl::desc("How GPU kernels are embedded in the program"),
+      cl::init(GpuBinary::automatic),
+      cl::values(clEnumValN(GpuBinary::automatic, "auto",
+                            "fatbin when the CUDA toolkit has ptxas and fatbinary, else ptx"),
+                 clEnumValN(GpuBinary::ptx, "ptx", "PTX, compiled by the driver at load"),
+                 clEnumValN(GpuBinary::fatbin, "fatbin",
+                            "the chip's cubin, assembled by ptxas now, and the PTX")),
       cl::cat(moecCategory)};
   cl::opt<unsigned> shardExperts{"shard-experts", cl::value_desc("N"), cl::init(1),
                                  cl::desc("Place the experts on N devices"),
@@ -395,6 +405,18 @@ int main(int argc, char **argv) {
       return exitUnavailable;
     }
     pipelineOptions.libdevicePath = *libdevice;
+    // --emit=ptx writes the PTX, which a fatbin would hide.
+    if (options.gpuBinary != GpuBinary::ptx && options.emit != Emit::ptx) {
+      std::optional<std::string> assembler = moec::findKernelAssemblerToolkit();
+      if (!assembler && options.gpuBinary == GpuBinary::fatbin) {
+        errs() << "error: --gpu-binary=fatbin needs the CUDA toolkit's ptxas and fatbinary, "
+                  "which were not found (looked under $CUDA_HOME, $CUDA_PATH, the toolkit of the "
+                  "nvcc on PATH and /usr/local/cuda); set CUDA_HOME "
+                  "to the toolkit\n";
+        return exitUnavailable;
+      }
+      pipelineOptions.assemblerToolkitPath = assembler.value_or("");
+    }
   }
 
   bool linked = options.emit == Emit::exe || options.emit == Emit::lib;

@@ -1,8 +1,9 @@
 //===- CudaTarget.h - Choosing the CUDA chip and finding the toolkit ------===//
 //
 // What a GPU compile needs from the machine it runs on: the chip to generate code for when
-// asked for "the GPU here" (`--target=cuda`), and the CUDA toolkit's libdevice, whose math
-// functions the kernels link. Neither needs a GPU: without one, `cuda` falls back to sm_80.
+// asked for "the GPU here" (`--target=cuda`), the CUDA toolkit's libdevice, whose math
+// functions the kernels link, and its assembler, which turns the kernels' PTX into machine
+// code at compile time. None needs a GPU: without one, `cuda` falls back to sm_80.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,6 +45,11 @@ DetectedChip detectCudaChip();
 /// $CUDA_HOME, $CUDA_PATH, the toolkit of the `nvcc` on PATH, then /usr/local/cuda. When it
 /// is nowhere, returns nothing and sets `searched` to the places looked at.
 std::optional<std::string> findLibdevice(std::string &searched);
+
+/// The first CUDA toolkit, searched as for libdevice, with both `bin/ptxas` and
+/// `bin/fatbinary`: with them a compile embeds the kernels as a fatbin (the chip's cubin and
+/// the PTX) instead of PTX alone. Nothing when no toolkit has both.
+std::optional<std::string> findKernelAssemblerToolkit();
 
 } // namespace moec
 

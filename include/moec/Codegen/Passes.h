@@ -57,6 +57,10 @@ struct GpuLoweringOptions {
   std::string chip = "sm_80";
   /// The CUDA toolkit's libdevice, linked into the kernels for their math functions.
   std::string libdevicePath;
+  /// A CUDA toolkit with ptxas and fatbinary: the kernels are embedded as a fatbin holding
+  /// the chip's cubin and their PTX. Empty: as PTX alone, which the driver compiles when the
+  /// program loads it.
+  std::string assemblerToolkitPath;
 };
 
 /// Adds the passes that take a module at the tensor level to the LLVM dialect, with every

@@ -32,6 +32,9 @@ struct PipelineOptions {
   std::string target = "host";
   /// For CUDA chips: the CUDA toolkit's libdevice, linked into the kernels.
   std::string libdevicePath;
+  /// For CUDA chips: a toolkit with ptxas and fatbinary, which make the kernels a fatbin of
+  /// cubin and PTX; empty: the kernels stay PTX.
+  std::string assemblerToolkitPath;
   /// Run the expert GEMMs of f32 models in bf16 (moec-grouped-matmul-to-bf16).
   bool bf16ExpertMatmuls = false;
 };

@@ -44,6 +44,9 @@ void moec::buildGpuLoweringPipeline(OpPassManager &pm, const GpuLoweringOptions 
   // the other kernel-level moe ops become parallel loop nests shaped for blocks and
   // threads, which the mapping below takes like any other; an op neither takes stops the
   // compile with an error on it.
+  // Decode-sized grouped matmuls (few rows per expert) first: split-K loop kernels that
+  // stream the weights (docs/gpu-decode.md).
+  pm.addPass(createLowerGroupedMatmulToGEMV());
   LowerGroupedMatmulToMMAOptions mmaOptions;
   mmaOptions.chip = options.chip;
   pm.addPass(createLowerGroupedMatmulToMMA(mmaOptions));

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ExpertLoad.h"
 #include "moec/Codegen/Passes.h"
 #include "moec/Dialect/MoE/MoE.h"
 
@@ -768,25 +769,9 @@ struct GroupedMatmulToMMA : OpRewritePattern<GroupedMatmulOp> {
   GroupedMatmulToMMA(MLIRContext *context, int64_t expectedRowsPerExpert)
       : OpRewritePattern(context), expectedRowsPerExpert(expectedRowsPerExpert) {}
 
-  /// Rows per expert the tiling plans for: the option's; else, when the segments come from
-  /// a moe.permute of a static number of tokens, its pairs spread over the experts (the
-  /// padding of the sorted layout is not work); else the static slot count over the
-  /// experts; else many (prefill).
+  /// Rows per expert the tiling plans for: the option's, else derived from the shapes.
   int64_t rowsPerExpert(GroupedMatmulOp op) const {
-    if (expectedRowsPerExpert > 0)
-      return expectedRowsPerExpert;
-    int64_t experts = cast<ShapedType>(op.getWeights().getType()).getDimSize(0);
-    if (ShapedType::isDynamic(experts) || experts == 0)
-      return std::numeric_limits<int64_t>::max();
-    if (auto permute = op.getExpertOffsets().getDefiningOp<PermuteOp>()) {
-      auto pairs = cast<ShapedType>(permute.getExpertIds().getType());
-      if (pairs.hasStaticShape())
-        return llvm::divideCeil(pairs.getNumElements(), experts);
-    }
-    int64_t slots = cast<ShapedType>(op.getResult().getType()).getDimSize(0);
-    if (ShapedType::isDynamic(slots))
-      return std::numeric_limits<int64_t>::max();
-    return llvm::divideCeil(slots, experts);
+    return expectedRowsPerExpert > 0 ? expectedRowsPerExpert : moec::expectedRowsPerExpert(op);
   }
 
   LogicalResult matchAndRewrite(GroupedMatmulOp op, PatternRewriter &rewriter) const override {

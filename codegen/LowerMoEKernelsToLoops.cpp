@@ -13,17 +13,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "LoopKernels.h"
 #include "moec/Codegen/Passes.h"
-#include "moec/Dialect/MoE/MoE.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/ImplicitLocOpBuilder.h"
-#include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <limits>
@@ -36,25 +28,11 @@ namespace moec {
 
 using namespace mlir;
 using namespace moec::moe;
+using namespace moec::loops;
 
 namespace {
 /// SparseMixer's jitter epsilon, as the host kernel (lib/runtime/MoERouting.cpp) fixes it.
 constexpr float kSparseMixerJitterEps = 0.01f;
-
-/// CUDA's limit on the threads of a block.
-constexpr int64_t kMaxThreadsPerBlock = 1024;
-
-/// How the kernels are cut into blocks and threads (the pass's options).
-struct KernelShape {
-  /// Threads of a block in the kernels with a thread per item.
-  int64_t threadsPerBlock;
-  /// The grouped matmul's tile, one block each: consecutive threads take consecutive
-  /// columns, so a warp reads a contiguous run of a weight row.
-  int64_t matmulTileRows, matmulTileColumns;
-  /// Pairs one thread of moe.permute scans, in order; the chunks' per-expert counts give
-  /// every pair its place without atomics.
-  int64_t pairsPerChunk;
-};
 } // namespace
 
 /// Why the loops cannot implement `op` (a kernel-level moe op), if they cannot: they
@@ -76,233 +54,8 @@ static std::optional<std::string> unsupportedReason(Operation *op) {
   return std::nullopt;
 }
 
+
 namespace {
-/// Builds the loop kernels of one op: buffers in and out, grids of blocks and threads,
-/// sequential loops, and f32 arithmetic, all at the op's location.
-class KernelBuilder {
-public:
-  KernelBuilder(PatternRewriter &rewriter, Operation *op, const KernelShape &shape)
-      : b(op->getLoc(), rewriter), shape(shape) {}
-
-  //===--- Buffers --------------------------------------------------------===//
-
-  /// A read-only buffer (identity layout) holding `tensor`.
-  Value buffer(Value tensor) {
-    auto type = cast<RankedTensorType>(tensor.getType());
-    return bufferization::ToBufferOp::create(
-        b, MemRefType::get(type.getShape(), type.getElementType()), tensor,
-        /*read_only=*/true);
-  }
-
-  /// A fresh buffer of `type`'s shape (a tensor or memref type) and `element` type, its
-  /// dynamic sizes taken from `sizes` (one index per dimension).
-  Value alloc(ShapedType type, Type element, ArrayRef<Value> sizes) {
-    SmallVector<Value> dynamicSizes;
-    for (auto [dim, size] : llvm::enumerate(sizes))
-      if (type.isDynamicDim(dim))
-        dynamicSizes.push_back(size);
-    return memref::AllocOp::create(b, MemRefType::get(type.getShape(), element), dynamicSizes);
-  }
-  Value alloc(Type tensorType, ArrayRef<Value> sizes) {
-    auto type = cast<ShapedType>(tensorType);
-    return alloc(type, type.getElementType(), sizes);
-  }
-  /// A fresh i32 buffer of `sizes` (static where they are constants).
-  Value allocI32(ArrayRef<Value> sizes) {
-    SmallVector<int64_t> shape;
-    for (Value size : sizes)
-      shape.push_back(getConstantIntValue(size).value_or(ShapedType::kDynamic));
-    return alloc(RankedTensorType::get(shape, b.getI32Type()), b.getI32Type(), sizes);
-  }
-
-  /// Replaces `op` by the tensors of the buffers it was lowered into.
-  void replace(PatternRewriter &rewriter, Operation *op, ArrayRef<Value> buffers) {
-    SmallVector<Value> results;
-    for (auto [buffer, type] : llvm::zip_equal(buffers, op->getResultTypes()))
-      results.push_back(bufferization::ToTensorOp::create(b, type, buffer, /*restrict=*/true,
-                                                          /*writable=*/true));
-    rewriter.replaceOp(op, results);
-  }
-
-  Value dim(Value shaped, int64_t dim) {
-    if (isa<MemRefType>(shaped.getType()))
-      return b.createOrFold<memref::DimOp>(shaped, dim);
-    return b.createOrFold<tensor::DimOp>(shaped, dim);
-  }
-
-  /// `memref[indices]` as f32 (f16 and bf16 are extended).
-  Value loadF32(Value memref, ValueRange indices) {
-    Value value = memref::LoadOp::create(b, memref, indices);
-    if (value.getType().isF32())
-      return value;
-    return arith::ExtFOp::create(b, b.getF32Type(), value);
-  }
-  /// Stores the f32 `value` into `memref[indices]`, rounded to its element type.
-  void storeF32(Value value, Value memref, ValueRange indices) {
-    Type element = cast<MemRefType>(memref.getType()).getElementType();
-    if (!element.isF32())
-      value = arith::TruncFOp::create(b, element, value);
-    memref::StoreOp::create(b, value, memref, indices);
-  }
-  /// `memref[indices]` (i32) as an index.
-  Value loadIndex(Value memref, ValueRange indices) {
-    return arith::IndexCastOp::create(b, b.getIndexType(),
-                                      memref::LoadOp::create(b, memref, indices));
-  }
-  void storeIndexAsI32(Value index, Value memref, ValueRange indices) {
-    memref::StoreOp::create(b, arith::IndexCastOp::create(b, b.getI32Type(), index), memref,
-                            indices);
-  }
-
-  //===--- Constants and arithmetic ---------------------------------------===//
-
-  Value index(int64_t value) { return arith::ConstantIndexOp::create(b, value); }
-  Value f32(float value) { return arith::ConstantOp::create(b, b.getF32FloatAttr(value)); }
-  Value add(Value lhs, Value rhs) {
-    if (lhs.getType().isIndex())
-      return b.createOrFold<arith::AddIOp>(lhs, rhs);
-    return arith::AddFOp::create(b, lhs, rhs);
-  }
-  Value sub(Value lhs, Value rhs) {
-    if (lhs.getType().isIndex())
-      return b.createOrFold<arith::SubIOp>(lhs, rhs);
-    return arith::SubFOp::create(b, lhs, rhs);
-  }
-  Value mul(Value lhs, Value rhs) {
-    if (lhs.getType().isIndex())
-      return b.createOrFold<arith::MulIOp>(lhs, rhs);
-    return arith::MulFOp::create(b, lhs, rhs);
-  }
-  Value div(Value lhs, Value rhs) {
-    if (lhs.getType().isIndex())
-      return b.createOrFold<arith::DivUIOp>(lhs, rhs);
-    return arith::DivFOp::create(b, lhs, rhs);
-  }
-  Value rem(Value lhs, Value rhs) { return b.createOrFold<arith::RemUIOp>(lhs, rhs); }
-  /// lhs / rhs rounded up, in plain arithmetic: arith.ceildivui would need arith-expand
-  /// before the NVVM lowering.
-  Value ceilDiv(Value lhs, int64_t rhs) { return div(add(lhs, index(rhs - 1)), index(rhs)); }
-  Value exp(Value x) { return math::ExpOp::create(b, x); }
-  Value select(Value cond, Value a, Value c) { return arith::SelectOp::create(b, cond, a, c); }
-  Value ult(Value lhs, Value rhs) {
-    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lhs, rhs);
-  }
-  Value eq(Value lhs, Value rhs) {
-    return arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lhs, rhs);
-  }
-  Value cmpf(arith::CmpFPredicate predicate, Value lhs, Value rhs) {
-    return arith::CmpFOp::create(b, predicate, lhs, rhs);
-  }
-  Value both(Value lhs, Value rhs) { return arith::AndIOp::create(b, lhs, rhs); }
-  Value either(Value lhs, Value rhs) { return arith::OrIOp::create(b, lhs, rhs); }
-  /// std::max(a, c): `c` only when `a < c`, as the host kernels compute it.
-  Value stdMax(Value a, Value c) { return select(cmpf(arith::CmpFPredicate::OLT, a, c), c, a); }
-  /// std::min(a, c): `c` only when `c < a`.
-  Value stdMin(Value a, Value c) { return select(cmpf(arith::CmpFPredicate::OLT, c, a), c, a); }
-  Value sigmoid(Value x) {
-    Value one = f32(1.0f);
-    return div(one, add(one, exp(arith::NegFOp::create(b, x))));
-  }
-  /// Whether the i32 id `id` (as an index) lies in [0, bound): ids are signed, so a
-  /// negative one is a huge unsigned index.
-  Value validId(Value idI32, Value bound) {
-    Value nonNegative = arith::CmpIOp::create(b, arith::CmpIPredicate::sge, idI32,
-                                              arith::ConstantIntOp::create(b, b.getI32Type(), 0));
-    Value id = arith::IndexCastOp::create(b, b.getIndexType(), idI32);
-    return both(nonNegative, ult(id, bound));
-  }
-
-  //===--- Loops ----------------------------------------------------------===//
-
-  /// A kernel: an outer scf.parallel over `blocks` (the grid) around an inner one over
-  /// `threads` threads, `body` given the block ids and the thread id.
-  void grid(ArrayRef<Value> blocks, int64_t threads,
-            function_ref<void(ValueRange block, Value thread)> body) {
-    Value zero = index(0), one = index(1), threadCount = index(threads);
-    SmallVector<Value> zeros(blocks.size(), zero), ones(blocks.size(), one);
-    scf::ParallelOp::create(
-        b, zeros, blocks, ones, [&](OpBuilder &nested, Location, ValueRange block) {
-          inside(nested, [&] {
-            scf::ParallelOp::create(
-                b, ValueRange{zero}, ValueRange{threadCount}, ValueRange{one},
-                [&](OpBuilder &nested, Location, ValueRange thread) {
-                  inside(nested, [&] { body(block, thread[0]); });
-                });
-          });
-        });
-  }
-
-  /// A kernel with one thread per index in [0, count).
-  void forEachIndex(Value count, function_ref<void(Value)> body) {
-    int64_t threads = shape.threadsPerBlock;
-    grid({ceilDiv(count, threads)}, threads, [&](ValueRange block, Value thread) {
-      Value item = add(mul(block[0], index(threads)), thread);
-      ifThen(ult(item, count), [&] { body(item); });
-    });
-  }
-
-  /// A kernel of one thread, for a scan too short to share out.
-  void singleThread(function_ref<void()> body) {
-    grid({index(1)}, 1, [&](ValueRange, Value) { body(); });
-  }
-
-  /// A sequential loop over [lower, upper) carrying `inits`; `body` returns the values
-  /// of the next iteration.
-  ValueRange forLoop(Value lower, Value upper, ValueRange inits,
-                     function_ref<SmallVector<Value>(Value iv, ValueRange carried)> body) {
-    auto loop = scf::ForOp::create(
-        b, lower, upper, index(1), inits,
-        [&](OpBuilder &nested, Location, Value iv, ValueRange carried) {
-          inside(nested, [&] { scf::YieldOp::create(b, body(iv, carried)); });
-        });
-    return loop.getResults();
-  }
-  void forLoop(Value lower, Value upper, function_ref<void(Value iv)> body) {
-    forLoop(lower, upper, {}, [&](Value iv, ValueRange) {
-      body(iv);
-      return SmallVector<Value>();
-    });
-  }
-
-  /// Runs `thenBody` if `cond`, else `elseBody` (if any).
-  void ifThen(Value cond, function_ref<void()> thenBody, function_ref<void()> elseBody = nullptr) {
-    auto regionOf = [this](function_ref<void()> body) {
-      return [this, body](OpBuilder &nested, Location) {
-        inside(nested, [&] {
-          body();
-          scf::YieldOp::create(b);
-        });
-      };
-    };
-    auto thenRegion = regionOf(thenBody), elseRegion = regionOf(elseBody);
-    scf::IfOp::create(b, cond, thenRegion,
-                      elseBody ? function_ref<void(OpBuilder &, Location)>(elseRegion) : nullptr);
-  }
-  /// `thenValue()` if `cond`, else `elseValue()`, each computed only when taken.
-  Value conditional(Value cond, function_ref<Value()> thenValue, function_ref<Value()> elseValue) {
-    auto op = scf::IfOp::create(
-        b, cond,
-        [&](OpBuilder &nested, Location) {
-          inside(nested, [&] { scf::YieldOp::create(b, thenValue()); });
-        },
-        [&](OpBuilder &nested, Location) {
-          inside(nested, [&] { scf::YieldOp::create(b, elseValue()); });
-        });
-    return op.getResult(0);
-  }
-
-  ImplicitLocOpBuilder b;
-  const KernelShape &shape;
-
-private:
-  /// Runs `fn` with `b` inserting where a region builder `nested` points.
-  void inside(OpBuilder &nested, function_ref<void()> fn) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(nested.getInsertionBlock(), nested.getInsertionPoint());
-    fn();
-  }
-};
-
 //===----------------------------------------------------------------------===//
 // moe.route
 //===----------------------------------------------------------------------===//
@@ -652,16 +405,7 @@ struct GroupedMatmulToLoops : OpRewritePattern<GroupedMatmulOp> {
     Value rowsPerToken = kb.index(std::max<int64_t>(op.getRowsPerToken().value_or(1), 1));
     Value result = kb.alloc(op.getResult().getType(), {rows, resultColumns});
 
-    // The clamped start of expert e's segment, as the host kernel clamps it.
-    auto segmentStart = [&](Value e) {
-      Value start = arith::MaxSIOp::create(kb.b, kb.loadIndex(offsets, {e}), kb.index(0));
-      return arith::MinSIOp::create(kb.b, start, rows).getResult();
-    };
-    Value used = segmentStart(experts);
-    // Binary search steps that narrow [1, E] to one expert.
-    int64_t searchSteps = 64;
-    if (std::optional<int64_t> staticExperts = getConstantIntValue(experts))
-      searchSteps = llvm::Log2_64_Ceil(std::max<int64_t>(*staticExperts, 1)) + 1;
+    ExpertSegments segments(kb, offsets, rows, experts);
 
     kb.grid({kb.ceilDiv(rows, shape.matmulTileRows), kb.ceilDiv(resultColumns, shape.matmulTileColumns)},
             shape.matmulTileRows * shape.matmulTileColumns, [&](ValueRange block, Value thread) {
@@ -672,7 +416,7 @@ struct GroupedMatmulToLoops : OpRewritePattern<GroupedMatmulOp> {
               Value inside = kb.both(kb.ult(row, rows), kb.ult(column, resultColumns));
               kb.ifThen(inside, [&] {
                 // A row computes when it is inside a segment and names a pair.
-                Value computes = kb.ult(row, used);
+                Value computes = kb.ult(row, segments.used());
                 Value inputRow = row;
                 if (sortedIds) {
                   Value idI32 = memref::LoadOp::create(kb.b, sortedIds, ValueRange{row});
@@ -683,7 +427,7 @@ struct GroupedMatmulToLoops : OpRewritePattern<GroupedMatmulOp> {
                 kb.ifThen(
                     computes,
                     [&] {
-                      Value e = expertOfRow(kb, segmentStart, row, experts, searchSteps);
+                      Value e = segments.expertOfRow(row);
                       Value value = dotProducts(kb, op, input, inputRow, weights, bias, e, depth,
                                                 column, resultColumns, gated);
                       kb.storeF32(value, result, {row, column});
@@ -698,25 +442,6 @@ struct GroupedMatmulToLoops : OpRewritePattern<GroupedMatmulOp> {
   KernelShape shape;
 
 private:
-  /// The expert whose segment holds `row` (known to be below the used length): the first
-  /// j in [1, E] whose segment starts after `row`, less one.
-  static Value expertOfRow(KernelBuilder &kb, function_ref<Value(Value)> segmentStart,
-                           Value row, Value experts, int64_t steps) {
-    ValueRange bounds = kb.forLoop(
-        kb.index(0), kb.index(steps), {kb.index(1), experts},
-        [&](Value, ValueRange carried) -> SmallVector<Value> {
-          Value low = carried[0], high = carried[1];
-          Value middle = kb.div(kb.add(low, high), kb.index(2));
-          Value start = segmentStart(middle);
-          Value after = kb.ult(row, start);
-          Value notAfter = arith::CmpIOp::create(kb.b, arith::CmpIPredicate::uge, row, start);
-          Value open = kb.ult(low, high);
-          return {kb.select(kb.both(open, notAfter), kb.add(middle, kb.index(1)), low),
-                  kb.select(kb.both(open, after), middle, high)};
-        });
-    return kb.sub(bounds[0], kb.index(1));
-  }
-
   /// Row `inputRow` times column `column` of expert `e`'s weights (and, gated, the up
   /// column `resultColumns` further), from the bias, through the epilogue.
   static Value dotProducts(KernelBuilder &kb, GroupedMatmulOp op, Value input, Value inputRow,
@@ -738,42 +463,7 @@ private:
     ExpertAttr expert = op.getExpertAttr();
     if (!expert)
       return sums[0];
-    return epilogue(kb, expert, sums[0], gated ? sums[1] : Value());
-  }
-
-  /// act(gate), times `up` when gated, as the host kernel's scalar epilogue computes it.
-  static Value epilogue(KernelBuilder &kb, ExpertAttr expert, Value gate, Value up) {
-    if (expert.getActivation() == Activation::swiglu_clamped) {
-      Value limit = kb.f32(float(expert.getLimit().convertToDouble()));
-      Value alpha = kb.f32(float(expert.getAlpha().convertToDouble()));
-      Value g = kb.stdMin(gate, limit);
-      Value u = kb.stdMin(kb.stdMax(up, arith::NegFOp::create(kb.b, limit)), limit);
-      return kb.mul(kb.mul(kb.add(u, kb.f32(1.0f)), g), kb.sigmoid(kb.mul(alpha, g)));
-    }
-    Value activated = activate(kb, expert.getActivation(), gate);
-    return up ? kb.mul(activated, up) : activated;
-  }
-
-  static Value activate(KernelBuilder &kb, Activation activation, Value x) {
-    switch (activation) {
-    case Activation::relu:
-      return kb.stdMax(x, kb.f32(0.0f));
-    case Activation::gelu: {
-      Value erf = math::ErfOp::create(kb.b, kb.mul(x, kb.f32(float(M_SQRT1_2))));
-      return kb.mul(kb.mul(kb.f32(0.5f), x), kb.add(kb.f32(1.0f), erf));
-    }
-    case Activation::gelu_tanh: {
-      // 0.5 x (1 + tanh(u)) = x sigmoid(2u).
-      Value cube = kb.mul(kb.mul(x, x), x);
-      Value u = kb.mul(kb.f32(0.7978845608f), kb.add(x, kb.mul(kb.f32(0.044715f), cube)));
-      return kb.mul(x, kb.sigmoid(kb.mul(kb.f32(2.0f), u)));
-    }
-    case Activation::silu:
-      return kb.mul(x, kb.sigmoid(x));
-    case Activation::swiglu_clamped:
-      break;
-    }
-    llvm_unreachable("swiglu_clamped is gated and handled by the epilogue");
+    return expertEpilogue(kb, expert, sums[0], gated ? sums[1] : Value());
   }
 };
 

@@ -174,6 +174,50 @@ def LowerGroupedMatmulToMMA
   ];
 }
 
+def LowerGroupedMatmulToGEMV
+    : Pass<"moec-lower-grouped-matmul-to-gemv", "::mlir::ModuleOp"> {
+  let summary = "Lower decode-sized grouped matmuls to split-K loop kernels that stream the weights";
+  let description = [{
+    At decode sizes an expert sees a few rows, and its GEMM is a matrix-vector product
+    whose time is reading the expert's weights once. This pass replaces every
+    `moe.grouped_matmul` whose experts are expected to see at most
+    `max-rows-per-expert` rows (f32, f16 or bf16, static unquantized weights whose
+    columns fill 16-byte vectors) by two GPU-shaped loop nests on buffers, like those of
+    `moec-lower-moe-kernels-to-loops` (which the host runs too):
+
+    1. split-K: a block per (expert, K split, column group), a thread per 16-byte vector
+       of weight columns (8 bf16/f16 or 4 f32), so a warp reads 512 contiguous bytes of a
+       weight row per K step. A thread walks its K chunk once per pass over the expert's
+       segment, accumulating in f32 registers for up to `rows-per-pass` rows at once, and
+       stores its partial sums into a workspace `[splits, rows, N]`. Points of experts
+       without rows do nothing.
+    2. epilogue: a thread per result element sums the splits' partials in split order,
+       adds the bias and applies the activation (and gating) as the host kernel does;
+       padding slots and slots outside every segment are zero.
+
+    Expected rows per expert come from `expected-rows-per-expert`, else from the static
+    shapes as for `moec-lower-grouped-matmul-to-mma`. The split count, unless
+    `k-splits` is given, is the smallest that puts `blocks-to-fill` blocks of busy
+    experts in flight, with K chunks of at least 32 rows (docs/gpu-decode.md). Other
+    grouped matmuls are left to the later lowerings.
+  }];
+  let options = [
+    Option<"maxRowsPerExpert", "max-rows-per-expert", "int64_t", /*default=*/"16",
+           "Grouped matmuls whose experts expect at most this many rows are lowered">,
+    Option<"expectedRowsPerExpert", "expected-rows-per-expert", "int64_t", /*default=*/"0",
+           "Rows each expert is expected to see (0: from the static shapes)">,
+    Option<"kSplits", "k-splits", "int64_t", /*default=*/"0",
+           "Splits of the K dimension (0: chosen from the shape)">,
+    Option<"blocksToFill", "blocks-to-fill", "int64_t", /*default=*/"528",
+           "Blocks of busy experts the split count aims for (4 on each of an H200's 132 SMs)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
 def LowerDynamicExpandShape : Pass<"moec-lower-dynamic-expand-shape", "::mlir::ModuleOp"> {
   let summary = "Rewrite memref.expand_shape with several dynamic sizes in one group";
   let description = [{

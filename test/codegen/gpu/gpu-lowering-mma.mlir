@@ -13,9 +13,9 @@
 // CHECK: gpu.binary @moec_kernels
 // CHECK-SAME: .entry [[KERNEL]](
 // CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
-func.func @main(%x: tensor<8x32xbf16>, %offsets: tensor<5xi32>) -> tensor<8x16xbf16> {
+func.func @main(%x: tensor<128x32xbf16>, %offsets: tensor<5xi32>) -> tensor<128x16xbf16> {
   %w = arith.constant dense<1.0> : tensor<4x32x16xbf16>
   %y = moe.grouped_matmul %x, %w offsets %offsets
-      : (tensor<8x32xbf16>, tensor<4x32x16xbf16>, tensor<5xi32>) -> tensor<8x16xbf16>
-  return %y : tensor<8x16xbf16>
+      : (tensor<128x32xbf16>, tensor<4x32x16xbf16>, tensor<5xi32>) -> tensor<128x16xbf16>
+  return %y : tensor<128x16xbf16>
 }

@@ -260,7 +260,7 @@ def loop_block(body, renormalize=True, skip_expert=None):
     return make
 
 
-# Set by --n-group and --topk-group (DeepSeek-V3 itself: 8 and 4), for benchmarks.
+# Set by --n-group and --topk-group (DeepSeek-V3 itself: 8 and 4), for benchmarks/gpu.
 GROUPS = {"n_group": 4, "topk_group": 2}
 
 

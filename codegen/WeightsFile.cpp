@@ -21,6 +21,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -30,6 +31,7 @@ namespace {
 /// A constant global whose data can live in the weights file.
 struct Weight {
   LLVM::GlobalOp global;
+  ElementsAttr value;
   ArrayRef<char> data;
 };
 
@@ -77,22 +79,46 @@ SmallVector<Weight> collectWeights(ModuleOp module) {
   for (auto global : module.getOps<LLVM::GlobalOp>())
     if (std::optional<ArrayRef<char>> data = weightData(global))
       if (!addressedByGlobals.contains(global.getSymName()))
-        weights.push_back({global, *data});
+        weights.push_back({global, cast<ElementsAttr>(global.getValueOrNull()), *data});
   return weights;
 }
 
 constexpr uint64_t kWeightAlignment = 64;
 
+constexpr size_t kChunkBytes = size_t(64) << 20;
+
+/// Whether every byte of `chunk` is zero.
+bool isAllZero(ArrayRef<char> chunk) {
+  return llvm::all_of(chunk, [](char byte) { return byte == 0; });
+}
+
 /// Writes `data` to `file` and into `checksum` in one pass, a chunk at a time, releasing
-/// each chunk's pages once done with them.
-void writeWeight(ArrayRef<char> data, llvm::raw_ostream &file, moec_checksum64_state &checksum) {
-  constexpr size_t kChunkBytes = size_t(64) << 20;
+/// each chunk's pages once done with them. Whole chunks of zeros are skipped over, leaving
+/// a hole where the file system supports them (the file's bytes are the same), so that a
+/// model compiled with placeholder weights takes no disk space for them. Returns whether
+/// the data ended in such a hole (which, at the end of the file, does not extend it).
+bool writeWeight(ArrayRef<char> data, llvm::raw_fd_ostream &file,
+                 moec_checksum64_state &checksum) {
+  bool endsInHole = false;
   for (size_t start = 0; start < data.size(); start += kChunkBytes) {
     ArrayRef<char> chunk = data.slice(start, std::min(kChunkBytes, data.size() - start));
-    file.write(chunk.data(), chunk.size());
+    endsInHole = chunk.size() == kChunkBytes && file.supportsSeeking() && isAllZero(chunk);
+    if (endsInHole)
+      file.seek(file.tell() + chunk.size());
+    else
+      file.write(chunk.data(), chunk.size());
     moec_checksum64_update(&checksum, chunk.data(), chunk.size());
     moec::releasePages(chunk);
   }
+  return endsInHole;
+}
+
+/// The manifest's name of a weight: the key of its resource (importers and passes name
+/// those after the ONNX initializer or the constant they made), else its global's name.
+std::string weightName(Weight &weight) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(weight.value))
+    return resource.getRawHandle().getKey().str();
+  return weight.global.getSymName().str();
 }
 } // namespace
 
@@ -103,20 +129,33 @@ uint64_t moec::getWeightsFileSize(ModuleOp module) {
   return size;
 }
 
-void moec::moveWeightsToFile(ModuleOp module, StringRef fileName, llvm::raw_ostream &file) {
+SmallVector<moec::WeightsFileEntry> moec::moveWeightsToFile(ModuleOp module, StringRef fileName,
+                                                            llvm::raw_fd_ostream &file) {
   SmallVector<Weight> weights = collectWeights(module);
+  SmallVector<WeightsFileEntry> entries;
   llvm::StringMap<uint64_t> offsets;
   moec_checksum64_state checksum;
   moec_checksum64_init(&checksum);
   uint64_t size = 0;
+  bool endsInHole = false;
   static const char padding[kWeightAlignment] = {};
   for (Weight &weight : weights) {
     uint64_t offset = llvm::alignTo(size, kWeightAlignment);
     file.write(padding, offset - size);
     moec_checksum64_update(&checksum, padding, offset - size);
-    writeWeight(weight.data, file, checksum);
+    endsInHole = writeWeight(weight.data, file, checksum);
     offsets[weight.global.getSymName()] = offset;
     size = offset + weight.data.size();
+    auto type = cast<ShapedType>(weight.value.getType());
+    std::string elementType;
+    llvm::raw_string_ostream(elementType) << type.getElementType();
+    entries.push_back({weightName(weight), offset, weight.data.size(), elementType,
+                       SmallVector<int64_t>(type.getShape())});
+  }
+  // A file that ends in a hole still needs its last byte for its size.
+  if (endsInHole) {
+    file.seek(size - 1);
+    file.write('\0');
   }
 
   OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
@@ -158,4 +197,28 @@ void moec::moveWeightsToFile(ModuleOp module, StringRef fileName, llvm::raw_ostr
   });
   for (Weight &weight : weights)
     weight.global.erase();
+  return entries;
+}
+
+void moec::writeWeightsManifest(StringRef fileName, uint64_t size,
+                                ArrayRef<WeightsFileEntry> entries, llvm::raw_ostream &os) {
+  llvm::json::OStream json(os, /*IndentSize=*/1);
+  json.object([&] {
+    json.attribute("file", fileName);
+    json.attribute("size", int64_t(size));
+    json.attributeArray("weights", [&] {
+      for (const WeightsFileEntry &entry : entries)
+        json.object([&] {
+          json.attribute("name", entry.name);
+          json.attribute("offset", int64_t(entry.offset));
+          json.attribute("bytes", int64_t(entry.bytes));
+          json.attribute("dtype", entry.elementType);
+          json.attributeArray("shape", [&] {
+            for (int64_t dim : entry.shape)
+              json.value(dim);
+          });
+        });
+    });
+  });
+  os << "\n";
 }

@@ -260,8 +260,12 @@ def loop_block(body, renormalize=True, skip_expert=None):
     return make
 
 
+# Set by --n-group and --topk-group (DeepSeek-V3 itself: 8 and 4), for benchmarks/gpu.
+GROUPS = {"n_group": 4, "topk_group": 2}
+
+
 def deepseek_v3(**variant):
-    return lambda h, i, e, k: DeepseekV3MoE(h, i, e, k, n_group=4, topk_group=2, **variant)
+    return lambda h, i, e, k: DeepseekV3MoE(h, i, e, k, **GROUPS, **variant)
 
 
 def mixed_bodies(h, i, e, k):
@@ -346,10 +350,14 @@ def main():
     parser.add_argument("--ffn", type=int)
     parser.add_argument("--experts", type=int)
     parser.add_argument("--k", type=int)
+    parser.add_argument("--n-group", type=int, help="DeepSeek-V3's expert groups")
+    parser.add_argument("--topk-group", type=int, help="DeepSeek-V3's groups kept per token")
     parser.add_argument("--no-samples", action="store_true",
                         help="skip the .npz of PyTorch outputs (slow at large sizes)")
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
+    GROUPS["n_group"] = args.n_group or GROUPS["n_group"]
+    GROUPS["topk_group"] = args.topk_group or GROUPS["topk_group"]
     for name in args.only or sorted(MODELS):
         module, hidden = build(name, args)
         export(name, module, hidden, os.path.join(args.out_dir, name + ".onnx"))

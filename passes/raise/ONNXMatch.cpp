@@ -93,7 +93,8 @@ std::optional<ConstantData> moec::raise::getFillData(onnx::NodeOp constantOfShap
   return getElementsData(fill);
 }
 
-/// Element `index` of `data` as a double, for f32/f64/i32/i64 elements.
+/// Element `index` of `data` as a double, for float (any width, bf16 models' constants
+/// included) and i32/i64 elements.
 static std::optional<double> readElement(const ConstantData &data, int64_t index) {
   Type element = data.type.getElementType();
   const char *at = data.bytes.data();
@@ -102,10 +103,17 @@ static std::optional<double> readElement(const ConstantData &data, int64_t index
     std::memcpy(&value, at + index * sizeof(value), sizeof(value));
     return double(value);
   };
-  if (element.isF32())
-    return read(float());
-  if (element.isF64())
-    return read(double());
+  if (auto floatType = llvm::dyn_cast<FloatType>(element)) {
+    unsigned width = floatType.getWidth();
+    if (width > 64)
+      return std::nullopt;
+    uint64_t bits = 0;
+    std::memcpy(&bits, at + index * (width / 8), width / 8);
+    APFloat value(floatType.getFloatSemantics(), APInt(width, bits));
+    bool losesInfo = false;
+    value.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &losesInfo);
+    return value.convertToDouble();
+  }
   if (element.isInteger(32))
     return read(int32_t());
   if (element.isInteger(64))
@@ -150,7 +158,7 @@ bool moec::raise::hasIntsInput(onnx::NodeOp node, unsigned index, ArrayRef<int64
 
 std::optional<SmallVector<double>> moec::raise::getFloatConstant(Value value) {
   std::optional<ConstantData> data = getConstantData(value);
-  if (!data || !(data->type.getElementType().isF32() || data->type.getElementType().isF64()))
+  if (!data || !llvm::isa<FloatType>(data->type.getElementType()))
     return std::nullopt;
   SmallVector<double> values;
   for (int64_t i = 0, e = data->type.getNumElements(); i < e; ++i)

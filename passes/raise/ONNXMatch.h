@@ -51,7 +51,7 @@ std::optional<ConstantData> getFillData(onnx::NodeOp constantOfShape);
 std::optional<double> getScalarConstant(mlir::Value value);
 /// The contents of an i32/i64 constant.
 std::optional<llvm::SmallVector<int64_t>> getIntConstant(mlir::Value value);
-/// The contents of an f32/f64 constant.
+/// The contents of a float constant (any width).
 std::optional<llvm::SmallVector<double>> getFloatConstant(mlir::Value value);
 
 /// The target shape of an Expand: an i64 constant, or the `Where(Equal(s, -1 * ones),

@@ -285,7 +285,7 @@ public:
   StringRef getWritePath() const { return temp ? StringRef(temp->TmpName) : StringRef(path); }
 
   /// Writes the whole contents through `write`; false (after one line) on a write error.
-  bool write(function_ref<void(raw_ostream &)> write) {
+  bool write(function_ref<void(raw_fd_ostream &)> write) {
     if (isStdout()) {
       write(outs());
       outs().flush();
@@ -473,7 +473,7 @@ int main(int argc, char **argv) {
 
   // Weights over the limit go to OUT.weights, named in the program by its file name alone:
   // the runtime looks for it in the program's directory.
-  OutputFile weights;
+  OutputFile weights, manifest;
   if (moec::getWeightsFileSize(*module) > options.weightsFileOver) {
     if (output.isStdout()) {
       errs() << "error: the weights go to a file beside the output, which cannot be stdout; "
@@ -481,9 +481,17 @@ int main(int argc, char **argv) {
       return exitUnavailable;
     }
     std::string weightsPath = options.outputPath + ".weights";
-    if (!weights.open(weightsPath) ||
-        !weights.write([&](raw_ostream &os) {
-          moec::moveWeightsToFile(*module, sys::path::filename(weightsPath), os);
+    StringRef weightsName = sys::path::filename(weightsPath);
+    SmallVector<moec::WeightsFileEntry> entries;
+    uint64_t weightsSize = moec::getWeightsFileSize(*module);
+    if (!weights.open(weightsPath) || !weights.write([&](raw_fd_ostream &os) {
+          entries = moec::moveWeightsToFile(*module, weightsName, os);
+        }))
+      return exitBadInput;
+    // Where each tensor lies, for tools that write weights into the file after compiling
+    // (benchmarks/gpu; docs/moec.md).
+    if (!manifest.open(weightsPath + ".json") || !manifest.write([&](raw_ostream &os) {
+          moec::writeWeightsManifest(weightsName, weightsSize, entries, os);
         }))
       return exitBadInput;
   }
@@ -500,5 +508,5 @@ int main(int argc, char **argv) {
                                                    : moec::LinkedArtifact::Executable)) {
     return 1;
   }
-  return weights.keep() && output.keep() ? 0 : exitBadInput;
+  return weights.keep() && manifest.keep() && output.keep() ? 0 : exitBadInput;
 }

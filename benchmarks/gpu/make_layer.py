@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Writes a bf16 Hugging Face style MoE layer as ONNX whose weights are placeholders.
+
+    make_layer.py {mixtral,deepseek_v3} OUT.onnx [--hidden H --ffn F --experts E --k K
+                  --n-group G --topk-group TG]   (defaults: the real model's layer)
+
+The graph is what torch's exporter writes for scripts/make_moe_models.py's module (the
+Mixtral loop over experts, or DeepseekV3MoE with its shared expert): exported there with
+Debian's torch (TORCH_PYTHON, default /usr/bin/python3) at a small hidden and ffn size,
+then grown here to the sizes asked for and turned into bf16 (every float tensor, input,
+output and constant). The weights are external data in OUT.data, a sparse file of zeros:
+writing a 22 GB layer takes no time and no disk, and moec compiles it into a program whose
+weights file is sparse too. benchmarks/gpu/bench_layer.py writes real values into that
+file after compiling (benchmarks/README.md, "GPU MoE layers").
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, numpy_helper
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The sizes the template is exported at: values that no other constant of the graphs holds
+# (expert counts, k, group sizes, axes), so that growing them is a replacement of values.
+TEMPLATE_HIDDEN, TEMPLATE_FFN = 24, 40
+LAYERS = {
+    "mixtral": dict(hidden=4096, ffn=14336, experts=8, k=2, n_group=None, topk_group=None),
+    "deepseek_v3": dict(hidden=7168, ffn=2048, experts=256, k=8, n_group=8, topk_group=4),
+}
+EXTERNAL_ALIGNMENT = 4096
+
+
+def export_template(model, sizes, directory):
+    command = [os.environ.get("TORCH_PYTHON", "/usr/bin/python3"),
+               os.path.join(REPO, "scripts", "make_moe_models.py"), directory, "--only", model,
+               "--hidden", str(TEMPLATE_HIDDEN), "--ffn", str(TEMPLATE_FFN),
+               "--experts", str(sizes["experts"]), "--k", str(sizes["k"]), "--no-samples"]
+    if sizes["n_group"]:
+        command += ["--n-group", str(sizes["n_group"]), "--topk-group", str(sizes["topk_group"])]
+    subprocess.run(command, check=True)
+    return onnx.load(os.path.join(directory, model + ".onnx"))
+
+
+def grow(value, hidden, ffn):
+    return {TEMPLATE_HIDDEN: hidden, TEMPLATE_FFN: ffn}.get(value, value)
+
+
+def to_bf16(tensor):
+    """The tensor as bf16, for the small constants of the graph. Truncated, not rounded:
+    DeepSeek's renormalizing epsilon 1e-20 rounds up to 1.0007e-20, over the 1e-20 that
+    moec-raise-hf-moe accepts as negligible (docs/raising.md)."""
+    values = numpy_helper.to_array(tensor).astype(np.float32)
+    bits = (values.view(np.uint32) >> 16).astype(np.uint16)
+    result = TensorProto(name=tensor.name, data_type=TensorProto.BFLOAT16, dims=values.shape)
+    result.raw_data = bits.tobytes()
+    return result
+
+
+def convert(graph, hidden, ffn):
+    """Grows the template's sizes to `hidden` and `ffn` and makes every float bf16."""
+    for value in list(graph.input) + list(graph.output) + list(graph.value_info):
+        tensor_type = value.type.tensor_type
+        if tensor_type.elem_type == TensorProto.FLOAT:
+            tensor_type.elem_type = TensorProto.BFLOAT16
+        for dim in tensor_type.shape.dim:
+            if dim.HasField("dim_value"):
+                dim.dim_value = grow(dim.dim_value, hidden, ffn)
+    for node in graph.node:
+        for attribute in node.attribute:
+            if node.op_type == "Cast" and attribute.name == "to" and attribute.i == TensorProto.FLOAT:
+                attribute.i = TensorProto.BFLOAT16
+            if attribute.name != "value":
+                continue
+            if attribute.t.data_type == TensorProto.FLOAT:
+                attribute.t.CopyFrom(to_bf16(attribute.t))
+            elif attribute.t.data_type == TensorProto.INT64:
+                values = numpy_helper.to_array(attribute.t)
+                grown = np.vectorize(lambda v: grow(int(v), hidden, ffn), otypes=[np.int64])(values)
+                attribute.t.CopyFrom(numpy_helper.from_array(grown.reshape(values.shape),
+                                                             attribute.t.name))
+
+
+# Tensors smaller than this get small positive values instead of zeros: moec embeds an
+# all-zero small tensor as a splat, which the weights file would not hold, and a score bias
+# must be non-negative to be raised.
+SMALL_ELEMENTS = 1 << 20
+
+
+def placeholder_weights(graph, hidden, ffn, data_path):
+    """Every initializer as bf16 external data in a sparse file, zeros but for small ones."""
+    offset = 0
+    small = {}
+    location = os.path.basename(data_path)
+    for tensor in graph.initializer:
+        if tensor.data_type != TensorProto.FLOAT:
+            continue
+        dims = [grow(d, hidden, ffn) for d in tensor.dims]
+        length = int(np.prod(dims)) * 2
+        placeholder = TensorProto(name=tensor.name, data_type=TensorProto.BFLOAT16, dims=dims)
+        placeholder.data_location = TensorProto.EXTERNAL
+        for key, value in (("location", location), ("offset", offset), ("length", length)):
+            entry = placeholder.external_data.add()
+            entry.key, entry.value = key, str(value)
+        tensor.CopyFrom(placeholder)
+        if length // 2 < SMALL_ELEMENTS:
+            values = np.abs(np.random.default_rng(len(small)).standard_normal(length // 2)) * 0.05
+            small[offset] = (values.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+        offset = (offset + length + EXTERNAL_ALIGNMENT - 1) // EXTERNAL_ALIGNMENT * EXTERNAL_ALIGNMENT
+    with open(data_path, "wb") as data:
+        data.truncate(offset)
+        for start, values in small.items():
+            data.seek(start)
+            data.write(values.tobytes())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", choices=sorted(LAYERS))
+    parser.add_argument("output")
+    for name in ("hidden", "ffn", "experts", "k", "n_group", "topk_group"):
+        parser.add_argument("--" + name.replace("_", "-"), type=int)
+    args = parser.parse_args()
+    sizes = {name: getattr(args, name) or default for name, default in LAYERS[args.model].items()}
+    if TEMPLATE_HIDDEN in (sizes["experts"], sizes["k"]) or TEMPLATE_FFN in (sizes["experts"], sizes["k"]):
+        parser.error(f"{TEMPLATE_HIDDEN} and {TEMPLATE_FFN} are the template's sizes: choose "
+                     "other expert counts and k")
+    with tempfile.TemporaryDirectory() as directory:
+        model = export_template(args.model, sizes, directory)
+    convert(model.graph, sizes["hidden"], sizes["ffn"])
+    placeholder_weights(model.graph, sizes["hidden"], sizes["ffn"],
+                        os.path.splitext(args.output)[0] + ".data")
+    onnx.save(model, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -93,6 +93,34 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// A buffer that is not known to be no other's memory (here selected between two) may be
+// what queued work uses: the host waits before touching it.
+
+// CHECK-LABEL: func.func @unidentified(
+// CHECK: %[[T0:.*]] = gpu.wait async
+// CHECK: %[[T1:.*]] = gpu.launch_func async [%[[T0]]]
+// CHECK: %[[S:.*]] = arith.select
+// CHECK: gpu.wait [%[[T1]]]
+// CHECK: memref.load %[[S]]
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @k(%d: memref<4xf32>) kernel {
+      gpu.return
+    }
+  }
+  func.func @unidentified(%a: memref<4xf32>, %b: memref<4xf32>, %c: i1) -> f32 {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1)
+        args(%a : memref<4xf32>)
+    %s = arith.select %c, %a, %b : memref<4xf32>
+    %v = memref.load %s[%c0] : memref<4xf32>
+    return %v : f32
+  }
+}
+
+// -----
+
 func.func @already_waiting() {
   // expected-error @below {{before moec-order-gpu-work-on-stream, which makes the waits}}
   gpu.wait

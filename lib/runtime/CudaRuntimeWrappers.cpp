@@ -269,6 +269,10 @@ void mgpuMemFree(void *ptr, void * /*stream*/) {
 }
 
 void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream) {
+  // An input or result with no elements (no tokens) has no buffer: mgpuMemAlloc returned
+  // null for it.
+  if (sizeBytes == 0)
+    return;
   MOEC_CU(cuMemcpyAsync, toDevicePointer(dst), toDevicePointer(src), sizeBytes,
           processStream(stream));
 }

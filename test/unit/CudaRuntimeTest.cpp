@@ -114,6 +114,17 @@ TEST(CudaRuntime, LaunchesOfEmptyGridsAreSkipped) {
   mgpuModuleUnload(module);
 }
 
+TEST(CudaRuntime, CopiesOfNothingAreSkipped) {
+  // An input with no tokens: mgpuMemAlloc gives no buffer, and the copy into it has nothing
+  // to do.
+  void *stream = mgpuStreamCreate();
+  void *empty = mgpuMemAlloc(0, stream, /*isHostShared=*/false);
+  EXPECT_EQ(empty, nullptr);
+  long copies = driverCalls("cuMemcpyAsync");
+  mgpuMemcpy(empty, nullptr, 0, stream);
+  EXPECT_EQ(driverCalls("cuMemcpyAsync"), copies);
+}
+
 using CudaRuntimeDeathTest = ::testing::Test;
 
 TEST_F(CudaRuntimeDeathTest, DriverErrorsNameTheCall) {

@@ -1,6 +1,7 @@
 //===- CopyConstantsToGpu.cpp - Constants through the GPU runtime ---------===//
 
 #include "moec/Codegen/Passes.h"
+#include "GpuBufferUses.h"
 #include "RuntimeDeclarations.h"
 
 #include "mlir/Conversion/LLVMCommon/MemRefBuilder.h"
@@ -8,6 +9,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -32,15 +34,38 @@ static int64_t sizeInBytes(MemRefType type) {
   return type.getNumElements() * elementBytes;
 }
 
+/// Points the GPU uses of `hostBuffer` (through its views) at `gpuBuffer`; a view that both
+/// host code and GPU work use is made a second time, of `gpuBuffer`, for the GPU work.
+static void redirectGpuUses(RewriterBase &rewriter, Value hostBuffer, Value gpuBuffer) {
+  SmallVector<OpOperand *> uses =
+      llvm::map_to_vector(hostBuffer.getUses(), [](OpOperand &use) { return &use; });
+  for (OpOperand *use : uses) {
+    Operation *user = use->getOwner();
+    if (moec::isGpuUse(*use)) {
+      rewriter.modifyOpInPlace(user, [&] { use->set(gpuBuffer); });
+      continue;
+    }
+    Value view = moec::viewMadeBy(*use);
+    if (!view || !moec::hasGpuUse(view))
+      continue;
+    rewriter.setInsertionPointAfter(user);
+    IRMapping mapping;
+    mapping.map(hostBuffer, gpuBuffer);
+    Operation *gpuView = rewriter.clone(*user, mapping);
+    redirectGpuUses(rewriter, view,
+                    gpuView->getResult(cast<OpResult>(view).getResultNumber()));
+  }
+}
+
 namespace {
 struct ReadConstantThroughGpuRuntime : OpRewritePattern<memref::GetGlobalOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(memref::GetGlobalOp getGlobal,
                                 PatternRewriter &rewriter) const override {
-    // Once rewritten, the global is read only for its address.
-    if (llvm::all_of(getGlobal->getUsers(), llvm::IsaPred<memref::ExtractAlignedPointerAsIndexOp>))
-      return failure();
+    // Once rewritten, only host code reads the global itself.
+    if (!moec::hasGpuUse(getGlobal.getResult()))
+      return rewriter.notifyMatchFailure(getGlobal, "no GPU work reads it");
     MemRefType type = getGlobal.getType();
     if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
         !(type.getElementType().isIntOrIndexOrFloat()))
@@ -50,7 +75,11 @@ struct ReadConstantThroughGpuRuntime : OpRewritePattern<memref::GetGlobalOp> {
     if (!global || !global.getConstant())
       return rewriter.notifyMatchFailure(getGlobal, "not a constant global");
 
+    // At the start, where no GPU work is queued yet, so that calling the runtime makes
+    // the host wait for none.
     Location loc = getGlobal.getLoc();
+    Block &entryBlock = getGlobal->getParentOfType<FunctionOpInterface>().getFunctionBody().front();
+    rewriter.moveOpBefore(getGlobal, &entryBlock, entryBlock.begin());
     rewriter.setInsertionPointAfter(getGlobal);
     auto ptr = LLVM::LLVMPointerType::get(rewriter.getContext());
     auto i64 = rewriter.getI64Type();
@@ -68,9 +97,7 @@ struct ReadConstantThroughGpuRuntime : OpRewritePattern<memref::GetGlobalOp> {
     Value descriptor =
         MemRefDescriptor::fromStaticShape(rewriter, loc, converter, type, gpuPointer);
     Value copy = UnrealizedConversionCastOp::create(rewriter, loc, type, descriptor).getResult(0);
-    rewriter.replaceUsesWithIf(getGlobal.getResult(), copy, [&](OpOperand &use) {
-      return use.getOwner() != address.getOperation();
-    });
+    redirectGpuUses(rewriter, getGlobal.getResult(), copy);
     return success();
   }
 };

@@ -2,8 +2,8 @@
 //
 // The GPU target's lowering (docs/gpu-codegen.md): the tensor level as on the host, loops
 // mapped to blocks and threads, every kernel in one gpu.module lowered through NVVM to PTX,
-// and the host side calling the `mgpu*` runtime functions, with managed memory for every
-// buffer a kernel may touch.
+// and the host side calling the `mgpu*` runtime functions, with each buffer in device,
+// managed or host memory by what touches it and the GPU work queued on one stream.
 //
 //===----------------------------------------------------------------------===//
 
@@ -67,16 +67,19 @@ void moec::buildGpuLoweringPipeline(OpPassManager &pm, const GpuLoweringOptions 
   functions.addPass(createConvertParallelLoopToGpuPass());
   functions.addPass(createCanonicalizerPass());
 
-  // Memory: managed buffers, constants through the runtime.
-  PlaceBuffersInManagedMemoryOptions memoryOptions;
-  memoryOptions.entry = options.entry;
-  pm.addPass(createPlaceBuffersInManagedMemory(memoryOptions));
-  pm.addPass(createCopyConstantsToGpu());
-
   pm.addPass(createGpuKernelOutliningPass());
   MergeGpuModulesOptions mergeOptions;
   mergeOptions.moduleName = kKernelModuleName;
   pm.addPass(createMergeGpuModules(mergeOptions));
+
+  // Memory, once kernels are outlined (what a kernel touches is what its launch is passed):
+  // each buffer in device, managed or host memory, constants through the runtime's device
+  // copies; then the GPU work queued on the stream, with host waits only where needed.
+  PlaceBuffersOnDeviceOptions memoryOptions;
+  memoryOptions.entry = options.entry;
+  pm.addPass(createPlaceBuffersOnDevice(memoryOptions));
+  pm.addPass(createCopyConstantsToGpu());
+  pm.addNestedPass<func::FuncOp>(createOrderGpuWorkOnStream());
   GpuNVVMAttachTargetOptions targetOptions;
   targetOptions.moduleMatcher = std::string("^") + kKernelModuleName + "$";
   targetOptions.chip = options.chip;

@@ -290,23 +290,39 @@ def CheckMoEKernelsLowered : Pass<"moec-check-moe-kernels-lowered", "::mlir::Mod
   }];
 }
 
-def PlaceBuffersInManagedMemory
-    : Pass<"moec-place-buffers-in-managed-memory", "::mlir::ModuleOp"> {
-  let summary = "Allocate the model's buffers in CUDA managed memory";
+def PlaceBuffersOnDevice : Pass<"moec-place-buffers-on-device", "::mlir::ModuleOp"> {
+  let summary = "Place each buffer in device, managed or host memory by who touches it";
   let description = [{
-    Makes every buffer of the bufferized model one that GPU kernels and host code may both
-    touch, so that correctness needs no host/device bookkeeping:
+    Decides for every buffer of the entry function (its allocations and inputs) where it
+    lives, from what touches its elements through any of its views (subview, reshape,
+    collapse/expand, cast, the base buffer of `memref.extract_strided_metadata`):
 
-    - `memref.alloc` becomes `gpu.alloc host_shared` (managed memory), and
-      `memref.dealloc` a `gpu.dealloc` on a stream that is waited for;
-    - the entry function copies each input, which the caller owns in host memory, into a
-      managed buffer first and uses that instead, and frees it before returning;
-    - each result is copied into a plain `memref.alloc` (host memory, the `malloc` that
-      the runtime's ABI hands to the caller, docs/runtime-abi.md), and its managed buffer
-      is freed.
+    - kernels touch what a `gpu.launch_func` is passed (the pass runs after kernel
+      outlining);
+    - host code touches what any other op outside the kernels is given: loads, stores,
+      strided copies, calls, control flow a buffer flows through, ..., except the ops that
+      read no element (`memref.dim`, frees, views) and dense copies (identity layouts on
+      both sides), which become stream copies.
 
-    Runs after bufferization and the ownership-based deallocation (every returned buffer
-    is then owned by the entry function), before `moec-generate-entry-point`.
+    A buffer that kernels touch and host code does not is **device memory**
+    (`gpu.alloc`, cuMemAlloc); one that both touch is **managed memory**
+    (`gpu.alloc host_shared`); one that no kernel touches stays in **host memory**
+    (`memref.alloc`). So a buffer host code touches is never device memory. Then:
+
+    - a dense `memref.copy` with either side on the GPU becomes `gpu.memcpy`, and a
+      `memref.dealloc` of a GPU buffer `gpu.dealloc`;
+    - the entry function copies each input that kernels touch (host memory, the caller's)
+      into a GPU buffer first (`gpu.memcpy`) and uses that instead;
+    - each result on the GPU is copied into a plain `memref.alloc` (host memory, the
+      `malloc` that the runtime's ABI hands to the caller, docs/runtime-abi.md) with
+      `gpu.memcpy` (a strided result, managed, with `memref.copy`), and every GPU buffer the
+      function owns is freed before it returns.
+
+    The GPU ops are made in their synchronous form; `moec-order-gpu-work-on-stream` puts
+    them on the stream. Constants are `moec-copy-constants-to-gpu`'s. Runs after
+    bufferization and the ownership-based deallocation (every returned buffer is then owned
+    by the entry function), before `moec-generate-entry-point`. An allocation that kernels
+    touch but that has a layout, or a free whose allocation is not in sight, is an error.
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"main\"",
@@ -315,14 +331,42 @@ def PlaceBuffersInManagedMemory
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect"];
 }
 
+def OrderGpuWorkOnStream : Pass<"moec-order-gpu-work-on-stream", "::mlir::func::FuncOp"> {
+  let summary = "Queue GPU work on the stream; make the host wait only where it must";
+  let description = [{
+    The runtime runs all GPU work on one stream, in the order it is queued, so launches,
+    stream copies, device allocations and frees need no host wait between them. In each
+    block, this pass threads one `!gpu.async.token` through that work in program order
+    (the first starts the chain with `gpu.wait async`) and ends the chain with a
+    synchronous `gpu.wait` (the host waits for the stream) before:
+
+    - the block's terminator (tokens do not cross blocks; in the entry function, the
+      return hands the results to the caller after their copies to the host);
+    - any op that may touch memory: an op with memory effects other than allocating its
+      own result, an op with unknown effects (a call), an op with regions holding either.
+
+    Ops without memory effects (sizes, index arithmetic, views) and fresh allocations need
+    no wait: queued work cannot use what they touch. So a model whose host code touches no
+    buffer between its launches waits once per run, at the return. Managed allocations
+    (`gpu.alloc host_shared`) stay synchronous, as `gpu-to-llvm` requires.
+
+    Expects the synchronous GPU ops that `moec-place-buffers-on-device` makes, after kernel
+    outlining; a `gpu.wait` or an asynchronous op already there is an error.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def CopyConstantsToGpu : Pass<"moec-copy-constants-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Read constant buffers through the GPU runtime's cached copies";
   let description = [{
-    Replaces every `memref.get_global` of a constant by the memory that the runtime's
-    `moec_rt_gpu_constant(host_pointer, bytes)` returns for the global's address: a copy
-    that GPU kernels (and host code) can read, made once per process and cached by host
-    address. The global's address becomes the pointer into the mapped weights file when
-    the weights live beside the program, so those weights reach the GPU the same way.
+    Gives the GPU work that reads a constant (kernel launches and stream copies, through
+    any views) the memory that the runtime's `moec_rt_gpu_constant(host_pointer, bytes)`
+    returns for the global's address: a device copy, made once per process and cached by
+    host address. Host code keeps reading the global itself (a constant, so both copies
+    agree). The global's address becomes the pointer into the mapped weights file when the
+    weights live beside the program, so those weights reach the GPU the same way. The
+    `memref.get_global` and the call move to the start of the function, ahead of any GPU
+    work, so that the host never calls the runtime between queued launches.
 
     Only globals with a static shape and the identity layout are taken, which are all
     that bufferization makes of constants.

@@ -99,11 +99,8 @@ std::string lookUpEntryPoints(void *library, const std::string &path, DriverApi 
   lookUp(api.cuMemAllocManaged, "cuMemAllocManaged");
   lookUp(api.cuMemFree, "cuMemFree_v2");
   lookUp(api.cuMemcpyAsync, "cuMemcpyAsync");
-  lookUp(api.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
   lookUp(api.cuMemsetD32Async, "cuMemsetD32Async");
   lookUp(api.cuMemsetD16Async, "cuMemsetD16Async");
-  lookUp(api.cuMemAdvise, "cuMemAdvise_v2", /*optional=*/true);
-  lookUp(api.cuMemPrefetchAsync, "cuMemPrefetchAsync_v2", /*optional=*/true);
   return missing;
 }
 

@@ -24,11 +24,6 @@ struct CUfunc_st;
 struct CUstream_st;
 struct CUevent_st;
 
-struct CUmemLocation_st {
-  int type;
-  int id;
-};
-
 struct CUlaunchAttribute_st {
   int id;
   char pad[8 - sizeof(int)];
@@ -77,11 +72,8 @@ enum : int {
   CU_JIT_OPTIMIZATION_LEVEL = 7,
 };
 enum : int { CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8 };
-enum : int { CU_MEM_ADVISE_SET_PREFERRED_LOCATION = 3 };
-enum : int { CU_MEM_LOCATION_TYPE_DEVICE = 1 };
 enum : int { CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4 };
 
-using CUmemLocation = ::CUmemLocation_st;
 using CUlaunchAttribute = ::CUlaunchAttribute_st;
 using CUlaunchConfig = ::CUlaunchConfig_st;
 
@@ -122,15 +114,10 @@ struct DriverApi {
   CUresult (*cuMemFree)(CUdeviceptr pointer);
   CUresult (*cuMemcpyAsync)(CUdeviceptr destination, CUdeviceptr source, size_t bytes,
                             CUstream stream);
-  CUresult (*cuMemcpyHtoD)(CUdeviceptr destination, const void *source, size_t bytes);
   CUresult (*cuMemsetD32Async)(CUdeviceptr destination, unsigned value, size_t count,
                                CUstream stream);
   CUresult (*cuMemsetD16Async)(CUdeviceptr destination, unsigned short value, size_t count,
                                CUstream stream);
-  CUresult (*cuMemAdvise)(CUdeviceptr pointer, size_t bytes, int advice,
-                          CUmemLocation location); // optional (CUDA 12.2)
-  CUresult (*cuMemPrefetchAsync)(CUdeviceptr pointer, size_t bytes, CUmemLocation location,
-                                 unsigned flags, CUstream stream); // optional (CUDA 12.2)
 };
 
 // The driver, initialized: loaded, cuInit done, device 0's primary context

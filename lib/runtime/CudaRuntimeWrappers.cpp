@@ -269,6 +269,10 @@ void mgpuMemFree(void *ptr, void * /*stream*/) {
 }
 
 void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream) {
+  // An input or result with no elements (no tokens) has no buffer: mgpuMemAlloc returned
+  // null for it.
+  if (sizeBytes == 0)
+    return;
   MOEC_CU(cuMemcpyAsync, toDevicePointer(dst), toDevicePointer(src), sizeBytes,
           processStream(stream));
 }
@@ -297,19 +301,13 @@ void *moec_rt_gpu_constant(const void *host, int64_t bytes) {
   void *&copy = (*copies)[{host, bytes}];
   if (copy)
     return copy;
-  copy = allocateOrReport("cuMemAllocManaged", uint64_t(bytes),
-                          [&] { return allocateFromDriver(uint64_t(bytes), /*managed=*/true); });
-  const Device &gpu = device();
-  MOEC_CU(cuMemcpyHtoD, toDevicePointer(copy), host, size_t(bytes));
-  // Managed, so that host code may read it too; kept on the device, where the
-  // kernels read it. Both hints only tune performance: drivers before CUDA
-  // 12.2 lack these entry points.
-  CUmemLocation onDevice = {CU_MEM_LOCATION_TYPE_DEVICE, gpu.device};
-  if (gpu.api->cuMemAdvise)
-    MOEC_CU(cuMemAdvise, toDevicePointer(copy), size_t(bytes), CU_MEM_ADVISE_SET_PREFERRED_LOCATION,
-            onDevice);
-  if (gpu.api->cuMemPrefetchAsync)
-    MOEC_CU(cuMemPrefetchAsync, toDevicePointer(copy), size_t(bytes), onDevice, 0, gpu.stream);
+  // Device memory for the life of the process, outside the pool (never freed); only GPU
+  // work reads it (host code reads the constant itself). The copy is queued on the
+  // process's stream, so every launch queued after it sees the weights.
+  copy = allocateOrReport("cuMemAlloc", uint64_t(bytes),
+                          [&] { return allocateFromDriver(uint64_t(bytes), /*managed=*/false); });
+  MOEC_CU(cuMemcpyAsync, toDevicePointer(copy), toDevicePointer(host), size_t(bytes),
+          device().stream);
   return copy;
 }
 

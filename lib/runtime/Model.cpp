@@ -3,7 +3,6 @@
 #include "Model.h"
 
 #include "Checksum.h"
-#include "CudaRuntime.h"
 #include "Npy.h"
 
 #include "moec-runtime/model_abi.h"
@@ -199,11 +198,9 @@ std::string Model::run(const std::vector<Tensor> &inputs, std::vector<Tensor> &o
   for (auto &words : outputWords)
     outputPointers.push_back(words.data());
 
+  // On a GPU target, compiled code waits for its GPU work before it returns (once per
+  // run, moec-order-gpu-work-on-stream): the outputs are complete.
   moec_model_run(inputPointers.data(), outputPointers.data());
-  // The outputs are complete, and the buffers the run freed reusable, only
-  // once its GPU work is done.
-  if (modelInfo.isGpuTarget())
-    cuda::synchronize();
 
   // Every output is taken (and so freed) even after an error in an earlier one.
   std::string firstError;

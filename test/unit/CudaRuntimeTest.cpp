@@ -52,16 +52,18 @@ TEST(CudaRuntime, RepeatedRunsReuseDeviceMemory) {
 
 TEST(CudaRuntime, ConstantsAreUploadedOncePerAddress) {
   static const float weights[4] = {1, 2, 3, 4};
-  long uploads = driverCalls("cuMemcpyHtoD_v2");
-  auto *copy = static_cast<const float *>(moec_rt_gpu_constant(weights, sizeof(weights)));
+  long uploads = driverCalls("cuMemcpyAsync");
+  long managed = driverCalls("cuMemAllocManaged");
+  void *copy = moec_rt_gpu_constant(weights, sizeof(weights));
   ASSERT_NE(copy, nullptr);
   EXPECT_NE(copy, weights);
-  // The fake's device memory is host memory.
-  EXPECT_EQ(std::vector<float>(copy, copy + 4), std::vector<float>(weights, weights + 4));
   EXPECT_EQ(moec_rt_gpu_constant(weights, sizeof(weights)), copy);
-  EXPECT_EQ(driverCalls("cuMemcpyHtoD_v2"), uploads + 1);
-  // Kept on the device where the driver can.
-  EXPECT_GE(driverCalls("cuMemAdvise_v2"), 1);
+  EXPECT_EQ(driverCalls("cuMemcpyAsync"), uploads + 1);
+  // Device memory, which only a copy on the stream reads back.
+  EXPECT_EQ(driverCalls("cuMemAllocManaged"), managed);
+  float back[4] = {};
+  mgpuMemcpy(back, copy, sizeof(back), mgpuStreamCreate());
+  EXPECT_EQ(std::vector<float>(back, back + 4), std::vector<float>(weights, weights + 4));
 }
 
 TEST(CudaRuntime, ModulesLoadOnFirstUse) {
@@ -112,6 +114,17 @@ TEST(CudaRuntime, LaunchesOfEmptyGridsAreSkipped) {
   mgpuModuleUnload(module);
 }
 
+TEST(CudaRuntime, CopiesOfNothingAreSkipped) {
+  // An input with no tokens: mgpuMemAlloc gives no buffer, and the copy into it has nothing
+  // to do.
+  void *stream = mgpuStreamCreate();
+  void *empty = mgpuMemAlloc(0, stream, /*isHostShared=*/false);
+  EXPECT_EQ(empty, nullptr);
+  long copies = driverCalls("cuMemcpyAsync");
+  mgpuMemcpy(empty, nullptr, 0, stream);
+  EXPECT_EQ(driverCalls("cuMemcpyAsync"), copies);
+}
+
 using CudaRuntimeDeathTest = ::testing::Test;
 
 TEST_F(CudaRuntimeDeathTest, DriverErrorsNameTheCall) {
@@ -137,11 +150,21 @@ TEST_F(CudaRuntimeDeathTest, OutOfMemoryForAConstant) {
   static const char big[1000] = {};
   EXPECT_EXIT(
       {
-        setenv("MOEC_FAKE_CUDA_FAIL", "cuMemAllocManaged@1+=2", 1);
+        setenv("MOEC_FAKE_CUDA_FAIL", "cuMemAlloc_v2@1+=2", 1);
         moec_rt_gpu_constant(big, sizeof(big));
       },
-      ::testing::ExitedWithCode(2),
-      "out of GPU memory on Fake GPU: cuMemAllocManaged of 1000 bytes failed");
+      ::testing::ExitedWithCode(2), "out of GPU memory on Fake GPU: cuMemAlloc of 1000 bytes failed");
+}
+
+// The fake's device memory is out of the host's reach, as a GPU's is: host code that
+// touches it crashes in the tests instead of passing by accident.
+TEST_F(CudaRuntimeDeathTest, HostAccessToDeviceMemoryCrashes) {
+  void *device = mgpuMemAlloc(64, mgpuStreamCreate(), /*isHostShared=*/false);
+  EXPECT_DEATH(*static_cast<volatile float *>(device) = 1.0f, "");
+  void *managed = mgpuMemAlloc(64, mgpuStreamCreate(), /*isHostShared=*/true);
+  *static_cast<volatile float *>(managed) = 1.0f;
+  mgpuMemFree(managed, nullptr);
+  mgpuMemFree(device, nullptr);
 }
 
 TEST_F(CudaRuntimeDeathTest, FreeOfAForeignPointer) {

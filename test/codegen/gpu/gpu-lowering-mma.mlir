@@ -3,12 +3,12 @@
 // The GPU pipeline runs a bf16 grouped matmul as a tensor-core kernel
 // (moec-lower-grouped-matmul-to-mma, for the pipeline's chip) beside the loop kernels of
 // the other moe ops, all in the one gpu.binary: the launch survives the buffer
-// deallocation, its result buffer is managed memory freed after it, and the PTX has the
+// deallocation, its result buffer is device memory freed after it, and the PTX has the
 // bf16 m16n8k16 mma.
 
 // CHECK-LABEL: llvm.func @moec_model_entry
 // CHECK: llvm.call @mgpuMemAlloc
-// CHECK: gpu.launch_func @moec_kernels::@[[KERNEL:grouped_matmul_mma_bf16_k32_n16_[a-z0-9_]+]] blocks in
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @moec_kernels::@[[KERNEL:grouped_matmul_mma_bf16_k32_n16_[a-z0-9_]+]] blocks in
 // CHECK: llvm.call @mgpuMemFree
 // CHECK: gpu.binary @moec_kernels
 // CHECK-SAME: .entry [[KERNEL]](

@@ -2,16 +2,28 @@
 // RUN: moe-opt %s -moec-gpu-lowering="chip=sm_90a libdevice=%libdevice" -o %t
 // RUN: FileCheck %s < %t
 // RUN: FileCheck %s --check-prefix=BINARY < %t
+// RUN: FileCheck %s --check-prefix=SYNC < %t
 // The GPU pipeline from tensors: every kernel in one gpu.binary @moec_kernels of PTX for
 // the chip, libdevice linked (no __nv_* call left for erf), the host side on the mgpu*
-// runtime with managed buffers and the weight read through moec_rt_gpu_constant, and the
-// runtime's entry point.
+// runtime with device buffers and the weight read through moec_rt_gpu_constant, and the
+// runtime's entry point. All GPU work goes on one stream, in order: the weight's copy is
+// taken first, the input copied to the device, the three kernels launched, the result
+// copied back and the buffers freed, and the host waits once, before returning.
 
-// CHECK-DAG: llvm.call @moec_rt_gpu_constant
-// CHECK-DAG: llvm.call @mgpuMemAlloc
-// CHECK-DAG: llvm.call @mgpuMemFree
-// CHECK-DAG: gpu.launch_func @moec_kernels::@{{.*}} blocks in
-// CHECK-DAG: llvm.func @moec_model_run(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
+// CHECK-LABEL: llvm.func @moec_model_entry
+// CHECK: llvm.call @moec_rt_gpu_constant
+// CHECK: %[[S:.*]] = llvm.call @mgpuStreamCreate()
+// CHECK: llvm.call @mgpuMemAlloc(%{{.*}}, %[[S]], %{{.*}})
+// CHECK: llvm.call @mgpuMemcpy(%{{.*}}, %{{.*}}, %{{.*}}, %[[S]])
+// CHECK-COUNT-3: gpu.launch_func <%[[S]] : !llvm.ptr> @moec_kernels::@{{.*}} blocks in
+// CHECK: llvm.call @mgpuMemcpy(%{{.*}}, %{{.*}}, %{{.*}}, %[[S]])
+// CHECK: llvm.call @mgpuMemFree(%{{.*}}, %[[S]])
+// CHECK: llvm.call @mgpuStreamSynchronize(%[[S]])
+// CHECK-NEXT: llvm.call @mgpuStreamDestroy(%[[S]])
+// CHECK-NEXT: llvm.return
+// CHECK: llvm.func @moec_model_run(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
+// SYNC-COUNT-1: llvm.call @mgpuStreamSynchronize
+// SYNC-NOT: llvm.call @mgpuStreamSynchronize
 // BINARY-NOT: gpu.module
 // BINARY: gpu.binary @moec_kernels [#gpu.object<#nvvm.target<chip = "sm_90a", features = "+ptx90", link = [{{.*}}libdevice.10.bc"]>
 // BINARY-SAME: assembly = "{{.*}}.target sm_90a

@@ -2,21 +2,30 @@
 //
 // Exports the driver entry points that lib/runtime/CudaDriver.cpp looks up,
 // so that the GPU runtime runs through MOEC_CUDA_DRIVER=<this library> on any
-// machine. Device memory is host memory (copies are memcpy), module loads and
-// launches succeed and do nothing. For tests:
+// machine. Module loads and launches succeed and do nothing (outputs are
+// whatever the buffers held). Memory is modelled as the host sees it:
+// - device memory (cuMemAlloc) is a shared memory file mapped twice: the
+//   address handed out is a view the host cannot touch (PROT_NONE), so that a
+//   program whose host code reads or writes device memory crashes here as it
+//   would on a GPU; the fake's own copies and fills go through a second,
+//   read-write view of the same pages;
+// - managed memory (cuMemAllocManaged) is host memory;
+// - cuMemcpyAsync takes any mix of the two (unified addressing).
+// For tests:
 // - every entry point counts its calls: moec_fake_cuda_calls("cuMemAlloc_v2");
 //   moec_fake_cuda_reset() zeroes the counts;
 // - MOEC_FAKE_CUDA_FAIL=ENTRY@N=CODE[,...] makes the Nth call of ENTRY (counted
 //   from the last reset) return CODE instead, and ENTRY@N+=CODE every call from
 //   the Nth on: cuMemAlloc_v2@3=2 runs out of memory at the third allocation;
 // - MOEC_FAKE_CUDA_DEVICES=N makes cuDeviceGetCount report N devices (1);
-// - MOEC_FAKE_CUDA_TRACE=1 prints module loads, launches and allocations on
-//   stderr ("fake-cuda: ...") for FileCheck.
+// - MOEC_FAKE_CUDA_TRACE=1 prints module loads, launches, allocations and
+//   stream synchronizations on stderr ("fake-cuda: ...") for FileCheck.
 //
 //===----------------------------------------------------------------------===//
 
 #include "CudaDriver.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdarg>
 #include <cstdint>
@@ -26,6 +35,8 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <sys/mman.h>
+#include <unistd.h>
 
 using namespace moec::rt::cuda;
 
@@ -88,13 +99,74 @@ template <typename Handle> Handle newHandle() {
   return reinterpret_cast<Handle>(++handles * 16);
 }
 
-// Device memory is host memory: every address is valid on both sides.
-CUresult allocate(const char *entry, CUdeviceptr *pointer, size_t bytes) {
-  if (CUresult failure = enter(entry))
-    return failure;
-  *pointer = reinterpret_cast<CUdeviceptr>(std::aligned_alloc(256, (bytes + 255) / 256 * 256));
-  trace("%s %zu bytes", entry, bytes);
-  return 0;
+// A device allocation: the pages behind `deviceView` (which the host cannot
+// touch) are also mapped at `hostView`, for the fake's copies and fills.
+struct DeviceAllocation {
+  char *hostView;
+  size_t bytes;
+};
+
+// By device address. Never destroyed, like the call counts.
+std::map<uintptr_t, DeviceAllocation> &deviceAllocations() {
+  static auto *allocations = new std::map<uintptr_t, DeviceAllocation>;
+  return *allocations;
+}
+
+size_t roundToPages(size_t bytes) {
+  size_t page = size_t(sysconf(_SC_PAGESIZE));
+  return (std::max<size_t>(bytes, 1) + page - 1) / page * page;
+}
+
+// Null when the pages cannot be had (reported as out of memory).
+void *mapDeviceMemory(size_t bytes) {
+  int file = memfd_create("moec-fake-cuda-device-memory", MFD_CLOEXEC);
+  if (file < 0)
+    return nullptr;
+  size_t size = roundToPages(bytes);
+  void *deviceView = MAP_FAILED, *hostView = MAP_FAILED;
+  if (ftruncate(file, off_t(size)) == 0) {
+    deviceView = mmap(nullptr, size, PROT_NONE, MAP_SHARED, file, 0);
+    hostView = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, file, 0);
+  }
+  close(file);
+  if (deviceView == MAP_FAILED || hostView == MAP_FAILED) {
+    if (deviceView != MAP_FAILED)
+      munmap(deviceView, size);
+    if (hostView != MAP_FAILED)
+      munmap(hostView, size);
+    return nullptr;
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  deviceAllocations()[reinterpret_cast<uintptr_t>(deviceView)] = {static_cast<char *>(hostView),
+                                                                   size};
+  return deviceView;
+}
+
+// Unmaps `pointer` if it is device memory; false if it is not.
+bool unmapDeviceMemory(CUdeviceptr pointer) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = deviceAllocations().find(uintptr_t(pointer));
+  if (it == deviceAllocations().end())
+    return false;
+  munmap(reinterpret_cast<void *>(pointer), it->second.bytes);
+  munmap(it->second.hostView, it->second.bytes);
+  deviceAllocations().erase(it);
+  return true;
+}
+
+// Where the fake itself reads or writes the `bytes` at `pointer`: the
+// read-write view for device memory, the address itself for host and managed
+// memory (as the driver does with unified addressing).
+void *accessible(CUdeviceptr pointer) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto &allocations = deviceAllocations();
+  auto it = allocations.upper_bound(uintptr_t(pointer));
+  if (it != allocations.begin()) {
+    --it;
+    if (uintptr_t(pointer) < it->first + it->second.bytes)
+      return it->second.hostView + (uintptr_t(pointer) - it->first);
+  }
+  return reinterpret_cast<void *>(pointer);
 }
 } // namespace
 
@@ -246,6 +318,7 @@ FAKE_ENTRY(cuStreamCreate, CUstream *stream, unsigned) {
 
 FAKE_ENTRY(cuStreamSynchronize, CUstream) {
   COUNT_CALL(cuStreamSynchronize);
+  trace("cuStreamSynchronize");
   return 0;
 }
 
@@ -290,34 +363,38 @@ FAKE_ENTRY(cuMemGetInfo_v2, size_t *free, size_t *total) {
 }
 
 FAKE_ENTRY(cuMemAlloc_v2, CUdeviceptr *pointer, size_t bytes) {
-  return allocate("cuMemAlloc_v2", pointer, bytes);
+  COUNT_CALL(cuMemAlloc_v2);
+  void *memory = mapDeviceMemory(bytes);
+  if (!memory)
+    return 2; // CUDA_ERROR_OUT_OF_MEMORY
+  *pointer = reinterpret_cast<CUdeviceptr>(memory);
+  trace("cuMemAlloc_v2 %zu bytes", bytes);
+  return 0;
 }
 
 FAKE_ENTRY(cuMemAllocManaged, CUdeviceptr *pointer, size_t bytes, unsigned) {
-  return allocate("cuMemAllocManaged", pointer, bytes);
+  COUNT_CALL(cuMemAllocManaged);
+  *pointer = reinterpret_cast<CUdeviceptr>(std::aligned_alloc(256, (bytes + 255) / 256 * 256));
+  trace("cuMemAllocManaged %zu bytes", bytes);
+  return 0;
 }
 
 FAKE_ENTRY(cuMemFree_v2, CUdeviceptr pointer) {
   COUNT_CALL(cuMemFree_v2);
-  std::free(reinterpret_cast<void *>(pointer));
+  if (!unmapDeviceMemory(pointer))
+    std::free(reinterpret_cast<void *>(pointer));
   return 0;
 }
 
 FAKE_ENTRY(cuMemcpyAsync, CUdeviceptr destination, CUdeviceptr source, size_t bytes, CUstream) {
   COUNT_CALL(cuMemcpyAsync);
-  std::memcpy(reinterpret_cast<void *>(destination), reinterpret_cast<void *>(source), bytes);
-  return 0;
-}
-
-FAKE_ENTRY(cuMemcpyHtoD_v2, CUdeviceptr destination, const void *source, size_t bytes) {
-  COUNT_CALL(cuMemcpyHtoD_v2);
-  std::memcpy(reinterpret_cast<void *>(destination), source, bytes);
+  std::memcpy(accessible(destination), accessible(source), bytes);
   return 0;
 }
 
 FAKE_ENTRY(cuMemsetD32Async, CUdeviceptr destination, unsigned value, size_t count, CUstream) {
   COUNT_CALL(cuMemsetD32Async);
-  auto *words = reinterpret_cast<uint32_t *>(destination);
+  auto *words = static_cast<uint32_t *>(accessible(destination));
   for (size_t i = 0; i < count; ++i)
     words[i] = value;
   return 0;
@@ -326,18 +403,8 @@ FAKE_ENTRY(cuMemsetD32Async, CUdeviceptr destination, unsigned value, size_t cou
 FAKE_ENTRY(cuMemsetD16Async, CUdeviceptr destination, unsigned short value, size_t count,
            CUstream) {
   COUNT_CALL(cuMemsetD16Async);
-  auto *halves = reinterpret_cast<uint16_t *>(destination);
+  auto *halves = static_cast<uint16_t *>(accessible(destination));
   for (size_t i = 0; i < count; ++i)
     halves[i] = value;
-  return 0;
-}
-
-FAKE_ENTRY(cuMemAdvise_v2, CUdeviceptr, size_t, int, CUmemLocation) {
-  COUNT_CALL(cuMemAdvise_v2);
-  return 0;
-}
-
-FAKE_ENTRY(cuMemPrefetchAsync_v2, CUdeviceptr, size_t, CUmemLocation, unsigned, CUstream) {
-  COUNT_CALL(cuMemPrefetchAsync_v2);
   return 0;
 }

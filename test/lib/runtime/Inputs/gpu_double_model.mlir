@@ -1,7 +1,8 @@
 // A stand-in for a model compiled for a GPU target: y = 2 * x on the GPU, in
-// the calls that upstream's gpu-to-llvm and gpu.binary translation make (a
-// managed buffer, copies on one stream, a launch, the module loaded by a
-// global constructor). The kernel is hand-written PTX: on the fake driver of
+// the calls that upstream's gpu-to-llvm and gpu.binary translation make for
+// what moec emits (a device buffer; the copies, the launch and the free on one
+// stream; one wait, before returning; the module loaded by a global
+// constructor). The kernel is hand-written PTX: on the fake driver of
 // the tests it does not run, so y == x there.
 
 module attributes {gpu.container_module} {
@@ -16,9 +17,9 @@ gpu.binary @moec_kernels [#gpu.object<#nvvm.target<chip = "sm_80">, properties =
 func.func private @model(%x: memref<4xf32>) -> memref<4xf32> {
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
-  %buffer = gpu.alloc host_shared () : memref<4xf32>
   %t0 = gpu.wait async
-  %t1 = gpu.memcpy async [%t0] %buffer, %x : memref<4xf32>, memref<4xf32>
+  %buffer, %allocated = gpu.alloc async [%t0] () : memref<4xf32>
+  %t1 = gpu.memcpy async [%allocated] %buffer, %x : memref<4xf32>, memref<4xf32>
   %t2 = gpu.launch_func async [%t1] @moec_kernels::@double_elements
       blocks in (%c1, %c1, %c1) threads in (%c4, %c1, %c1) args(%buffer : memref<4xf32>)
   %y = memref.alloc() : memref<4xf32>

@@ -50,11 +50,13 @@ def grow(value, hidden, ffn):
 
 
 def to_bf16(tensor):
-    """The tensor as bf16, for the small constants of the graph. Truncated, not rounded:
-    DeepSeek's renormalizing epsilon 1e-20 rounds up to 1.0007e-20, over the 1e-20 that
-    moec-raise-hf-moe accepts as negligible (docs/raising.md)."""
+    """The tensor as bf16, for the small constants of the graph, rounded to nearest (ties
+    to even) as torch's exporter rounds: DeepSeek's renormalizing epsilon 1e-20 becomes
+    1.0007e-20, which moec-raise-hf-moe still takes as negligible (docs/raising.md)."""
     values = numpy_helper.to_array(tensor).astype(np.float32)
-    bits = (values.view(np.uint32) >> 16).astype(np.uint16)
+    words = values.view(np.uint32).astype(np.uint64)
+    bits = ((words + np.uint64(0x7FFF) + ((words >> np.uint64(16)) & np.uint64(1)))
+            >> np.uint64(16)).astype(np.uint16)
     result = TensorProto(name=tensor.name, data_type=TensorProto.BFLOAT16, dims=values.shape)
     result.raw_data = bits.tobytes()
     return result

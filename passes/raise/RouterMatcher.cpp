@@ -53,8 +53,9 @@ static onnx::NodeOp findSoftmaxUser(Value value) {
 
 /// The largest constant added to a renormalizing sum that raising drops. DeepSeek-V3 adds
 /// 1e-20, which changes an f32 sum only when it is below 2^-42: when all k chosen sigmoid
-/// scores are below 1e-13 (router logits below -29).
-static constexpr double kNegligibleEpsilon = 1e-20;
+/// scores are below 1e-13 (router logits below -29). A bf16 model holds 1e-20 rounded to
+/// 8 significant bits, 1.0007e-20: the bound allows that rounding (2^-8 relative).
+static constexpr double kNegligibleEpsilon = 1e-20 * (1.0 + 1.0 / 256);
 
 /// `Div(values, ReduceSum(values, [-1], keepdims = 1))` among the users of `values`, the
 /// sum optionally plus a negligible constant epsilon.

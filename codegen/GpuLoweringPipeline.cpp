@@ -33,6 +33,8 @@ static void buildKernelToNVVMPipeline(OpPassManager &pm) {
   kernels.addPass(createLowerAffinePass());
   // Math becomes libdevice's __nv_* functions, which serialization links.
   kernels.addPass(createConvertGpuOpsToNVVMOps());
+  // NVVM ops written as inline PTX (mbarrier waits of the sm_90a kernels) to LLVM.
+  kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());
@@ -88,8 +90,11 @@ void moec::buildGpuLoweringPipeline(OpPassManager &pm, const GpuLoweringOptions 
   pm.addPass(createGenerateEntryPoint(entryOptions));
   // Host side: launches, allocations and frees become calls to the mgpu* functions; the
   // kernels become PTX in a gpu.binary, which the LLVM translation embeds and loads.
-  buildHostCodeToLLVMPipeline(
-      pm, [](OpPassManager &host) { host.addPass(createGpuToLLVMConversionPass()); });
+  // The sm_90a kernels' tensor maps are made on the host (nvgpu.tma.create.descriptor).
+  buildHostCodeToLLVMPipeline(pm, [](OpPassManager &host) {
+    host.addPass(createConvertNVGPUToNVVMPass());
+    host.addPass(createGpuToLLVMConversionPass());
+  });
   GpuModuleToBinaryPassOptions binaryOptions;
   binaryOptions.compilationTarget = "isa";
   pm.addPass(createGpuModuleToBinaryPass(binaryOptions));

@@ -104,6 +104,7 @@ std::string lookUpEntryPoints(void *library, const std::string &path, DriverApi 
   lookUp(api.cuMemsetD16Async, "cuMemsetD16Async");
   lookUp(api.cuMemAdvise, "cuMemAdvise_v2", /*optional=*/true);
   lookUp(api.cuMemPrefetchAsync, "cuMemPrefetchAsync_v2", /*optional=*/true);
+  lookUp(api.cuTensorMapEncodeTiled, "cuTensorMapEncodeTiled", /*optional=*/true);
   return missing;
 }
 

@@ -40,6 +40,11 @@ struct CUlaunchAttribute_st {
   } value;
 };
 
+// cuda.h's CUtensorMap: 128 opaque bytes that cuTensorMapEncodeTiled fills.
+struct CUtensorMap_st {
+  alignas(64) unsigned long long opaque[16];
+};
+
 struct CUlaunchConfig_st {
   unsigned gridDimX, gridDimY, gridDimZ;
   unsigned blockDimX, blockDimY, blockDimZ;
@@ -84,6 +89,7 @@ enum : int { CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4 };
 using CUmemLocation = ::CUmemLocation_st;
 using CUlaunchAttribute = ::CUlaunchAttribute_st;
 using CUlaunchConfig = ::CUlaunchConfig_st;
+using CUtensorMap = ::CUtensorMap_st;
 
 // The entry points, named as in cuda.h; each is looked up under the symbol
 // that cuda.h maps the name to (cuMemAlloc is cuMemAlloc_v2, ...). Entries
@@ -131,6 +137,13 @@ struct DriverApi {
                           CUmemLocation location); // optional (CUDA 12.2)
   CUresult (*cuMemPrefetchAsync)(CUdeviceptr pointer, size_t bytes, CUmemLocation location,
                                  unsigned flags, CUstream stream); // optional (CUDA 12.2)
+  // The TMA tensor maps of sm_90a kernels. The enumerations (data type,
+  // interleave, swizzle, L2 promotion, out-of-bounds fill) are int-sized.
+  CUresult (*cuTensorMapEncodeTiled)(CUtensorMap *tensorMap, int dataType, unsigned rank,
+                                     void *globalAddress, const uint64_t *globalDims,
+                                     const uint64_t *globalStrides, const unsigned *boxDims,
+                                     const unsigned *elementStrides, int interleave, int swizzle,
+                                     int l2Promotion, int oobFill); // optional (CUDA 12)
 };
 
 // The driver, initialized: loaded, cuInit done, device 0's primary context

@@ -192,6 +192,9 @@ public:
     // One arrival (the leader's expect_tx) and the bytes of the stage complete a phase.
     for (int64_t stage = 0; stage < tiling.stages; ++stage)
       nvgpu::MBarrierInitOp::create(b, barriers, index(1), index(stage), leader);
+    // The initialized barriers are visible to the TMA unit (the async proxy), and to every
+    // thread, before the first load and wait.
+    NVVM::FenceMbarrierInitOp::create(b);
     gpu::BarrierOp::create(b);
 
     zeroRowsOutsideSegments();

@@ -11,6 +11,7 @@
 // PTX: .target sm_90a
 // PTX-LABEL: .entry grouped_matmul_wgmma_f16_k256_n512_gather2_gelu_tanh_gated_b64x128_s4(
 // PTX: mbarrier.init.shared.b64
+// PTX: fence.mbarrier_init.release.cluster
 // PTX: mbarrier.arrive.expect_tx.shared.b64
 // PTX: cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // PTX: mbarrier.try_wait.parity.shared.b64

@@ -315,17 +315,17 @@ void *moec_rt_gpu_constant(const void *host, int64_t bytes) {
   return copy;
 }
 
-void mgpuTensorMapEncodeTiled(CUtensorMap *tensorMap, int dataType, uint32_t rank,
-                              void *globalAddress, const uint64_t *globalDims,
-                              const uint64_t *globalStrides, const uint32_t *boxDims,
-                              const uint32_t *elementStrides, int interleave, int swizzle,
-                              int l2Promotion, int oobFill) {
+void mgpuTensorMapEncodeTiled(void *tensorMap, int dataType, uint32_t rank, void *globalAddress,
+                              const uint64_t *globalDims, const uint64_t *globalStrides,
+                              const uint32_t *boxDims, const uint32_t *elementStrides,
+                              int interleave, int swizzle, int l2Promotion, int oobFill) {
   const DriverApi &api = *device().api;
   if (!api.cuTensorMapEncodeTiled)
     fatalError("the NVIDIA driver lacks cuTensorMapEncodeTiled, which the " + targetName() +
                " kernels' TMA loads need (a driver for CUDA 12 or newer)");
-  MOEC_CU(cuTensorMapEncodeTiled, tensorMap, dataType, rank, globalAddress, globalDims,
-          globalStrides, boxDims, elementStrides, interleave, swizzle, l2Promotion, oobFill);
+  MOEC_CU(cuTensorMapEncodeTiled, static_cast<CUtensorMap *>(tensorMap), dataType, rank,
+          globalAddress, globalDims, globalStrides, boxDims, elementStrides, interleave, swizzle,
+          l2Promotion, oobFill);
 }
 
 // What the NVGPU lowering of nvgpu.tma.create.descriptor calls: a tensor map of

@@ -67,7 +67,9 @@ struct WgmmaConfig : MatmulConfig {
   int64_t weightTileBytes() const { return kKBlock * tiling.blockColumns * kElementBytes; }
   /// What the TMA loads of one stage deliver, and its size in shared memory: the input
   /// tile, then the weight tile of each part. Every tile starts at a multiple of 1024
-  /// bytes, as the 128-byte swizzle needs.
+  /// bytes, as the 128-byte swizzle needs. A weight tile is its 64-column boxes one after
+  /// the other, 8 KiB apart: the leading byte offset that the NVGPU lowering gives a
+  /// transposed B descriptor (the box's 64 rows of 128 bytes).
   int64_t stageBytes() const { return inputTileBytes() + parts() * weightTileBytes(); }
   int64_t accumulatorBytes() const { return tiling.blockRows * tiling.blockColumns * 4; }
   /// The stages, then the f32 accumulators of each part, which the epilogue reads, from
@@ -145,6 +147,8 @@ WgmmaTiling chooseWgmmaTiling(const MatmulConfig &config, int64_t rowsPerExpert)
   WgmmaConfig sized{config, {}};
   sized.tiling.blockRows = rowsPerExpert <= 64 || config.gated ? 64 : 128;
   sized.tiling.blockColumns = config.outColumns() >= 128 ? 128 : 64;
+  // Without stages: the alignment padding and the accumulators. (The mbarriers' static
+  // shared memory, 8 bytes a stage, fits in what the division leaves over.)
   sized.tiling.stages = 0;
   int64_t available = kMaxSharedBytes - sized.sharedBytes();
   // The largest stage (gated: 40 KiB) fits four times beside the accumulators.

@@ -224,6 +224,25 @@ protected:
     return arith::DivFOp::create(b, one, arith::AddFOp::create(b, one, exp));
   }
 
+  /// The result element in column `column` of a row of `expert`'s segment, from the f32
+  /// products `accumulator(part)` of that column of each part: bias, activation and
+  /// gating, zero unless `valid` (padding rows), one rounding to the element type.
+  Value epilogue(Value expert, Value column, Value valid,
+                 function_ref<Value(int64_t part)> accumulator) {
+    SmallVector<Value, 2> values; // [part]
+    for (int64_t part = 0; part < matmul.parts(); ++part) {
+      Value value = accumulator(part);
+      if (bias) {
+        Value biasValue = memref::LoadOp::create(
+            b, bias, ValueRange{expert, add(column, index(part * matmul.outColumns()))});
+        value = arith::AddFOp::create(b, value, toF32(biasValue));
+      }
+      values.push_back(value);
+    }
+    Value output = applyEpilogue(values[0], matmul.gated ? values[1] : Value());
+    return fromF32(arith::SelectOp::create(b, valid, output, f32Constant(0.0)));
+  }
+
   /// act(gate) (* up when gated), as lib/runtime/MoEGroupedMatmul.cpp computes it.
   Value applyEpilogue(Value gate, Value up) {
     if (!matmul.activation)

@@ -369,22 +369,11 @@ private:
                       cmp(arith::CmpIPredicate::slt, row, end));
         },
         [&](Value row, Value column, Value tileRow, Value tileColumn) {
-          SmallVector<Value, 2> values; // [part]
-          for (int64_t part = 0; part < config.parts(); ++part) {
-            Value value =
-                memref::LoadOp::create(b, accumulatorTiles[part], ValueRange{tileRow, tileColumn});
-            if (bias) {
-              Value biasValue = memref::LoadOp::create(
-                  b, bias, ValueRange{expert, add(column, index(part * config.outColumns()))});
-              value = arith::AddFOp::create(b, value, toF32(biasValue));
-            }
-            values.push_back(value);
-          }
-          Value output = applyEpilogue(values[0], config.gated ? values[1] : Value());
-          // Padding rows of the segment are zero.
-          output = arith::SelectOp::create(b, rowSource(row, begin, end).valid, output,
-                                           f32Constant(0.0));
-          return fromF32(output);
+          return epilogue(expert, column, rowSource(row, begin, end).valid, [&](int64_t part) {
+            return memref::LoadOp::create(b, accumulatorTiles[part],
+                                          ValueRange{tileRow, tileColumn})
+                .getResult();
+          });
         });
   }
 

@@ -292,7 +292,6 @@ private:
   int64_t accumulatorIndex(int64_t mTile, int64_t nTile, int64_t part) const {
     return (part * tiling.mTiles + mTile) * tiling.nTiles + nTile;
   }
-  int64_t parts() const { return config.gated ? 2 : 1; }
 
   Value mma(ArrayRef<Value> a, ArrayRef<Value> bFragment, Value accumulator) {
     SmallVector<Value, 4> c;
@@ -372,7 +371,7 @@ private:
                                                     index(config.outColumns()))));
       Value weightColumn = arith::SelectOp::create(b, valid, resultColumn, index(0));
       Value kRow = arith::SelectOp::create(b, valid, add(k, slot.row), index(0));
-      for (int64_t part = 0; part < parts(); ++part)
+      for (int64_t part = 0; part < config.parts(); ++part)
         copies.push_back(
             copyChunk(weights, {expert, kRow, add(weightColumn, index(part * config.outColumns()))},
                       stagedWeights, {stage, index(part), slot.row, column}, valid));
@@ -409,7 +408,7 @@ private:
       }
       // Lane l addresses k row l % 16 of the B tiles of columns (nTile + l / 16) * 8: four
       // 8 x 8 matrices give two column tiles' fragments, an odd last tile takes two.
-      for (int64_t part = 0; part < parts(); ++part)
+      for (int64_t part = 0; part < config.parts(); ++part)
         for (int64_t nTile = 0; nTile < tiling.nTiles; nTile += 2) {
           bool pairOfTiles = nTile + 1 < tiling.nTiles;
           Value kRow = add(laneRowInTile, index(kStep));
@@ -455,7 +454,7 @@ private:
 
     Value zero =
         arith::ConstantOp::create(b, DenseElementsAttr::get(accumulatorType, b.getZeroAttr(f32)));
-    SmallVector<Value> initial(parts() * tiling.mTiles * tiling.nTiles, zero);
+    SmallVector<Value> initial(config.parts() * tiling.mTiles * tiling.nTiles, zero);
     initial.push_back(lastGroup);
     auto kLoop =
         scf::ForOp::create(b, index(0), index(config.K / tiling.kBlock), index(1), initial);
@@ -492,25 +491,15 @@ private:
         },
         [&](int64_t mTile, int64_t half, int64_t nTile) {
           SmallVector<Value, 2> outputs;
-          for (int64_t element = 0; element < 2; ++element) {
-            SmallVector<Value, 2> values; // [part]
-            for (int64_t part = 0; part < parts(); ++part) {
-              Value accumulator = kLoop.getResult(accumulatorIndex(mTile, nTile, part));
-              Value value =
-                  vector::ExtractOp::create(b, accumulator, ArrayRef<int64_t>{half * 2 + element});
-              if (bias) {
-                Value column = add(laneColumn(nTile), index(element + part * config.outColumns()));
-                Value biasValue = memref::LoadOp::create(b, bias, ValueRange{expert, column});
-                value = arith::AddFOp::create(b, value, toF32(biasValue));
-              }
-              values.push_back(value);
-            }
-            Value output = applyEpilogue(values[0], config.gated ? values[1] : Value());
-            // Padding rows of the segment are zero.
-            output =
-                arith::SelectOp::create(b, laneValid[mTile * 2 + half], output, f32Constant(0.0));
-            outputs.push_back(fromF32(output));
-          }
+          for (int64_t element = 0; element < 2; ++element)
+            outputs.push_back(epilogue(
+                expert, add(laneColumn(nTile), index(element)), laneValid[mTile * 2 + half],
+                [&](int64_t part) {
+                  Value accumulator = kLoop.getResult(accumulatorIndex(mTile, nTile, part));
+                  return vector::ExtractOp::create(b, accumulator,
+                                                   ArrayRef<int64_t>{half * 2 + element})
+                      .getResult();
+                }));
           return vector::FromElementsOp::create(b, VectorType::get({2}, config.elementType),
                                                 outputs);
         });

@@ -23,6 +23,7 @@
 #include "mlir/IR/PatternMatch.h"
 
 #include <cmath>
+#include <functional>
 #include <optional>
 
 namespace moec::grouped_matmul {
@@ -118,6 +119,21 @@ protected:
   Value segmentEnd(Value e) {
     Value offset = memref::LoadOp::create(b, offsets, add(e, index(1)));
     return clamp(arith::IndexCastOp::create(b, b.getIndexType(), offset), segmentBegin(e), rows);
+  }
+
+  /// A predicate of the result rows that lie outside every segment (before the first or
+  /// after the last) and exist: the kernels store zeros there. Reads the offsets once.
+  std::function<Value(Value row)> rowOutsideSegments() {
+    Value covered = segmentBegin(index(0));
+    // The last offset, read directly: there may be no expert at all.
+    Value coveredEnd = clamp(arith::IndexCastOp::create(
+                                 b, b.getIndexType(), memref::LoadOp::create(b, offsets, experts)),
+                             covered, rows);
+    return [this, covered, coveredEnd](Value row) -> Value {
+      Value outside = arith::OrIOp::create(b, cmp(arith::CmpIPredicate::slt, row, covered),
+                                           cmp(arith::CmpIPredicate::sge, row, coveredEnd));
+      return both(outside, cmp(arith::CmpIPredicate::slt, row, rows));
+    };
   }
 
   /// Calls `body` with every expert whose segment overlaps the block's rows `blockFirstRow`

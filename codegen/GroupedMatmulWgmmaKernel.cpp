@@ -251,18 +251,8 @@ private:
 
   /// Rows before the first segment or after the last one are zero.
   void zeroRowsOutsideSegments() {
-    Value covered = segmentBegin(index(0));
-    Value coveredEnd = clamp(arith::IndexCastOp::create(
-                                 b, b.getIndexType(), memref::LoadOp::create(b, offsets, experts)),
-                             covered, rows);
     Value zero = arith::ConstantOp::create(b, b.getZeroAttr(config.elementType));
-    storeTile(
-        [&](Value row) {
-          Value outside = arith::OrIOp::create(b, cmp(arith::CmpIPredicate::slt, row, covered),
-                                               cmp(arith::CmpIPredicate::sge, row, coveredEnd));
-          return both(outside, cmp(arith::CmpIPredicate::slt, row, rows));
-        },
-        [&](Value, Value, Value, Value) { return zero; });
+    storeTile(rowOutsideSegments(), [&](Value, Value, Value, Value) { return zero; });
   }
 
   /// Dynamic shared memory from `offset` (past the alignment padding) as `type`.

@@ -262,21 +262,10 @@ private:
 
   /// Rows before the first segment or after the last one are zero.
   void zeroRowsOutsideSegments() {
-    Value covered = segmentBegin(index(0));
-    // The last offset, read directly: there may be no expert at all.
-    Value coveredEnd = clamp(arith::IndexCastOp::create(
-                                 b, b.getIndexType(), memref::LoadOp::create(b, offsets, experts)),
-                             covered, rows);
     Value zeros = arith::ConstantOp::create(
         b, DenseElementsAttr::get(VectorType::get({2}, config.elementType),
                                   b.getZeroAttr(config.elementType)));
-    storePairs(
-        [&](Value row) {
-          Value outside = arith::OrIOp::create(b, cmp(arith::CmpIPredicate::slt, row, covered),
-                                               cmp(arith::CmpIPredicate::sge, row, coveredEnd));
-          return both(outside, cmp(arith::CmpIPredicate::slt, row, rows));
-        },
-        [&](int64_t, int64_t, int64_t) { return zeros; });
+    storePairs(rowOutsideSegments(), [&](int64_t, int64_t, int64_t) { return zeros; });
   }
 
   /// A fragment register as mma.sync takes it: bf16 pairs travel as i32.

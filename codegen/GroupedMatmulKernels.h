@@ -78,11 +78,9 @@ Value launchOnRows(ImplicitLocOpBuilder &b, moe::GroupedMatmulOp op, gpu::GPUFun
                    int64_t blockRows, int64_t blockColumns, int64_t threads,
                    int64_t dynamicSharedBytes);
 
-/// Whether the sm_90a wgmma kernel (GroupedMatmulWgmmaKernel.cpp) takes `config`.
-bool wgmmaSupports(const MatmulConfig &config);
-
 /// Builds, in front of `op` (left for the caller to replace), the gather of its rows
-/// (with sorted_ids), the tensor maps and the launch of the wgmma kernel for `config` in
+/// (with sorted_ids), the tensor maps and the launch of the sm_90a wgmma kernel
+/// (GroupedMatmulWgmmaKernel.cpp) for `config` in
 /// `kernels`, tiled for about `rowsPerExpert` rows per expert; returns the result tensor.
 Value lowerToWgmma(ImplicitLocOpBuilder &b, gpu::GPUModuleOp kernels, moe::GroupedMatmulOp op,
                    const MatmulConfig &config, int64_t rowsPerExpert);

@@ -40,12 +40,6 @@ static constexpr int64_t kSwizzleAlignment = 1024;
 /// Cycles one mbarrier try_wait may suspend before it tries again.
 static constexpr int64_t kWaitTicks = 10000000;
 
-bool moec::grouped_matmul::wgmmaSupports(const MatmulConfig &config) {
-  // A k-block never straddles two experts' weights (they are read as one [E * K, N]
-  // matrix), and the narrowest block is one box of columns.
-  return config.K % kKBlock == 0 && config.outColumns() >= kBoxColumns;
-}
-
 /// A tensor map's address as the descriptor the NVGPU ops take, or back: the NVGPU
 /// lowering turns the descriptor into that address, and the two casts then cancel.
 static Value castTensorMap(OpBuilder &b, Location loc, Value value, Type type) {
@@ -62,6 +56,8 @@ struct WgmmaTiling {
 struct WgmmaConfig : MatmulConfig {
   WgmmaTiling tiling;
 
+  /// K in k-blocks; the last one may be partial (TMA reads zeros past K).
+  int64_t kBlocks() const { return llvm::divideCeil(K, kKBlock); }
   int64_t inputTileBytes() const { return tiling.blockRows * kKBlock * kElementBytes; }
   int64_t weightBoxBytes() const { return kKBlock * kBoxColumns * kElementBytes; }
   int64_t weightTileBytes() const { return kKBlock * tiling.blockColumns * kElementBytes; }
@@ -96,6 +92,9 @@ struct WgmmaConfig : MatmulConfig {
     return MemRefType::get(shape, type, MemRefLayoutAttrInterface(), workgroup());
   }
   MemRefType inputTile() const { return sharedTile({tiling.blockRows, kKBlock}, elementType); }
+  /// A box of the weights as TMA loads it from [E, K, N] (one expert's 64 k x 64 columns;
+  /// k past K reads zeros), and the same bytes as wgmma's descriptors see them.
+  MemRefType weightLoadBox() const { return sharedTile({1, kKBlock, kBoxColumns}, elementType); }
   MemRefType weightBox() const { return sharedTile({kKBlock, kBoxColumns}, elementType); }
   MemRefType weightTile() const { return sharedTile({kKBlock, tiling.blockColumns}, elementType); }
   MemRefType accumulatorTile() const {
@@ -108,7 +107,11 @@ struct WgmmaConfig : MatmulConfig {
         nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
   }
   nvgpu::TensorMapDescriptorType inputMap() const { return tensorMap(inputTile()); }
-  nvgpu::TensorMapDescriptorType weightMap() const { return tensorMap(weightBox()); }
+  nvgpu::TensorMapDescriptorType weightMap() const { return tensorMap(weightLoadBox()); }
+  /// The weight map's address as nvgpu.warpgroup.generate.descriptor wants it: the
+  /// lowering reads only the type, whose first dimension gives B's leading byte offset
+  /// (64 rows of 128 bytes; the 3-d type's would say 1).
+  nvgpu::TensorMapDescriptorType weightLayoutMap() const { return tensorMap(weightBox()); }
   nvgpu::WarpgroupAccumulatorType accumulator() const {
     return nvgpu::WarpgroupAccumulatorType::get(
         context(),
@@ -164,7 +167,8 @@ public:
     Block &entry = kernel.getBody().front();
     unsigned arg = 0;
     inputMap = asTensorMap(entry.getArgument(arg++), config.inputMap());
-    weightMap = asTensorMap(entry.getArgument(arg++), config.weightMap());
+    weightMap = asTensorMap(entry.getArgument(arg), config.weightMap());
+    weightLayoutMap = asTensorMap(entry.getArgument(arg++), config.weightLayoutMap());
     arg += 2; // the buffers behind the maps
     if (config.rowsPerToken)
       input = entry.getArgument(arg++);
@@ -208,7 +212,7 @@ public:
                                   [&](Value expert, ValueRange loaded) {
                                     multiplyExpert(expert, loaded.front());
                                     return SmallVector<Value>{
-                                        add(loaded.front(), index(config.K / kKBlock))};
+                                        add(loaded.front(), index(config.kBlocks()))};
                                   });
     gpu::ReturnOp::create(b);
   }
@@ -266,9 +270,10 @@ private:
   }
 
   /// The leader's loads of k-block `kBlock` of `expert` into stage `stage`: the block's
-  /// input rows (TMA fills rows past the input with zeros) and, of every part, the
-  /// block's columns of the weights as boxes of 64 columns. Boxes past the gate half
-  /// read up columns, and boxes past N zeros; neither is stored.
+  /// input rows and, of every part, the block's columns of `expert`'s weights as boxes of
+  /// 64 columns. TMA reads zeros past the input's rows, past K (in both operands: the
+  /// products of a last, partial k-block are exact) and past N. Boxes past the gate half
+  /// read up columns; those, and the columns past N, are computed but not stored.
   void loadKBlock(Value stage, Value kBlock, Value expert) {
     auto ifLeader = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
@@ -279,13 +284,12 @@ private:
     nvgpu::TmaAsyncLoadOp::create(b, sharedView(stageOffset(stage), config.inputTile()), barriers,
                                   inputMap, ValueRange{k, blockFirstRow}, stage,
                                   /*multicastMask=*/Value(), /*predicate=*/Value());
-    Value weightRow = add(mul(expert, index(config.K)), k);
     for (int64_t part = 0; part < config.parts(); ++part)
       for (int64_t box = 0; box < tiling.blockColumns / kBoxColumns; ++box) {
         Value column = add(blockFirstColumn, index(part * config.outColumns() + box * kBoxColumns));
         Value to = sharedView(add(weightOffset(stage, part), index(box * config.weightBoxBytes())),
-                              config.weightBox());
-        nvgpu::TmaAsyncLoadOp::create(b, to, barriers, weightMap, ValueRange{column, weightRow},
+                              config.weightLoadBox());
+        nvgpu::TmaAsyncLoadOp::create(b, to, barriers, weightMap, ValueRange{column, k, expert},
                                       stage, /*multicastMask=*/Value(), /*predicate=*/Value());
       }
   }
@@ -293,7 +297,7 @@ private:
   /// The k-loop of one expert over the block's tile, then its epilogue. `loaded` k-blocks
   /// went through the stages before (for earlier experts).
   void multiplyExpert(Value expert, Value loaded) {
-    int64_t kBlocks = config.K / kKBlock;
+    int64_t kBlocks = config.kBlocks();
     auto stageOf = [&](Value load) {
       return arith::RemUIOp::create(b, load, index(tiling.stages));
     };
@@ -323,7 +327,7 @@ private:
       SmallVector<Value> accumulators;
       for (int64_t part = 0; part < config.parts(); ++part) {
         Value weightDescriptor =
-            descriptor(weightOffset(stage, part), config.weightTile(), weightMap);
+            descriptor(weightOffset(stage, part), config.weightTile(), weightLayoutMap);
         // The weights are [k][n] in shared memory: B transposed from wgmma's k-major.
         accumulators.push_back(nvgpu::WarpgroupMmaOp::create(
             b, config.accumulator(), inputDescriptor, weightDescriptor,
@@ -369,7 +373,7 @@ private:
 
   const WgmmaConfig &config;
   const WgmmaTiling &tiling;
-  Value inputMap, weightMap, shared, sharedPadding, barriers;
+  Value inputMap, weightMap, weightLayoutMap, shared, sharedPadding, barriers;
   Value thread, leader, blockFirstRow, blockFirstColumn;
 };
 
@@ -460,17 +464,14 @@ Value moec::grouped_matmul::lowerToWgmma(ImplicitLocOpBuilder &b, gpu::GPUModule
   Value rowsBuffer = bufferization::ToBufferOp::create(
       b, MemRefType::get(rowsType.getShape(), rowsType.getElementType()), rowsRead,
       /*read_only=*/true);
-  // The weights as one [E * K, N] matrix: a k-block's rows are one expert's.
   auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
   Value weights = bufferization::ToBufferOp::create(
       b, MemRefType::get(weightsType.getShape(), weightsType.getElementType()), op.getWeights(),
       /*read_only=*/true);
-  Value weightRows =
-      memref::CollapseShapeOp::create(b, weights, SmallVector<ReassociationIndices>{{0, 1}, {2}});
 
   SmallVector<Value> arguments{
       createTensorMap(b, rowsBuffer, {config.tiling.blockRows, kKBlock}, config.inputMap()),
-      createTensorMap(b, weightRows, {kKBlock, kBoxColumns}, config.weightMap()),
+      createTensorMap(b, weights, {1, kKBlock, kBoxColumns}, config.weightMap()),
       b.createOrFold<memref::CastOp>(types.input, rowsBuffer),
       b.createOrFold<memref::CastOp>(types.weights, weights)};
   if (config.rowsPerToken)

@@ -6,8 +6,8 @@
 // mma.sync m16n8k16 with f32 accumulators. The fragment layouts are those of the PTX
 // ISA's "Matrix Fragments for mma.m16n8k16 with floating point type"; docs/gpu-mma.md
 // derives the ldmatrix addressing from them. For sm_90a, the kernels of
-// GroupedMatmulWgmmaKernel.cpp (wgmma, TMA) take the shapes they support. No GPU has run
-// these kernels yet.
+// GroupedMatmulWgmmaKernel.cpp (wgmma, TMA) take their place. No GPU has run these
+// kernels yet.
 //
 //===----------------------------------------------------------------------===//
 
@@ -574,7 +574,7 @@ struct GroupedMatmulToMMA : OpRewritePattern<GroupedMatmulOp> {
     auto module = op->getParentOfType<ModuleOp>();
     gpu::GPUModuleOp kernels = getOrCreateKernelModule(rewriter, module);
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    if (hopper && wgmmaSupports(matmul)) {
+    if (hopper) {
       rewriter.replaceOp(op, lowerToWgmma(b, kernels, op, matmul, rowsPerExpert(op)));
       return success();
     }
@@ -598,7 +598,7 @@ struct GroupedMatmulToMMA : OpRewritePattern<GroupedMatmulOp> {
   }
 
   int64_t expectedRowsPerExpert;
-  /// sm_90a: wgmma kernels where they apply.
+  /// sm_90a: the wgmma kernels.
   bool hopper;
 };
 

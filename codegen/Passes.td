@@ -152,14 +152,13 @@ def LowerGroupedMatmulToMMA
     over the experts, else the static slot count over the experts, else many (see
     docs/gpu-mma.md).
 
-    For `chip=sm_90a`, products with K a multiple of 64 and at least 64 result columns
-    get a Hopper kernel instead: one warpgroup per block multiplies with
+    For `chip=sm_90a` the kernel is a Hopper one instead: one warpgroup per block
+    multiplies with
     `nvgpu.warpgroup.mma` (wgmma) from shared memory that TMA fills
     (`nvgpu.tma.async.load`, 128-byte swizzle) through up to four stages guarded by
     mbarriers; the host encodes the tensor maps (`nvgpu.tma.create.descriptor`). TMA
     cannot gather rows, so with `sorted_ids` a `linalg.generic` first gathers them into a
-    contiguous buffer. sm_80, sm_89 and sm_90 (and other shapes on sm_90a) take the
-    `mma.sync` kernels.
+    contiguous buffer. sm_80, sm_89 and sm_90 take the `mma.sync` kernels.
 
     Runs on tensors, before bufferization, like `moec-lower-moe-kernels-to-runtime`: every
     operand reaches the kernel through a read-only `bufferization.to_buffer`, the result is

@@ -4,7 +4,7 @@
 // pipeline; sm_90 (no wgmma without the "a" features) keeps the mma.sync kernels.
 
 // The host encodes a tensor map of the input rows (boxes of 128 rows x 64 k) and one of
-// the weights seen as [E * K, N] (boxes of 64 k x 64 columns), hands both to the kernel as
+// the weights (boxes of one expert's 64 k x 64 columns), hands both to the kernel as
 // addresses beside the buffers behind them, and launches 128 threads with the dynamic
 // shared memory of four stages of 32 KiB, the f32 accumulators and 1 KiB of alignment.
 // The kernel initializes one mbarrier per stage, and per expert: the leader thread
@@ -16,12 +16,11 @@
 // CHECK-SAME: (%[[X:.*]]: tensor<?x128xbf16>, %[[W:.*]]: tensor<4x128x256xbf16>
 // CHECK: %[[X_BUF:.*]] = bufferization.to_buffer %[[X]] read_only
 // CHECK: %[[W_BUF:.*]] = bufferization.to_buffer %[[W]] read_only
-// CHECK: %[[W_ROWS:.*]] = memref.collapse_shape %[[W_BUF]] {{\[}}[0, 1], [2]] : memref<4x128x256xbf16> into memref<512x256xbf16>
 // CHECK: %[[X_UNRANKED:.*]] = memref.cast %[[X_BUF]] : memref<?x128xbf16> to memref<*xbf16>
 // CHECK: %[[X_MAP:.*]] = nvgpu.tma.create.descriptor %[[X_UNRANKED]] box[%c128, %c64] : memref<*xbf16> -> <tensor = memref<128x64xbf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b, l2promo = none, oob = zero, interleave = none>
 // CHECK: %[[X_ADDRESS:.*]] = builtin.unrealized_conversion_cast %[[X_MAP]] {{.*}} to !llvm.ptr
-// CHECK: %[[W_UNRANKED:.*]] = memref.cast %[[W_ROWS]] : memref<512x256xbf16> to memref<*xbf16>
-// CHECK: %[[W_MAP:.*]] = nvgpu.tma.create.descriptor %[[W_UNRANKED]] box[%c64, %c64] : memref<*xbf16> -> <tensor = memref<64x64xbf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b
+// CHECK: %[[W_UNRANKED:.*]] = memref.cast %[[W_BUF]] : memref<4x128x256xbf16> to memref<*xbf16>
+// CHECK: %[[W_MAP:.*]] = nvgpu.tma.create.descriptor %[[W_UNRANKED]] box[%c1, %c64, %c64] : memref<*xbf16> -> <tensor = memref<1x64x64xbf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b
 // CHECK: %[[W_ADDRESS:.*]] = builtin.unrealized_conversion_cast %[[W_MAP]] {{.*}} to !llvm.ptr
 // CHECK: gpu.launch_func @moec_kernels::@[[KERNEL:grouped_matmul_wgmma_bf16_k128_n256_b128x128_s4]] blocks in (%{{.*}}, %c2, %c1) threads in (%c128, %c1, %c1) dynamic_shared_memory_size %c197632_i32 args(%[[X_ADDRESS]] : !llvm.ptr, %[[W_ADDRESS]] : !llvm.ptr, %[[X_BUF]] : memref<?x128xbf16>, %{{.*}} : memref<?x128x256xbf16>, %{{.*}} : memref<?xi32>, %{{.*}} : memref<?x256xbf16>)
 // CHECK: gpu.func @[[KERNEL]](%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr,
@@ -33,7 +32,7 @@
 // CHECK: gpu.barrier
 // CHECK: nvgpu.mbarrier.arrive.expect_tx %[[BARRIERS]][%{{.*}}], %c32768
 // CHECK: nvgpu.tma.async.load %{{.*}}[%{{.*}}, %{{.*}}], %[[BARRIERS]][%{{.*}}] to %{{.*}} : {{.*}} -> memref<128x64xbf16, #gpu.address_space<workgroup>>
-// CHECK-COUNT-2: nvgpu.tma.async.load %{{.*}} -> memref<64x64xbf16, #gpu.address_space<workgroup>>
+// CHECK-COUNT-2: nvgpu.tma.async.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], {{.*}} -> memref<1x64x64xbf16, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.warpgroup.mma.init.accumulator -> <fragmented = vector<128x128xf32>>
 // CHECK: scf.for
 // CHECK:   nvgpu.mbarrier.try_wait.parity %[[BARRIERS]]
@@ -76,7 +75,7 @@ func.func @sorted(%x: tensor<?x128xbf16>, %w: tensor<4x128x256xbf16>, %offsets: 
 // CHECK: gpu.func @[[KERNEL]]
 // CHECK: nvgpu.mbarrier.arrive.expect_tx %{{.*}}, %c40960
 // CHECK: nvgpu.tma.async.load {{.*}} -> memref<64x64xbf16, #gpu.address_space<workgroup>>
-// CHECK-COUNT-4: nvgpu.tma.async.load {{.*}} -> memref<64x64xbf16, #gpu.address_space<workgroup>>
+// CHECK-COUNT-4: nvgpu.tma.async.load {{.*}} -> memref<1x64x64xbf16, #gpu.address_space<workgroup>>
 // CHECK: scf.for {{.*}} -> (!nvgpu.warpgroup.accumulator<fragmented = vector<64x128xf32>>, !nvgpu.warpgroup.accumulator<fragmented = vector<64x128xf32>>)
 // CHECK-COUNT-2: nvgpu.warpgroup.mma
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
@@ -91,11 +90,15 @@ func.func @gathered_gated(%x: tensor<8x128xbf16>, %w: tensor<4x128x256xbf16>, %o
 
 // -----
 
-// K not a multiple of 64 (a k-block would straddle two experts' weights): mma.sync.
-// CHECK-LABEL: func.func @narrow_k
-// CHECK: gpu.launch_func @moec_kernels::@grouped_matmul_mma_bf16_k32_n64_
-// CHECK-NOT: nvgpu.tma
-func.func @narrow_k(%x: tensor<?x32xbf16>, %w: tensor<4x32x64xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
+// K of 32 and 64 result columns: one k-block of 64, whose k past K TMA reads as zeros
+// in both operands (the weights' map is of [E, K, N], so the box never reaches the next
+// expert's rows); 64-column blocks.
+// CHECK-LABEL: func.func @partial_k_block
+// CHECK: nvgpu.tma.create.descriptor %{{.*}} box[%c1, %c64, %c64]
+// CHECK: gpu.launch_func @moec_kernels::@[[KERNEL:grouped_matmul_wgmma_bf16_k32_n64_b128x64_s4]]
+// CHECK: gpu.func @[[KERNEL]]
+// CHECK: scf.for %{{.*}} = %c0 to %c1 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (!nvgpu.warpgroup.accumulator<fragmented = vector<128x64xf32>>)
+func.func @partial_k_block(%x: tensor<?x32xbf16>, %w: tensor<4x32x64xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
   %y = moe.grouped_matmul %x, %w offsets %offsets
       : (tensor<?x32xbf16>, tensor<4x32x64xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>

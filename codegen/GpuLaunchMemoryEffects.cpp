@@ -5,13 +5,15 @@
 // with unknown memory side effects are not supported"): the tensor-core grouped matmul
 // launches its kernels before bufferization (moec-lower-grouped-matmul-to-mma). Declaring
 // what a launch may do lets the deallocation place its frees after the launch, as it does
-// after a call.
+// after a call. Likewise `nvgpu.tma.create.descriptor`, which the sm_90a grouped matmul
+// builds on the host (its launch names the buffers too, so they live until it).
 //
 //===----------------------------------------------------------------------===//
 
 #include "moec/Codegen/GpuLaunchMemoryEffects.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -36,10 +38,26 @@ struct LaunchFuncMemoryEffects
     effects.emplace_back(MemoryEffects::Write::get());
   }
 };
+
+/// Encoding a tensor map reads the buffer's address and shape, not its contents; a read
+/// of the buffer is the closest effect the deallocation understands.
+struct TmaCreateDescriptorMemoryEffects
+    : MemoryEffectOpInterface::ExternalModel<TmaCreateDescriptorMemoryEffects,
+                                             nvgpu::TmaCreateDescriptorOp> {
+  void
+  getEffects(Operation *op,
+             SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &effects) const {
+    effects.emplace_back(MemoryEffects::Read::get(),
+                         &cast<nvgpu::TmaCreateDescriptorOp>(op).getTensorMutable());
+  }
+};
 } // namespace
 
 void moec::registerGpuLaunchMemoryEffects(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *context, gpu::GPUDialect *) {
     gpu::LaunchFuncOp::attachInterface<LaunchFuncMemoryEffects>(*context);
+  });
+  registry.addExtension(+[](MLIRContext *context, nvgpu::NVGPUDialect *) {
+    nvgpu::TmaCreateDescriptorOp::attachInterface<TmaCreateDescriptorMemoryEffects>(*context);
   });
 }

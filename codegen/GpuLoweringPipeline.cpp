@@ -33,6 +33,8 @@ static void buildKernelToNVVMPipeline(OpPassManager &pm) {
   kernels.addPass(createLowerAffinePass());
   // Math becomes libdevice's __nv_* functions, which serialization links.
   kernels.addPass(createConvertGpuOpsToNVVMOps());
+  // NVVM ops written as inline PTX (mbarrier waits of the sm_90a kernels) to LLVM.
+  kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());
@@ -95,9 +97,12 @@ void moec::buildGpuLoweringPipeline(OpPassManager &pm, const GpuLoweringOptions 
   // Host side: launches, allocations and frees become calls to the mgpu* functions; the
   // kernels become a gpu.binary, which the LLVM translation embeds and loads. A fatbin
   // carries the PTX beside the chip's cubin, so that a GPU the cubin does not run on still
-  // compiles the PTX at load.
-  buildHostCodeToLLVMPipeline(
-      pm, [](OpPassManager &host) { host.addPass(createGpuToLLVMConversionPass()); });
+  // compiles the PTX at load. The sm_90a kernels' tensor maps are made on the host
+  // (nvgpu.tma.create.descriptor).
+  buildHostCodeToLLVMPipeline(pm, [](OpPassManager &host) {
+    host.addPass(createConvertNVGPUToNVVMPass());
+    host.addPass(createGpuToLLVMConversionPass());
+  });
   GpuModuleToBinaryPassOptions binaryOptions;
   if (options.assemblerToolkitPath.empty()) {
     binaryOptions.compilationTarget = "isa";

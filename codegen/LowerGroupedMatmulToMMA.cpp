@@ -5,11 +5,15 @@
 // buffers: tiles staged in shared memory by cp.async, fragments loaded by ldmatrix,
 // mma.sync m16n8k16 with f32 accumulators. The fragment layouts are those of the PTX
 // ISA's "Matrix Fragments for mma.m16n8k16 with floating point type"; docs/gpu-mma.md
-// derives the ldmatrix addressing from them. No GPU has run these kernels yet.
+// derives the ldmatrix addressing from them. For sm_90a, the kernels of
+// GroupedMatmulWgmmaKernel.cpp (wgmma, TMA) take their place. No GPU has run these
+// kernels yet.
 //
 //===----------------------------------------------------------------------===//
 
 #include "ExpertLoad.h"
+#include "GroupedMatmulKernels.h"
+
 #include "moec/Codegen/Passes.h"
 #include "moec/Dialect/MoE/MoE.h"
 
@@ -18,6 +22,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -28,8 +33,6 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
-#include "llvm/Support/FormatVariadic.h"
-
 #include <optional>
 
 namespace moec {
@@ -39,9 +42,7 @@ namespace moec {
 
 using namespace mlir;
 using namespace moec::moe;
-
-/// The gpu.module that holds every kernel of a model (docs/gpu-codegen.md).
-static constexpr StringLiteral kKernelModuleName = "moec_kernels";
+using namespace moec::grouped_matmul;
 
 /// Rows of a shared-memory tile of `tileRows` rows of `chunksPerRow` 16-byte chunks when
 /// `threads` threads each copy the same number of chunks: the copies past the tile land
@@ -113,8 +114,7 @@ static int64_t stageBytes(const MmaTiling &tiling, int64_t parts, int64_t elemen
 /// (16 when K is not a multiple of 32). The stages are as many as fit in the 48 KiB of
 /// static shared memory that every chip from sm_80 on has, so the chip does not enter
 /// yet; sm_90's 228 KiB (dynamic shared memory) would allow larger tiles.
-static MmaTiling chooseTiling(int64_t rowsPerExpert, int64_t outColumns, int64_t K,
-                              int64_t parts) {
+static MmaTiling chooseTiling(int64_t rowsPerExpert, int64_t outColumns, int64_t K, int64_t parts) {
   int64_t kBlock = K % (2 * kTileK) == 0 ? 2 * kTileK : kTileK;
   bool decode = rowsPerExpert <= kTileM;
   MmaTiling tiling = decode ? MmaTiling{1, 4, 1, 2, kBlock, 4} : MmaTiling{2, 2, 2, 4, kBlock, 3};
@@ -128,88 +128,50 @@ static MmaTiling chooseTiling(int64_t rowsPerExpert, int64_t outColumns, int64_t
 }
 
 namespace {
-/// What a grouped matmul needs from its kernel; equal configurations share one kernel.
-struct KernelConfig {
-  Type elementType; // of the input, weights, bias and result alike (the op's verifier)
-  int64_t K, N;
-  std::optional<int64_t> rowsPerToken; // set when the kernel gathers through sorted_ids
-  bool hasBias;
-  std::optional<Activation> activation;
-  bool gated;
-  double alpha, limit;
+/// What a grouped matmul needs from its mma.sync kernel; equal configurations share one
+/// kernel.
+struct KernelConfig : MatmulConfig {
   MmaTiling tiling;
-
-  int64_t outColumns() const { return gated ? N / 2 : N; }
 
   /// The kernel's name, which spells out every field: kernels are found again by it.
   std::string name() const {
     std::string result;
     llvm::raw_string_ostream os(result);
-    os << "grouped_matmul_mma_" << elementType << "_k" << K << "_n" << N;
-    if (rowsPerToken)
-      os << "_gather" << *rowsPerToken;
-    if (hasBias)
-      os << "_bias";
-    if (activation) {
-      os << "_" << stringifyActivation(*activation);
-      if (*activation == Activation::swiglu_clamped)
-        os << llvm::formatv("_alpha{0}_limit{1}", alpha, limit);
-    }
-    if (gated)
-      os << "_gated";
+    os << "grouped_matmul_mma_";
+    printName(os);
     os << "_w" << tiling.warpsM << "x" << tiling.warpsN << "_t" << tiling.mTiles << "x"
        << tiling.nTiles << "_kb" << tiling.kBlock << "_s" << tiling.stages;
-    // Symbol names keep to identifier characters.
-    for (char &c : result)
-      if (!llvm::isAlnum(c) && c != '_')
-        c = '_';
-    return result;
+    return kernelSymbolName(result);
   }
 };
 
-/// The kernel's memref arguments: every row count is dynamic, so that one kernel serves
-/// every token count.
-struct KernelSignature {
-  MemRefType input, weights, offsets, sortedIds, bias, result;
+/// The shared-memory tiles: [stage][row][k] of the input, [stage][part][k][column] of
+/// the weights (part 1: the up half of a gated product).
+SmallVector<Type> sharedTiles(const KernelConfig &config) {
+  const MmaTiling &tiling = config.tiling;
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(config.elementType.getContext(), gpu::AddressSpace::Workgroup);
+  int64_t inputRows = stagedRows(tiling.blockRows(), tiling.kBlock / kChunk, tiling.threads());
+  int64_t weightRows = stagedRows(tiling.kBlock, tiling.blockColumns() / kChunk, tiling.threads());
+  return {MemRefType::get({tiling.stages, inputRows, tiling.kBlock + kRowPadding},
+                          config.elementType, MemRefLayoutAttrInterface(), workgroup),
+          MemRefType::get(
+              {tiling.stages, config.parts(), weightRows, tiling.blockColumns() + kRowPadding},
+              config.elementType, MemRefLayoutAttrInterface(), workgroup)};
+}
 
-  explicit KernelSignature(const KernelConfig &config) {
-    MLIRContext *context = config.elementType.getContext();
-    int64_t dynamic = ShapedType::kDynamic;
-    Type i32 = IntegerType::get(context, 32);
-    input = MemRefType::get({dynamic, config.K}, config.elementType);
-    weights = MemRefType::get({dynamic, config.K, config.N}, config.elementType);
-    offsets = MemRefType::get({dynamic}, i32);
-    sortedIds = MemRefType::get({dynamic}, i32);
-    bias = MemRefType::get({dynamic, config.N}, config.elementType);
-    result = MemRefType::get({dynamic, config.outColumns()}, config.elementType);
-  }
-
-  /// The shared-memory tiles: [stage][row][k] of the input, [stage][part][k][column] of
-  /// the weights (part 1: the up half of a gated product).
-  static SmallVector<Type> sharedTiles(const KernelConfig &config) {
-    const MmaTiling &tiling = config.tiling;
-    auto workgroup = gpu::AddressSpaceAttr::get(config.elementType.getContext(),
-                                                gpu::AddressSpace::Workgroup);
-    int64_t parts = config.gated ? 2 : 1;
-    int64_t inputRows = stagedRows(tiling.blockRows(), tiling.kBlock / kChunk, tiling.threads());
-    int64_t weightRows =
-        stagedRows(tiling.kBlock, tiling.blockColumns() / kChunk, tiling.threads());
-    return {MemRefType::get({tiling.stages, inputRows, tiling.kBlock + kRowPadding},
-                            config.elementType, MemRefLayoutAttrInterface(), workgroup),
-            MemRefType::get({tiling.stages, parts, weightRows, tiling.blockColumns() + kRowPadding},
-                            config.elementType, MemRefLayoutAttrInterface(), workgroup)};
-  }
-
-  SmallVector<Type> types(const KernelConfig &config) const {
-    SmallVector<Type> result{input, weights, offsets};
-    if (config.rowsPerToken)
-      result.push_back(sortedIds);
-    if (config.hasBias)
-      result.push_back(bias);
-    result.push_back(this->result);
-    return result;
-  }
-};
+/// The kernel's arguments: input, weights, offsets, then sorted_ids and bias when
+/// present, and the result.
+SmallVector<Type> argumentTypes(const KernelConfig &config) {
+  ArgumentTypes types(config);
+  SmallVector<Type> result{types.input, types.weights, types.offsets};
+  if (config.rowsPerToken)
+    result.push_back(types.sortedIds);
+  if (config.hasBias)
+    result.push_back(types.bias);
+  result.push_back(types.result);
+  return result;
+}
 
 /// Emits the body of one kernel. Every lane of a warp holds the fragments the PTX ISA
 /// assigns it: with `group = lane / 4` and `pair = 2 * (lane % 4)`,
@@ -218,10 +180,10 @@ struct KernelSignature {
 /// - B (16 x 8, "col" = k-major pairs): column group, rows pair, pair + 1 (first
 ///   register) and pair + 8, pair + 9 (second);
 /// - C/D (16 x 8 f32): rows group (c0, c1) and group + 8 (c2, c3), columns pair, pair + 1.
-class MmaKernelEmitter {
+class MmaKernelEmitter : KernelEmitter {
 public:
   MmaKernelEmitter(ImplicitLocOpBuilder &b, const KernelConfig &config, gpu::GPUFuncOp kernel)
-      : b(b), config(config), tiling(config.tiling) {
+      : KernelEmitter(b, config), config(config), tiling(config.tiling) {
     Block &entry = kernel.getBody().front();
     unsigned arg = 0;
     input = entry.getArgument(arg++);
@@ -234,7 +196,6 @@ public:
     result = entry.getArgument(arg++);
     stagedInput = kernel.getWorkgroupAttributions()[0];
     stagedWeights = kernel.getWorkgroupAttributions()[1];
-    f32 = b.getF32Type();
     accumulatorType = VectorType::get({4}, f32);
   }
 
@@ -250,36 +211,22 @@ public:
         mul(arith::DivUIOp::create(b, warp, index(tiling.warpsN)), index(tiling.warpRows()));
     warpColumnOffset =
         mul(arith::RemUIOp::create(b, warp, index(tiling.warpsN)), index(tiling.warpColumns()));
-    blockFirstRow =
-        mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), index(tiling.blockRows()));
+    blockFirstRow = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), index(tiling.blockRows()));
     blockFirstColumn =
         mul(gpu::BlockIdOp::create(b, gpu::Dimension::y), index(tiling.blockColumns()));
     firstRow = add(blockFirstRow, warpRowOffset);
     firstColumn = add(blockFirstColumn, warpColumnOffset);
 
     zeroRowsOutsideSegments();
-    forEachExpertOverlappingBlock([&](Value expert) { multiplyExpert(expert); });
+    forEachExpertOverlappingBlock(blockFirstRow, tiling.blockRows(), /*initial=*/{},
+                                  [&](Value expert, ValueRange) {
+                                    multiplyExpert(expert);
+                                    return SmallVector<Value>();
+                                  });
     gpu::ReturnOp::create(b);
   }
 
 private:
-  // Small arithmetic helpers on index values.
-  Value index(int64_t value) { return arith::ConstantIndexOp::create(b, value); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
-  Value cmp(arith::CmpIPredicate predicate, Value x, Value y) {
-    return arith::CmpIOp::create(b, predicate, x, y);
-  }
-  Value both(Value x, Value y) { return arith::AndIOp::create(b, x, y); }
-  Value dim(Value memref, int64_t d) { return memref::DimOp::create(b, memref, d); }
-  Value f32Constant(double value) {
-    return arith::ConstantOp::create(b, b.getF32FloatAttr(static_cast<float>(value)));
-  }
-  Value clamp(Value x, Value low, Value high) {
-    return arith::MinSIOp::create(b, arith::MaxSIOp::create(b, x, low), high);
-  }
-
   /// A pair starts at an even column of a row of an even number of 16-bit elements, so it
   /// is one aligned 32-bit access.
   llvm::Align pairAlignment() const {
@@ -291,20 +238,7 @@ private:
     return add(firstRow, add(group, index(mTile * kTileM + half * 8)));
   }
   /// The first of the two result columns this lane holds in column tile `nTile`.
-  Value laneColumn(int64_t nTile) {
-    return add(firstColumn, add(pair, index(nTile * kTileN)));
-  }
-
-  /// The clamped bounds of expert `e`'s segment, as the host kernel reads them.
-  Value segmentBegin(Value e) {
-    Value offset = memref::LoadOp::create(b, offsets, e);
-    return clamp(arith::IndexCastOp::create(b, b.getIndexType(), offset), index(0), rows);
-  }
-  Value segmentEnd(Value e) {
-    Value offset = memref::LoadOp::create(b, offsets, add(e, index(1)));
-    return clamp(arith::IndexCastOp::create(b, b.getIndexType(), offset), segmentBegin(e),
-                 rows);
-  }
+  Value laneColumn(int64_t nTile) { return add(firstColumn, add(pair, index(nTile * kTileN))); }
 
   /// Stores the pairs `values(mTile, half, nTile)` (two result columns each) of this lane
   /// where `predicate(row)` holds and the columns exist.
@@ -329,98 +263,10 @@ private:
 
   /// Rows before the first segment or after the last one are zero.
   void zeroRowsOutsideSegments() {
-    Value covered = segmentBegin(index(0));
-    // The last offset, read directly: there may be no expert at all.
-    Value coveredEnd = clamp(arith::IndexCastOp::create(b, b.getIndexType(),
-                                                        memref::LoadOp::create(b, offsets, experts)),
-                             covered, rows);
     Value zeros = arith::ConstantOp::create(
         b, DenseElementsAttr::get(VectorType::get({2}, config.elementType),
                                   b.getZeroAttr(config.elementType)));
-    storePairs(
-        [&](Value row) {
-          Value outside = arith::OrIOp::create(b, cmp(arith::CmpIPredicate::slt, row, covered),
-                                               cmp(arith::CmpIPredicate::sge, row, coveredEnd));
-          return both(outside, cmp(arith::CmpIPredicate::slt, row, rows));
-        },
-        [&](int64_t, int64_t, int64_t) { return zeros; });
-  }
-
-  /// Calls `body` with every expert whose segment overlaps this block's rows, in order:
-  /// a binary search for the first segment that ends after the block's first row, then
-  /// every segment that begins before its last. Every thread of the block takes the same
-  /// path, so the body may synchronize the block.
-  void forEachExpertOverlappingBlock(function_ref<void(Value expert)> body) {
-    Type indexType = b.getIndexType();
-    auto search = scf::WhileOp::create(b, TypeRange{indexType, indexType},
-                                       ValueRange{index(0), experts});
-    {
-      OpBuilder::InsertionGuard guard(b);
-      Block *before = b.createBlock(&search.getBefore(), {}, {indexType, indexType},
-                                    {b.getLoc(), b.getLoc()});
-      Value low = before->getArgument(0), high = before->getArgument(1);
-      scf::ConditionOp::create(b, cmp(arith::CmpIPredicate::slt, low, high), before->getArguments());
-      Block *after = b.createBlock(&search.getAfter(), {}, {indexType, indexType},
-                                   {b.getLoc(), b.getLoc()});
-      low = after->getArgument(0);
-      high = after->getArgument(1);
-      Value middle = arith::DivUIOp::create(b, add(low, high), index(2));
-      Value endsAfter = cmp(arith::CmpIPredicate::sgt, segmentEnd(middle), blockFirstRow);
-      scf::YieldOp::create(
-          b, ValueRange{arith::SelectOp::create(b, endsAfter, low, add(middle, index(1))),
-                        arith::SelectOp::create(b, endsAfter, middle, high)});
-    }
-    Value blockEnd = add(blockFirstRow, index(tiling.blockRows()));
-    auto loop = scf::WhileOp::create(b, TypeRange{indexType}, ValueRange{search.getResult(0)});
-    OpBuilder::InsertionGuard guard(b);
-    Block *before = b.createBlock(&loop.getBefore(), {}, {indexType}, {b.getLoc()});
-    Value expert = before->getArgument(0);
-    // The segment is only read once the expert is known to exist.
-    Value exists = cmp(arith::CmpIPredicate::slt, expert, experts);
-    auto overlaps = scf::IfOp::create(b, b.getI1Type(), exists, /*withElseRegion=*/true);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(overlaps.thenBlock());
-      scf::YieldOp::create(b, cmp(arith::CmpIPredicate::slt, segmentBegin(expert), blockEnd));
-      b.setInsertionPointToStart(overlaps.elseBlock());
-      scf::YieldOp::create(b, arith::ConstantIntOp::create(b, b.getI1Type(), 0).getResult());
-    }
-    scf::ConditionOp::create(b, overlaps.getResult(0), ValueRange{expert});
-    Block *after = b.createBlock(&loop.getAfter(), {}, {indexType}, {b.getLoc()});
-    expert = after->getArgument(0);
-    // Empty segments inside the block's rows cost no k-loop.
-    Value nonEmpty =
-        cmp(arith::CmpIPredicate::slt, segmentBegin(expert), segmentEnd(expert));
-    auto ifNonEmpty = scf::IfOp::create(b, nonEmpty, /*withElseRegion=*/false);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifNonEmpty.thenBlock());
-      body(expert);
-    }
-    scf::YieldOp::create(b, add(expert, index(1)));
-  }
-
-  /// Where result row `row`'s A row comes from, for the expert of segment [begin, end).
-  struct RowSource {
-    Value valid;  // the row is in the segment and not padding: it has an input row
-    Value source; // that input row (0 when not valid, never read then)
-  };
-
-  RowSource rowSource(Value row, Value begin, Value end) {
-    Value inSegment = both(cmp(arith::CmpIPredicate::sge, row, begin),
-                           cmp(arith::CmpIPredicate::slt, row, end));
-    if (!config.rowsPerToken)
-      return {inSegment, arith::SelectOp::create(b, inSegment, row, index(0))};
-    // Rows past the result are never in a segment: the id load stays in bounds with the
-    // row clamped.
-    Value slot = arith::MinSIOp::create(b, row, sub(rows, index(1)));
-    Value id = arith::IndexCastOp::create(b, b.getIndexType(),
-                                          memref::LoadOp::create(b, sortedIds, slot));
-    Value validIds = mul(dim(input, 0), index(*config.rowsPerToken));
-    Value valid = both(inSegment, both(cmp(arith::CmpIPredicate::sge, id, index(0)),
-                                       cmp(arith::CmpIPredicate::slt, id, validIds)));
-    Value token = arith::DivUIOp::create(b, id, index(*config.rowsPerToken));
-    return {valid, arith::SelectOp::create(b, valid, token, index(0))};
+    storePairs(rowOutsideSegments(), [&](int64_t, int64_t, int64_t) { return zeros; });
   }
 
   /// A fragment register as mma.sync takes it: bf16 pairs travel as i32.
@@ -436,7 +282,6 @@ private:
   int64_t accumulatorIndex(int64_t mTile, int64_t nTile, int64_t part) const {
     return (part * tiling.mTiles + mTile) * tiling.nTiles + nTile;
   }
-  int64_t parts() const { return config.gated ? 2 : 1; }
 
   Value mma(ArrayRef<Value> a, ArrayRef<Value> bFragment, Value accumulator) {
     SmallVector<Value, 4> c;
@@ -486,12 +331,11 @@ private:
 
   /// A 16-byte copy of `kChunk` elements into shared memory, zero-filled unless `valid`
   /// (the source address, always in bounds, is then not read).
-  Value copyChunk(Value from, ValueRange fromIndices, Value to, ValueRange toIndices,
-                  Value valid) {
+  Value copyChunk(Value from, ValueRange fromIndices, Value to, ValueRange toIndices, Value valid) {
     Value elements = arith::SelectOp::create(b, valid, index(kChunk), index(0));
-    return nvgpu::DeviceAsyncCopyOp::create(b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
-                                            to, toIndices, from, fromIndices,
-                                            b.getIndexAttr(kChunk), elements, b.getUnitAttr());
+    return nvgpu::DeviceAsyncCopyOp::create(b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), to,
+                                            toIndices, from, fromIndices, b.getIndexAttr(kChunk),
+                                            elements, b.getUnitAttr());
   }
 
   /// Issues the copies of k-block `kBlock` into its stage of the shared tiles and commits
@@ -513,15 +357,14 @@ private:
       Value column = mul(slot.chunk, index(kChunk));
       Value resultColumn = add(blockFirstColumn, column);
       // Columns past the result (in the last block) read nothing and stay zero.
-      Value valid = whereActive(
-          slot, both(inK, cmp(arith::CmpIPredicate::ult, resultColumn,
-                              index(config.outColumns()))));
+      Value valid = whereActive(slot, both(inK, cmp(arith::CmpIPredicate::ult, resultColumn,
+                                                    index(config.outColumns()))));
       Value weightColumn = arith::SelectOp::create(b, valid, resultColumn, index(0));
       Value kRow = arith::SelectOp::create(b, valid, add(k, slot.row), index(0));
-      for (int64_t part = 0; part < parts(); ++part)
-        copies.push_back(copyChunk(
-            weights, {expert, kRow, add(weightColumn, index(part * config.outColumns()))},
-            stagedWeights, {stage, index(part), slot.row, column}, valid));
+      for (int64_t part = 0; part < config.parts(); ++part)
+        copies.push_back(
+            copyChunk(weights, {expert, kRow, add(weightColumn, index(part * config.outColumns()))},
+                      stagedWeights, {stage, index(part), slot.row, column}, valid));
     }
     return nvgpu::DeviceAsyncCreateGroupOp::create(
         b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), copies);
@@ -536,14 +379,14 @@ private:
     auto registers = [&](Value matrices, int64_t count) {
       SmallVector<Value, 4> result;
       for (int64_t i = 0; i < count; ++i)
-        result.push_back(fragmentRegister(
-            vector::ExtractOp::create(b, matrices, ArrayRef<int64_t>{i})));
+        result.push_back(
+            fragmentRegister(vector::ExtractOp::create(b, matrices, ArrayRef<int64_t>{i})));
       return result;
     };
     auto ldmatrix = [&](Value memref, ValueRange indices, int64_t tiles, bool transpose) {
-      return nvgpu::LdMatrixOp::create(
-          b, VectorType::get({tiles, 2}, config.elementType), memref, indices,
-          b.getBoolAttr(transpose), b.getI32IntegerAttr(static_cast<int32_t>(tiles)));
+      return nvgpu::LdMatrixOp::create(b, VectorType::get({tiles, 2}, config.elementType), memref,
+                                       indices, b.getBoolAttr(transpose),
+                                       b.getI32IntegerAttr(static_cast<int32_t>(tiles)));
     };
     for (int64_t kStep = 0; kStep < tiling.kBlock; kStep += kTileK) {
       // Lane l addresses row l % 16 (and column block l / 16) of the 16 x 16 A tile.
@@ -555,22 +398,22 @@ private:
       }
       // Lane l addresses k row l % 16 of the B tiles of columns (nTile + l / 16) * 8: four
       // 8 x 8 matrices give two column tiles' fragments, an odd last tile takes two.
-      for (int64_t part = 0; part < parts(); ++part)
+      for (int64_t part = 0; part < config.parts(); ++part)
         for (int64_t nTile = 0; nTile < tiling.nTiles; nTile += 2) {
           bool pairOfTiles = nTile + 1 < tiling.nTiles;
           Value kRow = add(laneRowInTile, index(kStep));
           Value column = add(warpColumnOffset, index(nTile * kTileN));
           if (pairOfTiles)
             column = add(column, laneEighth);
-          SmallVector<Value, 4> bRegisters = registers(
-              ldmatrix(stagedWeights, {stage, index(part), kRow, column}, pairOfTiles ? 4 : 2,
-                       true),
-              pairOfTiles ? 4 : 2);
+          SmallVector<Value, 4> bRegisters =
+              registers(ldmatrix(stagedWeights, {stage, index(part), kRow, column},
+                                 pairOfTiles ? 4 : 2, true),
+                        pairOfTiles ? 4 : 2);
           for (int64_t tile = 0; tile < (pairOfTiles ? 2 : 1); ++tile)
             for (int64_t mTile = 0; mTile < tiling.mTiles; ++mTile) {
               Value &accumulator = accumulators[accumulatorIndex(mTile, nTile + tile, part)];
-              accumulator = mma(aFragments[mTile],
-                                ArrayRef<Value>(bRegisters).slice(2 * tile, 2), accumulator);
+              accumulator = mma(aFragments[mTile], ArrayRef<Value>(bRegisters).slice(2 * tile, 2),
+                                accumulator);
             }
         }
     }
@@ -585,8 +428,7 @@ private:
     SmallVector<RowSource> inputRows;
     for (const CopySlot &slot : inputSlots)
       inputRows.push_back(rowSource(add(blockFirstRow, slot.row), begin, end));
-    SmallVector<CopySlot> weightSlots =
-        copySlots(tiling.kBlock, tiling.blockColumns() / kChunk);
+    SmallVector<CopySlot> weightSlots = copySlots(tiling.kBlock, tiling.blockColumns() / kChunk);
     auto stageKBlockAt = [&](Value kBlock) {
       return stageKBlock(kBlock, expert, inputSlots, inputRows, weightSlots);
     };
@@ -600,9 +442,9 @@ private:
     for (int64_t kBlock = 0; kBlock + 1 < tiling.stages; ++kBlock)
       lastGroup = stageKBlockAt(index(kBlock));
 
-    Value zero = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(accumulatorType, b.getZeroAttr(f32)));
-    SmallVector<Value> initial(parts() * tiling.mTiles * tiling.nTiles, zero);
+    Value zero =
+        arith::ConstantOp::create(b, DenseElementsAttr::get(accumulatorType, b.getZeroAttr(f32)));
+    SmallVector<Value> initial(config.parts() * tiling.mTiles * tiling.nTiles, zero);
     initial.push_back(lastGroup);
     auto kLoop =
         scf::ForOp::create(b, index(0), index(config.K / tiling.kBlock), index(1), initial);
@@ -639,106 +481,29 @@ private:
         },
         [&](int64_t mTile, int64_t half, int64_t nTile) {
           SmallVector<Value, 2> outputs;
-          for (int64_t element = 0; element < 2; ++element) {
-            SmallVector<Value, 2> values; // [part]
-            for (int64_t part = 0; part < parts(); ++part) {
-              Value accumulator = kLoop.getResult(accumulatorIndex(mTile, nTile, part));
-              Value value = vector::ExtractOp::create(b, accumulator,
-                                                      ArrayRef<int64_t>{half * 2 + element});
-              if (bias) {
-                Value column = add(laneColumn(nTile), index(element + part * config.outColumns()));
-                Value biasValue = memref::LoadOp::create(b, bias, ValueRange{expert, column});
-                value = arith::AddFOp::create(b, value, toF32(biasValue));
-              }
-              values.push_back(value);
-            }
-            Value output = applyEpilogue(values[0], config.gated ? values[1] : Value());
-            // Padding rows of the segment are zero.
-            output = arith::SelectOp::create(b, laneValid[mTile * 2 + half], output,
-                                             f32Constant(0.0));
-            outputs.push_back(fromF32(output));
-          }
-          return vector::FromElementsOp::create(
-              b, VectorType::get({2}, config.elementType), outputs);
+          for (int64_t element = 0; element < 2; ++element)
+            outputs.push_back(epilogue(
+                expert, add(laneColumn(nTile), index(element)), laneValid[mTile * 2 + half],
+                [&](int64_t part) {
+                  Value accumulator = kLoop.getResult(accumulatorIndex(mTile, nTile, part));
+                  return vector::ExtractOp::create(b, accumulator,
+                                                   ArrayRef<int64_t>{half * 2 + element})
+                      .getResult();
+                }));
+          return vector::FromElementsOp::create(b, VectorType::get({2}, config.elementType),
+                                                outputs);
         });
   }
 
-  Value toF32(Value value) {
-    return value.getType() == f32 ? value : arith::ExtFOp::create(b, f32, value).getResult();
-  }
-  Value fromF32(Value value) {
-    return config.elementType == f32
-               ? value
-               : arith::TruncFOp::create(b, config.elementType, value).getResult();
-  }
-
-  Value sigmoid(Value x) {
-    Value one = f32Constant(1.0);
-    Value exp = math::ExpOp::create(b, arith::NegFOp::create(b, x));
-    return arith::DivFOp::create(b, one, arith::AddFOp::create(b, one, exp));
-  }
-
-  /// act(gate) (* up when gated), as lib/runtime/MoEGroupedMatmul.cpp computes it.
-  Value applyEpilogue(Value gate, Value up) {
-    if (!config.activation)
-      return gate;
-    auto mulf = [&](Value x, Value y) { return arith::MulFOp::create(b, x, y).getResult(); };
-    Value activated;
-    switch (*config.activation) {
-    case Activation::relu:
-      activated = arith::MaximumFOp::create(b, gate, f32Constant(0.0));
-      break;
-    case Activation::gelu: {
-      Value erf = math::ErfOp::create(b, mulf(gate, f32Constant(M_SQRT1_2)));
-      activated = mulf(mulf(f32Constant(0.5), gate),
-                       arith::AddFOp::create(b, f32Constant(1.0), erf));
-      break;
-    }
-    case Activation::gelu_tanh: {
-      // 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2 / pi) (x + 0.044715 x^3).
-      Value cube = mulf(mulf(gate, gate), gate);
-      Value u = mulf(f32Constant(0.7978845608),
-                     arith::AddFOp::create(b, gate, mulf(f32Constant(0.044715), cube)));
-      activated = mulf(gate, sigmoid(mulf(f32Constant(2.0), u)));
-      break;
-    }
-    case Activation::silu:
-      activated = mulf(gate, sigmoid(gate));
-      break;
-    case Activation::swiglu_clamped: {
-      Value limit = f32Constant(config.limit);
-      Value g = arith::MinimumFOp::create(b, gate, limit);
-      Value u = arith::MinimumFOp::create(
-          b, arith::MaximumFOp::create(b, up, f32Constant(-config.limit)), limit);
-      Value gLinear = mulf(g, sigmoid(mulf(f32Constant(config.alpha), g)));
-      return mulf(arith::AddFOp::create(b, u, f32Constant(1.0)), gLinear);
-    }
-    }
-    return up ? mulf(activated, up) : activated;
-  }
-
-  ImplicitLocOpBuilder &b;
   const KernelConfig &config;
   const MmaTiling &tiling;
-  Value input, weights, offsets, sortedIds, bias, result, stagedInput, stagedWeights;
-  Type f32;
+  Value weights, stagedInput, stagedWeights;
   VectorType accumulatorType;
-  Value rows, experts, thread, lane, group, pair;
+  Value thread, lane, group, pair;
   // The first result row and column of this block, and of this warp in the block and in
   // the result.
   Value blockFirstRow, blockFirstColumn, warpRowOffset, warpColumnOffset, firstRow, firstColumn;
 };
-
-/// The kernel module of `module`, created empty (no target yet: the GPU pipeline attaches
-/// the chip's) when it does not exist.
-gpu::GPUModuleOp getOrCreateKernelModule(PatternRewriter &rewriter, ModuleOp module) {
-  if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModuleName))
-    return existing;
-  OpBuilder::InsertionGuard guard(rewriter);
-  rewriter.setInsertionPointToEnd(module.getBody());
-  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), rewriter.getUnitAttr());
-  return gpu::GPUModuleOp::create(rewriter, module.getLoc(), kKernelModuleName);
-}
 
 /// The kernel for `config` in `kernels`, emitted the first time it is asked for.
 gpu::GPUFuncOp getOrCreateKernel(PatternRewriter &rewriter, gpu::GPUModuleOp kernels,
@@ -748,13 +513,12 @@ gpu::GPUFuncOp getOrCreateKernel(PatternRewriter &rewriter, gpu::GPUModuleOp ker
     return existing;
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPointToEnd(kernels.getBody());
-  KernelSignature signature(config);
-  SmallVector<Type> sharedTiles = KernelSignature::sharedTiles(config);
-  auto kernel = gpu::GPUFuncOp::create(
-      rewriter, loc, name, rewriter.getFunctionType(signature.types(config), {}), sharedTiles);
+  SmallVector<Type> tiles = sharedTiles(config);
+  auto kernel = gpu::GPUFuncOp::create(rewriter, loc, name,
+                                       rewriter.getFunctionType(argumentTypes(config), {}), tiles);
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), rewriter.getUnitAttr());
   // cp.async writes, and ldmatrix reads, 16 bytes at a time.
-  for (unsigned i = 0; i < sharedTiles.size(); ++i)
+  for (unsigned i = 0; i < tiles.size(); ++i)
     kernel.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
                                        rewriter.getI64IntegerAttr(16));
   kernel.setKnownBlockSizeAttr(
@@ -766,8 +530,8 @@ gpu::GPUFuncOp getOrCreateKernel(PatternRewriter &rewriter, gpu::GPUModuleOp ker
 }
 
 struct GroupedMatmulToMMA : OpRewritePattern<GroupedMatmulOp> {
-  GroupedMatmulToMMA(MLIRContext *context, int64_t expectedRowsPerExpert)
-      : OpRewritePattern(context), expectedRowsPerExpert(expectedRowsPerExpert) {}
+  GroupedMatmulToMMA(MLIRContext *context, int64_t expectedRowsPerExpert, bool hopper)
+      : OpRewritePattern(context), expectedRowsPerExpert(expectedRowsPerExpert), hopper(hopper) {}
 
   /// Rows per expert the tiling plans for: the option's, else derived from the shapes.
   int64_t rowsPerExpert(GroupedMatmulOp op) const {
@@ -791,83 +555,39 @@ struct GroupedMatmulToMMA : OpRewritePattern<GroupedMatmulOp> {
     if (expert && expert.getActivation() == Activation::swiglu_clamped && !gated)
       return rewriter.notifyMatchFailure(op, "the clamped SwiGLU needs a gated product");
 
-    KernelConfig config;
-    config.elementType = elementType;
-    config.elementType = op.getBias() ? getElementTypeOrSelf(op.getBias()) : elementType;
-    config.elementType = getElementTypeOrSelf(op.getResult());
-    config.K = K;
-    config.N = N;
-    if (op.getSortedIds())
-      config.rowsPerToken = op.getRowsPerToken().value_or(1);
-    config.hasBias = static_cast<bool>(op.getBias());
-    if (expert)
-      config.activation = expert.getActivation();
-    config.gated = gated;
-    config.alpha = expert ? expert.getAlpha().convertToDouble() : 0.0;
-    config.limit = expert ? expert.getLimit().convertToDouble() : 0.0;
-    config.tiling = chooseTiling(rowsPerExpert(op), config.outColumns(), K, gated ? 2 : 1);
-
+    MatmulConfig matmul = getMatmulConfig(op);
     auto module = op->getParentOfType<ModuleOp>();
     gpu::GPUModuleOp kernels = getOrCreateKernelModule(rewriter, module);
-    gpu::GPUFuncOp kernel = getOrCreateKernel(rewriter, kernels, config, op.getLoc());
-
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    KernelSignature signature(config);
-    auto buffer = [&](Value tensor, MemRefType kernelType) -> Value {
-      auto type = cast<RankedTensorType>(tensor.getType());
-      Value memref = bufferization::ToBufferOp::create(
-          b, MemRefType::get(type.getShape(), type.getElementType()), tensor,
-          /*read_only=*/true);
-      return b.createOrFold<memref::CastOp>(kernelType, memref);
-    };
-    SmallVector<Value> arguments{buffer(op.getInput(), signature.input),
-                                 buffer(op.getWeights(), signature.weights),
-                                 buffer(op.getExpertOffsets(), signature.offsets)};
-    if (Value sortedIds = op.getSortedIds())
-      arguments.push_back(buffer(sortedIds, signature.sortedIds));
-    if (Value bias = op.getBias())
-      arguments.push_back(buffer(bias, signature.bias));
-
-    auto resultType = cast<RankedTensorType>(op.getResult().getType());
-    Value rows = b.createOrFold<tensor::DimOp>(op.getSortedIds() ? op.getSortedIds() : op.getInput(),
-                                               0);
-    SmallVector<Value> dynamicSizes;
-    if (resultType.isDynamicDim(0))
-      dynamicSizes.push_back(rows);
-    Value resultBuffer = memref::AllocOp::create(
-        b, MemRefType::get(resultType.getShape(), resultType.getElementType()), dynamicSizes);
-    arguments.push_back(b.createOrFold<memref::CastOp>(signature.result, resultBuffer));
-
-    // A grid with no blocks is a launch error: nothing to compute then.
-    Value zero = arith::ConstantIndexOp::create(b, 0);
-    Value one = arith::ConstantIndexOp::create(b, 1);
-    auto ifRows =
-        scf::IfOp::create(b, arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, rows, zero),
-                          /*withElseRegion=*/false);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifRows.thenBlock());
-      const MmaTiling &tiling = config.tiling;
-      Value rowBlocks = arith::CeilDivUIOp::create(
-          b, rows, arith::ConstantIndexOp::create(b, tiling.blockRows()));
-      Value columnBlocks = arith::ConstantIndexOp::create(
-          b, llvm::divideCeil(config.outColumns(), tiling.blockColumns()));
-      gpu::LaunchFuncOp::create(
-          b, kernel, gpu::KernelDim3{rowBlocks, columnBlocks, one},
-          gpu::KernelDim3{arith::ConstantIndexOp::create(b, tiling.threads()), one, one},
-          /*dynamicSharedMemorySize=*/Value(), arguments);
+    if (hopper) {
+      rewriter.replaceOp(op, lowerToWgmma(b, kernels, op, matmul, rowsPerExpert(op)));
+      return success();
     }
-    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(op, resultType, resultBuffer,
-                                                           /*restrict=*/true,
-                                                           /*writable=*/true);
+
+    KernelConfig config{matmul,
+                        chooseTiling(rowsPerExpert(op), matmul.outColumns(), K, matmul.parts())};
+    gpu::GPUFuncOp kernel = getOrCreateKernel(rewriter, kernels, config, op.getLoc());
+    ArgumentTypes types(config);
+    SmallVector<Value> arguments{toKernelBuffer(b, op.getInput(), types.input),
+                                 toKernelBuffer(b, op.getWeights(), types.weights),
+                                 toKernelBuffer(b, op.getExpertOffsets(), types.offsets)};
+    if (Value sortedIds = op.getSortedIds())
+      arguments.push_back(toKernelBuffer(b, sortedIds, types.sortedIds));
+    if (Value bias = op.getBias())
+      arguments.push_back(toKernelBuffer(b, bias, types.bias));
+    const MmaTiling &tiling = config.tiling;
+    rewriter.replaceOp(op, launchOnRows(b, op, kernel, arguments, types.result, config.outColumns(),
+                                        tiling.blockRows(), tiling.blockColumns(), tiling.threads(),
+                                        /*dynamicSharedBytes=*/0));
     return success();
   }
 
   int64_t expectedRowsPerExpert;
+  /// sm_90a: the wgmma kernels.
+  bool hopper;
 };
 
-struct LowerGroupedMatmulToMMA
-    : moec::impl::LowerGroupedMatmulToMMABase<LowerGroupedMatmulToMMA> {
+struct LowerGroupedMatmulToMMA : moec::impl::LowerGroupedMatmulToMMABase<LowerGroupedMatmulToMMA> {
   using Base::Base;
 
   void runOnOperation() override {
@@ -880,7 +600,8 @@ struct LowerGroupedMatmulToMMA
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<GroupedMatmulToMMA>(&getContext(), expectedRowsPerExpert);
+    patterns.add<GroupedMatmulToMMA>(&getContext(), expectedRowsPerExpert,
+                                     /*hopper=*/chip == "sm_90a");
     // Only the grouped matmuls are rewritten; the kernels they create are not revisited.
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);

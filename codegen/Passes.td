@@ -152,6 +152,14 @@ def LowerGroupedMatmulToMMA
     over the experts, else the static slot count over the experts, else many (see
     docs/gpu-mma.md).
 
+    For `chip=sm_90a` the kernel is a Hopper one instead: one warpgroup per block
+    multiplies with
+    `nvgpu.warpgroup.mma` (wgmma) from shared memory that TMA fills
+    (`nvgpu.tma.async.load`, 128-byte swizzle) through up to four stages guarded by
+    mbarriers; the host encodes the tensor maps (`nvgpu.tma.create.descriptor`). TMA
+    cannot gather rows, so with `sorted_ids` a `linalg.generic` first gathers them into a
+    contiguous buffer. sm_80, sm_89 and sm_90 take the `mma.sync` kernels.
+
     Runs on tensors, before bufferization, like `moec-lower-moe-kernels-to-runtime`: every
     operand reaches the kernel through a read-only `bufferization.to_buffer`, the result is
     a fresh `memref.alloc` returned by `bufferization.to_tensor restrict`. Other grouped
@@ -168,7 +176,8 @@ def LowerGroupedMatmulToMMA
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
-    "::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect", "::mlir::math::MathDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::linalg::LinalgDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect", "::mlir::nvgpu::NVGPUDialect", "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
   ];

@@ -120,6 +120,16 @@ void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream);
 void mgpuMemset32(void *dst, unsigned int value, size_t count, void *stream);
 void mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream);
 void mgpuSetDefaultDevice(int32_t device);
+// TMA tensor maps (sm_90a kernels): `tensorMap` is a 64-byte-aligned CUtensorMap; the
+// enumerations of cuTensorMapEncodeTiled are int-sized. The Memref flavor is what the
+// NVGPU lowering of nvgpu.tma.create.descriptor calls: it returns the map's device copy.
+void mgpuTensorMapEncodeTiled(void *tensorMap, int dataType, uint32_t rank, void *globalAddress,
+                              const uint64_t *globalDims, const uint64_t *globalStrides,
+                              const uint32_t *boxDims, const uint32_t *elementStrides,
+                              int interleave, int swizzle, int l2Promotion, int oobFill);
+void *mgpuTensorMapEncodeTiledMemref(int64_t rank, void *memref, int64_t dataType,
+                                     int64_t interleave, int64_t swizzle, int64_t l2Promotion,
+                                     int64_t oobFill, int64_t *boxDims);
 
 #ifdef __cplusplus
 }

@@ -101,6 +101,7 @@ std::string lookUpEntryPoints(void *library, const std::string &path, DriverApi 
   lookUp(api.cuMemcpyAsync, "cuMemcpyAsync");
   lookUp(api.cuMemsetD32Async, "cuMemsetD32Async");
   lookUp(api.cuMemsetD16Async, "cuMemsetD16Async");
+  lookUp(api.cuTensorMapEncodeTiled, "cuTensorMapEncodeTiled", /*optional=*/true);
   return missing;
 }
 

@@ -35,6 +35,11 @@ struct CUlaunchAttribute_st {
   } value;
 };
 
+// cuda.h's CUtensorMap: 128 opaque bytes that cuTensorMapEncodeTiled fills.
+struct CUtensorMap_st {
+  alignas(64) unsigned long long opaque[16];
+};
+
 struct CUlaunchConfig_st {
   unsigned gridDimX, gridDimY, gridDimZ;
   unsigned blockDimX, blockDimY, blockDimZ;
@@ -76,6 +81,7 @@ enum : int { CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4 };
 
 using CUlaunchAttribute = ::CUlaunchAttribute_st;
 using CUlaunchConfig = ::CUlaunchConfig_st;
+using CUtensorMap = ::CUtensorMap_st;
 
 // The entry points, named as in cuda.h; each is looked up under the symbol
 // that cuda.h maps the name to (cuMemAlloc is cuMemAlloc_v2, ...). Entries
@@ -118,6 +124,13 @@ struct DriverApi {
                                CUstream stream);
   CUresult (*cuMemsetD16Async)(CUdeviceptr destination, unsigned short value, size_t count,
                                CUstream stream);
+  // The TMA tensor maps of sm_90a kernels. The enumerations (data type,
+  // interleave, swizzle, L2 promotion, out-of-bounds fill) are int-sized.
+  CUresult (*cuTensorMapEncodeTiled)(CUtensorMap *tensorMap, int dataType, unsigned rank,
+                                     void *globalAddress, const uint64_t *globalDims,
+                                     const uint64_t *globalStrides, const unsigned *boxDims,
+                                     const unsigned *elementStrides, int interleave, int swizzle,
+                                     int l2Promotion, int oobFill); // optional (CUDA 12)
 };
 
 // The driver, initialized: loaded, cuInit done, device 0's primary context

@@ -19,7 +19,9 @@
 
 #include "moec-runtime/kernels.h"
 
+#include <array>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -309,6 +311,79 @@ void *moec_rt_gpu_constant(const void *host, int64_t bytes) {
   MOEC_CU(cuMemcpyAsync, toDevicePointer(copy), toDevicePointer(host), size_t(bytes),
           device().stream);
   return copy;
+}
+
+void mgpuTensorMapEncodeTiled(void *tensorMap, int dataType, uint32_t rank, void *globalAddress,
+                              const uint64_t *globalDims, const uint64_t *globalStrides,
+                              const uint32_t *boxDims, const uint32_t *elementStrides,
+                              int interleave, int swizzle, int l2Promotion, int oobFill) {
+  const DriverApi &api = *device().api;
+  if (!api.cuTensorMapEncodeTiled)
+    fatalError("the NVIDIA driver lacks cuTensorMapEncodeTiled, which the " + targetName() +
+               " kernels' TMA loads need (a driver for CUDA 12 or newer)");
+  MOEC_CU(cuTensorMapEncodeTiled, static_cast<CUtensorMap *>(tensorMap), dataType, rank,
+          globalAddress, globalDims, globalStrides, boxDims, elementStrides, interleave, swizzle,
+          l2Promotion, oobFill);
+}
+
+// What the NVGPU lowering of nvgpu.tma.create.descriptor calls: a tensor map of
+// the buffer of the ranked memref descriptor `memref` (allocated, aligned,
+// offset, sizes[rank], strides[rank]) with boxes of `boxDims` (outermost
+// first, as the memref's dimensions), in device memory, where the kernels read
+// it. Unlike upstream's, the map is of the memref's first element (its offset
+// included), and equal maps share one device copy, made once per process: a
+// model encodes its maps on every run.
+void *mgpuTensorMapEncodeTiledMemref(int64_t rank, void *memref, int64_t dataType,
+                                     int64_t interleave, int64_t swizzle, int64_t l2Promotion,
+                                     int64_t oobFill, int64_t *boxDims) {
+  // Bytes of an element of each CUtensorMapDataType (UINT8 ... TFLOAT32_FTZ).
+  static constexpr int64_t kElementBytes[] = {1, 2, 4, 4, 8, 8, 2, 4, 8, 2, 4, 4, 4};
+  constexpr int64_t kMaxRank = 5;
+  if (rank < 1 || rank > kMaxRank || dataType < 0 || dataType >= int64_t(std::size(kElementBytes)))
+    fatalError("mgpuTensorMapEncodeTiledMemref: unsupported rank " + std::to_string(rank) +
+               " or data type " + std::to_string(dataType));
+  struct Descriptor {
+    char *allocated, *aligned;
+    int64_t offset; // then sizes[rank], strides[rank]
+  };
+  auto *descriptor = static_cast<const Descriptor *>(memref);
+  const int64_t *sizes = &descriptor->offset + 1, *strides = sizes + rank;
+  int64_t elementBytes = kElementBytes[dataType];
+  if (strides[rank - 1] != 1)
+    fatalError("mgpuTensorMapEncodeTiledMemref: the innermost dimension is strided");
+  // The driver counts dimensions from the innermost, and strides in bytes from
+  // the second.
+  uint64_t globalDims[kMaxRank], globalStrides[kMaxRank];
+  uint32_t boxes[kMaxRank], elementStrides[kMaxRank];
+  for (int64_t i = 0; i < rank; ++i) {
+    globalDims[i] = uint64_t(sizes[rank - 1 - i]);
+    globalStrides[i] = uint64_t(strides[rank - 1 - i] * elementBytes);
+    boxes[i] = uint32_t(boxDims[rank - 1 - i]);
+    elementStrides[i] = 1;
+  }
+  CUtensorMap tensorMap;
+  mgpuTensorMapEncodeTiled(&tensorMap, int(dataType), uint32_t(rank),
+                           descriptor->aligned + descriptor->offset * elementBytes, globalDims,
+                           globalStrides + 1, boxes, elementStrides, int(interleave), int(swizzle),
+                           int(l2Promotion), int(oobFill));
+
+  static std::mutex mutex;
+  // Never destroyed, like the pool. The keys are the host copies the device
+  // copies are made from.
+  static auto *copies = new std::map<std::array<unsigned long long, 16>, void *>;
+  std::array<unsigned long long, 16> key;
+  std::memcpy(key.data(), tensorMap.opaque, sizeof(tensorMap.opaque));
+  std::lock_guard<std::mutex> lock(mutex);
+  auto [entry, added] = copies->try_emplace(key, nullptr);
+  if (added) {
+    CUdeviceptr copy = 0;
+    MOEC_CU(cuMemAlloc, &copy, sizeof(CUtensorMap));
+    // On the stream, so that it lands before the launches that read it.
+    MOEC_CU(cuMemcpyAsync, copy, toDevicePointer(entry->first.data()), sizeof(CUtensorMap),
+            device().stream);
+    entry->second = reinterpret_cast<void *>(copy);
+  }
+  return entry->second;
 }
 
 } // extern "C"

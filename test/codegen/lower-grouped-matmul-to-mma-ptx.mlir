@@ -1,6 +1,6 @@
 // REQUIRES: ptxas
-// The tensor-core kernels through NVVM to PTX for sm_80, sm_90 and sm_90a (which takes
-// the same mma.sync kernels until wgmma exists), assembled by ptxas:
+// The tensor-core kernels through NVVM to PTX for sm_80 and sm_90 (sm_90a takes the
+// wgmma kernels: lower-grouped-matmul-to-wgmma-ptx.mlir), assembled by ptxas:
 // every kernel stages its tiles with cp.async, loads fragments with ldmatrix (.trans for
 // the weights) and multiplies with mma.sync m16n8k16; no local-memory spills.
 //
@@ -13,15 +13,9 @@
 // RUN:   | %python %moec_src/scripts/extract_gpu_assembly.py > %t.sm_90.ptx
 // RUN: FileCheck %s --check-prefixes=PTX,SM90 < %t.sm_90.ptx
 // RUN: ptxas -arch=sm_90 -v %t.sm_90.ptx -o %t.sm_90.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS --implicit-check-not="bytes spill"
-//
-// RUN: moe-opt %s -moec-lower-grouped-matmul-to-mma=chip=sm_90a | moe-opt --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_90a module=moec_kernels},gpu.module(convert-nvgpu-to-nvvm,convert-scf-to-cf,convert-gpu-to-nvvm,reconcile-unrealized-casts),gpu-module-to-binary{format=isa})' \
-// RUN:   | %python %moec_src/scripts/extract_gpu_assembly.py > %t.sm_90a.ptx
-// RUN: FileCheck %s --check-prefixes=PTX,SM90A < %t.sm_90a.ptx
-// RUN: ptxas -arch=sm_90a -v %t.sm_90a.ptx -o %t.sm_90a.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS --implicit-check-not="bytes spill"
 
 // SM80: .target sm_80
 // SM90: .target sm_90{{$}}
-// SM90A: .target sm_90a
 // PTX-LABEL: .entry grouped_matmul_mma_f16_k256_n512_gather2_gelu_tanh_gated_w1x4_t1x2_kb32_s4(
 // PTX: cp.async.cg.shared.global
 // PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16

@@ -18,8 +18,8 @@
 //   from the last reset) return CODE instead, and ENTRY@N+=CODE every call from
 //   the Nth on: cuMemAlloc_v2@3=2 runs out of memory at the third allocation;
 // - MOEC_FAKE_CUDA_DEVICES=N makes cuDeviceGetCount report N devices (1);
-// - MOEC_FAKE_CUDA_TRACE=1 prints module loads, launches, allocations and
-//   stream synchronizations on stderr ("fake-cuda: ...") for FileCheck.
+// - MOEC_FAKE_CUDA_TRACE=1 prints module loads, launches, allocations, stream
+//   synchronizations and tensor maps on stderr ("fake-cuda: ...") for FileCheck.
 //
 //===----------------------------------------------------------------------===//
 
@@ -406,5 +406,32 @@ FAKE_ENTRY(cuMemsetD16Async, CUdeviceptr destination, unsigned short value, size
   auto *halves = static_cast<uint16_t *>(accessible(destination));
   for (size_t i = 0; i < count; ++i)
     halves[i] = value;
+  return 0;
+}
+
+// Fills the map with its arguments (distinct maps differ) and traces them,
+// dimensions from the innermost as the driver counts them.
+FAKE_ENTRY(cuTensorMapEncodeTiled, CUtensorMap *tensorMap, int dataType, unsigned rank,
+           void *globalAddress, const uint64_t *globalDims, const uint64_t *globalStrides,
+           const unsigned *boxDims, const unsigned *elementStrides, int interleave, int swizzle,
+           int l2Promotion, int oobFill) {
+  COUNT_CALL(cuTensorMapEncodeTiled);
+  std::memset(tensorMap, 0, sizeof(*tensorMap));
+  tensorMap->opaque[0] = reinterpret_cast<uintptr_t>(globalAddress);
+  std::string dims, strides = "-", boxes, steps;
+  for (unsigned i = 0; i < rank; ++i) {
+    tensorMap->opaque[1 + i] = globalDims[i];
+    tensorMap->opaque[6 + i] = boxDims[i];
+    const char *separator = i ? "x" : "";
+    dims += separator + std::to_string(globalDims[i]);
+    boxes += separator + std::to_string(boxDims[i]);
+    steps += separator + std::to_string(elementStrides[i]);
+    if (i + 1 < rank)
+      strides = (i ? strides + "x" : "") + std::to_string(globalStrides[i]);
+  }
+  trace("cuTensorMapEncodeTiled type %d dims %s strides %s box %s element strides %s interleave "
+        "%d swizzle %d l2 promotion %d oob fill %d address %% 16 = %d",
+        dataType, dims.c_str(), strides.c_str(), boxes.c_str(), steps.c_str(), interleave, swizzle,
+        l2Promotion, oobFill, int(reinterpret_cast<uintptr_t>(globalAddress) % 16));
   return 0;
 }

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMTypes.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -81,11 +82,14 @@ private:
 /// Whether host code running `op` may touch memory that queued GPU work uses, so that the
 /// host must wait for the stream first: an op with a memory effect on such a buffer, or an
 /// effect it does not name a buffer for (a call), or GPU work in its regions (which waits
-/// around itself). Allocating its own result and asserting touch nothing queued.
+/// around itself). Allocating its own result, asserting and encoding a tensor map touch
+/// nothing queued.
 static bool touchesQueuedMemory(Operation *op, const QueuedBuffers &queued) {
   if (goesOnStream(op))
     return true;
-  if (isa<cf::AssertOp>(op))
+  // A tensor map holds the buffer's address and shape, not its contents: its declared read
+  // (GpuLaunchMemoryEffects.cpp) only keeps the buffer alive for the deallocation.
+  if (isa<cf::AssertOp, nvgpu::TmaCreateDescriptorOp>(op))
     return false;
   if (op->getNumRegions() != 0 && op->hasTrait<OpTrait::HasRecursiveMemoryEffects>()) {
     WalkResult nested = op->walk([&](Operation *inner) {

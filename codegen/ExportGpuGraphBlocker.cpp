@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "moec/Codegen/Passes.h"
 #include "GpuBufferUses.h"
+#include "moec/Codegen/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"

@@ -352,13 +352,13 @@ struct PermuteToLoops : OpRewritePattern<PermuteOp> {
     kb.forEachIndex(experts, [&](Value e) {
       kb.ifThen(kb.eq(e, kb.index(0)),
                 [&] { kb.storeIndexAsI32(kb.index(0), offsets, {kb.index(0)}); });
-      Value end = kb.forLoop(kb.index(0), kb.add(e, kb.index(1)), {kb.index(0)},
-                             [&](Value earlier, ValueRange carried) -> SmallVector<Value> {
-                               Value padded = kb.mul(
-                                   kb.ceilDiv(kb.loadIndex(totals, {earlier}), op.getBlockSize()),
-                                   blockSize);
-                               return {kb.add(carried[0], padded)};
-                             })[0];
+      Value end = kb.forLoop(
+          kb.index(0), kb.add(e, kb.index(1)), {kb.index(0)},
+          [&](Value earlier, ValueRange carried) -> SmallVector<Value> {
+            Value padded =
+                kb.mul(kb.ceilDiv(kb.loadIndex(totals, {earlier}), op.getBlockSize()), blockSize);
+            return {kb.add(carried[0], padded)};
+          })[0];
       kb.storeIndexAsI32(end, offsets, {kb.add(e, kb.index(1))});
     });
     kb.forEachIndex(slots, [&](Value slot) { kb.storeIndexAsI32(pairs, sortedIds, {slot}); });

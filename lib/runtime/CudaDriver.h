@@ -139,8 +139,7 @@ struct DriverApi {
   // Whether every entry point of CUDA graphs is there.
   bool hasGraphs() const {
     return cuStreamBeginCapture && cuStreamEndCapture && cuGraphInstantiateWithFlags &&
-           cuGraphLaunch && cuGraphExecDestroy && cuGraphDestroy && cuMemHostAlloc &&
-           cuMemFreeHost;
+           cuGraphLaunch && cuGraphExecDestroy && cuGraphDestroy && cuMemHostAlloc && cuMemFreeHost;
   }
 };
 

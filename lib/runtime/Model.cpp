@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <mutex>
@@ -143,11 +143,10 @@ std::string takeOutputs(const ModelInfo &info, const std::vector<std::vector<int
   outputs.clear();
   outputs.resize(info.outputs.size());
   for (size_t i = 0; i < outputs.size(); ++i) {
-    bool shared = copyAll || std::any_of(outputWords.begin(), outputWords.begin() + i,
-                                         [&](const auto &w) {
-                                           return outputWords[i][kAllocated] != 0 &&
-                                                  w[kAllocated] == outputWords[i][kAllocated];
-                                         });
+    bool shared =
+        copyAll || std::any_of(outputWords.begin(), outputWords.begin() + i, [&](const auto &w) {
+          return outputWords[i][kAllocated] != 0 && w[kAllocated] == outputWords[i][kAllocated];
+        });
     std::string error = takeOutput(info.outputs[i], outputWords[i], shared, outputs[i]);
     if (firstError.empty())
       firstError = error;
@@ -158,8 +157,8 @@ std::string takeOutputs(const ModelInfo &info, const std::vector<std::vector<int
 // The bytes an output's elements span, from its allocation's start: [first, end).
 std::pair<uintptr_t, uintptr_t> outputExtent(const std::vector<int64_t> &words, size_t rank,
                                              size_t elementSize) {
-  uintptr_t first = uintptr_t(words[kAligned] - words[kAllocated]) +
-                    uintptr_t(words[kOffset]) * elementSize;
+  uintptr_t first =
+      uintptr_t(words[kAligned] - words[kAllocated]) + uintptr_t(words[kOffset]) * elementSize;
   int64_t last = 0;
   for (size_t i = 0; i < rank; ++i) {
     if (words[kSizes + i] <= 0)
@@ -176,6 +175,9 @@ std::string graphBlocker() {
            "moec)";
   if (*moec_gpu_graph_blocker)
     return moec_gpu_graph_blocker;
+  // For comparing with plain runs (benchmarks) and for ruling graphs out when debugging.
+  if (const char *graphs = std::getenv("MOEC_CUDA_GRAPHS"); graphs && std::strcmp(graphs, "0") == 0)
+    return "MOEC_CUDA_GRAPHS=0";
   return cuda::graphsUnavailable();
 }
 

@@ -381,8 +381,8 @@ FAKE_ENTRY(cuStreamEndCapture, CUstream, CUgraph *graph) {
 FAKE_ENTRY(cuGraphInstantiateWithFlags, CUgraphExec *exec, CUgraph graph, unsigned long long) {
   COUNT_CALL(cuGraphInstantiateWithFlags);
   trace("cuGraphInstantiateWithFlags");
-  *exec = reinterpret_cast<CUgraphExec>(
-      new RecordedGraph(*reinterpret_cast<RecordedGraph *>(graph)));
+  *exec =
+      reinterpret_cast<CUgraphExec>(new RecordedGraph(*reinterpret_cast<RecordedGraph *>(graph)));
   return 0;
 }
 

@@ -340,8 +340,17 @@ struct Model::GraphRuns {
 Model::Model() : graphRuns(std::make_unique<GraphRuns>()) {}
 Model::~Model() = default;
 
+// Held by every run on a GPU, of any model in the process: all GPU work goes to one stream,
+// and a capture must record its own run's work and nothing else.
+std::mutex &gpuRunMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 std::string Model::run(const std::vector<Tensor> &inputs, std::vector<Tensor> &outputs) const {
+  std::unique_lock<std::mutex> gpuRun(gpuRunMutex(), std::defer_lock);
   if (modelInfo.isGpuTarget()) {
+    gpuRun.lock();
     GraphRuns &graphs = *graphRuns;
     std::vector<std::vector<int64_t>> shapes = shapesOf(inputs);
     bool captured = graphs.replay && graphs.replay->inputShapes == shapes;
@@ -360,8 +369,10 @@ std::string Model::run(const std::vector<Tensor> &inputs, std::vector<Tensor> &o
 }
 
 void Model::prepareRepeatedRuns(const std::vector<Tensor> &inputs) const {
-  if (modelInfo.isGpuTarget() &&
-      !(graphRuns->replay && graphRuns->replay->inputShapes == shapesOf(inputs)))
+  if (!modelInfo.isGpuTarget())
+    return;
+  std::lock_guard<std::mutex> gpuRun(gpuRunMutex());
+  if (!(graphRuns->replay && graphRuns->replay->inputShapes == shapesOf(inputs)))
     capture(inputs);
 }
 

@@ -60,7 +60,9 @@ public:
   // broke its contract. On a GPU target a run with the input shapes of the run
   // before it is captured into a CUDA graph, and later runs with those shapes
   // replay it (docs/runtime-abi.md, "CUDA graphs"), when the model and the
-  // driver allow it; a note on stderr says once why not. Runs must not overlap.
+  // driver allow it; a note on stderr says once why not. Runs of one model must
+  // not overlap; GPU runs of all models in the process are serialized (one
+  // stream, and a capture must see its own run's work only).
   std::string run(const std::vector<Tensor> &inputs, std::vector<Tensor> &outputs) const;
 
   // After a run on `inputs`, captures the next one into a CUDA graph without

@@ -82,6 +82,10 @@ void moec::buildGpuLoweringPipeline(OpPassManager &pm, const GpuLoweringOptions 
   pm.addPass(createPlaceBuffersOnDevice(memoryOptions));
   pm.addPass(createCopyConstantsToGpu());
   pm.addNestedPass<func::FuncOp>(createOrderGpuWorkOnStream());
+  // Whether the runtime may replay a run as a CUDA graph: known once the waits are placed.
+  ExportGpuGraphBlockerOptions graphOptions;
+  graphOptions.entry = options.entry;
+  pm.addPass(createExportGpuGraphBlocker(graphOptions));
   GpuNVVMAttachTargetOptions targetOptions;
   targetOptions.moduleMatcher = std::string("^") + kKernelModuleName + "$";
   targetOptions.chip = options.chip;

@@ -9,7 +9,6 @@ namespace moec::loops {
 
 ExpertSegments::ExpertSegments(KernelBuilder &kb, Value offsets, Value rows, Value experts)
     : kb(kb), offsets(offsets), rows(rows), experts(experts) {
-  usedLength = start(experts);
   searchSteps = 64;
   if (std::optional<int64_t> staticExperts = getConstantIntValue(experts))
     searchSteps = llvm::Log2_64_Ceil(std::max<int64_t>(*staticExperts, 1)) + 1;

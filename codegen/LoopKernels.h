@@ -204,11 +204,6 @@ public:
     });
   }
 
-  /// A kernel of one thread, for a scan too short to share out.
-  void singleThread(function_ref<void()> body) {
-    grid({index(1)}, 1, [&](ValueRange, Value) { body(); });
-  }
-
   /// A sequential loop over [lower, upper) carrying `inits`; `body` returns the values
   /// of the next iteration.
   ValueRange forLoop(Value lower, Value upper, ValueRange inits,
@@ -268,22 +263,23 @@ private:
 
 /// The segments of a sorted layout of `rows` slots that `offsets` (E + 1 entries, i32)
 /// describe: expert e owns the slots from start(e) to start(e + 1), the offsets clamped to
-/// [0, rows] as the host kernel clamps them.
+/// [0, rows] as the host kernel clamps them. Every query loads offsets, which kernels
+/// write: ask inside a kernel, so that the host never reads them (docs/gpu-codegen.md).
 class ExpertSegments {
 public:
   ExpertSegments(KernelBuilder &kb, Value offsets, Value rows, Value experts);
 
   /// The clamped start of expert `e`'s segment (`e` may be E: the used length).
   Value start(Value e) const;
-  /// The slots before it belong to some segment.
-  Value used() const { return usedLength; }
+  /// The used length: the slots before it belong to some segment.
+  Value used() const { return start(experts); }
   /// The expert whose segment holds `row` (known to be below the used length): the first
   /// j in [1, E] whose segment starts after `row`, less one, by binary search.
   Value expertOfRow(Value row) const;
 
 private:
   KernelBuilder &kb;
-  Value offsets, rows, experts, usedLength;
+  Value offsets, rows, experts;
   /// Binary search steps that narrow [1, E] to one expert.
   int64_t searchSteps;
 };

@@ -228,11 +228,11 @@ private:
     /// result[row, column] = epilogue(bias + the sum of the splits' partials); zero for
     /// padding slots and slots outside every segment.
     void emitEpilogue() {
-      Value first = segments->start(kb.index(0));
       kb.grid(
           {rows, kb.ceilDiv(resultColumns, kThreads)}, kThreads,
           [&](ValueRange block, Value thread) {
             Value row = block[0];
+            Value first = segments->start(kb.index(0));
             Value column = kb.add(kb.mul(block[1], kb.index(kThreads)), thread);
             kb.ifThen(kb.ult(column, resultColumns), [&] {
               Value computes = kb.both(

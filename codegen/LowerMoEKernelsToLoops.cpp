@@ -289,7 +289,9 @@ struct RouteToLoops : OpRewritePattern<RouteOp> {
 /// 1. one thread per chunk counts its pairs per expert (counts[chunk][expert]);
 /// 2. one thread per expert turns its column of counts into exclusive prefix sums over
 ///    the chunks and keeps the total;
-/// 3. one thread lays out the padded segments (expert_offsets);
+/// 3. one thread per expert sums the padded totals of the experts up to its own into the
+///    end of its segment (expert_offsets): E^2 additions at most, no barrier, and no host
+///    code between kernels, which would make the host wait mid-run;
 /// 4. every slot starts as padding;
 /// 5. one thread per chunk scatters its pairs, in order, from its chunk's place in each
 ///    segment.
@@ -347,16 +349,17 @@ struct PermuteToLoops : OpRewritePattern<PermuteOp> {
                                })[0];
       kb.storeIndexAsI32(total, totals, {e});
     });
-    kb.singleThread([&] {
-      kb.storeIndexAsI32(kb.index(0), offsets, {kb.index(0)});
-      kb.forLoop(kb.index(0), experts, {kb.index(0)},
-                 [&](Value e, ValueRange carried) -> SmallVector<Value> {
-                   Value padded = kb.mul(kb.ceilDiv(kb.loadIndex(totals, {e}), op.getBlockSize()),
-                                         blockSize);
-                   Value next = kb.add(carried[0], padded);
-                   kb.storeIndexAsI32(next, offsets, {kb.add(e, kb.index(1))});
-                   return {next};
-                 });
+    kb.forEachIndex(experts, [&](Value e) {
+      kb.ifThen(kb.eq(e, kb.index(0)),
+                [&] { kb.storeIndexAsI32(kb.index(0), offsets, {kb.index(0)}); });
+      Value end = kb.forLoop(
+          kb.index(0), kb.add(e, kb.index(1)), {kb.index(0)},
+          [&](Value earlier, ValueRange carried) -> SmallVector<Value> {
+            Value padded =
+                kb.mul(kb.ceilDiv(kb.loadIndex(totals, {earlier}), op.getBlockSize()), blockSize);
+            return {kb.add(carried[0], padded)};
+          })[0];
+      kb.storeIndexAsI32(end, offsets, {kb.add(e, kb.index(1))});
     });
     kb.forEachIndex(slots, [&](Value slot) { kb.storeIndexAsI32(pairs, sortedIds, {slot}); });
     kb.forEachIndex(chunks, [&](Value chunk) {

@@ -365,6 +365,35 @@ def OrderGpuWorkOnStream : Pass<"moec-order-gpu-work-on-stream", "::mlir::func::
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def ExportGpuGraphBlocker : Pass<"moec-export-gpu-graph-blocker", "::mlir::ModuleOp"> {
+  let summary = "Record whether a run of the entry function can be replayed as a CUDA graph";
+  let description = [{
+    Writes the global `moec_gpu_graph_blocker`: an empty string when the runtime may
+    capture one run's GPU work into a CUDA graph and replay it for later runs with the
+    same input shapes, else why not (docs/runtime-abi.md, "CUDA graphs"). On a replay no
+    host code runs, so what host code computed at capture must depend on the input shapes
+    and constants alone, and nothing it does between kernels may be needed again:
+
+    - no buffer is in managed memory (`gpu.alloc host_shared`): host code would read or
+      write it between kernels;
+    - the host waits for the GPU once, in the entry function's block, with nothing after
+      the wait but ops that touch no memory (or only free it) and the return: any other
+      synchronous `gpu.wait` (mid-run, in a loop, in another function) is host code
+      waiting for what kernels computed;
+    - host code reads no input's elements: each argument of the entry function (through
+      its views) goes only to stream copies (`gpu.memcpy`, which the runtime stages) and
+      `memref.dim`.
+
+    The first reason found is recorded, with the op and location it comes from. Runs
+    after `moec-order-gpu-work-on-stream`, on the GPU target only.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main\"",
+           "Name of the function the model runs">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def CopyConstantsToGpu : Pass<"moec-copy-constants-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Read constant buffers through the GPU runtime's cached copies";
   let description = [{

@@ -39,6 +39,11 @@ extern const uint64_t moec_weights_size;
 extern const uint64_t moec_weights_checksum;
 extern const void *moec_weights;
 
+/* Optional, GPU targets: why a run cannot be captured into a CUDA graph and
+ * replayed ("" when it can: no mid-run wait, no managed buffer, no host read of
+ * an input's elements). Without it the runtime never captures. */
+extern const char moec_gpu_graph_blocker[];
+
 /* A memref descriptor of rank R, as MLIR's LLVM lowering lays it out:
  *   struct { T *allocated; T *aligned; int64_t offset;
  *            int64_t sizes[R]; int64_t strides[R]; };

@@ -102,6 +102,14 @@ std::string lookUpEntryPoints(void *library, const std::string &path, DriverApi 
   lookUp(api.cuMemsetD32Async, "cuMemsetD32Async");
   lookUp(api.cuMemsetD16Async, "cuMemsetD16Async");
   lookUp(api.cuTensorMapEncodeTiled, "cuTensorMapEncodeTiled", /*optional=*/true);
+  lookUp(api.cuStreamBeginCapture, "cuStreamBeginCapture_v2", /*optional=*/true);
+  lookUp(api.cuStreamEndCapture, "cuStreamEndCapture", /*optional=*/true);
+  lookUp(api.cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags", /*optional=*/true);
+  lookUp(api.cuGraphLaunch, "cuGraphLaunch", /*optional=*/true);
+  lookUp(api.cuGraphExecDestroy, "cuGraphExecDestroy", /*optional=*/true);
+  lookUp(api.cuGraphDestroy, "cuGraphDestroy", /*optional=*/true);
+  lookUp(api.cuMemHostAlloc, "cuMemHostAlloc", /*optional=*/true);
+  lookUp(api.cuMemFreeHost, "cuMemFreeHost", /*optional=*/true);
   return missing;
 }
 

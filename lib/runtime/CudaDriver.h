@@ -23,6 +23,8 @@ struct CUmod_st;
 struct CUfunc_st;
 struct CUstream_st;
 struct CUevent_st;
+struct CUgraph_st;
+struct CUgraphExec_st;
 
 struct CUlaunchAttribute_st {
   int id;
@@ -59,6 +61,8 @@ using CUmodule = CUmod_st *;
 using CUfunction = CUfunc_st *;
 using CUstream = CUstream_st *;
 using CUevent = CUevent_st *;
+using CUgraph = CUgraph_st *;
+using CUgraphExec = CUgraphExec_st *;
 
 // Values of the driver's enumerations that the runtime passes or tests.
 enum : CUresult {
@@ -71,6 +75,8 @@ enum : CUresult {
 enum : unsigned { CU_STREAM_NON_BLOCKING = 1 };
 enum : unsigned { CU_EVENT_DEFAULT = 0, CU_EVENT_DISABLE_TIMING = 2 };
 enum : unsigned { CU_MEM_ATTACH_GLOBAL = 1 };
+// CUstreamCaptureMode: relaxed lets the capturing thread allocate (page-locked staging).
+enum : int { CU_STREAM_CAPTURE_MODE_RELAXED = 2 };
 enum : int {
   CU_JIT_ERROR_LOG_BUFFER = 5,
   CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6,
@@ -131,6 +137,23 @@ struct DriverApi {
                                      const uint64_t *globalStrides, const unsigned *boxDims,
                                      const unsigned *elementStrides, int interleave, int swizzle,
                                      int l2Promotion, int oobFill); // optional (CUDA 12)
+  // CUDA graphs of repeated runs (CudaGraphs.cpp): all optional; without any of them runs
+  // are plain.
+  CUresult (*cuStreamBeginCapture)(CUstream stream, int mode);
+  CUresult (*cuStreamEndCapture)(CUstream stream, CUgraph *graph);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *exec, CUgraph graph,
+                                          unsigned long long flags);
+  CUresult (*cuGraphLaunch)(CUgraphExec exec, CUstream stream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec exec);
+  CUresult (*cuGraphDestroy)(CUgraph graph);
+  CUresult (*cuMemHostAlloc)(void **pointer, size_t bytes, unsigned flags);
+  CUresult (*cuMemFreeHost)(void *pointer);
+
+  // Whether every entry point of CUDA graphs is there.
+  bool hasGraphs() const {
+    return cuStreamBeginCapture && cuStreamEndCapture && cuGraphInstantiateWithFlags &&
+           cuGraphLaunch && cuGraphExecDestroy && cuGraphDestroy && cuMemHostAlloc && cuMemFreeHost;
+  }
 };
 
 // The driver, initialized: loaded, cuInit done, device 0's primary context

@@ -9,7 +9,10 @@
 //   calls mgpuModuleLoad, so that the executable starts without a driver;
 // - one stream serves the whole process: mgpuStreamCreate returns it and
 //   mgpuStreamDestroy keeps it, so everything compiled code queues is ordered;
-// - device memory is pooled (DeviceMemoryPool.h).
+// - device memory is pooled (DeviceMemoryPool.h);
+// - while a run is captured into a CUDA graph, copies between host and GPU
+//   go through page-locked staging and the final wait is skipped (the
+//   capture part, at the end of this file).
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,6 +75,70 @@ DeviceMemoryPool &pool() {
   // Never destroyed: blocks may be freed from global destructors.
   static auto *memoryPool = new DeviceMemoryPool({allocateFromDriver, releaseToDriver});
   return *memoryPool;
+}
+
+// The device copies of constants (moec_rt_gpu_constant), by host address and size, and
+// the device ranges they occupy.
+struct ConstantCopies {
+  std::mutex mutex;
+  std::map<std::pair<const void *, int64_t>, void *> byHost;
+  std::map<uintptr_t, uint64_t> deviceRanges;
+  // Made while capturing: the upload was recorded, not run, so they are dropped if the
+  // capture is (docs/runtime-abi.md).
+  std::vector<std::pair<const void *, int64_t>> madeWhileCapturing;
+
+  bool contains(const void *pointer) {
+    auto address = reinterpret_cast<uintptr_t>(pointer);
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = deviceRanges.upper_bound(address);
+    if (it == deviceRanges.begin())
+      return false;
+    --it;
+    return address < it->first + it->second;
+  }
+};
+
+ConstantCopies &constantCopies() {
+  // Never destroyed, like the pool.
+  static auto *copies = new ConstantCopies;
+  return *copies;
+}
+
+// What the capture under way (if any) has seen. Runs are serialized (the executable runs
+// one at a time; the C API holds a lock), so one capture at a time.
+struct CaptureState {
+  std::vector<HostStage> stages;
+  // The first reason the capture is not sound, or "".
+  std::string problem;
+  int synchronizations = 0;
+
+  void noteProblem(const std::string &reason) {
+    if (problem.empty())
+      problem = reason;
+  }
+  // The page-locked stand-in for `bytes` of host memory at `host` in a captured copy; a
+  // copy to the GPU takes its contents now (that is what the recorded copy reads on every
+  // replay unless the runtime refills it). `host` itself when staging cannot be had.
+  void *stage(void *host, size_t bytes, bool toDevice) {
+    void *staging = nullptr;
+    if (CUresult result = device().api->cuMemHostAlloc(&staging, bytes, 0);
+        result != CUDA_SUCCESS) {
+      noteProblem("cuMemHostAlloc of staging failed: " + errorName(result));
+      return host;
+    }
+    if (toDevice)
+      std::memcpy(staging, host, bytes);
+    stages.push_back({host, staging, bytes, toDevice});
+    return staging;
+  }
+};
+CaptureState *activeCapture = nullptr;
+
+// Device memory the runtime handed out: pooled buffers and constants' copies. Anything
+// else a copy names is host memory (compiled code has no managed buffer when it may be
+// captured).
+bool isGpuMemory(const void *pointer) {
+  return pool().contains(pointer) || constantCopies().contains(pointer);
 }
 
 [[noreturn]] void outOfMemory(const char *call, uint64_t bytes) {
@@ -275,6 +342,14 @@ void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream) {
   // null for it.
   if (sizeBytes == 0)
     return;
+  // A captured copy runs at every replay, long after the host memory it names was freed
+  // or reused: it reads and writes staging instead.
+  if (activeCapture) {
+    if (!isGpuMemory(dst))
+      dst = activeCapture->stage(dst, sizeBytes, /*toDevice=*/false);
+    if (!isGpuMemory(src))
+      src = activeCapture->stage(src, sizeBytes, /*toDevice=*/true);
+  }
   MOEC_CU(cuMemcpyAsync, toDevicePointer(dst), toDevicePointer(src), sizeBytes,
           processStream(stream));
 }
@@ -296,11 +371,9 @@ void mgpuSetDefaultDevice(int32_t device) {
 void *moec_rt_gpu_constant(const void *host, int64_t bytes) {
   if (bytes <= 0)
     return nullptr;
-  static std::mutex mutex;
-  // Never destroyed, like the pool.
-  static auto *copies = new std::map<std::pair<const void *, int64_t>, void *>;
-  std::lock_guard<std::mutex> lock(mutex);
-  void *&copy = (*copies)[{host, bytes}];
+  ConstantCopies &copies = constantCopies();
+  std::unique_lock<std::mutex> lock(copies.mutex);
+  void *&copy = copies.byHost[{host, bytes}];
   if (copy)
     return copy;
   // Device memory for the life of the process, outside the pool (never freed); only GPU
@@ -308,6 +381,12 @@ void *moec_rt_gpu_constant(const void *host, int64_t bytes) {
   // process's stream, so every launch queued after it sees the weights.
   copy = allocateOrReport("cuMemAlloc", uint64_t(bytes),
                           [&] { return allocateFromDriver(uint64_t(bytes), /*managed=*/false); });
+  copies.deviceRanges[reinterpret_cast<uintptr_t>(copy)] = uint64_t(bytes);
+  if (activeCapture) {
+    copies.madeWhileCapturing.push_back({host, bytes});
+    activeCapture->noteProblem("weights were uploaded while capturing (the run before it "
+                               "did not upload them)");
+  }
   MOEC_CU(cuMemcpyAsync, toDevicePointer(copy), toDevicePointer(host), size_t(bytes),
           device().stream);
   return copy;
@@ -391,6 +470,12 @@ void *mgpuTensorMapEncodeTiledMemref(int64_t rank, void *memref, int64_t dataTyp
 namespace moec::rt::cuda {
 
 void synchronize() {
+  // Nothing runs while capturing; a replayable run waits once, before it returns.
+  if (activeCapture) {
+    if (++activeCapture->synchronizations > 1)
+      activeCapture->noteProblem("the run waited for the GPU before its end");
+    return;
+  }
   MOEC_CU(cuStreamSynchronize, device().stream);
   pool().streamSynchronized();
 }
@@ -409,6 +494,105 @@ double timeOnStream(const std::function<void()> &run) {
   MOEC_CU(cuEventDestroy, start);
   MOEC_CU(cuEventDestroy, end);
   return milliseconds;
+}
+
+} // namespace moec::rt::cuda
+
+//===----------------------------------------------------------------------===//
+// CUDA graphs
+//===----------------------------------------------------------------------===//
+
+namespace moec::rt::cuda {
+
+struct Graph::Parts {
+  CUgraphExec exec = nullptr;
+  DeviceMemoryPool::Reservation reservation;
+};
+
+Graph::Graph(std::unique_ptr<Parts> parts) : parts(std::move(parts)) {}
+
+Graph::~Graph() {
+  const DriverApi &api = *device().api;
+  if (parts->exec) {
+    CUresult result = api.cuGraphExecDestroy(parts->exec);
+    if (result != CUDA_ERROR_DEINITIALIZED)
+      check(result, "cuGraphExecDestroy");
+  }
+  for (const HostStage &stage : hostStages) {
+    CUresult result = api.cuMemFreeHost(stage.staging);
+    if (result != CUDA_ERROR_DEINITIALIZED)
+      check(result, "cuMemFreeHost");
+  }
+  pool().endReservation(parts->reservation);
+}
+
+void Graph::launch() { MOEC_CU(cuGraphLaunch, parts->exec, device().stream); }
+
+std::string graphsUnavailable() {
+  if (!device().api->hasGraphs())
+    return "the NVIDIA driver lacks the CUDA graph entry points";
+  return "";
+}
+
+std::string beginCapture() {
+  if (std::string why = graphsUnavailable(); !why.empty())
+    return why;
+  pool().startReserving();
+  const Device &gpu = device();
+  if (CUresult result = gpu.api->cuStreamBeginCapture(gpu.stream, CU_STREAM_CAPTURE_MODE_RELAXED);
+      result != CUDA_SUCCESS) {
+    pool().endReservation(pool().stopReserving());
+    return "cuStreamBeginCapture failed: " + errorName(result);
+  }
+  activeCapture = new CaptureState;
+  return "";
+}
+
+std::unique_ptr<Graph> endCapture(std::string &why) {
+  std::unique_ptr<CaptureState> capture(activeCapture);
+  activeCapture = nullptr;
+  const Device &gpu = device();
+  CUgraph recorded = nullptr;
+  CUresult ended = gpu.api->cuStreamEndCapture(gpu.stream, &recorded);
+  auto parts = std::make_unique<Graph::Parts>();
+  parts->reservation = pool().stopReserving();
+  const DeviceMemoryPool::Reservation &reservation = parts->reservation;
+  // Owns the staging and the reserved blocks from here on, also when the capture fails.
+  std::unique_ptr<Graph> graph(new Graph(std::move(parts)));
+  graph->hostStages = std::move(capture->stages);
+
+  why.clear();
+  if (ended != CUDA_SUCCESS)
+    why = "cuStreamEndCapture failed: " + errorName(ended);
+  else if (!capture->problem.empty())
+    why = capture->problem;
+  else if (reservation.fromSource)
+    why = std::to_string(reservation.fromSource) +
+          " GPU buffers were allocated from the driver while capturing (the run before it "
+          "did not leave them in the pool)";
+  else if (reservation.stillInUse)
+    why = std::to_string(reservation.stillInUse) + " GPU buffers outlived the captured run";
+  if (why.empty())
+    if (CUresult result = gpu.api->cuGraphInstantiateWithFlags(&graph->parts->exec, recorded, 0);
+        result != CUDA_SUCCESS)
+      why = "cuGraphInstantiateWithFlags failed: " + errorName(result);
+  if (recorded)
+    MOEC_CU(cuGraphDestroy, recorded);
+
+  ConstantCopies &copies = constantCopies();
+  std::lock_guard<std::mutex> lock(copies.mutex);
+  if (!why.empty()) {
+    // Their uploads were recorded, never run: the next run makes them again.
+    for (const auto &key : copies.madeWhileCapturing) {
+      void *copy = copies.byHost[key];
+      copies.byHost.erase(key);
+      copies.deviceRanges.erase(reinterpret_cast<uintptr_t>(copy));
+      releaseToDriver(copy, /*managed=*/false);
+    }
+    graph.reset();
+  }
+  copies.madeWhileCapturing.clear();
+  return graph;
 }
 
 } // namespace moec::rt::cuda

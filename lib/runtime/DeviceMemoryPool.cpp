@@ -26,8 +26,13 @@ void *DeviceMemoryPool::allocate(uint64_t bytes, bool managed) {
     block = source.allocate(size, managed);
     if (!block)
       return nullptr;
+    ownedBlocks[reinterpret_cast<uintptr_t>(block)] = {size, managed};
+    if (reserving)
+      ++reservation.fromSource;
   }
   handedOut[block] = {size, managed};
+  if (reserving)
+    handedOutWhileReserving.insert(block);
   inUse += size;
   return block;
 }
@@ -59,8 +64,10 @@ void DeviceMemoryPool::trim() {
   std::lock_guard<std::mutex> lock(mutex);
   for (FreeLists *lists : {&freeBlocks, &pendingBlocks}) {
     for (auto &[key, blocks] : *lists)
-      for (void *block : blocks)
+      for (void *block : blocks) {
+        ownedBlocks.erase(reinterpret_cast<uintptr_t>(block));
         source.release(block, key.second);
+      }
     lists->clear();
   }
 }
@@ -68,4 +75,49 @@ void DeviceMemoryPool::trim() {
 uint64_t DeviceMemoryPool::bytesInUse() const {
   std::lock_guard<std::mutex> lock(mutex);
   return inUse;
+}
+
+bool DeviceMemoryPool::contains(const void *pointer) const {
+  auto address = reinterpret_cast<uintptr_t>(pointer);
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = ownedBlocks.upper_bound(address);
+  if (it == ownedBlocks.begin())
+    return false;
+  --it;
+  return address < it->first + it->second.sizeClass;
+}
+
+void DeviceMemoryPool::startReserving() {
+  std::lock_guard<std::mutex> lock(mutex);
+  reserving = true;
+  reservation = {};
+  handedOutWhileReserving.clear();
+}
+
+DeviceMemoryPool::Reservation DeviceMemoryPool::stopReserving() {
+  std::lock_guard<std::mutex> lock(mutex);
+  reserving = false;
+  Reservation done = std::move(reservation);
+  reservation = {};
+  // A block still handed out stays its user's.
+  for (void *block : handedOutWhileReserving)
+    if (handedOut.count(block))
+      ++done.stillInUse;
+  for (FreeLists *lists : {&freeBlocks, &pendingBlocks})
+    for (auto &[key, blocks] : *lists) {
+      std::vector<void *> kept;
+      for (void *block : blocks)
+        (handedOutWhileReserving.count(block) ? done.blocks : kept).push_back(block);
+      blocks = std::move(kept);
+    }
+  handedOutWhileReserving.clear();
+  return done;
+}
+
+void DeviceMemoryPool::endReservation(const Reservation &ended) {
+  std::lock_guard<std::mutex> lock(mutex);
+  for (void *block : ended.blocks) {
+    const BlockInfo &info = ownedBlocks.at(reinterpret_cast<uintptr_t>(block));
+    freeBlocks[{info.sizeClass, info.managed}].push_back(block);
+  }
 }

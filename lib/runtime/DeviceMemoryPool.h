@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -61,6 +62,26 @@ public:
   // Bytes in blocks handed out and not released.
   uint64_t bytesInUse() const;
 
+  // Whether `pointer` lies in a block the pool has from its source (handed out or not).
+  bool contains(const void *pointer) const;
+
+  // Reserving, for a CUDA graph (docs/runtime-abi.md): between startReserving and
+  // stopReserving, every block handed out is remembered (released ones are reused as
+  // usual meanwhile, so that a run gets the blocks it got before); stopReserving takes
+  // the released ones out of the free lists into the reservation, so that no later
+  // allocation gets them and trim keeps them: the graph's kernels use them on every replay.
+  struct Reservation {
+    std::vector<void *> blocks;
+    // Blocks that allocate had to get from the source (the pool was not warm).
+    int fromSource = 0;
+    // Blocks handed out while reserving and not released by stopReserving.
+    int stillInUse = 0;
+  };
+  void startReserving();
+  Reservation stopReserving();
+  // Gives a reservation's blocks back to the free lists (the graph is gone).
+  void endReservation(const Reservation &reservation);
+
 private:
   struct BlockInfo {
     uint64_t sizeClass;
@@ -75,6 +96,11 @@ private:
   // Managed blocks released since the last synchronization.
   FreeLists pendingBlocks;
   uint64_t inUse = 0;
+  // Every block the pool has from its source, by address: its size class and kind.
+  std::map<uintptr_t, BlockInfo> ownedBlocks;
+  bool reserving = false;
+  Reservation reservation;
+  std::set<void *> handedOutWhileReserving;
 };
 
 } // namespace moec::rt

@@ -56,7 +56,9 @@ void printUsage() {
               "  --output-dir DIR        write DIR/<output name>.npy for every output\n"
               "                          (created if missing; characters other than\n"
               "                          letters, digits, '-', '_' and '.' become '_')\n"
-              "  --bench N               one warm-up run, then N timed runs; the last\n"
+              "  --bench N               one warm-up run (on a GPU, then the capture of\n"
+              "                          a CUDA graph for the timed runs to replay, when\n"
+              "                          the model allows it), then N timed runs; the last\n"
               "                          line printed is {\"runs\": N, \"min_ms\": ...,\n"
               "                          \"median_ms\": ..., \"max_ms\": ...}\n"
               "  --threads N             threads to run on (default: one per CPU;\n"
@@ -256,9 +258,11 @@ double timeRun(const ModelInfo &info, const std::function<void()> &run) {
 }
 
 // One warm-up run, then `runs` timed ones; prints the JSON line. Returns the
-// outputs of the last run.
+// outputs of the last run. On a GPU the warm-up is followed by the capture of a
+// CUDA graph, when the model allows it, which the timed runs replay.
 std::vector<Tensor> bench(const Model &model, const std::vector<Tensor> &inputs, int64_t runs) {
   std::vector<Tensor> outputs = runOnce(model, inputs);
+  model.prepareRepeatedRuns(inputs);
   std::vector<double> milliseconds;
   for (int64_t i = 0; i < runs; ++i)
     milliseconds.push_back(timeRun(model.info(), [&] { outputs = runOnce(model, inputs); }));

@@ -3,12 +3,14 @@
 #include "Model.h"
 
 #include "Checksum.h"
+#include "CudaRuntime.h"
 #include "Npy.h"
 
 #include "moec-runtime/model_abi.h"
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #pragma weak moec_weights_size
 #pragma weak moec_weights_checksum
 #pragma weak moec_weights
+#pragma weak moec_gpu_graph_blocker
 
 using namespace moec::rt;
 
@@ -109,6 +112,82 @@ std::string takeOutput(const TensorSpec &spec, const std::vector<int64_t> &words
   return "";
 }
 
+// The arguments of one call of moec_model_run: the inputs' descriptors, and zeroed
+// storage for the outputs' descriptors, which the call fills.
+struct CompiledCall {
+  std::vector<std::vector<int64_t>> inputWords, outputWords;
+
+  CompiledCall(const ModelInfo &info, const std::vector<Tensor> &inputs) {
+    for (const Tensor &input : inputs)
+      inputWords.push_back(makeDescriptor(input));
+    for (const TensorSpec &spec : info.outputs)
+      outputWords.emplace_back(MOEC_MEMREF_WORDS(spec.dims.size()), 0);
+  }
+
+  void run() {
+    std::vector<void *> inputPointers, outputPointers;
+    for (auto &words : inputWords)
+      inputPointers.push_back(words.data());
+    for (auto &words : outputWords)
+      outputPointers.push_back(words.data());
+    moec_model_run(inputPointers.data(), outputPointers.data());
+  }
+};
+
+// The outputs of a call as owned dense tensors. Each allocation becomes the first output's
+// that has it, unless `copyAll` (the allocations stay with the caller). Every output is
+// taken (and so freed) even after an error in an earlier one.
+std::string takeOutputs(const ModelInfo &info, const std::vector<std::vector<int64_t>> &outputWords,
+                        bool copyAll, std::vector<Tensor> &outputs) {
+  std::string firstError;
+  outputs.clear();
+  outputs.resize(info.outputs.size());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    bool shared =
+        copyAll || std::any_of(outputWords.begin(), outputWords.begin() + i, [&](const auto &w) {
+          return outputWords[i][kAllocated] != 0 && w[kAllocated] == outputWords[i][kAllocated];
+        });
+    std::string error = takeOutput(info.outputs[i], outputWords[i], shared, outputs[i]);
+    if (firstError.empty())
+      firstError = error;
+  }
+  return firstError;
+}
+
+// The bytes an output's elements span, from its allocation's start: [first, end).
+std::pair<uintptr_t, uintptr_t> outputExtent(const std::vector<int64_t> &words, size_t rank,
+                                             size_t elementSize) {
+  uintptr_t first =
+      uintptr_t(words[kAligned] - words[kAllocated]) + uintptr_t(words[kOffset]) * elementSize;
+  int64_t last = 0;
+  for (size_t i = 0; i < rank; ++i) {
+    if (words[kSizes + i] <= 0)
+      return {first, first};
+    last += (words[kSizes + i] - 1) * words[kSizes + rank + i];
+  }
+  return {first, first + uintptr_t(last + 1) * elementSize};
+}
+
+// Why the compiled model's runs cannot be replayed as CUDA graphs at all, or "".
+std::string graphBlocker() {
+  if (&moec_gpu_graph_blocker == nullptr)
+    return "the model does not record whether its runs can be replayed (compiled by an older "
+           "moec)";
+  if (*moec_gpu_graph_blocker)
+    return moec_gpu_graph_blocker;
+  // For comparing with plain runs (benchmarks) and for ruling graphs out when debugging.
+  if (const char *graphs = std::getenv("MOEC_CUDA_GRAPHS"); graphs && std::strcmp(graphs, "0") == 0)
+    return "MOEC_CUDA_GRAPHS=0";
+  return cuda::graphsUnavailable();
+}
+
+std::vector<std::vector<int64_t>> shapesOf(const std::vector<Tensor> &tensors) {
+  std::vector<std::vector<int64_t>> shapes;
+  for (const Tensor &tensor : tensors)
+    shapes.push_back(tensor.shape);
+  return shapes;
+}
+
 std::string verifyWeights(const std::string &path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -186,33 +265,167 @@ std::string Model::checkInputs(const std::vector<Tensor> &inputs) const {
   return "";
 }
 
-std::string Model::run(const std::vector<Tensor> &inputs, std::vector<Tensor> &outputs) const {
-  std::vector<std::vector<int64_t>> inputWords, outputWords;
-  std::vector<void *> inputPointers, outputPointers;
-  for (const Tensor &input : inputs)
-    inputWords.push_back(makeDescriptor(input));
-  for (const TensorSpec &spec : modelInfo.outputs)
-    outputWords.emplace_back(MOEC_MEMREF_WORDS(spec.dims.size()), 0);
-  for (auto &words : inputWords)
-    inputPointers.push_back(words.data());
-  for (auto &words : outputWords)
-    outputPointers.push_back(words.data());
+namespace {
+/// A piece of input or output `tensor` (at `offset` bytes from its data or allocation)
+/// that a captured copy reads or writes in staging instead.
+struct StagedPiece {
+  size_t tensor;
+  uintptr_t offset;
+  void *staging;
+  size_t bytes;
+};
 
+/// A captured run and what the runs that replay it copy in and out.
+struct Replay {
+  std::vector<std::vector<int64_t>> inputShapes;
+  std::unique_ptr<cuda::Graph> graph;
+  std::vector<StagedPiece> inputPieces, outputPieces;
+  // The captured call's outputs: what host code wrote into them at capture stays, the
+  // staged pieces are refreshed by every replay.
+  std::vector<std::vector<int64_t>> outputWords;
+  std::vector<Buffer> outputAllocations;
+};
+
+/// Ties each host memory a captured copy names to the input or output it lies in.
+/// Returns "" or why the capture cannot be replayed.
+std::string stageTensors(const ModelInfo &info, const std::vector<Tensor> &inputs,
+                         const std::vector<std::vector<int64_t>> &outputWords,
+                         const std::vector<cuda::HostStage> &stages, Replay &replay) {
+  for (const cuda::HostStage &stage : stages) {
+    auto host = reinterpret_cast<uintptr_t>(stage.host);
+    auto within = [&](uintptr_t begin, uintptr_t end) {
+      return begin <= host && host + stage.bytes <= end;
+    };
+    bool placed = false;
+    if (stage.toDevice) {
+      for (size_t i = 0; i < inputs.size() && !placed; ++i) {
+        auto data = reinterpret_cast<uintptr_t>(inputs[i].data);
+        if ((placed = within(data, data + inputs[i].byteSize())))
+          replay.inputPieces.push_back({i, host - data, stage.staging, stage.bytes});
+      }
+      // Anything else the run copied to the GPU host code computed from shapes and
+      // constants (no host code reads an input's elements or waits for GPU results in a
+      // replayable run): the staging keeps what the capture put there.
+      continue;
+    }
+    for (size_t i = 0; i < outputWords.size() && !placed; ++i) {
+      const std::vector<int64_t> &words = outputWords[i];
+      size_t rank = info.outputs[i].dims.size();
+      auto [first, end] = outputExtent(words, rank, dtypeSize(info.outputs[i].dtype));
+      auto allocated = uintptr_t(words[kAllocated]);
+      if ((placed = allocated && within(allocated + first, allocated + end)))
+        replay.outputPieces.push_back({i, host - allocated, stage.staging, stage.bytes});
+    }
+    if (!placed)
+      return "a captured copy from the GPU writes host memory that is no output";
+  }
+  return "";
+}
+} // namespace
+
+/// The CUDA graph of the last input shapes captured (docs/runtime-abi.md, "CUDA graphs").
+struct Model::GraphRuns {
+  // Why runs are plain from now on ("" while captures may be tried).
+  std::string blocker;
+  std::vector<std::vector<int64_t>> lastPlainShapes;
+  bool ranPlain = false;
+  std::unique_ptr<Replay> replay;
+
+  void disable(const std::string &why) {
+    blocker = why;
+    std::fprintf(stderr, "note: runs are not replayed as a CUDA graph: %s\n", why.c_str());
+  }
+};
+
+Model::Model() : graphRuns(std::make_unique<GraphRuns>()) {}
+Model::~Model() = default;
+
+// Held by every run on a GPU, of any model in the process: all GPU work goes to one stream,
+// and a capture must record its own run's work and nothing else.
+std::mutex &gpuRunMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+std::string Model::run(const std::vector<Tensor> &inputs, std::vector<Tensor> &outputs) const {
+  std::unique_lock<std::mutex> gpuRun(gpuRunMutex(), std::defer_lock);
+  if (modelInfo.isGpuTarget()) {
+    gpuRun.lock();
+    GraphRuns &graphs = *graphRuns;
+    std::vector<std::vector<int64_t>> shapes = shapesOf(inputs);
+    bool captured = graphs.replay && graphs.replay->inputShapes == shapes;
+    if (!captured && graphs.ranPlain && graphs.lastPlainShapes == shapes)
+      captured = capture(inputs);
+    if (captured)
+      return replay(inputs, outputs);
+    graphs.lastPlainShapes = shapes;
+    graphs.ranPlain = true;
+  }
+  CompiledCall call(modelInfo, inputs);
   // On a GPU target, compiled code waits for its GPU work before it returns (once per
   // run, moec-order-gpu-work-on-stream): the outputs are complete.
-  moec_model_run(inputPointers.data(), outputPointers.data());
+  call.run();
+  return takeOutputs(modelInfo, call.outputWords, /*copyAll=*/false, outputs);
+}
 
-  // Every output is taken (and so freed) even after an error in an earlier one.
-  std::string firstError;
-  outputs.clear();
-  outputs.resize(modelInfo.outputs.size());
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    bool shared = std::any_of(outputWords.begin(), outputWords.begin() + i, [&](const auto &w) {
-      return outputWords[i][kAllocated] != 0 && w[kAllocated] == outputWords[i][kAllocated];
-    });
-    std::string error = takeOutput(modelInfo.outputs[i], outputWords[i], shared, outputs[i]);
-    if (firstError.empty())
-      firstError = error;
+void Model::prepareRepeatedRuns(const std::vector<Tensor> &inputs) const {
+  if (!modelInfo.isGpuTarget())
+    return;
+  std::lock_guard<std::mutex> gpuRun(gpuRunMutex());
+  if (!(graphRuns->replay && graphRuns->replay->inputShapes == shapesOf(inputs)))
+    capture(inputs);
+}
+
+bool Model::capture(const std::vector<Tensor> &inputs) const {
+  GraphRuns &graphs = *graphRuns;
+  if (!graphs.blocker.empty())
+    return false;
+  if (std::string why = graphBlocker(); !why.empty()) {
+    graphs.disable(why);
+    return false;
   }
-  return firstError;
+  // The old graph's buffers go back to the pool, where this capture may find them.
+  graphs.replay.reset();
+  if (std::string why = cuda::beginCapture(); !why.empty()) {
+    graphs.disable(why);
+    return false;
+  }
+  CompiledCall call(modelInfo, inputs);
+  call.run();
+  std::string why;
+  std::unique_ptr<cuda::Graph> graph = cuda::endCapture(why);
+
+  auto replay = std::make_unique<Replay>();
+  for (size_t i = 0; i < call.outputWords.size(); ++i) {
+    int64_t allocated = call.outputWords[i][kAllocated];
+    bool taken = std::any_of(call.outputWords.begin(), call.outputWords.begin() + i,
+                             [&](const auto &w) { return w[kAllocated] == allocated; });
+    if (allocated && !taken)
+      replay->outputAllocations.emplace_back(reinterpret_cast<void *>(allocated));
+  }
+  if (graph)
+    why = stageTensors(modelInfo, inputs, call.outputWords, graph->stages(), *replay);
+  if (!why.empty()) {
+    graphs.disable(why);
+    return false;
+  }
+  replay->inputShapes = shapesOf(inputs);
+  replay->graph = std::move(graph);
+  replay->outputWords = std::move(call.outputWords);
+  graphs.replay = std::move(replay);
+  return true;
+}
+
+std::string Model::replay(const std::vector<Tensor> &inputs, std::vector<Tensor> &outputs) const {
+  Replay &replay = *graphRuns->replay;
+  for (const StagedPiece &stage : replay.inputPieces)
+    std::memcpy(stage.staging, static_cast<const char *>(inputs[stage.tensor].data) + stage.offset,
+                stage.bytes);
+  replay.graph->launch();
+  cuda::synchronize();
+  for (const StagedPiece &stage : replay.outputPieces)
+    std::memcpy(reinterpret_cast<char *>(replay.outputWords[stage.tensor][kAllocated]) +
+                    stage.offset,
+                stage.staging, stage.bytes);
+  return takeOutputs(modelInfo, replay.outputWords, /*copyAll=*/true, outputs);
 }

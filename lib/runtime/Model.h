@@ -57,11 +57,33 @@ public:
 
   // Runs the model once on checked inputs. Each output comes back dense,
   // row-major and owned. Returns "" on success, else how the compiled model
-  // broke its contract.
+  // broke its contract. On a GPU target a run with the input shapes of the run
+  // before it is captured into a CUDA graph, and later runs with those shapes
+  // replay it (docs/runtime-abi.md, "CUDA graphs"), when the model and the
+  // driver allow it; a note on stderr says once why not. Runs of one model must
+  // not overlap; GPU runs of all models in the process are serialized (one
+  // stream, and a capture must see its own run's work only).
   std::string run(const std::vector<Tensor> &inputs, std::vector<Tensor> &outputs) const;
 
+  // After a run on `inputs`, captures the next one into a CUDA graph without
+  // running it, so that the runs that follow replay it (for --bench, whose
+  // timed runs should all be replays).
+  void prepareRepeatedRuns(const std::vector<Tensor> &inputs) const;
+
+  Model();
+  ~Model();
+
 private:
+  struct GraphRuns;
+
+  // Captures a run on `inputs` into graphRuns; false (with a note, once) if it cannot.
+  bool capture(const std::vector<Tensor> &inputs) const;
+  // A run that replays the captured graph.
+  std::string replay(const std::vector<Tensor> &inputs, std::vector<Tensor> &outputs) const;
+
   ModelInfo modelInfo;
+  // What repeated runs on a GPU replay; a cache, so run() stays const.
+  std::unique_ptr<GraphRuns> graphRuns;
 };
 
 } // namespace moec::rt

@@ -50,7 +50,9 @@ func.func @route_grouped(%logits: tensor<?x8xf32>, %bias: tensor<8xf32>) -> tens
 // -----
 
 // moe.permute: five nests, none with atomics: per-chunk counts, per-expert prefix sums,
-// the segment layout (one thread), the padding fill, the scatter.
+// the segment layout (a thread per expert summing the padded totals up to its own, the
+// first also writing offsets[0]), the padding fill, the scatter. No nest is of one
+// thread: the canonicalizer would inline it into host code.
 // CHECK-LABEL: func.func @permute
 // CHECK: %[[SORTED:.*]] = memref.alloc(%{{.*}}) : memref<?xi32>
 // CHECK: %[[OFFSETS:.*]] = memref.alloc() : memref<9xi32>
@@ -60,9 +62,13 @@ func.func @route_grouped(%logits: tensor<?x8xf32>, %bias: tensor<8xf32>) -> tens
 // CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
 // CHECK: scf.parallel (%{{.*}}) = (%c0) to (%{{.*}}) step (%c1) {
 // CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
-// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c1) step (%c1) {
-// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c1) step (%c1) {
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%{{.*}}) step (%c1) {
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
+// CHECK: scf.if
 // CHECK: memref.store %c0_i32, %[[OFFSETS]][%c0]
+// CHECK: scf.for {{.*}} -> (index)
+// CHECK: memref.load %[[TOTALS]]
+// CHECK: memref.store %{{.*}}, %[[OFFSETS]][%{{.*}}]
 // CHECK: scf.parallel (%{{.*}}) = (%c0) to (%{{.*}}) step (%c1) {
 // CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
 // CHECK: scf.parallel (%{{.*}}) = (%c0) to (%{{.*}}) step (%c1) {

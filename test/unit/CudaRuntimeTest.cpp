@@ -5,11 +5,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CudaRuntime.h"
+
 #include "moec-runtime/kernels.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <dlfcn.h>
 #include <vector>
 
@@ -48,6 +51,81 @@ TEST(CudaRuntime, RepeatedRunsReuseDeviceMemory) {
   mgpuStreamDestroy(stream);
   EXPECT_EQ(mgpuStreamCreate(), stream);
   EXPECT_EQ(driverCalls("cuStreamCreate"), 1);
+}
+
+// The GPU side of one run of compiled code: its input copied to a device buffer, the
+// buffer copied back to its output, the buffer freed, one wait at the end; `extra` more
+// bytes of device memory for a run of other shapes, `waits` waits in all.
+void runCopies(const float *input, float *output, uint64_t extra = 0, int waits = 1) {
+  void *stream = mgpuStreamCreate();
+  void *buffer = mgpuMemAlloc(16 + extra, stream, /*isHostShared=*/false);
+  mgpuMemcpy(buffer, const_cast<float *>(input), 16, stream);
+  mgpuMemcpy(output, buffer, 16, stream);
+  mgpuMemFree(buffer, stream);
+  for (int i = 0; i < waits; ++i)
+    mgpuStreamSynchronize(stream);
+}
+
+TEST(CudaGraphs, CapturedCopiesGoThroughStagingAndReplay) {
+  ASSERT_TRUE(driverChosen);
+  namespace cuda = moec::rt::cuda;
+  float input[4] = {1, 2, 3, 4}, output[4] = {};
+  runCopies(input, output);
+  long waits = driverCalls("cuStreamSynchronize");
+  long allocations = driverCalls("cuMemAlloc_v2");
+
+  ASSERT_EQ(cuda::beginCapture(), "");
+  float captured[4] = {};
+  runCopies(input, captured);
+  std::string why;
+  std::unique_ptr<cuda::Graph> graph = cuda::endCapture(why);
+  ASSERT_TRUE(graph) << why;
+  // Nothing ran, nothing waited, nothing was allocated from the driver.
+  EXPECT_EQ(captured[0], 0.0f);
+  EXPECT_EQ(driverCalls("cuStreamSynchronize"), waits);
+  EXPECT_EQ(driverCalls("cuMemAlloc_v2"), allocations);
+  // The copies read and write page-locked staging, the input's taken at capture.
+  const std::vector<cuda::HostStage> &stages = graph->stages();
+  ASSERT_EQ(stages.size(), 2u);
+  EXPECT_EQ(stages[0].host, input);
+  EXPECT_TRUE(stages[0].toDevice);
+  EXPECT_EQ(std::memcmp(stages[0].staging, input, 16), 0);
+  EXPECT_EQ(stages[1].host, captured);
+  EXPECT_FALSE(stages[1].toDevice);
+
+  // A replay with new contents in the input's staging brings them back.
+  const float next[4] = {5, 6, 7, 8};
+  std::memcpy(stages[0].staging, next, 16);
+  graph->launch();
+  cuda::synchronize();
+  EXPECT_EQ(std::memcmp(stages[1].staging, next, 16), 0);
+  EXPECT_EQ(driverCalls("cuGraphLaunch"), 1);
+
+  // The graph's device buffer is its own: a plain run meanwhile gets another.
+  runCopies(input, output);
+  EXPECT_EQ(driverCalls("cuMemAlloc_v2"), allocations + 1);
+}
+
+TEST(CudaGraphs, CapturesThatAllocateOrWaitAreDropped) {
+  ASSERT_TRUE(driverChosen);
+  namespace cuda = moec::rt::cuda;
+  float input[4] = {1, 2, 3, 4}, output[4] = {};
+  std::string why;
+
+  // Shapes the pool has not seen: a buffer comes from the driver while capturing.
+  ASSERT_EQ(cuda::beginCapture(), "");
+  runCopies(input, output, /*extra=*/1 << 20);
+  EXPECT_FALSE(cuda::endCapture(why));
+  EXPECT_NE(why.find("allocated from the driver while capturing"), std::string::npos) << why;
+
+  // Warm now, but the run waits mid-way.
+  ASSERT_EQ(cuda::beginCapture(), "");
+  runCopies(input, output, /*extra=*/1 << 20, /*waits=*/2);
+  EXPECT_FALSE(cuda::endCapture(why));
+  EXPECT_EQ(why, "the run waited for the GPU before its end");
+
+  // Nothing a dropped capture recorded ran: the output is untouched.
+  EXPECT_EQ(output[0], 0.0f);
 }
 
 TEST(CudaRuntime, ConstantsAreUploadedOncePerAddress) {

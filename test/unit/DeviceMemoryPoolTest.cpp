@@ -105,3 +105,67 @@ TEST_F(DeviceMemoryPoolTest, ForeignPointersAreRefused) {
   EXPECT_TRUE(pool.release(nullptr));
 }
 } // namespace
+
+TEST_F(DeviceMemoryPoolTest, ContainsEveryAddressOfItsBlocks) {
+  auto *block = static_cast<char *>(pool.allocate(1000, /*managed=*/false));
+  EXPECT_TRUE(pool.contains(block));
+  EXPECT_TRUE(pool.contains(block + 999));
+  int onTheStack = 0;
+  EXPECT_FALSE(pool.contains(&onTheStack));
+  // A cached block is still the pool's; one given back to the source is not.
+  pool.release(block);
+  EXPECT_TRUE(pool.contains(block + 10));
+  pool.trim();
+  EXPECT_FALSE(pool.contains(block + 10));
+}
+
+TEST_F(DeviceMemoryPoolTest, ReservedBlocksAreKeptForTheGraph) {
+  // A warm-up run leaves two blocks in the pool.
+  void *first = pool.allocate(1000, /*managed=*/false);
+  void *second = pool.allocate(1000, /*managed=*/false);
+  pool.release(first);
+  pool.release(second);
+
+  // The captured run gets them again (reusing within the run as before) from the pool.
+  pool.startReserving();
+  void *a = pool.allocate(1000, /*managed=*/false);
+  pool.release(a);
+  void *b = pool.allocate(1000, /*managed=*/false);
+  void *c = pool.allocate(1000, /*managed=*/false);
+  pool.release(b);
+  pool.release(c);
+  DeviceMemoryPool::Reservation reservation = pool.stopReserving();
+  EXPECT_EQ(reservation.fromSource, 0);
+  EXPECT_EQ(reservation.stillInUse, 0);
+  EXPECT_EQ(reservation.blocks.size(), 2u);
+  EXPECT_EQ(allocations, 2);
+
+  // No one else gets them, and trim keeps them.
+  void *other = pool.allocate(1000, /*managed=*/false);
+  EXPECT_NE(other, first);
+  EXPECT_NE(other, second);
+  EXPECT_EQ(allocations, 3);
+  pool.release(other);
+  pool.trim();
+  EXPECT_EQ(releases, 1);
+  EXPECT_TRUE(pool.contains(first));
+
+  // Once the graph is gone they are the pool's again.
+  pool.endReservation(reservation);
+  void *again = pool.allocate(1000, /*managed=*/false);
+  EXPECT_TRUE(again == first || again == second);
+  EXPECT_EQ(allocations, 3);
+  pool.release(again);
+}
+
+TEST_F(DeviceMemoryPoolTest, ReservationCountsNewAndLeftoverBlocks) {
+  pool.startReserving();
+  void *fresh = pool.allocate(1000, /*managed=*/false);
+  void *kept = pool.allocate(5000, /*managed=*/false);
+  pool.release(fresh);
+  DeviceMemoryPool::Reservation reservation = pool.stopReserving();
+  EXPECT_EQ(reservation.fromSource, 2);
+  EXPECT_EQ(reservation.stillInUse, 1);
+  pool.endReservation(reservation);
+  pool.release(kept);
+}

@@ -10,7 +10,12 @@
 //   would on a GPU; the fake's own copies and fills go through a second,
 //   read-write view of the same pages;
 // - managed memory (cuMemAllocManaged) is host memory;
-// - cuMemcpyAsync takes any mix of the two (unified addressing).
+// - cuMemcpyAsync takes any mix of the two (unified addressing);
+// - page-locked host memory (cuMemHostAlloc) is host memory.
+// Stream capture records the stream's copies and fills instead of doing them
+// (and launches, which do nothing anyway); a graph launch does the recorded
+// ones in order. Synchronizing a capturing stream fails and invalidates the
+// capture, as on a GPU.
 // For tests:
 // - every entry point counts its calls: moec_fake_cuda_calls("cuMemAlloc_v2");
 //   moec_fake_cuda_reset() zeroes the counts;
@@ -32,11 +37,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <vector>
 
 using namespace moec::rt::cuda;
 
@@ -168,6 +175,31 @@ void *accessible(CUdeviceptr pointer) {
   }
   return reinterpret_cast<void *>(pointer);
 }
+// Stream capture: the operations recorded so far, and whether the capture went wrong.
+// The fake has one capture at a time (the runtime uses one stream).
+struct Capture {
+  bool active = false;
+  bool invalidated = false;
+  std::vector<std::function<void()>> operations;
+};
+Capture &capture() {
+  static auto *state = new Capture;
+  return *state;
+}
+
+// Does `operation` now, or records it when the stream is being captured.
+void onStream(std::function<void()> operation) {
+  Capture &state = capture();
+  if (state.active)
+    state.operations.push_back(std::move(operation));
+  else
+    operation();
+}
+
+// A graph and an executable graph are both the recorded operations.
+struct RecordedGraph {
+  std::vector<std::function<void()>> operations;
+};
 } // namespace
 
 #define FAKE_ENTRY(name, ...)                                                                      \
@@ -319,6 +351,71 @@ FAKE_ENTRY(cuStreamCreate, CUstream *stream, unsigned) {
 FAKE_ENTRY(cuStreamSynchronize, CUstream) {
   COUNT_CALL(cuStreamSynchronize);
   trace("cuStreamSynchronize");
+  if (capture().active) {
+    capture().invalidated = true;
+    return 900; // CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED
+  }
+  return 0;
+}
+
+FAKE_ENTRY(cuStreamBeginCapture_v2, CUstream, int mode) {
+  COUNT_CALL(cuStreamBeginCapture_v2);
+  trace("cuStreamBeginCapture_v2 mode %d", mode);
+  capture() = Capture();
+  capture().active = true;
+  return 0;
+}
+
+FAKE_ENTRY(cuStreamEndCapture, CUstream, CUgraph *graph) {
+  // The capture ends also when the call fails, as on a GPU.
+  Capture &state = capture();
+  state.active = false;
+  COUNT_CALL(cuStreamEndCapture);
+  trace("cuStreamEndCapture with %zu copies and fills", state.operations.size());
+  if (state.invalidated)
+    return 901; // CUDA_ERROR_STREAM_CAPTURE_INVALIDATED
+  *graph = reinterpret_cast<CUgraph>(new RecordedGraph{std::move(state.operations)});
+  return 0;
+}
+
+FAKE_ENTRY(cuGraphInstantiateWithFlags, CUgraphExec *exec, CUgraph graph, unsigned long long) {
+  COUNT_CALL(cuGraphInstantiateWithFlags);
+  trace("cuGraphInstantiateWithFlags");
+  *exec =
+      reinterpret_cast<CUgraphExec>(new RecordedGraph(*reinterpret_cast<RecordedGraph *>(graph)));
+  return 0;
+}
+
+FAKE_ENTRY(cuGraphLaunch, CUgraphExec exec, CUstream) {
+  COUNT_CALL(cuGraphLaunch);
+  trace("cuGraphLaunch");
+  for (const std::function<void()> &operation : reinterpret_cast<RecordedGraph *>(exec)->operations)
+    operation();
+  return 0;
+}
+
+FAKE_ENTRY(cuGraphExecDestroy, CUgraphExec exec) {
+  COUNT_CALL(cuGraphExecDestroy);
+  delete reinterpret_cast<RecordedGraph *>(exec);
+  return 0;
+}
+
+FAKE_ENTRY(cuGraphDestroy, CUgraph graph) {
+  COUNT_CALL(cuGraphDestroy);
+  delete reinterpret_cast<RecordedGraph *>(graph);
+  return 0;
+}
+
+FAKE_ENTRY(cuMemHostAlloc, void **pointer, size_t bytes, unsigned) {
+  COUNT_CALL(cuMemHostAlloc);
+  *pointer = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  trace("cuMemHostAlloc %zu bytes", bytes);
+  return 0;
+}
+
+FAKE_ENTRY(cuMemFreeHost, void *pointer) {
+  COUNT_CALL(cuMemFreeHost);
+  std::free(pointer);
   return 0;
 }
 
@@ -388,24 +485,28 @@ FAKE_ENTRY(cuMemFree_v2, CUdeviceptr pointer) {
 
 FAKE_ENTRY(cuMemcpyAsync, CUdeviceptr destination, CUdeviceptr source, size_t bytes, CUstream) {
   COUNT_CALL(cuMemcpyAsync);
-  std::memcpy(accessible(destination), accessible(source), bytes);
+  onStream([=] { std::memcpy(accessible(destination), accessible(source), bytes); });
   return 0;
 }
 
 FAKE_ENTRY(cuMemsetD32Async, CUdeviceptr destination, unsigned value, size_t count, CUstream) {
   COUNT_CALL(cuMemsetD32Async);
-  auto *words = static_cast<uint32_t *>(accessible(destination));
-  for (size_t i = 0; i < count; ++i)
-    words[i] = value;
+  onStream([=] {
+    auto *words = static_cast<uint32_t *>(accessible(destination));
+    for (size_t i = 0; i < count; ++i)
+      words[i] = value;
+  });
   return 0;
 }
 
 FAKE_ENTRY(cuMemsetD16Async, CUdeviceptr destination, unsigned short value, size_t count,
            CUstream) {
   COUNT_CALL(cuMemsetD16Async);
-  auto *halves = static_cast<uint16_t *>(accessible(destination));
-  for (size_t i = 0; i < count; ++i)
-    halves[i] = value;
+  onStream([=] {
+    auto *halves = static_cast<uint16_t *>(accessible(destination));
+    for (size_t i = 0; i < count; ++i)
+      halves[i] = value;
+  });
   return 0;
 }
 

@@ -2,12 +2,14 @@
 // the calls that upstream's gpu-to-llvm and gpu.binary translation make for
 // what moec emits (a device buffer; the copies, the launch and the free on one
 // stream; one wait, before returning; the module loaded by a global
-// constructor). The kernel is hand-written PTX: on the fake driver of
-// the tests it does not run, so y == x there.
+// constructor; its runs can be replayed as a CUDA graph). The kernel is
+// hand-written PTX: on the fake driver of the tests it does not run, so
+// y == x there.
 
 module attributes {gpu.container_module} {
 
 llvm.mlir.global external constant @moec_model_info("target sm_90a\0Ainput x float32 4\0Aoutput y float32 4\0A\00") {addr_space = 0 : i32}
+llvm.mlir.global external constant @moec_gpu_graph_blocker("\00") {addr_space = 0 : i32}
 
 // The kernel receives the buffer's memref descriptor (allocated, aligned,
 // offset, size, stride) and doubles element threadIdx.x.

@@ -14,31 +14,6 @@ using namespace mlir;
 using namespace moec;
 using namespace moec::raise;
 
-std::optional<ConstantBytes> moec::raise::getConstantBytes(Value value) {
-  auto constant = value ? value.getDefiningOp<onnx::ConstantOp>() : onnx::ConstantOp();
-  if (!constant)
-    return std::nullopt;
-  ElementsAttr elements = constant.getValue();
-  auto type = llvm::dyn_cast<RankedTensorType>(elements.getType());
-  if (!type || !type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
-      type.getElementTypeBitWidth() % 8 != 0)
-    return std::nullopt;
-  ConstantBytes result{type, {}, false};
-  if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(elements)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != type.getNumElements() * result.getElementBytes())
-      return std::nullopt;
-    result.bytes = blob->getData();
-    return result;
-  }
-  auto dense = llvm::dyn_cast<DenseElementsAttr>(elements);
-  if (!dense)
-    return std::nullopt;
-  result.bytes = dense.getRawData();
-  result.splat = dense.isSplat();
-  return result;
-}
-
 SourceColumns SourceColumns::ofMatrix(const ConstantBytes &constant, int64_t offset, int64_t rows,
                                       int64_t columns, bool transposed, int64_t first,
                                       int64_t step, std::optional<int64_t> count) {

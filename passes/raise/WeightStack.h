@@ -13,25 +13,13 @@
 #ifndef MOEC_PASSES_RAISE_WEIGHTSTACK_H
 #define MOEC_PASSES_RAISE_WEIGHTSTACK_H
 
-#include "moec/Dialect/ONNX/ONNX.h"
+#include "ONNXMatch.h"
 
 #include "mlir/IR/Builders.h"
 
 #include <optional>
 
 namespace moec::raise {
-
-/// The elements of an `onnx.constant` where moec holds them, not copied: a splat holds one
-/// element.
-struct ConstantBytes {
-  mlir::RankedTensorType type;
-  llvm::ArrayRef<char> bytes;
-  bool splat = false;
-
-  size_t getElementBytes() const { return type.getElementTypeBitWidth() / 8; }
-};
-/// The bytes of a static, byte-sized numeric constant, or nothing.
-std::optional<ConstantBytes> getConstantBytes(mlir::Value value);
 
 /// Some columns of one expert's `[rows, columns]` matrix as moe.layer wants it, read in
 /// place: element (row, column) is element `first + row * rowStride + column * columnStride`

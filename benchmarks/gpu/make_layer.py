@@ -62,22 +62,24 @@ def to_bf16(tensor):
     return result
 
 
-def convert(graph, hidden, ffn):
-    """Grows the template's sizes to `hidden` and `ffn` and makes every float bf16."""
+def convert(graph, hidden, ffn, bf16=True):
+    """Grows the template's sizes to `hidden` and `ffn` and makes every float bf16 (unless
+    `bf16` is false: test/e2e/large-hf-model.test keeps f32)."""
     for value in list(graph.input) + list(graph.output) + list(graph.value_info):
         tensor_type = value.type.tensor_type
-        if tensor_type.elem_type == TensorProto.FLOAT:
+        if bf16 and tensor_type.elem_type == TensorProto.FLOAT:
             tensor_type.elem_type = TensorProto.BFLOAT16
         for dim in tensor_type.shape.dim:
             if dim.HasField("dim_value"):
                 dim.dim_value = grow(dim.dim_value, hidden, ffn)
     for node in graph.node:
         for attribute in node.attribute:
-            if node.op_type == "Cast" and attribute.name == "to" and attribute.i == TensorProto.FLOAT:
+            if (bf16 and node.op_type == "Cast" and attribute.name == "to"
+                    and attribute.i == TensorProto.FLOAT):
                 attribute.i = TensorProto.BFLOAT16
             if attribute.name != "value":
                 continue
-            if attribute.t.data_type == TensorProto.FLOAT:
+            if bf16 and attribute.t.data_type == TensorProto.FLOAT:
                 attribute.t.CopyFrom(to_bf16(attribute.t))
             elif attribute.t.data_type == TensorProto.INT64:
                 values = numpy_helper.to_array(attribute.t)

@@ -109,8 +109,6 @@ int64_t moec::raise::countColumns(ArrayRef<SourceColumns> parts) {
   return count;
 }
 
-/// Stacks from a mebibyte on go to a temporary file; smaller ones are not worth a file.
-static constexpr size_t kFileBackedBytes = size_t(1) << 20;
 /// The rows gathered at once into a temporary file: large enough for few writes, small
 /// enough to stay a bounded working set.
 static constexpr size_t kBandBytes = size_t(16) << 20;
@@ -118,7 +116,8 @@ static constexpr size_t kBandBytes = size_t(16) << 20;
 FailureOr<Value>
 moec::raise::createWeightStack(OpBuilder &builder, Location loc, RankedTensorType type,
                                StringRef name, int64_t experts, int64_t rows,
-                               function_ref<ExpertColumns(int64_t expert)> columnsOf) {
+                               function_ref<ExpertColumns(int64_t expert)> columnsOf,
+                               size_t fileBackedBytes) {
   size_t elementBytes = type.getElementTypeBitWidth() / 8;
   int64_t columns = type.getNumElements() / (experts * rows);
   size_t rowBytes = columns * elementBytes;
@@ -145,7 +144,7 @@ moec::raise::createWeightStack(OpBuilder &builder, Location loc, RankedTensorTyp
   };
 
   std::optional<AsmResourceBlob> blob;
-  if (size < kFileBackedBytes) {
+  if (size == 0 || size < fileBackedBytes) {
     blob = HeapAsmResourceBlob::allocate(size, elementBytes);
     char *data = blob->getMutableData().data();
     (void)gatherAll([&](int64_t row) { return data + row * rowBytes; }, rows,

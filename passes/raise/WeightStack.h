@@ -48,14 +48,18 @@ using ExpertColumns = llvm::SmallVector<SourceColumns, 2>;
 /// How many columns `parts` are together.
 int64_t countColumns(llvm::ArrayRef<SourceColumns> parts);
 
+/// Stacks from this size on are built in a temporary file: smaller ones are not worth one.
+constexpr size_t kFileBackedStackBytes = size_t(1) << 20;
+
 /// Creates `onnx.constant` `name` of `type`, whose elements are `experts` matrices of `rows`
 /// rows one after another (`type` is `[experts, rows, N]`, or any shape of that many
-/// elements), expert `e`'s columns being `columnsOf(e)`. Stacks of a mebibyte or more live
-/// in a temporary file (`TMPDIR`); if that cannot be written, it is an error at `loc`.
+/// elements), expert `e`'s columns being `columnsOf(e)`. Stacks of `fileBackedBytes` or more
+/// live in a temporary file (`TMPDIR`); if that cannot be written, it is an error at `loc`.
 mlir::FailureOr<mlir::Value>
 createWeightStack(mlir::OpBuilder &builder, mlir::Location loc, mlir::RankedTensorType type,
                   llvm::StringRef name, int64_t experts, int64_t rows,
-                  llvm::function_ref<ExpertColumns(int64_t expert)> columnsOf);
+                  llvm::function_ref<ExpertColumns(int64_t expert)> columnsOf,
+                  size_t fileBackedBytes = kFileBackedStackBytes);
 
 } // namespace moec::raise
 

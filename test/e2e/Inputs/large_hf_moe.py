@@ -39,12 +39,12 @@ def make(out_dir):
     """Writes mixtral.onnx and its weights, mixtral.bin; returns the weights' bytes."""
     with tempfile.TemporaryDirectory() as directory:
         model = make_layer.export_template("mixtral", SIZES, directory)
-    make_layer.convert(model.graph, SIZES["hidden"], SIZES["ffn"], bf16=False)
+    make_layer.convert(model.graph, make_layer.growth(SIZES), bf16=False)
     offset = weights = 0
     for tensor in model.graph.initializer:
         if tensor.data_type != TensorProto.FLOAT:
             continue
-        dims = [make_layer.grow(d, SIZES["hidden"], SIZES["ffn"]) for d in tensor.dims]
+        dims = [make_layer.grow(d, make_layer.growth(SIZES)) for d in tensor.dims]
         length = 4 * int(np.prod(dims))
         external = TensorProto(name=tensor.name, data_type=TensorProto.FLOAT, dims=dims)
         external.data_location = TensorProto.EXTERNAL

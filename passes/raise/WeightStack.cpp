@@ -119,7 +119,7 @@ moec::raise::createWeightStack(OpBuilder &builder, Location loc, RankedTensorTyp
                                function_ref<ExpertColumns(int64_t expert)> columnsOf,
                                size_t fileBackedBytes) {
   size_t elementBytes = type.getElementTypeBitWidth() / 8;
-  int64_t columns = type.getNumElements() / (experts * rows);
+  int64_t columns = experts * rows == 0 ? 0 : type.getNumElements() / (experts * rows);
   size_t rowBytes = columns * elementBytes;
   size_t size = type.getNumElements() * elementBytes;
 

@@ -24,9 +24,6 @@ import onnx
 from onnx import TensorProto, numpy_helper
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# The sizes the template is exported at: values that no other constant of the graphs holds
-# (expert counts, k, group sizes, axes), so that growing them is a replacement of values.
-TEMPLATE_HIDDEN, TEMPLATE_FFN = 24, 40
 LAYERS = {
     "mixtral": dict(hidden=4096, ffn=14336, experts=8, k=2, n_group=None, topk_group=None),
     "deepseek_v3": dict(hidden=7168, ffn=2048, experts=256, k=8, n_group=8, topk_group=4),
@@ -34,10 +31,26 @@ LAYERS = {
 EXTERNAL_ALIGNMENT = 4096
 
 
+def template_sizes(experts):
+    """The hidden and ffn sizes the template is exported at: values that no other constant
+    of the graph holds (expert counts and indices, k, group sizes, axes), so that growing
+    them is a replacement of values. Above every expert index: with 24 and 40 for all, a
+    256-expert layer's Gather of expert 40's mask became one of expert 2048's, and the
+    layer was not raised."""
+    return experts + 16, experts + 32
+
+
+def growth(sizes):
+    """What growing the template to `sizes` replaces: template value -> real value."""
+    hidden, ffn = template_sizes(sizes["experts"])
+    return {hidden: sizes["hidden"], ffn: sizes["ffn"]}
+
+
 def export_template(model, sizes, directory):
+    hidden, ffn = template_sizes(sizes["experts"])
     command = [os.environ.get("TORCH_PYTHON", "/usr/bin/python3"),
                os.path.join(REPO, "scripts", "make_moe_models.py"), directory, "--only", model,
-               "--hidden", str(TEMPLATE_HIDDEN), "--ffn", str(TEMPLATE_FFN),
+               "--hidden", str(hidden), "--ffn", str(ffn),
                "--experts", str(sizes["experts"]), "--k", str(sizes["k"]), "--no-samples"]
     if sizes["n_group"]:
         command += ["--n-group", str(sizes["n_group"]), "--topk-group", str(sizes["topk_group"])]
@@ -45,8 +58,8 @@ def export_template(model, sizes, directory):
     return onnx.load(os.path.join(directory, model + ".onnx"))
 
 
-def grow(value, hidden, ffn):
-    return {TEMPLATE_HIDDEN: hidden, TEMPLATE_FFN: ffn}.get(value, value)
+def grow(value, grown):
+    return grown.get(value, value)
 
 
 def to_bf16(tensor):
@@ -62,27 +75,29 @@ def to_bf16(tensor):
     return result
 
 
-def convert(graph, hidden, ffn):
-    """Grows the template's sizes to `hidden` and `ffn` and makes every float bf16."""
+def convert(graph, grown, bf16=True):
+    """Grows the template's sizes as `grown` (growth()) says and makes every float bf16
+    (unless `bf16` is false: test/e2e/large-hf-model.test keeps f32)."""
     for value in list(graph.input) + list(graph.output) + list(graph.value_info):
         tensor_type = value.type.tensor_type
-        if tensor_type.elem_type == TensorProto.FLOAT:
+        if bf16 and tensor_type.elem_type == TensorProto.FLOAT:
             tensor_type.elem_type = TensorProto.BFLOAT16
         for dim in tensor_type.shape.dim:
             if dim.HasField("dim_value"):
-                dim.dim_value = grow(dim.dim_value, hidden, ffn)
+                dim.dim_value = grow(dim.dim_value, grown)
     for node in graph.node:
         for attribute in node.attribute:
-            if node.op_type == "Cast" and attribute.name == "to" and attribute.i == TensorProto.FLOAT:
+            if (bf16 and node.op_type == "Cast" and attribute.name == "to"
+                    and attribute.i == TensorProto.FLOAT):
                 attribute.i = TensorProto.BFLOAT16
             if attribute.name != "value":
                 continue
-            if attribute.t.data_type == TensorProto.FLOAT:
+            if bf16 and attribute.t.data_type == TensorProto.FLOAT:
                 attribute.t.CopyFrom(to_bf16(attribute.t))
             elif attribute.t.data_type == TensorProto.INT64:
                 values = numpy_helper.to_array(attribute.t)
-                grown = np.vectorize(lambda v: grow(int(v), hidden, ffn), otypes=[np.int64])(values)
-                attribute.t.CopyFrom(numpy_helper.from_array(grown.reshape(values.shape),
+                grown_values = np.vectorize(lambda v: grow(int(v), grown), otypes=[np.int64])(values)
+                attribute.t.CopyFrom(numpy_helper.from_array(grown_values.reshape(values.shape),
                                                              attribute.t.name))
 
 
@@ -92,7 +107,7 @@ def convert(graph, hidden, ffn):
 SMALL_ELEMENTS = 1 << 20
 
 
-def placeholder_weights(graph, hidden, ffn, data_path):
+def placeholder_weights(graph, grown, data_path):
     """Every initializer as bf16 external data in a sparse file, zeros but for small ones."""
     offset = 0
     small = {}
@@ -100,7 +115,7 @@ def placeholder_weights(graph, hidden, ffn, data_path):
     for tensor in graph.initializer:
         if tensor.data_type != TensorProto.FLOAT:
             continue
-        dims = [grow(d, hidden, ffn) for d in tensor.dims]
+        dims = [grow(d, grown) for d in tensor.dims]
         length = int(np.prod(dims)) * 2
         placeholder = TensorProto(name=tensor.name, data_type=TensorProto.BFLOAT16, dims=dims)
         placeholder.data_location = TensorProto.EXTERNAL
@@ -128,13 +143,10 @@ def main():
         parser.add_argument("--" + name.replace("_", "-"), type=int)
     args = parser.parse_args()
     sizes = {name: getattr(args, name) or default for name, default in LAYERS[args.model].items()}
-    if TEMPLATE_HIDDEN in (sizes["experts"], sizes["k"]) or TEMPLATE_FFN in (sizes["experts"], sizes["k"]):
-        parser.error(f"{TEMPLATE_HIDDEN} and {TEMPLATE_FFN} are the template's sizes: choose "
-                     "other expert counts and k")
     with tempfile.TemporaryDirectory() as directory:
         model = export_template(args.model, sizes, directory)
-    convert(model.graph, sizes["hidden"], sizes["ffn"])
-    placeholder_weights(model.graph, sizes["hidden"], sizes["ffn"],
+    convert(model.graph, growth(sizes))
+    placeholder_weights(model.graph, growth(sizes),
                         os.path.splitext(args.output)[0] + ".data")
     onnx.save(model, args.output)
     return 0

@@ -47,40 +47,51 @@ bool moec::raise::hasInput(onnx::NodeOp node, unsigned index) {
          !llvm::isa<NoneType>(node.getInputs()[index].getType());
 }
 
-/// The raw bytes of `elements` (splats expanded), when it is a static numeric tensor.
-static std::optional<ConstantData> getElementsData(ElementsAttr elements) {
+/// The bytes of `elements`, not copied, when it is a static tensor of byte-sized numbers.
+static std::optional<ConstantBytes> getElementsBytes(ElementsAttr elements) {
   auto type = llvm::dyn_cast<RankedTensorType>(elements.getType());
   if (!type || !type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
-      type.getElementType().getIntOrFloatBitWidth() % 8 != 0)
+      type.getElementTypeBitWidth() % 8 != 0)
     return std::nullopt;
-  size_t elementBytes = type.getElementType().getIntOrFloatBitWidth() / 8;
-  size_t size = type.getNumElements() * elementBytes;
-  ConstantData data{type, {}};
+  ConstantBytes result{type, {}, false};
   if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(elements)) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != size)
+    if (!blob || blob->getData().size() != type.getNumElements() * result.getElementBytes())
       return std::nullopt;
-    data.bytes.assign(blob->getData().begin(), blob->getData().end());
-    return data;
+    result.bytes = blob->getData();
+    return result;
   }
   auto dense = llvm::dyn_cast<DenseElementsAttr>(elements);
-  if (!dense || type.getElementType().isInteger(1))
+  if (!dense)
     return std::nullopt;
-  ArrayRef<char> raw = dense.getRawData();
-  if (dense.isSplat()) {
-    for (int64_t i = 0, e = type.getNumElements(); i < e; ++i)
-      data.bytes.append(raw.begin(), raw.begin() + elementBytes);
+  result.bytes = dense.getRawData();
+  result.splat = dense.isSplat();
+  return result;
+}
+
+std::optional<ConstantBytes> moec::raise::getConstantBytes(Value value) {
+  auto constant = value ? value.getDefiningOp<onnx::ConstantOp>() : onnx::ConstantOp();
+  if (!constant)
+    return std::nullopt;
+  return getElementsBytes(constant.getValue());
+}
+
+/// A copy of `constant`'s elements, splats expanded.
+static std::optional<ConstantData> copyElements(std::optional<ConstantBytes> constant) {
+  if (!constant)
+    return std::nullopt;
+  ConstantData data{constant->type, {}};
+  if (constant->splat) {
+    for (int64_t i = 0, e = constant->type.getNumElements(); i < e; ++i)
+      data.bytes.append(constant->bytes.begin(), constant->bytes.end());
   } else {
-    data.bytes.assign(raw.begin(), raw.end());
+    data.bytes.assign(constant->bytes.begin(), constant->bytes.end());
   }
   return data;
 }
 
 std::optional<ConstantData> moec::raise::getConstantData(Value value) {
-  auto constant = value ? value.getDefiningOp<onnx::ConstantOp>() : onnx::ConstantOp();
-  if (!constant)
-    return std::nullopt;
-  return getElementsData(constant.getValue());
+  return copyElements(getConstantBytes(value));
 }
 
 std::optional<ConstantData> moec::raise::getFillData(onnx::NodeOp constantOfShape) {
@@ -90,7 +101,7 @@ std::optional<ConstantData> moec::raise::getFillData(onnx::NodeOp constantOfShap
     auto type = RankedTensorType::get({1}, Float32Type::get(constantOfShape.getContext()));
     return ConstantData{type, SmallVector<char>(sizeof(float), 0)};
   }
-  return getElementsData(fill);
+  return copyElements(getElementsBytes(fill));
 }
 
 /// Element `index` of `data` as a double, for float (any width, bf16 models' constants
@@ -122,6 +133,10 @@ static std::optional<double> readElement(const ConstantData &data, int64_t index
 }
 
 std::optional<double> moec::raise::getScalarConstant(Value value) {
+  // Checked before reading: `value` may be gigabytes of weights.
+  auto type = value ? llvm::dyn_cast<RankedTensorType>(value.getType()) : nullptr;
+  if (!type || !type.hasStaticShape() || type.getNumElements() != 1)
+    return std::nullopt;
   std::optional<ConstantData> data = getConstantData(value);
   if (!data || data->type.getNumElements() != 1)
     return std::nullopt;
@@ -129,9 +144,12 @@ std::optional<double> moec::raise::getScalarConstant(Value value) {
 }
 
 std::optional<SmallVector<int64_t>> moec::raise::getIntConstant(Value value) {
+  // Checked before reading: `value` may be gigabytes of float weights.
+  Type element = value ? getElementTypeOrSelf(value.getType()) : Type();
+  if (!element || !(element.isInteger(32) || element.isInteger(64)))
+    return std::nullopt;
   std::optional<ConstantData> data = getConstantData(value);
-  if (!data || !(data->type.getElementType().isInteger(32) ||
-                 data->type.getElementType().isInteger(64)))
+  if (!data)
     return std::nullopt;
   // Read as integers: INT64_MAX (torch's open slice end) does not survive a double.
   SmallVector<int64_t> values;
@@ -260,8 +278,9 @@ int64_t Linear::getNumExperts() const {
 
 /// Whether `value` is a static 2-D constant / a 1-D constant of `size` elements.
 static bool isMatrixConstant(Value value) {
-  std::optional<ConstantData> data = getConstantData(value);
-  return data && data->type.getRank() == 2 && llvm::isa<FloatType>(data->type.getElementType());
+  std::optional<ConstantBytes> constant = getConstantBytes(value);
+  return constant && constant->type.getRank() == 2 &&
+         llvm::isa<FloatType>(constant->type.getElementType());
 }
 
 static bool isVectorConstant(Value value, int64_t size) {

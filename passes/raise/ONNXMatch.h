@@ -38,7 +38,20 @@ bool hasInput(onnx::NodeOp node, unsigned index);
 /// Whether `node`'s constant integer input `index` holds exactly `expected`.
 bool hasIntsInput(onnx::NodeOp node, unsigned index, llvm::ArrayRef<int64_t> expected);
 
-/// The raw row-major bytes of a numeric `onnx.constant` (splats expanded), with its type.
+/// The elements of an `onnx.constant` where moec holds them, not copied: a splat holds one
+/// element.
+struct ConstantBytes {
+  mlir::RankedTensorType type;
+  llvm::ArrayRef<char> bytes;
+  bool splat = false;
+
+  size_t getElementBytes() const { return type.getElementTypeBitWidth() / 8; }
+};
+/// The bytes of a static, byte-sized numeric constant, or nothing.
+std::optional<ConstantBytes> getConstantBytes(mlir::Value value);
+
+/// The raw row-major bytes of a numeric `onnx.constant` (splats expanded), with its type: a
+/// copy, for small constants.
 struct ConstantData {
   mlir::RankedTensorType type;
   llvm::SmallVector<char> bytes;

@@ -15,6 +15,7 @@
 #include "ExpertMatcher.h"
 #include "ONNXMatch.h"
 #include "RouterMatcher.h"
+#include "WeightStack.h"
 
 #include "moec/Dialect/MoE/MoE.h"
 #include "moec/Passes.h"
@@ -22,8 +23,6 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
-
-#include <cstring>
 
 namespace moec {
 #define GEN_PASS_DEF_RAISEDENSEMOE
@@ -301,15 +300,6 @@ FailureOr<Linear> matchStackedLinear(Value output, Reason &reason) {
 // moe.layer's operands
 //===----------------------------------------------------------------------===//
 
-/// A new constant `name` holding `bytes` as `type`.
-Value createConstant(PatternRewriter &rewriter, Location loc, RankedTensorType type, StringRef name,
-                     ArrayRef<char> bytes) {
-  size_t align = type.getElementType().getIntOrFloatBitWidth() / 8;
-  auto attr = DenseResourceElementsAttr::get(
-      type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, align));
-  return onnx::ConstantOp::create(rewriter, loc, type, name, attr);
-}
-
 /// The name of the constant `value`, for the constants derived from it.
 StringRef getConstantName(Value value) { return value.getDefiningOp<onnx::ConstantOp>().getName(); }
 
@@ -325,55 +315,47 @@ Value retypeConstant(PatternRewriter &rewriter, Value value, RankedTensorType ty
 }
 
 /// The router weight as moe.layer takes it, `[E, H]`.
-Value buildRouterWeight(PatternRewriter &rewriter, const Linear &router) {
+FailureOr<Value> buildRouterWeight(PatternRewriter &rewriter, const Linear &router) {
   if (router.weightIsOutIn)
     return router.weight;
-  std::optional<ConstantData> data = getConstantData(router.weight);
-  int64_t rows = data->type.getDimSize(0), columns = data->type.getDimSize(1);
-  size_t elementBytes = data->type.getElementTypeBitWidth() / 8;
-  SmallVector<char> transposed(data->bytes.size());
-  for (int64_t row = 0; row < rows; ++row)
-    for (int64_t column = 0; column < columns; ++column)
-      std::memcpy(transposed.data() + (column * rows + row) * elementBytes,
-                  data->bytes.data() + (row * columns + column) * elementBytes, elementBytes);
-  auto type = RankedTensorType::get({columns, rows}, data->type.getElementType());
-  return createConstant(rewriter, router.weight.getLoc(), type,
-                        (getConstantName(router.weight) + ".transposed").str(), transposed);
+  ConstantBytes weight = *getConstantBytes(router.weight);
+  int64_t hidden = weight.type.getDimSize(0), experts = weight.type.getDimSize(1);
+  auto type = RankedTensorType::get({experts, hidden}, weight.type.getElementType());
+  return createWeightStack(
+      rewriter, router.weight.getLoc(), type,
+      (getConstantName(router.weight) + ".transposed").str(), 1, experts, [&](int64_t) {
+        return ExpertColumns{
+            SourceColumns::ofMatrix(weight, 0, experts, hidden, /*transposed=*/true)};
+      });
 }
 
 /// A stacked `[E, R, N]` constant of a gated expert (its up weight or bias) in moe.layer's
 /// column order, gate first: de-interleaved from `up` alone, or `gate` and `up` (each
 /// `[E, R, N / 2]`) side by side.
-Value buildGateFirstStack(PatternRewriter &rewriter, const ExpertBody &body, Value up, Value gate) {
-  std::optional<ConstantData> upData = getConstantData(up);
-  std::optional<ConstantData> gateData = gate ? getConstantData(gate) : std::nullopt;
+FailureOr<Value> buildGateFirstStack(PatternRewriter &rewriter, const ExpertBody &body, Value up,
+                                     Value gate) {
+  ConstantBytes upBytes = *getConstantBytes(up);
+  std::optional<ConstantBytes> gateBytes = gate ? getConstantBytes(gate) : std::nullopt;
+  int64_t experts = upBytes.type.getDimSize(0), rows = upBytes.type.getDimSize(1);
   int64_t inner = body.getInnerSize();
-  int64_t rows = upData->type.getDimSize(0) * upData->type.getDimSize(1);
-  size_t elementBytes = upData->type.getElementTypeBitWidth() / 8;
-  size_t half = inner * elementBytes;
-  SmallVector<char> bytes(rows * 2 * half);
-  for (int64_t row = 0; row < rows; ++row) {
-    char *out = bytes.data() + row * 2 * half;
-    if (body.interleaved) {
-      // Even columns are the gate's, odd the up's.
-      const char *in = upData->bytes.data() + row * 2 * half;
-      for (int64_t column = 0; column < 2 * inner; ++column)
-        std::memcpy(out + ((column % 2) * inner + column / 2) * elementBytes,
-                    in + column * elementBytes, elementBytes);
-    } else {
-      std::memcpy(out, gateData->bytes.data() + row * half, half);
-      std::memcpy(out + half, upData->bytes.data() + row * half, half);
-    }
-  }
-  auto type =
-      RankedTensorType::get({upData->type.getDimSize(0), upData->type.getDimSize(1), 2 * inner},
-                            upData->type.getElementType());
-  return createConstant(rewriter, up.getLoc(), type, (getConstantName(up) + ".gate_first").str(),
-                        bytes);
+  auto type = RankedTensorType::get({experts, rows, 2 * inner}, upBytes.type.getElementType());
+  return createWeightStack(
+      rewriter, up.getLoc(), type, (getConstantName(up) + ".gate_first").str(), experts, rows,
+      [&](int64_t expert) -> ExpertColumns {
+        if (body.interleaved) {
+          // Even columns are the gate's, odd the up's.
+          int64_t offset = expert * rows * 2 * inner;
+          return {SourceColumns::ofMatrix(upBytes, offset, rows, 2 * inner, false, 0, 2),
+                  SourceColumns::ofMatrix(upBytes, offset, rows, 2 * inner, false, 1, 2)};
+        }
+        int64_t offset = expert * rows * inner;
+        return {SourceColumns::ofMatrix(*gateBytes, offset, rows, inner, false),
+                SourceColumns::ofMatrix(upBytes, offset, rows, inner, false)};
+      });
 }
 
 /// The stacked up weight `[E, H, N]`.
-Value buildUpWeight(PatternRewriter &rewriter, const ExpertBody &body) {
+FailureOr<Value> buildUpWeight(PatternRewriter &rewriter, const ExpertBody &body) {
   if (!body.gate && !body.interleaved)
     return body.up.weight;
   return buildGateFirstStack(rewriter, body, body.up.weight,
@@ -389,21 +371,28 @@ Value dropBiasRow(PatternRewriter &rewriter, Value bias) {
 }
 
 /// The stacked up bias `[E, N]`, or null.
-Value buildUpBias(PatternRewriter &rewriter, const ExpertBody &body) {
+FailureOr<Value> buildUpBias(PatternRewriter &rewriter, const ExpertBody &body) {
   if (!body.up.bias)
-    return {};
+    return Value();
   if (!body.gate && !body.interleaved)
     return dropBiasRow(rewriter, body.up.bias);
-  return dropBiasRow(rewriter, buildGateFirstStack(rewriter, body, body.up.bias,
-                                                   body.gate ? body.gate->bias : Value()));
+  FailureOr<Value> gateFirst =
+      buildGateFirstStack(rewriter, body, body.up.bias, body.gate ? body.gate->bias : Value());
+  if (failed(gateFirst))
+    return failure();
+  return dropBiasRow(rewriter, *gateFirst);
 }
 
 //===----------------------------------------------------------------------===//
 // The pattern
 //===----------------------------------------------------------------------===//
 
+/// Raises one dense-masked layer, anchored on its combine. A layer whose weights cannot be
+/// rearranged (written to a temporary file) is an error and sets `sawError`, which fails the
+/// pass.
 struct RaiseDenseCombine : OpRewritePattern<onnx::NodeOp> {
-  using OpRewritePattern::OpRewritePattern;
+  RaiseDenseCombine(MLIRContext *context, bool &sawError)
+      : OpRewritePattern(context), sawError(sawError) {}
 
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     std::optional<DenseCombine> combine = matchDenseCombine(node);
@@ -427,6 +416,8 @@ private:
   FailureOr<moe::LayerOp> raise(onnx::NodeOp node, const DenseCombine &combine,
                                 onnx::NodeOp scatter, PatternRewriter &rewriter,
                                 Reason &reason) const;
+
+  bool &sawError;
 };
 
 FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node, const DenseCombine &combine,
@@ -468,10 +459,18 @@ FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node, const DenseC
 
   rewriter.setInsertionPoint(node);
   Value downBias = body->down.bias ? dropBiasRow(rewriter, body->down.bias) : Value();
+  FailureOr<Value> upWeight = buildUpWeight(rewriter, *body);
+  FailureOr<Value> routerWeight = buildRouterWeight(rewriter, routing->router);
+  FailureOr<Value> upBias = buildUpBias(rewriter, *body);
+  if (failed(upWeight) || failed(routerWeight) || failed(upBias)) {
+    // The error is reported; the pass fails.
+    sawError = true;
+    return reason = "its weights could not be rearranged", failure();
+  }
   return moe::LayerOp::create(
-      rewriter, node.getLoc(), node->getResult(0).getType(), tokens, buildUpWeight(rewriter, *body),
-      body->down.weight, buildRouterWeight(rewriter, routing->router), /*router_logits=*/Value(),
-      routing->router.bias, routing->scoreBias, buildUpBias(rewriter, *body), downBias,
+      rewriter, node.getLoc(), node->getResult(0).getType(), tokens, *upWeight,
+      body->down.weight, *routerWeight, /*router_logits=*/Value(), routing->router.bias,
+      routing->scoreBias, *upBias, downBias,
       /*shared_up=*/Value(), /*shared_down=*/Value(),
       /*shared_gate=*/Value(), routing->getAttr(rewriter.getContext()),
       body->getAttr(rewriter.getContext()));
@@ -480,11 +479,12 @@ FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node, const DenseC
 struct RaiseDenseMoEPass : moec::impl::RaiseDenseMoEBase<RaiseDenseMoEPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<RaiseDenseCombine>(&getContext());
+    bool sawError = false;
+    patterns.add<RaiseDenseCombine>(&getContext(), sawError);
     // Only the matched combines change; nothing else is folded at the onnx level.
     GreedyRewriteConfig config;
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)) || sawError)
       signalPassFailure();
   }
 };

@@ -11,14 +11,12 @@
 
 #include "ExpertMatcher.h"
 #include "RouterMatcher.h"
+#include "WeightStack.h"
 
 #include "moec/Passes.h"
 
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
-
-#include <cstring>
 
 namespace moec {
 #define GEN_PASS_DEF_RAISEHFMOE
@@ -383,112 +381,63 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
 // Rewriting
 //===----------------------------------------------------------------------===//
 
-namespace {
-/// A row-major matrix of raw elements, for stacking expert weights.
-struct Matrix {
-  int64_t rows = 0, cols = 0;
-  size_t elementBytes = 0;
-  SmallVector<char> bytes;
-
-  const char *at(int64_t row, int64_t col) const {
-    return bytes.data() + (row * cols + col) * elementBytes;
-  }
-  void append(const char *element) { bytes.append(element, element + elementBytes); }
-};
-} // namespace
-
-static Matrix readConstant(Value value, int64_t rows, int64_t cols) {
-  std::optional<ConstantData> data = getConstantData(value);
-  return Matrix{rows, cols, data->type.getElementType().getIntOrFloatBitWidth() / 8u,
-                std::move(data->bytes)};
+/// Columns `first, first + step, ...` of `linear`'s weight as moe.layer takes it,
+/// `[in, out]`.
+static SourceColumns weightColumns(const Linear &linear, int64_t first, int64_t step) {
+  return SourceColumns::ofMatrix(*getConstantBytes(linear.weight), 0, linear.getInSize(),
+                                 linear.getOutSize(), linear.weightIsOutIn, first, step);
 }
 
-static Matrix transpose(const Matrix &matrix) {
-  Matrix result{matrix.cols, matrix.rows, matrix.elementBytes, {}};
-  for (int64_t col = 0; col < matrix.cols; ++col)
-    for (int64_t row = 0; row < matrix.rows; ++row)
-      result.append(matrix.at(row, col));
-  return result;
+/// Columns `first, first + step, ...` of `linear`'s bias as one `[1, out]` row.
+static SourceColumns biasColumns(const Linear &linear, int64_t first, int64_t step) {
+  return SourceColumns::ofMatrix(*getConstantBytes(linear.bias), 0, 1, linear.getOutSize(),
+                                 /*transposed=*/false, first, step);
 }
 
-/// A Linear's weight as [in, out].
-static Matrix readWeight(const Linear &linear) {
-  int64_t in = linear.getInSize(), out = linear.getOutSize();
-  if (!linear.weightIsOutIn)
-    return readConstant(linear.weight, in, out);
-  return transpose(readConstant(linear.weight, out, in));
-}
-
-/// A Linear's bias as one [1, out] row.
-static Matrix readBias(const Linear &linear) {
-  return readConstant(linear.bias, 1, linear.getOutSize());
-}
-
-/// The columns `start`, `start + step`, ... of `matrix`.
-static Matrix selectColumns(const Matrix &matrix, int64_t start, int64_t step) {
-  Matrix result{matrix.rows, (matrix.cols - start + step - 1) / step, matrix.elementBytes, {}};
-  for (int64_t row = 0; row < matrix.rows; ++row)
-    for (int64_t col = start; col < matrix.cols; col += step)
-      result.append(matrix.at(row, col));
-  return result;
-}
-
-static Matrix concatColumns(const Matrix &lhs, const Matrix &rhs) {
-  Matrix result{lhs.rows, lhs.cols + rhs.cols, lhs.elementBytes, {}};
-  for (int64_t row = 0; row < lhs.rows; ++row) {
-    for (int64_t col = 0; col < lhs.cols; ++col)
-      result.append(lhs.at(row, col));
-    for (int64_t col = 0; col < rhs.cols; ++col)
-      result.append(rhs.at(row, col));
-  }
-  return result;
-}
+using ColumnsOfLinear = function_ref<SourceColumns(const Linear &, int64_t first, int64_t step)>;
 
 /// The up projection in moe.layer's layout: gate columns first, then up columns.
-static Matrix readUpProjection(const ExpertBody &body,
-                               function_ref<Matrix(const Linear &)> read) {
-  Matrix up = read(body.up);
+static ExpertColumns upColumns(const ExpertBody &body, ColumnsOfLinear columnsOf) {
   if (body.interleaved)
-    return concatColumns(selectColumns(up, 0, 2), selectColumns(up, 1, 2));
+    return {columnsOf(body.up, 0, 2), columnsOf(body.up, 1, 2)};
   if (body.gate)
-    return concatColumns(read(*body.gate), up);
-  return up;
+    return {columnsOf(*body.gate, 0, 1), columnsOf(body.up, 0, 1)};
+  return {columnsOf(body.up, 0, 1)};
 }
 
 namespace {
-/// Creates the layer's new weight constants, named after the layer's TopK node.
+/// Creates the layer's new weight constants, named after the layer's TopK node, gathered
+/// straight from the model's constants (createWeightStack).
 class ConstantBuilder {
 public:
   ConstantBuilder(RewriterBase &rewriter, onnx::NodeOp topK, Type elementType)
       : rewriter(rewriter), loc(topK.getLoc()), prefix(topK.getName().str()),
         elementType(elementType) {}
 
-  /// A constant of `shape` holding `matrices` one after another, copied straight into its
-  /// blob (weights can take gigabytes: no intermediate buffer).
-  Value create(StringRef name, ArrayRef<int64_t> shape, ArrayRef<Matrix> matrices) {
-    size_t size = 0;
-    for (const Matrix &matrix : matrices)
-      size += matrix.bytes.size();
-    auto type = RankedTensorType::get(shape, elementType);
-    size_t align = std::max<size_t>(1, elementType.getIntOrFloatBitWidth() / 8);
-    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size, align);
-    char *next = blob.getMutableData().data();
-    for (const Matrix &matrix : matrices) {
-      std::copy(matrix.bytes.begin(), matrix.bytes.end(), next);
-      next += matrix.bytes.size();
-    }
-    std::string fullName = prefix + "/moe." + name.str();
-    auto value = DenseResourceElementsAttr::get(type, fullName, std::move(blob));
-    return onnx::ConstantOp::create(rewriter, loc, type, fullName, value);
+  /// A constant of `shape` made of `experts` matrices of `rows` rows, expert e's columns
+  /// being `columnsOf(e)`.
+  FailureOr<Value> create(StringRef name, ArrayRef<int64_t> shape, int64_t experts, int64_t rows,
+                          function_ref<ExpertColumns(int64_t)> columnsOf) {
+    return createWeightStack(rewriter, loc, RankedTensorType::get(shape, elementType),
+                             prefix + "/moe." + name.str(), experts, rows, columnsOf);
   }
 
-  /// One [E, ...] constant from every expert's matrix.
-  Value stack(StringRef name, ArrayRef<Matrix> perExpert, bool dropRows = false) {
-    SmallVector<int64_t> shape{int64_t(perExpert.size())};
+  /// A `[rows, columns]` constant.
+  FailureOr<Value> create(StringRef name, int64_t rows, const ExpertColumns &columns) {
+    return create(name, {rows, countColumns(columns)}, 1, rows,
+                  [&](int64_t) { return columns; });
+  }
+
+  /// One `[E, rows, N]` constant (`[E, N]` when `dropRows`) of every expert's columns.
+  FailureOr<Value> stack(StringRef name, ArrayRef<ExpertChain> experts, int64_t rows,
+                         function_ref<ExpertColumns(const ExpertBody &)> columnsOf,
+                         bool dropRows = false) {
+    SmallVector<int64_t> shape{int64_t(experts.size())};
     if (!dropRows)
-      shape.push_back(perExpert.front().rows);
-    shape.push_back(perExpert.front().cols);
-    return create(name, shape, perExpert);
+      shape.push_back(rows);
+    shape.push_back(countColumns(columnsOf(experts.front().body)));
+    return create(name, shape, experts.size(), rows,
+                  [&](int64_t expert) { return columnsOf(experts[expert].body); });
   }
 
 private:
@@ -499,7 +448,7 @@ private:
 };
 } // namespace
 
-static void rewriteHFMoELayer(RewriterBase &rewriter, const HFMoELayer &layer) {
+static LogicalResult rewriteHFMoELayer(RewriterBase &rewriter, const HFMoELayer &layer) {
   const Routing &routing = layer.routing;
   const ExpertBody &body = layer.experts.front().body;
   Value tokens = routing.router.input;
@@ -509,53 +458,70 @@ static void rewriteHFMoELayer(RewriterBase &rewriter, const HFMoELayer &layer) {
   rewriter.setInsertionPointAfter(layer.routedSum.getDefiningOp());
   ConstantBuilder constants(rewriter, topK, tokensType.getElementType());
 
-  auto forEachExpert = [&](function_ref<Matrix(const ExpertBody &)> read) {
-    return llvm::map_to_vector(layer.experts,
-                               [&](const ExpertChain &chain) { return read(chain.body); });
-  };
   int64_t numExperts = routing.getNumExperts(), hidden = routing.router.getInSize();
-  Matrix router = transpose(readWeight(routing.router));
-  Value routerWeight = constants.create("router_weight", {numExperts, hidden}, router);
-  Value upWeight = constants.stack("up_weight", forEachExpert([](const ExpertBody &expert) {
-    return readUpProjection(expert, readWeight);
-  }));
-  Value downWeight = constants.stack("down_weight", forEachExpert([](const ExpertBody &expert) {
-    return readWeight(expert.down);
-  }));
+  // moe.layer's router is `[E, H]`: the Linear's `[out, in]`.
+  FailureOr<Value> routerWeight = constants.create(
+      "router_weight", numExperts,
+      {SourceColumns::ofMatrix(*getConstantBytes(routing.router.weight), 0, numExperts, hidden,
+                               /*transposed=*/!routing.router.weightIsOutIn)});
+  FailureOr<Value> upWeight =
+      constants.stack("up_weight", layer.experts, hidden, [](const ExpertBody &expert) {
+        return upColumns(expert, weightColumns);
+      });
+  FailureOr<Value> downWeight = constants.stack(
+      "down_weight", layer.experts, body.down.getInSize(),
+      [](const ExpertBody &expert) { return ExpertColumns{weightColumns(expert.down, 0, 1)}; });
+  if (failed(routerWeight) || failed(upWeight) || failed(downWeight))
+    return failure();
+  // The optional operands: null when absent, and when they could not be built (`built`
+  // then says so).
+  bool built = true;
+  auto operand = [&](FailureOr<Value> value) {
+    built = built && succeeded(value);
+    return succeeded(value) ? *value : Value();
+  };
   Value routerBias, scoreBias, upBias, downBias, sharedUp, sharedDown, sharedGate;
   if (routing.router.bias)
-    routerBias = constants.create("router_bias", {numExperts}, readBias(routing.router));
+    routerBias = operand(constants.create("router_bias", {numExperts}, 1, 1, [&](int64_t) {
+      return ExpertColumns{biasColumns(routing.router, 0, 1)};
+    }));
   if (routing.scoreBias)
-    scoreBias = constants.create("score_bias", {numExperts},
-                                 readConstant(routing.scoreBias, 1, numExperts));
+    scoreBias = operand(constants.create("score_bias", {numExperts}, 1, 1, [&](int64_t) {
+      return ExpertColumns{SourceColumns::ofMatrix(*getConstantBytes(routing.scoreBias), 0, 1,
+                                                   numExperts, /*transposed=*/false)};
+    }));
   if (body.up.bias)
-    upBias = constants.stack("up_bias",
-                             forEachExpert([](const ExpertBody &expert) {
-                               return readUpProjection(expert, readBias);
-                             }),
-                             /*dropRows=*/true);
+    upBias = operand(constants.stack(
+        "up_bias", layer.experts, 1,
+        [](const ExpertBody &expert) { return upColumns(expert, biasColumns); },
+        /*dropRows=*/true));
   if (body.down.bias)
-    downBias = constants.stack(
-        "down_bias",
-        forEachExpert([](const ExpertBody &expert) { return readBias(expert.down); }),
-        /*dropRows=*/true);
+    downBias = operand(constants.stack(
+        "down_bias", layer.experts, 1,
+        [](const ExpertBody &expert) { return ExpertColumns{biasColumns(expert.down, 0, 1)}; },
+        /*dropRows=*/true));
   if (layer.shared) {
-    Matrix up = readUpProjection(layer.shared->body, readWeight);
-    sharedUp = constants.create("shared_up", {up.rows, up.cols}, up);
-    Matrix down = readWeight(layer.shared->body.down);
-    sharedDown = constants.create("shared_down", {down.rows, down.cols}, down);
+    const ExpertBody &shared = layer.shared->body;
+    sharedUp = operand(constants.create("shared_up", hidden, upColumns(shared, weightColumns)));
+    sharedDown = operand(constants.create("shared_down", shared.down.getInSize(),
+                                          {weightColumns(shared.down, 0, 1)}));
     if (layer.shared->gate)
-      sharedGate = constants.create("shared_gate", {hidden, 1}, readWeight(*layer.shared->gate));
+      sharedGate = operand(
+          constants.create("shared_gate", hidden, {weightColumns(*layer.shared->gate, 0, 1)}));
   }
+  if (!built)
+    return failure();
   auto moeLayer = moe::LayerOp::create(
-      rewriter, topK.getLoc(), tokensType, tokens, upWeight, downWeight, routerWeight,
+      rewriter, topK.getLoc(), tokensType, tokens, *upWeight, *downWeight, *routerWeight,
       /*router_logits=*/Value(), routerBias, scoreBias, upBias, downBias, sharedUp, sharedDown,
-      sharedGate, routing.getAttr(rewriter.getContext()), body.getAttr(rewriter.getContext()));
+      sharedGate, routing.getAttr(rewriter.getContext()),
+      body.getAttr(rewriter.getContext()));
   if (layer.shared)
     rewriter.replaceAllUsesWith(layer.shared->result, layer.shared->unflattenedSum
                                                           ? layer.shared->unflattenedSum
                                                           : moeLayer.getResult());
   rewriter.replaceAllUsesWith(layer.routedSum, moeLayer.getResult());
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -607,7 +573,8 @@ struct RaiseHFMoEPass : moec::impl::RaiseHFMoEBase<RaiseHFMoEPass> {
         topK.emitRemark() << "not raised: " << describe(topK) << ": " << reason;
         continue;
       }
-      rewriteHFMoELayer(rewriter, *layer);
+      if (failed(rewriteHFMoELayer(rewriter, *layer)))
+        return signalPassFailure();
     }
     // The per-expert graph is dead now; the greedy driver erases it.
     if (failed(applyPatternsGreedily(getOperation(), FrozenRewritePatternSet())))

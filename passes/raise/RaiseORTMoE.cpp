@@ -12,17 +12,14 @@
 #include "moec/Passes.h"
 
 #include "ONNXMatch.h"
+#include "WeightStack.h"
 
 #include "moec/Dialect/MoE/MoE.h"
 #include "moec/Dialect/ONNX/ONNX.h"
-#include "moec/Support/Memory.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
-
-#include <cstring>
 
 namespace moec {
 #define GEN_PASS_DEF_RAISEORTMOE
@@ -31,6 +28,7 @@ namespace moec {
 
 using namespace mlir;
 using namespace moec;
+using namespace moec::raise;
 
 namespace {
 
@@ -58,82 +56,33 @@ struct Projection {
   int64_t out = 0;
   bool legacyLayout = true;
 
-  /// The element index of weight (`row` of `in`, `column` of `out`) of expert `expert`.
-  int64_t elementIndex(int64_t expert, int64_t row, int64_t column) const {
-    return legacyLayout ? (expert * in + row) * out + column : (expert * out + column) * in + row;
-  }
-
-  /// The bytes of expert `expert`'s weights (in either layout, one expert's are contiguous).
-  ArrayRef<char> getExpertBytes(int64_t expert, size_t elementBytes) const {
+  /// Columns `first, first + step, ...` (`count` of them) of expert `expert`'s weights
+  /// `[in, out]`, read in place.
+  SourceColumns getColumns(int64_t expert, int64_t first, int64_t step, int64_t count) const {
     if (data.empty())
-      return {};
-    size_t expertBytes = in * out * elementBytes;
-    return data.slice(expert * expertBytes, expertBytes);
+      return SourceColumns::zeros(count);
+    ConstantBytes bytes{llvm::cast<RankedTensorType>(constant.getType()), data};
+    return SourceColumns::ofMatrix(bytes, expert * in * out, in, out,
+                                   /*transposed=*/!legacyLayout, first, step, count);
   }
 };
 
-/// Column `column` of projection `source`: where one column of a moe.layer operand comes
-/// from.
-struct ColumnSource {
+/// Columns `first, first + step, ...` (`count` of them) of projection `source`: where some
+/// columns of a moe.layer operand come from.
+struct ColumnRun {
   unsigned source;
-  int64_t column;
+  int64_t first = 0;
+  int64_t step = 1;
+  int64_t count = 0;
 };
 
 /// Whether `columns` of `sources` are one whole projection already in moe's layout, in order.
-bool isInMoELayout(ArrayRef<Projection> sources, ArrayRef<ColumnSource> columns) {
-  if (columns.empty() || !sources[columns.front().source].constant)
+bool isInMoELayout(ArrayRef<Projection> sources, ArrayRef<ColumnRun> columns) {
+  if (columns.size() != 1 || !sources[columns.front().source].constant)
     return false;
-  const Projection &source = sources[columns.front().source];
-  if (!source.legacyLayout || static_cast<int64_t>(columns.size()) != source.out)
-    return false;
-  for (auto [index, column] : llvm::enumerate(columns))
-    if (&sources[column.source] != &source || column.column != static_cast<int64_t>(index))
-      return false;
-  return true;
-}
-
-/// Gathers `[experts, rows, columns.size()]` elements of `elementBytes` bytes each in moe's
-/// layout (rows are the input features, columns the output features) into a new blob,
-/// written in place: weights can take gigabytes, so there is no intermediate copy, and each
-/// expert's source pages (usually mapped external data) are released once gathered.
-AsmResourceBlob gatherColumns(ArrayRef<Projection> sources, ArrayRef<ColumnSource> columns,
-                              int64_t experts, int64_t rows, size_t elementBytes) {
-  AsmResourceBlob result = HeapAsmResourceBlob::allocate(
-      experts * rows * columns.size() * elementBytes, elementBytes);
-  MutableArrayRef<char> bytes = result.getMutableData();
-  std::memset(bytes.data(), 0, bytes.size());
-  char *next = bytes.data();
-  for (int64_t expert = 0; expert < experts; ++expert) {
-    for (int64_t row = 0; row < rows; ++row)
-      for (ColumnSource column : columns) {
-        const Projection &source = sources[column.source];
-        if (!source.data.empty())
-          std::memcpy(next,
-                      source.data.data() +
-                          source.elementIndex(expert, row, column.column) * elementBytes,
-                      elementBytes);
-        next += elementBytes;
-      }
-    for (const Projection &source : sources)
-      moec::releasePages(source.getExpertBytes(expert, elementBytes));
-  }
-  return result;
-}
-
-/// The bytes of `value` when it is a constant whose data moec holds.
-std::optional<ArrayRef<char>> getConstantBytes(Value value) {
-  auto constant = value.getDefiningOp<onnx::ConstantOp>();
-  if (!constant)
-    return std::nullopt;
-  ElementsAttr elements = constant.getValue();
-  if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(elements)) {
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      return blob->getData();
-    return std::nullopt;
-  }
-  if (auto dense = llvm::dyn_cast<DenseElementsAttr>(elements); dense && !dense.isSplat())
-    return dense.getRawData();
-  return std::nullopt;
+  const ColumnRun &run = columns.front();
+  const Projection &source = sources[run.source];
+  return source.legacyLayout && run.first == 0 && run.step == 1 && run.count == source.out;
 }
 
 /// Everything a moe.layer needs from one ORT MoE node, checked.
@@ -141,14 +90,13 @@ struct LayerPlan {
   moe::RoutingAttr routing;
   moe::ExpertAttr expert;
   int64_t experts = 0, hidden = 0, inter = 0;
-  size_t elementBytes = 0;
   Type elementType;
   /// fc1 (and fc3) weights and the down projection (fc2), in ORT's layout.
   SmallVector<Projection> upSources;
   Projection downSource;
   SmallVector<Projection> upBiasSources;
   Projection downBiasSource;
-  SmallVector<ColumnSource> upColumns;
+  SmallVector<ColumnRun> upColumns;
   bool hasUpBias = false, hasDownBias = false;
 };
 
@@ -201,8 +149,9 @@ FailureOr<std::pair<ArrayRef<int64_t>, Projection>>
 NodeReader::readConstant(unsigned index, StringRef what, int64_t rank, Type elementType,
                          std::string &why) {
   auto type = llvm::dyn_cast<RankedTensorType>(input(index).getType());
-  std::optional<ArrayRef<char>> bytes = getConstantBytes(input(index));
-  if (!type || !bytes) {
+  // A splat (which the importer makes of small uniform tensors) is not read as weights.
+  std::optional<ConstantBytes> bytes = getConstantBytes(input(index));
+  if (!type || !bytes || bytes->splat) {
     why = (what + " is not a constant").str();
     return failure();
   }
@@ -216,7 +165,7 @@ NodeReader::readConstant(unsigned index, StringRef what, int64_t rank, Type elem
   }
   Projection projection;
   projection.constant = input(index);
-  projection.data = *bytes;
+  projection.data = bytes->bytes;
   return std::make_pair(type.getShape(), projection);
 }
 
@@ -237,7 +186,6 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
     return failure();
   }
   plan.elementType = inputType.getElementType();
-  plan.elementBytes = llvm::divideCeil(plan.elementType.getIntOrFloatBitWidth(), 8);
   if (!probsType || probsType.getRank() != 2 || probsType.getElementType() != plan.elementType) {
     why = "router_probs must be a 2-D tensor of input's element type";
     return failure();
@@ -394,15 +342,15 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
   // moe's gated layout: the gate's columns, then the up's. ORT interleaves them with the
   // gate first (swiglu_fusion = 1), concatenates them (2), or keeps the up in fc3.
   bool interleaved = swiglu && swigluFusion == 1;
-  for (int64_t column = 0; column < inter; ++column)
-    plan.upColumns.push_back({0, interleaved ? 2 * column : column});
-  if (gated)
-    for (int64_t column = 0; column < inter; ++column) {
-      if (hasFc3)
-        plan.upColumns.push_back({1, column});
-      else
-        plan.upColumns.push_back({0, interleaved ? 2 * column + 1 : inter + column});
-    }
+  plan.upColumns.push_back({0, 0, interleaved ? 2 : 1, inter});
+  if (gated) {
+    if (hasFc3)
+      plan.upColumns.push_back({1, 0, 1, inter});
+    else if (interleaved)
+      plan.upColumns.push_back({0, 1, 2, inter});
+    else
+      plan.upColumns.push_back({0, inter, 1, inter});
+  }
 
   int64_t k = getInt("k", 1);
   if (k < 1 || k > experts) {
@@ -436,24 +384,27 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
 /// moe.layer's operand of `type` made of `columns` of `sources` for `rows` rows: the
 /// model's constant itself when it is in moe's layout already (no copy of what may be
 /// gigabytes of mapped weights), else a new constant named after the node.
-Value createWeight(PatternRewriter &rewriter, Location loc, const Twine &name,
-                   RankedTensorType type, ArrayRef<Projection> sources,
-                   ArrayRef<ColumnSource> columns, int64_t rows, size_t elementBytes) {
+FailureOr<Value> createWeight(PatternRewriter &rewriter, Location loc, const Twine &name,
+                              RankedTensorType type, ArrayRef<Projection> sources,
+                              ArrayRef<ColumnRun> columns, int64_t rows) {
   if (isInMoELayout(sources, columns) &&
       sources[columns.front().source].constant.getType() == type)
     return sources[columns.front().source].constant;
-  std::string nameText = name.str();
-  auto attr = DenseResourceElementsAttr::get(
-      type, nameText,
-      gatherColumns(sources, columns, type.getDimSize(0), rows, elementBytes));
-  return onnx::ConstantOp::create(rewriter, loc, type, nameText, attr);
+  return createWeightStack(rewriter, loc, type, name.str(), type.getDimSize(0), rows,
+                           [&](int64_t expert) {
+                             ExpertColumns parts;
+                             for (const ColumnRun &run : columns)
+                               parts.push_back(sources[run.source].getColumns(
+                                   expert, run.first, run.step, run.count));
+                             return parts;
+                           });
 }
 
 /// Raises one `com.microsoft.MoE` node into `moe.layer`. A malformed node gets an error and
-/// sets `sawMalformedNode`, which fails the pass.
+/// sets `sawError`, which fails the pass; so does a weight that cannot be written.
 struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
-  RaiseORTMoENode(MLIRContext *context, bool &sawMalformedNode)
-      : OpRewritePattern(context), sawMalformedNode(sawMalformedNode) {}
+  RaiseORTMoENode(MLIRContext *context, bool &sawError)
+      : OpRewritePattern(context), sawError(sawError) {}
 
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     if (node.getOpType() != "MoE" || node.getDomain() != "com.microsoft" ||
@@ -465,7 +416,7 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
     if (reader.isMalformed()) {
       node.emitError() << "node " << raise::describe(node)
                        << ": the expert weights do not fit together: " << whyNot;
-      sawMalformedNode = true;
+      sawError = true;
       return failure();
     }
     auto resultType = llvm::dyn_cast<RankedTensorType>(node.getResult(0).getType());
@@ -481,29 +432,37 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
 
     Location loc = node.getLoc();
     StringRef nodeName = node.getName().empty() ? StringRef("ort_moe") : node.getName();
-    int64_t upWidth = static_cast<int64_t>(plan->upColumns.size());
-    SmallVector<ColumnSource> downColumns;
-    for (int64_t column = 0; column < plan->hidden; ++column)
-      downColumns.push_back({0, column});
+    int64_t upWidth = 0;
+    for (const ColumnRun &run : plan->upColumns)
+      upWidth += run.count;
+    SmallVector<ColumnRun> downColumns{{0, 0, 1, plan->hidden}};
 
     auto tensorType = [&](ArrayRef<int64_t> shape) {
       return RankedTensorType::get(shape, plan->elementType);
     };
-    Value up = createWeight(rewriter, loc, nodeName + ".up_weight",
-                            tensorType({plan->experts, plan->hidden, upWidth}), plan->upSources,
-                            plan->upColumns, plan->hidden, plan->elementBytes);
-    Value down = createWeight(rewriter, loc, nodeName + ".down_weight",
-                              tensorType({plan->experts, plan->inter, plan->hidden}),
-                              plan->downSource, downColumns, plan->inter, plan->elementBytes);
+    // A weight that cannot be written is an error that fails the pass (like a malformed
+    // node), so the constants made before it need no cleaning up.
+    auto weight = [&](FailureOr<Value> value) {
+      sawError = sawError || failed(value);
+      return succeeded(value) ? *value : Value();
+    };
+    Value up = weight(createWeight(rewriter, loc, nodeName + ".up_weight",
+                                   tensorType({plan->experts, plan->hidden, upWidth}),
+                                   plan->upSources, plan->upColumns, plan->hidden));
+    Value down = weight(createWeight(rewriter, loc, nodeName + ".down_weight",
+                                     tensorType({plan->experts, plan->inter, plan->hidden}),
+                                     plan->downSource, downColumns, plan->inter));
     Value upBias, downBias;
     if (plan->hasUpBias)
-      upBias = createWeight(rewriter, loc, nodeName + ".up_bias",
-                            tensorType({plan->experts, upWidth}), plan->upBiasSources,
-                            plan->upColumns, 1, plan->elementBytes);
+      upBias = weight(createWeight(rewriter, loc, nodeName + ".up_bias",
+                                   tensorType({plan->experts, upWidth}), plan->upBiasSources,
+                                   plan->upColumns, 1));
     if (plan->hasDownBias)
-      downBias = createWeight(rewriter, loc, nodeName + ".down_bias",
-                              tensorType({plan->experts, plan->hidden}), plan->downBiasSource,
-                              downColumns, 1, plan->elementBytes);
+      downBias = weight(createWeight(rewriter, loc, nodeName + ".down_bias",
+                                     tensorType({plan->experts, plan->hidden}),
+                                     plan->downBiasSource, downColumns, 1));
+    if (sawError)
+      return failure();
 
     // moe.layer takes tokens as rows: [B, S, H] inputs are flattened and restored around it.
     bool batched = tokensType.getRank() == 3;
@@ -527,17 +486,17 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
     return success();
   }
 
-  bool &sawMalformedNode;
+  bool &sawError;
 };
 
 struct RaiseORTMoE : moec::impl::RaiseORTMoEBase<RaiseORTMoE> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    bool sawMalformedNode = false;
-    patterns.add<RaiseORTMoENode>(&getContext(), sawMalformedNode);
+    bool sawError = false;
+    patterns.add<RaiseORTMoENode>(&getContext(), sawError);
     // Every node is visited once, so a node that stays un-raised gets one remark.
     walkAndApplyPatterns(getOperation(), std::move(patterns));
-    if (sawMalformedNode)
+    if (sawError)
       signalPassFailure();
   }
 };

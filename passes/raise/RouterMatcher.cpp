@@ -142,10 +142,10 @@ struct GroupLimit {
 
 /// Whether `value` is a float constant of shape `[E]` or `[1, E]`.
 static bool isScoreBiasConstant(Value value, int64_t numExperts) {
-  std::optional<ConstantData> data = getConstantData(value);
-  if (!data || !llvm::isa<FloatType>(data->type.getElementType()))
+  std::optional<ConstantBytes> constant = getConstantBytes(value);
+  if (!constant || !llvm::isa<FloatType>(constant->type.getElementType()))
     return false;
-  ArrayRef<int64_t> shape = data->type.getShape();
+  ArrayRef<int64_t> shape = constant->type.getShape();
   return shape == ArrayRef<int64_t>{numExperts} || shape == ArrayRef<int64_t>{1, numExperts};
 }
 

@@ -53,16 +53,18 @@ def layout():
     return result, offset
 
 
-def make(out_dir):
-    block = pattern_block()
-    tensors, total = layout()
-    floats = total // 4
-    # Element i of the file is block[i % PERIOD].
-    repeated = np.concatenate([block] * (CHUNK // PERIOD + 2))
-    with open(os.path.join(out_dir, "large_moe.bin"), "wb") as f:
+def write_pattern(path, floats):
+    """Writes `floats` f32 values to `path`, element i being pattern_block()[i % PERIOD]."""
+    repeated = np.concatenate([pattern_block()] * (CHUNK // PERIOD + 2))
+    with open(path, "wb") as f:
         for start in range(0, floats, CHUNK):
             phase = start % PERIOD
             f.write(repeated[phase:phase + min(CHUNK, floats - start)].tobytes())
+
+
+def make(out_dir):
+    tensors, total = layout()
+    write_pattern(os.path.join(out_dir, "large_moe.bin"), total // 4)
 
     initializers = []
     for name, shape, offset in tensors:

@@ -54,7 +54,8 @@ struct Touches {
 /// given, except ops that read no element (sizes, frees, views, whose uses count in turn),
 /// dense copies (the stream copies them, wherever each side lives) and the entry's results
 /// (dense, bufferization's identity layouts at the entry, and copied out the same way). Whatever else host code is given (loads, stores,
-/// strided copies, calls, control flow it flows through) it touches.
+/// strided copies, calls, control flow it flows through other than an scf.if's yield, which
+/// hands it on to the result) it touches.
 static void collectTouches(Value buffer, Touches &touches) {
   for (OpOperand &use : buffer.getUses()) {
     Operation *user = use.getOwner();

@@ -1,8 +1,8 @@
 //===- ExpertLoad.h - The rows a grouped matmul is expected to see -*- C++ -*-===//
 //
-// Kernels for grouped matmuls are chosen and tiled at compile time from the rows that the
-// experts are expected to see; this derives them from static shapes, one rule for every
-// lowering.
+// Kernels for grouped matmuls are chosen and tiled from the rows that the experts are
+// expected to see; this derives them from the shapes, one rule for every lowering: at
+// compile time from static shapes, or as a value computed from the sizes at run time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +10,8 @@
 #define MOEC_CODEGEN_EXPERTLOAD_H
 
 #include "moec/Dialect/MoE/MoE.h"
+
+#include "mlir/IR/Builders.h"
 
 #include <optional>
 
@@ -23,6 +25,11 @@ std::optional<int64_t> expectedRoutedRows(moe::GroupedMatmulOp op);
 /// The rows every expert of `op` is expected to see: the routed rows spread over the
 /// experts (rounded up), or the largest int64_t ("many") when shapes do not tell.
 int64_t expectedRowsPerExpert(moe::GroupedMatmulOp op);
+
+/// The same rule on the sizes the program has at run time (an index computed at
+/// `builder`'s insertion point from `tensor.dim`s of host-known sizes, never from tensor
+/// elements): the permute's pairs, else the slots, over the experts, rounded up.
+mlir::Value expectedRowsPerExpert(mlir::OpBuilder &builder, moe::GroupedMatmulOp op);
 
 } // namespace moec
 

@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
@@ -44,4 +45,16 @@ bool moec::hasGpuUse(Value buffer) {
     Value view = viewMadeBy(use);
     return view && hasGpuUse(view);
   });
+}
+
+SmallVector<Value> moec::possibleBuffers(Value value) {
+  Value buffer = viewedBuffer(value);
+  auto choice = buffer.getDefiningOp<scf::IfOp>();
+  if (!choice)
+    return {buffer};
+  unsigned index = cast<OpResult>(buffer).getResultNumber();
+  SmallVector<Value> buffers;
+  for (scf::YieldOp yield : {choice.thenYield(), choice.elseYield()})
+    llvm::append_range(buffers, possibleBuffers(yield.getOperand(index)));
+  return buffers;
 }

@@ -12,6 +12,7 @@
 #define MOEC_CODEGEN_GPUBUFFERUSES_H
 
 #include "mlir/IR/Value.h"
+#include "llvm/ADT/SmallVector.h"
 
 namespace moec {
 
@@ -22,6 +23,11 @@ mlir::Value viewMadeBy(mlir::OpOperand &use);
 /// The buffer that `value` is a view of, through any chain of views; `value` itself when it
 /// is no view.
 mlir::Value viewedBuffer(mlir::Value value);
+
+/// The buffers `value` may be a view of: its viewed buffer, or, for a result of an scf.if
+/// (a choice between kernels made at run time, e.g. moec-lower-grouped-matmul-to-gemv's),
+/// those that each branch yields, recursively.
+llvm::SmallVector<mlir::Value> possibleBuffers(mlir::Value value);
 
 /// Whether `use` hands its buffer to GPU work: a kernel launch or a copy or fill on the
 /// stream.

@@ -80,11 +80,16 @@ public:
 
   /// Replaces `op` by the tensors of the buffers it was lowered into.
   void replace(PatternRewriter &rewriter, Operation *op, ArrayRef<Value> buffers) {
+    rewriter.replaceOp(op, toTensors(op, buffers));
+  }
+
+  /// `op`'s results as tensors of `buffers`, which the nests built here write.
+  SmallVector<Value> toTensors(Operation *op, ArrayRef<Value> buffers) {
     SmallVector<Value> results;
     for (auto [buffer, type] : llvm::zip_equal(buffers, op->getResultTypes()))
       results.push_back(bufferization::ToTensorOp::create(b, type, buffer, /*restrict=*/true,
                                                           /*writable=*/true));
-    rewriter.replaceOp(op, results);
+    return results;
   }
 
   Value dim(Value shaped, int64_t dim) {

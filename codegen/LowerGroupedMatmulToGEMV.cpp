@@ -17,6 +17,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <limits>
+
 namespace moec {
 #define GEN_PASS_DEF_LOWERGROUPEDMATMULTOGEMV
 #include "codegen/Passes.h.inc"
@@ -78,6 +80,12 @@ struct GroupedMatmulToGEMV : OpRewritePattern<GroupedMatmulOp> {
     int64_t rowsPerExpert = options.expectedRowsPerExpert > 0
                                 ? options.expectedRowsPerExpert
                                 : moec::expectedRowsPerExpert(op);
+    // Shapes that do not tell (a dynamic token count) leave the choice to run time; the
+    // nests are then planned for the most rows per expert they take.
+    bool chooseAtRunTime = options.chooseAtRunTime &&
+                           rowsPerExpert == std::numeric_limits<int64_t>::max();
+    if (chooseAtRunTime)
+      rowsPerExpert = options.maxRowsPerExpert;
     if (rowsPerExpert > options.maxRowsPerExpert)
       return rewriter.notifyMatchFailure(op, "more rows per expert than a decode");
     if (op.getScales())
@@ -105,11 +113,34 @@ struct GroupedMatmulToGEMV : OpRewritePattern<GroupedMatmulOp> {
     int64_t busyExperts = std::min(experts, moec::expectedRoutedRows(op).value_or(experts));
     SplitKShape shape = chooseShape(K, N, elementBytes, rowsPerExpert, busyExperts,
                                     options.blocksToFill, options.kSplits);
+    if (!chooseAtRunTime) {
+      rewriter.replaceOp(op, lowerToNests(rewriter, op, shape));
+      return success();
+    }
+    // The host knows the sizes before it queues any work, so the choice costs no wait.
+    Value expected = moec::expectedRowsPerExpert(rewriter, op);
+    Value fits = arith::CmpIOp::create(
+        rewriter, op.getLoc(), arith::CmpIPredicate::ule, expected,
+        arith::ConstantIndexOp::create(rewriter, op.getLoc(), options.maxRowsPerExpert));
+    auto choice = scf::IfOp::create(
+        rewriter, op.getLoc(), fits,
+        [&](OpBuilder &, Location loc) {
+          scf::YieldOp::create(rewriter, loc, lowerToNests(rewriter, op, shape));
+        },
+        [&](OpBuilder &, Location loc) {
+          scf::YieldOp::create(rewriter, loc, rewriter.clone(*op)->getResults());
+        });
+    rewriter.replaceOp(op, choice.getResults());
+    return success();
+  }
+
+  /// The two nests computing `op`'s result, at the rewriter's insertion point.
+  static Value lowerToNests(PatternRewriter &rewriter, GroupedMatmulOp op,
+                            const SplitKShape &shape) {
     SplitKLowering lowering(rewriter, op, shape);
     lowering.emitSplitK();
     lowering.emitEpilogue();
-    lowering.kb.replace(rewriter, op, {lowering.result});
-    return success();
+    return lowering.kb.toTensors(op, {lowering.result}).front();
   }
 
   moec::LowerGroupedMatmulToGEMVOptions options;
@@ -293,7 +324,7 @@ struct LowerGroupedMatmulToGEMV
         return signalPassFailure();
       }
     moec::LowerGroupedMatmulToGEMVOptions options{maxRowsPerExpert, expectedRowsPerExpert,
-                                                  kSplits, blocksToFill};
+                                                  kSplits, blocksToFill, chooseAtRunTime};
     RewritePatternSet patterns(&getContext());
     patterns.add<GroupedMatmulToGEMV>(&getContext(), options);
     GreedyRewriteConfig config;

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMTypes.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -42,16 +43,22 @@ public:
   void add(Operation *work) {
     for (Value operand : work->getOperands())
       if (isa<MemRefType>(operand.getType()))
-        addBuffer(moec::viewedBuffer(operand));
+        for (Value buffer : moec::possibleBuffers(operand))
+          addBuffer(buffer);
   }
   void clear() {
     buffers.clear();
     unidentified = false;
   }
+  void merge(const QueuedBuffers &other) {
+    buffers.insert(other.buffers.begin(), other.buffers.end());
+    unidentified |= other.unidentified;
+  }
   /// Whether queued work may use (memory of) `value`.
   bool mayUse(Value value) const {
-    Value buffer = moec::viewedBuffer(value);
-    return unidentified || !isIdentified(buffer) || buffers.contains(buffer);
+    return unidentified || llvm::any_of(moec::possibleBuffers(value), [&](Value buffer) {
+             return !isIdentified(buffer) || buffers.contains(buffer);
+           });
   }
 
 private:
@@ -131,23 +138,38 @@ static Value makeAsync(OpBuilder &builder, gpu::AsyncOpInterface op, Value token
   return async->getResults().back();
 }
 
+/// Whether `op`'s regions hold GPU work.
+static bool holdsGpuWork(Operation *op) {
+  return op->walk([](Operation *inner) {
+             return goesOnStream(inner) ? WalkResult::interrupt() : WalkResult::advance();
+           })
+      .wasInterrupted();
+}
+
 namespace {
 struct OrderGpuWorkOnStream : moec::impl::OrderGpuWorkOnStreamBase<OrderGpuWorkOnStream> {
   void runOnOperation() override {
-    WalkResult result = getOperation().walk([&](Block *block) {
-      return failed(orderBlock(*block)) ? WalkResult::interrupt() : WalkResult::advance();
-    });
-    if (result.wasInterrupted())
-      signalPassFailure();
+    // Outer blocks first: an scf.if's branches go on from the chain of the block around it.
+    SmallVector<Block *> blocks;
+    getOperation().walk<WalkOrder::PreOrder>([&](Block *block) { blocks.push_back(block); });
+    for (Block *block : blocks) {
+      if (ordered.contains(block))
+        continue;
+      if (failed(orderBlock(*block, Value(), QueuedBuffers(), /*inBranch=*/false)))
+        return signalPassFailure();
+    }
   }
 
-  /// Threads one token through the GPU work of `block`, in program order: the first piece
-  /// of work starts the chain (`gpu.wait async`), and a `gpu.wait` ends it where the host
-  /// must wait.
-  LogicalResult orderBlock(Block &block) {
+  /// Threads one token through the GPU work of `block`, in program order, from `token`
+  /// (null: none yet) with `queued` the buffers that work uses: the first piece of work
+  /// without a token starts the chain (`gpu.wait async`), and a `gpu.wait` ends it where
+  /// the host must wait. At the end of the block the host waits, unless `inBranch` (an
+  /// scf.if's branch, whose work the block around it goes on from); returns what the
+  /// block queued that no wait covers.
+  FailureOr<QueuedBuffers> orderBlock(Block &block, Value token, QueuedBuffers queued,
+                                      bool inBranch) {
+    ordered.insert(&block);
     OpBuilder builder(&getContext());
-    Value token;
-    QueuedBuffers queued;
     for (Operation &op : llvm::make_early_inc_range(block)) {
       if (auto wait = dyn_cast<gpu::WaitOp>(op))
         return wait.emitOpError("before moec-order-gpu-work-on-stream, which makes the waits");
@@ -165,8 +187,27 @@ struct OrderGpuWorkOnStream : moec::impl::OrderGpuWorkOnStreamBase<OrderGpuWorkO
         token = makeAsync(builder, asyncOp, token);
         continue;
       }
-      // Tokens do not cross blocks; in the entry function, the return hands the results
-      // (copied to the host on the stream) to the caller.
+      // A choice between GPU work that the host makes (its condition is computed before
+      // it) needs no wait: each branch queues its work after the chain so far, and the
+      // work after the scf.if goes on the same stream after it. The chain's token does
+      // not cross the scf.if (gpu-to-llvm would take a yielded token for an event), so
+      // that order is the one stream's (docs/gpu-codegen.md).
+      if (auto choice = dyn_cast<scf::IfOp>(op); choice && holdsGpuWork(choice)) {
+        for (Region *branch : {&choice.getThenRegion(), &choice.getElseRegion()}) {
+          if (branch->empty())
+            continue;
+          FailureOr<QueuedBuffers> branchQueued =
+              orderBlock(branch->front(), token, queued, /*inBranch=*/true);
+          if (failed(branchQueued))
+            return failure();
+          queued.merge(*branchQueued);
+        }
+        continue;
+      }
+      if (inBranch && op.hasTrait<OpTrait::IsTerminator>())
+        break;
+      // Tokens do not cross other blocks; in the entry function, the return hands the
+      // results (copied to the host on the stream) to the caller.
       if (token && (op.hasTrait<OpTrait::IsTerminator>() || touchesQueuedMemory(&op, queued))) {
         builder.setInsertionPoint(&op);
         gpu::WaitOp::create(builder, op.getLoc(), Type(), token);
@@ -174,7 +215,11 @@ struct OrderGpuWorkOnStream : moec::impl::OrderGpuWorkOnStreamBase<OrderGpuWorkO
         queued.clear();
       }
     }
-    return success();
+    return queued;
   }
+
+  /// Blocks whose work is ordered already (the branches of an scf.if, with the block
+  /// around it).
+  llvm::SmallPtrSet<Block *, 8> ordered;
 };
 } // namespace

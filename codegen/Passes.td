@@ -205,7 +205,12 @@ def LowerGroupedMatmulToGEMV
        padding slots and slots outside every segment are zero.
 
     Expected rows per expert come from `expected-rows-per-expert`, else from the static
-    shapes as for `moec-lower-grouped-matmul-to-mma`. The split count, unless
+    shapes as for `moec-lower-grouped-matmul-to-mma`. When the shapes do not tell (a
+    dynamic token count), the choice is made at run time (`choose-at-run-time`, on by
+    default): the op becomes an `scf.if` on tensors whose condition is the same estimate
+    computed from the sizes (`tensor.dim`s, never tensor elements), with the nests planned
+    for `max-rows-per-expert` rows in its then-branch and the original op, for the later
+    lowerings, in its else-branch. The split count, unless
     `k-splits` is given, is the smallest that puts `blocks-to-fill` blocks of busy
     experts in flight, with K chunks of at least 32 rows (docs/gpu-decode.md). Other
     grouped matmuls are left to the later lowerings.
@@ -218,7 +223,10 @@ def LowerGroupedMatmulToGEMV
     Option<"kSplits", "k-splits", "int64_t", /*default=*/"0",
            "Splits of the K dimension (0: chosen from the shape)">,
     Option<"blocksToFill", "blocks-to-fill", "int64_t", /*default=*/"528",
-           "Blocks of busy experts the split count aims for (4 on each of an H200's 132 SMs)">
+           "Blocks of busy experts the split count aims for (4 on each of an H200's 132 SMs)">,
+    Option<"chooseAtRunTime", "choose-at-run-time", "bool", /*default=*/"true",
+           "When static shapes do not tell the rows per expert, choose between these nests "
+           "and the op at run time from the sizes (false: leave the op)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

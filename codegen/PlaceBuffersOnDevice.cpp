@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -34,9 +35,11 @@ static bool isDenseCopy(memref::CopyOp copy) {
   return hasIdentityLayout(copy.getSource()) && hasIdentityLayout(copy.getTarget());
 }
 
-/// Whether `value` is (a view of) a buffer on the GPU: device or managed memory.
+/// Whether `value` is (a view of) a buffer on the GPU, device or managed memory, whichever
+/// branch made it.
 static bool isOnGpu(Value value) {
-  return static_cast<bool>(moec::viewedBuffer(value).getDefiningOp<gpu::AllocOp>());
+  return llvm::all_of(moec::possibleBuffers(value),
+                      [](Value buffer) { return buffer.getDefiningOp<gpu::AllocOp>(); });
 }
 
 namespace {
@@ -51,7 +54,8 @@ struct Touches {
 /// given, except ops that read no element (sizes, frees, views, whose uses count in turn),
 /// dense copies (the stream copies them, wherever each side lives) and the entry's results
 /// (dense, bufferization's identity layouts at the entry, and copied out the same way). Whatever else host code is given (loads, stores,
-/// strided copies, calls, control flow it flows through) it touches.
+/// strided copies, calls, control flow it flows through other than an scf.if's yield, which
+/// hands it on to the result) it touches.
 static void collectTouches(Value buffer, Touches &touches) {
   for (OpOperand &use : buffer.getUses()) {
     Operation *user = use.getOwner();
@@ -61,6 +65,11 @@ static void collectTouches(Value buffer, Touches &touches) {
     }
     if (Value view = moec::viewMadeBy(use)) {
       collectTouches(view, touches);
+      continue;
+    }
+    // A buffer that a branch yields is touched where the scf.if's result is.
+    if (isa<scf::YieldOp>(user) && isa<scf::IfOp>(user->getParentOp())) {
+      collectTouches(user->getParentOp()->getResult(use.getOperandNumber()), touches);
       continue;
     }
     if (isa<memref::DimOp, memref::DeallocOp, gpu::DeallocOp, gpu::MemcpyOp>(user))
@@ -250,7 +259,9 @@ struct PlaceBuffersOnDevice : moec::impl::PlaceBuffersOnDeviceBase<PlaceBuffersO
         }
       }
       if (auto dealloc = dyn_cast<memref::DeallocOp>(op);
-          dealloc && !moec::viewedBuffer(dealloc.getMemref()).getDefiningOp<memref::AllocOp>()) {
+          dealloc && !llvm::all_of(moec::possibleBuffers(dealloc.getMemref()), [](Value buffer) {
+            return buffer.getDefiningOp<memref::AllocOp>();
+          })) {
         dealloc.emitError("frees a buffer whose allocation is not in sight, so it is not "
                           "known whether it lives in host or GPU memory");
         return WalkResult::interrupt();

@@ -75,18 +75,6 @@ func.func @prefill(%x: tensor<64x64xf32>, %w: tensor<2x64x32xf32>,
 
 // -----
 
-// A dynamic slot count tells nothing about the rows per expert: many, left alone.
-// CHECK-LABEL: func.func @dynamic_rows
-// CHECK: moe.grouped_matmul
-func.func @dynamic_rows(%x: tensor<?x64xf32>, %w: tensor<8x64x32xf32>,
-                        %offsets: tensor<9xi32>) -> tensor<?x32xf32> {
-  %y = moe.grouped_matmul %x, %w offsets %offsets
-         : (tensor<?x64xf32>, tensor<8x64x32xf32>, tensor<9xi32>) -> tensor<?x32xf32>
-  return %y : tensor<?x32xf32>
-}
-
-// -----
-
 // 12 bf16 columns do not split into 16-byte vectors: left alone.
 // CHECK-LABEL: func.func @odd_columns
 // CHECK: moe.grouped_matmul

@@ -14,7 +14,6 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -52,7 +51,7 @@ static bool onlyFrees(Operation *op) {
 }
 
 /// Whether host code reads the elements of `buffer`, through its views: anything but a
-/// stream copy, a size query or a tensor map (its address, for a kernel) does, or may.
+/// GPU work (moec::isGpuUse) or a size query does, or may.
 static bool hostReadsElements(Value buffer) {
   for (OpOperand &use : buffer.getUses()) {
     if (Value view = moec::viewMadeBy(use)) {
@@ -60,7 +59,7 @@ static bool hostReadsElements(Value buffer) {
         return true;
       continue;
     }
-    if (!isa<gpu::MemcpyOp, memref::DimOp, nvgpu::TmaCreateDescriptorOp>(use.getOwner()))
+    if (!moec::isGpuUse(use) && !isa<memref::DimOp>(use.getOwner()))
       return true;
   }
   return false;

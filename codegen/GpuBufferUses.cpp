@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -34,8 +35,13 @@ Value moec::viewedBuffer(Value value) {
   return value;
 }
 
+bool moec::passesBuffersToKernels(Operation *op) {
+  return isa<gpu::LaunchFuncOp, nvgpu::TmaCreateDescriptorOp>(op);
+}
+
 bool moec::isGpuUse(OpOperand &use) {
-  return isa<gpu::LaunchFuncOp, gpu::MemcpyOp, gpu::MemsetOp>(use.getOwner());
+  return passesBuffersToKernels(use.getOwner()) ||
+         isa<gpu::MemcpyOp, gpu::MemsetOp>(use.getOwner());
 }
 
 bool moec::hasGpuUse(Value buffer) {

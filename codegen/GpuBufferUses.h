@@ -3,8 +3,9 @@
 // The GPU memory passes (moec-place-buffers-on-device, moec-copy-constants-to-gpu,
 // moec-order-gpu-work-on-stream) look at buffers through their views: a subview, reshape or
 // the base buffer of memref.extract_strided_metadata is the same memory. After kernel
-// outlining, kernels touch only the buffers that `gpu.launch_func` passes them, and the
-// stream-ordered ops (gpu.memcpy, gpu.memset) are the only other GPU-side accesses.
+// outlining, kernels touch only the buffers that `gpu.launch_func` passes them (directly or
+// through a TMA tensor map), and the stream-ordered ops (gpu.memcpy, gpu.memset) are the
+// only other GPU-side accesses.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,8 +30,13 @@ mlir::Value viewedBuffer(mlir::Value value);
 /// those that each branch yields, recursively.
 llvm::SmallVector<mlir::Value> possibleBuffers(mlir::Value value);
 
-/// Whether `use` hands its buffer to GPU work: a kernel launch or a copy or fill on the
-/// stream.
+/// Whether `op` hands the buffers it is given to kernels: a launch, or a TMA tensor map
+/// (nvgpu.tma.create.descriptor, sm_90a), which holds a buffer's address for the kernel it
+/// is passed to and reads none of its elements on the host.
+bool passesBuffersToKernels(mlir::Operation *op);
+
+/// Whether `use` hands its buffer to GPU work: a kernel (passesBuffersToKernels) or a copy
+/// or fill on the stream.
 bool isGpuUse(mlir::OpOperand &use);
 
 /// Whether `buffer`, through its views, is handed to GPU work.

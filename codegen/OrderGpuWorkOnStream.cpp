@@ -15,7 +15,6 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMTypes.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -96,7 +95,7 @@ static bool touchesQueuedMemory(Operation *op, const QueuedBuffers &queued) {
     return true;
   // A tensor map holds the buffer's address and shape, not its contents: its declared read
   // (GpuLaunchMemoryEffects.cpp) only keeps the buffer alive for the deallocation.
-  if (isa<cf::AssertOp, nvgpu::TmaCreateDescriptorOp>(op))
+  if (isa<cf::AssertOp>(op) || moec::passesBuffersToKernels(op))
     return false;
   if (op->getNumRegions() != 0 && op->hasTrait<OpTrait::HasRecursiveMemoryEffects>()) {
     WalkResult nested = op->walk([&](Operation *inner) {

@@ -405,8 +405,8 @@ def ExportGpuGraphBlocker : Pass<"moec-export-gpu-graph-blocker", "::mlir::Modul
 def CopyConstantsToGpu : Pass<"moec-copy-constants-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Read constant buffers through the GPU runtime's cached copies";
   let description = [{
-    Gives the GPU work that reads a constant (kernel launches and stream copies, through
-    any views) the memory that the runtime's `moec_rt_gpu_constant(host_pointer, bytes)`
+    Gives the GPU work that reads a constant (kernel launches, the TMA tensor maps of sm_90a
+    kernels, and stream copies, through any views) the memory that the runtime's `moec_rt_gpu_constant(host_pointer, bytes)`
     returns for the global's address: a device copy, made once per process and cached by
     host address. Host code keeps reading the global itself (a constant, so both copies
     agree). The global's address becomes the pointer into the mapped weights file when the

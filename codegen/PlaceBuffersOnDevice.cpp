@@ -12,7 +12,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -60,8 +59,7 @@ struct Touches {
 static void collectTouches(Value buffer, Touches &touches) {
   for (OpOperand &use : buffer.getUses()) {
     Operation *user = use.getOwner();
-    // A tensor map holds the buffer's address for the kernel it is passed to (sm_90a).
-    if (isa<gpu::LaunchFuncOp, gpu::MemsetOp, nvgpu::TmaCreateDescriptorOp>(user)) {
+    if (moec::passesBuffersToKernels(user) || isa<gpu::MemsetOp>(user)) {
       touches.kernels = true;
       continue;
     }

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ThreadPool.h"
+#include "cpu/ThreadPool.h"
 
 #include "moec-runtime/kernels.h"
 

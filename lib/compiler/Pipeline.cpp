@@ -2,13 +2,16 @@
 
 #include "moec/Compiler/Pipeline.h"
 
-#include "moec/Codegen/Passes.h"
-#include "moec/Passes.h"
+#include "moec/Codegen/Common/Passes.h"
+#include "moec/Codegen/GPU/Passes.h"
+#include "moec/Codegen/Host/Passes.h"
+#include "moec/Passes/Decompose/Passes.h"
+#include "moec/Passes/Legalize/Passes.h"
+#include "moec/Passes/Raise/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
-
 
 using namespace mlir;
 

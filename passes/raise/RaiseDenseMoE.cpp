@@ -18,7 +18,7 @@
 #include "WeightStack.h"
 
 #include "moec/Dialect/MoE/MoE.h"
-#include "moec/Passes.h"
+#include "moec/Passes/Raise/Passes.h"
 
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
@@ -26,7 +26,7 @@
 
 namespace moec {
 #define GEN_PASS_DEF_RAISEDENSEMOE
-#include "passes/Passes.h.inc"
+#include "passes/raise/Passes.h.inc"
 } // namespace moec
 
 using namespace mlir;

@@ -13,14 +13,14 @@
 #include "RouterMatcher.h"
 #include "WeightStack.h"
 
-#include "moec/Passes.h"
+#include "moec/Passes/Raise/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace moec {
 #define GEN_PASS_DEF_RAISEHFMOE
-#include "passes/Passes.h.inc"
+#include "passes/raise/Passes.h.inc"
 } // namespace moec
 
 using namespace mlir;

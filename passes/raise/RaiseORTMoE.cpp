@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "moec/Passes.h"
+#include "moec/Passes/Raise/Passes.h"
 
 #include "ONNXMatch.h"
 #include "WeightStack.h"
@@ -23,7 +23,7 @@
 
 namespace moec {
 #define GEN_PASS_DEF_RAISEORTMOE
-#include "passes/Passes.h.inc"
+#include "passes/raise/Passes.h.inc"
 } // namespace moec
 
 using namespace mlir;

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Checksum.h"
+#include "moec-runtime/checksum.h"
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "CudaRuntime.h"
+#include "cuda/CudaRuntime.h"
 
 #include "moec-runtime/kernels.h"
 

@@ -1,6 +1,6 @@
 //===- DeviceMemoryPoolTest.cpp - Reusing device allocations --------------===//
 
-#include "DeviceMemoryPool.h"
+#include "cuda/DeviceMemoryPool.h"
 
 #include <gtest/gtest.h>
 

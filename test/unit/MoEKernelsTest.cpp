@@ -1,6 +1,6 @@
 //===- MoEKernelsTest.cpp - The runtime's MoE kernels against naive code --===//
 
-#include "ThreadPool.h"
+#include "cpu/ThreadPool.h"
 
 #include "moec-runtime/kernels.h"
 

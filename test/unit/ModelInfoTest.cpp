@@ -1,6 +1,6 @@
 //===- ModelInfoTest.cpp - Parsing moec_model_info and binding dims -------===//
 
-#include "ModelInfo.h"
+#include "core/ModelInfo.h"
 
 #include <gtest/gtest.h>
 

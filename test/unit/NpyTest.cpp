@@ -1,6 +1,6 @@
 //===- NpyTest.cpp - The runtime's .npy reader and writer -----------------===//
 
-#include "Npy.h"
+#include "core/Npy.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 //===- SgemmTest.cpp - moec_rt_sgemm against a naive product --------------===//
 
-#include "ThreadPool.h"
+#include "cpu/ThreadPool.h"
 
 #include "moec-runtime/kernels.h"
 

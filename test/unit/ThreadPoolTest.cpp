@@ -1,6 +1,6 @@
 //===- ThreadPoolTest.cpp - moec_rt_parallel_for --------------------------===//
 
-#include "ThreadPool.h"
+#include "cpu/ThreadPool.h"
 
 #include "moec-runtime/kernels.h"
 

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Npy.h"
+#include "core/Npy.h"
 
 #include <cstddef>
 #include <cstdint>

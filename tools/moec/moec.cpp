@@ -1,39 +1,26 @@
 //===- moec.cpp - The moec compiler driver --------------------------------===//
 //
-// `moec MODEL.onnx -o OUT`: imports an ONNX model (or parses MODEL.mlir) and runs it through moec's pipeline
-// (import, raise, optimize, kernel, codegen, emit) up to the stage and output asked for.
-// What this build cannot do yet (quantization, sharding) is an error, never a fake result.
+// `moec MODEL.onnx -o OUT`: parses the command line into CompileOptions and runs the whole
+// compile (lib/compiler's compileFile: import, raise, optimize, kernel, codegen, emit) up to
+// the stage and output asked for, printing its diagnostics one line each. What this build
+// cannot do yet (quantization, sharding) is an error, never a fake result.
 //
 // Exit codes: 0 success, 1 a bad command line, a stage this build lacks or a failed link,
 // 2 bad input (the model, or an output path that cannot be written).
 //
 //===----------------------------------------------------------------------===//
 
-#include "moec/Codegen/CudaTarget.h"
-#include "moec/Codegen/Emission.h"
-#include "moec/Compiler/Pipeline.h"
-#include "moec/Importer/ONNXImporter.h"
+#include "moec/Compiler/Compile.h"
 #include "moec/InitMoEC.h"
-#include "moec/Passes.h"
-#include "moec/Support/PrintIR.h"
+#include "moec/Passes/Legalize/Passes.h"
 
-#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
@@ -136,7 +123,6 @@ struct Options {
 };
 
 constexpr int exitUnavailable = 1;
-constexpr int exitBadInput = 2;
 
 /// The file a location points into: the innermost FileLineColLoc.
 std::string describeLocation(mlir::Location loc) {
@@ -177,32 +163,16 @@ mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag, bool showRemarks) {
   return mlir::success();
 }
 
-/// The first thing asked for that this build cannot do yet, or an empty string.
+/// The first flag given that this build cannot do yet, or an empty string.
 std::string unavailableRequest(const Options &options) {
-  if (options.emit == Emit::ptx && options.target == Target::host)
-    return "--emit=ptx needs a GPU target (--target=sm_80, sm_89, sm_90, sm_90a or cuda)";
-  if (options.emit != Emit::mlir && options.stopAfter != Stage::all)
-    return "--stop-after writes the MLIR of a stage: use it with --emit=mlir";
-  // The host kernels take f32 only: bf16 products can be shown, not compiled, there.
-  if (options.precision == Precision::bf16 && options.target == Target::host &&
-      options.stopAfter == Stage::all)
-    return "--precision=bf16 runs the expert GEMMs on GPU tensor cores: use it with a GPU "
-           "target, or with --stop-after to see the MLIR";
   if (options.quantize != Quantize::none)
     return "--quantize is not available in this build yet";
   if (options.shardExperts != 1)
     return "--shard-experts is not available in this build yet";
-  std::vector<std::string> optional = moec::getOptionalPassNames();
-  for (const std::string &name : options.disabledPasses)
-    if (!llvm::is_contained(optional, name))
-      return "--disable-pass=" + name + ": no optional pass has that name (see docs/moec.md)";
   return "";
 }
 
-/// The name of the chip to compile for ("host", "sm_90a", ...), resolving `cuda` to the GPU
-/// nvidia-smi sees (with a note on stderr when it falls back), or an empty string after an
-/// error line.
-std::string resolveTarget(Target target) {
+std::string targetName(Target target) {
   switch (target) {
   case Target::host:
     return "host";
@@ -214,16 +184,8 @@ std::string resolveTarget(Target target) {
     return "sm_90";
   case Target::sm_90a:
     return "sm_90a";
-  case Target::cuda: {
-    moec::DetectedChip detected = moec::detectCudaChip();
-    if (!detected.error.empty()) {
-      errs() << "error: " << detected.error << "\n";
-      return "";
-    }
-    if (!detected.note.empty())
-      errs() << "note: " << detected.note << "\n";
-    return detected.chip;
-  }
+  case Target::cuda:
+    return "cuda";
   }
   llvm_unreachable("unknown target");
 }
@@ -244,117 +206,32 @@ moec::Stage pipelineStage(Stage stage) {
   llvm_unreachable("unknown stage");
 }
 
-/// A file that moec writes: the output, or the weights file beside it. A regular (or new)
-/// file is written to a temporary file in its directory and renamed onto it once complete,
-/// so that a failure leaves no partial file and an existing one untouched; stdout (`-`) and
-/// special files such as /dev/null are written in place. Opened before anything is
-/// compiled, so that an unwritable path fails at once rather than after the compile.
-class OutputFile {
-public:
-  OutputFile() = default;
-  OutputFile(const OutputFile &) = delete;
-  OutputFile &operator=(const OutputFile &) = delete;
-  ~OutputFile() {
-    if (temp)
-      consumeError(temp->discard());
+moec::OutputKind outputKind(Emit emit) {
+  switch (emit) {
+  case Emit::exe:
+    return moec::OutputKind::Executable;
+  case Emit::lib:
+    return moec::OutputKind::SharedLibrary;
+  case Emit::obj:
+    return moec::OutputKind::Object;
+  case Emit::ptx:
+    return moec::OutputKind::PTX;
+  case Emit::mlir:
+    return moec::OutputKind::MLIR;
   }
-
-  /// Creates the temporary file, or opens stdout or the special file. On failure prints
-  /// `error: PATH: cannot write the output: REASON` and returns false.
-  bool open(StringRef outputPath) {
-    path = outputPath.str();
-    if (path == "-")
-      return true;
-    sys::fs::file_status status;
-    if (!sys::fs::status(path, status) && status.type() != sys::fs::file_type::regular_file &&
-        status.type() != sys::fs::file_type::file_not_found) {
-      std::error_code error;
-      inPlace.emplace(path, error);
-      return error ? fail(error.message()) : true;
-    }
-    Expected<sys::fs::TempFile> created = sys::fs::TempFile::create(path + ".tmp%%%%%%");
-    if (!created)
-      return fail(toString(created.takeError()));
-    temp.emplace(std::move(*created));
-    return true;
-  }
-
-  bool isStdout() const { return path == "-"; }
-
-  /// Where a program that writes the file itself (the linker) is to write it.
-  StringRef getWritePath() const { return temp ? StringRef(temp->TmpName) : StringRef(path); }
-
-  /// Writes the whole contents through `write`; false (after one line) on a write error.
-  bool write(function_ref<void(raw_fd_ostream &)> write) {
-    if (isStdout()) {
-      write(outs());
-      outs().flush();
-      return true;
-    }
-    std::optional<raw_fd_ostream> tempStream;
-    if (temp)
-      tempStream.emplace(temp->FD, /*shouldClose=*/false);
-    raw_fd_ostream &os = temp ? *tempStream : *inPlace;
-    write(os);
-    os.flush();
-    if (!os.has_error())
-      return true;
-    std::error_code error = os.error();
-    os.clear_error();
-    return fail(error.message());
-  }
-
-  /// Renames the temporary file onto the path; false (after one line) if that fails.
-  bool keep() {
-    if (!temp)
-      return true;
-    Error error = temp->keep(path);
-    temp.reset();
-    return error ? fail(toString(std::move(error))) : true;
-  }
-
-private:
-  bool fail(StringRef reason) {
-    errs() << "error: " << path << ": cannot write the output: " << reason << "\n";
-    return false;
-  }
-
-  std::string path;
-  std::optional<sys::fs::TempFile> temp;
-  std::optional<raw_fd_ostream> inPlace;
-};
-
-/// Links `object` with the runtime into `output`. The object goes through a temporary file
-/// that is removed whatever happens.
-bool linkOutput(ArrayRef<char> object, const OutputFile &output,
-                moec::LinkedArtifact artifact) {
-  SmallString<128> objectPath;
-  int objectFD;
-  if (std::error_code error =
-          sys::fs::createTemporaryFile("moec-model", "o", objectFD, objectPath)) {
-    errs() << "error: cannot create a temporary file: " << error.message() << "\n";
-    return false;
-  }
-  {
-    raw_fd_ostream os(objectFD, /*shouldClose=*/true);
-    os.write(object.data(), object.size());
-  }
-  std::string error;
-  bool linked = moec::linkWithRuntime(objectPath, output.getWritePath(), artifact, error);
-  sys::fs::remove(objectPath);
-  if (!linked)
-    errs() << "error: " << error << "\n";
-  return linked;
+  llvm_unreachable("unknown output");
 }
 
-/// Imports the ONNX model, or parses a `.mlir` file: a module whose `@main` takes and
-/// returns tensors, at any level the pipeline starts from (onnx, moe, upstream dialects).
-mlir::OwningOpRef<mlir::ModuleOp> loadModel(const Options &options, mlir::MLIRContext &context) {
-  if (StringRef(options.inputPath).ends_with(".mlir"))
-    return mlir::parseSourceFile<mlir::ModuleOp>(options.inputPath.getValue(), &context);
-  moec::ImportOptions importOptions;
-  importOptions.inferShapes = options.inferShapes;
-  return moec::importONNXFile(options.inputPath, context, importOptions);
+moec::KernelBinary kernelBinary(GpuBinary binary) {
+  switch (binary) {
+  case GpuBinary::automatic:
+    return moec::KernelBinary::Automatic;
+  case GpuBinary::ptx:
+    return moec::KernelBinary::PTX;
+  case GpuBinary::fatbin:
+    return moec::KernelBinary::Fatbin;
+  }
+  llvm_unreachable("unknown kernel binary");
 }
 
 } // namespace
@@ -388,125 +265,24 @@ int main(int argc, char **argv) {
     errs() << "error: " << unavailable << "\n";
     return exitUnavailable;
   }
-  moec::PipelineOptions pipelineOptions;
-  pipelineOptions.stopAfter = pipelineStage(options.stopAfter);
-  pipelineOptions.disabledPasses = options.disabledPasses;
-  pipelineOptions.bf16ExpertMatmuls = options.precision == Precision::bf16;
-  pipelineOptions.target = resolveTarget(options.target);
-  if (pipelineOptions.target.empty())
-    return exitUnavailable;
-  if (pipelineOptions.target != "host" && pipelineOptions.stopAfter == moec::Stage::Codegen) {
-    std::string searched;
-    std::optional<std::string> libdevice = moec::findLibdevice(searched);
-    if (!libdevice) {
-      errs() << "error: GPU kernels link the CUDA toolkit's libdevice, which is not installed "
-                "(looked for "
-             << searched << "); set CUDA_HOME to the toolkit\n";
-      return exitUnavailable;
-    }
-    pipelineOptions.libdevicePath = *libdevice;
-    // --emit=ptx writes the PTX, which a fatbin would hide.
-    if (options.gpuBinary != GpuBinary::ptx && options.emit != Emit::ptx) {
-      std::optional<std::string> assembler = moec::findKernelAssemblerToolkit();
-      if (!assembler && options.gpuBinary == GpuBinary::fatbin) {
-        errs() << "error: --gpu-binary=fatbin needs the CUDA toolkit's ptxas and fatbinary, "
-                  "which were not found (looked under $CUDA_HOME, $CUDA_PATH, the toolkit of the "
-                  "nvcc on PATH and /usr/local/cuda); set CUDA_HOME "
-                  "to the toolkit\n";
-        return exitUnavailable;
-      }
-      pipelineOptions.assemblerToolkitPath = assembler.value_or("");
-    }
-  }
-
-  bool linked = options.emit == Emit::exe || options.emit == Emit::lib;
-  if (linked && options.outputPath == "-") {
-    errs() << "error: an executable or library cannot be written to stdout; name a file\n";
-    return exitUnavailable;
-  }
-  OutputFile output;
-  if (!output.open(options.outputPath))
-    return exitBadInput;
+  moec::CompileOptions compileOptions;
+  compileOptions.pipeline.stopAfter = pipelineStage(options.stopAfter);
+  compileOptions.pipeline.disabledPasses = options.disabledPasses;
+  compileOptions.pipeline.bf16ExpertMatmuls = options.precision == Precision::bf16;
+  compileOptions.pipeline.target = targetName(options.target);
+  compileOptions.output = outputKind(options.emit);
+  compileOptions.kernelBinary = kernelBinary(options.gpuBinary);
+  compileOptions.weightsFileOver = options.weightsFileOver;
+  compileOptions.import.inferShapes = options.inferShapes;
+  compileOptions.printIR.elideResourcesOver = options.elideResourcesOver;
+  compileOptions.printIR.printLocations = options.printLocations;
 
   mlir::DialectRegistry registry;
-  moec::registerMoECDialects(registry);
-  moec::registerImportedDialects(registry);
-  // The lowering passes find their dialects' bufferization and LLVM-conversion interfaces
-  // through the registry.
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  // Serializing kernels translates them to LLVM IR; the host's gpu.binary too.
-  mlir::registerBuiltinDialectTranslation(registry);
-  mlir::registerGPUDialectTranslation(registry);
-  mlir::gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
-  mlir::registerLLVMDialectTranslation(registry);
-  mlir::registerNVVMDialectTranslation(registry);
+  moec::registerCompilerDialects(registry);
   mlir::MLIRContext context(registry);
   mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
     return printDiagnostic(diag, options.remarks);
   });
-
-  mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(options, context);
-  if (!module)
-    return exitBadInput;
-
-  if (failed(moec::runPipeline(*module, pipelineOptions)))
-    return exitBadInput;
-
-  if (options.emit == Emit::mlir) {
-    moec::PrintIROptions printOptions;
-    printOptions.elideResourcesOver = options.elideResourcesOver;
-    printOptions.printLocations = options.printLocations;
-    return output.write([&](raw_ostream &os) { moec::printIR(*module, os, printOptions); }) &&
-                   output.keep()
-               ? 0
-               : exitBadInput;
-  }
-
-  if (options.emit == Emit::ptx) {
-    FailureOr<std::string> ptx = moec::getKernelsPTX(*module);
-    if (failed(ptx))
-      return exitBadInput;
-    return output.write([&](raw_ostream &os) { os << *ptx; }) && output.keep() ? 0
-                                                                               : exitBadInput;
-  }
-
-  // Weights over the limit go to OUT.weights, named in the program by its file name alone:
-  // the runtime looks for it in the program's directory.
-  OutputFile weights, manifest;
-  if (moec::getWeightsFileSize(*module) > options.weightsFileOver) {
-    if (output.isStdout()) {
-      errs() << "error: the weights go to a file beside the output, which cannot be stdout; "
-                "name a file\n";
-      return exitUnavailable;
-    }
-    std::string weightsPath = options.outputPath + ".weights";
-    StringRef weightsName = sys::path::filename(weightsPath);
-    SmallVector<moec::WeightsFileEntry> entries;
-    uint64_t weightsSize = moec::getWeightsFileSize(*module);
-    if (!weights.open(weightsPath) || !weights.write([&](raw_fd_ostream &os) {
-          entries = moec::moveWeightsToFile(*module, weightsName, os);
-        }))
-      return exitBadInput;
-    // Where each tensor lies, for tools that write weights into the file after compiling
-    // (benchmarks/gpu; docs/moec.md).
-    if (!manifest.open(weightsPath + ".json") || !manifest.write([&](raw_ostream &os) {
-          moec::writeWeightsManifest(weightsName, weightsSize, entries, os);
-        }))
-      return exitBadInput;
-  }
-
-  SmallVector<char, 0> object;
-  raw_svector_ostream objectStream(object);
-  if (failed(moec::emitHostObject(*module, objectStream, moec::HostObjectOptions())))
-    return 1;
-  if (options.emit == Emit::obj) {
-    if (!output.write([&](raw_ostream &os) { os.write(object.data(), object.size()); }))
-      return exitBadInput;
-  } else if (!linkOutput(object, output,
-                         options.emit == Emit::lib ? moec::LinkedArtifact::SharedLibrary
-                                                   : moec::LinkedArtifact::Executable)) {
-    return 1;
-  }
-  return weights.keep() && manifest.keep() && output.keep() ? 0 : exitBadInput;
+  return static_cast<int>(
+      moec::compileFile(options.inputPath, options.outputPath, compileOptions, context));
 }

@@ -1,6 +1,6 @@
 //===- FakeCudaDriver.cpp - A CUDA driver for tests without a GPU ---------===//
 //
-// Exports the driver entry points that lib/runtime/CudaDriver.cpp looks up,
+// Exports the driver entry points that lib/runtime/cuda/CudaDriver.cpp looks up,
 // so that the GPU runtime runs through MOEC_CUDA_DRIVER=<this library> on any
 // machine. Module loads and launches succeed and do nothing (outputs are
 // whatever the buffers held). Memory is modelled as the host sees it:
@@ -28,7 +28,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "CudaDriver.h"
+#include "cuda/CudaDriver.h"
 
 #include <algorithm>
 #include <atomic>

@@ -1,0 +1,283 @@
+//===- LowerMoEKernelsToRuntime.cpp - Kernel-level moe ops to runtime calls ===//
+
+#include "moec/Codegen/Host/Passes.h"
+#include "codegen/common/RuntimeDeclarations.h"
+#include "moec/Dialect/MoE/MoE.h"
+#include "moec-runtime/kernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include "llvm/ADT/StringSet.h"
+
+#include <optional>
+
+namespace moec {
+#define GEN_PASS_DEF_LOWERMOEKERNELSTORUNTIME
+#include "codegen/host/Passes.h.inc"
+} // namespace moec
+
+using namespace mlir;
+using namespace moec::moe;
+
+/// The runtime functions (include/moec-runtime/kernels.h) all start with this.
+static constexpr StringLiteral kKernelPrefix = "moec_rt_moe_";
+
+// moe.route passes #moe.routing's scoring to the kernel as its enum value.
+static_assert(static_cast<int32_t>(Scoring::softmax) == MOEC_RT_SCORING_SOFTMAX &&
+                  static_cast<int32_t>(Scoring::sigmoid) == MOEC_RT_SCORING_SIGMOID &&
+                  static_cast<int32_t>(Scoring::sparse_mixer) == MOEC_RT_SCORING_SPARSE_MIXER,
+              "the moe dialect's Scoring and the runtime's MOEC_RT_SCORING_* must agree");
+
+/// Why the runtime cannot run `op` (a kernel-level moe op), if it cannot: its kernels take
+/// f32 values and i32 ids only, with weights unquantized.
+static std::optional<std::string> unsupportedReason(Operation *op) {
+  if (auto matmul = dyn_cast<GroupedMatmulOp>(op); matmul && matmul.getScales())
+    return "quantized expert weights are not supported by the host kernels yet";
+  for (Type type : llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes())) {
+    Type element = getElementTypeOrSelf(type);
+    if (!element.isF32() && !element.isInteger(32)) {
+      std::string reason;
+      llvm::raw_string_ostream os(reason);
+      os << "the host MoE kernels take f32 tensors only, not " << element;
+      return reason;
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+/// Emits one call to a runtime kernel: tensor operands are passed as pointers to read-only
+/// buffers, results are fresh buffers the kernel fills, and every size is an i64.
+class RuntimeCall {
+public:
+  RuntimeCall(PatternRewriter &rewriter, Location loc) : rewriter(rewriter), loc(loc) {}
+
+  /// Passes a pointer to `tensor`'s data (identity layout, so no offset).
+  RuntimeCall &input(Value tensor) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    Value buffer = bufferization::ToBufferOp::create(
+        rewriter, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
+        /*read_only=*/true);
+    args.push_back(pointerTo(buffer));
+    return *this;
+  }
+
+  /// Passes `tensor`'s pointer, or null when there is none.
+  RuntimeCall &optionalInput(Value tensor) {
+    if (tensor)
+      return input(tensor);
+    args.push_back(
+        LLVM::ZeroOp::create(rewriter, loc, LLVM::LLVMPointerType::get(rewriter.getContext())));
+    return *this;
+  }
+
+  /// Allocates a result of `type` with `sizes` (index values, one per dimension) and
+  /// passes its pointer.
+  RuntimeCall &output(Type type, ArrayRef<Value> sizes) {
+    auto tensorType = cast<RankedTensorType>(type);
+    SmallVector<Value> dynamicSizes;
+    for (auto [dim, size] : llvm::enumerate(sizes))
+      if (tensorType.isDynamicDim(dim))
+        dynamicSizes.push_back(size);
+    auto memrefType = MemRefType::get(tensorType.getShape(), tensorType.getElementType());
+    Value buffer = memref::AllocOp::create(rewriter, loc, memrefType, dynamicSizes);
+    args.push_back(pointerTo(buffer));
+    outputs.push_back(buffer);
+    return *this;
+  }
+
+  RuntimeCall &size(Value index) {
+    args.push_back(arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(), index));
+    return *this;
+  }
+  RuntimeCall &i64(int64_t value) {
+    args.push_back(arith::ConstantIntOp::create(rewriter, loc, rewriter.getI64Type(), value));
+    return *this;
+  }
+  RuntimeCall &i32(int64_t value) {
+    args.push_back(arith::ConstantIntOp::create(rewriter, loc, rewriter.getI32Type(), value));
+    return *this;
+  }
+  RuntimeCall &f32(double value) {
+    args.push_back(
+        arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(float(value))));
+    return *this;
+  }
+
+  /// Emits the call to `kKernelPrefix + name` and replaces `op` by the buffers it filled.
+  void replace(Operation *op, StringRef name) {
+    func::CallOp::create(rewriter, loc, (kKernelPrefix + name).str(), TypeRange{}, args);
+    SmallVector<Value> results;
+    for (auto [buffer, type] : llvm::zip_equal(outputs, op->getResultTypes()))
+      results.push_back(bufferization::ToTensorOp::create(rewriter, loc, type, buffer,
+                                                          /*restrict=*/true,
+                                                          /*writable=*/true));
+    rewriter.replaceOp(op, results);
+  }
+
+  /// `tensor`'s dimension `dim`, as an index.
+  Value dim(Value tensor, int64_t dim) {
+    return rewriter.createOrFold<tensor::DimOp>(loc, tensor, dim);
+  }
+
+private:
+  Value pointerTo(Value buffer) {
+    Value address = memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, buffer);
+    Value addressI64 = arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(), address);
+    return LLVM::IntToPtrOp::create(rewriter, loc,
+                                    LLVM::LLVMPointerType::get(rewriter.getContext()),
+                                    addressI64);
+  }
+
+  PatternRewriter &rewriter;
+  Location loc;
+  SmallVector<Value> args;
+  SmallVector<Value> outputs;
+};
+
+struct RouteToRuntime : OpRewritePattern<RouteOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RouteOp op, PatternRewriter &rewriter) const override {
+    if (std::optional<std::string> reason = unsupportedReason(op))
+      return rewriter.notifyMatchFailure(op, *reason);
+    RoutingAttr routing = op.getRouting();
+    if (!routing.isDropless())
+      return rewriter.notifyMatchFailure(op, "capacity-limited routing");
+    RuntimeCall call(rewriter, op.getLoc());
+    Value tokens = call.dim(op.getLogits(), 0);
+    Value k = arith::ConstantIndexOp::create(rewriter, op.getLoc(), routing.getK());
+    call.size(tokens)
+        .size(call.dim(op.getLogits(), 1))
+        .input(op.getLogits())
+        .optionalInput(op.getScoreBias())
+        .i64(routing.getK())
+        .i32(static_cast<int32_t>(routing.getScoring()))
+        .i32(routing.getRenormalize())
+        .i32(routing.getTopkFirst())
+        .i64(routing.getNGroup())
+        .i64(routing.getTopkGroup())
+        .f32(routing.getRoutedScalingFactor().convertToDouble())
+        .output(op.getWeights().getType(), {tokens, k})
+        .output(op.getExpertIds().getType(), {tokens, k})
+        .replace(op, "route_f32");
+    return success();
+  }
+};
+
+struct PermuteToRuntime : OpRewritePattern<PermuteOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(PermuteOp op, PatternRewriter &rewriter) const override {
+    if (std::optional<std::string> reason = unsupportedReason(op))
+      return rewriter.notifyMatchFailure(op, *reason);
+    Location loc = op.getLoc();
+    RuntimeCall call(rewriter, loc);
+    Value tokens = call.dim(op.getExpertIds(), 0);
+    Value k = call.dim(op.getExpertIds(), 1);
+    // The worst case, T * k + E * (block_size - 1).
+    Value padding = arith::ConstantIndexOp::create(
+        rewriter, loc, op.getNumExperts() * (op.getBlockSize() - 1));
+    Value slots = arith::AddIOp::create(rewriter, loc,
+                                        arith::MulIOp::create(rewriter, loc, tokens, k), padding);
+    Value offsets = arith::ConstantIndexOp::create(rewriter, loc, op.getNumExperts() + 1);
+    call.size(tokens)
+        .size(k)
+        .input(op.getExpertIds())
+        .i64(op.getNumExperts())
+        .i64(op.getBlockSize())
+        .size(slots)
+        .output(op.getSortedIds().getType(), {slots})
+        .output(op.getExpertOffsets().getType(), {offsets})
+        .replace(op, "permute");
+    return success();
+  }
+};
+
+struct GroupedMatmulToRuntime : OpRewritePattern<GroupedMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GroupedMatmulOp op, PatternRewriter &rewriter) const override {
+    if (std::optional<std::string> reason = unsupportedReason(op))
+      return rewriter.notifyMatchFailure(op, *reason);
+    Location loc = op.getLoc();
+    RuntimeCall call(rewriter, loc);
+    Value sortedIds = op.getSortedIds();
+    Value rows = sortedIds ? call.dim(sortedIds, 0) : call.dim(op.getInput(), 0);
+    Value columns = call.dim(op.getWeights(), 2);
+    ExpertAttr expert = op.getExpertAttr();
+    bool gated = expert && expert.getGated();
+    Value resultColumns =
+        gated ? arith::DivUIOp::create(rewriter, loc, columns,
+                                       arith::ConstantIndexOp::create(rewriter, loc, 2))
+              : columns;
+    // Without an epilogue the activation is the identity (-1); alpha and limit are unused.
+    int32_t activation = expert ? static_cast<int32_t>(expert.getActivation()) : -1;
+    double alpha = expert ? expert.getAlpha().convertToDouble() : 0.0;
+    double limit = expert ? expert.getLimit().convertToDouble() : 0.0;
+    call.size(rows)
+        .size(call.dim(op.getWeights(), 1))
+        .size(columns)
+        .size(call.dim(op.getWeights(), 0))
+        .input(op.getInput())
+        .size(call.dim(op.getInput(), 0))
+        .optionalInput(sortedIds)
+        .i64(op.getRowsPerToken().value_or(1))
+        .input(op.getExpertOffsets())
+        .input(op.getWeights())
+        .optionalInput(op.getBias())
+        .i32(activation)
+        .i32(gated)
+        .f32(alpha)
+        .f32(limit)
+        .output(op.getResult().getType(), {rows, resultColumns})
+        .replace(op, "grouped_matmul_f32");
+    return success();
+  }
+};
+
+struct UnpermuteToRuntime : OpRewritePattern<UnpermuteOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(UnpermuteOp op, PatternRewriter &rewriter) const override {
+    if (std::optional<std::string> reason = unsupportedReason(op))
+      return rewriter.notifyMatchFailure(op, *reason);
+    RuntimeCall call(rewriter, op.getLoc());
+    Value tokens = call.dim(op.getWeights(), 0);
+    Value columns = call.dim(op.getExpertOut(), 1);
+    call.size(tokens)
+        .size(call.dim(op.getWeights(), 1))
+        .size(columns)
+        .size(call.dim(op.getSortedIds(), 0))
+        .input(op.getExpertOut())
+        .input(op.getSortedIds())
+        .input(op.getWeights())
+        .output(op.getResult().getType(), {tokens, columns})
+        .replace(op, "unpermute_f32");
+    return success();
+  }
+};
+
+struct LowerMoEKernelsToRuntime
+    : moec::impl::LowerMoEKernelsToRuntimeBase<LowerMoEKernelsToRuntime> {
+  void runOnOperation() override {
+    // Ops the kernels cannot take stay for moec-lower-moe-kernels-to-loops.
+    ModuleOp module = getOperation();
+    RewritePatternSet patterns(&getContext());
+    patterns.add<RouteToRuntime, PermuteToRuntime, GroupedMatmulToRuntime, UnpermuteToRuntime>(
+        &getContext());
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return signalPassFailure();
+
+    moec::declareCalledRuntimeFunctions(
+        module, [](StringRef name) { return name.starts_with(kKernelPrefix); });
+  }
+};
+} // namespace

@@ -1,0 +1,48 @@
+#ifndef MOEC_CODEGEN_HOST_PASSES_TD
+#define MOEC_CODEGEN_HOST_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def UseRuntimeGemm : Pass<"moec-use-runtime-gemm", "::mlir::ModuleOp"> {
+  let summary = "Run f32 matrix products on the runtime's GEMM kernel";
+  let description = [{
+    Replaces every `linalg.matmul` on f32 memrefs whose rows are contiguous by a call to
+    the runtime's `moec_rt_sgemm` (include/moec-runtime/kernels.h): a packed, cache-
+    blocked, register-tiled kernel that runs on the runtime's thread pool. As IREE does
+    with its micro-kernels, the compiler leaves the one op that dominates the run time to
+    a hand-tuned library routine instead of generating naive loops for it.
+
+    Runs after bufferization; other element types and layouts keep the generic lowering.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
+def LowerMoEKernelsToRuntime
+    : Pass<"moec-lower-moe-kernels-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "Run the kernel-level moe ops on the runtime's MoE kernels";
+  let description = [{
+    Replaces `moe.route`, `moe.permute`, `moe.grouped_matmul` and `moe.unpermute` by calls
+    to `moec_rt_moe_*` (include/moec-runtime/kernels.h): hand-written kernels for the
+    host, multithreaded on the runtime's pool, with the grouped matmul streaming the chosen
+    experts' weights at one token and running the packed GEMM at many.
+
+    Runs on tensors, before bufferization: every tensor operand reaches the kernel as a
+    pointer into a read-only `bufferization.to_buffer` with the identity layout (one-shot
+    bufferization copies a strided operand into one), every result is a fresh
+    `memref.alloc` sized with `tensor.dim` that the kernel fills, returned to the tensor
+    world by `bufferization.to_tensor restrict`. Attributes (k, scoring, activation,
+    alpha and limit, block size) become constant arguments.
+
+    The kernels take f32 values and i32 ids, unquantized weights and dropless routing; the
+    pass leaves any other op as it is, for `moec-lower-moe-kernels-to-loops`, which runs
+    after it in the host pipeline (and there bf16 and f16 ops run as loops).
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect", "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // MOEC_CODEGEN_HOST_PASSES_TD

@@ -1,0 +1,323 @@
+//===- Compile.cpp - The whole compile, from a model file to an output ----===//
+
+#include "moec/Compiler/Compile.h"
+
+#include "moec/Codegen/Emit/Emission.h"
+#include "moec/Codegen/GPU/CudaTarget.h"
+#include "moec/InitMoEC.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+
+using namespace llvm;
+using mlir::MLIRContext;
+
+void moec::registerCompilerDialects(mlir::DialectRegistry &registry) {
+  registerMoECDialects(registry);
+  registerImportedDialects(registry);
+  // The lowering passes find their dialects' bufferization and LLVM-conversion interfaces
+  // through the registry.
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  // Serializing kernels translates them to LLVM IR; the host's gpu.binary too.
+  mlir::registerBuiltinDialectTranslation(registry);
+  mlir::registerGPUDialectTranslation(registry);
+  mlir::gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
+  mlir::registerLLVMDialectTranslation(registry);
+  mlir::registerNVVMDialectTranslation(registry);
+}
+
+namespace {
+
+/// An error about no op: about the options, the machine, or a file (`path`, when given).
+mlir::InFlightDiagnostic emitError(MLIRContext &context, StringRef path = "") {
+  if (path.empty())
+    return mlir::emitError(mlir::UnknownLoc::get(&context));
+  return mlir::emitError(mlir::FileLineColLoc::get(&context, path, 0, 0));
+}
+
+/// A file that the compile writes: the output, or the weights file beside it. A regular (or
+/// new) file is written to a temporary file in its directory and renamed onto it once
+/// complete, so that a failure leaves no partial file and an existing one untouched; stdout
+/// (`-`) and special files such as /dev/null are written in place. Opened before anything is
+/// compiled, so that an unwritable path fails at once rather than after the compile.
+class OutputFile {
+public:
+  explicit OutputFile(MLIRContext &context) : context(context) {}
+  OutputFile(const OutputFile &) = delete;
+  OutputFile &operator=(const OutputFile &) = delete;
+  ~OutputFile() {
+    if (temp)
+      consumeError(temp->discard());
+  }
+
+  /// Creates the temporary file, or opens stdout or the special file. On failure emits
+  /// `PATH: cannot write the output: REASON` and returns false.
+  bool open(StringRef outputPath) {
+    path = outputPath.str();
+    if (path == "-")
+      return true;
+    sys::fs::file_status status;
+    if (!sys::fs::status(path, status) && status.type() != sys::fs::file_type::regular_file &&
+        status.type() != sys::fs::file_type::file_not_found) {
+      std::error_code error;
+      inPlace.emplace(path, error);
+      return error ? fail(error.message()) : true;
+    }
+    Expected<sys::fs::TempFile> created = sys::fs::TempFile::create(path + ".tmp%%%%%%");
+    if (!created)
+      return fail(toString(created.takeError()));
+    temp.emplace(std::move(*created));
+    return true;
+  }
+
+  bool isStdout() const { return path == "-"; }
+
+  /// Where a program that writes the file itself (the linker) is to write it.
+  StringRef getWritePath() const { return temp ? StringRef(temp->TmpName) : StringRef(path); }
+
+  /// Writes the whole contents through `write`; false (after an error) on a write error.
+  bool write(function_ref<void(raw_fd_ostream &)> write) {
+    if (isStdout()) {
+      write(outs());
+      outs().flush();
+      return true;
+    }
+    std::optional<raw_fd_ostream> tempStream;
+    if (temp)
+      tempStream.emplace(temp->FD, /*shouldClose=*/false);
+    raw_fd_ostream &os = temp ? *tempStream : *inPlace;
+    write(os);
+    os.flush();
+    if (!os.has_error())
+      return true;
+    std::error_code error = os.error();
+    os.clear_error();
+    return fail(error.message());
+  }
+
+  /// Renames the temporary file onto the path; false (after an error) if that fails.
+  bool keep() {
+    if (!temp)
+      return true;
+    Error error = temp->keep(path);
+    temp.reset();
+    return error ? fail(toString(std::move(error))) : true;
+  }
+
+private:
+  bool fail(StringRef reason) {
+    emitError(context, path) << "cannot write the output: " << reason;
+    return false;
+  }
+
+  MLIRContext &context;
+  std::string path;
+  std::optional<sys::fs::TempFile> temp;
+  std::optional<raw_fd_ostream> inPlace;
+};
+
+/// The first thing in `options` that cannot be done, or an empty string.
+std::string unavailableRequest(const moec::CompileOptions &options) {
+  const moec::PipelineOptions &pipeline = options.pipeline;
+  if (options.output == moec::OutputKind::PTX && pipeline.target == "host")
+    return "--emit=ptx needs a GPU target (--target=sm_80, sm_89, sm_90, sm_90a or cuda)";
+  if (options.output != moec::OutputKind::MLIR && pipeline.stopAfter != moec::Stage::Codegen)
+    return "--stop-after writes the MLIR of a stage: use it with --emit=mlir";
+  // The host kernels take f32 only: bf16 products can be shown, not compiled, there.
+  if (pipeline.bf16ExpertMatmuls && pipeline.target == "host" &&
+      pipeline.stopAfter == moec::Stage::Codegen)
+    return "--precision=bf16 runs the expert GEMMs on GPU tensor cores: use it with a GPU "
+           "target, or with --stop-after to see the MLIR";
+  std::vector<std::string> optional = moec::getOptionalPassNames();
+  for (const std::string &name : pipeline.disabledPasses)
+    if (!llvm::is_contained(optional, name))
+      return "--disable-pass=" + name + ": no optional pass has that name (see docs/moec.md)";
+  return "";
+}
+
+/// Resolves the target "cuda" to the chip of the GPU nvidia-smi sees (with a note when it
+/// falls back) and finds the CUDA toolkit pieces that a GPU target's code generation needs.
+/// False after an error.
+bool prepareTarget(moec::CompileOptions &options, MLIRContext &context) {
+  moec::PipelineOptions &pipeline = options.pipeline;
+  if (pipeline.target == "cuda") {
+    moec::DetectedChip detected = moec::detectCudaChip();
+    if (!detected.error.empty()) {
+      emitError(context) << detected.error;
+      return false;
+    }
+    if (!detected.note.empty())
+      context.getDiagEngine().emit(mlir::UnknownLoc::get(&context),
+                                   mlir::DiagnosticSeverity::Note)
+          << detected.note;
+    pipeline.target = detected.chip;
+  }
+  if (pipeline.target == "host" || pipeline.stopAfter != moec::Stage::Codegen)
+    return true;
+  std::string searched;
+  std::optional<std::string> libdevice = moec::findLibdevice(searched);
+  if (!libdevice) {
+    emitError(context) << "GPU kernels link the CUDA toolkit's libdevice, which is not "
+                          "installed (looked for "
+                       << searched << "); set CUDA_HOME to the toolkit";
+    return false;
+  }
+  pipeline.libdevicePath = *libdevice;
+  // --emit=ptx writes the PTX, which a fatbin would hide.
+  if (options.kernelBinary == moec::KernelBinary::PTX || options.output == moec::OutputKind::PTX)
+    return true;
+  std::optional<std::string> assembler = moec::findKernelAssemblerToolkit();
+  if (!assembler && options.kernelBinary == moec::KernelBinary::Fatbin) {
+    emitError(context) << "--gpu-binary=fatbin needs the CUDA toolkit's ptxas and fatbinary, "
+                          "which were not found (looked under $CUDA_HOME, $CUDA_PATH, the "
+                          "toolkit of the nvcc on PATH and /usr/local/cuda); set CUDA_HOME "
+                          "to the toolkit";
+    return false;
+  }
+  pipeline.assemblerToolkitPath = assembler.value_or("");
+  return true;
+}
+
+/// Imports the ONNX model, or parses a `.mlir` file: a module whose `@main` takes and
+/// returns tensors, at any level the pipeline starts from (onnx, moe, upstream dialects).
+mlir::OwningOpRef<mlir::ModuleOp> loadModel(StringRef inputPath,
+                                            const moec::CompileOptions &options,
+                                            MLIRContext &context) {
+  if (inputPath.ends_with(".mlir"))
+    return mlir::parseSourceFile<mlir::ModuleOp>(inputPath, &context);
+  return moec::importONNXFile(inputPath, context, options.import);
+}
+
+/// Links `object` with the runtime into `output`. The object goes through a temporary file
+/// that is removed whatever happens.
+bool linkOutput(ArrayRef<char> object, const OutputFile &output, moec::LinkedArtifact artifact,
+                MLIRContext &context) {
+  SmallString<128> objectPath;
+  int objectFD;
+  if (std::error_code error =
+          sys::fs::createTemporaryFile("moec-model", "o", objectFD, objectPath)) {
+    emitError(context) << "cannot create a temporary file: " << error.message();
+    return false;
+  }
+  {
+    raw_fd_ostream os(objectFD, /*shouldClose=*/true);
+    os.write(object.data(), object.size());
+  }
+  std::string error;
+  bool linked = moec::linkWithRuntime(objectPath, output.getWritePath(), artifact, error);
+  sys::fs::remove(objectPath);
+  if (!linked)
+    emitError(context) << error;
+  return linked;
+}
+
+/// The Emit stage for a module through Codegen: the object file, linked unless an object is
+/// asked for, with the weights moved to a file beside the output when they are large.
+moec::CompileStatus emitNative(mlir::ModuleOp module, OutputFile &output, StringRef outputPath,
+                               const moec::CompileOptions &options, MLIRContext &context) {
+  using moec::CompileStatus;
+  // Weights over the limit go to OUT.weights, named in the program by its file name alone:
+  // the runtime looks for it in the program's directory.
+  OutputFile weights(context), manifest(context);
+  uint64_t weightsSize = moec::getWeightsFileSize(module);
+  if (weightsSize > options.weightsFileOver) {
+    if (output.isStdout()) {
+      emitError(context) << "the weights go to a file beside the output, which cannot be "
+                            "stdout; name a file";
+      return CompileStatus::Unavailable;
+    }
+    std::string weightsPath = (outputPath + ".weights").str();
+    StringRef weightsName = sys::path::filename(weightsPath);
+    SmallVector<moec::WeightsFileEntry> entries;
+    if (!weights.open(weightsPath) || !weights.write([&](raw_fd_ostream &os) {
+          entries = moec::moveWeightsToFile(module, weightsName, os);
+        }))
+      return CompileStatus::BadInput;
+    // Where each tensor lies, for tools that write weights into the file after compiling
+    // (benchmarks/gpu; docs/moec.md).
+    if (!manifest.open(weightsPath + ".json") || !manifest.write([&](raw_ostream &os) {
+          moec::writeWeightsManifest(weightsName, weightsSize, entries, os);
+        }))
+      return CompileStatus::BadInput;
+  }
+
+  SmallVector<char, 0> object;
+  raw_svector_ostream objectStream(object);
+  if (failed(moec::emitHostObject(module, objectStream, moec::HostObjectOptions())))
+    return CompileStatus::Unavailable;
+  if (options.output == moec::OutputKind::Object) {
+    if (!output.write([&](raw_ostream &os) { os.write(object.data(), object.size()); }))
+      return CompileStatus::BadInput;
+  } else if (!linkOutput(object, output,
+                         options.output == moec::OutputKind::SharedLibrary
+                             ? moec::LinkedArtifact::SharedLibrary
+                             : moec::LinkedArtifact::Executable,
+                         context)) {
+    return CompileStatus::Unavailable;
+  }
+  return weights.keep() && manifest.keep() && output.keep() ? CompileStatus::Success
+                                                             : CompileStatus::BadInput;
+}
+
+} // namespace
+
+moec::CompileStatus moec::compileFile(StringRef inputPath, StringRef outputPath,
+                                      const CompileOptions &requested, MLIRContext &context) {
+  std::string unavailable = unavailableRequest(requested);
+  if (!unavailable.empty()) {
+    emitError(context) << unavailable;
+    return CompileStatus::Unavailable;
+  }
+  CompileOptions options = requested;
+  if (!prepareTarget(options, context))
+    return CompileStatus::Unavailable;
+  bool linked =
+      options.output == OutputKind::Executable || options.output == OutputKind::SharedLibrary;
+  if (linked && outputPath == "-") {
+    emitError(context) << "an executable or library cannot be written to stdout; name a file";
+    return CompileStatus::Unavailable;
+  }
+  OutputFile output(context);
+  if (!output.open(outputPath))
+    return CompileStatus::BadInput;
+
+  mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(inputPath, options, context);
+  if (!module || failed(runPipeline(*module, options.pipeline)))
+    return CompileStatus::BadInput;
+
+  switch (options.output) {
+  case OutputKind::MLIR:
+    return output.write([&](raw_ostream &os) { printIR(*module, os, options.printIR); }) &&
+                   output.keep()
+               ? CompileStatus::Success
+               : CompileStatus::BadInput;
+  case OutputKind::PTX: {
+    FailureOr<std::string> ptx = getKernelsPTX(*module);
+    if (failed(ptx))
+      return CompileStatus::BadInput;
+    return output.write([&](raw_ostream &os) { os << *ptx; }) && output.keep()
+               ? CompileStatus::Success
+               : CompileStatus::BadInput;
+  }
+  case OutputKind::Object:
+  case OutputKind::Executable:
+  case OutputKind::SharedLibrary:
+    return emitNative(*module, output, outputPath, options, context);
+  }
+  llvm_unreachable("unknown output kind");
+}

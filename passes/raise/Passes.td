@@ -1,0 +1,94 @@
+#ifndef MOEC_PASSES_RAISE_PASSES_TD
+#define MOEC_PASSES_RAISE_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def RaiseORTMoE : Pass<"moec-raise-ort-moe", "::mlir::ModuleOp"> {
+  let summary = "Raise onnxruntime's com.microsoft.MoE nodes into moe.layer";
+  let description = [{
+    Replaces every `onnx.node "MoE"` of domain `com.microsoft` (onnxruntime's MoE contrib
+    op) with one `moe.layer` whose router logits are the node's `router_probs` input.
+
+    - Routing: softmax over the experts, top `k`, renormalized when
+      `normalize_routing_weights = 1`; or with `use_sparse_mixer = 1` (Phi-3.5-MoE),
+      `sparse_mixer` scoring, which needs `k = 2` and no normalization.
+    - Expert body: `activation_type` `relu`, `gelu` (onnxruntime computes it with the tanh
+      approximation: `gelu_tanh`), `silu`, or `swiglu`: with `activation_beta = 1` and a
+      `swiglu_limit` it is `swiglu_clamped` (`alpha` = `activation_alpha`); with
+      `activation_alpha = 1`, `activation_beta = 0` and no limit it is a gated `silu`. An
+      `fc3_experts_weights` input makes any activation gated: `act(fc1) * fc3`.
+    - Weights must be constants. They are rewritten at raise time into moe's layout
+      (`[E, H, N]` / `[E, I, H]`, gate columns before up columns) from either of
+      onnxruntime's layouts: the current `fc1 [E, N, H]`, `fc2 [E, H, I]` or the legacy
+      `fc1 [E, H, N]`, `fc2 [E, I, H]`, told apart from fc2's shape as onnxruntime does.
+      SwiGLU's gate and up come interleaved column by column (`swiglu_fusion = 1`, gate
+      first), concatenated (`2`) or in fc1 and fc3 (`0`).
+    - A `[B, S, H]` input is collapsed to `[B * S, H]` rows and the result expanded back.
+
+    A node that cannot be raised exactly (SparseMixer routing with `k != 2`, the identity
+    activation, SwiGLU parameters moe cannot express, weights that are not constants,
+    router logits for a shard of the experts) stays as it is, with a remark
+    `not raised: <reason>`. A node whose weights and biases disagree on the number of
+    experts, the hidden or the inner size is malformed (onnxruntime refuses it when run):
+    an error names the node and the pass fails.
+  }];
+  let dependentDialects = [
+    "::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def RaiseHFMoE : Pass<"moec-raise-hf-moe", "::mlir::ModuleOp"> {
+  let summary = "Raise Hugging Face style loops over experts into moe.layer";
+  let description = [{
+    Finds the MoE layers that `torch.onnx.export` writes for Hugging Face sparse MoE
+    blocks (Mixtral, Qwen2-MoE, Switch Transformers, GPT-OSS and their kin) and replaces
+    each with one `moe.layer`. Such a layer starts at the TopK that chooses every token's
+    experts: its indices go through OneHot and a Transpose to one mask per expert, and for
+    every expert `torch.where` (NonZero) picks the token rows, the expert MLP runs on them,
+    its output is multiplied by the routing weight of each (token, slot) and added into a
+    zeros tensor with `index_add_` (ScatterElements).
+
+    The pass recovers the routing (softmax or top-k-first scoring, k, renormalization,
+    router bias; DeepSeek-V3's sigmoid scores with a score-correction bias for choosing,
+    group-limited top-k and routed scaling factor), the expert body (SwiGLU, GeGLU, ReLU and GELU MLPs, GPT-OSS's clamped
+    SwiGLU over interleaved columns, biases), stacks the per-expert weights into `[E, ...]`
+    constants in `moe.layer`'s layout, and takes a shared expert added after the experts
+    (with or without a `sigmoid(Linear(H, 1))` gate, to the sum or to the sum viewed back
+    to the unflattened input) into the layer's shared operands.
+    Every expert must appear exactly once and all with the same body.
+
+    A TopK that feeds a OneHot but whose graph differs in any detail (an unknown
+    activation, a missing expert, experts with different bodies, an extra op) is left as
+    it is, compiled through the generic path, with a remark on the TopK that says why
+    (`moec --remarks` prints them). The dead per-expert graph is erased.
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect"];
+}
+
+def RaiseDenseMoE : Pass<"moec-raise-dense-moe", "::mlir::ModuleOp"> {
+  let summary = "Raise dense-masked MoE exports (all experts on all tokens) to moe.layer";
+  let description = [{
+    Finds MoE layers written in the "export-friendly" dense-masked style, in which every
+    expert runs on every token and a scattered top-k mask picks the result, and replaces
+    each with one `moe.layer`, recovering the sparsity: only the k chosen experts of each
+    token run. The pattern, anchored on the combine:
+
+    - the combine `y[t, h] = sum_e dense[t, e] * out[e, t, h]`, an `Einsum`
+      (`te,eth->th`) or `ReduceSum` over axis 0 of `out * Unsqueeze(Transpose(dense))`;
+    - the dense routing weights `dense`, `ScatterElements` (axis 1) of the top-k weights
+      into zeros of the scores' shape at the `TopK` indices; the router before them is
+      recognized by the shared router matcher (softmax then top-k, renormalized or not,
+      or top-k on the logits then softmax), and must give exactly the scattered weights;
+    - the experts `out`, projections over stacked `[E, K, N]` weights written as `Einsum`
+      (`th,ehn->etn`, `etn,enh->eth`) or batched `MatMul` (of `Unsqueeze(x, 0)`, of `x`
+      tiled E times, or of the previous projection), each optionally plus an `[E, 1, N]`
+      bias; the body between them is recognized by the shared expert matcher.
+
+    A candidate (a combine of a scattered top-k mask) that differs in any detail is left
+    as it is, compiled by the generic path, with a remark on the combine node that names
+    the node and what did not match (`moec --remarks` prints them).
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect"];
+}
+
+#endif // MOEC_PASSES_RAISE_PASSES_TD

@@ -1,4 +1,4 @@
-//===- ONNXOps.cpp - Verifiers of onnx ops --------------------------------===//
+//===- ONNXOps.cpp - Verifiers and accessors of onnx ops ------------------===//
 
 #include "moec/Dialect/ONNX/ONNX.h"
 
@@ -45,4 +45,66 @@ LogicalResult NodeOp::verify() {
     if (region.front().empty() || !isa<YieldOp>(region.front().back()))
       return emitOpError("subgraph regions must end in onnx.yield");
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// NodeOp accessors
+//===----------------------------------------------------------------------===//
+
+bool NodeOp::hasNodeAttr(StringRef name) { return getNodeAttrs().contains(name); }
+
+int64_t NodeOp::getIntAttr(StringRef name, int64_t defaultValue) {
+  if (auto attr = getNodeAttrs().getAs<IntegerAttr>(name))
+    return attr.getInt();
+  return defaultValue;
+}
+
+double NodeOp::getFloatAttr(StringRef name, double defaultValue) {
+  if (auto attr = getNodeAttrs().getAs<FloatAttr>(name))
+    return attr.getValueAsDouble();
+  return defaultValue;
+}
+
+StringRef NodeOp::getStringAttr(StringRef name, StringRef defaultValue) {
+  if (auto attr = getNodeAttrs().getAs<StringAttr>(name))
+    return attr.getValue();
+  return defaultValue;
+}
+
+std::optional<SmallVector<int64_t>> NodeOp::getIntsAttr(StringRef name) {
+  if (auto attr = getNodeAttrs().getAs<DenseI64ArrayAttr>(name))
+    return SmallVector<int64_t>(attr.asArrayRef());
+  return std::nullopt;
+}
+
+std::optional<SmallVector<double>> NodeOp::getFloatsAttr(StringRef name) {
+  if (auto attr = getNodeAttrs().getAs<DenseF32ArrayAttr>(name))
+    return llvm::map_to_vector(attr.asArrayRef(), [](float v) { return double(v); });
+  return std::nullopt;
+}
+
+ElementsAttr NodeOp::getTensorAttr(StringRef name) {
+  return getNodeAttrs().getAs<ElementsAttr>(name);
+}
+
+Value NodeOp::getOptionalInput(unsigned index) {
+  if (index >= getInputs().size() || isa<NoneType>(getInputs()[index].getType()))
+    return Value();
+  return getInputs()[index];
+}
+
+std::optional<int64_t> NodeOp::getOpsetVersion() {
+  return getOpsetImport(*this, getDomain());
+}
+
+std::optional<int64_t> moec::onnx::getOpsetImport(Operation *scope, StringRef domain) {
+  if (domain.empty())
+    domain = "ai.onnx";
+  for (Operation *op = scope; op; op = op->getParentOp())
+    if (auto opsets = op->getAttrOfType<DictionaryAttr>("onnx.opset_imports")) {
+      if (auto version = opsets.getAs<IntegerAttr>(domain))
+        return version.getInt();
+      return std::nullopt;
+    }
+  return std::nullopt;
 }

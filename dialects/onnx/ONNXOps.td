@@ -27,6 +27,12 @@ def ONNX_NodeOp : ONNX_Op<"node", [RecursiveMemoryEffects]> {
       arguments are the subgraph's inputs and which ends in `onnx.yield` of its outputs.
       Subgraphs use values of enclosing graphs directly.
 
+    Passes read a node through the op's C++ accessors, not `node_attrs` or the module's
+    attributes: `getIntAttr`, `getFloatAttr`, `getStringAttr`, `getIntsAttr`,
+    `getFloatsAttr` and `getTensorAttr` (an attribute with the default the caller gives),
+    `hasInput` / `getOptionalInput` (an omitted optional input is null) and
+    `getOpsetVersion` (the opset the model imports for the node's domain).
+
     Example:
 
     ```mlir
@@ -45,6 +51,43 @@ def ONNX_NodeOp : ONNX_Op<"node", [RecursiveMemoryEffects]> {
     `:` functional-type($inputs, results)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    //===------------------------------------------------------------------===//
+    // Typed access to the node, so that no pass reads `node_attrs` or the
+    // module's opset imports by hand. The defaults that callers pass are
+    // ONNX's defaults for the op.
+    //===------------------------------------------------------------------===//
+
+    /// Whether the node has ONNX attribute `name`.
+    bool hasNodeAttr(::llvm::StringRef name);
+    /// ONNX attribute `name` as an integer (INT), or `defaultValue` when the
+    /// node has no integer attribute of that name.
+    int64_t getIntAttr(::llvm::StringRef name, int64_t defaultValue);
+    /// ONNX attribute `name` as a float (FLOAT), or `defaultValue` when absent.
+    double getFloatAttr(::llvm::StringRef name, double defaultValue);
+    /// ONNX attribute `name` as a string (STRING), or `defaultValue` when absent.
+    ::llvm::StringRef getStringAttr(::llvm::StringRef name,
+                                    ::llvm::StringRef defaultValue);
+    /// ONNX attribute `name` as a list of integers (INTS), or nothing when absent.
+    std::optional<::llvm::SmallVector<int64_t>> getIntsAttr(::llvm::StringRef name);
+    /// ONNX attribute `name` as a list of floats (FLOATS), widened to double, or
+    /// nothing when absent.
+    std::optional<::llvm::SmallVector<double>> getFloatsAttr(::llvm::StringRef name);
+    /// ONNX attribute `name` as a tensor (TENSOR), or null when absent.
+    ::mlir::ElementsAttr getTensorAttr(::llvm::StringRef name);
+
+    /// Input `index`, or null when the node has fewer inputs or the input is an
+    /// omitted optional one (an `onnx.none`, of type `none`).
+    ::mlir::Value getOptionalInput(unsigned index);
+    /// Whether input `index` exists and is not an omitted optional input.
+    bool hasInput(unsigned index) { return static_cast<bool>(getOptionalInput(index)); }
+
+    /// The opset version of the node's domain (`""` is `ai.onnx`), as the model
+    /// imports it: from the nearest enclosing op that carries
+    /// `onnx.opset_imports` (the module, or a model-local function). Nothing
+    /// when no such op lists the domain.
+    std::optional<int64_t> getOpsetVersion();
+  }];
 }
 
 def ONNX_NoneOp : ONNX_Op<"none", [Pure]> {

@@ -19,10 +19,6 @@ using namespace moec::legalize;
 // Node
 //===----------------------------------------------------------------------===//
 
-bool Node::hasInput(unsigned index) const {
-  return index < getNumInputs() && !llvm::isa<NoneType>(op.getInputs()[index].getType());
-}
-
 RankedTensorType Node::getResultType(unsigned index) const {
   return llvm::dyn_cast_or_null<RankedTensorType>(
       typeConverter.convertType(op.getResult(index).getType()));
@@ -36,46 +32,10 @@ Type Node::getResultElementType(unsigned index) const {
   return getElementTypeOrSelf(op.getResult(index).getType());
 }
 
-bool Node::hasAttr(StringRef name) const { return op.getNodeAttrs().contains(name); }
-
-int64_t Node::getInt(StringRef name, int64_t defaultValue) const {
-  if (auto attr = op.getNodeAttrs().getAs<IntegerAttr>(name))
-    return attr.getInt();
-  return defaultValue;
-}
-
-double Node::getFloat(StringRef name, double defaultValue) const {
-  if (auto attr = op.getNodeAttrs().getAs<FloatAttr>(name))
-    return attr.getValueAsDouble();
-  return defaultValue;
-}
-
-StringRef Node::getString(StringRef name, StringRef defaultValue) const {
-  if (auto attr = op.getNodeAttrs().getAs<StringAttr>(name))
-    return attr.getValue();
-  return defaultValue;
-}
-
-std::optional<SmallVector<int64_t>> Node::getInts(StringRef name) const {
-  if (auto attr = op.getNodeAttrs().getAs<DenseI64ArrayAttr>(name))
-    return SmallVector<int64_t>(attr.asArrayRef());
-  return std::nullopt;
-}
-
-std::optional<SmallVector<double>> Node::getFloats(StringRef name) const {
-  if (auto attr = op.getNodeAttrs().getAs<DenseF32ArrayAttr>(name))
-    return llvm::map_to_vector(attr.asArrayRef(), [](float v) { return double(v); });
-  return std::nullopt;
-}
-
-ElementsAttr Node::getTensor(StringRef name) const {
-  return op.getNodeAttrs().getAs<ElementsAttr>(name);
-}
-
 LogicalResult Node::fail(const Twine &message) const {
   StringRef name = op.getName();
   op.emitError() << "node '" << (name.empty() ? StringRef("<unnamed>") : name) << "' ("
-                 << getOpType() << "): " << message;
+                 << op.getOpType() << "): " << message;
   return failure();
 }
 
@@ -93,7 +53,18 @@ LogicalResult NodePattern::matchAndRewrite(onnx::NodeOp op, OpAdaptor adaptor,
       return node.fail("output " + Twine(i) + " has type " +
                        debugString(op.getResult(i).getType()) +
                        "; only ranked tensors (known ranks after shape inference) compile");
-  return rewrite(node, adaptor.getInputs(), rewriter);
+  ValueRange inputs = adaptor.getInputs();
+  if (this->inputs == Inputs::Ranked)
+    for (auto [index, input] : llvm::enumerate(inputs))
+      if (op.hasInput(index) && !llvm::isa<RankedTensorType>(input.getType()))
+        return node.fail("input " + Twine(index) + " is not a ranked tensor");
+  return rewrite(node, inputs, rewriter);
+}
+
+LogicalResult NodePattern::rewrite(const Node &node, ValueRange inputs,
+                                   ConversionPatternRewriter &rewriter) const {
+  assert(fn && "a NodePattern without a RewriteFn overrides rewrite");
+  return fn(node, inputs, rewriter);
 }
 
 //===----------------------------------------------------------------------===//
@@ -259,14 +230,4 @@ std::optional<SmallVector<int64_t>> moec::legalize::getConstantInts(Value value)
     }
   }
   return values;
-}
-
-void moec::legalize::populateONNXLegalizationPatterns(RewritePatternSet &patterns,
-                                                      const TypeConverter &typeConverter) {
-  populateConstantPatterns(patterns, typeConverter);
-  populateElementwisePatterns(patterns, typeConverter);
-  populateMatmulPatterns(patterns, typeConverter);
-  populateReductionPatterns(patterns, typeConverter);
-  populateIndexingPatterns(patterns, typeConverter);
-  populateShapePatterns(patterns, typeConverter);
 }

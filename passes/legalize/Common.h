@@ -15,24 +15,23 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <functional>
 #include <optional>
 
 namespace moec::legalize {
 
-/// A view of one ONNX node being legalized.
+/// One ONNX node being legalized: the op, whose own accessors (`node->getIntAttr(...)`,
+/// `node->hasInput(i)`, `node->getOpsetVersion()`, ...) read its attributes, inputs and
+/// opset, and what only legalization knows: the result types after type conversion and
+/// diagnostics that name the node.
 class Node {
 public:
   Node(onnx::NodeOp op, const mlir::TypeConverter &typeConverter)
       : op(op), typeConverter(typeConverter) {}
 
   onnx::NodeOp getOp() const { return op; }
-  mlir::Location getLoc() const { return op.getLoc(); }
-  llvm::StringRef getOpType() const { return op.getOpType(); }
-  unsigned getNumInputs() const { return op.getInputs().size(); }
-  unsigned getNumResults() const { return op.getNumResults(); }
-
-  /// Whether input `index` exists and is not an absent optional input (`onnx.none`).
-  bool hasInput(unsigned index) const;
+  /// The op's accessors.
+  onnx::NodeOp *operator->() const { return &op; }
 
   /// The type of result `index` after type conversion (unsigned integers become signless).
   mlir::RankedTensorType getResultType(unsigned index) const;
@@ -40,15 +39,6 @@ public:
   /// included.
   mlir::Type getInputElementType(unsigned index) const;
   mlir::Type getResultElementType(unsigned index) const;
-
-  /// ONNX attributes; the defaults are ONNX's defaults for the op.
-  bool hasAttr(llvm::StringRef name) const;
-  int64_t getInt(llvm::StringRef name, int64_t defaultValue) const;
-  double getFloat(llvm::StringRef name, double defaultValue) const;
-  llvm::StringRef getString(llvm::StringRef name, llvm::StringRef defaultValue) const;
-  std::optional<llvm::SmallVector<int64_t>> getInts(llvm::StringRef name) const;
-  std::optional<llvm::SmallVector<double>> getFloats(llvm::StringRef name) const;
-  mlir::ElementsAttr getTensor(llvm::StringRef name) const;
 
   /// Emits "node 'NAME' (OP_TYPE): MESSAGE" on the node and returns failure.
   mlir::LogicalResult fail(const llvm::Twine &message) const;
@@ -59,12 +49,30 @@ private:
   const mlir::TypeConverter &typeConverter;
 };
 
-/// Base of the pattern that legalizes one ONNX op type of the default domain.
+/// The one base of every pattern that legalizes an ONNX op: it matches `onnx.node` ops of one
+/// op type in the default domain, checks that every result (and, with Inputs::Ranked, every
+/// present input) is a ranked tensor, and hands the rewrite a Node. A pattern with state
+/// derives from it and overrides `rewrite`; one without is given as a RewriteFn.
 class NodePattern : public mlir::OpConversionPattern<onnx::NodeOp> {
 public:
+  /// Replaces `node` given its inputs after type conversion. On an unsupported input,
+  /// returns `node.fail(...)`.
+  using RewriteFn = std::function<mlir::LogicalResult(const Node &node, mlir::ValueRange inputs,
+                                                      mlir::ConversionPatternRewriter &)>;
+  /// What the pattern checks of the node's inputs before rewriting it.
+  enum class Inputs {
+    Any,
+    /// Every present input is a ranked tensor ("input N is not a ranked tensor").
+    Ranked,
+  };
+
   NodePattern(llvm::StringRef opType, const mlir::TypeConverter &typeConverter,
-              mlir::MLIRContext *context)
-      : OpConversionPattern(typeConverter, context), opType(opType.str()) {}
+              mlir::MLIRContext *context, Inputs inputs = Inputs::Any)
+      : OpConversionPattern(typeConverter, context), opType(opType.str()), inputs(inputs) {}
+  NodePattern(llvm::StringRef opType, RewriteFn fn, const mlir::TypeConverter &typeConverter,
+              mlir::MLIRContext *context, Inputs inputs = Inputs::Any)
+      : OpConversionPattern(typeConverter, context), opType(opType.str()), fn(std::move(fn)),
+        inputs(inputs) {}
 
   mlir::LogicalResult
   matchAndRewrite(onnx::NodeOp op, OpAdaptor adaptor,
@@ -73,13 +81,15 @@ public:
   llvm::StringRef getOpType() const { return opType; }
 
 protected:
-  /// Replaces `node` given its inputs after type conversion. On an unsupported input,
-  /// returns `node.fail(...)`.
+  /// Replaces `node` given its inputs after type conversion; by default, calls the
+  /// RewriteFn the pattern was made with.
   virtual mlir::LogicalResult rewrite(const Node &node, mlir::ValueRange inputs,
-                                      mlir::ConversionPatternRewriter &rewriter) const = 0;
+                                      mlir::ConversionPatternRewriter &rewriter) const;
 
 private:
   std::string opType;
+  RewriteFn fn;
+  Inputs inputs;
 };
 
 /// Converts ONNX's tensor types to the signless types upstream dialects compute on.
@@ -109,6 +119,11 @@ std::optional<llvm::SmallVector<int64_t>> getConstantInts(mlir::Value value);
 mlir::Value castToType(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value value,
                        mlir::Type type);
 
+/// The newest opset of the default ONNX domain whose operator specs the legalizations
+/// follow (and ONNX's node tests check: test/e2e/onnx-node-conformance.test); also the
+/// opset assumed for a model that does not say.
+inline constexpr int64_t kNewestSupportedOpset = 17;
+
 /// Normalizes an ONNX axis (negative counts from the end) into [0, rank), or nothing if it
 /// is out of range.
 std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank);
@@ -122,12 +137,16 @@ void populateMatmulPatterns(mlir::RewritePatternSet &patterns,
                             const mlir::TypeConverter &typeConverter);
 void populateReductionPatterns(mlir::RewritePatternSet &patterns,
                                const mlir::TypeConverter &typeConverter);
+void populateNormalizationPatterns(mlir::RewritePatternSet &patterns,
+                                   const mlir::TypeConverter &typeConverter);
+void populateEinsumPatterns(mlir::RewritePatternSet &patterns,
+                            const mlir::TypeConverter &typeConverter);
 void populateIndexingPatterns(mlir::RewritePatternSet &patterns,
                               const mlir::TypeConverter &typeConverter);
 void populateShapePatterns(mlir::RewritePatternSet &patterns,
                            const mlir::TypeConverter &typeConverter);
 
-/// All of the families above.
+/// All of the families above (LegalizeONNX.cpp).
 void populateONNXLegalizationPatterns(mlir::RewritePatternSet &patterns,
                                       const mlir::TypeConverter &typeConverter);
 

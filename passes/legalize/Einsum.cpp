@@ -50,10 +50,10 @@ struct LegalizeEinsum : NodePattern {
 
   LogicalResult rewrite(const Node &node, ValueRange inputs,
                         ConversionPatternRewriter &rewriter) const override {
-    Location loc = node.getLoc();
+    Location loc = node->getLoc();
     MLIRContext *context = rewriter.getContext();
     std::string equation;
-    for (char c : node.getString("equation", ""))
+    for (char c : node->getStringAttr("equation", ""))
       if (!llvm::isSpace(c))
         equation.push_back(c);
     auto [lhs, rhs] = StringRef(equation).split("->");

@@ -125,37 +125,24 @@ Value castScalar(OpBuilder &b, Location loc, Value x, Type from, Type to) {
   return arith::ExtSIOp::create(b, loc, signlessTo, x);
 }
 
-/// A pattern for one elementwise op type.
-class ElementwisePattern : public NodePattern {
-public:
-  ElementwisePattern(StringRef opType, ScalarFn fn, const TypeConverter &converter,
-                     MLIRContext *context)
-      : NodePattern(opType, converter, context), fn(std::move(fn)) {}
-
-protected:
-  LogicalResult rewrite(const Node &node, ValueRange inputs,
-                        ConversionPatternRewriter &rewriter) const override {
+/// The legalization of one elementwise op type: `fn` over the present inputs, broadcast.
+NodePattern::RewriteFn elementwise(ScalarFn fn) {
+  return [fn = std::move(fn)](const Node &node, ValueRange inputs,
+                              ConversionPatternRewriter &rewriter) -> LogicalResult {
     SmallVector<Value> operands;
-    for (auto [index, input] : llvm::enumerate(inputs)) {
-      if (!node.hasInput(index))
-        continue;
-      if (!llvm::isa<RankedTensorType>(input.getType()))
-        return node.fail("input " + Twine(index) + " is not a ranked tensor");
-      operands.push_back(input);
-    }
+    for (auto [index, input] : llvm::enumerate(inputs))
+      if (node->hasInput(index))
+        operands.push_back(input);
     RankedTensorType resultType = node.getResultType(0);
     Value result = buildElementwise(
-        rewriter, node.getLoc(), resultType, operands,
+        rewriter, node->getLoc(), resultType, operands,
         [&](OpBuilder &b, Location loc, ValueRange args) {
           return fn(b, loc, args, node, resultType.getElementType());
         });
     rewriter.replaceOp(node.getOp(), result);
     return success();
-  }
-
-private:
-  ScalarFn fn;
-};
+  };
+}
 
 /// Min, Max, Sum and Mean take any number of inputs; they fold pairwise.
 ScalarFn variadic(std::function<Value(OpBuilder &, Location, Value, Value, bool)> combine,
@@ -177,7 +164,8 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
                                                  const TypeConverter &converter) {
   MLIRContext *context = patterns.getContext();
   auto add = [&](StringRef opType, ScalarFn fn) {
-    patterns.add<ElementwisePattern>(opType, std::move(fn), converter, context);
+    patterns.add<NodePattern>(opType, elementwise(std::move(fn)), converter, context,
+                              NodePattern::Inputs::Ranked);
   };
   using Pred = arith::CmpIPredicate;
   using FPred = arith::CmpFPredicate;
@@ -201,7 +189,7 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
       return arith::RemFOp::create(b, loc, args[0], args[1]);
     if (node.getInputElementType(0).isUnsignedInteger())
       return arith::RemUIOp::create(b, loc, args[0], args[1]);
-    if (node.getInt("fmod", 0))
+    if (node->getIntAttr("fmod", 0))
       return arith::RemSIOp::create(b, loc, args[0], args[1]);
     // Python's modulo: the result takes the divisor's sign.
     Value rem = arith::RemSIOp::create(b, loc, args[0], args[1]);
@@ -300,7 +288,7 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
     Value half = constantOf(b, loc, type, 0.5);
     Value one = constantOf(b, loc, type, 1.0);
     Value inner;
-    if (node.getString("approximate", "none") == "tanh") {
+    if (node->getStringAttr("approximate", "none") == "tanh") {
       // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
       Value cube = arith::MulFOp::create(b, loc, x, arith::MulFOp::create(b, loc, x, x));
       Value poly = arith::AddFOp::create(
@@ -321,7 +309,7 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
     Value x = args[0];
     Value zero = constantOf(b, loc, x.getType(), 0);
     Value scaled =
-        arith::MulFOp::create(b, loc, x, constantOf(b, loc, x.getType(), node.getFloat("alpha", 0.01)));
+        arith::MulFOp::create(b, loc, x, constantOf(b, loc, x.getType(), node->getFloatAttr("alpha", 0.01)));
     Value positive = arith::CmpFOp::create(b, loc, FPred::OGT, x, zero);
     return Value(arith::SelectOp::create(b, loc, positive, x, scaled));
   });
@@ -339,8 +327,8 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
     Value x = args[0];
     Type type = x.getType();
     Value linear = arith::AddFOp::create(
-        b, loc, arith::MulFOp::create(b, loc, x, constantOf(b, loc, type, node.getFloat("alpha", 0.2))),
-        constantOf(b, loc, type, node.getFloat("beta", 0.5)));
+        b, loc, arith::MulFOp::create(b, loc, x, constantOf(b, loc, type, node->getFloatAttr("alpha", 0.2))),
+        constantOf(b, loc, type, node->getFloatAttr("beta", 0.5)));
     return minOf(b, loc, maxOf(b, loc, linear, constantOf(b, loc, type, 0), false),
                  constantOf(b, loc, type, 1), false);
   });
@@ -349,17 +337,17 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
     // present); earlier opsets as attributes.
     Value x = args[0];
     bool isUnsigned = node.getInputElementType(0).isUnsignedInteger();
-    if (node.getNumInputs() == 1) {
-      if (node.hasAttr("min"))
-        x = maxOf(b, loc, x, constantOf(b, loc, x.getType(), node.getFloat("min", 0)), false);
-      if (node.hasAttr("max"))
-        x = minOf(b, loc, x, constantOf(b, loc, x.getType(), node.getFloat("max", 0)), false);
+    if (node->getInputs().size() == 1) {
+      if (node->hasNodeAttr("min"))
+        x = maxOf(b, loc, x, constantOf(b, loc, x.getType(), node->getFloatAttr("min", 0)), false);
+      if (node->hasNodeAttr("max"))
+        x = minOf(b, loc, x, constantOf(b, loc, x.getType(), node->getFloatAttr("max", 0)), false);
       return x;
     }
     unsigned next = 1;
-    if (node.hasInput(1))
+    if (node->hasInput(1))
       x = maxOf(b, loc, x, args[next++], isUnsigned);
-    if (node.hasInput(2))
+    if (node->hasInput(2))
       x = minOf(b, loc, x, args[next], isUnsigned);
     return x;
   });

@@ -141,14 +141,6 @@ Value writeEachNonZero(
       })[0];
 }
 
-/// Checks that every input is a ranked tensor.
-LogicalResult checkRanked(const Node &node, ValueRange inputs) {
-  for (auto [index, input] : llvm::enumerate(inputs))
-    if (node.hasInput(index) && !llvm::isa<RankedTensorType>(input.getType()))
-      return node.fail("input " + Twine(index) + " is not a ranked tensor");
-  return success();
-}
-
 int64_t rankOf(Value value) { return llvm::cast<RankedTensorType>(value.getType()).getRank(); }
 
 /// `value` as a dense constant if it is a small integer constant (indices, a depth), or
@@ -170,26 +162,25 @@ Value asDenseConstant(OpBuilder &b, Location loc, Value value) {
   return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, elements));
 }
 
-/// A pattern whose inputs are all ranked tensors.
+/// A NodePattern (ranked inputs) that builds the node's single result.
 class IndexingPattern : public NodePattern {
 public:
-  using NodePattern::NodePattern;
+  IndexingPattern(StringRef opType, const TypeConverter &converter, MLIRContext *context)
+      : NodePattern(opType, converter, context, Inputs::Ranked) {}
 
 protected:
   LogicalResult rewrite(const Node &node, ValueRange inputs,
                         ConversionPatternRewriter &rewriter) const final {
-    if (failed(checkRanked(node, inputs)))
-      return failure();
     SmallVector<Value> operands = llvm::map_to_vector(inputs, [&](Value input) {
       return llvm::isa<RankedTensorType>(input.getType())
-                 ? asDenseConstant(rewriter, node.getLoc(), input)
+                 ? asDenseConstant(rewriter, node->getLoc(), input)
                  : input;
     });
-    FailureOr<Value> result = build(node, operands, rewriter, node.getLoc());
+    FailureOr<Value> result = build(node, operands, rewriter, node->getLoc());
     if (failed(result))
       return failure();
     rewriter.replaceOp(node.getOp(),
-                       castToType(rewriter, node.getLoc(), *result, node.getResultType(0)));
+                       castToType(rewriter, node->getLoc(), *result, node.getResultType(0)));
     return success();
   }
 
@@ -199,7 +190,7 @@ protected:
 
   /// The node's `axis` attribute normalized for `rank` dimensions.
   static FailureOr<int64_t> getAxis(const Node &node, int64_t defaultAxis, int64_t rank) {
-    int64_t axis = node.getInt("axis", defaultAxis);
+    int64_t axis = node->getIntAttr("axis", defaultAxis);
     if (std::optional<int64_t> normalized = normalizeAxis(axis, rank))
       return *normalized;
     return node.fail("axis " + Twine(axis) + " is out of range for rank " + Twine(rank));
@@ -305,7 +296,7 @@ struct LegalizeGatherND : IndexingPattern {
                          Location loc) const override {
     Value data = inputs[0], indices = inputs[1];
     int64_t dataRank = rankOf(data), indicesRank = rankOf(indices);
-    int64_t batchDims = node.getInt("batch_dims", 0);
+    int64_t batchDims = node->getIntAttr("batch_dims", 0);
     if (batchDims < 0 || batchDims >= std::min(dataRank, indicesRank))
       return node.fail("batch_dims " + Twine(batchDims) +
                        " must be below the ranks of data and indices");
@@ -344,7 +335,7 @@ Combiner combiner(bool isUnsigned) {
 }
 
 FailureOr<Combiner> getScatterCombiner(const Node &node) {
-  StringRef reduction = node.getString("reduction", "none");
+  StringRef reduction = node->getStringAttr("reduction", "none");
   bool isUnsigned = node.getInputElementType(0).isUnsignedInteger();
   if (reduction == "none")
     return Combiner([](OpBuilder &, Location, Value, Value update) { return update; });
@@ -374,7 +365,7 @@ struct ScatterPattern : IndexingPattern {
     auto target = getTarget(node, data, indices, updates, dataSizes);
     if (failed(target))
       return failure();
-    bool reduces = node.getString("reduction", "none") != "none";
+    bool reduces = node->getStringAttr("reduction", "none") != "none";
     // Scattering into a fresh copy: in place, data's buffer could be a model input, which
     // the model must not write to (docs/runtime-abi.md).
     Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, data),
@@ -508,7 +499,7 @@ struct LegalizeCompress : IndexingPattern {
     // Without an axis, the condition selects from the row-major flattened input; its
     // elements are addressed by delinearizing rather than by collapsing the input, since
     // a dynamic memref.collapse_shape does not lower on the host (see the report).
-    bool flatten = !node.hasAttr("axis");
+    bool flatten = !node->hasNodeAttr("axis");
     FailureOr<int64_t> axis = flatten ? 0 : getAxis(node, 0, rankOf(input));
     if (failed(axis))
       return failure();

@@ -38,6 +38,18 @@ static llvm::StringSet<> legalizableOpTypes(RewritePatternSet &patterns) {
   return opTypes;
 }
 
+void moec::legalize::populateONNXLegalizationPatterns(RewritePatternSet &patterns,
+                                                      const TypeConverter &typeConverter) {
+  populateConstantPatterns(patterns, typeConverter);
+  populateElementwisePatterns(patterns, typeConverter);
+  populateMatmulPatterns(patterns, typeConverter);
+  populateReductionPatterns(patterns, typeConverter);
+  populateNormalizationPatterns(patterns, typeConverter);
+  populateEinsumPatterns(patterns, typeConverter);
+  populateIndexingPatterns(patterns, typeConverter);
+  populateShapePatterns(patterns, typeConverter);
+}
+
 std::vector<std::string> moec::getLegalizableONNXOpTypes(MLIRContext *context) {
   ONNXTypeConverter typeConverter;
   RewritePatternSet patterns(context);
@@ -50,19 +62,14 @@ std::vector<std::string> moec::getLegalizableONNXOpTypes(MLIRContext *context) {
   return opTypes;
 }
 
-/// The newest opset of the default ONNX domain whose operator specs the legalizations
-/// follow (and ONNX's node tests check: test/e2e/onnx-node-conformance.test).
-static constexpr int64_t kNewestSupportedOpset = 17;
-
 /// Refuses a model whose default-domain opset is newer than the legalizations know: a later
 /// opset may change what an op computes, and compiling it by the older spec would be
 /// silently wrong.
 static LogicalResult checkOpsetSupported(ModuleOp module) {
-  auto opsets = module->getAttrOfType<DictionaryAttr>("onnx.opset_imports");
-  auto version = opsets ? opsets.getAs<IntegerAttr>("ai.onnx") : IntegerAttr();
-  if (!version || version.getInt() <= kNewestSupportedOpset)
+  std::optional<int64_t> version = onnx::getOpsetImport(module, "");
+  if (!version || *version <= kNewestSupportedOpset)
     return success();
-  return module.emitError() << "the model uses opset " << version.getInt()
+  return module.emitError() << "the model uses opset " << *version
                             << " of the default ONNX domain; moec compiles opsets up to "
                             << kNewestSupportedOpset;
 }

@@ -117,7 +117,7 @@ struct LegalizeMatMul : NodePattern {
 
   LogicalResult rewrite(const Node &node, ValueRange inputs,
                         ConversionPatternRewriter &rewriter) const override {
-    Location loc = node.getLoc();
+    Location loc = node->getLoc();
     Value lhs = inputs[0], rhs = inputs[1];
     auto lhsType = llvm::dyn_cast<RankedTensorType>(lhs.getType());
     auto rhsType = llvm::dyn_cast<RankedTensorType>(rhs.getType());
@@ -170,7 +170,7 @@ struct LegalizeGemm : NodePattern {
 
   LogicalResult rewrite(const Node &node, ValueRange inputs,
                         ConversionPatternRewriter &rewriter) const override {
-    Location loc = node.getLoc();
+    Location loc = node->getLoc();
     RankedTensorType resultType = node.getResultType(0);
     Type elementType = resultType.getElementType();
     if (!llvm::isa<FloatType>(elementType))
@@ -189,13 +189,13 @@ struct LegalizeGemm : NodePattern {
       return linalg::TransposeOp::create(rewriter, loc, value, init, ArrayRef<int64_t>{1, 0})
           .getResult()[0];
     };
-    Value a = transposed(inputs[0], node.getInt("transA", 0));
-    Value b = transposed(inputs[1], node.getInt("transB", 0));
+    Value a = transposed(inputs[0], node->getIntAttr("transA", 0));
+    Value b = transposed(inputs[1], node->getIntAttr("transB", 0));
     Value product = matmul2D(rewriter, loc, a, b, elementType);
     product = castToType(rewriter, loc, product, resultType);
 
-    double alpha = node.getFloat("alpha", 1.0), beta = node.getFloat("beta", 1.0);
-    bool hasBias = node.hasInput(2) && beta != 0.0;
+    double alpha = node->getFloatAttr("alpha", 1.0), beta = node->getFloatAttr("beta", 1.0);
+    bool hasBias = node->hasInput(2) && beta != 0.0;
     if (alpha == 1.0 && !hasBias) {
       rewriter.replaceOp(node.getOp(), product);
       return success();

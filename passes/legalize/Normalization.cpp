@@ -22,8 +22,8 @@ namespace {
 /// The dimensions Softmax, LogSoftmax and Hardmax normalize over: before opset 13 the input
 /// is seen as 2-D, flattened at `axis` (default 1); since, `axis` alone (default -1).
 FailureOr<SmallVector<bool>> normalizedDims(const Node &node, int64_t rank) {
-  bool flattened = getOpset(node) < 13;
-  int64_t axisAttr = node.getInt("axis", flattened ? 1 : -1);
+  bool flattened = node->getOpsetVersion().value_or(kNewestSupportedOpset) < 13;
+  int64_t axisAttr = node->getIntAttr("axis", flattened ? 1 : -1);
   // Flattening at `rank` leaves nothing to normalize over; ONNX allows that axis.
   FailureOr<int64_t> axis =
       flattened && axisAttr == rank ? FailureOr<int64_t>(rank) : getAxis(node, axisAttr, rank);
@@ -76,7 +76,7 @@ struct LegalizeSoftmax : NodePattern {
 
   LogicalResult rewrite(const Node &node, ValueRange inputs,
                         ConversionPatternRewriter &rewriter) const override {
-    Location loc = node.getLoc();
+    Location loc = node->getLoc();
     FailureOr<RankedTensorType> type = floatInput(node, inputs[0]);
     if (failed(type))
       return failure();
@@ -115,7 +115,7 @@ struct LegalizeHardmax : NodePattern {
 
   LogicalResult rewrite(const Node &node, ValueRange inputs,
                         ConversionPatternRewriter &rewriter) const override {
-    Location loc = node.getLoc();
+    Location loc = node->getLoc();
     Value input = inputs[0];
     FailureOr<RankedTensorType> type = floatInput(node, input);
     if (failed(type))
@@ -150,19 +150,19 @@ struct LegalizeLayerNormalization : NodePattern {
 
   LogicalResult rewrite(const Node &node, ValueRange inputs,
                         ConversionPatternRewriter &rewriter) const override {
-    Location loc = node.getLoc();
+    Location loc = node->getLoc();
     FailureOr<RankedTensorType> type = floatInput(node, inputs[0]);
     if (failed(type))
       return failure();
     int64_t rank = type->getRank();
-    FailureOr<int64_t> axis = getAxis(node, node.getInt("axis", -1), rank);
+    FailureOr<int64_t> axis = getAxis(node, node->getIntAttr("axis", -1), rank);
     if (failed(axis))
       return failure();
     SmallVector<bool> reduced(rank, false);
     for (int64_t dim = *axis; dim < rank; ++dim)
       reduced[dim] = true;
     // stash_type 1 (the default) asks for the statistics in float32.
-    Type elementType = node.getInt("stash_type", 1) == 1
+    Type elementType = node->getIntAttr("stash_type", 1) == 1
                            ? computeFloatType(type->getElementType())
                            : type->getElementType();
     Value input = convertFloats(rewriter, loc, inputs[0], elementType);
@@ -187,7 +187,7 @@ struct LegalizeLayerNormalization : NodePattern {
                   Value centered = arith::SubFOp::create(b, l, args[0], args[1]);
                   return arith::MulFOp::create(b, l, centered, centered);
                 }));
-    double epsilon = node.getFloat("epsilon", 1e-5);
+    double epsilon = node->getFloatAttr("epsilon", 1e-5);
     Value invStdDev = buildElementwise(
         rewriter, loc, llvm::cast<RankedTensorType>(variance.getType()), variance,
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
@@ -206,7 +206,7 @@ struct LegalizeLayerNormalization : NodePattern {
 
     // Scale and B broadcast numpy-style against the normalized tensor.
     SmallVector<Value> operands = {normalized, inputs[1]};
-    bool hasBias = node.hasInput(2);
+    bool hasBias = node->hasInput(2);
     if (hasBias)
       operands.push_back(inputs[2]);
     RankedTensorType yType = node.getResultType(0);
@@ -224,7 +224,7 @@ struct LegalizeLayerNormalization : NodePattern {
     Value statistics[] = {mean, invStdDev};
     for (auto [index, statistic] : llvm::enumerate(statistics)) {
       unsigned resultIndex = index + 1;
-      if (resultIndex >= node.getNumResults())
+      if (resultIndex >= node->getNumResults())
         break;
       RankedTensorType resultType = node.getResultType(resultIndex);
       // An omitted optional output has no uses and needs no value.

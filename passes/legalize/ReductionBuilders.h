@@ -23,6 +23,20 @@ using ScalarBody =
 mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type,
                            double value);
 
+/// `empty` filled with scalar `value`.
+mlir::Value filled(mlir::OpBuilder &b, mlir::Location loc, mlir::Value empty,
+                   mlir::Value value);
+
+/// `x > y` (`greater`) or `x < y` for floats (ordered) or integers (signed or not).
+mlir::Value orderedCompare(mlir::OpBuilder &b, mlir::Location loc, bool greater, mlir::Value x,
+                           mlir::Value y, bool isUnsigned);
+/// `x == y` for floats (ordered) or integers.
+mlir::Value equalTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value y);
+
+/// The identity of max (`greatest`) or min over `type`: an infinity, or the extreme integer.
+mlir::Value extremeIdentity(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type,
+                            bool greatest, bool isUnsigned);
+
 /// Reduces `input` over the dimensions where `reduced` is set into a tensor without them,
 /// starting from `init` (a scalar). `body` gets the input element, the elements of
 /// `reducedOperands` (each in reduced form) and the accumulator.
@@ -70,15 +84,6 @@ mlir::FailureOr<mlir::RankedTensorType> getRankedInput(const Node &node, mlir::V
 
 /// An ONNX axis normalized into [0, rank), or a failure naming the node when out of range.
 mlir::FailureOr<int64_t> getAxis(const Node &node, int64_t axis, int64_t rank);
-
-/// The ai.onnx opset the node's model imports (the newest opset when it does not say).
-int64_t getOpset(const Node &node);
-
-/// The patterns of Normalization.cpp and Einsum.cpp, populated with Reductions.cpp's.
-void populateNormalizationPatterns(mlir::RewritePatternSet &patterns,
-                                   const mlir::TypeConverter &typeConverter);
-void populateEinsumPatterns(mlir::RewritePatternSet &patterns,
-                            const mlir::TypeConverter &typeConverter);
 
 } // namespace moec::legalize
 

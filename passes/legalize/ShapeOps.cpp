@@ -200,28 +200,7 @@ Value product(OpBuilder &b, Location loc, Value tensor, int64_t begin, int64_t e
   return result;
 }
 
-/// A pattern given as a function, for ops whose legalization needs no state.
-using RewriteFn = std::function<LogicalResult(const Node &, ValueRange,
-                                              ConversionPatternRewriter &)>;
-
-class FunctionPattern : public NodePattern {
-public:
-  FunctionPattern(StringRef opType, RewriteFn fn, const TypeConverter &converter,
-                  MLIRContext *context)
-      : NodePattern(opType, converter, context), fn(std::move(fn)) {}
-
-protected:
-  LogicalResult rewrite(const Node &node, ValueRange inputs,
-                        ConversionPatternRewriter &rewriter) const override {
-    for (auto [index, input] : llvm::enumerate(inputs))
-      if (node.hasInput(index) && !llvm::isa<RankedTensorType>(input.getType()))
-        return node.fail("input " + Twine(index) + " is not a ranked tensor");
-    return fn(node, inputs, rewriter);
-  }
-
-private:
-  RewriteFn fn;
-};
+using RewriteFn = NodePattern::RewriteFn;
 
 LogicalResult replace(const Node &node, ConversionPatternRewriter &rewriter, ValueRange values) {
   rewriter.replaceOp(node.getOp(), values);
@@ -238,8 +217,8 @@ int64_t rankOf(Value value) { return llvm::cast<RankedTensorType>(value.getType(
 /// attribute: empty when neither is given, nothing when the input is known only at run time.
 FailureOr<std::optional<SmallVector<int64_t>>> readAxes(const Node &node, ValueRange inputs,
                                                         unsigned inputIndex, int64_t rank) {
-  std::optional<SmallVector<int64_t>> axes = node.getInts("axes");
-  if (node.hasInput(inputIndex)) {
+  std::optional<SmallVector<int64_t>> axes = node->getIntsAttr("axes");
+  if (node->hasInput(inputIndex)) {
     axes = getConstantInts(inputs[inputIndex]);
     if (!axes)
       return std::optional<SmallVector<int64_t>>();
@@ -261,13 +240,13 @@ FailureOr<std::optional<SmallVector<int64_t>>> readAxes(const Node &node, ValueR
 
 LogicalResult legalizeShape(const Node &node, ValueRange inputs,
                             ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   int64_t rank = rankOf(inputs[0]);
   auto clampAxis = [&](int64_t axis) {
     return std::clamp<int64_t>(axis < 0 ? axis + rank : axis, 0, rank);
   };
-  int64_t start = clampAxis(node.getInt("start", 0));
-  int64_t end = clampAxis(node.getInt("end", rank));
+  int64_t start = clampAxis(node->getIntAttr("start", 0));
+  int64_t end = clampAxis(node->getIntAttr("end", rank));
   // from_elements of tensor.dim values keeps each size visible to folding downstream
   // (Shape -> Gather -> Concat -> Reshape chains).
   SmallVector<Value> sizes;
@@ -286,7 +265,7 @@ LogicalResult legalizeShape(const Node &node, ValueRange inputs,
 
 LogicalResult legalizeSize(const Node &node, ValueRange inputs,
                            ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   Value count = product(rewriter, loc, inputs[0], 0, rankOf(inputs[0]));
   Value size = arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(), count);
   Value result = tensor::FromElementsOp::create(rewriter, loc, node.getResultType(0), size);
@@ -328,7 +307,7 @@ SmallVector<Value> reshapeSizes(OpBuilder &b, Location loc, Value input, Value s
 
 LogicalResult legalizeReshape(const Node &node, ValueRange inputs,
                               ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   RankedTensorType resultType = node.getResultType(0);
   // A shape of unknown length must hold the result's rank of sizes, which shape inference
   // knew: only a known, different length is an error.
@@ -339,7 +318,7 @@ LogicalResult legalizeReshape(const Node &node, ValueRange inputs,
   SmallVector<Value> requested;
   if (!resultType.hasStaticShape())
     requested = reshapeSizes(rewriter, loc, inputs[0], inputs[1], resultType.getRank(),
-                             node.getInt("allowzero", 0));
+                             node->getIntAttr("allowzero", 0));
   SmallVector<OpFoldResult> sizes =
       sizesOf(rewriter, resultType, [&](int64_t dim) { return requested[dim]; });
   return replace(node, rewriter, {reshapeTo(rewriter, loc, inputs[0], resultType, sizes)});
@@ -347,9 +326,9 @@ LogicalResult legalizeReshape(const Node &node, ValueRange inputs,
 
 LogicalResult legalizeFlatten(const Node &node, ValueRange inputs,
                               ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   int64_t rank = rankOf(inputs[0]);
-  int64_t axis = node.getInt("axis", 1);
+  int64_t axis = node->getIntAttr("axis", 1);
   if (axis < -rank || axis > rank)
     return failAxis(node, axis, rank);
   if (axis < 0)
@@ -367,7 +346,7 @@ LogicalResult legalizeFlatten(const Node &node, ValueRange inputs,
 LogicalResult reshapeKeepingSizes(const Node &node, Value input,
                                   ConversionPatternRewriter &rewriter,
                                   ArrayRef<int64_t> inputDimOfResultDim) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   RankedTensorType resultType = node.getResultType(0);
   SmallVector<OpFoldResult> sizes = sizesOf(rewriter, resultType, [&](int64_t dim) -> Value {
     return tensor::DimOp::create(rewriter, loc, input, inputDimOfResultDim[dim]);
@@ -435,10 +414,10 @@ LogicalResult legalizeUnsqueeze(const Node &node, ValueRange inputs,
 
 LogicalResult legalizeTranspose(const Node &node, ValueRange inputs,
                                 ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   int64_t rank = rankOf(inputs[0]);
   SmallVector<int64_t> perm = llvm::to_vector(llvm::reverse(llvm::seq<int64_t>(0, rank)));
-  if (std::optional<SmallVector<int64_t>> attr = node.getInts("perm"))
+  if (std::optional<SmallVector<int64_t>> attr = node->getIntsAttr("perm"))
     perm = *attr;
   SmallVector<int64_t> sorted = perm;
   llvm::sort(sorted);
@@ -455,12 +434,12 @@ LogicalResult legalizeTranspose(const Node &node, ValueRange inputs,
 
 LogicalResult legalizeConcat(const Node &node, ValueRange inputs,
                              ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   RankedTensorType resultType = node.getResultType(0);
   int64_t rank = resultType.getRank();
-  std::optional<int64_t> axis = normalizeAxis(node.getInt("axis", 0), rank);
+  std::optional<int64_t> axis = normalizeAxis(node->getIntAttr("axis", 0), rank);
   if (!axis)
-    return failAxis(node, node.getInt("axis", 0), rank);
+    return failAxis(node, node->getIntAttr("axis", 0), rank);
   SmallVector<OpFoldResult> sizes = sizesOf(rewriter, resultType, [&](int64_t dim) -> Value {
     if (dim != *axis)
       return tensor::DimOp::create(rewriter, loc, inputs[0], dim);
@@ -507,15 +486,15 @@ LogicalResult legalizeConcat(const Node &node, ValueRange inputs,
 
 LogicalResult legalizeSplit(const Node &node, ValueRange inputs,
                             ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   Value input = inputs[0];
   int64_t rank = rankOf(input);
-  std::optional<int64_t> axis = normalizeAxis(node.getInt("axis", 0), rank);
+  std::optional<int64_t> axis = normalizeAxis(node->getIntAttr("axis", 0), rank);
   if (!axis)
-    return failAxis(node, node.getInt("axis", 0), rank);
-  unsigned numOutputs = node.getNumResults();
-  std::optional<SmallVector<int64_t>> splitAttr = node.getInts("split");
-  bool splitInput = node.hasInput(1);
+    return failAxis(node, node->getIntAttr("axis", 0), rank);
+  unsigned numOutputs = node->getNumResults();
+  std::optional<SmallVector<int64_t>> splitAttr = node->getIntsAttr("split");
+  bool splitInput = node->hasInput(1);
   if ((splitInput && staticLength(inputs[1]) != int64_t(numOutputs)) ||
       (splitAttr && splitAttr->size() != numOutputs))
     return node.fail("split must give one size per output (" + Twine(numOutputs) + ")");
@@ -561,14 +540,14 @@ LogicalResult legalizeSplit(const Node &node, ValueRange inputs,
 /// result `max(0, ceil((end - start) / step))` long, element i taken at start + i * step.
 LogicalResult legalizeSlice(const Node &node, ValueRange inputs,
                             ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   Value input = inputs[0];
   int64_t rank = rankOf(input);
   RankedTensorType resultType = node.getResultType(0);
   auto readList = [&](unsigned index, StringRef attrName) -> std::optional<Value> {
-    if (std::optional<SmallVector<int64_t>> attr = node.getInts(attrName))
+    if (std::optional<SmallVector<int64_t>> attr = node->getIntsAttr(attrName))
       return Value(arith::ConstantOp::create(rewriter, loc, rewriter.getI64TensorAttr(*attr)));
-    if (node.hasInput(index))
+    if (node->hasInput(index))
       return inputs[index];
     return std::nullopt;
   };
@@ -671,7 +650,7 @@ LogicalResult legalizeSlice(const Node &node, ValueRange inputs,
 /// the other.
 LogicalResult legalizeExpand(const Node &node, ValueRange inputs,
                              ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   Value input = inputs[0];
   auto inputType = llvm::cast<RankedTensorType>(input.getType());
   RankedTensorType resultType = node.getResultType(0);
@@ -715,7 +694,7 @@ LogicalResult legalizeExpand(const Node &node, ValueRange inputs,
 
 LogicalResult legalizeTile(const Node &node, ValueRange inputs,
                            ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   Value input = inputs[0];
   int64_t rank = rankOf(input);
   if (staticLength(inputs[1]) != rank)
@@ -739,14 +718,14 @@ LogicalResult legalizeTile(const Node &node, ValueRange inputs,
 /// channel-major.
 LogicalResult legalizeBlockMove(const Node &node, ValueRange inputs,
                                 ConversionPatternRewriter &rewriter, bool toSpace) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   Value input = inputs[0];
   if (rankOf(input) != 4)
     return node.fail("only 4-D inputs (N, C, H, W) are supported");
-  int64_t blockSize = node.getInt("blocksize", 0);
+  int64_t blockSize = node->getIntAttr("blocksize", 0);
   if (blockSize < 1)
     return node.fail("blocksize must be positive, not " + Twine(blockSize));
-  StringRef mode = node.getString("mode", "DCR");
+  StringRef mode = node->getStringAttr("mode", "DCR");
   if (mode != "DCR" && mode != "CRD")
     return node.fail("unknown mode '" + mode + "'");
   bool blockMajor = !toSpace || mode == "DCR";
@@ -808,11 +787,11 @@ TypedAttr scalarAttr(OpBuilder &b, Type type, int64_t value) {
 
 LogicalResult legalizeConstantOfShape(const Node &node, ValueRange inputs,
                                       ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   RankedTensorType resultType = node.getResultType(0);
   Type elementType = resultType.getElementType();
   Value fill = arith::ConstantOp::create(rewriter, loc, scalarAttr(rewriter, elementType, 0));
-  if (ElementsAttr tensor = node.getTensor("value")) {
+  if (ElementsAttr tensor = node->getTensorAttr("value")) {
     if (tensor.getNumElements() != 1)
       return node.fail("value must be a one-element tensor");
     // The importer keeps the attribute's data as a resource or dense elements, typed as
@@ -840,7 +819,7 @@ LogicalResult legalizeConstantOfShape(const Node &node, ValueRange inputs,
 /// start + i * delta for i in [0, ceil((limit - start) / delta)).
 LogicalResult legalizeRange(const Node &node, ValueRange inputs,
                             ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   RankedTensorType resultType = node.getResultType(0);
   Type elementType = resultType.getElementType();
   bool isFloat = llvm::isa<FloatType>(elementType);
@@ -887,14 +866,14 @@ Value diagonalTest(OpBuilder &b, Location loc, ValueRange indices, Value k,
 
 LogicalResult legalizeTrilu(const Node &node, ValueRange inputs,
                             ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   Value input = inputs[0];
   if (rankOf(input) < 2)
     return node.fail("the input must have rank 2 or more");
   RankedTensorType resultType = node.getResultType(0);
-  Value k = node.hasInput(1) ? extractIndex(rewriter, loc, inputs[1], 0)
+  Value k = node->hasInput(1) ? extractIndex(rewriter, loc, inputs[1], 0)
                              : indexConstant(rewriter, loc, 0);
-  auto predicate = node.getInt("upper", 1) ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle;
+  auto predicate = node->getIntAttr("upper", 1) ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle;
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, input);
   Value result = generate(rewriter, loc, resultType, sizes,
                           [&](OpBuilder &b, Location l, ValueRange indices) -> Value {
@@ -909,12 +888,12 @@ LogicalResult legalizeTrilu(const Node &node, ValueRange inputs,
 
 LogicalResult legalizeEyeLike(const Node &node, ValueRange inputs,
                               ConversionPatternRewriter &rewriter) {
-  Location loc = node.getLoc();
+  Location loc = node->getLoc();
   if (rankOf(inputs[0]) != 2)
     return node.fail("the input must be 2-D");
   RankedTensorType resultType = node.getResultType(0);
   Type elementType = resultType.getElementType();
-  Value k = indexConstant(rewriter, loc, node.getInt("k", 0));
+  Value k = indexConstant(rewriter, loc, node->getIntAttr("k", 0));
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, inputs[0]);
   Value result = generate(rewriter, loc, resultType, sizes,
                           [&](OpBuilder &b, Location l, ValueRange indices) -> Value {
@@ -933,7 +912,8 @@ void moec::legalize::populateShapePatterns(RewritePatternSet &patterns,
                                            const TypeConverter &converter) {
   MLIRContext *context = patterns.getContext();
   auto add = [&](StringRef opType, RewriteFn fn) {
-    patterns.add<FunctionPattern>(opType, std::move(fn), converter, context);
+    patterns.add<NodePattern>(opType, std::move(fn), converter, context,
+                              NodePattern::Inputs::Ranked);
   };
   add("Shape", legalizeShape);
   add("Size", legalizeSize);

@@ -181,9 +181,9 @@ matchClip(Value value) {
   if (!clip)
     return std::nullopt;
   std::optional<double> low, high;
-  if (hasInput(clip, 1) && !(low = getScalarConstant(clip.getInputs()[1])))
+  if (clip.hasInput(1) && !(low = getScalarConstant(clip.getInputs()[1])))
     return std::nullopt;
-  if (hasInput(clip, 2) && !(high = getScalarConstant(clip.getInputs()[2])))
+  if (clip.hasInput(2) && !(high = getScalarConstant(clip.getInputs()[2])))
     return std::nullopt;
   return std::make_tuple(clip.getInputs()[0], low, high);
 }

@@ -29,24 +29,6 @@ Value moec::raise::skipFloatCasts(Value value) {
   return value;
 }
 
-int64_t moec::raise::getIntAttr(onnx::NodeOp node, StringRef name, int64_t defaultValue) {
-  if (auto attr = node.getNodeAttrs().getAs<IntegerAttr>(name))
-    return attr.getInt();
-  return defaultValue;
-}
-
-std::optional<SmallVector<int64_t>> moec::raise::getIntsAttr(onnx::NodeOp node,
-                                                             StringRef name) {
-  if (auto attr = node.getNodeAttrs().getAs<DenseI64ArrayAttr>(name))
-    return SmallVector<int64_t>(attr.asArrayRef());
-  return std::nullopt;
-}
-
-bool moec::raise::hasInput(onnx::NodeOp node, unsigned index) {
-  return index < node.getInputs().size() &&
-         !llvm::isa<NoneType>(node.getInputs()[index].getType());
-}
-
 /// The bytes of `elements`, not copied, when it is a static tensor of byte-sized numbers.
 static std::optional<ConstantBytes> getElementsBytes(ElementsAttr elements) {
   auto type = llvm::dyn_cast<RankedTensorType>(elements.getType());
@@ -95,7 +77,7 @@ std::optional<ConstantData> moec::raise::getConstantData(Value value) {
 }
 
 std::optional<ConstantData> moec::raise::getFillData(onnx::NodeOp constantOfShape) {
-  auto fill = constantOfShape.getNodeAttrs().getAs<ElementsAttr>("value");
+  ElementsAttr fill = constantOfShape.getTensorAttr("value");
   if (!fill) {
     // ONNX's default is one float zero.
     auto type = RankedTensorType::get({1}, Float32Type::get(constantOfShape.getContext()));
@@ -170,7 +152,7 @@ std::optional<SmallVector<int64_t>> moec::raise::getIntConstant(Value value) {
 
 bool moec::raise::hasIntsInput(onnx::NodeOp node, unsigned index, ArrayRef<int64_t> expected) {
   std::optional<SmallVector<int64_t>> values =
-      hasInput(node, index) ? getIntConstant(node.getInputs()[index]) : std::nullopt;
+      node.hasInput(index) ? getIntConstant(node.getInputs()[index]) : std::nullopt;
   return values && ArrayRef<int64_t>(*values) == expected;
 }
 
@@ -216,22 +198,22 @@ std::optional<SmallVector<int64_t>> moec::raise::getExpandShape(Value shape) {
 bool moec::raise::isShapeOf(Value shape, Value tensor) {
   auto isShapeNode = [&](Value value) {
     onnx::NodeOp node = getDefiningNode(value, "Shape");
-    return node && node.getInputs()[0] == tensor && !node.getNodeAttrs().contains("start") &&
-           !node.getNodeAttrs().contains("end");
+    return node && node.getInputs()[0] == tensor && !node.hasNodeAttr("start") &&
+           !node.hasNodeAttr("end");
   };
   if (isShapeNode(shape))
     return true;
   onnx::NodeOp concat = getDefiningNode(shape, "Concat");
   auto type = llvm::dyn_cast<RankedTensorType>(tensor.getType());
   if (!concat || !type || int64_t(concat.getInputs().size()) != type.getRank() ||
-      getIntAttr(concat, "axis", 0) != 0)
+      concat.getIntAttr("axis", 0) != 0)
     return false;
   for (auto [dim, value] : llvm::enumerate(concat.getInputs())) {
     onnx::NodeOp unsqueeze = getDefiningNode(value, "Unsqueeze");
     onnx::NodeOp gather =
         unsqueeze ? getDefiningNode(unsqueeze.getInputs()[0], "Gather") : onnx::NodeOp();
     if (!gather || !hasIntsInput(unsqueeze, 1, {0}) || !hasIntsInput(gather, 1, {int64_t(dim)}) ||
-        getIntAttr(gather, "axis", 0) != 0 || !isShapeNode(gather.getInputs()[0]))
+        gather.getIntAttr("axis", 0) != 0 || !isShapeNode(gather.getInputs()[0]))
       return false;
   }
   return true;
@@ -293,20 +275,16 @@ static bool isVectorConstant(Value value, int64_t size) {
 FailureOr<Linear> moec::raise::matchLinear(Value output, Reason &reason) {
   Linear linear;
   if (onnx::NodeOp gemm = getDefiningNode(output, "Gemm")) {
-    auto floatAttr = [&](StringRef name) {
-      auto attr = gemm.getNodeAttrs().getAs<FloatAttr>(name);
-      return attr ? attr.getValueAsDouble() : 1.0;
-    };
-    if (getIntAttr(gemm, "transA", 0) != 0 || floatAttr("alpha") != 1.0 ||
-        floatAttr("beta") != 1.0)
+    if (gemm.getIntAttr("transA", 0) != 0 || gemm.getFloatAttr("alpha", 1.0) != 1.0 ||
+        gemm.getFloatAttr("beta", 1.0) != 1.0)
       return reason = describe(gemm) + " is not a plain Linear (transA, alpha or beta)",
              failure();
     linear.input = gemm.getInputs()[0];
     linear.weight = gemm.getInputs()[1];
-    linear.weightIsOutIn = getIntAttr(gemm, "transB", 0) == 1;
+    linear.weightIsOutIn = gemm.getIntAttr("transB", 0) == 1;
     if (!isMatrixConstant(linear.weight))
       return reason = describe(gemm) + " has no constant 2-D weight", failure();
-    if (hasInput(gemm, 2)) {
+    if (gemm.hasInput(2)) {
       linear.bias = gemm.getInputs()[2];
       if (!isVectorConstant(linear.bias, linear.getOutSize()))
         return reason = describe(gemm) + " has a bias that is not a constant [out] vector",

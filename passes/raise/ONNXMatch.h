@@ -1,8 +1,9 @@
 //===- ONNXMatch.h - Reading onnx-level graphs for the raising passes -----===//
 //
 // The raising matchers walk `onnx.node` graphs backwards from a value. These helpers give
-// them the defining node of a given op type, node attributes, and the contents of
-// `onnx.constant`s (dense resources or dense elements) without copying them.
+// them the defining node of a given op type and the contents of `onnx.constant`s (dense
+// resources or dense elements) without copying them. A node's attributes and optional
+// inputs are read with the op's own accessors (`getIntAttr`, `hasInput`, ...).
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,13 +28,6 @@ onnx::NodeOp getDefiningNode(mlir::Value value, llvm::StringRef opType);
 
 /// `value` with float-to-float Casts (which torch writes around softmax) looked through.
 mlir::Value skipFloatCasts(mlir::Value value);
-
-/// A node's integer / integer-list attribute, or `defaultValue` / nothing when absent.
-int64_t getIntAttr(onnx::NodeOp node, llvm::StringRef name, int64_t defaultValue);
-std::optional<llvm::SmallVector<int64_t>> getIntsAttr(onnx::NodeOp node, llvm::StringRef name);
-
-/// Whether node input `index` exists and is not an absent optional input.
-bool hasInput(onnx::NodeOp node, unsigned index);
 
 /// Whether `node`'s constant integer input `index` holds exactly `expected`.
 bool hasIntsInput(onnx::NodeOp node, unsigned index, llvm::ArrayRef<int64_t> expected);

@@ -47,11 +47,10 @@ struct EinsumTerms {
 };
 
 std::optional<EinsumTerms> parseEinsum(onnx::NodeOp einsum) {
-  auto equation = einsum.getNodeAttrs().getAs<StringAttr>("equation");
-  if (!equation)
+  if (!einsum.hasNodeAttr("equation"))
     return std::nullopt;
   std::string text;
-  for (char c : equation.getValue())
+  for (char c : einsum.getStringAttr("equation", ""))
     if (c != ' ')
       text.push_back(c);
   size_t arrow = text.find("->");
@@ -110,20 +109,20 @@ std::optional<DenseCombine> matchEinsumCombine(onnx::NodeOp einsum) {
 /// ReduceSum over axis 0 (keepdims 0) of `expertOutputs * Unsqueeze(Transpose(dense), -1)`.
 std::optional<DenseCombine> matchReduceSumCombine(onnx::NodeOp reduce) {
   std::optional<SmallVector<int64_t>> axes =
-      hasInput(reduce, 1) ? getIntConstant(reduce.getInputs()[1]) : std::nullopt;
-  if (!axes || *axes != SmallVector<int64_t>{0} || getIntAttr(reduce, "keepdims", 1) != 0)
+      reduce.hasInput(1) ? getIntConstant(reduce.getInputs()[1]) : std::nullopt;
+  if (!axes || *axes != SmallVector<int64_t>{0} || reduce.getIntAttr("keepdims", 1) != 0)
     return std::nullopt;
   onnx::NodeOp mul = getDefiningNode(reduce.getInputs()[0], "Mul");
   Value dense;
   std::optional<unsigned> maskIndex = matchEitherInput(mul, [&](Value operand) {
     onnx::NodeOp unsqueeze = getDefiningNode(operand, "Unsqueeze");
-    if (!unsqueeze || !hasInput(unsqueeze, 1))
+    if (!unsqueeze || !unsqueeze.hasInput(1))
       return false;
     std::optional<SmallVector<int64_t>> unsqueezed = getIntConstant(unsqueeze.getInputs()[1]);
     if (!unsqueezed || unsqueezed->size() != 1 || ((*unsqueezed)[0] != 2 && (*unsqueezed)[0] != -1))
       return false;
     onnx::NodeOp transpose = getDefiningNode(unsqueeze.getInputs()[0], "Transpose");
-    if (!transpose || getIntsAttr(transpose, "perm") != SmallVector<int64_t>{1, 0})
+    if (!transpose || transpose.getIntsAttr("perm") != SmallVector<int64_t>{1, 0})
       return false;
     dense = transpose.getInputs()[0];
     return true;
@@ -159,7 +158,7 @@ bool isZerosLikeScores(Value value) {
   onnx::NodeOp zeros = getDefiningNode(value, "ConstantOfShape");
   if (!zeros || !getDefiningNode(zeros.getInputs()[0], "Shape"))
     return false;
-  auto fill = zeros.getNodeAttrs().getAs<ElementsAttr>("value");
+  ElementsAttr fill = zeros.getTensorAttr("value");
   if (!fill)
     return true; // ONNX's default fill is 0.
   if (fill.getNumElements() != 1 || !llvm::isa<FloatType>(fill.getElementType()))
@@ -186,14 +185,13 @@ onnx::NodeOp getTopKScatter(Value dense) {
 /// Whether `scatter` writes its values along the experts (axis 1), as
 /// `zeros([T, E]).scatter(1, indices, weights)` does.
 LogicalResult checkScatterAlongExperts(onnx::NodeOp scatter, Reason &reason) {
-  int64_t axis = getIntAttr(scatter, "axis", 0);
+  int64_t axis = scatter.getIntAttr("axis", 0);
   if (axis != 1 && axis != -1)
     return reason = describe(scatter) + " scatters along axis " + std::to_string(axis) +
                     ", not along the experts",
            failure();
-  if (auto reduction = scatter.getNodeAttrs().getAs<StringAttr>("reduction");
-      reduction && reduction.getValue() != "none")
-    return reason = describe(scatter) + " accumulates (reduction '" + reduction.getValue().str() +
+  if (StringRef reduction = scatter.getStringAttr("reduction", "none"); reduction != "none")
+    return reason = describe(scatter) + " accumulates (reduction '" + reduction.str() +
                     "') instead of writing the weights",
            failure();
   return success();
@@ -217,7 +215,7 @@ bool isStackedWeight(Value value) {
 Value matchTokensForEveryExpert(Value operand, int64_t experts) {
   if (onnx::NodeOp unsqueeze = getDefiningNode(operand, "Unsqueeze")) {
     std::optional<SmallVector<int64_t>> axes =
-        hasInput(unsqueeze, 1) ? getIntConstant(unsqueeze.getInputs()[1]) : std::nullopt;
+        unsqueeze.hasInput(1) ? getIntConstant(unsqueeze.getInputs()[1]) : std::nullopt;
     return axes && *axes == SmallVector<int64_t>{0} ? unsqueeze.getInputs()[0] : Value();
   }
   onnx::NodeOp reshape = getDefiningNode(operand, "Reshape");

@@ -80,7 +80,7 @@ static onnx::NodeOp getSingleUser(Value value, StringRef opType) {
 }
 
 static bool hasIntsAttr(onnx::NodeOp node, StringRef name, ArrayRef<int64_t> expected) {
-  std::optional<SmallVector<int64_t>> values = getIntsAttr(node, name);
+  std::optional<SmallVector<int64_t>> values = node.getIntsAttr(name);
   return values && ArrayRef<int64_t>(*values) == expected;
 }
 
@@ -91,8 +91,8 @@ static std::optional<std::pair<Value, Value>> getNonZeroRows(onnx::NodeOp nonZer
   if (!transpose || !hasIntsAttr(transpose, "perm", {1, 0}))
     return std::nullopt;
   onnx::NodeOp split = getSingleUser(transpose.getResult(0), "Split");
-  if (!split || split.getNumResults() != 2 || getIntAttr(split, "axis", 0) != 1 ||
-      (hasInput(split, 1) && !hasIntsInput(split, 1, {1, 1})))
+  if (!split || split.getNumResults() != 2 || split.getIntAttr("axis", 0) != 1 ||
+      (split.hasInput(1) && !hasIntsInput(split, 1, {1, 1})))
     return std::nullopt;
   Value rows[2];
   for (unsigned i : {0u, 1u}) {
@@ -112,7 +112,7 @@ static Value findExpertInput(Value tokenRow, Value tokens, int64_t hidden) {
     if (gather.getInputs()[1] != tokenRow)
       continue;
     Value data = gather.getInputs()[0];
-    int64_t axis = getIntAttr(gather, "axis", 0);
+    int64_t axis = gather.getIntAttr("axis", 0);
     if (data == tokens && axis == 0)
       return gather.getResult(0);
     onnx::NodeOp unsqueeze = getDefiningNode(data, "Unsqueeze");
@@ -133,7 +133,7 @@ static bool isSlotCount(Value value, int64_t k) {
     return constant->size() == 1 && (*constant)[0] == k;
   onnx::NodeOp gather = getDefiningNode(value, "Gather");
   onnx::NodeOp shape = gather ? getDefiningNode(gather.getInputs()[0], "Shape") : nullptr;
-  if (!shape || shape.getNodeAttrs().contains("start") || !hasIntsInput(gather, 1, {1}))
+  if (!shape || shape.hasNodeAttr("start") || !hasIntsInput(gather, 1, {1}))
     return false;
   auto type = llvm::dyn_cast<RankedTensorType>(shape.getInputs()[0].getType());
   return type && type.getRank() >= 2 && type.getDimSize(1) == k;
@@ -153,11 +153,11 @@ static bool isWeightLookup(Value value, Value weights, Value tokenRow, Value slo
        (view = getDefiningNode(value, "Reshape")) || (view = getDefiningNode(value, "Unsqueeze"));)
     value = view.getInputs()[0];
   onnx::NodeOp gather = getDefiningNode(value, "Gather");
-  if (!gather || getIntAttr(gather, "axis", 0) != 0)
+  if (!gather || gather.getIntAttr("axis", 0) != 0)
     return false;
   // Flatten(weights, 2) or Flatten(Unsqueeze(weights, 2), 2): both [T * k, 1].
   onnx::NodeOp flatten = getDefiningNode(gather.getInputs()[0], "Flatten");
-  if (!flatten || getIntAttr(flatten, "axis", 1) != 2)
+  if (!flatten || flatten.getIntAttr("axis", 1) != 2)
     return false;
   Value flattened = flatten.getInputs()[0];
   if (onnx::NodeOp unsqueeze = getDefiningNode(flattened, "Unsqueeze");
@@ -202,10 +202,8 @@ static FailureOr<ExpertChain> matchExpertChain(const Routing &routing, int64_t e
             scatter = user;
   if (!scatter)
     return fail("its token rows are not scattered into the output (index_add_)");
-  StringRef reduction = "none";
-  if (auto attr = scatter.getNodeAttrs().getAs<StringAttr>("reduction"))
-    reduction = attr.getValue();
-  if (getIntAttr(scatter, "axis", 0) != 0 || (reduction != "none" && reduction != "add"))
+  StringRef reduction = scatter.getStringAttr("reduction", "none");
+  if (scatter.getIntAttr("axis", 0) != 0 || (reduction != "none" && reduction != "add"))
     return fail(describe(scatter) + " is not an index_add_ on axis 0");
   onnx::NodeOp sum = getSingleUser(scatter.getResult(0), "Add");
   if (!sum || !scatter.getResult(0).hasOneUse())
@@ -306,7 +304,7 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
 
   onnx::NodeOp oneHot = getSingleUser(routing->expertIds, "OneHot");
   if (!oneHot || oneHot.getInputs()[0] != routing->expertIds ||
-      getIntAttr(oneHot, "axis", -1) != -1 || !hasIntsInput(oneHot, 1, {numExperts}) ||
+      oneHot.getIntAttr("axis", -1) != -1 || !hasIntsInput(oneHot, 1, {numExperts}) ||
       !hasIntsInput(oneHot, 2, {0, 1}))
     return fail("the chosen experts do not feed a OneHot of depth " + Twine(numExperts) +
                 " (the router's experts)");
@@ -318,7 +316,7 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
   SmallVector<std::optional<ExpertChain>> chains(numExperts);
   for (onnx::NodeOp gather : getUsers(transpose.getResult(0), "Gather")) {
     std::optional<SmallVector<int64_t>> index = getIntConstant(gather.getInputs()[1]);
-    if (gather.getInputs()[0] != transpose.getResult(0) || getIntAttr(gather, "axis", 0) != 0 ||
+    if (gather.getInputs()[0] != transpose.getResult(0) || gather.getIntAttr("axis", 0) != 0 ||
         !index || index->size() != 1 || (*index)[0] < 0 || (*index)[0] >= numExperts)
       return fail(describe(gather) + " is not one expert's mask");
     int64_t expert = (*index)[0];

@@ -112,21 +112,7 @@ public:
   bool isMalformed() const { return malformed; }
 
 private:
-  bool hasInput(unsigned index) {
-    return index < node.getInputs().size() &&
-           !llvm::isa<NoneType>(node.getInputs()[index].getType());
-  }
   Value input(unsigned index) { return node.getInputs()[index]; }
-  int64_t getInt(StringRef name, int64_t defaultValue) {
-    if (auto attr = node.getNodeAttrs().getAs<IntegerAttr>(name))
-      return attr.getInt();
-    return defaultValue;
-  }
-  std::optional<double> getFloat(StringRef name) {
-    if (auto attr = node.getNodeAttrs().getAs<FloatAttr>(name))
-      return attr.getValueAsDouble();
-    return std::nullopt;
-  }
 
   /// The static shape and bytes of constant input `index` (named `what`), of rank `rank`,
   /// in element type `elementType`.
@@ -191,9 +177,7 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
     return failure();
   }
   // The expert body. ORT's CPU kernel computes "gelu" with the tanh approximation.
-  StringRef activationName = "relu";
-  if (auto attr = node.getNodeAttrs().getAs<StringAttr>("activation_type"))
-    activationName = attr.getValue();
+  StringRef activationName = node.getStringAttr("activation_type", "relu");
   std::optional<moe::Activation> activation =
       llvm::StringSwitch<std::optional<moe::Activation>>(activationName)
           .Case("relu", moe::Activation::relu)
@@ -206,14 +190,14 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
     return failure();
   }
   bool swiglu = activationName == "swiglu";
-  int64_t swigluFusion = getInt("swiglu_fusion", 0);
-  bool hasFc3 = hasInput(kFc3Weights);
+  int64_t swigluFusion = node.getIntAttr("swiglu_fusion", 0);
+  bool hasFc3 = node.hasInput(kFc3Weights);
   if (swiglu && (swigluFusion < 0 || swigluFusion > 2)) {
     why = ("swiglu_fusion = " + Twine(swigluFusion) + " is not 0, 1 or 2").str();
     return failure();
   }
   bool fusedFc1 = swiglu && swigluFusion != 0;
-  if (fusedFc1 && (hasFc3 || hasInput(kFc3Bias))) {
+  if (fusedFc1 && (hasFc3 || node.hasInput(kFc3Bias))) {
     why = "fc3 is given although swiglu_fusion fuses the up projection into fc1";
     return failure();
   }
@@ -221,7 +205,7 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
     why = "swiglu_fusion = 0 needs fc3_experts_weights for the up projection";
     return failure();
   }
-  if (!hasFc3 && hasInput(kFc3Bias)) {
+  if (!hasFc3 && node.hasInput(kFc3Bias)) {
     why = "fc3_experts_bias is given without fc3_experts_weights";
     return failure();
   }
@@ -232,9 +216,11 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
   // (swiglu_clamped) and, unclamped, with alpha = 1 and beta = 0 (gated silu).
   APFloat alpha(1.702), limit(7.0);
   if (swiglu) {
-    double alphaValue = getFloat("activation_alpha").value_or(1.0);
-    double betaValue = getFloat("activation_beta").value_or(0.0);
-    std::optional<double> limitValue = getFloat("swiglu_limit");
+    double alphaValue = node.getFloatAttr("activation_alpha", 1.0);
+    double betaValue = node.getFloatAttr("activation_beta", 0.0);
+    std::optional<double> limitValue;
+    if (node.hasNodeAttr("swiglu_limit"))
+      limitValue = node.getFloatAttr("swiglu_limit", 0.0);
     if (limitValue && betaValue == 1.0) {
       alpha = APFloat(alphaValue);
       limit = APFloat(*limitValue);
@@ -322,7 +308,7 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
                       Projection &bias) -> LogicalResult {
     bias = Projection{};
     bias.out = out;
-    if (!hasInput(index))
+    if (!node.hasInput(index))
       return success();
     auto constant = readConstant(index, what, 2, plan.elementType, why);
     if (failed(constant) || !expectShape(constant->first, {experts, out}, what))
@@ -336,8 +322,8 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
       failed(readBias(kFc2Bias, "fc2_experts_bias", hidden, plan.downBiasSource)) ||
       (hasFc3 && failed(readBias(kFc3Bias, "fc3_experts_bias", inter, plan.upBiasSources[1]))))
     return failure();
-  plan.hasUpBias = hasInput(kFc1Bias) || hasInput(kFc3Bias);
-  plan.hasDownBias = hasInput(kFc2Bias);
+  plan.hasUpBias = node.hasInput(kFc1Bias) || node.hasInput(kFc3Bias);
+  plan.hasDownBias = node.hasInput(kFc2Bias);
 
   // moe's gated layout: the gate's columns, then the up's. ORT interleaves them with the
   // gate first (swiglu_fusion = 1), concatenates them (2), or keeps the up in fc3.
@@ -352,14 +338,14 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
       plan.upColumns.push_back({0, inter, 1, inter});
   }
 
-  int64_t k = getInt("k", 1);
+  int64_t k = node.getIntAttr("k", 1);
   if (k < 1 || k > experts) {
     why = ("k = " + Twine(k) + " is not between 1 and the " + Twine(experts) + " experts").str();
     return failure();
   }
-  bool normalize = getInt("normalize_routing_weights", 0) != 0;
+  bool normalize = node.getIntAttr("normalize_routing_weights", 0) != 0;
   // onnxruntime takes SparseMixer routing for use_sparse_mixer == 1 exactly.
-  int64_t useSparseMixer = getInt("use_sparse_mixer", 0);
+  int64_t useSparseMixer = node.getIntAttr("use_sparse_mixer", 0);
   if (useSparseMixer != 0 && useSparseMixer != 1) {
     why = ("use_sparse_mixer = " + Twine(useSparseMixer) + " is not 0 or 1").str();
     return failure();

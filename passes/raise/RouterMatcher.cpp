@@ -15,10 +15,10 @@ static bool isOnLastAxis(onnx::NodeOp node, std::optional<unsigned> axesInput = 
   auto type = llvm::dyn_cast<RankedTensorType>(node.getInputs()[0].getType());
   if (!type || type.getRank() != rank)
     return false;
-  int64_t axis = getIntAttr(node, "axis", -1);
+  int64_t axis = node.getIntAttr("axis", -1);
   if (axesInput) {
     std::optional<SmallVector<int64_t>> axes =
-        hasInput(node, *axesInput) ? getIntConstant(node.getInputs()[*axesInput]) : std::nullopt;
+        node.hasInput(*axesInput) ? getIntConstant(node.getInputs()[*axesInput]) : std::nullopt;
     if (!axes || axes->size() != 1)
       return false;
     axis = (*axes)[0];
@@ -31,7 +31,7 @@ static bool isOnLastAxis(onnx::NodeOp node, std::optional<unsigned> axesInput = 
 static std::optional<int64_t> getTopKCount(onnx::NodeOp topK, int64_t rank = 2) {
   std::optional<SmallVector<int64_t>> k = getIntConstant(topK.getInputs()[1]);
   if (!k || k->size() != 1 || (*k)[0] < 1 || !isOnLastAxis(topK, std::nullopt, rank) ||
-      getIntAttr(topK, "largest", 1) != 1)
+      topK.getIntAttr("largest", 1) != 1)
     return std::nullopt;
   return (*k)[0];
 }
@@ -73,7 +73,7 @@ static Value findRenormalized(Value values) {
     auto sum = llvm::dyn_cast<onnx::NodeOp>(user);
     if (!sum || sum.getOpType() != "ReduceSum" || !sum.getDomain().empty() ||
         sum.getInputs()[0] != values || !isOnLastAxis(sum, 1u) ||
-        getIntAttr(sum, "keepdims", 1) != 1)
+        sum.getIntAttr("keepdims", 1) != 1)
       continue;
     if (Value divided = findDivision(sum.getResult(0)))
       return divided;
@@ -228,10 +228,10 @@ static FailureOr<GroupLimit> matchGroupLimit(onnx::NodeOp where, int64_t numExpe
   // group_mask = ScatterElements(zeros_like(group_scores), topk(group_scores)[1], ones, 1)
   onnx::NodeOp scatter = getDefiningNode(unsqueeze.getInputs()[0], "ScatterElements");
   onnx::NodeOp groupTopK = scatter ? getDefiningNode(scatter.getInputs()[1], "TopK") : nullptr;
-  auto reduction = scatter ? scatter.getNodeAttrs().getAs<StringAttr>("reduction") : nullptr;
+  StringRef reduction = scatter ? scatter.getStringAttr("reduction", "none") : "none";
   if (!groupTopK || scatter.getInputs()[1] != groupTopK.getResult(1) ||
-      (reduction && reduction.getValue() != "none") ||
-      !(getIntAttr(scatter, "axis", 0) == 1 || getIntAttr(scatter, "axis", 0) == -1) ||
+      reduction != "none" ||
+      !(scatter.getIntAttr("axis", 0) == 1 || scatter.getIntAttr("axis", 0) == -1) ||
       !isZerosLike(scatter.getInputs()[0], groupTopK.getInputs()[0]) ||
       !isOnesLike(scatter.getInputs()[2], groupTopK.getResult(1)))
     return fail("does not keep the experts of the groups a TopK picks");
@@ -247,7 +247,7 @@ static FailureOr<GroupLimit> matchGroupLimit(onnx::NodeOp where, int64_t numExpe
   onnx::NodeOp view = memberTopK ? getDefiningNode(memberTopK.getInputs()[0], "Reshape") : nullptr;
   std::optional<int64_t> best = memberTopK ? getTopKCount(memberTopK, 3) : std::nullopt;
   if (!view || sum.getInputs()[0] != memberTopK.getResult(0) ||
-      getIntAttr(sum, "keepdims", 1) != 0 || !isOnLastAxis(sum, 1u, 3) || !best ||
+      sum.getIntAttr("keepdims", 1) != 0 || !isOnLastAxis(sum, 1u, 3) || !best ||
       view.getInputs()[0] != limit.choice ||
       !hasIntsInput(view, 1, {-1, limit.nGroup, limit.groupSize}))
     return fail("does not rank the groups by the sum of their best scores");
@@ -263,7 +263,7 @@ static Value findGatheredScores(Value ids, Value scores) {
     auto gather = llvm::dyn_cast<onnx::NodeOp>(user);
     if (gather && gather.getOpType() == "GatherElements" && gather.getDomain().empty() &&
         gather.getInputs()[1] == ids && skipRowViews(gather.getInputs()[0]) == scores &&
-        (getIntAttr(gather, "axis", 0) == 1 || getIntAttr(gather, "axis", 0) == -1))
+        (gather.getIntAttr("axis", 0) == 1 || gather.getIntAttr("axis", 0) == -1))
       return gather.getResult(0);
   }
   return {};

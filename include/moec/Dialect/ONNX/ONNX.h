@@ -27,4 +27,12 @@
 #define GET_OP_CLASSES
 #include "dialects/onnx/ONNXOps.h.inc"
 
+namespace moec::onnx {
+/// The opset version of `domain` (`""` is `ai.onnx`) that applies at `scope`: from the
+/// nearest of `scope` and its ancestors that carries `onnx.opset_imports` (the module, or a
+/// model-local function), as the importer writes them. Nothing when that op does not list
+/// the domain, or when no op carries opset imports.
+std::optional<int64_t> getOpsetImport(mlir::Operation *scope, llvm::StringRef domain);
+} // namespace moec::onnx
+
 #endif // MOEC_DIALECT_ONNX_ONNX_H

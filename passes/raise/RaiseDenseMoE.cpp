@@ -14,6 +14,7 @@
 
 #include "ExpertMatcher.h"
 #include "ONNXMatch.h"
+#include "RaiseDriver.h"
 #include "RouterMatcher.h"
 #include "WeightStack.h"
 
@@ -22,7 +23,6 @@
 
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace moec {
 #define GEN_PASS_DEF_RAISEDENSEMOE
@@ -389,8 +389,8 @@ FailureOr<Value> buildUpBias(PatternRewriter &rewriter, const ExpertBody &body) 
 /// rearranged (written to a temporary file) is an error and sets `sawError`, which fails the
 /// pass.
 struct RaiseDenseCombine : OpRewritePattern<onnx::NodeOp> {
-  RaiseDenseCombine(MLIRContext *context, bool &sawError)
-      : OpRewritePattern(context), sawError(sawError) {}
+  RaiseDenseCombine(MLIRContext *context, RemarkedNodes &remarked, bool &sawError)
+      : OpRewritePattern(context), remarked(remarked), sawError(sawError) {}
 
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     std::optional<DenseCombine> combine = matchDenseCombine(node);
@@ -402,7 +402,8 @@ struct RaiseDenseCombine : OpRewritePattern<onnx::NodeOp> {
     Reason reason;
     FailureOr<moe::LayerOp> layer = raise(node, *combine, scatter, rewriter, reason);
     if (failed(layer)) {
-      node.emitRemark() << describe(node) << " not raised to moe.layer: " << reason;
+      if (remarked.first(node))
+        node.emitRemark() << describe(node) << " not raised to moe.layer: " << reason;
       return failure();
     }
     rewriter.replaceOp(node, layer->getResult());
@@ -415,6 +416,7 @@ private:
                                 onnx::NodeOp scatter, PatternRewriter &rewriter,
                                 Reason &reason) const;
 
+  RemarkedNodes &remarked;
   bool &sawError;
 };
 
@@ -476,13 +478,7 @@ FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node, const DenseC
 
 struct RaiseDenseMoEPass : moec::impl::RaiseDenseMoEBase<RaiseDenseMoEPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    bool sawError = false;
-    patterns.add<RaiseDenseCombine>(&getContext(), sawError);
-    // Only the matched combines change; nothing else is folded at the onnx level.
-    GreedyRewriteConfig config;
-    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)) || sawError)
+    if (failed(applyRaisePattern<RaiseDenseCombine>(getOperation())))
       signalPassFailure();
   }
 };

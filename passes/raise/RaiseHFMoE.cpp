@@ -10,13 +10,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "ExpertMatcher.h"
+#include "RaiseDriver.h"
 #include "RouterMatcher.h"
 #include "WeightStack.h"
 
 #include "moec/Passes/Raise/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace moec {
 #define GEN_PASS_DEF_RAISEHFMOE
@@ -556,27 +556,39 @@ static LogicalResult checkElementTypes(const HFMoELayer &layer, Reason &reason) 
 }
 
 namespace {
+/// Raises one loop over experts, anchored on the TopK that chooses the experts: the layer's
+/// routed sum (and shared expert) are replaced, and the per-expert graph left dead is erased
+/// by the driver. A layer whose weights cannot be written is an error and sets `sawError`,
+/// which fails the pass.
+struct RaiseHFMoELayer : OpRewritePattern<onnx::NodeOp> {
+  RaiseHFMoELayer(MLIRContext *context, RemarkedNodes &remarked, bool &sawError)
+      : OpRewritePattern(context), remarked(remarked), sawError(sawError) {}
+
+  LogicalResult matchAndRewrite(onnx::NodeOp topK, PatternRewriter &rewriter) const override {
+    if (sawError || !isExpertChoice(topK))
+      return failure();
+    Reason reason;
+    FailureOr<HFMoELayer> layer = matchHFMoELayer(topK, reason);
+    if (failed(layer) || failed(checkElementTypes(*layer, reason))) {
+      if (remarked.first(topK))
+        topK.emitRemark() << "not raised: " << describe(topK) << ": " << reason;
+      return failure();
+    }
+    if (failed(rewriteHFMoELayer(rewriter, *layer))) {
+      sawError = true;
+      return failure();
+    }
+    return success();
+  }
+
+  RemarkedNodes &remarked;
+  bool &sawError;
+};
+
 struct RaiseHFMoEPass : moec::impl::RaiseHFMoEBase<RaiseHFMoEPass> {
   void runOnOperation() override {
-    SmallVector<onnx::NodeOp> candidates;
-    getOperation().walk([&](onnx::NodeOp node) {
-      if (isExpertChoice(node))
-        candidates.push_back(node);
-    });
-    PatternRewriter rewriter(&getContext());
-    for (onnx::NodeOp topK : candidates) {
-      Reason reason;
-      FailureOr<HFMoELayer> layer = matchHFMoELayer(topK, reason);
-      if (failed(layer) || failed(checkElementTypes(*layer, reason))) {
-        topK.emitRemark() << "not raised: " << describe(topK) << ": " << reason;
-        continue;
-      }
-      if (failed(rewriteHFMoELayer(rewriter, *layer)))
-        return signalPassFailure();
-    }
-    // The per-expert graph is dead now; the greedy driver erases it.
-    if (failed(applyPatternsGreedily(getOperation(), FrozenRewritePatternSet())))
-      return signalPassFailure();
+    if (failed(applyRaisePattern<RaiseHFMoELayer>(getOperation())))
+      signalPassFailure();
   }
 };
 } // namespace

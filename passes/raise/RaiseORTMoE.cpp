@@ -12,6 +12,7 @@
 #include "moec/Passes/Raise/Passes.h"
 
 #include "ONNXMatch.h"
+#include "RaiseDriver.h"
 #include "WeightStack.h"
 
 #include "moec/Dialect/MoE/MoE.h"
@@ -19,7 +20,6 @@
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
 namespace moec {
 #define GEN_PASS_DEF_RAISEORTMOE
@@ -386,11 +386,12 @@ FailureOr<Value> createWeight(PatternRewriter &rewriter, Location loc, const Twi
                            });
 }
 
-/// Raises one `com.microsoft.MoE` node into `moe.layer`. A malformed node gets an error and
-/// sets `sawError`, which fails the pass; so does a weight that cannot be written.
+/// Raises one `com.microsoft.MoE` node into `moe.layer`. A malformed node gets an error (once,
+/// like a remark) and sets `sawError`, which fails the pass; so does a weight that cannot be
+/// written.
 struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
-  RaiseORTMoENode(MLIRContext *context, bool &sawError)
-      : OpRewritePattern(context), sawError(sawError) {}
+  RaiseORTMoENode(MLIRContext *context, RemarkedNodes &remarked, bool &sawError)
+      : OpRewritePattern(context), remarked(remarked), sawError(sawError) {}
 
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     if (node.getOpType() != "MoE" || node.getDomain() != "com.microsoft" ||
@@ -400,8 +401,9 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
     NodeReader reader(node);
     FailureOr<LayerPlan> plan = reader.plan(whyNot);
     if (reader.isMalformed()) {
-      node.emitError() << "node " << raise::describe(node)
-                       << ": the expert weights do not fit together: " << whyNot;
+      if (remarked.first(node))
+        node.emitError() << "node " << raise::describe(node)
+                         << ": the expert weights do not fit together: " << whyNot;
       sawError = true;
       return failure();
     }
@@ -412,7 +414,8 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
                                                resultType, static_cast<Type>(tokensType))))
       whyNot = "its output type does not match its input's";
     if (!whyNot.empty()) {
-      node.emitRemark() << "not raised: " << whyNot;
+      if (remarked.first(node))
+        node.emitRemark() << "not raised: " << whyNot;
       return failure();
     }
 
@@ -472,17 +475,13 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
     return success();
   }
 
+  RemarkedNodes &remarked;
   bool &sawError;
 };
 
 struct RaiseORTMoE : moec::impl::RaiseORTMoEBase<RaiseORTMoE> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    bool sawError = false;
-    patterns.add<RaiseORTMoENode>(&getContext(), sawError);
-    // Every node is visited once, so a node that stays un-raised gets one remark.
-    walkAndApplyPatterns(getOperation(), std::move(patterns));
-    if (sawError)
+    if (failed(applyRaisePattern<RaiseORTMoENode>(getOperation())))
       signalPassFailure();
   }
 };

@@ -1,10 +1,11 @@
 //===- GroupedMatmulKernels.h - What the grouped-matmul kernels share -*- C++ -*-===//
 //
 // The configuration and the device code that every GPU kernel of moe.grouped_matmul
-// shares (the mma.sync kernels of LowerGroupedMatmulToMMA.cpp and the sm_90a wgmma
-// kernels of GroupedMatmulWgmmaKernel.cpp): segments, the gather's row sources, the
-// expert walk of a block of rows and the epilogue, with the host kernel's semantics
-// (lib/runtime/cpu/MoEGroupedMatmul.cpp).
+// shares (the mma.sync kernels of GroupedMatmulMmaKernel.cpp, the sm_90a wgmma kernels
+// of GroupedMatmulWgmmaKernel.cpp): segments, the gather's row sources, the expert walk
+// of a block of rows and the epilogue, with the host kernel's semantics
+// (lib/runtime/cpu/MoEGroupedMatmul.cpp); and the entry points of the two kernels, which
+// LowerGroupedMatmulToMMA.cpp calls.
 //
 //===----------------------------------------------------------------------===//
 
@@ -77,6 +78,16 @@ Value launchOnRows(ImplicitLocOpBuilder &b, moe::GroupedMatmulOp op, gpu::GPUFun
                    SmallVector<Value> arguments, MemRefType resultKernelType, int64_t outColumns,
                    int64_t blockRows, int64_t blockColumns, int64_t threads,
                    int64_t dynamicSharedBytes);
+
+/// The shape of one mma.sync tile, m16n8k16. The ops the lowering takes have K a multiple
+/// of kMmaTileK and result columns a multiple of kMmaTileN, whichever kernel runs them.
+constexpr int64_t kMmaTileM = 16, kMmaTileN = 8, kMmaTileK = 16;
+
+/// Builds, in front of `op` (left for the caller to replace), the launch of the mma.sync
+/// kernel (GroupedMatmulMmaKernel.cpp, sm_80 on) for `config` in `kernels`, tiled for about
+/// `rowsPerExpert` rows per expert; returns the result tensor.
+Value lowerToMma(ImplicitLocOpBuilder &b, gpu::GPUModuleOp kernels, moe::GroupedMatmulOp op,
+                 const MatmulConfig &config, int64_t rowsPerExpert);
 
 /// Builds, in front of `op` (left for the caller to replace), the gather of its rows
 /// (with sorted_ids), the tensor maps and the launch of the sm_90a wgmma kernel

@@ -126,17 +126,10 @@ SmallVector<Type> sharedTiles(const KernelConfig &config) {
               config.elementType, MemRefLayoutAttrInterface(), workgroup)};
 }
 
-/// The kernel's arguments: input, weights, offsets, then sorted_ids and bias when
-/// present, and the result.
+/// The kernel's arguments: input, weights, then those every kernel ends with.
 SmallVector<Type> argumentTypes(const KernelConfig &config) {
   ArgumentTypes types(config);
-  SmallVector<Type> result{types.input, types.weights, types.offsets};
-  if (config.rowsPerToken)
-    result.push_back(types.sortedIds);
-  if (config.hasBias)
-    result.push_back(types.bias);
-  result.push_back(types.result);
-  return result;
+  return kernelArgumentTypes(config, {types.input, types.weights});
 }
 
 /// Emits the body of one kernel. Every lane of a warp holds the fragments the PTX ISA
@@ -150,24 +143,16 @@ class MmaKernelEmitter : KernelEmitter {
 public:
   MmaKernelEmitter(ImplicitLocOpBuilder &b, const KernelConfig &config, gpu::GPUFuncOp kernel)
       : KernelEmitter(b, config), config(config), tiling(config.tiling) {
-    Block &entry = kernel.getBody().front();
-    unsigned arg = 0;
-    input = entry.getArgument(arg++);
-    weights = entry.getArgument(arg++);
-    offsets = entry.getArgument(arg++);
-    if (config.rowsPerToken)
-      sortedIds = entry.getArgument(arg++);
-    if (config.hasBias)
-      bias = entry.getArgument(arg++);
-    result = entry.getArgument(arg++);
+    ValueRange arguments = kernel.getArguments();
+    input = arguments[0];
+    weights = arguments[1];
+    unpackArguments(arguments.drop_front(2));
     stagedInput = kernel.getWorkgroupAttributions()[0];
     stagedWeights = kernel.getWorkgroupAttributions()[1];
     accumulatorType = VectorType::get({4}, f32);
   }
 
   void emit() {
-    rows = dim(result, 0);
-    experts = sub(dim(offsets, 0), index(1));
     thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     lane = arith::RemUIOp::create(b, thread, index(kWarpSize));
     Value warp = arith::DivUIOp::create(b, thread, index(kWarpSize));
@@ -472,27 +457,18 @@ private:
 };
 
 /// The kernel for `config` in `kernels`, emitted the first time it is asked for.
-gpu::GPUFuncOp getOrCreateKernel(OpBuilder &builder, gpu::GPUModuleOp kernels,
-                                 const KernelConfig &config, Location loc) {
-  std::string name = config.name();
-  if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
-    return existing;
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToEnd(kernels.getBody());
+gpu::GPUFuncOp getOrCreateMmaKernel(OpBuilder &builder, gpu::GPUModuleOp kernels,
+                                    const KernelConfig &config, Location loc) {
   SmallVector<Type> tiles = sharedTiles(config);
-  auto kernel = gpu::GPUFuncOp::create(builder, loc, name,
-                                       builder.getFunctionType(argumentTypes(config), {}), tiles);
-  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
-  // cp.async writes, and ldmatrix reads, 16 bytes at a time.
-  for (unsigned i = 0; i < tiles.size(); ++i)
-    kernel.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
-                                       builder.getI64IntegerAttr(16));
-  kernel.setKnownBlockSizeAttr(
-      builder.getDenseI32ArrayAttr({static_cast<int32_t>(config.tiling.threads()), 1, 1}));
-  ImplicitLocOpBuilder b(loc, builder);
-  b.setInsertionPointToStart(&kernel.getBody().front());
-  MmaKernelEmitter(b, config, kernel).emit();
-  return kernel;
+  return getOrCreateKernel(
+      builder, kernels, config.name(), argumentTypes(config), tiles, config.tiling.threads(), loc,
+      [&](ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel) {
+        // cp.async writes, and ldmatrix reads, 16 bytes at a time.
+        for (unsigned i = 0; i < tiles.size(); ++i)
+          kernel.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                                             b.getI64IntegerAttr(16));
+        MmaKernelEmitter(b, config, kernel).emit();
+      });
 }
 } // namespace
 
@@ -501,17 +477,12 @@ Value moec::grouped_matmul::lowerToMma(ImplicitLocOpBuilder &b, gpu::GPUModuleOp
                                        int64_t rowsPerExpert) {
   KernelConfig config{matmul,
                       chooseTiling(rowsPerExpert, matmul.outColumns(), matmul.K, matmul.parts())};
-  gpu::GPUFuncOp kernel = getOrCreateKernel(b, kernels, config, op.getLoc());
+  gpu::GPUFuncOp kernel = getOrCreateMmaKernel(b, kernels, config, op.getLoc());
   ArgumentTypes types(config);
   SmallVector<Value> arguments{toKernelBuffer(b, op.getInput(), types.input),
-                               toKernelBuffer(b, op.getWeights(), types.weights),
-                               toKernelBuffer(b, op.getExpertOffsets(), types.offsets)};
-  if (Value sortedIds = op.getSortedIds())
-    arguments.push_back(toKernelBuffer(b, sortedIds, types.sortedIds));
-  if (Value bias = op.getBias())
-    arguments.push_back(toKernelBuffer(b, bias, types.bias));
+                               toKernelBuffer(b, op.getWeights(), types.weights)};
   const MmaTiling &tiling = config.tiling;
-  return launchOnRows(b, op, kernel, arguments, types.result, config.outColumns(),
-                      tiling.blockRows(), tiling.blockColumns(), tiling.threads(),
+  return launchOnRows(b, op, kernel, arguments, types, config.outColumns(), tiling.blockRows(),
+                      tiling.blockColumns(), tiling.threads(),
                       /*dynamicSharedBytes=*/0);
 }

@@ -40,6 +40,19 @@ ArgumentTypes::ArgumentTypes(const MatmulConfig &config) {
   result = MemRefType::get({dynamic, config.outColumns()}, config.elementType);
 }
 
+SmallVector<Type> moec::grouped_matmul::kernelArgumentTypes(const MatmulConfig &config,
+                                                            ArrayRef<Type> own) {
+  ArgumentTypes types(config);
+  SmallVector<Type> result(own);
+  result.push_back(types.offsets);
+  if (config.rowsPerToken)
+    result.push_back(types.sortedIds);
+  if (config.hasBias)
+    result.push_back(types.bias);
+  result.push_back(types.result);
+  return result;
+}
+
 MatmulConfig moec::grouped_matmul::getMatmulConfig(GroupedMatmulOp op) {
   auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
   ExpertAttr expert = op.getExpertAttr();
@@ -76,6 +89,24 @@ gpu::GPUModuleOp moec::grouped_matmul::getOrCreateKernelModule(PatternRewriter &
   return gpu::GPUModuleOp::create(rewriter, module.getLoc(), kKernelModuleName);
 }
 
+gpu::GPUFuncOp moec::grouped_matmul::getOrCreateKernel(
+    OpBuilder &builder, gpu::GPUModuleOp kernels, StringRef name, ArrayRef<Type> argumentTypes,
+    ArrayRef<Type> workgroupBuffers, int64_t threads, Location loc,
+    function_ref<void(ImplicitLocOpBuilder &, gpu::GPUFuncOp)> emit) {
+  if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
+    return existing;
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(kernels.getBody());
+  auto kernel = gpu::GPUFuncOp::create(
+      builder, loc, name, builder.getFunctionType(argumentTypes, {}), workgroupBuffers);
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
+  kernel.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&kernel.getBody().front());
+  emit(b, kernel);
+  return kernel;
+}
+
 Value moec::grouped_matmul::toKernelBuffer(ImplicitLocOpBuilder &b, Value tensor,
                                            MemRefType kernelType) {
   auto type = cast<RankedTensorType>(tensor.getType());
@@ -86,9 +117,14 @@ Value moec::grouped_matmul::toKernelBuffer(ImplicitLocOpBuilder &b, Value tensor
 
 Value moec::grouped_matmul::launchOnRows(ImplicitLocOpBuilder &b, GroupedMatmulOp op,
                                          gpu::GPUFuncOp kernel, SmallVector<Value> arguments,
-                                         MemRefType resultKernelType, int64_t outColumns,
+                                         const ArgumentTypes &types, int64_t outColumns,
                                          int64_t blockRows, int64_t blockColumns, int64_t threads,
                                          int64_t dynamicSharedBytes) {
+  arguments.push_back(toKernelBuffer(b, op.getExpertOffsets(), types.offsets));
+  if (Value sortedIds = op.getSortedIds())
+    arguments.push_back(toKernelBuffer(b, sortedIds, types.sortedIds));
+  if (Value bias = op.getBias())
+    arguments.push_back(toKernelBuffer(b, bias, types.bias));
   auto resultType = cast<RankedTensorType>(op.getResult().getType());
   Value rows =
       b.createOrFold<tensor::DimOp>(op.getSortedIds() ? op.getSortedIds() : op.getInput(), 0);
@@ -97,7 +133,7 @@ Value moec::grouped_matmul::launchOnRows(ImplicitLocOpBuilder &b, GroupedMatmulO
     dynamicSizes.push_back(rows);
   Value resultBuffer = memref::AllocOp::create(
       b, MemRefType::get(resultType.getShape(), resultType.getElementType()), dynamicSizes);
-  arguments.push_back(b.createOrFold<memref::CastOp>(resultKernelType, resultBuffer));
+  arguments.push_back(b.createOrFold<memref::CastOp>(types.result, resultBuffer));
 
   Value zero = arith::ConstantIndexOp::create(b, 0);
   Value one = arith::ConstantIndexOp::create(b, 1);

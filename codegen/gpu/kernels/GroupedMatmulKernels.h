@@ -1,10 +1,11 @@
 //===- GroupedMatmulKernels.h - What the grouped-matmul kernels share -*- C++ -*-===//
 //
 // The configuration and the device code that every GPU kernel of moe.grouped_matmul
-// shares (the mma.sync kernels of LowerGroupedMatmulToMMA.cpp and the sm_90a wgmma
-// kernels of GroupedMatmulWgmmaKernel.cpp): segments, the gather's row sources, the
-// expert walk of a block of rows and the epilogue, with the host kernel's semantics
-// (lib/runtime/cpu/MoEGroupedMatmul.cpp).
+// shares (the mma.sync kernels of GroupedMatmulMmaKernel.cpp, the sm_90a wgmma kernels
+// of GroupedMatmulWgmmaKernel.cpp): segments, the gather's row sources, the expert walk
+// of a block of rows and the epilogue, with the host kernel's semantics
+// (lib/runtime/cpu/MoEGroupedMatmul.cpp); and the entry points of the two kernels, which
+// LowerGroupedMatmulToMMA.cpp calls.
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,6 +57,11 @@ struct ArgumentTypes {
   explicit ArgumentTypes(const MatmulConfig &config);
 };
 
+/// A kernel's argument types: `own`, those of its kind, then the ones every grouped-matmul
+/// kernel ends with: the offsets, sorted_ids and bias when present, the result.
+/// launchOnRows() passes those, KernelEmitter::unpackArguments() takes them back.
+SmallVector<Type> kernelArgumentTypes(const MatmulConfig &config, ArrayRef<Type> own);
+
 /// The configuration of `op`, which must have static weights.
 MatmulConfig getMatmulConfig(moe::GroupedMatmulOp op);
 
@@ -66,17 +72,37 @@ std::string kernelSymbolName(llvm::StringRef name);
 /// pipeline attaches the chip's) when it does not exist.
 gpu::GPUModuleOp getOrCreateKernelModule(PatternRewriter &rewriter, ModuleOp module);
 
+/// The kernel `name` in `kernels`, created the first time it is asked for: a gpu.func of
+/// `argumentTypes` with the workgroup buffers `workgroupBuffers`, known to run `threads`
+/// threads a block, whose body `emit` builds (from its start).
+gpu::GPUFuncOp getOrCreateKernel(OpBuilder &builder, gpu::GPUModuleOp kernels, StringRef name,
+                                 ArrayRef<Type> argumentTypes, ArrayRef<Type> workgroupBuffers,
+                                 int64_t threads, Location loc,
+                                 function_ref<void(ImplicitLocOpBuilder &, gpu::GPUFuncOp)> emit);
+
 /// `tensor` as a read-only buffer cast to `kernelType` (dynamic row counts).
 Value toKernelBuffer(ImplicitLocOpBuilder &b, Value tensor, MemRefType kernelType);
 
-/// Launches `kernel` on `arguments` followed by a fresh result buffer of `op`'s result
-/// shape (cast to `resultKernelType`), on a grid of ceil(rows / blockRows) x
-/// ceil(outColumns / blockColumns) blocks of `threads` threads, unless there are no rows
-/// (a grid without blocks is a launch error). Returns the result as a tensor.
+/// Launches `kernel` on `arguments` (those of its kind) followed by the ones every kernel
+/// ends with (kernelArgumentTypes()): `op`'s offsets, sorted_ids and bias when present and
+/// a fresh result buffer of `op`'s result shape, cast to `types`. The grid has
+/// ceil(rows / blockRows) x ceil(outColumns / blockColumns) blocks of `threads` threads,
+/// and there is no launch without rows (a grid without blocks is a launch error). Returns
+/// the result as a tensor.
 Value launchOnRows(ImplicitLocOpBuilder &b, moe::GroupedMatmulOp op, gpu::GPUFuncOp kernel,
-                   SmallVector<Value> arguments, MemRefType resultKernelType, int64_t outColumns,
+                   SmallVector<Value> arguments, const ArgumentTypes &types, int64_t outColumns,
                    int64_t blockRows, int64_t blockColumns, int64_t threads,
                    int64_t dynamicSharedBytes);
+
+/// The shape of one mma.sync tile, m16n8k16. The ops the lowering takes have K a multiple
+/// of kMmaTileK and result columns a multiple of kMmaTileN, whichever kernel runs them.
+constexpr int64_t kMmaTileM = 16, kMmaTileN = 8, kMmaTileK = 16;
+
+/// Builds, in front of `op` (left for the caller to replace), the launch of the mma.sync
+/// kernel (GroupedMatmulMmaKernel.cpp, sm_80 on) for `config` in `kernels`, tiled for about
+/// `rowsPerExpert` rows per expert; returns the result tensor.
+Value lowerToMma(ImplicitLocOpBuilder &b, gpu::GPUModuleOp kernels, moe::GroupedMatmulOp op,
+                 const MatmulConfig &config, int64_t rowsPerExpert);
 
 /// Builds, in front of `op` (left for the caller to replace), the gather of its rows
 /// (with sorted_ids), the tensor maps and the launch of the sm_90a wgmma kernel
@@ -85,12 +111,28 @@ Value launchOnRows(ImplicitLocOpBuilder &b, moe::GroupedMatmulOp op, gpu::GPUFun
 Value lowerToWgmma(ImplicitLocOpBuilder &b, gpu::GPUModuleOp kernels, moe::GroupedMatmulOp op,
                    const MatmulConfig &config, int64_t rowsPerExpert);
 
-/// The device code every grouped-matmul kernel shares. A derived emitter sets the
-/// argument values (`input` ... `result`) and `rows`, `experts` before using it.
+/// The device code every grouped-matmul kernel shares. A derived emitter calls
+/// unpackArguments() and sets `input` before using it.
 class KernelEmitter {
 protected:
   KernelEmitter(ImplicitLocOpBuilder &b, const MatmulConfig &matmul)
       : b(b), matmul(matmul), f32(b.getF32Type()) {}
+
+  /// Takes the arguments every kernel ends with (kernelArgumentTypes()) from `shared`:
+  /// the offsets, sorted_ids and bias when present, the result; and reads the sizes they
+  /// give, the rows and the experts.
+  void unpackArguments(ValueRange shared) {
+    auto next = shared.begin();
+    offsets = *next++;
+    if (matmul.rowsPerToken)
+      sortedIds = *next++;
+    if (matmul.hasBias)
+      bias = *next++;
+    result = *next++;
+    assert(next == shared.end() && "the arguments of kernelArgumentTypes()");
+    rows = dim(result, 0);
+    experts = sub(dim(offsets, 0), index(1));
+  }
 
   // Small arithmetic helpers on index values.
   Value index(int64_t value) { return arith::ConstantIndexOp::create(b, value); }

@@ -121,24 +121,17 @@ struct WgmmaConfig : MatmulConfig {
   /// The kernel's arguments: the tensor maps of the input rows (gathered when there are
   /// sorted_ids) and of the weights, those two buffers (the kernel reads them only
   /// through the maps, but a launch that names them keeps them alive until it), the input
-  /// when gathered (its row count tells padding ids), the offsets, sorted_ids and bias
-  /// when present, the result.
+  /// when gathered (its row count tells padding ids), then those every kernel ends with.
   /// The tensor maps travel as what they lower to, the device address of a CUtensorMap:
   /// convert-gpu-to-nvvm has no conversion of the !nvgpu.tensormap.descriptor type for a
   /// kernel's signature in LLVM 22.
   SmallVector<Type> argumentTypes() const {
     ArgumentTypes types(*this);
     Type address = LLVM::LLVMPointerType::get(context());
-    SmallVector<Type> result{address, address, types.input, types.weights};
+    SmallVector<Type> own{address, address, types.input, types.weights};
     if (rowsPerToken)
-      result.push_back(types.input);
-    result.push_back(types.offsets);
-    if (rowsPerToken)
-      result.push_back(types.sortedIds);
-    if (hasBias)
-      result.push_back(types.bias);
-    result.push_back(types.result);
-    return result;
+      own.push_back(types.input);
+    return kernelArgumentTypes(*this, own);
   }
 };
 
@@ -164,25 +157,18 @@ class WgmmaKernelEmitter : KernelEmitter {
 public:
   WgmmaKernelEmitter(ImplicitLocOpBuilder &b, const WgmmaConfig &config, gpu::GPUFuncOp kernel)
       : KernelEmitter(b, config), config(config), tiling(config.tiling) {
-    Block &entry = kernel.getBody().front();
+    ValueRange arguments = kernel.getArguments();
     unsigned arg = 0;
-    inputMap = asTensorMap(entry.getArgument(arg++), config.inputMap());
-    weightMap = asTensorMap(entry.getArgument(arg), config.weightMap());
-    weightLayoutMap = asTensorMap(entry.getArgument(arg++), config.weightLayoutMap());
+    inputMap = asTensorMap(arguments[arg++], config.inputMap());
+    weightMap = asTensorMap(arguments[arg], config.weightMap());
+    weightLayoutMap = asTensorMap(arguments[arg++], config.weightLayoutMap());
     arg += 2; // the buffers behind the maps
     if (config.rowsPerToken)
-      input = entry.getArgument(arg++);
-    offsets = entry.getArgument(arg++);
-    if (config.rowsPerToken)
-      sortedIds = entry.getArgument(arg++);
-    if (config.hasBias)
-      bias = entry.getArgument(arg++);
-    result = entry.getArgument(arg++);
+      input = arguments[arg++];
+    unpackArguments(arguments.drop_front(arg));
   }
 
   void emit() {
-    rows = dim(result, 0);
-    experts = sub(dim(offsets, 0), index(1));
     thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     leader = cmp(arith::CmpIPredicate::eq, thread, index(0));
     blockFirstRow = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), index(tiling.blockRows));
@@ -380,20 +366,11 @@ private:
 /// The kernel for `config` in `kernels`, emitted the first time it is asked for.
 gpu::GPUFuncOp getOrCreateWgmmaKernel(OpBuilder &builder, gpu::GPUModuleOp kernels,
                                       const WgmmaConfig &config, Location loc) {
-  std::string name = config.name();
-  if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
-    return existing;
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToEnd(kernels.getBody());
-  auto kernel = gpu::GPUFuncOp::create(builder, loc, name,
-                                       builder.getFunctionType(config.argumentTypes(), {}));
-  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
-  kernel.setKnownBlockSizeAttr(
-      builder.getDenseI32ArrayAttr({static_cast<int32_t>(kWarpgroupThreads), 1, 1}));
-  ImplicitLocOpBuilder b(loc, builder);
-  b.setInsertionPointToStart(&kernel.getBody().front());
-  WgmmaKernelEmitter(b, config, kernel).emit();
-  return kernel;
+  return getOrCreateKernel(builder, kernels, config.name(), config.argumentTypes(),
+                           /*workgroupBuffers=*/{}, kWarpgroupThreads, loc,
+                           [&](ImplicitLocOpBuilder &b, gpu::GPUFuncOp kernel) {
+                             WgmmaKernelEmitter(b, config, kernel).emit();
+                           });
 }
 
 /// The input rows of `op` in slot order: row p is input row sorted_ids[p] /
@@ -476,12 +453,6 @@ Value moec::grouped_matmul::lowerToWgmma(ImplicitLocOpBuilder &b, gpu::GPUModule
       b.createOrFold<memref::CastOp>(types.weights, weights)};
   if (config.rowsPerToken)
     arguments.push_back(toKernelBuffer(b, op.getInput(), types.input));
-  arguments.push_back(toKernelBuffer(b, op.getExpertOffsets(), types.offsets));
-  if (Value sortedIds = op.getSortedIds())
-    arguments.push_back(toKernelBuffer(b, sortedIds, types.sortedIds));
-  if (Value bias = op.getBias())
-    arguments.push_back(toKernelBuffer(b, bias, types.bias));
-  return launchOnRows(b, op, kernel, arguments, types.result, config.outColumns(),
-                      config.tiling.blockRows, config.tiling.blockColumns, kWarpgroupThreads,
-                      config.sharedBytes());
+  return launchOnRows(b, op, kernel, arguments, types, config.outColumns(), config.tiling.blockRows,
+                      config.tiling.blockColumns, kWarpgroupThreads, config.sharedBytes());
 }

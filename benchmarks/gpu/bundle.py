@@ -118,6 +118,8 @@ def main():
         for layer in layers:
             lines.append(build_layer(layer, args, args.outdir, work))
     shutil.copyfile(os.path.join(HERE, "bench_layer.py"), os.path.join(args.outdir, "bench_layer.py"))
+    shutil.copyfile(os.path.join(REPO, "scripts", "bf16_tolerance.py"),
+                    os.path.join(args.outdir, "bf16_tolerance.py"))
     run_sh = os.path.join(args.outdir, "run.sh")
     with open(run_sh, "w") as f:
         f.write(RUN_SH.format(target=args.target) + "\n".join(lines) + "\n"

@@ -112,14 +112,12 @@ OPTIONAL_FEATURES = {
     "torch-1.13": "the fixtures' exporter, torch 1.13, is not " + torch_python + "'s torch",
     "fuzzer": "no libFuzzer targets in this build (clang only)",
     "cuda-stub-driver": "no lib64/stubs/libcuda.so beside ptxas",
-    "sanitizers": "not the sanitized build",
+    "sanitizers": "not the sanitized build (build-sanitize/ runs them)",
 }
 # test/lib/runtime/lit.local.cfg sets cuda-stub-driver where the toolkit has its stub.
 if os.path.exists(os.path.join(ptxas_dir or "/usr/local/cuda/bin", "..", "lib64", "stubs",
                                "libcuda.so")):
     OPTIONAL_FEATURES.pop("cuda-stub-driver")
-if not config.moec_sanitize:
-    OPTIONAL_FEATURES.pop("sanitizers")  # the plain build's tests of it are meant to skip
 
 
 def tests_requiring(features):

@@ -8,7 +8,7 @@ reads their RUN lines, runs here the ones that make a model (scripts/make_exampl
 set_onnx_dims.py) and compile it (moec, with `--target=cuda` replaced by --target since this machine may have no
 GPU to ask), and turns each comparison (scripts/run_vs_onnxruntime.py, tolerances and all)
 into a line of OUTDIR/run.sh. The bundle holds the executables, the .onnx models, the
-reference samples, run_vs_onnxruntime.py and run.sh, which needs only bash and python3 with
+reference samples, run_vs_onnxruntime.py (and bf16_tolerance.py, which it imports) and run.sh, which needs only bash and python3 with
 numpy, onnx and onnxruntime (docs/testing.md, "GPU tests on a lent machine"). A RUN line of
 any other form is an error, so that no test is left out of the bundle unnoticed.
 """
@@ -24,6 +24,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GPU_TESTS = os.path.join(REPO, "test", "e2e", "gpu")
 RUN_LINE = re.compile(r"^\s*(?:#|//|;)?\s*RUN:\s?(.*)$")
 COMPARE_SCRIPT = "run_vs_onnxruntime.py"
+# What the comparison script imports, copied beside it.
+COMPARE_HELPERS = ("bf16_tolerance.py",)
 # Scripts that make or adapt a test's model here; the bundle holds what they write.
 MODEL_SCRIPTS = ("make_examples.py", "set_onnx_dims.py")
 
@@ -159,8 +161,9 @@ class Bundle:
         subprocess.run([self.moec] + flags, check=True)
 
     def write_runner(self):
-        shutil.copyfile(os.path.join(REPO, "scripts", COMPARE_SCRIPT),
-                        os.path.join(self.outdir, COMPARE_SCRIPT))
+        for script in (COMPARE_SCRIPT,) + COMPARE_HELPERS:
+            shutil.copyfile(os.path.join(REPO, "scripts", script),
+                            os.path.join(self.outdir, script))
         path = os.path.join(self.outdir, "run.sh")
         with open(path, "w") as f:
             f.write(RUN_SH_HEADER.format(target=self.target, compare=COMPARE_SCRIPT))

@@ -6,7 +6,7 @@
 Every model has graph inputs `input` ([tokens, hidden], or [batch, seq, hidden]) and
 `router_probs` ([tokens, experts], logits: onnxruntime takes the softmax), one MoE node of
 domain com.microsoft (no opset_import entry for it, like onnxruntime's tests), and its
-weights as initializers (seeded, deterministic). scripts/check_ort_moe_raise.py and the
+weights as initializers (seeded, deterministic). scripts/ort_moe_reference.py and the
 tests in test/passes/raise and test/e2e use them. MODELS lists them with their attributes.
 """
 import argparse

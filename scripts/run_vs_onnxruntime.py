@@ -2,6 +2,7 @@
 """Runs a model compiled by moec and onnxruntime on the same random inputs and compares.
 
     run_vs_onnxruntime.py MODEL.onnx PROG [--dim NAME=SIZE ...] [--rtol R] [--atol A]
+                          [--bf16 K [--perturb scale:F|noise:A|zeros]]
                           [--bench N] [--threads T] [--seed S]
     run_vs_onnxruntime.py MODEL.onnx PROG --reference SAMPLES.npz [--sample N] ...
 
@@ -9,6 +10,11 @@ Dynamic dimensions take their size from --dim (by dim_param name; default 3). Pr
 output, its shape, mean, and the max abs/relative difference from onnxruntime; with
 --bench, both runtimes' median time and the executable's --bench JSON line. Exits 1 if the
 executable fails or any output differs beyond the tolerance.
+
+--bf16 K replaces --rtol/--atol with the bound of a bf16 computation whose dot products have
+at most K terms (scripts/bf16_tolerance.py), relative to each output's largest reference
+value. --perturb changes moec's outputs before the comparison (scaled by F, plus uniform
+noise in [-A, A], or all zeros), so that a test can check that the tolerance rejects them.
 """
 import argparse
 import json
@@ -22,6 +28,9 @@ import time
 import numpy as np
 import onnx
 import onnxruntime as ort
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bf16_tolerance import bf16_tolerance  # noqa: E402
 
 NUMPY_TYPES = {
     onnx.TensorProto.FLOAT: np.float32, onnx.TensorProto.DOUBLE: np.float64,
@@ -91,6 +100,18 @@ def run_onnxruntime(model_path, inputs, bench, threads):
     return [o.name for o in session.get_outputs()], outputs, median
 
 
+def perturb(array, how, rng):
+    """`array` made wrong on purpose (--perturb)."""
+    kind, _, value = how.partition(":")
+    if kind == "scale":
+        return (array * float(value)).astype(array.dtype)
+    if kind == "noise":
+        return (array + rng.uniform(-float(value), float(value), array.shape)).astype(array.dtype)
+    if kind == "zeros":
+        return np.zeros_like(array)
+    raise ValueError(f"--perturb {how}: not scale:F, noise:A or zeros")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -99,6 +120,10 @@ def main():
     parser.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE")
     parser.add_argument("--rtol", type=float, default=1e-4)
     parser.add_argument("--atol", type=float, default=1e-5)
+    parser.add_argument("--bf16", type=int, metavar="K",
+                        help="the tolerance of bf16 dot products of K terms, not --rtol/--atol")
+    parser.add_argument("--perturb", metavar="HOW",
+                        help="scale:F, noise:A or zeros: moec's outputs made wrong on purpose")
     parser.add_argument("--bench", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
@@ -125,6 +150,8 @@ def main():
             expected = [samples[f"y{args.sample}"]]
         for name, want in zip(names, expected):
             got = np.load(os.path.join(tmp, "out", output_file_name(name)))
+            if args.perturb:
+                got = perturb(got, args.perturb, np.random.default_rng(args.seed + 1))
             if got.shape != want.shape or got.dtype != want.dtype:
                 print(f"{name}: moec gives {got.dtype}{list(got.shape)}, onnxruntime "
                       f"{want.dtype}{list(want.shape)}")
@@ -134,10 +161,16 @@ def main():
             max_abs = float(diff.max()) if diff.size else 0.0
             scale = float(np.abs(want).max()) if want.size else 0.0
             rel = max_abs / scale if scale else max_abs
-            close = np.allclose(got, want, rtol=args.rtol, atol=args.atol)
+            bound = ""
+            if args.bf16:
+                atol = bf16_tolerance(scale, args.bf16)
+                close = bool(np.all(np.isfinite(got))) and max_abs <= atol
+                bound = f"  bf16 bound {atol:.3g}"
+            else:
+                close = np.allclose(got, want, rtol=args.rtol, atol=args.atol)
             ok &= close
             print(f"{name}: {got.dtype}{list(got.shape)} mean {float(np.mean(got)):.6g}  "
-                  f"max abs diff {max_abs:.3g}  max rel diff {rel:.3g}  "
+                  f"max abs diff {max_abs:.3g}  max rel diff {rel:.3g}{bound}  "
                   f"{'ok' if close else 'MISMATCH'}")
     if args.bench:
         print(f"median ms over {args.bench} runs, {args.threads} thread(s): moec {moec_ms:.3f}, "

@@ -2,7 +2,9 @@
 # Installs everything moec needs on a fresh Debian 12 machine: LLVM/MLIR 22, protobuf, ONNX's
 # proto library and test data, ccache, and a Python virtual environment (.venv, ignored by git)
 # with onnx, numpy and onnxruntime; Debian's PyTorch (python3-torch) for the scripts that
-# export MoE modules. Idempotent, and quiet when everything is already there.
+# export MoE modules. Finds the CUDA toolkit (ptxas, libdevice) for the GPU-compilation tests
+# and fails, in one line, when it is missing (MOEC_ALLOW_NO_CUDA=1: go on without them).
+# Idempotent, and quiet when everything is already there.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -33,4 +35,43 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check "${python_packages[@]}"
   echo "$wanted" >"$stamp"
+fi
+
+# The CUDA toolkit: ptxas assembles the PTX moec emits and nvvm/libdevice/libdevice.10.bc
+# gives NVVM its math functions, for the 20-odd GPU-compilation tests (REQUIRES: ptxas,
+# libdevice). Looked for where moec and test/lit.cfg.py look (codegen/gpu/CudaTarget.cpp):
+# $CUDA_HOME, $CUDA_PATH, the toolkit of the nvcc on PATH, /usr/local/cuda. It is not
+# installed here: Debian 12's nvidia-cuda-toolkit (CUDA 11.8, in non-free) predates sm_90a
+# and keeps libdevice outside nvvm/, so it cannot run those tests; NVIDIA's toolkit (12.0 or
+# newer) can. Without it setup fails, unless MOEC_ALLOW_NO_CUDA=1 accepts skipping them
+# (lit then names the missing features and counts the tests each makes unsupported).
+cuda_toolkits=("${CUDA_HOME:-}" "${CUDA_PATH:-}")
+if nvcc=$(command -v nvcc 2>/dev/null); then
+  cuda_toolkits+=("$(dirname "$(dirname "$(readlink -f "$nvcc")")")")
+fi
+cuda_toolkits+=(/usr/local/cuda)
+cuda_found=
+for toolkit in "${cuda_toolkits[@]}"; do
+  if [ -n "$toolkit" ] && [ -x "$toolkit/bin/ptxas" ] &&
+     [ -f "$toolkit/nvvm/libdevice/libdevice.10.bc" ]; then
+    cuda_found=$toolkit
+    break
+  fi
+done
+if [ -n "$cuda_found" ]; then
+  ptxas_release=$("$cuda_found/bin/ptxas" --version | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
+  if [ "${ptxas_release:-0}" -lt 12 ]; then
+    cuda_missing="ptxas of CUDA 12.0 or newer (for sm_90a; $cuda_found/bin/ptxas is release ${ptxas_release:-unknown})"
+    cuda_found=
+  fi
+else
+  cuda_missing="the CUDA toolkit's bin/ptxas and nvvm/libdevice/libdevice.10.bc (looked in \$CUDA_HOME, \$CUDA_PATH, nvcc's toolkit, /usr/local/cuda)"
+fi
+if [ -z "$cuda_found" ]; then
+  if [ "${MOEC_ALLOW_NO_CUDA:-}" = 1 ]; then
+    echo "setup: warning: missing $cuda_missing: the GPU-compilation tests will be UNSUPPORTED (MOEC_ALLOW_NO_CUDA=1)" >&2
+  else
+    echo "setup: error: missing $cuda_missing; install NVIDIA's CUDA toolkit 12 or newer, or set MOEC_ALLOW_NO_CUDA=1 to run without the GPU-compilation tests" >&2
+    exit 1
+  fi
 fi

@@ -1,7 +1,10 @@
 # -*- Python -*-
+import atexit
 import os
+import re
 import shutil
 import subprocess
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -57,21 +60,23 @@ if os.path.exists(os.path.join(config.moec_tools_dir, "moec-import-fuzzer")):
 if gpu_present():
     config.available_features.add("gpu")
 
-ptxas_dirs = [d for d in [config.cuda_bin_dir, "/usr/local/cuda/bin"] if d]
-if any(os.path.exists(os.path.join(d, "ptxas")) for d in ptxas_dirs) or shutil.which("ptxas"):
+# The CUDA toolkit, looked for where moec looks (codegen/gpu/CudaTarget.cpp): $CUDA_HOME,
+# $CUDA_PATH, the toolkit of the nvcc on PATH, then CMake's and /usr/local/cuda.
+cuda_roots = [os.environ.get(v) for v in ("CUDA_HOME", "CUDA_PATH")]
+if shutil.which("nvcc"):
+    cuda_roots.append(os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("nvcc")))))
+cuda_roots += [os.path.dirname(config.cuda_bin_dir) if config.cuda_bin_dir else None,
+               "/usr/local/cuda"]
+cuda_roots = [r for r in cuda_roots if r]
+ptxas_dirs = [os.path.join(r, "bin") for r in cuda_roots]
+ptxas_dir = next((d for d in ptxas_dirs if os.path.exists(os.path.join(d, "ptxas"))), None)
+if ptxas_dir or shutil.which("ptxas"):
     config.available_features.add("ptxas")
-    for d in ptxas_dirs:
-        llvm_config.with_environment("PATH", d, append_path=True)
-else:
-    # DESIGN.md: every emitted PTX is assembled in every test run. Without ptxas those tests
-    # are skipped, which must not go unnoticed.
-    lit_config.warning("ptxas not found (CUDA toolkit bin/, CUDA_HOME, PATH): the tests "
-                       "that assemble emitted PTX are UNSUPPORTED in this run")
+    if ptxas_dir:
+        llvm_config.with_environment("PATH", ptxas_dir, append_path=True)
 
 # CUDA's libdevice (math functions for NVVM), for tests that assemble PTX with math calls.
-libdevice_roots = [os.environ.get(v) for v in ("CUDA_HOME", "CUDA_PATH")]
-libdevice_roots += [os.path.dirname(d) for d in ptxas_dirs] + ["/usr/local/cuda"]
-for root in filter(None, libdevice_roots):
+for root in cuda_roots:
     libdevice = os.path.join(root, "nvvm", "libdevice", "libdevice.10.bc")
     if os.path.exists(libdevice):
         config.available_features.add("libdevice")
@@ -93,3 +98,59 @@ try:
         config.substitutions.append(("%torch_python", torch_python))
 except (OSError, subprocess.SubprocessError):
     pass
+
+# Loud skips (DESIGN.md, "Testing"): a test whose REQUIRES names a missing feature is
+# UNSUPPORTED, which lit's summary only counts. Every missing feature is named here, with
+# why and how many tests it makes unsupported, at the start of the run and again after lit's
+# summary. In CI (CI set) a missing CUDA toolkit (ptxas, libdevice) is an error, unless
+# MOEC_ALLOW_NO_CUDA=1 (scripts/setup.sh, docs/testing.md).
+OPTIONAL_FEATURES = {
+    "ptxas": "ptxas not found in " + ", ".join(ptxas_dirs) + " or on PATH",
+    "libdevice": "nvvm/libdevice/libdevice.10.bc not found under " + ", ".join(cuda_roots),
+    "gpu": "no GPU that nvidia-smi sees",
+    "torch": "no torch in " + torch_python,
+    "torch-1.13": "the fixtures' exporter, torch 1.13, is not " + torch_python + "'s torch",
+    "fuzzer": "no libFuzzer targets in this build (clang only)",
+    "cuda-stub-driver": "no lib64/stubs/libcuda.so beside ptxas",
+    "sanitizers": "not the sanitized build (build-sanitize/ runs them)",
+}
+# test/lib/runtime/lit.local.cfg sets cuda-stub-driver where the toolkit has its stub.
+if os.path.exists(os.path.join(ptxas_dir or "/usr/local/cuda/bin", "..", "lib64", "stubs",
+                               "libcuda.so")):
+    OPTIONAL_FEATURES.pop("cuda-stub-driver")
+
+
+def tests_requiring(features):
+    """How many tests of this suite have a REQUIRES line naming each feature."""
+    counts = dict.fromkeys(features, 0)
+    token = re.compile(r"[A-Za-z0-9_.+-]+")
+    for root, dirs, files in os.walk(config.test_source_root):
+        dirs[:] = [d for d in dirs if d not in ("Inputs", "unit")]
+        for name in files:
+            if os.path.splitext(name)[1] not in config.suffixes:
+                continue
+            with open(os.path.join(root, name), errors="replace") as f:
+                required = set()
+                for line in f:
+                    if "REQUIRES:" in line:
+                        required.update(token.findall(line.split("REQUIRES:", 1)[1]))
+            for feature in features:
+                counts[feature] += feature in required
+    return counts
+
+
+missing = [f for f in OPTIONAL_FEATURES if f not in config.available_features]
+skips = tests_requiring(missing)
+skip_lines = [f"{config.name}: feature '{f}' missing ({OPTIONAL_FEATURES[f]}): {skips[f]} "
+              f"tests UNSUPPORTED" for f in missing if skips[f]]
+for line in skip_lines:
+    lit_config.note(line)
+if skip_lines:
+    # After lit's summary too, where the counts are read.
+    atexit.register(lambda: print("\n".join(skip_lines), file=sys.stderr))
+cuda_missing = [f for f in ("ptxas", "libdevice") if f in missing and skips[f]]
+if cuda_missing and os.environ.get("CI") and os.environ.get("MOEC_ALLOW_NO_CUDA") != "1":
+    lit_config.fatal(f"CI: the CUDA toolkit's {' and '.join(cuda_missing)} missing, so "
+                     f"{sum(skips[f] for f in cuda_missing)} GPU-compilation tests would be "
+                     "skipped; install the toolkit (scripts/setup.sh) or set "
+                     "MOEC_ALLOW_NO_CUDA=1")

@@ -1,14 +1,15 @@
 """Compiles and runs a Hugging Face style MoE layer (Mixtral's loop over experts, f32) whose
 per-expert weights (1.1 GiB) lie in external data, for large-hf-model.test.
 
-    large_hf_moe.py DIR
+    large_hf_moe.py DIR --max-peak-mib M
 
 Raising stacks the per-expert Linear weights into moe.layer's [E, K, N] constants (gate and
 up side by side): new weights, which moec builds in a temporary file, not on its heap. The
 graph is benchmarks/gpu/make_layer.py's (torch's export of scripts/make_moe_models.py's
 module at a small size, grown to HIDDEN and FFN) with large_moe.py's aperiodic pattern as
 weights. The script compiles it with the `moec` on PATH while measuring moec's peak resident
-memory, which must stay under the weights' size, prints the stacked constants moec wrote
+memory (its own, not the torch export's), which must stay under M MiB (docs/moec.md claims
+about 210; the test allows twice that), prints the stacked constants moec wrote
 (from the weights manifest, so a layer that was not raised shows), runs the program on three
 tokens and compares with onnxruntime. DIR is removed at the end, whatever happens.
 """
@@ -59,15 +60,15 @@ def make(out_dir):
     return weights
 
 
-def main(out_dir):
+def main(out_dir, bound_mib):
     os.makedirs(out_dir)
     try:
         weights = make(out_dir)
         print(f"weights: {weights} bytes", flush=True)
         model, program = os.path.join(out_dir, "mixtral.onnx"), os.path.join(out_dir, "prog")
         peak = large_moe.compile_measured(model, program)
-        print(f"moec peak resident memory: {peak >> 20} MiB, {peak / weights:.3f} of the "
-              f"weights: {'under' if peak < weights else 'NOT under'} the weights' size")
+        if not large_moe.report_peak(peak, weights, bound_mib):
+            return 1
         with open(program + ".weights.json") as manifest:
             for weight in json.load(manifest)["weights"]:
                 if "/moe." in weight["name"]:
@@ -92,7 +93,8 @@ def main(out_dir):
               f"{'ok' if error < 1e-4 else 'MISMATCH'}")
     finally:
         shutil.rmtree(out_dir)
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    sys.exit(main(sys.argv[1], int(sys.argv[sys.argv.index("--max-peak-mib") + 1])))

@@ -1,11 +1,11 @@
 """Compiles and runs a com.microsoft.MoE layer whose weights (2.25 GiB) lie in external data,
 for large-model.test.
 
-    large_moe.py DIR
+    large_moe.py DIR --max-peak-mib M
 
 makes DIR, writes the model there (large_moe.onnx, large_moe.bin), compiles it with the
-`moec` on PATH while measuring moec's peak resident memory, which must stay under the
-weights' size, runs the program on three tokens and compares its output with numpy, which
+`moec` on PATH while measuring moec's peak resident memory, which must stay under M MiB
+(docs/moec.md claims about 180; the test allows twice that), runs the program on three tokens and compares its output with numpy, which
 reads only the chosen experts' weights (memory-mapped). DIR is removed at the end, whatever
 happens: it holds twice the weights.
 
@@ -13,8 +13,8 @@ The weights follow a cheap aperiodic pattern (a seeded block of PERIOD values re
 a period prime to every dimension), so that making 2.25 GiB takes seconds, not minutes, and a
 weight read from the wrong offset still changes the result.
 """
+import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -97,10 +97,22 @@ def make(out_dir):
 
 
 def compile_measured(model, output):
-    """Compiles `model` to `output` with moec, the first child process of this script, so
-    that RUSAGE_CHILDREN's peak is moec's alone."""
-    subprocess.run(["moec", model, "-o", output], check=True)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    """Compiles `model` to `output` with moec; returns moec's own peak resident bytes (its
+    rusage from wait4, whatever other children this script ran before)."""
+    process = subprocess.Popen(["moec", model, "-o", output])
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, process.args)
+    return usage.ru_maxrss * 1024
+
+
+def report_peak(peak, weights, bound_mib):
+    """Prints moec's peak beside the bound; False when over it."""
+    under = peak <= bound_mib << 20
+    print(f"moec peak resident memory: {peak >> 20} MiB, {peak / weights:.3f} of the weights: "
+          f"{'within' if under else 'OVER'} the bound of {bound_mib} MiB", flush=True)
+    return under
 
 
 def check(out_dir, output):
@@ -126,15 +138,15 @@ def check(out_dir, output):
     return np.abs(actual - expected).max() / np.abs(expected).max()
 
 
-def main(out_dir):
+def main(out_dir, bound_mib):
     os.makedirs(out_dir)
     try:
         weights = make(out_dir)
         print(f"weights: {weights} bytes", flush=True)
         peak = compile_measured(os.path.join(out_dir, "large_moe.onnx"),
                                 os.path.join(out_dir, "prog"))
-        print(f"moec peak resident memory: {peak >> 20} MiB, {peak / weights:.3f} of the "
-              f"weights: {'under' if peak < weights else 'NOT under'} the weights' size")
+        if not report_peak(peak, weights, bound_mib):
+            return 1
         subprocess.run([os.path.join(out_dir, "prog"), "--input",
                         "input=" + os.path.join(out_dir, "x.npy"), "--input",
                         "router_probs=" + os.path.join(out_dir, "router.npy"), "--output-dir",
@@ -144,7 +156,12 @@ def main(out_dir):
               f"{'ok' if error < 1e-5 else 'MISMATCH'}")
     finally:
         shutil.rmtree(out_dir)
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir")
+    parser.add_argument("--max-peak-mib", type=int, required=True)
+    args = parser.parse_args()
+    sys.exit(main(args.dir, args.max_peak_mib))

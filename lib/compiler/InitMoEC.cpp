@@ -11,6 +11,7 @@
 #include "moec/Dialect/ONNX/ONNX.h"
 #include "moec/Passes/Decompose/Passes.h"
 #include "moec/Passes/Legalize/Passes.h"
+#include "moec/Passes/ONNX/Passes.h"
 #include "moec/Passes/Raise/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -63,6 +64,7 @@ static void registerCodegenPipelines() {
 }
 
 void moec::registerMoECPasses() {
+  registerMoECONNXPasses();
   registerMoECRaisePasses();
   registerMoECLegalizePasses();
   registerMoECDecomposePasses();

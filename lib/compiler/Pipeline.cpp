@@ -7,6 +7,7 @@
 #include "moec/Codegen/Host/Passes.h"
 #include "moec/Passes/Decompose/Passes.h"
 #include "moec/Passes/Legalize/Passes.h"
+#include "moec/Passes/ONNX/Passes.h"
 #include "moec/Passes/Raise/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -44,6 +45,9 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
                        const moec::PipelineOptions &options) {
   switch (stage) {
   case moec::Stage::Import:
+    return;
+  case moec::Stage::Clean:
+    pm.addPass(moec::createInferTypes());
     return;
   case moec::Stage::Raise:
     for (std::unique_ptr<Pass> &pass : createRaisePasses())
@@ -91,7 +95,7 @@ LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options)
       return module.emitError() << "--disable-pass=" << name
                                 << ": no optional pass has that name (see docs/moec.md)";
   }
-  for (Stage stage : {Stage::Raise, Stage::Optimize, Stage::Kernel, Stage::Codegen}) {
+  for (Stage stage : {Stage::Clean, Stage::Raise, Stage::Optimize, Stage::Kernel, Stage::Codegen}) {
     if (stage > options.stopAfter)
       break;
     PassManager pm(module.getContext());

@@ -9,6 +9,7 @@
 
 #include "moec/Importer/ONNXImporter.h"
 
+#include "moec/Dialect/ONNX/DataTypes.h"
 #include "moec/Dialect/ONNX/ONNX.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -48,84 +49,10 @@ using moec::onnx::GraphAttr;
 
 namespace {
 
-/// Element type codes of TensorProto.data_type newer than onnx 1.12's headers.
-enum NewerDataType : int32_t {
-  FLOAT8E4M3FN = 17,
-  FLOAT8E4M3FNUZ = 18,
-  FLOAT8E5M2 = 19,
-  FLOAT8E5M2FNUZ = 20,
-  UINT4 = 21,
-  INT4 = 22,
-  FLOAT4E2M1 = 23,
-};
+using ElementType = moec::onnx::DataType;
 
-/// An MLIR element type with the width of one element in ONNX's data layout.
-struct ElementType {
-  Type type;
-  unsigned bits = 0;
-
-  bool isString() const { return isa<moec::onnx::StringType>(type); }
-  /// Bytes that `count` elements take in raw_data (4-bit types pack two per byte).
-  uint64_t storageBytes(uint64_t count) const {
-    return bits == 4 ? (count + 1) / 2 : count * (bits / 8);
-  }
-};
-
-/// The MLIR element type of an ONNX TensorProto.DataType code, or a null type.
-ElementType getElementType(MLIRContext *context, int32_t dataType) {
-  using TP = ::onnx::TensorProto;
-  Builder b(context);
-  switch (dataType) {
-  case TP::FLOAT:
-    return {b.getF32Type(), 32};
-  case TP::UINT8:
-    return {b.getIntegerType(8, /*isSigned=*/false), 8};
-  case TP::INT8:
-    return {b.getIntegerType(8), 8};
-  case TP::UINT16:
-    return {b.getIntegerType(16, /*isSigned=*/false), 16};
-  case TP::INT16:
-    return {b.getIntegerType(16), 16};
-  case TP::INT32:
-    return {b.getIntegerType(32), 32};
-  case TP::INT64:
-    return {b.getIntegerType(64), 64};
-  case TP::STRING:
-    return {moec::onnx::StringType::get(context), 0};
-  case TP::BOOL: // One byte per element in ONNX.
-    return {b.getI1Type(), 8};
-  case TP::FLOAT16:
-    return {b.getF16Type(), 16};
-  case TP::DOUBLE:
-    return {b.getF64Type(), 64};
-  case TP::UINT32:
-    return {b.getIntegerType(32, /*isSigned=*/false), 32};
-  case TP::UINT64:
-    return {b.getIntegerType(64, /*isSigned=*/false), 64};
-  case TP::COMPLEX64:
-    return {ComplexType::get(b.getF32Type()), 64};
-  case TP::COMPLEX128:
-    return {ComplexType::get(b.getF64Type()), 128};
-  case TP::BFLOAT16:
-    return {b.getBF16Type(), 16};
-  case FLOAT8E4M3FN:
-    return {b.getType<Float8E4M3FNType>(), 8};
-  case FLOAT8E4M3FNUZ:
-    return {b.getType<Float8E4M3FNUZType>(), 8};
-  case FLOAT8E5M2:
-    return {b.getType<Float8E5M2Type>(), 8};
-  case FLOAT8E5M2FNUZ:
-    return {b.getType<Float8E5M2FNUZType>(), 8};
-  case UINT4:
-    return {b.getIntegerType(4, /*isSigned=*/false), 4};
-  case INT4:
-    return {b.getIntegerType(4), 4};
-  case FLOAT4E2M1:
-    return {b.getType<Float4E2M1FNType>(), 4};
-  default:
-    return {};
-  }
-}
+/// Whether elements of `element` are strings (kept as dense string elements).
+bool isString(const ElementType &element) { return isa<moec::onnx::StringType>(element.type); }
 
 /// The element type, type and element count of a TensorProto.
 struct TensorShape {
@@ -424,6 +351,16 @@ static bool writeAll(int fd, StringRef data) {
 /// malformed models, so inference runs in a forked child that sends back only the types;
 /// a crash there costs the inferred types, never the import.
 std::string Importer::inferMissingShapes(::onnx::ModelProto &model) {
+  // The library's schemas stop at its newest opset; on a newer model they would infer the
+  // older forms of changed ops (Reduce*'s axes input, Split's num_outputs, ...), or refuse
+  // the model. moec's own inference (moec-infer-types) types such models alone.
+  const auto &versions = ::onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto known = versions.find(::onnx::ONNX_DOMAIN);
+  for (const ::onnx::OperatorSetIdProto &opset : model.opset_import())
+    if ((opset.domain().empty() || opset.domain() == "ai.onnx") && known != versions.end() &&
+        opset.version() > known->second.second)
+      return "";
+
   // Inference gives up on the whole model at a domain without an opset_import entry, which
   // onnxruntime's contrib ops often lack; with one, their nodes are merely skipped. The
   // entries are added to the child's copy only.
@@ -1005,7 +942,7 @@ FailureOr<Type> Importer::importType(const ::onnx::TypeProto &type, Location loc
   switch (type.value_case()) {
   case TP::kTensorType: {
     const ::onnx::TypeProto_Tensor &tensor = type.tensor_type();
-    ElementType element = getElementType(&context, tensor.elem_type());
+    ElementType element = moec::onnx::getDataType(&context, tensor.elem_type());
     if (!element.type)
       return emitError(loc) << what << ": unsupported element type " << tensor.elem_type();
     if (!tensor.has_shape())
@@ -1040,7 +977,7 @@ FailureOr<Type> Importer::importType(const ::onnx::TypeProto &type, Location loc
   }
   case TP::kMapType: {
     const ::onnx::TypeProto_Map &map = type.map_type();
-    ElementType key = getElementType(&context, map.key_type());
+    ElementType key = moec::onnx::getDataType(&context, map.key_type());
     if (!key.type)
       return emitError(loc) << what << ": unsupported map key type " << map.key_type();
     FailureOr<Type> value = importType(map.value_type(), loc, what);
@@ -1092,7 +1029,7 @@ DictionaryAttr Importer::getValueAttrs(StringRef name, const ::onnx::TypeProto *
 
 FailureOr<TensorShape> Importer::getTensorShape(const ::onnx::TensorProto &tensor,
                                                 Location loc, StringRef what) {
-  ElementType element = getElementType(&context, tensor.data_type());
+  ElementType element = moec::onnx::getDataType(&context, tensor.data_type());
   if (!element.type)
     return emitError(loc) << what << ": unsupported element type " << tensor.data_type();
   if (tensor.has_segment())
@@ -1134,7 +1071,7 @@ FailureOr<ElementsAttr> Importer::importTensor(const ::onnx::TensorProto &tensor
   FailureOr<TensorShape> shape = getTensorShape(tensor, loc, what);
   if (failed(shape))
     return failure();
-  if (shape->element.isString()) {
+  if (isString(shape->element)) {
     if (static_cast<uint64_t>(tensor.string_data_size()) != shape->count)
       return emitError(loc) << what << ": " << tensor.string_data_size()
                             << " strings for " << shape->count << " elements";
@@ -1157,7 +1094,7 @@ FailureOr<ElementsAttr> Importer::importSparseTensor(const ::onnx::SparseTensorP
   if (failed(valuesShape) || failed(indicesShape))
     return failure();
   RankedTensorType valuesType = valuesShape->type;
-  if (valuesType.getRank() != 1 || valuesShape->element.isString())
+  if (valuesType.getRank() != 1 || isString(valuesShape->element))
     return emitError(loc) << what << ": sparse values must be a 1-D numeric tensor";
   int64_t numValues = valuesType.getDimSize(0);
   int64_t rank = sparse.dims_size();

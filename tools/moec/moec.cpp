@@ -27,7 +27,7 @@ using namespace llvm;
 
 namespace {
 
-enum class Stage { import, raise, optimize, kernel, all };
+enum class Stage { import, clean, raise, optimize, kernel, all };
 enum class Emit { exe, lib, obj, ptx, mlir };
 enum class Target { host, sm_80, sm_89, sm_90, sm_90a, cuda };
 enum class Quantize { none, int8, int4, fp8 };
@@ -94,6 +94,7 @@ struct Options {
       "stop-after", cl::desc("Stop after a stage (with --emit=mlir: write its MLIR)"),
       cl::init(Stage::all),
       cl::values(clEnumValN(Stage::import, "import", "the onnx level, as imported"),
+                 clEnumValN(Stage::clean, "clean", "the onnx level with moec's inferred types"),
                  clEnumValN(Stage::raise, "raise", "MoE layers raised to moe.layer"),
                  clEnumValN(Stage::optimize, "optimize", "after fusion, quantization, sharding"),
                  clEnumValN(Stage::kernel, "kernel", "the kernel level")),
@@ -194,6 +195,8 @@ moec::Stage pipelineStage(Stage stage) {
   switch (stage) {
   case Stage::import:
     return moec::Stage::Import;
+  case Stage::clean:
+    return moec::Stage::Clean;
   case Stage::raise:
     return moec::Stage::Raise;
   case Stage::optimize:

@@ -1,7 +1,7 @@
 //===- Pipeline.h - moec's stages after import ----------------------------===//
 //
-// The compile after import, stage by stage (DESIGN.md, "The pipeline"): raise MoE layers,
-// optimize them, legalize to the kernel level, then lower for the target. Every stage is
+// The compile after import, stage by stage (DESIGN.md, "The pipeline"): clean the onnx
+// level (moec's own type inference), raise MoE layers, optimize them, legalize to the kernel level, then lower for the target. Every stage is
 // a pass pipeline; the driver stops after the one it is asked to.
 //
 //===----------------------------------------------------------------------===//
@@ -20,7 +20,7 @@ class ModuleOp;
 
 namespace moec {
 
-enum class Stage { Import, Raise, Optimize, Kernel, Codegen };
+enum class Stage { Import, Clean, Raise, Optimize, Kernel, Codegen };
 
 struct PipelineOptions {
   /// The last stage to run.

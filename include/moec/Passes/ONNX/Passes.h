@@ -1,0 +1,19 @@
+//===- Passes.h - The onnx level's clean-up before raising ----------------===//
+
+#ifndef MOEC_PASSES_ONNX_PASSES_H
+#define MOEC_PASSES_ONNX_PASSES_H
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace moec {
+
+#define GEN_PASS_DECL
+#include "passes/onnx/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/onnx/Passes.h.inc"
+
+} // namespace moec
+
+#endif // MOEC_PASSES_ONNX_PASSES_H

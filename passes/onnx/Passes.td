@@ -1,0 +1,42 @@
+#ifndef MOEC_PASSES_ONNX_PASSES_TD
+#define MOEC_PASSES_ONNX_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def InferTypes : Pass<"moec-infer-types", "::mlir::ModuleOp"> {
+  let summary = "Infer every onnx.node's result type from its inputs, op by op and opset by opset";
+  let description = [{
+    moec's own type and shape inference, so that a model compiles whatever the installed
+    ONNX library knows (Debian's ONNX 1.12 stops at opset 17 and leaves many tensors of
+    today's exports without a rank). Each op's rule (passes/onnx/*Types.cpp) computes its
+    results' element type, rank and static dims from its inputs' types, its attributes and
+    its constant inputs, following the op's form in the model's opset. Small integer tensors
+    carry their contents as far as they are known, so that shapes computed from shapes
+    (`Shape` → `Gather` → `Concat` → `Reshape`, torch's `expand(-1, ...)` through `Where`)
+    give ranks and static dims. The pass sweeps the module, subgraphs included, until
+    nothing changes.
+
+    Types only become more precise: `!onnx.any` or unranked results become ranked, dynamic
+    dims static where the inputs fix them; dims that only the run knows (named ones such as
+    "batch" among them) stay dynamic. A result whose declared type contradicts what its
+    inputs give is an error on the node. The graph's outputs keep their declared types
+    (through a `tensor.cast` where the value's type is more precise); an output declared
+    without a rank takes the inferred type.
+
+    Example: torch's `x.reshape(-1, hidden)` after ONNX 1.12 left it unranked:
+
+    ```mlir
+    %s = onnx.node "Shape"(%x) : (tensor<?x?x64xf32>) -> tensor<3xi64>
+    %i = onnx.constant "i" dense<2> : tensor<1xi64>
+    %d = onnx.node "Gather"(%s, %i) {node_attrs = {axis = 0 : i64}} : (tensor<3xi64>, tensor<1xi64>) -> tensor<1xi64>
+    %m = onnx.constant "m" dense<-1> : tensor<1xi64>
+    %t = onnx.node "Concat"(%m, %d) {node_attrs = {axis = 0 : i64}} : (tensor<1xi64>, tensor<1xi64>) -> !onnx.any
+    %y = onnx.node "Reshape"(%x, %t) : (tensor<?x?x64xf32>, !onnx.any) -> tensor<*xf32>
+    ```
+
+    becomes `%t : tensor<2xi64>` and `%y : tensor<?x64xf32>`.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
+#endif // MOEC_PASSES_ONNX_PASSES_TD

@@ -2,10 +2,9 @@
 
 #include "ONNXMatch.h"
 
-#include "mlir/IR/DialectResourceBlobManager.h"
-
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 using namespace mlir;
 using namespace moec;
@@ -29,33 +28,11 @@ Value moec::raise::skipFloatCasts(Value value) {
   return value;
 }
 
-/// The bytes of `elements`, not copied, when it is a static tensor of byte-sized numbers.
-static std::optional<ConstantBytes> getElementsBytes(ElementsAttr elements) {
-  auto type = llvm::dyn_cast<RankedTensorType>(elements.getType());
-  if (!type || !type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
-      type.getElementTypeBitWidth() % 8 != 0)
-    return std::nullopt;
-  ConstantBytes result{type, {}, false};
-  if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(elements)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != type.getNumElements() * result.getElementBytes())
-      return std::nullopt;
-    result.bytes = blob->getData();
-    return result;
-  }
-  auto dense = llvm::dyn_cast<DenseElementsAttr>(elements);
-  if (!dense)
-    return std::nullopt;
-  result.bytes = dense.getRawData();
-  result.splat = dense.isSplat();
-  return result;
-}
-
 std::optional<ConstantBytes> moec::raise::getConstantBytes(Value value) {
   auto constant = value ? value.getDefiningOp<onnx::ConstantOp>() : onnx::ConstantOp();
   if (!constant)
     return std::nullopt;
-  return getElementsBytes(constant.getValue());
+  return onnx::getElementsBytes(constant.getValue());
 }
 
 /// A copy of `constant`'s elements, splats expanded.
@@ -83,7 +60,7 @@ std::optional<ConstantData> moec::raise::getFillData(onnx::NodeOp constantOfShap
     auto type = RankedTensorType::get({1}, Float32Type::get(constantOfShape.getContext()));
     return ConstantData{type, SmallVector<char>(sizeof(float), 0)};
   }
-  return copyElements(getElementsBytes(fill));
+  return copyElements(onnx::getElementsBytes(fill));
 }
 
 /// Element `index` of `data` as a double, for float (any width, bf16 models' constants
@@ -126,28 +103,10 @@ std::optional<double> moec::raise::getScalarConstant(Value value) {
 }
 
 std::optional<SmallVector<int64_t>> moec::raise::getIntConstant(Value value) {
-  // Checked before reading: `value` may be gigabytes of float weights.
-  Type element = value ? getElementTypeOrSelf(value.getType()) : Type();
-  if (!element || !(element.isInteger(32) || element.isInteger(64)))
+  auto constant = value ? value.getDefiningOp<onnx::ConstantOp>() : onnx::ConstantOp();
+  if (!constant)
     return std::nullopt;
-  std::optional<ConstantData> data = getConstantData(value);
-  if (!data)
-    return std::nullopt;
-  // Read as integers: INT64_MAX (torch's open slice end) does not survive a double.
-  SmallVector<int64_t> values;
-  bool wide = data->type.getElementType().isInteger(64);
-  for (int64_t i = 0, e = data->type.getNumElements(); i < e; ++i) {
-    int64_t element = 0;
-    if (wide) {
-      std::memcpy(&element, data->bytes.data() + i * sizeof(int64_t), sizeof(int64_t));
-    } else {
-      int32_t narrow;
-      std::memcpy(&narrow, data->bytes.data() + i * sizeof(int32_t), sizeof(int32_t));
-      element = narrow;
-    }
-    values.push_back(element);
-  }
-  return values;
+  return onnx::getIntValues(constant.getValue(), std::numeric_limits<int64_t>::max());
 }
 
 bool moec::raise::hasIntsInput(onnx::NodeOp node, unsigned index, ArrayRef<int64_t> expected) {

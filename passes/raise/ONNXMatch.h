@@ -10,6 +10,7 @@
 #ifndef MOEC_PASSES_RAISE_ONNXMATCH_H
 #define MOEC_PASSES_RAISE_ONNXMATCH_H
 
+#include "moec/Dialect/ONNX/ConstantValues.h"
 #include "moec/Dialect/ONNX/ONNX.h"
 
 #include "mlir/IR/TypeUtilities.h"
@@ -34,13 +35,7 @@ bool hasIntsInput(onnx::NodeOp node, unsigned index, llvm::ArrayRef<int64_t> exp
 
 /// The elements of an `onnx.constant` where moec holds them, not copied: a splat holds one
 /// element.
-struct ConstantBytes {
-  mlir::RankedTensorType type;
-  llvm::ArrayRef<char> bytes;
-  bool splat = false;
-
-  size_t getElementBytes() const { return type.getElementTypeBitWidth() / 8; }
-};
+using ConstantBytes = onnx::ElementsBytes;
 /// The bytes of a static, byte-sized numeric constant, or nothing.
 std::optional<ConstantBytes> getConstantBytes(mlir::Value value);
 

@@ -35,14 +35,19 @@ std::optional<SmallVector<int64_t>> moec::onnx::getIntValues(ElementsAttr elemen
   // Checked before reading: `elements` may be gigabytes of weights.
   auto type = elements ? dyn_cast<RankedTensorType>(elements.getType()) : RankedTensorType();
   if (!type || !type.hasStaticShape() || type.getNumElements() > maxElements ||
-      !type.getElementType().isInteger() ||
-      (type.getElementTypeBitWidth() != 32 && type.getElementTypeBitWidth() != 64))
+      !type.getElementType().isInteger())
+    return std::nullopt;
+  bool isUnsigned = type.getElementType().isUnsignedInteger();
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(elements))
+    return llvm::map_to_vector(dense.getValues<APInt>(), [&](const APInt &value) {
+      return isUnsigned ? int64_t(value.getZExtValue()) : value.getSExtValue();
+    });
+  if (type.getElementTypeBitWidth() != 32 && type.getElementTypeBitWidth() != 64)
     return std::nullopt;
   std::optional<ElementsBytes> bytes = getElementsBytes(elements);
   if (!bytes)
     return std::nullopt;
   bool wide = type.getElementTypeBitWidth() == 64;
-  bool isUnsigned = type.getElementType().isUnsignedInteger();
   SmallVector<int64_t> values;
   for (int64_t i = 0, e = type.getNumElements(); i < e; ++i) {
     const char *at = bytes->bytes.data() + (bytes->splat ? 0 : i * bytes->getElementBytes());

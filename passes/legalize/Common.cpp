@@ -2,6 +2,8 @@
 
 #include "Common.h"
 
+#include "moec/Dialect/ONNX/ConstantValues.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Support/DebugStringHelper.h"
@@ -10,6 +12,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace moec;
@@ -196,6 +200,27 @@ Value moec::legalize::buildElementwise(
   return castToType(builder, loc, generic.getResult(0), resultType);
 }
 
+TypedAttr moec::legalize::retypeElements(ElementsAttr elements, RankedTensorType type) {
+  constexpr int64_t kInlineElements = 16;
+  if (auto dense = llvm::dyn_cast<DenseElementsAttr>(elements))
+    return dense.bitcast(type.getElementType());
+  auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(elements);
+  if (!resource)
+    return {};
+  AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+  // LLVM translates no resource of bools, and ONNX stores one byte per bool where dense
+  // elements pack bits: bools are always inlined.
+  bool bools = type.getElementType().isInteger(1);
+  if (!blob || (type.getNumElements() > kInlineElements && !bools))
+    return DenseResourceElementsAttr::get(type, resource.getRawHandle());
+  ArrayRef<char> bytes = blob->getData();
+  if (bools) {
+    SmallVector<bool> values = llvm::map_to_vector(bytes, [](char b) { return b != 0; });
+    return DenseElementsAttr::get(type, ArrayRef<bool>(values));
+  }
+  return DenseElementsAttr::getFromRawBuffer(type, bytes);
+}
+
 std::optional<SmallVector<int64_t>> moec::legalize::getConstantInts(Value value) {
   ElementsAttr elements;
   if (auto constant = value.getDefiningOp<arith::ConstantOp>())
@@ -204,30 +229,5 @@ std::optional<SmallVector<int64_t>> moec::legalize::getConstantInts(Value value)
     elements = constant.getValue();
   else if (auto cast = value.getDefiningOp<tensor::BitcastOp>())
     return getConstantInts(cast.getSource());
-  if (!elements || !elements.getElementType().isInteger())
-    return std::nullopt;
-
-  if (auto dense = llvm::dyn_cast<DenseIntElementsAttr>(elements))
-    return llvm::map_to_vector(dense.getValues<APInt>(),
-                               [](const APInt &v) { return v.getSExtValue(); });
-  auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(elements);
-  if (!resource || !resource.getRawHandle().getBlob())
-    return std::nullopt;
-  ArrayRef<char> bytes = resource.getRawHandle().getBlob()->getData();
-  unsigned width = elements.getElementType().getIntOrFloatBitWidth();
-  if (width != 64 && width != 32)
-    return std::nullopt;
-  SmallVector<int64_t> values;
-  for (int64_t i = 0, n = elements.getNumElements(); i < n; ++i) {
-    if (width == 64) {
-      int64_t v;
-      std::memcpy(&v, bytes.data() + i * 8, 8);
-      values.push_back(v);
-    } else {
-      int32_t v;
-      std::memcpy(&v, bytes.data() + i * 4, 4);
-      values.push_back(v);
-    }
-  }
-  return values;
+  return onnx::getIntValues(elements, std::numeric_limits<int64_t>::max());
 }

@@ -115,6 +115,12 @@ llvm::SmallVector<mlir::Value> dynamicSizes(mlir::OpBuilder &builder, mlir::Loca
 /// not converted yet), or nothing if `value` is not a compile-time constant.
 std::optional<llvm::SmallVector<int64_t>> getConstantInts(mlir::Value value);
 
+/// The data of an onnx-level constant or tensor attribute as an attribute of `type` (the
+/// same shape, signless): dense elements re-typed; resources kept, never copied, unless they
+/// are small (dense elements, which folders and canonicalizations see through) or bools
+/// (which LLVM cannot hold as a resource). Null for data of another kind.
+mlir::TypedAttr retypeElements(mlir::ElementsAttr elements, mlir::RankedTensorType type);
+
 /// Casts `value` to `type` (same rank, sizes only more or less static) if they differ.
 mlir::Value castToType(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value value,
                        mlir::Type type);

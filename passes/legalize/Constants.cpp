@@ -3,27 +3,10 @@
 #include "Common.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 
 using namespace mlir;
 using namespace moec;
 using namespace moec::legalize;
-
-/// Small constants (scalars, short vectors) become dense elements, which folders and
-/// canonicalizations can see through; weights stay resources, never copied.
-static TypedAttr inlineIfSmall(RankedTensorType type, DenseResourceElementsAttr resource) {
-  constexpr int64_t kInlineElements = 16;
-  AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-  if (!blob || type.getNumElements() > kInlineElements)
-    return DenseResourceElementsAttr::get(type, resource.getRawHandle());
-  ArrayRef<char> bytes = blob->getData();
-  if (type.getElementType().isInteger(1)) {
-    // ONNX stores one byte per bool; dense elements pack bits.
-    SmallVector<bool> bools = llvm::map_to_vector(bytes, [](char b) { return b != 0; });
-    return DenseElementsAttr::get(type, ArrayRef<bool>(bools));
-  }
-  return DenseElementsAttr::getFromRawBuffer(type, bytes);
-}
 
 namespace {
 /// An initializer or Constant becomes an `arith.constant` over the same data: dense
@@ -38,12 +21,8 @@ struct LegalizeConstant : OpConversionPattern<onnx::ConstantOp> {
     if (!type || !type.getElementType().isIntOrIndexOrFloat())
       return op.emitError() << "initializer '" << op.getName() << "' has type " << op.getType()
                             << ", which compiled code cannot hold yet";
-    TypedAttr value;
-    if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(op.getValue()))
-      value = inlineIfSmall(type, resource);
-    else if (auto dense = llvm::dyn_cast<DenseElementsAttr>(op.getValue()))
-      value = dense.bitcast(type.getElementType());
-    else
+    TypedAttr value = retypeElements(op.getValue(), type);
+    if (!value)
       return op.emitError() << "initializer '" << op.getName()
                             << "' holds data of a kind compiled code cannot hold yet";
     rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, type, value);

@@ -797,12 +797,8 @@ LogicalResult legalizeConstantOfShape(const Node &node, ValueRange inputs,
     // The importer keeps the attribute's data as a resource or dense elements, typed as
     // ONNX declared it (possibly unsigned): re-typed signless over the same data.
     auto type = RankedTensorType::get(tensor.getShapedType().getShape(), elementType);
-    TypedAttr retyped;
-    if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(tensor))
-      retyped = DenseResourceElementsAttr::get(type, resource.getRawHandle());
-    else if (auto dense = llvm::dyn_cast<DenseElementsAttr>(tensor))
-      retyped = dense.bitcast(elementType);
-    else
+    TypedAttr retyped = retypeElements(tensor, type);
+    if (!retyped)
       return node.fail("value holds data of a kind compiled code cannot hold yet");
     Value constant = arith::ConstantOp::create(rewriter, loc, type, retyped);
     SmallVector<Value> origin(type.getRank(), indexConstant(rewriter, loc, 0));

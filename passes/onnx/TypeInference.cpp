@@ -26,9 +26,14 @@ RankedTensorType NodeInference::getRanked(unsigned index) const {
 std::optional<IntContents> NodeInference::getContents(unsigned index) const {
   Value input = getInput(index);
   auto known = input ? contents.find(input) : contents.end();
-  if (known == contents.end())
-    return std::nullopt;
-  return known->second;
+  if (known != contents.end())
+    return known->second;
+  // An empty integer tensor (a slice of a shape past its end) holds nothing to know.
+  RankedTensorType type = getRanked(index);
+  if (type && type.hasStaticShape() && type.getNumElements() == 0 &&
+      type.getElementType().isInteger())
+    return IntContents();
+  return std::nullopt;
 }
 
 std::optional<SmallVector<int64_t>> NodeInference::getConstantInts(unsigned index) const {

@@ -94,3 +94,24 @@ module attributes {onnx.opset_imports = {ai.onnx = 18 : i64}} {
     return %sq, %un, %p#2, %t, %f, %e, %tile, %ones, %target : !onnx.any, !onnx.any, !onnx.any, !onnx.any, !onnx.any, !onnx.any, !onnx.any, !onnx.any, !onnx.any
   }
 }
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 17 : i64}} {
+  // An empty slice of a shape has known (no) contents: transformers' batched_mm flattens its
+  // top-k ids with reshape(shape[:0] + (-1,)) before tiling by them.
+  // CHECK-LABEL: func.func @empty_shape_slice
+  func.func @empty_shape_slice(%ids: tensor<1x3xi64>, %x: tensor<?x1x32xf32>) -> !onnx.any {
+    %s = onnx.node "Shape"(%ids) : (tensor<1x3xi64>) -> tensor<2xi64>
+    %zero = onnx.constant "zero" dense<[0]> : tensor<1xi64>
+    // CHECK: "Slice"{{.*}} -> tensor<0xi64>
+    %head = onnx.node "Slice"(%s, %zero, %zero) : (tensor<2xi64>, tensor<1xi64>, tensor<1xi64>) -> !onnx.any
+    %minus = onnx.constant "minus" dense<[-1]> : tensor<1xi64>
+    %t = onnx.node "Concat"(%head, %minus) {node_attrs = {axis = 0 : i64}} : (!onnx.any, tensor<1xi64>) -> !onnx.any
+    // CHECK: "Reshape"{{.*}} -> tensor<3xi64>
+    %flat = onnx.node "Reshape"(%ids, %t) : (tensor<1x3xi64>, !onnx.any) -> !onnx.any
+    // CHECK: "Tile"{{.*}} -> tensor<?x?x?xf32>
+    %tiled = onnx.node "Tile"(%x, %flat) : (tensor<?x1x32xf32>, !onnx.any) -> !onnx.any
+    return %tiled : !onnx.any
+  }
+}

@@ -30,8 +30,9 @@ struct ElementsBytes {
 /// The bytes of `elements`, not copied, when it is a static tensor of byte-sized numbers.
 std::optional<ElementsBytes> getElementsBytes(mlir::ElementsAttr elements);
 
-/// The values of an i32/i64 (or ui32/ui64 within range) tensor of at most `maxElements`
-/// elements, splats expanded, or nothing.
+/// The values of an integer tensor of at most `maxElements` elements, splats expanded, or
+/// nothing: dense elements of any width, resources of 32 or 64 bits (unsigned ones within
+/// int64's range).
 std::optional<llvm::SmallVector<int64_t>> getIntValues(mlir::ElementsAttr elements,
                                                        int64_t maxElements);
 

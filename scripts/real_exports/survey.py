@@ -161,16 +161,55 @@ def normalize(msg: str) -> str:
     return s
 
 
-def cause_of(msg: str) -> tuple[str, str | None]:
+_MODELS = {}
+
+
+def node_form(f, msg: str) -> str | None:
+    """For an error that names a node: where each of its inputs comes from (producer op, initializer,
+    graph input), with the input names of the op's schema, e.g. 'data<-Gather, shape<-Concat'."""
+    m = re.search(r"node '([^']*)' \((\w+)\)", msg or "")
+    if not m or not f.get("file"):
+        return None
+    try:
+        import onnx
+        import onnx.defs
+    except ImportError:
+        return None
+    path = FIXTURES / f["file"]
+    if path not in _MODELS:
+        _MODELS[path] = onnx.load(str(path))
+    g = _MODELS[path].graph
+    node = next((n for n in g.node if n.name == m.group(1)), None)
+    if node is None:
+        return None
+    producers = {o: n.op_type for n in g.node for o in n.output}
+    inits = {i.name for i in g.initializer}
+    inputs = {i.name for i in g.input}
+    try:
+        names = [i.name for i in onnx.defs.get_schema(node.op_type, opset_of(f) or 17, node.domain).inputs]
+    except Exception:
+        names = []
+    parts = []
+    for i, x in enumerate(node.input):
+        if not x:
+            continue
+        src = producers.get(x) or ("initializer" if x in inits else "graph input" if x in inputs else "?")
+        parts.append(f"{names[i] if i < len(names) else i}<-{src}")
+    attrs = [a.name for a in node.attribute]
+    return ", ".join(parts) + (f"; attrs {', '.join(attrs)}" if attrs else "")
+
+
+def cause_of(msg: str, f=None) -> tuple[str, str | None]:
     """(cause, op_type) for a moec error line."""
     m = re.search(r"uses opset (\d+) of the default ONNX domain; moec compiles opsets up to (\d+)", msg)
     if m:
         return f"opset {m.group(1)} refused (moec compiles opsets up to {m.group(2)})", None
     m = re.search(r"\((\w+)\): output (\d+) has type tensor<\*x(\w+)>; only ranked tensors", msg)
     if m:
+        form = node_form(f, msg) if f is not None else None
         return (f"unranked result after ONNX 1.12 shape inference: {m.group(1)} (output {m.group(2)}, "
-                f"{m.group(3)}); only ranked tensors compile"), m.group(1)
-    m = re.search(r"\(([\w.:]+)\)", msg)
+                f"{m.group(3)})" + (f" [{form}]" if form else "") + "; only ranked tensors compile"), m.group(1)
+    m = re.search(r"op_type:(\w+)", msg) or re.search(r"\(([A-Za-z][\w.:]*)\)", msg)
     op = m.group(1) if m else None
     return normalize(msg), op
 
@@ -181,7 +220,7 @@ def opset_of(f):
 
 
 def exporter_label(f):
-    return f["exporter"] + (" (+ones mask)" if f.get("workaround") else "")
+    return (f.get("exporter") or "—") + (" (+ones mask)" if f.get("workaround") else "")
 
 
 def markdown(manifest, results):
@@ -206,6 +245,30 @@ def markdown(manifest, results):
     lines.append("- export outcomes: " + ", ".join(f"{k} {by[k]}" for k in sorted(by)))
     lines.append(f"- with moec (baseline): **{len(comp)} compile**, **{len(match)} match** onnxruntime "
                  f"(<= {REL_TOL} relative), **{len(raised)} raise** at least one `moe.layer`\n")
+    lines.append("Per architecture (attempts; committed fixtures; of those, compile / match / raise):\n")
+    lines.append("| architecture | attempts | fixtures | compile | match | raise | export failures |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- |")
+    for arch in sorted({f["arch"] for f in fx}):
+        a = [f for f in fx if f["arch"] == arch]
+        o = [f for f in a if f["status"] == "ok"]
+        c = [f for f in o if res.get(f["id"], {}).get("compiles")]
+        mt = [f for f in c if res[f["id"]].get("matches")]
+        rz = [f for f in o if (res.get(f["id"], {}).get("moe_layers") or 0) > 0]
+        bad = collections.Counter(f["status"] for f in a if f["status"] != "ok")
+        lines.append(f"| {arch} | {len(a)} | {len(o)} | {len(c)} | {len(mt)} | {len(rz)} | "
+                     f"{', '.join(f'{k} {n}' for k, n in sorted(bad.items()))} |")
+    lines.append("")
+    lines.append("Per exporter and experts implementation (attempts → committed fixtures → compile):\n")
+    lines.append("| exporter | experts impl | attempts | fixtures | compile | match |")
+    lines.append("| --- | --- | --- | --- | --- | --- |")
+    keys = sorted({(exporter_label(f), str(f.get("experts_impl"))) for f in fx if f["kind"] != "model"})
+    for ex, im in keys:
+        a = [f for f in fx if f["kind"] != "model" and (exporter_label(f), str(f.get("experts_impl"))) == (ex, im)]
+        o = [f for f in a if f["status"] == "ok"]
+        c = [f for f in o if res.get(f["id"], {}).get("compiles")]
+        mt = [f for f in c if res[f["id"]].get("matches")]
+        lines.append(f"| {ex} | {im} | {len(a)} | {len(o)} | {len(c)} | {len(mt)} |")
+    lines.append("")
     lines.append("Columns: *export* is the export's own outcome (ok: committed fixture); *compiles*: `moec F -o exe` "
                  "exit 0; *matches*: the executable's outputs vs onnxruntime's at both reference sizes; *raises*: "
                  "number of `moe.layer` after `--stop-after=raise` (each fixture has exactly one MoE layer); "
@@ -253,6 +316,7 @@ def markdown(manifest, results):
                      f"attributes changed after 17 are then misread). {n_ok} compile that way; the next blocker "
                      "of the others:\n")
         lines += cause_table([(f, e) for f, e in probes if e is not None])
+    lines += changed_ops_section(ok, res)
     runs = [(f, res[f["id"]].get("run_error") or f"wrong result: max rel {res[f['id']].get('moec_vs_ort_max_rel'):.3g}")
             for f in ok if res.get(f["id"], {}).get("compiles") and not res[f["id"]].get("matches")]
     if runs:
@@ -272,6 +336,46 @@ def markdown(manifest, results):
                  "export disagreed with torch eager), grouped by the first line of the error.\n")
     lines += cause_table([(f, f.get("error", "")) for f in fx if f["status"] != "ok"], export=True)
     return "\n".join(lines) + "\n"
+
+
+def changed_ops_section(ok, res):
+    """The ops of the opset-refused fixtures whose definition in the model's opset is newer than 17."""
+    try:
+        import onnx.defs
+    except ImportError:
+        return []
+    refused = [f for f in ok if "compiles opsets up to" in res.get(f["id"], {}).get("compile_error", "")]
+    table = collections.OrderedDict()
+    for f in refused:
+        opset = opset_of(f)
+        if not isinstance(opset, int):
+            continue
+        for op in f.get("op_types", []):
+            if "::" in op:
+                continue
+            try:
+                new = onnx.defs.get_schema(op, opset, "").since_version
+                old = onnx.defs.get_schema(op, 17, "").since_version
+            except Exception:
+                continue
+            if new > 17:
+                t = table.setdefault((op, new), {"n": 0, "old": old, "opsets": set(), "exporters": set()})
+                t["n"] += 1
+                t["opsets"].add(opset)
+                t["exporters"].add(exporter_label(f))
+    if not table:
+        return []
+    out = ["### Ops of the opset-refused fixtures whose definition changed after opset 17\n",
+           "From onnx's schemas: each op of those models whose version in effect at the model's opset is newer "
+           "than at 17 (what lifting the gate needs per op; most of these changes add types or move attributes "
+           "to inputs).\n",
+           "| op type | version in effect | version at 17 | fixtures | model opsets | exporters |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for (op, new), t in sorted(table.items(), key=lambda kv: -kv[1]["n"]):
+        out.append(f"| {op} | {new} | {t['old']} | {t['n']} | {', '.join(map(str, sorted(t['opsets'])))} | "
+                   f"{', '.join(sorted(t['exporters']))} |")
+    out.append("")
+    return out
 
 
 def md(s: str) -> str:
@@ -295,7 +399,7 @@ def cause_table(items, export=False):
         if export:
             key, op = export_cause(msg or ""), None
         else:
-            key, op = cause_of(msg or "")
+            key, op = cause_of(msg or "", f)
         g = groups.setdefault(key, {"n": 0, "ops": collections.Counter(), "opsets": collections.Counter(),
                                     "exporters": collections.Counter(), "archs": set(), "kinds": collections.Counter()})
         g["n"] += 1
@@ -322,13 +426,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--moec", default=str(ROOT / "build" / "bin" / "moec"))
     ap.add_argument("--json", help="write the raw results here")
-    ap.add_argument("--from-json", help="only format results written earlier with --json")
+    ap.add_argument("--from-json", action="append", help="only format results written earlier with --json "
+                    "(repeatable: the results are merged, later files win)")
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--only", action="append", help="only fixtures whose id starts with this")
     args = ap.parse_args()
     manifest = json.loads((FIXTURES / "manifest.json").read_text())
     if args.from_json:
-        results = json.loads(Path(args.from_json).read_text())["results"]
+        merged = {}
+        for p in args.from_json:
+            for r in json.loads(Path(p).read_text())["results"]:
+                merged[r["id"]] = r
+        results = list(merged.values())
     else:
         work = Path(tempfile.mkdtemp(prefix="moec-survey-"))
         results = []

@@ -10,7 +10,12 @@ relabelled to 17 (no conversion; only to show the next blocker, never counted as
 Prints docs/real-exports.md (a markdown table and the failure causes) on stdout; --json writes
 the raw results. Needs only numpy (and onnx for the opset probe), not the export toolchain:
 
-  python3 scripts/real_exports/survey.py --moec build/bin/moec --json results.json > docs/real-exports.md
+  python3 scripts/real_exports/survey.py --moec build/bin/moec --json test/models/real-exports/survey.json > docs/real-exports.md
+
+--check RESULTS.json is the test (test/e2e/real-exports-*.test): every fixture that compiled and
+matched onnxruntime in RESULTS.json (the committed survey behind docs/real-exports.md) must
+still compile and match, with at least as many moe.layer ops; it prints one line per fixture
+and `N passed, M failed`, and fails on any regression. --shard I/N takes every Nth fixture.
 """
 
 from __future__ import annotations
@@ -442,6 +447,26 @@ def cause_table(items, export=False):
     return out
 
 
+def check(manifest, expected_path: Path, moec, timeout, shard, shards) -> int:
+    expected = {r["id"]: r for r in json.loads(expected_path.read_text())["results"]}
+    todo = [f for f in manifest["fixtures"]
+            if expected.get(f["id"], {}).get("matches")][shard::shards]
+    work = Path(tempfile.mkdtemp(prefix="moec-check-"))
+    passed = failed = 0
+    for f in todo:
+        r = survey_one(f, moec, work, timeout)
+        layers, wanted = r.get("moe_layers") or 0, expected[f["id"]].get("moe_layers") or 0
+        problem = ("does not compile: " + r.get("compile_error", "") if not r["compiles"]
+                   else f"moec vs onnxruntime {r['moec_vs_ort_max_rel']:.2e} > {REL_TOL:g}"
+                   if not r.get("matches") else
+                   f"{layers} moe.layer, {wanted} before" if layers < wanted else "")
+        print(f"{'FAIL' if problem else 'ok'}: {f['id']} {problem}".rstrip(), flush=True)
+        passed, failed = passed + (not problem), failed + bool(problem)
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not todo else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--moec", default=str(ROOT / "build" / "bin" / "moec"))
@@ -450,8 +475,14 @@ def main():
                     "(repeatable: the results are merged, later files win)")
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--only", action="append", help="only fixtures whose id starts with this")
+    ap.add_argument("--check", help="fail unless every fixture that compiled and matched in this "
+                    "results file still does")
+    ap.add_argument("--shard", default="0/1", help="I/N: only every Nth fixture, from the Ith")
     args = ap.parse_args()
     manifest = json.loads((FIXTURES / "manifest.json").read_text())
+    shard, shards = (int(x) for x in args.shard.split("/"))
+    if args.check:
+        sys.exit(check(manifest, Path(args.check), args.moec, args.timeout, shard, shards))
     if args.from_json:
         merged = {}
         for p in args.from_json:
@@ -462,7 +493,7 @@ def main():
         work = Path(tempfile.mkdtemp(prefix="moec-survey-"))
         results = []
         todo = [f for f in manifest["fixtures"] if f["status"] == "ok"
-                and (not args.only or any(f["id"].startswith(o) for o in args.only))]
+                and (not args.only or any(f["id"].startswith(o) for o in args.only))][shard::shards]
         for i, f in enumerate(todo):
             r = survey_one(f, args.moec, work, args.timeout)
             results.append(r)

@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Support/DebugStringHelper.h"
 
 #include <functional>
 
@@ -167,6 +168,21 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
     patterns.add<NodePattern>(opType, elementwise(std::move(fn)), converter, context,
                               NodePattern::Inputs::Ranked);
   };
+  // An elementwise op whose attributes or types `check` vets first.
+  // Only its first `operands` inputs are the elementwise op's operands.
+  auto addChecked = [&](StringRef opType, std::function<LogicalResult(const Node &)> check,
+                        ScalarFn fn, unsigned operands = ~0u) {
+    patterns.add<NodePattern>(
+        opType,
+        [check = std::move(check), rewrite = elementwise(std::move(fn)),
+         operands](const Node &node, ValueRange inputs,
+                   ConversionPatternRewriter &rewriter) -> LogicalResult {
+          if (failed(check(node)))
+            return failure();
+          return rewrite(node, inputs.take_front(operands), rewriter);
+        },
+        converter, context, NodePattern::Inputs::Ranked);
+  };
   using Pred = arith::CmpIPredicate;
   using FPred = arith::CmpFPredicate;
 
@@ -282,29 +298,38 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
   add("Sigmoid", [](OpBuilder &b, Location loc, ValueRange args, const Node &, Type) {
     return sigmoid(b, loc, args[0]);
   });
-  add("Gelu", [](OpBuilder &b, Location loc, ValueRange args, const Node &node, Type) {
-    Value x = args[0];
-    Type type = x.getType();
-    Value half = constantOf(b, loc, type, 0.5);
-    Value one = constantOf(b, loc, type, 1.0);
-    Value inner;
-    if (node->getStringAttr("approximate", "none") == "tanh") {
-      // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
-      Value cube = arith::MulFOp::create(b, loc, x, arith::MulFOp::create(b, loc, x, x));
-      Value poly = arith::AddFOp::create(
-          b, loc, x, arith::MulFOp::create(b, loc, constantOf(b, loc, type, 0.044715), cube));
-      inner = math::TanhOp::create(
-          b, loc,
-          arith::MulFOp::create(b, loc, constantOf(b, loc, type, 0.7978845608028654), poly));
-    } else {
-      // 0.5 x (1 + erf(x / sqrt(2)))
-      inner = math::ErfOp::create(
-          b, loc,
-          arith::MulFOp::create(b, loc, x, constantOf(b, loc, type, 0.7071067811865476)));
-    }
-    Value scaled = arith::MulFOp::create(b, loc, half, x);
-    return Value(arith::MulFOp::create(b, loc, scaled, arith::AddFOp::create(b, loc, one, inner)));
-  });
+  // Gelu is an op of the default domain from opset 20.
+  auto checkGelu = [](const Node &node) -> LogicalResult {
+    StringRef approximate = node->getStringAttr("approximate", "none");
+    if (approximate != "none" && approximate != "tanh")
+      return node.fail("approximate '" + approximate + "' is not one of none, tanh");
+    return success();
+  };
+  addChecked(
+      "Gelu", checkGelu, [](OpBuilder &b, Location loc, ValueRange args, const Node &node, Type) {
+        Value x = args[0];
+        Type type = x.getType();
+        Value half = constantOf(b, loc, type, 0.5);
+        Value one = constantOf(b, loc, type, 1.0);
+        Value inner;
+        if (node->getStringAttr("approximate", "none") == "tanh") {
+          // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
+          Value cube = arith::MulFOp::create(b, loc, x, arith::MulFOp::create(b, loc, x, x));
+          Value poly = arith::AddFOp::create(
+              b, loc, x, arith::MulFOp::create(b, loc, constantOf(b, loc, type, 0.044715), cube));
+          inner = math::TanhOp::create(
+              b, loc,
+              arith::MulFOp::create(b, loc, constantOf(b, loc, type, 0.7978845608028654), poly));
+        } else {
+          // 0.5 x (1 + erf(x / sqrt(2)))
+          inner = math::ErfOp::create(
+              b, loc,
+              arith::MulFOp::create(b, loc, x, constantOf(b, loc, type, 0.7071067811865476)));
+        }
+        Value scaled = arith::MulFOp::create(b, loc, half, x);
+        return Value(
+            arith::MulFOp::create(b, loc, scaled, arith::AddFOp::create(b, loc, one, inner)));
+      });
   add("LeakyRelu", [](OpBuilder &b, Location loc, ValueRange args, const Node &node, Type) {
     Value x = args[0];
     Value zero = constantOf(b, loc, x.getType(), 0);
@@ -351,12 +376,32 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
       x = minOf(b, loc, x, args[next], isUnsigned);
     return x;
   });
-  add("Cast", [](OpBuilder &b, Location loc, ValueRange args, const Node &node, Type) {
-    return castScalar(b, loc, args[0], node.getInputElementType(0), node.getResultElementType(0));
-  });
-  add("CastLike", [](OpBuilder &b, Location loc, ValueRange args, const Node &node, Type) {
-    return castScalar(b, loc, args[0], node.getInputElementType(0), node.getResultElementType(0));
-  });
+  // Cast and CastLike. Opset 19 added the 8-bit floats and `saturate` (how they take
+  // values out of their range), 21 the 4-bit integers, 23 the 4-bit float: castScalar
+  // knows none of those conversions, so a cast from or to them is refused, and `saturate`,
+  // which means nothing for the other types, is ignored.
+  // CastLike's second input gives only the element type: the result has the first
+  // input's shape, which is all the elementwise body reads.
+  for (StringRef opType : {"Cast", "CastLike"})
+    addChecked(
+        opType,
+        [](const Node &node) -> LogicalResult {
+          Type from = node.getInputElementType(0), to = node.getResultElementType(0);
+          auto isNarrow = [](Type type) {
+            unsigned width = type.getIntOrFloatBitWidth();
+            return llvm::isa<FloatType>(type) ? width <= 8 : width > 1 && width < 8;
+          };
+          if (isNarrow(from) || isNarrow(to))
+            return node.fail("casts from or to 8-bit floats and 4-bit types are not "
+                             "supported yet (" +
+                             debugString(from) + " to " + debugString(to) + ")");
+          return success();
+        },
+        [](OpBuilder &b, Location loc, ValueRange args, const Node &node, Type) {
+          return castScalar(b, loc, args[0], node.getInputElementType(0),
+                            node.getResultElementType(0));
+        },
+        /*operands=*/1);
   add("Identity", [](OpBuilder &, Location, ValueRange args, const Node &, Type) {
     return args[0];
   });

@@ -336,7 +336,17 @@ Combiner combiner(bool isUnsigned) {
 
 FailureOr<Combiner> getScatterCombiner(const Node &node) {
   StringRef reduction = node->getStringAttr("reduction", "none");
-  bool isUnsigned = node.getInputElementType(0).isUnsignedInteger();
+  // Bool orders false < true: as unsigned i1, max is `or` and min is `and`.
+  Type dataType = node.getInputElementType(0);
+  bool isUnsigned = dataType.isUnsignedInteger() || dataType.isInteger(1);
+  // Opset 16 brought add and mul, 18 max and min.
+  std::optional<int64_t> opset = node->getOpsetVersion();
+  if ((reduction == "max" || reduction == "min") && opset && *opset < 18)
+    return node.fail("reduction '" + reduction + "' is in the spec from opset 18 (the model " +
+                     "imports opset " + Twine(*opset) + ")");
+  if (reduction != "none" && opset && *opset < 16)
+    return node.fail("reduction '" + reduction + "' is in the spec from opset 16 (the model " +
+                     "imports opset " + Twine(*opset) + ")");
   if (reduction == "none")
     return Combiner([](OpBuilder &, Location, Value, Value update) { return update; });
   if (reduction == "add")

@@ -92,21 +92,32 @@ Value absolute(OpBuilder &b, Location loc, Value x, bool isUnsigned) {
   return arith::SelectOp::create(b, loc, negative, arith::SubIOp::create(b, loc, zero, x), x);
 }
 
+/// `x` mapped by `before`: |x| or x * x.
+Value mapBefore(OpBuilder &b, Location loc, Value x, Before before, bool isUnsigned) {
+  if (before == Before::Abs)
+    return absolute(b, loc, x, isUnsigned);
+  if (before == Before::Square)
+    return llvm::isa<FloatType>(x.getType()) ? Value(arith::MulFOp::create(b, loc, x, x))
+                                             : Value(arith::MulIOp::create(b, loc, x, x));
+  return x;
+}
+
 Value reduceWith(OpBuilder &b, Location loc, Value input, ArrayRef<bool> reduced,
                  Combine combine, bool isUnsigned, Before before = Before::None) {
   Type type = llvm::cast<RankedTensorType>(input.getType()).getElementType();
-  return buildReduction(
-      b, loc, input, reduced, {}, combineIdentity(b, loc, combine, type, isUnsigned),
-      [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value x = args[0];
-        bool isFloat = llvm::isa<FloatType>(x.getType());
-        if (before == Before::Abs)
-          x = absolute(nb, nl, x, isUnsigned);
-        else if (before == Before::Square)
-          x = isFloat ? Value(arith::MulFOp::create(nb, nl, x, x))
-                      : Value(arith::MulIOp::create(nb, nl, x, x));
-        return combineScalars(nb, nl, combine, x, args[1], isUnsigned);
-      });
+  return buildReduction(b, loc, input, reduced, {},
+                        combineIdentity(b, loc, combine, type, isUnsigned),
+                        [&](OpBuilder &nb, Location nl, ValueRange args) {
+                          Value x = mapBefore(nb, nl, args[0], before, isUnsigned);
+                          return combineScalars(nb, nl, combine, x, args[1], isUnsigned);
+                        });
+}
+
+/// Whether the input compares as unsigned: ONNX's unsigned integers, and bool (ReduceMax
+/// and ReduceMin from opset 20), which orders false < true: as unsigned i1, max is `or`
+/// and min is `and`.
+bool isUnsignedInput(const Node &node, Type elementType) {
+  return node.getInputElementType(0).isUnsignedInteger() || elementType.isInteger(1);
 }
 
 struct LegalizeReduce : NodePattern {
@@ -124,16 +135,21 @@ struct LegalizeReduce : NodePattern {
     int64_t rank = inputType->getRank();
     Type elementType = inputType->getElementType();
     bool isFloat = llvm::isa<FloatType>(elementType);
-    bool isUnsigned = node.getInputElementType(0).isUnsignedInteger();
+    bool isUnsigned = isUnsignedInput(node, elementType);
     if (!isFloat && (kind.after == After::Sqrt || kind.after == After::Log || kind.logSumExp))
       return node.fail("only floating-point inputs are supported, not " +
                        debugString(elementType));
     RankedTensorType resultType = node.getResultType(0);
     bool keepDims = node->getIntAttr("keepdims", 1);
 
-    // Opset 13 (ReduceSum) and 18 (the others) moved `axes` from an attribute to an input.
+    // Opset 13 (ReduceSum) and 18 (the others) moved `axes` from an attribute to an
+    // optional input and added noop_with_empty_axes; a node in the other opset's form is
+    // not one this spec defines.
+    FailureOr<bool> axesAsInput = readsAxesFromInput(node);
+    if (failed(axesAsInput))
+      return failure();
     std::optional<SmallVector<int64_t>> axes = node->getIntsAttr("axes");
-    if (node->hasInput(1)) {
+    if (*axesAsInput && node->hasInput(1)) {
       axes = getConstantInts(inputs[1]);
       if (!axes) {
         auto axesType = llvm::dyn_cast<RankedTensorType>(inputs[1].getType());
@@ -176,7 +192,9 @@ struct LegalizeReduce : NodePattern {
           });
     } else {
       result = reduceWith(rewriter, loc, input, reduced, kind.combine, isUnsigned, kind.before);
-      result = applyAfter(rewriter, loc, result, input, reduced, isUnsigned);
+      Value count =
+          kind.after == After::Mean ? reducedCount(rewriter, loc, input, reduced) : Value();
+      result = applyAfter(rewriter, loc, result, count, isUnsigned);
     }
     result = keepDims ? expandReduced(rewriter, loc, result, reduced, resultType)
                       : castToType(rewriter, loc, result, resultType);
@@ -185,8 +203,28 @@ struct LegalizeReduce : NodePattern {
   }
 
 private:
-  Value applyAfter(OpBuilder &b, Location loc, Value reducedValue, Value input,
-                   ArrayRef<bool> reduced, bool isUnsigned) const {
+  /// Whether the node's opset gives `axes` as input 1 (and knows noop_with_empty_axes)
+  /// rather than as an attribute. Without an opset (hand-written IR), whichever form the
+  /// node carries.
+  FailureOr<bool> readsAxesFromInput(const Node &node) const {
+    int64_t since = getOpType() == "ReduceSum" ? 13 : 18;
+    std::optional<int64_t> opset = node->getOpsetVersion();
+    bool hasAttr = node->hasNodeAttr("axes");
+    bool asInput = opset ? *opset >= since : !hasAttr;
+    std::string at = opset ? " (the model imports opset " + std::to_string(*opset) + ")" : "";
+    if (asInput && hasAttr)
+      return node.fail("from opset " + Twine(since) + ", the axes are input 1, not an attribute" +
+                       at);
+    if (!asInput && (node->hasInput(1) || node->hasNodeAttr("noop_with_empty_axes")))
+      return node.fail("before opset " + Twine(since) +
+                       ", the axes are an attribute: no axes input, no noop_with_empty_axes" + at);
+    return asInput;
+  }
+
+  /// Maps the reduced values by `kind.after`; `count` (an index) is the number of elements
+  /// each one reduced, needed by Mean only.
+  Value applyAfter(OpBuilder &b, Location loc, Value reducedValue, Value count,
+                   bool isUnsigned) const {
     if (kind.after == After::None)
       return reducedValue;
     auto type = llvm::cast<RankedTensorType>(reducedValue.getType());
@@ -194,8 +232,7 @@ private:
     bool isFloat = llvm::isa<FloatType>(elementType);
     Value countScalar;
     if (kind.after == After::Mean) {
-      Value count64 = arith::IndexCastOp::create(b, loc, b.getI64Type(),
-                                                 reducedCount(b, loc, input, reduced));
+      Value count64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), count);
       countScalar =
           isFloat ? Value(arith::SIToFPOp::create(b, loc, elementType, count64))
                   : Value(elementType.getIntOrFloatBitWidth() == 64
@@ -223,22 +260,24 @@ private:
   }
 
   /// `axes` known only at run time (with a static count): each dimension is reduced, or
-  /// not, under an scf.if on whether `axes` names it. A plain combine only, since the
-  /// reductions then happen one dimension at a time.
+  /// not, under an scf.if on whether `axes` names it. The reductions then happen one
+  /// dimension at a time, so the elements are mapped (`kind.before`) first, and the
+  /// results (`kind.after`) last, with the count of elements reduced computed at run time;
+  /// ReduceLogSumExp, whose maximum would have to be broadcast back, is refused.
   LogicalResult rewriteRuntimeAxes(const Node &node, Value input, Value axes,
                                    ConversionPatternRewriter &rewriter) const {
     Location loc = node->getLoc();
-    if (kind.before != Before::None || kind.after != After::None || kind.logSumExp)
-      return node.fail("a non-constant `axes` input is supported for ReduceSum, ReduceProd, "
-                       "ReduceMax and ReduceMin only");
+    if (kind.logSumExp)
+      return node.fail("a non-constant `axes` input is not supported for ReduceLogSumExp");
     RankedTensorType resultType = node.getResultType(0);
     bool keepDims = node->getIntAttr("keepdims", 1);
     if (!keepDims && !resultType.hasStaticShape())
       return node.fail("a non-constant `axes` input without keepdims needs a static result "
                        "shape");
-    bool isUnsigned = node.getInputElementType(0).isUnsignedInteger();
+    auto inputType = llvm::cast<RankedTensorType>(input.getType());
+    bool isUnsigned = isUnsignedInput(node, inputType.getElementType());
     auto axesType = llvm::cast<RankedTensorType>(axes.getType());
-    int64_t rank = llvm::cast<RankedTensorType>(input.getType()).getRank();
+    int64_t rank = inputType.getRank();
 
     Value rankValue = arith::ConstantIntOp::create(rewriter, loc, axesType.getElementType(), rank);
     Value zero = arith::ConstantIntOp::create(rewriter, loc, axesType.getElementType(), 0);
@@ -258,6 +297,12 @@ private:
     }
 
     Value current = input;
+    if (kind.before != Before::None)
+      current = buildElementwise(rewriter, loc, inputType, input,
+                                 [&](OpBuilder &b, Location l, ValueRange args) {
+                                   return mapBefore(b, l, args[0], kind.before, isUnsigned);
+                                 });
+    Value count = arith::ConstantIndexOp::create(rewriter, loc, 1);
     for (int64_t dim = 0; dim < rank; ++dim) {
       Value dimValue = arith::ConstantIntOp::create(rewriter, loc, axesType.getElementType(), dim);
       Value named;
@@ -265,6 +310,12 @@ private:
         Value equal = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, axis, dimValue);
         named = named ? arith::OrIOp::create(rewriter, loc, named, equal) : equal;
       }
+      if (kind.after == After::Mean)
+        count = arith::MulIOp::create(
+            rewriter, loc, count,
+            arith::SelectOp::create(rewriter, loc, named,
+                                    tensor::DimOp::create(rewriter, loc, input, dim),
+                                    arith::ConstantIndexOp::create(rewriter, loc, 1)));
       auto currentType = llvm::cast<RankedTensorType>(current.getType());
       SmallVector<int64_t> shape(currentType.getShape());
       shape[dim] = ShapedType::kDynamic;
@@ -292,6 +343,7 @@ private:
           });
       current = ifOp.getResult(0);
     }
+    current = applyAfter(rewriter, loc, current, count, isUnsigned);
 
     Value result;
     if (keepDims) {

@@ -495,6 +495,18 @@ LogicalResult legalizeSplit(const Node &node, ValueRange inputs,
   unsigned numOutputs = node->getNumResults();
   std::optional<SmallVector<int64_t>> splitAttr = node->getIntsAttr("split");
   bool splitInput = node->hasInput(1);
+  // Opset 18 names the number of parts (num_outputs) where no split sizes are given; then
+  // parts are ceil(size / num_outputs) long, the last one taking the rest.
+  if (node->hasNodeAttr("num_outputs")) {
+    if (node->getOpsetVersion().value_or(18) < 18)
+      return node.fail("num_outputs is an attribute from opset 18 (the model imports opset " +
+                       Twine(*node->getOpsetVersion()) + ")");
+    if (splitInput)
+      return node.fail("num_outputs and a split input cannot both be given");
+    if (node->getIntAttr("num_outputs", 0) != int64_t(numOutputs))
+      return node.fail("num_outputs is " + Twine(node->getIntAttr("num_outputs", 0)) +
+                       ", but the node has " + Twine(numOutputs) + " outputs");
+  }
   if ((splitInput && staticLength(inputs[1]) != int64_t(numOutputs)) ||
       (splitAttr && splitAttr->size() != numOutputs))
     return node.fail("split must give one size per output (" + Twine(numOutputs) + ")");

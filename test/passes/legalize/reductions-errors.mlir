@@ -18,8 +18,8 @@ func.func @main(%x: tensor<3x2xi32>) -> tensor<1x1xi32> {
 // -----
 
 func.func @main(%x: tensor<3x2xf32>, %axes: tensor<1xi64>) -> tensor<3x1xf32> {
-  // expected-error @+1 {{node 'r' (ReduceL1): a non-constant `axes` input is supported for ReduceSum, ReduceProd, ReduceMax and ReduceMin only}}
-  %0 = onnx.node "ReduceL1"(%x, %axes) {name = "r"} : (tensor<3x2xf32>, tensor<1xi64>) -> tensor<3x1xf32>
+  // expected-error @+1 {{node 'r' (ReduceLogSumExp): a non-constant `axes` input is not supported for ReduceLogSumExp}}
+  %0 = onnx.node "ReduceLogSumExp"(%x, %axes) {name = "r"} : (tensor<3x2xf32>, tensor<1xi64>) -> tensor<3x1xf32>
   return %0 : tensor<3x1xf32>
 }
 

@@ -248,7 +248,7 @@ def markdown(manifest, results):
                  f"untraced sizes): **{len(ok)}**")
     by = collections.Counter(f["status"] for f in fx)
     lines.append("- export outcomes: " + ", ".join(f"{k} {by[k]}" for k in sorted(by)))
-    lines.append(f"- with moec (baseline): **{len(comp)} compile**, **{len(match)} match** onnxruntime "
+    lines.append(f"- with moec (this commit): **{len(comp)} compile**, **{len(match)} match** onnxruntime "
                  f"(<= {REL_TOL} relative), **{len(raised)} raise** at least one `moe.layer`\n")
     lines.append("Notes: `model-failed` entries are limits of the generator's tiny configs (a config that rejects "
                  "the small sizes, a hybrid layer list it cannot set, no MoE block found in layer 0), not of "

@@ -16,4 +16,4 @@ export ASAN_SYMBOLIZER_PATH="$(llvm-config-22 --bindir)/llvm-symbolizer"
 # The part of the sanitized suite that CI leaves out (docs/reliability.md, "Sanitizers"): the two
 # long campaigns (ONNX's node tests compiled and run, the libonnx-testdata models imported),
 # which take most of its time, and the fuzzers, built with ASan and UBSan in every build.
-sanitized_ci_filter_out="^moec(-unit)?-sanitized :: .*(onnx-node-conformance|onnx-testdata|tools/fuzz/)"
+sanitized_ci_filter_out="^moec(-unit)?-sanitized :: .*(onnx-node-conformance|onnx-testdata|real-exports|tools/fuzz/)"

@@ -56,6 +56,25 @@ void inferSize(NodeInference &node) {
     node.setContents(0, contentsOfDims({multiplyDims(input.getShape())}));
 }
 
+/// Which of `rank` dims `axes` name, or nothing when one is out of range or named twice.
+std::optional<SmallVector<bool>> markAxes(ArrayRef<int64_t> axes, int64_t rank) {
+  SmallVector<bool> marked(rank, false);
+  for (int64_t axis : axes) {
+    std::optional<int64_t> index = normalizeAxis(axis, rank);
+    if (!index || marked[*index])
+      return std::nullopt;
+    marked[*index] = true;
+  }
+  return marked;
+}
+
+/// Ops that only reshape (Reshape, Squeeze, Unsqueeze): `dims`, and input 0's contents.
+void setReshaped(NodeInference &node, Type element, ArrayRef<int64_t> dims) {
+  node.setResult(0, element, dims);
+  if (std::optional<IntContents> known = node.getContents(0))
+    node.setContents(0, *known);
+}
+
 void inferReshape(NodeInference &node) {
   Type element = node.getElementType(0);
   RankedTensorType shapeType = node.getRanked(1);
@@ -91,9 +110,7 @@ void inferReshape(NodeInference &node) {
     if (!ShapedType::isDynamic(known) && known > 0)
       dims[inferred] = input.getNumElements() / known;
   }
-  node.setResult(0, element, dims);
-  if (std::optional<IntContents> known = node.getContents(0))
-    node.setContents(0, *known);
+  setReshaped(node, element, dims);
 }
 
 void inferFlatten(NodeInference &node) {
@@ -111,7 +128,8 @@ void inferFlatten(NodeInference &node) {
                   multiplyDims(input.getShape().drop_front(axis))});
 }
 
-void inferSqueeze(NodeInference &node) {
+/// Squeeze (`unsqueeze` false) or Unsqueeze of input 0 over the axes of its opset's form.
+void inferSqueezeOrUnsqueeze(NodeInference &node, bool unsqueeze) {
   Type element = node.getElementType(0);
   RankedTensorType input = node.getRanked(0);
   std::optional<SmallVector<int64_t>> axes = getAxes(node, 1, 13);
@@ -119,62 +137,31 @@ void inferSqueeze(NodeInference &node) {
     node.setUnrankedResult(0, element);
     return;
   }
-  int64_t rank = input.getRank();
-  SmallVector<bool> dropped(rank, false);
-  if (axes->empty()) {
-    // Every dim of size 1; a dynamic dim makes the rank unknown.
-    for (int64_t i = 0; i < rank; ++i) {
-      if (input.isDynamicDim(i)) {
-        node.setUnrankedResult(0, element);
-        return;
-      }
-      dropped[i] = input.getDimSize(i) == 1;
-    }
-  }
-  for (int64_t axis : *axes) {
-    std::optional<int64_t> index = normalizeAxis(axis, rank);
-    if (!index)
-      return;
-    dropped[*index] = true;
-  }
-  SmallVector<int64_t> dims;
-  for (int64_t i = 0; i < rank; ++i)
-    if (!dropped[i])
-      dims.push_back(input.getDimSize(i));
-  node.setResult(0, element, dims);
-  if (std::optional<IntContents> known = node.getContents(0))
-    node.setContents(0, *known);
-}
-
-void inferUnsqueeze(NodeInference &node) {
-  Type element = node.getElementType(0);
-  RankedTensorType input = node.getRanked(0);
-  std::optional<SmallVector<int64_t>> axes = getAxes(node, 1, 13);
-  if (!input || !axes) {
-    node.setUnrankedResult(0, element);
-    return;
-  }
-  int64_t rank = input.getRank() + axes->size();
-  SmallVector<bool> inserted(rank, false);
-  for (int64_t axis : *axes) {
-    std::optional<int64_t> index = normalizeAxis(axis, rank);
-    if (!index || inserted[*index])
-      return;
-    inserted[*index] = true;
-  }
-  SmallVector<int64_t> dims;
   ArrayRef<int64_t> inputDims = input.getShape();
-  for (int64_t i = 0; i < rank; ++i) {
-    if (inserted[i]) {
-      dims.push_back(1);
-    } else {
-      dims.push_back(inputDims.front());
-      inputDims = inputDims.drop_front();
+  SmallVector<int64_t> dims;
+  if (unsqueeze) {
+    std::optional<SmallVector<bool>> inserted = markAxes(*axes, input.getRank() + axes->size());
+    if (!inserted)
+      return;
+    for (bool isNew : *inserted) {
+      dims.push_back(isNew ? 1 : inputDims.front());
+      inputDims = isNew ? inputDims : inputDims.drop_front();
     }
+    setReshaped(node, element, dims);
+    return;
   }
-  node.setResult(0, element, dims);
-  if (std::optional<IntContents> known = node.getContents(0))
-    node.setContents(0, *known);
+  // No axes: every dim of size 1, which a dynamic dim leaves unknown.
+  if (axes->empty() && !input.hasStaticShape()) {
+    node.setUnrankedResult(0, element);
+    return;
+  }
+  std::optional<SmallVector<bool>> dropped = markAxes(*axes, input.getRank());
+  if (!dropped)
+    return;
+  for (auto [dim, drop] : llvm::zip(inputDims, *dropped))
+    if (!drop && !(axes->empty() && dim == 1))
+      dims.push_back(dim);
+  setReshaped(node, element, dims);
 }
 
 void inferTranspose(NodeInference &node) {
@@ -487,8 +474,8 @@ void moec::infer::addShapeTypeRules(TypeRules &rules) {
   rules["Size"] = inferSize;
   rules["Reshape"] = inferReshape;
   rules["Flatten"] = inferFlatten;
-  rules["Squeeze"] = inferSqueeze;
-  rules["Unsqueeze"] = inferUnsqueeze;
+  rules["Squeeze"] = [](NodeInference &node) { inferSqueezeOrUnsqueeze(node, false); };
+  rules["Unsqueeze"] = [](NodeInference &node) { inferSqueezeOrUnsqueeze(node, true); };
   rules["Transpose"] = inferTranspose;
   rules["Concat"] = inferConcat;
   rules["Split"] = inferSplit;

@@ -56,8 +56,14 @@ int64_t NodeInference::getOpset() const {
 }
 
 void NodeInference::setResult(unsigned index, Type element, ArrayRef<int64_t> shape) {
-  if (element && index < resultTypes.size())
-    resultTypes[index] = RankedTensorType::get(shape, element);
+  if (!element || index >= resultTypes.size())
+    return;
+  // Dims come from the model's own values (Reshape targets, Split sizes, Tile repeats, pads):
+  // a negative one is an invalid model that legalization reports; here it is left unknown.
+  SmallVector<int64_t> dims = llvm::map_to_vector(shape, [](int64_t dim) {
+    return dim < 0 ? ShapedType::kDynamic : dim;
+  });
+  resultTypes[index] = RankedTensorType::get(dims, element);
 }
 
 void NodeInference::setUnrankedResult(unsigned index, Type element) {

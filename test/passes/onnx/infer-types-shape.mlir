@@ -115,3 +115,20 @@ module attributes {onnx.opset_imports = {ai.onnx = 17 : i64}} {
     return %tiled : !onnx.any
   }
 }
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 17 : i64}} {
+  // Dims taken from a model's values are trusted only when they can be dims: a Reshape to -2
+  // or a negative Split size leaves the dim unknown for legalization to refuse.
+  // CHECK-LABEL: func.func @invalid_dims
+  func.func @invalid_dims(%x: tensor<4x6xf32>) -> (!onnx.any, !onnx.any, !onnx.any) {
+    %t = onnx.constant "t" dense<[4, -2]> : tensor<2xi64>
+    // CHECK: "Reshape"{{.*}} -> tensor<4x?xf32>
+    %r = onnx.node "Reshape"(%x, %t) : (tensor<4x6xf32>, tensor<2xi64>) -> !onnx.any
+    %sizes = onnx.constant "sizes" dense<[-3, 9]> : tensor<2xi64>
+    // CHECK: "Split"{{.*}} -> (tensor<4x?xf32>, tensor<4x9xf32>)
+    %a, %b = onnx.node "Split"(%x, %sizes) {node_attrs = {axis = 1 : i64}} : (tensor<4x6xf32>, tensor<2xi64>) -> (!onnx.any, !onnx.any)
+    return %r, %a, %b : !onnx.any, !onnx.any, !onnx.any
+  }
+}

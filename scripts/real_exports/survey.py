@@ -449,11 +449,11 @@ def cause_table(items, export=False):
 
 def check(manifest, expected_path: Path, moec, timeout, shard, shards) -> int:
     expected = {r["id"]: r for r in json.loads(expected_path.read_text())["results"]}
-    todo = [f for f in manifest["fixtures"]
+    selected = [f for f in manifest["fixtures"]
             if expected.get(f["id"], {}).get("matches")][shard::shards]
     work = Path(tempfile.mkdtemp(prefix="moec-check-"))
     passed = failed = 0
-    for f in todo:
+    for f in selected:
         r = survey_one(f, moec, work, timeout)
         layers, wanted = r.get("moe_layers") or 0, expected[f["id"]].get("moe_layers") or 0
         problem = ("does not compile: " + r.get("compile_error", "") if not r["compiles"]
@@ -464,7 +464,7 @@ def check(manifest, expected_path: Path, moec, timeout, shard, shards) -> int:
         passed, failed = passed + (not problem), failed + bool(problem)
     shutil.rmtree(work, ignore_errors=True)
     print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not todo else 0
+    return 1 if failed or not selected else 0
 
 
 def main():
@@ -492,12 +492,12 @@ def main():
     else:
         work = Path(tempfile.mkdtemp(prefix="moec-survey-"))
         results = []
-        todo = [f for f in manifest["fixtures"] if f["status"] == "ok"
+        selected = [f for f in manifest["fixtures"] if f["status"] == "ok"
                 and (not args.only or any(f["id"].startswith(o) for o in args.only))][shard::shards]
-        for i, f in enumerate(todo):
+        for i, f in enumerate(selected):
             r = survey_one(f, args.moec, work, args.timeout)
             results.append(r)
-            print(f"[{i + 1}/{len(todo)}] {f['id']}: compiles={r['compiles']} matches={r.get('matches')} "
+            print(f"[{i + 1}/{len(selected)}] {f['id']}: compiles={r['compiles']} matches={r.get('matches')} "
                   f"moe.layer={r.get('moe_layers')} {r.get('compile_error', '')[:120]}", file=sys.stderr, flush=True)
         shutil.rmtree(work, ignore_errors=True)
         if args.json:

@@ -23,7 +23,13 @@ static SmallVector<std::unique_ptr<Pass>> createRaisePasses() {
   passes.push_back(moec::createRaiseORTMoE());
   passes.push_back(moec::createRaiseHFMoE());
   passes.push_back(moec::createRaiseDenseMoE());
+  passes.push_back(moec::createRaiseGatheredMoE());
   return passes;
+}
+
+/// The clean-up that raising matches after; optional, for ablations.
+static std::string simplifyGraphPassName() {
+  return moec::createSimplifyGraph()->getArgument().str();
 }
 
 /// The codegen pass that runs the moe kernels on the runtime's host kernels; disabled, the
@@ -33,7 +39,7 @@ static std::string runtimeMoEKernelsPassName() {
 }
 
 std::vector<std::string> moec::getOptionalPassNames() {
-  std::vector<std::string> names;
+  std::vector<std::string> names{simplifyGraphPassName()};
   for (const std::unique_ptr<Pass> &pass : createRaisePasses())
     names.push_back(pass->getArgument().str());
   names.push_back(runtimeMoEKernelsPassName());
@@ -48,6 +54,8 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
     return;
   case moec::Stage::Clean:
     pm.addPass(moec::createInferTypes());
+    if (!llvm::is_contained(options.disabledPasses, simplifyGraphPassName()))
+      pm.addPass(moec::createSimplifyGraph());
     return;
   case moec::Stage::Raise:
     for (std::unique_ptr<Pass> &pass : createRaisePasses())

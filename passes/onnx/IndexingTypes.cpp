@@ -88,6 +88,20 @@ void inferOneHot(NodeInference &node) {
   SmallVector<int64_t> dims(indices.getShape());
   dims.insert(dims.begin() + *axis, depth && depth->size() == 1 ? (*depth)[0] : kDynamic);
   node.setResult(0, element, dims);
+  // One-hot rows of known indices along the last axis: TorchScript computes the repeats of
+  // `repeat_interleave` so.
+  std::optional<SmallVector<int64_t>> picked = node.getConstantInts(0);
+  std::optional<SmallVector<int64_t>> values = node.getConstantInts(2);
+  if (!picked || !depth || depth->size() != 1 || !values || values->size() != 2 ||
+      indices.getRank() > 1 || *axis != rank - 1 ||
+      int64_t(picked->size()) * (*depth)[0] > kMaxTrackedElements)
+    return;
+  IntContents rows;
+  for (int64_t index : *picked)
+    for (int64_t column = 0; column < (*depth)[0]; ++column)
+      rows.push_back(index == column || index + (*depth)[0] == column ? (*values)[1]
+                                                                       : (*values)[0]);
+  node.setContents(0, rows);
 }
 
 void inferCompress(NodeInference &node) {

@@ -39,4 +39,38 @@ def InferTypes : Pass<"moec-infer-types", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def SimplifyGraph : Pass<"moec-simplify-graph", "::mlir::ModuleOp"> {
+  let summary = "Fold shape computations and bypass no-op nodes, so that raising sees one form";
+  let description = [{
+    Exporters spell one computation many ways; raising matches what a subgraph computes, on
+    the graph with these differences folded away (run after `moec-infer-types`):
+
+    - an integer node whose result the type rules know element by element (a `Shape` of
+      static dims, and what `Gather`, `Concat`, `Slice`, `Unsqueeze`, arithmetic, ... compute
+      from such values and constants) becomes an `onnx.constant`;
+    - `Identity`, a `Cast` or `CastLike` to the input's own type, a `Reshape`, `Squeeze`,
+      `Unsqueeze` or `Flatten` whose result has the input's type when that type fixes the
+      shape (at most one dynamic dim), and an `Expand` of a static tensor to its own shape
+      are bypassed;
+    - a reshape of a reshape reads the first one's input: `Reshape(Reshape(x, a), b)` is
+      `Reshape(x, b)` where `b` copies no dim of its input (no 0, or `allowzero`), and a chain
+      that gives `x` its own shape back is `x` (`Squeeze(Unsqueeze(x, 1), 1)`);
+    - a node computing what an earlier node of its block computes (same op, attributes,
+      inputs and types; names aside) is replaced by it;
+    - what is left unused is erased.
+
+    Example: TorchScript's `chunk(2, dim=-1)` of a `[T, 32]` tensor, the half computed from
+    the shape,
+
+    ```mlir
+    %s = onnx.node "Shape"(%h) : (tensor<?x32xf32>) -> tensor<2xi64>
+    %d = onnx.node "Gather"(%s, %last) {node_attrs = {axis = 0 : i64}} : (tensor<2xi64>, tensor<1xi64>) -> tensor<1xi64>
+    %p = onnx.node "Add"(%d, %one) : (tensor<1xi64>, tensor<1xi64>) -> tensor<1xi64>
+    %half = onnx.node "Div"(%p, %two) : (tensor<1xi64>, tensor<1xi64>) -> tensor<1xi64>
+    ```
+
+    becomes `%half = onnx.constant "..." dense<16> : tensor<1xi64>`.
+  }];
+}
+
 #endif // MOEC_PASSES_ONNX_PASSES_TD

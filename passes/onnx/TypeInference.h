@@ -84,6 +84,15 @@ void addReductionTypeRules(TypeRules &rules);
 void addContractionTypeRules(TypeRules &rules);
 void addContribTypeRules(TypeRules &rules);
 
+/// Every family's rules.
+TypeRules getTypeRules();
+
+/// Refines the result type of every node under `root` from its inputs with `rules`, sweeping
+/// until nothing changes, and records in `contents` what is known of small integer tensors.
+/// A result whose declared type contradicts its inputs is an error on the node: failure.
+mlir::LogicalResult inferGraphTypes(mlir::Operation *root, const TypeRules &rules,
+                                    llvm::DenseMap<mlir::Value, IntContents> &contents);
+
 /// numpy matmul of inputs 0 and 1 (1-D operands promoted, batch dims broadcast), each
 /// optionally with its last two dims swapped first, as result 0.
 void inferMatMulResult(NodeInference &node, bool transposeLhs, bool transposeRhs);

@@ -228,6 +228,47 @@ static std::optional<ClampedSwiGLU> matchClampedSwiGLU(Value value) {
       });
 }
 
+/// `value` as one half of the last axis of some tensor: an output of a Split in two equal
+/// parts along the last axis, or a Slice of the first or second half of it (step 1). The
+/// halved tensor and which half (0 or 1), or nothing.
+static std::optional<std::pair<Value, unsigned>> matchHalf(Value value) {
+  auto type = llvm::dyn_cast<RankedTensorType>(value.getType());
+  if (!type || type.getRank() == 0 || type.isDynamicDim(type.getRank() - 1))
+    return std::nullopt;
+  int64_t rank = type.getRank(), half = type.getDimSize(rank - 1);
+  auto isLastAxis = [&](int64_t axis) { return axis == -1 || axis == rank - 1; };
+  auto halvedData = [&](Value data) {
+    auto dataType = llvm::dyn_cast<RankedTensorType>(data.getType());
+    return dataType && dataType.getRank() == rank && dataType.getDimSize(rank - 1) == 2 * half;
+  };
+  if (onnx::NodeOp split = getDefiningNode(value, "Split")) {
+    Value data = split.getInputs()[0];
+    std::optional<SmallVector<int64_t>> sizes =
+        split.hasInput(1) ? getIntConstant(split.getInputs()[1]) : split.getIntsAttr("split");
+    bool equalParts = !sizes || *sizes == SmallVector<int64_t>{half, half};
+    if (split->getNumResults() != 2 || !isLastAxis(split.getIntAttr("axis", 0)) ||
+        !equalParts || !halvedData(data))
+      return std::nullopt;
+    return std::make_pair(data, llvm::cast<OpResult>(value).getResultNumber());
+  }
+  onnx::NodeOp slice = getDefiningNode(value, "Slice");
+  if (!slice || slice.getInputs().size() < 4 || !halvedData(slice.getInputs()[0]))
+    return std::nullopt;
+  std::optional<SmallVector<int64_t>> starts = getIntConstant(slice.getInputs()[1]);
+  std::optional<SmallVector<int64_t>> ends = getIntConstant(slice.getInputs()[2]);
+  std::optional<SmallVector<int64_t>> axes = getIntConstant(slice.getInputs()[3]);
+  std::optional<SmallVector<int64_t>> steps =
+      slice.hasInput(4) ? getIntConstant(slice.getInputs()[4]) : SmallVector<int64_t>{1};
+  if (!starts || !ends || !axes || !steps || starts->size() != 1 || ends->size() != 1 ||
+      axes->size() != 1 || *steps != SmallVector<int64_t>{1} || !isLastAxis((*axes)[0]))
+    return std::nullopt;
+  if ((*starts)[0] == 0 && (*ends)[0] == half)
+    return std::make_pair(slice.getInputs()[0], 0u);
+  if ((*starts)[0] == half && (*ends)[0] >= 2 * half)
+    return std::make_pair(slice.getInputs()[0], 1u);
+  return std::nullopt;
+}
+
 /// The projection producing `value` from `input`.
 static FailureOr<Linear>
 matchProjectionOf(Value value, Value input, Reason &reason,
@@ -235,7 +276,7 @@ matchProjectionOf(Value value, Value input, Reason &reason,
   FailureOr<Linear> linear = matchProjection(value, reason);
   if (failed(linear))
     return failure();
-  if (linear->input != input)
+  if (input && linear->input != input)
     return reason = "a projection of the expert does not read the expert's input", failure();
   return linear;
 }
@@ -285,19 +326,36 @@ moec::raise::matchExpertBody(Value input, Value output, Reason &reason,
                       " feeds the down projection",
              failure();
     }
-    FailureOr<Linear> gate = matchProjectionOf(gated->first.input, input, reason, matchProjection);
-    if (failed(gate))
-      return failure();
-    FailureOr<Linear> up = matchProjectionOf(gated->second, input, reason, matchProjection);
-    if (failed(up))
-      return failure();
     body.activation = gated->first.activation;
     body.gated = true;
-    body.gate = *gate;
-    body.up = *up;
+    std::optional<std::pair<Value, unsigned>> gateHalf = matchHalf(gated->first.input);
+    std::optional<std::pair<Value, unsigned>> upHalf = matchHalf(gated->second);
+    if (gateHalf && upHalf && gateHalf->first == upHalf->first) {
+      if (gateHalf->second != 0 || upHalf->second != 1)
+        return reason = "the activation takes the second half of the fused gate and up "
+                        "projection (moe.layer's gate columns come first)",
+               failure();
+      FailureOr<Linear> up = matchProjectionOf(gateHalf->first, input, reason, matchProjection);
+      if (failed(up))
+        return failure();
+      body.halves = true;
+      body.up = *up;
+    } else {
+      FailureOr<Linear> gate =
+          matchProjectionOf(gated->first.input, input, reason, matchProjection);
+      if (failed(gate))
+        return failure();
+      FailureOr<Linear> up = matchProjectionOf(gated->second, input, reason, matchProjection);
+      if (failed(up))
+        return failure();
+      if (gate->input != up->input)
+        return reason = "the gate and up projections read different inputs", failure();
+      body.gate = *gate;
+      body.up = *up;
+    }
   }
 
-  int64_t inner = body.up.getOutSize() / (body.interleaved ? 2 : 1);
+  int64_t inner = body.up.getOutSize() / (body.interleaved || body.halves ? 2 : 1);
   if ((body.interleaved && body.up.getOutSize() % 2 != 0) ||
       (body.gate && body.gate->getOutSize() != inner) || body.down.getInSize() != inner ||
       body.down.getOutSize() != body.up.getInSize())
@@ -317,7 +375,8 @@ bool ExpertBody::isSameKind(const ExpertBody &other) const {
            getElementTypeOrSelf(a.weight.getType()) == getElementTypeOrSelf(b.weight.getType());
   };
   return activation == other.activation && gated == other.gated &&
-         interleaved == other.interleaved && alpha == other.alpha && limit == other.limit &&
+         interleaved == other.interleaved && halves == other.halves && alpha == other.alpha &&
+         limit == other.limit &&
          bool(gate) == bool(other.gate) && (!gate || sameShape(*gate, *other.gate)) &&
          sameShape(up, other.up) && sameShape(down, other.down);
 }

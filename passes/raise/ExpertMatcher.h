@@ -27,6 +27,9 @@ struct ExpertBody {
   bool gated = false;
   /// GPT-OSS: one projection whose even columns are the gate and odd columns the up.
   bool interleaved = false;
+  /// transformers 5's `gate_up_proj`: one projection whose first half of columns is the gate
+  /// and second half the up (`chunk(2, dim=-1)`), moe.layer's own column order.
+  bool halves = false;
   double alpha = 1.702, limit = 7.0;
   /// Gated and not interleaved: the gate projection. Otherwise null (unused).
   std::optional<Linear> gate;
@@ -45,6 +48,8 @@ struct ExpertBody {
 
 /// Matches the expert that maps `input` to `output`, its projections recognized by
 /// `matchProjection` (per-expert Linears by default; stacked ones for dense-masked exports).
+/// A null `input` accepts projections of any input: the caller checks `up.input` (and that
+/// `gate->input` is the same).
 mlir::FailureOr<ExpertBody> matchExpertBody(
     mlir::Value input, mlir::Value output, Reason &reason,
     llvm::function_ref<mlir::FailureOr<Linear>(mlir::Value, Reason &)> matchProjection =

@@ -2,6 +2,7 @@
 
 #include "ONNXMatch.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -109,6 +110,29 @@ std::optional<SmallVector<int64_t>> moec::raise::getIntConstant(Value value) {
   return onnx::getIntValues(constant.getValue(), std::numeric_limits<int64_t>::max());
 }
 
+/// The input of `value`'s node when that node only reshapes it, or null.
+static Value getReshapedInput(Value value) {
+  auto node = value.getDefiningOp<onnx::NodeOp>();
+  bool reshapes = node && node.getDomain().empty() && !node.getInputs().empty() &&
+                  llvm::is_contained({"Reshape", "Squeeze", "Unsqueeze", "Flatten"},
+                                     node.getOpType());
+  return reshapes ? node.getInputs()[0] : Value();
+}
+
+Value moec::raise::skipReshapes(Value value) {
+  while (Value input = getReshapedInput(value))
+    value = input;
+  return value;
+}
+
+Value moec::raise::skipReshapesToRank(Value value, int64_t rank) {
+  for (; value; value = getReshapedInput(value))
+    if (auto type = llvm::dyn_cast<RankedTensorType>(value.getType());
+        type && type.getRank() == rank)
+      return value;
+  return {};
+}
+
 bool moec::raise::hasIntsInput(onnx::NodeOp node, unsigned index, ArrayRef<int64_t> expected) {
   std::optional<SmallVector<int64_t>> values =
       node.hasInput(index) ? getIntConstant(node.getInputs()[index]) : std::nullopt;
@@ -154,28 +178,59 @@ std::optional<SmallVector<int64_t>> moec::raise::getExpandShape(Value shape) {
   return target;
 }
 
+/// Whether the integer tensor `part` (0-D or 1-D) holds dims `first, first + 1, ...` of
+/// `tensor`, as many as it has elements: a constant equal to those static dims, `Shape(tensor)`
+/// over that range, or `Gather(Shape(tensor), those indices)`, maybe unsqueezed.
+static bool holdsDimsOf(Value part, Value tensor, int64_t first) {
+  auto partType = llvm::dyn_cast<RankedTensorType>(part.getType());
+  auto type = llvm::dyn_cast<RankedTensorType>(tensor.getType());
+  if (!partType || !type || partType.getRank() > 1 || !partType.hasStaticShape())
+    return false;
+  int64_t count = partType.getNumElements(), rank = type.getRank();
+  if (first + count > rank)
+    return false;
+  if (std::optional<SmallVector<int64_t>> values = getIntConstant(part))
+    return llvm::all_of(llvm::enumerate(*values), [&](auto element) {
+      return element.value() == type.getDimSize(first + element.index());
+    });
+  if (onnx::NodeOp shape = getDefiningNode(part, "Shape")) {
+    auto bound = [&](int64_t at) { return std::clamp(at < 0 ? at + rank : at, int64_t(0), rank); };
+    return shape.getInputs()[0] == tensor && bound(shape.getIntAttr("start", 0)) == first &&
+           bound(shape.getIntAttr("end", rank)) == first + count;
+  }
+  if (onnx::NodeOp unsqueeze = getDefiningNode(part, "Unsqueeze"))
+    return hasIntsInput(unsqueeze, 1, {0}) && holdsDimsOf(unsqueeze.getInputs()[0], tensor, first);
+  onnx::NodeOp gather = getDefiningNode(part, "Gather");
+  std::optional<SmallVector<int64_t>> indices =
+      gather ? getIntConstant(gather.getInputs()[1]) : std::nullopt;
+  if (!indices || gather.getIntAttr("axis", 0) != 0 ||
+      !holdsDimsOf(gather.getInputs()[0], tensor, 0) ||
+      llvm::cast<RankedTensorType>(gather.getInputs()[0].getType()).getNumElements() != rank)
+    return false;
+  return llvm::all_of(llvm::enumerate(*indices), [&](auto index) {
+    int64_t dim = index.value() < 0 ? index.value() + rank : index.value();
+    return dim == first + int64_t(index.index());
+  });
+}
+
 bool moec::raise::isShapeOf(Value shape, Value tensor) {
-  auto isShapeNode = [&](Value value) {
-    onnx::NodeOp node = getDefiningNode(value, "Shape");
-    return node && node.getInputs()[0] == tensor && !node.hasNodeAttr("start") &&
-           !node.hasNodeAttr("end");
-  };
-  if (isShapeNode(shape))
+  auto type = llvm::dyn_cast<RankedTensorType>(tensor.getType());
+  auto shapeType = llvm::dyn_cast<RankedTensorType>(shape.getType());
+  if (!type || !shapeType || shapeType.getRank() != 1 ||
+      shapeType.getDimSize(0) != type.getRank())
+    return false;
+  if (holdsDimsOf(shape, tensor, 0))
     return true;
   onnx::NodeOp concat = getDefiningNode(shape, "Concat");
-  auto type = llvm::dyn_cast<RankedTensorType>(tensor.getType());
-  if (!concat || !type || int64_t(concat.getInputs().size()) != type.getRank() ||
-      concat.getIntAttr("axis", 0) != 0)
+  if (!concat || concat.getIntAttr("axis", 0) != 0)
     return false;
-  for (auto [dim, value] : llvm::enumerate(concat.getInputs())) {
-    onnx::NodeOp unsqueeze = getDefiningNode(value, "Unsqueeze");
-    onnx::NodeOp gather =
-        unsqueeze ? getDefiningNode(unsqueeze.getInputs()[0], "Gather") : onnx::NodeOp();
-    if (!gather || !hasIntsInput(unsqueeze, 1, {0}) || !hasIntsInput(gather, 1, {int64_t(dim)}) ||
-        gather.getIntAttr("axis", 0) != 0 || !isShapeNode(gather.getInputs()[0]))
+  int64_t first = 0;
+  for (Value part : concat.getInputs()) {
+    if (!holdsDimsOf(part, tensor, first))
       return false;
+    first += llvm::cast<RankedTensorType>(part.getType()).getNumElements();
   }
-  return true;
+  return first == type.getRank();
 }
 
 bool moec::raise::isZerosLike(Value value, Value like) {

@@ -30,6 +30,13 @@ onnx::NodeOp getDefiningNode(mlir::Value value, llvm::StringRef opType);
 /// `value` with float-to-float Casts (which torch writes around softmax) looked through.
 mlir::Value skipFloatCasts(mlir::Value value);
 
+/// `value` with reshapes looked through (Reshape, Squeeze, Unsqueeze, Flatten): the tensor
+/// whose elements it holds in the same row-major order.
+mlir::Value skipReshapes(mlir::Value value);
+/// The first value of rank `rank` met looking back through `value`'s reshapes, `value`
+/// itself included, or null.
+mlir::Value skipReshapesToRank(mlir::Value value, int64_t rank);
+
 /// Whether `node`'s constant integer input `index` holds exactly `expected`.
 bool hasIntsInput(onnx::NodeOp node, unsigned index, llvm::ArrayRef<int64_t> expected);
 

@@ -91,4 +91,35 @@ def RaiseDenseMoE : Pass<"moec-raise-dense-moe", "::mlir::ModuleOp"> {
   let dependentDialects = ["::moec::moe::MoEDialect"];
 }
 
+def RaiseGatheredMoE : Pass<"moec-raise-gathered-moe", "::mlir::ModuleOp"> {
+  let summary = "Raise experts computed on weights gathered per token (transformers 5's batched_mm) to moe.layer";
+  let description = [{
+    transformers 5 keeps each MoE block's experts as stacked parameters (`gate_up_proj`
+    `[E, 2I, H]`, `down_proj` `[E, H, I]`; GPT-OSS stores them `[E, H, 2I]` / `[E, I, H]`)
+    and its `batched_mm` implementation, the one torch's exporters and transformers' own
+    exporter trace, computes every (token, slot) pair at once. The pass finds that
+    computation by what it does and replaces it with one `moe.layer`, anchored on the sum
+    over the slots:
+
+    - `ReduceSum(z, axes = [1], keepdims = 0)` of `z` `[T, k, H]`, the expert rows
+      `[T * k, H]` times the routing weights `[T, k]` (each viewed alike through reshapes,
+      which keep the row-major order: row `t * k + s` is token t's slot s);
+    - the rows come from the expert body (the shared expert matcher: SwiGLU / GeGLU with the
+      gate and up in one projection as halves (`chunk(2)`) or interleaved (GPT-OSS's clamped
+      SwiGLU), plain MLPs, biases) whose projections are batched MatMuls over weights
+      gathered by each row's expert (`GatherND(W, ids[:, None])` or `Gather(W, ids)`, ids a
+      view of the TopK's indices), `W[ids] @ x[:, :, None]` for `[E, out, in]` stacks or
+      `x[:, None, :] @ W[ids]` for `[E, in, out]`, plus a gathered `[E, out]` bias;
+    - the body reads the router's tokens repeated k times (`repeat_interleave`: `Expand` or
+      `Tile` of `Unsqueeze(tokens, 1)` to `[T, k, H]`, viewed as rows);
+    - the routing is recognized by the shared router matcher and its weights must be those
+      the rows are multiplied by.
+
+    The weights are rearranged into moe.layer's layout (transposed, gate columns first).
+    A candidate (such a slot sum) that differs in any detail stays as it is, compiled by the
+    generic path, with a remark on the ReduceSum that names what did not match.
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"];
+}
+
 #endif // MOEC_PASSES_RAISE_PASSES_TD

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ExpertMatcher.h"
+#include "LayerOperands.h"
 #include "ONNXMatch.h"
 #include "RaiseDriver.h"
 #include "RouterMatcher.h"
@@ -298,35 +299,6 @@ FailureOr<Linear> matchStackedLinear(Value output, Reason &reason) {
 // moe.layer's operands
 //===----------------------------------------------------------------------===//
 
-/// The name of the constant `value`, for the constants derived from it.
-StringRef getConstantName(Value value) { return value.getDefiningOp<onnx::ConstantOp>().getName(); }
-
-/// `value` (a constant) with its elements viewed as `type`, of the same size; no copy.
-Value retypeConstant(PatternRewriter &rewriter, Value value, RankedTensorType type) {
-  auto constant = value.getDefiningOp<onnx::ConstantOp>();
-  ElementsAttr attr;
-  if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
-    attr = DenseResourceElementsAttr::get(type, resource.getRawHandle());
-  else
-    attr = llvm::cast<DenseElementsAttr>(constant.getValue()).reshape(type);
-  return onnx::ConstantOp::create(rewriter, constant.getLoc(), type, constant.getName(), attr);
-}
-
-/// The router weight as moe.layer takes it, `[E, H]`.
-FailureOr<Value> buildRouterWeight(PatternRewriter &rewriter, const Linear &router) {
-  if (router.weightIsOutIn)
-    return router.weight;
-  ConstantBytes weight = *getConstantBytes(router.weight);
-  int64_t hidden = weight.type.getDimSize(0), experts = weight.type.getDimSize(1);
-  auto type = RankedTensorType::get({experts, hidden}, weight.type.getElementType());
-  return createWeightStack(
-      rewriter, router.weight.getLoc(), type,
-      (getConstantName(router.weight) + ".transposed").str(), 1, experts, [&](int64_t) {
-        return ExpertColumns{
-            SourceColumns::ofMatrix(weight, 0, experts, hidden, /*transposed=*/true)};
-      });
-}
-
 /// A stacked `[E, R, N]` constant of a gated expert (its up weight or bias) in moe.layer's
 /// column order, gate first: de-interleaved from `up` alone, or `gate` and `up` (each
 /// `[E, R, N / 2]`) side by side.
@@ -389,8 +361,8 @@ FailureOr<Value> buildUpBias(PatternRewriter &rewriter, const ExpertBody &body) 
 /// rearranged (written to a temporary file) is an error and sets `sawError`, which fails the
 /// pass.
 struct RaiseDenseCombine : OpRewritePattern<onnx::NodeOp> {
-  RaiseDenseCombine(MLIRContext *context, RemarkedNodes &remarked, bool &sawError)
-      : OpRewritePattern(context), remarked(remarked), sawError(sawError) {}
+  RaiseDenseCombine(MLIRContext *context, RaiseRemarks &remarks, bool &sawError)
+      : OpRewritePattern(context), remarks(remarks), sawError(sawError) {}
 
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     std::optional<DenseCombine> combine = matchDenseCombine(node);
@@ -402,8 +374,7 @@ struct RaiseDenseCombine : OpRewritePattern<onnx::NodeOp> {
     Reason reason;
     FailureOr<moe::LayerOp> layer = raise(node, *combine, scatter, rewriter, reason);
     if (failed(layer)) {
-      if (remarked.first(node))
-        node.emitRemark() << describe(node) << " not raised to moe.layer: " << reason;
+      remarks.notRaised(node, describe(node) + " not raised to moe.layer: " + reason);
       return failure();
     }
     rewriter.replaceOp(node, layer->getResult());
@@ -416,7 +387,7 @@ private:
                                 onnx::NodeOp scatter, PatternRewriter &rewriter,
                                 Reason &reason) const;
 
-  RemarkedNodes &remarked;
+  RaiseRemarks &remarks;
   bool &sawError;
 };
 

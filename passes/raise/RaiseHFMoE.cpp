@@ -155,14 +155,19 @@ static bool isWeightLookup(Value value, Value weights, Value tokenRow, Value slo
   onnx::NodeOp gather = getDefiningNode(value, "Gather");
   if (!gather || gather.getIntAttr("axis", 0) != 0)
     return false;
-  // Flatten(weights, 2) or Flatten(Unsqueeze(weights, 2), 2): both [T * k, 1].
-  onnx::NodeOp flatten = getDefiningNode(gather.getInputs()[0], "Flatten");
-  if (!flatten || flatten.getIntAttr("axis", 1) != 2)
+  // Flatten(weights, 2) or Flatten(Unsqueeze(weights, 2), 2): both [T * k, 1]. With k = 1
+  // the weights [T, 1] are that already (moec-simplify-graph bypasses the no-op Flatten).
+  Value flattened = gather.getInputs()[0];
+  if (onnx::NodeOp flatten = getDefiningNode(flattened, "Flatten")) {
+    if (flatten.getIntAttr("axis", 1) != 2)
+      return false;
+    flattened = flatten.getInputs()[0];
+    if (onnx::NodeOp unsqueeze = getDefiningNode(flattened, "Unsqueeze");
+        unsqueeze && hasIntsInput(unsqueeze, 1, {2}))
+      flattened = unsqueeze.getInputs()[0];
+  } else if (k != 1) {
     return false;
-  Value flattened = flatten.getInputs()[0];
-  if (onnx::NodeOp unsqueeze = getDefiningNode(flattened, "Unsqueeze");
-      unsqueeze && hasIntsInput(unsqueeze, 1, {2}))
-    flattened = unsqueeze.getInputs()[0];
+  }
   if (skipFloatCasts(flattened) != skipFloatCasts(weights))
     return false;
   // The flat row: Add(slot, Mul(token, k)), operands in either order.
@@ -176,6 +181,19 @@ static bool isWeightLookup(Value value, Value weights, Value tokenRow, Value slo
                            isSlotCount(mul.getInputs()[mul.getInputs()[0] == token ? 1 : 0], k);
                   }).has_value();
          }).has_value();
+}
+
+/// The token rows `[n]` as a column `[n, 1]`: `Unsqueeze(tokenRow, 1)`, or the column that
+/// `tokenRow` squeezes (moec-simplify-graph bypasses the Squeeze-Unsqueeze round trip).
+static SmallVector<Value> getTokenColumns(Value tokenRow) {
+  SmallVector<Value> columns;
+  for (onnx::NodeOp unsqueeze : getUsers(tokenRow, "Unsqueeze"))
+    if (hasIntsInput(unsqueeze, 1, {1}))
+      columns.push_back(unsqueeze.getResult(0));
+  if (onnx::NodeOp squeeze = getDefiningNode(tokenRow, "Squeeze");
+      squeeze && hasIntsInput(squeeze, 1, {1}))
+    columns.push_back(squeeze.getInputs()[0]);
+  return columns;
 }
 
 /// Matches expert `expert`'s iteration, given its mask rows.
@@ -194,12 +212,11 @@ static FailureOr<ExpertChain> matchExpertChain(const Routing &routing, int64_t e
   // index_add_(0, token, contribution): ScatterElements(zeros, Expand(Unsqueeze(token, 1)),
   // Expand(contribution), axis = 0), added to the running sum.
   onnx::NodeOp scatter;
-  for (onnx::NodeOp unsqueeze : getUsers(tokenRow, "Unsqueeze"))
-    if (hasIntsInput(unsqueeze, 1, {1}))
-      for (onnx::NodeOp expand : getUsers(unsqueeze.getResult(0), "Expand"))
-        for (onnx::NodeOp user : getUsers(expand.getResult(0), "ScatterElements"))
-          if (user.getInputs()[1] == expand.getResult(0))
-            scatter = user;
+  for (Value column : getTokenColumns(tokenRow))
+    for (onnx::NodeOp expand : getUsers(column, "Expand"))
+      for (onnx::NodeOp user : getUsers(expand.getResult(0), "ScatterElements"))
+        if (user.getInputs()[1] == expand.getResult(0))
+          scatter = user;
   if (!scatter)
     return fail("its token rows are not scattered into the output (index_add_)");
   StringRef reduction = scatter.getStringAttr("reduction", "none");
@@ -561,8 +578,8 @@ namespace {
 /// by the driver. A layer whose weights cannot be written is an error and sets `sawError`,
 /// which fails the pass.
 struct RaiseHFMoELayer : OpRewritePattern<onnx::NodeOp> {
-  RaiseHFMoELayer(MLIRContext *context, RemarkedNodes &remarked, bool &sawError)
-      : OpRewritePattern(context), remarked(remarked), sawError(sawError) {}
+  RaiseHFMoELayer(MLIRContext *context, RaiseRemarks &remarks, bool &sawError)
+      : OpRewritePattern(context), remarks(remarks), sawError(sawError) {}
 
   LogicalResult matchAndRewrite(onnx::NodeOp topK, PatternRewriter &rewriter) const override {
     if (sawError || !isExpertChoice(topK))
@@ -570,8 +587,7 @@ struct RaiseHFMoELayer : OpRewritePattern<onnx::NodeOp> {
     Reason reason;
     FailureOr<HFMoELayer> layer = matchHFMoELayer(topK, reason);
     if (failed(layer) || failed(checkElementTypes(*layer, reason))) {
-      if (remarked.first(topK))
-        topK.emitRemark() << "not raised: " << describe(topK) << ": " << reason;
+      remarks.notRaised(topK, "not raised: " + describe(topK) + ": " + reason);
       return failure();
     }
     if (failed(rewriteHFMoELayer(rewriter, *layer))) {
@@ -581,7 +597,7 @@ struct RaiseHFMoELayer : OpRewritePattern<onnx::NodeOp> {
     return success();
   }
 
-  RemarkedNodes &remarked;
+  RaiseRemarks &remarks;
   bool &sawError;
 };
 

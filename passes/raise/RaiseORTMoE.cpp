@@ -390,8 +390,8 @@ FailureOr<Value> createWeight(PatternRewriter &rewriter, Location loc, const Twi
 /// like a remark) and sets `sawError`, which fails the pass; so does a weight that cannot be
 /// written.
 struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
-  RaiseORTMoENode(MLIRContext *context, RemarkedNodes &remarked, bool &sawError)
-      : OpRewritePattern(context), remarked(remarked), sawError(sawError) {}
+  RaiseORTMoENode(MLIRContext *context, RaiseRemarks &remarks, bool &sawError)
+      : OpRewritePattern(context), remarks(remarks), sawError(sawError) {}
 
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     if (node.getOpType() != "MoE" || node.getDomain() != "com.microsoft" ||
@@ -401,7 +401,7 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
     NodeReader reader(node);
     FailureOr<LayerPlan> plan = reader.plan(whyNot);
     if (reader.isMalformed()) {
-      if (remarked.first(node))
+      if (remarks.firstError(node))
         node.emitError() << "node " << raise::describe(node)
                          << ": the expert weights do not fit together: " << whyNot;
       sawError = true;
@@ -414,8 +414,7 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
                                                resultType, static_cast<Type>(tokensType))))
       whyNot = "its output type does not match its input's";
     if (!whyNot.empty()) {
-      if (remarked.first(node))
-        node.emitRemark() << "not raised: " << whyNot;
+      remarks.notRaised(node, "not raised: " + whyNot);
       return failure();
     }
 
@@ -475,7 +474,7 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
     return success();
   }
 
-  RemarkedNodes &remarked;
+  RaiseRemarks &remarks;
   bool &sawError;
 };
 

@@ -175,7 +175,8 @@ struct CollapseReshapeChain : OpRewritePattern<onnx::NodeOp> {
 };
 
 /// A node that computes what an earlier node of its block computes (same op type, domain,
-/// attributes, inputs and result types; names aside) is replaced by that node.
+/// attributes, inputs and result types; names aside, equal small constants alike) is
+/// replaced by that node.
 struct MergeRepeatedNode : OpRewritePattern<onnx::NodeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -194,10 +195,24 @@ struct MergeRepeatedNode : OpRewritePattern<onnx::NodeOp> {
   }
 
 private:
+  /// The same value, or small integer constants of one type and the same elements (each
+  /// Constant node of a model is its own constant).
+  static bool isSameInput(Value a, Value b) {
+    if (a == b)
+      return true;
+    auto constantA = a.getDefiningOp<onnx::ConstantOp>();
+    auto constantB = b.getDefiningOp<onnx::ConstantOp>();
+    if (!constantA || !constantB || a.getType() != b.getType())
+      return false;
+    std::optional<SmallVector<int64_t>> valuesA =
+        onnx::getIntValues(constantA.getValue(), kMaxTrackedElements);
+    return valuesA && valuesA == onnx::getIntValues(constantB.getValue(), kMaxTrackedElements);
+  }
+
   static bool isSameComputation(onnx::NodeOp node, onnx::NodeOp other) {
     return other.getOpType() == node.getOpType() && other.getDomain() == node.getDomain() &&
            other.getNodeAttrs() == node.getNodeAttrs() && other->getNumRegions() == 0 &&
-           llvm::equal(other.getInputs(), node.getInputs()) &&
+           llvm::equal(other.getInputs(), node.getInputs(), isSameInput) &&
            llvm::equal(other->getResultTypes(), node->getResultTypes());
   }
 };

@@ -380,3 +380,56 @@ bool ExpertBody::isSameKind(const ExpertBody &other) const {
          bool(gate) == bool(other.gate) && (!gate || sameShape(*gate, *other.gate)) &&
          sameShape(up, other.up) && sameShape(down, other.down);
 }
+
+/// Whether `reshape` flattens its input to `[?, H]` rows, H the input's last dimension.
+static bool isRowFlattening(onnx::NodeOp reshape) {
+  auto resultType = llvm::dyn_cast<RankedTensorType>(reshape.getResult(0).getType());
+  auto inputType = llvm::dyn_cast<RankedTensorType>(reshape.getInputs()[0].getType());
+  return resultType && inputType && resultType.getRank() == 2 && inputType.getRank() >= 2 &&
+         !resultType.isDynamicDim(1) &&
+         inputType.getDimSize(inputType.getRank() - 1) == resultType.getDimSize(1);
+}
+
+std::optional<SharedExpert> moec::raise::matchSharedExpert(Value sum, Value tokens,
+                                                          const ExpertBody &routed) {
+  SharedExpert shared;
+  Value routedOut = sum, input = tokens;
+  if (onnx::NodeOp view = getSingleUser(sum, "Reshape"); view && sum.hasOneUse()) {
+    onnx::NodeOp flatten = getDefiningNode(tokens, "Reshape");
+    if (!flatten || !isRowFlattening(flatten) ||
+        view.getResult(0).getType() != flatten.getInputs()[0].getType() ||
+        !isShapeOf(view.getInputs()[1], flatten.getInputs()[0]))
+      return std::nullopt;
+    shared.unflattenedSum = routedOut = view.getResult(0);
+    input = flatten.getInputs()[0];
+  }
+  onnx::NodeOp add = getSingleUser(routedOut, "Add");
+  if (!add || !routedOut.hasOneUse())
+    return std::nullopt;
+  Value term = add.getInputs()[add.getInputs()[0] == routedOut ? 1 : 0];
+  shared.result = add.getResult(0);
+  Value sharedOut = term;
+  if (onnx::NodeOp mul = getDefiningNode(term, "Mul")) {
+    Reason ignored;
+    std::optional<unsigned> gateIndex = matchEitherInput(mul, [&](Value value) {
+      onnx::NodeOp sigmoid = getDefiningNode(value, "Sigmoid");
+      if (!sigmoid)
+        return false;
+      FailureOr<Linear> gate = matchLinear(sigmoid.getInputs()[0], ignored);
+      if (failed(gate) || gate->input != input || gate->getOutSize() != 1 || gate->bias)
+        return false;
+      shared.gate = *gate;
+      return true;
+    });
+    if (gateIndex)
+      sharedOut = mul.getInputs()[1 - *gateIndex];
+  }
+  Reason ignored;
+  FailureOr<ExpertBody> body = matchExpertBody(input, sharedOut, ignored);
+  // moe.layer's shared expert has the routed experts' body and no biases.
+  if (failed(body) || body->activation != routed.activation || body->gated != routed.gated ||
+      body->interleaved || (body->gate && body->gate->bias) || body->up.bias || body->down.bias)
+    return std::nullopt;
+  shared.body = std::move(*body);
+  return shared;
+}

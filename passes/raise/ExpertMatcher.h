@@ -55,6 +55,27 @@ mlir::FailureOr<ExpertBody> matchExpertBody(
     llvm::function_ref<mlir::FailureOr<Linear>(mlir::Value, Reason &)> matchProjection =
         matchLinear);
 
+/// An optional shared expert added to the routed experts' sum, with its sigmoid gate.
+struct SharedExpert {
+  ExpertBody body;
+  std::optional<Linear> gate;
+  /// The value `routed sum + gate * shared` that the layer replaces.
+  mlir::Value result;
+  /// Null, or the view of the routed sum back to the shape of the tokens before they were
+  /// flattened, when the shared expert is added to that (DeepSeek-V3's
+  /// `out.view(B, S, H) + shared_experts(residuals)`): it then reads the layer and stands
+  /// for `result`.
+  mlir::Value unflattenedSum;
+};
+
+/// The shared expert added to `sum`, the routed experts' output over `tokens` `[T, H]`:
+/// `sum + Sigmoid(Linear(tokens)) * shared(tokens)` (Qwen2-MoE) or `sum + shared(tokens)`; or,
+/// when the tokens are the rows of a flattened input, `Reshape(sum, shape of input) +
+/// shared(input)` (DeepSeek-V3). The shared expert has the routed experts' body and no
+/// biases (moe.layer's shared operands).
+std::optional<SharedExpert> matchSharedExpert(mlir::Value sum, mlir::Value tokens,
+                                              const ExpertBody &routed);
+
 } // namespace moec::raise
 
 #endif // MOEC_PASSES_RAISE_EXPERTMATCHER_H

@@ -97,3 +97,41 @@ FailureOr<Value> moec::raise::buildStackedBias(OpBuilder &builder, const Linear 
                              return columns;
                            });
 }
+
+/// All columns of a per-expert (not stacked) Linear's weight as `[in, out]`.
+static SourceColumns allColumns(const Linear &linear) {
+  return SourceColumns::ofMatrix(*getConstantBytes(linear.weight), 0, linear.getInSize(),
+                                 linear.getOutSize(), linear.weightIsOutIn);
+}
+
+FailureOr<SharedExpertWeights>
+moec::raise::buildSharedExpertWeights(OpBuilder &builder, Location loc, StringRef prefix,
+                                      const SharedExpert &shared) {
+  const ExpertBody &body = shared.body;
+  Type element = getElementTypeOrSelf(body.up.weight.getType());
+  auto create = [&](StringRef name, int64_t rows, ExpertColumns columns) {
+    return createWeightStack(builder, loc,
+                             RankedTensorType::get({rows, countColumns(columns)}, element),
+                             (prefix + name).str(), 1, rows,
+                             [&](int64_t) { return columns; });
+  };
+  ExpertColumns upColumns;
+  if (body.gate)
+    upColumns.push_back(allColumns(*body.gate));
+  upColumns.push_back(allColumns(body.up));
+  SharedExpertWeights weights;
+  FailureOr<Value> up = create("shared_up", body.up.getInSize(), upColumns);
+  FailureOr<Value> down = create("shared_down", body.down.getInSize(), {allColumns(body.down)});
+  if (failed(up) || failed(down))
+    return failure();
+  weights.up = *up;
+  weights.down = *down;
+  if (shared.gate) {
+    FailureOr<Value> gate = create("shared_gate", shared.gate->getInSize(),
+                                   {allColumns(*shared.gate)});
+    if (failed(gate))
+      return failure();
+    weights.gate = *gate;
+  }
+  return weights;
+}

@@ -46,6 +46,18 @@ mlir::FailureOr<mlir::Value> buildStackedWeight(mlir::OpBuilder &builder, const 
 mlir::FailureOr<mlir::Value> buildStackedBias(mlir::OpBuilder &builder, const Linear &linear,
                                               llvm::ArrayRef<ColumnRun> runs);
 
+/// moe.layer's shared-expert operands: up `[H, N]` (gate columns first), down `[I, H]` and
+/// the optional sigmoid gate `[H, 1]` (null without one).
+struct SharedExpertWeights {
+  mlir::Value up, down, gate;
+};
+
+/// Builds the shared expert's operands, their constants named `prefix` + "shared_up", ...
+mlir::FailureOr<SharedExpertWeights> buildSharedExpertWeights(mlir::OpBuilder &builder,
+                                                              mlir::Location loc,
+                                                              llvm::StringRef prefix,
+                                                              const SharedExpert &shared);
+
 } // namespace moec::raise
 
 #endif // MOEC_PASSES_RAISE_LAYEROPERANDS_H

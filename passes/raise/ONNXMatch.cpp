@@ -18,6 +18,20 @@ onnx::NodeOp moec::raise::getDefiningNode(Value value, StringRef opType) {
   return node;
 }
 
+SmallVector<onnx::NodeOp> moec::raise::getUsers(Value value, StringRef opType) {
+  SmallVector<onnx::NodeOp> users;
+  for (Operation *user : value.getUsers())
+    if (auto node = llvm::dyn_cast<onnx::NodeOp>(user);
+        node && node.getOpType() == opType && node.getDomain().empty())
+      users.push_back(node);
+  return users;
+}
+
+onnx::NodeOp moec::raise::getSingleUser(Value value, StringRef opType) {
+  SmallVector<onnx::NodeOp> users = getUsers(value, opType);
+  return users.size() == 1 ? users.front() : onnx::NodeOp();
+}
+
 Value moec::raise::skipFloatCasts(Value value) {
   while (onnx::NodeOp cast = getDefiningNode(value, "Cast")) {
     Value input = cast.getInputs()[0];
@@ -233,14 +247,22 @@ bool moec::raise::isShapeOf(Value shape, Value tensor) {
   return first == type.getRank();
 }
 
-bool moec::raise::isZerosLike(Value value, Value like) {
-  onnx::NodeOp fill = getDefiningNode(value, "ConstantOfShape");
-  if (!fill || !isShapeOf(fill.getInputs()[0], like))
+bool moec::raise::isFilledLike(Value value, Value like, double fill) {
+  if (onnx::NodeOp expand = getDefiningNode(value, "Expand"))
+    return isScalarConstant(expand.getInputs()[0], fill) &&
+           isShapeOf(expand.getInputs()[1], like);
+  onnx::NodeOp constantOfShape = getDefiningNode(value, "ConstantOfShape");
+  if (!constantOfShape || !isShapeOf(constantOfShape.getInputs()[0], like))
     return false;
-  std::optional<ConstantData> data = getFillData(fill);
-  return data && data->type.getElementType() == getElementTypeOrSelf(value.getType()) &&
-         llvm::all_of(data->bytes, [](char byte) { return byte == 0; });
+  std::optional<ConstantData> data = getFillData(constantOfShape);
+  if (!data || data->type.getElementType() != getElementTypeOrSelf(value.getType()))
+    return false;
+  if (fill == 0.0)
+    return llvm::all_of(data->bytes, [](char byte) { return byte == 0; });
+  return data->type.getNumElements() == 1 && readElement(*data, 0) == fill;
 }
+
+bool moec::raise::isZerosLike(Value value, Value like) { return isFilledLike(value, like, 0.0); }
 
 bool moec::raise::isScalarConstant(Value value, double expected) {
   std::optional<double> actual = getScalarConstant(value);

@@ -27,6 +27,11 @@ using Reason = std::string;
 /// The default-domain node of `opType` that defines `value`, or null.
 onnx::NodeOp getDefiningNode(mlir::Value value, llvm::StringRef opType);
 
+/// The users of `value` that are default-domain nodes of `opType`.
+llvm::SmallVector<onnx::NodeOp> getUsers(mlir::Value value, llvm::StringRef opType);
+/// The single user of `value` that is a node of `opType`, or null.
+onnx::NodeOp getSingleUser(mlir::Value value, llvm::StringRef opType);
+
 /// `value` with float-to-float Casts (which torch writes around softmax) looked through.
 mlir::Value skipFloatCasts(mlir::Value value);
 
@@ -72,7 +77,10 @@ std::optional<llvm::SmallVector<int64_t>> getExpandShape(mlir::Value shape);
 /// `tensor.shape` after `view`.
 bool isShapeOf(mlir::Value shape, mlir::Value tensor);
 
-/// Whether `value` is `ConstantOfShape(shape of like)` filled with zeros (`zeros_like`).
+/// Whether `value` is `fill` shaped like `like`: `ConstantOfShape(shape of like)` filled with
+/// it, or `Expand(fill, shape of like)` (torch.export's `zeros_like`).
+bool isFilledLike(mlir::Value value, mlir::Value like, double fill);
+/// `isFilledLike(value, like, 0)`.
 bool isZerosLike(mlir::Value value, mlir::Value like);
 
 /// Whether `value` is a float constant with one element close to `expected` (relative

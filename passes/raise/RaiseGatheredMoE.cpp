@@ -235,9 +235,30 @@ bool isRepeatedTokens(Value rows, Value tokens, int64_t k) {
 struct GatheredLayer {
   Routing routing;
   ExpertBody body;
+  std::optional<SharedExpert> shared;
 };
 
-FailureOr<GatheredLayer> matchGatheredLayer(const SlotSum &sum, Reason &reason) {
+/// Whether every weight has the tokens' element type, as moe.layer needs.
+bool haveTokensElementType(const GatheredLayer &layer) {
+  Type element = getElementTypeOrSelf(layer.routing.router.input.getType());
+  auto same = [&](Value value) {
+    return !value || getElementTypeOrSelf(value.getType()) == element;
+  };
+  auto sameLinear = [&](const Linear &linear) {
+    return same(linear.weight) && same(linear.bias);
+  };
+  const ExpertBody &body = layer.body;
+  bool ok = sameLinear(layer.routing.router) && same(layer.routing.scoreBias) &&
+            sameLinear(body.up) && sameLinear(body.down);
+  if (layer.shared)
+    ok = ok && sameLinear(layer.shared->body.up) && sameLinear(layer.shared->body.down) &&
+         (!layer.shared->body.gate || sameLinear(*layer.shared->body.gate)) &&
+         (!layer.shared->gate || sameLinear(*layer.shared->gate));
+  return ok;
+}
+
+FailureOr<GatheredLayer> matchGatheredLayer(onnx::NodeOp reduce, const SlotSum &sum,
+                                            Reason &reason) {
   GatheredProjections projections;
   FailureOr<ExpertBody> body = matchExpertBody(
       /*input=*/Value(), sum.rows, reason,
@@ -261,7 +282,20 @@ FailureOr<GatheredLayer> matchGatheredLayer(const SlotSum &sum, Reason &reason) 
                     " experts but the stacked weights hold " +
                     std::to_string(body->down.getNumExperts()),
            failure();
-  return GatheredLayer{std::move(*routing), std::move(*body)};
+  GatheredLayer layer{std::move(*routing), std::move(*body), std::nullopt};
+  layer.shared = matchSharedExpert(reduce->getResult(0), tokens, layer.body);
+  if (!haveTokensElementType(layer))
+    return reason = "weights and tokens have different element types", failure();
+  return layer;
+}
+
+/// A router or score bias of E elements as moe.layer takes it, `[E]`.
+Value asExpertVector(OpBuilder &builder, Value bias) {
+  auto type = bias ? getRanked(bias) : RankedTensorType();
+  if (!type || type.getRank() == 1)
+    return bias;
+  return retypeConstant(builder, bias,
+                        RankedTensorType::get({type.getNumElements()}, type.getElementType()));
 }
 
 /// Raises one layer of gathered experts, anchored on its sum over the slots. A layer whose
@@ -276,7 +310,7 @@ struct RaiseGatheredLayer : OpRewritePattern<onnx::NodeOp> {
     if (!sum)
       return failure();
     Reason reason;
-    FailureOr<GatheredLayer> layer = matchGatheredLayer(*sum, reason);
+    FailureOr<GatheredLayer> layer = matchGatheredLayer(node, *sum, reason);
     if (failed(layer)) {
       remarks.notRaised(node, describe(node) + " not raised to moe.layer: " + reason);
       return failure();
@@ -298,20 +332,31 @@ struct RaiseGatheredLayer : OpRewritePattern<onnx::NodeOp> {
     FailureOr<Value> upBias = buildStackedBias(rewriter, body.up, upRuns);
     FailureOr<Value> downBias = buildStackedBias(rewriter, body.down, downRun);
     FailureOr<Value> routerWeight = buildRouterWeight(rewriter, layer->routing.router);
+    FailureOr<SharedExpertWeights> shared = SharedExpertWeights();
+    if (layer->shared)
+      shared = buildSharedExpertWeights(rewriter, node.getLoc(), (node.getName() + "/moe.").str(),
+                                        *layer->shared);
     if (failed(upWeight) || failed(downWeight) || failed(upBias) || failed(downBias) ||
-        failed(routerWeight)) {
+        failed(routerWeight) || failed(shared)) {
       // The error is reported; the pass fails.
       sawError = true;
       return failure();
     }
     Value result = moe::LayerOp::create(
         rewriter, node.getLoc(), tokensType, layer->routing.router.input, *upWeight, *downWeight,
-        *routerWeight, /*router_logits=*/Value(), layer->routing.router.bias,
-        layer->routing.scoreBias, *upBias, *downBias, /*shared_up=*/Value(),
-        /*shared_down=*/Value(), /*shared_gate=*/Value(),
-        layer->routing.getAttr(rewriter.getContext()), body.getAttr(rewriter.getContext()));
+        *routerWeight, /*router_logits=*/Value(),
+        asExpertVector(rewriter, layer->routing.router.bias),
+        asExpertVector(rewriter, layer->routing.scoreBias), *upBias, *downBias, shared->up,
+        shared->down, shared->gate, layer->routing.getAttr(rewriter.getContext()),
+        body.getAttr(rewriter.getContext()));
     if (result.getType() != resultType)
       result = tensor::CastOp::create(rewriter, node.getLoc(), resultType, result);
+    // With a shared expert, the layer stands for the routed sum plus the shared expert: what
+    // read that sum (or its view back to the input's shape) reads the layer.
+    if (layer->shared)
+      rewriter.replaceAllUsesWith(layer->shared->result, layer->shared->unflattenedSum
+                                                              ? layer->shared->unflattenedSum
+                                                              : result);
     rewriter.replaceOp(node, result);
     return success();
   }

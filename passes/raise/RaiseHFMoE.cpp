@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ExpertMatcher.h"
+#include "LayerOperands.h"
 #include "RaiseDriver.h"
 #include "RouterMatcher.h"
 #include "WeightStack.h"
@@ -39,19 +40,6 @@ struct ExpertChain {
   Value sumBefore, sumAfter;
 };
 
-/// An optional shared expert added to the routed experts' sum, with its sigmoid gate.
-struct SharedExpert {
-  ExpertBody body;
-  std::optional<Linear> gate;
-  /// The value `routed sum + gate * shared` that the layer replaces.
-  Value result;
-  /// Null, or the view of the routed sum back to the shape of the tokens before they were
-  /// flattened, when the shared expert is added to that (DeepSeek-V3's
-  /// `out.view(B, S, H) + shared_experts(residuals)`): it then reads the layer and stands
-  /// for `result`.
-  Value unflattenedSum;
-};
-
 struct HFMoELayer {
   onnx::NodeOp topK;
   Routing routing;
@@ -62,22 +50,6 @@ struct HFMoELayer {
   Value routedSum;
 };
 } // namespace
-
-/// The users of `value` that are default-domain nodes of `opType`.
-static SmallVector<onnx::NodeOp> getUsers(Value value, StringRef opType) {
-  SmallVector<onnx::NodeOp> users;
-  for (Operation *user : value.getUsers())
-    if (auto node = llvm::dyn_cast<onnx::NodeOp>(user);
-        node && node.getOpType() == opType && node.getDomain().empty())
-      users.push_back(node);
-  return users;
-}
-
-/// The single user of `value` that is a node of `opType`, or null.
-static onnx::NodeOp getSingleUser(Value value, StringRef opType) {
-  SmallVector<onnx::NodeOp> users = getUsers(value, opType);
-  return users.size() == 1 ? users.front() : onnx::NodeOp();
-}
 
 static bool hasIntsAttr(onnx::NodeOp node, StringRef name, ArrayRef<int64_t> expected) {
   std::optional<SmallVector<int64_t>> values = node.getIntsAttr(name);
@@ -246,63 +218,6 @@ static FailureOr<ExpertChain> matchExpertChain(const Routing &routing, int64_t e
     return fail(reason);
   chain.body = std::move(*body);
   return chain;
-}
-
-/// Whether `reshape` flattens its input to `[?, H]` rows, H the input's last dimension.
-static bool isRowFlattening(onnx::NodeOp reshape) {
-  auto resultType = llvm::dyn_cast<RankedTensorType>(reshape.getResult(0).getType());
-  auto inputType = llvm::dyn_cast<RankedTensorType>(reshape.getInputs()[0].getType());
-  return resultType && inputType && resultType.getRank() == 2 && inputType.getRank() >= 2 &&
-         !resultType.isDynamicDim(1) &&
-         inputType.getDimSize(inputType.getRank() - 1) == resultType.getDimSize(1);
-}
-
-/// `sum + Sigmoid(Linear(tokens)) * shared(tokens)` (Qwen2-MoE) or `sum + shared(tokens)`;
-/// or, when the tokens are the rows of a flattened `input`, `Reshape(sum, shape of input) +
-/// shared(input)` (DeepSeek-V3), which is the same sum viewed back to the input's shape
-/// since the experts work row by row.
-static std::optional<SharedExpert> matchSharedExpert(Value sum, Value tokens,
-                                                     const ExpertBody &routed) {
-  SharedExpert shared;
-  Value routedOut = sum, input = tokens;
-  if (onnx::NodeOp view = getSingleUser(sum, "Reshape"); view && sum.hasOneUse()) {
-    onnx::NodeOp flatten = getDefiningNode(tokens, "Reshape");
-    if (!flatten || !isRowFlattening(flatten) ||
-        view.getResult(0).getType() != flatten.getInputs()[0].getType() ||
-        !isShapeOf(view.getInputs()[1], flatten.getInputs()[0]))
-      return std::nullopt;
-    shared.unflattenedSum = routedOut = view.getResult(0);
-    input = flatten.getInputs()[0];
-  }
-  onnx::NodeOp add = getSingleUser(routedOut, "Add");
-  if (!add || !routedOut.hasOneUse())
-    return std::nullopt;
-  Value term = add.getInputs()[add.getInputs()[0] == routedOut ? 1 : 0];
-  shared.result = add.getResult(0);
-  Value sharedOut = term;
-  if (onnx::NodeOp mul = getDefiningNode(term, "Mul")) {
-    Reason ignored;
-    std::optional<unsigned> gateIndex = matchEitherInput(mul, [&](Value value) {
-      onnx::NodeOp sigmoid = getDefiningNode(value, "Sigmoid");
-      if (!sigmoid)
-        return false;
-      FailureOr<Linear> gate = matchLinear(sigmoid.getInputs()[0], ignored);
-      if (failed(gate) || gate->input != input || gate->getOutSize() != 1 || gate->bias)
-        return false;
-      shared.gate = *gate;
-      return true;
-    });
-    if (gateIndex)
-      sharedOut = mul.getInputs()[1 - *gateIndex];
-  }
-  Reason ignored;
-  FailureOr<ExpertBody> body = matchExpertBody(input, sharedOut, ignored);
-  // moe.layer's shared expert has the routed experts' body and no biases.
-  if (failed(body) || body->activation != routed.activation || body->gated != routed.gated ||
-      body->interleaved || (body->gate && body->gate->bias) || body->up.bias || body->down.bias)
-    return std::nullopt;
-  shared.body = std::move(*body);
-  return shared;
 }
 
 static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) {
@@ -516,13 +431,14 @@ static LogicalResult rewriteHFMoELayer(RewriterBase &rewriter, const HFMoELayer 
         [](const ExpertBody &expert) { return ExpertColumns{biasColumns(expert.down, 0, 1)}; },
         /*dropRows=*/true));
   if (layer.shared) {
-    const ExpertBody &shared = layer.shared->body;
-    sharedUp = operand(constants.create("shared_up", hidden, upColumns(shared, weightColumns)));
-    sharedDown = operand(constants.create("shared_down", shared.down.getInSize(),
-                                          {weightColumns(shared.down, 0, 1)}));
-    if (layer.shared->gate)
-      sharedGate = operand(
-          constants.create("shared_gate", hidden, {weightColumns(*layer.shared->gate, 0, 1)}));
+    FailureOr<SharedExpertWeights> shared = buildSharedExpertWeights(
+        rewriter, topK.getLoc(), (topK.getName() + "/moe.").str(), *layer.shared);
+    built = built && succeeded(shared);
+    if (succeeded(shared)) {
+      sharedUp = shared->up;
+      sharedDown = shared->down;
+      sharedGate = shared->gate;
+    }
   }
   if (!built)
     return failure();

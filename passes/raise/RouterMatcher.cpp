@@ -174,13 +174,6 @@ static Value skipBoolCasts(Value value) {
   return value;
 }
 
-/// Whether `value` is ones shaped like `like`: `Expand(1.0, Shape(like))`.
-static bool isOnesLike(Value value, Value like) {
-  onnx::NodeOp expand = getDefiningNode(value, "Expand");
-  return expand && isScalarConstant(expand.getInputs()[0], 1.0) &&
-         isShapeOf(expand.getInputs()[1], like);
-}
-
 /// Matches DeepSeek-V3's group limit as torch exports `get_topk_indices`:
 ///
 ///   group_scores = choice.view(-1, G, S).topk(2)[0].sum(-1)
@@ -233,7 +226,7 @@ static FailureOr<GroupLimit> matchGroupLimit(onnx::NodeOp where, int64_t numExpe
       reduction != "none" ||
       !(scatter.getIntAttr("axis", 0) == 1 || scatter.getIntAttr("axis", 0) == -1) ||
       !isZerosLike(scatter.getInputs()[0], groupTopK.getInputs()[0]) ||
-      !isOnesLike(scatter.getInputs()[2], groupTopK.getResult(1)))
+      !isFilledLike(scatter.getInputs()[2], groupTopK.getResult(1), 1.0))
     return fail("does not keep the experts of the groups a TopK picks");
   std::optional<int64_t> topkGroup = getTopKCount(groupTopK);
   if (!topkGroup || *topkGroup > limit.nGroup)

@@ -58,8 +58,10 @@ static onnx::NodeOp findSoftmaxUser(Value value) {
 static constexpr double kNegligibleEpsilon = 1e-20 * (1.0 + 1.0 / 256);
 
 /// `Div(values, ReduceSum(values, [-1], keepdims = 1))` among the users of `values`, the
-/// sum optionally plus a negligible constant epsilon.
-static Value findRenormalized(Value values) {
+/// sum optionally plus a negligible constant epsilon, or clipped from below by a constant
+/// that it never is below (`sumLowerBound`: the top-k of E softmax scores sum to k / E or
+/// more; ERNIE 4.5 clamps the sum at 1e-12).
+static Value findRenormalized(Value values, double sumLowerBound) {
   auto findDivision = [&](Value denominator) -> Value {
     for (Operation *user : denominator.getUsers()) {
       auto div = llvm::dyn_cast<onnx::NodeOp>(user);
@@ -78,6 +80,13 @@ static Value findRenormalized(Value values) {
     if (Value divided = findDivision(sum.getResult(0)))
       return divided;
     for (Operation *sumUser : sum.getResult(0).getUsers()) {
+      auto clip = llvm::dyn_cast<onnx::NodeOp>(sumUser);
+      if (clip && clip.getOpType() == "Clip" && clip.getDomain().empty() &&
+          clip.getInputs()[0] == sum.getResult(0) && clip.hasInput(1) && !clip.hasInput(2))
+        if (std::optional<double> low = getScalarConstant(clip.getInputs()[1]);
+            low && *low <= sumLowerBound)
+          if (Value divided = findDivision(clip.getResult(0)))
+            return divided;
       auto add = llvm::dyn_cast<onnx::NodeOp>(sumUser);
       if (!add || add.getOpType() != "Add" || !add.getDomain().empty())
         continue;
@@ -123,9 +132,11 @@ static Value skipRowViews(Value value) {
 }
 
 namespace {
-/// What a sigmoid router chooses from: `Sigmoid(logits)`, optionally plus a score bias.
-struct SigmoidChoice {
-  onnx::NodeOp sigmoid;
+/// What a router chooses from: its scores (`Sigmoid(logits)`, or `Softmax(logits)` when
+/// biased: ERNIE 4.5), optionally plus a score bias.
+struct ScoreChoice {
+  onnx::NodeOp scores;
+  moe::Scoring scoring;
   /// The bias constant (`[E]` or `[1, E]`), or null.
   Value bias;
 };
@@ -149,18 +160,31 @@ static bool isScoreBiasConstant(Value value, int64_t numExperts) {
   return shape == ArrayRef<int64_t>{numExperts} || shape == ArrayRef<int64_t>{1, numExperts};
 }
 
-static std::optional<SigmoidChoice> matchSigmoidChoice(Value choice, int64_t numExperts) {
-  if (onnx::NodeOp sigmoid = getDefiningNode(skipRowViews(choice), "Sigmoid"))
-    return SigmoidChoice{sigmoid, Value()};
+/// The scores of `value`: `Sigmoid(logits)` or a Softmax over the experts.
+static std::optional<ScoreChoice> matchScores(Value value) {
+  if (onnx::NodeOp sigmoid = getDefiningNode(skipRowViews(value), "Sigmoid"))
+    return ScoreChoice{sigmoid, moe::Scoring::sigmoid, Value()};
+  if (onnx::NodeOp softmax = getDefiningNode(skipRowViews(value), "Softmax");
+      softmax && isOnLastAxis(softmax))
+    return ScoreChoice{softmax, moe::Scoring::softmax, Value()};
+  return std::nullopt;
+}
+
+/// Sigmoid scores, or sigmoid or softmax scores plus a constant score bias (softmax scores
+/// alone are the first case of matchRouting).
+static std::optional<ScoreChoice> matchScoreChoice(Value choice, int64_t numExperts) {
+  if (std::optional<ScoreChoice> scores = matchScores(choice);
+      scores && scores->scoring == moe::Scoring::sigmoid)
+    return scores;
   onnx::NodeOp add = getDefiningNode(choice, "Add");
   std::optional<unsigned> biasIndex =
       matchEitherInput(add, [&](Value value) { return isScoreBiasConstant(value, numExperts); });
   if (!biasIndex || add.getResult(0).getType() != add.getInputs()[1 - *biasIndex].getType())
     return std::nullopt;
-  onnx::NodeOp sigmoid = getDefiningNode(skipRowViews(add.getInputs()[1 - *biasIndex]), "Sigmoid");
-  if (!sigmoid)
-    return std::nullopt;
-  return SigmoidChoice{sigmoid, add.getInputs()[*biasIndex]};
+  std::optional<ScoreChoice> scores = matchScores(add.getInputs()[1 - *biasIndex]);
+  if (scores)
+    scores->bias = add.getInputs()[*biasIndex];
+  return scores;
 }
 
 /// `value` with Casts to bool looked through. The group mask is exactly 0 or 1, so the
@@ -298,26 +322,27 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
       limit = *matched;
       choice = limit->choice;
     }
-    std::optional<SigmoidChoice> sigmoid = matchSigmoidChoice(choice, chosenFromExperts);
-    if (!sigmoid) {
+    std::optional<ScoreChoice> scored = matchScoreChoice(choice, chosenFromExperts);
+    if (!scored) {
       Operation *op = choice.getDefiningOp();
       return reason = describe(topK) + " chooses from " +
                       (op ? describe(op) : std::string("a block argument")) +
                       ", not from a softmax of router logits, from logits whose top k are "
-                      "softmaxed, or from sigmoid scores",
+                      "softmaxed, or from sigmoid or biased softmax scores",
              failure();
     }
-    routing.scoring = moe::Scoring::sigmoid;
-    routing.scoreBias = sigmoid->bias;
-    logits = sigmoid->sigmoid.getInputs()[0];
+    routing.scoring = scored->scoring;
+    routing.scoreBias = scored->bias;
+    logits = scored->scores.getInputs()[0];
     // The weights are the unbiased scores of the chosen experts; the TopK's own values
     // are those only when it chooses from the plain scores.
-    unnormalized = findGatheredScores(routing.expertIds, sigmoid->sigmoid.getResult(0));
-    if (!unnormalized && !limit && !sigmoid->bias)
+    unnormalized = findGatheredScores(routing.expertIds, scored->scores.getResult(0));
+    if (!unnormalized && !limit && !scored->bias)
       unnormalized = values;
     if (!unnormalized)
-      return reason = "the expert weights are not gathered from the unbiased sigmoid scores " +
-                      describe(sigmoid->sigmoid),
+      return reason = "the expert weights are not gathered from the unbiased " +
+                      std::string(scored->scoring == moe::Scoring::sigmoid ? "sigmoid" : "softmax") +
+                      " scores " + describe(scored->scores),
              failure();
     if (limit) {
       routing.nGroup = limit->nGroup;
@@ -330,7 +355,7 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
       // while every kept expert's choice score is positive: sigmoid scores plus a
       // non-negative bias.
       std::optional<SmallVector<double>> bias =
-          sigmoid->bias ? getFloatConstant(sigmoid->bias) : SmallVector<double>();
+          scored->bias ? getFloatConstant(scored->bias) : SmallVector<double>();
       if (limit->fill == 0.0 &&
           (!bias || llvm::any_of(*bias, [](double value) { return value < 0.0; })))
         return reason = "it chooses from scores masked to 0, but the score bias has negative "
@@ -339,7 +364,11 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
     }
   }
   if (unnormalized) {
-    Value renormalized = findRenormalized(unnormalized);
+    // Summed in f32, k / E may come out a little lower.
+    double sumLowerBound = routing.scoring == moe::Scoring::softmax && !routing.topkFirst
+                               ? 0.999 * double(routing.k) / double(chosenFromExperts)
+                               : 0.0;
+    Value renormalized = findRenormalized(unnormalized, sumLowerBound);
     routing.renormalize = bool(renormalized);
     routing.weights = renormalized ? renormalized : unnormalized;
   }

@@ -360,9 +360,8 @@ FailureOr<Value> buildUpBias(PatternRewriter &rewriter, const ExpertBody &body) 
 /// Raises one dense-masked layer, anchored on its combine. A layer whose weights cannot be
 /// rearranged (written to a temporary file) is an error and sets `sawError`, which fails the
 /// pass.
-struct RaiseDenseCombine : OpRewritePattern<onnx::NodeOp> {
-  RaiseDenseCombine(MLIRContext *context, RaiseRemarks &remarks, bool &sawError)
-      : OpRewritePattern(context), remarks(remarks), sawError(sawError) {}
+struct RaiseDenseCombine : RaisePattern {
+  using RaisePattern::RaisePattern;
 
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     std::optional<DenseCombine> combine = matchDenseCombine(node);
@@ -386,9 +385,6 @@ private:
   FailureOr<moe::LayerOp> raise(onnx::NodeOp node, const DenseCombine &combine,
                                 onnx::NodeOp scatter, PatternRewriter &rewriter,
                                 Reason &reason) const;
-
-  RaiseRemarks &remarks;
-  bool &sawError;
 };
 
 FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node, const DenseCombine &combine,

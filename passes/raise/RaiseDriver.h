@@ -10,6 +10,8 @@
 #ifndef MOEC_PASSES_RAISE_RAISEDRIVER_H
 #define MOEC_PASSES_RAISE_RAISEDRIVER_H
 
+#include "moec/Dialect/ONNX/ONNX.h"
+
 #include "mlir/IR/PatternMatch.h"
 
 #include "llvm/ADT/DenseSet.h"
@@ -37,6 +39,18 @@ public:
 private:
   llvm::MapVector<mlir::Operation *, std::string> pending;
   llvm::DenseSet<mlir::Operation *> reportedErrors;
+};
+
+/// A raising pattern: rooted at an onnx.node, it says through `remarks` why a candidate is
+/// not raised and sets `sawError` when a layer it matched cannot be built (its weights could
+/// not be written), which fails the pass.
+struct RaisePattern : mlir::OpRewritePattern<onnx::NodeOp> {
+  RaisePattern(mlir::MLIRContext *context, RaiseRemarks &remarks, bool &sawError)
+      : OpRewritePattern(context), remarks(remarks), sawError(sawError) {}
+
+protected:
+  RaiseRemarks &remarks;
+  bool &sawError;
 };
 
 /// Applies a raising pass's patterns to `root` with the greedy driver: top-down, so that

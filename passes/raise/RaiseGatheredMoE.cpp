@@ -301,9 +301,8 @@ Value asExpertVector(OpBuilder &builder, Value bias) {
 /// Raises one layer of gathered experts, anchored on its sum over the slots. A layer whose
 /// weights cannot be rearranged (written to a temporary file) is an error and sets
 /// `sawError`, which fails the pass.
-struct RaiseGatheredLayer : OpRewritePattern<onnx::NodeOp> {
-  RaiseGatheredLayer(MLIRContext *context, RaiseRemarks &remarks, bool &sawError)
-      : OpRewritePattern(context), remarks(remarks), sawError(sawError) {}
+struct RaiseGatheredLayer : RaisePattern {
+  using RaisePattern::RaisePattern;
 
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     std::optional<SlotSum> sum = matchSlotSum(node);
@@ -360,10 +359,6 @@ struct RaiseGatheredLayer : OpRewritePattern<onnx::NodeOp> {
     rewriter.replaceOp(node, result);
     return success();
   }
-
-private:
-  RaiseRemarks &remarks;
-  bool &sawError;
 };
 
 struct RaiseGatheredMoEPass : moec::impl::RaiseGatheredMoEBase<RaiseGatheredMoEPass> {

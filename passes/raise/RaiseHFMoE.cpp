@@ -493,9 +493,8 @@ namespace {
 /// routed sum (and shared expert) are replaced, and the per-expert graph left dead is erased
 /// by the driver. A layer whose weights cannot be written is an error and sets `sawError`,
 /// which fails the pass.
-struct RaiseHFMoELayer : OpRewritePattern<onnx::NodeOp> {
-  RaiseHFMoELayer(MLIRContext *context, RaiseRemarks &remarks, bool &sawError)
-      : OpRewritePattern(context), remarks(remarks), sawError(sawError) {}
+struct RaiseHFMoELayer : RaisePattern {
+  using RaisePattern::RaisePattern;
 
   LogicalResult matchAndRewrite(onnx::NodeOp topK, PatternRewriter &rewriter) const override {
     if (sawError || !isExpertChoice(topK))
@@ -512,9 +511,6 @@ struct RaiseHFMoELayer : OpRewritePattern<onnx::NodeOp> {
     }
     return success();
   }
-
-  RaiseRemarks &remarks;
-  bool &sawError;
 };
 
 struct RaiseHFMoEPass : moec::impl::RaiseHFMoEBase<RaiseHFMoEPass> {

@@ -389,9 +389,8 @@ FailureOr<Value> createWeight(PatternRewriter &rewriter, Location loc, const Twi
 /// Raises one `com.microsoft.MoE` node into `moe.layer`. A malformed node gets an error (once,
 /// like a remark) and sets `sawError`, which fails the pass; so does a weight that cannot be
 /// written.
-struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
-  RaiseORTMoENode(MLIRContext *context, RaiseRemarks &remarks, bool &sawError)
-      : OpRewritePattern(context), remarks(remarks), sawError(sawError) {}
+struct RaiseORTMoENode : RaisePattern {
+  using RaisePattern::RaisePattern;
 
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     if (node.getOpType() != "MoE" || node.getDomain() != "com.microsoft" ||
@@ -473,9 +472,6 @@ struct RaiseORTMoENode : OpRewritePattern<onnx::NodeOp> {
     rewriter.replaceOp(node, layer);
     return success();
   }
-
-  RaiseRemarks &remarks;
-  bool &sawError;
 };
 
 struct RaiseORTMoE : moec::impl::RaiseORTMoEBase<RaiseORTMoE> {

@@ -110,11 +110,14 @@ def survey_one(f, moec, work: Path, timeout):
     res["compiles"] = rc == 0 and exe.exists()
     if not res["compiles"]:
         res["compile_error"] = first_error(err, model) or f"exit {rc}"
-    rc, out, err, _ = run([moec, str(model), "--stop-after=raise", "--emit=mlir", "-o", str(d / "raise.mlir")],
-                          timeout)
+    rc, out, err, _ = run([moec, str(model), "--stop-after=raise", "--emit=mlir", "--remarks", "-o",
+                           str(d / "raise.mlir")], timeout)
     res["raise_rc"] = rc
     if rc == 0 and (d / "raise.mlir").exists():
         res["moe_layers"] = count_moe_layers((d / "raise.mlir").read_text(errors="replace"))
+        remark = next((line for line in err.splitlines() if "remark:" in line and "not raised" in line), None)
+        if remark:
+            res["raise_remark"] = remark.split("remark:", 1)[1].strip()
     else:
         res["moe_layers"] = None
         res["raise_error"] = first_error(err, model) or f"exit {rc}"
@@ -274,16 +277,18 @@ def markdown(manifest, results):
         lines.append(f"| {arch} | {len(a)} | {len(o)} | {len(c)} | {len(mt)} | {len(rz)} | "
                      f"{', '.join(f'{k} {n}' for k, n in sorted(bad.items()))} |")
     lines.append("")
-    lines.append("Per exporter and experts implementation (attempts → committed fixtures → compile):\n")
-    lines.append("| exporter | experts impl | attempts | fixtures | compile | match |")
-    lines.append("| --- | --- | --- | --- | --- | --- |")
+    lines.append("Per exporter and experts implementation (attempts → committed fixtures → compile → "
+                 "match → raise):\n")
+    lines.append("| exporter | experts impl | attempts | fixtures | compile | match | raise |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- |")
     keys = sorted({(exporter_label(f), str(f.get("experts_impl"))) for f in fx if f["kind"] != "model"})
     for ex, im in keys:
         a = [f for f in fx if f["kind"] != "model" and (exporter_label(f), str(f.get("experts_impl"))) == (ex, im)]
         o = [f for f in a if f["status"] == "ok"]
         c = [f for f in o if res.get(f["id"], {}).get("compiles")]
         mt = [f for f in c if res[f["id"]].get("matches")]
-        lines.append(f"| {ex} | {im} | {len(a)} | {len(o)} | {len(c)} | {len(mt)} |")
+        rz = [f for f in o if (res.get(f["id"], {}).get("moe_layers") or 0) > 0]
+        lines.append(f"| {ex} | {im} | {len(a)} | {len(o)} | {len(c)} | {len(mt)} | {len(rz)} |")
     lines.append("")
     lines.append("Columns: *export* is the export's own outcome (ok: committed fixture); *compiles*: `moec F -o exe` "
                  "exit 0; *matches*: the executable's outputs vs onnxruntime's at both reference sizes; *raises*: "
@@ -346,6 +351,12 @@ def markdown(manifest, results):
                  f"`--stop-after=raise` with none; {len(raise_fail)} fail before raising:\n")
     if raise_fail:
         lines += cause_table(raise_fail)
+    if zero:
+        lines.append("Why the layer of each fixture without a `moe.layer` stays generic (`moec --remarks`):\n")
+        lines += cause_table([(f, res[f["id"]].get("raise_remark") or
+                               "no remark: no raising pass found a candidate (TopK feeding a OneHot, a "
+                               "dense-masked combine, a sum over gathered experts' slots, com.microsoft.MoE)")
+                              for f in zero])
     # export failures
     lines.append("## Export failures\n")
     lines.append("Attempts that produced no fixture (export failed, onnxruntime could not run the export, or the "

@@ -4,6 +4,7 @@
 
 #include "WeightStack.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
 using namespace mlir;
@@ -36,6 +37,14 @@ FailureOr<Value> moec::raise::buildRouterWeight(OpBuilder &builder, const Linear
         return ExpertColumns{
             SourceColumns::ofMatrix(weight, 0, experts, hidden, /*transposed=*/true)};
       });
+}
+
+Value moec::raise::castLayerResult(OpBuilder &builder, Value result, Type declared) {
+  if (result.getType() == declared)
+    return result;
+  if (!tensor::CastOp::areCastCompatible(result.getType(), declared))
+    return {};
+  return tensor::CastOp::create(builder, result.getLoc(), declared, result);
 }
 
 SmallVector<ColumnRun, 2> moec::raise::getUpColumnRuns(const ExpertBody &body) {

@@ -46,6 +46,11 @@ mlir::FailureOr<mlir::Value> buildStackedWeight(mlir::OpBuilder &builder, const 
 mlir::FailureOr<mlir::Value> buildStackedBias(mlir::OpBuilder &builder, const Linear &linear,
                                               llvm::ArrayRef<ColumnRun> runs);
 
+/// `result`, moe.layer's `[T, H]` (the tokens' type), as the replaced node declares its
+/// result (`declared`, maybe less static: a graph output declared `[?, ?]`): through a
+/// tensor.cast when they differ. Null when they are not cast-compatible.
+mlir::Value castLayerResult(mlir::OpBuilder &builder, mlir::Value result, mlir::Type declared);
+
 /// moe.layer's shared-expert operands: up `[H, N]` (gate columns first), down `[I, H]` and
 /// the optional sigmoid gate `[H, 1]` (null without one).
 struct SharedExpertWeights {

@@ -88,7 +88,7 @@ def RaiseDenseMoE : Pass<"moec-raise-dense-moe", "::mlir::ModuleOp"> {
     as it is, compiled by the generic path, with a remark on the combine node that names
     the node and what did not match (`moec --remarks` prints them).
   }];
-  let dependentDialects = ["::moec::moe::MoEDialect"];
+  let dependentDialects = ["::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"];
 }
 
 def RaiseGatheredMoE : Pass<"moec-raise-gathered-moe", "::mlir::ModuleOp"> {

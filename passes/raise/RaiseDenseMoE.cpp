@@ -22,6 +22,7 @@
 #include "moec/Dialect/MoE/MoE.h"
 #include "moec/Passes/Raise/Passes.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -376,7 +377,8 @@ struct RaiseDenseCombine : RaisePattern {
       remarks.notRaised(node, describe(node) + " not raised to moe.layer: " + reason);
       return failure();
     }
-    rewriter.replaceOp(node, layer->getResult());
+    rewriter.replaceOp(node, castLayerResult(rewriter, layer->getResult(),
+                                             node->getResult(0).getType()));
     return success();
   }
 
@@ -424,6 +426,9 @@ FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node, const DenseC
              failure();
   }
 
+  if (!tensor::CastOp::areCastCompatible(node->getResult(0).getType(), tokensType))
+    return reason = "its result type differs from the tokens'", failure();
+
   rewriter.setInsertionPoint(node);
   Value downBias = body->down.bias ? dropBiasRow(rewriter, body->down.bias) : Value();
   FailureOr<Value> upWeight = buildUpWeight(rewriter, *body);
@@ -435,7 +440,7 @@ FailureOr<moe::LayerOp> RaiseDenseCombine::raise(onnx::NodeOp node, const DenseC
     return reason = "its weights could not be rearranged", failure();
   }
   return moe::LayerOp::create(
-      rewriter, node.getLoc(), node->getResult(0).getType(), tokens, *upWeight,
+      rewriter, node.getLoc(), tokensType, tokens, *upWeight,
       body->down.weight, *routerWeight, /*router_logits=*/Value(), routing->router.bias,
       routing->scoreBias, *upBias, downBias,
       /*shared_up=*/Value(), /*shared_down=*/Value(),

@@ -315,9 +315,8 @@ struct RaiseGatheredLayer : RaisePattern {
       return failure();
     }
     RankedTensorType tokensType = getRanked(layer->routing.router.input);
-    RankedTensorType resultType = getRanked(node->getResult(0));
-    if (!resultType || failed(verifyCompatibleShape(resultType, tokensType)) ||
-        resultType.getElementType() != tokensType.getElementType()) {
+    Type resultType = node->getResult(0).getType();
+    if (!tensor::CastOp::areCastCompatible(resultType, tokensType)) {
       remarks.notRaised(node, describe(node) + " not raised to moe.layer: its result type " +
                                   "differs from the tokens'");
       return failure();
@@ -348,8 +347,7 @@ struct RaiseGatheredLayer : RaisePattern {
         asExpertVector(rewriter, layer->routing.scoreBias), *upBias, *downBias, shared->up,
         shared->down, shared->gate, layer->routing.getAttr(rewriter.getContext()),
         body.getAttr(rewriter.getContext()));
-    if (result.getType() != resultType)
-      result = tensor::CastOp::create(rewriter, node.getLoc(), resultType, result);
+    result = castLayerResult(rewriter, result, resultType);
     // With a shared expert, the layer stands for the routed sum plus the shared expert: what
     // read that sum (or its view back to the input's shape) reads the layer.
     if (layer->shared)

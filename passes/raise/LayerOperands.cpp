@@ -4,6 +4,7 @@
 
 #include "WeightStack.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
 using namespace mlir;
@@ -96,4 +97,53 @@ FailureOr<Value> moec::raise::buildStackedBias(OpBuilder &builder, const Linear 
                                    run.step, run.count));
                              return columns;
                            });
+}
+
+FailureOr<StackedLayer> moec::raise::makeStackedLayer(Routing routing, ExpertBody body,
+                                                     Reason &reason) {
+  int64_t experts = routing.getNumExperts();
+  if (body.up.getNumExperts() != experts || body.down.getNumExperts() != experts)
+    return reason = "the router chooses among " + std::to_string(experts) +
+                    " experts but the stacked weights hold " +
+                    std::to_string(body.down.getNumExperts()),
+           failure();
+  return StackedLayer{std::move(routing), std::move(body)};
+}
+
+LogicalResult moec::raise::replaceWithStackedLayer(PatternRewriter &rewriter, onnx::NodeOp node,
+                                                   const StackedLayer &layer,
+                                                   RaiseRemarks &remarks, bool &sawError) {
+  const Routing &routing = layer.routing;
+  const ExpertBody &body = layer.body;
+  auto tokensType = llvm::cast<RankedTensorType>(routing.router.input.getType());
+  auto resultType = llvm::dyn_cast<RankedTensorType>(node->getResult(0).getType());
+  if (!resultType || failed(verifyCompatibleShape(resultType, tokensType)) ||
+      resultType.getElementType() != tokensType.getElementType()) {
+    remarks.notRaised(node, describe(node) + " not raised to moe.layer: its result type " +
+                                "differs from the tokens'");
+    return failure();
+  }
+  rewriter.setInsertionPoint(node);
+  SmallVector<ColumnRun, 2> upRuns = getUpColumnRuns(body);
+  ColumnRun downRun{0, 1, body.down.getOutSize()};
+  FailureOr<Value> upWeight = buildStackedWeight(rewriter, body.up, upRuns);
+  FailureOr<Value> downWeight = buildStackedWeight(rewriter, body.down, downRun);
+  FailureOr<Value> upBias = buildStackedBias(rewriter, body.up, upRuns);
+  FailureOr<Value> downBias = buildStackedBias(rewriter, body.down, downRun);
+  FailureOr<Value> routerWeight = buildRouterWeight(rewriter, routing.router);
+  if (failed(upWeight) || failed(downWeight) || failed(upBias) || failed(downBias) ||
+      failed(routerWeight)) {
+    // The error is reported; the pass fails.
+    sawError = true;
+    return failure();
+  }
+  Value result = moe::LayerOp::create(
+      rewriter, node.getLoc(), tokensType, routing.router.input, *upWeight, *downWeight,
+      *routerWeight, /*router_logits=*/Value(), routing.router.bias, routing.scoreBias, *upBias,
+      *downBias, /*shared_up=*/Value(), /*shared_down=*/Value(), /*shared_gate=*/Value(),
+      routing.getAttr(rewriter.getContext()), body.getAttr(rewriter.getContext()));
+  if (result.getType() != resultType)
+    result = tensor::CastOp::create(rewriter, node.getLoc(), resultType, result);
+  rewriter.replaceOp(node, result);
+  return success();
 }

@@ -12,6 +12,8 @@
 #define MOEC_PASSES_RAISE_LAYEROPERANDS_H
 
 #include "ExpertMatcher.h"
+#include "RaiseDriver.h"
+#include "RouterMatcher.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -45,6 +47,49 @@ mlir::FailureOr<mlir::Value> buildStackedWeight(mlir::OpBuilder &builder, const 
 /// each expert's columns being `runs`; null when it has none.
 mlir::FailureOr<mlir::Value> buildStackedBias(mlir::OpBuilder &builder, const Linear &linear,
                                               llvm::ArrayRef<ColumnRun> runs);
+
+/// A layer as the passes over stacked experts find it: its routing and its experts.
+struct StackedLayer {
+  Routing routing;
+  ExpertBody body;
+};
+
+/// `routing` and `body` as one layer, or failure (with the reason) when the router chooses
+/// among other experts than the body's stacked weights hold.
+mlir::FailureOr<StackedLayer> makeStackedLayer(Routing routing, ExpertBody body, Reason &reason);
+
+/// Replaces `node`, the output of `layer` for the tokens `layer.routing.router.input`, with
+/// one moe.layer. A result type other than the tokens' is a remark on `node` and a failure;
+/// weights that cannot be rearranged (written to a temporary file) are an error that sets
+/// `sawError`, which fails the pass.
+mlir::LogicalResult replaceWithStackedLayer(mlir::PatternRewriter &rewriter, onnx::NodeOp node,
+                                            const StackedLayer &layer, RaiseRemarks &remarks,
+                                            bool &sawError);
+
+/// The pattern of a raising pass whose layers are StackedLayers anchored on one node:
+/// `matchLayer(node, reason)` fails with an empty reason for a node that is no candidate,
+/// and with the reason (the node's remark) for a candidate it cannot raise.
+template <mlir::FailureOr<StackedLayer> (*matchLayer)(onnx::NodeOp, Reason &)>
+struct RaiseStackedLayer : mlir::OpRewritePattern<onnx::NodeOp> {
+  RaiseStackedLayer(mlir::MLIRContext *context, RaiseRemarks &remarks, bool &sawError)
+      : OpRewritePattern(context), remarks(remarks), sawError(sawError) {}
+
+  mlir::LogicalResult matchAndRewrite(onnx::NodeOp node,
+                                      mlir::PatternRewriter &rewriter) const override {
+    Reason reason;
+    mlir::FailureOr<StackedLayer> layer = matchLayer(node, reason);
+    if (mlir::failed(layer)) {
+      if (!reason.empty())
+        remarks.notRaised(node, describe(node) + " not raised to moe.layer: " + reason);
+      return mlir::failure();
+    }
+    return replaceWithStackedLayer(rewriter, node, *layer, remarks, sawError);
+  }
+
+private:
+  RaiseRemarks &remarks;
+  bool &sawError;
+};
 
 } // namespace moec::raise
 

@@ -180,7 +180,8 @@ std::optional<SmallVector<int64_t>> moec::raise::getExpandShape(Value shape) {
 
 /// Whether the integer tensor `part` (0-D or 1-D) holds dims `first, first + 1, ...` of
 /// `tensor`, as many as it has elements: a constant equal to those static dims, `Shape(tensor)`
-/// over that range, or `Gather(Shape(tensor), those indices)`, maybe unsqueezed.
+/// over that range, or `Gather(Shape(tensor), those indices)`, maybe unsqueezed (or a
+/// 0-D one reshaped to [1]).
 static bool holdsDimsOf(Value part, Value tensor, int64_t first) {
   auto partType = llvm::dyn_cast<RankedTensorType>(part.getType());
   auto type = llvm::dyn_cast<RankedTensorType>(tensor.getType());
@@ -200,6 +201,11 @@ static bool holdsDimsOf(Value part, Value tensor, int64_t first) {
   }
   if (onnx::NodeOp unsqueeze = getDefiningNode(part, "Unsqueeze"))
     return hasIntsInput(unsqueeze, 1, {0}) && holdsDimsOf(unsqueeze.getInputs()[0], tensor, first);
+  // A 0-D dim reshaped to [1], as torch writes `tensor.shape[i:i+1]` too.
+  if (onnx::NodeOp reshape = getDefiningNode(part, "Reshape")) {
+    auto dimType = llvm::dyn_cast<RankedTensorType>(reshape.getInputs()[0].getType());
+    return dimType && dimType.getRank() == 0 && holdsDimsOf(reshape.getInputs()[0], tensor, first);
+  }
   onnx::NodeOp gather = getDefiningNode(part, "Gather");
   std::optional<SmallVector<int64_t>> indices =
       gather ? getIntConstant(gather.getInputs()[1]) : std::nullopt;
@@ -245,6 +251,30 @@ bool moec::raise::isZerosLike(Value value, Value like) {
 bool moec::raise::isScalarConstant(Value value, double expected) {
   std::optional<double> actual = getScalarConstant(value);
   return actual && std::abs(*actual - expected) <= 1e-5 * std::max(1.0, std::abs(expected));
+}
+
+bool moec::raise::isStaticFloatConstant(Value value, int64_t rank) {
+  auto constant = value ? value.getDefiningOp<onnx::ConstantOp>() : onnx::ConstantOp();
+  auto type = constant ? llvm::dyn_cast<RankedTensorType>(constant.getType()) : nullptr;
+  return type && type.getRank() == rank && type.hasStaticShape() &&
+         llvm::isa<FloatType>(type.getElementType());
+}
+
+std::optional<RowGather> moec::raise::matchRowGather(Value value) {
+  if (onnx::NodeOp gatherND = getDefiningNode(value, "GatherND")) {
+    auto indices = llvm::dyn_cast<RankedTensorType>(gatherND.getInputs()[1].getType());
+    if (gatherND.getIntAttr("batch_dims", 0) != 0 || !indices || indices.getRank() != 2 ||
+        indices.getDimSize(1) != 1)
+      return std::nullopt;
+    return RowGather{gatherND.getInputs()[0], gatherND.getInputs()[1]};
+  }
+  if (onnx::NodeOp gather = getDefiningNode(value, "Gather")) {
+    auto indices = llvm::dyn_cast<RankedTensorType>(gather.getInputs()[1].getType());
+    if (gather.getIntAttr("axis", 0) != 0 || !indices || indices.getRank() != 1)
+      return std::nullopt;
+    return RowGather{gather.getInputs()[0], gather.getInputs()[1]};
+  }
+  return std::nullopt;
 }
 
 std::optional<unsigned>

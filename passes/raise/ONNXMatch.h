@@ -56,6 +56,9 @@ std::optional<ConstantData> getConstantData(mlir::Value value);
 /// The fill value of a `ConstantOfShape` node (ONNX's default, one f32 zero, when absent).
 std::optional<ConstantData> getFillData(onnx::NodeOp constantOfShape);
 
+/// Whether `value` is a float constant of rank `rank` with static dims.
+bool isStaticFloatConstant(mlir::Value value, int64_t rank);
+
 /// The single value of a one-element float constant, or of an integer constant as float.
 std::optional<double> getScalarConstant(mlir::Value value);
 /// The contents of an i32/i64 constant.
@@ -78,6 +81,14 @@ bool isZerosLike(mlir::Value value, mlir::Value like);
 /// Whether `value` is a float constant with one element close to `expected` (relative
 /// 1e-5: exporters round constants such as sqrt(2) to f32).
 bool isScalarConstant(mlir::Value value, double expected);
+
+/// Rows of `data` picked by indices `[N]`: `GatherND(data, indices [N, 1])` (batch_dims 0)
+/// or `Gather(data, indices [N], axis = 0)`; `indices` as the node takes them.
+struct RowGather {
+  mlir::Value data;
+  mlir::Value indices;
+};
+std::optional<RowGather> matchRowGather(mlir::Value value);
 
 /// If `node` has two inputs and `matchFirst` holds for one of them, returns the index of
 /// that input (0 or 1), trying input 0 first; for commutative ops.

@@ -57,6 +57,15 @@ def RaiseHFMoE : Pass<"moec-raise-hf-moe", "::mlir::ModuleOp"> {
     to the unflattened input) into the layer's shared operands.
     Every expert must appear exactly once and all with the same body.
 
+    transformers 5's `eager` experts, traced by TorchScript, keep the experts as 3-D
+    parameters and loop over the experts hit: the one-hot has E + 1 classes, the hit
+    experts are `NonZero(mask.sum() > 0)` split in as many parts as the trace saw, and each
+    iteration's projections multiply by `Gather(stack, id)` (maybe transposed) instead of a
+    Linear's own weight. When the parts are E, a graph that runs hits every expert and the
+    i-th part is expert i: the iteration is that expert's, and its projections must take
+    that expert's matrix of a stack of E; the stacks are rebuilt from those matrices. Fewer
+    parts name whichever experts a run hits, and such a loop is not raised.
+
     A TopK that feeds a OneHot but whose graph differs in any detail (an unknown
     activation, a missing expert, experts with different bodies, an extra op) is left as
     it is, compiled through the generic path, with a remark on the TopK that says why

@@ -254,52 +254,6 @@ private:
 // Grouped projections
 //===----------------------------------------------------------------------===//
 
-/// Expert `expert`'s matrix of a stacked float constant `[E, ., .]`:
-/// `Squeeze(Split(stack, axis 0)#expert, [0])` or `Gather(stack, expert, axis = 0)`, maybe
-/// transposed (`Transpose(., [1, 0])`), the stack maybe a `Transpose(W, [0, 2, 1])` of a
-/// constant. The constant and whether the expert's matrix is its transpose.
-std::optional<std::pair<Value, bool>> matchExpertMatrix(Value value, int64_t expert) {
-  RankedTensorType type = getRanked(value);
-  if (!type || type.getRank() != 2)
-    return std::nullopt;
-  bool transposed = false;
-  auto isSwap = [](onnx::NodeOp transpose, ArrayRef<int64_t> perm) {
-    return transpose.getIntsAttr("perm") == SmallVector<int64_t>(perm);
-  };
-  if (onnx::NodeOp transpose = getDefiningNode(value, "Transpose")) {
-    if (!isSwap(transpose, {1, 0}))
-      return std::nullopt;
-    transposed = true;
-    value = transpose.getInputs()[0];
-  }
-  Value stack;
-  if (onnx::NodeOp squeeze = getDefiningNode(value, "Squeeze")) {
-    Value part = squeeze.getInputs()[0];
-    onnx::NodeOp split = getDefiningNode(part, "Split");
-    RankedTensorType partType = getRanked(part);
-    if (!split || split.getIntAttr("axis", 0) != 0 || !hasIntsInput(squeeze, 1, {0}) ||
-        split->getNumResults() <= expert || split->getResult(expert) != part || !partType ||
-        partType.getRank() != 3 || partType.getDimSize(0) != 1)
-      return std::nullopt;
-    stack = split.getInputs()[0];
-  } else if (onnx::NodeOp gather = getDefiningNode(value, "Gather")) {
-    if (gather.getIntAttr("axis", 0) != 0 || !isScalarConstant(gather.getInputs()[1], expert))
-      return std::nullopt;
-    stack = gather.getInputs()[0];
-  } else {
-    return std::nullopt;
-  }
-  if (onnx::NodeOp transpose = getDefiningNode(stack, "Transpose")) {
-    if (!isSwap(transpose, {0, 2, 1}))
-      return std::nullopt;
-    transposed = !transposed;
-    stack = transpose.getInputs()[0];
-  }
-  if (!isStaticFloatConstant(stack, 3))
-    return std::nullopt;
-  return std::make_pair(stack, transposed);
-}
-
 /// Matches projections over rows grouped by expert, all of one sort of the pairs.
 class GroupedProjections {
 public:
@@ -336,19 +290,20 @@ public:
     for (auto [expert, part] : llvm::enumerate(concat.getInputs())) {
       onnx::NodeOp matmul = getDefiningNode(part, "MatMul");
       std::optional<RowGather> rows = matmul ? matchRowsAt(matmul.getInputs()[0]) : std::nullopt;
-      std::optional<std::pair<Value, bool>> matrix =
-          matmul ? matchExpertMatrix(matmul.getInputs()[1], expert) : std::nullopt;
-      if (!rows || !matrix || !segments.isSegment(rows->indices, expert, experts))
+      std::optional<ExpertMatrix> matrix =
+          matmul ? matchExpertMatrix(matmul.getInputs()[1]) : std::nullopt;
+      if (!rows || !matrix || matrix->expert != int64_t(expert) ||
+          !segments.isSegment(rows->indices, expert, experts))
         return reason = describe(concat) + " part " + std::to_string(expert) +
                         " is not expert " + std::to_string(expert) +
                         "'s rows times its matrix",
                failure();
       if (expert == 0) {
         linear.input = rows->data;
-        linear.weight = matrix->first;
-        linear.weightIsOutIn = matrix->second;
-      } else if (rows->data != linear.input || matrix->first != linear.weight ||
-                 matrix->second != linear.weightIsOutIn) {
+        linear.weight = matrix->stack;
+        linear.weightIsOutIn = matrix->transposed;
+      } else if (rows->data != linear.input || matrix->stack != linear.weight ||
+                 matrix->transposed != linear.weightIsOutIn) {
         return reason = describe(concat) + " multiplies other rows or weights for expert " +
                         std::to_string(expert),
                failure();

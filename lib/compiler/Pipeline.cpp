@@ -24,6 +24,7 @@ static SmallVector<std::unique_ptr<Pass>> createRaisePasses() {
   passes.push_back(moec::createRaiseHFMoE());
   passes.push_back(moec::createRaiseDenseMoE());
   passes.push_back(moec::createRaiseGatheredMoE());
+  passes.push_back(moec::createRaiseGroupedMoE());
   return passes;
 }
 

@@ -144,3 +144,92 @@ moec::raise::buildSharedExpertWeights(OpBuilder &builder, Location loc, StringRe
   }
   return weights;
 }
+
+/// Whether every weight has the tokens' element type, as moe.layer needs.
+static bool haveTokensElementType(const StackedLayer &layer) {
+  Type element = getElementTypeOrSelf(layer.routing.router.input.getType());
+  auto same = [&](Value value) {
+    return !value || getElementTypeOrSelf(value.getType()) == element;
+  };
+  auto sameLinear = [&](const Linear &linear) {
+    return same(linear.weight) && same(linear.bias);
+  };
+  const ExpertBody &body = layer.body;
+  bool ok = sameLinear(layer.routing.router) && same(layer.routing.scoreBias) &&
+            sameLinear(body.up) && sameLinear(body.down);
+  if (layer.shared)
+    ok = ok && sameLinear(layer.shared->body.up) && sameLinear(layer.shared->body.down) &&
+         (!layer.shared->body.gate || sameLinear(*layer.shared->body.gate)) &&
+         (!layer.shared->gate || sameLinear(*layer.shared->gate));
+  return ok;
+}
+
+FailureOr<StackedLayer> moec::raise::makeStackedLayer(Value routedSum, Routing routing,
+                                                     ExpertBody body, Reason &reason) {
+  int64_t experts = routing.getNumExperts();
+  if (body.up.getNumExperts() != experts || body.down.getNumExperts() != experts)
+    return reason = "the router chooses among " + std::to_string(experts) +
+                    " experts but the stacked weights hold " +
+                    std::to_string(body.down.getNumExperts()),
+           failure();
+  StackedLayer layer{std::move(routing), std::move(body), std::nullopt};
+  layer.shared = matchSharedExpert(routedSum, layer.routing.router.input, layer.body);
+  if (!haveTokensElementType(layer))
+    return reason = "weights and tokens have different element types", failure();
+  return layer;
+}
+
+/// A router or score bias of E elements as moe.layer takes it, `[E]`.
+static Value asExpertVector(OpBuilder &builder, Value bias) {
+  auto type = bias ? llvm::dyn_cast<RankedTensorType>(bias.getType()) : RankedTensorType();
+  if (!type || type.getRank() == 1)
+    return bias;
+  return retypeConstant(builder, bias,
+                        RankedTensorType::get({type.getNumElements()}, type.getElementType()));
+}
+
+LogicalResult moec::raise::replaceWithStackedLayer(PatternRewriter &rewriter, onnx::NodeOp node,
+                                                   const StackedLayer &layer,
+                                                   RaiseRemarks &remarks, bool &sawError) {
+  const Routing &routing = layer.routing;
+  const ExpertBody &body = layer.body;
+  auto tokensType = llvm::cast<RankedTensorType>(routing.router.input.getType());
+  Type resultType = node->getResult(0).getType();
+  if (!tensor::CastOp::areCastCompatible(resultType, tokensType)) {
+    remarks.notRaised(node, describe(node) + " not raised to moe.layer: its result type " +
+                                "differs from the tokens'");
+    return failure();
+  }
+  rewriter.setInsertionPoint(node);
+  SmallVector<ColumnRun, 2> upRuns = getUpColumnRuns(body);
+  ColumnRun downRun{0, 1, body.down.getOutSize()};
+  FailureOr<Value> upWeight = buildStackedWeight(rewriter, body.up, upRuns);
+  FailureOr<Value> downWeight = buildStackedWeight(rewriter, body.down, downRun);
+  FailureOr<Value> upBias = buildStackedBias(rewriter, body.up, upRuns);
+  FailureOr<Value> downBias = buildStackedBias(rewriter, body.down, downRun);
+  FailureOr<Value> routerWeight = buildRouterWeight(rewriter, routing.router);
+  FailureOr<SharedExpertWeights> shared = SharedExpertWeights();
+  if (layer.shared)
+    shared = buildSharedExpertWeights(rewriter, node.getLoc(), (node.getName() + "/moe.").str(),
+                                      *layer.shared);
+  if (failed(upWeight) || failed(downWeight) || failed(upBias) || failed(downBias) ||
+      failed(routerWeight) || failed(shared)) {
+    // The error is reported; the pass fails.
+    sawError = true;
+    return failure();
+  }
+  Value result = moe::LayerOp::create(
+      rewriter, node.getLoc(), tokensType, routing.router.input, *upWeight, *downWeight,
+      *routerWeight, /*router_logits=*/Value(), asExpertVector(rewriter, routing.router.bias),
+      asExpertVector(rewriter, routing.scoreBias), *upBias, *downBias, shared->up, shared->down,
+      shared->gate, routing.getAttr(rewriter.getContext()), body.getAttr(rewriter.getContext()));
+  result = castLayerResult(rewriter, result, resultType);
+  // With a shared expert, the layer stands for the routed sum plus the shared expert: what
+  // read that sum (or its view back to the input's shape) reads the layer.
+  if (layer.shared)
+    rewriter.replaceAllUsesWith(layer.shared->result, layer.shared->unflattenedSum
+                                                          ? layer.shared->unflattenedSum
+                                                          : result);
+  rewriter.replaceOp(node, result);
+  return success();
+}

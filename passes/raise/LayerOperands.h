@@ -12,6 +12,8 @@
 #define MOEC_PASSES_RAISE_LAYEROPERANDS_H
 
 #include "ExpertMatcher.h"
+#include "RaiseDriver.h"
+#include "RouterMatcher.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -62,6 +64,49 @@ mlir::FailureOr<SharedExpertWeights> buildSharedExpertWeights(mlir::OpBuilder &b
                                                               mlir::Location loc,
                                                               llvm::StringRef prefix,
                                                               const SharedExpert &shared);
+
+/// A layer as the passes over stacked experts find it: its routing, its experts and the
+/// shared expert added to their sum.
+struct StackedLayer {
+  Routing routing;
+  ExpertBody body;
+  std::optional<SharedExpert> shared;
+};
+
+/// `routing` and `body` as the layer whose routed sum is `routedSum`, with the shared expert
+/// added to that sum if there is one; or failure (with the reason) when the router chooses
+/// among other experts than the body's stacked weights hold, or weights and tokens have
+/// different element types.
+mlir::FailureOr<StackedLayer> makeStackedLayer(mlir::Value routedSum, Routing routing,
+                                               ExpertBody body, Reason &reason);
+
+/// Replaces `node`, the output of `layer` for the tokens `layer.routing.router.input`, with
+/// one moe.layer. A result type other than the tokens' is a remark on `node` and a failure;
+/// weights that cannot be rearranged (written to a temporary file) are an error that sets
+/// `sawError`, which fails the pass.
+mlir::LogicalResult replaceWithStackedLayer(mlir::PatternRewriter &rewriter, onnx::NodeOp node,
+                                            const StackedLayer &layer, RaiseRemarks &remarks,
+                                            bool &sawError);
+
+/// The pattern of a raising pass whose layers are StackedLayers anchored on one node:
+/// `matchLayer(node, reason)` fails with an empty reason for a node that is no candidate,
+/// and with the reason (the node's remark) for a candidate it cannot raise.
+template <mlir::FailureOr<StackedLayer> (*matchLayer)(onnx::NodeOp, Reason &)>
+struct RaiseStackedLayer : RaisePattern {
+  using RaisePattern::RaisePattern;
+
+  mlir::LogicalResult matchAndRewrite(onnx::NodeOp node,
+                                      mlir::PatternRewriter &rewriter) const override {
+    Reason reason;
+    mlir::FailureOr<StackedLayer> layer = matchLayer(node, reason);
+    if (mlir::failed(layer)) {
+      if (!reason.empty())
+        remarks.notRaised(node, describe(node) + " not raised to moe.layer: " + reason);
+      return mlir::failure();
+    }
+    return replaceWithStackedLayer(rewriter, node, *layer, remarks, sawError);
+  }
+};
 
 } // namespace moec::raise
 

@@ -194,7 +194,8 @@ std::optional<SmallVector<int64_t>> moec::raise::getExpandShape(Value shape) {
 
 /// Whether the integer tensor `part` (0-D or 1-D) holds dims `first, first + 1, ...` of
 /// `tensor`, as many as it has elements: a constant equal to those static dims, `Shape(tensor)`
-/// over that range, or `Gather(Shape(tensor), those indices)`, maybe unsqueezed.
+/// over that range, or `Gather(Shape(tensor), those indices)`, maybe unsqueezed (or a
+/// 0-D one reshaped to [1]).
 static bool holdsDimsOf(Value part, Value tensor, int64_t first) {
   auto partType = llvm::dyn_cast<RankedTensorType>(part.getType());
   auto type = llvm::dyn_cast<RankedTensorType>(tensor.getType());
@@ -214,6 +215,11 @@ static bool holdsDimsOf(Value part, Value tensor, int64_t first) {
   }
   if (onnx::NodeOp unsqueeze = getDefiningNode(part, "Unsqueeze"))
     return hasIntsInput(unsqueeze, 1, {0}) && holdsDimsOf(unsqueeze.getInputs()[0], tensor, first);
+  // A 0-D dim reshaped to [1], as torch writes `tensor.shape[i:i+1]` too.
+  if (onnx::NodeOp reshape = getDefiningNode(part, "Reshape")) {
+    auto dimType = llvm::dyn_cast<RankedTensorType>(reshape.getInputs()[0].getType());
+    return dimType && dimType.getRank() == 0 && holdsDimsOf(reshape.getInputs()[0], tensor, first);
+  }
   onnx::NodeOp gather = getDefiningNode(part, "Gather");
   std::optional<SmallVector<int64_t>> indices =
       gather ? getIntConstant(gather.getInputs()[1]) : std::nullopt;
@@ -269,6 +275,30 @@ bool moec::raise::isScalarConstant(Value value, double expected) {
   return actual && std::abs(*actual - expected) <= 1e-5 * std::max(1.0, std::abs(expected));
 }
 
+bool moec::raise::isStaticFloatConstant(Value value, int64_t rank) {
+  auto constant = value ? value.getDefiningOp<onnx::ConstantOp>() : onnx::ConstantOp();
+  auto type = constant ? llvm::dyn_cast<RankedTensorType>(constant.getType()) : nullptr;
+  return type && type.getRank() == rank && type.hasStaticShape() &&
+         llvm::isa<FloatType>(type.getElementType());
+}
+
+std::optional<RowGather> moec::raise::matchRowGather(Value value) {
+  if (onnx::NodeOp gatherND = getDefiningNode(value, "GatherND")) {
+    auto indices = llvm::dyn_cast<RankedTensorType>(gatherND.getInputs()[1].getType());
+    if (gatherND.getIntAttr("batch_dims", 0) != 0 || !indices || indices.getRank() != 2 ||
+        indices.getDimSize(1) != 1)
+      return std::nullopt;
+    return RowGather{gatherND.getInputs()[0], gatherND.getInputs()[1]};
+  }
+  if (onnx::NodeOp gather = getDefiningNode(value, "Gather")) {
+    auto indices = llvm::dyn_cast<RankedTensorType>(gather.getInputs()[1].getType());
+    if (gather.getIntAttr("axis", 0) != 0 || !indices || indices.getRank() != 1)
+      return std::nullopt;
+    return RowGather{gather.getInputs()[0], gather.getInputs()[1]};
+  }
+  return std::nullopt;
+}
+
 std::optional<unsigned>
 moec::raise::matchEitherInput(onnx::NodeOp node, function_ref<bool(Value)> matchFirst) {
   if (!node || node.getInputs().size() != 2)
@@ -281,17 +311,108 @@ moec::raise::matchEitherInput(onnx::NodeOp node, function_ref<bool(Value)> match
 
 int64_t Linear::getInSize() const {
   return llvm::cast<RankedTensorType>(weight.getType())
-      .getDimSize((stacked ? 1 : 0) + (weightIsOutIn ? 1 : 0));
+      .getDimSize((stacked || expertOfStack ? 1 : 0) + (weightIsOutIn ? 1 : 0));
 }
 
 int64_t Linear::getOutSize() const {
   return llvm::cast<RankedTensorType>(weight.getType())
-      .getDimSize((stacked ? 1 : 0) + (weightIsOutIn ? 0 : 1));
+      .getDimSize((stacked || expertOfStack ? 1 : 0) + (weightIsOutIn ? 0 : 1));
 }
 
 int64_t Linear::getNumExperts() const {
-  assert(stacked && "only a stacked Linear holds several experts");
+  assert((stacked || expertOfStack) && "only a stack holds several experts");
   return llvm::cast<RankedTensorType>(weight.getType()).getDimSize(0);
+}
+
+int64_t Linear::getWeightOffset() const {
+  return expertOfStack ? *expertOfStack * getInSize() * getOutSize() : 0;
+}
+
+std::optional<int64_t> moec::raise::getVisitedExpert(Value index, int64_t experts) {
+  auto indexType = llvm::dyn_cast<RankedTensorType>(index.getType());
+  if (!indexType || indexType.getRank() != 0)
+    return std::nullopt;
+  if (std::optional<SmallVector<int64_t>> constant = getIntConstant(index))
+    return (*constant)[0] >= 0 && (*constant)[0] < experts ? std::optional((*constant)[0])
+                                                           : std::nullopt;
+  Value part = index;
+  if (onnx::NodeOp gather = getDefiningNode(index, "Gather")) {
+    std::optional<SmallVector<int64_t>> first = getIntConstant(gather.getInputs()[1]);
+    if (gather.getIntAttr("axis", 0) != 0 || !first || *first != SmallVector<int64_t>{0})
+      return std::nullopt;
+    part = gather.getInputs()[0];
+  }
+  part = skipReshapes(part);
+  auto split = part.getDefiningOp<onnx::NodeOp>();
+  auto partType = llvm::dyn_cast<RankedTensorType>(part.getType());
+  if (!split || split.getOpType() != "Split" || !split.getDomain().empty() ||
+      split.getIntAttr("axis", 0) != 0 || int64_t(split->getNumResults()) != experts ||
+      !partType || !partType.hasStaticShape() || partType.getNumElements() != 1)
+    return std::nullopt;
+  onnx::NodeOp transpose = getDefiningNode(skipReshapes(split.getInputs()[0]), "Transpose");
+  onnx::NodeOp nonZero =
+      transpose ? getDefiningNode(transpose.getInputs()[0], "NonZero") : nullptr;
+  auto hitType = nonZero ? llvm::dyn_cast<RankedTensorType>(nonZero.getInputs()[0].getType())
+                         : nullptr;
+  if (!nonZero || transpose.getIntsAttr("perm") != SmallVector<int64_t>{1, 0} || !hitType ||
+      hitType.getRank() != 1)
+    return std::nullopt;
+  return llvm::cast<OpResult>(part).getResultNumber();
+}
+
+std::optional<ExpertMatrix> moec::raise::matchExpertMatrix(Value value) {
+  auto type = llvm::dyn_cast<RankedTensorType>(value.getType());
+  if (!type || type.getRank() != 2)
+    return std::nullopt;
+  ExpertMatrix matrix;
+  auto isPermutation = [](onnx::NodeOp transpose, ArrayRef<int64_t> perm) {
+    return transpose.getIntsAttr("perm") == SmallVector<int64_t>(perm);
+  };
+  if (onnx::NodeOp transpose = getDefiningNode(value, "Transpose")) {
+    if (!isPermutation(transpose, {1, 0}))
+      return std::nullopt;
+    matrix.transposed = true;
+    value = transpose.getInputs()[0];
+  }
+  Value stack, index;
+  // The Split's part, and how many parts it has.
+  std::optional<int64_t> part, parts;
+  if (onnx::NodeOp squeeze = getDefiningNode(value, "Squeeze")) {
+    Value sliced = squeeze.getInputs()[0];
+    onnx::NodeOp split = getDefiningNode(sliced, "Split");
+    auto slicedType = llvm::dyn_cast<RankedTensorType>(sliced.getType());
+    if (!split || split.getIntAttr("axis", 0) != 0 || !hasIntsInput(squeeze, 1, {0}) ||
+        !slicedType || slicedType.getRank() != 3 || slicedType.getDimSize(0) != 1)
+      return std::nullopt;
+    stack = split.getInputs()[0];
+    part = llvm::cast<OpResult>(sliced).getResultNumber();
+    parts = split->getNumResults();
+  } else if (onnx::NodeOp gather = getDefiningNode(value, "Gather")) {
+    if (gather.getIntAttr("axis", 0) != 0)
+      return std::nullopt;
+    stack = gather.getInputs()[0];
+    index = gather.getInputs()[1];
+  } else {
+    return std::nullopt;
+  }
+  if (onnx::NodeOp transpose = getDefiningNode(stack, "Transpose")) {
+    if (!isPermutation(transpose, {0, 2, 1}))
+      return std::nullopt;
+    matrix.transposed = !matrix.transposed;
+    stack = transpose.getInputs()[0];
+  }
+  if (!isStaticFloatConstant(stack, 3))
+    return std::nullopt;
+  int64_t experts = llvm::cast<RankedTensorType>(stack.getType()).getDimSize(0);
+  // A Split's parts each hold one expert when there are E of them.
+  if (parts && *parts != experts)
+    return std::nullopt;
+  std::optional<int64_t> expert = part ? part : getVisitedExpert(index, experts);
+  if (!expert)
+    return std::nullopt;
+  matrix.stack = stack;
+  matrix.expert = *expert;
+  return matrix;
 }
 
 /// Whether `value` is a static 2-D constant / a 1-D constant of `size` elements.
@@ -308,7 +429,8 @@ static bool isVectorConstant(Value value, int64_t size) {
          llvm::isa<FloatType>(type.getElementType());
 }
 
-FailureOr<Linear> moec::raise::matchLinear(Value output, Reason &reason) {
+/// matchLinear, and with `expertMatrices` matchExpertLinear.
+static FailureOr<Linear> matchLinearOf(Value output, Reason &reason, bool expertMatrices) {
   Linear linear;
   if (onnx::NodeOp gemm = getDefiningNode(output, "Gemm")) {
     if (gemm.getIntAttr("transA", 0) != 0 || gemm.getFloatAttr("alpha", 1.0) != 1.0 ||
@@ -347,13 +469,28 @@ FailureOr<Linear> moec::raise::matchLinear(Value output, Reason &reason) {
   }
   linear.input = matmul.getInputs()[0];
   linear.weight = matmul.getInputs()[1];
-  if (!isMatrixConstant(linear.weight))
+  std::optional<ExpertMatrix> matrix =
+      expertMatrices ? matchExpertMatrix(linear.weight) : std::nullopt;
+  if (matrix) {
+    linear.weight = matrix->stack;
+    linear.weightIsOutIn = matrix->transposed;
+    linear.expertOfStack = matrix->expert;
+  } else if (!isMatrixConstant(linear.weight)) {
     return reason = describe(matmul) + " has no constant 2-D weight", failure();
+  }
   if (linear.bias && !isVectorConstant(linear.bias, linear.getOutSize()))
     return reason = describe(linear.bias.getDefiningOp()) +
                     " is added to a Linear but is not a constant [out] vector",
            failure();
   return linear;
+}
+
+FailureOr<Linear> moec::raise::matchLinear(Value output, Reason &reason) {
+  return matchLinearOf(output, reason, /*expertMatrices=*/false);
+}
+
+FailureOr<Linear> moec::raise::matchExpertLinear(Value output, Reason &reason) {
+  return matchLinearOf(output, reason, /*expertMatrices=*/true);
 }
 
 std::string moec::raise::describe(Operation *op) {

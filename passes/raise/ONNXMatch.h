@@ -61,6 +61,9 @@ std::optional<ConstantData> getConstantData(mlir::Value value);
 /// The fill value of a `ConstantOfShape` node (ONNX's default, one f32 zero, when absent).
 std::optional<ConstantData> getFillData(onnx::NodeOp constantOfShape);
 
+/// Whether `value` is a float constant of rank `rank` with static dims.
+bool isStaticFloatConstant(mlir::Value value, int64_t rank);
+
 /// The single value of a one-element float constant, or of an integer constant as float.
 std::optional<double> getScalarConstant(mlir::Value value);
 /// The contents of an i32/i64 constant.
@@ -87,6 +90,14 @@ bool isZerosLike(mlir::Value value, mlir::Value like);
 /// 1e-5: exporters round constants such as sqrt(2) to f32).
 bool isScalarConstant(mlir::Value value, double expected);
 
+/// Rows of `data` picked by indices `[N]`: `GatherND(data, indices [N, 1])` (batch_dims 0)
+/// or `Gather(data, indices [N], axis = 0)`; `indices` as the node takes them.
+struct RowGather {
+  mlir::Value data;
+  mlir::Value indices;
+};
+std::optional<RowGather> matchRowGather(mlir::Value value);
+
 /// If `node` has two inputs and `matchFirst` holds for one of them, returns the index of
 /// that input (0 or 1), trying input 0 first; for commutative ops.
 std::optional<unsigned>
@@ -106,15 +117,42 @@ struct Linear {
   /// Every expert's Linear at once (dense-masked exports): the weight is a stack
   /// `[E, in, out]` and the bias `[E, 1, out]`.
   bool stacked = false;
+  /// One expert's Linear whose weight is that expert's matrix of a stack `[E, ., .]`
+  /// (transformers 5's 3-D expert parameters in a loop over experts): the expert.
+  std::optional<int64_t> expertOfStack;
 
   int64_t getInSize() const;
   int64_t getOutSize() const;
-  /// E of a stacked Linear.
+  /// E of a stacked Linear, or of the stack an expert's Linear takes its matrix from.
   int64_t getNumExperts() const;
+  /// Where the weight's matrix starts in its constant, in elements.
+  int64_t getWeightOffset() const;
 };
 
 /// Matches the Linear whose result is `output`.
 mlir::FailureOr<Linear> matchLinear(mlir::Value output, Reason &reason);
+/// Matches the Linear whose result is `output`, the weight maybe one expert's matrix of a
+/// stack (`expertOfStack`, matchExpertMatrix).
+mlir::FailureOr<Linear> matchExpertLinear(mlir::Value output, Reason &reason);
+
+/// Expert `expert`'s matrix of a stacked float constant `stack` `[E, ., .]`, or its
+/// transpose.
+struct ExpertMatrix {
+  mlir::Value stack;
+  int64_t expert = 0;
+  bool transposed = false;
+};
+/// `Squeeze(Split(stack, axis 0 in E parts)#e, [0])` or `Gather(stack, e, axis = 0)`, e a
+/// constant or the e-th of the experts a loop visits (getVisitedExpert), maybe transposed
+/// (`Transpose(., [1, 0])`), the stack maybe a `Transpose(W, [0, 2, 1])` of a constant.
+std::optional<ExpertMatrix> matchExpertMatrix(mlir::Value value);
+
+/// Which expert `index` (0-D) names, when it is a constant or the i-th of the experts hit
+/// that a loop over `experts` experts visits: `Gather(Split(Transpose(NonZero(hit), [1, 0]),
+/// axis 0 in `experts` parts)#i, 0)` (reshapes looked through). A graph that gathers a stack
+/// of `experts` matrices by every part runs only where all `experts` experts are hit, so
+/// the i-th is expert i.
+std::optional<int64_t> getVisitedExpert(mlir::Value index, int64_t experts);
 
 /// Names a node for remarks: "'NAME' (OP_TYPE)".
 std::string describe(mlir::Operation *op);

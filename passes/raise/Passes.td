@@ -57,6 +57,15 @@ def RaiseHFMoE : Pass<"moec-raise-hf-moe", "::mlir::ModuleOp"> {
     to the unflattened input) into the layer's shared operands.
     Every expert must appear exactly once and all with the same body.
 
+    transformers 5's `eager` experts, traced by TorchScript, keep the experts as 3-D
+    parameters and loop over the experts hit: the one-hot has E + 1 classes, the hit
+    experts are `NonZero(mask.sum() > 0)` split in as many parts as the trace saw, and each
+    iteration's projections multiply by `Gather(stack, id)` (maybe transposed) instead of a
+    Linear's own weight. When the parts are E, a graph that runs hits every expert and the
+    i-th part is expert i: the iteration is that expert's, and its projections must take
+    that expert's matrix of a stack of E; the stacks are rebuilt from those matrices. Fewer
+    parts name whichever experts a run hits, and such a loop is not raised.
+
     A TopK that feeds a OneHot but whose graph differs in any detail (an unknown
     activation, a missing expert, experts with different bodies, an extra op) is left as
     it is, compiled through the generic path, with a remark on the TopK that says why
@@ -118,6 +127,44 @@ def RaiseGatheredMoE : Pass<"moec-raise-gathered-moe", "::mlir::ModuleOp"> {
     The weights are rearranged into moe.layer's layout (transposed, gate columns first).
     A candidate (such a slot sum) that differs in any detail stays as it is, compiled by the
     generic path, with a remark on the ReduceSum that names what did not match.
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"];
+}
+
+def RaiseGroupedMoE : Pass<"moec-raise-grouped-moe", "::mlir::ModuleOp"> {
+  let summary = "Raise experts run on the rows grouped by expert (transformers 5's grouped_mm) to moe.layer";
+  let description = [{
+    transformers 5's default experts implementation, `grouped_mm`, sorts the (token, slot)
+    pairs by their expert and multiplies each expert's run of rows by that expert's weights;
+    transformers' own exporter writes the grouped matmul as one MatMul per expert. The pass
+    finds that computation by what it does and replaces it with one `moe.layer`, anchored on
+    the sum over the slots:
+
+    - `ReduceSum(z, axes = [1], keepdims = 0)` of `z` `[T, k, H]`, a view of the rows
+      `[T * k, H]` in pair order (row `t * k + s` is token t's slot s);
+    - those rows are the sorted rows put back in pair order: gathered (`GatherND` or
+      `Gather`) by the inverse of the sort's permutation, `ScatterND(_, order[:, None],
+      Range(0, N, 1))`, where the sort is `TopK(ids viewed as [T * k], T * k, largest = 0)`
+      of the router's chosen experts `ids` `[T, k]`;
+    - the sorted rows are the expert rows times each pair's routing weight, the weights
+      `[T, k]` viewed as `[T * k]` gathered by the sort's order;
+    - the expert rows come from the expert body (the shared expert matcher) whose
+      projections are grouped: `Concat` over the experts e, in order, of
+      `MatMul(Gather(x, Range(end[e - 1], end[e], 1)), W[e])`, `end` the inclusive prefix sums
+      (`CumSum`) of how many rows each expert has (`ScatterElements(zeros [E], expert of each
+      sorted row, ones, reduction = add)`, the expert maybe through torch's `histc` binning,
+      checked for every expert id), `W[e]` expert e's matrix of a stacked constant
+      (`Squeeze(Split(W))` or `Gather(W, e)`, maybe transposed), optionally plus a bias
+      `[E, out]` gathered by each row's expert;
+    - the body reads the router's tokens in sorted order: gathered by `order // k` (an
+      integer `Div`, or torch's `floor_divide`, whose correction for negative numbers is
+      recognized and is zero here);
+    - the routing is recognized by the shared router matcher and its weights must be those
+      the rows are multiplied by.
+
+    The weights are rearranged into moe.layer's layout. A candidate (a slot sum of rows
+    gathered back into pair order) that differs in any detail stays as it is, compiled by
+    the generic path, with a remark on the ReduceSum that names what did not match.
   }];
   let dependentDialects = ["::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"];
 }

@@ -18,6 +18,7 @@
 #include "ONNXMatch.h"
 #include "RaiseDriver.h"
 #include "RouterMatcher.h"
+#include "SlotSum.h"
 
 #include "moec/Dialect/MoE/MoE.h"
 #include "moec/Passes/Raise/Passes.h"
@@ -46,26 +47,20 @@ RankedTensorType getRanked(Value value) {
 
 /// `y[t, h] = sum_s rows[t * k + s, h] * weights[t, s]`: the expert rows `[T * k, H]` and the
 /// weights `[T, k]` (as multiplied, casts looked through).
-struct SlotSum {
+struct WeightedSlotSum {
   Value rows;
   Value weights;
   int64_t k = 0;
 };
 
-/// `ReduceSum(z, axes = [1], keepdims = 0)` with `z` `[T, k, H]` the product of the rows and
-/// the weights, each viewed (reshapes keep the row-major order) as `[T * k, .]` or
-/// `[T, k, .]` alike, the weights with a last dim of 1.
-std::optional<SlotSum> matchSlotSum(onnx::NodeOp reduce) {
-  if (!reduce.getDomain().empty() || reduce.getOpType() != "ReduceSum" ||
-      reduce.getIntAttr("keepdims", 1) != 0)
+/// A slot sum (SlotSum.h) of the product of the rows and the weights, each viewed (reshapes
+/// keep the row-major order) as `[T * k, .]` or `[T, k, .]` alike, the weights with a last
+/// dim of 1.
+std::optional<WeightedSlotSum> matchWeightedSlotSum(onnx::NodeOp reduce) {
+  std::optional<SlotSum> sum = matchSlotSum(reduce);
+  if (!sum)
     return std::nullopt;
-  std::optional<SmallVector<int64_t>> axes =
-      reduce.hasInput(1) ? getIntConstant(reduce.getInputs()[1]) : reduce.getIntsAttr("axes");
-  RankedTensorType summed = getRanked(reduce.getInputs()[0]);
-  if (!axes || *axes != SmallVector<int64_t>{1} || !summed || summed.getRank() != 3 ||
-      summed.isDynamicDim(1) || summed.isDynamicDim(2))
-    return std::nullopt;
-  onnx::NodeOp mul = getDefiningNode(skipReshapes(reduce.getInputs()[0]), "Mul");
+  onnx::NodeOp mul = getDefiningNode(skipReshapes(sum->summed), "Mul");
   if (!mul || mul.getInputs().size() != 2)
     return std::nullopt;
   for (unsigned weightIndex : {0u, 1u}) {
@@ -73,16 +68,16 @@ std::optional<SlotSum> matchSlotSum(onnx::NodeOp reduce) {
     RankedTensorType weightsType = getRanked(weightsView), rowsType = getRanked(rowsView);
     if (!weightsType || !rowsType || weightsType.getRank() != rowsType.getRank() ||
         weightsType.getRank() < 2 || weightsType.getShape().back() != 1 ||
-        rowsType.getShape().back() != summed.getDimSize(2) ||
+        rowsType.getShape().back() != sum->hidden ||
         weightsType.getShape().drop_back() != rowsType.getShape().drop_back())
       continue;
     Value rows = skipReshapesToRank(rowsView, 2);
     Value weights = skipFloatCasts(skipReshapes(weightsView));
     RankedTensorType slotWeights = getRanked(weights);
-    if (!rows || getRanked(rows).getDimSize(1) != summed.getDimSize(2) || !slotWeights ||
-        slotWeights.getRank() != 2 || slotWeights.getDimSize(1) != summed.getDimSize(1))
+    if (!rows || getRanked(rows).getDimSize(1) != sum->hidden || !slotWeights ||
+        slotWeights.getRank() != 2 || slotWeights.getDimSize(1) != sum->k)
       continue;
-    return SlotSum{rows, weights, summed.getDimSize(1)};
+    return WeightedSlotSum{rows, weights, sum->k};
   }
   return std::nullopt;
 }
@@ -91,40 +86,18 @@ std::optional<SlotSum> matchSlotSum(onnx::NodeOp reduce) {
 // Gathered projections
 //===----------------------------------------------------------------------===//
 
-/// Whether `value` is a float constant of rank `rank` with static dims.
-bool isStaticFloatConstant(Value value, int64_t rank) {
-  auto constant = value ? value.getDefiningOp<onnx::ConstantOp>() : onnx::ConstantOp();
-  auto type = constant ? llvm::dyn_cast<RankedTensorType>(constant.getType()) : nullptr;
-  return type && type.getRank() == rank && type.hasStaticShape() &&
-         llvm::isa<FloatType>(type.getElementType());
-}
-
 /// Each row's slice of a stacked constant, by the row's expert: `GatherND(stack,
 /// Unsqueeze(ids, -1))` or `Gather(stack, ids, axis = 0)`, the ids a view of the TopK's
 /// indices. The stack and the TopK, or nothing.
 std::optional<std::pair<Value, onnx::NodeOp>> matchRowsOfStack(Value value, int64_t rank) {
-  Value stack, ids;
-  if (onnx::NodeOp gatherND = getDefiningNode(value, "GatherND")) {
-    RankedTensorType indices = getRanked(gatherND.getInputs()[1]);
-    if (gatherND.getIntAttr("batch_dims", 0) != 0 || !indices || indices.getRank() != 2 ||
-        indices.getDimSize(1) != 1)
-      return std::nullopt;
-    stack = gatherND.getInputs()[0];
-    ids = gatherND.getInputs()[1];
-  } else if (onnx::NodeOp gather = getDefiningNode(value, "Gather")) {
-    RankedTensorType indices = getRanked(gather.getInputs()[1]);
-    if (gather.getIntAttr("axis", 0) != 0 || !indices || indices.getRank() != 1)
-      return std::nullopt;
-    stack = gather.getInputs()[0];
-    ids = gather.getInputs()[1];
-  } else {
+  std::optional<RowGather> rows = matchRowGather(value);
+  if (!rows)
     return std::nullopt;
-  }
-  Value chosen = skipReshapes(ids);
+  Value chosen = skipReshapes(rows->indices);
   onnx::NodeOp topK = getDefiningNode(chosen, "TopK");
-  if (!topK || topK->getResult(1) != chosen || !isStaticFloatConstant(stack, rank))
+  if (!topK || topK->getResult(1) != chosen || !isStaticFloatConstant(rows->data, rank))
     return std::nullopt;
-  return std::make_pair(stack, topK);
+  return std::make_pair(rows->data, topK);
 }
 
 /// Matches projections over per-row gathered weights, all by one TopK's choice.
@@ -232,136 +205,34 @@ bool isRepeatedTokens(Value rows, Value tokens, int64_t k) {
 // The pattern
 //===----------------------------------------------------------------------===//
 
-struct GatheredLayer {
-  Routing routing;
-  ExpertBody body;
-  std::optional<SharedExpert> shared;
-};
-
-/// Whether every weight has the tokens' element type, as moe.layer needs.
-bool haveTokensElementType(const GatheredLayer &layer) {
-  Type element = getElementTypeOrSelf(layer.routing.router.input.getType());
-  auto same = [&](Value value) {
-    return !value || getElementTypeOrSelf(value.getType()) == element;
-  };
-  auto sameLinear = [&](const Linear &linear) {
-    return same(linear.weight) && same(linear.bias);
-  };
-  const ExpertBody &body = layer.body;
-  bool ok = sameLinear(layer.routing.router) && same(layer.routing.scoreBias) &&
-            sameLinear(body.up) && sameLinear(body.down);
-  if (layer.shared)
-    ok = ok && sameLinear(layer.shared->body.up) && sameLinear(layer.shared->body.down) &&
-         (!layer.shared->body.gate || sameLinear(*layer.shared->body.gate)) &&
-         (!layer.shared->gate || sameLinear(*layer.shared->gate));
-  return ok;
-}
-
-FailureOr<GatheredLayer> matchGatheredLayer(onnx::NodeOp reduce, const SlotSum &sum,
-                                            Reason &reason) {
+/// The layer of gathered experts whose sum over the slots is `node`.
+FailureOr<StackedLayer> matchGatheredLayer(onnx::NodeOp node, Reason &reason) {
+  std::optional<WeightedSlotSum> sum = matchWeightedSlotSum(node);
+  if (!sum)
+    return failure();
   GatheredProjections projections;
   FailureOr<ExpertBody> body = matchExpertBody(
-      /*input=*/Value(), sum.rows, reason,
+      /*input=*/Value(), sum->rows, reason,
       [&](Value output, Reason &why) { return projections.match(output, why); });
   if (failed(body))
     return failure();
   FailureOr<Routing> routing = matchRouting(projections.getTopK(), reason);
   if (failed(routing))
     return failure();
-  if (routing->k != sum.k)
+  if (routing->k != sum->k)
     return reason = "the slots summed are not the router's k", failure();
-  if (skipFloatCasts(routing->weights) != sum.weights)
+  if (skipFloatCasts(routing->weights) != sum->weights)
     return reason = "the expert rows are not weighted by the router's weights", failure();
   Value tokens = routing->router.input;
-  if (!isRepeatedTokens(body->up.input, tokens, sum.k))
+  if (!isRepeatedTokens(body->up.input, tokens, sum->k))
     return reason = "the experts do not read the router's tokens repeated for each slot",
            failure();
-  int64_t experts = routing->getNumExperts();
-  if (body->up.getNumExperts() != experts || body->down.getNumExperts() != experts)
-    return reason = "the router chooses among " + std::to_string(experts) +
-                    " experts but the stacked weights hold " +
-                    std::to_string(body->down.getNumExperts()),
-           failure();
-  GatheredLayer layer{std::move(*routing), std::move(*body), std::nullopt};
-  layer.shared = matchSharedExpert(reduce->getResult(0), tokens, layer.body);
-  if (!haveTokensElementType(layer))
-    return reason = "weights and tokens have different element types", failure();
-  return layer;
+  return makeStackedLayer(node->getResult(0), std::move(*routing), std::move(*body), reason);
 }
-
-/// A router or score bias of E elements as moe.layer takes it, `[E]`.
-Value asExpertVector(OpBuilder &builder, Value bias) {
-  auto type = bias ? getRanked(bias) : RankedTensorType();
-  if (!type || type.getRank() == 1)
-    return bias;
-  return retypeConstant(builder, bias,
-                        RankedTensorType::get({type.getNumElements()}, type.getElementType()));
-}
-
-/// Raises one layer of gathered experts, anchored on its sum over the slots. A layer whose
-/// weights cannot be rearranged (written to a temporary file) is an error and sets
-/// `sawError`, which fails the pass.
-struct RaiseGatheredLayer : RaisePattern {
-  using RaisePattern::RaisePattern;
-
-  LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
-    std::optional<SlotSum> sum = matchSlotSum(node);
-    if (!sum)
-      return failure();
-    Reason reason;
-    FailureOr<GatheredLayer> layer = matchGatheredLayer(node, *sum, reason);
-    if (failed(layer)) {
-      remarks.notRaised(node, describe(node) + " not raised to moe.layer: " + reason);
-      return failure();
-    }
-    RankedTensorType tokensType = getRanked(layer->routing.router.input);
-    Type resultType = node->getResult(0).getType();
-    if (!tensor::CastOp::areCastCompatible(resultType, tokensType)) {
-      remarks.notRaised(node, describe(node) + " not raised to moe.layer: its result type " +
-                                  "differs from the tokens'");
-      return failure();
-    }
-    const ExpertBody &body = layer->body;
-    rewriter.setInsertionPoint(node);
-    SmallVector<ColumnRun, 2> upRuns = getUpColumnRuns(body);
-    ColumnRun downRun{0, 1, body.down.getOutSize()};
-    FailureOr<Value> upWeight = buildStackedWeight(rewriter, body.up, upRuns);
-    FailureOr<Value> downWeight = buildStackedWeight(rewriter, body.down, downRun);
-    FailureOr<Value> upBias = buildStackedBias(rewriter, body.up, upRuns);
-    FailureOr<Value> downBias = buildStackedBias(rewriter, body.down, downRun);
-    FailureOr<Value> routerWeight = buildRouterWeight(rewriter, layer->routing.router);
-    FailureOr<SharedExpertWeights> shared = SharedExpertWeights();
-    if (layer->shared)
-      shared = buildSharedExpertWeights(rewriter, node.getLoc(), (node.getName() + "/moe.").str(),
-                                        *layer->shared);
-    if (failed(upWeight) || failed(downWeight) || failed(upBias) || failed(downBias) ||
-        failed(routerWeight) || failed(shared)) {
-      // The error is reported; the pass fails.
-      sawError = true;
-      return failure();
-    }
-    Value result = moe::LayerOp::create(
-        rewriter, node.getLoc(), tokensType, layer->routing.router.input, *upWeight, *downWeight,
-        *routerWeight, /*router_logits=*/Value(),
-        asExpertVector(rewriter, layer->routing.router.bias),
-        asExpertVector(rewriter, layer->routing.scoreBias), *upBias, *downBias, shared->up,
-        shared->down, shared->gate, layer->routing.getAttr(rewriter.getContext()),
-        body.getAttr(rewriter.getContext()));
-    result = castLayerResult(rewriter, result, resultType);
-    // With a shared expert, the layer stands for the routed sum plus the shared expert: what
-    // read that sum (or its view back to the input's shape) reads the layer.
-    if (layer->shared)
-      rewriter.replaceAllUsesWith(layer->shared->result, layer->shared->unflattenedSum
-                                                              ? layer->shared->unflattenedSum
-                                                              : result);
-    rewriter.replaceOp(node, result);
-    return success();
-  }
-};
 
 struct RaiseGatheredMoEPass : moec::impl::RaiseGatheredMoEBase<RaiseGatheredMoEPass> {
   void runOnOperation() override {
-    if (failed(applyRaisePattern<RaiseGatheredLayer>(getOperation())))
+    if (failed(applyRaisePattern<RaiseStackedLayer<matchGatheredLayer>>(getOperation())))
       signalPassFailure();
   }
 };

@@ -213,9 +213,16 @@ static FailureOr<ExpertChain> matchExpertChain(const Routing &routing, int64_t e
   if (!weightIndex)
     return fail("its output is not multiplied by the routing weight of its (token, slot)");
   FailureOr<ExpertBody> body =
-      matchExpertBody(input, weighted.getInputs()[1 - *weightIndex], reason);
+      matchExpertBody(input, weighted.getInputs()[1 - *weightIndex], reason, matchExpertLinear);
   if (failed(body))
     return fail(reason);
+  // A projection over a stack of expert matrices must take this expert's, of as many as
+  // the router has.
+  for (const Linear *linear : {&body->up, &body->down, body->gate ? &*body->gate : nullptr})
+    if (linear && linear->expertOfStack &&
+        (*linear->expertOfStack != expert || linear->getNumExperts() != routing.getNumExperts()))
+      return fail("a projection takes expert " + Twine(*linear->expertOfStack) + "'s matrix of " +
+                  Twine(linear->getNumExperts()));
   chain.body = std::move(*body);
   return chain;
 }
@@ -234,12 +241,14 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
     return failure();
   };
 
+  // transformers 5 one-hot encodes E + 1 classes; the last is never chosen.
   onnx::NodeOp oneHot = getSingleUser(routing->expertIds, "OneHot");
   if (!oneHot || oneHot.getInputs()[0] != routing->expertIds ||
-      oneHot.getIntAttr("axis", -1) != -1 || !hasIntsInput(oneHot, 1, {numExperts}) ||
+      oneHot.getIntAttr("axis", -1) != -1 ||
+      (!hasIntsInput(oneHot, 1, {numExperts}) && !hasIntsInput(oneHot, 1, {numExperts + 1})) ||
       !hasIntsInput(oneHot, 2, {0, 1}))
     return fail("the chosen experts do not feed a OneHot of depth " + Twine(numExperts) +
-                " (the router's experts)");
+                " (the router's experts) or " + Twine(numExperts + 1));
   onnx::NodeOp transpose = getSingleUser(oneHot.getResult(0), "Transpose");
   bool tokenFirst = transpose && hasIntsAttr(transpose, "perm", {2, 0, 1});
   if (!transpose || (!tokenFirst && !hasIntsAttr(transpose, "perm", {2, 1, 0})))
@@ -247,13 +256,17 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
 
   SmallVector<std::optional<ExpertChain>> chains(numExperts);
   for (onnx::NodeOp gather : getUsers(transpose.getResult(0), "Gather")) {
+    // A constant expert, or the i-th of the experts hit (transformers 5's loop).
     std::optional<SmallVector<int64_t>> index = getIntConstant(gather.getInputs()[1]);
+    std::optional<int64_t> expert =
+        index && index->size() == 1 ? std::optional((*index)[0])
+                                    : getVisitedExpert(gather.getInputs()[1], numExperts);
     if (gather.getInputs()[0] != transpose.getResult(0) || gather.getIntAttr("axis", 0) != 0 ||
-        !index || index->size() != 1 || (*index)[0] < 0 || (*index)[0] >= numExperts)
-      return fail(describe(gather) + " is not one expert's mask");
-    int64_t expert = (*index)[0];
-    if (chains[expert])
-      return fail("expert " + Twine(expert) + "'s mask is taken twice");
+        !expert || *expert < 0 || *expert >= numExperts)
+      return fail(describe(gather) + " is not one expert's mask (a constant expert, or the " +
+                  "i-th of all " + Twine(numExperts) + " experts hit)");
+    if (chains[*expert])
+      return fail("expert " + Twine(*expert) + "'s mask is taken twice");
     Value mask = gather.getResult(0);
     if (onnx::NodeOp cast = getSingleUser(mask, "Cast"))
       mask = cast.getResult(0);
@@ -261,9 +274,9 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
     std::optional<std::pair<Value, Value>> rows =
         nonZero ? getNonZeroRows(nonZero) : std::nullopt;
     if (!rows)
-      return fail("expert " + Twine(expert) + "'s mask does not go through torch.where");
+      return fail("expert " + Twine(*expert) + "'s mask does not go through torch.where");
     auto [tokenRow, slotRow] = tokenFirst ? *rows : std::make_pair(rows->second, rows->first);
-    FailureOr<ExpertChain> chain = matchExpertChain(*routing, expert, tokenRow, slotRow, reason);
+    FailureOr<ExpertChain> chain = matchExpertChain(*routing, *expert, tokenRow, slotRow, reason);
     if (failed(chain))
       return failure();
     // The chains found so far are all of one kind: comparing with any of them suffices.
@@ -273,12 +286,12 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
     if (other != chains.end() && !(*other)->body.isSameKind(chain->body)) {
       int64_t inner = chain->body.getInnerSize(), otherInner = (*other)->body.getInnerSize();
       if (inner != otherInner)
-        return fail("expert " + Twine(expert) + "'s inner size is " + Twine(inner) +
+        return fail("expert " + Twine(*expert) + "'s inner size is " + Twine(inner) +
                     " but the other experts' is " + Twine(otherInner) +
                     " (moe.layer's experts share one shape)");
-      return fail("expert " + Twine(expert) + "'s body differs from the other experts'");
+      return fail("expert " + Twine(*expert) + "'s body differs from the other experts'");
     }
-    chains[expert] = std::move(*chain);
+    chains[*expert] = std::move(*chain);
   }
   for (int64_t expert = 0; expert < numExperts; ++expert)
     if (!chains[expert])
@@ -314,7 +327,8 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
 /// Columns `first, first + step, ...` of `linear`'s weight as moe.layer takes it,
 /// `[in, out]`.
 static SourceColumns weightColumns(const Linear &linear, int64_t first, int64_t step) {
-  return SourceColumns::ofMatrix(*getConstantBytes(linear.weight), 0, linear.getInSize(),
+  return SourceColumns::ofMatrix(*getConstantBytes(linear.weight), linear.getWeightOffset(),
+                                 linear.getInSize(),
                                  linear.getOutSize(), linear.weightIsOutIn, first, step);
 }
 

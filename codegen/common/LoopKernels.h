@@ -28,6 +28,12 @@ using namespace mlir;
 /// CUDA's limit on the threads of a block.
 constexpr int64_t kMaxThreadsPerBlock = 1024;
 
+/// The attribute of a kernel's outer scf.parallel that names the kernel:
+/// convert-parallel-loops-to-gpu copies a loop's attributes onto the gpu.launch it builds,
+/// where `function` is the name gpu-kernel-outlining gives the outlined kernel. The host's
+/// lowering of the loops drops it.
+constexpr llvm::StringLiteral kKernelNameAttr = "function";
+
 /// How the kernels are cut into blocks and threads (the pass's options).
 struct KernelShape {
   /// Threads of a block in the kernels with a thread per item.
@@ -182,13 +188,15 @@ public:
 
   //===--- Loops ----------------------------------------------------------===//
 
-  /// A kernel: an outer scf.parallel over `blocks` (the grid) around an inner one over
-  /// `threads` threads, `body` given the block ids and the thread id.
-  void grid(ArrayRef<Value> blocks, int64_t threads,
+  /// The kernel `name` (an identifier): an outer scf.parallel over `blocks` (the grid)
+  /// around an inner one over `threads` threads, `body` given the block ids and the thread
+  /// id. The name rides on the outer loop as kKernelNameAttr; kernels of the same name get
+  /// distinct ones when they are merged into one gpu.module (moec-merge-gpu-modules).
+  void grid(StringRef name, ArrayRef<Value> blocks, int64_t threads,
             function_ref<void(ValueRange block, Value thread)> body) {
     Value zero = index(0), one = index(1), threadCount = index(threads);
     SmallVector<Value> zeros(blocks.size(), zero), ones(blocks.size(), one);
-    scf::ParallelOp::create(
+    auto kernel = scf::ParallelOp::create(
         b, zeros, blocks, ones, [&](OpBuilder &nested, Location, ValueRange block) {
           inside(nested, [&] {
             scf::ParallelOp::create(
@@ -198,12 +206,13 @@ public:
                 });
           });
         });
+    kernel->setAttr(kKernelNameAttr, FlatSymbolRefAttr::get(b.getContext(), name));
   }
 
-  /// A kernel with one thread per index in [0, count).
-  void forEachIndex(Value count, function_ref<void(Value)> body) {
+  /// The kernel `name` with one thread per index in [0, count).
+  void forEachIndex(StringRef name, Value count, function_ref<void(Value)> body) {
     int64_t threads = shape.threadsPerBlock;
-    grid({ceilDiv(count, threads)}, threads, [&](ValueRange block, Value thread) {
+    grid(name, {ceilDiv(count, threads)}, threads, [&](ValueRange block, Value thread) {
       Value item = add(mul(block[0], index(threads)), thread);
       ifThen(ult(item, count), [&] { body(item); });
     });

@@ -270,7 +270,7 @@ struct RouteToLoops : OpRewritePattern<RouteOp> {
     Value k = kb.index(op.getRouting().getK());
     Value weights = kb.alloc(op.getWeights().getType(), {tokens, k});
     Value expertIds = kb.alloc(op.getExpertIds().getType(), {tokens, k});
-    kb.forEachIndex(tokens, [&](Value token) {
+    kb.forEachIndex("moe_route", tokens, [&](Value token) {
       TokenRouter(kb, op.getRouting(), logits, scoreBias, experts, token)
           .route(weights, expertIds);
     });
@@ -334,13 +334,13 @@ struct PermuteToLoops : OpRewritePattern<PermuteOp> {
       kb.storeIndexAsI32(kb.add(count, kb.index(1)), memref, indices);
     };
 
-    kb.forEachIndex(chunks, [&](Value chunk) {
+    kb.forEachIndex("moe_permute_count", chunks, [&](Value chunk) {
       kb.forLoop(kb.index(0), experts, [&](Value e) {
         kb.storeIndexAsI32(kb.index(0), counts, {chunk, e});
       });
       forEachPairOfChunk(chunk, [&](Value, Value e) { increment(counts, {chunk, e}); });
     });
-    kb.forEachIndex(experts, [&](Value e) {
+    kb.forEachIndex("moe_permute_prefix_sums", experts, [&](Value e) {
       Value total = kb.forLoop(kb.index(0), chunks, {kb.index(0)},
                                [&](Value chunk, ValueRange carried) -> SmallVector<Value> {
                                  Value count = kb.loadIndex(counts, {chunk, e});
@@ -349,7 +349,7 @@ struct PermuteToLoops : OpRewritePattern<PermuteOp> {
                                })[0];
       kb.storeIndexAsI32(total, totals, {e});
     });
-    kb.forEachIndex(experts, [&](Value e) {
+    kb.forEachIndex("moe_permute_offsets", experts, [&](Value e) {
       kb.ifThen(kb.eq(e, kb.index(0)),
                 [&] { kb.storeIndexAsI32(kb.index(0), offsets, {kb.index(0)}); });
       Value end = kb.forLoop(
@@ -361,8 +361,9 @@ struct PermuteToLoops : OpRewritePattern<PermuteOp> {
           })[0];
       kb.storeIndexAsI32(end, offsets, {kb.add(e, kb.index(1))});
     });
-    kb.forEachIndex(slots, [&](Value slot) { kb.storeIndexAsI32(pairs, sortedIds, {slot}); });
-    kb.forEachIndex(chunks, [&](Value chunk) {
+    kb.forEachIndex("moe_permute_pad", slots,
+                    [&](Value slot) { kb.storeIndexAsI32(pairs, sortedIds, {slot}); });
+    kb.forEachIndex("moe_permute_scatter", chunks, [&](Value chunk) {
       forEachPairOfChunk(chunk, [&](Value pair, Value e) {
         Value place = kb.add(kb.loadIndex(offsets, {e}), kb.loadIndex(counts, {chunk, e}));
         kb.storeIndexAsI32(pair, sortedIds, {place});
@@ -410,7 +411,9 @@ struct GroupedMatmulToLoops : OpRewritePattern<GroupedMatmulOp> {
 
     ExpertSegments segments(kb, offsets, rows, experts);
 
-    kb.grid({kb.ceilDiv(rows, shape.matmulTileRows), kb.ceilDiv(resultColumns, shape.matmulTileColumns)},
+    kb.grid("grouped_matmul_loops",
+            {kb.ceilDiv(rows, shape.matmulTileRows),
+             kb.ceilDiv(resultColumns, shape.matmulTileColumns)},
             shape.matmulTileRows * shape.matmulTileColumns, [&](ValueRange block, Value thread) {
               Value tileColumns = kb.index(shape.matmulTileColumns);
               Value row = kb.add(kb.mul(block[0], kb.index(shape.matmulTileRows)),
@@ -495,11 +498,11 @@ struct UnpermuteToLoops : OpRewritePattern<UnpermuteOp> {
     Value result = kb.alloc(op.getResult().getType(), {tokens, columns});
     Value slotOfPair = kb.allocI32({pairs});
 
-    kb.forEachIndex(pairs, [&](Value pair) {
+    kb.forEachIndex("moe_unpermute_clear", pairs, [&](Value pair) {
       memref::StoreOp::create(kb.b, arith::ConstantIntOp::create(kb.b, kb.b.getI32Type(), -1),
                               slotOfPair, ValueRange{pair});
     });
-    kb.forEachIndex(kb.dim(sortedIds, 0), [&](Value slot) {
+    kb.forEachIndex("moe_unpermute_find_slots", kb.dim(sortedIds, 0), [&](Value slot) {
       Value idI32 = memref::LoadOp::create(kb.b, sortedIds, ValueRange{slot});
       kb.ifThen(kb.validId(idI32, pairs), [&] {
         memref::AtomicRMWOp::create(
@@ -508,8 +511,8 @@ struct UnpermuteToLoops : OpRewritePattern<UnpermuteOp> {
             ValueRange{arith::IndexCastOp::create(kb.b, kb.b.getIndexType(), idI32)});
       });
     });
-    kb.grid({tokens, kb.ceilDiv(columns, shape.threadsPerBlock)}, shape.threadsPerBlock,
-            [&](ValueRange block, Value thread) {
+    kb.grid("moe_unpermute_combine", {tokens, kb.ceilDiv(columns, shape.threadsPerBlock)},
+            shape.threadsPerBlock, [&](ValueRange block, Value thread) {
               Value token = block[0];
               Value column = kb.add(kb.mul(block[1], kb.index(shape.threadsPerBlock)), thread);
               kb.ifThen(kb.ult(column, columns), [&] {

@@ -44,8 +44,8 @@ void moec::buildGpuLoweringPipeline(OpPassManager &pm, const GpuLoweringOptions 
   buildTensorLevelPipeline(pm);
   // bf16/f16 grouped matmuls become launches of tensor-core kernels (in @moec_kernels);
   // the other kernel-level moe ops become parallel loop nests shaped for blocks and
-  // threads, which the mapping below takes like any other; an op neither takes stops the
-  // compile with an error on it.
+  // threads, each named for its kernel; an op neither takes stops the compile with an
+  // error on it.
   // Decode-sized grouped matmuls (few rows per expert) first: split-K loop kernels that
   // stream the weights (docs/gpu-decode.md).
   pm.addPass(createLowerGroupedMatmulToGEMV());
@@ -54,17 +54,22 @@ void moec::buildGpuLoweringPipeline(OpPassManager &pm, const GpuLoweringOptions 
   pm.addPass(createLowerGroupedMatmulToMMA(mmaOptions));
   pm.addPass(createLowerMoEKernelsToLoops());
   pm.addPass(createCheckMoEKernelsLowered());
+  // The nests become launches (the innermost dimension on x, so that neighbouring threads
+  // touch neighbouring elements) before bufferization, whose canonicalizer would fold each
+  // grid and its block into one loop, losing the nests' shape and their kernels' names.
+  GpuMapParallelLoopsPassOptions mappingOptions;
+  mappingOptions.mappingPolicyStr = "innermost-first";
+  OpPassManager &kernelNests = pm.nest<func::FuncOp>();
+  kernelNests.addPass(createGpuMapParallelLoopsPass(mappingOptions));
+  kernelNests.addPass(createConvertParallelLoopToGpuPass());
   buildBufferizationPipeline(pm, options.entry);
 
   // Loops to kernels: each linalg op becomes a parallel loop (reductions stay sequential
-  // inside it), tiled so that tiles map to blocks and their points to threads; the MoE
-  // kernels come as such nests already. The innermost dimension goes to x, so that
-  // neighbouring threads touch neighbouring elements.
+  // inside it), tiled so that tiles map to blocks and their points to threads, mapped as
+  // the MoE kernels' nests were.
   OpPassManager &functions = pm.nest<func::FuncOp>();
   functions.addPass(createConvertLinalgToParallelLoopsPass());
   functions.addPass(createTileParallelLoopsForGpu());
-  GpuMapParallelLoopsPassOptions mappingOptions;
-  mappingOptions.mappingPolicyStr = "innermost-first";
   functions.addPass(createGpuMapParallelLoopsPass(mappingOptions));
   functions.addPass(createConvertParallelLoopToGpuPass());
   functions.addPass(createCanonicalizerPass());

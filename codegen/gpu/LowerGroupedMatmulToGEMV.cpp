@@ -12,6 +12,7 @@
 
 #include "ExpertLoad.h"
 #include "codegen/common/LoopKernels.h"
+#include "kernels/GroupedMatmulKernels.h"
 #include "moec/Codegen/GPU/Passes.h"
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -173,6 +174,16 @@ private:
       result = kb.alloc(op.getResult().getType(), {rows, resultColumns});
     }
 
+    /// The name of the kernel of `kind`: the op's configuration, spelled as the tensor-core
+    /// kernels spell it, and the K splits.
+    std::string kernelName(StringRef kind) const {
+      std::string name = kind.str();
+      llvm::raw_string_ostream os(name);
+      moec::grouped_matmul::getMatmulConfig(op).printName(os);
+      os << "_split" << shape.splits;
+      return moec::grouped_matmul::kernelSymbolName(name);
+    }
+
     /// Where slot `row` reads its input, and whether it names a pair (always, without
     /// the gather).
     std::pair<Value, Value> inputRowOf(Value row) {
@@ -190,6 +201,7 @@ private:
       auto accumulatorType = VectorType::get({width}, kb.b.getF32Type());
       Value vectors = kb.index(cast<ShapedType>(weights.getType()).getDimSize(2) / width);
       kb.grid(
+          kernelName("grouped_matmul_splitk_"),
           {experts, kb.index(shape.splits), kb.index(shape.columnBlocks)}, shape.threads,
           [&](ValueRange block, Value thread) {
             Value e = block[0], split = block[1];
@@ -260,8 +272,8 @@ private:
     /// padding slots and slots outside every segment.
     void emitEpilogue() {
       kb.grid(
-          {rows, kb.ceilDiv(resultColumns, kThreads)}, kThreads,
-          [&](ValueRange block, Value thread) {
+          kernelName("grouped_matmul_splitk_sum_"), {rows, kb.ceilDiv(resultColumns, kThreads)},
+          kThreads, [&](ValueRange block, Value thread) {
             Value row = block[0];
             Value first = segments->start(kb.index(0));
             Value column = kb.add(kb.mul(block[1], kb.index(kThreads)), thread);

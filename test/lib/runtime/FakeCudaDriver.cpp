@@ -23,8 +23,9 @@
 //   from the last reset) return CODE instead, and ENTRY@N+=CODE every call from
 //   the Nth on: cuMemAlloc_v2@3=2 runs out of memory at the third allocation;
 // - MOEC_FAKE_CUDA_DEVICES=N makes cuDeviceGetCount report N devices (1);
-// - MOEC_FAKE_CUDA_TRACE=1 prints module loads, launches, allocations, stream
-//   synchronizations and tensor maps on stderr ("fake-cuda: ...") for FileCheck.
+// - MOEC_FAKE_CUDA_TRACE=1 prints module loads, launches (with the kernel's
+//   name), allocations, stream synchronizations and tensor maps on stderr
+//   ("fake-cuda: ...") for FileCheck.
 //
 //===----------------------------------------------------------------------===//
 
@@ -104,6 +105,19 @@ void trace(const char *format, ...) {
 template <typename Handle> Handle newHandle() {
   static std::atomic<uintptr_t> handles = 0;
   return reinterpret_cast<Handle>(++handles * 16);
+}
+
+// The kernel name of each function handle, for the launch traces. Never
+// destroyed, like the call counts.
+std::map<CUfunction, std::string> &functionNames() {
+  static auto *names = new std::map<CUfunction, std::string>;
+  return *names;
+}
+
+std::string functionName(CUfunction function) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto found = functionNames().find(function);
+  return found == functionNames().end() ? "?" : found->second;
 }
 
 // A device allocation: the pages behind `deviceView` (which the host cannot
@@ -320,6 +334,8 @@ FAKE_ENTRY(cuModuleGetFunction, CUfunction *function, CUmodule, const char *name
   COUNT_CALL(cuModuleGetFunction);
   trace("cuModuleGetFunction %s", name);
   *function = newHandle<CUfunction>();
+  std::lock_guard<std::mutex> lock(mutex);
+  functionNames()[*function] = name;
   return 0;
 }
 
@@ -328,17 +344,20 @@ FAKE_ENTRY(cuFuncSetAttribute, CUfunction, int, int) {
   return 0;
 }
 
-FAKE_ENTRY(cuLaunchKernel, CUfunction, unsigned gridX, unsigned gridY, unsigned gridZ,
+FAKE_ENTRY(cuLaunchKernel, CUfunction function, unsigned gridX, unsigned gridY, unsigned gridZ,
            unsigned blockX, unsigned blockY, unsigned blockZ, unsigned sharedMemoryBytes, CUstream,
            void **, void **) {
   COUNT_CALL(cuLaunchKernel);
-  trace("cuLaunchKernel grid %ux%ux%u block %ux%ux%u shared %u", gridX, gridY, gridZ, blockX,
-        blockY, blockZ, sharedMemoryBytes);
+  trace("cuLaunchKernel %s grid %ux%ux%u block %ux%ux%u shared %u", functionName(function).c_str(),
+        gridX, gridY, gridZ, blockX, blockY, blockZ, sharedMemoryBytes);
   return 0;
 }
 
-FAKE_ENTRY(cuLaunchKernelEx, const CUlaunchConfig *, CUfunction, void **, void **) {
+FAKE_ENTRY(cuLaunchKernelEx, const CUlaunchConfig *config, CUfunction function, void **, void **) {
   COUNT_CALL(cuLaunchKernelEx);
+  trace("cuLaunchKernelEx %s grid %ux%ux%u block %ux%ux%u shared %u",
+        functionName(function).c_str(), config->gridDimX, config->gridDimY, config->gridDimZ,
+        config->blockDimX, config->blockDimY, config->blockDimZ, config->sharedMemBytes);
   return 0;
 }
 

@@ -47,6 +47,9 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
   case moec::Stage::Import:
     return;
   case moec::Stage::Clean:
+    // The contrib ops' expansions read their inputs' types, and their nodes need types.
+    pm.addPass(moec::createInferTypes());
+    pm.addPass(moec::createExpandContribOps());
     pm.addPass(moec::createInferTypes());
     return;
   case moec::Stage::Raise:

@@ -39,4 +39,42 @@ def InferTypes : Pass<"moec-infer-types", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def ExpandContribOps : Pass<"moec-expand-contrib-ops", "::mlir::ModuleOp"> {
+  let summary = "Rewrite onnxruntime's fused contrib ops into the ONNX nodes they fuse";
+  let description = [{
+    onnxruntime's transformer optimizer (through transformers' exporter) and
+    onnxruntime-genai's model builder write fused ops of onnxruntime (domain
+    `com.microsoft`, and SimplifiedLayerNormalization, which onnxruntime registers in the
+    default domain) around MoE layers. This pass rewrites each into the default-domain
+    nodes that compute the same, following the op's definition in onnxruntime's
+    ContribOperators.md, so that type inference and legalization need to know only ONNX's
+    ops:
+
+    - SimplifiedLayerNormalization, SkipSimplifiedLayerNormalization: root-mean-square
+      normalization (Mul, ReduceMean, Add, Sqrt, Reciprocal, Mul), of the sum of input,
+      skip and bias for the latter, in float32 as stash_type 1 asks;
+    - SkipLayerNormalization: Add, then LayerNormalization;
+    - FusedMatMul: MatMul of the operands with their last two dims transposed as asked,
+      times alpha;
+    - RotaryEmbedding: the cos and sin caches gathered at the positions, the rotary dims
+      rotated in halves or interleaved pairs (Slice, Mul, Sub, Add, Concat);
+    - MultiHeadAttention: per head, softmax(scale · Q Kᵀ + attention_bias) V.
+
+    The new nodes are named after the node they replace (`NAME/OpType`), and the last of
+    each keeps the replaced result's type; moec-infer-types infers the others. A node in a
+    form the expansion does not support (e.g. MultiHeadAttention with past key and value,
+    or a used training statistic) stops the pass with an error that names it. Other ops,
+    `com.microsoft.MoE` among them, are left to the passes that raise them.
+
+    Example:
+
+    ```mlir
+    %y = onnx.node "FusedMatMul"(%a, %b) {domain = "com.microsoft", node_attrs = {alpha = 2.0 : f32, transB = 1 : i64}}
+        : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+    ```
+
+    becomes a `Transpose` of `%b`, a `MatMul` and a `Mul` by 2.
+  }];
+}
+
 #endif // MOEC_PASSES_ONNX_PASSES_TD

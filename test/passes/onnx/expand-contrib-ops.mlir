@@ -1,0 +1,156 @@
+// RUN: moe-opt %s -moec-expand-contrib-ops -moec-infer-types -split-input-file | FileCheck %s
+// onnxruntime's contrib ops become the default-domain nodes they fuse, typed by inference.
+
+// RMS normalization over the last dim, in float32 for a float16 input (stash_type 1); the
+// inverse root mean square is output 1.
+module attributes {onnx.opset_imports = {ai.onnx = 20 : i64}} {
+  // CHECK-LABEL: func.func @simplified_layer_normalization
+  // CHECK-SAME: (%[[X:.*]]: tensor<2x?x64xf16>, %[[G:.*]]: tensor<64xf16>)
+  // CHECK: %[[W:.*]] = onnx.node "Cast"(%[[X]]) {name = "norm/Cast", node_attrs = {to = 1 : i64}} : (tensor<2x?x64xf16>) -> tensor<2x?x64xf32>
+  // CHECK: %[[SQ:.*]] = onnx.node "Mul"(%[[W]], %[[W]])
+  // CHECK: %[[AXES:.*]] = onnx.constant "norm/constant" dense<2> : tensor<1xi64>
+  // CHECK: %[[MS:.*]] = onnx.node "ReduceMean"(%[[SQ]], %[[AXES]]) {{.*}}keepdims = 1 : i64{{.*}} -> tensor<2x?x1xf32>
+  // CHECK: %[[EPS:.*]] = onnx.constant "norm/constant" dense<9.99999997E-7> : tensor<f32>
+  // CHECK: %[[SUM:.*]] = onnx.node "Add"(%[[MS]], %[[EPS]])
+  // CHECK: %[[RMS:.*]] = onnx.node "Sqrt"(%[[SUM]])
+  // CHECK: %[[INV:.*]] = onnx.node "Reciprocal"(%[[RMS]]) {{.*}} -> tensor<2x?x1xf32>
+  // CHECK: %[[N:.*]] = onnx.node "Mul"(%[[W]], %[[INV]])
+  // CHECK: %[[NARROW:.*]] = onnx.node "CastLike"(%[[N]], %[[X]]) {{.*}} -> tensor<2x?x64xf16>
+  // CHECK: %[[Y:.*]] = onnx.node "Mul"(%[[NARROW]], %[[G]]) {{.*}} -> tensor<2x?x64xf16>
+  // CHECK: return %[[Y]], %[[INV]]
+  func.func @simplified_layer_normalization(%x: tensor<2x?x64xf16>, %g: tensor<64xf16>) -> (tensor<2x?x64xf16>, !onnx.any) {
+    %y, %inv = onnx.node "SimplifiedLayerNormalization"(%x, %g) {name = "norm", node_attrs = {axis = -1 : i64, epsilon = 1.0e-6 : f32}} : (tensor<2x?x64xf16>, tensor<64xf16>) -> (tensor<2x?x64xf16>, !onnx.any)
+    return %y, %inv : tensor<2x?x64xf16>, !onnx.any
+  }
+}
+
+// -----
+
+// The sum of input, skip and bias, RMS-normalized over the last dim; the sum is output 3.
+module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @skip_simplified_layer_normalization
+  // CHECK-SAME: (%[[X:.*]]: tensor<2x?x64xf32>, %[[S:.*]]: tensor<2x?x64xf32>, %[[G:.*]]: tensor<64xf32>, %[[B:.*]]: tensor<64xf32>)
+  // CHECK: %[[XS:.*]] = onnx.node "Add"(%[[X]], %[[S]])
+  // CHECK: %[[SUM:.*]] = onnx.node "Add"(%[[XS]], %[[B]]) {{.*}} -> tensor<2x?x64xf32>
+  // CHECK: onnx.node "Mul"(%[[SUM]], %[[SUM]])
+  // CHECK: onnx.node "ReduceMean"
+  // CHECK: %[[Y:.*]] = onnx.node "Mul"(%{{.*}}, %[[G]]) {{.*}} -> tensor<2x?x64xf32>
+  // CHECK: return %[[Y]], %[[SUM]]
+  func.func @skip_simplified_layer_normalization(%x: tensor<2x?x64xf32>, %s: tensor<2x?x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>) -> (!onnx.any, !onnx.any) {
+    %y, %m, %i, %sum = onnx.node "SkipSimplifiedLayerNormalization"(%x, %s, %g, %b) {domain = "com.microsoft", name = "skip", node_attrs = {epsilon = 1.0e-6 : f32}} : (tensor<2x?x64xf32>, tensor<2x?x64xf32>, tensor<64xf32>, tensor<64xf32>) -> (!onnx.any, none, none, !onnx.any)
+    return %y, %sum : !onnx.any, !onnx.any
+  }
+}
+
+// -----
+
+// The sum of input, skip and bias, then LayerNormalization over the last dim.
+module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @skip_layer_normalization
+  // CHECK-SAME: (%[[X:.*]]: tensor<2x?x64xf32>, %[[S:.*]]: tensor<2x?x64xf32>, %[[G:.*]]: tensor<64xf32>, %[[BETA:.*]]: tensor<64xf32>, %[[B:.*]]: tensor<64xf32>)
+  // CHECK: %[[XS:.*]] = onnx.node "Add"(%[[X]], %[[S]])
+  // CHECK: %[[SUM:.*]] = onnx.node "Add"(%[[XS]], %[[B]])
+  // CHECK: %[[Y:.*]]:3 = onnx.node "LayerNormalization"(%[[SUM]], %[[G]], %[[BETA]]) {name = "skip/LayerNormalization", node_attrs = {axis = -1 : i64, epsilon = 9.99999974E-6 : f32}} {{.*}} -> (tensor<2x?x64xf32>,
+  // CHECK: return %[[Y]]#0, %[[SUM]]
+  func.func @skip_layer_normalization(%x: tensor<2x?x64xf32>, %s: tensor<2x?x64xf32>, %g: tensor<64xf32>, %beta: tensor<64xf32>, %b: tensor<64xf32>) -> (!onnx.any, !onnx.any) {
+    %y, %m, %i, %sum = onnx.node "SkipLayerNormalization"(%x, %s, %g, %beta, %b) {domain = "com.microsoft", name = "skip", node_attrs = {epsilon = 1.0e-5 : f32}} : (tensor<2x?x64xf32>, tensor<2x?x64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>) -> (!onnx.any, !onnx.any, !onnx.any, !onnx.any)
+    return %y, %sum : !onnx.any, !onnx.any
+  }
+}
+
+// -----
+
+// alpha · A × Bᵀ.
+module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @fused_matmul
+  // CHECK-SAME: (%[[A:.*]]: tensor<3x4x8xf32>, %[[B:.*]]: tensor<16x8xf32>)
+  // CHECK: %[[BT:.*]] = onnx.node "Transpose"(%[[B]]) {{.*}}perm = array<i64: 1, 0>{{.*}} -> tensor<8x16xf32>
+  // CHECK: %[[P:.*]] = onnx.node "MatMul"(%[[A]], %[[BT]]) {{.*}} -> tensor<3x4x16xf32>
+  // CHECK: %[[ALPHA:.*]] = onnx.constant {{.*}} dense<2.000000e+00> : tensor<f32>
+  // CHECK: %[[Y:.*]] = onnx.node "Mul"(%[[P]], %[[ALPHA]]) {{.*}} -> tensor<3x4x16xf32>
+  // CHECK: return %[[Y]]
+  func.func @fused_matmul(%a: tensor<3x4x8xf32>, %b: tensor<16x8xf32>) -> !onnx.any {
+    %y = onnx.node "FusedMatMul"(%a, %b) {domain = "com.microsoft", name = "mm", node_attrs = {alpha = 2.0 : f32, transB = 1 : i64}} : (tensor<3x4x8xf32>, tensor<16x8xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+}
+
+// -----
+
+// A [B, S, N·H] input with per-token positions: split into heads [B, S, N, H], the halves
+// of each head rotated by the gathered angles, [B, S, 1, H / 2], and merged back.
+module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @rotary_embedding
+  // CHECK-SAME: (%[[X:.*]]: tensor<2x?x32xf32>, %[[P:.*]]: tensor<2x?xi64>, %[[COS:.*]]: tensor<128x4xf32>, %[[SIN:.*]]: tensor<128x4xf32>)
+  // CHECK: %[[C:.*]] = onnx.node "Gather"(%[[COS]], %[[P]]) {{.*}} -> tensor<2x?x4xf32>
+  // CHECK: %[[S:.*]] = onnx.node "Gather"(%[[SIN]], %[[P]])
+  // CHECK: %[[C4:.*]] = onnx.node "Unsqueeze"(%[[C]], %{{.*}}) {{.*}} -> tensor<2x?x1x4xf32>
+  // CHECK: %[[S4:.*]] = onnx.node "Unsqueeze"(%[[S]],
+  // CHECK: %[[H:.*]] = onnx.node "Reshape"(%[[X]], %{{.*}}) {{.*}} -> tensor<2x?x4x8xf32>
+  // CHECK: %[[RE:.*]] = onnx.node "Slice"(%[[H]], {{.*}} -> tensor<2x?x4x4xf32>
+  // CHECK: %[[IM:.*]] = onnx.node "Slice"(%[[H]],
+  // CHECK: %[[A:.*]] = onnx.node "Mul"(%[[RE]], %[[C4]])
+  // CHECK: %[[B:.*]] = onnx.node "Mul"(%[[IM]], %[[S4]])
+  // CHECK: %[[RRE:.*]] = onnx.node "Sub"(%[[A]], %[[B]])
+  // CHECK: %[[D:.*]] = onnx.node "Mul"(%[[RE]], %[[S4]])
+  // CHECK: %[[E:.*]] = onnx.node "Mul"(%[[IM]], %[[C4]])
+  // CHECK: %[[RIM:.*]] = onnx.node "Add"(%[[D]], %[[E]])
+  // CHECK: %[[R:.*]] = onnx.node "Concat"(%[[RRE]], %[[RIM]]) {{.*}} -> tensor<2x?x4x8xf32>
+  // CHECK: %[[Y:.*]] = onnx.node "Reshape"(%[[R]], %{{.*}}) {{.*}} -> tensor<2x?x32xf32>
+  // CHECK: return %[[Y]]
+  func.func @rotary_embedding(%x: tensor<2x?x32xf32>, %p: tensor<2x?xi64>, %cos: tensor<128x4xf32>, %sin: tensor<128x4xf32>) -> !onnx.any {
+    %y = onnx.node "RotaryEmbedding"(%x, %p, %cos, %sin) {domain = "com.microsoft", name = "rope", node_attrs = {num_heads = 4 : i64}} : (tensor<2x?x32xf32>, tensor<2x?xi64>, tensor<128x4xf32>, tensor<128x4xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+}
+
+// -----
+
+// A [B, N, S, H] input whose positions count from one offset, interleaved pairs rotated
+// in the first 4 of 8 dims per head.
+module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @rotary_embedding_interleaved_partial
+  // CHECK-SAME: (%[[X:.*]]: tensor<2x4x?x8xf32>, %[[P:.*]]: tensor<1xi64>, %[[COS:.*]]: tensor<128x2xf32>, %[[SIN:.*]]: tensor<128x2xf32>)
+  // CHECK: %[[SHAPE:.*]] = onnx.node "Shape"(%[[X]])
+  // CHECK: %[[LEN:.*]] = onnx.node "Gather"(%[[SHAPE]], %{{.*}}) {{.*}} -> tensor<i64>
+  // CHECK: %[[R:.*]] = onnx.node "Range"(%{{.*}}, %[[LEN]], %{{.*}}) {{.*}} -> tensor<?xi64>
+  // CHECK: %[[POS:.*]] = onnx.node "Add"(%[[R]], %[[P]])
+  // CHECK: %[[C:.*]] = onnx.node "Gather"(%[[COS]], %[[POS]]) {{.*}} -> tensor<?x2xf32>
+  // CHECK: %[[EVEN_STEP:.*]] = onnx.constant {{.*}} dense<2> : tensor<1xi64>
+  // CHECK: %[[EVEN:.*]] = onnx.node "Slice"(%[[X]], {{.*}}, %[[EVEN_STEP]]) {{.*}} -> tensor<2x4x?x2xf32>
+  // CHECK: %[[ODD:.*]] = onnx.node "Slice"(%[[X]],
+  // CHECK: onnx.node "Concat"({{.*}}) {{.*}}axis = -1 : i64{{.*}} -> tensor<2x4x?x2x2xf32>
+  // CHECK: %[[PAIRS:.*]] = onnx.node "Reshape"({{.*}} -> tensor<2x4x?x4xf32>
+  // CHECK: %[[REST:.*]] = onnx.node "Slice"(%[[X]], {{.*}} -> tensor<2x4x?x4xf32>
+  // CHECK: %[[Y:.*]] = onnx.node "Concat"(%[[PAIRS]], %[[REST]]) {{.*}} -> tensor<2x4x?x8xf32>
+  // CHECK: return %[[Y]]
+  func.func @rotary_embedding_interleaved_partial(%x: tensor<2x4x?x8xf32>, %p: tensor<1xi64>, %cos: tensor<128x2xf32>, %sin: tensor<128x2xf32>) -> !onnx.any {
+    %y = onnx.node "RotaryEmbedding"(%x, %p, %cos, %sin) {domain = "com.microsoft", name = "rope", node_attrs = {interleaved = 1 : i64}} : (tensor<2x4x?x8xf32>, tensor<1xi64>, tensor<128x2xf32>, tensor<128x2xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+}
+
+// -----
+
+// Per head: softmax(Q Kᵀ / √H + attention_bias) V, the heads merged back.
+module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @multi_head_attention
+  // CHECK-SAME: (%[[Q:.*]]: tensor<2x?x32xf32>, %[[K:.*]]: tensor<2x?x32xf32>, %[[V:.*]]: tensor<2x?x32xf32>, %[[BIAS:.*]]: tensor<2x1x?x?xf32>)
+  // CHECK: %[[QH:.*]] = onnx.node "Transpose"({{.*}}perm = array<i64: 0, 2, 1, 3>{{.*}} -> tensor<2x4x?x8xf32>
+  // CHECK: %[[KT:.*]] = onnx.node "Transpose"({{.*}}perm = array<i64: 0, 2, 3, 1>{{.*}} -> tensor<2x4x8x?xf32>
+  // CHECK: %[[QK:.*]] = onnx.node "MatMul"(%[[QH]], %[[KT]]) {{.*}} -> tensor<2x4x?x?xf32>
+  // CHECK: %[[SCALE:.*]] = onnx.constant {{.*}} dense<0.353553385> : tensor<f32>
+  // CHECK: %[[SCALED:.*]] = onnx.node "Mul"(%[[QK]], %[[SCALE]])
+  // CHECK: %[[BIASED:.*]] = onnx.node "Add"(%[[SCALED]], %[[BIAS]])
+  // CHECK: %[[P:.*]] = onnx.node "Softmax"(%[[BIASED]]) {{.*}}axis = -1 : i64
+  // CHECK: %[[VH:.*]] = onnx.node "Transpose"({{.*}} -> tensor<2x4x?x8xf32>
+  // CHECK: %[[O:.*]] = onnx.node "MatMul"(%[[P]], %[[VH]])
+  // CHECK: %[[OT:.*]] = onnx.node "Transpose"(%[[O]]) {{.*}} -> tensor<2x?x4x8xf32>
+  // CHECK: %[[Y:.*]] = onnx.node "Reshape"(%[[OT]], {{.*}} -> tensor<2x?x32xf32>
+  // CHECK: return %[[Y]]
+  func.func @multi_head_attention(%q: tensor<2x?x32xf32>, %k: tensor<2x?x32xf32>, %v: tensor<2x?x32xf32>, %bias: tensor<2x1x?x?xf32>) -> !onnx.any {
+    %none = onnx.none
+    %y = onnx.node "MultiHeadAttention"(%q, %k, %v, %none, %none, %bias) {domain = "com.microsoft", name = "mha", node_attrs = {num_heads = 4 : i64}} : (tensor<2x?x32xf32>, tensor<2x?x32xf32>, tensor<2x?x32xf32>, none, none, tensor<2x1x?x?xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+}

@@ -17,6 +17,7 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
+#include <limits>
 
 namespace moec {
 #define GEN_PASS_DEF_EXPANDCONTRIBOPS
@@ -30,6 +31,8 @@ namespace {
 
 /// ONNX's element type code for float32 (TensorProto.FLOAT), as Cast's `to` takes it.
 constexpr int64_t kOnnxFloat = 1;
+/// ... and for int64 (TensorProto.INT64).
+constexpr int64_t kOnnxInt64 = 7;
 
 /// Builds the default-domain nodes that replace one contrib node: each named after it and
 /// located at it, so that diagnostics on them name the node the model has; results of
@@ -74,10 +77,12 @@ public:
     return constant(DenseElementsAttr::get(type, rewriter.getFloatAttr(elementType, value)));
   }
 
-  Value reduceMean(Value input, ArrayRef<int64_t> axes) {
-    if (opset < 18)
-      return create("ReduceMean", input, {attr("axes", axes), attr("keepdims", 1)});
-    return create("ReduceMean", {input, ints(axes)}, {attr("keepdims", 1)});
+  /// `opType` (ReduceMean, ReduceSum, ...) over `axes`, keeping them.
+  Value reduce(StringRef opType, Value input, ArrayRef<int64_t> axes) {
+    // ReduceSum took its axes as an input from opset 13, the others from 18.
+    if (opset < (opType == "ReduceSum" ? 13 : 18))
+      return create(opType, input, {attr("axes", axes), attr("keepdims", 1)});
+    return create(opType, {input, ints(axes)}, {attr("keepdims", 1)});
   }
   Value unsqueeze(Value input, ArrayRef<int64_t> axes) {
     if (opset < 13)
@@ -170,7 +175,7 @@ std::pair<Value, Value> buildRMSNormalization(NodeBuilder &builder, Value input,
   Type computeType = widen ? Float32Type::get(input.getContext()) : type.getElementType();
   Value x = widen ? builder.cast(input, kOnnxFloat) : input;
   SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(firstAxis, type.getRank()));
-  Value meanSquare = builder.reduceMean(builder.create("Mul", {x, x}), axes);
+  Value meanSquare = builder.reduce("ReduceMean", builder.create("Mul", {x, x}), axes);
   Value rms = builder.create(
       "Sqrt", builder.create("Add", {meanSquare, builder.scalar(epsilon, computeType)}));
   Value inverseRMS = builder.create("Reciprocal", rms);
@@ -434,6 +439,193 @@ Replacements expandMultiHeadAttention(onnx::NodeOp node, NodeBuilder &builder) {
   return {builder.reshape(merged, {0, 0, getRanked(node.getInputs()[2]).getDimSize(2)})};
 }
 
+
+/// GroupQueryAttention(query, key?, value?, past_key, past_value, seqlens_k,
+/// total_sequence_length, cos_cache?, sin_cache?, position_ids?, attention_bias?,
+/// head_sink?): query [B, S, N·H] (or Q, K and V packed, [B, S, (N + 2·Nkv)·H]), the caches
+/// [B, Nkv, P, H], seqlens_k [B] each row's total length less one. Row b's new tokens
+/// follow its past_b = seqlens_k[b] + 1 - S cached ones (none for a first prompt): they sit
+/// at positions past_b + s (rotated there when do_rotary) and see the cached and new keys
+/// up to their own position (and, with local_window_size W, not before W positions back).
+/// The present caches are the past ones with row b's new keys and values from past_b on.
+/// The head size of GroupQueryAttention: the query's hidden size over its heads, and the
+/// key's and value's when packed with it; dynamic when unknown.
+int64_t getGroupQueryAttentionHeadSize(onnx::NodeOp node) {
+  int64_t hidden = getRanked(node.getInputs()[0]).getDimSize(2);
+  int64_t heads = node.getIntAttr("num_heads", 0);
+  if (!node.hasInput(1))
+    heads += 2 * node.getIntAttr("kv_num_heads", 0);
+  return ShapedType::isDynamic(hidden) ? hidden : hidden / heads;
+}
+
+LogicalResult checkGroupQueryAttention(onnx::NodeOp node) {
+  if (onnx::getOpsetImport(node, "").value_or(22) < 18)
+    return fail(node, "expanding it takes ONNX opset 18 or newer");
+  for (unsigned index = 9; index < node.getInputs().size(); ++index)
+    if (index != 11 && node.hasInput(index))
+      return fail(node, "input " + Twine(index) +
+                            " (position ids, attention bias or a quantized cache's scales) is "
+                            "not supported");
+  if (failed(checkIntAttr(node, "sliding_window_cache", 0)) ||
+      failed(checkIntAttr(node, "causal", 1)) || failed(checkIntAttr(node, "qk_output", 0)) ||
+      failed(checkIntAttr(node, "kv_cache_bit_width", 0)))
+    return failure();
+  if (!node.hasInput(3) || !node.hasInput(4))
+    return fail(node, "the past key and value (inputs 3 and 4) must be given");
+  if (node.hasInput(1) != node.hasInput(2))
+    return fail(node, "key and value must both be given, or both packed in the query");
+  if (failed(checkRank(node, 0, 3, 3)) || failed(checkRank(node, 3, 4, 4)))
+    return failure();
+  int64_t heads = node.getIntAttr("num_heads", 0), kvHeads = node.getIntAttr("kv_num_heads", 0);
+  if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
+    return fail(node, "num_heads must be a multiple of kv_num_heads");
+  if (ShapedType::isDynamic(getGroupQueryAttentionHeadSize(node)))
+    return fail(node, "the query's hidden size must be known");
+  if (node.getIntAttr("do_rotary", 0) &&
+      (failed(checkRank(node, 7, 2, 2)) ||
+       ShapedType::isDynamic(getRanked(node.getInputs()[7]).getDimSize(1))))
+    return fail(node, "do_rotary needs a cos cache whose last dim is known");
+  return success();
+}
+
+Replacements expandGroupQueryAttention(onnx::NodeOp node, NodeBuilder &builder) {
+  int64_t heads = node.getIntAttr("num_heads", 0), kvHeads = node.getIntAttr("kv_num_heads", 0);
+  int64_t group = heads / kvHeads;
+  Value pastKey = node.getInputs()[3], pastValue = node.getInputs()[4];
+  int64_t headSize = getGroupQueryAttentionHeadSize(node);
+  Type elementType = getElementTypeOrSelf(pastKey);
+
+  // Q [B, N, S, H]; the new K and V [B, Nkv, S, H].
+  Value query = node.getInputs()[0], key = node.getOptionalInput(1),
+        value = node.getOptionalInput(2);
+  if (!key) {
+    key = builder.slice(query, -1, heads * headSize, (heads + kvHeads) * headSize);
+    value = builder.slice(query, -1, (heads + kvHeads) * headSize,
+                          (heads + 2 * kvHeads) * headSize);
+    query = builder.slice(query, -1, 0, heads * headSize);
+  }
+  auto splitHeads = [&](Value input, int64_t count) {
+    return builder.transpose(builder.reshape(input, {0, 0, count, headSize}), {0, 2, 1, 3});
+  };
+  query = splitHeads(query, heads);
+  key = splitHeads(key, kvHeads);
+  value = splitHeads(value, kvHeads);
+
+  // Each row's cached length, [B, 1], and its new tokens' positions, [B, S].
+  Value one = builder.ints({1}), zero = builder.ints({0});
+  Value length = builder.create("Gather", {builder.create("Shape", query), builder.ints({2})});
+  Value totals = builder.create("Add", {builder.cast(node.getInputs()[5], kOnnxInt64), one});
+  Value pasts = builder.unsqueeze(
+      builder.create("Max", {builder.create("Sub", {totals, length}), zero}), {1});
+  Value steps = builder.create("Range", {builder.ints({0}, true),
+                                         builder.create("Squeeze", {length, zero}),
+                                         builder.ints({1}, true)});
+  Value queryPositions = builder.create("Add", {pasts, steps});
+
+  if (node.getIntAttr("do_rotary", 0)) {
+    Value cos = builder.unsqueeze(
+        builder.create("Gather", {node.getInputs()[7], queryPositions}), {1});
+    Value sin = builder.unsqueeze(
+        builder.create("Gather", {node.getInputs()[8], queryPositions}), {1});
+    int64_t rotaryDim = 2 * getRanked(node.getInputs()[7]).getDimSize(1);
+    bool interleaved = node.getIntAttr("rotary_interleaved", 0) != 0;
+    query = buildRotation(builder, query, cos, sin, rotaryDim, headSize, interleaved);
+    key = buildRotation(builder, key, cos, sin, rotaryDim, headSize, interleaved);
+  }
+
+  // The past and new keys one after the other, [B, Nkv, P + S, H]; entry j holds row b's
+  // key at position j when j < P (valid below past_b), else past_b + j - P.
+  Value keys = builder.create("Concat", {pastKey, key}, {builder.attr("axis", 2)});
+  Value values = builder.create("Concat", {pastValue, value}, {builder.attr("axis", 2)});
+  Value pastLength = builder.create("Gather", {builder.create("Shape", pastKey), builder.ints({2})});
+  Value entries = builder.create(
+      "Range", {builder.ints({0}, true),
+                builder.create("Gather", {builder.create("Shape", keys), builder.ints({2}, true)}),
+                builder.ints({1}, true)});
+  Value isNew = builder.create("GreaterOrEqual", {entries, pastLength});
+  Value keyPositions = builder.create(
+      "Where", {isNew, builder.create("Add", {builder.create("Sub", {entries, pastLength}), pasts}),
+                entries});
+  Value visible = builder.create("Or", {isNew, builder.create("Less", {entries, pasts})});
+
+  // Which keys each query sees, [B, 1, 1, S, P + S] to match the scores' heads.
+  Value queryAt = builder.unsqueeze(queryPositions, {2});
+  Value keyAt = builder.unsqueeze(keyPositions, {1});
+  Value seen = builder.create(
+      "And", {builder.unsqueeze(visible, {1}), builder.create("LessOrEqual", {keyAt, queryAt})});
+  if (int64_t window = node.getIntAttr("local_window_size", -1); window > 0)
+    seen = builder.create(
+        "And", {seen, builder.create("GreaterOrEqual",
+                                     {keyAt, builder.create("Sub", {queryAt, builder.ints({window})})})});
+  seen = builder.unsqueeze(seen, {1, 2});
+
+  // Scores per KV head and its group of query heads, [B, Nkv, G, S, P + S].
+  Value groupedQuery = builder.reshape(query, {0, kvHeads, group, -1, headSize});
+  Value groupedKeys = builder.transpose(builder.unsqueeze(keys, {2}), {0, 1, 2, 4, 3});
+  Value scores = builder.create("MatMul", {groupedQuery, groupedKeys});
+  double scale = node.getFloatAttr("scale", 0.0);
+  if (scale == 0.0)
+    scale = 1.0 / std::sqrt(static_cast<double>(headSize));
+  scores = builder.create("Mul", {scores, builder.scalar(scale, elementType)});
+  if (double softcap = node.getFloatAttr("softcap", 0.0); softcap > 0.0) {
+    Value cap = builder.scalar(softcap, elementType);
+    scores = builder.create(
+        "Mul", {builder.create("Tanh", builder.create("Div", {scores, cap})), cap});
+  }
+  scores = builder.create(
+      "Where", {seen, scores,
+                builder.scalar(-std::numeric_limits<float>::max(), elementType)});
+
+  // Softmax over the keys, with one more logit per head when the model has sinks (or a
+  // zero one for smooth_softmax) that takes its share of the weight and gives nothing.
+  Value weights;
+  Value sink = node.getOptionalInput(11);
+  // Its schema's default is -1; onnxruntime's kernels take only 1 as on.
+  if (!sink && node.getIntAttr("smooth_softmax", -1) == 1)
+    sink = builder.scalar(0.0, elementType);
+  if (!sink) {
+    weights = builder.create("Softmax", scores, {builder.attr("axis", -1)});
+  } else {
+    if (node.hasInput(11))
+      sink = builder.reshape(sink, {1, kvHeads, group, 1, 1});
+    Value peak = builder.create("Max", {builder.reduce("ReduceMax", scores, {-1}), sink});
+    Value exps = builder.create("Exp", builder.create("Sub", {scores, peak}));
+    Value total = builder.create("Add", {builder.reduce("ReduceSum", exps, {-1}),
+                                         builder.create("Exp", builder.create("Sub", {sink, peak}))});
+    weights = builder.create("Div", {exps, total});
+  }
+  Value grouped = builder.create("MatMul", {weights, builder.unsqueeze(values, {2})});
+  Value perHead = builder.reshape(grouped, {0, heads, -1, headSize});
+  Value output =
+      builder.reshape(builder.transpose(perHead, {0, 2, 1, 3}), {0, 0, heads * headSize});
+
+  // The present caches, [B, Nkv, max(total_sequence_length, P), H]: row b's entry j is
+  // its past one below past_b, then its new ones, then the past buffer's again (what
+  // onnxruntime leaves there is unspecified).
+  Value presentLength = builder.create(
+      "Max", {builder.cast(node.getInputs()[6], kOnnxInt64), pastLength});
+  Value presentEntries =
+      builder.create("Range", {builder.ints({0}, true),
+                               builder.create("Squeeze", {presentLength, zero}),
+                               builder.ints({1}, true)});
+  Value newEnd = builder.create("Add", {pasts, length});
+  Value lastEntry = builder.create("Sub", {builder.create("Add", {pastLength, length}), one});
+  Value sources = builder.create(
+      "Where",
+      {builder.create("Less", {presentEntries, pasts}), presentEntries,
+       builder.create(
+           "Where",
+           {builder.create("Less", {presentEntries, newEnd}),
+            builder.create("Add", {builder.create("Sub", {presentEntries, pasts}), pastLength}),
+            builder.create("Min", {presentEntries, lastEntry})})});
+  Value indices = builder.create(
+      "Expand", {builder.unsqueeze(sources, {1, 3}), builder.ints({1, kvHeads, 1, headSize})});
+  auto present = [&](Value cache) {
+    return builder.create("GatherElements", {cache, indices}, {builder.attr("axis", 2)});
+  };
+  return {output, present(keys), present(values)};
+}
+
 //===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
@@ -448,6 +640,7 @@ const Expansion kExpansions[] = {
     {"com.microsoft", "FusedMatMul", checkFusedMatMul, expandFusedMatMul},
     {"com.microsoft", "RotaryEmbedding", checkRotaryEmbedding, expandRotaryEmbedding},
     {"com.microsoft", "MultiHeadAttention", checkMultiHeadAttention, expandMultiHeadAttention},
+    {"com.microsoft", "GroupQueryAttention", checkGroupQueryAttention, expandGroupQueryAttention},
 };
 
 const Expansion *findExpansion(onnx::NodeOp node) {

@@ -58,13 +58,19 @@ def ExpandContribOps : Pass<"moec-expand-contrib-ops", "::mlir::ModuleOp"> {
       times alpha;
     - RotaryEmbedding: the cos and sin caches gathered at the positions, the rotary dims
       rotated in halves or interleaved pairs (Slice, Mul, Sub, Add, Concat);
-    - MultiHeadAttention: per head, softmax(scale · Q Kᵀ + attention_bias) V.
+    - MultiHeadAttention: per head, softmax(scale · Q Kᵀ + attention_bias) V;
+    - GroupQueryAttention (onnxruntime-genai's builder, with past and present key/value
+      caches): each row's new tokens placed after its `seqlens_k + 1 - S` cached ones,
+      rotated there when `do_rotary`, attending causally (within `local_window_size`) to the
+      cached and new keys of their KV head, with the `head_sink` logits in the softmax; the
+      present caches gathered from the past and new entries.
 
     The new nodes are named after the node they replace (`NAME/OpType`), and the last of
     each keeps the replaced result's type; moec-infer-types infers the others. A node in a
     form the expansion does not support (e.g. MultiHeadAttention with past key and value,
-    or a used training statistic) stops the pass with an error that names it. Other ops,
-    `com.microsoft.MoE` among them, are left to the passes that raise them.
+    a used training statistic, or GroupQueryAttention's windowed `sliding_window_cache`)
+    stops the pass with an error that names it. Other ops, `com.microsoft.MoE` among them,
+    are left to the passes that raise them.
 
     Example:
 

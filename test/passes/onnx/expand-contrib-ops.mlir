@@ -154,3 +154,64 @@ module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 :
     return %y : !onnx.any
   }
 }
+
+// -----
+
+// Packed Q, K and V (4 query heads sharing 2 KV heads of 8) after a past cache: the new
+// keys and values follow the past ones; each query sees the keys at its position and
+// before (and within 16 positions: local_window_size), scored per KV head and its group
+// of query heads; the sinks take their share in the softmax; the present caches gather
+// each row's past and new entries.
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @group_query_attention
+  // CHECK-SAME: (%[[QKV:.*]]: tensor<1x?x64xf32>, %[[PK:.*]]: tensor<1x2x?x8xf32>, %[[PV:.*]]: tensor<1x2x?x8xf32>, %[[SEQLENS:.*]]: tensor<1xi32>, %[[TOTAL:.*]]: tensor<i32>, %[[SINKS:.*]]: tensor<4xf32>)
+  // CHECK-SAME: -> (tensor<1x?x32xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>)
+  // CHECK: %[[K:.*]] = onnx.node "Slice"(%[[QKV]], {{.*}} -> tensor<1x?x16xf32>
+  // CHECK: %[[V:.*]] = onnx.node "Slice"(%[[QKV]], {{.*}} -> tensor<1x?x16xf32>
+  // CHECK: %[[Q:.*]] = onnx.node "Slice"(%[[QKV]], {{.*}} -> tensor<1x?x32xf32>
+  // CHECK: onnx.node "Cast"(%[[SEQLENS]])
+  // CHECK: %[[KEYS:.*]] = onnx.node "Concat"(%[[PK]], %{{.*}}) {{.*}}axis = 2 : i64{{.*}} -> tensor<1x2x?x8xf32>
+  // CHECK: %[[VALUES:.*]] = onnx.node "Concat"(%[[PV]], %{{.*}}) {{.*}}axis = 2 : i64
+  // CHECK: %[[CAUSAL:.*]] = onnx.node "LessOrEqual"
+  // CHECK: %[[WINDOW:.*]] = onnx.node "GreaterOrEqual"
+  // CHECK: %[[SEEN:.*]] = onnx.node "And"(%{{.*}}, %[[WINDOW]])
+  // CHECK: %[[SEEN5:.*]] = onnx.node "Unsqueeze"(%[[SEEN]], {{.*}} -> tensor<1x1x1x?x?xi1>
+  // CHECK: %[[GQ:.*]] = onnx.node "Reshape"({{.*}} -> tensor<1x2x2x?x8xf32>
+  // CHECK: %[[SCORES:.*]] = onnx.node "MatMul"(%[[GQ]], {{.*}} -> tensor<1x2x2x?x?xf32>
+  // CHECK: %[[MASKED:.*]] = onnx.node "Where"(%[[SEEN5]], {{.*}} -> tensor<1x2x2x?x?xf32>
+  // CHECK: %[[SINK:.*]] = onnx.node "Reshape"(%[[SINKS]], {{.*}} -> tensor<1x2x2x1x1xf32>
+  // CHECK: %[[PEAK:.*]] = onnx.node "ReduceMax"(%[[MASKED]],
+  // CHECK: onnx.node "Max"(%[[PEAK]], %[[SINK]])
+  // CHECK: %[[W:.*]] = onnx.node "Div"
+  // CHECK: onnx.node "MatMul"(%[[W]], {{.*}} -> tensor<1x2x2x?x8xf32>
+  // CHECK: %[[Y:.*]] = onnx.node "Reshape"({{.*}} -> tensor<1x?x32xf32>
+  // CHECK: onnx.node "Cast"(%[[TOTAL]])
+  // CHECK: %[[PRESENT_K:.*]] = onnx.node "GatherElements"(%[[KEYS]], %[[I:.*]]) {{.*}}axis = 2 : i64
+  // CHECK: %[[PRESENT_V:.*]] = onnx.node "GatherElements"(%[[VALUES]], %[[I]])
+  // CHECK: return %[[Y]], %[[PRESENT_K]], %[[PRESENT_V]]
+  func.func @group_query_attention(%qkv: tensor<1x?x64xf32>, %pk: tensor<1x2x?x8xf32>, %pv: tensor<1x2x?x8xf32>, %seqlens: tensor<1xi32>, %total: tensor<i32>, %sinks: tensor<4xf32>) -> (!onnx.any, !onnx.any, !onnx.any) {
+    %none = onnx.none
+    %y, %k, %v = onnx.node "GroupQueryAttention"(%qkv, %none, %none, %pk, %pv, %seqlens, %total, %none, %none, %none, %none, %sinks) {domain = "com.microsoft", name = "gqa", node_attrs = {num_heads = 4 : i64, kv_num_heads = 2 : i64, local_window_size = 16 : i64}} : (tensor<1x?x64xf32>, none, none, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1xi32>, tensor<i32>, none, none, none, none, tensor<4xf32>) -> (!onnx.any, !onnx.any, !onnx.any)
+    return %y, %k, %v : !onnx.any, !onnx.any, !onnx.any
+  }
+}
+
+// -----
+
+// Separate Q, K and V, rotated at their positions: the caches gathered at the query
+// positions, [B, 1, S, H / 2], rotate Q [B, N, S, H] and K [B, Nkv, S, H].
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @group_query_attention_rotary
+  // CHECK: %[[POS:.*]] = onnx.node "Add"({{.*}} -> tensor<2x?xi64>
+  // CHECK: %[[C:.*]] = onnx.node "Gather"(%{{.*}}, %[[POS]]) {{.*}} -> tensor<2x?x4xf32>
+  // CHECK: onnx.node "Unsqueeze"(%[[C]], {{.*}} -> tensor<2x1x?x4xf32>
+  // CHECK: onnx.node "Slice"({{.*}} -> tensor<2x4x?x4xf32>
+  // CHECK: onnx.node "Concat"({{.*}} -> tensor<2x4x?x8xf32>
+  // CHECK: onnx.node "Slice"({{.*}} -> tensor<2x2x?x4xf32>
+  // CHECK: onnx.node "Concat"({{.*}} -> tensor<2x2x?x8xf32>
+  // CHECK: onnx.node "Softmax"
+  func.func @group_query_attention_rotary(%q: tensor<2x?x32xf32>, %kv: tensor<2x?x16xf32>, %pk: tensor<2x2x?x8xf32>, %seqlens: tensor<2xi32>, %total: tensor<i32>, %cos: tensor<64x4xf32>) -> (!onnx.any, !onnx.any, !onnx.any) {
+    %y, %k, %v = onnx.node "GroupQueryAttention"(%q, %kv, %kv, %pk, %pk, %seqlens, %total, %cos, %cos) {domain = "com.microsoft", name = "gqa", node_attrs = {num_heads = 4 : i64, kv_num_heads = 2 : i64, do_rotary = 1 : i64}} : (tensor<2x?x32xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>, tensor<2x2x?x8xf32>, tensor<2x2x?x8xf32>, tensor<2xi32>, tensor<i32>, tensor<64x4xf32>, tensor<64x4xf32>) -> (!onnx.any, !onnx.any, !onnx.any)
+    return %y, %k, %v : !onnx.any, !onnx.any, !onnx.any
+  }
+}

@@ -256,6 +256,65 @@ Replacements expandSkipLayerNormalization(onnx::NodeOp node, NodeBuilder &builde
 }
 
 //===----------------------------------------------------------------------===//
+// Activations
+//===----------------------------------------------------------------------===//
+
+/// The element type of input 0, which the activations' constants take.
+Type getInputElementType(onnx::NodeOp node) { return getElementTypeOrSelf(node.getInputs()[0]); }
+
+/// x + bias, or x when the node has no input `biasIndex`.
+Value addBias(onnx::NodeOp node, NodeBuilder &builder, unsigned biasIndex) {
+  Value input = node.getInputs()[0];
+  if (Value bias = node.getOptionalInput(biasIndex))
+    return builder.create("Add", {input, bias});
+  return input;
+}
+
+/// x · (1 + t) / 2, where t approximates erf(x / √2).
+Value buildGeluTail(NodeBuilder &builder, Value x, Value t, Type type) {
+  Value half = builder.create(
+      "Mul", {builder.create("Add", {t, builder.scalar(1.0, type)}), builder.scalar(0.5, type)});
+  return builder.create("Mul", {x, half});
+}
+
+/// Gelu(X) and BiasGelu(A, B): x · (1 + erf(x / √2)) / 2 of X, or of A + B.
+Replacements expandGelu(onnx::NodeOp node, NodeBuilder &builder) {
+  Value x = addBias(node, builder, 1);
+  Type type = getInputElementType(node);
+  Value erf = builder.create(
+      "Erf", builder.create("Mul", {x, builder.scalar(1.0 / std::sqrt(2.0), type)}));
+  return {buildGeluTail(builder, x, erf, type)};
+}
+
+/// FastGelu(X, bias?): the tanh approximation of Gelu of X + bias,
+/// x · (1 + tanh(√(2/π) · (x + 0.044715 · x³))) / 2.
+Replacements expandFastGelu(onnx::NodeOp node, NodeBuilder &builder) {
+  Value x = addBias(node, builder, 1);
+  Type type = getInputElementType(node);
+  Value cube = builder.create("Mul", {builder.create("Mul", {x, x}), x});
+  Value inner = builder.create(
+      "Add", {x, builder.create("Mul", {cube, builder.scalar(0.044715, type)})});
+  Value tanh = builder.create(
+      "Tanh", builder.create("Mul", {inner, builder.scalar(std::sqrt(2.0 / M_PI), type)}));
+  return {buildGeluTail(builder, x, tanh, type)};
+}
+
+/// QuickGelu(X): x · sigmoid(alpha · x).
+Replacements expandQuickGelu(onnx::NodeOp node, NodeBuilder &builder) {
+  Value x = node.getInputs()[0];
+  Value scaled = builder.create(
+      "Mul", {x, builder.scalar(node.getFloatAttr("alpha", 1.702), getInputElementType(node))});
+  return {builder.create("Mul", {x, builder.create("Sigmoid", scaled)})};
+}
+
+/// Fails unless input 0 is a tensor of floats, whose type the constants take.
+LogicalResult checkActivation(onnx::NodeOp node) {
+  if (isa<FloatType>(getInputElementType(node)))
+    return success();
+  return fail(node, "input 0 must be a tensor of floats");
+}
+
+//===----------------------------------------------------------------------===//
 // Matmul
 //===----------------------------------------------------------------------===//
 
@@ -637,6 +696,10 @@ const Expansion kExpansions[] = {
      expandSkipSimplifiedLayerNormalization},
     {"com.microsoft", "SkipLayerNormalization", checkSkipLayerNormalization,
      expandSkipLayerNormalization},
+    {"com.microsoft", "Gelu", checkActivation, expandGelu},
+    {"com.microsoft", "BiasGelu", checkActivation, expandGelu},
+    {"com.microsoft", "FastGelu", checkActivation, expandFastGelu},
+    {"com.microsoft", "QuickGelu", checkActivation, expandQuickGelu},
     {"com.microsoft", "FusedMatMul", checkFusedMatMul, expandFusedMatMul},
     {"com.microsoft", "RotaryEmbedding", checkRotaryEmbedding, expandRotaryEmbedding},
     {"com.microsoft", "MultiHeadAttention", checkMultiHeadAttention, expandMultiHeadAttention},

@@ -54,6 +54,8 @@ def ExpandContribOps : Pass<"moec-expand-contrib-ops", "::mlir::ModuleOp"> {
       normalization (Mul, ReduceMean, Add, Sqrt, Reciprocal, Mul), of the sum of input,
       skip and bias for the latter, in float32 as stash_type 1 asks;
     - SkipLayerNormalization: Add, then LayerNormalization;
+    - Gelu, BiasGelu, FastGelu, QuickGelu: their formulas (Erf, Tanh, Sigmoid), of the
+      input plus the bias where they take one;
     - FusedMatMul: MatMul of the operands with their last two dims transposed as asked,
       times alpha;
     - RotaryEmbedding: the cos and sin caches gathered at the positions, the rotary dims

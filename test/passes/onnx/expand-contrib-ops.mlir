@@ -215,3 +215,36 @@ module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 :
     return %y, %k, %v : !onnx.any, !onnx.any, !onnx.any
   }
 }
+
+// -----
+
+// The Gelu family: erf Gelu of x (and of x + b), tanh-approximated Gelu of x + b, and
+// x · sigmoid(alpha · x).
+module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @activations
+  // CHECK-SAME: (%[[X:.*]]: tensor<2x?x16xf32>, %[[B:.*]]: tensor<16xf32>)
+  // CHECK: %[[C:.*]] = onnx.constant {{.*}} dense<0.707106769> : tensor<f32>
+  // CHECK: %[[XC:.*]] = onnx.node "Mul"(%[[X]], %[[C]])
+  // CHECK: %[[ERF:.*]] = onnx.node "Erf"(%[[XC]]) {{.*}} -> tensor<2x?x16xf32>
+  // CHECK: %[[GELU:.*]] = onnx.node "Mul"(%[[X]], %{{.*}}) {{.*}} -> tensor<2x?x16xf32>
+  // CHECK: %[[XB:.*]] = onnx.node "Add"(%[[X]], %[[B]])
+  // CHECK: onnx.node "Erf"
+  // CHECK: %[[BIAS_GELU:.*]] = onnx.node "Mul"(%[[XB]], %{{.*}})
+  // CHECK: %[[XB2:.*]] = onnx.node "Add"(%[[X]], %[[B]])
+  // CHECK: dense<4.471500e-02>
+  // CHECK: dense<0.797884583>
+  // CHECK: onnx.node "Tanh"
+  // CHECK: %[[FAST_GELU:.*]] = onnx.node "Mul"(%[[XB2]], %{{.*}})
+  // CHECK: %[[ALPHA:.*]] = onnx.constant {{.*}} dense<1.500000e+00> : tensor<f32>
+  // CHECK: %[[XA:.*]] = onnx.node "Mul"(%[[X]], %[[ALPHA]])
+  // CHECK: %[[S:.*]] = onnx.node "Sigmoid"(%[[XA]])
+  // CHECK: %[[QUICK_GELU:.*]] = onnx.node "Mul"(%[[X]], %[[S]]) {{.*}} -> tensor<2x?x16xf32>
+  // CHECK: return %[[GELU]], %[[BIAS_GELU]], %[[FAST_GELU]], %[[QUICK_GELU]]
+  func.func @activations(%x: tensor<2x?x16xf32>, %b: tensor<16xf32>) -> (!onnx.any, !onnx.any, !onnx.any, !onnx.any) {
+    %gelu = onnx.node "Gelu"(%x) {domain = "com.microsoft", name = "gelu"} : (tensor<2x?x16xf32>) -> !onnx.any
+    %bias_gelu = onnx.node "BiasGelu"(%x, %b) {domain = "com.microsoft", name = "bias_gelu"} : (tensor<2x?x16xf32>, tensor<16xf32>) -> !onnx.any
+    %fast_gelu = onnx.node "FastGelu"(%x, %b) {domain = "com.microsoft", name = "fast_gelu"} : (tensor<2x?x16xf32>, tensor<16xf32>) -> !onnx.any
+    %quick_gelu = onnx.node "QuickGelu"(%x) {domain = "com.microsoft", name = "quick_gelu", node_attrs = {alpha = 1.5 : f32}} : (tensor<2x?x16xf32>) -> !onnx.any
+    return %gelu, %bias_gelu, %fast_gelu, %quick_gelu : !onnx.any, !onnx.any, !onnx.any, !onnx.any
+  }
+}

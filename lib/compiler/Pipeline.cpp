@@ -47,9 +47,6 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
   case moec::Stage::Import:
     return;
   case moec::Stage::Clean:
-    // The contrib ops' expansions read their inputs' types, and their nodes need types.
-    pm.addPass(moec::createInferTypes());
-    pm.addPass(moec::createExpandContribOps());
     pm.addPass(moec::createInferTypes());
     return;
   case moec::Stage::Raise:
@@ -65,6 +62,10 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
     moec::ExportModelInfoOptions infoOptions;
     infoOptions.target = options.target;
     pm.addPass(moec::createExportModelInfo(infoOptions));
+    // onnxruntime's fused ops become ONNX nodes only now, after raising, which matches
+    // them as the model has them (com.microsoft.MoE); their new nodes need types.
+    pm.addPass(moec::createExpandContribOps());
+    pm.addPass(moec::createInferTypes());
     pm.addPass(moec::createLegalizeONNX());
     pm.addPass(moec::createDecomposeMoELayers());
     if (options.bf16ExpertMatmuls)

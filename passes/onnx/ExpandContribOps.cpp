@@ -34,6 +34,12 @@ constexpr int64_t kOnnxFloat = 1;
 /// ... and for int64 (TensorProto.INT64).
 constexpr int64_t kOnnxInt64 = 7;
 
+/// The default domain's opset at `node` (ONNX's newest moec knows when the model does not
+/// say, as type inference reads it).
+int64_t getDefaultOpset(onnx::NodeOp node) {
+  return onnx::getOpsetImport(node, "").value_or(22);
+}
+
 /// Builds the default-domain nodes that replace one contrib node: each named after it and
 /// located at it, so that diagnostics on them name the node the model has; results of
 /// unknown type, which moec-infer-types then infers.
@@ -41,7 +47,7 @@ class NodeBuilder {
 public:
   NodeBuilder(PatternRewriter &rewriter, onnx::NodeOp node)
       : rewriter(rewriter), node(node), loc(node.getLoc()),
-        opset(onnx::getOpsetImport(node, "").value_or(22)) {}
+        opset(getDefaultOpset(node)) {}
 
   Value create(StringRef opType, ValueRange inputs, ArrayRef<NamedAttribute> attrs = {}) {
     return createMany(opType, inputs, 1, attrs).front();
@@ -128,21 +134,26 @@ struct Expansion {
 
 /// Emits "node 'NAME' (OP_TYPE): MESSAGE" on `node` and fails.
 LogicalResult fail(onnx::NodeOp node, const Twine &message) {
-  return node.emitError() << "node '" << node.getName() << "' (" << node.getOpType()
-                          << "): " << message;
+  StringRef name = node.getName();
+  return node.emitError() << "node '" << (name.empty() ? StringRef("<unnamed>") : name)
+                          << "' (" << node.getOpType() << "): " << message;
 }
 
 RankedTensorType getRanked(Value value) {
   return value ? dyn_cast<RankedTensorType>(value.getType()) : RankedTensorType();
 }
 
-/// Fails unless input `index` is a ranked tensor of rank in [minRank, maxRank].
-LogicalResult checkRank(onnx::NodeOp node, unsigned index, int64_t minRank, int64_t maxRank) {
+/// Fails unless input `index` is a ranked tensor of rank in [minRank, maxRank] (or at
+/// least minRank).
+LogicalResult checkRank(onnx::NodeOp node, unsigned index, int64_t minRank,
+                        std::optional<int64_t> maxRank = std::nullopt) {
   RankedTensorType type = getRanked(node.getOptionalInput(index));
-  if (type && type.getRank() >= minRank && type.getRank() <= maxRank)
+  if (type && type.getRank() >= minRank && type.getRank() <= maxRank.value_or(type.getRank()))
     return success();
-  return fail(node, "input " + Twine(index) + " must be a tensor of rank " + Twine(minRank) +
-                        (minRank == maxRank ? Twine() : " to " + Twine(maxRank)));
+  std::string range = !maxRank              ? ("at least " + Twine(minRank)).str()
+                      : minRank == *maxRank ? std::to_string(minRank)
+                                            : (Twine(minRank) + " to " + Twine(*maxRank)).str();
+  return fail(node, "input " + Twine(index) + " must be a tensor of rank " + range);
 }
 
 /// Fails when result `index` is used: the training statistics are not computed.
@@ -188,7 +199,7 @@ std::pair<Value, Value> buildRMSNormalization(NodeBuilder &builder, Value input,
 /// ONNX-domain SimplifiedLayerNormalization(X, scale): RMS normalization over the dims
 /// from `axis` on; output 1 the inverse root mean square.
 LogicalResult checkSimplifiedLayerNormalization(onnx::NodeOp node) {
-  if (failed(checkRank(node, 0, 1, 8)))
+  if (failed(checkRank(node, 0, 1)))
     return failure();
   int64_t rank = getRanked(node.getInputs()[0]).getRank();
   int64_t axis = node.getIntAttr("axis", -1);
@@ -236,7 +247,7 @@ Replacements expandSkipSimplifiedLayerNormalization(onnx::NodeOp node, NodeBuild
 /// input + skip + bias over the last dim; outputs: normalized, mean, inverse standard
 /// deviation, sum.
 LogicalResult checkSkipLayerNormalization(onnx::NodeOp node) {
-  if (onnx::getOpsetImport(node, "").value_or(22) < 17)
+  if (getDefaultOpset(node) < 17)
     return fail(node, "expanding it takes LayerNormalization, from ONNX opset 17");
   return checkRank(node, 0, 2, 3);
 }
@@ -325,7 +336,7 @@ LogicalResult checkFusedMatMul(onnx::NodeOp node) {
     return failure();
   for (unsigned index : {0u, 1u})
     if (node.getIntAttr(index == 0 ? "transA" : "transB", 0) &&
-        failed(checkRank(node, index, 2, 8)))
+        failed(checkRank(node, index, 2)))
       return failure();
   return success();
 }
@@ -518,7 +529,7 @@ int64_t getGroupQueryAttentionHeadSize(onnx::NodeOp node) {
 }
 
 LogicalResult checkGroupQueryAttention(onnx::NodeOp node) {
-  if (onnx::getOpsetImport(node, "").value_or(22) < 18)
+  if (getDefaultOpset(node) < 18)
     return fail(node, "expanding it takes ONNX opset 18 or newer");
   for (unsigned index = 9; index < node.getInputs().size(); ++index)
     if (index != 11 && node.hasInput(index))

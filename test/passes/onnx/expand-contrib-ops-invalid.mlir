@@ -24,8 +24,8 @@ module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 :
 
 module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 : i64}} {
   func.func @batch_transpose(%a: tensor<3x4x8xf32>) -> !onnx.any {
-    // expected-error @+1 {{node 'mm' (FusedMatMul): attribute 'transBatchA' other than 0 is not supported}}
-    %y = onnx.node "FusedMatMul"(%a, %a) {domain = "com.microsoft", name = "mm", node_attrs = {transBatchA = 1 : i64}} : (tensor<3x4x8xf32>, tensor<3x4x8xf32>) -> !onnx.any
+    // expected-error @+1 {{node '<unnamed>' (FusedMatMul): attribute 'transBatchA' other than 0 is not supported}}
+    %y = onnx.node "FusedMatMul"(%a, %a) {domain = "com.microsoft", node_attrs = {transBatchA = 1 : i64}} : (tensor<3x4x8xf32>, tensor<3x4x8xf32>) -> !onnx.any
     return %y : !onnx.any
   }
 }
@@ -43,6 +43,11 @@ module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 :
 // -----
 
 module attributes {onnx.opset_imports = {ai.onnx = 16 : i64, com.microsoft = 1 : i64}} {
+  func.func @matmul_rank(%a: tensor<8xf32>) -> !onnx.any {
+    // expected-error @+1 {{node 'mm' (FusedMatMul): input 0 must be a tensor of rank at least 2}}
+    %y = onnx.node "FusedMatMul"(%a, %a) {domain = "com.microsoft", name = "mm", node_attrs = {transA = 1 : i64}} : (tensor<8xf32>, tensor<8xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
   func.func @old_opset(%x: tensor<2x?x64xf32>, %g: tensor<64xf32>) -> !onnx.any {
     // expected-error @+1 {{node 'skip' (SkipLayerNormalization): expanding it takes LayerNormalization, from ONNX opset 17}}
     %y = onnx.node "SkipLayerNormalization"(%x, %x, %g) {domain = "com.microsoft", name = "skip"} : (tensor<2x?x64xf32>, tensor<2x?x64xf32>, tensor<64xf32>) -> !onnx.any

@@ -20,11 +20,9 @@ A case is written when, and only when (the rule; there is no hand-made list):
      that `moec --list-supported-ops` lists;
   4. every graph input and output is a tensor of an element type that numpy and moec's
      executables hold: not bfloat16, string, the float8 types, float4 or the 4-bit integers;
-  5. no Reduce* node takes axes known only at run time (a graph input, not an initializer
-     or a Constant) where moec cannot: with keepdims = 0 when its result is not a graph
-     output (whose declared type gives the shape): moec's shape inference then knows
-     neither the result's rank nor its sizes, and compiles only ranked values; nor in
-     ReduceLogSumExp, which the legalization refuses (passes/legalize/Reductions.cpp);
+  5. no ReduceLogSumExp takes axes known only at run time (a graph input, not an
+     initializer or a Constant), which the legalization refuses
+     (passes/legalize/Reductions.cpp);
   6. the model and its data sets take at most --max-case-bytes (default 32 KiB) serialized.
 The cases written, with their opset, are listed in OUT/CASES (sorted), so that a diff shows
 what a new onnx release or a new op changes.
@@ -90,21 +88,12 @@ def serialize(case):
 
 
 def has_runtime_axes_reduce(graph):
-    """Whether a Reduce* node of `graph` takes runtime axes where moec cannot (rule 5)."""
+    """Whether a ReduceLogSumExp of `graph` takes axes known only at run time (rule 5)."""
     constants = {init.name for init in graph.initializer}
     constants |= {out for node in graph.node if node.op_type == "Constant"
                   for out in node.output}
-    outputs = {value.name for value in graph.output}
-    for node in graph.node:
-        if not node.op_type.startswith("Reduce") or len(node.input) < 2:
-            continue
-        if not node.input[1] or node.input[1] in constants:
-            continue
-        keepdims = next((a.i for a in node.attribute if a.name == "keepdims"), 1)
-        if ((keepdims == 0 and node.output[0] not in outputs)
-                or node.op_type == "ReduceLogSumExp"):
-            return True
-    return False
+    return any(node.op_type == "ReduceLogSumExp" and len(node.input) > 1 and node.input[1]
+               and node.input[1] not in constants for node in graph.node)
 
 
 def why_left_out(case, supported, args):

@@ -71,6 +71,10 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
     moec::ExportModelInfoOptions infoOptions;
     infoOptions.target = options.target;
     pm.addPass(moec::createExportModelInfo(infoOptions));
+    // onnxruntime's fused ops become ONNX nodes only now, after raising, which matches
+    // them as the model has them (com.microsoft.MoE); their new nodes need types.
+    pm.addPass(moec::createExpandContribOps());
+    pm.addPass(moec::createInferTypes());
     pm.addPass(moec::createLegalizeONNX());
     pm.addPass(moec::createDecomposeMoELayers());
     if (options.bf16ExpertMatmuls)

@@ -105,9 +105,12 @@ private:
   /// Runs shape inference on `model`; returns why it could not, or an empty string.
   std::string inferMissingShapes(::onnx::ModelProto &model);
   /// Checks that initializer `name`, of type `type`, agrees with the type the graph
-  /// declares for it (as a graph input, output or value_info), if any.
+  /// declares for it (as a graph input, output or value_info), if any. Unless the
+  /// initializer is a graph input's default, a declared shape that differs from the stored
+  /// one only in size-1 dims also agrees: onnxruntime keeps the stored shape, and
+  /// transformers' exporter declares [1] initializers as scalars.
   LogicalResult checkDeclaredType(StringRef name, Type type, const Scope &scope, Location loc,
-                                  StringRef what);
+                                  StringRef what, bool isInputDefault);
   LogicalResult importGraph(const ::onnx::GraphProto &graph, Scope &scope, Block &block,
                             bool isMain);
   void declareTypes(const ::onnx::GraphProto &graph, Scope &scope);
@@ -471,7 +474,8 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph, Scope &scop
     FailureOr<ElementsAttr> value = sparse ? importSparseTensor(*sparse, loc, what)
                                            : importTensor(*initializer, loc, what);
     if (failed(value) ||
-        failed(checkDeclaredType(initializer->name(), value->getType(), scope, loc, what)))
+        failed(checkDeclaredType(initializer->name(), value->getType(), scope, loc, what,
+                                 /*isInputDefault=*/scope.values.contains(initializer->name()))))
       return failure();
     // An initializer named like a graph input (IR version < 4) is that input's default;
     // the input stays an argument, as onnxruntime lets callers override it.
@@ -498,8 +502,18 @@ LogicalResult Importer::importGraph(const ::onnx::GraphProto &graph, Scope &scop
   return success();
 }
 
+/// `type`'s dims other than the size-1 ones, or nothing when it has no static shape.
+static std::optional<SmallVector<int64_t>> getNonUnitDims(Type type) {
+  auto shaped = dyn_cast<RankedTensorType>(type);
+  if (!shaped || !shaped.hasStaticShape())
+    return std::nullopt;
+  SmallVector<int64_t> dims;
+  llvm::copy_if(shaped.getShape(), std::back_inserter(dims), [](int64_t dim) { return dim != 1; });
+  return dims;
+}
+
 LogicalResult Importer::checkDeclaredType(StringRef name, Type type, const Scope &scope,
-                                          Location loc, StringRef what) {
+                                          Location loc, StringRef what, bool isInputDefault) {
   // Only this graph's declarations: a subgraph's initializer may shadow an outer name.
   const ::onnx::TypeProto *declaredProto = scope.types.lookup(name);
   if (!declaredProto)
@@ -507,9 +521,13 @@ LogicalResult Importer::checkDeclaredType(StringRef name, Type type, const Scope
   FailureOr<Type> declared = importType(*declaredProto, loc, what);
   if (failed(declared))
     return failure();
-  if (isa<TensorType>(*declared) && getElementTypeOrSelf(*declared) == getElementTypeOrSelf(type) &&
-      succeeded(verifyCompatibleShape(*declared, type)))
-    return success();
+  if (isa<TensorType>(*declared) && getElementTypeOrSelf(*declared) == getElementTypeOrSelf(type)) {
+    if (succeeded(verifyCompatibleShape(*declared, type)))
+      return success();
+    std::optional<SmallVector<int64_t>> declaredDims = getNonUnitDims(*declared);
+    if (!isInputDefault && declaredDims && declaredDims == getNonUnitDims(type))
+      return success();
+  }
   return emitError(loc) << what << " is " << type << " but the graph declares it as "
                         << *declared;
 }

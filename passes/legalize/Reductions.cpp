@@ -271,9 +271,6 @@ private:
       return node.fail("a non-constant `axes` input is not supported for ReduceLogSumExp");
     RankedTensorType resultType = node.getResultType(0);
     bool keepDims = node->getIntAttr("keepdims", 1);
-    if (!keepDims && !resultType.hasStaticShape())
-      return node.fail("a non-constant `axes` input without keepdims needs a static result "
-                       "shape");
     auto inputType = llvm::cast<RankedTensorType>(input.getType());
     bool isUnsigned = isUnsignedInput(node, inputType.getElementType());
     auto axesType = llvm::cast<RankedTensorType>(axes.getType());
@@ -303,6 +300,7 @@ private:
                                    return mapBefore(b, l, args[0], kind.before, isUnsigned);
                                  });
     Value count = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    SmallVector<Value> namedDims;
     for (int64_t dim = 0; dim < rank; ++dim) {
       Value dimValue = arith::ConstantIntOp::create(rewriter, loc, axesType.getElementType(), dim);
       Value named;
@@ -310,6 +308,7 @@ private:
         Value equal = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, axis, dimValue);
         named = named ? arith::OrIOp::create(rewriter, loc, named, equal) : equal;
       }
+      namedDims.push_back(named);
       if (kind.after == After::Mean)
         count = arith::MulIOp::create(
             rewriter, loc, count,
@@ -349,11 +348,43 @@ private:
     if (keepDims) {
       result = castToType(rewriter, loc, current, resultType);
     } else {
-      // Dropping size-1 dimensions keeps the elements' order.
+      // Dropping the reduced size-1 dimensions keeps the elements' order.
       SmallVector<int64_t> shape(resultType.getShape());
       auto shapeType = RankedTensorType::get({int64_t(shape.size())}, rewriter.getI64Type());
-      Value shapeValue = arith::ConstantOp::create(
-          rewriter, loc, shapeType, DenseIntElementsAttr::get(shapeType, ArrayRef(shape)));
+      Value shapeValue;
+      if (resultType.hasStaticShape()) {
+        shapeValue = arith::ConstantOp::create(
+            rewriter, loc, shapeType, DenseIntElementsAttr::get(shapeType, ArrayRef(shape)));
+      } else {
+        // Result dimension j is the j-th dimension that no axis names.
+        Type i64 = rewriter.getI64Type();
+        Value zero64 = arith::ConstantIntOp::create(rewriter, loc, i64, 0);
+        Value one64 = arith::ConstantIntOp::create(rewriter, loc, i64, 1);
+        SmallVector<Value> sizes(shape.size(), zero64);
+        Value kept = zero64;
+        for (int64_t dim = 0; dim < rank; ++dim) {
+          Value isKept = arith::XOrIOp::create(
+              rewriter, loc, namedDims[dim],
+              arith::ConstantIntOp::create(rewriter, loc, rewriter.getI1Type(), 1));
+          Value size = arith::IndexCastOp::create(rewriter, loc, i64,
+                                                  tensor::DimOp::create(rewriter, loc, input, dim));
+          for (auto [j, resultSize] : llvm::enumerate(sizes)) {
+            Value here = arith::AndIOp::create(
+                rewriter, loc, isKept,
+                arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, kept,
+                                      arith::ConstantIntOp::create(rewriter, loc, i64, j)));
+            resultSize = arith::SelectOp::create(rewriter, loc, here, size, resultSize);
+          }
+          kept = arith::AddIOp::create(
+              rewriter, loc, kept, arith::SelectOp::create(rewriter, loc, isKept, one64, zero64));
+        }
+        Value rankMatches =
+            arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, kept,
+                                  arith::ConstantIntOp::create(rewriter, loc, i64, shape.size()));
+        cf::AssertOp::create(rewriter, loc, rankMatches,
+                             (node->getOpType() + ": axes must be distinct").str());
+        shapeValue = tensor::FromElementsOp::create(rewriter, loc, sizes);
+      }
       result = tensor::ReshapeOp::create(rewriter, loc, resultType, current, shapeValue);
     }
     rewriter.replaceOp(node.getOp(), result);

@@ -466,6 +466,10 @@ LogicalResult legalizeConcat(const Node &node, ValueRange inputs,
   Value result = emptyOf(rewriter, loc, sizes, resultType.getElementType());
   OpFoldResult offset = rewriter.getIndexAttr(0);
   for (Value input : inputs) {
+    // An input known to be empty adds nothing, and a slice at its place would be out of
+    // bounds of a result that is empty too.
+    if (llvm::is_contained(cast<RankedTensorType>(input.getType()).getShape(), 0))
+      continue;
     SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
     offsets[*axis] = offset;
     SmallVector<OpFoldResult> inputSizes = tensor::getMixedSizes(rewriter, loc, input);

@@ -70,6 +70,50 @@ def SimplifyGraph : Pass<"moec-simplify-graph", "::mlir::ModuleOp"> {
     ```
 
     becomes `%half = onnx.constant "..." dense<16> : tensor<1xi64>`.
+
+def ExpandContribOps : Pass<"moec-expand-contrib-ops", "::mlir::ModuleOp"> {
+  let summary = "Rewrite onnxruntime's fused contrib ops into the ONNX nodes they fuse";
+  let description = [{
+    onnxruntime's transformer optimizer (through transformers' exporter) and
+    onnxruntime-genai's model builder write fused ops of onnxruntime (domain
+    `com.microsoft`, and SimplifiedLayerNormalization, which onnxruntime registers in the
+    default domain) around MoE layers. This pass rewrites each into the default-domain
+    nodes that compute the same, following the op's definition in onnxruntime's
+    ContribOperators.md, so that type inference and legalization need to know only ONNX's
+    ops:
+
+    - SimplifiedLayerNormalization, SkipSimplifiedLayerNormalization: root-mean-square
+      normalization (Mul, ReduceMean, Add, Sqrt, Reciprocal, Mul), of the sum of input,
+      skip and bias for the latter, in float32 as stash_type 1 asks;
+    - SkipLayerNormalization: Add, then LayerNormalization;
+    - Gelu, BiasGelu, FastGelu, QuickGelu: their formulas (Erf, Tanh, Sigmoid), of the
+      input plus the bias where they take one;
+    - FusedMatMul: MatMul of the operands with their last two dims transposed as asked,
+      times alpha;
+    - RotaryEmbedding: the cos and sin caches gathered at the positions, the rotary dims
+      rotated in halves or interleaved pairs (Slice, Mul, Sub, Add, Concat);
+    - MultiHeadAttention: per head, softmax(scale · Q Kᵀ + attention_bias) V;
+    - GroupQueryAttention (onnxruntime-genai's builder, with past and present key/value
+      caches): each row's new tokens placed after its `seqlens_k + 1 - S` cached ones,
+      rotated there when `do_rotary`, attending causally (within `local_window_size`) to the
+      cached and new keys of their KV head, with the `head_sink` logits in the softmax; the
+      present caches gathered from the past and new entries.
+
+    The new nodes are named after the node they replace (`NAME/OpType`), and the last of
+    each keeps the replaced result's type; moec-infer-types infers the others. A node in a
+    form the expansion does not support (e.g. MultiHeadAttention with past key and value,
+    a used training statistic, or GroupQueryAttention's windowed `sliding_window_cache`)
+    stops the pass with an error that names it. Other ops, `com.microsoft.MoE` among them,
+    are left to the passes that raise them.
+
+    Example:
+
+    ```mlir
+    %y = onnx.node "FusedMatMul"(%a, %b) {domain = "com.microsoft", node_attrs = {alpha = 2.0 : f32, transB = 1 : i64}}
+        : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+    ```
+
+    becomes a `Transpose` of `%b`, a `MatMul` and a `Mul` by 2.
   }];
 }
 

@@ -48,9 +48,18 @@ void inferReduce(NodeInference &node) {
     return;
   }
   if (!axes) {
-    // Unknown axes: with keepdims the rank stays.
-    if (keepDims)
+    // Unknown axes: with keepdims the rank stays; without, it drops by the number of axes
+    // (distinct, as ONNX requires) when their count is known and not zero (none would
+    // mean all axes, or none with noop_with_empty_axes).
+    if (keepDims) {
       node.setResult(0, element, SmallVector<int64_t>(input.getRank(), ShapedType::kDynamic));
+    } else if (RankedTensorType axesType = node.getRanked(1);
+               axesType && axesType.getRank() == 1 && !axesType.isDynamicDim(0) &&
+               axesType.getDimSize(0) > 0 && axesType.getDimSize(0) <= input.getRank()) {
+      node.setResult(
+          0, element,
+          SmallVector<int64_t>(input.getRank() - axesType.getDimSize(0), ShapedType::kDynamic));
+    }
     return;
   }
   if (axes->empty() && op.getIntAttr("noop_with_empty_axes", 0) != 0) {

@@ -122,3 +122,20 @@ module attributes {onnx.opset_imports = {ai.onnx = 18 : i64}} {
     return %0, %1 : tensor<?x?xf32>, tensor<?x?xf32>
   }
 }
+
+// -----
+
+// Without keepdims, axes known only at run time drop their dimensions from a result of
+// unknown sizes: result dimension j is the input's j-th dimension that no axis names, and
+// the axes must be distinct.
+// CHECK-LABEL: func.func @runtime_axes_drop
+// CHECK-COUNT-3: scf.if
+// CHECK: cf.assert %{{.*}}, "ReduceSum: axes must be distinct"
+// CHECK: %[[SHAPE:.*]] = tensor.from_elements %{{.*}}, %{{.*}} : tensor<2xi64>
+// CHECK: tensor.reshape %{{.*}}(%[[SHAPE]]) : (tensor<?x?x?xf32>, tensor<2xi64>) -> tensor<?x?xf32>
+module attributes {onnx.opset_imports = {ai.onnx = 18 : i64}} {
+  func.func @runtime_axes_drop(%x: tensor<3x2x4xf32>, %axes: tensor<1xi64>) -> tensor<?x?xf32> {
+    %0 = onnx.node "ReduceSum"(%x, %axes) {node_attrs = {keepdims = 0 : i64}} : (tensor<3x2x4xf32>, tensor<1xi64>) -> tensor<?x?xf32>
+    return %0 : tensor<?x?xf32>
+  }
+}

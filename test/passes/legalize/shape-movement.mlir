@@ -26,6 +26,18 @@ func.func @concat(%a: tensor<2x3xf32>, %b: tensor<2x5xf32>) -> tensor<2x8xf32> {
   return %0 : tensor<2x8xf32>
 }
 
+// Inputs known to be empty add nothing: an empty result is just made (a slice into it
+// at the second input's offset would be out of bounds).
+// CHECK-LABEL: func.func @concat_empty
+// CHECK: %[[E:.*]] = tensor.empty(%{{.*}}) : tensor<?x0x3xi64>
+// CHECK-NOT: tensor.extract_slice
+// CHECK-NOT: linalg.copy
+// CHECK: return %[[E]]
+func.func @concat_empty(%a: tensor<?x0x1xi64>, %b: tensor<?x0x2xi64>) -> tensor<?x0x3xi64> {
+  %0 = onnx.node "Concat"(%a, %b) {node_attrs = {axis = -1 : i64}} : (tensor<?x0x1xi64>, tensor<?x0x2xi64>) -> tensor<?x0x3xi64>
+  return %0 : tensor<?x0x3xi64>
+}
+
 // Transpose's default permutation reverses the dimensions.
 // CHECK-LABEL: func.func @transpose
 // CHECK: linalg.transpose ins(%arg0 : tensor<2x3x4xf32>) outs(%{{.*}} : tensor<4x3x2xf32>) permutation = [2, 1, 0]

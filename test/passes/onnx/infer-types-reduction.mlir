@@ -22,7 +22,7 @@ module attributes {onnx.opset_imports = {ai.onnx = 17 : i64}} {
 
 module attributes {onnx.opset_imports = {ai.onnx = 18 : i64}} {
   // CHECK-LABEL: func.func @input_axes
-  func.func @input_axes(%x: tensor<2x?x8xf32>, %unknown: tensor<1xi64>) -> (!onnx.any, !onnx.any, !onnx.any, !onnx.any) {
+  func.func @input_axes(%x: tensor<2x?x8xf32>, %unknown: tensor<1xi64>) -> (!onnx.any, !onnx.any, !onnx.any, !onnx.any, !onnx.any) {
     %axes = onnx.constant "axes" dense<[1]> : tensor<1xi64>
     // CHECK: "ReduceMean"{{.*}} -> tensor<2x1x8xf32>
     %m = onnx.node "ReduceMean"(%x, %axes) : (tensor<2x?x8xf32>, tensor<1xi64>) -> !onnx.any
@@ -30,8 +30,11 @@ module attributes {onnx.opset_imports = {ai.onnx = 18 : i64}} {
     %n = onnx.node "ReduceMax"(%x) {node_attrs = {noop_with_empty_axes = 1 : i64}} : (tensor<2x?x8xf32>) -> !onnx.any
     // CHECK: "ReduceMin"{{.*}} -> tensor<?x?x?xf32>
     %u = onnx.node "ReduceMin"(%x, %unknown) : (tensor<2x?x8xf32>, tensor<1xi64>) -> !onnx.any
+    // Without keepdims, unknown axes drop as many dimensions as there are axes.
+    // CHECK: "ReduceL2"{{.*}} -> tensor<?x?xf32>
+    %d = onnx.node "ReduceL2"(%x, %unknown) {node_attrs = {keepdims = 0 : i64}} : (tensor<2x?x8xf32>, tensor<1xi64>) -> !onnx.any
     // CHECK: "LayerNormalization"{{.*}} -> (tensor<2x?x8xf32>, tensor<2x?x1xf32>, tensor<2x?x1xf32>)
     %y, %mean, %inv = onnx.node "LayerNormalization"(%x, %x, %x) : (tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32>) -> (!onnx.any, !onnx.any, !onnx.any)
-    return %m, %n, %u, %y : !onnx.any, !onnx.any, !onnx.any, !onnx.any
+    return %m, %n, %u, %y, %d : !onnx.any, !onnx.any, !onnx.any, !onnx.any, !onnx.any
   }
 }

@@ -252,6 +252,15 @@ def initializer_value_info_mismatch():
                  [tensor_info("w", TensorProto.FLOAT, [3, 2])])
 
 
+def initializer_declared_scalar():
+    """An initializer [1] whose value_info says it is a scalar, in opset 20 as transformers'
+    cpu fusions write it (ONNX 1.12's shape inference, which would refuse it, skips opset 20)."""
+    return model([helper.make_node("Relu", ["w"], ["y"], name="relu")], [],
+                 [tensor_info("y", TensorProto.FLOAT, None)],
+                 [numpy_helper.from_array(np.zeros((1,), np.float32), "w")],
+                 [tensor_info("w", TensorProto.FLOAT, [])], opsets=[helper.make_opsetid("", 20)])
+
+
 def initializer_input_mismatch():
     """IR version 3: an initializer [2] that is also a graph input declared [3]."""
     built = initializer_input()

@@ -1,0 +1,764 @@
+//===- ExpandContribOps.cpp - onnxruntime's contrib ops as ONNX nodes -----===//
+//
+// onnxruntime's fused ops (docs: onnxruntime's ContribOperators.md) rewritten into the
+// default-domain nodes they fuse, so that type inference and legalization need to know only
+// ONNX's ops. Each expansion first checks the forms it supports (one diagnostic naming the
+// node for any other), then a pattern rewrites it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moec/Passes/ONNX/Passes.h"
+
+#include "moec/Dialect/ONNX/ONNX.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+#include <limits>
+
+namespace moec {
+#define GEN_PASS_DEF_EXPANDCONTRIBOPS
+#include "passes/onnx/Passes.h.inc"
+} // namespace moec
+
+using namespace mlir;
+using namespace moec;
+
+namespace {
+
+/// ONNX's element type code for float32 (TensorProto.FLOAT), as Cast's `to` takes it.
+constexpr int64_t kOnnxFloat = 1;
+/// ... and for int64 (TensorProto.INT64).
+constexpr int64_t kOnnxInt64 = 7;
+
+/// The default domain's opset at `node` (ONNX's newest moec knows when the model does not
+/// say, as type inference reads it).
+int64_t getDefaultOpset(onnx::NodeOp node) {
+  return onnx::getOpsetImport(node, "").value_or(22);
+}
+
+/// Builds the default-domain nodes that replace one contrib node: each named after it and
+/// located at it, so that diagnostics on them name the node the model has; results of
+/// unknown type, which moec-infer-types then infers.
+class NodeBuilder {
+public:
+  NodeBuilder(PatternRewriter &rewriter, onnx::NodeOp node)
+      : rewriter(rewriter), node(node), loc(node.getLoc()),
+        opset(getDefaultOpset(node)) {}
+
+  Value create(StringRef opType, ValueRange inputs, ArrayRef<NamedAttribute> attrs = {}) {
+    return createMany(opType, inputs, 1, attrs).front();
+  }
+  SmallVector<Value> createMany(StringRef opType, ValueRange inputs, unsigned numResults,
+                                ArrayRef<NamedAttribute> attrs = {}) {
+    SmallVector<Type> types(numResults, onnx::AnyType::get(rewriter.getContext()));
+    auto created = onnx::NodeOp::create(
+        rewriter, loc, types, rewriter.getStringAttr(opType), rewriter.getStringAttr(""),
+        rewriter.getStringAttr(node.getName() + "/" + opType),
+        rewriter.getDictionaryAttr(attrs), inputs, /*subgraphsCount=*/0);
+    return SmallVector<Value>(created.getResults());
+  }
+
+  NamedAttribute attr(StringRef name, int64_t value) {
+    return rewriter.getNamedAttr(name, rewriter.getI64IntegerAttr(value));
+  }
+  NamedAttribute attr(StringRef name, ArrayRef<int64_t> values) {
+    return rewriter.getNamedAttr(name, rewriter.getDenseI64ArrayAttr(values));
+  }
+
+  /// A 1-D int64 constant, or a 0-D one for `scalar`.
+  Value ints(ArrayRef<int64_t> values, bool scalar = false) {
+    SmallVector<int64_t> shape;
+    if (!scalar)
+      shape.push_back(values.size());
+    auto type = RankedTensorType::get(shape, rewriter.getI64Type());
+    return constant(DenseElementsAttr::get(type, values));
+  }
+  /// A 0-D floating-point constant of `elementType`.
+  Value scalar(double value, Type elementType) {
+    auto type = RankedTensorType::get({}, elementType);
+    return constant(DenseElementsAttr::get(type, rewriter.getFloatAttr(elementType, value)));
+  }
+
+  /// `opType` (ReduceMean, ReduceSum, ...) over `axes`, keeping them.
+  Value reduce(StringRef opType, Value input, ArrayRef<int64_t> axes) {
+    // ReduceSum took its axes as an input from opset 13, the others from 18.
+    if (opset < (opType == "ReduceSum" ? 13 : 18))
+      return create(opType, input, {attr("axes", axes), attr("keepdims", 1)});
+    return create(opType, {input, ints(axes)}, {attr("keepdims", 1)});
+  }
+  Value unsqueeze(Value input, ArrayRef<int64_t> axes) {
+    if (opset < 13)
+      return create("Unsqueeze", input, {attr("axes", axes)});
+    return create("Unsqueeze", {input, ints(axes)});
+  }
+  /// `input[..., start:end:step]` along `axis`.
+  Value slice(Value input, int64_t axis, int64_t start, int64_t end, int64_t step = 1) {
+    return create("Slice", {input, ints({start}), ints({end}), ints({axis}), ints({step})});
+  }
+  Value reshape(Value input, ArrayRef<int64_t> shape) {
+    return create("Reshape", {input, ints(shape)});
+  }
+  Value transpose(Value input, ArrayRef<int64_t> perm) {
+    return create("Transpose", input, {attr("perm", perm)});
+  }
+  Value cast(Value input, int64_t to) { return create("Cast", input, {attr("to", to)}); }
+
+private:
+  Value constant(DenseElementsAttr value) {
+    return onnx::ConstantOp::create(rewriter, loc, value.getType(),
+                                    (node.getName() + "/constant").str(), value);
+  }
+
+  PatternRewriter &rewriter;
+  onnx::NodeOp node;
+  Location loc;
+  int64_t opset;
+};
+
+/// The results that replace a contrib node's, in order; null for an omitted output.
+using Replacements = SmallVector<Value>;
+
+/// One contrib op: the forms its expansion supports, and the expansion.
+struct Expansion {
+  StringRef domain;
+  StringRef opType;
+  /// Emits a diagnostic naming the node, and fails, on a form the expansion does not
+  /// support.
+  LogicalResult (*check)(onnx::NodeOp node);
+  Replacements (*expand)(onnx::NodeOp node, NodeBuilder &builder);
+};
+
+/// Emits "node 'NAME' (OP_TYPE): MESSAGE" on `node` and fails.
+LogicalResult fail(onnx::NodeOp node, const Twine &message) {
+  StringRef name = node.getName();
+  return node.emitError() << "node '" << (name.empty() ? StringRef("<unnamed>") : name)
+                          << "' (" << node.getOpType() << "): " << message;
+}
+
+RankedTensorType getRanked(Value value) {
+  return value ? dyn_cast<RankedTensorType>(value.getType()) : RankedTensorType();
+}
+
+/// Fails unless input `index` is a ranked tensor of rank in [minRank, maxRank] (or at
+/// least minRank).
+LogicalResult checkRank(onnx::NodeOp node, unsigned index, int64_t minRank,
+                        std::optional<int64_t> maxRank = std::nullopt) {
+  RankedTensorType type = getRanked(node.getOptionalInput(index));
+  if (type && type.getRank() >= minRank && type.getRank() <= maxRank.value_or(type.getRank()))
+    return success();
+  std::string range = !maxRank              ? ("at least " + Twine(minRank)).str()
+                      : minRank == *maxRank ? std::to_string(minRank)
+                                            : (Twine(minRank) + " to " + Twine(*maxRank)).str();
+  return fail(node, "input " + Twine(index) + " must be a tensor of rank " + range);
+}
+
+/// Fails when result `index` is used: the training statistics are not computed.
+LogicalResult checkUnused(onnx::NodeOp node, unsigned index, StringRef what) {
+  if (index >= node.getNumResults() || node.getResult(index).use_empty())
+    return success();
+  return fail(node, "moec does not compute output " + Twine(index) + " (" + what + ")");
+}
+
+/// Fails when attribute `name` is set and not `expected`.
+LogicalResult checkIntAttr(onnx::NodeOp node, StringRef name, int64_t expected) {
+  if (node.getIntAttr(name, expected) == expected)
+    return success();
+  return fail(node, "attribute '" + name + "' other than " + Twine(expected) +
+                        " is not supported");
+}
+
+//===----------------------------------------------------------------------===//
+// Normalizations
+//===----------------------------------------------------------------------===//
+
+/// Root-mean-square normalization of `input`, of `type`, over its dims from `firstAxis`
+/// on, scaled by `scale`, computed in float32 when `inFloat32` (stash_type 1): the result
+/// and the inverse root mean square (float32 with the normalized dims kept as 1).
+std::pair<Value, Value> buildRMSNormalization(NodeBuilder &builder, Value input,
+                                              RankedTensorType type, Value scale,
+                                              int64_t firstAxis, double epsilon,
+                                              bool inFloat32) {
+  bool widen = inFloat32 && !type.getElementType().isF32();
+  Type computeType = widen ? Float32Type::get(input.getContext()) : type.getElementType();
+  Value x = widen ? builder.cast(input, kOnnxFloat) : input;
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(firstAxis, type.getRank()));
+  Value meanSquare = builder.reduce("ReduceMean", builder.create("Mul", {x, x}), axes);
+  Value rms = builder.create(
+      "Sqrt", builder.create("Add", {meanSquare, builder.scalar(epsilon, computeType)}));
+  Value inverseRMS = builder.create("Reciprocal", rms);
+  Value normalized = builder.create("Mul", {x, inverseRMS});
+  if (widen)
+    normalized = builder.create("CastLike", {normalized, input});
+  return {builder.create("Mul", {normalized, scale}), inverseRMS};
+}
+
+/// ONNX-domain SimplifiedLayerNormalization(X, scale): RMS normalization over the dims
+/// from `axis` on; output 1 the inverse root mean square.
+LogicalResult checkSimplifiedLayerNormalization(onnx::NodeOp node) {
+  if (failed(checkRank(node, 0, 1)))
+    return failure();
+  int64_t rank = getRanked(node.getInputs()[0]).getRank();
+  int64_t axis = node.getIntAttr("axis", -1);
+  if (axis < -rank || axis >= rank)
+    return fail(node, "axis " + Twine(axis) + " is out of range for rank " + Twine(rank));
+  return success();
+}
+
+Replacements expandSimplifiedLayerNormalization(onnx::NodeOp node, NodeBuilder &builder) {
+  Value input = node.getInputs()[0];
+  RankedTensorType type = getRanked(input);
+  int64_t rank = type.getRank();
+  int64_t axis = node.getIntAttr("axis", -1);
+  auto [output, inverseRMS] = buildRMSNormalization(
+      builder, input, type, node.getInputs()[1], axis < 0 ? axis + rank : axis,
+      node.getFloatAttr("epsilon", 1e-5), node.getIntAttr("stash_type", 1) == 1);
+  return {output, inverseRMS};
+}
+
+/// The sum of the input, skip and (when present) bias of Skip(Simplified)LayerNormalization.
+Value buildSkipSum(onnx::NodeOp node, NodeBuilder &builder, unsigned biasIndex) {
+  Value sum = builder.create("Add", {node.getInputs()[0], node.getInputs()[1]});
+  if (Value bias = node.getOptionalInput(biasIndex))
+    sum = builder.create("Add", {sum, bias});
+  return sum;
+}
+
+/// SkipSimplifiedLayerNormalization(input, skip, gamma, bias?): RMS normalization of
+/// input + skip + bias over the last dim; outputs: normalized, mean, inverse RMS, sum.
+LogicalResult checkSkipSimplifiedLayerNormalization(onnx::NodeOp node) {
+  return success(succeeded(checkRank(node, 0, 2, 3)) &&
+                 succeeded(checkUnused(node, 1, "mean")));
+}
+
+Replacements expandSkipSimplifiedLayerNormalization(onnx::NodeOp node, NodeBuilder &builder) {
+  Value sum = buildSkipSum(node, builder, /*biasIndex=*/3);
+  RankedTensorType type = getRanked(node.getInputs()[0]);
+  auto [output, inverseRMS] =
+      buildRMSNormalization(builder, sum, type, node.getInputs()[2], type.getRank() - 1,
+                            node.getFloatAttr("epsilon", 1e-5), /*inFloat32=*/true);
+  return {output, Value(), inverseRMS, sum};
+}
+
+/// SkipLayerNormalization(input, skip, gamma, beta?, bias?): LayerNormalization of
+/// input + skip + bias over the last dim; outputs: normalized, mean, inverse standard
+/// deviation, sum.
+LogicalResult checkSkipLayerNormalization(onnx::NodeOp node) {
+  if (getDefaultOpset(node) < 17)
+    return fail(node, "expanding it takes LayerNormalization, from ONNX opset 17");
+  return checkRank(node, 0, 2, 3);
+}
+
+Replacements expandSkipLayerNormalization(onnx::NodeOp node, NodeBuilder &builder) {
+  Value sum = buildSkipSum(node, builder, /*biasIndex=*/4);
+  SmallVector<Value> inputs = {sum, node.getInputs()[2]};
+  if (Value beta = node.getOptionalInput(3))
+    inputs.push_back(beta);
+  SmallVector<Value> normalized = builder.createMany(
+      "LayerNormalization", inputs, 3,
+      {builder.attr("axis", -1),
+       NamedAttribute(StringAttr::get(node.getContext(), "epsilon"),
+                      FloatAttr::get(Float32Type::get(node.getContext()),
+                                     node.getFloatAttr("epsilon", 1e-5)))});
+  return {normalized[0], normalized[1], normalized[2], sum};
+}
+
+//===----------------------------------------------------------------------===//
+// Activations
+//===----------------------------------------------------------------------===//
+
+/// The element type of input 0, which the activations' constants take.
+Type getInputElementType(onnx::NodeOp node) { return getElementTypeOrSelf(node.getInputs()[0]); }
+
+/// x + bias, or x when the node has no input `biasIndex`.
+Value addBias(onnx::NodeOp node, NodeBuilder &builder, unsigned biasIndex) {
+  Value input = node.getInputs()[0];
+  if (Value bias = node.getOptionalInput(biasIndex))
+    return builder.create("Add", {input, bias});
+  return input;
+}
+
+/// x · (1 + t) / 2, where t approximates erf(x / √2).
+Value buildGeluTail(NodeBuilder &builder, Value x, Value t, Type type) {
+  Value half = builder.create(
+      "Mul", {builder.create("Add", {t, builder.scalar(1.0, type)}), builder.scalar(0.5, type)});
+  return builder.create("Mul", {x, half});
+}
+
+/// Gelu(X) and BiasGelu(A, B): x · (1 + erf(x / √2)) / 2 of X, or of A + B.
+Replacements expandGelu(onnx::NodeOp node, NodeBuilder &builder) {
+  Value x = addBias(node, builder, 1);
+  Type type = getInputElementType(node);
+  Value erf = builder.create(
+      "Erf", builder.create("Mul", {x, builder.scalar(1.0 / std::sqrt(2.0), type)}));
+  return {buildGeluTail(builder, x, erf, type)};
+}
+
+/// FastGelu(X, bias?): the tanh approximation of Gelu of X + bias,
+/// x · (1 + tanh(√(2/π) · (x + 0.044715 · x³))) / 2.
+Replacements expandFastGelu(onnx::NodeOp node, NodeBuilder &builder) {
+  Value x = addBias(node, builder, 1);
+  Type type = getInputElementType(node);
+  Value cube = builder.create("Mul", {builder.create("Mul", {x, x}), x});
+  Value inner = builder.create(
+      "Add", {x, builder.create("Mul", {cube, builder.scalar(0.044715, type)})});
+  Value tanh = builder.create(
+      "Tanh", builder.create("Mul", {inner, builder.scalar(std::sqrt(2.0 / M_PI), type)}));
+  return {buildGeluTail(builder, x, tanh, type)};
+}
+
+/// QuickGelu(X): x · sigmoid(alpha · x).
+Replacements expandQuickGelu(onnx::NodeOp node, NodeBuilder &builder) {
+  Value x = node.getInputs()[0];
+  Value scaled = builder.create(
+      "Mul", {x, builder.scalar(node.getFloatAttr("alpha", 1.702), getInputElementType(node))});
+  return {builder.create("Mul", {x, builder.create("Sigmoid", scaled)})};
+}
+
+/// Fails unless input 0 is a tensor of floats, whose type the constants take.
+LogicalResult checkActivation(onnx::NodeOp node) {
+  if (isa<FloatType>(getInputElementType(node)))
+    return success();
+  return fail(node, "input 0 must be a tensor of floats");
+}
+
+//===----------------------------------------------------------------------===//
+// Matmul
+//===----------------------------------------------------------------------===//
+
+/// FusedMatMul(A, B): alpha · (A or Aᵀ) × (B or Bᵀ), transposing the last two dims.
+LogicalResult checkFusedMatMul(onnx::NodeOp node) {
+  if (failed(checkIntAttr(node, "transBatchA", 0)) ||
+      failed(checkIntAttr(node, "transBatchB", 0)))
+    return failure();
+  for (unsigned index : {0u, 1u})
+    if (node.getIntAttr(index == 0 ? "transA" : "transB", 0) &&
+        failed(checkRank(node, index, 2)))
+      return failure();
+  return success();
+}
+
+Replacements expandFusedMatMul(onnx::NodeOp node, NodeBuilder &builder) {
+  SmallVector<Value> operands;
+  for (unsigned index : {0u, 1u}) {
+    Value operand = node.getInputs()[index];
+    if (node.getIntAttr(index == 0 ? "transA" : "transB", 0)) {
+      int64_t rank = getRanked(operand).getRank();
+      SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+      std::swap(perm[rank - 2], perm[rank - 1]);
+      operand = builder.transpose(operand, perm);
+    }
+    operands.push_back(operand);
+  }
+  Value product = builder.create("MatMul", operands);
+  double alpha = node.getFloatAttr("alpha", 1.0);
+  if (alpha != 1.0)
+    product = builder.create(
+        "Mul", {product, builder.scalar(alpha, getElementTypeOrSelf(node.getInputs()[0]))});
+  return {product};
+}
+
+//===----------------------------------------------------------------------===//
+// Rotary embedding
+//===----------------------------------------------------------------------===//
+
+/// Rotates the first `rotaryDim` entries of 4-D `input`'s last dim by the angles whose cosines
+/// and sines are `cos` and `sin` (broadcasting against `input`'s other dims, rotaryDim / 2
+/// in the last): in two halves, or in (even, odd) pairs when `interleaved`.
+Value buildRotation(NodeBuilder &builder, Value input, Value cos, Value sin, int64_t rotaryDim,
+                    int64_t headSize, bool interleaved) {
+  int64_t half = rotaryDim / 2;
+  Value real = interleaved ? builder.slice(input, -1, 0, rotaryDim, 2)
+                           : builder.slice(input, -1, 0, half);
+  Value imaginary = interleaved ? builder.slice(input, -1, 1, rotaryDim, 2)
+                                : builder.slice(input, -1, half, rotaryDim);
+  Value rotatedReal = builder.create("Sub", {builder.create("Mul", {real, cos}),
+                                             builder.create("Mul", {imaginary, sin})});
+  Value rotatedImaginary = builder.create("Add", {builder.create("Mul", {real, sin}),
+                                                  builder.create("Mul", {imaginary, cos})});
+  SmallVector<Value> parts = {rotatedReal, rotatedImaginary};
+  if (interleaved) {
+    Value pairs = builder.create("Concat",
+                                 {builder.unsqueeze(rotatedReal, {-1}),
+                                  builder.unsqueeze(rotatedImaginary, {-1})},
+                                 {builder.attr("axis", -1)});
+    parts = {builder.reshape(pairs, {0, 0, 0, rotaryDim})};
+  }
+  if (rotaryDim < headSize)
+    parts.push_back(builder.slice(input, -1, rotaryDim, headSize));
+  return builder.create("Concat", parts, {builder.attr("axis", -1)});
+}
+
+/// RotaryEmbedding(input, position_ids, cos_cache, sin_cache): input [B, S, N·H] or
+/// [B, N, S, H]; position_ids [B, S], or [1] holding the first position of all sequences;
+/// caches [max position, rotary dim / 2].
+LogicalResult checkRotaryEmbedding(onnx::NodeOp node) {
+  if (failed(checkIntAttr(node, "is_packed_batching", 0)) || failed(checkRank(node, 0, 3, 4)) ||
+      failed(checkRank(node, 1, 1, 2)) || failed(checkRank(node, 2, 2, 2)))
+    return failure();
+  RankedTensorType input = getRanked(node.getInputs()[0]);
+  int64_t half = getRanked(node.getInputs()[2]).getDimSize(1);
+  int64_t heads = node.getIntAttr("num_heads", 0);
+  if (ShapedType::isDynamic(half))
+    return fail(node, "the size of the cos cache's last dim must be known");
+  if (input.getRank() == 3 && heads > 0 && ShapedType::isDynamic(input.getDimSize(2)))
+    return fail(node, "the hidden size of a 3-D input must be known");
+  if (input.getRank() == 4 && ShapedType::isDynamic(input.getDimSize(3)))
+    return fail(node, "the head size of a 4-D input must be known");
+  return success();
+}
+
+Replacements expandRotaryEmbedding(onnx::NodeOp node, NodeBuilder &builder) {
+  Value input = node.getInputs()[0], positions = node.getInputs()[1];
+  RankedTensorType inputType = getRanked(input);
+  bool packedHeads = inputType.getRank() == 3;
+  int64_t rotaryDim = 2 * getRanked(node.getInputs()[2]).getDimSize(1);
+  int64_t heads = node.getIntAttr("num_heads", 0);
+  int64_t headSize = !packedHeads ? inputType.getDimSize(3)
+                     : heads > 0  ? inputType.getDimSize(2) / heads
+                                  : rotaryDim;
+  int64_t sequenceAxis = packedHeads ? 1 : 2;
+
+  // One position per token: [B, S] as given, or [S] counting from the one given.
+  bool perBatch = getRanked(positions).getRank() == 2;
+  if (!perBatch) {
+    Value length = builder.create(
+        "Gather", {builder.create("Shape", input), builder.ints({sequenceAxis}, true)});
+    Value offsets = builder.create(
+        "Range", {builder.ints({0}, true), length, builder.ints({1}, true)});
+    positions = builder.create("Add", {offsets, positions});
+  }
+  // The angles, [B or 1, S, rotary dim / 2], aligned with the heads of [B, S, N, H] or
+  // [B, N, S, H].
+  Value cos = builder.create("Gather", {node.getInputs()[2], positions});
+  Value sin = builder.create("Gather", {node.getInputs()[3], positions});
+  if (packedHeads || perBatch) {
+    int64_t headAxis = packedHeads ? -2 : 1;
+    cos = builder.unsqueeze(cos, {headAxis});
+    sin = builder.unsqueeze(sin, {headAxis});
+  }
+  if (!packedHeads)
+    return {buildRotation(builder, input, cos, sin, rotaryDim, headSize,
+                          node.getIntAttr("interleaved", 0) != 0)};
+  // Reshape's -1 only for a hidden size that the run gives, so that inference keeps
+  // static sizes static.
+  int64_t hidden = inputType.getDimSize(2);
+  bool dynamicHidden = ShapedType::isDynamic(hidden);
+  Value split =
+      builder.reshape(input, {0, 0, dynamicHidden ? -1 : hidden / headSize, headSize});
+  Value rotated = buildRotation(builder, split, cos, sin, rotaryDim, headSize,
+                                node.getIntAttr("interleaved", 0) != 0);
+  return {builder.reshape(rotated, {0, 0, dynamicHidden ? -1 : hidden})};
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+/// MultiHeadAttention(query, key, value, bias?, key_padding_mask?, attention_bias?), each of
+/// query, key and value [B, S or L, N·H]: softmax(scale · Q Kᵀ + attention_bias) V per
+/// head.
+LogicalResult checkMultiHeadAttention(onnx::NodeOp node) {
+  if (failed(checkIntAttr(node, "unidirectional", 0)))
+    return failure();
+  for (unsigned index : {3u, 4u, 6u, 7u})
+    if (node.hasInput(index))
+      return fail(node, "input " + Twine(index) +
+                            " (bias, key padding mask or past key and value) is not supported");
+  for (unsigned index : {1u, 2u})
+    if (failed(checkUnused(node, index, "present key and value")))
+      return failure();
+  int64_t heads = node.getIntAttr("num_heads", 0);
+  for (unsigned index : {0u, 1u, 2u}) {
+    if (failed(checkRank(node, index, 3, 3)))
+      return failure();
+    int64_t hidden = getRanked(node.getInputs()[index]).getDimSize(2);
+    if (heads <= 0 || ShapedType::isDynamic(hidden) || hidden % heads != 0)
+      return fail(node, "input " + Twine(index) +
+                            " must have a known hidden size that num_heads divides");
+  }
+  return success();
+}
+
+/// Splits [B, S, N·H] into heads, [B, N, S, H] (or [B, N, H, S] when `transposed`).
+Value splitHeads(NodeBuilder &builder, Value input, int64_t heads, bool transposed) {
+  int64_t headSize = getRanked(input).getDimSize(2) / heads;
+  Value split = builder.reshape(input, {0, 0, heads, headSize});
+  return builder.transpose(split, transposed ? ArrayRef<int64_t>{0, 2, 3, 1}
+                                             : ArrayRef<int64_t>{0, 2, 1, 3});
+}
+
+Replacements expandMultiHeadAttention(onnx::NodeOp node, NodeBuilder &builder) {
+  int64_t heads = node.getIntAttr("num_heads", 0);
+  Value query = node.getInputs()[0];
+  int64_t headSize = getRanked(query).getDimSize(2) / heads;
+  Type elementType = getElementTypeOrSelf(query);
+  Value scores = builder.create("MatMul", {splitHeads(builder, query, heads, false),
+                                           splitHeads(builder, node.getInputs()[1], heads, true)});
+  double scale = node.getFloatAttr("scale", 1.0 / std::sqrt(static_cast<double>(headSize)));
+  scores = builder.create("Mul", {scores, builder.scalar(scale, elementType)});
+  if (Value bias = node.getOptionalInput(5))
+    scores = builder.create("Add", {scores, bias});
+  Value weights = builder.create("Softmax", scores, {builder.attr("axis", -1)});
+  Value heads4d = builder.create(
+      "MatMul", {weights, splitHeads(builder, node.getInputs()[2], heads, false)});
+  Value merged = builder.transpose(heads4d, {0, 2, 1, 3});
+  return {builder.reshape(merged, {0, 0, getRanked(node.getInputs()[2]).getDimSize(2)})};
+}
+
+
+/// GroupQueryAttention(query, key?, value?, past_key, past_value, seqlens_k,
+/// total_sequence_length, cos_cache?, sin_cache?, position_ids?, attention_bias?,
+/// head_sink?): query [B, S, N·H] (or Q, K and V packed, [B, S, (N + 2·Nkv)·H]), the caches
+/// [B, Nkv, P, H], seqlens_k [B] each row's total length less one. Row b's new tokens
+/// follow its past_b = seqlens_k[b] + 1 - S cached ones (none for a first prompt): they sit
+/// at positions past_b + s (rotated there when do_rotary) and see the cached and new keys
+/// up to their own position (and, with local_window_size W, not before W positions back).
+/// The present caches are the past ones with row b's new keys and values from past_b on.
+/// The head size of GroupQueryAttention: the query's hidden size over its heads, and the
+/// key's and value's when packed with it; dynamic when unknown.
+int64_t getGroupQueryAttentionHeadSize(onnx::NodeOp node) {
+  int64_t hidden = getRanked(node.getInputs()[0]).getDimSize(2);
+  int64_t heads = node.getIntAttr("num_heads", 0);
+  if (!node.hasInput(1))
+    heads += 2 * node.getIntAttr("kv_num_heads", 0);
+  return ShapedType::isDynamic(hidden) ? hidden : hidden / heads;
+}
+
+LogicalResult checkGroupQueryAttention(onnx::NodeOp node) {
+  if (getDefaultOpset(node) < 18)
+    return fail(node, "expanding it takes ONNX opset 18 or newer");
+  for (unsigned index = 9; index < node.getInputs().size(); ++index)
+    if (index != 11 && node.hasInput(index))
+      return fail(node, "input " + Twine(index) +
+                            " (position ids, attention bias or a quantized cache's scales) is "
+                            "not supported");
+  if (failed(checkIntAttr(node, "sliding_window_cache", 0)) ||
+      failed(checkIntAttr(node, "causal", 1)) || failed(checkIntAttr(node, "qk_output", 0)) ||
+      failed(checkIntAttr(node, "kv_cache_bit_width", 0)))
+    return failure();
+  if (!node.hasInput(3) || !node.hasInput(4))
+    return fail(node, "the past key and value (inputs 3 and 4) must be given");
+  if (node.hasInput(1) != node.hasInput(2))
+    return fail(node, "key and value must both be given, or both packed in the query");
+  if (failed(checkRank(node, 0, 3, 3)) || failed(checkRank(node, 3, 4, 4)))
+    return failure();
+  int64_t heads = node.getIntAttr("num_heads", 0), kvHeads = node.getIntAttr("kv_num_heads", 0);
+  if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
+    return fail(node, "num_heads must be a multiple of kv_num_heads");
+  if (ShapedType::isDynamic(getGroupQueryAttentionHeadSize(node)))
+    return fail(node, "the query's hidden size must be known");
+  if (node.getIntAttr("do_rotary", 0) &&
+      (failed(checkRank(node, 7, 2, 2)) ||
+       ShapedType::isDynamic(getRanked(node.getInputs()[7]).getDimSize(1))))
+    return fail(node, "do_rotary needs a cos cache whose last dim is known");
+  return success();
+}
+
+Replacements expandGroupQueryAttention(onnx::NodeOp node, NodeBuilder &builder) {
+  int64_t heads = node.getIntAttr("num_heads", 0), kvHeads = node.getIntAttr("kv_num_heads", 0);
+  int64_t group = heads / kvHeads;
+  Value pastKey = node.getInputs()[3], pastValue = node.getInputs()[4];
+  int64_t headSize = getGroupQueryAttentionHeadSize(node);
+  Type elementType = getElementTypeOrSelf(pastKey);
+
+  // Q [B, N, S, H]; the new K and V [B, Nkv, S, H].
+  Value query = node.getInputs()[0], key = node.getOptionalInput(1),
+        value = node.getOptionalInput(2);
+  if (!key) {
+    key = builder.slice(query, -1, heads * headSize, (heads + kvHeads) * headSize);
+    value = builder.slice(query, -1, (heads + kvHeads) * headSize,
+                          (heads + 2 * kvHeads) * headSize);
+    query = builder.slice(query, -1, 0, heads * headSize);
+  }
+  auto splitHeads = [&](Value input, int64_t count) {
+    return builder.transpose(builder.reshape(input, {0, 0, count, headSize}), {0, 2, 1, 3});
+  };
+  query = splitHeads(query, heads);
+  key = splitHeads(key, kvHeads);
+  value = splitHeads(value, kvHeads);
+
+  // Each row's cached length, [B, 1], and its new tokens' positions, [B, S].
+  Value one = builder.ints({1}), zero = builder.ints({0});
+  Value length = builder.create("Gather", {builder.create("Shape", query), builder.ints({2})});
+  Value totals = builder.create("Add", {builder.cast(node.getInputs()[5], kOnnxInt64), one});
+  Value pasts = builder.unsqueeze(
+      builder.create("Max", {builder.create("Sub", {totals, length}), zero}), {1});
+  Value steps = builder.create("Range", {builder.ints({0}, true),
+                                         builder.create("Squeeze", {length, zero}),
+                                         builder.ints({1}, true)});
+  Value queryPositions = builder.create("Add", {pasts, steps});
+
+  if (node.getIntAttr("do_rotary", 0)) {
+    Value cos = builder.unsqueeze(
+        builder.create("Gather", {node.getInputs()[7], queryPositions}), {1});
+    Value sin = builder.unsqueeze(
+        builder.create("Gather", {node.getInputs()[8], queryPositions}), {1});
+    int64_t rotaryDim = 2 * getRanked(node.getInputs()[7]).getDimSize(1);
+    bool interleaved = node.getIntAttr("rotary_interleaved", 0) != 0;
+    query = buildRotation(builder, query, cos, sin, rotaryDim, headSize, interleaved);
+    key = buildRotation(builder, key, cos, sin, rotaryDim, headSize, interleaved);
+  }
+
+  // The past and new keys one after the other, [B, Nkv, P + S, H]; entry j holds row b's
+  // key at position j when j < P (valid below past_b), else past_b + j - P.
+  Value keys = builder.create("Concat", {pastKey, key}, {builder.attr("axis", 2)});
+  Value values = builder.create("Concat", {pastValue, value}, {builder.attr("axis", 2)});
+  Value pastLength = builder.create("Gather", {builder.create("Shape", pastKey), builder.ints({2})});
+  Value entries = builder.create(
+      "Range", {builder.ints({0}, true),
+                builder.create("Gather", {builder.create("Shape", keys), builder.ints({2}, true)}),
+                builder.ints({1}, true)});
+  Value isNew = builder.create("GreaterOrEqual", {entries, pastLength});
+  Value keyPositions = builder.create(
+      "Where", {isNew, builder.create("Add", {builder.create("Sub", {entries, pastLength}), pasts}),
+                entries});
+  Value visible = builder.create("Or", {isNew, builder.create("Less", {entries, pasts})});
+
+  // Which keys each query sees, [B, 1, 1, S, P + S] to match the scores' heads.
+  Value queryAt = builder.unsqueeze(queryPositions, {2});
+  Value keyAt = builder.unsqueeze(keyPositions, {1});
+  Value seen = builder.create(
+      "And", {builder.unsqueeze(visible, {1}), builder.create("LessOrEqual", {keyAt, queryAt})});
+  if (int64_t window = node.getIntAttr("local_window_size", -1); window > 0)
+    seen = builder.create(
+        "And", {seen, builder.create("GreaterOrEqual",
+                                     {keyAt, builder.create("Sub", {queryAt, builder.ints({window})})})});
+  seen = builder.unsqueeze(seen, {1, 2});
+
+  // Scores per KV head and its group of query heads, [B, Nkv, G, S, P + S].
+  Value groupedQuery = builder.reshape(query, {0, kvHeads, group, -1, headSize});
+  Value groupedKeys = builder.transpose(builder.unsqueeze(keys, {2}), {0, 1, 2, 4, 3});
+  Value scores = builder.create("MatMul", {groupedQuery, groupedKeys});
+  double scale = node.getFloatAttr("scale", 0.0);
+  if (scale == 0.0)
+    scale = 1.0 / std::sqrt(static_cast<double>(headSize));
+  scores = builder.create("Mul", {scores, builder.scalar(scale, elementType)});
+  if (double softcap = node.getFloatAttr("softcap", 0.0); softcap > 0.0) {
+    Value cap = builder.scalar(softcap, elementType);
+    scores = builder.create(
+        "Mul", {builder.create("Tanh", builder.create("Div", {scores, cap})), cap});
+  }
+  scores = builder.create(
+      "Where", {seen, scores,
+                builder.scalar(-std::numeric_limits<float>::max(), elementType)});
+
+  // Softmax over the keys, with one more logit per head when the model has sinks (or a
+  // zero one for smooth_softmax) that takes its share of the weight and gives nothing.
+  Value weights;
+  Value sink = node.getOptionalInput(11);
+  // Its schema's default is -1; onnxruntime's kernels take only 1 as on.
+  if (!sink && node.getIntAttr("smooth_softmax", -1) == 1)
+    sink = builder.scalar(0.0, elementType);
+  if (!sink) {
+    weights = builder.create("Softmax", scores, {builder.attr("axis", -1)});
+  } else {
+    if (node.hasInput(11))
+      sink = builder.reshape(sink, {1, kvHeads, group, 1, 1});
+    Value peak = builder.create("Max", {builder.reduce("ReduceMax", scores, {-1}), sink});
+    Value exps = builder.create("Exp", builder.create("Sub", {scores, peak}));
+    Value total = builder.create("Add", {builder.reduce("ReduceSum", exps, {-1}),
+                                         builder.create("Exp", builder.create("Sub", {sink, peak}))});
+    weights = builder.create("Div", {exps, total});
+  }
+  Value grouped = builder.create("MatMul", {weights, builder.unsqueeze(values, {2})});
+  Value perHead = builder.reshape(grouped, {0, heads, -1, headSize});
+  Value output =
+      builder.reshape(builder.transpose(perHead, {0, 2, 1, 3}), {0, 0, heads * headSize});
+
+  // The present caches, [B, Nkv, max(total_sequence_length, P), H]: row b's entry j is
+  // its past one below past_b, then its new ones, then the past buffer's again (what
+  // onnxruntime leaves there is unspecified).
+  Value presentLength = builder.create(
+      "Max", {builder.cast(node.getInputs()[6], kOnnxInt64), pastLength});
+  Value presentEntries =
+      builder.create("Range", {builder.ints({0}, true),
+                               builder.create("Squeeze", {presentLength, zero}),
+                               builder.ints({1}, true)});
+  Value newEnd = builder.create("Add", {pasts, length});
+  Value lastEntry = builder.create("Sub", {builder.create("Add", {pastLength, length}), one});
+  Value sources = builder.create(
+      "Where",
+      {builder.create("Less", {presentEntries, pasts}), presentEntries,
+       builder.create(
+           "Where",
+           {builder.create("Less", {presentEntries, newEnd}),
+            builder.create("Add", {builder.create("Sub", {presentEntries, pasts}), pastLength}),
+            builder.create("Min", {presentEntries, lastEntry})})});
+  Value indices = builder.create(
+      "Expand", {builder.unsqueeze(sources, {1, 3}), builder.ints({1, kvHeads, 1, headSize})});
+  auto present = [&](Value cache) {
+    return builder.create("GatherElements", {cache, indices}, {builder.attr("axis", 2)});
+  };
+  return {output, present(keys), present(values)};
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+const Expansion kExpansions[] = {
+    {"", "SimplifiedLayerNormalization", checkSimplifiedLayerNormalization,
+     expandSimplifiedLayerNormalization},
+    {"com.microsoft", "SkipSimplifiedLayerNormalization", checkSkipSimplifiedLayerNormalization,
+     expandSkipSimplifiedLayerNormalization},
+    {"com.microsoft", "SkipLayerNormalization", checkSkipLayerNormalization,
+     expandSkipLayerNormalization},
+    {"com.microsoft", "Gelu", checkActivation, expandGelu},
+    {"com.microsoft", "BiasGelu", checkActivation, expandGelu},
+    {"com.microsoft", "FastGelu", checkActivation, expandFastGelu},
+    {"com.microsoft", "QuickGelu", checkActivation, expandQuickGelu},
+    {"com.microsoft", "FusedMatMul", checkFusedMatMul, expandFusedMatMul},
+    {"com.microsoft", "RotaryEmbedding", checkRotaryEmbedding, expandRotaryEmbedding},
+    {"com.microsoft", "MultiHeadAttention", checkMultiHeadAttention, expandMultiHeadAttention},
+    {"com.microsoft", "GroupQueryAttention", checkGroupQueryAttention, expandGroupQueryAttention},
+};
+
+const Expansion *findExpansion(onnx::NodeOp node) {
+  for (const Expansion &expansion : kExpansions)
+    if (node.getDomain() == expansion.domain && node.getOpType() == expansion.opType)
+      return &expansion;
+  return nullptr;
+}
+
+/// Replaces a contrib node by its expansion, whose results keep the node's result types.
+struct ExpandContribNode : OpRewritePattern<onnx::NodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
+    const Expansion *expansion = findExpansion(node);
+    if (!expansion)
+      return failure();
+    NodeBuilder builder(rewriter, node);
+    Replacements replacements = expansion->expand(node, builder);
+    for (auto [result, replacement] : llvm::zip(node.getResults(), replacements)) {
+      if (result.use_empty())
+        continue;
+      replacement.setType(result.getType());
+      rewriter.replaceAllUsesWith(result, replacement);
+    }
+    rewriter.eraseOp(node);
+    return success();
+  }
+};
+
+struct ExpandContribOps : moec::impl::ExpandContribOpsBase<ExpandContribOps> {
+  void runOnOperation() override {
+    bool unsupported = false;
+    getOperation().walk([&](onnx::NodeOp node) {
+      if (const Expansion *expansion = findExpansion(node))
+        unsupported |= failed(expansion->check(node));
+    });
+    if (unsupported)
+      return signalPassFailure();
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ExpandContribNode>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,67 @@
+// RUN: moe-opt %s -moec-expand-contrib-ops -split-input-file -verify-diagnostics
+// A contrib op in a form that its expansion does not support is an error naming the node.
+
+module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 : i64}} {
+  func.func @past_key(%q: tensor<2x?x32xf32>, %past: tensor<2x4x?x8xf32>) -> !onnx.any {
+    %none = onnx.none
+    // expected-error @+1 {{node 'mha' (MultiHeadAttention): input 6 (bias, key padding mask or past key and value) is not supported}}
+    %y = onnx.node "MultiHeadAttention"(%q, %q, %q, %none, %none, %none, %past, %past) {domain = "com.microsoft", name = "mha", node_attrs = {num_heads = 4 : i64}} : (tensor<2x?x32xf32>, tensor<2x?x32xf32>, tensor<2x?x32xf32>, none, none, none, tensor<2x4x?x8xf32>, tensor<2x4x?x8xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+}
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 : i64}} {
+  func.func @used_mean(%x: tensor<2x?x64xf32>, %g: tensor<64xf32>) -> !onnx.any {
+    // expected-error @+1 {{node 'skip' (SkipSimplifiedLayerNormalization): moec does not compute output 1 (mean)}}
+    %y, %m = onnx.node "SkipSimplifiedLayerNormalization"(%x, %x, %g) {domain = "com.microsoft", name = "skip"} : (tensor<2x?x64xf32>, tensor<2x?x64xf32>, tensor<64xf32>) -> (!onnx.any, !onnx.any)
+    return %m : !onnx.any
+  }
+}
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 : i64}} {
+  func.func @batch_transpose(%a: tensor<3x4x8xf32>) -> !onnx.any {
+    // expected-error @+1 {{node '<unnamed>' (FusedMatMul): attribute 'transBatchA' other than 0 is not supported}}
+    %y = onnx.node "FusedMatMul"(%a, %a) {domain = "com.microsoft", node_attrs = {transBatchA = 1 : i64}} : (tensor<3x4x8xf32>, tensor<3x4x8xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+}
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 : i64}} {
+  func.func @unranked_input(%x: tensor<*xf32>, %p: tensor<1xi64>, %c: tensor<16x4xf32>) -> !onnx.any {
+    // expected-error @+1 {{node 'rope' (RotaryEmbedding): input 0 must be a tensor of rank 3 to 4}}
+    %y = onnx.node "RotaryEmbedding"(%x, %p, %c, %c) {domain = "com.microsoft", name = "rope"} : (tensor<*xf32>, tensor<1xi64>, tensor<16x4xf32>, tensor<16x4xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+}
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 16 : i64, com.microsoft = 1 : i64}} {
+  func.func @matmul_rank(%a: tensor<8xf32>) -> !onnx.any {
+    // expected-error @+1 {{node 'mm' (FusedMatMul): input 0 must be a tensor of rank at least 2}}
+    %y = onnx.node "FusedMatMul"(%a, %a) {domain = "com.microsoft", name = "mm", node_attrs = {transA = 1 : i64}} : (tensor<8xf32>, tensor<8xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+  func.func @old_opset(%x: tensor<2x?x64xf32>, %g: tensor<64xf32>) -> !onnx.any {
+    // expected-error @+1 {{node 'skip' (SkipLayerNormalization): expanding it takes LayerNormalization, from ONNX opset 17}}
+    %y = onnx.node "SkipLayerNormalization"(%x, %x, %g) {domain = "com.microsoft", name = "skip"} : (tensor<2x?x64xf32>, tensor<2x?x64xf32>, tensor<64xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+}
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  func.func @windowed_cache(%qkv: tensor<1x?x64xf32>, %pk: tensor<1x2x128x8xf32>, %seqlens: tensor<1xi32>, %total: tensor<i32>) -> !onnx.any {
+    %none = onnx.none
+    // expected-error @+1 {{node 'gqa' (GroupQueryAttention): attribute 'sliding_window_cache' other than 0 is not supported}}
+    %y, %k, %v = onnx.node "GroupQueryAttention"(%qkv, %none, %none, %pk, %pk, %seqlens, %total) {domain = "com.microsoft", name = "gqa", node_attrs = {num_heads = 4 : i64, kv_num_heads = 2 : i64, local_window_size = 128 : i64, sliding_window_cache = 1 : i64}} : (tensor<1x?x64xf32>, none, none, tensor<1x2x128x8xf32>, tensor<1x2x128x8xf32>, tensor<1xi32>, tensor<i32>) -> (!onnx.any, !onnx.any, !onnx.any)
+    return %y : !onnx.any
+  }
+}

@@ -70,6 +70,8 @@ def SimplifyGraph : Pass<"moec-simplify-graph", "::mlir::ModuleOp"> {
     ```
 
     becomes `%half = onnx.constant "..." dense<16> : tensor<1xi64>`.
+  }];
+}
 
 def ExpandContribOps : Pass<"moec-expand-contrib-ops", "::mlir::ModuleOp"> {
   let summary = "Rewrite onnxruntime's fused contrib ops into the ONNX nodes they fuse";

@@ -78,7 +78,8 @@ static std::optional<std::pair<Value, Value>> getNonZeroRows(onnx::NodeOp nonZer
 
 /// The rows of `tokens` that `tokenRow` picks, as the expert's input: `Gather(tokens,
 /// rows)`, or `Reshape(Gather(Unsqueeze(tokens, 0), rows, axis = 1), [-1, H])` (torch's
-/// `hidden_states[None, top_x].reshape(-1, H)`).
+/// `hidden_states[None, top_x].reshape(-1, H)`), the Unsqueeze any view of the tokens as
+/// [1, T, H].
 static Value findExpertInput(Value tokenRow, Value tokens, int64_t hidden) {
   for (onnx::NodeOp gather : getUsers(tokenRow, "Gather")) {
     if (gather.getInputs()[1] != tokenRow)
@@ -87,9 +88,11 @@ static Value findExpertInput(Value tokenRow, Value tokens, int64_t hidden) {
     int64_t axis = gather.getIntAttr("axis", 0);
     if (data == tokens && axis == 0)
       return gather.getResult(0);
-    onnx::NodeOp unsqueeze = getDefiningNode(data, "Unsqueeze");
-    if (!unsqueeze || unsqueeze.getInputs()[0] != tokens || !hasIntsInput(unsqueeze, 1, {0}) ||
-        axis != 1)
+    // The tokens viewed as [1, T, H] (`Unsqueeze(tokens, 0)`, or, once moec-simplify-graph
+    // has collapsed the views, the tensor the tokens are a view of): reshapes keep the rows.
+    auto dataType = llvm::dyn_cast<RankedTensorType>(data.getType());
+    if (axis != 1 || !dataType || dataType.getRank() != 3 || dataType.getDimSize(0) != 1 ||
+        dataType.getDimSize(2) != hidden || skipReshapes(data) != skipReshapes(tokens))
       continue;
     for (onnx::NodeOp reshape : getUsers(gather.getResult(0), "Reshape"))
       if (hasIntsInput(reshape, 1, {-1, hidden}))

@@ -143,10 +143,8 @@ std::string unavailableRequest(const moec::CompileOptions &options) {
       pipeline.stopAfter == moec::Stage::Codegen)
     return "--precision=bf16 runs the expert GEMMs on GPU tensor cores: use it with a GPU "
            "target, or with --stop-after to see the MLIR";
-  std::vector<std::string> optional = moec::getOptionalPassNames();
-  for (const std::string &name : pipeline.disabledPasses)
-    if (!llvm::is_contained(optional, name))
-      return "--disable-pass=" + name + ": no optional pass has that name (see docs/moec.md)";
+  if (std::optional<std::string> unknown = moec::findUnknownPassName(pipeline.disabledPasses))
+    return "--disable-pass=" + *unknown + ": no optional pass has that name (see docs/moec.md)";
   return "";
 }
 

@@ -107,11 +107,42 @@ TEST_F(CompileTest, AnOptionThisBuildLacksIsUnavailable) {
 TEST_F(CompileTest, DiagnosticsAreSeenAsTheyCome) {
   std::vector<std::string> seen;
   moec::CompileResult result = moec::compile(
-      moec::ModelSource::file(MOEC_SOURCE_DIR "/no/such/model.onnx"), outputPath("model"),
-      options, [&](const moec::CompileDiagnostic &diagnostic) { seen.push_back(diagnostic.str()); });
+      moec::ModelSource::file(MOEC_SOURCE_DIR "/no/such/model.onnx"), outputPath("model"), options,
+      [&](const moec::CompileDiagnostic &diagnostic) { seen.push_back(diagnostic.str()); });
   EXPECT_EQ(result.status, moec::CompileStatus::BadInput);
   ASSERT_EQ(seen.size(), result.diagnostics.size());
   EXPECT_EQ(seen[0], result.diagnostics[0].str());
+}
+
+TEST(SetCompileOption, TakesTheCommandLinesSpellings) {
+  moec::CompileOptions options;
+  for (auto [name, value] : {std::pair("target", "sm_90a"),
+                             {"emit", "ptx"},
+                             {"stop-after", "kernel"},
+                             {"quantize", "fp8"},
+                             {"precision", "bf16"},
+                             {"gpu-binary", "fatbin"},
+                             {"shard-experts", "4"},
+                             {"weights-file-over", "0"},
+                             {"infer-shapes", "false"},
+                             {"disable-pass", "moec-raise-hf-moe"}})
+    EXPECT_EQ(moec::setCompileOption(options, name, value), "") << name;
+  EXPECT_EQ(options.pipeline.target, "sm_90a");
+  EXPECT_EQ(options.output, moec::OutputKind::PTX);
+  EXPECT_EQ(options.pipeline.stopAfter, moec::Stage::Kernel);
+  EXPECT_EQ(options.quantize, moec::Quantization::FP8);
+  EXPECT_TRUE(options.pipeline.bf16ExpertMatmuls);
+  EXPECT_EQ(options.kernelBinary, moec::KernelBinary::Fatbin);
+  EXPECT_EQ(options.shardExperts, 4u);
+  EXPECT_EQ(options.weightsFileOver, 0u);
+  EXPECT_FALSE(options.import.inferShapes);
+  EXPECT_EQ(options.pipeline.disabledPasses, std::vector<std::string>{"moec-raise-hf-moe"});
+
+  EXPECT_EQ(moec::setCompileOption(options, "emit", "wheel"),
+            "--emit=wheel: expected one of exe, lib, obj, ptx, mlir");
+  EXPECT_EQ(moec::setCompileOption(options, "shard-experts", "-1"),
+            "--shard-experts=-1: expected a non-negative integer");
+  EXPECT_EQ(options.output, moec::OutputKind::PTX);
 }
 
 } // namespace

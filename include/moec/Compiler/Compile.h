@@ -75,6 +75,13 @@ enum class CompileStatus {
   BadInput = 2,
 };
 
+/// Sets the option that the moec command line spells `--NAME=VALUE` (target, emit,
+/// stop-after, quantize, precision, gpu-binary, shard-experts, weights-file-over,
+/// infer-shapes; disable-pass adds a name), for the C API and the Python binding. Returns a
+/// one-line message for an unknown name or value, else "".
+std::string setCompileOption(CompileOptions &options, llvm::StringRef name,
+                             llvm::StringRef value);
+
 /// Adds every dialect, extension and translation that a compile needs to `registry`.
 void registerCompilerDialects(mlir::DialectRegistry &registry);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything moec needs on a fresh Debian 12 machine: LLVM/MLIR 22, protobuf, ONNX's
 # proto library and test data, ccache, and a Python virtual environment (.venv, ignored by git)
-# with onnx, numpy and onnxruntime; Debian's PyTorch (python3-torch) for the scripts that
+# with onnx, numpy and onnxruntime, and nanobind, scikit-build-core and pytest for the Python
+# package (python/, `pip install .`); Debian's PyTorch (python3-torch) for the scripts that
 # export MoE modules. Finds the CUDA toolkit (ptxas, libdevice) for the GPU-compilation tests
 # and fails, in one line, when it is missing (MOEC_ALLOW_NO_CUDA=1: go on without them).
 # Idempotent, and quiet when everything is already there.
@@ -11,9 +12,10 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 debian_packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 libclang-rt-22-dev
   protobuf-compiler libprotobuf-dev libonnx-dev libonnx-testdata
-  cmake ninja-build ccache libgtest-dev python3-venv python3-torch
+  cmake ninja-build ccache libgtest-dev python3-venv python3-dev python3-torch
 )
-python_packages=(onnx==1.17.0 numpy==1.26.4 onnxruntime==1.23.2)
+python_packages=(onnx==1.17.0 numpy==1.26.4 onnxruntime==1.23.2
+                 nanobind==2.9.2 scikit-build-core==0.11.6 pytest==8.4.2)
 
 missing=()
 for p in "${debian_packages[@]}"; do

@@ -5,7 +5,7 @@
 # package (python/, `pip install .`); Debian's PyTorch (python3-torch) for the scripts that
 # export MoE modules. Finds the CUDA toolkit (ptxas, libdevice) for the GPU-compilation tests
 # and fails, in one line, when it is missing (MOEC_ALLOW_NO_CUDA=1: go on without them).
-# Idempotent, and quiet when everything is already there.
+# Idempotent; prints one line per step (and the installers' own lines while they install).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -25,18 +25,25 @@ if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
   sudo_cmd=(); [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
   export DEBIAN_FRONTEND=noninteractive
+  echo "setup: apt-get update"
   "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # apt's own lines as each package unpacks and sets up, not minutes of silence.
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: Debian packages: all ${#debian_packages[@]} installed"
 fi
 
 venv="$repo/.venv"
 stamp="$venv/.moec-requirements"
 wanted="${python_packages[*]}"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-  echo "setup: preparing the Python environment in .venv"
+  echo "setup: preparing the Python environment in .venv: ${python_packages[*]}"
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check "${python_packages[@]}"
+  "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off \
+    "${python_packages[@]}"
   echo "$wanted" >"$stamp"
+else
+  echo "setup: Python environment .venv: up to date"
 fi
 
 # The CUDA toolkit: ptxas assembles the PTX moec emits and nvvm/libdevice/libdevice.10.bc
@@ -76,4 +83,7 @@ if [ -z "$cuda_found" ]; then
     echo "setup: error: missing $cuda_missing; install NVIDIA's CUDA toolkit 12 or newer, or set MOEC_ALLOW_NO_CUDA=1 to run without the GPU-compilation tests" >&2
     exit 1
   fi
+fi
+if [ -n "$cuda_found" ]; then
+  echo "setup: CUDA toolkit: $cuda_found"
 fi

@@ -68,7 +68,7 @@ TEST_F(CompileTest, CompilesAModuleInPlaceToMLIR) {
   moec::registerCompilerDialects(registry);
   mlir::MLIRContext context(registry);
   mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceFile<mlir::ModuleOp>(
-      MOEC_SOURCE_DIR "/test/lib/compiler/Inputs/moe-and-linalg.mlir", &context);
+      MOEC_SOURCE_DIR "/examples/embedding/moe_and_linalg.mlir", &context);
   ASSERT_TRUE(module);
 
   std::string mlir = outputPath("kernel.mlir");

@@ -1,5 +1,5 @@
-// RUN: moe-opt %S/Inputs/moe-and-linalg.mlir --moe-optimize --moe-lower-to-host | FileCheck %s
-// RUN: moe-opt %S/Inputs/moe-and-linalg.mlir --moe-lower-to-host=disable-passes=moec-lower-moe-kernels-to-runtime | FileCheck %s --check-prefix=LOOPS
+// RUN: moe-opt %moec_src/examples/embedding/moe_and_linalg.mlir --moe-optimize --moe-lower-to-host | FileCheck %s
+// RUN: moe-opt %moec_src/examples/embedding/moe_and_linalg.mlir --moe-lower-to-host=disable-passes=moec-lower-moe-kernels-to-runtime | FileCheck %s --check-prefix=LOOPS
 // A module of moe and linalg ops, no ONNX, lowered for the host: the runtime's entry point
 // and model description, the layer on the runtime's kernels, the linalg exp as a libm call.
 // With the runtime kernels' pass disabled, the moe ops run as loops instead.

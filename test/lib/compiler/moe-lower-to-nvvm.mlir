@@ -1,6 +1,6 @@
 // REQUIRES: libdevice
-// RUN: moe-opt %S/Inputs/moe-and-linalg.mlir --moe-lower-to-nvvm="chip=sm_90a libdevice=%libdevice" | FileCheck %s
-// RUN: moe-opt %S/Inputs/moe-and-linalg.mlir --moe-lower-to-nvvm="chip=sm_90a libdevice=%libdevice bf16-expert-matmuls=true" | FileCheck %s --check-prefix=BF16
+// RUN: moe-opt %moec_src/examples/embedding/moe_and_linalg.mlir --moe-lower-to-nvvm="chip=sm_90a libdevice=%libdevice" | FileCheck %s
+// RUN: moe-opt %moec_src/examples/embedding/moe_and_linalg.mlir --moe-lower-to-nvvm="chip=sm_90a libdevice=%libdevice bf16-expert-matmuls=true" | FileCheck %s --check-prefix=BF16
 // A module of moe and linalg ops, no ONNX, lowered for a Hopper GPU: the kernels as PTX for
 // sm_90a in one gpu.binary, the host side launching them, the runtime's entry point.
 

@@ -1,5 +1,5 @@
 // REQUIRES: libdevice
-// RUN: %preload_sanitizer_runtime mlir-opt %S/../../lib/compiler/Inputs/moe-and-linalg.mlir \
+// RUN: %preload_sanitizer_runtime mlir-opt %moec_src/examples/embedding/moe_and_linalg.mlir \
 // RUN:   --load-dialect-plugin=%moec_libs/libMoECPlugin.so \
 // RUN:   --load-pass-plugin=%moec_libs/libMoECPlugin.so \
 // RUN:   --pass-pipeline="builtin.module(moe-lower-to-nvvm{chip=sm_90a libdevice=%libdevice})" \

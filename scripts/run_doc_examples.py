@@ -21,8 +21,8 @@ def main(doc, repo):
         if marker and marker.group(2):
             with open(f"{repo}/{marker.group(2)}") as f:
                 if f.read() != body:
-                    sys.exit(f"{doc}: the block before line {text.count(chr(10), 0, block.start()) + 1} "
-                             f"is not {marker.group(2)}")
+                    line = text.count("\n", 0, block.start()) + 1
+                    sys.exit(f"{doc}: the block at line {line} is not {marker.group(2)}")
             print(f"# {marker.group(2)}: as shown", flush=True)
         elif language == "sh" and not marker:
             print(body, end="", flush=True)

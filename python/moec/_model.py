@@ -6,10 +6,24 @@ import os
 
 import numpy as np
 
-# moec_dtype, in its order; bfloat16 has no numpy type.
-_DTYPES = [np.float32, np.float16, None, np.float64, np.int8, np.int16, np.int32, np.int64,
+# moec_dtype, in its order. bfloat16, which numpy lacks, travels as its bits in uint16.
+_BFLOAT16 = 2
+_DTYPES = [np.float32, np.float16, np.uint16, np.float64, np.int8, np.int16, np.int32, np.int64,
            np.uint8, np.uint16, np.uint32, np.uint64, np.bool_]
 _INPUT, _OUTPUT = 0, 1
+
+
+def _to_bfloat16_bits(values):
+    """float32 values rounded to the nearest bfloat16 (ties to even), as uint16 bits."""
+    bits = np.ascontiguousarray(values, np.float32).view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    # NaN stays NaN: keep its top bits (rounding could carry it into infinity).
+    nan = np.isnan(values)
+    return np.where(nan, bits >> 16, rounded).astype(np.uint16)
+
+
+def _from_bfloat16_bits(bits):
+    return (bits.astype(np.uint32) << 16).view(np.float32)
 
 TensorInfo = collections.namedtuple("TensorInfo", ["name", "dtype", "shape"])
 TensorInfo.__doc__ = """An input or output: its name, dtype name ("float32", ...) and shape,
@@ -52,7 +66,8 @@ def _declare(lib):
 
 class Model:
     """A compiled model. Call it with its inputs by name, as numpy arrays of their dtypes;
-    it returns {output name: numpy array}. `info` describes the inputs and outputs."""
+    it returns {output name: numpy array}. `info` describes the inputs and outputs.
+    bfloat16, which numpy lacks, goes in and comes out as float32."""
 
     def __init__(self, path, num_threads=0):
         self._lib = ctypes.CDLL(os.path.abspath(path))
@@ -80,7 +95,8 @@ class Model:
             shape = []
             for d in range(lib.moec_model_rank(handle, io, i)):
                 size = lib.moec_model_dim(handle, io, i, d)
-                shape.append(size if size >= 0 else lib.moec_model_dim_name(handle, io, i, d).decode())
+                shape.append(size if size >= 0
+                             else lib.moec_model_dim_name(handle, io, i, d).decode())
             dtype = lib.moec_dtype_name(lib.moec_model_dtype(handle, io, i)).decode()
             tensors.append(TensorInfo(lib.moec_model_name(handle, io, i).decode(), dtype,
                                       tuple(shape)))
@@ -97,8 +113,11 @@ class Model:
         arrays, tensors, shapes = [], (_Tensor * len(names))(), []
         for tensor, info in zip(tensors, self.inputs):
             array = np.ascontiguousarray(inputs[info.name])
-            code = next((c for c, t in enumerate(_DTYPES) if t is not None and array.dtype == t),
-                        -1)
+            if info.dtype == "bfloat16" and array.dtype == np.float32:
+                array, code = _to_bfloat16_bits(array), _BFLOAT16
+            else:
+                code = next((c for c, t in enumerate(_DTYPES)
+                             if c != _BFLOAT16 and array.dtype == t), -1)
             shape = (ctypes.c_int64 * max(array.ndim, 1))(*array.shape)
             arrays.append(array)
             shapes.append(shape)
@@ -112,9 +131,10 @@ class Model:
             shape = tuple(tensor.shape[d] for d in range(tensor.rank))
             dtype = _DTYPES[tensor.dtype]
             count = int(np.prod(shape, dtype=np.int64))
-            buffer = (ctypes.c_char * (count * np.dtype(dtype).itemsize)).from_address(tensor.data) \
-                if count else b""
-            results[info.name] = np.frombuffer(buffer, dtype=dtype, count=count).reshape(shape).copy()
+            size = count * np.dtype(dtype).itemsize
+            buffer = (ctypes.c_char * size).from_address(tensor.data) if count else b""
+            value = np.frombuffer(buffer, dtype=dtype, count=count).reshape(shape).copy()
+            results[info.name] = _from_bfloat16_bits(value) if tensor.dtype == _BFLOAT16 else value
             self._lib.moec_tensor_release(ctypes.byref(tensor))
         return results
 

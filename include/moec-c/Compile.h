@@ -30,6 +30,12 @@ int moecGetVersion(void);
 /* moec's own version, e.g. "0.1.0". */
 const char *moecGetCompilerVersion(void);
 
+/* The optional passes in the order they run: the names that the option "disable-pass"
+ * takes, for ablations. A name is NULL for an index out of range; names live as long as
+ * the library. */
+size_t moecGetNumOptionalPasses(void);
+const char *moecGetOptionalPassName(size_t index);
+
 /* How a compile ended; the values are moec's exit codes. */
 typedef enum MoecCompileStatus {
   MOEC_COMPILE_SUCCESS = 0,

@@ -9,6 +9,7 @@
 #include "moec-c/Compile.h"
 
 #include "moec/Compiler/Compile.h"
+#include "moec/Compiler/Pipeline.h"
 
 #include <exception>
 #include <new>
@@ -61,6 +62,25 @@ MoecCompileResult *toCResult(Compile compile) noexcept {
 int moecGetVersion(void) { return MOEC_C_API_VERSION; }
 
 const char *moecGetCompilerVersion(void) { return MOEC_VERSION; }
+
+/// The optional passes' names, or none if they cannot be had (out of memory).
+static const std::vector<std::string> &getOptionalPassNames() noexcept {
+  static const std::vector<std::string> names = []() -> std::vector<std::string> {
+    try {
+      return moec::getOptionalPassNames();
+    } catch (...) {
+      return {};
+    }
+  }();
+  return names;
+}
+
+size_t moecGetNumOptionalPasses(void) { return getOptionalPassNames().size(); }
+
+const char *moecGetOptionalPassName(size_t index) {
+  const std::vector<std::string> &names = getOptionalPassNames();
+  return index < names.size() ? names[index].c_str() : nullptr;
+}
 
 MoecCompileOptions *moecCompileOptionsCreate(void) {
   return new (std::nothrow) MoecCompileOptions();

@@ -47,6 +47,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("moec %s, C API version %d\n", moecGetCompilerVersion(), moecGetVersion());
+  for (size_t i = 0; i < moecGetNumOptionalPasses(); ++i)
+    printf("optional pass: %s\n", moecGetOptionalPassName(i));
+  const char *pastTheLast = moecGetOptionalPassName(moecGetNumOptionalPasses());
+  printf("past the last: %s\n", pastTheLast ? pastTheLast : "NULL");
   char exe[4096], lib[4096];
   snprintf(exe, sizeof exe, "%s/model", argv[2]);
   snprintf(lib, sizeof lib, "%s/model.so", argv[2]);

@@ -19,8 +19,11 @@ werror=OFF
 if [ ! -f "$build/build.ninja" ] || ! grep -q "MOEC_WERROR:BOOL=$werror" "$build/CMakeCache.txt"; then
   # clang-22 matches the LLVM we link and brings libFuzzer and the sanitizers.
   mkdir -p "$build"
+  echo "build: configuring $build (cmake; its log: $build/configure.log)"
   cmake -G Ninja -S "$repo" -B "$build" -DMOEC_WERROR=$werror -DMOEC_SANITIZE=$sanitize \
     -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log"; exit 1; }
 fi
+# ninja prints a line per step, [done/total], as it goes.
+echo "build: building $build with ninja"
 ninja -C "$build"

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Installs everything moec needs on a fresh Debian 12 machine: LLVM/MLIR 22, protobuf, ONNX's
 # proto library and test data, ccache, and a Python virtual environment (.venv, ignored by git)
-# with onnx, numpy and onnxruntime; Debian's PyTorch (python3-torch) for the scripts that
+# with onnx, numpy and onnxruntime, and nanobind, scikit-build-core and pytest for the Python
+# package (python/, `pip install .`); Debian's PyTorch (python3-torch) for the scripts that
 # export MoE modules. Finds the CUDA toolkit (ptxas, libdevice) for the GPU-compilation tests
 # and fails, in one line, when it is missing (MOEC_ALLOW_NO_CUDA=1: go on without them).
-# Idempotent, and quiet when everything is already there.
+# Idempotent; prints one line per step (and the installers' own lines while they install).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 debian_packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 libclang-rt-22-dev
   protobuf-compiler libprotobuf-dev libonnx-dev libonnx-testdata
-  cmake ninja-build ccache libgtest-dev python3-venv python3-torch
+  cmake ninja-build ccache libgtest-dev python3-venv python3-dev python3-torch
 )
-python_packages=(onnx==1.17.0 numpy==1.26.4 onnxruntime==1.23.2)
+python_packages=(onnx==1.17.0 numpy==1.26.4 onnxruntime==1.23.2
+                 nanobind==2.9.2 scikit-build-core==0.11.6 pytest==8.4.2)
 
 missing=()
 for p in "${debian_packages[@]}"; do
@@ -23,18 +25,25 @@ if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
   sudo_cmd=(); [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
   export DEBIAN_FRONTEND=noninteractive
+  echo "setup: apt-get update"
   "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # apt's own lines as each package unpacks and sets up, not minutes of silence.
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: Debian packages: all ${#debian_packages[@]} installed"
 fi
 
 venv="$repo/.venv"
 stamp="$venv/.moec-requirements"
 wanted="${python_packages[*]}"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-  echo "setup: preparing the Python environment in .venv"
+  echo "setup: preparing the Python environment in .venv: ${python_packages[*]}"
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check "${python_packages[@]}"
+  "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off \
+    "${python_packages[@]}"
   echo "$wanted" >"$stamp"
+else
+  echo "setup: Python environment .venv: up to date"
 fi
 
 # The CUDA toolkit: ptxas assembles the PTX moec emits and nvvm/libdevice/libdevice.10.bc
@@ -74,4 +83,7 @@ if [ -z "$cuda_found" ]; then
     echo "setup: error: missing $cuda_missing; install NVIDIA's CUDA toolkit 12 or newer, or set MOEC_ALLOW_NO_CUDA=1 to run without the GPU-compilation tests" >&2
     exit 1
   fi
+fi
+if [ -n "$cuda_found" ]; then
+  echo "setup: CUDA toolkit: $cuda_found"
 fi

@@ -1,5 +1,6 @@
 # -*- Python -*-
 import atexit
+import glob
 import os
 import re
 import shutil
@@ -60,6 +61,11 @@ if os.path.exists(os.path.join(config.moec_tools_dir, "moec-import-fuzzer")):
 if gpu_present():
     config.available_features.add("gpu")
 
+# The Python package in the build tree (python/CMakeLists.txt), built where nanobind is in
+# the .venv and the build is not sanitized.
+if glob.glob(os.path.join(config.moec_obj_root, "python_packages", "moec", "_moec.*.so")):
+    config.available_features.add("python-package")
+
 # The CUDA toolkit, looked for where moec looks (codegen/gpu/CudaTarget.cpp): $CUDA_HOME,
 # $CUDA_PATH, the toolkit of the nvcc on PATH, then CMake's and /usr/local/cuda.
 cuda_roots = [os.environ.get(v) for v in ("CUDA_HOME", "CUDA_PATH")]
@@ -113,6 +119,8 @@ OPTIONAL_FEATURES = {
     "fuzzer": "no libFuzzer targets in this build (clang only)",
     "cuda-stub-driver": "no lib64/stubs/libcuda.so beside ptxas",
     "sanitizers": "not the sanitized build (build-sanitize/ runs them)",
+    "python-package": "no Python package in this build (a sanitized build, or no nanobind in "
+                      "the .venv: scripts/setup.sh)",
 }
 # test/lib/runtime/lit.local.cfg sets cuda-stub-driver where the toolkit has its stub.
 if os.path.exists(os.path.join(ptxas_dir or "/usr/local/cuda/bin", "..", "lib64", "stubs",

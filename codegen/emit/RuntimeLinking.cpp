@@ -8,15 +8,21 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 
+#include <dlfcn.h>
+
 using namespace llvm;
 
-/// The folder of moec's own libraries: `lib/` beside the `bin/` that holds the running
-/// executable, in the build tree and in an installation alike.
-static std::string runtimeLibraryDir() {
-  // Any function of this binary serves to find the binary's path.
+std::string moec::getDefaultRuntimeLibraryDir() {
+  // The binary that holds this code: a library (the C API, the Python extension) loaded
+  // into another program, whose main executable says nothing, or else the main executable
+  // (the moec tool), for which the loader may give the name it was started as.
+  Dl_info info;
   static int anchor;
-  std::string executable = sys::fs::getMainExecutable(nullptr, &anchor);
-  SmallString<256> dir(sys::path::parent_path(sys::path::parent_path(executable)));
+  std::string binary = dladdr(&anchor, &info) && info.dli_fname &&
+                               sys::path::is_absolute(info.dli_fname)
+                           ? std::string(info.dli_fname)
+                           : sys::fs::getMainExecutable(nullptr, &anchor);
+  SmallString<256> dir(sys::path::parent_path(sys::path::parent_path(binary)));
   sys::path::append(dir, "lib");
   return std::string(dir);
 }
@@ -30,15 +36,14 @@ static ErrorOr<std::string> findLinkerDriver() {
 }
 
 bool moec::linkWithRuntime(StringRef objectPath, StringRef outputPath, LinkedArtifact artifact,
-                           std::string &error) {
+                           StringRef runtimeLibraryDir, std::string &error) {
   ErrorOr<std::string> driver = findLinkerDriver();
   if (!driver) {
     error = "no C compiler to link with (looked for clang-22, clang and cc on PATH)";
     return false;
   }
-  std::string libDir = runtimeLibraryDir();
   auto libraryFile = [&](StringRef name) {
-    SmallString<256> path(libDir);
+    SmallString<256> path(runtimeLibraryDir);
     sys::path::append(path, name);
     return std::string(path);
   };

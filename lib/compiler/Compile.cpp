@@ -17,6 +17,7 @@
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -134,6 +135,10 @@ private:
 /// The first thing in `options` that cannot be done, or an empty string.
 std::string unavailableRequest(const moec::CompileOptions &options) {
   const moec::PipelineOptions &pipeline = options.pipeline;
+  if (options.quantize != moec::Quantization::None)
+    return "--quantize is not available in this build yet";
+  if (options.shardExperts != 1)
+    return "--shard-experts is not available in this build yet";
   if (options.output == moec::OutputKind::PTX && pipeline.target == "host")
     return "--emit=ptx needs a GPU target (--target=sm_80, sm_89, sm_90, sm_90a or cuda)";
   if (options.output != moec::OutputKind::MLIR && pipeline.stopAfter != moec::Stage::Codegen)
@@ -143,10 +148,8 @@ std::string unavailableRequest(const moec::CompileOptions &options) {
       pipeline.stopAfter == moec::Stage::Codegen)
     return "--precision=bf16 runs the expert GEMMs on GPU tensor cores: use it with a GPU "
            "target, or with --stop-after to see the MLIR";
-  std::vector<std::string> optional = moec::getOptionalPassNames();
-  for (const std::string &name : pipeline.disabledPasses)
-    if (!llvm::is_contained(optional, name))
-      return "--disable-pass=" + name + ": no optional pass has that name (see docs/moec.md)";
+  if (std::optional<std::string> unknown = moec::findUnknownPassName(pipeline.disabledPasses))
+    return "--disable-pass=" + *unknown + ": no optional pass has that name (see docs/moec.md)";
   return "";
 }
 
@@ -195,18 +198,22 @@ bool prepareTarget(moec::CompileOptions &options, MLIRContext &context) {
 
 /// Imports the ONNX model, or parses a `.mlir` file: a module whose `@main` takes and
 /// returns tensors, at any level the pipeline starts from (onnx, moe, upstream dialects).
-mlir::OwningOpRef<mlir::ModuleOp> loadModel(StringRef inputPath,
+mlir::OwningOpRef<mlir::ModuleOp> loadModel(const moec::ModelSource &source,
                                             const moec::CompileOptions &options,
                                             MLIRContext &context) {
-  if (inputPath.ends_with(".mlir"))
-    return mlir::parseSourceFile<mlir::ModuleOp>(inputPath, &context);
-  return moec::importONNXFile(inputPath, context, options.import);
+  StringRef path = source.getPath();
+  if (source.getKind() == moec::ModelSource::Kind::ONNXBytes)
+    return moec::importONNXBuffer(source.getBytes(), path, source.getExternalDataDir(), context,
+                                  options.import);
+  if (path.ends_with(".mlir"))
+    return mlir::parseSourceFile<mlir::ModuleOp>(path, &context);
+  return moec::importONNXFile(path, context, options.import);
 }
 
 /// Links `object` with the runtime into `output`. The object goes through a temporary file
 /// that is removed whatever happens.
 bool linkOutput(ArrayRef<char> object, const OutputFile &output, moec::LinkedArtifact artifact,
-                MLIRContext &context) {
+                StringRef runtimeLibraryDir, MLIRContext &context) {
   SmallString<128> objectPath;
   int objectFD;
   if (std::error_code error =
@@ -219,7 +226,8 @@ bool linkOutput(ArrayRef<char> object, const OutputFile &output, moec::LinkedArt
     os.write(object.data(), object.size());
   }
   std::string error;
-  bool linked = moec::linkWithRuntime(objectPath, output.getWritePath(), artifact, error);
+  bool linked =
+      moec::linkWithRuntime(objectPath, output.getWritePath(), artifact, runtimeLibraryDir, error);
   sys::fs::remove(objectPath);
   if (!linked)
     emitError(context) << error;
@@ -267,6 +275,8 @@ moec::CompileStatus emitNative(mlir::ModuleOp module, OutputFile &output, String
                          options.output == moec::OutputKind::SharedLibrary
                              ? moec::LinkedArtifact::SharedLibrary
                              : moec::LinkedArtifact::Executable,
+                         options.runtimeLibraryDir.empty() ? moec::getDefaultRuntimeLibraryDir()
+                                                           : options.runtimeLibraryDir,
                          context)) {
     return CompileStatus::Unavailable;
   }
@@ -274,10 +284,10 @@ moec::CompileStatus emitNative(mlir::ModuleOp module, OutputFile &output, String
                                                              : CompileStatus::BadInput;
 }
 
-} // namespace
-
-moec::CompileStatus moec::compileFile(StringRef inputPath, StringRef outputPath,
-                                      const CompileOptions &requested, MLIRContext &context) {
+/// The whole compile of the module that `load` gives (null after an error), in `context`.
+moec::CompileStatus compileModel(function_ref<mlir::ModuleOp()> load, StringRef outputPath,
+                                 const moec::CompileOptions &requested, MLIRContext &context) {
+  using namespace moec;
   std::string unavailable = unavailableRequest(requested);
   if (!unavailable.empty()) {
     emitError(context) << unavailable;
@@ -296,18 +306,18 @@ moec::CompileStatus moec::compileFile(StringRef inputPath, StringRef outputPath,
   if (!output.open(outputPath))
     return CompileStatus::BadInput;
 
-  mlir::OwningOpRef<mlir::ModuleOp> module = loadModel(inputPath, options, context);
-  if (!module || failed(runPipeline(*module, options.pipeline)))
+  mlir::ModuleOp module = load();
+  if (!module || failed(runPipeline(module, options.pipeline)))
     return CompileStatus::BadInput;
 
   switch (options.output) {
   case OutputKind::MLIR:
-    return output.write([&](raw_ostream &os) { printIR(*module, os, options.printIR); }) &&
+    return output.write([&](raw_ostream &os) { printIR(module, os, options.printIR); }) &&
                    output.keep()
                ? CompileStatus::Success
                : CompileStatus::BadInput;
   case OutputKind::PTX: {
-    FailureOr<std::string> ptx = getKernelsPTX(*module);
+    FailureOr<std::string> ptx = getKernelsPTX(module);
     if (failed(ptx))
       return CompileStatus::BadInput;
     return output.write([&](raw_ostream &os) { os << *ptx; }) && output.keep()
@@ -317,7 +327,116 @@ moec::CompileStatus moec::compileFile(StringRef inputPath, StringRef outputPath,
   case OutputKind::Object:
   case OutputKind::Executable:
   case OutputKind::SharedLibrary:
-    return emitNative(*module, output, outputPath, options, context);
+    return emitNative(module, output, outputPath, options, context);
   }
   llvm_unreachable("unknown output kind");
+}
+
+/// The file a location points into: the innermost FileLineColLoc, with its line and column
+/// when it has them.
+std::string describeLocation(mlir::Location loc) {
+  std::string result;
+  loc->walk([&](mlir::Location nested) {
+    if (auto file = dyn_cast<mlir::FileLineColLoc>(nested)) {
+      result = file.getFilename().str();
+      if (file.getLine() != 0)
+        result += ":" + std::to_string(file.getLine()) + ":" + std::to_string(file.getColumn());
+      return mlir::WalkResult::interrupt();
+    }
+    return mlir::WalkResult::advance();
+  });
+  return result;
+}
+
+} // namespace
+
+moec::ModelSource moec::ModelSource::file(StringRef path) {
+  ModelSource source;
+  source.kind = Kind::File;
+  source.path = path.str();
+  return source;
+}
+
+moec::ModelSource moec::ModelSource::onnxBytes(StringRef bytes, StringRef name,
+                                               StringRef externalDataDir) {
+  ModelSource source;
+  source.kind = Kind::ONNXBytes;
+  source.path = name.str();
+  source.bytes = bytes;
+  source.externalDataDir = externalDataDir.str();
+  return source;
+}
+
+moec::ModelSource moec::ModelSource::module(mlir::ModuleOp module) {
+  ModelSource source;
+  source.kind = Kind::Module;
+  source.moduleOp = module;
+  return source;
+}
+
+std::string moec::CompileDiagnostic::str() const {
+  std::string line;
+  raw_string_ostream os(line);
+  switch (severity) {
+  case mlir::DiagnosticSeverity::Error:
+    os << "error: ";
+    break;
+  case mlir::DiagnosticSeverity::Warning:
+    os << "warning: ";
+    break;
+  case mlir::DiagnosticSeverity::Note:
+    os << "note: ";
+    break;
+  case mlir::DiagnosticSeverity::Remark:
+    os << "remark: ";
+    break;
+  }
+  if (!location.empty()) {
+    printEscapedString(location, os);
+    os << ": ";
+  }
+  printEscapedString(message, os);
+  return line;
+}
+
+std::string moec::CompileResult::getErrors() const {
+  std::string errors;
+  for (const CompileDiagnostic &diagnostic : diagnostics)
+    if (diagnostic.severity == mlir::DiagnosticSeverity::Error)
+      errors += diagnostic.str() + "\n";
+  return errors;
+}
+
+moec::CompileResult
+moec::compile(const ModelSource &source, StringRef outputPath, const CompileOptions &options,
+              function_ref<void(const CompileDiagnostic &)> onDiagnostic) {
+  mlir::DialectRegistry registry;
+  registerCompilerDialects(registry);
+  std::optional<MLIRContext> ownContext;
+  MLIRContext *context;
+  if (source.getKind() == ModelSource::Kind::Module) {
+    context = source.getModule()->getContext();
+    context->appendDialectRegistry(registry);
+  } else {
+    context = &ownContext.emplace(registry);
+  }
+
+  CompileResult result;
+  mlir::ScopedDiagnosticHandler handler(context, [&](mlir::Diagnostic &diag) {
+    result.diagnostics.push_back({diag.getSeverity(), describeLocation(diag.getLocation()),
+                                  diag.str()});
+    if (onDiagnostic)
+      onDiagnostic(result.diagnostics.back());
+    return success();
+  });
+  mlir::OwningOpRef<mlir::ModuleOp> loaded;
+  result.status = compileModel(
+      [&] {
+        if (source.getKind() == ModelSource::Kind::Module)
+          return source.getModule();
+        loaded = loadModel(source, options, *context);
+        return loaded.get();
+      },
+      outputPath, options, *context);
+  return result;
 }

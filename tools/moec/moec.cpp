@@ -1,7 +1,7 @@
 //===- moec.cpp - The moec compiler driver --------------------------------===//
 //
 // `moec MODEL.onnx -o OUT`: parses the command line into CompileOptions and runs the whole
-// compile (lib/compiler's compileFile: import, raise, optimize, kernel, codegen, emit) up to
+// compile (lib/compiler's moec::compile: import, raise, optimize, kernel, codegen, emit) up to
 // the stage and output asked for, printing its diagnostics one line each. What this build
 // cannot do yet (quantization, sharding) is an error, never a fake result.
 //
@@ -17,7 +17,6 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -125,54 +124,6 @@ struct Options {
 
 constexpr int exitUnavailable = 1;
 
-/// The file a location points into: the innermost FileLineColLoc.
-std::string describeLocation(mlir::Location loc) {
-  std::string result;
-  loc->walk([&](mlir::Location nested) {
-    if (auto file = dyn_cast<mlir::FileLineColLoc>(nested)) {
-      result = file.getFilename().str();
-      if (file.getLine() != 0)
-        result += ":" + std::to_string(file.getLine()) + ":" + std::to_string(file.getColumn());
-      return mlir::WalkResult::interrupt();
-    }
-    return mlir::WalkResult::advance();
-  });
-  return result;
-}
-
-/// Prints each diagnostic as one line, `error: FILE: MESSAGE`; the message names the node.
-/// Names come from the model, so anything unprintable in them (a newline, a NUL) is
-/// escaped. Remarks are printed only with `showRemarks`.
-mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag, bool showRemarks) {
-  StringRef severity = "error";
-  if (diag.getSeverity() == mlir::DiagnosticSeverity::Warning)
-    severity = "warning";
-  else if (diag.getSeverity() == mlir::DiagnosticSeverity::Remark)
-    severity = "remark";
-  else if (diag.getSeverity() != mlir::DiagnosticSeverity::Error)
-    severity = "note";
-  if (severity == "remark" && !showRemarks)
-    return mlir::success();
-  errs() << severity << ": ";
-  std::string where = describeLocation(diag.getLocation());
-  if (!where.empty()) {
-    printEscapedString(where, errs());
-    errs() << ": ";
-  }
-  printEscapedString(diag.str(), errs());
-  errs() << "\n";
-  return mlir::success();
-}
-
-/// The first flag given that this build cannot do yet, or an empty string.
-std::string unavailableRequest(const Options &options) {
-  if (options.quantize != Quantize::none)
-    return "--quantize is not available in this build yet";
-  if (options.shardExperts != 1)
-    return "--shard-experts is not available in this build yet";
-  return "";
-}
-
 std::string targetName(Target target) {
   switch (target) {
   case Target::host:
@@ -225,6 +176,20 @@ moec::OutputKind outputKind(Emit emit) {
   llvm_unreachable("unknown output");
 }
 
+moec::Quantization quantization(Quantize quantize) {
+  switch (quantize) {
+  case Quantize::none:
+    return moec::Quantization::None;
+  case Quantize::int8:
+    return moec::Quantization::Int8;
+  case Quantize::int4:
+    return moec::Quantization::Int4;
+  case Quantize::fp8:
+    return moec::Quantization::FP8;
+  }
+  llvm_unreachable("unknown quantization");
+}
+
 moec::KernelBinary kernelBinary(GpuBinary binary) {
   switch (binary) {
   case GpuBinary::automatic:
@@ -263,11 +228,6 @@ int main(int argc, char **argv) {
     return exitUnavailable;
   }
 
-  std::string unavailable = unavailableRequest(options);
-  if (!unavailable.empty()) {
-    errs() << "error: " << unavailable << "\n";
-    return exitUnavailable;
-  }
   moec::CompileOptions compileOptions;
   compileOptions.pipeline.stopAfter = pipelineStage(options.stopAfter);
   compileOptions.pipeline.disabledPasses = options.disabledPasses;
@@ -279,13 +239,16 @@ int main(int argc, char **argv) {
   compileOptions.import.inferShapes = options.inferShapes;
   compileOptions.printIR.elideResourcesOver = options.elideResourcesOver;
   compileOptions.printIR.printLocations = options.printLocations;
+  compileOptions.quantize = quantization(options.quantize);
+  compileOptions.shardExperts = options.shardExperts;
 
-  mlir::DialectRegistry registry;
-  moec::registerCompilerDialects(registry);
-  mlir::MLIRContext context(registry);
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
-    return printDiagnostic(diag, options.remarks);
-  });
-  return static_cast<int>(
-      moec::compileFile(options.inputPath, options.outputPath, compileOptions, context));
+  // Diagnostics one line each, as they come; names come from the model, so str() escapes
+  // them.
+  auto print = [&](const moec::CompileDiagnostic &diagnostic) {
+    if (diagnostic.severity != mlir::DiagnosticSeverity::Remark || options.remarks)
+      errs() << diagnostic.str() << "\n";
+  };
+  return static_cast<int>(moec::compile(moec::ModelSource::file(options.inputPath),
+                                        options.outputPath, compileOptions, print)
+                              .status);
 }

@@ -1,13 +1,12 @@
 //===- Compile.h - The whole compile, from a model file to an output ------===//
 //
-// One call runs every stage (DESIGN.md, "The pipeline"): import (or parse MLIR), the
-// pipeline of Pipeline.h up to the stage asked for, then Emit: MLIR, the kernels' PTX, an
+// One call, compile(), runs every stage (DESIGN.md, "The pipeline"): import (or parse MLIR),
+// the pipeline of Pipeline.h up to the stage asked for, then Emit: MLIR, the kernels' PTX, an
 // object file, or an executable or shared library linked with moec's runtime, with the
 // weights beside it when they are large. The moec command line only parses flags for it;
-// the C API and the Python binding call the same.
+// the C API and the Python binding call the same (docs/embedding.md).
 //
-// Errors are diagnostics on the context, one line each: the caller installs the handler
-// that prints or collects them.
+// Errors come back as values, one line each, with the status.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,11 +17,15 @@
 #include "moec/Importer/ONNXImporter.h"
 #include "moec/Support/PrintIR.h"
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace mlir {
 class DialectRegistry;
-class MLIRContext;
 } // namespace mlir
 
 namespace moec {
@@ -39,6 +42,9 @@ enum class KernelBinary {
   Fatbin,
 };
 
+/// How expert weights are quantized.
+enum class Quantization { None, Int8, Int4, FP8 };
+
 struct CompileOptions {
   /// The stages to run. `pipeline.target` may also be "cuda": the GPU nvidia-smi sees.
   PipelineOptions pipeline;
@@ -50,6 +56,13 @@ struct CompileOptions {
   ImportOptions import;
   /// How MLIR output is printed.
   PrintIROptions printIR;
+  /// Not available in this build yet: anything but None is an error.
+  Quantization quantize = Quantization::None;
+  /// The devices to place the experts on. Not available in this build yet: anything but 1 is
+  /// an error.
+  unsigned shardExperts = 1;
+  /// Where moec's runtime libraries are, for linking; empty: getDefaultRuntimeLibraryDir().
+  std::string runtimeLibraryDir;
 };
 
 /// How a compile ended; the values are moec's exit codes.
@@ -62,15 +75,77 @@ enum class CompileStatus {
   BadInput = 2,
 };
 
+/// Sets the option that the moec command line spells `--NAME=VALUE` (target, emit,
+/// stop-after, quantize, precision, gpu-binary, shard-experts, weights-file-over,
+/// infer-shapes; disable-pass adds a name), for the C API and the Python binding. Returns a
+/// one-line message for an unknown name or value, else "".
+std::string setCompileOption(CompileOptions &options, llvm::StringRef name,
+                             llvm::StringRef value);
+
 /// Adds every dialect, extension and translation that a compile needs to `registry`.
 void registerCompilerDialects(mlir::DialectRegistry &registry);
 
-/// Compiles the model at `inputPath` (`.onnx`, or `.mlir` at any level the pipeline starts
-/// from) to `outputPath` (`-`: stdout, for MLIR, PTX and objects). Writes nothing on failure:
-/// the output (and weights file) is written beside its path and renamed onto it once whole.
-/// `context` must hold registerCompilerDialects' dialects.
-CompileStatus compileFile(llvm::StringRef inputPath, llvm::StringRef outputPath,
-                          const CompileOptions &options, mlir::MLIRContext &context);
+/// What to compile.
+class ModelSource {
+public:
+  /// The model at `path`: `.onnx`, or `.mlir` at any level the pipeline starts from.
+  static ModelSource file(llvm::StringRef path);
+  /// A serialized ONNX model, which must outlive the compile. `name` names it in
+  /// diagnostics; external data is looked up in `externalDataDir`.
+  static ModelSource onnxBytes(llvm::StringRef bytes, llvm::StringRef name = "model.onnx",
+                               llvm::StringRef externalDataDir = ".");
+  /// A module whose `@main` takes and returns tensors, at any level the pipeline starts from
+  /// (onnx, moe, upstream tensor-level dialects). It is compiled in place, in its context,
+  /// to which the compile's dialects are added.
+  static ModelSource module(mlir::ModuleOp module);
+
+  enum class Kind { File, ONNXBytes, Module };
+  Kind getKind() const { return kind; }
+  llvm::StringRef getPath() const { return path; }
+  llvm::StringRef getBytes() const { return bytes; }
+  llvm::StringRef getExternalDataDir() const { return externalDataDir; }
+  mlir::ModuleOp getModule() const { return moduleOp; }
+
+private:
+  Kind kind = Kind::File;
+  /// The file, or the name of the bytes.
+  std::string path;
+  llvm::StringRef bytes;
+  std::string externalDataDir;
+  mlir::ModuleOp moduleOp;
+};
+
+/// One diagnostic of a compile.
+struct CompileDiagnostic {
+  mlir::DiagnosticSeverity severity;
+  /// The file, with `:LINE:COL` where known; empty for errors about no file (the options,
+  /// the machine).
+  std::string location;
+  /// One line; it names the ONNX node where there is one.
+  std::string message;
+
+  /// `error: LOCATION: MESSAGE` (or warning, note, remark), on one line: anything unprintable
+  /// that the model's names bring (a newline, a NUL) is escaped.
+  std::string str() const;
+};
+
+struct CompileResult {
+  CompileStatus status = CompileStatus::Success;
+  /// In the order they were emitted; remarks included.
+  std::vector<CompileDiagnostic> diagnostics;
+
+  bool succeeded() const { return status == CompileStatus::Success; }
+  /// The errors, one str() a line.
+  std::string getErrors() const;
+};
+
+/// Compiles `source` to `outputPath` (`-`: stdout, for MLIR, PTX and objects). Writes nothing
+/// on failure: the output (and weights file) is written beside its path and renamed onto it
+/// once whole. `onDiagnostic`, when given, sees each diagnostic as it is emitted (a command
+/// line prints them in order with the output).
+CompileResult
+compile(const ModelSource &source, llvm::StringRef outputPath, const CompileOptions &options,
+        llvm::function_ref<void(const CompileDiagnostic &)> onDiagnostic = nullptr);
 
 } // namespace moec
 

@@ -11,11 +11,13 @@
 
 #include "mlir/Support/LLVM.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace mlir {
 class ModuleOp;
+class OpPassManager;
 } // namespace mlir
 
 namespace moec {
@@ -41,6 +43,20 @@ struct PipelineOptions {
 
 /// The names of the passes that --disable-pass accepts.
 std::vector<std::string> getOptionalPassNames();
+
+/// Adds the passes of `stage` to `pm`, less those `options` disables; nothing for Import.
+/// The one definition of each stage: runPipeline and the named pipelines build from it.
+void buildStagePipeline(mlir::OpPassManager &pm, Stage stage, const PipelineOptions &options);
+
+/// Registers the named pipelines with MLIR's pass pipeline registry, for textual pipelines,
+/// `-opt` tools and upstream mlir-opt through the plugin (docs/embedding.md):
+/// `moe-clean`, `moe-raise`, `moe-optimize`, `moe-lower-to-host` and `moe-lower-to-nvvm`,
+/// each one or more stages above, and the code generation pipelines from the tensor level,
+/// `moec-host-lowering` and `moec-gpu-lowering`.
+void registerMoECPipelines();
+
+/// The first of `names` that no optional pass has.
+std::optional<std::string> findUnknownPassName(llvm::ArrayRef<std::string> names);
 
 /// Runs the stages after import, up to and including `options.stopAfter`, on `module`.
 /// Errors are emitted as diagnostics on the module's ops.

@@ -76,10 +76,17 @@ mlir::FailureOr<std::string> getKernelsPTX(mlir::ModuleOp module);
 
 enum class LinkedArtifact { Executable, SharedLibrary };
 
-/// Links `objectPath` with moec's runtime into `outputPath`. On failure returns false and
-/// sets `error` to a one-line explanation (including the linker's own message).
+/// The folder of moec's runtime libraries (libmoec_runtime.a, ...) in the build tree and in
+/// an installation: `lib/` beside the folder of the binary that holds this code (the moec
+/// executable in `bin/`, or libMoECCAPI.so in `lib/`).
+std::string getDefaultRuntimeLibraryDir();
+
+/// Links `objectPath` with moec's runtime, whose libraries are in `runtimeLibraryDir`, into
+/// `outputPath`. On failure returns false and sets `error` to a one-line explanation
+/// (including the linker's own message).
 bool linkWithRuntime(llvm::StringRef objectPath, llvm::StringRef outputPath,
-                     LinkedArtifact artifact, std::string &error);
+                     LinkedArtifact artifact, llvm::StringRef runtimeLibraryDir,
+                     std::string &error);
 
 } // namespace moec
 

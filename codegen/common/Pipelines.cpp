@@ -43,6 +43,7 @@ void moec::buildBufferizationPipeline(OpPassManager &pm, StringRef entry) {
 
 void moec::buildHostCodeToLLVMPipeline(OpPassManager &pm,
                                        function_ref<void(OpPassManager &)> beforeMemRefToLLVM) {
+  pm.addPass(createLowerRuntimeChecks());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Math without an LLVM intrinsic: integer powers become generated functions, the rest
   // (erf, ...) calls into libm.

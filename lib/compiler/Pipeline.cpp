@@ -62,7 +62,9 @@ static void buildStage(OpPassManager &pm, moec::Stage stage,
     moec::ExportModelInfoOptions infoOptions;
     infoOptions.target = options.target;
     pm.addPass(moec::createExportModelInfo(infoOptions));
-    pm.addPass(moec::createLegalizeONNX());
+    moec::LegalizeONNXOptions legalizeOptions;
+    legalizeOptions.runtimeChecks = options.runtimeChecks;
+    pm.addPass(moec::createLegalizeONNX(legalizeOptions));
     pm.addPass(moec::createDecomposeMoELayers());
     if (options.bf16ExpertMatmuls)
       pm.addPass(moec::createGroupedMatmulToBF16());

@@ -2,6 +2,7 @@
 
 #include "Common.h"
 
+#include "moec/Dialect/MoE/MoE.h"
 #include "moec/Dialect/ONNX/ConstantValues.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -36,11 +37,30 @@ Type Node::getResultElementType(unsigned index) const {
   return getElementTypeOrSelf(op.getResult(index).getType());
 }
 
-LogicalResult Node::fail(const Twine &message) const {
+/// "node 'NAME' (OP_TYPE)", how every message about a node starts.
+static std::string describeNode(onnx::NodeOp op) {
   StringRef name = op.getName();
-  op.emitError() << "node '" << (name.empty() ? StringRef("<unnamed>") : name) << "' ("
-                 << op.getOpType() << "): " << message;
+  return ("node '" + (name.empty() ? StringRef("<unnamed>") : name) + "' (" + op.getOpType() +
+          ")")
+      .str();
+}
+
+LogicalResult Node::fail(const Twine &message) const {
+  op.emitError() << describeNode(op) << ": " << message;
   return failure();
+}
+
+void Node::check(OpBuilder &builder, Location loc, Value holds, const Twine &message,
+                 ValueRange values) const {
+  // The node's name and op type are the model's text: their braces are not placeholders.
+  std::string text;
+  for (char c : describeNode(op)) {
+    text.push_back(c);
+    if (c == '{')
+      text.push_back('{');
+  }
+  moe::CheckOp::create(builder, loc, holds, builder.getStringAttr(text + ": " + message.str()),
+                       values);
 }
 
 //===----------------------------------------------------------------------===//

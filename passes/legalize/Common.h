@@ -43,6 +43,12 @@ public:
   /// Emits "node 'NAME' (OP_TYPE): MESSAGE" on the node and returns failure.
   mlir::LogicalResult fail(const llvm::Twine &message) const;
 
+  /// Emits a `moe.check` that `holds` (an i1) at run time, whose failure stops the program
+  /// with "node 'NAME' (OP_TYPE): MESSAGE", `{0}` and `{1}` in MESSAGE standing for
+  /// `values` (at most two integers or indices).
+  void check(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value holds,
+             const llvm::Twine &message, mlir::ValueRange values = {}) const;
+
 private:
   // Op handles are cheap values whose accessors are not const.
   mutable onnx::NodeOp op;

@@ -1,13 +1,15 @@
 //===- Main.cpp - main() of an executable that moec emits -----------------===//
 //
 // The command line of docs/executables.md: --info, --input, --output-dir,
-// --bench, --threads, --help. Bad usage and bad inputs exit with code 2, a
-// compiled model that breaks its contract with 1.
+// --bench, --threads, --help. Bad usage and bad inputs (including input values
+// that fail a run-time check) exit with code 2, a compiled model that breaks its
+// contract with 1.
 //
 //===----------------------------------------------------------------------===//
 
 #include "cuda/CudaDriver.h"
 #include "cuda/CudaRuntime.h"
+#include "Checks.h"
 #include "Model.h"
 #include "Npy.h"
 #include "cpu/ThreadPool.h"
@@ -295,6 +297,8 @@ int main(int argc, char **argv) {
   }
   if (options.threads)
     setThreadCount(int(options.threads));
+  // A failed run-time check is bad input: the outputs, written after the run, never are.
+  setCheckFailureHandler([](const std::string &message) { die(kExitUserError, message); });
   if (model.info().isGpuTarget()) {
     cuda::setTargetName(model.info().target);
     cuda::setFatalErrorHandler([](const std::string &message) { die(kExitUserError, message); });

@@ -8,7 +8,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Support/DebugStringHelper.h"
-#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
@@ -141,7 +140,7 @@ std::optional<int64_t> moec::legalize::normalizeAxis(int64_t axis, int64_t rank)
 }
 
 Value moec::legalize::buildElementwise(
-    OpBuilder &builder, Location loc, RankedTensorType resultType, ValueRange operands,
+    const Node &node, OpBuilder &builder, Location loc, RankedTensorType resultType, ValueRange operands,
     function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
   int64_t rank = resultType.getRank();
   MLIRContext *context = builder.getContext();
@@ -190,8 +189,9 @@ Value moec::legalize::buildElementwise(
       Value expected = getValueOrCreateConstantIndexOp(builder, loc, sizes[dim]);
       Value equal =
           arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::eq, actual, expected);
-      cf::AssertOp::create(builder, loc, equal,
-                           "a dynamic dimension does not match its broadcast partner");
+      node.check(builder, loc, equal,
+                 "cannot broadcast dimension " + Twine(operandDim) + " of size {0} against {1}",
+                 ValueRange{actual, expected});
     }
   }
 
@@ -218,6 +218,25 @@ Value moec::legalize::buildElementwise(
         linalg::YieldOp::create(nested, nestedLoc, result);
       });
   return castToType(builder, loc, generic.getResult(0), resultType);
+}
+
+Value moec::legalize::normalizeRuntimeAxis(const Node &node, OpBuilder &builder, Location loc,
+                                          Value axis, int64_t rank) {
+  Type type = axis.getType();
+  auto constant = [&](int64_t value) {
+    return arith::ConstantOp::create(builder, loc, builder.getIntegerAttr(type, value));
+  };
+  Value rankValue = constant(rank);
+  Value zero = constant(0);
+  Value negative = arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::slt, axis, zero);
+  Value normalized = arith::SelectOp::create(
+      builder, loc, negative, arith::AddIOp::create(builder, loc, axis, rankValue), axis);
+  Value inRange = arith::AndIOp::create(
+      builder, loc,
+      arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::sge, normalized, zero),
+      arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::slt, normalized, rankValue));
+  node.check(builder, loc, inRange, "axis {0} is out of range for rank " + Twine(rank), axis);
+  return normalized;
 }
 
 TypedAttr moec::legalize::retypeElements(ElementsAttr elements, RankedTensorType type) {

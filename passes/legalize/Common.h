@@ -107,9 +107,9 @@ public:
 /// Builds `result[i...] = body(operand_0[j...], ...)` over `resultType`, numpy-broadcasting
 /// the operands (right-aligned; a static size-1 dimension is broadcast). A dynamic
 /// dimension is never assumed to be 1: it must equal the result's, which is checked at
-/// run time.
+/// run time, failing with a message that names `node`.
 mlir::Value buildElementwise(
-    mlir::OpBuilder &builder, mlir::Location loc, mlir::RankedTensorType resultType,
+    const Node &node, mlir::OpBuilder &builder, mlir::Location loc, mlir::RankedTensorType resultType,
     mlir::ValueRange operands,
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)> body);
 
@@ -140,6 +140,12 @@ inline constexpr int64_t kNewestSupportedOpset = 22;
 /// Normalizes an ONNX axis (negative counts from the end) into [0, rank), or nothing if it
 /// is out of range.
 std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank);
+
+/// Normalizes an ONNX axis known only at run time (an integer or index scalar) into
+/// [0, rank), checking at run time that it lies in [-rank, rank) (the message names
+/// `node`).
+mlir::Value normalizeRuntimeAxis(const Node &node, mlir::OpBuilder &builder, mlir::Location loc,
+                                 mlir::Value axis, int64_t rank);
 
 /// Pattern families, one file each.
 void populateConstantPatterns(mlir::RewritePatternSet &patterns,

@@ -204,7 +204,7 @@ struct LegalizeGemm : NodePattern {
     if (hasBias)
       operands.push_back(inputs[2]);
     Value result = buildElementwise(
-        rewriter, loc, resultType, operands, [&](OpBuilder &b, Location loc, ValueRange args) {
+        node, rewriter, loc, resultType, operands, [&](OpBuilder &b, Location loc, ValueRange args) {
           Value acc = args[0];
           if (alpha != 1.0)
             acc = arith::MulFOp::create(

@@ -11,7 +11,6 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
-#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -605,17 +604,13 @@ LogicalResult legalizeSlice(const Node &node, ValueRange inputs,
   for (int64_t i = 0; i < *count; ++i) {
     Value runtimeAxis;
     if (!constantAxes) {
-      Value axis = extractIndex(rewriter, loc, *axesTensor, i);
-      runtimeAxis = select(cmp(arith::CmpIPredicate::slt, axis, zero),
-                           arith::AddIOp::create(rewriter, loc, axis,
-                                                 indexConstant(rewriter, loc, rank)),
-                           axis);
-      Value inRange = arith::AndIOp::create(
-          rewriter, loc, cmp(arith::CmpIPredicate::sge, runtimeAxis, zero),
-          cmp(arith::CmpIPredicate::slt, runtimeAxis, indexConstant(rewriter, loc, rank)));
-      cf::AssertOp::create(rewriter, loc, inRange, "Slice: an axis is out of range");
+      runtimeAxis = normalizeRuntimeAxis(node, rewriter, loc,
+                                         extractIndex(rewriter, loc, *axesTensor, i), rank);
     }
     Value step = steps ? extractIndex(rewriter, loc, *steps, i) : one;
+    if (steps)
+      node.check(rewriter, loc, cmp(arith::CmpIPredicate::ne, step, zero),
+                 "steps[" + Twine(i) + "] is 0");
     Value positive = cmp(arith::CmpIPredicate::sge, step, zero);
     Value startBound = extractIndex(rewriter, loc, *starts, i);
     Value endBound = extractIndex(rewriter, loc, *ends, i);
@@ -835,6 +830,13 @@ LogicalResult legalizeRange(const Node &node, ValueRange inputs,
     return Value(tensor::ExtractOp::create(rewriter, loc, tensor, ValueRange{}));
   };
   Value start = scalar(inputs[0]), limit = scalar(inputs[1]), delta = scalar(inputs[2]);
+  Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(elementType));
+  node.check(rewriter, loc,
+             isFloat ? Value(arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::ONE,
+                                                   delta, zero))
+                     : Value(arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne, delta,
+                                                   zero)),
+             "delta is 0");
   SmallVector<OpFoldResult> sizes = sizesOf(rewriter, resultType, [&](int64_t) -> Value {
     Value length;
     if (isFloat) {

@@ -56,7 +56,11 @@ void moec::buildHostCodeToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
   if (beforeMemRefToLLVM)
     beforeMemRefToLLVM(pm);
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // Allocations go through the runtime, which ends the program with one line where
+  // malloc fails (lib/runtime/core/Checks.cpp).
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }

@@ -220,6 +220,29 @@ Value moec::legalize::buildElementwise(
   return castToType(builder, loc, generic.getResult(0), resultType);
 }
 
+LogicalResult moec::legalize::requireDim(const Node &node, OpBuilder &b, Location loc, Value value,
+                         StringRef valueName, int64_t dim, Value bound, StringRef boundName,
+                         int64_t boundDim, bool atMost) {
+  int64_t size = llvm::cast<RankedTensorType>(value.getType()).getDimSize(dim);
+  int64_t boundSize = llvm::cast<RankedTensorType>(bound.getType()).getDimSize(boundDim);
+  auto message = [&](const Twine &sizeText, const Twine &boundText) {
+    return ("dimension " + Twine(dim) + " of " + valueName + " is " + sizeText +
+            (atMost ? ", larger than " : ", not ") + "dimension " + Twine(boundDim) + " of " +
+            boundName + " (" + boundText + ")")
+        .str();
+  };
+  if (!ShapedType::isDynamic(size) && !ShapedType::isDynamic(boundSize)) {
+    if (atMost ? size <= boundSize : size == boundSize)
+      return success();
+    return node.fail(message(Twine(size), Twine(boundSize)));
+  }
+  Value actual = tensor::DimOp::create(b, loc, value, dim);
+  Value limit = tensor::DimOp::create(b, loc, bound, boundDim);
+  Value holds = arith::CmpIOp::create(b, loc, atMost ? arith::CmpIPredicate::ule : arith::CmpIPredicate::eq, actual, limit);
+  node.check(b, loc, holds, message("{0}", "{1}"), ValueRange{actual, limit});
+  return success();
+}
+
 Value moec::legalize::normalizeRuntimeAxis(const Node &node, OpBuilder &builder, Location loc,
                                           Value axis, int64_t rank) {
   Type type = axis.getType();

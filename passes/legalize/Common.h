@@ -141,6 +141,14 @@ inline constexpr int64_t kNewestSupportedOpset = 22;
 /// is out of range.
 std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank);
 
+/// Requires dimension `dim` of `value` to equal (or, with `atMost`, not to exceed)
+/// dimension `boundDim` of `bound`, as the node's spec does: a compile-time error when both
+/// are static, else a run-time check; the message calls them `valueName` and `boundName`.
+mlir::LogicalResult requireDim(const Node &node, mlir::OpBuilder &b, mlir::Location loc,
+                               mlir::Value value, llvm::StringRef valueName, int64_t dim,
+                               mlir::Value bound, llvm::StringRef boundName, int64_t boundDim,
+                               bool atMost);
+
 /// Normalizes an ONNX axis known only at run time (an integer or index scalar) into
 /// [0, rank), checking at run time that it lies in [-rank, rank) (the message names
 /// `node`).

@@ -145,32 +145,6 @@ Value writeEachNonZero(
 
 int64_t rankOf(Value value) { return llvm::cast<RankedTensorType>(value.getType()).getRank(); }
 
-/// Requires dimension `dim` of `value` to equal (or, with `atMost`, not to exceed)
-/// dimension `boundDim` of `bound`: a compile-time error when both are static, else a
-/// run-time check. The op would read outside a tensor otherwise.
-LogicalResult requireDim(const Node &node, OpBuilder &b, Location loc, Value value,
-                         StringRef valueName, int64_t dim, Value bound, StringRef boundName,
-                         int64_t boundDim, bool atMost) {
-  int64_t size = llvm::cast<RankedTensorType>(value.getType()).getDimSize(dim);
-  int64_t boundSize = llvm::cast<RankedTensorType>(bound.getType()).getDimSize(boundDim);
-  auto message = [&](const Twine &sizeText, const Twine &boundText) {
-    return ("dimension " + Twine(dim) + " of " + valueName + " is " + sizeText +
-            (atMost ? ", larger than " : ", not ") + "dimension " + Twine(boundDim) + " of " +
-            boundName + " (" + boundText + ")")
-        .str();
-  };
-  if (!ShapedType::isDynamic(size) && !ShapedType::isDynamic(boundSize)) {
-    if (atMost ? size <= boundSize : size == boundSize)
-      return success();
-    return node.fail(message(Twine(size), Twine(boundSize)));
-  }
-  Value actual = tensor::DimOp::create(b, loc, value, dim);
-  Value limit = tensor::DimOp::create(b, loc, bound, boundDim);
-  Value holds = arith::CmpIOp::create(b, loc, atMost ? Pred::ule : Pred::eq, actual, limit);
-  node.check(b, loc, holds, message("{0}", "{1}"), ValueRange{actual, limit});
-  return success();
-}
-
 /// The smallest and the largest element of the integer tensor `indices` as i64 tensors:
 /// 0-d, or with `perTupleElement` one per position along the last dimension (the index
 /// tuples of GatherND and ScatterND). One pass over `indices`.

@@ -452,6 +452,16 @@ struct LegalizeTopK : NodePattern {
     } else {
       return node.fail("k is neither an input nor an attribute");
     }
+    // The outputs take the ranks below k: a k past the axis would leave elements unwritten.
+    Value axisSize = tensor::DimOp::create(rewriter, loc, input, *axis);
+    Value kInRange = arith::AndIOp::create(
+        rewriter, loc,
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, k,
+                              arith::ConstantIndexOp::create(rewriter, loc, 0)),
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sle, k, axisSize));
+    node.check(rewriter, loc, kInRange,
+               "k is {0}, outside [0, {1}], the size of axis " + Twine(*axis),
+               ValueRange{k, axisSize});
 
     AxisLoops loops{rank, *axis, rewriter.getContext()};
     Type i64 = rewriter.getI64Type();

@@ -320,6 +320,29 @@ LogicalResult legalizeReshape(const Node &node, ValueRange inputs,
                              node->getIntAttr("allowzero", 0));
   SmallVector<OpFoldResult> sizes =
       sizesOf(rewriter, resultType, [&](int64_t dim) { return requested[dim]; });
+  // Shape inference proved static sizes right; sizes known at run time must hold exactly
+  // the input's elements, none negative, or the reshaped buffer would be read past its end.
+  if (!resultType.hasStaticShape() ||
+      !llvm::cast<RankedTensorType>(inputs[0].getType()).hasStaticShape()) {
+    Value count = indexConstant(rewriter, loc, 1);
+    Value nonNegative = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
+    for (OpFoldResult size : sizes) {
+      Value value = getValueOrCreateConstantIndexOp(rewriter, loc, size);
+      count = mulIndex(rewriter, loc, count, value);
+      nonNegative = arith::AndIOp::create(
+          rewriter, loc, nonNegative,
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, value,
+                                indexConstant(rewriter, loc, 0)));
+    }
+    Value inputCount = product(rewriter, loc, inputs[0], 0, rankOf(inputs[0]));
+    Value fits = arith::AndIOp::create(
+        rewriter, loc, nonNegative,
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, count, inputCount));
+    node.check(rewriter, loc, fits,
+               "the input's {0} elements do not fill the requested shape ({1} elements, or a "
+               "negative size)",
+               ValueRange{inputCount, count});
+  }
   return replace(node, rewriter, {reshapeTo(rewriter, loc, inputs[0], resultType, sizes)});
 }
 
@@ -510,8 +533,10 @@ LogicalResult legalizeSplit(const Node &node, ValueRange inputs,
       (splitAttr && splitAttr->size() != numOutputs))
     return node.fail("split must give one size per output (" + Twine(numOutputs) + ")");
   Value axisSize = tensor::DimOp::create(rewriter, loc, input, *axis);
-  SmallVector<Value> results;
-  Value offset = indexConstant(rewriter, loc, 0);
+  Value zero = indexConstant(rewriter, loc, 0);
+  SmallVector<Value> partSizes;
+  Value total = zero;
+  Value nonNegative = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
   for (unsigned i = 0; i < numOutputs; ++i) {
     RankedTensorType resultType = node.getResultType(i);
     Value partSize;
@@ -526,7 +551,25 @@ LogicalResult legalizeSplit(const Node &node, ValueRange inputs,
                                         arith::CeilDivUIOp::create(
                                             rewriter, loc, axisSize,
                                             indexConstant(rewriter, loc, numOutputs)),
-                                        arith::SubIOp::create(rewriter, loc, axisSize, offset));
+                                        arith::SubIOp::create(rewriter, loc, axisSize, total));
+    partSizes.push_back(partSize);
+    total = arith::AddIOp::create(rewriter, loc, total, partSize);
+    nonNegative = arith::AndIOp::create(
+        rewriter, loc, nonNegative,
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, partSize, zero));
+  }
+  // The parts are slices of the input: sizes that overrun it would read past its end.
+  Value fits = arith::AndIOp::create(
+      rewriter, loc, nonNegative,
+      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, total, axisSize));
+  node.check(rewriter, loc, fits,
+             "the split sizes add up to {0} (or one is negative), not to the size of axis " +
+                 Twine(*axis) + " ({1})",
+             ValueRange{total, axisSize});
+  SmallVector<Value> results;
+  Value offset = zero;
+  for (auto [i, partSize] : llvm::enumerate(partSizes)) {
+    RankedTensorType resultType = node.getResultType(i);
     SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
     offsets[*axis] = offset;
     SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, input);

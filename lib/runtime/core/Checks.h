@@ -2,8 +2,10 @@
 //
 // Compiled code calls moec_rt_check_failed (include/moec-runtime/kernels.h) when a
 // relation that an op's spec requires does not hold for the values of a run: an index
-// outside its dimension, sizes that disagree. What happens then is the embedder's: the
-// executable's main() prints one line and exits with code 2.
+// outside its dimension, sizes that disagree; and allocates its buffers through MLIR's
+// generic allocation functions, defined here, which fail the same way when malloc does.
+// What happens then is the embedder's: the executable's main() prints one line and exits
+// with code 2.
 //
 //===----------------------------------------------------------------------===//
 

@@ -36,8 +36,10 @@
 
 #include <climits>
 #include <csignal>
+#include <limits>
 #include <memory>
 #include <queue>
+#include <tuple>
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -700,6 +702,40 @@ static bool isDefaultDomain(StringRef domain) {
   return domain.empty() || domain == "ai.onnx";
 }
 
+/// "N", "N or more" or "N to M": how many inputs or outputs a schema allows.
+static std::string describeCount(int min, int max) {
+  if (min == max)
+    return std::to_string(min);
+  if (max == std::numeric_limits<int>::max())
+    return std::to_string(min) + " or more";
+  return std::to_string(min) + " to " + std::to_string(max);
+}
+
+/// Refuses a default-domain node with more or fewer inputs or outputs than its op's schema
+/// at `opset` allows, as the ONNX checker and onnxruntime do (a Mul of three inputs, a Relu
+/// of none). libonnx holds the schemas up to its newest opset: nodes of newer models are
+/// left to the checks of moec's own inference and legalization.
+static LogicalResult checkArity(const ::onnx::NodeProto &node, std::optional<int64_t> opset,
+                                Location loc, StringRef what) {
+  const auto &versions = ::onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto known = versions.find(::onnx::ONNX_DOMAIN);
+  if (!opset || known == versions.end() || *opset > known->second.second)
+    return success();
+  const ::onnx::OpSchema *schema =
+      ::onnx::OpSchemaRegistry::Schema(node.op_type(), int(*opset), ::onnx::ONNX_DOMAIN);
+  if (!schema)
+    return success(); // An op type moec does not know is named by legalization.
+  for (auto [kind, count, min, max] :
+       {std::make_tuple("inputs", node.input_size(), schema->min_input(), schema->max_input()),
+        std::make_tuple("outputs", node.output_size(), schema->min_output(),
+                        schema->max_output())})
+    if (count < min || count > max)
+      return emitError(loc) << what << ": " << count << " " << kind << ", but "
+                            << node.op_type() << " of opset " << *opset << " takes "
+                            << describeCount(min, max);
+  return success();
+}
+
 LogicalResult Importer::importNode(const ::onnx::NodeProto &node, int index, Scope &scope) {
   Location loc = nodeLoc(node, index);
   std::string what = describeNode(node, index);
@@ -774,6 +810,9 @@ LogicalResult Importer::importNode(const ::onnx::NodeProto &node, int index, Sco
   for (size_t i = 0; i < graphs.size(); ++i)
     state.addRegion();
   Operation *op = builder.create(state);
+  if (isDefaultDomain(node.domain()) &&
+      failed(checkArity(node, cast<moec::onnx::NodeOp>(op).getOpsetVersion(), loc, what)))
+    return failure();
 
   for (auto [graph, region] : llvm::zip(graphs, op->getRegions()))
     if (failed(importSubgraph(*graph, region, scope, loc)))

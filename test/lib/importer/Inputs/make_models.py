@@ -426,6 +426,29 @@ def output_twice():
                  [tensor_info("y", TensorProto.FLOAT, [2])])
 
 
+def one_node(node, inputs=(("x", TensorProto.FLOAT, [2]),)):
+    """A model of `node` alone: its outputs are the graph's, without declared shapes."""
+    return model([node], [tensor_info(*spec) for spec in inputs],
+                 [tensor_info(name, TensorProto.FLOAT, None) for name in node.output])
+
+
+# Nodes with more or fewer inputs or outputs than their op takes (onnxruntime refuses each).
+def mul_three_inputs():
+    return one_node(helper.make_node("Mul", ["x", "x", "x"], ["y"], name="mul"))
+
+
+def transpose_two_inputs():
+    return one_node(helper.make_node("Transpose", ["x", "x"], ["y"], name="transpose"))
+
+
+def relu_no_input():
+    return one_node(helper.make_node("Relu", [], ["y"], name="relu"))
+
+
+def split_no_output():
+    return one_node(helper.make_node("Split", ["x"], [], name="split"))
+
+
 def undefined_output():
     node = helper.make_node("Relu", ["x"], ["y"], name="relu")
     return model([node], [tensor_info("x", TensorProto.FLOAT, [2])],

@@ -19,6 +19,7 @@
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <optional>
@@ -214,6 +215,8 @@ bool linkOutput(ArrayRef<char> object, const OutputFile &output, moec::LinkedArt
     emitError(context) << "cannot create a temporary file: " << error.message();
     return false;
   }
+  // Removed on SIGINT, SIGTERM and SIGHUP too: it is the size of the weights.
+  sys::RemoveFileOnSignal(objectPath);
   {
     raw_fd_ostream os(objectFD, /*shouldClose=*/true);
     os.write(object.data(), object.size());
@@ -221,6 +224,7 @@ bool linkOutput(ArrayRef<char> object, const OutputFile &output, moec::LinkedArt
   std::string error;
   bool linked = moec::linkWithRuntime(objectPath, output.getWritePath(), artifact, error);
   sys::fs::remove(objectPath);
+  sys::DontRemoveFileOnSignal(objectPath);
   if (!linked)
     emitError(context) << error;
   return linked;
@@ -291,6 +295,12 @@ moec::CompileStatus moec::compileFile(StringRef inputPath, StringRef outputPath,
   if (linked && outputPath == "-") {
     emitError(context) << "an executable or library cannot be written to stdout; name a file";
     return CompileStatus::Unavailable;
+  }
+  // Written over, the model would be lost (through a link or another spelling, too).
+  bool sameFile = false;
+  if (outputPath != "-" && !sys::fs::equivalent(inputPath, outputPath, sameFile) && sameFile) {
+    emitError(context, outputPath) << "cannot write the output: it is the input model";
+    return CompileStatus::BadInput;
   }
   OutputFile output(context);
   if (!output.open(outputPath))

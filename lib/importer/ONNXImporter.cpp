@@ -1246,9 +1246,23 @@ FailureOr<MappedFile> Importer::mapFile(StringRef location, Location loc, String
   if (it != mappedFiles.end())
     return it->second;
 
-  SmallString<256> path(externalDataDir);
+  SmallString<256> path(externalDataDir), resolved, folder;
   llvm::sys::path::append(path, location);
-  llvm::Expected<llvm::sys::fs::file_t> file = llvm::sys::fs::openNativeFileForRead(path);
+  // Symbolic links are followed before the file is opened: the one resolved must still
+  // lie inside the model's folder, and be a regular file (opening a FIFO would block).
+  if (std::error_code error = llvm::sys::fs::real_path(path, resolved))
+    return emitError(loc) << what << ": cannot open external data file '" << location
+                          << "': " << error.message();
+  if (std::error_code error =
+          llvm::sys::fs::real_path(externalDataDir.empty() ? "." : externalDataDir, folder))
+    return emitError(loc) << what << ": cannot resolve the model's folder: " << error.message();
+  if (!StringRef(resolved).starts_with((folder + "/").str()))
+    return emitError(loc) << what << ": external data file '" << location << "' resolves to '"
+                          << resolved << "', outside the model's folder";
+  if (!llvm::sys::fs::is_regular_file(resolved))
+    return emitError(loc) << what << ": external data file '" << location
+                          << "' is not a regular file";
+  llvm::Expected<llvm::sys::fs::file_t> file = llvm::sys::fs::openNativeFileForRead(resolved);
   if (!file)
     return emitError(loc) << what << ": cannot open external data file '" << location
                           << "': " << llvm::toString(file.takeError());

@@ -6,6 +6,7 @@ ones write broken bytes on purpose.
 """
 import os
 import random
+import shutil
 import sys
 
 import numpy as np
@@ -144,6 +145,25 @@ def external_dotdot(out_dir):
 
 def external_nul(out_dir):
     return external_model(out_dir, locations={"w": "weights.bin\0../../secret"})
+
+
+def external_symlink(out_dir):
+    """weights.bin is a symbolic link to a file outside the model's folder (OUT_DIR-outside)."""
+    built = external_model(out_dir)
+    outside = out_dir.rstrip("/") + "-outside"
+    shutil.rmtree(outside, ignore_errors=True)
+    os.makedirs(outside)
+    os.rename(os.path.join(out_dir, "weights.bin"), os.path.join(outside, "weights.bin"))
+    os.symlink(os.path.abspath(os.path.join(outside, "weights.bin")),
+               os.path.join(out_dir, "weights.bin"))
+    return built
+
+
+def external_fifo(out_dir):
+    """The external data file is a FIFO, which nothing writes: reading it would block."""
+    built = external_model(out_dir, locations={"b": "pipe.bin"})
+    os.mkfifo(os.path.join(out_dir, "pipe.bin"))
+    return built
 
 
 def external_absolute(out_dir):

@@ -233,11 +233,17 @@ void writeOutputs(const ModelInfo &info, const std::vector<Tensor> &outputs,
                   const std::string &directory) {
   makeDirectories(directory);
   std::set<std::string> taken;
+  std::vector<std::string> written;
   for (size_t i = 0; i < outputs.size(); ++i) {
     std::string path = directory + "/" + outputFileName(info.outputs[i].name, i, taken);
     if (std::string error = writeNpyFile(path, outputs[i].dtype, outputs[i].shape, outputs[i].data);
-        !error.empty())
+        !error.empty()) {
+      // All outputs or none: a partial set would pass for a run's result.
+      for (const std::string &earlier : written)
+        std::remove(earlier.c_str());
       die(kExitUserError, error);
+    }
+    written.push_back(path);
   }
 }
 

@@ -282,8 +282,11 @@ std::string moec::rt::writeNpyFile(const std::string &path, DType dtype,
     ok = false;
     savedErrno = errno;
   }
-  if (!ok)
+  if (!ok) {
+    // A partial file would pass for an output.
+    std::remove(path.c_str());
     return "cannot write '" + path + "': " + std::strerror(savedErrno);
+  }
   return "";
 }
 

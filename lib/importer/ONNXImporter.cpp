@@ -713,26 +713,36 @@ static std::string describeCount(int min, int max) {
 
 /// Refuses a default-domain node with more or fewer inputs or outputs than its op's schema
 /// at `opset` allows, as the ONNX checker and onnxruntime do (a Mul of three inputs, a Relu
-/// of none). libonnx holds the schemas up to its newest opset: nodes of newer models are
-/// left to the checks of moec's own inference and legalization.
+/// of none). libonnx holds the schemas up to its newest opset: a node of a newer model is
+/// held to its op's newest schema there for the least it takes only (later opsets add
+/// optional inputs, e.g. Reduce*'s axes in 18), which is what legalization relies on.
 static LogicalResult checkArity(const ::onnx::NodeProto &node, std::optional<int64_t> opset,
                                 Location loc, StringRef what) {
   const auto &versions = ::onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
   auto known = versions.find(::onnx::ONNX_DOMAIN);
-  if (!opset || known == versions.end() || *opset > known->second.second)
+  if (!opset || known == versions.end())
     return success();
-  const ::onnx::OpSchema *schema =
-      ::onnx::OpSchemaRegistry::Schema(node.op_type(), int(*opset), ::onnx::ONNX_DOMAIN);
+  bool newer = *opset > known->second.second;
+  const ::onnx::OpSchema *schema = ::onnx::OpSchemaRegistry::Schema(
+      node.op_type(), int(std::min<int64_t>(*opset, known->second.second)), ::onnx::ONNX_DOMAIN);
   if (!schema)
     return success(); // An op type moec does not know is named by legalization.
+  int most = std::numeric_limits<int>::max();
   for (auto [kind, count, min, max] :
-       {std::make_tuple("inputs", node.input_size(), schema->min_input(), schema->max_input()),
+       {std::make_tuple("inputs", node.input_size(), schema->min_input(),
+                        newer ? most : schema->max_input()),
         std::make_tuple("outputs", node.output_size(), schema->min_output(),
-                        schema->max_output())})
+                        newer ? most : schema->max_output())})
     if (count < min || count > max)
       return emitError(loc) << what << ": " << count << " " << kind << ", but "
                             << node.op_type() << " of opset " << *opset << " takes "
                             << describeCount(min, max);
+  // An empty name omits an optional input; a required one must be there.
+  const std::vector<::onnx::OpSchema::FormalParameter> &formals = schema->inputs();
+  for (int i = 0, e = std::min<int>(node.input_size(), formals.size()); i < e; ++i)
+    if (node.input(i).empty() && formals[i].GetOption() == ::onnx::OpSchema::Single)
+      return emitError(loc) << what << ": input " << i << " ('" << formals[i].GetName()
+                            << "') is required, but its name is empty";
   return success();
 }
 

@@ -465,6 +465,18 @@ def relu_no_input():
     return one_node(helper.make_node("Relu", [], ["y"], name="relu"))
 
 
+def gather_one_input_opset18():
+    """Past libonnx's newest opset (17), the least number of inputs is still held."""
+    built = one_node(helper.make_node("Gather", ["x"], ["y"], name="gather"))
+    built.opset_import[0].version = 18
+    return built
+
+
+def gather_omitted_indices():
+    """A required input given the empty name that omits optional ones."""
+    return one_node(helper.make_node("Gather", ["x", ""], ["y"], name="gather"))
+
+
 def split_no_output():
     return one_node(helper.make_node("Split", ["x"], [], name="split"))
 

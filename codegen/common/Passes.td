@@ -44,6 +44,23 @@ def GenerateEntryPoint : Pass<"moec-generate-entry-point", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def LowerRuntimeChecks : Pass<"moec-lower-runtime-checks", "::mlir::ModuleOp"> {
+  let summary = "Lower `moe.check` to a call of the runtime when its condition fails";
+  let description = [{
+    Replaces every `moe.check` by an `scf.if` on the negated condition that calls the
+    runtime's `moec_rt_check_failed(message, value0, value1)` (include/moec-runtime/kernels.h)
+    with the message as a private string constant and the values as i64 (0 for an absent
+    one). The runtime prints the formatted message as one line and ends the program with
+    exit code 2; the code after the check never runs with the values that failed it.
+
+    Runs on host code, after bufferization and before scf is lowered to cf.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
 def LowerMoEKernelsToLoops : Pass<"moec-lower-moe-kernels-to-loops", "::mlir::ModuleOp"> {
   let summary = "Lower the kernel-level moe ops to GPU-mappable parallel loops on buffers";
   let description = [{

@@ -43,6 +43,7 @@ void moec::buildBufferizationPipeline(OpPassManager &pm, StringRef entry) {
 
 void moec::buildHostCodeToLLVMPipeline(OpPassManager &pm,
                                        function_ref<void(OpPassManager &)> beforeMemRefToLLVM) {
+  pm.addPass(createLowerRuntimeChecks());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Math without an LLVM intrinsic: integer powers become generated functions, the rest
   // (erf, ...) calls into libm.
@@ -55,7 +56,11 @@ void moec::buildHostCodeToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
   if (beforeMemRefToLLVM)
     beforeMemRefToLLVM(pm);
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // Allocations go through the runtime, which ends the program with one line where
+  // malloc fails (lib/runtime/core/Checks.cpp).
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }

@@ -7,6 +7,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Signals.h"
 
 #include <dlfcn.h>
 
@@ -80,6 +81,7 @@ bool moec::linkWithRuntime(StringRef objectPath, StringRef outputPath, LinkedArt
     error = "cannot create a temporary file: " + ec.message();
     return false;
   }
+  sys::RemoveFileOnSignal(linkLog);
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(linkLog), StringRef(linkLog)};
   std::string execError;
   int status = sys::ExecuteAndWait(*driver, args, std::nullopt, redirects, /*SecondsToWait=*/0,
@@ -88,6 +90,7 @@ bool moec::linkWithRuntime(StringRef objectPath, StringRef outputPath, LinkedArt
   if (auto buffer = MemoryBuffer::getFile(linkLog))
     linkerOutput = (*buffer)->getBuffer().trim().str();
   sys::fs::remove(linkLog);
+  sys::DontRemoveFileOnSignal(linkLog);
   if (status == 0)
     return true;
   error = "linking failed (" + *driver + ")";

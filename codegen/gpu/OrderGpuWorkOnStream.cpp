@@ -9,6 +9,7 @@
 #include "moec/Codegen/GPU/Passes.h"
 
 #include "GpuBufferUses.h"
+#include "moec/Dialect/MoE/MoE.h"
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -88,14 +89,14 @@ private:
 /// Whether host code running `op` may touch memory that queued GPU work uses, so that the
 /// host must wait for the stream first: an op with a memory effect on such a buffer, or an
 /// effect it does not name a buffer for (a call), or GPU work in its regions (which waits
-/// around itself). Allocating its own result, asserting and encoding a tensor map touch
-/// nothing queued.
+/// around itself). Allocating its own result, asserting or checking (moe.check, whose
+/// values were read before it) and encoding a tensor map touch nothing queued.
 static bool touchesQueuedMemory(Operation *op, const QueuedBuffers &queued) {
   if (goesOnStream(op))
     return true;
   // A tensor map holds the buffer's address and shape, not its contents: its declared read
   // (GpuLaunchMemoryEffects.cpp) only keeps the buffer alive for the deallocation.
-  if (isa<cf::AssertOp>(op) || moec::passesBuffersToKernels(op))
+  if (isa<cf::AssertOp, moec::moe::CheckOp>(op) || moec::passesBuffersToKernels(op))
     return false;
   if (op->getNumRegions() != 0 && op->hasTrait<OpTrait::HasRecursiveMemoryEffects>()) {
     WalkResult nested = op->walk([&](Operation *inner) {

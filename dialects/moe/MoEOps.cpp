@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
 
@@ -418,5 +419,36 @@ LogicalResult UnpermuteOp::verify() {
   if (!ShapedType::isDynamic(slots) && !ShapedType::isDynamic(pairs) && slots < pairs)
     return emitOpError() << "has " << slots << " expert_out rows, fewer than the " << pairs
                          << " (token, expert) pairs it combines";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CheckOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CheckOp::verify() {
+  // The runtime's moec_rt_check_failed takes two values.
+  constexpr size_t kMaxValues = 2;
+  if (getValues().size() > kMaxValues)
+    return emitOpError() << "takes at most " << kMaxValues << " values";
+  StringRef message = getMessage();
+  for (size_t brace = message.find('{'); brace != StringRef::npos;
+       brace = message.find('{', brace + 2)) {
+    if (message.substr(brace).starts_with("{{"))
+      continue;
+    StringRef rest = message.substr(brace);
+    if (rest.size() < 3 || rest[2] != '}' || rest[1] < '0' ||
+        size_t(rest[1] - '0') >= getValues().size())
+      return emitOpError() << "message has '{' at " << brace
+                           << " that is neither '{{' nor '{N}' for one of its "
+                           << getValues().size() << " values";
+  }
+  return success();
+}
+
+LogicalResult CheckOp::canonicalize(CheckOp op, PatternRewriter &rewriter) {
+  if (!matchPattern(op.getCondition(), m_One()))
+    return failure();
+  rewriter.eraseOp(op);
   return success();
 }

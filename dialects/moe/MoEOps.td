@@ -252,4 +252,38 @@ def MoE_UnpermuteOp : MoE_Op<"unpermute", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Run-time checks
+//===----------------------------------------------------------------------===//
+
+def MoE_CheckOp : MoE_Op<"check", [MemoryEffects<[MemWrite]>]> {
+  let summary = "Stops the program with one line when a run-time condition fails";
+  let description = [{
+    When `condition` is false, the program prints `message`, with `{0}` and `{1}`
+    replaced by the decimal values of the first and second of `values` (`{{` stands for
+    `{`), as one line on stderr and exits with code 2 (an executable; docs/executables.md),
+    writing no output. Legalization emits one for every relation between run-time values
+    that an ONNX op's spec requires and the compiled code relies on (an index within its
+    dimension, sizes that agree), naming the ONNX node in `message`; it is placed before
+    the loops that rely on it. `moec --unchecked` compiles without them.
+
+    The side effect keeps the check in place: it is neither removed nor moved past the
+    code it guards. A check whose condition is the constant true folds away.
+
+    Example:
+
+    ```mlir
+    moe.check %in_range, "node 'g' (Gather): index {0} is out of range for a dimension of size {1}"
+      (%index, %size : i64, index)
+    ```
+  }];
+  let arguments = (ins I1:$condition, StrAttr:$message,
+                       Variadic<AnySignlessIntegerOrIndex>:$values);
+  let assemblyFormat = [{
+    $condition `,` $message (`(` $values^ `:` type($values) `)`)? attr-dict
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizeMethod = 1;
+}
+
 #endif // MOEC_DIALECT_MOE_MOEOPS_TD

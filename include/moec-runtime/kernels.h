@@ -29,6 +29,11 @@ void moec_rt_parallel_for(int64_t n, void (*body)(void *ctx, int64_t begin, int6
 void moec_rt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
                    int64_t ldb, float *C, int64_t ldc, int accumulate);
 
+/* A run-time check failed (moe.check): `message` names the ONNX node and what does not
+ * hold, with "{0}" and "{1}" standing for value0 and value1 ("{{" for "{"). Does not
+ * return: the executable prints one line and exits with code 2. */
+void moec_rt_check_failed(const char *message, int64_t value0, int64_t value1);
+
 /* Mixture-of-Experts kernels: the kernel-level moe ops (dialects/moe/MoEOps.td), all
  * tensors row-major and contiguous. Enumerations are the moe dialect's: */
 enum {

@@ -20,6 +20,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <optional>
@@ -221,6 +222,8 @@ bool linkOutput(ArrayRef<char> object, const OutputFile &output, moec::LinkedArt
     emitError(context) << "cannot create a temporary file: " << error.message();
     return false;
   }
+  // Removed on SIGINT, SIGTERM and SIGHUP too: it is the size of the weights.
+  sys::RemoveFileOnSignal(objectPath);
   {
     raw_fd_ostream os(objectFD, /*shouldClose=*/true);
     os.write(object.data(), object.size());
@@ -229,6 +232,7 @@ bool linkOutput(ArrayRef<char> object, const OutputFile &output, moec::LinkedArt
   bool linked =
       moec::linkWithRuntime(objectPath, output.getWritePath(), artifact, runtimeLibraryDir, error);
   sys::fs::remove(objectPath);
+  sys::DontRemoveFileOnSignal(objectPath);
   if (!linked)
     emitError(context) << error;
   return linked;
@@ -301,6 +305,12 @@ moec::CompileStatus compileModel(function_ref<mlir::ModuleOp()> load, StringRef 
   if (linked && outputPath == "-") {
     emitError(context) << "an executable or library cannot be written to stdout; name a file";
     return CompileStatus::Unavailable;
+  }
+  // Written over, the model would be lost (through a link or another spelling, too).
+  bool sameFile = false;
+  if (outputPath != "-" && !sys::fs::equivalent(inputPath, outputPath, sameFile) && sameFile) {
+    emitError(context, outputPath) << "cannot write the output: it is the input model";
+    return CompileStatus::BadInput;
   }
   OutputFile output(context);
   if (!output.open(outputPath))

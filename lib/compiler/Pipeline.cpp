@@ -83,7 +83,9 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     // them as the model has them (com.microsoft.MoE); their new nodes need types.
     pm.addPass(createExpandContribOps());
     pm.addPass(createInferTypes());
-    pm.addPass(createLegalizeONNX());
+    LegalizeONNXOptions legalizeOptions;
+    legalizeOptions.runtimeChecks = options.runtimeChecks;
+    pm.addPass(createLegalizeONNX(legalizeOptions));
     pm.addPass(createDecomposeMoELayers());
     if (options.bf16ExpertMatmuls)
       pm.addPass(createGroupedMatmulToBF16());

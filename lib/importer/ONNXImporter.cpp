@@ -36,8 +36,10 @@
 
 #include <climits>
 #include <csignal>
+#include <limits>
 #include <memory>
 #include <queue>
+#include <tuple>
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -718,6 +720,50 @@ static bool isDefaultDomain(StringRef domain) {
   return domain.empty() || domain == "ai.onnx";
 }
 
+/// "N", "N or more" or "N to M": how many inputs or outputs a schema allows.
+static std::string describeCount(int min, int max) {
+  if (min == max)
+    return std::to_string(min);
+  if (max == std::numeric_limits<int>::max())
+    return std::to_string(min) + " or more";
+  return std::to_string(min) + " to " + std::to_string(max);
+}
+
+/// Refuses a default-domain node with more or fewer inputs or outputs than its op's schema
+/// at `opset` allows, as the ONNX checker and onnxruntime do (a Mul of three inputs, a Relu
+/// of none). libonnx holds the schemas up to its newest opset: a node of a newer model is
+/// held to its op's newest schema there for the least it takes only (later opsets add
+/// optional inputs, e.g. Reduce*'s axes in 18), which is what legalization relies on.
+static LogicalResult checkArity(const ::onnx::NodeProto &node, std::optional<int64_t> opset,
+                                Location loc, StringRef what) {
+  const auto &versions = ::onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto known = versions.find(::onnx::ONNX_DOMAIN);
+  if (!opset || known == versions.end())
+    return success();
+  bool newer = *opset > known->second.second;
+  const ::onnx::OpSchema *schema = ::onnx::OpSchemaRegistry::Schema(
+      node.op_type(), int(std::min<int64_t>(*opset, known->second.second)), ::onnx::ONNX_DOMAIN);
+  if (!schema)
+    return success(); // An op type moec does not know is named by legalization.
+  int most = std::numeric_limits<int>::max();
+  for (auto [kind, count, min, max] :
+       {std::make_tuple("inputs", node.input_size(), schema->min_input(),
+                        newer ? most : schema->max_input()),
+        std::make_tuple("outputs", node.output_size(), schema->min_output(),
+                        newer ? most : schema->max_output())})
+    if (count < min || count > max)
+      return emitError(loc) << what << ": " << count << " " << kind << ", but "
+                            << node.op_type() << " of opset " << *opset << " takes "
+                            << describeCount(min, max);
+  // An empty name omits an optional input; a required one must be there.
+  const std::vector<::onnx::OpSchema::FormalParameter> &formals = schema->inputs();
+  for (int i = 0, e = std::min<int>(node.input_size(), formals.size()); i < e; ++i)
+    if (node.input(i).empty() && formals[i].GetOption() == ::onnx::OpSchema::Single)
+      return emitError(loc) << what << ": input " << i << " ('" << formals[i].GetName()
+                            << "') is required, but its name is empty";
+  return success();
+}
+
 LogicalResult Importer::importNode(const ::onnx::NodeProto &node, int index, Scope &scope) {
   Location loc = nodeLoc(node, index);
   std::string what = describeNode(node, index);
@@ -792,6 +838,9 @@ LogicalResult Importer::importNode(const ::onnx::NodeProto &node, int index, Sco
   for (size_t i = 0; i < graphs.size(); ++i)
     state.addRegion();
   Operation *op = builder.create(state);
+  if (isDefaultDomain(node.domain()) &&
+      failed(checkArity(node, cast<moec::onnx::NodeOp>(op).getOpsetVersion(), loc, what)))
+    return failure();
 
   for (auto [graph, region] : llvm::zip(graphs, op->getRegions()))
     if (failed(importSubgraph(*graph, region, scope, loc)))
@@ -1225,9 +1274,23 @@ FailureOr<MappedFile> Importer::mapFile(StringRef location, Location loc, String
   if (it != mappedFiles.end())
     return it->second;
 
-  SmallString<256> path(externalDataDir);
+  SmallString<256> path(externalDataDir), resolved, folder;
   llvm::sys::path::append(path, location);
-  llvm::Expected<llvm::sys::fs::file_t> file = llvm::sys::fs::openNativeFileForRead(path);
+  // Symbolic links are followed before the file is opened: the one resolved must still
+  // lie inside the model's folder, and be a regular file (opening a FIFO would block).
+  if (std::error_code error = llvm::sys::fs::real_path(path, resolved))
+    return emitError(loc) << what << ": cannot open external data file '" << location
+                          << "': " << error.message();
+  if (std::error_code error =
+          llvm::sys::fs::real_path(externalDataDir.empty() ? "." : externalDataDir, folder))
+    return emitError(loc) << what << ": cannot resolve the model's folder: " << error.message();
+  if (!StringRef(resolved).starts_with((folder + "/").str()))
+    return emitError(loc) << what << ": external data file '" << location << "' resolves to '"
+                          << resolved << "', outside the model's folder";
+  if (!llvm::sys::fs::is_regular_file(resolved))
+    return emitError(loc) << what << ": external data file '" << location
+                          << "' is not a regular file";
+  llvm::Expected<llvm::sys::fs::file_t> file = llvm::sys::fs::openNativeFileForRead(resolved);
   if (!file)
     return emitError(loc) << what << ": cannot open external data file '" << location
                           << "': " << llvm::toString(file.takeError());

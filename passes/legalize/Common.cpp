@@ -2,12 +2,12 @@
 
 #include "Common.h"
 
+#include "moec/Dialect/MoE/MoE.h"
 #include "moec/Dialect/ONNX/ConstantValues.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Support/DebugStringHelper.h"
-#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
@@ -36,11 +36,30 @@ Type Node::getResultElementType(unsigned index) const {
   return getElementTypeOrSelf(op.getResult(index).getType());
 }
 
-LogicalResult Node::fail(const Twine &message) const {
+/// "node 'NAME' (OP_TYPE)", how every message about a node starts.
+static std::string describeNode(onnx::NodeOp op) {
   StringRef name = op.getName();
-  op.emitError() << "node '" << (name.empty() ? StringRef("<unnamed>") : name) << "' ("
-                 << op.getOpType() << "): " << message;
+  return ("node '" + (name.empty() ? StringRef("<unnamed>") : name) + "' (" + op.getOpType() +
+          ")")
+      .str();
+}
+
+LogicalResult Node::fail(const Twine &message) const {
+  op.emitError() << describeNode(op) << ": " << message;
   return failure();
+}
+
+void Node::check(OpBuilder &builder, Location loc, Value holds, const Twine &message,
+                 ValueRange values) const {
+  // The node's name and op type are the model's text: their braces are not placeholders.
+  std::string text;
+  for (char c : describeNode(op)) {
+    text.push_back(c);
+    if (c == '{')
+      text.push_back('{');
+  }
+  moe::CheckOp::create(builder, loc, holds, builder.getStringAttr(text + ": " + message.str()),
+                       values);
 }
 
 //===----------------------------------------------------------------------===//
@@ -121,7 +140,7 @@ std::optional<int64_t> moec::legalize::normalizeAxis(int64_t axis, int64_t rank)
 }
 
 Value moec::legalize::buildElementwise(
-    OpBuilder &builder, Location loc, RankedTensorType resultType, ValueRange operands,
+    const Node &node, OpBuilder &builder, Location loc, RankedTensorType resultType, ValueRange operands,
     function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
   int64_t rank = resultType.getRank();
   MLIRContext *context = builder.getContext();
@@ -170,8 +189,9 @@ Value moec::legalize::buildElementwise(
       Value expected = getValueOrCreateConstantIndexOp(builder, loc, sizes[dim]);
       Value equal =
           arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::eq, actual, expected);
-      cf::AssertOp::create(builder, loc, equal,
-                           "a dynamic dimension does not match its broadcast partner");
+      node.check(builder, loc, equal,
+                 "cannot broadcast dimension " + Twine(operandDim) + " of size {0} against {1}",
+                 ValueRange{actual, expected});
     }
   }
 
@@ -198,6 +218,48 @@ Value moec::legalize::buildElementwise(
         linalg::YieldOp::create(nested, nestedLoc, result);
       });
   return castToType(builder, loc, generic.getResult(0), resultType);
+}
+
+LogicalResult moec::legalize::requireDim(const Node &node, OpBuilder &b, Location loc, Value value,
+                         StringRef valueName, int64_t dim, Value bound, StringRef boundName,
+                         int64_t boundDim, bool atMost) {
+  int64_t size = llvm::cast<RankedTensorType>(value.getType()).getDimSize(dim);
+  int64_t boundSize = llvm::cast<RankedTensorType>(bound.getType()).getDimSize(boundDim);
+  auto message = [&](const Twine &sizeText, const Twine &boundText) {
+    return ("dimension " + Twine(dim) + " of " + valueName + " is " + sizeText +
+            (atMost ? ", larger than " : ", not ") + "dimension " + Twine(boundDim) + " of " +
+            boundName + " (" + boundText + ")")
+        .str();
+  };
+  if (!ShapedType::isDynamic(size) && !ShapedType::isDynamic(boundSize)) {
+    if (atMost ? size <= boundSize : size == boundSize)
+      return success();
+    return node.fail(message(Twine(size), Twine(boundSize)));
+  }
+  Value actual = tensor::DimOp::create(b, loc, value, dim);
+  Value limit = tensor::DimOp::create(b, loc, bound, boundDim);
+  Value holds = arith::CmpIOp::create(b, loc, atMost ? arith::CmpIPredicate::ule : arith::CmpIPredicate::eq, actual, limit);
+  node.check(b, loc, holds, message("{0}", "{1}"), ValueRange{actual, limit});
+  return success();
+}
+
+Value moec::legalize::normalizeRuntimeAxis(const Node &node, OpBuilder &builder, Location loc,
+                                          Value axis, int64_t rank) {
+  Type type = axis.getType();
+  auto constant = [&](int64_t value) {
+    return arith::ConstantOp::create(builder, loc, builder.getIntegerAttr(type, value));
+  };
+  Value rankValue = constant(rank);
+  Value zero = constant(0);
+  Value negative = arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::slt, axis, zero);
+  Value normalized = arith::SelectOp::create(
+      builder, loc, negative, arith::AddIOp::create(builder, loc, axis, rankValue), axis);
+  Value inRange = arith::AndIOp::create(
+      builder, loc,
+      arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::sge, normalized, zero),
+      arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::slt, normalized, rankValue));
+  node.check(builder, loc, inRange, "axis {0} is out of range for rank " + Twine(rank), axis);
+  return normalized;
 }
 
 TypedAttr moec::legalize::retypeElements(ElementsAttr elements, RankedTensorType type) {

@@ -43,6 +43,12 @@ public:
   /// Emits "node 'NAME' (OP_TYPE): MESSAGE" on the node and returns failure.
   mlir::LogicalResult fail(const llvm::Twine &message) const;
 
+  /// Emits a `moe.check` that `holds` (an i1) at run time, whose failure stops the program
+  /// with "node 'NAME' (OP_TYPE): MESSAGE", `{0}` and `{1}` in MESSAGE standing for
+  /// `values` (at most two integers or indices).
+  void check(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value holds,
+             const llvm::Twine &message, mlir::ValueRange values = {}) const;
+
 private:
   // Op handles are cheap values whose accessors are not const.
   mutable onnx::NodeOp op;
@@ -101,9 +107,9 @@ public:
 /// Builds `result[i...] = body(operand_0[j...], ...)` over `resultType`, numpy-broadcasting
 /// the operands (right-aligned; a static size-1 dimension is broadcast). A dynamic
 /// dimension is never assumed to be 1: it must equal the result's, which is checked at
-/// run time.
+/// run time, failing with a message that names `node`.
 mlir::Value buildElementwise(
-    mlir::OpBuilder &builder, mlir::Location loc, mlir::RankedTensorType resultType,
+    const Node &node, mlir::OpBuilder &builder, mlir::Location loc, mlir::RankedTensorType resultType,
     mlir::ValueRange operands,
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)> body);
 
@@ -134,6 +140,20 @@ inline constexpr int64_t kNewestSupportedOpset = 22;
 /// Normalizes an ONNX axis (negative counts from the end) into [0, rank), or nothing if it
 /// is out of range.
 std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank);
+
+/// Requires dimension `dim` of `value` to equal (or, with `atMost`, not to exceed)
+/// dimension `boundDim` of `bound`, as the node's spec does: a compile-time error when both
+/// are static, else a run-time check; the message calls them `valueName` and `boundName`.
+mlir::LogicalResult requireDim(const Node &node, mlir::OpBuilder &b, mlir::Location loc,
+                               mlir::Value value, llvm::StringRef valueName, int64_t dim,
+                               mlir::Value bound, llvm::StringRef boundName, int64_t boundDim,
+                               bool atMost);
+
+/// Normalizes an ONNX axis known only at run time (an integer or index scalar) into
+/// [0, rank), checking at run time that it lies in [-rank, rank) (the message names
+/// `node`).
+mlir::Value normalizeRuntimeAxis(const Node &node, mlir::OpBuilder &builder, mlir::Location loc,
+                                 mlir::Value axis, int64_t rank);
 
 /// Pattern families, one file each.
 void populateConstantPatterns(mlir::RewritePatternSet &patterns,

@@ -136,7 +136,7 @@ NodePattern::RewriteFn elementwise(ScalarFn fn) {
         operands.push_back(input);
     RankedTensorType resultType = node.getResultType(0);
     Value result = buildElementwise(
-        rewriter, node->getLoc(), resultType, operands,
+        node, rewriter, node->getLoc(), resultType, operands,
         [&](OpBuilder &b, Location loc, ValueRange args) {
           return fn(b, loc, args, node, resultType.getElementType());
         });

@@ -17,6 +17,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace moec;
 using namespace moec::legalize;
@@ -143,6 +145,90 @@ Value writeEachNonZero(
 
 int64_t rankOf(Value value) { return llvm::cast<RankedTensorType>(value.getType()).getRank(); }
 
+/// The smallest and the largest element of the integer tensor `indices` as i64 tensors:
+/// 0-d, or with `perTupleElement` one per position along the last dimension (the index
+/// tuples of GatherND and ScatterND). One pass over `indices`.
+std::pair<Value, Value> indexExtremes(OpBuilder &b, Location loc, Value indices, bool isUnsigned,
+                                      bool perTupleElement) {
+  int64_t rank = rankOf(indices);
+  Type i64 = b.getI64Type();
+  SmallVector<OpFoldResult> sizes;
+  SmallVector<AffineExpr> kept;
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::reduction);
+  if (perTupleElement) {
+    sizes.push_back(tensor::getMixedSize(b, loc, indices, rank - 1));
+    kept.push_back(b.getAffineDimExpr(rank - 1));
+    iterators.back() = utils::IteratorType::parallel;
+  }
+  auto filled = [&](int64_t value) {
+    Value empty = tensor::EmptyOp::create(b, loc, sizes, i64);
+    Value constant = arith::ConstantIntOp::create(b, loc, value, 64);
+    return linalg::FillOp::create(b, loc, constant, empty).getResult(0);
+  };
+  Value minInit = filled(std::numeric_limits<int64_t>::max());
+  Value maxInit = filled(std::numeric_limits<int64_t>::min());
+  AffineMap extremeMap = AffineMap::get(rank, 0, kept, b.getContext());
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank), extremeMap, extremeMap};
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{minInit.getType(), maxInit.getType()}, indices,
+      ValueRange{minInit, maxInit}, maps, iterators,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value index = args[0];
+        if (index.getType() != nb.getI64Type())
+          index = isUnsigned ? Value(arith::ExtUIOp::create(nb, nl, nb.getI64Type(), index))
+                             : Value(arith::ExtSIOp::create(nb, nl, nb.getI64Type(), index));
+        linalg::YieldOp::create(nb, nl,
+                                ValueRange{arith::MinSIOp::create(nb, nl, args[1], index),
+                                           arith::MaxSIOp::create(nb, nl, args[2], index)});
+      });
+  return {generic.getResult(0), generic.getResult(1)};
+}
+
+/// Checks at run time that the indices whose extremes are `min` and `max` (i64) lie in
+/// [-size, size) for data dimension `dim` of `size` (an index), as ONNX requires; the
+/// message gives the first extreme outside.
+void checkIndexExtremes(const Node &node, OpBuilder &b, Location loc, Value min, Value max,
+                        Value size, int64_t dim) {
+  Value bound = arith::IndexCastOp::create(b, loc, b.getI64Type(), size);
+  Value lowest = arith::SubIOp::create(b, loc, arith::ConstantIntOp::create(b, loc, 0, 64), bound);
+  Value minInRange = arith::CmpIOp::create(b, loc, Pred::sge, min, lowest);
+  Value maxInRange = arith::CmpIOp::create(b, loc, Pred::slt, max, bound);
+  Value inRange = arith::AndIOp::create(b, loc, minInRange, maxInRange);
+  Value offending = arith::SelectOp::create(b, loc, maxInRange, min, max);
+  node.check(b, loc, inRange,
+             "index {0} is out of range for dimension " + Twine(dim) + " of data (size {1})",
+             ValueRange{offending, bound});
+}
+
+/// Checks at run time that every element of `indices` (input 1 of the node) lies in
+/// [-size, size) for data dimension `dim` of `size`.
+void checkIndicesInRange(const Node &node, OpBuilder &b, Location loc, Value indices, Value size,
+                         int64_t dim) {
+  if (!getElementTypeOrSelf(indices.getType()).isInteger())
+    return;
+  auto [min, max] = indexExtremes(b, loc, indices,
+                                  node.getInputElementType(1).isUnsignedInteger(), false);
+  checkIndexExtremes(node, b, loc, tensor::ExtractOp::create(b, loc, min, ValueRange{}),
+                     tensor::ExtractOp::create(b, loc, max, ValueRange{}), size, dim);
+}
+
+/// Checks at run time that element j of every index tuple along the last dimension of
+/// `indices` (input 1 of the node; its last dimension already known to be `length`) lies
+/// in [-size, size) for data dimension `firstDim + j`.
+void checkIndexTuplesInRange(const Node &node, OpBuilder &b, Location loc, Value indices,
+                             int64_t length, ArrayRef<Value> dataSizes, int64_t firstDim) {
+  if (!getElementTypeOrSelf(indices.getType()).isInteger())
+    return;
+  auto [min, max] =
+      indexExtremes(b, loc, indices, node.getInputElementType(1).isUnsignedInteger(), true);
+  for (int64_t j = 0; j < length; ++j) {
+    Value position = arith::ConstantIndexOp::create(b, loc, j);
+    checkIndexExtremes(node, b, loc, tensor::ExtractOp::create(b, loc, min, position),
+                       tensor::ExtractOp::create(b, loc, max, position), dataSizes[firstDim + j],
+                       firstDim + j);
+  }
+}
+
 /// `value` as a dense constant if it is a small integer constant (indices, a depth), or
 /// else `value` itself. Reads of dense constants fold; reads of the resource constants the
 /// importer makes do not, and a rank-0 one even crashes the host lowering (see the report).
@@ -210,6 +296,7 @@ struct LegalizeGather : IndexingPattern {
       return failure();
     int64_t indicesRank = rankOf(indices);
     SmallVector<Value> dataSizes = indexSizes(b, loc, data);
+    checkIndicesInRange(node, b, loc, indices, dataSizes[*axis], *axis);
     SmallVector<Value> sizes(dataSizes.begin(), dataSizes.begin() + *axis);
     llvm::append_range(sizes, indexSizes(b, loc, indices));
     sizes.append(dataSizes.begin() + *axis + 1, dataSizes.end());
@@ -237,7 +324,12 @@ struct LegalizeGatherElements : IndexingPattern {
       return failure();
     if (rankOf(indices) != rankOf(data))
       return node.fail("indices must have the rank of data");
+    for (int64_t dim = 0; dim < rankOf(data); ++dim)
+      if (dim != *axis &&
+          failed(requireDim(node, b, loc, indices, "indices", dim, data, "data", dim, true)))
+        return failure();
     Value axisSize = tensor::DimOp::create(b, loc, data, *axis);
+    checkIndicesInRange(node, b, loc, indices, axisSize, *axis);
     Type elementType = node.getResultType(0).getElementType();
     return generate(b, loc, indexSizes(b, loc, indices), elementType,
                     [&](OpBuilder &nb, Location nl, ValueRange ivs) {
@@ -252,9 +344,11 @@ struct LegalizeGatherElements : IndexingPattern {
 /// The length of the index tuples along the last dimension of GatherND / ScatterND
 /// indices, given the data dimensions they may index and the rank of the tensor laid out
 /// like the indices' leading dimensions followed by the unindexed data dimensions (the
-/// result / the updates). The ranks determine it, so that dimension may be dynamic.
-FailureOr<int64_t> getIndexTupleLength(const Node &node, Value indices, int64_t indexableRank,
-                                       Value laidOut, StringRef laidOutName) {
+/// result / the updates). The ranks determine it, so that dimension may be dynamic: then
+/// it is checked at run time.
+FailureOr<int64_t> getIndexTupleLength(const Node &node, OpBuilder &b, Location loc,
+                                       Value indices, int64_t indexableRank, Value laidOut,
+                                       StringRef laidOutName) {
   int64_t indicesRank = rankOf(indices);
   if (indicesRank < 1)
     return node.fail("indices must have rank 1 or more");
@@ -263,10 +357,20 @@ FailureOr<int64_t> getIndexTupleLength(const Node &node, Value indices, int64_t 
     return node.fail("the ranks of indices and " + laidOutName + " give index tuples of length " +
                      Twine(length) + ", outside [1, " + Twine(indexableRank) + "]");
   int64_t declared = llvm::cast<RankedTensorType>(indices.getType()).getDimSize(indicesRank - 1);
-  if (!ShapedType::isDynamic(declared) && declared != length)
-    return node.fail("the last dimension of indices is " + Twine(declared) +
-                     ", but the ranks of indices and " + laidOutName +
-                     " give index tuples of length " + Twine(length));
+  auto message = [&](const Twine &declaredText) {
+    return ("the last dimension of indices is " + declaredText + ", but the ranks of indices and " +
+            laidOutName + " give index tuples of length " + Twine(length))
+        .str();
+  };
+  if (!ShapedType::isDynamic(declared)) {
+    if (declared != length)
+      return node.fail(message(Twine(declared)));
+    return length;
+  }
+  Value actual = tensor::DimOp::create(b, loc, indices, indicesRank - 1);
+  Value holds = arith::CmpIOp::create(b, loc, Pred::eq, actual,
+                                      arith::ConstantIndexOp::create(b, loc, length));
+  node.check(b, loc, holds, message("{0}"), actual);
   return length;
 }
 
@@ -300,11 +404,15 @@ struct LegalizeGatherND : IndexingPattern {
     if (batchDims < 0 || batchDims >= std::min(dataRank, indicesRank))
       return node.fail("batch_dims " + Twine(batchDims) +
                        " must be below the ranks of data and indices");
-    FailureOr<int64_t> length = getIndexTupleLength(node, indices, dataRank - batchDims,
-                                                    node.getOp().getResult(0), "the result");
+    FailureOr<int64_t> length = getIndexTupleLength(
+        node, b, loc, indices, dataRank - batchDims, node.getOp().getResult(0), "the result");
     if (failed(length))
       return failure();
+    for (int64_t dim = 0; dim < batchDims; ++dim)
+      if (failed(requireDim(node, b, loc, indices, "indices", dim, data, "data", dim, false)))
+        return failure();
     SmallVector<Value> dataSizes = indexSizes(b, loc, data);
+    checkIndexTuplesInRange(node, b, loc, indices, *length, dataSizes, batchDims);
     SmallVector<Value> sizes = indexSizes(b, loc, indices);
     sizes.pop_back();
     sizes.append(dataSizes.begin() + batchDims + *length, dataSizes.end());
@@ -372,7 +480,7 @@ struct ScatterPattern : IndexingPattern {
       return failure();
     Value data = inputs[0], indices = inputs[1], updates = inputs[2];
     SmallVector<Value> dataSizes = indexSizes(b, loc, data);
-    auto target = getTarget(node, data, indices, updates, dataSizes);
+    auto target = getTarget(node, b, loc, data, indices, updates, dataSizes);
     if (failed(target))
       return failure();
     bool reduces = node->getStringAttr("reduction", "none") != "none";
@@ -394,8 +502,10 @@ struct ScatterPattern : IndexingPattern {
   }
 
   using Target = std::function<SmallVector<Value>(OpBuilder &, Location, ValueRange)>;
-  /// Where the update at a position lands in data.
-  virtual FailureOr<Target> getTarget(const Node &node, Value data, Value indices, Value updates,
+  /// Where the update at a position lands in data; checks at run time, with `b`, that
+  /// every update lands inside data.
+  virtual FailureOr<Target> getTarget(const Node &node, OpBuilder &b, Location loc, Value data,
+                                      Value indices, Value updates,
                                       ArrayRef<Value> dataSizes) const = 0;
 };
 
@@ -404,14 +514,23 @@ struct ScatterPattern : IndexingPattern {
 struct LegalizeScatterElements : ScatterPattern {
   using ScatterPattern::ScatterPattern;
 
-  FailureOr<Target> getTarget(const Node &node, Value data, Value indices, Value updates,
+  FailureOr<Target> getTarget(const Node &node, OpBuilder &b, Location loc, Value data,
+                              Value indices, Value updates,
                               ArrayRef<Value> dataSizes) const override {
     FailureOr<int64_t> axis = getAxis(node, 0, rankOf(data));
     if (failed(axis))
       return failure();
     if (rankOf(indices) != rankOf(data) || rankOf(updates) != rankOf(data))
       return node.fail("indices and updates must have the rank of data");
+    for (int64_t dim = 0; dim < rankOf(data); ++dim) {
+      if (failed(requireDim(node, b, loc, updates, "updates", dim, indices, "indices", dim,
+                            false)) ||
+          (dim != *axis &&
+           failed(requireDim(node, b, loc, indices, "indices", dim, data, "data", dim, true))))
+        return failure();
+    }
     Value axisSize = dataSizes[*axis];
+    checkIndicesInRange(node, b, loc, indices, axisSize, *axis);
     int64_t axisValue = *axis;
     return Target([=](OpBuilder &b, Location loc, ValueRange ivs) {
       Value index = tensor::ExtractOp::create(b, loc, indices, ivs);
@@ -427,12 +546,23 @@ struct LegalizeScatterND : ScatterPattern {
   LegalizeScatterND(const TypeConverter &converter, MLIRContext *context)
       : ScatterPattern("ScatterND", converter, context) {}
 
-  FailureOr<Target> getTarget(const Node &node, Value data, Value indices, Value updates,
+  FailureOr<Target> getTarget(const Node &node, OpBuilder &b, Location loc, Value data,
+                              Value indices, Value updates,
                               ArrayRef<Value> dataSizes) const override {
     int64_t dataRank = rankOf(data), indicesRank = rankOf(indices);
-    FailureOr<int64_t> length = getIndexTupleLength(node, indices, dataRank, updates, "updates");
+    FailureOr<int64_t> length =
+        getIndexTupleLength(node, b, loc, indices, dataRank, updates, "updates");
     if (failed(length))
       return failure();
+    // updates is laid out as indices' leading dimensions, then data's after the tuple's.
+    for (int64_t dim = 0; dim < rankOf(updates); ++dim) {
+      bool fromIndices = dim < indicesRank - 1;
+      if (failed(requireDim(node, b, loc, updates, "updates", dim, fromIndices ? indices : data,
+                            fromIndices ? "indices" : "data",
+                            fromIndices ? dim : dim - (indicesRank - 1) + *length, false)))
+        return failure();
+    }
+    checkIndexTuplesInRange(node, b, loc, indices, *length, dataSizes, 0);
     SmallVector<Value> sizes(dataSizes);
     int64_t lengthValue = *length;
     return Target([=](OpBuilder &b, Location loc, ValueRange ivs) {

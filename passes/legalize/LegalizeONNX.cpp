@@ -76,6 +76,8 @@ static LogicalResult checkOpsetSupported(ModuleOp module) {
 
 namespace {
 struct LegalizeONNX : moec::impl::LegalizeONNXBase<LegalizeONNX> {
+  using LegalizeONNXBase::LegalizeONNXBase;
+
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     ModuleOp module = getOperation();
@@ -134,7 +136,9 @@ struct LegalizeONNX : moec::impl::LegalizeONNXBase<LegalizeONNX> {
       return failure();
     });
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    if (!runtimeChecks)
+      module.walk([](moe::CheckOp check) { check.erase(); });
   }
 };
 } // namespace

@@ -127,6 +127,10 @@ struct LegalizeMatMul : NodePattern {
       return node.fail("only floating-point MatMul is supported, not " +
                        debugString(lhsType.getElementType()));
     RankedTensorType resultType = node.getResultType(0);
+    // The loops run over K as the first input has it.
+    int64_t lhsK = lhsType.getRank() - 1, rhsK = std::max<int64_t>(rhsType.getRank() - 2, 0);
+    if (failed(requireDim(node, rewriter, loc, rhs, "B", rhsK, lhs, "A", lhsK, false)))
+      return failure();
 
     // The common transformer case, activations [..., K] times a weight [K, N]: fold the
     // leading dimensions into M so that one 2-D GEMM does the work.
@@ -191,6 +195,8 @@ struct LegalizeGemm : NodePattern {
     };
     Value a = transposed(inputs[0], node->getIntAttr("transA", 0));
     Value b = transposed(inputs[1], node->getIntAttr("transB", 0));
+    if (failed(requireDim(node, rewriter, loc, b, "op(B)", 0, a, "op(A)", 1, false)))
+      return failure();
     Value product = matmul2D(rewriter, loc, a, b, elementType);
     product = castToType(rewriter, loc, product, resultType);
 
@@ -204,7 +210,7 @@ struct LegalizeGemm : NodePattern {
     if (hasBias)
       operands.push_back(inputs[2]);
     Value result = buildElementwise(
-        rewriter, loc, resultType, operands, [&](OpBuilder &b, Location loc, ValueRange args) {
+        node, rewriter, loc, resultType, operands, [&](OpBuilder &b, Location loc, ValueRange args) {
           Value acc = args[0];
           if (alpha != 1.0)
             acc = arith::MulFOp::create(

@@ -84,7 +84,7 @@ struct LegalizeSoftmax : NodePattern {
     if (failed(reduced))
       return failure();
     Type computeType = computeFloatType(type->getElementType());
-    Value input = convertFloats(rewriter, loc, inputs[0], computeType);
+    Value input = convertFloats(node, rewriter, loc, inputs[0], computeType);
     Value max = maxOver(rewriter, loc, input, *reduced);
     Value sum = sumOver(rewriter, loc, input, *reduced, max,
                         [](OpBuilder &b, Location l, ValueRange args) -> Value {
@@ -165,14 +165,14 @@ struct LegalizeLayerNormalization : NodePattern {
     Type elementType = node->getIntAttr("stash_type", 1) == 1
                            ? computeFloatType(type->getElementType())
                            : type->getElementType();
-    Value input = convertFloats(rewriter, loc, inputs[0], elementType);
+    Value input = convertFloats(node, rewriter, loc, inputs[0], elementType);
 
     Value count = arith::SIToFPOp::create(
         rewriter, loc, elementType,
         arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(),
                                    reducedCount(rewriter, loc, input, reduced)));
     auto divideByCount = [&](Value sum) {
-      return buildElementwise(rewriter, loc, llvm::cast<RankedTensorType>(sum.getType()), sum,
+      return buildElementwise(node, rewriter, loc, llvm::cast<RankedTensorType>(sum.getType()), sum,
                               [&](OpBuilder &b, Location l, ValueRange args) -> Value {
                                 return arith::DivFOp::create(b, l, args[0], count);
                               });
@@ -189,7 +189,7 @@ struct LegalizeLayerNormalization : NodePattern {
                 }));
     double epsilon = node->getFloatAttr("epsilon", 1e-5);
     Value invStdDev = buildElementwise(
-        rewriter, loc, llvm::cast<RankedTensorType>(variance.getType()), variance,
+        node, rewriter, loc, llvm::cast<RankedTensorType>(variance.getType()), variance,
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
           // Not math.rsqrt: the host lowering makes it a call to a libm function that
           // does not exist.
@@ -211,7 +211,7 @@ struct LegalizeLayerNormalization : NodePattern {
       operands.push_back(inputs[2]);
     RankedTensorType yType = node.getResultType(0);
     Value y = buildElementwise(
-        rewriter, loc, yType, operands, [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+        node, rewriter, loc, yType, operands, [&](OpBuilder &b, Location l, ValueRange args) -> Value {
           Value result =
               arith::MulFOp::create(b, l, args[0], castFloat(b, l, args[1], elementType));
           if (hasBias)
@@ -232,7 +232,7 @@ struct LegalizeLayerNormalization : NodePattern {
         results.push_back(Value());
         continue;
       }
-      Value converted = convertFloats(rewriter, loc, statistic, resultType.getElementType());
+      Value converted = convertFloats(node, rewriter, loc, statistic, resultType.getElementType());
       results.push_back(expandReduced(rewriter, loc, converted, reduced, resultType));
     }
     rewriter.replaceOp(node.getOp(), results);

@@ -228,11 +228,12 @@ Value moec::legalize::castFloat(OpBuilder &b, Location loc, Value x, Type type) 
   return arith::TruncFOp::create(b, loc, to, x);
 }
 
-Value moec::legalize::convertFloats(OpBuilder &b, Location loc, Value value, Type type) {
+Value moec::legalize::convertFloats(const Node &node, OpBuilder &b, Location loc, Value value,
+                                    Type type) {
   auto valueType = llvm::cast<RankedTensorType>(value.getType());
   if (valueType.getElementType() == type)
     return value;
-  return buildElementwise(b, loc, valueType.clone(type), value,
+  return buildElementwise(node, b, loc, valueType.clone(type), value,
                           [&](OpBuilder &nb, Location nl, ValueRange args) {
                             return castFloat(nb, nl, args[0], type);
                           });

@@ -73,7 +73,7 @@ mlir::Value linearReducedIndex(mlir::OpBuilder &b, mlir::Location loc,
 /// Float scalar `x` extended or truncated to float type `type`.
 mlir::Value castFloat(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Type type);
 /// The float tensor `value` with its elements cast to `type`.
-mlir::Value convertFloats(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
+mlir::Value convertFloats(const Node &node, mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
                           mlir::Type type);
 /// The type normalizations compute in for float type `type`: f32 for narrower floats,
 /// whose exponentials and sums would lose too much precision, else `type` itself.

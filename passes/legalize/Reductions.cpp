@@ -10,7 +10,6 @@
 #include "ReductionBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -186,7 +185,7 @@ struct LegalizeReduce : NodePattern {
             return arith::AddFOp::create(b, l, math::ExpOp::create(b, l, shifted), args[2]);
           });
       result = buildElementwise(
-          rewriter, loc, llvm::cast<RankedTensorType>(sum.getType()), {sum, max},
+          node, rewriter, loc, llvm::cast<RankedTensorType>(sum.getType()), {sum, max},
           [](OpBuilder &b, Location l, ValueRange args) -> Value {
             return arith::AddFOp::create(b, l, math::LogOp::create(b, l, args[0]), args[1]);
           });
@@ -194,7 +193,7 @@ struct LegalizeReduce : NodePattern {
       result = reduceWith(rewriter, loc, input, reduced, kind.combine, isUnsigned, kind.before);
       Value count =
           kind.after == After::Mean ? reducedCount(rewriter, loc, input, reduced) : Value();
-      result = applyAfter(rewriter, loc, result, count, isUnsigned);
+      result = applyAfter(node, rewriter, loc, result, count, isUnsigned);
     }
     result = keepDims ? expandReduced(rewriter, loc, result, reduced, resultType)
                       : castToType(rewriter, loc, result, resultType);
@@ -223,7 +222,7 @@ private:
 
   /// Maps the reduced values by `kind.after`; `count` (an index) is the number of elements
   /// each one reduced, needed by Mean only.
-  Value applyAfter(OpBuilder &b, Location loc, Value reducedValue, Value count,
+  Value applyAfter(const Node &node, OpBuilder &b, Location loc, Value reducedValue, Value count,
                    bool isUnsigned) const {
     if (kind.after == After::None)
       return reducedValue;
@@ -240,7 +239,7 @@ private:
                               : arith::TruncIOp::create(b, loc, elementType, count64));
     }
     return buildElementwise(
-        b, loc, type, reducedValue, [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        node, b, loc, type, reducedValue, [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
           Value x = args[0];
           switch (kind.after) {
           case After::Mean:
@@ -276,26 +275,16 @@ private:
     auto axesType = llvm::cast<RankedTensorType>(axes.getType());
     int64_t rank = inputType.getRank();
 
-    Value rankValue = arith::ConstantIntOp::create(rewriter, loc, axesType.getElementType(), rank);
-    Value zero = arith::ConstantIntOp::create(rewriter, loc, axesType.getElementType(), 0);
     SmallVector<Value> axisValues;
     for (int64_t i = 0, n = axesType.getNumElements(); i < n; ++i) {
       Value position = arith::ConstantIndexOp::create(rewriter, loc, i);
       Value axis = tensor::ExtractOp::create(rewriter, loc, axes, position);
-      Value negative = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, axis, zero);
-      axis = arith::SelectOp::create(rewriter, loc, negative,
-                                     arith::AddIOp::create(rewriter, loc, axis, rankValue), axis);
-      Value inRange = arith::AndIOp::create(
-          rewriter, loc, arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, axis, zero),
-          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, axis, rankValue));
-      cf::AssertOp::create(rewriter, loc, inRange,
-                           (node->getOpType() + ": axis out of range").str());
-      axisValues.push_back(axis);
+      axisValues.push_back(normalizeRuntimeAxis(node, rewriter, loc, axis, rank));
     }
 
     Value current = input;
     if (kind.before != Before::None)
-      current = buildElementwise(rewriter, loc, inputType, input,
+      current = buildElementwise(node, rewriter, loc, inputType, input,
                                  [&](OpBuilder &b, Location l, ValueRange args) {
                                    return mapBefore(b, l, args[0], kind.before, isUnsigned);
                                  });
@@ -342,7 +331,7 @@ private:
           });
       current = ifOp.getResult(0);
     }
-    current = applyAfter(rewriter, loc, current, count, isUnsigned);
+    current = applyAfter(node, rewriter, loc, current, count, isUnsigned);
 
     Value result;
     if (keepDims) {
@@ -494,6 +483,16 @@ struct LegalizeTopK : NodePattern {
     } else {
       return node.fail("k is neither an input nor an attribute");
     }
+    // The outputs take the ranks below k: a k past the axis would leave elements unwritten.
+    Value axisSize = tensor::DimOp::create(rewriter, loc, input, *axis);
+    Value kInRange = arith::AndIOp::create(
+        rewriter, loc,
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, k,
+                              arith::ConstantIndexOp::create(rewriter, loc, 0)),
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sle, k, axisSize));
+    node.check(rewriter, loc, kInRange,
+               "k is {0}, outside [0, {1}], the size of axis " + Twine(*axis),
+               ValueRange{k, axisSize});
 
     AxisLoops loops{rank, *axis, rewriter.getContext()};
     Type i64 = rewriter.getI64Type();
@@ -611,17 +610,10 @@ struct LegalizeCumSum : NodePattern {
     // An axis known at run time: the input seen as [before, axis, after] (a reshape, which
     // moves nothing) is summed along its middle dimension.
     Value axis = tensor::ExtractOp::create(rewriter, loc, inputs[1], ValueRange{});
-    axis = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(), axis);
-    Value rankValue = arith::ConstantIndexOp::create(rewriter, loc, rank);
-    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    axis = normalizeRuntimeAxis(
+        node, rewriter, loc, arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(), axis),
+        rank);
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    Value negative = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, axis, zero);
-    axis = arith::SelectOp::create(rewriter, loc, negative,
-                                   arith::AddIOp::create(rewriter, loc, axis, rankValue), axis);
-    Value inRange = arith::AndIOp::create(
-        rewriter, loc, arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, axis, zero),
-        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt, axis, rankValue));
-    cf::AssertOp::create(rewriter, loc, inRange, "CumSum: axis out of range");
     SmallVector<Value> groupSizes = {one, one, one};
     SmallVector<Value> inputSizes;
     // A named array: an ArrayRef of a braced list would dangle inside the loop.

@@ -11,7 +11,6 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
-#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -321,6 +320,29 @@ LogicalResult legalizeReshape(const Node &node, ValueRange inputs,
                              node->getIntAttr("allowzero", 0));
   SmallVector<OpFoldResult> sizes =
       sizesOf(rewriter, resultType, [&](int64_t dim) { return requested[dim]; });
+  // Shape inference proved static sizes right; sizes known at run time must hold exactly
+  // the input's elements, none negative, or the reshaped buffer would be read past its end.
+  if (!resultType.hasStaticShape() ||
+      !llvm::cast<RankedTensorType>(inputs[0].getType()).hasStaticShape()) {
+    Value count = indexConstant(rewriter, loc, 1);
+    Value nonNegative = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
+    for (OpFoldResult size : sizes) {
+      Value value = getValueOrCreateConstantIndexOp(rewriter, loc, size);
+      count = mulIndex(rewriter, loc, count, value);
+      nonNegative = arith::AndIOp::create(
+          rewriter, loc, nonNegative,
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, value,
+                                indexConstant(rewriter, loc, 0)));
+    }
+    Value inputCount = product(rewriter, loc, inputs[0], 0, rankOf(inputs[0]));
+    Value fits = arith::AndIOp::create(
+        rewriter, loc, nonNegative,
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, count, inputCount));
+    node.check(rewriter, loc, fits,
+               "the input's {0} elements do not fill the requested shape ({1} elements, or a "
+               "negative size)",
+               ValueRange{inputCount, count});
+  }
   return replace(node, rewriter, {reshapeTo(rewriter, loc, inputs[0], resultType, sizes)});
 }
 
@@ -515,8 +537,10 @@ LogicalResult legalizeSplit(const Node &node, ValueRange inputs,
       (splitAttr && splitAttr->size() != numOutputs))
     return node.fail("split must give one size per output (" + Twine(numOutputs) + ")");
   Value axisSize = tensor::DimOp::create(rewriter, loc, input, *axis);
-  SmallVector<Value> results;
-  Value offset = indexConstant(rewriter, loc, 0);
+  Value zero = indexConstant(rewriter, loc, 0);
+  SmallVector<Value> partSizes;
+  Value total = zero;
+  Value nonNegative = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
   for (unsigned i = 0; i < numOutputs; ++i) {
     RankedTensorType resultType = node.getResultType(i);
     Value partSize;
@@ -531,7 +555,25 @@ LogicalResult legalizeSplit(const Node &node, ValueRange inputs,
                                         arith::CeilDivUIOp::create(
                                             rewriter, loc, axisSize,
                                             indexConstant(rewriter, loc, numOutputs)),
-                                        arith::SubIOp::create(rewriter, loc, axisSize, offset));
+                                        arith::SubIOp::create(rewriter, loc, axisSize, total));
+    partSizes.push_back(partSize);
+    total = arith::AddIOp::create(rewriter, loc, total, partSize);
+    nonNegative = arith::AndIOp::create(
+        rewriter, loc, nonNegative,
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::sge, partSize, zero));
+  }
+  // The parts are slices of the input: sizes that overrun it would read past its end.
+  Value fits = arith::AndIOp::create(
+      rewriter, loc, nonNegative,
+      arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, total, axisSize));
+  node.check(rewriter, loc, fits,
+             "the split sizes add up to {0} (or one is negative), not to the size of axis " +
+                 Twine(*axis) + " ({1})",
+             ValueRange{total, axisSize});
+  SmallVector<Value> results;
+  Value offset = zero;
+  for (auto [i, partSize] : llvm::enumerate(partSizes)) {
+    RankedTensorType resultType = node.getResultType(i);
     SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
     offsets[*axis] = offset;
     SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, input);
@@ -609,17 +651,13 @@ LogicalResult legalizeSlice(const Node &node, ValueRange inputs,
   for (int64_t i = 0; i < *count; ++i) {
     Value runtimeAxis;
     if (!constantAxes) {
-      Value axis = extractIndex(rewriter, loc, *axesTensor, i);
-      runtimeAxis = select(cmp(arith::CmpIPredicate::slt, axis, zero),
-                           arith::AddIOp::create(rewriter, loc, axis,
-                                                 indexConstant(rewriter, loc, rank)),
-                           axis);
-      Value inRange = arith::AndIOp::create(
-          rewriter, loc, cmp(arith::CmpIPredicate::sge, runtimeAxis, zero),
-          cmp(arith::CmpIPredicate::slt, runtimeAxis, indexConstant(rewriter, loc, rank)));
-      cf::AssertOp::create(rewriter, loc, inRange, "Slice: an axis is out of range");
+      runtimeAxis = normalizeRuntimeAxis(node, rewriter, loc,
+                                         extractIndex(rewriter, loc, *axesTensor, i), rank);
     }
     Value step = steps ? extractIndex(rewriter, loc, *steps, i) : one;
+    if (steps)
+      node.check(rewriter, loc, cmp(arith::CmpIPredicate::ne, step, zero),
+                 "steps[" + Twine(i) + "] is 0");
     Value positive = cmp(arith::CmpIPredicate::sge, step, zero);
     Value startBound = extractIndex(rewriter, loc, *starts, i);
     Value endBound = extractIndex(rewriter, loc, *ends, i);
@@ -839,6 +877,13 @@ LogicalResult legalizeRange(const Node &node, ValueRange inputs,
     return Value(tensor::ExtractOp::create(rewriter, loc, tensor, ValueRange{}));
   };
   Value start = scalar(inputs[0]), limit = scalar(inputs[1]), delta = scalar(inputs[2]);
+  Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(elementType));
+  node.check(rewriter, loc,
+             isFloat ? Value(arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::ONE,
+                                                   delta, zero))
+                     : Value(arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne, delta,
+                                                   zero)),
+             "delta is 0");
   SmallVector<OpFoldResult> sizes = sizesOf(rewriter, resultType, [&](int64_t) -> Value {
     Value length;
     if (isFloat) {

@@ -12,8 +12,17 @@ using namespace moec::infer;
 
 namespace {
 
-/// The broadcast shape of every present input, or nothing when a rank is unknown.
-std::optional<SmallVector<int64_t>> broadcastInputs(const NodeInference &node, unsigned first,
+/// "[?, 256]": a shape in messages.
+std::string describeShape(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (auto [i, size] : llvm::enumerate(shape))
+    text += (i ? ", " : "") + (ShapedType::isDynamic(size) ? "?" : std::to_string(size));
+  return text + "]";
+}
+
+/// The broadcast shape of every present input, or nothing when a rank is unknown; static
+/// sizes that cannot broadcast fail the node.
+std::optional<SmallVector<int64_t>> broadcastInputs(NodeInference &node, unsigned first,
                                                     unsigned count) {
   SmallVector<int64_t> shape;
   for (unsigned i = first; i < first + count; ++i) {
@@ -23,8 +32,12 @@ std::optional<SmallVector<int64_t>> broadcastInputs(const NodeInference &node, u
     if (!type)
       return std::nullopt;
     std::optional<SmallVector<int64_t>> broadcast = broadcastShapes(shape, type.getShape());
-    if (!broadcast)
+    if (!broadcast) {
+      node.fail("input " + Twine(i) + " of shape " + describeShape(type.getShape()) +
+                " does not broadcast with the shape " + describeShape(shape) +
+                " of the inputs before it");
       return std::nullopt;
+    }
     shape = *broadcast;
   }
   return shape;

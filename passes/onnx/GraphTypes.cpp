@@ -70,14 +70,20 @@ LogicalResult moec::infer::inferGraphTypes(Operation *root, const TypeRules &rul
         return WalkResult::advance();
       NodeInference inference(node, contents);
       rule->second(inference);
+      StringRef name = node.getName();
+      auto nodeError = [&] {
+        return node.emitError() << "node '" << (name.empty() ? StringRef("<unnamed>") : name)
+                                << "' (" << node.getOpType() << "): ";
+      };
+      if (inference.getError()) {
+        nodeError() << *inference.getError();
+        return WalkResult::interrupt();
+      }
       for (auto [index, result] : llvm::enumerate(node.getResults())) {
         FailureOr<Type> refined = refineType(result.getType(), inference.getResultTypes()[index]);
         if (failed(refined)) {
-          StringRef name = node.getName();
-          node.emitError() << "node '" << (name.empty() ? StringRef("<unnamed>") : name) << "' ("
-                           << node.getOpType() << "): output " << index << " is declared as "
-                           << result.getType() << ", but its inputs make it "
-                           << inference.getResultTypes()[index];
+          nodeError() << "output " << index << " is declared as " << result.getType()
+                      << ", but its inputs make it " << inference.getResultTypes()[index];
           return WalkResult::interrupt();
         }
         if (*refined != result.getType()) {

@@ -26,9 +26,15 @@ void inferGather(NodeInference &node) {
   llvm::append_range(dims, indices.getShape());
   llvm::append_range(dims, data.getShape().drop_front(*axis + 1));
   node.setResult(0, element, dims);
+  std::optional<SmallVector<int64_t>> picked = node.getConstantInts(1);
+  int64_t axisSize = data.getDimSize(*axis);
+  if (picked && !ShapedType::isDynamic(axisSize))
+    for (int64_t index : *picked)
+      if (index < -axisSize || index >= axisSize)
+        return node.fail("index " + Twine(index) + " is out of range for dimension " +
+                         Twine(*axis) + " of data (size " + Twine(axisSize) + ")");
   // Gathering dims out of a shape: Gather(Shape(x), i).
   std::optional<IntContents> known = node.getContents(0);
-  std::optional<SmallVector<int64_t>> picked = node.getConstantInts(1);
   if (!known || !picked || data.getRank() != 1)
     return;
   IntContents gathered;

@@ -60,10 +60,15 @@ public:
   void setResultLikeInput(unsigned index, unsigned input);
   /// What is known of the contents of result `index` (a small integer tensor).
   void setContents(unsigned index, IntContents contents);
+  /// The node is invalid whatever its inputs' values (static shapes that cannot broadcast,
+  /// a constant index out of range): the pass stops with "node 'NAME' (OP): MESSAGE".
+  void fail(const llvm::Twine &message) { error = message.str(); }
 
   /// The conclusions: per result, a type (null: nothing new) and maybe contents.
   llvm::ArrayRef<mlir::Type> getResultTypes() const { return resultTypes; }
   llvm::ArrayRef<std::optional<IntContents>> getResultContents() const { return resultContents; }
+  /// Why the node is invalid, if `fail` said so.
+  const std::optional<std::string> &getError() const { return error; }
 
 private:
   // Ops are handles: reading one through a const NodeInference changes nothing.
@@ -71,6 +76,7 @@ private:
   const llvm::DenseMap<mlir::Value, IntContents> &contents;
   llvm::SmallVector<mlir::Type> resultTypes;
   llvm::SmallVector<std::optional<IntContents>> resultContents;
+  std::optional<std::string> error;
 };
 
 using TypeRule = void (*)(NodeInference &);

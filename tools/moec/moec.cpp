@@ -98,6 +98,11 @@ struct Options {
                  clEnumValN(Stage::optimize, "optimize", "after fusion, quantization, sharding"),
                  clEnumValN(Stage::kernel, "kernel", "the kernel level")),
       cl::cat(moecCategory)};
+  cl::opt<bool> unchecked{
+      "unchecked", cl::init(false),
+      cl::desc("Leave out the run-time checks of input values (indices within their "
+               "dimensions, sizes that agree): a bad value is then undefined behavior"),
+      cl::cat(moecCategory)};
   cl::opt<bool> inferShapes{"infer-shapes", cl::init(true),
                             cl::desc("Fill in missing types with ONNX shape inference"),
                             cl::cat(moecCategory)};
@@ -232,6 +237,7 @@ int main(int argc, char **argv) {
   compileOptions.pipeline.stopAfter = pipelineStage(options.stopAfter);
   compileOptions.pipeline.disabledPasses = options.disabledPasses;
   compileOptions.pipeline.bf16ExpertMatmuls = options.precision == Precision::bf16;
+  compileOptions.pipeline.runtimeChecks = !options.unchecked;
   compileOptions.pipeline.target = targetName(options.target);
   compileOptions.output = outputKind(options.emit);
   compileOptions.kernelBinary = kernelBinary(options.gpuBinary);

@@ -39,6 +39,9 @@ struct PipelineOptions {
   std::string assemblerToolkitPath;
   /// Run the expert GEMMs of f32 models in bf16 (moec-grouped-matmul-to-bf16).
   bool bf16ExpertMatmuls = false;
+  /// Check at run time what the ops' specs require of run-time values (indices within
+  /// their dimensions, sizes that agree); off with `moec --unchecked`.
+  bool runtimeChecks = true;
 };
 
 /// The names of the passes that --disable-pass accepts.

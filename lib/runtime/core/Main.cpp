@@ -1,13 +1,15 @@
 //===- Main.cpp - main() of an executable that moec emits -----------------===//
 //
 // The command line of docs/executables.md: --info, --input, --output-dir,
-// --bench, --threads, --help. Bad usage and bad inputs exit with code 2, a
-// compiled model that breaks its contract with 1.
+// --bench, --threads, --help. Bad usage and bad inputs (including input values
+// that fail a run-time check) exit with code 2, a compiled model that breaks its
+// contract with 1.
 //
 //===----------------------------------------------------------------------===//
 
 #include "cuda/CudaDriver.h"
 #include "cuda/CudaRuntime.h"
+#include "Checks.h"
 #include "Model.h"
 #include "Npy.h"
 #include "cpu/ThreadPool.h"
@@ -231,11 +233,17 @@ void writeOutputs(const ModelInfo &info, const std::vector<Tensor> &outputs,
                   const std::string &directory) {
   makeDirectories(directory);
   std::set<std::string> taken;
+  std::vector<std::string> written;
   for (size_t i = 0; i < outputs.size(); ++i) {
     std::string path = directory + "/" + outputFileName(info.outputs[i].name, i, taken);
     if (std::string error = writeNpyFile(path, outputs[i].dtype, outputs[i].shape, outputs[i].data);
-        !error.empty())
+        !error.empty()) {
+      // All outputs or none: a partial set would pass for a run's result.
+      for (const std::string &earlier : written)
+        std::remove(earlier.c_str());
       die(kExitUserError, error);
+    }
+    written.push_back(path);
   }
 }
 
@@ -295,6 +303,8 @@ int main(int argc, char **argv) {
   }
   if (options.threads)
     setThreadCount(int(options.threads));
+  // A failed run-time check is bad input: the outputs, written after the run, never are.
+  setCheckFailureHandler([](const std::string &message) { die(kExitUserError, message); });
   if (model.info().isGpuTarget()) {
     cuda::setTargetName(model.info().target);
     cuda::setFatalErrorHandler([](const std::string &message) { die(kExitUserError, message); });

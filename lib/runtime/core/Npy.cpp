@@ -13,7 +13,9 @@
 #include <cstring>
 #include <limits>
 #include <string_view>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace moec::rt;
 
@@ -280,19 +282,40 @@ std::string moec::rt::writeNpyFile(const std::string &path, DType dtype,
     ok = false;
     savedErrno = errno;
   }
-  if (!ok)
+  if (!ok) {
+    // A partial file would pass for an output.
+    std::remove(path.c_str());
     return "cannot write '" + path + "': " + std::strerror(savedErrno);
+  }
   return "";
 }
 
 std::string moec::rt::readFile(const std::string &path, std::vector<uint8_t> &bytes) {
-  FILE *file = std::fopen(path.c_str(), "rb");
-  if (!file)
+  // Opened without blocking (a FIFO would wait for a writer), then read only if it is a
+  // regular file: /dev/zero or a FIFO would never end.
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
     return "cannot read '" + path + "': " + std::strerror(errno);
-  bytes.clear();
   struct stat status;
-  if (fstat(fileno(file), &status) == 0 && S_ISREG(status.st_mode))
-    bytes.reserve(size_t(status.st_size));
+  std::string notRegular;
+  if (fstat(fd, &status) != 0)
+    notRegular = std::strerror(errno);
+  else if (S_ISDIR(status.st_mode))
+    notRegular = std::strerror(EISDIR);
+  else if (!S_ISREG(status.st_mode))
+    notRegular = "not a regular file";
+  if (!notRegular.empty()) {
+    close(fd);
+    return "cannot read '" + path + "': " + notRegular;
+  }
+  FILE *file = fdopen(fd, "rb");
+  if (!file) {
+    int savedErrno = errno;
+    close(fd);
+    return "cannot read '" + path + "': " + std::strerror(savedErrno);
+  }
+  bytes.clear();
+  bytes.reserve(size_t(status.st_size));
   uint8_t buffer[1 << 16];
   size_t got;
   while ((got = std::fread(buffer, 1, sizeof(buffer), file)) > 0)

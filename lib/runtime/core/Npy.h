@@ -35,7 +35,7 @@ std::string parseNpy(const uint8_t *bytes, size_t size, NpyArray &array);
 std::string makeNpyHeader(DType dtype, const std::vector<int64_t> &shape);
 
 // Writes an .npy file; `data` holds the elements in row-major order. Returns
-// "" on success, else the reason.
+// "" on success, else the reason (and removes what it wrote).
 std::string writeNpyFile(const std::string &path, DType dtype, const std::vector<int64_t> &shape,
                          const void *data);
 

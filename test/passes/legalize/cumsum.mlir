@@ -18,7 +18,7 @@ func.func @reverse_exclusive(%x: tensor<2x3xf64>) -> tensor<2x3xf64> {
 // An axis known at run time: the input is reshaped to [before, axis, after] and summed
 // along the middle.
 // CHECK-LABEL: func.func @runtime_axis
-// CHECK: cf.assert %{{.*}}, "CumSum: axis out of range"
+// CHECK: moe.check %{{.*}}, "node '<unnamed>' (CumSum): axis {0} is out of range for rank 2"
 // CHECK: %[[GROUPED:.*]] = tensor.reshape %arg0(%{{.*}}) : (tensor<2x3xf64>, tensor<3xi64>) -> tensor<?x?x?xf64>
 // CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[GROUPED]] : tensor<?x?x?xf64>)
 // CHECK: arith.cmpi ule

@@ -6,7 +6,7 @@
 // CHECK: %[[N:.*]] = tensor.dim %arg0, %c0
 // CHECK: %[[M:.*]] = tensor.dim %arg1, %c0
 // CHECK: %[[EQ:.*]] = arith.cmpi eq, %[[M]], %[[N]]
-// CHECK: cf.assert %[[EQ]], "a dynamic dimension does not match its broadcast partner"
+// CHECK: moe.check %[[EQ]], "node 'mul' (Mul): cannot broadcast dimension 0 of size {0} against {1}"(%[[M]], %[[N]] : index, index)
 // CHECK: tensor.empty(%[[N]]) : tensor<?x8xf32>
 // CHECK: arith.mulf
 func.func @mul(%a: tensor<?x8xf32>, %b: tensor<?x8xf32>) -> tensor<?x8xf32> {

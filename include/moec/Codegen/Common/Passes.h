@@ -29,7 +29,8 @@ void buildTensorLevelPipeline(mlir::OpPassManager &pm);
 void buildBufferizationPipeline(mlir::OpPassManager &pm, llvm::StringRef entry);
 
 /// The host's code after bufferization to the LLVM dialect: linalg to loops, math to
-/// functions and libm, strided metadata, affine and scf to cf, then everything to LLVM.
+/// functions and libm, strided metadata, affine and scf to cf, then everything to LLVM;
+/// moe.check first becomes a call of the runtime on failure.
 /// `beforeMemRefToLLVM` adds passes that must see the memref types still (the GPU
 /// pipeline's host side).
 void buildHostCodeToLLVMPipeline(

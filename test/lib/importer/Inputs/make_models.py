@@ -6,6 +6,7 @@ ones write broken bytes on purpose.
 """
 import os
 import random
+import shutil
 import sys
 
 import numpy as np
@@ -144,6 +145,25 @@ def external_dotdot(out_dir):
 
 def external_nul(out_dir):
     return external_model(out_dir, locations={"w": "weights.bin\0../../secret"})
+
+
+def external_symlink(out_dir):
+    """weights.bin is a symbolic link to a file outside the model's folder (OUT_DIR-outside)."""
+    built = external_model(out_dir)
+    outside = out_dir.rstrip("/") + "-outside"
+    shutil.rmtree(outside, ignore_errors=True)
+    os.makedirs(outside)
+    os.rename(os.path.join(out_dir, "weights.bin"), os.path.join(outside, "weights.bin"))
+    os.symlink(os.path.abspath(os.path.join(outside, "weights.bin")),
+               os.path.join(out_dir, "weights.bin"))
+    return built
+
+
+def external_fifo(out_dir):
+    """The external data file is a FIFO, which nothing writes: reading it would block."""
+    built = external_model(out_dir, locations={"b": "pipe.bin"})
+    os.mkfifo(os.path.join(out_dir, "pipe.bin"))
+    return built
 
 
 def external_absolute(out_dir):
@@ -433,6 +453,41 @@ def output_twice():
              helper.make_node("Relu", ["x"], ["y"], name="relu")]
     return model(nodes, [tensor_info("x", TensorProto.FLOAT, [2])],
                  [tensor_info("y", TensorProto.FLOAT, [2])])
+
+
+def one_node(node, inputs=(("x", TensorProto.FLOAT, [2]),)):
+    """A model of `node` alone: its outputs are the graph's, without declared shapes."""
+    return model([node], [tensor_info(*spec) for spec in inputs],
+                 [tensor_info(name, TensorProto.FLOAT, None) for name in node.output])
+
+
+# Nodes with more or fewer inputs or outputs than their op takes (onnxruntime refuses each).
+def mul_three_inputs():
+    return one_node(helper.make_node("Mul", ["x", "x", "x"], ["y"], name="mul"))
+
+
+def transpose_two_inputs():
+    return one_node(helper.make_node("Transpose", ["x", "x"], ["y"], name="transpose"))
+
+
+def relu_no_input():
+    return one_node(helper.make_node("Relu", [], ["y"], name="relu"))
+
+
+def gather_one_input_opset18():
+    """Past libonnx's newest opset (17), the least number of inputs is still held."""
+    built = one_node(helper.make_node("Gather", ["x"], ["y"], name="gather"))
+    built.opset_import[0].version = 18
+    return built
+
+
+def gather_omitted_indices():
+    """A required input given the empty name that omits optional ones."""
+    return one_node(helper.make_node("Gather", ["x", ""], ["y"], name="gather"))
+
+
+def split_no_output():
+    return one_node(helper.make_node("Split", ["x"], [], name="split"))
 
 
 def undefined_output():

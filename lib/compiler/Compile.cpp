@@ -288,9 +288,11 @@ moec::CompileStatus emitNative(mlir::ModuleOp module, OutputFile &output, String
                                                              : CompileStatus::BadInput;
 }
 
-/// The whole compile of the module that `load` gives (null after an error), in `context`.
-moec::CompileStatus compileModel(function_ref<mlir::ModuleOp()> load, StringRef outputPath,
-                                 const moec::CompileOptions &requested, MLIRContext &context) {
+/// The whole compile of the module that `load` gives (null after an error), in `context`;
+/// `inputPath` is the model's file, when it comes from one.
+moec::CompileStatus compileModel(function_ref<mlir::ModuleOp()> load, StringRef inputPath,
+                                 StringRef outputPath, const moec::CompileOptions &requested,
+                                 MLIRContext &context) {
   using namespace moec;
   std::string unavailable = unavailableRequest(requested);
   if (!unavailable.empty()) {
@@ -308,7 +310,8 @@ moec::CompileStatus compileModel(function_ref<mlir::ModuleOp()> load, StringRef 
   }
   // Written over, the model would be lost (through a link or another spelling, too).
   bool sameFile = false;
-  if (outputPath != "-" && !sys::fs::equivalent(inputPath, outputPath, sameFile) && sameFile) {
+  if (!inputPath.empty() && outputPath != "-" &&
+      !sys::fs::equivalent(inputPath, outputPath, sameFile) && sameFile) {
     emitError(context, outputPath) << "cannot write the output: it is the input model";
     return CompileStatus::BadInput;
   }
@@ -447,6 +450,7 @@ moec::compile(const ModelSource &source, StringRef outputPath, const CompileOpti
         loaded = loadModel(source, options, *context);
         return loaded.get();
       },
-      outputPath, options, *context);
+      source.getKind() == ModelSource::Kind::File ? source.getPath() : StringRef(), outputPath,
+      options, *context);
   return result;
 }

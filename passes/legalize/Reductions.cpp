@@ -370,8 +370,7 @@ private:
         Value rankMatches =
             arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, kept,
                                   arith::ConstantIntOp::create(rewriter, loc, i64, shape.size()));
-        cf::AssertOp::create(rewriter, loc, rankMatches,
-                             (node->getOpType() + ": axes must be distinct").str());
+        node.check(rewriter, loc, rankMatches, "its axes are not distinct", ValueRange{});
         shapeValue = tensor::FromElementsOp::create(rewriter, loc, sizes);
       }
       result = tensor::ReshapeOp::create(rewriter, loc, resultType, current, shapeValue);

@@ -130,7 +130,7 @@ module attributes {onnx.opset_imports = {ai.onnx = 18 : i64}} {
 // the axes must be distinct.
 // CHECK-LABEL: func.func @runtime_axes_drop
 // CHECK-COUNT-3: scf.if
-// CHECK: cf.assert %{{.*}}, "ReduceSum: axes must be distinct"
+// CHECK: moe.check %{{.*}}, "node '{{.*}}' (ReduceSum): its axes are not distinct"
 // CHECK: %[[SHAPE:.*]] = tensor.from_elements %{{.*}}, %{{.*}} : tensor<2xi64>
 // CHECK: tensor.reshape %{{.*}}(%[[SHAPE]]) : (tensor<?x?x?xf32>, tensor<2xi64>) -> tensor<?x?xf32>
 module attributes {onnx.opset_imports = {ai.onnx = 18 : i64}} {

@@ -292,7 +292,7 @@ def markdown(manifest, results):
     lines.append("")
     lines.append("Columns: *export* is the export's own outcome (ok: committed fixture); *compiles*: `moec F -o exe` "
                  "exit 0; *matches*: the executable's outputs vs onnxruntime's at both reference sizes; *raises*: "
-                 "number of `moe.layer` after `--stop-after=raise` (each fixture has exactly one MoE layer); "
+                 "number of `moe.layer` after `--stop-after=raise` (each fixture has one MoE layer, the `-2layers` ones two, from scripts/real_exports/make_multilayer_fixtures.py); "
                  "*first error*: moec's (or the exporter's) first error line. Opset is the model's default-domain "
                  "opset as written (requested opset in brackets when different).\n")
     lines.append("## Table\n")

@@ -5,6 +5,7 @@ hostile input values (indices and sizes out of range, empty and odd shapes), and
 signal, hang, or exit code 2 without exactly one line on stderr as a failure.
 
   fuzz_programs.py --moec build/bin/moec --seconds 300 [--seed N] [--artifacts DIR]
+  fuzz_programs.py --moec build/bin/moec --mutants 40 --seed 1   (the same mutants each time)
 
 Seeds are the models of test/e2e/run-time-checks/Inputs. A failing mutant is kept in
 ARTIFACTS (model, inputs, and the command that failed). Exit code 1 if anything failed.
@@ -147,6 +148,8 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--moec", required=True)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--mutants", type=int,
+                        help="stop after this many mutants instead (with --seed: repeatable)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--artifacts", default="fuzz-programs-artifacts")
     args = parser.parse_args()
@@ -159,7 +162,8 @@ def main():
         os.makedirs(folder)
         seeds.append(make_seed(script, case, folder))
     deadline = time.monotonic() + args.seconds
-    while time.monotonic() < deadline:
+    while (counts["mutants"] < args.mutants if args.mutants is not None
+           else time.monotonic() < deadline):
         folder = os.path.join(work, f"m{counts['mutants']}")
         os.makedirs(folder)
         model = onnx.ModelProto()

@@ -452,3 +452,21 @@ LogicalResult CheckOp::canonicalize(CheckOp op, PatternRewriter &rewriter) {
   rewriter.eraseOp(op);
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// RefineShapeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RefineShapeOp::verify() {
+  auto source = cast<RankedTensorType>(getSource().getType());
+  auto result = cast<RankedTensorType>(getResult().getType());
+  if (source.getElementType() != result.getElementType() ||
+      source.getRank() != result.getRank())
+    return emitOpError() << "result " << result << " must have the element type and rank of "
+                         << source;
+  for (auto [dim, from, to] : llvm::enumerate(source.getShape(), result.getShape()))
+    if (!ShapedType::isDynamic(from) && from != to)
+      return emitOpError() << "result dim " << dim << " must keep the source's static size "
+                           << from;
+  return success();
+}

@@ -286,4 +286,31 @@ def MoE_CheckOp : MoE_Op<"check", [MemoryEffects<[MemWrite]>]> {
   let hasCanonicalizeMethod = 1;
 }
 
+def MoE_RefineShapeOp : MoE_Op<"refine_shape", [MemoryEffects<[MemWrite]>]> {
+  let summary = "Gives a tensor the static dims a model declares, checked at run time";
+  let description = [{
+    The result is `source` with the more static type that the model declares for it (a
+    node's output or a graph output declared `[4, 3]` where its inputs only make it
+    `[?, 3]`). The compiled code relies on those dims: legalization checks each one that
+    `source` leaves dynamic against the sizes that the producer of `source` computes from
+    its own inputs, before the producer runs, so that a run-time input contradicting the
+    declaration stops the program (`moe.check`) instead of making the producer loop over
+    the declared size. `what` names the value in that one line, e.g.
+    `node 'g' (GatherElements): output 0`.
+
+    Example:
+
+    ```mlir
+    %y = moe.refine_shape %x, "node 'g' (GatherElements): output 0"
+           : tensor<?x3xf32> -> tensor<4x3xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$source, StrAttr:$what);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $source `,` $what attr-dict `:` type($source) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // MOEC_DIALECT_MOE_MOEOPS_TD

@@ -25,6 +25,10 @@
 
 #include <optional>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 using namespace llvm;
 using mlir::MLIRContext;
 
@@ -131,6 +135,34 @@ private:
   std::string path;
   std::optional<sys::fs::TempFile> temp;
   std::optional<raw_fd_ostream> inPlace;
+};
+
+/// An exclusive lock on the directory of a path while alive, so that compiles writing to
+/// one output rename their files (OUT, OUT.weights, its manifest) one compile after the
+/// other: OUT and OUT.weights always come from one compile. Advisory, between moec
+/// processes; a directory that cannot be locked (a file system without flock) is not.
+class DirectoryLock {
+public:
+  explicit DirectoryLock(StringRef path) {
+    SmallString<128> directory(path);
+    sys::path::remove_filename(directory);
+    if (directory.empty())
+      directory = ".";
+    fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0 && ::flock(fd, LOCK_EX) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  DirectoryLock(const DirectoryLock &) = delete;
+  DirectoryLock &operator=(const DirectoryLock &) = delete;
+  ~DirectoryLock() {
+    if (fd >= 0)
+      ::close(fd); // Releases the lock.
+  }
+
+private:
+  int fd = -1;
 };
 
 /// The first thing in `options` that cannot be done, or an empty string.
@@ -284,6 +316,7 @@ moec::CompileStatus emitNative(mlir::ModuleOp module, OutputFile &output, String
                          context)) {
     return CompileStatus::Unavailable;
   }
+  DirectoryLock pairing(outputPath);
   return weights.keep() && manifest.keep() && output.keep() ? CompileStatus::Success
                                                              : CompileStatus::BadInput;
 }

@@ -82,7 +82,9 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     // onnxruntime's fused ops become ONNX nodes only now, after raising, which matches
     // them as the model has them (com.microsoft.MoE); their new nodes need types.
     pm.addPass(createExpandContribOps());
-    pm.addPass(createInferTypes());
+    InferTypesOptions typesOptions;
+    typesOptions.checkDeclaredDims = true;
+    pm.addPass(createInferTypes(typesOptions));
     LegalizeONNXOptions legalizeOptions;
     legalizeOptions.runtimeChecks = options.runtimeChecks;
     pm.addPass(createLegalizeONNX(legalizeOptions));

@@ -51,14 +51,19 @@ LogicalResult Node::fail(const Twine &message) const {
 
 void Node::check(OpBuilder &builder, Location loc, Value holds, const Twine &message,
                  ValueRange values) const {
-  // The node's name and op type are the model's text: their braces are not placeholders.
+  emitCheck(builder, loc, holds, describeNode(op) + ": ", message, values);
+}
+
+void moec::legalize::emitCheck(OpBuilder &builder, Location loc, Value holds,
+                               StringRef subject, const Twine &message, ValueRange values) {
+  // The subject is the model's text: its braces are not placeholders.
   std::string text;
-  for (char c : describeNode(op)) {
+  for (char c : subject) {
     text.push_back(c);
     if (c == '{')
       text.push_back('{');
   }
-  moe::CheckOp::create(builder, loc, holds, builder.getStringAttr(text + ": " + message.str()),
+  moe::CheckOp::create(builder, loc, holds, builder.getStringAttr(text + message.str()),
                        values);
 }
 

@@ -55,6 +55,11 @@ private:
   const mlir::TypeConverter &typeConverter;
 };
 
+/// Emits a `moe.check` that `holds` at run time, whose failure prints `subject` (the model's
+/// text, taken literally) followed by `message` (`{0}` and `{1}` standing for `values`).
+void emitCheck(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value holds,
+               llvm::StringRef subject, const llvm::Twine &message, mlir::ValueRange values);
+
 /// The one base of every pattern that legalizes an ONNX op: it matches `onnx.node` ops of one
 /// op type in the default domain, checks that every result (and, with Inputs::Ranked, every
 /// present input) is a ranked tensor, and hands the rewrite a Node. A pattern with state

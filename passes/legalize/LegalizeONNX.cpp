@@ -117,6 +117,7 @@ struct LegalizeONNX : moec::impl::LegalizeONNXBase<LegalizeONNX> {
                            scf::SCFDialect, tensor::TensorDialect, tosa::TosaDialect>();
     // Raised MoE layers pass through untouched; only their operands are legalized.
     target.addLegalDialect<moec::moe::MoEDialect>();
+    target.addIllegalOp<moec::moe::RefineShapeOp>();
     target.addIllegalDialect<onnx::ONNXDialect>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp op) {
       return typeConverter.isSignatureLegal(op.getFunctionType()) &&

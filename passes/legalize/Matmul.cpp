@@ -74,7 +74,11 @@ static Value matmulGeneric(OpBuilder &b, Location loc, Value lhs, Value rhs,
   SmallVector<AffineMap> maps = {
       AffineMap::get(numLoops, 0, lhsExprs, context),
       AffineMap::get(numLoops, 0, rhsExprs, context),
-      AffineMap::getMultiDimIdentityMap(numLoops, context).getMajorSubMap(resultRank)};
+      // (Not a sub-map of the identity: that is null for a scalar result, a dot product.)
+      AffineMap::get(numLoops, 0,
+                     llvm::map_to_vector(llvm::seq<int64_t>(0, resultRank),
+                                         [&](int64_t dim) { return getAffineDimExpr(dim, context); }),
+                     context)};
 
   // Dynamic result sizes come from the operand that owns each dimension.
   SmallVector<Value> sizes;

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Common.h"
+#include "moec/Dialect/MoE/MoE.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -16,6 +17,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
 #include <functional>
@@ -172,7 +174,9 @@ Value reshapeTo(OpBuilder &b, Location loc, Value input, RankedTensorType result
   if (inputType.hasStaticShape() && inputType == targetType) {
     result = input;
   } else if (std::optional<SmallVector<ReassociationIndices>> reassociation =
-                 unambiguousReassociation(inputType, targetType)) {
+                 unambiguousReassociation(inputType, targetType);
+             reassociation && (targetType.getRank() > 0 || inputType.hasStaticShape())) {
+    // (A collapse to a scalar takes static unit dims only; dynamic ones are reshaped.)
     if (targetType.getRank() < inputType.getRank())
       result = tensor::CollapseShapeOp::create(b, loc, input, *reassociation);
     else
@@ -182,7 +186,10 @@ Value reshapeTo(OpBuilder &b, Location loc, Value input, RankedTensorType result
         llvm::map_to_vector(sizes, [&](OpFoldResult size) {
           return getValueOrCreateConstantIndexOp(b, loc, size);
         });
-    Value shape = tensor::FromElementsOp::create(b, loc, sizeValues);
+    // Typed explicitly: a scalar target has no sizes to take the type from.
+    Value shape = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({int64_t(sizeValues.size())}, b.getIndexType()),
+        sizeValues);
     result = tensor::ReshapeOp::create(b, loc, targetType, input, shape);
   }
   return castToType(b, loc, result, resultType);
@@ -314,6 +321,12 @@ LogicalResult legalizeReshape(const Node &node, ValueRange inputs,
   if (length && *length != resultType.getRank())
     return node.fail("the shape operand must hold one size per result dimension (" +
                      Twine(resultType.getRank()) + ")");
+  auto inputType = llvm::cast<RankedTensorType>(inputs[0].getType());
+  if (inputType.hasStaticShape() && resultType.hasStaticShape() &&
+      inputType.getNumElements() != resultType.getNumElements())
+    return node.fail("the input's " + Twine(inputType.getNumElements()) +
+                     " elements do not fill the requested shape (" +
+                     Twine(resultType.getNumElements()) + " elements)");
   SmallVector<Value> requested;
   if (!resultType.hasStaticShape())
     requested = reshapeSizes(rewriter, loc, inputs[0], inputs[1], resultType.getRank(),
@@ -322,8 +335,7 @@ LogicalResult legalizeReshape(const Node &node, ValueRange inputs,
       sizesOf(rewriter, resultType, [&](int64_t dim) { return requested[dim]; });
   // Shape inference proved static sizes right; sizes known at run time must hold exactly
   // the input's elements, none negative, or the reshaped buffer would be read past its end.
-  if (!resultType.hasStaticShape() ||
-      !llvm::cast<RankedTensorType>(inputs[0].getType()).hasStaticShape()) {
+  if (!resultType.hasStaticShape() || !inputType.hasStaticShape()) {
     Value count = indexConstant(rewriter, loc, 1);
     Value nonNegative = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
     for (OpFoldResult size : sizes) {
@@ -965,9 +977,66 @@ LogicalResult legalizeEyeLike(const Node &node, ValueRange inputs,
 
 } // namespace
 
+namespace {
+/// A moe.refine_shape becomes a tensor.cast after a check of each dim it makes static. The
+/// sizes checked are the ones the source's producer computes from its own inputs, checked
+/// before it runs: canonicalization folds the cast into the producer, which then loops over
+/// the declared sizes, and a check of the source's own dims would compare them with
+/// themselves.
+struct LegalizeRefineShape : OpConversionPattern<moe::RefineShapeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(moe::RefineShapeOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Value source = adaptor.getSource();
+    auto resultType = dyn_cast_if_present<RankedTensorType>(
+        getTypeConverter()->convertType(op.getResult().getType()));
+    if (!resultType)
+      return failure();
+    Location loc = op.getLoc();
+    SmallVector<OpFoldResult> sizes = producerSizes(source, rewriter);
+    for (auto [dim, declared] : llvm::enumerate(resultType.getShape())) {
+      if (ShapedType::isDynamic(declared) || !ShapedType::isDynamic(
+                                                  cast<RankedTensorType>(source.getType())
+                                                      .getDimSize(dim)))
+        continue;
+      Value size = getValueOrCreateConstantIndexOp(rewriter, loc, sizes[dim]);
+      Value expected = arith::ConstantIndexOp::create(rewriter, loc, declared);
+      Value holds =
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, size, expected);
+      emitCheck(rewriter, loc, holds, op.getWhat(),
+                " has {0} in dimension " + Twine(dim) +
+                    " at run time, where the model declares {1}",
+                ValueRange{size, expected});
+    }
+    rewriter.setInsertionPoint(op);
+    rewriter.replaceOpWithNewOp<tensor::CastOp>(op, resultType, source);
+    return success();
+  }
+
+private:
+  /// The sizes of `source`, reified from its producer's operands and placed before the
+  /// producer where it can say them; else its own dims. Leaves `rewriter` where the sizes
+  /// are.
+  static SmallVector<OpFoldResult> producerSizes(Value source,
+                                                 ConversionPatternRewriter &rewriter) {
+    auto result = dyn_cast<OpResult>(source);
+    if (result) {
+      rewriter.setInsertionPoint(result.getOwner());
+      ReifiedRankedShapedTypeDims reified;
+      if (succeeded(reifyResultShapes(rewriter, result.getOwner(), reified)))
+        return reified[result.getResultNumber()];
+    }
+    rewriter.setInsertionPointAfterValue(source);
+    return tensor::getMixedSizes(rewriter, source.getLoc(), source);
+  }
+};
+} // namespace
+
 void moec::legalize::populateShapePatterns(RewritePatternSet &patterns,
                                            const TypeConverter &converter) {
   MLIRContext *context = patterns.getContext();
+  patterns.add<LegalizeRefineShape>(converter, context);
   auto add = [&](StringRef opType, RewriteFn fn) {
     patterns.add<NodePattern>(opType, std::move(fn), converter, context,
                               NodePattern::Inputs::Ranked);

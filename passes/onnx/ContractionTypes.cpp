@@ -16,6 +16,12 @@ constexpr int64_t kDynamic = ShapedType::kDynamic;
 
 void moec::infer::inferMatMulResult(NodeInference &node, bool transposeLhs, bool transposeRhs) {
   Type element = node.getElementType(0);
+  if (Type rhsElement = node.getElementType(1); element && rhsElement && element != rhsElement) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << "its two inputs must have one element type, not " << element << " and " << rhsElement;
+    return node.fail(text);
+  }
   RankedTensorType lhs = node.getRanked(0), rhs = node.getRanked(1);
   if (!lhs || !rhs || lhs.getRank() == 0 || rhs.getRank() == 0) {
     node.setUnrankedResult(0, element);

@@ -20,8 +20,15 @@ def InferTypes : Pass<"moec-infer-types", "::mlir::ModuleOp"> {
     dims static where the inputs fix them; dims that only the run knows (named ones such as
     "batch" among them) stay dynamic. A result whose declared type contradicts what its
     inputs give is an error on the node. The graph's outputs keep their declared types
-    (through a `tensor.cast` where the value's type is more precise); an output declared
-    without a rank takes the inferred type.
+    (through a `tensor.cast` where the value's type is more precise, a `moe.refine_shape`
+    where the declared type is); an output declared without a rank takes the inferred
+    type.
+
+    With `check-declared-dims` (the kernel stage, after raising), a node whose declared
+    type has static dims that its inputs leave dynamic computes with the inferred type,
+    and a `moe.refine_shape` gives its users the declared one: legalization checks those
+    dims at run time, so that inputs contradicting the declaration stop the program instead
+    of making the node loop over the declared size.
 
     Example: torch's `x.reshape(-1, hidden)` after ONNX 1.12 left it unranked:
 
@@ -36,7 +43,12 @@ def InferTypes : Pass<"moec-infer-types", "::mlir::ModuleOp"> {
 
     becomes `%t : tensor<2xi64>` and `%y : tensor<?x64xf32>`.
   }];
-  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+  let options = [
+    Option<"checkDeclaredDims", "check-declared-dims", "bool", /*default=*/"false",
+           "Compute with the inferred type where a node's declared dims are more static, "
+           "refining it through a checked moe.refine_shape">,
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect", "::moec::moe::MoEDialect"];
 }
 
 def SimplifyGraph : Pass<"moec-simplify-graph", "::mlir::ModuleOp"> {

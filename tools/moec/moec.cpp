@@ -22,6 +22,8 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
+
 using namespace llvm;
 
 namespace {
@@ -122,6 +124,9 @@ struct Options {
   cl::opt<bool> remarks{"remarks", cl::init(false),
                         cl::desc("Print remarks, e.g. why an MoE-shaped graph was not raised"),
                         cl::cat(moecCategory)};
+  cl::opt<bool> allErrors{"all-errors", cl::init(false),
+                          cl::desc("Print every error, not only the first"),
+                          cl::cat(moecCategory)};
   cl::opt<bool> printLocations{"print-locations", cl::init(false),
                                cl::desc("In MLIR output, print locations (the ONNX node names)"),
                                cl::cat(moecCategory)};
@@ -249,12 +254,29 @@ int main(int argc, char **argv) {
   compileOptions.shardExperts = options.shardExperts;
 
   // Diagnostics one line each, as they come; names come from the model, so str() escapes
-  // them.
+  // them. Of the errors only the first is printed, at the end with how many followed it:
+  // one bad node often makes the rest of the model fail too, and the first is the cause.
+  std::optional<std::string> firstError;
+  unsigned moreErrors = 0;
   auto print = [&](const moec::CompileDiagnostic &diagnostic) {
+    if (diagnostic.severity == mlir::DiagnosticSeverity::Error && !options.allErrors) {
+      if (firstError)
+        ++moreErrors;
+      else
+        firstError = diagnostic.str();
+      return;
+    }
     if (diagnostic.severity != mlir::DiagnosticSeverity::Remark || options.remarks)
       errs() << diagnostic.str() << "\n";
   };
-  return static_cast<int>(moec::compile(moec::ModelSource::file(options.inputPath),
-                                        options.outputPath, compileOptions, print)
-                              .status);
+  moec::CompileStatus status = moec::compile(moec::ModelSource::file(options.inputPath),
+                                             options.outputPath, compileOptions, print)
+                                   .status;
+  if (firstError) {
+    errs() << *firstError;
+    if (moreErrors)
+      errs() << " (and " << moreErrors << " more; --all-errors prints them)";
+    errs() << "\n";
+  }
+  return static_cast<int>(status);
 }

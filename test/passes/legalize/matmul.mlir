@@ -33,3 +33,12 @@ func.func @vector_times_matrix(%a: tensor<16xf32>, %b: tensor<16x8xf32>) -> tens
   %0 = onnx.node "MatMul"(%a, %b) : (tensor<16xf32>, tensor<16x8xf32>) -> tensor<8xf32>
   return %0 : tensor<8xf32>
 }
+
+// Two vectors: a dot product, a scalar result reducing over the one loop.
+// CHECK-LABEL: func.func @dot
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}], iterator_types = ["reduction"]}
+// CHECK-SAME: outs(%{{.*}} : tensor<f32>)
+func.func @dot(%a: tensor<?xf32>, %b: tensor<2xf32>) -> tensor<f32> {
+  %0 = onnx.node "MatMul"(%a, %b) : (tensor<?xf32>, tensor<2xf32>) -> tensor<f32>
+  return %0 : tensor<f32>
+}

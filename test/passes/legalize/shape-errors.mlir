@@ -78,3 +78,12 @@ func.func @main(%x: tensor<2xf32>, %s: tensor<?xi64>) -> tensor<2x2xf32> {
   %0 = onnx.node "Expand"(%x, %s) {name = "e"} : (tensor<2xf32>, tensor<?xi64>) -> tensor<2x2xf32>
   return %0 : tensor<2x2xf32>
 }
+
+// -----
+
+func.func @main(%x: tensor<2x6xf32>) -> tensor<f32> {
+  %s = onnx.constant "s" dense<> : tensor<0xi64>
+  // expected-error @+1 {{node 'r' (Reshape): the input's 12 elements do not fill the requested shape (1 elements)}}
+  %0 = onnx.node "Reshape"(%x, %s) {name = "r"} : (tensor<2x6xf32>, tensor<0xi64>) -> tensor<f32>
+  return %0 : tensor<f32>
+}

@@ -83,3 +83,15 @@ func.func @shape_concat_reshape(%x: tensor<?x4xf32>) -> tensor<?x2x2xf32> {
   %0 = onnx.node "Reshape"(%x, %s) : (tensor<?x4xf32>, tensor<3xi64>) -> tensor<?x2x2xf32>
   return %0 : tensor<?x2x2xf32>
 }
+
+// To a scalar from dynamic dims: tensor.reshape with an empty shape (a collapse to rank 0
+// takes static unit dims only), after the element count check.
+// CHECK-LABEL: func.func @to_scalar
+// CHECK: moe.check
+// CHECK: %[[SHAPE:.*]] = tensor.from_elements  : tensor<0xindex>
+// CHECK: tensor.reshape %arg0(%[[SHAPE]]) : (tensor<?x?xf32>, tensor<0xindex>) -> tensor<f32>
+func.func @to_scalar(%x: tensor<?x?xf32>) -> tensor<f32> {
+  %s = onnx.constant "s" dense<> : tensor<0xi64>
+  %0 = onnx.node "Reshape"(%x, %s) : (tensor<?x?xf32>, tensor<0xi64>) -> tensor<f32>
+  return %0 : tensor<f32>
+}

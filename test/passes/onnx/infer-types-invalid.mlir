@@ -42,3 +42,13 @@ module attributes {onnx.opset_imports = {ai.onnx = 17 : i64}} {
     return %z : tensor<*xf32>
   }
 }
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 18 : i64}} {
+  func.func @main(%x: tensor<?xf32>, %y: tensor<2xi64>) -> tensor<*xf32> {
+    // expected-error @+1 {{node 'mm' (MatMul): its two inputs must have one element type, not f32 and i64}}
+    %z = onnx.node "MatMul"(%x, %y) {name = "mm"} : (tensor<?xf32>, tensor<2xi64>) -> tensor<*xf32>
+    return %z : tensor<*xf32>
+  }
+}

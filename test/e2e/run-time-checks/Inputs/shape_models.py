@@ -37,6 +37,10 @@ cases = {
                               "split": (I64, [2], np.array([2, 2]))}, {}, F32, None),
     "topk-k": ("TopK", {"x": (F32, ["n"], np.ones(4, np.float32)),
                         "k": (I64, [1], np.array([10]))}, {}, F32, None),
+    # Declared [4, 3], computed [m, 3]: one row of indices must not read four.
+    "declared-output-dims": ("GatherElements", {"data": (F32, ["n", 3], np.ones((1, 3), np.float32)),
+                                                "indices": (I64, ["m", 3], np.zeros((1, 3), np.int64))},
+                             {"axis": 0}, F32, [4, 3]),
     "constant-of-shape-huge": ("ConstantOfShape", {"shape": (I64, [2], np.array([2**20, 2**20]))},
                                {}, F32, None),
 }

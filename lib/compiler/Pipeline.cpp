@@ -14,7 +14,9 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
 
@@ -111,15 +113,86 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
   }
 }
 
-LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options) {
+/// The stages runPipeline runs, in order.
+static constexpr moec::Stage kPipelineStages[] = {moec::Stage::Clean, moec::Stage::Raise,
+                                                  moec::Stage::Optimize, moec::Stage::Kernel,
+                                                  moec::Stage::Codegen};
+
+StringRef moec::getStageName(Stage stage) {
+  switch (stage) {
+  case Stage::Import:
+    return "import";
+  case Stage::Clean:
+    return "clean";
+  case Stage::Raise:
+    return "raise";
+  case Stage::Optimize:
+    return "optimize";
+  case Stage::Kernel:
+    return "kernel";
+  case Stage::Codegen:
+    return "codegen";
+  }
+  llvm_unreachable("unknown stage");
+}
+
+/// A nested pass manager, which has no argument of its own, as its textual pipeline without
+/// the passes' options: `func.func(tosa-to-linalg-named,...)`.
+static std::string printNestedPassNames(Pass &adaptor) {
+  std::string pipeline;
+  llvm::raw_string_ostream os(pipeline);
+  adaptor.printAsTextualPipeline(os);
+  std::string names;
+  int optionDepth = 0;
+  for (char c : pipeline) {
+    optionDepth += c == '{';
+    if (optionDepth == 0)
+      names += c;
+    optionDepth -= c == '}';
+  }
+  return names;
+}
+
+std::vector<moec::PipelinePass> moec::describePipeline(const PipelineOptions &options) {
+  std::vector<std::string> optional = getOptionalPassNames();
+  // Every pass the stages can have for this target, disabled ones included.
+  PipelineOptions everyPass = options;
+  everyPass.disabledPasses.clear();
+  std::vector<PipelinePass> passes;
+  for (Stage stage : kPipelineStages) {
+    OpPassManager pm(ModuleOp::getOperationName());
+    buildStagePipeline(pm, stage, everyPass);
+    for (Pass &pass : pm.getPasses()) {
+      std::string name = pass.getArgument().str();
+      if (name.empty())
+        name = printNestedPassNames(pass);
+      bool isOptional = llvm::is_contained(optional, name);
+      bool enabled = stage <= options.stopAfter &&
+                     !(isOptional && llvm::is_contained(options.disabledPasses, name));
+      passes.push_back({stage, name, isOptional, enabled});
+    }
+  }
+  return passes;
+}
+
+LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options,
+                                TimingScope *timing) {
   if (std::optional<std::string> unknown = findUnknownPassName(options.disabledPasses))
     return module.emitError() << "--disable-pass=" << *unknown
                               << ": no optional pass has that name (see docs/moec.md)";
-  for (Stage stage : {Stage::Clean, Stage::Raise, Stage::Optimize, Stage::Kernel, Stage::Codegen}) {
+  for (Stage stage : kPipelineStages) {
     if (stage > options.stopAfter)
       break;
     PassManager pm(module.getContext());
     buildStagePipeline(pm, stage, options);
+    if (options.passManagerCommandLine && failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    std::optional<TimingScope> stageTiming;
+    if (timing) {
+      std::string scopeName = ("stage " + getStageName(stage)).str();
+      stageTiming = timing->nest(StringRef(scopeName));
+      pm.enableTiming(*stageTiming);
+    }
     if (failed(pm.run(module)))
       return failure();
   }

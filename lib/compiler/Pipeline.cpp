@@ -9,6 +9,7 @@
 #include "moec/Passes/Decompose/Passes.h"
 #include "moec/Passes/Legalize/Passes.h"
 #include "moec/Passes/ONNX/Passes.h"
+#include "moec/Passes/Optimize/Fusion/Passes.h"
 #include "moec/Passes/Raise/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -32,6 +33,15 @@ static SmallVector<std::unique_ptr<Pass>> createRaisePasses() {
   return passes;
 }
 
+/// The fusions of the kernel level, in the order they run; each optional. They run right
+/// after the decomposition, on the plain form it emits (docs/moec.md, "Fusion").
+static SmallVector<std::unique_ptr<Pass>> createFusionPasses() {
+  SmallVector<std::unique_ptr<Pass>> passes;
+  passes.push_back(moec::createFuseGatherIntoGroupedMatmul());
+  passes.push_back(moec::createFuseActivationIntoGroupedMatmul());
+  return passes;
+}
+
 /// The clean-up that raising matches after; optional, for ablations.
 static std::string simplifyGraphPassName() {
   return moec::createSimplifyGraph()->getArgument().str();
@@ -43,9 +53,19 @@ static std::string runtimeMoEKernelsPassName() {
   return moec::createLowerMoEKernelsToRuntime()->getArgument().str();
 }
 
+/// Adds those of `passes` that `options` does not disable to `pm`, in order.
+static void addEnabledPasses(OpPassManager &pm, SmallVector<std::unique_ptr<Pass>> passes,
+                             const moec::PipelineOptions &options) {
+  for (std::unique_ptr<Pass> &pass : passes)
+    if (!llvm::is_contained(options.disabledPasses, pass->getArgument().str()))
+      pm.addPass(std::move(pass));
+}
+
 std::vector<std::string> moec::getOptionalPassNames() {
   std::vector<std::string> names{simplifyGraphPassName()};
   for (const std::unique_ptr<Pass> &pass : createRaisePasses())
+    names.push_back(pass->getArgument().str());
+  for (const std::unique_ptr<Pass> &pass : createFusionPasses())
     names.push_back(pass->getArgument().str());
   names.push_back(runtimeMoEKernelsPassName());
   return names;
@@ -69,9 +89,7 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
       pm.addPass(createSimplifyGraph());
     return;
   case Stage::Raise:
-    for (std::unique_ptr<Pass> &pass : createRaisePasses())
-      if (!llvm::is_contained(options.disabledPasses, pass->getArgument().str()))
-        pm.addPass(std::move(pass));
+    addEnabledPasses(pm, createRaisePasses(), options);
     return;
   case Stage::Optimize:
     return;
@@ -89,6 +107,7 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     legalizeOptions.runtimeChecks = options.runtimeChecks;
     pm.addPass(createLegalizeONNX(legalizeOptions));
     pm.addPass(createDecomposeMoELayers());
+    addEnabledPasses(pm, createFusionPasses(), options);
     if (options.bf16ExpertMatmuls)
       pm.addPass(createGroupedMatmulToBF16());
     pm.addPass(createCanonicalizerPass());

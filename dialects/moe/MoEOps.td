@@ -14,7 +14,9 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     Routes every token to `k` of `E` experts, runs each chosen expert's MLP on the token,
     and returns the routing-weighted sum of their outputs (plus the shared experts' output,
     if any). Raising passes produce this op from ONNX exports; the kernel level replaces it
-    with `moe.route`, `moe.permute`, `moe.grouped_matmul` and `moe.unpermute`.
+    with `moe.route`, `moe.permute`, `moe.gather_rows`, `moe.grouped_matmul`,
+    `moe.expert_activation` and `moe.unpermute`, and the fusions fold the gather and the
+    activation into the grouped matmul.
 
     Operands, with `T` tokens of hidden size `H`, `E` experts of inner size `I`, and
     `N = 2 * I` when the experts are gated, else `N = I`:

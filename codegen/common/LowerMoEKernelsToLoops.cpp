@@ -474,6 +474,83 @@ private:
 };
 
 //===----------------------------------------------------------------------===//
+// moe.gather_rows and moe.expert_activation (the plain form, without fusions)
+//===----------------------------------------------------------------------===//
+
+/// A thread per element of a `[rows, columns]` result, `element(row, column)` its f32
+/// value; blocks of a row's columns, as moe.unpermute's combine.
+static void forEachElement(KernelBuilder &kb, StringRef name, Value result, Value rows,
+                           Value columns, function_ref<Value(Value row, Value column)> element) {
+  int64_t threads = kb.shape.threadsPerBlock;
+  kb.grid(name, {rows, kb.ceilDiv(columns, threads)}, threads,
+          [&](ValueRange block, Value thread) {
+            Value column = kb.add(kb.mul(block[1], kb.index(threads)), thread);
+            kb.ifThen(kb.ult(column, columns),
+                      [&] { kb.storeF32(element(block[0], column), result, {block[0], column}); });
+          });
+}
+
+/// Row p is token row sorted_ids[p] / rows_per_token, zero for a padding slot.
+struct GatherRowsToLoops : OpRewritePattern<GatherRowsOp> {
+  GatherRowsToLoops(MLIRContext *context, const KernelShape &shape)
+      : OpRewritePattern(context), shape(shape) {}
+
+  LogicalResult matchAndRewrite(GatherRowsOp op, PatternRewriter &rewriter) const override {
+    if (std::optional<std::string> reason = unsupportedReason(op))
+      return rewriter.notifyMatchFailure(op, *reason);
+    KernelBuilder kb(rewriter, op, shape);
+    Value tokens = kb.buffer(op.getTokens());
+    Value sortedIds = kb.buffer(op.getSortedIds());
+    Value rows = kb.dim(sortedIds, 0), columns = kb.dim(tokens, 1);
+    Value rowsPerToken = kb.index(op.getRowsPerToken());
+    Value validIds = kb.mul(kb.dim(tokens, 0), rowsPerToken);
+    Value result = kb.alloc(op.getResult().getType(), {rows, columns});
+    forEachElement(kb, "moe_gather_rows", result, rows, columns, [&](Value row, Value column) {
+      Value idI32 = memref::LoadOp::create(kb.b, sortedIds, ValueRange{row});
+      return kb.conditional(
+          kb.validId(idI32, validIds),
+          [&] {
+            Value id = arith::IndexCastOp::create(kb.b, kb.b.getIndexType(), idI32);
+            return kb.loadF32(tokens, {kb.div(id, rowsPerToken), column});
+          },
+          [&] { return kb.f32(0.0f); });
+    });
+    kb.replace(rewriter, op, {result});
+    return success();
+  }
+
+  KernelShape shape;
+};
+
+/// The grouped matmul's epilogue on its own: act(gate) (* up) per result element.
+struct ExpertActivationToLoops : OpRewritePattern<ExpertActivationOp> {
+  ExpertActivationToLoops(MLIRContext *context, const KernelShape &shape)
+      : OpRewritePattern(context), shape(shape) {}
+
+  LogicalResult matchAndRewrite(ExpertActivationOp op, PatternRewriter &rewriter) const override {
+    if (std::optional<std::string> reason = unsupportedReason(op))
+      return rewriter.notifyMatchFailure(op, *reason);
+    KernelBuilder kb(rewriter, op, shape);
+    Value input = kb.buffer(op.getInput());
+    bool gated = op.getExpert().getGated();
+    Value rows = kb.dim(input, 0), columns = kb.dim(input, 1);
+    Value resultColumns = gated ? kb.div(columns, kb.index(2)) : columns;
+    Value result = kb.alloc(op.getResult().getType(), {rows, resultColumns});
+    forEachElement(kb, "moe_expert_activation", result, rows, resultColumns,
+                   [&](Value row, Value column) {
+                     Value gate = kb.loadF32(input, {row, column});
+                     Value up = gated ? kb.loadF32(input, {row, kb.add(column, resultColumns)})
+                                      : Value();
+                     return expertEpilogue(kb, op.getExpert(), gate, up);
+                   });
+    kb.replace(rewriter, op, {result});
+    return success();
+  }
+
+  KernelShape shape;
+};
+
+//===----------------------------------------------------------------------===//
 // moe.unpermute
 //===----------------------------------------------------------------------===//
 
@@ -552,7 +629,8 @@ struct LowerMoEKernelsToLoops : moec::impl::LowerMoEKernelsToLoopsBase<LowerMoEK
     ModuleOp module = getOperation();
     bool unsupported = false;
     module.walk([&](Operation *op) {
-      if (!isa<RouteOp, PermuteOp, GroupedMatmulOp, UnpermuteOp>(op))
+      if (!isa<RouteOp, PermuteOp, GatherRowsOp, GroupedMatmulOp, ExpertActivationOp,
+               UnpermuteOp>(op))
         return;
       if (std::optional<std::string> reason = unsupportedReason(op)) {
         op->emitError() << *reason;
@@ -580,8 +658,8 @@ struct LowerMoEKernelsToLoops : moec::impl::LowerMoEKernelsToLoopsBase<LowerMoEK
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<RouteToLoops, PermuteToLoops, GroupedMatmulToLoops, UnpermuteToLoops>(
-        &getContext(), shape);
+    patterns.add<RouteToLoops, PermuteToLoops, GatherRowsToLoops, GroupedMatmulToLoops,
+                 ExpertActivationToLoops, UnpermuteToLoops>(&getContext(), shape);
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
   }

@@ -334,6 +334,18 @@ LogicalResult PermuteOp::verify() {
 // GroupedMatmulOp
 //===----------------------------------------------------------------------===//
 
+/// The columns that `expert`'s activation leaves of `columns` (half when gated), or
+/// failure, reported on `op`, when a gated activation has an odd number of `what`.
+static FailureOr<int64_t> activatedColumns(Operation *op, ExpertAttr expert, int64_t columns,
+                                           StringRef what) {
+  if (!expert || !expert.getGated() || ShapedType::isDynamic(columns))
+    return columns;
+  if (columns % 2 != 0)
+    return op->emitOpError() << "has a gated activation but an odd number of " << what << " ("
+                             << columns << ")";
+  return columns / 2;
+}
+
 LogicalResult GroupedMatmulOp::verify() {
   ShapeChecker check(*this);
   Value weights = getWeights();
@@ -348,19 +360,16 @@ LogicalResult GroupedMatmulOp::verify() {
   StringRef rowsReason =
       getSortedIds() ? "one row per entry of sorted_ids" : "one row per row of the sorted input";
 
-  int64_t resultColumns = columns;
-  if (ExpertAttr expert = getExpertAttr(); expert && expert.getGated()) {
-    if (!ShapedType::isDynamic(columns) && columns % 2 != 0)
-      return emitOpError() << "has a gated epilogue but an odd number of weight columns ("
-                           << columns << ")";
-    resultColumns = ShapedType::isDynamic(columns) ? columns : columns / 2;
-  }
+  FailureOr<int64_t> resultColumns =
+      activatedColumns(*this, getExpertAttr(), columns, "weight columns");
+  if (failed(resultColumns))
+    return failure();
 
   if (failed(check.dim(getInput(), "input", 1, reduction, "the weights' rows")) ||
       failed(check.dim(getExpertOffsets(), "expert_offsets", 0, numExperts + 1,
                        "one offset per expert plus the end")) ||
       failed(check.dim(getResult(), "result", 0, rows, rowsReason)) ||
-      failed(check.dim(getResult(), "result", 1, resultColumns,
+      failed(check.dim(getResult(), "result", 1, *resultColumns,
                        getExpertAttr() && getExpertAttr().getGated()
                            ? "half the weight columns, after the gated epilogue"
                            : "the weight columns")) ||
@@ -419,6 +428,41 @@ LogicalResult UnpermuteOp::verify() {
   if (!ShapedType::isDynamic(slots) && !ShapedType::isDynamic(pairs) && slots < pairs)
     return emitOpError() << "has " << slots << " expert_out rows, fewer than the " << pairs
                          << " (token, expert) pairs it combines";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GatherRowsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherRowsOp::verify() {
+  ShapeChecker check(*this);
+  Type elementType = getElementTypeOrSelf(getTokens());
+  if (failed(check.dim(getResult(), "result", 0, dimOf(getSortedIds(), 0),
+                       "one row per entry of sorted_ids")) ||
+      failed(check.dim(getResult(), "result", 1, dimOf(getTokens(), 1), "the tokens' columns")) ||
+      failed(check.elementType(getResult(), "result", elementType,
+                               "the element type of the tokens")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ExpertActivationOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ExpertActivationOp::verify() {
+  ShapeChecker check(*this);
+  Value input = getInput();
+  FailureOr<int64_t> columns = activatedColumns(*this, getExpert(), dimOf(input, 1), "input columns");
+  if (failed(columns) ||
+      failed(check.dim(getResult(), "result", 0, dimOf(input, 0), "one row per input row")) ||
+      failed(check.dim(getResult(), "result", 1, *columns,
+                       getExpert().getGated() ? "half the input columns, gated"
+                                              : "the input columns")) ||
+      failed(check.elementType(getResult(), "result", getElementTypeOrSelf(input),
+                               "the element type of the input")))
+    return failure();
   return success();
 }
 

@@ -14,7 +14,9 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
     Routes every token to `k` of `E` experts, runs each chosen expert's MLP on the token,
     and returns the routing-weighted sum of their outputs (plus the shared experts' output,
     if any). Raising passes produce this op from ONNX exports; the kernel level replaces it
-    with `moe.route`, `moe.permute`, `moe.grouped_matmul` and `moe.unpermute`.
+    with `moe.route`, `moe.permute`, `moe.gather_rows`, `moe.grouped_matmul`,
+    `moe.expert_activation` and `moe.unpermute`, and the fusions fold the gather and the
+    activation into the grouped matmul.
 
     Operands, with `T` tokens of hidden size `H`, `E` experts of inner size `I`, and
     `N = 2 * I` when the experts are gated, else `N = I`:
@@ -221,6 +223,60 @@ def MoE_GroupedMatmulOp : MoE_Op<"grouped_matmul", [Pure, AttrSizedOperandSegmen
     (`expert` custom<BareAttr>($expert)^)? attr-dict
     `:` `(` type($input) `,` type($weights) `,` type($expert_offsets)
     (`,` type($sorted_ids)^)? `)` `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def MoE_GatherRowsOp : MoE_Op<"gather_rows", [Pure]> {
+  let summary = "The tokens copied into the sorted-token layout";
+  let description = [{
+    Row `p` of the result is row `sorted_ids[p] / rows_per_token` of `tokens` (`[T, K]`);
+    rows of padding slots (ids outside `[0, T * rows_per_token)`) are zero. This is the
+    materialized permuted copy that the decomposition emits before the up projection;
+    `moec-fuse-gather-into-grouped-matmul` folds it into the grouped matmul's prologue
+    (`gather`), which reads the token rows through the ids instead.
+
+    Example:
+
+    ```mlir
+    %rows = moe.gather_rows %x, %ids, rows_per_token 2
+              : (tensor<?x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    2DTensorOf<[AnyFloat]>:$tokens,
+    1DTensorOf<[I32]>:$sorted_ids,
+    ConfinedAttr<I64Attr, [IntPositive]>:$rows_per_token
+  );
+  let results = (outs 2DTensorOf<[AnyFloat]>:$result);
+  let assemblyFormat = [{
+    $tokens `,` $sorted_ids `,` `rows_per_token` $rows_per_token attr-dict
+    `:` `(` type($tokens) `,` type($sorted_ids) `)` `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def MoE_ExpertActivationOp : MoE_Op<"expert_activation", [Pure]> {
+  let summary = "The expert MLP's nonlinearity on the up projection's rows";
+  let description = [{
+    Applies the `expert` activation to every row of `input` (`[P, N]`), as the grouped
+    matmul's epilogue would: ungated, `act(x)` elementwise (`[P, N]`); gated, the gate's
+    columns first and the up's after them, `act(gate) * up` (`[P, N / 2]`), with GPT-OSS's
+    `swiglu_clamped` clamping both halves and scaling the up by one plus it. The
+    decomposition emits it after an up projection without epilogue;
+    `moec-fuse-activation-into-grouped-matmul` folds it into that grouped matmul.
+
+    Example:
+
+    ```mlir
+    %h = moe.expert_activation %gate_up expert <activation = silu, gated = true>
+           : tensor<?x256xf32> -> tensor<?x128xf32>
+    ```
+  }];
+  let arguments = (ins 2DTensorOf<[AnyFloat]>:$input, MoE_ExpertAttr:$expert);
+  let results = (outs 2DTensorOf<[AnyFloat]>:$result);
+  let assemblyFormat = [{
+    $input `expert` custom<BareAttr>($expert) attr-dict `:` type($input) `->` type($result)
   }];
   let hasVerifier = 1;
 }

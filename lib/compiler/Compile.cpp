@@ -13,6 +13,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -352,9 +353,18 @@ moec::CompileStatus compileModel(function_ref<mlir::ModuleOp()> load, StringRef 
   if (!output.open(outputPath))
     return CompileStatus::BadInput;
 
+  // --mlir-timing, where the tool registered MLIR's timing options: the import, every
+  // stage's passes and the output, reported when the compile ends.
+  mlir::DefaultTimingManager timingManager;
+  if (options.pipeline.passManagerCommandLine)
+    mlir::applyDefaultTimingManagerCLOptions(timingManager);
+  mlir::TimingScope timing = timingManager.getRootScope();
+  mlir::TimingScope importTiming = timing.nest("import");
   mlir::ModuleOp module = load();
-  if (!module || failed(runPipeline(module, options.pipeline)))
+  importTiming.stop();
+  if (!module || failed(runPipeline(module, options.pipeline, &timing)))
     return CompileStatus::BadInput;
+  mlir::TimingScope outputTiming = timing.nest("output");
 
   switch (options.output) {
   case OutputKind::MLIR:

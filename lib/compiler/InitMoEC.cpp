@@ -11,6 +11,7 @@
 #include "moec/Dialect/ONNX/ONNX.h"
 #include "moec/Passes/Decompose/Passes.h"
 #include "moec/Passes/Legalize/Passes.h"
+#include "moec/Passes/Optimize/Fusion/Passes.h"
 #include "moec/Passes/ONNX/Passes.h"
 #include "moec/Passes/Raise/Passes.h"
 
@@ -28,6 +29,7 @@ void moec::registerMoECPasses() {
   registerMoECONNXPasses();
   registerMoECRaisePasses();
   registerMoECLegalizePasses();
+  registerMoECFusionPasses();
   registerMoECDecomposePasses();
   registerMoECCodegenCommonPasses();
   registerMoECCodegenHostPasses();

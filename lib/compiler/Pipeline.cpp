@@ -9,12 +9,15 @@
 #include "moec/Passes/Decompose/Passes.h"
 #include "moec/Passes/Legalize/Passes.h"
 #include "moec/Passes/ONNX/Passes.h"
+#include "moec/Passes/Optimize/Fusion/Passes.h"
 #include "moec/Passes/Raise/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
 
@@ -30,6 +33,15 @@ static SmallVector<std::unique_ptr<Pass>> createRaisePasses() {
   return passes;
 }
 
+/// The fusions of the kernel level, in the order they run; each optional. They run right
+/// after the decomposition, on the plain form it emits (docs/moec.md, "Fusion").
+static SmallVector<std::unique_ptr<Pass>> createFusionPasses() {
+  SmallVector<std::unique_ptr<Pass>> passes;
+  passes.push_back(moec::createFuseGatherIntoGroupedMatmul());
+  passes.push_back(moec::createFuseActivationIntoGroupedMatmul());
+  return passes;
+}
+
 /// The clean-up that raising matches after; optional, for ablations.
 static std::string simplifyGraphPassName() {
   return moec::createSimplifyGraph()->getArgument().str();
@@ -41,9 +53,19 @@ static std::string runtimeMoEKernelsPassName() {
   return moec::createLowerMoEKernelsToRuntime()->getArgument().str();
 }
 
+/// Adds those of `passes` that `options` does not disable to `pm`, in order.
+static void addEnabledPasses(OpPassManager &pm, SmallVector<std::unique_ptr<Pass>> passes,
+                             const moec::PipelineOptions &options) {
+  for (std::unique_ptr<Pass> &pass : passes)
+    if (!llvm::is_contained(options.disabledPasses, pass->getArgument().str()))
+      pm.addPass(std::move(pass));
+}
+
 std::vector<std::string> moec::getOptionalPassNames() {
   std::vector<std::string> names{simplifyGraphPassName()};
   for (const std::unique_ptr<Pass> &pass : createRaisePasses())
+    names.push_back(pass->getArgument().str());
+  for (const std::unique_ptr<Pass> &pass : createFusionPasses())
     names.push_back(pass->getArgument().str());
   names.push_back(runtimeMoEKernelsPassName());
   return names;
@@ -67,9 +89,7 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
       pm.addPass(createSimplifyGraph());
     return;
   case Stage::Raise:
-    for (std::unique_ptr<Pass> &pass : createRaisePasses())
-      if (!llvm::is_contained(options.disabledPasses, pass->getArgument().str()))
-        pm.addPass(std::move(pass));
+    addEnabledPasses(pm, createRaisePasses(), options);
     return;
   case Stage::Optimize:
     return;
@@ -89,6 +109,7 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     legalizeOptions.runtimeChecks = options.runtimeChecks;
     pm.addPass(createLegalizeONNX(legalizeOptions));
     pm.addPass(createDecomposeMoELayers());
+    addEnabledPasses(pm, createFusionPasses(), options);
     if (options.bf16ExpertMatmuls)
       pm.addPass(createGroupedMatmulToBF16());
     pm.addPass(createCanonicalizerPass());
@@ -113,15 +134,86 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
   }
 }
 
-LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options) {
+/// The stages runPipeline runs, in order.
+static constexpr moec::Stage kPipelineStages[] = {moec::Stage::Clean, moec::Stage::Raise,
+                                                  moec::Stage::Optimize, moec::Stage::Kernel,
+                                                  moec::Stage::Codegen};
+
+StringRef moec::getStageName(Stage stage) {
+  switch (stage) {
+  case Stage::Import:
+    return "import";
+  case Stage::Clean:
+    return "clean";
+  case Stage::Raise:
+    return "raise";
+  case Stage::Optimize:
+    return "optimize";
+  case Stage::Kernel:
+    return "kernel";
+  case Stage::Codegen:
+    return "codegen";
+  }
+  llvm_unreachable("unknown stage");
+}
+
+/// A nested pass manager, which has no argument of its own, as its textual pipeline without
+/// the passes' options: `func.func(tosa-to-linalg-named,...)`.
+static std::string printNestedPassNames(Pass &adaptor) {
+  std::string pipeline;
+  llvm::raw_string_ostream os(pipeline);
+  adaptor.printAsTextualPipeline(os);
+  std::string names;
+  int optionDepth = 0;
+  for (char c : pipeline) {
+    optionDepth += c == '{';
+    if (optionDepth == 0)
+      names += c;
+    optionDepth -= c == '}';
+  }
+  return names;
+}
+
+std::vector<moec::PipelinePass> moec::describePipeline(const PipelineOptions &options) {
+  std::vector<std::string> optional = getOptionalPassNames();
+  // Every pass the stages can have for this target, disabled ones included.
+  PipelineOptions everyPass = options;
+  everyPass.disabledPasses.clear();
+  std::vector<PipelinePass> passes;
+  for (Stage stage : kPipelineStages) {
+    OpPassManager pm(ModuleOp::getOperationName());
+    buildStagePipeline(pm, stage, everyPass);
+    for (Pass &pass : pm.getPasses()) {
+      std::string name = pass.getArgument().str();
+      if (name.empty())
+        name = printNestedPassNames(pass);
+      bool isOptional = llvm::is_contained(optional, name);
+      bool enabled = stage <= options.stopAfter &&
+                     !(isOptional && llvm::is_contained(options.disabledPasses, name));
+      passes.push_back({stage, name, isOptional, enabled});
+    }
+  }
+  return passes;
+}
+
+LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options,
+                                TimingScope *timing) {
   if (std::optional<std::string> unknown = findUnknownPassName(options.disabledPasses))
     return module.emitError() << "--disable-pass=" << *unknown
                               << ": no optional pass has that name (see docs/moec.md)";
-  for (Stage stage : {Stage::Clean, Stage::Raise, Stage::Optimize, Stage::Kernel, Stage::Codegen}) {
+  for (Stage stage : kPipelineStages) {
     if (stage > options.stopAfter)
       break;
     PassManager pm(module.getContext());
     buildStagePipeline(pm, stage, options);
+    if (options.passManagerCommandLine && failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    std::optional<TimingScope> stageTiming;
+    if (timing) {
+      std::string scopeName = ("stage " + getStageName(stage)).str();
+      stageTiming = timing->nest(StringRef(scopeName));
+      pm.enableTiming(*stageTiming);
+    }
     if (failed(pm.run(module)))
       return failure();
   }

@@ -136,7 +136,11 @@ public:
 private:
   int64_t hidden() { return layer.getTokens().getType().getDimSize(1); }
 
-  /// `down(act(rows @ up + up_bias) + down_bias)` per expert segment, on the sorted layout.
+  /// `down(act(rows @ up + up_bias) + down_bias)` per expert segment, on the sorted layout,
+  /// in the plain form: the rows gathered into a permuted copy (when `sortedIds` is given),
+  /// the up projection, the activation and the down projection each an op of its own. The
+  /// fusion passes (passes/optimize/fusion) fold the copy and the activation into the up
+  /// projection.
   Value expertMLP(Value upWeight, Value downWeight, Value upBias, Value downBias,
                   Value offsets, Value sortedIds, int64_t rowsPerToken) {
     ExpertAttr expert = layer.getExpert();
@@ -145,11 +149,17 @@ private:
                                                                             : upColumns;
     int64_t rows = sortedIds ? cast<ShapedType>(sortedIds.getType()).getDimSize(0)
                              : staticTokens;
-    IntegerAttr rowsPerTokenAttr =
-        sortedIds ? builder.getI64IntegerAttr(rowsPerToken) : IntegerAttr();
-    Value hiddenRows = GroupedMatmulOp::create(
-        builder, loc, RankedTensorType::get({rows, inner}, elementType), layer.getTokens(),
-        upWeight, offsets, sortedIds, upBias, /*scales=*/nullptr, rowsPerTokenAttr, expert);
+    Value input = layer.getTokens();
+    if (sortedIds)
+      input = GatherRowsOp::create(builder, loc,
+                                   RankedTensorType::get({rows, hidden()}, elementType), input,
+                                   sortedIds, builder.getI64IntegerAttr(rowsPerToken));
+    Value upRows = GroupedMatmulOp::create(
+        builder, loc, RankedTensorType::get({rows, upColumns}, elementType), input, upWeight,
+        offsets, /*sorted_ids=*/nullptr, upBias, /*scales=*/nullptr, IntegerAttr(),
+        ExpertAttr());
+    Value hiddenRows = ExpertActivationOp::create(
+        builder, loc, RankedTensorType::get({rows, inner}, elementType), upRows, expert);
     return GroupedMatmulOp::create(builder, loc,
                                    RankedTensorType::get({rows, hidden()}, elementType),
                                    hiddenRows, downWeight, offsets, /*sorted_ids=*/nullptr,

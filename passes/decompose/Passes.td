@@ -4,7 +4,7 @@
 include "mlir/Pass/PassBase.td"
 
 def DecomposeMoELayers : Pass<"moec-decompose-moe-layers"> {
-  let summary = "Rewrite moe.layer into route, permute, grouped matmuls and unpermute";
+  let summary = "Rewrite moe.layer into the plain kernel level: route, permute, grouped matmuls and unpermute";
   let description = [{
     Replaces every `moe.layer` by the kernel level, as the op's description says:
 
@@ -12,12 +12,18 @@ def DecomposeMoELayers : Pass<"moec-decompose-moe-layers"> {
        `[T, E]` product is small);
     2. `moe.route` (with the layer's `score_bias`) to the experts and weights of every token;
     3. `moe.permute` into the sorted-token layout, segments padded to `block-size`;
-    4. the up projection: `moe.grouped_matmul` gathering the tokens through `sorted_ids`,
-       with `up_bias` and the layer's `expert` activation (gated or not) as its epilogue;
-    5. the down projection: `moe.grouped_matmul` on the sorted layout, with `down_bias`;
-    6. `moe.unpermute` with the routing weights.
+    4. the tokens copied into the sorted layout through `sorted_ids` (`moe.gather_rows`);
+    5. the up projection: `moe.grouped_matmul` on the copy with `up_bias`, gate and up
+       columns as one GEMM, no epilogue;
+    6. the layer's `expert` activation, gated or not (`moe.expert_activation`);
+    7. the down projection: `moe.grouped_matmul` on the sorted layout, with `down_bias`;
+    8. `moe.unpermute` with the routing weights.
 
-    A shared expert runs the same two grouped matmuls with a single expert (its weights
+    This is the plain form, one op per step; the fusions (docs/passes/optimize-fusion.md)
+    then fold the copy and the activation into the up projection.
+
+    A shared expert runs the up projection, activation and down projection with a single
+    expert (its weights
     expanded to `[1, ...]`, offsets `[0, T]`) over all tokens; with a `shared_gate` its
     output is scaled by `sigmoid(tokens @ shared_gate)` before it is added to the routed
     result.

@@ -11,12 +11,18 @@
 //===----------------------------------------------------------------------===//
 
 #include "moec/Compiler/Compile.h"
+#include "moec/Compiler/Pipeline.h"
 #include "moec/InitMoEC.h"
 #include "moec/Passes/Legalize/Passes.h"
 
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -121,6 +127,11 @@ struct Options {
       "list-supported-ops", cl::init(false),
       cl::desc("Print the ONNX op types (default domain) that moec compiles, and exit"),
       cl::cat(moecCategory)};
+  cl::opt<bool> listPasses{
+      "list-passes", cl::init(false),
+      cl::desc("Print the pipeline's passes in order (stage, pass, on or off with the other "
+               "options, optional when --disable-pass takes it), and exit"),
+      cl::cat(moecCategory)};
   cl::opt<bool> remarks{"remarks", cl::init(false),
                         cl::desc("Print remarks, e.g. why an MoE-shaped graph was not raised"),
                         cl::cat(moecCategory)};
@@ -212,6 +223,20 @@ moec::KernelBinary kernelBinary(GpuBinary binary) {
   llvm_unreachable("unknown kernel binary");
 }
 
+/// `moec --list-passes`: one line per pass of the stages after import, in order.
+int listPipeline(const moec::PipelineOptions &options) {
+  if (std::optional<std::string> unknown = moec::findUnknownPassName(options.disabledPasses)) {
+    errs() << "error: --disable-pass=" << *unknown
+           << ": no optional pass has that name (see --list-passes)\n";
+    return exitUnavailable;
+  }
+  for (const moec::PipelinePass &pass : moec::describePipeline(options))
+    outs() << format("%-9s %-3s %-9s ", moec::getStageName(pass.stage).data(),
+                     pass.enabled ? "on" : "off", pass.optional ? "optional" : "")
+           << pass.name << "\n";
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -220,10 +245,28 @@ int main(int argc, char **argv) {
     os << "moec " MOEC_VERSION " (LLVM " LLVM_VERSION_STRING ")\n";
   });
   cl::getRegisteredOptions()["stop-after"]->removeArgument();
+  // mlir-opt's --mlir-print-ir-before/after=PASS, --mlir-print-ir-after-all, --mlir-timing
+  // and the printing flags they take, on the passes of every stage; the pass names those
+  // flags accept are the registered passes'.
+  mlir::registerAllPasses();
+  moec::registerMoECPasses();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  mlir::registerAsmPrinterCLOptions();
   Options options;
   cl::HideUnrelatedOptions(moecCategory);
   cl::ParseCommandLineOptions(argc, argv,
-                              "moec: ahead-of-time compiler for Mixture-of-Experts models\n");
+                              "moec: ahead-of-time compiler for Mixture-of-Experts models\n\n"
+                              "  Also mlir-opt's --mlir-print-ir-before=PASS, "
+                              "--mlir-print-ir-after=PASS,\n  --mlir-print-ir-after-all and "
+                              "--mlir-timing on the passes --list-passes shows.\n");
+
+  // The IR that --mlir-print-ir-* prints elides weights as --emit=mlir does, unless MLIR's
+  // own flag for that is given.
+  cl::Option *elideResources = cl::getRegisteredOptions()["mlir-elide-resource-strings-if-larger"];
+  if (elideResources->getNumOccurrences() == 0 && options.elideResourcesOver != 0)
+    elideResources->addOccurrence(0, elideResources->ArgStr,
+                                  std::to_string(options.elideResourcesOver));
 
   if (options.listSupportedOps) {
     mlir::DialectRegistry registry;
@@ -233,16 +276,12 @@ int main(int argc, char **argv) {
       outs() << opType << "\n";
     return 0;
   }
-  if (options.inputPath.empty() || options.outputPath.empty()) {
-    errs() << "error: give a model and an output: moec MODEL.onnx -o OUT (see --help)\n";
-    return exitUnavailable;
-  }
-
   moec::CompileOptions compileOptions;
   compileOptions.pipeline.stopAfter = pipelineStage(options.stopAfter);
   compileOptions.pipeline.disabledPasses = options.disabledPasses;
   compileOptions.pipeline.bf16ExpertMatmuls = options.precision == Precision::bf16;
   compileOptions.pipeline.runtimeChecks = !options.unchecked;
+  compileOptions.pipeline.passManagerCommandLine = true;
   compileOptions.pipeline.target = targetName(options.target);
   compileOptions.output = outputKind(options.emit);
   compileOptions.kernelBinary = kernelBinary(options.gpuBinary);
@@ -252,6 +291,14 @@ int main(int argc, char **argv) {
   compileOptions.printIR.printLocations = options.printLocations;
   compileOptions.quantize = quantization(options.quantize);
   compileOptions.shardExperts = options.shardExperts;
+
+  if (options.listPasses)
+    return listPipeline(compileOptions.pipeline);
+  if (options.inputPath.empty() || options.outputPath.empty()) {
+    errs() << "error: give a model and an output: moec MODEL.onnx -o OUT (see --help)\n";
+    return exitUnavailable;
+  }
+
 
   // Diagnostics one line each, as they come; names come from the model, so str() escapes
   // them. Of the errors only the first is printed, at the end with how many followed it:

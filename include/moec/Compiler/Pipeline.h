@@ -18,6 +18,7 @@
 namespace mlir {
 class ModuleOp;
 class OpPassManager;
+class TimingScope;
 } // namespace mlir
 
 namespace moec {
@@ -42,10 +43,33 @@ struct PipelineOptions {
   /// Check at run time what the ops' specs require of run-time values (indices within
   /// their dimensions, sizes that agree); off with `moec --unchecked`.
   bool runtimeChecks = true;
+  /// Configure the stages' pass managers from MLIR's command-line options
+  /// (`--mlir-print-ir-after` and the like), which the tool has registered
+  /// (mlir::registerPassManagerCLOptions), as moec does.
+  bool passManagerCommandLine = false;
 };
 
 /// The names of the passes that --disable-pass accepts.
 std::vector<std::string> getOptionalPassNames();
+
+/// One pass of the pipeline as `moec --list-passes` prints it.
+struct PipelinePass {
+  Stage stage;
+  /// The pass's command-line name, inside its anchor when it runs nested
+  /// (`func.func(canonicalize)`).
+  std::string name;
+  /// Whether `--disable-pass` can turn it off.
+  bool optional;
+  /// Whether it runs with the options given: not when disabled or after `stopAfter`.
+  bool enabled;
+};
+
+/// Every pass of the stages after import, in the order they run for `options`' target and
+/// precision, with whether each runs.
+std::vector<PipelinePass> describePipeline(const PipelineOptions &options);
+
+/// The stage's name as `--stop-after` spells it (`clean`, `raise`, ...; `codegen`).
+llvm::StringRef getStageName(Stage stage);
 
 /// Adds the passes of `stage` to `pm`, less those `options` disables; nothing for Import.
 /// The one definition of each stage: runPipeline and the named pipelines build from it.
@@ -62,8 +86,10 @@ void registerMoECPipelines();
 std::optional<std::string> findUnknownPassName(llvm::ArrayRef<std::string> names);
 
 /// Runs the stages after import, up to and including `options.stopAfter`, on `module`.
-/// Errors are emitted as diagnostics on the module's ops.
-mlir::LogicalResult runPipeline(mlir::ModuleOp module, const PipelineOptions &options);
+/// Errors are emitted as diagnostics on the module's ops. The pass managers time their
+/// passes under `timing`, one nested scope per stage, where it is given.
+mlir::LogicalResult runPipeline(mlir::ModuleOp module, const PipelineOptions &options,
+                                mlir::TimingScope *timing = nullptr);
 
 } // namespace moec
 

@@ -144,3 +144,43 @@ func.func @unpermute(%out: tensor<?x64xf32>, %sorted: tensor<?xi32>, %w: tensor<
   %y = moe.unpermute %out, %sorted, %w : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x2xf32>) -> tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }
+
+// -----
+
+// moe.gather_rows: a (row, column tile) grid; a thread loads its token row's element
+// through the sorted id, or stores zero for a padding slot.
+// CHECK-LABEL: func.func @gather_rows
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[RESULT:.*]] = memref.alloc(%{{.*}}) : memref<?x64xf32>
+// CHECK: scf.parallel (%[[ROW:.*]], %{{.*}}) = (%c0, %c0) to (%{{.*}}, %c1) step (%c1, %c1) {
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1) {
+// CHECK: %[[ID:.*]] = memref.load %{{.*}}[%[[ROW]]] : memref<?xi32>
+// CHECK: %[[VALUE:.*]] = scf.if %{{.*}} -> (f32) {
+// CHECK: arith.divui %{{.*}}, %c2 : index
+// CHECK: memref.load %{{.*}} : memref<?x64xf32>
+// CHECK: } else {
+// CHECK-NEXT: scf.yield %[[ZERO]]
+// CHECK: memref.store %[[VALUE]], %[[RESULT]]
+func.func @gather_rows(%x: tensor<?x64xf32>, %sorted: tensor<?xi32>) -> tensor<?x64xf32> {
+  %rows = moe.gather_rows %x, %sorted, rows_per_token 2 : (tensor<?x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>
+  return %rows : tensor<?x64xf32>
+}
+
+// -----
+
+// moe.expert_activation: a (row, column tile) grid over the result; gated, a thread reads
+// its gate column and the up column half the input's columns further, and computes the
+// grouped matmul's epilogue.
+// CHECK-LABEL: func.func @expert_activation
+// CHECK-DAG: %[[C128:.*]] = arith.constant 128 : index
+// CHECK: %[[RESULT:.*]] = memref.alloc(%{{.*}}) : memref<?x128xf32>
+// CHECK: scf.parallel (%[[ROW:.*]], %{{.*}}) = (%c0, %c0) to (%{{.*}}, %c1) step (%c1, %c1) {
+// CHECK: %[[GATE:.*]] = memref.load %{{.*}}[%[[ROW]], %[[COLUMN:.*]]] : memref<?x256xf32>
+// CHECK: %[[UP_COLUMN:.*]] = arith.addi %[[COLUMN]], %[[C128]] : index
+// CHECK: %[[UP:.*]] = memref.load %{{.*}}[%[[ROW]], %[[UP_COLUMN]]] : memref<?x256xf32>
+// CHECK: math.exp
+// CHECK: memref.store %{{.*}}, %[[RESULT]][%[[ROW]], %[[COLUMN]]]
+func.func @expert_activation(%gu: tensor<?x256xf32>) -> tensor<?x128xf32> {
+  %h = moe.expert_activation %gu expert <activation = silu, gated = true> : tensor<?x256xf32> -> tensor<?x128xf32>
+  return %h : tensor<?x128xf32>
+}

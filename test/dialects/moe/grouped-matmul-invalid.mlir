@@ -65,7 +65,7 @@ func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xf32>, %o: tensor<9xi32>, %
 // -----
 
 func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x33xf32>, %o: tensor<9xi32>, %s: tensor<8xi32>) {
-  // expected-error @+1 {{has a gated epilogue but an odd number of weight columns (33)}}
+  // expected-error @+1 {{has a gated activation but an odd number of weight columns (33)}}
   %y = moe.grouped_matmul %x, %w offsets %o gather %s, rows_per_token 2  expert <activation = silu, gated = true>
        : (tensor<4x16xf32>, tensor<8x16x33xf32>, tensor<9xi32>, tensor<8xi32>) -> tensor<8x?xf32>
   return

@@ -37,3 +37,17 @@ func.func @int4_weights_with_bias_and_scales(%x: tensor<?x64xf16>, %w: tensor<8x
          : (tensor<?x64xf16>, tensor<8x64x32xi4>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x32xf16>
   return %h : tensor<?x32xf16>
 }
+
+// The plain form of the up projection: the permuted copy, the GEMM without epilogue, the
+// activation.
+// CHECK-LABEL: func.func @plain_up_projection
+func.func @plain_up_projection(%x: tensor<4x64xf32>, %up: tensor<8x64x256xf32>, %offsets: tensor<9xi32>,
+                               %sorted: tensor<128xi32>) -> tensor<128x128xf32> {
+  // CHECK: %[[ROWS:.*]] = moe.gather_rows %arg0, %arg3, rows_per_token 2 : (tensor<4x64xf32>, tensor<128xi32>) -> tensor<128x64xf32>
+  %rows = moe.gather_rows %x, %sorted, rows_per_token 2 : (tensor<4x64xf32>, tensor<128xi32>) -> tensor<128x64xf32>
+  // CHECK: %[[GU:.*]] = moe.grouped_matmul %[[ROWS]], %arg1 offsets %arg2 : (tensor<128x64xf32>, tensor<8x64x256xf32>, tensor<9xi32>) -> tensor<128x256xf32>
+  %gu = moe.grouped_matmul %rows, %up offsets %offsets : (tensor<128x64xf32>, tensor<8x64x256xf32>, tensor<9xi32>) -> tensor<128x256xf32>
+  // CHECK: moe.expert_activation %[[GU]] expert <activation = silu, gated = true> : tensor<128x256xf32> -> tensor<128x128xf32>
+  %h = moe.expert_activation %gu expert <activation = silu, gated = true> : tensor<128x256xf32> -> tensor<128x128xf32>
+  return %h : tensor<128x128xf32>
+}

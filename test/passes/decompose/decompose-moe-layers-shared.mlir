@@ -10,7 +10,8 @@
 // CHECK: %[[OFFSETS:.*]] = tensor.from_elements %{{.*}}, %[[T]] : tensor<2xi32>
 // CHECK: %[[UP1:.*]] = tensor.expand_shape %[[SU]] {{\[}}[0, 1], [2]] output_shape [1, 16, 16] : tensor<16x16xf32> into tensor<1x16x16xf32>
 // CHECK: %[[DOWN1:.*]] = tensor.expand_shape %[[SD]] {{\[}}[0, 1], [2]] output_shape [1, 8, 16] : tensor<8x16xf32> into tensor<1x8x16xf32>
-// CHECK: %[[H:.*]] = moe.grouped_matmul %[[X]], %[[UP1]] offsets %[[OFFSETS]] expert <activation = silu, gated = true> : (tensor<?x16xf32>, tensor<1x16x16xf32>, tensor<2xi32>) -> tensor<?x8xf32>
+// CHECK: %[[GU:.*]] = moe.grouped_matmul %[[X]], %[[UP1]] offsets %[[OFFSETS]] : (tensor<?x16xf32>, tensor<1x16x16xf32>, tensor<2xi32>) -> tensor<?x16xf32>
+// CHECK: %[[H:.*]] = moe.expert_activation %[[GU]] expert <activation = silu, gated = true> : tensor<?x16xf32> -> tensor<?x8xf32>
 // CHECK: %[[SHARED:.*]] = moe.grouped_matmul %[[H]], %[[DOWN1]] offsets %[[OFFSETS]] : (tensor<?x8xf32>, tensor<1x8x16xf32>, tensor<2xi32>) -> tensor<?x16xf32>
 // CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[ROUTED]], %[[SHARED]] : tensor<?x16xf32>, tensor<?x16xf32>)
 // CHECK-NEXT: ^bb0(%[[R:.*]]: f32, %[[S:.*]]: f32, %{{.*}}: f32):

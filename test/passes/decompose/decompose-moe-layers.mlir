@@ -1,7 +1,8 @@
 // RUN: moe-opt %s -moec-decompose-moe-layers -split-input-file | FileCheck %s
 // RUN: moe-opt %s -moec-decompose-moe-layers=block-size=4 -split-input-file | FileCheck %s --check-prefix=BLOCK
-// moe.layer becomes router logits, moe.route, moe.permute, the up and down grouped
-// matmuls on the sorted layout, and moe.unpermute.
+// moe.layer becomes router logits, moe.route, moe.permute, the plain form of the expert
+// MLPs on the sorted layout (the permuted copy, the up grouped matmul, the activation, the
+// down grouped matmul), and moe.unpermute.
 
 // CHECK-LABEL: func.func @gated_dynamic_tokens
 // CHECK-SAME: (%[[X:.*]]: tensor<?x16xf32>, %[[ROUTER:.*]]: tensor<4x16xf32>, %[[UP:.*]]: tensor<4x16x64xf32>, %[[DOWN:.*]]: tensor<4x32x16xf32>)
@@ -13,7 +14,9 @@
 // CHECK: %[[LOGITS:.*]] = linalg.matmul ins(%[[X]], %[[ROUTER_T]] : {{.*}}) outs(%[[INIT]] : tensor<?x4xf32>)
 // CHECK: %[[W:.*]], %[[IDS:.*]] = moe.route %[[LOGITS]] routing <scoring = softmax, k = 2, renormalize = true> : tensor<?x4xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
 // CHECK: %[[SORTED:.*]], %[[OFFSETS:.*]] = moe.permute %[[IDS]] experts 4 block 1 : tensor<?x2xi32> -> tensor<?xi32>, tensor<5xi32>
-// CHECK: %[[H:.*]] = moe.grouped_matmul %[[X]], %[[UP]] offsets %[[OFFSETS]] gather %[[SORTED]], rows_per_token 2 expert <activation = silu, gated = true> : ({{.*}}) -> tensor<?x32xf32>
+// CHECK: %[[ROWS:.*]] = moe.gather_rows %[[X]], %[[SORTED]], rows_per_token 2 : (tensor<?x16xf32>, tensor<?xi32>) -> tensor<?x16xf32>
+// CHECK: %[[GU:.*]] = moe.grouped_matmul %[[ROWS]], %[[UP]] offsets %[[OFFSETS]] : (tensor<?x16xf32>, tensor<4x16x64xf32>, tensor<5xi32>) -> tensor<?x64xf32>
+// CHECK: %[[H:.*]] = moe.expert_activation %[[GU]] expert <activation = silu, gated = true> : tensor<?x64xf32> -> tensor<?x32xf32>
 // CHECK: %[[OUT:.*]] = moe.grouped_matmul %[[H]], %[[DOWN]] offsets %[[OFFSETS]] : (tensor<?x32xf32>, tensor<4x32x16xf32>, tensor<5xi32>) -> tensor<?x16xf32>
 // CHECK: %[[Y:.*]] = moe.unpermute %[[OUT]], %[[SORTED]], %[[W]] : (tensor<?x16xf32>, tensor<?xi32>, tensor<?x2xf32>) -> tensor<?x16xf32>
 // CHECK: return %[[Y]]
@@ -38,7 +41,9 @@ func.func @gated_dynamic_tokens(%x: tensor<?x16xf32>, %router: tensor<4x16xf32>,
 // CHECK: %[[LOGITS:.*]] = linalg.matmul ins(%[[X]], %{{.*}} : tensor<3x16xf32>, tensor<16x4xf32>) outs(%[[INIT]] : tensor<3x4xf32>)
 // CHECK: %[[W:.*]], %[[IDS:.*]] = moe.route %[[LOGITS]] score_bias(%[[SB]] : tensor<4xf32>) routing <scoring = sigmoid, k = 2, n_group = 2, routed_scaling_factor = 2.5
 // CHECK: %[[SORTED:.*]], %[[OFFSETS:.*]] = moe.permute %[[IDS]] experts 4 block 1 : tensor<3x2xi32> -> tensor<6xi32>, tensor<5xi32>
-// CHECK: %[[H:.*]] = moe.grouped_matmul %[[X]], %[[UP]] offsets %[[OFFSETS]] gather %[[SORTED]], rows_per_token 2 bias(%[[UB]] : tensor<4x32xf32>) expert <activation = gelu> : ({{.*}}) -> tensor<6x32xf32>
+// CHECK: %[[ROWS:.*]] = moe.gather_rows %[[X]], %[[SORTED]], rows_per_token 2 : (tensor<3x16xf32>, tensor<6xi32>) -> tensor<6x16xf32>
+// CHECK: %[[U:.*]] = moe.grouped_matmul %[[ROWS]], %[[UP]] offsets %[[OFFSETS]] bias(%[[UB]] : tensor<4x32xf32>) : ({{.*}}) -> tensor<6x32xf32>
+// CHECK: %[[H:.*]] = moe.expert_activation %[[U]] expert <activation = gelu> : tensor<6x32xf32> -> tensor<6x32xf32>
 // CHECK: %[[OUT:.*]] = moe.grouped_matmul %[[H]], %[[DOWN]] offsets %[[OFFSETS]] bias(%[[DB]] : tensor<4x16xf32>) : ({{.*}}) -> tensor<6x16xf32>
 // CHECK: moe.unpermute %[[OUT]], %[[SORTED]], %[[W]] : (tensor<6x16xf32>, tensor<6xi32>, tensor<3x2xf32>) -> tensor<3x16xf32>
 // BLOCK-LABEL: func.func @ungated_with_biases

@@ -1,0 +1,59 @@
+#ifndef MOEC_PASSES_OPTIMIZE_FUSION_PASSES_TD
+#define MOEC_PASSES_OPTIMIZE_FUSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+// The fusions of the kernel level: each folds one op of the plain form that
+// moec-decompose-moe-layers emits into the grouped matmul beside it, so that it costs no
+// pass over memory of its own. Each is optional (moec --disable-pass, --list-passes), and
+// each is correct whatever the others did: they match the plain ops, not one another's
+// output.
+
+def FuseActivationIntoGroupedMatmul : Pass<"moec-fuse-activation-into-grouped-matmul"> {
+  let summary = "Apply the expert activation in the up projection's epilogue";
+  let description = [{
+    Rewrites `moe.expert_activation` of a `moe.grouped_matmul` that has no epilogue (and no
+    other user) into that grouped matmul with the activation as its `expert` epilogue. For
+    gated experts the gate and up columns are one GEMM over the stacked `[E, H, 2I]`
+    weights, and the epilogue computes `act(gate) * up` from the two accumulators of an
+    output element, so the `[P, 2I]` product is never written: the GEMM writes `[P, I]`.
+    Every activation the raising produces fuses: `relu`, `gelu`, `gelu_tanh`, `silu`
+    (SwiGLU when gated) and GPT-OSS's `swiglu_clamped`.
+
+    ```mlir
+    %gu = moe.grouped_matmul %rows, %w_up offsets %offsets
+            : (tensor<?x64xf32>, tensor<8x64x256xf32>, tensor<9xi32>) -> tensor<?x256xf32>
+    %h = moe.expert_activation %gu expert <activation = silu, gated = true>
+           : tensor<?x256xf32> -> tensor<?x128xf32>
+    // becomes
+    %h = moe.grouped_matmul %rows, %w_up offsets %offsets
+           expert <activation = silu, gated = true>
+           : (tensor<?x64xf32>, tensor<8x64x256xf32>, tensor<9xi32>) -> tensor<?x128xf32>
+    ```
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect"];
+}
+
+def FuseGatherIntoGroupedMatmul : Pass<"moec-fuse-gather-into-grouped-matmul"> {
+  let summary = "Read the token rows through the sorted ids in the grouped matmul's prologue";
+  let description = [{
+    Rewrites a `moe.grouped_matmul` whose input is a `moe.gather_rows` (the permuted copy
+    of the tokens) into one that gathers itself (`gather %sorted_ids, rows_per_token R`):
+    each row of the GEMM reads its token row where it lies, and the `[P, H]` copy is never
+    materialized. The copy stays only where something else still reads it.
+
+    ```mlir
+    %rows = moe.gather_rows %x, %ids, rows_per_token 2
+              : (tensor<?x64xf32>, tensor<?xi32>) -> tensor<?x64xf32>
+    %h = moe.grouped_matmul %rows, %w_up offsets %offsets
+           : (tensor<?x64xf32>, tensor<8x64x256xf32>, tensor<9xi32>) -> tensor<?x256xf32>
+    // becomes
+    %h = moe.grouped_matmul %x, %w_up offsets %offsets gather %ids, rows_per_token 2
+           : (tensor<?x64xf32>, tensor<8x64x256xf32>, tensor<9xi32>, tensor<?xi32>)
+           -> tensor<?x256xf32>
+    ```
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect"];
+}
+
+#endif // MOEC_PASSES_OPTIMIZE_FUSION_PASSES_TD

@@ -12,6 +12,7 @@
 #include "moec/Passes/Decompose/Passes.h"
 #include "moec/Passes/Legalize/Passes.h"
 #include "moec/Passes/ONNX/Passes.h"
+#include "moec/Passes/Optimize/Quantize/Passes.h"
 #include "moec/Passes/Raise/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -28,6 +29,7 @@ void moec::registerMoECPasses() {
   registerMoECONNXPasses();
   registerMoECRaisePasses();
   registerMoECLegalizePasses();
+  registerMoECQuantizePasses();
   registerMoECDecomposePasses();
   registerMoECCodegenCommonPasses();
   registerMoECCodegenHostPasses();

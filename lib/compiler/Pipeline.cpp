@@ -9,6 +9,7 @@
 #include "moec/Passes/Decompose/Passes.h"
 #include "moec/Passes/Legalize/Passes.h"
 #include "moec/Passes/ONNX/Passes.h"
+#include "moec/Passes/Optimize/Quantize/Passes.h"
 #include "moec/Passes/Raise/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -72,6 +73,12 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
         pm.addPass(std::move(pass));
     return;
   case Stage::Optimize:
+    if (options.quantize == Quantization::Int8 || options.quantize == Quantization::Int4) {
+      QuantizeExpertWeightsOptions quantizeOptions;
+      quantizeOptions.bits = options.quantize == Quantization::Int8 ? 8 : 4;
+      quantizeOptions.groupSize = options.quantizeGroupSize;
+      pm.addPass(createQuantizeExpertWeights(quantizeOptions));
+    }
     return;
   case Stage::Kernel: {
     // The runtime's description of the model is taken while the signature still has

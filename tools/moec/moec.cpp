@@ -68,6 +68,10 @@ struct Options {
                  clEnumValN(Quantize::int4, "int4", "int4, group-wise"),
                  clEnumValN(Quantize::fp8, "fp8", "fp8 e4m3 with block scales")),
       cl::cat(moecCategory)};
+  cl::opt<int64_t> quantizeGroup{
+      "quantize-group", cl::value_desc("rows"), cl::init(128),
+      cl::desc("With --quantize=int8|int4: rows of K that share one scale (32, 64, 128)"),
+      cl::cat(moecCategory)};
   cl::opt<Precision> precision{
       "precision", cl::desc("Precision of the expert GEMMs"), cl::init(Precision::model),
       cl::values(clEnumValN(Precision::model, "model", "the model's own"),
@@ -245,7 +249,8 @@ int main(int argc, char **argv) {
   compileOptions.import.inferShapes = options.inferShapes;
   compileOptions.printIR.elideResourcesOver = options.elideResourcesOver;
   compileOptions.printIR.printLocations = options.printLocations;
-  compileOptions.quantize = quantization(options.quantize);
+  compileOptions.pipeline.quantize = quantization(options.quantize);
+  compileOptions.pipeline.quantizeGroupSize = options.quantizeGroup;
   compileOptions.shardExperts = options.shardExperts;
 
   // Diagnostics one line each, as they come; names come from the model, so str() escapes

@@ -11,6 +11,7 @@
 
 #include "mlir/Support/LLVM.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ class OpPassManager;
 namespace moec {
 
 enum class Stage { Import, Clean, Raise, Optimize, Kernel, Codegen };
+
+/// How expert weights are quantized.
+enum class Quantization { None, Int8, Int4, FP8 };
 
 struct PipelineOptions {
   /// The last stage to run.
@@ -42,6 +46,11 @@ struct PipelineOptions {
   /// Check at run time what the ops' specs require of run-time values (indices within
   /// their dimensions, sizes that agree); off with `moec --unchecked`.
   bool runtimeChecks = true;
+  /// The expert weights' quantization (moec-quantize-expert-weights); FP8 is not
+  /// available in this build.
+  Quantization quantize = Quantization::None;
+  /// Rows of K that share one scale, for int8 and int4.
+  int64_t quantizeGroupSize = 128;
 };
 
 /// The names of the passes that --disable-pass accepts.

@@ -69,6 +69,8 @@ std::string moec::setCompileOption(CompileOptions &options, StringRef name, Stri
     return setEnum(options.pipeline.bf16ExpertMatmuls, precisions);
   if (name == "infer-shapes")
     return setEnum(options.import.inferShapes, booleans);
+  if (name == "report")
+    return setEnum(options.pipeline.quantizeReport, booleans);
   if (name == "quantize-group")
     return setNumber(options.pipeline.quantizeGroupSize);
   if (name == "shard-experts")

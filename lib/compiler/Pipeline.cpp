@@ -77,6 +77,7 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
       QuantizeExpertWeightsOptions quantizeOptions;
       quantizeOptions.bits = options.quantize == Quantization::Int8 ? 8 : 4;
       quantizeOptions.groupSize = options.quantizeGroupSize;
+      quantizeOptions.report = options.quantizeReport;
       pm.addPass(createQuantizeExpertWeights(quantizeOptions));
     }
     return;

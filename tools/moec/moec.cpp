@@ -72,6 +72,11 @@ struct Options {
       "quantize-group", cl::value_desc("rows"), cl::init(128),
       cl::desc("With --quantize=int8|int4: rows of K that share one scale (32, 64, 128)"),
       cl::cat(moecCategory)};
+  cl::opt<bool> report{
+      "report", cl::init(false),
+      cl::desc("With --quantize: print per MoE layer the bytes of its weights before and after "
+               "and the error of its experts' output on a random probe"),
+      cl::cat(moecCategory)};
   cl::opt<Precision> precision{
       "precision", cl::desc("Precision of the expert GEMMs"), cl::init(Precision::model),
       cl::values(clEnumValN(Precision::model, "model", "the model's own"),
@@ -251,6 +256,7 @@ int main(int argc, char **argv) {
   compileOptions.printIR.printLocations = options.printLocations;
   compileOptions.pipeline.quantize = quantization(options.quantize);
   compileOptions.pipeline.quantizeGroupSize = options.quantizeGroup;
+  compileOptions.pipeline.quantizeReport = options.report;
   compileOptions.shardExperts = options.shardExperts;
 
   // Diagnostics one line each, as they come; names come from the model, so str() escapes

@@ -51,6 +51,8 @@ struct PipelineOptions {
   Quantization quantize = Quantization::None;
   /// Rows of K that share one scale, for int8 and int4.
   int64_t quantizeGroupSize = 128;
+  /// Print, per quantized layer, the bytes before and after and the error on a probe.
+  bool quantizeReport = false;
 };
 
 /// The names of the passes that --disable-pass accepts.

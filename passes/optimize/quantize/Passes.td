@@ -31,6 +31,14 @@ def QuantizeExpertWeights : Pass<"moec-quantize-expert-weights"> {
     so that the weights stay quantized in memory (int4 packed two per byte on the host)
     and are dequantized inside the GEMM.
 
+    With `report`, prints one line per quantized layer on stderr (`moec --report`): each
+    weight's bytes before and after (int4 counted packed, scales included), and the
+    relative L2 error `|y_q - y| / |y|` of the experts' output on 8 random normal tokens
+    (fixed seed) that every expert takes with weight 1 / E, biases left out. The router is
+    not quantized, so routing picks the same experts before and after; the probe needs no
+    calibration data. It runs the experts in double precision on the host (seconds for a
+    Mixtral-sized layer).
+
     Runs in moec's Optimize stage, for `moec --quantize=int8|int4`.
 
     Example (int8, group-size 32):
@@ -49,7 +57,10 @@ def QuantizeExpertWeights : Pass<"moec-quantize-expert-weights"> {
     Option<"bits", "bits", "unsigned", /*default=*/"8",
            "Bits of every quantized weight: 8 (int8) or 4 (int4)">,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
-           "Rows of K that share one scale per column">
+           "Rows of K that share one scale per column">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Print one line per layer on stderr: the bytes of each weight before and after, "
+           "and the relative L2 error of the experts' output on a random probe">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::moec::moe::MoEDialect"];
 }

@@ -4,12 +4,14 @@
 #include "moec/Dialect/ONNX/ConstantValues.h"
 #include "moec/Dialect/ONNX/ONNX.h"
 #include "moec/Passes/Optimize/Quantize/Passes.h"
+#include "QuantizationProbe.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/Format.h"
 
 #include <algorithm>
 #include <cmath>
@@ -97,60 +99,158 @@ Value createConstant(PatternRewriter &rewriter, Location loc, ElementsAttr like,
   return arith::ConstantOp::create(rewriter, loc, value);
 }
 
+/// One weight operand of a layer, quantized (not yet in the IR).
+struct QuantizedOperand {
+  NamedConstant constant;
+  moec::onnx::ElementsBytes bytes;
+  int64_t groupRows;
+  QuantizedWeights weights;
+
+  ArrayRef<int64_t> getShape() const { return bytes.type.getShape(); }
+  /// The weights as they are, or as quantized, for the probe.
+  moec::ProbeWeights probe(bool quantized) const {
+    ArrayRef<int64_t> shape = getShape();
+    moec::ProbeWeights result{shape[0], shape[1], shape[2]};
+    result.values = reinterpret_cast<const float *>(bytes.bytes.data());
+    result.splat = bytes.splat;
+    if (quantized) {
+      result.quantized = weights.values.data();
+      result.scales = weights.scales.data();
+      result.groupRows = groupRows;
+    }
+    return result;
+  }
+  /// Bytes in memory before and after: f32; the integers (int4 packed two per byte, as the
+  /// host holds them) and the f32 scales.
+  std::pair<int64_t, int64_t> getBytes(unsigned bits) const {
+    ArrayRef<int64_t> shape = getShape();
+    int64_t rows = bits == 8 ? shape[1] : (shape[1] + 1) / 2;
+    return {shape[0] * shape[1] * shape[2] * int64_t(sizeof(float)),
+            shape[0] * rows * shape[2] + int64_t(weights.scales.size() * sizeof(float))};
+  }
+};
+
+/// Tokens of the probe that measures each layer's error for the report.
+constexpr int64_t kProbeTokens = 8;
+
 struct QuantizeLayerWeights : OpRewritePattern<LayerOp> {
-  QuantizeLayerWeights(MLIRContext *context, unsigned bits, int64_t groupSize)
-      : OpRewritePattern(context), bits(bits), groupSize(groupSize) {}
+  QuantizeLayerWeights(MLIRContext *context, unsigned bits, int64_t groupSize,
+                       std::vector<std::string> *report)
+      : OpRewritePattern(context), bits(bits), groupSize(groupSize), report(report) {}
 
   LogicalResult matchAndRewrite(LayerOp op, PatternRewriter &rewriter) const override {
-    bool changed = false;
-    for (OpOperand *operand : {&op.getUpWeightMutable(), &op.getDownWeightMutable()}) {
-      Value quantized = quantizeWeights(rewriter, op, operand->get());
-      if (!quantized)
-        continue;
-      rewriter.modifyOpInPlace(op, [&] { operand->set(quantized); });
-      changed = true;
-    }
-    return success(changed);
+    std::optional<QuantizedOperand> up = quantizeOperand(op.getUpWeight());
+    std::optional<QuantizedOperand> down = quantizeOperand(op.getDownWeight());
+    if (!up && !down)
+      return failure();
+    if (report)
+      report->push_back(describe(op, up, down));
+    for (auto [operand, quantized] :
+         {std::pair(&op.getUpWeightMutable(), &up), std::pair(&op.getDownWeightMutable(), &down)})
+      if (*quantized) {
+        Value weights = createDequantized(rewriter, operand->get(), **quantized);
+        OpOperand *replaced = operand;
+        rewriter.modifyOpInPlace(op, [&] { replaced->set(weights); });
+      }
+    return success();
   }
 
 private:
-  /// The dequantized replacement of the constant f32 `weights`, or null.
-  Value quantizeWeights(PatternRewriter &rewriter, LayerOp op, Value weights) const {
+  /// The constant f32 `weights` quantized, if they are constants that groups fit.
+  std::optional<QuantizedOperand> quantizeOperand(Value weights) const {
     std::optional<NamedConstant> constant = getNamedConstant(weights);
     if (!constant || !constant->elements.getElementType().isF32())
-      return Value();
-    std::optional<moec::onnx::ElementsBytes> bytes = moec::onnx::getElementsBytes(constant->elements);
+      return std::nullopt;
+    std::optional<moec::onnx::ElementsBytes> bytes =
+        moec::onnx::getElementsBytes(constant->elements);
     if (!bytes)
-      return Value();
+      return std::nullopt;
     ArrayRef<int64_t> shape = bytes->type.getShape();
-    int64_t rows = shape[1];
-    std::optional<int64_t> group = getGroupRows(rows, groupSize);
+    std::optional<int64_t> group = getGroupRows(shape[1], groupSize);
     if (!group)
-      return Value();
+      return std::nullopt;
     QuantizedWeights quantized =
         quantize(reinterpret_cast<const float *>(bytes->bytes.data()), bytes->splat, shape[0],
-                 rows, shape[2], *group, bits);
+                 shape[1], shape[2], *group, bits);
+    return QuantizedOperand{*constant, *bytes, *group, std::move(quantized)};
+  }
 
+  /// The integer and scale constants of `quantized` behind a moe.dequantize that stands
+  /// for `weights`.
+  Value createDequantized(PatternRewriter &rewriter, Value weights,
+                          const QuantizedOperand &quantized) const {
     Location loc = weights.getLoc();
-    std::string suffix = bits == 8 ? ".int8" : ".int4";
+    const NamedConstant &constant = quantized.constant;
+    ArrayRef<int64_t> shape = quantized.getShape();
     auto valuesType = RankedTensorType::get(shape, rewriter.getIntegerType(bits));
     Value values = createConstant(
-        rewriter, loc, constant->elements, valuesType,
-        ArrayRef<char>(reinterpret_cast<const char *>(quantized.values.data()),
-                       quantized.values.size()),
-        constant->name + suffix);
-    auto scalesType =
-        RankedTensorType::get({shape[0], rows / *group, shape[2]}, rewriter.getF32Type());
+        rewriter, loc, constant.elements, valuesType,
+        ArrayRef<char>(reinterpret_cast<const char *>(quantized.weights.values.data()),
+                       quantized.weights.values.size()),
+        constant.name + (bits == 8 ? ".int8" : ".int4"));
+    auto scalesType = RankedTensorType::get(
+        {shape[0], shape[1] / quantized.groupRows, shape[2]}, rewriter.getF32Type());
     Value scales = createConstant(
-        rewriter, loc, constant->elements, scalesType,
-        ArrayRef<char>(reinterpret_cast<const char *>(quantized.scales.data()),
-                       quantized.scales.size() * sizeof(float)),
-        constant->name + ".scales");
+        rewriter, loc, constant.elements, scalesType,
+        ArrayRef<char>(reinterpret_cast<const char *>(quantized.weights.scales.data()),
+                       quantized.weights.scales.size() * sizeof(float)),
+        constant.name + ".scales");
     return DequantizeOp::create(rewriter, loc, weights.getType(), values, scales);
+  }
+
+  /// The report's line for `op`: bytes before and after per weight, and the probe's error
+  /// (measured when both weights are constants).
+  std::string describe(LayerOp op, const std::optional<QuantizedOperand> &up,
+                       const std::optional<QuantizedOperand> &down) const {
+    std::string line;
+    llvm::raw_string_ostream os(line);
+    // Layers are named after their ONNX node where they have one.
+    if (auto name = dyn_cast<NameLoc>(op.getLoc()))
+      os << "moe.layer '" << name.getName().getValue() << "': int" << bits;
+    else
+      os << "moe.layer at " << op.getLoc() << ": int" << bits;
+    for (auto [name, quantized] : {std::pair("up_weight", &up), std::pair("down_weight", &down)}) {
+      if (!*quantized) {
+        os << ", " << name << " not quantized";
+        continue;
+      }
+      auto [before, after] = (*quantized)->getBytes(bits);
+      os << ", " << name << " " << before << " -> " << after << " bytes (groups of "
+         << (*quantized)->groupRows << " rows)";
+    }
+    auto probe = [&](const std::optional<QuantizedOperand> &quantized, Value weights,
+                     bool quantize) -> std::optional<moec::ProbeWeights> {
+      if (quantized)
+        return quantized->probe(quantize);
+      std::optional<NamedConstant> constant = getNamedConstant(weights);
+      std::optional<moec::onnx::ElementsBytes> bytes =
+          constant ? moec::onnx::getElementsBytes(constant->elements) : std::nullopt;
+      if (!bytes || !constant->elements.getElementType().isF32())
+        return std::nullopt;
+      ArrayRef<int64_t> shape = bytes->type.getShape();
+      moec::ProbeWeights result{shape[0], shape[1], shape[2]};
+      result.values = reinterpret_cast<const float *>(bytes->bytes.data());
+      result.splat = bytes->splat;
+      return result;
+    };
+    std::optional<moec::ProbeWeights> upF32 = probe(up, op.getUpWeight(), false),
+                                      downF32 = probe(down, op.getDownWeight(), false),
+                                      upQuantized = probe(up, op.getUpWeight(), true),
+                                      downQuantized = probe(down, op.getDownWeight(), true);
+    if (!upF32 || !downF32) {
+      os << "; error not measured (weights that are not constants)";
+      return line;
+    }
+    double error = moec::probeExpertsError(op.getExpert(), *upF32, *downF32, *upQuantized,
+                                           *downQuantized, kProbeTokens);
+    os << "; relative L2 error of the experts' output on " << kProbeTokens
+       << " random tokens: " << llvm::format("%.4f", error);
+    return line;
   }
 
   unsigned bits;
   int64_t groupSize;
+  std::vector<std::string> *report;
 };
 
 struct QuantizeExpertWeights
@@ -169,7 +269,9 @@ struct QuantizeExpertWeights
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<QuantizeLayerWeights>(&getContext(), bits, groupSize);
+    std::vector<std::string> lines;
+    patterns.add<QuantizeLayerWeights>(&getContext(), bits, groupSize,
+                                       report ? &lines : nullptr);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // Constant weights still in f32 are those the group size does not fit.
@@ -181,6 +283,8 @@ struct QuantizeExpertWeights
                               << cast<ShapedType>(weights.getType()).getDimSize(1)
                               << " rows are not a whole number of groups of " << int64_t(groupSize);
     });
+    for (const std::string &line : lines)
+      llvm::errs() << line << "\n";
   }
 };
 } // namespace

@@ -138,6 +138,9 @@ std::string unavailableRequest(const moec::CompileOptions &options) {
   const moec::PipelineOptions &pipeline = options.pipeline;
   if (pipeline.quantize == moec::Quantization::FP8)
     return "--quantize=fp8 is not available in this build yet";
+  if (!pipeline.quantizeConfigPath.empty() && pipeline.quantize == moec::Quantization::None)
+    return "--quantize-config overrides --quantize per layer: use it with --quantize=int8 or "
+           "int4";
   if (pipeline.quantizeReport && pipeline.quantize == moec::Quantization::None)
     return "--report describes what --quantize does: use it with --quantize=int8 or int4";
   if (pipeline.quantizeGroupSize <= 0)

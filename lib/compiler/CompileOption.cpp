@@ -71,6 +71,10 @@ std::string moec::setCompileOption(CompileOptions &options, StringRef name, Stri
     return setEnum(options.import.inferShapes, booleans);
   if (name == "report")
     return setEnum(options.pipeline.quantizeReport, booleans);
+  if (name == "quantize-config") {
+    options.pipeline.quantizeConfigPath = value.str();
+    return "";
+  }
   if (name == "quantize-group")
     return setNumber(options.pipeline.quantizeGroupSize);
   if (name == "shard-experts")

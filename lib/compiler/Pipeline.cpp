@@ -78,6 +78,7 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
       quantizeOptions.bits = options.quantize == Quantization::Int8 ? 8 : 4;
       quantizeOptions.groupSize = options.quantizeGroupSize;
       quantizeOptions.report = options.quantizeReport;
+      quantizeOptions.configPath = options.quantizeConfigPath;
       pm.addPass(createQuantizeExpertWeights(quantizeOptions));
     }
     return;

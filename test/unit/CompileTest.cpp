@@ -120,6 +120,9 @@ TEST(SetCompileOption, TakesTheCommandLinesSpellings) {
                              {"emit", "ptx"},
                              {"stop-after", "kernel"},
                              {"quantize", "fp8"},
+                             {"quantize-group", "64"},
+                             {"quantize-config", "q.json"},
+                             {"report", "true"},
                              {"precision", "bf16"},
                              {"gpu-binary", "fatbin"},
                              {"shard-experts", "4"},
@@ -131,6 +134,9 @@ TEST(SetCompileOption, TakesTheCommandLinesSpellings) {
   EXPECT_EQ(options.output, moec::OutputKind::PTX);
   EXPECT_EQ(options.pipeline.stopAfter, moec::Stage::Kernel);
   EXPECT_EQ(options.pipeline.quantize, moec::Quantization::FP8);
+  EXPECT_EQ(options.pipeline.quantizeGroupSize, 64);
+  EXPECT_EQ(options.pipeline.quantizeConfigPath, "q.json");
+  EXPECT_TRUE(options.pipeline.quantizeReport);
   EXPECT_TRUE(options.pipeline.bf16ExpertMatmuls);
   EXPECT_EQ(options.kernelBinary, moec::KernelBinary::Fatbin);
   EXPECT_EQ(options.shardExperts, 4u);

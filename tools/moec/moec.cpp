@@ -72,6 +72,10 @@ struct Options {
       "quantize-group", cl::value_desc("rows"), cl::init(128),
       cl::desc("With --quantize=int8|int4: rows of K that share one scale (32, 64, 128)"),
       cl::cat(moecCategory)};
+  cl::opt<std::string> quantizeConfig{
+      "quantize-config", cl::value_desc("file.json"),
+      cl::desc("With --quantize: per-layer and per-weight overrides (docs/quantization.md)"),
+      cl::cat(moecCategory)};
   cl::opt<bool> report{
       "report", cl::init(false),
       cl::desc("With --quantize: print per MoE layer the bytes of its weights before and after "
@@ -257,6 +261,7 @@ int main(int argc, char **argv) {
   compileOptions.pipeline.quantize = quantization(options.quantize);
   compileOptions.pipeline.quantizeGroupSize = options.quantizeGroup;
   compileOptions.pipeline.quantizeReport = options.report;
+  compileOptions.pipeline.quantizeConfigPath = options.quantizeConfig;
   compileOptions.shardExperts = options.shardExperts;
 
   // Diagnostics one line each, as they come; names come from the model, so str() escapes

@@ -53,6 +53,8 @@ struct PipelineOptions {
   int64_t quantizeGroupSize = 128;
   /// Print, per quantized layer, the bytes before and after and the error on a probe.
   bool quantizeReport = false;
+  /// A JSON file of per-layer and per-weight overrides of the quantization; empty: none.
+  std::string quantizeConfigPath;
 };
 
 /// The names of the passes that --disable-pass accepts.

@@ -39,6 +39,17 @@ def QuantizeExpertWeights : Pass<"moec-quantize-expert-weights"> {
     calibration data. It runs the experts in double precision on the host (seconds for a
     Mixtral-sized layer).
 
+    With `config` (`moec --quantize-config=FILE`), a JSON file overrides `bits` and
+    `group-size` for the whole model, for layers named after their ONNX node (as the report
+    names them) and for a layer's `up_weight` or `down_weight`; `"none"` keeps f32:
+
+    ```json
+    {"type": "int8", "group": 64,
+     "layers": {"/layers.0/moe/TopK": {"type": "int4", "down_weight": {"type": "none"}}}}
+    ```
+
+    Unknown keys and values are errors; a layer name that no layer has is a warning.
+
     Runs in moec's Optimize stage, for `moec --quantize=int8|int4`.
 
     Example (int8, group-size 32):
@@ -60,7 +71,10 @@ def QuantizeExpertWeights : Pass<"moec-quantize-expert-weights"> {
            "Rows of K that share one scale per column">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Print one line per layer on stderr: the bytes of each weight before and after, "
-           "and the relative L2 error of the experts' output on a random probe">
+           "and the relative L2 error of the experts' output on a random probe">,
+    Option<"configPath", "config", "std::string", /*default=*/"",
+           "JSON file of per-layer and per-weight overrides of bits and group-size "
+           "(docs/quantization.md)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::moec::moe::MoEDialect"];
 }

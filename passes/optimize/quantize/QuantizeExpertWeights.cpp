@@ -4,6 +4,7 @@
 #include "moec/Dialect/ONNX/ConstantValues.h"
 #include "moec/Dialect/ONNX/ONNX.h"
 #include "moec/Passes/Optimize/Quantize/Passes.h"
+#include "QuantizationConfig.h"
 #include "QuantizationProbe.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -12,6 +13,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -103,6 +105,7 @@ Value createConstant(PatternRewriter &rewriter, Location loc, ElementsAttr like,
 struct QuantizedOperand {
   NamedConstant constant;
   moec::onnx::ElementsBytes bytes;
+  unsigned bits;
   int64_t groupRows;
   QuantizedWeights weights;
 
@@ -122,7 +125,7 @@ struct QuantizedOperand {
   }
   /// Bytes in memory before and after: f32; the integers (int4 packed two per byte, as the
   /// host holds them) and the f32 scales.
-  std::pair<int64_t, int64_t> getBytes(unsigned bits) const {
+  std::pair<int64_t, int64_t> getBytes() const {
     ArrayRef<int64_t> shape = getShape();
     int64_t rows = bits == 8 ? shape[1] : (shape[1] + 1) / 2;
     return {shape[0] * shape[1] * shape[2] * int64_t(sizeof(float)),
@@ -133,14 +136,23 @@ struct QuantizedOperand {
 /// Tokens of the probe that measures each layer's error for the report.
 constexpr int64_t kProbeTokens = 8;
 
+/// The name a quantization config knows `layer` by: its ONNX node's, else "".
+StringRef getLayerName(LayerOp layer) {
+  auto name = dyn_cast<NameLoc>(layer.getLoc());
+  return name ? name.getName().getValue() : StringRef();
+}
+
 struct QuantizeLayerWeights : OpRewritePattern<LayerOp> {
-  QuantizeLayerWeights(MLIRContext *context, unsigned bits, int64_t groupSize,
+  QuantizeLayerWeights(MLIRContext *context, moec::QuantizationConfig &config,
                        std::vector<std::string> *report)
-      : OpRewritePattern(context), bits(bits), groupSize(groupSize), report(report) {}
+      : OpRewritePattern(context), config(config), report(report) {}
 
   LogicalResult matchAndRewrite(LayerOp op, PatternRewriter &rewriter) const override {
-    std::optional<QuantizedOperand> up = quantizeOperand(op.getUpWeight());
-    std::optional<QuantizedOperand> down = quantizeOperand(op.getDownWeight());
+    StringRef name = getLayerName(op);
+    std::optional<QuantizedOperand> up =
+        quantizeOperand(op.getUpWeight(), config.get(name, moec::ExpertWeight::Up));
+    std::optional<QuantizedOperand> down =
+        quantizeOperand(op.getDownWeight(), config.get(name, moec::ExpertWeight::Down));
     if (!up && !down)
       return failure();
     if (report)
@@ -157,22 +169,23 @@ struct QuantizeLayerWeights : OpRewritePattern<LayerOp> {
 
 private:
   /// The constant f32 `weights` quantized, if they are constants that groups fit.
-  std::optional<QuantizedOperand> quantizeOperand(Value weights) const {
+  std::optional<QuantizedOperand> quantizeOperand(Value weights,
+                                                  moec::WeightScheme scheme) const {
     std::optional<NamedConstant> constant = getNamedConstant(weights);
-    if (!constant || !constant->elements.getElementType().isF32())
+    if (!scheme.bits || !constant || !constant->elements.getElementType().isF32())
       return std::nullopt;
     std::optional<moec::onnx::ElementsBytes> bytes =
         moec::onnx::getElementsBytes(constant->elements);
     if (!bytes)
       return std::nullopt;
     ArrayRef<int64_t> shape = bytes->type.getShape();
-    std::optional<int64_t> group = getGroupRows(shape[1], groupSize);
+    std::optional<int64_t> group = getGroupRows(shape[1], scheme.groupSize);
     if (!group)
       return std::nullopt;
     QuantizedWeights quantized =
         quantize(reinterpret_cast<const float *>(bytes->bytes.data()), bytes->splat, shape[0],
-                 shape[1], shape[2], *group, bits);
-    return QuantizedOperand{*constant, *bytes, *group, std::move(quantized)};
+                 shape[1], shape[2], *group, scheme.bits);
+    return QuantizedOperand{*constant, *bytes, scheme.bits, *group, std::move(quantized)};
   }
 
   /// The integer and scale constants of `quantized` behind a moe.dequantize that stands
@@ -182,12 +195,12 @@ private:
     Location loc = weights.getLoc();
     const NamedConstant &constant = quantized.constant;
     ArrayRef<int64_t> shape = quantized.getShape();
-    auto valuesType = RankedTensorType::get(shape, rewriter.getIntegerType(bits));
+    auto valuesType = RankedTensorType::get(shape, rewriter.getIntegerType(quantized.bits));
     Value values = createConstant(
         rewriter, loc, constant.elements, valuesType,
         ArrayRef<char>(reinterpret_cast<const char *>(quantized.weights.values.data()),
                        quantized.weights.values.size()),
-        constant.name + (bits == 8 ? ".int8" : ".int4"));
+        constant.name + (quantized.bits == 8 ? ".int8" : ".int4"));
     auto scalesType = RankedTensorType::get(
         {shape[0], shape[1] / quantized.groupRows, shape[2]}, rewriter.getF32Type());
     Value scales = createConstant(
@@ -205,18 +218,20 @@ private:
     std::string line;
     llvm::raw_string_ostream os(line);
     // Layers are named after their ONNX node where they have one.
-    if (auto name = dyn_cast<NameLoc>(op.getLoc()))
-      os << "moe.layer '" << name.getName().getValue() << "': int" << bits;
+    if (StringRef name = getLayerName(op); !name.empty())
+      os << "moe.layer '" << name << "':";
     else
-      os << "moe.layer at " << op.getLoc() << ": int" << bits;
+      os << "moe.layer at " << op.getLoc() << ":";
+    llvm::ListSeparator separator(",");
     for (auto [name, quantized] : {std::pair("up_weight", &up), std::pair("down_weight", &down)}) {
+      os << separator << " " << name;
       if (!*quantized) {
-        os << ", " << name << " not quantized";
+        os << " not quantized";
         continue;
       }
-      auto [before, after] = (*quantized)->getBytes(bits);
-      os << ", " << name << " " << before << " -> " << after << " bytes (groups of "
-         << (*quantized)->groupRows << " rows)";
+      auto [before, after] = (*quantized)->getBytes();
+      os << " int" << (*quantized)->bits << " " << before << " -> " << after
+         << " bytes (groups of " << (*quantized)->groupRows << " rows)";
     }
     auto probe = [&](const std::optional<QuantizedOperand> &quantized, Value weights,
                      bool quantize) -> std::optional<moec::ProbeWeights> {
@@ -248,8 +263,7 @@ private:
     return line;
   }
 
-  unsigned bits;
-  int64_t groupSize;
+  moec::QuantizationConfig &config;
   std::vector<std::string> *report;
 };
 
@@ -257,34 +271,59 @@ struct QuantizeExpertWeights
     : moec::impl::QuantizeExpertWeightsBase<QuantizeExpertWeights> {
   using Base::Base;
 
-  LogicalResult initialize(MLIRContext *) override {
+  LogicalResult initialize(MLIRContext *context) override {
+    auto fail = [&]() { return emitError(UnknownLoc::get(context)); };
     if (bits != 8 && bits != 4)
-      return emitError(UnknownLoc::get(&getContext()))
-             << "moec-quantize-expert-weights: bits must be 8 or 4, not " << bits;
+      return fail() << "moec-quantize-expert-weights: bits must be 8 or 4, not " << bits;
     if (groupSize <= 0)
-      return emitError(UnknownLoc::get(&getContext()))
-             << "moec-quantize-expert-weights: group-size must be positive, not " << groupSize;
+      return fail() << "moec-quantize-expert-weights: group-size must be positive, not "
+                    << groupSize;
+    moec::WeightScheme defaults{bits, groupSize};
+    parsedConfig.emplace(defaults);
+    if (configPath.empty())
+      return success();
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
+        llvm::MemoryBuffer::getFile(configPath);
+    if (!file)
+      return fail() << configPath << ": cannot read the quantization config: "
+                    << file.getError().message();
+    llvm::Expected<moec::QuantizationConfig> parsed =
+        moec::QuantizationConfig::parse((*file)->getBuffer(), configPath, defaults);
+    if (!parsed)
+      return fail() << toString(parsed.takeError());
+    parsedConfig.emplace(std::move(*parsed));
     return success();
   }
 
   void runOnOperation() override {
+    moec::QuantizationConfig config = *parsedConfig;
     RewritePatternSet patterns(&getContext());
     std::vector<std::string> lines;
-    patterns.add<QuantizeLayerWeights>(&getContext(), bits, groupSize,
-                                       report ? &lines : nullptr);
+    patterns.add<QuantizeLayerWeights>(&getContext(), config, report ? &lines : nullptr);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
-    // Constant weights still in f32 are those the group size does not fit.
+    // Constant weights still in f32 that were to be quantized are those the group size
+    // does not fit.
     getOperation()->walk([&](LayerOp layer) {
-      for (Value weights : {layer.getUpWeight(), layer.getDownWeight()})
+      for (auto [weights, which] : {std::pair(layer.getUpWeight(), moec::ExpertWeight::Up),
+                                    std::pair(layer.getDownWeight(), moec::ExpertWeight::Down)}) {
+        moec::WeightScheme scheme = config.get(getLayerName(layer), which);
         if (std::optional<NamedConstant> constant = getNamedConstant(weights);
-            constant && constant->elements.getElementType().isF32())
+            scheme.bits && constant && constant->elements.getElementType().isF32())
           layer.emitWarning() << "expert weights '" << constant->name << "' stay f32: their "
                               << cast<ShapedType>(weights.getType()).getDimSize(1)
-                              << " rows are not a whole number of groups of " << int64_t(groupSize);
+                              << " rows are not a whole number of groups of "
+                              << scheme.groupSize;
+      }
     });
+    for (const std::string &name : config.getUnusedLayers())
+      emitWarning(getOperation()->getLoc())
+          << configPath << ": no MoE layer is named '" << name << "'";
     for (const std::string &line : lines)
       llvm::errs() << line << "\n";
   }
+
+private:
+  std::optional<moec::QuantizationConfig> parsedConfig;
 };
 } // namespace

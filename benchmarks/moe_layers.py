@@ -12,7 +12,9 @@ experts, f32) with Debian's torch into a temporary directory:
   weights (scripts/make_dense_moe_models.py, mixtral_einsum).
 Compiles each with moec (passing on --disable-pass, e.g. to measure the generic path, and
 --quantize) and, for each token count, checks moec's output against onnxruntime's (with
---quantize: a relative L2 error within 1% for int8, 16% for int4; docs/quantization.md),
+--quantize: a relative L2 error within 1.5% for int8, 25% for int4: the dense-masked export's
+weights are Gaussian, which absmax scales round worse than hf-loop's uniform ones, ~1.1% and
+~21% against ~0.7% and ~12% at the default sizes; docs/quantization.md),
 then times the executable
 (`--bench N --threads T`, its median) and an onnxruntime session on the same .onnx and input
 (intra_op_num_threads=T, inter_op_num_threads=1, sequential execution; median of N runs
@@ -150,7 +152,7 @@ def main():
     token_counts = [int(t) for t in args.tokens.split(",")]
     weight_bytes = {None: 4.0, "int8": 1 + 4 / 128, "int4": 0.5 + 4 / 128}[args.quantize]
     expert_bytes = 3 * args.hidden * args.ffn * weight_bytes
-    error_bound = {None: None, "int8": 0.01, "int4": 0.16}[args.quantize]
+    error_bound = {None: None, "int8": 0.015, "int4": 0.25}[args.quantize]
     moec_flags = [f"--disable-pass={name}" for name in args.disable_pass]
     if args.quantize:
         moec_flags.append(f"--quantize={args.quantize}")

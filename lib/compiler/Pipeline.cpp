@@ -42,10 +42,16 @@ static std::string runtimeMoEKernelsPassName() {
   return moec::createLowerMoEKernelsToRuntime()->getArgument().str();
 }
 
+/// The Optimize stage's quantization, which runs with --quantize unless disabled.
+static std::string quantizePassName() {
+  return moec::createQuantizeExpertWeights()->getArgument().str();
+}
+
 std::vector<std::string> moec::getOptionalPassNames() {
   std::vector<std::string> names{simplifyGraphPassName()};
   for (const std::unique_ptr<Pass> &pass : createRaisePasses())
     names.push_back(pass->getArgument().str());
+  names.push_back(quantizePassName());
   names.push_back(runtimeMoEKernelsPassName());
   return names;
 }
@@ -73,7 +79,8 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
         pm.addPass(std::move(pass));
     return;
   case Stage::Optimize:
-    if (options.quantize == Quantization::Int8 || options.quantize == Quantization::Int4) {
+    if ((options.quantize == Quantization::Int8 || options.quantize == Quantization::Int4) &&
+        !llvm::is_contained(options.disabledPasses, quantizePassName())) {
       QuantizeExpertWeightsOptions quantizeOptions;
       quantizeOptions.bits = options.quantize == Quantization::Int8 ? 8 : 4;
       quantizeOptions.groupSize = options.quantizeGroupSize;

@@ -141,6 +141,13 @@ std::string unavailableRequest(const moec::CompileOptions &options) {
   if (!pipeline.quantizeConfigPath.empty() && pipeline.quantize == moec::Quantization::None)
     return "--quantize-config overrides --quantize per layer: use it with --quantize=int8 or "
            "int4";
+  // The loop kernels (the GPU's logic) take f32 weights.
+  if (pipeline.quantize != moec::Quantization::None &&
+      llvm::is_contained(pipeline.disabledPasses, "moec-lower-moe-kernels-to-runtime") &&
+      !llvm::is_contained(pipeline.disabledPasses, "moec-quantize-expert-weights") &&
+      pipeline.stopAfter == moec::Stage::Codegen)
+    return "--quantize runs on the runtime's MoE kernels: do not disable "
+           "moec-lower-moe-kernels-to-runtime with it";
   if (pipeline.quantizeReport && pipeline.quantize == moec::Quantization::None)
     return "--report describes what --quantize does: use it with --quantize=int8 or int4";
   if (pipeline.quantizeGroupSize <= 0)

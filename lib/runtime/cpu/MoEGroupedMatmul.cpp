@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -418,8 +419,13 @@ struct Kernels {
   QuantizedPanelFn int4Panel = quantizedPanelPortable<4>;
 };
 
+// The best kernels this CPU runs; the portable ones with MOEC_CPU_KERNELS=portable, so that
+// their results can be checked on any machine.
 Kernels selectKernels() {
   Kernels kernels;
+  const char *choice = std::getenv("MOEC_CPU_KERNELS");
+  if (choice && std::strcmp(choice, "portable") == 0)
+    return kernels;
 #if defined(__x86_64__)
   if (__builtin_cpu_supports("avx512f")) {
     kernels.panel = panelAvx512;

@@ -249,8 +249,8 @@ MOEC_AVX512 void panelRowsAvx512(int64_t k0, int64_t k1, const float *const *x, 
 // in turn while it is in L1, so W comes from memory once. `kernel.run<R>(k0, k1, x, out)`
 // multiplies R rows by W rows [k0, k1).
 template <typename Kernel>
-MOEC_AVX512 void forRowGroupsAvx512(int64_t rows, int64_t K, int64_t blockK, const Kernel &kernel,
-                                    const float *const *x, float *out, int64_t ldo) {
+void forRowGroups(int64_t rows, int64_t K, int64_t blockK, const Kernel &kernel,
+                  const float *const *x, float *out, int64_t ldo) {
   if (rows <= kRegisterRows)
     blockK = K;
   for (int64_t k0 = 0; k0 < K; k0 += blockK) {
@@ -293,7 +293,7 @@ struct F32PanelKernel {
 
 MOEC_AVX512 void panelAvx512(int64_t rows, int64_t K, const float *const *x, const float *w,
                              int64_t ldw, int64_t cols, float *out, int64_t ldo) {
-  forRowGroupsAvx512(rows, K, panelBlockRows(kPanelBlockFloats * sizeof(float), cols),
+  forRowGroups(rows, K, panelBlockRows(kPanelBlockFloats * sizeof(float), cols),
                      F32PanelKernel{w, ldw, cols, ldo}, x, out, ldo);
 }
 
@@ -343,42 +343,104 @@ MOEC_AVX512 void quantizedPassAvx512(int64_t k, const float *const *x, const Qua
   }
 }
 
-// W rows [k0, k1) in passes of kPanelUnroll rows within a group, the rest of a group in
-// single rows (pairs for int4, whose groups have an even number of rows).
-template <int Rows, int Bits>
-MOEC_AVX512 void quantizedPanelRowsAvx512(int64_t k0, int64_t k1, const float *const *x,
-                                          const QuantizedPanel &w, int64_t cols, float *out,
-                                          int64_t ldo) {
+struct Avx512 {
+  template <int Rows, int Bits, int U>
+  static MOEC_AVX512 void pass(int64_t k, const float *const *x, const QuantizedPanel &w,
+                               int64_t cols, float *out, int64_t ldo) {
+    quantizedPassAvx512<Rows, Bits, U>(k, x, w, cols, out, ldo);
+  }
+};
+
+#define MOEC_AVX2 __attribute__((target("avx2,fma")))
+
+// 8 bytes of a row of quantized W, or the `n` left at its end (zeros after them).
+MOEC_AVX2 __m256i loadQuantizedBytesAvx2(const int8_t *p, int64_t n) {
+  if (n >= 8)
+    return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(p)));
+  alignas(16) int8_t tail[16] = {};
+  std::memcpy(tail, p, size_t(n));
+  return _mm256_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i *>(tail)));
+}
+
+// quantizedPassAvx512 with 8 columns at a time, for CPUs with AVX2 and FMA only.
+template <int Rows, int Bits, int U>
+MOEC_AVX2 void quantizedPassAvx2(int64_t k, const float *const *x, const QuantizedPanel &w,
+                                 int64_t cols, float *out, int64_t ldo) {
+  constexpr int RowsPerByte = Bits == 8 ? 1 : 2;
+  static_assert(U % RowsPerByte == 0, "int4 passes take whole pairs of rows");
+  __m256 xb[Rows][U];
+  for (int r = 0; r < Rows; ++r)
+    for (int u = 0; u < U; ++u)
+      xb[r][u] = _mm256_set1_ps(x[r][k + u]);
+  const int8_t *q = w.q + (k / RowsPerByte) * w.ld;
+  const float *scale = w.scales + (k / w.groupRows) * w.ld;
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int64_t c = 0; c < cols; c += 8) {
+    __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(std::min<int64_t>(cols - c, 8))),
+                                      lanes);
+    __m256 wv[U];
+    for (int u = 0; u < U; u += RowsPerByte) {
+      __m256i bytes = loadQuantizedBytesAvx2(q + (u / RowsPerByte) * w.ld + c, cols - c);
+      if constexpr (Bits == 8) {
+        wv[u] = _mm256_cvtepi32_ps(bytes);
+      } else {
+        wv[u] = _mm256_cvtepi32_ps(_mm256_srai_epi32(_mm256_slli_epi32(bytes, 28), 28));
+        wv[u + 1] = _mm256_cvtepi32_ps(_mm256_srai_epi32(bytes, 4));
+      }
+    }
+    __m256 s = _mm256_maskload_ps(scale + c, mask);
+    for (int r = 0; r < Rows; ++r) {
+      __m256 sum = _mm256_mul_ps(xb[r][0], wv[0]);
+      for (int u = 1; u < U; ++u)
+        sum = _mm256_fmadd_ps(xb[r][u], wv[u], sum);
+      __m256 o = _mm256_maskload_ps(out + r * ldo + c, mask);
+      _mm256_maskstore_ps(out + r * ldo + c, mask, _mm256_fmadd_ps(sum, s, o));
+    }
+  }
+}
+
+struct Avx2 {
+  template <int Rows, int Bits, int U>
+  static MOEC_AVX2 void pass(int64_t k, const float *const *x, const QuantizedPanel &w,
+                             int64_t cols, float *out, int64_t ldo) {
+    quantizedPassAvx2<Rows, Bits, U>(k, x, w, cols, out, ldo);
+  }
+};
+
+// W rows [k0, k1) in passes (Isa::pass) of kPanelUnroll rows within a group, the rest of a
+// group in single rows (pairs for int4, whose groups have an even number of rows).
+template <int Rows, int Bits, typename Isa>
+void quantizedPanelRows(int64_t k0, int64_t k1, const float *const *x, const QuantizedPanel &w,
+                        int64_t cols, float *out, int64_t ldo) {
   constexpr int RowsPerByte = Bits == 8 ? 1 : 2;
   for (int64_t k = k0; k < k1;) {
     int64_t groupEnd = std::min(k1, (k / w.groupRows + 1) * w.groupRows);
     if (groupEnd - k >= kPanelUnroll) {
-      quantizedPassAvx512<Rows, Bits, kPanelUnroll>(k, x, w, cols, out, ldo);
+      Isa::template pass<Rows, Bits, kPanelUnroll>(k, x, w, cols, out, ldo);
       k += kPanelUnroll;
     } else {
-      quantizedPassAvx512<Rows, Bits, RowsPerByte>(k, x, w, cols, out, ldo);
+      Isa::template pass<Rows, Bits, RowsPerByte>(k, x, w, cols, out, ldo);
       k += RowsPerByte;
     }
   }
 }
 
-template <int Bits> struct QuantizedPanelKernel {
+template <int Bits, typename Isa> struct QuantizedPanelKernel {
   const QuantizedPanel &w;
   int64_t cols, ldo;
 
   template <int Rows>
-  MOEC_AVX512 void run(int64_t k0, int64_t k1, const float *const *x, float *out) const {
-    quantizedPanelRowsAvx512<Rows, Bits>(k0, k1, x, w, cols, out, ldo);
+  void run(int64_t k0, int64_t k1, const float *const *x, float *out) const {
+    quantizedPanelRows<Rows, Bits, Isa>(k0, k1, x, w, cols, out, ldo);
   }
 };
 
 // Blocks of W rows hold about as many bytes as an f32 panel's, an even number of rows.
-template <int Bits>
-MOEC_AVX512 void quantizedPanelAvx512(int64_t rows, int64_t K, const float *const *x,
-                                      const QuantizedPanel &w, int64_t cols, float *out,
-                                      int64_t ldo) {
+template <int Bits, typename Isa>
+void quantizedPanel(int64_t rows, int64_t K, const float *const *x, const QuantizedPanel &w,
+                    int64_t cols, float *out, int64_t ldo) {
   int64_t blockRows = panelBlockRows(kPanelBlockFloats * sizeof(float) * Bits / 8, cols);
-  forRowGroupsAvx512(rows, K, blockRows, QuantizedPanelKernel<Bits>{w, cols, ldo}, x, out, ldo);
+  forRowGroups(rows, K, blockRows, QuantizedPanelKernel<Bits, Isa>{w, cols, ldo}, x, out, ldo);
 }
 #endif
 
@@ -419,19 +481,23 @@ struct Kernels {
   QuantizedPanelFn int4Panel = quantizedPanelPortable<4>;
 };
 
-// The best kernels this CPU runs; the portable ones with MOEC_CPU_KERNELS=portable, so that
-// their results can be checked on any machine.
+// The best kernels this CPU runs (AVX-512; else AVX2 for quantized weights), or those that
+// MOEC_CPU_KERNELS names (portable, avx2), so that every kind can be checked on one machine.
 Kernels selectKernels() {
   Kernels kernels;
   const char *choice = std::getenv("MOEC_CPU_KERNELS");
-  if (choice && std::strcmp(choice, "portable") == 0)
+  auto chosen = [&](const char *name) { return choice && std::strcmp(choice, name) == 0; };
+  if (chosen("portable"))
     return kernels;
 #if defined(__x86_64__)
-  if (__builtin_cpu_supports("avx512f")) {
+  if (__builtin_cpu_supports("avx512f") && !chosen("avx2")) {
     kernels.panel = panelAvx512;
     kernels.epilogue = epilogueAvx512;
-    kernels.int8Panel = quantizedPanelAvx512<8>;
-    kernels.int4Panel = quantizedPanelAvx512<4>;
+    kernels.int8Panel = quantizedPanel<8, Avx512>;
+    kernels.int4Panel = quantizedPanel<4, Avx512>;
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    kernels.int8Panel = quantizedPanel<8, Avx2>;
+    kernels.int4Panel = quantizedPanel<4, Avx2>;
   }
 #endif
   return kernels;

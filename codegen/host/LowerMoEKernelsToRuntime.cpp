@@ -11,6 +11,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -36,12 +37,21 @@ static_assert(static_cast<int32_t>(Scoring::softmax) == MOEC_RT_SCORING_SOFTMAX 
               "the moe dialect's Scoring and the runtime's MOEC_RT_SCORING_* must agree");
 
 /// Why the runtime cannot run `op` (a kernel-level moe op), if it cannot: its kernels take
-/// f32 values and i32 ids only, with weights unquantized.
+/// f32 values and i32 ids only; a grouped matmul's weights may also be int8, or constant
+/// int4 (packed here), with f32 scales.
 static std::optional<std::string> unsupportedReason(Operation *op) {
-  if (auto matmul = dyn_cast<GroupedMatmulOp>(op); matmul && matmul.getScales())
-    return "quantized expert weights are not supported by the host kernels yet";
-  for (Type type : llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes())) {
-    Type element = getElementTypeOrSelf(type);
+  Value quantizedWeights;
+  if (auto matmul = dyn_cast<GroupedMatmulOp>(op); matmul && matmul.getScales()) {
+    quantizedWeights = matmul.getWeights();
+    Type element = getElementTypeOrSelf(quantizedWeights);
+    if (!element.isInteger(8) &&
+        !(element.isInteger(4) && quantizedWeights.getDefiningOp<arith::ConstantOp>()))
+      return "the host kernels take int8 or constant int4 quantized weights only";
+  }
+  for (Value value : llvm::concat<Value>(op->getOperands(), op->getResults())) {
+    if (value == quantizedWeights)
+      continue;
+    Type element = getElementTypeOrSelf(value.getType());
     if (!element.isF32() && !element.isInteger(32)) {
       std::string reason;
       llvm::raw_string_ostream os(reason);
@@ -201,6 +211,46 @@ struct PermuteToRuntime : OpRewritePattern<PermuteOp> {
   }
 };
 
+/// The constant int4 `weights` (`[E, K, N]`, one value per byte in the attribute) packed as
+/// the runtime takes them: `[E, (K + 1) / 2, N]` bytes, rows 2i and 2i + 1 of a column in
+/// the low and high nibble of byte [i][n]. A dense resource stays one (named after the old),
+/// so the weights file holds the packed bytes; null when the data is not at hand.
+static Value packInt4Constant(PatternRewriter &rewriter, Location loc, Value weights) {
+  auto constant = weights.getDefiningOp<arith::ConstantOp>();
+  auto type = cast<RankedTensorType>(weights.getType());
+  ArrayRef<int64_t> shape = type.getShape();
+  if (!constant || !type.hasStaticShape())
+    return Value();
+  ArrayRef<char> values;
+  bool splat = false;
+  auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue());
+  if (resource && resource.getRawHandle().getBlob()) {
+    values = resource.getRawHandle().getBlob()->getData();
+  } else if (auto dense = dyn_cast<DenseIntElementsAttr>(constant.getValue())) {
+    values = dense.getRawData();
+    splat = dense.isSplat();
+  }
+  if (values.empty() || (!splat && int64_t(values.size()) != type.getNumElements()))
+    return Value();
+  int64_t experts = shape[0], rows = shape[1], columns = shape[2], pairs = (rows + 1) / 2;
+  std::vector<char> packed(experts * pairs * columns, 0);
+  for (int64_t e = 0; e < experts; ++e)
+    for (int64_t k = 0; k < rows; ++k)
+      for (int64_t n = 0; n < columns; ++n) {
+        uint8_t nibble = uint8_t(values[splat ? 0 : (e * rows + k) * columns + n]) & 0xF;
+        packed[(e * pairs + k / 2) * columns + n] |= char(k % 2 ? nibble << 4 : nibble);
+      }
+  auto packedType = RankedTensorType::get({experts, pairs, columns}, rewriter.getI8Type());
+  TypedAttr value;
+  if (resource)
+    value = DenseResourceElementsAttr::get(
+        packedType, (resource.getRawHandle().getKey() + ".packed").str(),
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(packed, alignof(uint64_t)));
+  else
+    value = DenseElementsAttr::getFromRawBuffer(packedType, packed);
+  return arith::ConstantOp::create(rewriter, loc, value);
+}
+
 struct GroupedMatmulToRuntime : OpRewritePattern<GroupedMatmulOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -208,6 +258,14 @@ struct GroupedMatmulToRuntime : OpRewritePattern<GroupedMatmulOp> {
     if (std::optional<std::string> reason = unsupportedReason(op))
       return rewriter.notifyMatchFailure(op, *reason);
     Location loc = op.getLoc();
+    Value weights = op.getWeights();
+    unsigned bits = getElementTypeOrSelf(weights).getIntOrFloatBitWidth();
+    bool quantized = op.getScales() != nullptr;
+    if (quantized && bits == 4) {
+      weights = packInt4Constant(rewriter, loc, weights);
+      if (!weights)
+        return rewriter.notifyMatchFailure(op, "int4 weights whose data is not at hand");
+    }
     RuntimeCall call(rewriter, loc);
     Value sortedIds = op.getSortedIds();
     Value rows = sortedIds ? call.dim(sortedIds, 0) : call.dim(op.getInput(), 0);
@@ -231,14 +289,16 @@ struct GroupedMatmulToRuntime : OpRewritePattern<GroupedMatmulOp> {
         .optionalInput(sortedIds)
         .i64(op.getRowsPerToken().value_or(1))
         .input(op.getExpertOffsets())
-        .input(op.getWeights())
-        .optionalInput(op.getBias())
+        .input(weights);
+    if (quantized)
+      call.i32(bits).input(op.getScales()).size(call.dim(op.getScales(), 1));
+    call.optionalInput(op.getBias())
         .i32(activation)
         .i32(gated)
         .f32(alpha)
         .f32(limit)
         .output(op.getResult().getType(), {rows, resultColumns})
-        .replace(op, "grouped_matmul_f32");
+        .replace(op, quantized ? "grouped_matmul_quantized_f32" : "grouped_matmul_f32");
     return success();
   }
 };

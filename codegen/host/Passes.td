@@ -34,8 +34,14 @@ def LowerMoEKernelsToRuntime
     world by `bufferization.to_tensor restrict`. Attributes (k, scoring, activation,
     alpha and limit, block size) become constant arguments.
 
-    The kernels take f32 values and i32 ids, unquantized weights and dropless routing; the
-    pass leaves any other op as it is, for `moec-lower-moe-kernels-to-loops`, which runs
+    A grouped matmul with quantized weights (`scales`) calls
+    `moec_rt_moe_grouped_matmul_quantized_f32`, which expands them in registers: int8
+    weights are passed as they are; constant int4 weights are packed here, two rows per
+    byte (`[E, (K + 1) / 2, N]` i8, the even row in the low nibble), into a new constant,
+    so the program holds the packed bytes only.
+
+    The kernels take f32 values and i32 ids, f32 or (as above) int8 / constant int4
+    weights, and dropless routing; the pass leaves any other op as it is, for `moec-lower-moe-kernels-to-loops`, which runs
     after it in the host pipeline (and there bf16 and f16 ops run as loops).
   }];
   let dependentDialects = [

@@ -101,6 +101,22 @@ static LogicalResult verifyRoutingForExperts(Operation *op, RoutingAttr routing,
   return success();
 }
 
+/// Checks group-wise `scales` (`[E, G, N]`) against the quantized `weights` (`[E, K, N]`)
+/// they dequantize: G groups must divide the K rows evenly.
+static LogicalResult verifyGroupScales(Operation *op, ShapeChecker &check, Value weights,
+                                       Value scales) {
+  int64_t groups = dimOf(scales, 1);
+  int64_t reduction = dimOf(weights, 1);
+  if (failed(check.dim(scales, "scales", 0, dimOf(weights, 0), "the number of experts")) ||
+      failed(check.dim(scales, "scales", 2, dimOf(weights, 2), "the weight columns")))
+    return failure();
+  if (!ShapedType::isDynamic(groups) && !ShapedType::isDynamic(reduction) &&
+      (groups == 0 || reduction % groups != 0))
+    return op->emitOpError() << "has " << groups << " scale groups, which do not divide the "
+                             << reduction << " weight rows evenly";
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Routing canonicalization, shared by moe.layer and moe.route
 //===----------------------------------------------------------------------===//
@@ -392,17 +408,49 @@ LogicalResult GroupedMatmulOp::verify() {
   if (!quantized &&
       failed(check.elementType(weights, "weights", elementType, "the element type of the input")))
     return failure();
-  if (scales) {
-    int64_t groups = dimOf(scales, 1);
-    if (failed(check.dim(scales, "scales", 0, numExperts, "the number of experts")) ||
-        failed(check.dim(scales, "scales", 2, columns, "the weight columns")))
-      return failure();
-    if (!ShapedType::isDynamic(groups) && !ShapedType::isDynamic(reduction) &&
-        (groups == 0 || reduction % groups != 0))
-      return emitOpError() << "has " << groups << " scale groups, which do not divide the "
-                           << reduction << " weight rows evenly";
-  }
+  if (scales)
+    return verifyGroupScales(*this, check, weights, scales);
   return success();
+}
+
+namespace {
+/// Weights that a `moe.dequantize` makes are dequantized inside the GEMM instead.
+struct DequantizeInsideGroupedMatmul : OpRewritePattern<GroupedMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GroupedMatmulOp op, PatternRewriter &rewriter) const override {
+    auto dequantize = op.getWeights().getDefiningOp<DequantizeOp>();
+    if (!dequantize || op.getScales())
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getWeightsMutable().assign(dequantize.getQuantized());
+      op.getScalesMutable().assign(dequantize.getScales());
+    });
+    return success();
+  }
+};
+} // namespace
+
+void GroupedMatmulOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                  MLIRContext *context) {
+  results.add<DequantizeInsideGroupedMatmul>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// DequantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DequantizeOp::verify() {
+  ShapeChecker check(*this);
+  Value quantized = getQuantized();
+  for (unsigned dim = 0; dim < 3; ++dim)
+    if (failed(check.dim(getResult(), "result", dim, dimOf(quantized, dim),
+                         "the shape of the quantized weights")))
+      return failure();
+  if (failed(check.elementType(getResult(), "result", getElementTypeOrSelf(getScales()),
+                               "the element type of the scales")))
+    return failure();
+  return verifyGroupScales(*this, check, quantized, getScales());
 }
 
 //===----------------------------------------------------------------------===//

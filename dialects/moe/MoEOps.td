@@ -193,7 +193,9 @@ def MoE_GroupedMatmulOp : MoE_Op<"grouped_matmul", [Pure, AttrSizedOperandSegmen
     (`act(gate) * up`), else `N`.
 
     Quantized weights (integer element types) need `scales` (`[E, G, N]`, one scale per
-    group of `K / G` rows of every column); they are dequantized inside the GEMM.
+    group of `K / G` rows of every column); they are dequantized inside the GEMM, as
+    `moe.dequantize` defines it. Weights that come from a `moe.dequantize` canonicalize to
+    its quantized weights and scales here.
 
     Example:
 
@@ -225,6 +227,7 @@ def MoE_GroupedMatmulOp : MoE_Op<"grouped_matmul", [Pure, AttrSizedOperandSegmen
     (`,` type($sorted_ids)^)? `)` `->` type($result)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 def MoE_GatherRowsOp : MoE_Op<"gather_rows", [Pure]> {
@@ -304,6 +307,43 @@ def MoE_UnpermuteOp : MoE_Op<"unpermute", [Pure]> {
   let assemblyFormat = [{
     $expert_out `,` $sorted_ids `,` $weights attr-dict
     `:` `(` type($expert_out) `,` type($sorted_ids) `,` type($weights) `)` `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+def MoE_DequantizeOp : MoE_Op<"dequantize", [Pure]> {
+  let summary = "Stacked expert weights from group-wise quantized integers and scales";
+  let description = [{
+    `result[e, k, n] = quantized[e, k, n] * scales[e, k / (K / G), n]`: the weights of `E`
+    experts (`[E, K, N]`) held as signed integers (`i8`, or `i4` for int4) with one scale
+    per group of `K / G` consecutive rows of every column (`scales`, `[E, G, N]`).
+    Symmetric: there is no zero point. `moec-quantize-expert-weights` makes this op
+    between quantized constants and a `moe.layer`; once the layer is decomposed,
+    `moe.grouped_matmul` takes the integers and scales itself, so that the weights stay
+    quantized in memory and are dequantized inside the GEMM.
+
+    How many bytes `i4` elements take in memory is the code generator's choice (the host
+    packs two per byte); at this level they are plain values in `[-8, 7]`.
+
+    Example:
+
+    ```mlir
+    %w = moe.dequantize %q scales(%s : tensor<8x2x256xf32>)
+           : tensor<8x64x256xi8> -> tensor<8x64x256xf32>
+    ```
+  }];
+  let arguments = (ins
+    3DTensorOf<[AnySignlessInteger]>:$quantized,
+    3DTensorOf<[AnyFloat]>:$scales
+  );
+  let results = (outs 3DTensorOf<[AnyFloat]>:$result);
+  let assemblyFormat = [{
+    $quantized `scales` `(` $scales `:` type($scales) `)` attr-dict
+    `:` type($quantized) `->` type($result)
   }];
   let hasVerifier = 1;
 }

@@ -169,8 +169,27 @@ private:
 /// The first thing in `options` that cannot be done, or an empty string.
 std::string unavailableRequest(const moec::CompileOptions &options) {
   const moec::PipelineOptions &pipeline = options.pipeline;
-  if (options.quantize != moec::Quantization::None)
-    return "--quantize is not available in this build yet";
+  if (pipeline.quantize == moec::Quantization::FP8)
+    return "--quantize=fp8 is not available in this build yet";
+  if (!pipeline.quantizeConfigPath.empty() && pipeline.quantize == moec::Quantization::None)
+    return "--quantize-config overrides --quantize per layer: use it with --quantize=int8 or "
+           "int4";
+  // The loop kernels (the GPU's logic) take f32 weights.
+  if (pipeline.quantize != moec::Quantization::None &&
+      llvm::is_contained(pipeline.disabledPasses, "moec-lower-moe-kernels-to-runtime") &&
+      !llvm::is_contained(pipeline.disabledPasses, "moec-quantize-expert-weights") &&
+      pipeline.stopAfter == moec::Stage::Codegen)
+    return "--quantize runs on the runtime's MoE kernels: do not disable "
+           "moec-lower-moe-kernels-to-runtime with it";
+  if (pipeline.quantizeReport && pipeline.quantize == moec::Quantization::None)
+    return "--report describes what --quantize does: use it with --quantize=int8 or int4";
+  if (pipeline.quantizeGroupSize <= 0)
+    return "--quantize-group must be a positive number of rows";
+  // The GPU kernels take f32 weights; the quantized MLIR can be shown, not compiled, there.
+  if (pipeline.quantize != moec::Quantization::None && pipeline.target != "host" &&
+      pipeline.stopAfter == moec::Stage::Codegen)
+    return "--quantize runs on the host target only in this build (the GPU kernels take f32 "
+           "weights): use it with --target=host, or with --stop-after to see the MLIR";
   if (options.shardExperts != 1)
     return "--shard-experts is not available in this build yet";
   if (options.output == moec::OutputKind::PTX && pipeline.target == "host")

@@ -62,13 +62,21 @@ std::string moec::setCompileOption(CompileOptions &options, StringRef name, Stri
   if (name == "stop-after")
     return setEnum(options.pipeline.stopAfter, stages);
   if (name == "quantize")
-    return setEnum(options.quantize, quantizations);
+    return setEnum(options.pipeline.quantize, quantizations);
   if (name == "gpu-binary")
     return setEnum(options.kernelBinary, kernelBinaries);
   if (name == "precision")
     return setEnum(options.pipeline.bf16ExpertMatmuls, precisions);
   if (name == "infer-shapes")
     return setEnum(options.import.inferShapes, booleans);
+  if (name == "report")
+    return setEnum(options.pipeline.quantizeReport, booleans);
+  if (name == "quantize-config") {
+    options.pipeline.quantizeConfigPath = value.str();
+    return "";
+  }
+  if (name == "quantize-group")
+    return setNumber(options.pipeline.quantizeGroupSize);
   if (name == "shard-experts")
     return setNumber(options.shardExperts);
   if (name == "weights-file-over")

@@ -13,6 +13,7 @@
 #include "moec/Passes/Legalize/Passes.h"
 #include "moec/Passes/Optimize/Fusion/Passes.h"
 #include "moec/Passes/ONNX/Passes.h"
+#include "moec/Passes/Optimize/Quantize/Passes.h"
 #include "moec/Passes/Raise/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -29,6 +30,7 @@ void moec::registerMoECPasses() {
   registerMoECONNXPasses();
   registerMoECRaisePasses();
   registerMoECLegalizePasses();
+  registerMoECQuantizePasses();
   registerMoECFusionPasses();
   registerMoECDecomposePasses();
   registerMoECCodegenCommonPasses();

@@ -9,6 +9,7 @@
 #include "moec/Passes/Decompose/Passes.h"
 #include "moec/Passes/Legalize/Passes.h"
 #include "moec/Passes/ONNX/Passes.h"
+#include "moec/Passes/Optimize/Quantize/Passes.h"
 #include "moec/Passes/Optimize/Fusion/Passes.h"
 #include "moec/Passes/Raise/Passes.h"
 
@@ -61,10 +62,16 @@ static void addEnabledPasses(OpPassManager &pm, SmallVector<std::unique_ptr<Pass
       pm.addPass(std::move(pass));
 }
 
+/// The Optimize stage's quantization, which runs with --quantize unless disabled.
+static std::string quantizePassName() {
+  return moec::createQuantizeExpertWeights()->getArgument().str();
+}
+
 std::vector<std::string> moec::getOptionalPassNames() {
   std::vector<std::string> names{simplifyGraphPassName()};
   for (const std::unique_ptr<Pass> &pass : createRaisePasses())
     names.push_back(pass->getArgument().str());
+  names.push_back(quantizePassName());
   for (const std::unique_ptr<Pass> &pass : createFusionPasses())
     names.push_back(pass->getArgument().str());
   names.push_back(runtimeMoEKernelsPassName());
@@ -92,6 +99,15 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     addEnabledPasses(pm, createRaisePasses(), options);
     return;
   case Stage::Optimize:
+    if ((options.quantize == Quantization::Int8 || options.quantize == Quantization::Int4) &&
+        !llvm::is_contained(options.disabledPasses, quantizePassName())) {
+      QuantizeExpertWeightsOptions quantizeOptions;
+      quantizeOptions.bits = options.quantize == Quantization::Int8 ? 8 : 4;
+      quantizeOptions.groupSize = options.quantizeGroupSize;
+      quantizeOptions.report = options.quantizeReport;
+      quantizeOptions.configPath = options.quantizeConfigPath;
+      pm.addPass(createQuantizeExpertWeights(quantizeOptions));
+    }
     return;
   case Stage::Kernel: {
     // The runtime's description of the model is taken while the signature still has
@@ -296,6 +312,31 @@ struct GpuTargetPipelineOptions : PassPipelineOptions<Derived> {
 
 struct GpuLoweringPipelineOptions : GpuTargetPipelineOptions<GpuLoweringPipelineOptions> {};
 
+/// The options of the Optimize stage, as moec's --quantize, --quantize-group and
+/// --quantize-config take them.
+struct OptimizePipelineOptions : PassPipelineOptions<OptimizePipelineOptions> {
+  Option<moec::Quantization> quantize{
+      *this, "quantize", llvm::cl::desc("Quantize the constant expert weights"),
+      llvm::cl::init(moec::Quantization::None),
+      llvm::cl::values(clEnumValN(moec::Quantization::None, "none", "keep f32"),
+                       clEnumValN(moec::Quantization::Int8, "int8", "int8, group-wise"),
+                       clEnumValN(moec::Quantization::Int4, "int4", "int4, group-wise"))};
+  Option<int64_t> quantizeGroup{*this, "quantize-group",
+                                llvm::cl::desc("Rows of K that share one scale"),
+                                llvm::cl::init(128)};
+  Option<std::string> quantizeConfig{
+      *this, "quantize-config",
+      llvm::cl::desc("JSON overrides per layer and weight (docs/quantization.md)")};
+
+  moec::PipelineOptions getPipelineOptions() const {
+    moec::PipelineOptions options;
+    options.quantize = quantize;
+    options.quantizeGroupSize = quantizeGroup;
+    options.quantizeConfigPath = quantizeConfig;
+    return options;
+  }
+};
+
 struct NVVMLoweringPipelineOptions : GpuTargetPipelineOptions<NVVMLoweringPipelineOptions> {
   Option<bool> bf16ExpertMatmuls{
       *this, "bf16-expert-matmuls",
@@ -314,11 +355,13 @@ void moec::registerMoECPipelines() {
   registerOptionalPassesPipeline(
       "moe-raise", "moec's Raise stage: replace the MoE layers of the onnx level with moe.layer",
       Stage::Raise, Stage::Raise);
-  // Fusion, quantization and sharding passes are not in this build: the stage is empty,
-  // and so without options, until they are.
-  PassPipelineRegistration<>(
-      "moe-optimize", "moec's Optimize stage on moe ops (empty in this build)",
-      [](OpPassManager &pm) { buildStagePipeline(pm, Stage::Optimize, PipelineOptions()); });
+  PassPipelineRegistration<OptimizePipelineOptions>(
+      "moe-optimize",
+      "moec's Optimize stage on moe ops: with quantize=int8|int4, quantize the constant expert "
+      "weights (moec-quantize-expert-weights); otherwise empty in this build",
+      [](OpPassManager &pm, const OptimizePipelineOptions &options) {
+        buildStagePipeline(pm, Stage::Optimize, options.getPipelineOptions());
+      });
   registerOptionalPassesPipeline(
       "moe-lower-to-host",
       "moec's Kernel and Codegen stages for the host: a module of moe, onnx and upstream "

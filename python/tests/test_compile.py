@@ -58,8 +58,17 @@ def test_bad_bytes_raise_compile_error(tmp_path):
     assert not os.path.exists(tmp_path / "model.so")
 
 
+def test_quantizes_expert_weights(tmp_path):
+    out = moec.compile(MOE_MODEL, tmp_path / "int4.mlir", emit="mlir", stop_after="optimize",
+                       quantize="int4", quantize_group=8)
+    assert "moe.dequantize" in open(out).read()
+
+
 @pytest.mark.parametrize("options, message", [
-    ({"quantize": "int8"}, "error: --quantize is not available in this build yet"),
+    ({"quantize": "fp8"}, "error: --quantize=fp8 is not available in this build yet"),
+    ({"quantize": "int8", "target": "sm_90"},
+     "error: --quantize runs on the host target only in this build (the GPU kernels take f32 "
+     "weights): use it with --target=host, or with --stop-after to see the MLIR"),
     ({"disable_passes": ["moec-nothing"]},
      "error: --disable-pass=moec-nothing: no optional pass has that name (see docs/moec.md)"),
     ({"target": "tpu"},

@@ -97,11 +97,11 @@ TEST_F(CompileTest, BadBytesAreBadInputWithOneLocatedError) {
 }
 
 TEST_F(CompileTest, AnOptionThisBuildLacksIsUnavailable) {
-  options.quantize = moec::Quantization::Int8;
+  options.pipeline.quantize = moec::Quantization::FP8;
   moec::CompileResult result =
       moec::compile(moec::ModelSource::file(kModelPath), outputPath("model"), options);
   EXPECT_EQ(result.status, moec::CompileStatus::Unavailable);
-  EXPECT_EQ(result.getErrors(), "error: --quantize is not available in this build yet\n");
+  EXPECT_EQ(result.getErrors(), "error: --quantize=fp8 is not available in this build yet\n");
 }
 
 TEST_F(CompileTest, DiagnosticsAreSeenAsTheyCome) {
@@ -120,6 +120,9 @@ TEST(SetCompileOption, TakesTheCommandLinesSpellings) {
                              {"emit", "ptx"},
                              {"stop-after", "kernel"},
                              {"quantize", "fp8"},
+                             {"quantize-group", "64"},
+                             {"quantize-config", "q.json"},
+                             {"report", "true"},
                              {"precision", "bf16"},
                              {"gpu-binary", "fatbin"},
                              {"shard-experts", "4"},
@@ -130,7 +133,10 @@ TEST(SetCompileOption, TakesTheCommandLinesSpellings) {
   EXPECT_EQ(options.pipeline.target, "sm_90a");
   EXPECT_EQ(options.output, moec::OutputKind::PTX);
   EXPECT_EQ(options.pipeline.stopAfter, moec::Stage::Kernel);
-  EXPECT_EQ(options.quantize, moec::Quantization::FP8);
+  EXPECT_EQ(options.pipeline.quantize, moec::Quantization::FP8);
+  EXPECT_EQ(options.pipeline.quantizeGroupSize, 64);
+  EXPECT_EQ(options.pipeline.quantizeConfigPath, "q.json");
+  EXPECT_TRUE(options.pipeline.quantizeReport);
   EXPECT_TRUE(options.pipeline.bf16ExpertMatmuls);
   EXPECT_EQ(options.kernelBinary, moec::KernelBinary::Fatbin);
   EXPECT_EQ(options.shardExperts, 4u);

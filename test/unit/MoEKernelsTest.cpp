@@ -287,7 +287,27 @@ struct MatmulCase {
   int32_t activation;
   bool gated, bias, gather;
   int64_t blockSize = 1;
+  // Quantized weights: 8 or 4 bits, with a scale per groupRows rows of every column.
+  int bits = 0;
+  int64_t groupRows = 0;
 };
+
+/// `values` ([E, K, N], each within `bits` bits) as the quantized kernel takes them: int8
+/// as they are, int4 two rows per byte (the even row in the low nibble).
+std::vector<int8_t> packQuantized(const std::vector<int32_t> &values, int bits, int64_t E,
+                                  int64_t K, int64_t N) {
+  if (bits == 8)
+    return std::vector<int8_t>(values.begin(), values.end());
+  int64_t pairs = (K + 1) / 2;
+  std::vector<int8_t> packed(E * pairs * N, 0);
+  for (int64_t e = 0; e < E; ++e)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t n = 0; n < N; ++n) {
+        uint8_t nibble = uint8_t(values[(e * K + k) * N + n]) & 0xF;
+        packed[(e * pairs + k / 2) * N + n] |= int8_t(k % 2 ? nibble << 4 : nibble);
+      }
+  return packed;
+}
 
 double naiveActivation(int32_t activation, double x) {
   switch (activation) {
@@ -333,10 +353,34 @@ void checkGroupedMatmul(const MatmulCase &c) {
   int64_t outColumns = c.gated ? c.N / 2 : c.N;
   std::vector<float> result(slots * outColumns, 123.0f);
 
-  moec_rt_moe_grouped_matmul_f32(slots, c.K, c.N, E, input.data(), inputRows,
-                                 c.gather ? sorted.data() : nullptr, 1, offsets.data(),
-                                 weights.data(), c.bias ? bias.data() : nullptr, c.activation,
-                                 c.gated, alpha, limit, result.data());
+  if (c.bits) {
+    // Integers over their whole range and a scale per group; `weights` is what they stand
+    // for.
+    int64_t groups = c.K / c.groupRows;
+    std::uniform_int_distribution<int32_t> integers(-(1 << (c.bits - 1)), (1 << (c.bits - 1)) - 1);
+    std::vector<int32_t> quantized(weights.size());
+    std::vector<float> scales(E * groups * c.N);
+    for (float &scale : scales)
+      scale = 0.1f * std::abs(uniform(random));
+    for (int64_t e = 0; e < E; ++e)
+      for (int64_t k = 0; k < c.K; ++k)
+        for (int64_t n = 0; n < c.N; ++n) {
+          int64_t index = (e * c.K + k) * c.N + n;
+          quantized[index] = integers(random);
+          weights[index] =
+              float(quantized[index]) * scales[(e * groups + k / c.groupRows) * c.N + n];
+        }
+    std::vector<int8_t> packed = packQuantized(quantized, c.bits, E, c.K, c.N);
+    moec_rt_moe_grouped_matmul_quantized_f32(
+        slots, c.K, c.N, E, input.data(), inputRows, c.gather ? sorted.data() : nullptr, 1,
+        offsets.data(), packed.data(), c.bits, scales.data(), groups,
+        c.bias ? bias.data() : nullptr, c.activation, c.gated, alpha, limit, result.data());
+  } else {
+    moec_rt_moe_grouped_matmul_f32(slots, c.K, c.N, E, input.data(), inputRows,
+                                   c.gather ? sorted.data() : nullptr, 1, offsets.data(),
+                                   weights.data(), c.bias ? bias.data() : nullptr, c.activation,
+                                   c.gated, alpha, limit, result.data());
+  }
 
   for (int64_t e = 0; e < E; ++e) {
     for (int64_t p = offsets[e]; p < offsets[e + 1]; ++p) {
@@ -410,6 +454,21 @@ TEST(MoEGroupedMatmul, StreamedPanelsWiderThanAPage) {
   // Gated segments stream up to 48 rows; more take the packed GEMM.
   checkGroupedMatmul({37, 2 * 90, {48, 49, 3}, MOEC_RT_ACTIVATION_SILU, true, true, true});
   checkGroupedMatmul({131, 1043, {1, 16, 6}, MOEC_RT_ACTIVATION_NONE, false, true, false});
+}
+
+TEST(MoEGroupedMatmul, QuantizedWeightsInEveryRegime) {
+  // Groups of 8 rows and more (full passes), of 6 and 3 (int4 pairs, and an odd group that
+  // the portable kernel takes); columns not a multiple of 16; every regime of segment.
+  for (int bits : {8, 4})
+    for (int64_t groupRows : {8, 32, 6}) {
+      checkGroupedMatmul({96, 2 * 37, kMixedSegments, MOEC_RT_ACTIVATION_SILU, true, true, true,
+                          1, bits, groupRows});
+      checkGroupedMatmul({96, 150, {1, 16, 30}, MOEC_RT_ACTIVATION_NONE, false, false, false, 1,
+                          bits, groupRows});
+    }
+  checkGroupedMatmul({21, 40, kMixedSegments, MOEC_RT_ACTIVATION_RELU, false, true, true, 1, 4, 3});
+  checkGroupedMatmul({130, 2 * 300, {1, 2, 11, 40, 0}, MOEC_RT_ACTIVATION_SILU, true, false,
+                      true, 1, 4, 130});
 }
 
 TEST(MoEGroupedMatmul, PaddedSegmentsGiveZeroRows) {

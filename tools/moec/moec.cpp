@@ -76,6 +76,19 @@ struct Options {
                  clEnumValN(Quantize::int4, "int4", "int4, group-wise"),
                  clEnumValN(Quantize::fp8, "fp8", "fp8 e4m3 with block scales")),
       cl::cat(moecCategory)};
+  cl::opt<int64_t> quantizeGroup{
+      "quantize-group", cl::value_desc("rows"), cl::init(128),
+      cl::desc("With --quantize=int8|int4: rows of K that share one scale (32, 64, 128)"),
+      cl::cat(moecCategory)};
+  cl::opt<std::string> quantizeConfig{
+      "quantize-config", cl::value_desc("file.json"),
+      cl::desc("With --quantize: per-layer and per-weight overrides (docs/quantization.md)"),
+      cl::cat(moecCategory)};
+  cl::opt<bool> report{
+      "report", cl::init(false),
+      cl::desc("With --quantize: print per MoE layer the bytes of its weights before and after "
+               "and the error of its experts' output on a random probe"),
+      cl::cat(moecCategory)};
   cl::opt<Precision> precision{
       "precision", cl::desc("Precision of the expert GEMMs"), cl::init(Precision::model),
       cl::values(clEnumValN(Precision::model, "model", "the model's own"),
@@ -289,7 +302,10 @@ int main(int argc, char **argv) {
   compileOptions.import.inferShapes = options.inferShapes;
   compileOptions.printIR.elideResourcesOver = options.elideResourcesOver;
   compileOptions.printIR.printLocations = options.printLocations;
-  compileOptions.quantize = quantization(options.quantize);
+  compileOptions.pipeline.quantize = quantization(options.quantize);
+  compileOptions.pipeline.quantizeGroupSize = options.quantizeGroup;
+  compileOptions.pipeline.quantizeReport = options.report;
+  compileOptions.pipeline.quantizeConfigPath = options.quantizeConfig;
   compileOptions.shardExperts = options.shardExperts;
 
   if (options.listPasses)

@@ -42,9 +42,6 @@ enum class KernelBinary {
   Fatbin,
 };
 
-/// How expert weights are quantized.
-enum class Quantization { None, Int8, Int4, FP8 };
-
 struct CompileOptions {
   /// The stages to run. `pipeline.target` may also be "cuda": the GPU nvidia-smi sees.
   PipelineOptions pipeline;
@@ -56,8 +53,6 @@ struct CompileOptions {
   ImportOptions import;
   /// How MLIR output is printed.
   PrintIROptions printIR;
-  /// Not available in this build yet: anything but None is an error.
-  Quantization quantize = Quantization::None;
   /// The devices to place the experts on. Not available in this build yet: anything but 1 is
   /// an error.
   unsigned shardExperts = 1;
@@ -76,7 +71,7 @@ enum class CompileStatus {
 };
 
 /// Sets the option that the moec command line spells `--NAME=VALUE` (target, emit,
-/// stop-after, quantize, precision, gpu-binary, shard-experts, weights-file-over,
+/// stop-after, quantize, quantize-group, quantize-config, report, precision, gpu-binary, shard-experts, weights-file-over,
 /// infer-shapes; disable-pass adds a name), for the C API and the Python binding. Returns a
 /// one-line message for an unknown name or value, else "".
 std::string setCompileOption(CompileOptions &options, llvm::StringRef name,

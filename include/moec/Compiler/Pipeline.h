@@ -11,6 +11,7 @@
 
 #include "mlir/Support/LLVM.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ class TimingScope;
 namespace moec {
 
 enum class Stage { Import, Clean, Raise, Optimize, Kernel, Codegen };
+
+/// How expert weights are quantized.
+enum class Quantization { None, Int8, Int4, FP8 };
 
 struct PipelineOptions {
   /// The last stage to run.
@@ -47,6 +51,15 @@ struct PipelineOptions {
   /// (`--mlir-print-ir-after` and the like), which the tool has registered
   /// (mlir::registerPassManagerCLOptions), as moec does.
   bool passManagerCommandLine = false;
+  /// The expert weights' quantization (moec-quantize-expert-weights); FP8 is not
+  /// available in this build.
+  Quantization quantize = Quantization::None;
+  /// Rows of K that share one scale, for int8 and int4.
+  int64_t quantizeGroupSize = 128;
+  /// Print, per quantized layer, the bytes before and after and the error on a probe.
+  bool quantizeReport = false;
+  /// A JSON file of per-layer and per-weight overrides of the quantization; empty: none.
+  std::string quantizeConfigPath;
 };
 
 /// The names of the passes that --disable-pass accepts.

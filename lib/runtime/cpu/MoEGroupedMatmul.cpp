@@ -13,12 +13,18 @@
 //   runtime's cache-blocked GEMM (Sgemm.cpp) runs on it, starting from the bias,
 //   followed by a vectorized activation pass over the output.
 //
+// Quantized weights (int8, or int4 packed two rows per byte) stay quantized in memory: a
+// streaming panel expands them in registers and applies each group's scale to the sum of
+// its rows; a segment of many rows has the GEMM read them a block of rows at a time,
+// expanded into a small f32 buffer.
+//
 //===----------------------------------------------------------------------===//
 
 #include "moec-runtime/kernels.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -49,6 +55,42 @@ constexpr int64_t kMaxPanelColumns = 1024;
 constexpr int64_t kMinPanelColumns = 256;
 // Panel columns for segments of over kMaxStreamingRows rows (gated only).
 constexpr int64_t kManyRowsPanelColumns = 256;
+// Rows of quantized W that a segment of many rows expands into f32 for each GEMM call (even,
+// for int4's pairs of rows).
+constexpr int64_t kDequantizedRows = 64;
+
+// Quantized weights of one expert, from one column on: int8 rows of `ld` bytes, or pairs of
+// int4 rows packed in one row of bytes (the even row in the low nibble), with one scale per
+// column for every group of `groupRows` rows.
+struct QuantizedPanel {
+  const int8_t *q;
+  const float *scales;
+  // Bytes between rows of q (of byte pairs for int4); floats between groups of scales.
+  int64_t ld;
+  int64_t groupRows;
+};
+
+// Weight row k, column c of `w`, as the integer it holds.
+template <int Bits> int32_t quantizedAt(const QuantizedPanel &w, int64_t k, int64_t c) {
+  if constexpr (Bits == 8) {
+    return w.q[k * w.ld + c];
+  } else {
+    int32_t byte = w.q[(k / 2) * w.ld + c];
+    return k % 2 ? byte >> 4 : int32_t(int8_t(byte << 4)) >> 4;
+  }
+}
+
+// Rows [k0, k1) of `w` (all `columns` of them) as f32 into `out`, [k1 - k0, columns].
+template <int Bits>
+void dequantizeRows(const QuantizedPanel &w, int64_t k0, int64_t k1, int64_t columns,
+                    float *out) {
+  for (int64_t k = k0; k < k1; ++k) {
+    const float *scale = w.scales + (k / w.groupRows) * w.ld;
+    float *row = out + (k - k0) * columns;
+    for (int64_t c = 0; c < columns; ++c)
+      row[c] = float(quantizedAt<Bits>(w, k, c)) * scale[c];
+  }
+}
 
 struct Epilogue {
   int32_t activation;
@@ -203,14 +245,14 @@ MOEC_AVX512 void panelRowsAvx512(int64_t k0, int64_t k1, const float *const *x, 
   }
 }
 
-// Any number of rows: groups of up to kRegisterRows rows take each block of W rows in
-// turn while it is in L1, so W comes from memory once.
-MOEC_AVX512 void panelAvx512(int64_t rows, int64_t K, const float *const *x, const float *w,
-                             int64_t ldw, int64_t cols, float *out, int64_t ldo) {
-  // A block of W rows: about kPanelBlockFloats, a whole number of unrolled passes.
-  int64_t blockK = rows <= kRegisterRows ? K
-                                         : std::max<int64_t>(kPanelUnroll, kPanelBlockFloats / cols /
-                                                                               kPanelUnroll * kPanelUnroll);
+// Any number of rows: groups of up to kRegisterRows rows take each block of `blockK` W rows
+// in turn while it is in L1, so W comes from memory once. `kernel.run<R>(k0, k1, x, out)`
+// multiplies R rows by W rows [k0, k1).
+template <typename Kernel>
+void forRowGroups(int64_t rows, int64_t K, int64_t blockK, const Kernel &kernel,
+                  const float *const *x, float *out, int64_t ldo) {
+  if (rows <= kRegisterRows)
+    blockK = K;
   for (int64_t k0 = 0; k0 < K; k0 += blockK) {
     int64_t k1 = std::min(K, k0 + blockK);
     for (int64_t r = 0; r < rows; r += kRegisterRows) {
@@ -218,19 +260,187 @@ MOEC_AVX512 void panelAvx512(int64_t rows, int64_t K, const float *const *x, con
       float *o = out + r * ldo;
       switch (std::min(kRegisterRows, rows - r)) {
       case 1:
-        panelRowsAvx512<1>(k0, k1, xr, w, ldw, cols, o, ldo);
+        kernel.template run<1>(k0, k1, xr, o);
         break;
       case 2:
-        panelRowsAvx512<2>(k0, k1, xr, w, ldw, cols, o, ldo);
+        kernel.template run<2>(k0, k1, xr, o);
         break;
       case 3:
-        panelRowsAvx512<3>(k0, k1, xr, w, ldw, cols, o, ldo);
+        kernel.template run<3>(k0, k1, xr, o);
         break;
       default:
-        panelRowsAvx512<4>(k0, k1, xr, w, ldw, cols, o, ldo);
+        kernel.template run<4>(k0, k1, xr, o);
       }
     }
   }
+}
+
+// A block of W rows that stays in L1 while row groups read it: about `bytes` of W in
+// `cols`-wide rows, a whole number of unrolled passes.
+int64_t panelBlockRows(int64_t bytes, int64_t cols) {
+  return std::max<int64_t>(kPanelUnroll, bytes / cols / kPanelUnroll * kPanelUnroll);
+}
+
+struct F32PanelKernel {
+  const float *w;
+  int64_t ldw, cols, ldo;
+
+  template <int Rows>
+  MOEC_AVX512 void run(int64_t k0, int64_t k1, const float *const *x, float *out) const {
+    panelRowsAvx512<Rows>(k0, k1, x, w, ldw, cols, out, ldo);
+  }
+};
+
+MOEC_AVX512 void panelAvx512(int64_t rows, int64_t K, const float *const *x, const float *w,
+                             int64_t ldw, int64_t cols, float *out, int64_t ldo) {
+  forRowGroups(rows, K, panelBlockRows(kPanelBlockFloats * sizeof(float), cols),
+                     F32PanelKernel{w, ldw, cols, ldo}, x, out, ldo);
+}
+
+// 16 bytes of a row of quantized W, or the `n` left at its end (zeros after them).
+MOEC_AVX512 __m512i loadQuantizedBytes(const int8_t *p, int64_t n) {
+  if (n >= 16)
+    return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+  alignas(16) int8_t tail[16] = {};
+  std::memcpy(tail, p, size_t(n));
+  return _mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i *>(tail)));
+}
+
+// out[r][0..cols) += scale(group of k) * sum over u of x[r][k + u] * q[k + u][0..cols), for
+// U rows of one group from k on (k even for int4). The integers are expanded to floats in
+// registers; the group's scale multiplies their sum once.
+template <int Rows, int Bits, int U>
+MOEC_AVX512 void quantizedPassAvx512(int64_t k, const float *const *x, const QuantizedPanel &w,
+                                     int64_t cols, float *out, int64_t ldo) {
+  constexpr int RowsPerByte = Bits == 8 ? 1 : 2;
+  static_assert(U % RowsPerByte == 0, "int4 passes take whole pairs of rows");
+  __m512 xb[Rows][U];
+  for (int r = 0; r < Rows; ++r)
+    for (int u = 0; u < U; ++u)
+      xb[r][u] = _mm512_set1_ps(x[r][k + u]);
+  const int8_t *q = w.q + (k / RowsPerByte) * w.ld;
+  const float *scale = w.scales + (k / w.groupRows) * w.ld;
+  for (int64_t c = 0; c < cols; c += 16) {
+    __mmask16 mask = lowBits(cols - c);
+    __m512 wv[U];
+    for (int u = 0; u < U; u += RowsPerByte) {
+      __m512i bytes = loadQuantizedBytes(q + (u / RowsPerByte) * w.ld + c, cols - c);
+      if constexpr (Bits == 8) {
+        wv[u] = _mm512_cvtepi32_ps(bytes);
+      } else {
+        wv[u] = _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(bytes, 28), 28));
+        wv[u + 1] = _mm512_cvtepi32_ps(_mm512_srai_epi32(bytes, 4));
+      }
+    }
+    __m512 s = _mm512_maskz_loadu_ps(mask, scale + c);
+    for (int r = 0; r < Rows; ++r) {
+      __m512 sum = _mm512_mul_ps(xb[r][0], wv[0]);
+      for (int u = 1; u < U; ++u)
+        sum = _mm512_fmadd_ps(xb[r][u], wv[u], sum);
+      __m512 o = _mm512_maskz_loadu_ps(mask, out + r * ldo + c);
+      _mm512_mask_storeu_ps(out + r * ldo + c, mask, _mm512_fmadd_ps(sum, s, o));
+    }
+  }
+}
+
+struct Avx512 {
+  template <int Rows, int Bits, int U>
+  static MOEC_AVX512 void pass(int64_t k, const float *const *x, const QuantizedPanel &w,
+                               int64_t cols, float *out, int64_t ldo) {
+    quantizedPassAvx512<Rows, Bits, U>(k, x, w, cols, out, ldo);
+  }
+};
+
+#define MOEC_AVX2 __attribute__((target("avx2,fma")))
+
+// 8 bytes of a row of quantized W, or the `n` left at its end (zeros after them).
+MOEC_AVX2 __m256i loadQuantizedBytesAvx2(const int8_t *p, int64_t n) {
+  if (n >= 8)
+    return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(p)));
+  alignas(16) int8_t tail[16] = {};
+  std::memcpy(tail, p, size_t(n));
+  return _mm256_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i *>(tail)));
+}
+
+// quantizedPassAvx512 with 8 columns at a time, for CPUs with AVX2 and FMA only.
+template <int Rows, int Bits, int U>
+MOEC_AVX2 void quantizedPassAvx2(int64_t k, const float *const *x, const QuantizedPanel &w,
+                                 int64_t cols, float *out, int64_t ldo) {
+  constexpr int RowsPerByte = Bits == 8 ? 1 : 2;
+  static_assert(U % RowsPerByte == 0, "int4 passes take whole pairs of rows");
+  __m256 xb[Rows][U];
+  for (int r = 0; r < Rows; ++r)
+    for (int u = 0; u < U; ++u)
+      xb[r][u] = _mm256_set1_ps(x[r][k + u]);
+  const int8_t *q = w.q + (k / RowsPerByte) * w.ld;
+  const float *scale = w.scales + (k / w.groupRows) * w.ld;
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int64_t c = 0; c < cols; c += 8) {
+    __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(std::min<int64_t>(cols - c, 8))),
+                                      lanes);
+    __m256 wv[U];
+    for (int u = 0; u < U; u += RowsPerByte) {
+      __m256i bytes = loadQuantizedBytesAvx2(q + (u / RowsPerByte) * w.ld + c, cols - c);
+      if constexpr (Bits == 8) {
+        wv[u] = _mm256_cvtepi32_ps(bytes);
+      } else {
+        wv[u] = _mm256_cvtepi32_ps(_mm256_srai_epi32(_mm256_slli_epi32(bytes, 28), 28));
+        wv[u + 1] = _mm256_cvtepi32_ps(_mm256_srai_epi32(bytes, 4));
+      }
+    }
+    __m256 s = _mm256_maskload_ps(scale + c, mask);
+    for (int r = 0; r < Rows; ++r) {
+      __m256 sum = _mm256_mul_ps(xb[r][0], wv[0]);
+      for (int u = 1; u < U; ++u)
+        sum = _mm256_fmadd_ps(xb[r][u], wv[u], sum);
+      __m256 o = _mm256_maskload_ps(out + r * ldo + c, mask);
+      _mm256_maskstore_ps(out + r * ldo + c, mask, _mm256_fmadd_ps(sum, s, o));
+    }
+  }
+}
+
+struct Avx2 {
+  template <int Rows, int Bits, int U>
+  static MOEC_AVX2 void pass(int64_t k, const float *const *x, const QuantizedPanel &w,
+                             int64_t cols, float *out, int64_t ldo) {
+    quantizedPassAvx2<Rows, Bits, U>(k, x, w, cols, out, ldo);
+  }
+};
+
+// W rows [k0, k1) in passes (Isa::pass) of kPanelUnroll rows within a group, the rest of a
+// group in single rows (pairs for int4, whose groups have an even number of rows).
+template <int Rows, int Bits, typename Isa>
+void quantizedPanelRows(int64_t k0, int64_t k1, const float *const *x, const QuantizedPanel &w,
+                        int64_t cols, float *out, int64_t ldo) {
+  constexpr int RowsPerByte = Bits == 8 ? 1 : 2;
+  for (int64_t k = k0; k < k1;) {
+    int64_t groupEnd = std::min(k1, (k / w.groupRows + 1) * w.groupRows);
+    if (groupEnd - k >= kPanelUnroll) {
+      Isa::template pass<Rows, Bits, kPanelUnroll>(k, x, w, cols, out, ldo);
+      k += kPanelUnroll;
+    } else {
+      Isa::template pass<Rows, Bits, RowsPerByte>(k, x, w, cols, out, ldo);
+      k += RowsPerByte;
+    }
+  }
+}
+
+template <int Bits, typename Isa> struct QuantizedPanelKernel {
+  const QuantizedPanel &w;
+  int64_t cols, ldo;
+
+  template <int Rows>
+  void run(int64_t k0, int64_t k1, const float *const *x, float *out) const {
+    quantizedPanelRows<Rows, Bits, Isa>(k0, k1, x, w, cols, out, ldo);
+  }
+};
+
+// Blocks of W rows hold about as many bytes as an f32 panel's, an even number of rows.
+template <int Bits, typename Isa>
+void quantizedPanel(int64_t rows, int64_t K, const float *const *x, const QuantizedPanel &w,
+                    int64_t cols, float *out, int64_t ldo) {
+  int64_t blockRows = panelBlockRows(kPanelBlockFloats * sizeof(float) * Bits / 8, cols);
+  forRowGroups(rows, K, blockRows, QuantizedPanelKernel<Bits, Isa>{w, cols, ldo}, x, out, ldo);
 }
 #endif
 
@@ -243,22 +453,51 @@ void panelPortable(int64_t rows, int64_t K, const float *const *x, const float *
         out[r * ldo + c] += x[r][k] * w[k * ldw + c];
 }
 
+// The portable quantized panel: each weight expanded and scaled on its own.
+template <int Bits>
+void quantizedPanelPortable(int64_t rows, int64_t K, const float *const *x,
+                            const QuantizedPanel &w, int64_t cols, float *out, int64_t ldo) {
+  for (int64_t k = 0; k < K; ++k) {
+    const float *scale = w.scales + (k / w.groupRows) * w.ld;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        out[r * ldo + c] += x[r][k] * (float(quantizedAt<Bits>(w, k, c)) * scale[c]);
+  }
+}
+
 using Panel = void (*)(int64_t rows, int64_t K, const float *const *x, const float *w,
                        int64_t ldw, int64_t cols, float *out, int64_t ldo);
+using QuantizedPanelFn = void (*)(int64_t rows, int64_t K, const float *const *x,
+                                  const QuantizedPanel &w, int64_t cols, float *out,
+                                  int64_t ldo);
 using EpilogueKernel = void (*)(const Epilogue &epilogue, const float *gate, const float *up,
                                 int64_t n, float *out);
 
 struct Kernels {
   Panel panel = panelPortable;
   EpilogueKernel epilogue = epilogueScalar;
+  QuantizedPanelFn int8Panel = quantizedPanelPortable<8>;
+  // For groups of an even number of rows (the pairs of a byte never straddle two groups).
+  QuantizedPanelFn int4Panel = quantizedPanelPortable<4>;
 };
 
+// The best kernels this CPU runs (AVX-512; else AVX2 for quantized weights), or those that
+// MOEC_CPU_KERNELS names (portable, avx2), so that every kind can be checked on one machine.
 Kernels selectKernels() {
   Kernels kernels;
+  const char *choice = std::getenv("MOEC_CPU_KERNELS");
+  auto chosen = [&](const char *name) { return choice && std::strcmp(choice, name) == 0; };
+  if (chosen("portable"))
+    return kernels;
 #if defined(__x86_64__)
-  if (__builtin_cpu_supports("avx512f")) {
+  if (__builtin_cpu_supports("avx512f") && !chosen("avx2")) {
     kernels.panel = panelAvx512;
     kernels.epilogue = epilogueAvx512;
+    kernels.int8Panel = quantizedPanel<8, Avx512>;
+    kernels.int4Panel = quantizedPanel<4, Avx512>;
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    kernels.int8Panel = quantizedPanel<8, Avx2>;
+    kernels.int4Panel = quantizedPanel<4, Avx2>;
   }
 #endif
   return kernels;
@@ -275,6 +514,11 @@ struct GroupedMatmul {
   const float *weights, *bias;
   Epilogue epilogue;
   float *result;
+  // Instead of `weights`: int8 or packed int4 weights (bits 8 or 4) and their scales.
+  const int8_t *quantized = nullptr;
+  int32_t bits = 0;
+  const float *scales = nullptr;
+  int64_t groups = 1;
 
   int64_t outColumns() const { return epilogue.gated ? N / 2 : N; }
   const float *inputRow(int64_t slot) const {
@@ -282,6 +526,41 @@ struct GroupedMatmul {
   }
   const float *expertWeights(int64_t e) const { return weights + e * K * N; }
   const float *expertBias(int64_t e) const { return bias ? bias + e * N : nullptr; }
+  QuantizedPanel quantizedPanel(int64_t e, int64_t column) const {
+    int64_t byteRows = bits == 8 ? K : (K + 1) / 2;
+    return {quantized + e * byteRows * N + column, scales + e * groups * N + column, N,
+            K / groups};
+  }
+
+  // out[r][0..cols) += x[r] times expert e's W columns [column, column + cols).
+  void panel(int64_t rows, const float *const *x, int64_t e, int64_t column, int64_t cols,
+             float *out, int64_t ldo) const {
+    if (!quantized)
+      return kernels.panel(rows, K, x, expertWeights(e) + column, N, cols, out, ldo);
+    QuantizedPanel w = quantizedPanel(e, column);
+    QuantizedPanelFn kernel = bits == 8                ? kernels.int8Panel
+                              : w.groupRows % 2 == 0 ? kernels.int4Panel
+                                                     : quantizedPanelPortable<4>;
+    kernel(rows, K, x, w, cols, out, ldo);
+  }
+
+  // c (+)= a times expert e's W, through the runtime GEMM; quantized W is expanded
+  // kDequantizedRows rows at a time into `expanded`.
+  void multiply(int64_t rows, const float *a, int64_t e, float *c, bool accumulate,
+                std::vector<float> &expanded) const {
+    if (!quantized)
+      return moec_rt_sgemm(rows, N, K, a, K, expertWeights(e), N, c, N, accumulate);
+    QuantizedPanel w = quantizedPanel(e, 0);
+    expanded.resize(kDequantizedRows * N);
+    for (int64_t k0 = 0; k0 < K; k0 += kDequantizedRows) {
+      int64_t k1 = std::min(K, k0 + kDequantizedRows);
+      if (bits == 8)
+        dequantizeRows<8>(w, k0, k1, N, expanded.data());
+      else
+        dequantizeRows<4>(w, k0, k1, N, expanded.data());
+      moec_rt_sgemm(rows, N, k1 - k0, a + k0, K, expanded.data(), N, c, N, accumulate || k0 > 0);
+    }
+  }
   bool needsEpilogue() const {
     return epilogue.gated || epilogue.activation != MOEC_RT_ACTIVATION_NONE;
   }
@@ -318,18 +597,17 @@ void runStreamItems(void *ctx, int64_t begin, int64_t end) {
     const float *x[kMaxStreamingRowsGated];
     for (int64_t r = 0; r < item.rows; ++r)
       x[r] = gm.inputRow(item.firstRow + r);
-    const float *w = gm.expertWeights(item.expert);
     const float *bias = gm.expertBias(item.expert);
     float *out = gm.result + item.firstRow * outColumns + item.column;
     initRows(out, outColumns, item.rows, bias ? bias + item.column : nullptr, item.cols);
-    kernels.panel(item.rows, gm.K, x, w + item.column, gm.N, item.cols, out, outColumns);
+    gm.panel(item.rows, x, item.expert, item.column, item.cols, out, outColumns);
     float *up = nullptr;
     if (gm.epilogue.gated) {
       upBuffer.resize(kMaxStreamingRowsGated * kMaxPanelColumns);
       up = upBuffer.data();
       int64_t column = item.column + outColumns;
       initRows(up, item.cols, item.rows, bias ? bias + column : nullptr, item.cols);
-      kernels.panel(item.rows, gm.K, x, w + column, gm.N, item.cols, up, item.cols);
+      gm.panel(item.rows, x, item.expert, column, item.cols, up, item.cols);
     }
     if (gm.needsEpilogue())
       for (int64_t r = 0; r < item.rows; ++r)
@@ -357,7 +635,8 @@ void runEpilogueRows(void *ctx, int64_t begin, int64_t end) {
 
 // A segment of many rows: packed rows, the runtime GEMM from the bias, then the epilogue.
 void multiplySegment(const GroupedMatmul &gm, int64_t expert, int64_t firstRow, int64_t rows,
-                     std::vector<float> &packed, std::vector<float> &wide) {
+                     std::vector<float> &packed, std::vector<float> &wide,
+                     std::vector<float> &expanded) {
   const float *a = gm.inputRow(firstRow);
   if (gm.sortedIds) {
     packed.resize(rows * gm.K);
@@ -376,8 +655,7 @@ void multiplySegment(const GroupedMatmul &gm, int64_t expert, int64_t firstRow, 
   if (bias)
     for (int64_t r = 0; r < rows; ++r)
       std::memcpy(c + r * gm.N, bias, gm.N * sizeof(float));
-  moec_rt_sgemm(rows, gm.N, gm.K, a, gm.K, gm.expertWeights(expert), gm.N, c, gm.N,
-                bias != nullptr);
+  gm.multiply(rows, a, expert, c, bias != nullptr, expanded);
   if (!gm.needsEpilogue())
     return;
   EpilogueJob job{&gm, c, out};
@@ -386,26 +664,12 @@ void multiplySegment(const GroupedMatmul &gm, int64_t expert, int64_t firstRow, 
   else
     moec_rt_parallel_for(rows, runEpilogueRows, &job);
 }
-} // namespace
-
-extern "C" void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t N,
-                                               int64_t experts, const float *input,
-                                               int64_t input_rows, const int32_t *sorted_ids,
-                                               int64_t rows_per_token,
-                                               const int32_t *expert_offsets,
-                                               const float *weights, const float *bias,
-                                               int32_t activation, int32_t gated, float alpha,
-                                               float limit, float *result) {
-  GroupedMatmul gm{K,
-                   N,
-                   input,
-                   input_rows * rows_per_token,
-                   sorted_ids,
-                   std::max<int64_t>(rows_per_token, 1),
-                   weights,
-                   bias,
-                   Epilogue{activation, gated != 0, alpha, limit},
-                   result};
+// Every expert's segment of `rows` result rows (offsets in expert_offsets).
+void runGroupedMatmul(const GroupedMatmul &gm, int64_t rows, int64_t experts,
+                      const int32_t *expert_offsets) {
+  const int32_t *sorted_ids = gm.sortedIds;
+  float *result = gm.result;
+  int64_t K = gm.K;
   int64_t outColumns = gm.outColumns();
   auto zeroRows = [&](int64_t first, int64_t end) {
     if (end > first)
@@ -413,7 +677,7 @@ extern "C" void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t 
   };
 
   std::vector<StreamItem> streamSegments;
-  std::vector<float> packed, wide;
+  std::vector<float> packed, wide, expanded;
   int64_t used = 0;
   for (int64_t e = 0; e < experts; ++e) {
     int64_t begin = std::clamp<int64_t>(expert_offsets[e], 0, rows);
@@ -429,7 +693,7 @@ extern "C" void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t 
     if (segmentRows == 0)
       continue;
     if (segmentRows > (gm.epilogue.gated ? kMaxStreamingRowsGated : kMaxStreamingRows)) {
-      multiplySegment(gm, e, begin, segmentRows, packed, wide);
+      multiplySegment(gm, e, begin, segmentRows, packed, wide, expanded);
       continue;
     }
     streamSegments.push_back({e, begin, segmentRows, 0, 0});
@@ -463,4 +727,48 @@ extern "C" void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t 
     runStreamItems(&job, 0, items);
   else
     moec_rt_parallel_for(items, runStreamItems, &job);
+}
+
+GroupedMatmul makeGroupedMatmul(int64_t K, int64_t N, const float *input, int64_t input_rows,
+                                const int32_t *sorted_ids, int64_t rows_per_token,
+                                const float *weights, const float *bias, int32_t activation,
+                                int32_t gated, float alpha, float limit, float *result) {
+  return GroupedMatmul{K,
+                       N,
+                       input,
+                       input_rows * rows_per_token,
+                       sorted_ids,
+                       std::max<int64_t>(rows_per_token, 1),
+                       weights,
+                       bias,
+                       Epilogue{activation, gated != 0, alpha, limit},
+                       result};
+}
+} // namespace
+
+extern "C" void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t N,
+                                               int64_t experts, const float *input,
+                                               int64_t input_rows, const int32_t *sorted_ids,
+                                               int64_t rows_per_token,
+                                               const int32_t *expert_offsets,
+                                               const float *weights, const float *bias,
+                                               int32_t activation, int32_t gated, float alpha,
+                                               float limit, float *result) {
+  runGroupedMatmul(makeGroupedMatmul(K, N, input, input_rows, sorted_ids, rows_per_token,
+                                     weights, bias, activation, gated, alpha, limit, result),
+                   rows, experts, expert_offsets);
+}
+
+extern "C" void moec_rt_moe_grouped_matmul_quantized_f32(
+    int64_t rows, int64_t K, int64_t N, int64_t experts, const float *input, int64_t input_rows,
+    const int32_t *sorted_ids, int64_t rows_per_token, const int32_t *expert_offsets,
+    const int8_t *weights, int32_t bits, const float *scales, int64_t groups, const float *bias,
+    int32_t activation, int32_t gated, float alpha, float limit, float *result) {
+  GroupedMatmul gm = makeGroupedMatmul(K, N, input, input_rows, sorted_ids, rows_per_token,
+                                       nullptr, bias, activation, gated, alpha, limit, result);
+  gm.quantized = weights;
+  gm.bits = bits;
+  gm.scales = scales;
+  gm.groups = std::max<int64_t>(groups, 1);
+  runGroupedMatmul(gm, rows, experts, expert_offsets);
 }

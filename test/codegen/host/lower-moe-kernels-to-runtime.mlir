@@ -114,6 +114,39 @@ func.func @grouped_matmul_sorted(%h: tensor<?x128xf32>, %w: tensor<8x128x64xf32>
 
 // -----
 
+// int8 weights: 8 bits, the scales and their number of groups follow the weights.
+// CHECK-LABEL: func.func @grouped_matmul_int8
+// CHECK-DAG: %[[BITS:.*]] = arith.constant 8 : i32
+// CHECK-DAG: %[[GROUPS:.*]] = arith.constant 2 : i64
+// CHECK: bufferization.to_buffer %arg1 read_only : tensor<8x64x32xi8> to memref<8x64x32xi8>
+// CHECK: bufferization.to_buffer %arg3 read_only : tensor<8x2x32xf32> to memref<8x2x32xf32>
+// CHECK: call @moec_rt_moe_grouped_matmul_quantized_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BITS]], %{{.*}}, %[[GROUPS]], %{{.*}}) : (i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, i64, !llvm.ptr, i32, i32, f32, f32, !llvm.ptr) -> ()
+func.func @grouped_matmul_int8(%x: tensor<?x64xf32>, %w: tensor<8x64x32xi8>, %offsets: tensor<9xi32>,
+                               %s: tensor<8x2x32xf32>) -> tensor<?x32xf32> {
+  %h = moe.grouped_matmul %x, %w offsets %offsets scales(%s : tensor<8x2x32xf32>)
+         : (tensor<?x64xf32>, tensor<8x64x32xi8>, tensor<9xi32>) -> tensor<?x32xf32>
+  return %h : tensor<?x32xf32>
+}
+
+// -----
+
+// Constant int4 weights are packed two rows per byte, the even row in the low nibble:
+// rows (1, -2) -> 0xE1 = -31, (7, -8) -> 0x87 = -121, and an odd last row alone (3).
+// CHECK-LABEL: func.func @grouped_matmul_int4
+// CHECK-DAG: %[[PACKED:.*]] = arith.constant dense<{{\[\[\[}}-31, -121], [3, 0]]]> : tensor<1x2x2xi8>
+// CHECK-DAG: %[[BITS:.*]] = arith.constant 4 : i32
+// CHECK: bufferization.to_buffer %[[PACKED]] read_only : tensor<1x2x2xi8> to memref<1x2x2xi8>
+// CHECK: call @moec_rt_moe_grouped_matmul_quantized_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BITS]],
+func.func @grouped_matmul_int4(%x: tensor<?x3xf32>, %offsets: tensor<2xi32>,
+                               %s: tensor<1x1x2xf32>) -> tensor<?x2xf32> {
+  %w = arith.constant dense<[[[1, 7], [-2, -8], [3, 0]]]> : tensor<1x3x2xi4>
+  %h = moe.grouped_matmul %x, %w offsets %offsets scales(%s : tensor<1x1x2xf32>)
+         : (tensor<?x3xf32>, tensor<1x3x2xi4>, tensor<2xi32>) -> tensor<?x2xf32>
+  return %h : tensor<?x2xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @unpermute
 // CHECK: %[[T:.*]] = tensor.dim %arg2, %c0
 // CHECK: %[[Y:.*]] = memref.alloc(%[[T]]) : memref<?x64xf32>

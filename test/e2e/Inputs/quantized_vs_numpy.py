@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Checks a model compiled with moec --quantize against numpy's quantization of its weights.
+
+    quantized_vs_numpy.py MODEL.onnx PROG --bits 8|4 --group G --experts REGEX --bound B
+                          [--dim NAME=SIZE ...] [--threads T] [--seed S]
+
+The expert weights are the initializers that MatMul nodes whose name matches REGEX take as
+their [K, N] weights. numpy quantizes them as moec-quantize-expert-weights does (symmetric,
+a scale per column for every group of G rows of K, or of all K when K < G; rounded half to
+even, in f32) and puts back what they stand for; onnxruntime runs the model with them. PROG
+(compiled with the same --quantize and --quantize-group) must give the same outputs to
+float tolerance, and be within a relative L2 error of B of the f32 model's outputs.
+Prints one line per output; exits 1 if either check fails.
+"""
+import argparse
+import os
+import re
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../scripts"))
+from run_vs_onnxruntime import make_inputs, output_file_name, run_moec, run_onnxruntime  # noqa: E402
+
+
+def quantize_dequantize(weights, bits, group):
+    """weights [K, N] after symmetric group-wise quantization along K, in f32."""
+    rows, columns = weights.shape
+    group = min(group, rows)
+    if rows % group:
+        return weights
+    qmax = np.float32(2 ** (bits - 1) - 1)
+    grouped = weights.reshape(rows // group, group, columns)
+    scales = np.abs(grouped).max(axis=1, keepdims=True) / qmax
+    safe = np.where(scales > 0, scales, np.float32(1))
+    q = np.where(scales > 0, np.clip(np.rint(grouped / safe), -qmax - 1, qmax), 0)
+    return (q.astype(np.float32) * scales).reshape(rows, columns).astype(np.float32)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model")
+    parser.add_argument("prog")
+    parser.add_argument("--bits", type=int, required=True, choices=[8, 4])
+    parser.add_argument("--group", type=int, default=128)
+    parser.add_argument("--experts", required=True, metavar="REGEX")
+    parser.add_argument("--bound", type=float, required=True)
+    parser.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    model = onnx.load(args.model)
+    dims = {k: int(v) for k, v in (d.split("=") for d in args.dim)}
+    inputs = make_inputs(model, dims, np.random.default_rng(args.seed))
+    pattern = re.compile(args.experts)
+    expert_weights = {node.input[1] for node in model.graph.node
+                      if node.op_type == "MatMul" and pattern.search(node.name)}
+    quantized = onnx.ModelProto()
+    quantized.CopyFrom(model)
+    replaced = 0
+    for init in quantized.graph.initializer:
+        if init.name in expert_weights and len(init.dims) == 2:
+            weights = numpy_helper.to_array(init)
+            init.CopyFrom(numpy_helper.from_array(
+                quantize_dequantize(weights, args.bits, args.group), init.name))
+            replaced += 1
+    if not replaced:
+        print(f"no MatMul whose name matches {args.experts!r} takes an initializer")
+        return 1
+
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="moec-quantized-") as tmp:
+        quantized_path = os.path.join(tmp, "quantized.onnx")
+        onnx.save(quantized, quantized_path)
+        try:
+            run_moec(args.prog, inputs, tmp, 0, args.threads)
+        except Exception as error:  # its own message is on stderr already
+            print(f"{args.prog} failed: {error}")
+            return 1
+        names, f32_outputs, _ = run_onnxruntime(args.model, inputs, 0, args.threads)
+        _, numpy_outputs, _ = run_onnxruntime(quantized_path, inputs, 0, args.threads)
+        for name, f32, same_scheme in zip(names, f32_outputs, numpy_outputs):
+            got = np.load(os.path.join(tmp, "out", output_file_name(name)))
+            error = float(np.linalg.norm(got - f32) / np.linalg.norm(f32))
+            numpy_diff = float(np.abs(got - same_scheme).max())
+            same = np.allclose(got, same_scheme, rtol=1e-4, atol=1e-5)
+            within = error <= args.bound
+            ok &= same and within
+            print(f"{name}: {replaced} expert weights, relative L2 error vs f32 {error:.4f} "
+                  f"(bound {args.bound}) {'ok' if within else 'TOO LARGE'}; max abs diff vs "
+                  f"numpy's int{args.bits} {numpy_diff:.3g} {'ok' if same else 'MISMATCH'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -420,9 +420,18 @@ std::string moec::CompileResult::getErrors() const {
   return errors;
 }
 
+namespace {
+
+/// Runs `body` in the context of a compile of `source`, collecting its diagnostics (and
+/// passing each to `onDiagnostic`); `body` gets the context and the function that loads the
+/// model into it (null after an error).
 moec::CompileResult
-moec::compile(const ModelSource &source, StringRef outputPath, const CompileOptions &options,
-              function_ref<void(const CompileDiagnostic &)> onDiagnostic) {
+runInCompileContext(const moec::ModelSource &source, const moec::CompileOptions &options,
+                    function_ref<void(const moec::CompileDiagnostic &)> onDiagnostic,
+                    function_ref<moec::CompileStatus(MLIRContext &,
+                                                     function_ref<mlir::ModuleOp()> load)>
+                        body) {
+  using namespace moec;
   mlir::DialectRegistry registry;
   registerCompilerDialects(registry);
   std::optional<MLIRContext> ownContext;
@@ -443,14 +452,40 @@ moec::compile(const ModelSource &source, StringRef outputPath, const CompileOpti
     return success();
   });
   mlir::OwningOpRef<mlir::ModuleOp> loaded;
-  result.status = compileModel(
-      [&] {
-        if (source.getKind() == ModelSource::Kind::Module)
-          return source.getModule();
-        loaded = loadModel(source, options, *context);
-        return loaded.get();
-      },
-      source.getKind() == ModelSource::Kind::File ? source.getPath() : StringRef(), outputPath,
-      options, *context);
+  result.status = body(*context, [&] {
+    if (source.getKind() == ModelSource::Kind::Module)
+      return source.getModule();
+    loaded = loadModel(source, options, *context);
+    return loaded.get();
+  });
   return result;
+}
+
+} // namespace
+
+moec::CompileResult
+moec::compile(const ModelSource &source, StringRef outputPath, const CompileOptions &options,
+              function_ref<void(const CompileDiagnostic &)> onDiagnostic) {
+  return runInCompileContext(
+      source, options, onDiagnostic,
+      [&](MLIRContext &context, function_ref<mlir::ModuleOp()> load) {
+        return compileModel(load,
+                            source.getKind() == ModelSource::Kind::File ? source.getPath()
+                                                                        : StringRef(),
+                            outputPath, options, context);
+      });
+}
+
+moec::CompileResult
+moec::compileToModule(const ModelSource &source, const CompileOptions &options,
+                      function_ref<CompileStatus(mlir::ModuleOp)> use,
+                      function_ref<void(const CompileDiagnostic &)> onDiagnostic) {
+  return runInCompileContext(
+      source, options, onDiagnostic,
+      [&](MLIRContext &, function_ref<mlir::ModuleOp()> load) {
+        mlir::ModuleOp module = load();
+        if (!module || failed(runPipeline(module, options.pipeline)))
+          return CompileStatus::BadInput;
+        return use(module);
+      });
 }

@@ -10,6 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Commands.h"
+
 #include "moec/Compiler/Compile.h"
 #include "moec/InitMoEC.h"
 #include "moec/Passes/Legalize/Passes.h"
@@ -215,10 +217,13 @@ int main(int argc, char **argv) {
     os << "moec " MOEC_VERSION " (LLVM " LLVM_VERSION_STRING ")\n";
   });
   cl::getRegisteredOptions()["stop-after"]->removeArgument();
+  if (argc > 1 && StringRef(argv[1]) == "plan")
+    return runPlanCommand(argc, argv);
   Options options;
   cl::HideUnrelatedOptions(moecCategory);
   cl::ParseCommandLineOptions(argc, argv,
-                              "moec: ahead-of-time compiler for Mixture-of-Experts models\n");
+                              "moec: ahead-of-time compiler for Mixture-of-Experts models\n\n"
+                              "  moec plan --help: the cost of sharding the experts\n");
 
   if (options.listSupportedOps) {
     mlir::DialectRegistry registry;

@@ -147,6 +147,14 @@ CompileResult
 compile(const ModelSource &source, llvm::StringRef outputPath, const CompileOptions &options,
         llvm::function_ref<void(const CompileDiagnostic &)> onDiagnostic = nullptr);
 
+/// Loads `source` and runs the pipeline up to `options.pipeline.stopAfter` on it, then
+/// hands the module to `use`, whose status is the result's; nothing is emitted. For tools
+/// that read a model at some stage (`moec plan` reads its raised MoE layers).
+CompileResult
+compileToModule(const ModelSource &source, const CompileOptions &options,
+                llvm::function_ref<CompileStatus(mlir::ModuleOp)> use,
+                llvm::function_ref<void(const CompileDiagnostic &)> onDiagnostic = nullptr);
+
 } // namespace moec
 
 #endif // MOEC_COMPILER_COMPILE_H

@@ -11,10 +11,6 @@
 
 #include "Commands.h"
 
-#include "moec/Compiler/Compile.h"
-#include "moec/Compiler/ShardingPlan.h"
-
-#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
@@ -55,34 +51,12 @@ struct PlanCommandOptions {
   cl::opt<bool> json{"json", cl::init(false), cl::desc("Print JSON"), cl::cat(planCategory)};
 };
 
-/// The model's MoE layers, raised; nullopt after printing its errors.
-std::optional<moec::ModelShape> raiseModelShape(StringRef path) {
-  moec::CompileOptions options;
-  options.pipeline.stopAfter = moec::Stage::Raise;
-  std::optional<moec::ModelShape> shape;
-  moec::CompileResult result = moec::compileToModule(
-      moec::ModelSource::file(path), options,
-      [&](mlir::ModuleOp module) {
-        shape = moec::getModelShape(module);
-        return moec::CompileStatus::Success;
-      },
-      [](const moec::CompileDiagnostic &diagnostic) {
-        if (diagnostic.severity != mlir::DiagnosticSeverity::Remark)
-          errs() << diagnostic.str() << "\n";
-      });
-  return result.succeeded() ? shape : std::nullopt;
-}
-
 } // namespace
 
 int runPlanCommand(int argc, char **argv) {
   PlanCommandOptions options;
-  cl::HideUnrelatedOptions(planCategory);
-  std::string command = std::string(argv[0]) + " plan";
-  std::vector<char *> args{command.data()};
-  args.insert(args.end(), argv + 2, argv + argc);
-  cl::ParseCommandLineOptions(int(args.size()), args.data(),
-                              "moec plan: the cost of sharding the experts over N ranks\n");
+  parseCommandLine(argc, argv, planCategory,
+                   "moec plan: the cost of sharding the experts over N ranks\n");
   auto usageError = [](const Twine &message) {
     errs() << "error: " << message << "\n";
     return exitBadCommandLine;
@@ -99,9 +73,10 @@ int runPlanCommand(int argc, char **argv) {
     if (!model)
       return usageError(error);
   } else {
-    model = raiseModelShape(options.modelPath);
+    int exitCode;
+    model = raiseModelShape(options.modelPath, exitCode);
     if (!model)
-      return exitBadInput;
+      return exitCode;
   }
   if (model->layers.empty()) {
     errs() << "error: " << options.modelPath << ": no MoE layer was raised; nothing to shard\n";

@@ -219,11 +219,14 @@ int main(int argc, char **argv) {
   cl::getRegisteredOptions()["stop-after"]->removeArgument();
   if (argc > 1 && StringRef(argv[1]) == "plan")
     return runPlanCommand(argc, argv);
+  if (argc > 1 && StringRef(argv[1]) == "profile")
+    return runProfileCommand(argc, argv);
   Options options;
   cl::HideUnrelatedOptions(moecCategory);
   cl::ParseCommandLineOptions(argc, argv,
                               "moec: ahead-of-time compiler for Mixture-of-Experts models\n\n"
-                              "  moec plan --help: the cost of sharding the experts\n");
+                              "  moec plan --help: the cost of sharding the experts\n"
+                              "  moec profile --help: tokens per expert on sample inputs\n");
 
   if (options.listSupportedOps) {
     mlir::DialectRegistry registry;

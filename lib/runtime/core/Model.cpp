@@ -3,6 +3,7 @@
 #include "Model.h"
 
 #include "moec-runtime/checksum.h"
+#include "cpu/RoutingProfile.h"
 #include "cuda/CudaRuntime.h"
 #include "Npy.h"
 
@@ -130,6 +131,7 @@ struct CompiledCall {
       inputPointers.push_back(words.data());
     for (auto &words : outputWords)
       outputPointers.push_back(words.data());
+    beginRoutingProfileRun();
     moec_model_run(inputPointers.data(), outputPointers.data());
   }
 };

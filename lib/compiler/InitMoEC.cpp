@@ -13,6 +13,7 @@
 #include "moec/Passes/Legalize/Passes.h"
 #include "moec/Passes/ONNX/Passes.h"
 #include "moec/Passes/Raise/Passes.h"
+#include "moec/Passes/Shard/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -29,6 +30,7 @@ void moec::registerMoECPasses() {
   registerMoECRaisePasses();
   registerMoECLegalizePasses();
   registerMoECDecomposePasses();
+  registerMoECShardPasses();
   registerMoECCodegenCommonPasses();
   registerMoECCodegenHostPasses();
   registerMoECCodegenGPUPasses();

@@ -10,6 +10,7 @@
 #include "moec/Passes/Legalize/Passes.h"
 #include "moec/Passes/ONNX/Passes.h"
 #include "moec/Passes/Raise/Passes.h"
+#include "moec/Passes/Shard/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -87,6 +88,8 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     legalizeOptions.runtimeChecks = options.runtimeChecks;
     pm.addPass(createLegalizeONNX(legalizeOptions));
     pm.addPass(createDecomposeMoELayers());
+    if (options.shardRanks > 1)
+      pm.addPass(createShardExperts({options.shardRanks, options.shardRank}));
     if (options.bf16ExpertMatmuls)
       pm.addPass(createGroupedMatmulToBF16());
     pm.addPass(createCanonicalizerPass());

@@ -42,6 +42,10 @@ struct PipelineOptions {
   /// Check at run time what the ops' specs require of run-time values (indices within
   /// their dimensions, sizes that agree); off with `moec --unchecked`.
   bool runtimeChecks = true;
+  /// Expert parallelism (docs/sharding.md): the ranks of the MPI job, and the rank whose
+  /// program the Kernel stage makes (moec-shard-experts); 1: unsharded.
+  unsigned shardRanks = 1;
+  unsigned shardRank = 0;
 };
 
 /// The names of the passes that --disable-pass accepts.

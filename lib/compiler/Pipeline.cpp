@@ -114,13 +114,15 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
   }
 }
 
-LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options) {
+LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options, Stage first) {
   if (std::optional<std::string> unknown = findUnknownPassName(options.disabledPasses))
     return module.emitError() << "--disable-pass=" << *unknown
                               << ": no optional pass has that name (see docs/moec.md)";
   for (Stage stage : {Stage::Clean, Stage::Raise, Stage::Optimize, Stage::Kernel, Stage::Codegen}) {
     if (stage > options.stopAfter)
       break;
+    if (stage < first)
+      continue;
     PassManager pm(module.getContext());
     buildStagePipeline(pm, stage, options);
     if (failed(pm.run(module)))

@@ -65,9 +65,10 @@ void registerMoECPipelines();
 /// The first of `names` that no optional pass has.
 std::optional<std::string> findUnknownPassName(llvm::ArrayRef<std::string> names);
 
-/// Runs the stages after import, up to and including `options.stopAfter`, on `module`.
-/// Errors are emitted as diagnostics on the module's ops.
-mlir::LogicalResult runPipeline(mlir::ModuleOp module, const PipelineOptions &options);
+/// Runs the stages from `first` (by default the first after import) up to and including
+/// `options.stopAfter` on `module`. Errors are emitted as diagnostics on the module's ops.
+mlir::LogicalResult runPipeline(mlir::ModuleOp module, const PipelineOptions &options,
+                                Stage first = Stage::Clean);
 
 } // namespace moec
 

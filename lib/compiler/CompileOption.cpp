@@ -71,6 +71,10 @@ std::string moec::setCompileOption(CompileOptions &options, StringRef name, Stri
     return setEnum(options.import.inferShapes, booleans);
   if (name == "shard-experts")
     return setNumber(options.shardExperts);
+  if (name == "shard-profile") {
+    options.pipeline.shardProfile = value.str();
+    return "";
+  }
   if (name == "weights-file-over")
     return setNumber(options.weightsFileOver);
   if (name == "disable-pass") {

@@ -10,7 +10,6 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 #include <algorithm>
 
@@ -134,43 +133,6 @@ std::optional<ModelShape> moec::parseLayerSpec(StringRef spec, std::string &erro
                             experts, k, expertBytes, elementBytes});
   model.replicatedBytes = uint64_t(layers) * (routerBytes + uint64_t(shared) * expertBytes);
   return model;
-}
-
-std::optional<std::vector<std::vector<double>>>
-moec::readRoutingProfile(StringRef path, const ModelShape &model, std::string &error) {
-  auto fail = [&](const Twine &message) {
-    error = (path + ": " + message).str();
-    return std::nullopt;
-  };
-  ErrorOr<std::unique_ptr<MemoryBuffer>> file = MemoryBuffer::getFile(path);
-  if (!file)
-    return fail("cannot read the routing profile: " + file.getError().message());
-  Expected<json::Value> parsed = json::parse((*file)->getBuffer());
-  if (!parsed)
-    return fail("not JSON: " + toString(parsed.takeError()));
-  const json::Object *root = parsed->getAsObject();
-  const json::Array *layers = root ? root->getArray("layers") : nullptr;
-  if (!layers)
-    return fail("expected {\"layers\": [...]} as `moec profile` writes");
-  if (layers->size() != model.layers.size())
-    return fail("has " + Twine(layers->size()) + " MoE layers, the model " +
-                Twine(model.layers.size()));
-  std::vector<std::vector<double>> loads;
-  for (auto [index, layer] : llvm::enumerate(*layers)) {
-    const json::Object *object = layer.getAsObject();
-    const json::Array *counts = object ? object->getArray("expert_tokens") : nullptr;
-    if (!counts || int64_t(counts->size()) != model.layers[index].experts)
-      return fail("layer " + Twine(index) + " needs \"expert_tokens\" with " +
-                  Twine(model.layers[index].experts) + " counts");
-    std::vector<double> &layerLoads = loads.emplace_back();
-    for (const json::Value &count : *counts) {
-      std::optional<double> number = count.getAsNumber();
-      if (!number || *number < 0)
-        return fail("layer " + Twine(index) + ": a count that is not a non-negative number");
-      layerLoads.push_back(*number);
-    }
-  }
-  return loads;
 }
 
 ShardingPlan moec::planSharding(const ModelShape &model, const PlanOptions &options) {

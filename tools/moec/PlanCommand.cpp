@@ -11,6 +11,8 @@
 
 #include "Commands.h"
 
+#include "moec/Passes/Shard/ExpertPlacement.h"
+
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
@@ -91,8 +93,11 @@ int runPlanCommand(int argc, char **argv) {
   planOptions.tokensPerRank = options.tokens;
   planOptions.replicateHot = options.replicateHot;
   if (!options.profile.empty()) {
+    std::vector<int64_t> experts;
+    for (const moec::MoELayerShape &layer : model->layers)
+      experts.push_back(layer.experts);
     std::optional<std::vector<std::vector<double>>> loads =
-        moec::readRoutingProfile(options.profile, *model, error);
+        moec::readExpertLoads(options.profile, experts, error);
     if (!loads) {
       errs() << "error: " << error << "\n";
       return exitBadInput;

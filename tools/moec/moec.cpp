@@ -86,8 +86,13 @@ struct Options {
                             "the chip's cubin, assembled by ptxas now, and the PTX")),
       cl::cat(moecCategory)};
   cl::opt<unsigned> shardExperts{"shard-experts", cl::value_desc("N"), cl::init(1),
-                                 cl::desc("Place the experts on N devices"),
+                                 cl::desc("Place the experts on N MPI ranks (host; docs/sharding.md)"),
                                  cl::cat(moecCategory)};
+  cl::opt<std::string> shardProfile{
+      "shard-profile", cl::value_desc("file"),
+      cl::desc("With --shard-experts: balance the placement by this routing profile "
+               "(moec profile)"),
+      cl::cat(moecCategory)};
   cl::list<std::string> disabledPasses{"disable-pass", cl::value_desc("name"),
                                        cl::desc("Do not run the named pass (repeatable)"),
                                        cl::cat(moecCategory)};
@@ -255,6 +260,7 @@ int main(int argc, char **argv) {
   compileOptions.printIR.printLocations = options.printLocations;
   compileOptions.quantize = quantization(options.quantize);
   compileOptions.shardExperts = options.shardExperts;
+  compileOptions.pipeline.shardProfile = options.shardProfile;
 
   // Diagnostics one line each, as they come; names come from the model, so str() escapes
   // them.

@@ -58,8 +58,7 @@ struct CompileOptions {
   PrintIROptions printIR;
   /// Not available in this build yet: anything but None is an error.
   Quantization quantize = Quantization::None;
-  /// The devices to place the experts on. Not available in this build yet: anything but 1 is
-  /// an error.
+  /// The MPI ranks to place the experts on (host target; docs/sharding.md); 1: unsharded.
   unsigned shardExperts = 1;
   /// Where moec's runtime libraries are, for linking; empty: getDefaultRuntimeLibraryDir().
   std::string runtimeLibraryDir;
@@ -76,7 +75,7 @@ enum class CompileStatus {
 };
 
 /// Sets the option that the moec command line spells `--NAME=VALUE` (target, emit,
-/// stop-after, quantize, precision, gpu-binary, shard-experts, weights-file-over,
+/// stop-after, quantize, precision, gpu-binary, shard-experts, shard-profile, weights-file-over,
 /// infer-shapes; disable-pass adds a name), for the C API and the Python binding. Returns a
 /// one-line message for an unknown name or value, else "".
 std::string setCompileOption(CompileOptions &options, llvm::StringRef name,

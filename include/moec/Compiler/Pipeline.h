@@ -46,6 +46,9 @@ struct PipelineOptions {
   /// program the Kernel stage makes (moec-shard-experts); 1: unsharded.
   unsigned shardRanks = 1;
   unsigned shardRank = 0;
+  /// A routing profile (`moec profile`) to balance the experts' placement by; empty:
+  /// uniform.
+  std::string shardProfile;
 };
 
 /// The names of the passes that --disable-pass accepts.

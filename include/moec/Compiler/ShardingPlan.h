@@ -57,13 +57,6 @@ ModelShape getModelShape(mlir::ModuleOp module);
 /// (default bf16), `layers=L` (default 1). A one-line message on a bad spec.
 std::optional<ModelShape> parseLayerSpec(llvm::StringRef spec, std::string &error);
 
-/// Per-layer, per-expert loads read from a `moec profile` JSON file:
-/// `{"layers": [{"name": ..., "tokens": T, "expert_tokens": [c0, c1, ...]}, ...]}`.
-/// Checked against `model` (as many layers, as many experts each); a one-line message when
-/// it cannot be read or does not fit.
-std::optional<std::vector<std::vector<double>>>
-readRoutingProfile(llvm::StringRef path, const ModelShape &model, std::string &error);
-
 struct RankPlan {
   /// Routed experts held, summed over the layers.
   int64_t experts = 0;

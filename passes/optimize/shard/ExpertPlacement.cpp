@@ -2,9 +2,13 @@
 
 #include "moec/Passes/Shard/ExpertPlacement.h"
 
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
 #include <algorithm>
 #include <numeric>
 
+using namespace llvm;
 using namespace moec;
 
 std::vector<int64_t> ExpertPlacement::getExperts(unsigned rank) const {
@@ -81,4 +85,41 @@ ExpertPlacement moec::placeExpertsByLoad(llvm::ArrayRef<double> expertLoads, uns
     ++rankExperts[best];
   }
   return placement;
+}
+
+std::optional<std::vector<std::vector<double>>>
+moec::readExpertLoads(StringRef path, ArrayRef<int64_t> expertsPerLayer, std::string &error) {
+  auto fail = [&](const Twine &message) {
+    error = (path + ": " + message).str();
+    return std::nullopt;
+  };
+  ErrorOr<std::unique_ptr<MemoryBuffer>> file = MemoryBuffer::getFile(path);
+  if (!file)
+    return fail("cannot read the routing profile: " + file.getError().message());
+  Expected<json::Value> parsed = json::parse((*file)->getBuffer());
+  if (!parsed)
+    return fail("not JSON: " + toString(parsed.takeError()));
+  const json::Object *root = parsed->getAsObject();
+  const json::Array *layers = root ? root->getArray("layers") : nullptr;
+  if (!layers)
+    return fail("expected {\"layers\": [...]} as `moec profile` writes");
+  if (layers->size() != expertsPerLayer.size())
+    return fail("has " + Twine(layers->size()) + " MoE layers, the model " +
+                Twine(expertsPerLayer.size()));
+  std::vector<std::vector<double>> loads;
+  for (auto [index, layer] : llvm::enumerate(*layers)) {
+    const json::Object *object = layer.getAsObject();
+    const json::Array *counts = object ? object->getArray("expert_tokens") : nullptr;
+    if (!counts || int64_t(counts->size()) != expertsPerLayer[index])
+      return fail("layer " + Twine(index) + " needs \"expert_tokens\" with " +
+                  Twine(expertsPerLayer[index]) + " counts");
+    std::vector<double> &layerLoads = loads.emplace_back();
+    for (const json::Value &count : *counts) {
+      std::optional<double> number = count.getAsNumber();
+      if (!number || *number < 0)
+        return fail("layer " + Twine(index) + ": a count that is not a non-negative number");
+      layerLoads.push_back(*number);
+    }
+  }
+  return loads;
 }

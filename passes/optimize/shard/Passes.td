@@ -24,7 +24,10 @@ def ShardExperts : Pass<"moec-shard-experts", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"ranks", "ranks", "int64_t", /*default=*/"1", "The ranks of the job">,
-    Option<"rank", "rank", "int64_t", /*default=*/"0", "The rank this module is the program of">
+    Option<"rank", "rank", "int64_t", /*default=*/"0", "The rank this module is the program of">,
+    Option<"profile", "profile", "std::string", /*default=*/"",
+           "A routing profile (JSON, per layer in the module's order, tokens per expert) to "
+           "balance the placement by; empty: uniform">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::moec::moe::MoEDialect"];
 }

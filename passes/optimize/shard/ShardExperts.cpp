@@ -84,8 +84,11 @@ Value createShardStack(PatternRewriter &rewriter, Location loc, Value stack,
 /// permute -> grouped_matmul (up, gathering the tokens) -> grouped_matmul (down) ->
 /// unpermute, matched at the unpermute, becomes moe.expert_parallel.
 struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
-  ShardRoutedExperts(MLIRContext *context, int64_t ranks, int64_t rank)
-      : OpRewritePattern(context), ranks(ranks), rank(rank) {}
+  /// `loads`: per layer (an unpermute), its experts' loads; a layer without is placed
+  /// uniformly.
+  ShardRoutedExperts(MLIRContext *context, int64_t ranks, int64_t rank,
+                     const DenseMap<Operation *, std::vector<double>> &loads)
+      : OpRewritePattern(context), ranks(ranks), rank(rank), loads(loads) {}
 
   LogicalResult matchAndRewrite(UnpermuteOp unpermute, PatternRewriter &rewriter) const override {
     auto down = unpermute.getExpertOut().getDefiningOp<GroupedMatmulOp>();
@@ -101,7 +104,11 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
       return rewriter.notifyMatchFailure(unpermute, "expert weights that are not f32");
 
     int64_t numExperts = permute.getNumExperts();
-    ExpertPlacement placement = placeExpertsUniformly(numExperts, unsigned(ranks));
+    auto layerLoads = loads.find(unpermute);
+    ExpertPlacement placement =
+        layerLoads == loads.end()
+            ? placeExpertsUniformly(numExperts, unsigned(ranks))
+            : placeExpertsByLoad(layerLoads->second, unsigned(ranks));
     int64_t slots = 0;
     for (unsigned r = 0; r < unsigned(ranks); ++r)
       slots = std::max<int64_t>(slots, placement.getExperts(r).size());
@@ -134,6 +141,7 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
   }
 
   int64_t ranks, rank;
+  const DenseMap<Operation *, std::vector<double>> &loads;
 };
 
 struct ShardExperts : moec::impl::ShardExpertsBase<ShardExperts> {
@@ -145,8 +153,28 @@ struct ShardExperts : moec::impl::ShardExpertsBase<ShardExperts> {
                                  << " ranks";
       return signalPassFailure();
     }
+    // Every unpermute combines one layer's routed experts, in the module's order.
+    DenseMap<Operation *, std::vector<double>> loads;
+    if (!profile.empty()) {
+      SmallVector<UnpermuteOp> layers;
+      std::vector<int64_t> experts;
+      getOperation().walk([&](UnpermuteOp unpermute) {
+        auto permute = unpermute.getSortedIds().getDefiningOp<PermuteOp>();
+        layers.push_back(unpermute);
+        experts.push_back(permute ? permute.getNumExperts() : 0);
+      });
+      std::string error;
+      std::optional<std::vector<std::vector<double>>> profileLoads =
+          readExpertLoads(profile, experts, error);
+      if (!profileLoads) {
+        getOperation().emitError() << error;
+        return signalPassFailure();
+      }
+      for (auto [layer, layerLoads] : llvm::zip_equal(layers, *profileLoads))
+        loads[layer] = std::move(layerLoads);
+    }
     RewritePatternSet patterns(&getContext());
-    patterns.add<ShardRoutedExperts>(&getContext(), ranks, rank);
+    patterns.add<ShardRoutedExperts>(&getContext(), ranks, rank, loads);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

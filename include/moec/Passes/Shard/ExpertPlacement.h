@@ -16,8 +16,11 @@
 #define MOEC_PASSES_SHARD_EXPERTPLACEMENT_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace moec {
@@ -51,6 +54,14 @@ ExpertPlacement placeExpertsUniformly(int64_t numExperts, unsigned numRanks);
 /// ceil(unreplicated experts / numRanks). Requires replicateHot <= expertLoads.size().
 ExpertPlacement placeExpertsByLoad(llvm::ArrayRef<double> expertLoads, unsigned numRanks,
                                    unsigned replicateHot = 0);
+
+/// Per-layer, per-expert loads from a routing profile, as `moec profile` writes it:
+/// `{"layers": [{"name": ..., "tokens": T, "expert_tokens": [c0, c1, ...]}, ...]}`, checked
+/// against the model's MoE layers (`expertsPerLayer[l]` experts in layer l, in the model's
+/// order); a one-line message naming the file when it cannot be read or does not fit.
+std::optional<std::vector<std::vector<double>>>
+readExpertLoads(llvm::StringRef path, llvm::ArrayRef<int64_t> expertsPerLayer,
+                std::string &error);
 
 } // namespace moec
 

@@ -1,4 +1,6 @@
 // RUN: moe-opt %s -moec-shard-experts="ranks=3 rank=1" | FileCheck %s
+// RUN: moe-opt %s -moec-shard-experts="ranks=2 rank=0 profile=%S/Inputs/skewed_profile.json" | FileCheck %s --check-prefix=PROFILE
+// RUN: not moe-opt %s -moec-shard-experts="ranks=2 rank=0 profile=%S/Inputs/three_experts_profile.json" 2>&1 | FileCheck %s --check-prefix=MISMATCH
 // The routed experts of a decomposed layer become moe.expert_parallel: 4 experts in blocks
 // over 3 ranks (0 and 1 on rank 0, 2 on rank 1, 3 on rank 2), stacks of 2, and the module
 // is rank 1's program: its stacks hold expert 2 (all 3.0 = 0x40400000) then zeros.
@@ -12,6 +14,12 @@
 // CHECK-NOT: moe.unpermute
 // CHECK: return %[[Y]]
 // CHECK: moe.expert_stack.rank1: "0x{{........}}0000404000004040000040400000404000004040000040400000404000004040{{0+}}"
+// With a profile whose loads are 9, 4, 3 and 1, the placement is balanced: 9 and 1 on rank 0
+// (10), 4 and 3 on rank 1 (7), where blocks would make 13 and 4; a profile of another
+// number of experts is an error naming the file.
+// PROFILE: moe.expert_parallel {{.*}} ranks 2 experts [0, 1, 1, 0] slots [0, 0, 1, 1]
+// MISMATCH: three_experts_profile.json: layer 0 needs "expert_tokens" with 4 counts
+
 func.func @layer(%x: tensor<?x2xf32>, %ids: tensor<?x2xi32>, %w: tensor<?x2xf32>) -> tensor<?x2xf32> {
   %up = arith.constant dense<[[[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]],
                               [[2.0, 2.0, 2.0, 2.0], [2.0, 2.0, 2.0, 2.0]],

@@ -433,7 +433,7 @@ LogicalResult ExpertParallelOp::verify() {
                          << " expert slots";
   int64_t localExperts = dimOf(getUpWeight(), 0);
   for (auto [expert, rank, slot] : llvm::enumerate(ranks, slots)) {
-    if (rank < 0 || uint64_t(rank) >= getNumRanks())
+    if (rank < -1 || (rank >= 0 && uint64_t(rank) >= getNumRanks()))
       return emitOpError() << "places expert " << expert << " on rank " << rank << " of "
                            << getNumRanks();
     if (slot < 0 || (!ShapedType::isDynamic(localExperts) && slot >= localExperts))

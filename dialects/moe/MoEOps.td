@@ -262,7 +262,8 @@ def MoE_ExpertParallelOp : MoE_Op<"expert_parallel", [AttrSizedOperandSegments,
     (`[L, H, N]`) and `down_weight` (`[L, I, H]`), with optional `up_bias` (`[L, N]`) and
     `down_bias` (`[L, H]`), `L` the most experts a rank holds. Global expert `e` lives on
     rank `expert_ranks[e]` as slot `expert_slots[e]` of that rank's stacks, each an MLP as
-    `expert` describes (as `moe.grouped_matmul`'s epilogue).
+    `expert` describes (as `moe.grouped_matmul`'s epilogue); rank `-1` means every rank
+    holds the expert at that slot, and its pairs are computed where the token is.
 
     Every (token, expert) pair goes to its expert's rank, the expert's output row comes
     back, and `result[t] = sum_j weights[t, j] * expert_{expert_ids[t, j]}(tokens[t])`: what

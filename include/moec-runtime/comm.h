@@ -27,7 +27,7 @@ int64_t moec_rt_comm_init(int64_t ranks);
 /* The routed experts of one MoE layer, expert parallel: every rank calls it with its own
  * `tokens` rows of input [tokens, hidden] and their routing, expert_ids and weights
  * [tokens, k]. Expert e lives on rank expert_rank[e] as slot expert_slot[e] of that rank's
- * stacks, up_weight [local_experts, hidden, up_columns] and down_weight [local_experts,
+ * stacks (expert_rank[e] = -1: on every rank, at that slot; its pairs stay local), up_weight [local_experts, hidden, up_columns] and down_weight [local_experts,
  * inner, hidden] (biases [local_experts, up_columns] and [local_experts, hidden], may be
  * NULL), an MLP with the activation (MOEC_RT_ACTIVATION_*, gated or not) of
  * moec_rt_moe_grouped_matmul_f32. Every pair (t, j) goes to its expert's rank with its

@@ -71,6 +71,8 @@ std::string moec::setCompileOption(CompileOptions &options, StringRef name, Stri
     return setEnum(options.import.inferShapes, booleans);
   if (name == "shard-experts")
     return setNumber(options.shardExperts);
+  if (name == "shard-replicate-hot")
+    return setNumber(options.pipeline.shardReplicateHot);
   if (name == "shard-profile") {
     options.pipeline.shardProfile = value.str();
     return "";

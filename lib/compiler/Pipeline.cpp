@@ -89,8 +89,8 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     pm.addPass(createLegalizeONNX(legalizeOptions));
     pm.addPass(createDecomposeMoELayers());
     if (options.shardRanks > 1)
-      pm.addPass(
-          createShardExperts({options.shardRanks, options.shardRank, options.shardProfile}));
+      pm.addPass(createShardExperts({options.shardRanks, options.shardRank,
+                                     options.shardProfile, options.shardReplicateHot}));
     if (options.bf16ExpertMatmuls)
       pm.addPass(createGroupedMatmulToBF16());
     pm.addPass(createCanonicalizerPass());

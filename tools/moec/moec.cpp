@@ -93,6 +93,11 @@ struct Options {
       cl::desc("With --shard-experts: balance the placement by this routing profile "
                "(moec profile)"),
       cl::cat(moecCategory)};
+  cl::opt<unsigned> shardReplicateHot{
+      "shard-replicate-hot", cl::value_desc("K"), cl::init(0),
+      cl::desc("With --shard-experts: hold the K most loaded experts of every layer on every "
+               "rank"),
+      cl::cat(moecCategory)};
   cl::list<std::string> disabledPasses{"disable-pass", cl::value_desc("name"),
                                        cl::desc("Do not run the named pass (repeatable)"),
                                        cl::cat(moecCategory)};
@@ -261,6 +266,7 @@ int main(int argc, char **argv) {
   compileOptions.quantize = quantization(options.quantize);
   compileOptions.shardExperts = options.shardExperts;
   compileOptions.pipeline.shardProfile = options.shardProfile;
+  compileOptions.pipeline.shardReplicateHot = options.shardReplicateHot;
 
   // Diagnostics one line each, as they come; names come from the model, so str() escapes
   // them.

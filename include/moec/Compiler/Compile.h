@@ -75,7 +75,7 @@ enum class CompileStatus {
 };
 
 /// Sets the option that the moec command line spells `--NAME=VALUE` (target, emit,
-/// stop-after, quantize, precision, gpu-binary, shard-experts, shard-profile, weights-file-over,
+/// stop-after, quantize, precision, gpu-binary, shard-experts, shard-profile, shard-replicate-hot, weights-file-over,
 /// infer-shapes; disable-pass adds a name), for the C API and the Python binding. Returns a
 /// one-line message for an unknown name or value, else "".
 std::string setCompileOption(CompileOptions &options, llvm::StringRef name,

@@ -49,6 +49,8 @@ struct PipelineOptions {
   /// A routing profile (`moec profile`) to balance the experts' placement by; empty:
   /// uniform.
   std::string shardProfile;
+  /// The most loaded experts of every layer to hold on every rank.
+  unsigned shardReplicateHot = 0;
 };
 
 /// The names of the passes that --disable-pass accepts.

@@ -113,13 +113,18 @@ extern "C" void moec_rt_moe_expert_parallel_f32(
     float *result) {
   int size = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int self = worldRank();
   int64_t pairs = tokens * k;
+  // A replicated expert (rank -1) is computed where the token is.
+  auto destination = [&](int32_t expert) {
+    return expert_rank[expert] < 0 ? self : expert_rank[expert];
+  };
 
   // Dispatch: the pairs in rank order, each as its token's row and its expert's slot.
   std::vector<int64_t> sendCounts(size, 0);
   for (int64_t p = 0; p < pairs; ++p)
     if (expert_ids[p] >= 0 && expert_ids[p] < experts)
-      ++sendCounts[expert_rank[expert_ids[p]]];
+      ++sendCounts[destination(expert_ids[p])];
   std::vector<int64_t> next(size, 0);
   for (int r = 1; r < size; ++r)
     next[r] = next[r - 1] + sendCounts[r - 1];
@@ -132,7 +137,7 @@ extern "C" void moec_rt_moe_expert_parallel_f32(
     int32_t expert = expert_ids[p];
     if (expert < 0 || expert >= experts)
       continue;
-    int64_t at = next[expert_rank[expert]]++;
+    int64_t at = next[destination(expert)]++;
     pairOfRow[at] = int32_t(p);
     const float *row = input + (p / k) * hidden;
     std::copy(row, row + hidden, sendRows.begin() + at * hidden);

@@ -20,14 +20,18 @@ def ShardExperts : Pass<"moec-shard-experts", "::mlir::ModuleOp"> {
     `.rank<R>`.
 
     Runs at the kernel level, after `moec-decompose-moe-layers` (block size 1). A layer
-    whose expert weights are not constants, or not f32, stays as it is, with a remark.
+    whose expert weights are not constants, or not f32, or that has fewer experts than
+    `replicate-hot`, stays as it is.
   }];
   let options = [
     Option<"ranks", "ranks", "int64_t", /*default=*/"1", "The ranks of the job">,
     Option<"rank", "rank", "int64_t", /*default=*/"0", "The rank this module is the program of">,
     Option<"profile", "profile", "std::string", /*default=*/"",
            "A routing profile (JSON, per layer in the module's order, tokens per expert) to "
-           "balance the placement by; empty: uniform">
+           "balance the placement by; empty: uniform">,
+    Option<"replicateHot", "replicate-hot", "int64_t", /*default=*/"0",
+           "The most loaded experts of every layer to hold on every rank (by the profile; "
+           "without one, the lowest ids)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::moec::moe::MoEDialect"];
 }

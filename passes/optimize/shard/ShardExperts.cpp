@@ -86,9 +86,10 @@ Value createShardStack(PatternRewriter &rewriter, Location loc, Value stack,
 struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
   /// `loads`: per layer (an unpermute), its experts' loads; a layer without is placed
   /// uniformly.
-  ShardRoutedExperts(MLIRContext *context, int64_t ranks, int64_t rank,
+  ShardRoutedExperts(MLIRContext *context, int64_t ranks, int64_t rank, int64_t replicateHot,
                      const DenseMap<Operation *, std::vector<double>> &loads)
-      : OpRewritePattern(context), ranks(ranks), rank(rank), loads(loads) {}
+      : OpRewritePattern(context), ranks(ranks), rank(rank), replicateHot(replicateHot),
+        loads(loads) {}
 
   LogicalResult matchAndRewrite(UnpermuteOp unpermute, PatternRewriter &rewriter) const override {
     auto down = unpermute.getExpertOut().getDefiningOp<GroupedMatmulOp>();
@@ -104,21 +105,44 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
       return rewriter.notifyMatchFailure(unpermute, "expert weights that are not f32");
 
     int64_t numExperts = permute.getNumExperts();
+    if (replicateHot > numExperts)
+      return rewriter.notifyMatchFailure(unpermute, "more hot experts than experts");
     auto layerLoads = loads.find(unpermute);
     ExpertPlacement placement =
-        layerLoads == loads.end()
+        layerLoads == loads.end() && replicateHot == 0
             ? placeExpertsUniformly(numExperts, unsigned(ranks))
-            : placeExpertsByLoad(layerLoads->second, unsigned(ranks));
+            : placeExpertsByLoad(layerLoads == loads.end()
+                                     ? std::vector<double>(numExperts, 1.0)
+                                     : layerLoads->second,
+                                 unsigned(ranks), unsigned(replicateHot));
+    // Every rank's stacks hold the replicated experts first, in id order, then its own; a
+    // replicated expert's rank is -1: wherever the token is.
+    SmallVector<int64_t> replicated;
+    for (int64_t e = 0; e < numExperts; ++e)
+      if (placement.isReplicated(e))
+        replicated.push_back(e);
+    auto ownExperts = [&](unsigned r) {
+      std::vector<int64_t> experts = placement.getExperts(r);
+      llvm::erase_if(experts, [&](int64_t e) { return placement.isReplicated(e); });
+      return experts;
+    };
     int64_t slots = 0;
     for (unsigned r = 0; r < unsigned(ranks); ++r)
-      slots = std::max<int64_t>(slots, placement.getExperts(r).size());
-    std::vector<int64_t> own = placement.getExperts(unsigned(rank));
+      slots = std::max<int64_t>(slots, replicated.size() + ownExperts(r).size());
+    std::vector<int64_t> own(replicated.begin(), replicated.end());
+    llvm::append_range(own, ownExperts(unsigned(rank)));
     SmallVector<int32_t> expertRanks, expertSlots;
     for (int64_t e = 0; e < numExperts; ++e) {
+      if (placement.isReplicated(e)) {
+        expertRanks.push_back(-1);
+        expertSlots.push_back(int32_t(llvm::find(replicated, e) - replicated.begin()));
+        continue;
+      }
       unsigned holder = placement.holders[e].front();
-      std::vector<int64_t> held = placement.getExperts(holder);
+      std::vector<int64_t> held = ownExperts(holder);
       expertRanks.push_back(int32_t(holder));
-      expertSlots.push_back(int32_t(llvm::find(held, e) - held.begin()));
+      expertSlots.push_back(
+          int32_t(replicated.size() + (llvm::find(held, e) - held.begin())));
     }
 
     Location loc = unpermute.getLoc();
@@ -140,7 +164,7 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
     return success();
   }
 
-  int64_t ranks, rank;
+  int64_t ranks, rank, replicateHot;
   const DenseMap<Operation *, std::vector<double>> &loads;
 };
 
@@ -148,9 +172,9 @@ struct ShardExperts : moec::impl::ShardExpertsBase<ShardExperts> {
   using ShardExpertsBase::ShardExpertsBase;
 
   void runOnOperation() override {
-    if (ranks < 1 || rank < 0 || rank >= ranks) {
+    if (ranks < 1 || rank < 0 || rank >= ranks || replicateHot < 0) {
       getOperation().emitError() << "moec-shard-experts: rank " << rank << " of " << ranks
-                                 << " ranks";
+                                 << " ranks, " << replicateHot << " hot experts";
       return signalPassFailure();
     }
     // Every unpermute combines one layer's routed experts, in the module's order.
@@ -174,7 +198,7 @@ struct ShardExperts : moec::impl::ShardExpertsBase<ShardExperts> {
         loads[layer] = std::move(layerLoads);
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<ShardRoutedExperts>(&getContext(), ranks, rank, loads);
+    patterns.add<ShardRoutedExperts>(&getContext(), ranks, rank, replicateHot, loads);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -1,5 +1,6 @@
 // RUN: moe-opt %s -moec-shard-experts="ranks=3 rank=1" | FileCheck %s
 // RUN: moe-opt %s -moec-shard-experts="ranks=2 rank=0 profile=%S/Inputs/skewed_profile.json" | FileCheck %s --check-prefix=PROFILE
+// RUN: moe-opt %s -moec-shard-experts="ranks=2 rank=0 replicate-hot=1 profile=%S/Inputs/skewed_profile.json" | FileCheck %s --check-prefix=HOT
 // RUN: not moe-opt %s -moec-shard-experts="ranks=2 rank=0 profile=%S/Inputs/three_experts_profile.json" 2>&1 | FileCheck %s --check-prefix=MISMATCH
 // The routed experts of a decomposed layer become moe.expert_parallel: 4 experts in blocks
 // over 3 ranks (0 and 1 on rank 0, 2 on rank 1, 3 on rank 2), stacks of 2, and the module
@@ -18,6 +19,12 @@
 // (10), 4 and 3 on rank 1 (7), where blocks would make 13 and 4; a profile of another
 // number of experts is an error naming the file.
 // PROFILE: moe.expert_parallel {{.*}} ranks 2 experts [0, 1, 1, 0] slots [0, 0, 1, 1]
+// With the hottest expert (0) on every rank, first in every rank's stacks (rank -1), the
+// other three balanced (4 on rank 0; 3 and 1 on rank 1): stacks of 3, rank 0's holding
+// experts 0 (1.0 = 0x3F800000) and 1 (2.0 = 0x40000000) then zeros.
+// HOT: dense_resource<moe.expert_stack.rank0> : tensor<3x2x4xf32>
+// HOT: moe.expert_parallel {{.*}} ranks 2 experts [-1, 0, 1, 1] slots [0, 1, 1, 2]
+// HOT: moe.expert_stack.rank0: "0x{{........}}{{(0000803F)+(00000040)+(00000000)+}}"
 // MISMATCH: three_experts_profile.json: layer 0 needs "expert_tokens" with 4 counts
 
 func.func @layer(%x: tensor<?x2xf32>, %ids: tensor<?x2xi32>, %w: tensor<?x2xf32>) -> tensor<?x2xf32> {

@@ -3,7 +3,8 @@
 // `moec MODEL.onnx -o OUT`: parses the command line into CompileOptions and runs the whole
 // compile (lib/compiler's moec::compile: import, raise, optimize, kernel, codegen, emit) up to
 // the stage and output asked for, printing its diagnostics one line each. What this build
-// cannot do yet (quantization, sharding) is an error, never a fake result.
+// cannot do yet (quantization, sharding on GPUs) is an error, never a fake result. `moec plan`
+// and `moec profile` are commands of their own (Commands.h).
 //
 // Exit codes: 0 success, 1 a bad command line, a stage this build lacks or a failed link,
 // 2 bad input (the model, or an output path that cannot be written).

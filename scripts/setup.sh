@@ -3,7 +3,8 @@
 # proto library and test data, ccache, and a Python virtual environment (.venv, ignored by git)
 # with onnx, numpy and onnxruntime, and nanobind, scikit-build-core and pytest for the Python
 # package (python/, `pip install .`); Debian's PyTorch (python3-torch) for the scripts that
-# export MoE modules. Finds the CUDA toolkit (ptxas, libdevice) for the GPU-compilation tests
+# export MoE modules; Open MPI for expert parallelism between processes (docs/sharding.md).
+# Finds the CUDA toolkit (ptxas, libdevice) for the GPU-compilation tests
 # and fails, in one line, when it is missing (MOEC_ALLOW_NO_CUDA=1: go on without them).
 # Idempotent; prints one line per step (and the installers' own lines while they install).
 set -euo pipefail
@@ -13,6 +14,7 @@ debian_packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 libclang-rt-22-dev
   protobuf-compiler libprotobuf-dev libonnx-dev libonnx-testdata
   cmake ninja-build ccache libgtest-dev python3-venv python3-dev python3-torch
+  libopenmpi-dev openmpi-bin
 )
 python_packages=(onnx==1.17.0 numpy==1.26.4 onnxruntime==1.23.2
                  nanobind==2.9.2 scikit-build-core==0.11.6 pytest==8.4.2)

@@ -61,6 +61,18 @@ if os.path.exists(os.path.join(config.moec_tools_dir, "moec-import-fuzzer")):
 if gpu_present():
     config.available_features.add("gpu")
 
+# Expert parallelism between processes runs under Open MPI's mpirun (scripts/setup.sh), where
+# the build made the runtime's MPI part (lib/runtime/comm). %mpirun starts N ranks on this
+# machine, however few its cores, as root too, and bounds the run so that a hang fails. Not in
+# the sanitized build: Open MPI itself is not instrumented, and its allocations at exit have
+# not been checked against LeakSanitizer.
+mpirun = shutil.which("mpirun")
+if (mpirun and not config.moec_sanitize and
+        os.path.exists(os.path.join(config.moec_lib_dir, "libmoec_runtime_comm.a"))):
+    config.available_features.add("mpi")
+    config.substitutions.append(
+        ("%mpirun", f"timeout 120 {mpirun} --oversubscribe --allow-run-as-root"))
+
 # The Python package in the build tree (python/CMakeLists.txt), built where nanobind is in
 # the .venv and the build is not sanitized.
 if glob.glob(os.path.join(config.moec_obj_root, "python_packages", "moec", "_moec.*.so")):
@@ -114,6 +126,8 @@ OPTIONAL_FEATURES = {
     "ptxas": "ptxas not found in " + ", ".join(ptxas_dirs) + " or on PATH",
     "libdevice": "nvvm/libdevice/libdevice.10.bc not found under " + ", ".join(cuda_roots),
     "gpu": "no GPU that nvidia-smi sees",
+    "mpi": "no mpirun on PATH, no lib/libmoec_runtime_comm.a in the build (Open MPI: "
+           "scripts/setup.sh), or the sanitized build",
     "torch": "no torch in " + torch_python,
     "torch-1.13": "the fixtures' exporter, torch 1.13, is not " + torch_python + "'s torch",
     "fuzzer": "no libFuzzer targets in this build (clang only)",

@@ -37,7 +37,8 @@ static ErrorOr<std::string> findLinkerDriver() {
 }
 
 bool moec::linkWithRuntime(StringRef objectPath, StringRef outputPath, LinkedArtifact artifact,
-                           StringRef runtimeLibraryDir, std::string &error) {
+                           StringRef runtimeLibraryDir, std::string &error,
+                           bool expertParallel) {
   ErrorOr<std::string> driver = findLinkerDriver();
   if (!driver) {
     error = "no C compiler to link with (looked for clang-22, clang and cc on PATH)";
@@ -64,6 +65,21 @@ bool moec::linkWithRuntime(StringRef objectPath, StringRef outputPath, LinkedArt
   // exports only that API.
   std::string versionScript = "-Wl,--version-script=" + exportList;
   SmallVector<StringRef> args = {*driver, objectPath, "-o", outputPath};
+  std::string comm = libraryFile("libmoec_runtime_comm.a");
+  if (expertParallel) {
+#ifdef MOEC_MPI_C_LIBRARIES
+    if (!sys::fs::exists(comm)) {
+      error = "moec's runtime is missing: " + comm;
+      return false;
+    }
+    // Before the runtime, which it calls into.
+    args.append({comm, MOEC_MPI_C_LIBRARIES});
+#else
+    error = "this moec was built without Open MPI, which --shard-experts runs on "
+            "(scripts/setup.sh installs it)";
+    return false;
+#endif
+  }
   if (shared)
     args.append({"-shared", "-Wl,--whole-archive", runtime, "-Wl,--no-whole-archive",
                  versionScript});

@@ -222,3 +222,21 @@ void moec::writeWeightsManifest(StringRef fileName, uint64_t size,
   });
   os << "\n";
 }
+
+uint64_t moec::getWeightsChecksum(ModuleOp module) {
+  auto global = module.lookupSymbol<LLVM::GlobalOp>("moec_weights_checksum");
+  return cast<IntegerAttr>(global.getValueOrNull()).getValue().getZExtValue();
+}
+
+void moec::declareShardedWeights(ModuleOp module, ArrayRef<uint64_t> checksums) {
+  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+  Location loc = module.getLoc();
+  auto i64Type = builder.getI64Type();
+  LLVM::GlobalOp::create(builder, loc, i64Type, /*isConstant=*/true, LLVM::Linkage::External,
+                         "moec_shard_ranks", builder.getI64IntegerAttr(checksums.size()));
+  SmallVector<int64_t> values(checksums.begin(), checksums.end());
+  auto type = RankedTensorType::get({int64_t(values.size())}, i64Type);
+  LLVM::GlobalOp::create(builder, loc, LLVM::LLVMArrayType::get(i64Type, values.size()),
+                         /*isConstant=*/true, LLVM::Linkage::External,
+                         "moec_shard_weights_checksums", DenseIntElementsAttr::get(type, values));
+}

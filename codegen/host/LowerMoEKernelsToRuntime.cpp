@@ -325,14 +325,55 @@ struct UnpermuteToRuntime : OpRewritePattern<UnpermuteOp> {
   }
 };
 
+/// The expert-parallel layer calls the runtime's MPI part (lib/runtime/comm), which the
+/// program then links; the placement goes as two constant i32 arrays.
+struct ExpertParallelToRuntime : OpRewritePattern<ExpertParallelOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ExpertParallelOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto placement = [&](ArrayRef<int32_t> values) -> Value {
+      auto type = RankedTensorType::get({int64_t(values.size())}, rewriter.getI32Type());
+      return arith::ConstantOp::create(rewriter, loc, DenseIntElementsAttr::get(type, values));
+    };
+    RuntimeCall call(rewriter, loc);
+    ExpertAttr expert = op.getExpert();
+    Value tokens = call.dim(op.getTokens(), 0);
+    Value hidden = call.dim(op.getTokens(), 1);
+    call.size(tokens)
+        .size(hidden)
+        .size(call.dim(op.getExpertIds(), 1))
+        .input(op.getTokens())
+        .input(op.getExpertIds())
+        .input(op.getWeights())
+        .i64(op.getExpertRanks().size())
+        .input(placement(op.getExpertRanks()))
+        .input(placement(op.getExpertSlots()))
+        .size(call.dim(op.getUpWeight(), 0))
+        .size(call.dim(op.getUpWeight(), 2))
+        .size(call.dim(op.getDownWeight(), 1))
+        .input(op.getUpWeight())
+        .optionalInput(op.getUpBias())
+        .input(op.getDownWeight())
+        .optionalInput(op.getDownBias())
+        .i32(static_cast<int32_t>(expert.getActivation()))
+        .i32(expert.getGated())
+        .f32(expert.getAlpha().convertToDouble())
+        .f32(expert.getLimit().convertToDouble())
+        .output(op.getResult().getType(), {tokens, hidden})
+        .replace(op, "expert_parallel_f32");
+    return success();
+  }
+};
+
 struct LowerMoEKernelsToRuntime
     : moec::impl::LowerMoEKernelsToRuntimeBase<LowerMoEKernelsToRuntime> {
   void runOnOperation() override {
     // Ops the kernels cannot take stay for moec-lower-moe-kernels-to-loops.
     ModuleOp module = getOperation();
     RewritePatternSet patterns(&getContext());
-    patterns.add<RouteToRuntime, PermuteToRuntime, GroupedMatmulToRuntime, UnpermuteToRuntime>(
-        &getContext());
+    patterns.add<RouteToRuntime, PermuteToRuntime, GroupedMatmulToRuntime, UnpermuteToRuntime,
+                 ExpertParallelToRuntime>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
 

@@ -515,6 +515,34 @@ LogicalResult ExpertActivationOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// ExpertParallelOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ExpertParallelOp::verify() {
+  ArrayRef<int32_t> ranks = getExpertRanks(), slots = getExpertSlots();
+  if (ranks.size() != slots.size())
+    return emitOpError() << "has " << ranks.size() << " expert ranks but " << slots.size()
+                         << " expert slots";
+  int64_t localExperts = dimOf(getUpWeight(), 0);
+  for (auto [expert, rank, slot] : llvm::enumerate(ranks, slots)) {
+    if (rank < -1 || (rank >= 0 && uint64_t(rank) >= getNumRanks()))
+      return emitOpError() << "places expert " << expert << " on rank " << rank << " of "
+                           << getNumRanks();
+    if (slot < 0 || (!ShapedType::isDynamic(localExperts) && slot >= localExperts))
+      return emitOpError() << "places expert " << expert << " in slot " << slot
+                           << " of stacks of " << localExperts << " experts";
+  }
+  ShapeChecker check(*this);
+  int64_t hidden = dimOf(getTokens(), 1);
+  return success(
+      succeeded(check.dim(getUpWeight(), "up_weight", 1, hidden, "the tokens' hidden size")) &&
+      succeeded(check.dim(getDownWeight(), "down_weight", 2, hidden, "the tokens' hidden size")) &&
+      succeeded(check.dim(getDownWeight(), "down_weight", 0, localExperts, "up_weight's experts")) &&
+      succeeded(check.dim(getResult(), "result", 0, dimOf(getTokens(), 0), "the number of tokens")) &&
+      succeeded(check.dim(getResult(), "result", 1, hidden, "the tokens' hidden size")));
+}
+
+//===----------------------------------------------------------------------===//
 // CheckOp
 //===----------------------------------------------------------------------===//
 

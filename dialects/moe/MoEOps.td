@@ -311,6 +311,60 @@ def MoE_UnpermuteOp : MoE_Op<"unpermute", [Pure]> {
   let hasVerifier = 1;
 }
 
+def MoE_ExpertParallelOp : MoE_Op<"expert_parallel", [AttrSizedOperandSegments,
+    MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "A layer's routed experts, sharded over the ranks of an MPI job";
+  let description = [{
+    Expert parallelism (docs/sharding.md): every rank of the job runs this op on its own
+    `tokens` (`[T, H]`), routed to `expert_ids` with `weights` (both `[T, k]`, ids global,
+    in `[0, E)`), and holds the weights of its own experts only: `up_weight`
+    (`[L, H, N]`) and `down_weight` (`[L, I, H]`), with optional `up_bias` (`[L, N]`) and
+    `down_bias` (`[L, H]`), `L` the most experts a rank holds. Global expert `e` lives on
+    rank `expert_ranks[e]` as slot `expert_slots[e]` of that rank's stacks, each an MLP as
+    `expert` describes (as `moe.grouped_matmul`'s epilogue); rank `-1` means every rank
+    holds the expert at that slot, and its pairs are computed where the token is.
+
+    Every (token, expert) pair goes to its expert's rank, the expert's output row comes
+    back, and `result[t] = sum_j weights[t, j] * expert_{expert_ids[t, j]}(tokens[t])`: what
+    `moe.permute`, the two `moe.grouped_matmul`s and `moe.unpermute` compute unsharded. The
+    exchange is collective, so the op has effects: every rank must run it, in the same
+    order.
+
+    Example:
+
+    ```mlir
+    %y = moe.expert_parallel %x, %ids, %w, %up, %down ranks 2
+           experts [0, 0, 1, 1] slots [0, 1, 0, 1] expert <activation = silu, gated = true>
+           : (tensor<?x16xf32>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<2x16x64xf32>,
+              tensor<2x32x16xf32>) -> tensor<?x16xf32>
+    ```
+  }];
+  let arguments = (ins
+    2DTensorOf<[F32]>:$tokens,
+    2DTensorOf<[I32]>:$expert_ids,
+    2DTensorOf<[F32]>:$weights,
+    3DTensorOf<[F32]>:$up_weight,
+    3DTensorOf<[F32]>:$down_weight,
+    Optional<2DTensorOf<[F32]>>:$up_bias,
+    Optional<2DTensorOf<[F32]>>:$down_bias,
+    ConfinedAttr<I64Attr, [IntPositive]>:$num_ranks,
+    DenseI32ArrayAttr:$expert_ranks,
+    DenseI32ArrayAttr:$expert_slots,
+    MoE_ExpertAttr:$expert
+  );
+  let results = (outs 2DTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $tokens `,` $expert_ids `,` $weights `,` $up_weight `,` $down_weight
+    (`up_bias` `(` $up_bias^ `:` type($up_bias) `)`)?
+    (`down_bias` `(` $down_bias^ `:` type($down_bias) `)`)?
+    `ranks` $num_ranks `experts` $expert_ranks `slots` $expert_slots
+    `expert` custom<BareAttr>($expert) attr-dict
+    `:` `(` type($tokens) `,` type($expert_ids) `,` type($weights) `,` type($up_weight) `,`
+    type($down_weight) `)` `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Quantization
 //===----------------------------------------------------------------------===//

@@ -39,6 +39,14 @@ extern const uint64_t moec_weights_size;
 extern const uint64_t moec_weights_checksum;
 extern const void *moec_weights;
 
+/* Optional, programs compiled with --shard-experts=N (docs/sharding.md): the
+ * ranks of the MPI job, and the moec_checksum64 of each rank's weights file. Rank
+ * R maps moec_weights_file with ".rank<R>" put before its ".weights" (each rank's
+ * file holds its own experts; all have moec_weights_size bytes), after
+ * moec_rt_comm_init (include/moec-runtime/comm.h) has started MPI. */
+extern const int64_t moec_shard_ranks;
+extern const uint64_t moec_shard_weights_checksums[];
+
 /* Optional, GPU targets: why a run cannot be captured into a CUDA graph and
  * replayed ("" when it can: no mid-run wait, no managed buffer, no host read of
  * an input's elements). Without it the runtime never captures. */

@@ -190,8 +190,14 @@ std::string unavailableRequest(const moec::CompileOptions &options) {
       pipeline.stopAfter == moec::Stage::Codegen)
     return "--quantize runs on the host target only in this build (the GPU kernels take f32 "
            "weights): use it with --target=host, or with --stop-after to see the MLIR";
-  if (options.shardExperts != 1)
-    return "--shard-experts is not available in this build yet";
+  if (options.shardExperts == 0)
+    return "--shard-experts=0: expected at least one rank";
+  if (options.shardExperts > 1 && pipeline.target != "host")
+    return "--shard-experts runs the ranks as MPI processes on the host: GPU targets (NCCL) "
+           "are not available in this build yet";
+  if (options.shardExperts > 1 && options.output != moec::OutputKind::Executable &&
+      options.output != moec::OutputKind::MLIR)
+    return "--shard-experts writes an executable, with a weights file per rank, or MLIR";
   if (options.output == moec::OutputKind::PTX && pipeline.target == "host")
     return "--emit=ptx needs a GPU target (--target=sm_80, sm_89, sm_90, sm_90a or cuda)";
   if (options.output != moec::OutputKind::MLIR && pipeline.stopAfter != moec::Stage::Codegen)
@@ -266,7 +272,7 @@ mlir::OwningOpRef<mlir::ModuleOp> loadModel(const moec::ModelSource &source,
 /// Links `object` with the runtime into `output`. The object goes through a temporary file
 /// that is removed whatever happens.
 bool linkOutput(ArrayRef<char> object, const OutputFile &output, moec::LinkedArtifact artifact,
-                StringRef runtimeLibraryDir, MLIRContext &context) {
+                StringRef runtimeLibraryDir, MLIRContext &context, bool expertParallel) {
   SmallString<128> objectPath;
   int objectFD;
   if (std::error_code error =
@@ -282,12 +288,55 @@ bool linkOutput(ArrayRef<char> object, const OutputFile &output, moec::LinkedArt
   }
   std::string error;
   bool linked =
-      moec::linkWithRuntime(objectPath, output.getWritePath(), artifact, runtimeLibraryDir, error);
+      moec::linkWithRuntime(objectPath, output.getWritePath(), artifact, runtimeLibraryDir, error,
+                            expertParallel);
   sys::fs::remove(objectPath);
   sys::DontRemoveFileOnSignal(objectPath);
   if (!linked)
     emitError(context) << error;
   return linked;
+}
+
+/// Moves the weights of `module` (through Codegen) into the file at `path`, which the
+/// program names `nameInProgram`, and writes where each tensor lies to PATH.json, for tools
+/// that write weights into the file after compiling (benchmarks/gpu; docs/moec.md). False
+/// after an error.
+bool writeWeightsFile(mlir::ModuleOp module, StringRef path, StringRef nameInProgram,
+                      OutputFile &weights, OutputFile &manifest) {
+  uint64_t size = moec::getWeightsFileSize(module);
+  SmallVector<moec::WeightsFileEntry> entries;
+  return weights.open(path) &&
+         weights.write([&](raw_fd_ostream &os) {
+           entries = moec::moveWeightsToFile(module, nameInProgram, os);
+         }) &&
+         manifest.open((path + ".json").str()) && manifest.write([&](raw_ostream &os) {
+           moec::writeWeightsManifest(sys::path::filename(path), size, entries, os);
+         });
+}
+
+/// The object file of `module` (through Codegen), written as the output or linked into it;
+/// with `expertParallel`, linked with the runtime's MPI part. Keeps nothing.
+moec::CompileStatus emitObject(mlir::ModuleOp module, OutputFile &output,
+                               const moec::CompileOptions &options, MLIRContext &context,
+                               bool expertParallel = false) {
+  using moec::CompileStatus;
+  SmallVector<char, 0> object;
+  raw_svector_ostream objectStream(object);
+  if (failed(moec::emitHostObject(module, objectStream, moec::HostObjectOptions())))
+    return CompileStatus::Unavailable;
+  if (options.output == moec::OutputKind::Object)
+    return output.write([&](raw_ostream &os) { os.write(object.data(), object.size()); })
+               ? CompileStatus::Success
+               : CompileStatus::BadInput;
+  return linkOutput(object, output,
+                    options.output == moec::OutputKind::SharedLibrary
+                        ? moec::LinkedArtifact::SharedLibrary
+                        : moec::LinkedArtifact::Executable,
+                    options.runtimeLibraryDir.empty() ? moec::getDefaultRuntimeLibraryDir()
+                                                      : options.runtimeLibraryDir,
+                    context, expertParallel)
+             ? CompileStatus::Success
+             : CompileStatus::Unavailable;
 }
 
 /// The Emit stage for a module through Codegen: the object file, linked unless an object is
@@ -306,39 +355,62 @@ moec::CompileStatus emitNative(mlir::ModuleOp module, OutputFile &output, String
       return CompileStatus::Unavailable;
     }
     std::string weightsPath = (outputPath + ".weights").str();
-    StringRef weightsName = sys::path::filename(weightsPath);
-    SmallVector<moec::WeightsFileEntry> entries;
-    if (!weights.open(weightsPath) || !weights.write([&](raw_fd_ostream &os) {
-          entries = moec::moveWeightsToFile(module, weightsName, os);
-        }))
-      return CompileStatus::BadInput;
-    // Where each tensor lies, for tools that write weights into the file after compiling
-    // (benchmarks/gpu; docs/moec.md).
-    if (!manifest.open(weightsPath + ".json") || !manifest.write([&](raw_ostream &os) {
-          moec::writeWeightsManifest(weightsName, weightsSize, entries, os);
-        }))
+    if (!writeWeightsFile(module, weightsPath, sys::path::filename(weightsPath), weights,
+                          manifest))
       return CompileStatus::BadInput;
   }
 
-  SmallVector<char, 0> object;
-  raw_svector_ostream objectStream(object);
-  if (failed(moec::emitHostObject(module, objectStream, moec::HostObjectOptions())))
-    return CompileStatus::Unavailable;
-  if (options.output == moec::OutputKind::Object) {
-    if (!output.write([&](raw_ostream &os) { os.write(object.data(), object.size()); }))
-      return CompileStatus::BadInput;
-  } else if (!linkOutput(object, output,
-                         options.output == moec::OutputKind::SharedLibrary
-                             ? moec::LinkedArtifact::SharedLibrary
-                             : moec::LinkedArtifact::Executable,
-                         options.runtimeLibraryDir.empty() ? moec::getDefaultRuntimeLibraryDir()
-                                                           : options.runtimeLibraryDir,
-                         context)) {
-    return CompileStatus::Unavailable;
-  }
+  if (CompileStatus status = emitObject(module, output, options, context);
+      status != CompileStatus::Success)
+    return status;
   DirectoryLock pairing(outputPath);
   return weights.keep() && manifest.keep() && output.keep() ? CompileStatus::Success
                                                              : CompileStatus::BadInput;
+}
+
+/// The Emit stage of an expert-parallel program (docs/sharding.md), from `module` through
+/// Optimize: every rank's program is compiled (they differ only in their experts' bytes),
+/// each writes its weights file, OUT.rank<R>.weights, and rank 0's, which knows every file's
+/// checksum, is linked with the runtime's MPI part as the program of them all.
+moec::CompileStatus emitShardedExecutable(mlir::ModuleOp module, OutputFile &output,
+                                          StringRef outputPath,
+                                          const moec::CompileOptions &options,
+                                          MLIRContext &context) {
+  using moec::CompileStatus;
+  if (output.isStdout()) {
+    emitError(context) << "the weights go to files beside the output, which cannot be stdout; "
+                          "name a file";
+    return CompileStatus::Unavailable;
+  }
+  // The name the program holds; rank R inserts ".rank<R>" before ".weights".
+  std::string weightsName = (sys::path::filename(outputPath) + ".weights").str();
+  mlir::OwningOpRef<mlir::ModuleOp> program;
+  SmallVector<std::unique_ptr<OutputFile>> files;
+  SmallVector<uint64_t> checksums;
+  for (unsigned rank = 0; rank < options.shardExperts; ++rank) {
+    mlir::OwningOpRef<mlir::ModuleOp> rankModule = module.clone();
+    moec::PipelineOptions pipeline = options.pipeline;
+    pipeline.shardRank = rank;
+    if (failed(moec::runPipeline(*rankModule, pipeline, moec::Stage::Kernel)))
+      return CompileStatus::BadInput;
+    std::string path = (outputPath + ".rank" + Twine(rank) + ".weights").str();
+    OutputFile &weights = *files.emplace_back(std::make_unique<OutputFile>(context));
+    OutputFile &manifest = *files.emplace_back(std::make_unique<OutputFile>(context));
+    if (!writeWeightsFile(*rankModule, path, weightsName, weights, manifest))
+      return CompileStatus::BadInput;
+    checksums.push_back(moec::getWeightsChecksum(*rankModule));
+    if (rank == 0)
+      program = std::move(rankModule);
+  }
+  moec::declareShardedWeights(*program, checksums);
+  if (CompileStatus status = emitObject(*program, output, options, context,
+                                        /*expertParallel=*/true);
+      status != CompileStatus::Success)
+    return status;
+  for (std::unique_ptr<OutputFile> &file : files)
+    if (!file->keep())
+      return CompileStatus::BadInput;
+  return output.keep() ? CompileStatus::Success : CompileStatus::BadInput;
 }
 
 /// The whole compile of the module that `load` gives (null after an error), in `context`;
@@ -372,6 +444,12 @@ moec::CompileStatus compileModel(function_ref<mlir::ModuleOp()> load, StringRef 
   if (!output.open(outputPath))
     return CompileStatus::BadInput;
 
+  options.pipeline.shardRanks = options.shardExperts;
+  // An expert-parallel executable is one program per rank from Kernel on.
+  bool sharded = options.shardExperts > 1 && options.output == OutputKind::Executable;
+  PipelineOptions pipeline = options.pipeline;
+  if (sharded)
+    pipeline.stopAfter = Stage::Optimize;
   // --mlir-timing, where the tool registered MLIR's timing options: the import, every
   // stage's passes and the output, reported when the compile ends.
   mlir::DefaultTimingManager timingManager;
@@ -381,8 +459,10 @@ moec::CompileStatus compileModel(function_ref<mlir::ModuleOp()> load, StringRef 
   mlir::TimingScope importTiming = timing.nest("import");
   mlir::ModuleOp module = load();
   importTiming.stop();
-  if (!module || failed(runPipeline(module, options.pipeline, &timing)))
+  if (!module || failed(runPipeline(module, pipeline, Stage::Clean, &timing)))
     return CompileStatus::BadInput;
+  if (sharded)
+    return emitShardedExecutable(module, output, outputPath, options, context);
   mlir::TimingScope outputTiming = timing.nest("output");
 
   switch (options.output) {
@@ -482,9 +562,18 @@ std::string moec::CompileResult::getErrors() const {
   return errors;
 }
 
+namespace {
+
+/// Runs `body` in the context of a compile of `source`, collecting its diagnostics (and
+/// passing each to `onDiagnostic`); `body` gets the context and the function that loads the
+/// model into it (null after an error).
 moec::CompileResult
-moec::compile(const ModelSource &source, StringRef outputPath, const CompileOptions &options,
-              function_ref<void(const CompileDiagnostic &)> onDiagnostic) {
+runInCompileContext(const moec::ModelSource &source, const moec::CompileOptions &options,
+                    function_ref<void(const moec::CompileDiagnostic &)> onDiagnostic,
+                    function_ref<moec::CompileStatus(MLIRContext &,
+                                                     function_ref<mlir::ModuleOp()> load)>
+                        body) {
+  using namespace moec;
   mlir::DialectRegistry registry;
   registerCompilerDialects(registry);
   std::optional<MLIRContext> ownContext;
@@ -505,14 +594,40 @@ moec::compile(const ModelSource &source, StringRef outputPath, const CompileOpti
     return success();
   });
   mlir::OwningOpRef<mlir::ModuleOp> loaded;
-  result.status = compileModel(
-      [&] {
-        if (source.getKind() == ModelSource::Kind::Module)
-          return source.getModule();
-        loaded = loadModel(source, options, *context);
-        return loaded.get();
-      },
-      source.getKind() == ModelSource::Kind::File ? source.getPath() : StringRef(), outputPath,
-      options, *context);
+  result.status = body(*context, [&] {
+    if (source.getKind() == ModelSource::Kind::Module)
+      return source.getModule();
+    loaded = loadModel(source, options, *context);
+    return loaded.get();
+  });
   return result;
+}
+
+} // namespace
+
+moec::CompileResult
+moec::compile(const ModelSource &source, StringRef outputPath, const CompileOptions &options,
+              function_ref<void(const CompileDiagnostic &)> onDiagnostic) {
+  return runInCompileContext(
+      source, options, onDiagnostic,
+      [&](MLIRContext &context, function_ref<mlir::ModuleOp()> load) {
+        return compileModel(load,
+                            source.getKind() == ModelSource::Kind::File ? source.getPath()
+                                                                        : StringRef(),
+                            outputPath, options, context);
+      });
+}
+
+moec::CompileResult
+moec::compileToModule(const ModelSource &source, const CompileOptions &options,
+                      function_ref<CompileStatus(mlir::ModuleOp)> use,
+                      function_ref<void(const CompileDiagnostic &)> onDiagnostic) {
+  return runInCompileContext(
+      source, options, onDiagnostic,
+      [&](MLIRContext &, function_ref<mlir::ModuleOp()> load) {
+        mlir::ModuleOp module = load();
+        if (!module || failed(runPipeline(module, options.pipeline)))
+          return CompileStatus::BadInput;
+        return use(module);
+      });
 }

@@ -79,6 +79,12 @@ std::string moec::setCompileOption(CompileOptions &options, StringRef name, Stri
     return setNumber(options.pipeline.quantizeGroupSize);
   if (name == "shard-experts")
     return setNumber(options.shardExperts);
+  if (name == "shard-replicate-hot")
+    return setNumber(options.pipeline.shardReplicateHot);
+  if (name == "shard-profile") {
+    options.pipeline.shardProfile = value.str();
+    return "";
+  }
   if (name == "weights-file-over")
     return setNumber(options.weightsFileOver);
   if (name == "disable-pass") {

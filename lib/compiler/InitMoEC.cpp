@@ -15,6 +15,7 @@
 #include "moec/Passes/ONNX/Passes.h"
 #include "moec/Passes/Optimize/Quantize/Passes.h"
 #include "moec/Passes/Raise/Passes.h"
+#include "moec/Passes/Shard/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -33,6 +34,7 @@ void moec::registerMoECPasses() {
   registerMoECQuantizePasses();
   registerMoECFusionPasses();
   registerMoECDecomposePasses();
+  registerMoECShardPasses();
   registerMoECCodegenCommonPasses();
   registerMoECCodegenHostPasses();
   registerMoECCodegenGPUPasses();

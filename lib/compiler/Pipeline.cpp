@@ -12,6 +12,7 @@
 #include "moec/Passes/Optimize/Quantize/Passes.h"
 #include "moec/Passes/Optimize/Fusion/Passes.h"
 #include "moec/Passes/Raise/Passes.h"
+#include "moec/Passes/Shard/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -126,6 +127,10 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     pm.addPass(createLegalizeONNX(legalizeOptions));
     pm.addPass(createDecomposeMoELayers());
     addEnabledPasses(pm, createFusionPasses(), options);
+    // Sharding matches the fused kernels, so it runs after the fusions.
+    if (options.shardRanks > 1)
+      pm.addPass(createShardExperts({options.shardRanks, options.shardRank,
+                                     options.shardProfile, options.shardReplicateHot}));
     if (options.bf16ExpertMatmuls)
       pm.addPass(createGroupedMatmulToBF16());
     pm.addPass(createCanonicalizerPass());
@@ -212,7 +217,7 @@ std::vector<moec::PipelinePass> moec::describePipeline(const PipelineOptions &op
   return passes;
 }
 
-LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options,
+LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options, Stage first,
                                 TimingScope *timing) {
   if (std::optional<std::string> unknown = findUnknownPassName(options.disabledPasses))
     return module.emitError() << "--disable-pass=" << *unknown
@@ -220,6 +225,8 @@ LogicalResult moec::runPipeline(ModuleOp module, const PipelineOptions &options,
   for (Stage stage : kPipelineStages) {
     if (stage > options.stopAfter)
       break;
+    if (stage < first)
+      continue;
     PassManager pm(module.getContext());
     buildStagePipeline(pm, stage, options);
     if (options.passManagerCommandLine && failed(applyPassManagerCLOptions(pm)))

@@ -126,6 +126,8 @@ TEST(SetCompileOption, TakesTheCommandLinesSpellings) {
                              {"precision", "bf16"},
                              {"gpu-binary", "fatbin"},
                              {"shard-experts", "4"},
+                             {"shard-profile", "profile.json"},
+                             {"shard-replicate-hot", "2"},
                              {"weights-file-over", "0"},
                              {"infer-shapes", "false"},
                              {"disable-pass", "moec-raise-hf-moe"}})
@@ -140,6 +142,8 @@ TEST(SetCompileOption, TakesTheCommandLinesSpellings) {
   EXPECT_TRUE(options.pipeline.bf16ExpertMatmuls);
   EXPECT_EQ(options.kernelBinary, moec::KernelBinary::Fatbin);
   EXPECT_EQ(options.shardExperts, 4u);
+  EXPECT_EQ(options.pipeline.shardProfile, "profile.json");
+  EXPECT_EQ(options.pipeline.shardReplicateHot, 2u);
   EXPECT_EQ(options.weightsFileOver, 0u);
   EXPECT_FALSE(options.import.inferShapes);
   EXPECT_EQ(options.pipeline.disabledPasses, std::vector<std::string>{"moec-raise-hf-moe"});

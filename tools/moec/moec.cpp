@@ -3,12 +3,15 @@
 // `moec MODEL.onnx -o OUT`: parses the command line into CompileOptions and runs the whole
 // compile (lib/compiler's moec::compile: import, raise, optimize, kernel, codegen, emit) up to
 // the stage and output asked for, printing its diagnostics one line each. What this build
-// cannot do yet (quantization, sharding) is an error, never a fake result.
+// cannot do yet (quantization, sharding on GPUs) is an error, never a fake result. `moec plan`
+// and `moec profile` are commands of their own (Commands.h).
 //
 // Exit codes: 0 success, 1 a bad command line, a stage this build lacks or a failed link,
 // 2 bad input (the model, or an output path that cannot be written).
 //
 //===----------------------------------------------------------------------===//
+
+#include "Commands.h"
 
 #include "moec/Compiler/Compile.h"
 #include "moec/Compiler/Pipeline.h"
@@ -105,8 +108,18 @@ struct Options {
                             "the chip's cubin, assembled by ptxas now, and the PTX")),
       cl::cat(moecCategory)};
   cl::opt<unsigned> shardExperts{"shard-experts", cl::value_desc("N"), cl::init(1),
-                                 cl::desc("Place the experts on N devices"),
+                                 cl::desc("Place the experts on N MPI ranks (host; docs/sharding.md)"),
                                  cl::cat(moecCategory)};
+  cl::opt<std::string> shardProfile{
+      "shard-profile", cl::value_desc("file"),
+      cl::desc("With --shard-experts: balance the placement by this routing profile "
+               "(moec profile)"),
+      cl::cat(moecCategory)};
+  cl::opt<unsigned> shardReplicateHot{
+      "shard-replicate-hot", cl::value_desc("K"), cl::init(0),
+      cl::desc("With --shard-experts: hold the K most loaded experts of every layer on every "
+               "rank"),
+      cl::cat(moecCategory)};
   cl::list<std::string> disabledPasses{"disable-pass", cl::value_desc("name"),
                                        cl::desc("Do not run the named pass (repeatable)"),
                                        cl::cat(moecCategory)};
@@ -258,6 +271,10 @@ int main(int argc, char **argv) {
     os << "moec " MOEC_VERSION " (LLVM " LLVM_VERSION_STRING ")\n";
   });
   cl::getRegisteredOptions()["stop-after"]->removeArgument();
+  if (argc > 1 && StringRef(argv[1]) == "plan")
+    return runPlanCommand(argc, argv);
+  if (argc > 1 && StringRef(argv[1]) == "profile")
+    return runProfileCommand(argc, argv);
   // mlir-opt's --mlir-print-ir-before/after=PASS, --mlir-print-ir-after-all, --mlir-timing
   // and the printing flags they take, on the passes of every stage; the pass names those
   // flags accept are the registered passes'.
@@ -272,7 +289,9 @@ int main(int argc, char **argv) {
                               "moec: ahead-of-time compiler for Mixture-of-Experts models\n\n"
                               "  Also mlir-opt's --mlir-print-ir-before=PASS, "
                               "--mlir-print-ir-after=PASS,\n  --mlir-print-ir-after-all and "
-                              "--mlir-timing on the passes --list-passes shows.\n");
+                              "--mlir-timing on the passes --list-passes shows.\n"
+                              "  moec plan --help: the cost of sharding the experts\n"
+                              "  moec profile --help: tokens per expert on sample inputs\n");
 
   // The IR that --mlir-print-ir-* prints elides weights as --emit=mlir does, unless MLIR's
   // own flag for that is given.
@@ -307,6 +326,8 @@ int main(int argc, char **argv) {
   compileOptions.pipeline.quantizeReport = options.report;
   compileOptions.pipeline.quantizeConfigPath = options.quantizeConfig;
   compileOptions.shardExperts = options.shardExperts;
+  compileOptions.pipeline.shardProfile = options.shardProfile;
+  compileOptions.pipeline.shardReplicateHot = options.shardReplicateHot;
 
   if (options.listPasses)
     return listPipeline(compileOptions.pipeline);

@@ -53,8 +53,7 @@ struct CompileOptions {
   ImportOptions import;
   /// How MLIR output is printed.
   PrintIROptions printIR;
-  /// The devices to place the experts on. Not available in this build yet: anything but 1 is
-  /// an error.
+  /// The MPI ranks to place the experts on (host target; docs/sharding.md); 1: unsharded.
   unsigned shardExperts = 1;
   /// Where moec's runtime libraries are, for linking; empty: getDefaultRuntimeLibraryDir().
   std::string runtimeLibraryDir;
@@ -71,7 +70,8 @@ enum class CompileStatus {
 };
 
 /// Sets the option that the moec command line spells `--NAME=VALUE` (target, emit,
-/// stop-after, quantize, quantize-group, quantize-config, report, precision, gpu-binary, shard-experts, weights-file-over,
+/// stop-after, quantize, quantize-group, quantize-config, report, precision, gpu-binary, shard-experts,
+/// shard-profile, shard-replicate-hot, weights-file-over,
 /// infer-shapes; disable-pass adds a name), for the C API and the Python binding. Returns a
 /// one-line message for an unknown name or value, else "".
 std::string setCompileOption(CompileOptions &options, llvm::StringRef name,
@@ -141,6 +141,14 @@ struct CompileResult {
 CompileResult
 compile(const ModelSource &source, llvm::StringRef outputPath, const CompileOptions &options,
         llvm::function_ref<void(const CompileDiagnostic &)> onDiagnostic = nullptr);
+
+/// Loads `source` and runs the pipeline up to `options.pipeline.stopAfter` on it, then
+/// hands the module to `use`, whose status is the result's; nothing is emitted. For tools
+/// that read a model at some stage (`moec plan` reads its raised MoE layers).
+CompileResult
+compileToModule(const ModelSource &source, const CompileOptions &options,
+                llvm::function_ref<CompileStatus(mlir::ModuleOp)> use,
+                llvm::function_ref<void(const CompileDiagnostic &)> onDiagnostic = nullptr);
 
 } // namespace moec
 

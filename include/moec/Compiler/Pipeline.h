@@ -60,6 +60,15 @@ struct PipelineOptions {
   bool quantizeReport = false;
   /// A JSON file of per-layer and per-weight overrides of the quantization; empty: none.
   std::string quantizeConfigPath;
+  /// Expert parallelism (docs/sharding.md): the ranks of the MPI job, and the rank whose
+  /// program the Kernel stage makes (moec-shard-experts); 1: unsharded.
+  unsigned shardRanks = 1;
+  unsigned shardRank = 0;
+  /// A routing profile (`moec profile`) to balance the experts' placement by; empty:
+  /// uniform.
+  std::string shardProfile;
+  /// The most loaded experts of every layer to hold on every rank.
+  unsigned shardReplicateHot = 0;
 };
 
 /// The names of the passes that --disable-pass accepts.
@@ -98,10 +107,12 @@ void registerMoECPipelines();
 /// The first of `names` that no optional pass has.
 std::optional<std::string> findUnknownPassName(llvm::ArrayRef<std::string> names);
 
-/// Runs the stages after import, up to and including `options.stopAfter`, on `module`.
-/// Errors are emitted as diagnostics on the module's ops. The pass managers time their
-/// passes under `timing`, one nested scope per stage, where it is given.
+/// Runs the stages from `first` (by default the first after import) up to and including
+/// `options.stopAfter` on `module`. Errors are emitted as diagnostics on the module's ops.
+/// The pass managers time their passes under `timing`, one nested scope per stage, where it
+/// is given.
 mlir::LogicalResult runPipeline(mlir::ModuleOp module, const PipelineOptions &options,
+                                Stage first = Stage::Clean,
                                 mlir::TimingScope *timing = nullptr);
 
 } // namespace moec

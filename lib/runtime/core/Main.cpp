@@ -322,7 +322,12 @@ int main(int argc, char **argv) {
   std::vector<Tensor> outputs =
       options.benchRuns ? bench(model, inputs, options.benchRuns) : runOnce(model, inputs);
   if (options.outputDir) {
-    writeOutputs(model.info(), outputs, *options.outputDir);
+    // The ranks of a sharded program each run their own tokens: rank 0 writes to DIR, rank
+    // R to DIR/rank<R> (docs/sharding.md).
+    int64_t rank = Model::shardRank();
+    writeOutputs(model.info(), outputs,
+                 rank > 0 ? *options.outputDir + "/rank" + std::to_string(rank)
+                          : *options.outputDir);
   } else if (!options.benchRuns) {
     for (size_t i = 0; i < outputs.size(); ++i)
       std::printf("%s: %s %s\n", model.info().outputs[i].name.c_str(),

@@ -3,6 +3,7 @@
 #include "Model.h"
 
 #include "moec-runtime/checksum.h"
+#include "cpu/RoutingProfile.h"
 #include "cuda/CudaRuntime.h"
 #include "Npy.h"
 
@@ -26,6 +27,10 @@
 #pragma weak moec_weights_checksum
 #pragma weak moec_weights
 #pragma weak moec_gpu_graph_blocker
+#pragma weak moec_shard_ranks
+#pragma weak moec_shard_weights_checksums
+// In libmoec_runtime_comm.a, which moec links into sharded programs only.
+extern "C" int64_t moec_rt_comm_init(int64_t ranks) __attribute__((weak));
 
 using namespace moec::rt;
 
@@ -130,6 +135,7 @@ struct CompiledCall {
       inputPointers.push_back(words.data());
     for (auto &words : outputWords)
       outputPointers.push_back(words.data());
+    beginRoutingProfileRun();
     moec_model_run(inputPointers.data(), outputPointers.data());
   }
 };
@@ -188,7 +194,7 @@ std::vector<std::vector<int64_t>> shapesOf(const std::vector<Tensor> &tensors) {
   return shapes;
 }
 
-std::string verifyWeights(const std::string &path) {
+std::string verifyWeights(const std::string &path, uint64_t checksum) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return "cannot open the weights file '" + path + "': " + std::strerror(errno);
@@ -216,7 +222,7 @@ std::string verifyWeights(const std::string &path) {
   // cannot match the checksum moec computed; the size check above still holds.
   const char *unchecked = std::getenv("MOEC_UNCHECKED_WEIGHTS");
   bool skipChecksum = unchecked && std::strcmp(unchecked, "1") == 0;
-  if (!skipChecksum && moec_checksum64(base, moec_weights_size) != moec_weights_checksum) {
+  if (!skipChecksum && moec_checksum64(base, moec_weights_size) != checksum) {
     if (base)
       munmap(base, moec_weights_size);
     return "the weights file '" + path +
@@ -237,18 +243,46 @@ size_t Tensor::byteSize() const { return size_t(numElements(shape)) * dtypeSize(
 
 std::string Model::load() { return parseModelInfo(moec_model_info, modelInfo); }
 
+int64_t Model::shardRank() {
+  static const int64_t rank = [] {
+    if (&moec_shard_ranks == nullptr)
+      return int64_t(-1);
+    // A sharded program links the MPI part, which exits with its message on a world of
+    // the wrong size.
+    return moec_rt_comm_init ? moec_rt_comm_init(moec_shard_ranks) : int64_t(-1);
+  }();
+  return rank;
+}
+
 std::string Model::mapWeights(const std::string &directory) {
   static std::once_flag once;
   static std::string outcome;
   std::call_once(once, [&] {
+    if (&moec_shard_ranks != nullptr &&
+        (moec_rt_comm_init == nullptr || &moec_shard_weights_checksums == nullptr)) {
+      outcome = "the program is sharded but lacks moec_shard_weights_checksums or moec's MPI "
+                "runtime (moec_rt_comm_init)";
+      return;
+    }
+    int64_t rank = shardRank();
     if (&moec_weights_file == nullptr)
       return;
     if (&moec_weights_size == nullptr || &moec_weights_checksum == nullptr ||
-        &moec_weights == nullptr)
+        &moec_weights == nullptr) {
       outcome = "the model names a weights file but lacks moec_weights_size, "
                 "moec_weights_checksum or moec_weights";
-    else
-      outcome = verifyWeights(directory + "/" + moec_weights_file);
+      return;
+    }
+    std::string file = moec_weights_file;
+    uint64_t checksum = moec_weights_checksum;
+    // Rank R's file: OUT.rank<R>.weights beside OUT.weights's place.
+    const std::string suffix = ".weights";
+    if (rank >= 0 && file.size() >= suffix.size() &&
+        file.compare(file.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      file.insert(file.size() - suffix.size(), ".rank" + std::to_string(rank));
+      checksum = moec_shard_weights_checksums[rank];
+    }
+    outcome = verifyWeights(directory + "/" + file, checksum);
   });
   return outcome;
 }

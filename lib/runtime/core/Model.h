@@ -49,6 +49,11 @@ public:
   // outcome. Returns "" on success, else the reason.
   static std::string mapWeights(const std::string &directory);
 
+  // A program compiled with --shard-experts: this process's rank in the MPI job (MPI is
+  // started on the first call, and a job of the wrong size exits with its message);
+  // otherwise -1.
+  static int64_t shardRank();
+
   const ModelInfo &info() const { return modelInfo; }
 
   // Returns "" if `inputs` (in the model's order) fit the model, else the first

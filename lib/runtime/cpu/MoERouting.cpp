@@ -8,6 +8,8 @@
 
 #include "moec-runtime/kernels.h"
 
+#include "cpu/RoutingProfile.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -161,6 +163,7 @@ extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const flo
   forEachToken(tokens, experts, [&](int64_t t) {
     routeToken(routing, logits + t * experts, weights + t * k, expert_ids + t * k);
   });
+  moec::rt::recordRouting(tokens, experts, k, expert_ids);
 }
 
 extern "C" void moec_rt_moe_permute(int64_t tokens, int64_t k, const int32_t *expert_ids,

@@ -63,6 +63,13 @@ llvm::SmallVector<WeightsFileEntry> moveWeightsToFile(mlir::ModuleOp module,
                                                       llvm::StringRef fileName,
                                                       llvm::raw_fd_ostream &file);
 
+/// The moec_checksum64 of the weights file that moveWeightsToFile wrote for `module`.
+uint64_t getWeightsChecksum(mlir::ModuleOp module);
+
+/// Makes `module` the program of every rank of an expert-parallel job (docs/sharding.md):
+/// `moec_shard_ranks` and `moec_shard_weights_checksums`, rank R's file's checksum at R.
+void declareShardedWeights(mlir::ModuleOp module, llvm::ArrayRef<uint64_t> checksums);
+
 /// Writes the manifest of a weights file of `size` bytes named `fileName` as JSON:
 /// `{"file", "size", "weights": [{"name", "offset", "bytes", "dtype", "shape"}]}`
 /// (docs/moec.md, "Weights beside the program").
@@ -82,11 +89,12 @@ enum class LinkedArtifact { Executable, SharedLibrary };
 std::string getDefaultRuntimeLibraryDir();
 
 /// Links `objectPath` with moec's runtime, whose libraries are in `runtimeLibraryDir`, into
-/// `outputPath`. On failure returns false and sets `error` to a one-line explanation
+/// `outputPath`; with `expertParallel`, also with its MPI part (libmoec_runtime_comm.a) and
+/// Open MPI. On failure returns false and sets `error` to a one-line explanation
 /// (including the linker's own message).
 bool linkWithRuntime(llvm::StringRef objectPath, llvm::StringRef outputPath,
                      LinkedArtifact artifact, llvm::StringRef runtimeLibraryDir,
-                     std::string &error);
+                     std::string &error, bool expertParallel = false);
 
 } // namespace moec
 

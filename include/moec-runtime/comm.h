@@ -1,0 +1,51 @@
+/*===- comm.h - Expert parallelism between processes, on MPI --------------===*
+ *
+ * What a program compiled with --shard-experts=N calls (docs/sharding.md), in
+ * libmoec_runtime_comm.a, which links Open MPI: the ranks are MPI processes
+ * (`mpirun -np N PROGRAM ...`), each with its own tokens, and each holding the
+ * weights of its own experts only. The exchanges are MPI's (MPI_Alltoall for the
+ * counts, MPI_Alltoallv for the rows), never a transport of moec's own.
+ *
+ * Errors are one line on stderr, on every rank that meets them, and exit code 2.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef MOEC_RUNTIME_COMM_H
+#define MOEC_RUNTIME_COMM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Starts MPI (once per process; finalized at exit) and checks that the world has
+ * `ranks` processes: otherwise every rank says so and exits with code 2. Returns this
+ * process's rank. */
+int64_t moec_rt_comm_init(int64_t ranks);
+
+/* The routed experts of one MoE layer, expert parallel: every rank calls it with its own
+ * `tokens` rows of input [tokens, hidden] and their routing, expert_ids and weights
+ * [tokens, k]. Expert e lives on rank expert_rank[e] as slot expert_slot[e] of that rank's
+ * stacks (expert_rank[e] = -1: on every rank, at that slot; its pairs stay local), up_weight [local_experts, hidden, up_columns] and down_weight [local_experts,
+ * inner, hidden] (biases [local_experts, up_columns] and [local_experts, hidden], may be
+ * NULL), an MLP with the activation (MOEC_RT_ACTIVATION_*, gated or not) of
+ * moec_rt_moe_grouped_matmul_f32. Every pair (t, j) goes to its expert's rank with its
+ * slot, the expert's output row comes back, and
+ *   result[t] = sum_j weights[t, j] * expert_{expert_ids[t, j]}(input[t]),
+ * summed in j order as moec_rt_moe_unpermute_f32 sums. result is [tokens, hidden]. */
+void moec_rt_moe_expert_parallel_f32(int64_t tokens, int64_t hidden, int64_t k,
+                                     const float *input, const int32_t *expert_ids,
+                                     const float *weights, int64_t experts,
+                                     const int32_t *expert_rank, const int32_t *expert_slot,
+                                     int64_t local_experts, int64_t up_columns, int64_t inner,
+                                     const float *up_weight, const float *up_bias,
+                                     const float *down_weight, const float *down_bias,
+                                     int32_t activation, int32_t gated, float alpha,
+                                     float limit, float *result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MOEC_RUNTIME_COMM_H */

@@ -1,0 +1,185 @@
+//===- ExpertParallel.cpp - Expert parallelism between MPI processes ------===//
+//
+// One MoE layer's routed experts over the ranks of MPI_COMM_WORLD: the pairs (token,
+// expert) go to their expert's rank (dispatch), the rank runs its experts on what it got
+// with the host kernels, and the output rows come back (combine). Counts first (each rank
+// learns how many rows it gets from every other), then the rows, both with MPI.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moec-runtime/comm.h"
+#include "moec-runtime/kernels.h"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr int kExitUserError = 2;
+
+int worldRank() {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+[[noreturn]] void fail(const std::string &message) {
+  std::fprintf(stderr, "error: rank %d: %s\n", worldRank(), message.c_str());
+  std::exit(kExitUserError);
+}
+
+/// Fails with MPI's own words unless `code` is MPI_SUCCESS.
+void check(int code, const char *call) {
+  if (code == MPI_SUCCESS)
+    return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  fail(std::string(call) + " failed: " + std::string(text, length));
+}
+
+void finalize() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized)
+    MPI_Finalize();
+}
+
+/// The element offsets of `counts` laid end to end, each count times `width`; fails past
+/// what MPI's int counts hold.
+std::vector<int> scaled(const std::vector<int64_t> &counts, int64_t width,
+                        std::vector<int> &displacements) {
+  std::vector<int> result;
+  displacements.clear();
+  int64_t offset = 0;
+  for (int64_t count : counts) {
+    if (offset + count * width > INT_MAX)
+      fail("an exchange of more than INT_MAX elements, which MPI's counts cannot hold");
+    result.push_back(int(count * width));
+    displacements.push_back(int(offset));
+    offset += count * width;
+  }
+  return result;
+}
+
+/// Sends, for every rank r, `sendCounts[r]` rows of `width` elements (laid end to end in
+/// rank order) and receives `receiveCounts[r]` rows from each.
+template <typename T>
+void exchangeRows(const std::vector<T> &send, const std::vector<int64_t> &sendCounts,
+                  std::vector<T> &receive, const std::vector<int64_t> &receiveCounts,
+                  int64_t width, MPI_Datatype type) {
+  std::vector<int> sendDisplacements, receiveDisplacements;
+  std::vector<int> sendElements = scaled(sendCounts, width, sendDisplacements);
+  std::vector<int> receiveElements = scaled(receiveCounts, width, receiveDisplacements);
+  check(MPI_Alltoallv(send.data(), sendElements.data(), sendDisplacements.data(), type,
+                      receive.data(), receiveElements.data(), receiveDisplacements.data(), type,
+                      MPI_COMM_WORLD),
+        "MPI_Alltoallv");
+}
+
+} // namespace
+
+extern "C" int64_t moec_rt_comm_init(int64_t ranks) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    MPI_Init(nullptr, nullptr);
+    // Errors come back as codes, which check() turns into one line and exit code 2,
+    // rather than MPI's abort of the whole job.
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    std::atexit(finalize);
+  }
+  int size = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size != ranks)
+    fail("the program's experts are sharded over " + std::to_string(ranks) +
+         " ranks (--shard-experts=" + std::to_string(ranks) + "), but it runs on " +
+         std::to_string(size) + ": start it with mpirun -np " + std::to_string(ranks));
+  return worldRank();
+}
+
+extern "C" void moec_rt_moe_expert_parallel_f32(
+    int64_t tokens, int64_t hidden, int64_t k, const float *input, const int32_t *expert_ids,
+    const float *weights, int64_t experts, const int32_t *expert_rank,
+    const int32_t *expert_slot, int64_t local_experts, int64_t up_columns, int64_t inner,
+    const float *up_weight, const float *up_bias, const float *down_weight,
+    const float *down_bias, int32_t activation, int32_t gated, float alpha, float limit,
+    float *result) {
+  int size = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int self = worldRank();
+  int64_t pairs = tokens * k;
+  // A replicated expert (rank -1) is computed where the token is.
+  auto destination = [&](int32_t expert) {
+    return expert_rank[expert] < 0 ? self : expert_rank[expert];
+  };
+
+  // Dispatch: the pairs in rank order, each as its token's row and its expert's slot.
+  std::vector<int64_t> sendCounts(size, 0);
+  for (int64_t p = 0; p < pairs; ++p)
+    if (expert_ids[p] >= 0 && expert_ids[p] < experts)
+      ++sendCounts[destination(expert_ids[p])];
+  std::vector<int64_t> next(size, 0);
+  for (int r = 1; r < size; ++r)
+    next[r] = next[r - 1] + sendCounts[r - 1];
+  int64_t sent = size ? next[size - 1] + sendCounts[size - 1] : 0;
+  // The pair each sent row carries, in the sorted_ids form that the combine reads.
+  std::vector<int32_t> pairOfRow(sent);
+  std::vector<float> sendRows(sent * hidden);
+  std::vector<int32_t> sendSlots(sent);
+  for (int64_t p = 0; p < pairs; ++p) {
+    int32_t expert = expert_ids[p];
+    if (expert < 0 || expert >= experts)
+      continue;
+    int64_t at = next[destination(expert)]++;
+    pairOfRow[at] = int32_t(p);
+    const float *row = input + (p / k) * hidden;
+    std::copy(row, row + hidden, sendRows.begin() + at * hidden);
+    sendSlots[at] = expert_slot[expert];
+  }
+  std::vector<int64_t> receiveCounts(size, 0);
+  check(MPI_Alltoall(sendCounts.data(), 1, MPI_INT64_T, receiveCounts.data(), 1, MPI_INT64_T,
+                     MPI_COMM_WORLD),
+        "MPI_Alltoall");
+  int64_t received = 0;
+  for (int64_t count : receiveCounts)
+    received += count;
+  std::vector<float> receiveRows(received * hidden);
+  std::vector<int32_t> receiveSlots(received);
+  exchangeRows(sendRows, sendCounts, receiveRows, receiveCounts, hidden, MPI_FLOAT);
+  exchangeRows(sendSlots, sendCounts, receiveSlots, receiveCounts, 1, MPI_INT32_T);
+
+  // This rank's experts on what it got, grouped by slot as the unsharded layer groups by
+  // expert, then back in arrival order.
+  std::vector<float> outputRows(received * hidden, 0.0f);
+  if (received > 0 && local_experts > 0) {
+    std::vector<int32_t> sortedIds(received), offsets(local_experts + 1);
+    moec_rt_moe_permute(received, 1, receiveSlots.data(), local_experts, 1, received,
+                        sortedIds.data(), offsets.data());
+    std::vector<float> hiddenRows(received * inner), sortedOutput(received * hidden);
+    moec_rt_moe_grouped_matmul_f32(received, hidden, up_columns, local_experts,
+                                   receiveRows.data(), received, sortedIds.data(), 1,
+                                   offsets.data(), up_weight, up_bias, activation, gated,
+                                   alpha, limit, hiddenRows.data());
+    moec_rt_moe_grouped_matmul_f32(received, inner, hidden, local_experts, hiddenRows.data(),
+                                   received, nullptr, 1, offsets.data(), down_weight,
+                                   down_bias, MOEC_RT_ACTIVATION_NONE, 0, alpha, limit,
+                                   sortedOutput.data());
+    for (int64_t s = 0; s < received; ++s)
+      std::copy(sortedOutput.begin() + s * hidden, sortedOutput.begin() + (s + 1) * hidden,
+                outputRows.begin() + int64_t(sortedIds[s]) * hidden);
+  }
+
+  // Combine: the rows come back where their pairs were sent from, and are summed as the
+  // unsharded layer's unpermute sums them.
+  std::vector<float> returned(sent * hidden);
+  exchangeRows(outputRows, receiveCounts, returned, sendCounts, hidden, MPI_FLOAT);
+  moec_rt_moe_unpermute_f32(tokens, k, hidden, sent, returned.data(), pairOfRow.data(),
+                            weights, result);
+}

@@ -1,0 +1,207 @@
+//===- ShardExperts.cpp - Routed experts placed on the ranks of a job -----===//
+
+#include "moec/Passes/Shard/ExpertPlacement.h"
+#include "moec/Passes/Shard/Passes.h"
+
+#include "moec/Dialect/MoE/MoE.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cstring>
+
+namespace moec {
+#define GEN_PASS_DEF_SHARDEXPERTS
+#include "passes/optimize/shard/Passes.h.inc"
+} // namespace moec
+
+using namespace mlir;
+using namespace moec;
+using namespace moec::moe;
+
+namespace {
+
+/// The bytes of constant `value`'s elements, when it is a dense resource or dense elements
+/// of a whole-byte type; a splat's bytes are its one element's.
+std::optional<ArrayRef<char>> getConstantBytes(Value value, ElementsAttr &elements) {
+  if (!matchPattern(value, m_Constant(&elements)))
+    return std::nullopt;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(elements)) {
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+    return std::nullopt;
+  }
+  if (auto dense = dyn_cast<DenseIntOrFPElementsAttr>(elements))
+    return dense.getRawData();
+  return std::nullopt;
+}
+
+/// The name of the stack `elements` for rank `rank`.
+std::string getShardName(ElementsAttr elements, int64_t rank) {
+  std::string base = "moe.expert_stack";
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(elements))
+    base = resource.getRawHandle().getKey().str();
+  return base + ".rank" + std::to_string(rank);
+}
+
+/// `experts` of the constant stack `stack` (`[E, ...]`), one after another, then zeros up
+/// to `slots` experts: a new dense resource constant. Null when `stack` is no constant
+/// whose bytes can be read.
+Value createShardStack(PatternRewriter &rewriter, Location loc, Value stack,
+                       ArrayRef<int64_t> experts, int64_t slots, int64_t rank) {
+  ElementsAttr elements;
+  std::optional<ArrayRef<char>> bytes = getConstantBytes(stack, elements);
+  if (!bytes)
+    return nullptr;
+  auto type = cast<RankedTensorType>(stack.getType());
+  size_t elementBytes = type.getElementTypeBitWidth() / 8;
+  size_t expertBytes = size_t(type.getNumElements() / type.getDimSize(0)) * elementBytes;
+  std::vector<char> shard(size_t(slots) * expertBytes, 0);
+  bool splat = bytes->size() == elementBytes && expertBytes != elementBytes;
+  for (auto [slot, expert] : llvm::enumerate(experts)) {
+    char *to = shard.data() + slot * expertBytes;
+    if (!splat) {
+      std::memcpy(to, bytes->data() + expert * expertBytes, expertBytes);
+      continue;
+    }
+    for (size_t at = 0; at < expertBytes; at += elementBytes)
+      std::memcpy(to + at, bytes->data(), elementBytes);
+  }
+  SmallVector<int64_t> shape(type.getShape());
+  shape[0] = slots;
+  auto shardType = RankedTensorType::get(shape, type.getElementType());
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+      ArrayRef<char>(shard.data(), shard.size()), alignof(std::max_align_t));
+  auto attr = DenseResourceElementsAttr::get(shardType, getShardName(elements, rank),
+                                             std::move(blob));
+  return arith::ConstantOp::create(rewriter, loc, attr);
+}
+
+/// permute -> grouped_matmul (up, gathering the tokens) -> grouped_matmul (down) ->
+/// unpermute, matched at the unpermute, becomes moe.expert_parallel.
+struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
+  /// `loads`: per layer (an unpermute), its experts' loads; a layer without is placed
+  /// uniformly.
+  ShardRoutedExperts(MLIRContext *context, int64_t ranks, int64_t rank, int64_t replicateHot,
+                     const DenseMap<Operation *, std::vector<double>> &loads)
+      : OpRewritePattern(context), ranks(ranks), rank(rank), replicateHot(replicateHot),
+        loads(loads) {}
+
+  LogicalResult matchAndRewrite(UnpermuteOp unpermute, PatternRewriter &rewriter) const override {
+    auto down = unpermute.getExpertOut().getDefiningOp<GroupedMatmulOp>();
+    auto up = down ? down.getInput().getDefiningOp<GroupedMatmulOp>() : nullptr;
+    auto permute = unpermute.getSortedIds().getDefiningOp<PermuteOp>();
+    if (!up || !permute || down.getSortedIds() || up.getSortedIds() != unpermute.getSortedIds() ||
+        up.getExpertOffsets() != permute.getExpertOffsets() ||
+        down.getExpertOffsets() != permute.getExpertOffsets() || permute.getBlockSize() != 1 ||
+        !up.getExpert() || down.getExpert() || up.getScales() || down.getScales())
+      return rewriter.notifyMatchFailure(unpermute, "not a layer's routed experts");
+    if (!getElementTypeOrSelf(up.getWeights()).isF32() ||
+        !getElementTypeOrSelf(down.getWeights()).isF32())
+      return rewriter.notifyMatchFailure(unpermute, "expert weights that are not f32");
+
+    int64_t numExperts = permute.getNumExperts();
+    if (replicateHot > numExperts)
+      return rewriter.notifyMatchFailure(unpermute, "more hot experts than experts");
+    auto layerLoads = loads.find(unpermute);
+    ExpertPlacement placement =
+        layerLoads == loads.end() && replicateHot == 0
+            ? placeExpertsUniformly(numExperts, unsigned(ranks))
+            : placeExpertsByLoad(layerLoads == loads.end()
+                                     ? std::vector<double>(numExperts, 1.0)
+                                     : layerLoads->second,
+                                 unsigned(ranks), unsigned(replicateHot));
+    // Every rank's stacks hold the replicated experts first, in id order, then its own; a
+    // replicated expert's rank is -1: wherever the token is.
+    SmallVector<int64_t> replicated;
+    for (int64_t e = 0; e < numExperts; ++e)
+      if (placement.isReplicated(e))
+        replicated.push_back(e);
+    auto ownExperts = [&](unsigned r) {
+      std::vector<int64_t> experts = placement.getExperts(r);
+      llvm::erase_if(experts, [&](int64_t e) { return placement.isReplicated(e); });
+      return experts;
+    };
+    int64_t slots = 0;
+    for (unsigned r = 0; r < unsigned(ranks); ++r)
+      slots = std::max<int64_t>(slots, replicated.size() + ownExperts(r).size());
+    std::vector<int64_t> own(replicated.begin(), replicated.end());
+    llvm::append_range(own, ownExperts(unsigned(rank)));
+    SmallVector<int32_t> expertRanks, expertSlots;
+    for (int64_t e = 0; e < numExperts; ++e) {
+      if (placement.isReplicated(e)) {
+        expertRanks.push_back(-1);
+        expertSlots.push_back(int32_t(llvm::find(replicated, e) - replicated.begin()));
+        continue;
+      }
+      unsigned holder = placement.holders[e].front();
+      std::vector<int64_t> held = ownExperts(holder);
+      expertRanks.push_back(int32_t(holder));
+      expertSlots.push_back(
+          int32_t(replicated.size() + (llvm::find(held, e) - held.begin())));
+    }
+
+    Location loc = unpermute.getLoc();
+    SmallVector<Value, 4> stacks;
+    for (Value stack : {up.getWeights(), down.getWeights(), up.getBias(), down.getBias()}) {
+      if (!stack) {
+        stacks.push_back(nullptr);
+        continue;
+      }
+      Value shard = createShardStack(rewriter, loc, stack, own, slots, rank);
+      if (!shard)
+        return rewriter.notifyMatchFailure(unpermute, "expert weights that are not constants");
+      stacks.push_back(shard);
+    }
+    rewriter.replaceOpWithNewOp<ExpertParallelOp>(
+        unpermute, unpermute.getType(), up.getInput(), permute.getExpertIds(),
+        unpermute.getWeights(), stacks[0], stacks[1], stacks[2], stacks[3], ranks,
+        expertRanks, expertSlots, up.getExpertAttr());
+    return success();
+  }
+
+  int64_t ranks, rank, replicateHot;
+  const DenseMap<Operation *, std::vector<double>> &loads;
+};
+
+struct ShardExperts : moec::impl::ShardExpertsBase<ShardExperts> {
+  using ShardExpertsBase::ShardExpertsBase;
+
+  void runOnOperation() override {
+    if (ranks < 1 || rank < 0 || rank >= ranks || replicateHot < 0) {
+      getOperation().emitError() << "moec-shard-experts: rank " << rank << " of " << ranks
+                                 << " ranks, " << replicateHot << " hot experts";
+      return signalPassFailure();
+    }
+    // Every unpermute combines one layer's routed experts, in the module's order.
+    DenseMap<Operation *, std::vector<double>> loads;
+    if (!profile.empty()) {
+      SmallVector<UnpermuteOp> layers;
+      std::vector<int64_t> experts;
+      getOperation().walk([&](UnpermuteOp unpermute) {
+        auto permute = unpermute.getSortedIds().getDefiningOp<PermuteOp>();
+        layers.push_back(unpermute);
+        experts.push_back(permute ? permute.getNumExperts() : 0);
+      });
+      std::string error;
+      std::optional<std::vector<std::vector<double>>> profileLoads =
+          readExpertLoads(profile, experts, error);
+      if (!profileLoads) {
+        getOperation().emitError() << error;
+        return signalPassFailure();
+      }
+      for (auto [layer, layerLoads] : llvm::zip_equal(layers, *profileLoads))
+        loads[layer] = std::move(layerLoads);
+    }
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ShardRoutedExperts>(&getContext(), ranks, rank, replicateHot, loads);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace

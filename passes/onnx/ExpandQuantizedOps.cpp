@@ -73,9 +73,9 @@ LogicalResult checkFourBitInitializer(onnx::NodeOp node, unsigned index) {
 Value rereadAsBytes(NodeBuilder &builder, Value value) {
   auto constant = value.getDefiningOp<onnx::ConstantOp>();
   auto type = cast<RankedTensorType>(value.getType());
-  auto byteType = RankedTensorType::get(
-      {ceilDiv(type.getNumElements(), 2)},
-      IntegerType::get(value.getContext(), 8, IntegerType::Unsigned));
+  auto byteType =
+      RankedTensorType::get({ceilDiv(type.getNumElements(), 2)},
+                            IntegerType::get(value.getContext(), 8, IntegerType::Unsigned));
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
     return builder.constant(DenseResourceElementsAttr::get(byteType, resource.getRawHandle()));
   SmallVector<uint8_t> bytes(byteType.getNumElements(), 0);
@@ -110,7 +110,8 @@ Value unpackFields(NodeBuilder &builder, Value bytes, int64_t rank, int64_t bits
 /// 4-bit values `codes` (floats in [0, 16)) read as two's complement.
 Value signExtendFourBit(NodeBuilder &builder, Value codes, Type type) {
   Value negative = builder.create("Floor", builder.create("Div", {codes, builder.scalar(8, type)}));
-  return builder.create("Sub", {codes, builder.create("Mul", {negative, builder.scalar(16, type)})});
+  return builder.create("Sub",
+                        {codes, builder.create("Mul", {negative, builder.scalar(16, type)})});
 }
 
 /// The integers of `value` as floats of `like`'s element type, in `value`'s shape; a 4-bit
@@ -136,8 +137,8 @@ Value repeatBlocks(NodeBuilder &builder, Value value, ArrayRef<int64_t> shape, i
                    int64_t block, int64_t size) {
   SmallVector<int64_t> repeat(shape.size() + 1, 1);
   repeat[axis + 1] = block;
-  Value repeated = builder.create(
-      "Expand", {builder.unsqueeze(value, {axis + 1}), builder.ints(repeat)});
+  Value repeated =
+      builder.create("Expand", {builder.unsqueeze(value, {axis + 1}), builder.ints(repeat)});
   SmallVector<int64_t> merged(axis, 0);
   merged.push_back(-1);
   merged.append(shape.begin() + axis + 1, shape.end());
@@ -162,14 +163,12 @@ LogicalResult checkFloats(onnx::NodeOp node, unsigned index) {
 }
 
 /// Fails unless input `index` is a static tensor of `count` elements (named `what`).
-LogicalResult checkElementCount(onnx::NodeOp node, unsigned index, int64_t count,
-                                StringRef what) {
+LogicalResult checkElementCount(onnx::NodeOp node, unsigned index, int64_t count, StringRef what) {
   if (failed(checkStatic(node, index)))
     return failure();
   if (getRanked(node.getInputs()[index]).getNumElements() == count)
     return success();
-  return fail(node, what + " (input " + Twine(index) + ") must have " + Twine(count) +
-                        " elements");
+  return fail(node, what + " (input " + Twine(index) + ") must have " + Twine(count) + " elements");
 }
 
 /// Fails unless `bits` is 2, 4 or 8, the widths onnxruntime packs.
@@ -207,13 +206,12 @@ LogicalResult checkMatMulNBits(onnx::NodeOp node) {
   Value zeroPoints = node.getOptionalInput(3);
   bool packedZeroPoints = zeroPoints && getElementTypeOrSelf(zeroPoints).isInteger();
   return success(
-      succeeded(checkElementCount(node, 1, shape.n * shape.blocks * shape.block * shape.bits / 8,
-                                  "B")) &&
+      succeeded(
+          checkElementCount(node, 1, shape.n * shape.blocks * shape.block * shape.bits / 8, "B")) &&
       succeeded(checkElementCount(node, 2, shape.n * shape.blocks, "scales")) &&
       (!zeroPoints ||
-       succeeded(checkElementCount(node, 3,
-                                   shape.n * (packedZeroPoints ? packedBlocks : shape.blocks),
-                                   "zero_points"))));
+       succeeded(checkElementCount(
+           node, 3, shape.n * (packedZeroPoints ? packedBlocks : shape.blocks), "zero_points"))));
 }
 
 Replacements expandMatMulNBits(onnx::NodeOp node, NodeBuilder &builder) {
@@ -237,8 +235,8 @@ Replacements expandMatMulNBits(onnx::NodeOp node, NodeBuilder &builder) {
     }
     zeroPoint = builder.reshape(zeroPoint, {shape.n, shape.blocks, 1});
   }
-  Value weights = dequantize(builder, codes, zeroPoint,
-                             builder.reshape(scales, {shape.n, shape.blocks, 1}));
+  Value weights =
+      dequantize(builder, codes, zeroPoint, builder.reshape(scales, {shape.n, shape.blocks, 1}));
   weights = builder.reshape(weights, {shape.n, shape.blocks * shape.block});
   if (shape.blocks * shape.block != shape.k)
     weights = builder.slice(weights, 1, 0, shape.k);
@@ -273,9 +271,8 @@ struct GatherShape {
 
 LogicalResult checkGatherBlockQuantized(onnx::NodeOp node) {
   if (failed(checkRank(node, 0, 2, 2)) || failed(checkStatic(node, 0)) ||
-      failed(checkIntAttr(node, "gather_axis", 0)) ||
-      failed(checkFourBitInitializer(node, 0)) || failed(checkFourBitInitializer(node, 3)) ||
-      failed(checkFloats(node, 2)))
+      failed(checkIntAttr(node, "gather_axis", 0)) || failed(checkFourBitInitializer(node, 0)) ||
+      failed(checkFourBitInitializer(node, 3)) || failed(checkFloats(node, 2)))
     return failure();
   int64_t quantizeAxis = node.getIntAttr("quantize_axis", 1);
   if (quantizeAxis != 1 && quantizeAxis != -1)
@@ -294,10 +291,10 @@ LogicalResult checkGatherBlockQuantized(onnx::NodeOp node) {
   if (failed(checkElementCount(node, 2, rows * shape.blocks, "scales")))
     return failure();
   if (node.hasInput(3) &&
-      failed(checkElementCount(node, 3,
-                               rows * (shape.fourBitType ? shape.blocks
-                                                         : ceilDiv(shape.blocks * shape.bits, 8)),
-                               "zero_points")))
+      failed(checkElementCount(
+          node, 3,
+          rows * (shape.fourBitType ? shape.blocks : ceilDiv(shape.blocks * shape.bits, 8)),
+          "zero_points")))
     return failure();
   return success();
 }
@@ -307,8 +304,7 @@ LogicalResult checkGatherBlockQuantized(onnx::NodeOp node) {
 Value gatherFields(NodeBuilder &builder, Value table, Value indices, Value scales, int64_t bits,
                    int64_t fields) {
   int64_t rank = getRanked(indices).getRank() + 1;
-  Value rows = builder.create("CastLike",
-                              {builder.create("Gather", {table, indices}), scales});
+  Value rows = builder.create("CastLike", {builder.create("Gather", {table, indices}), scales});
   Value values = unpackFields(builder, rows, rank, bits, getElementTypeOrSelf(scales));
   return builder.slice(values, -1, 0, fields);
 }
@@ -320,8 +316,7 @@ Replacements expandGatherBlockQuantized(onnx::NodeOp node, NodeBuilder &builder)
   int64_t rows = getRanked(data).getDimSize(0);
   bool signedFourBit = shape.fourBitType && !getElementTypeOrSelf(data).isUnsignedInteger();
   auto bytesOf = [&](Value packed) {
-    return shape.fourBitType ? builder.reshape(rereadAsBytes(builder, packed), {rows, -1})
-                             : packed;
+    return shape.fourBitType ? builder.reshape(rereadAsBytes(builder, packed), {rows, -1}) : packed;
   };
   Value codes = gatherFields(builder, bytesOf(data), indices, scales, shape.bits, shape.columns);
   if (signedFourBit)
@@ -335,12 +330,12 @@ Replacements expandGatherBlockQuantized(onnx::NodeOp node, NodeBuilder &builder)
   auto perValue = [&](Value perBlock) {
     return repeatBlocks(builder, perBlock, blockShape, lastAxis, shape.block, shape.columns);
   };
-  Value scale = perValue(
-      builder.create("Gather", {builder.reshape(scales, {rows, shape.blocks}), indices}));
+  Value scale =
+      perValue(builder.create("Gather", {builder.reshape(scales, {rows, shape.blocks}), indices}));
   Value zeroPoint;
   if (Value zeroPoints = node.getOptionalInput(3)) {
-    zeroPoint = gatherFields(builder, bytesOf(zeroPoints), indices, scales, shape.bits,
-                             shape.blocks);
+    zeroPoint =
+        gatherFields(builder, bytesOf(zeroPoints), indices, scales, shape.bits, shape.blocks);
     if (signedFourBit)
       zeroPoint = signExtendFourBit(builder, zeroPoint, type);
     zeroPoint = perValue(zeroPoint);
@@ -385,7 +380,8 @@ LogicalResult checkDequantizeLinear(onnx::NodeOp node) {
   if (block < 0 || scale.getRank() != rank || ShapedType::isDynamic(size) ||
       scale.getDimSize(axis) != ceilDiv(size, block))
     return fail(node, "a blocked scale must have the input's rank and ceil(size / block_size) "
-                      "along a static axis " + Twine(axis));
+                      "along a static axis " +
+                          Twine(axis));
   for (int64_t dim = axis + 1; dim < rank; ++dim)
     if (scale.getDimSize(dim) != type.getDimSize(dim))
       return fail(node, "a blocked scale must have the input's dims after the axis");
@@ -407,8 +403,7 @@ Replacements expandDequantizeLinear(onnx::NodeOp node, NodeBuilder &builder) {
   std::function<Value(Value)> align = [](Value value) { return value; };
   if (block > 0) {
     align = [&](Value value) {
-      return repeatBlocks(builder, value, scaleType.getShape(), axis, block,
-                          type.getDimSize(axis));
+      return repeatBlocks(builder, value, scaleType.getShape(), axis, block, type.getDimSize(axis));
     };
   } else if (scaleType.getNumElements() != 1 && axis + 1 < rank) {
     SmallVector<int64_t> shape(rank - axis, 1);
@@ -456,8 +451,7 @@ int64_t getQMoEBits(onnx::NodeOp node) { return node.getIntAttr("expert_weight_b
 
 /// Fails unless `projection`'s inputs fit K = `inputs`: its row count in `rows`.
 LogicalResult checkQMoEProjection(onnx::NodeOp node, const QMoEProjection &projection,
-                                  StringRef name, int64_t experts, int64_t inputs,
-                                  int64_t &rows) {
+                                  StringRef name, int64_t experts, int64_t inputs, int64_t &rows) {
   if (!node.hasInput(projection.weights) || !node.hasInput(projection.scales))
     return fail(node, name + " needs its weights and scales");
   for (unsigned index : {projection.weights, projection.scales, projection.zeroPoints})
@@ -525,6 +519,8 @@ LogicalResult checkQMoE(onnx::NodeOp node) {
     return fail(node, "swiglu_fusion 0 needs fc3 (the up projection)");
   if (fusedUp && node.hasInput(kFc3Weights))
     return fail(node, "fc3 is given although swiglu_fusion fuses it into fc1");
+  if (!swiglu && node.hasInput(kFc3Weights))
+    return fail(node, "fc3 (a gated up projection) is supported only with activation 'swiglu'");
 
   RankedTensorType input = getRanked(node.getInputs()[kInput]);
   int64_t hidden = input.getDimSize(input.getRank() - 1);
@@ -533,8 +529,8 @@ LogicalResult checkQMoE(onnx::NodeOp node) {
     return fail(node, "the hidden size and fc1's weights must be static");
   int64_t experts = fc1.getDimSize(0), k = node.getIntAttr("k", 1);
   if (k < 1 || k > experts)
-    return fail(node, "k = " + Twine(k) + " is not between 1 and the " + Twine(experts) +
-                          " experts");
+    return fail(node,
+                "k = " + Twine(k) + " is not between 1 and the " + Twine(experts) + " experts");
   int64_t fc1Rows = 0, fc2Rows = 0, fc3Rows = 0;
   if (failed(checkQMoEProjection(node, kFc1, "fc1", experts, hidden, fc1Rows)))
     return failure();
@@ -543,8 +539,7 @@ LogicalResult checkQMoE(onnx::NodeOp node) {
       failed(checkQMoEProjection(node, kFc2, "fc2", experts, inter, fc2Rows)))
     return failure();
   if (fc2Rows != hidden)
-    return fail(node, "fc2 has " + Twine(fc2Rows) + " rows, not the hidden size " +
-                          Twine(hidden));
+    return fail(node, "fc2 has " + Twine(fc2Rows) + " rows, not the hidden size " + Twine(hidden));
   if (node.hasInput(kFc3Weights) &&
       (failed(checkQMoEProjection(node, kFc3, "fc3", experts, hidden, fc3Rows)) ||
        fc3Rows != inter))
@@ -560,8 +555,8 @@ Value dequantizeProjection(onnx::NodeOp node, NodeBuilder &builder,
   ArrayRef<int64_t> scaleShape = getRanked(scales).getShape();
   Type type = getElementTypeOrSelf(scales);
   auto unpack = [&](Value packed, int64_t rank, int64_t count) {
-    Value fields = unpackFields(builder, builder.create("CastLike", {packed, scales}), rank,
-                                bits, type);
+    Value fields =
+        unpackFields(builder, builder.create("CastLike", {packed, scales}), rank, bits, type);
     int64_t packedCount = getRanked(packed).getShape().back();
     return packedCount * 8 / bits == count ? fields : builder.slice(fields, -1, 0, count);
   };
@@ -575,8 +570,8 @@ Value dequantizeProjection(onnx::NodeOp node, NodeBuilder &builder,
   } else {
     scale = repeatBlocks(builder, scales, scaleShape, 2, block, inputs);
     if (zeroPoints)
-      zeroPoint = repeatBlocks(builder, unpack(zeroPoints, 3, scaleShape[2]), scaleShape, 2,
-                               block, inputs);
+      zeroPoint =
+          repeatBlocks(builder, unpack(zeroPoints, 3, scaleShape[2]), scaleShape, 2, block, inputs);
   }
   return dequantize(builder, codes, zeroPoint, scale);
 }
@@ -603,8 +598,8 @@ Value buildSwiGLU(onnx::NodeOp node, NodeBuilder &builder, Value gate, Value up,
     up = builder.create("Max", {builder.create("Min", {up, builder.scalar(limit, type)}),
                                 builder.scalar(-limit, type)});
   }
-  Value scaledGate =
-      builder.create("Mul", {gate, builder.scalar(node.getFloatAttr("activation_alpha", 1.0), type)});
+  Value scaledGate = builder.create(
+      "Mul", {gate, builder.scalar(node.getFloatAttr("activation_alpha", 1.0), type)});
   Value activated = builder.create("Mul", {gate, builder.create("Sigmoid", scaledGate)});
   Value shiftedUp =
       builder.create("Add", {up, builder.scalar(node.getFloatAttr("activation_beta", 0.0), type)});
@@ -624,17 +619,17 @@ Replacements expandQMoE(onnx::NodeOp node, NodeBuilder &builder) {
   int64_t k = node.getIntAttr("k", 1);
 
   // The routing weight of every expert for every token, [T, E], zero for those not picked.
-  Value probs = builder.create("Softmax", node.getInputs()[kRouterProbs],
-                               {builder.attr("axis", -1)});
+  Value probs =
+      builder.create("Softmax", node.getInputs()[kRouterProbs], {builder.attr("axis", -1)});
   SmallVector<Value> top =
       builder.createMany("TopK", {probs, builder.ints({k})}, 2, {builder.attr("axis", -1)});
   Value weights = top[0];
   if (node.getIntAttr("normalize_routing_weights", 0))
     weights = builder.create("Div", {weights, builder.reduce("ReduceSum", weights, {-1})});
-  Value gates = builder.create(
-      "ScatterElements",
-      {builder.create("Mul", {probs, builder.scalar(0.0, type)}), top[1], weights},
-      {builder.attr("axis", 1)});
+  Value gates =
+      builder.create("ScatterElements",
+                     {builder.create("Mul", {probs, builder.scalar(0.0, type)}), top[1], weights},
+                     {builder.attr("axis", 1)});
 
   // The experts' outputs, [E, T, hidden].
   Value tokens = builder.reshape(input, {-1, hidden});
@@ -649,32 +644,26 @@ Replacements expandQMoE(onnx::NodeOp node, NodeBuilder &builder) {
   } else if (activation == "swiglu" && fusion == 2) {
     gate = builder.slice(up, -1, 0, fc1Rows / 2);
     second = builder.slice(up, -1, fc1Rows / 2, fc1Rows);
-  } else if (node.hasInput(kFc3Weights)) {
+  } else if (activation == "swiglu") {
     second = projectAll(node, builder, kFc3, tokens, hidden);
   }
-  Value hiddenActivation;
-  if (activation == "swiglu") {
-    hiddenActivation = buildSwiGLU(node, builder, gate, second, type);
-  } else {
-    hiddenActivation =
-        llvm::StringSwitch<std::function<Value()>>(activation)
-            .Case("relu", [&] { return builder.create("Relu", gate); })
-            .Case("gelu", [&] { return buildTanhGelu(builder, gate, type); })
-            .Case("silu",
-                  [&] { return builder.create("Mul", {gate, builder.create("Sigmoid", gate)}); })
-            .Default([&] { return gate; })();
-    if (second)
-      hiddenActivation = builder.create("Mul", {hiddenActivation, second});
-  }
+  Value hiddenActivation =
+      llvm::StringSwitch<std::function<Value()>>(activation)
+          .Case("swiglu", [&] { return buildSwiGLU(node, builder, gate, second, type); })
+          .Case("relu", [&] { return builder.create("Relu", gate); })
+          .Case("gelu", [&] { return buildTanhGelu(builder, gate, type); })
+          .Case("silu",
+                [&] { return builder.create("Mul", {gate, builder.create("Sigmoid", gate)}); })
+          .Default([&] { return gate; })();
   bool fusedUp = activation == "swiglu" && fusion != 0;
   int64_t inter = fusedUp ? fc1Rows / 2 : fc1Rows;
   Value outputs = projectAll(node, builder, kFc2, hiddenActivation, inter);
 
   // Their sum weighted by the routing, in the input's shape.
   Value perExpert = builder.unsqueeze(builder.transpose(gates, {1, 0}), {2});
-  Value combined = builder.create("ReduceSum",
-                                  {builder.create("Mul", {outputs, perExpert}), builder.ints({0})},
-                                  {builder.attr("keepdims", 0)});
+  Value combined =
+      builder.create("ReduceSum", {builder.create("Mul", {outputs, perExpert}), builder.ints({0})},
+                     {builder.attr("keepdims", 0)});
   return {builder.create("Reshape", {combined, builder.create("Shape", input)})};
 }
 

@@ -16,8 +16,8 @@ int64_t moec::expansion::getDefaultOpset(onnx::NodeOp node) {
 
 LogicalResult moec::expansion::fail(onnx::NodeOp node, const Twine &message) {
   StringRef name = node.getName();
-  return node.emitError() << "node '" << (name.empty() ? StringRef("<unnamed>") : name)
-                          << "' (" << node.getOpType() << "): " << message;
+  return node.emitError() << "node '" << (name.empty() ? StringRef("<unnamed>") : name) << "' ("
+                          << node.getOpType() << "): " << message;
 }
 
 RankedTensorType moec::expansion::getRanked(Value value) {
@@ -25,7 +25,7 @@ RankedTensorType moec::expansion::getRanked(Value value) {
 }
 
 LogicalResult moec::expansion::checkRank(onnx::NodeOp node, unsigned index, int64_t minRank,
-                        std::optional<int64_t> maxRank) {
+                                         std::optional<int64_t> maxRank) {
   RankedTensorType type = getRanked(node.getOptionalInput(index));
   if (type && type.getRank() >= minRank && type.getRank() <= maxRank.value_or(type.getRank()))
     return success();
@@ -44,10 +44,8 @@ LogicalResult moec::expansion::checkUnused(onnx::NodeOp node, unsigned index, St
 LogicalResult moec::expansion::checkIntAttr(onnx::NodeOp node, StringRef name, int64_t expected) {
   if (node.getIntAttr(name, expected) == expected)
     return success();
-  return fail(node, "attribute '" + name + "' other than " + Twine(expected) +
-                        " is not supported");
+  return fail(node, "attribute '" + name + "' other than " + Twine(expected) + " is not supported");
 }
-
 
 Value moec::expansion::buildGeluTail(NodeBuilder &builder, Value x, Value t, Type type) {
   Value half = builder.create(
@@ -57,8 +55,8 @@ Value moec::expansion::buildGeluTail(NodeBuilder &builder, Value x, Value t, Typ
 
 Value moec::expansion::buildTanhGelu(NodeBuilder &builder, Value x, Type type) {
   Value cube = builder.create("Mul", {builder.create("Mul", {x, x}), x});
-  Value inner = builder.create(
-      "Add", {x, builder.create("Mul", {cube, builder.scalar(0.044715, type)})});
+  Value inner =
+      builder.create("Add", {x, builder.create("Mul", {cube, builder.scalar(0.044715, type)})});
   Value tanh = builder.create(
       "Tanh", builder.create("Mul", {inner, builder.scalar(std::sqrt(2.0 / M_PI), type)}));
   return buildGeluTail(builder, x, tanh, type);

@@ -49,8 +49,7 @@ int64_t getDefaultOpset(onnx::NodeOp node);
 class NodeBuilder {
 public:
   NodeBuilder(PatternRewriter &rewriter, onnx::NodeOp node)
-      : rewriter(rewriter), node(node), loc(node.getLoc()),
-        opset(getDefaultOpset(node)) {}
+      : rewriter(rewriter), node(node), loc(node.getLoc()), opset(getDefaultOpset(node)) {}
 
   Value create(StringRef opType, ValueRange inputs, ArrayRef<NamedAttribute> attrs = {}) {
     return createMany(opType, inputs, 1, attrs).front();
@@ -60,8 +59,8 @@ public:
     SmallVector<Type> types(numResults, onnx::AnyType::get(rewriter.getContext()));
     auto created = onnx::NodeOp::create(
         rewriter, loc, types, rewriter.getStringAttr(opType), rewriter.getStringAttr(""),
-        rewriter.getStringAttr(node.getName() + "/" + opType),
-        rewriter.getDictionaryAttr(attrs), inputs, /*subgraphsCount=*/0);
+        rewriter.getStringAttr(node.getName() + "/" + opType), rewriter.getDictionaryAttr(attrs),
+        inputs, /*subgraphsCount=*/0);
     return SmallVector<Value>(created.getResults());
   }
 
@@ -117,7 +116,6 @@ public:
   }
 
 private:
-
   PatternRewriter &rewriter;
   onnx::NodeOp node;
   Location loc;

@@ -146,9 +146,9 @@ def ExpandQuantizedOps : Pass<"moec-expand-quantized-ops", "::mlir::ModuleOp"> {
       32-bit integers, and int4/uint4 initializers, whose bytes are reread as uint8).
 
     An op in a form this pass does not support (MatMulNBits with `g_idx`, QMoE's float8 and
-    float4 weights, prepacked layouts or SparseMixer routing, float8 DequantizeLinear, a
-    4-bit tensor that is not an initializer) stops the pass with an error that names the
-    node.
+    float4 weights, prepacked layouts, fc3 without SwiGLU or SparseMixer routing, float8
+    DequantizeLinear, a 4-bit tensor that is not an initializer) stops the pass with an
+    error that names the node.
 
     Example:
 

@@ -82,3 +82,14 @@ module attributes {onnx.opset_imports = {ai.onnx = 21 : i64, com.microsoft = 1 :
     return %y : !onnx.any
   }
 }
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 17 : i64, com.microsoft = 1 : i64}} {
+  func.func @gated_silu(%x: tensor<?x32xf32>, %logits: tensor<?x4xf32>, %w1: tensor<4x16x16xui8>, %s1: tensor<4x16xf32>, %w2: tensor<4x32x8xui8>, %s2: tensor<4x32xf32>) -> !onnx.any {
+    %none = onnx.none
+    // expected-error @+1 {{node 'moe' (QMoE): fc3 (a gated up projection) is supported only with activation 'swiglu'}}
+    %y = onnx.node "QMoE"(%x, %logits, %w1, %s1, %none, %w2, %s2, %none, %w1, %s1) {domain = "com.microsoft", name = "moe", node_attrs = {k = 2 : i64, activation_type = "silu"}} : (tensor<?x32xf32>, tensor<?x4xf32>, tensor<4x16x16xui8>, tensor<4x16xf32>, none, tensor<4x32x8xui8>, tensor<4x32xf32>, none, tensor<4x16x16xui8>, tensor<4x16xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+}

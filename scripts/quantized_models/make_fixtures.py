@@ -56,26 +56,33 @@ def float_mlp(rng):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
 
 
-def matmul_nbits_models(rng):
+def matmul_nbits_model(prefix, bits, block, symmetric, rng):
+    """The float MLP quantized by onnxruntime's quantizer as `prefix` says (matmul_nbits:
+    MatMulNBits; dq_matmul: its QDQ format): the model, or why there is none."""
     from onnxruntime.quantization import QuantFormat
     from onnxruntime.quantization import matmul_nbits_quantizer as quantizer
     formats = {"matmul_nbits": QuantFormat.QOperator, "dq_matmul": QuantFormat.QDQ}
-    for prefix, quant_format in formats.items():
+    config = quantizer.DefaultWeightOnlyQuantConfig(
+        block_size=block, is_symmetric=symmetric, bits=bits, quant_format=formats[prefix])
+    tool = quantizer.MatMulNBitsQuantizer(float_mlp(rng), algo_config=config)
+    tool.process()
+    model = tool.model.model
+    if not any(n.op_type in ("MatMulNBits", "DequantizeLinear") for n in model.graph.node):
+        return None, "the quantizer left the MatMuls in float32"
+    return model, None
+
+
+def matmul_nbits_name(prefix, bits, block, symmetric):
+    return f"{prefix}_int{bits}_b{block}_{'sym' if symmetric else 'zp'}"
+
+
+def matmul_nbits_models(rng):
+    for prefix in ("matmul_nbits", "dq_matmul"):
         for bits in (4, 8):
             for block in (32, 128):
                 for symmetric in (True, False):
-                    name = f"{prefix}_int{bits}_b{block}_{'sym' if symmetric else 'zp'}"
-                    config = quantizer.DefaultWeightOnlyQuantConfig(
-                        block_size=block, is_symmetric=symmetric, bits=bits,
-                        quant_format=quant_format)
-                    tool = quantizer.MatMulNBitsQuantizer(float_mlp(rng), algo_config=config)
-                    tool.process()
-                    model = tool.model.model
-                    if not any(n.op_type in ("MatMulNBits", "DequantizeLinear")
-                               for n in model.graph.node):
-                        yield name, None, "the quantizer left the MatMuls in float32"
-                        continue
-                    yield name, model, None
+                    yield (matmul_nbits_name(prefix, bits, block, symmetric),
+                           *matmul_nbits_model(prefix, bits, block, symmetric, rng))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,6 +182,18 @@ def qmoe_model(name, bits, block, asymmetric, activation, fusion, rng):
 def qmoe_name(bits, block, asymmetric, activation, fusion):
     return (f"qmoe_int{bits}_{f'b{block}' if block else 'row'}_{'zp' if asymmetric else 'sym'}_"
             f"{activation}{fusion if activation == 'swiglu' else ''}")
+
+
+def more_models(rng):
+    """2-bit MatMulNBits and QMoE, and QMoE's gelu and identity activations: made after the
+    others (with the random numbers that follow theirs) so that those keep their weights."""
+    for symmetric in (True, False):
+        yield (matmul_nbits_name("matmul_nbits", 2, 32, symmetric),
+               *matmul_nbits_model("matmul_nbits", 2, 32, symmetric, rng))
+    for variant in [(2, 32, False, "silu", 0), (2, 0, True, "swiglu", 1),
+                    (4, 0, False, "gelu", 0), (4, 32, True, "identity", 0)]:
+        name = qmoe_name(*variant)
+        yield name, qmoe_model(name, *variant, rng), None
 
 
 # Fixtures kept although onnxruntime refuses them, checked against scripts/ort_moe_reference.py.
@@ -302,7 +321,7 @@ def main():
     args.out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     kept, refused = [], []
-    families = [matmul_nbits_models, qmoe_models, genai_models]
+    families = [matmul_nbits_models, qmoe_models, genai_models, more_models]
     for family in families:
         for name, model, why in family(rng):
             if args.only and not any(name.startswith(p) for p in args.only):

@@ -87,24 +87,27 @@ Value rereadAsBytes(NodeBuilder &builder, Value value) {
   return builder.constant(DenseElementsAttr::get(byteType, ArrayRef<uint8_t>(bytes)));
 }
 
-/// The `bits`-bit fields of `bytes`, byte values held as floats of `type` in a tensor of
-/// rank `rank`: along the last dim, 8 / bits fields per byte, the lowest bits first.
-Value unpackFields(NodeBuilder &builder, Value bytes, int64_t rank, int64_t bits, Type type) {
+/// The `bits`-bit fields of the uint8 `bytes`, a tensor of rank `rank`, as floats of
+/// `like`'s element type: along the last dim, 8 / bits fields per byte, the lowest bits
+/// first. Each field is the byte divided by its place and taken modulo 2^bits, in integers,
+/// then cast: one elementwise chain, which the host pipeline fuses into one loop.
+Value unpackFields(NodeBuilder &builder, Value bytes, int64_t rank, int64_t bits, Value like) {
   if (bits == 8)
-    return bytes;
-  Value radix = builder.scalar(1 << bits, type);
-  SmallVector<Value> fields;
-  Value rest = bytes;
-  for (int64_t field = 0; field < 8 / bits; ++field) {
-    Value higher = builder.create("Floor", builder.create("Div", {rest, radix}));
-    Value low = builder.create("Sub", {rest, builder.create("Mul", {higher, radix})});
-    fields.push_back(builder.unsqueeze(low, {-1}));
-    rest = higher;
-  }
-  Value grouped = builder.create("Concat", fields, {builder.attr("axis", -1)});
+    return builder.create("CastLike", {bytes, like});
+  auto byteType = IntegerType::get(like.getContext(), 8, IntegerType::Unsigned);
+  SmallVector<uint8_t> places;
+  for (int64_t field = 0; field < 8 / bits; ++field)
+    places.push_back(static_cast<uint8_t>(1 << (field * bits)));
+  Value place = builder.constant(DenseElementsAttr::get(
+      RankedTensorType::get({static_cast<int64_t>(places.size())}, byteType),
+      ArrayRef<uint8_t>(places)));
+  Value radix = builder.constant(DenseElementsAttr::get(
+      RankedTensorType::get({}, byteType), static_cast<uint8_t>(1 << bits)));
+  Value fields = builder.create(
+      "Mod", {builder.create("Div", {builder.unsqueeze(bytes, {-1}), place}), radix});
   SmallVector<int64_t> shape(rank - 1, 0);
   shape.push_back(-1);
-  return builder.reshape(grouped, shape);
+  return builder.reshape(builder.create("CastLike", {fields, like}), shape);
 }
 
 /// 4-bit values `codes` (floats in [0, 16)) read as two's complement.
@@ -121,8 +124,7 @@ Value toFloats(NodeBuilder &builder, Value value, Value like) {
     return builder.create("CastLike", {value, like});
   auto type = cast<RankedTensorType>(value.getType());
   Type floatType = getElementTypeOrSelf(like);
-  Value bytes = builder.create("CastLike", {rereadAsBytes(builder, value), like});
-  Value codes = unpackFields(builder, bytes, 1, 4, floatType);
+  Value codes = unpackFields(builder, rereadAsBytes(builder, value), 1, 4, like);
   if (type.getNumElements() % 2 != 0)
     codes = builder.slice(codes, 0, 0, type.getNumElements());
   if (!type.getElementType().isUnsignedInteger())
@@ -205,6 +207,9 @@ LogicalResult checkMatMulNBits(onnx::NodeOp node) {
   int64_t packedBlocks = ceilDiv(shape.blocks * shape.bits, 8);
   Value zeroPoints = node.getOptionalInput(3);
   bool packedZeroPoints = zeroPoints && getElementTypeOrSelf(zeroPoints).isInteger();
+  if (!getElementTypeOrSelf(node.getInputs()[1]).isUnsignedInteger(8) ||
+      (packedZeroPoints && !getElementTypeOrSelf(zeroPoints).isUnsignedInteger(8)))
+    return fail(node, "B and integer zero points must be uint8");
   return success(
       succeeded(
           checkElementCount(node, 1, shape.n * shape.blocks * shape.block * shape.bits / 8, "B")) &&
@@ -222,14 +227,12 @@ Replacements expandMatMulNBits(onnx::NodeOp node, NodeBuilder &builder) {
   SmallVector<int64_t> blobs = {shape.n, shape.blocks, shape.block * shape.bits / 8};
   if (getRanked(packed).getShape() != ArrayRef<int64_t>(blobs))
     packed = builder.reshape(packed, blobs);
-  Value bytes = builder.create("CastLike", {packed, scales});
-  Value codes = unpackFields(builder, bytes, 3, shape.bits, type);
+  Value codes = unpackFields(builder, packed, 3, shape.bits, scales);
   Value zeroPoint = builder.scalar(1 << (shape.bits - 1), type);
   if (Value zeroPoints = node.getOptionalInput(3)) {
     zeroPoint = builder.reshape(zeroPoints, {shape.n, -1});
     if (getElementTypeOrSelf(zeroPoints).isInteger()) {
-      zeroPoint = unpackFields(builder, builder.create("CastLike", {zeroPoint, scales}), 2,
-                               shape.bits, type);
+      zeroPoint = unpackFields(builder, zeroPoint, 2, shape.bits, scales);
       if (ceilDiv(shape.blocks * shape.bits, 8) * 8 / shape.bits != shape.blocks)
         zeroPoint = builder.slice(zeroPoint, 1, 0, shape.blocks);
     }
@@ -304,8 +307,8 @@ LogicalResult checkGatherBlockQuantized(onnx::NodeOp node) {
 Value gatherFields(NodeBuilder &builder, Value table, Value indices, Value scales, int64_t bits,
                    int64_t fields) {
   int64_t rank = getRanked(indices).getRank() + 1;
-  Value rows = builder.create("CastLike", {builder.create("Gather", {table, indices}), scales});
-  Value values = unpackFields(builder, rows, rank, bits, getElementTypeOrSelf(scales));
+  Value values =
+      unpackFields(builder, builder.create("Gather", {table, indices}), rank, bits, scales);
   return builder.slice(values, -1, 0, fields);
 }
 
@@ -459,6 +462,8 @@ LogicalResult checkQMoEProjection(onnx::NodeOp node, const QMoEProjection &proje
       return failure();
   int64_t bits = getQMoEBits(node), block = node.getIntAttr("block_size", 0);
   RankedTensorType weights = getRanked(node.getInputs()[projection.weights]);
+  if (!weights.getElementType().isUnsignedInteger(8))
+    return fail(node, name + " weights must be uint8 (the integer quant_type)");
   if (weights.getRank() != 3 || weights.getDimSize(0) != experts ||
       weights.getDimSize(2) != ceilDiv(inputs * bits, 8))
     return fail(node, name + " weights must be [" + Twine(experts) + ", N, " +
@@ -555,8 +560,7 @@ Value dequantizeProjection(onnx::NodeOp node, NodeBuilder &builder,
   ArrayRef<int64_t> scaleShape = getRanked(scales).getShape();
   Type type = getElementTypeOrSelf(scales);
   auto unpack = [&](Value packed, int64_t rank, int64_t count) {
-    Value fields =
-        unpackFields(builder, builder.create("CastLike", {packed, scales}), rank, bits, type);
+    Value fields = unpackFields(builder, packed, rank, bits, scales);
     int64_t packedCount = getRanked(packed).getShape().back();
     return packedCount * 8 / bits == count ? fields : builder.slice(fields, -1, 0, count);
   };

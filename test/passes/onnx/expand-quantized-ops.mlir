@@ -3,20 +3,21 @@
 // program runs, typed by inference.
 
 // MatMulNBits, 4 bits in blocks of 32, K = 40 (its second block padded): the bytes' low and
-// high nibbles (x - 16 floor(x / 16), then the same of floor(x / 16)), less the unpacked
-// zero points, times the scales, cut to K columns, transposed, and A times them.
+// high nibbles (the byte divided by 1 and by 16, modulo 16, in uint8) as floats, less the
+// unpacked zero points, times the scales, cut to K columns, transposed, and A times them.
 module attributes {onnx.opset_imports = {ai.onnx = 21 : i64, com.microsoft = 1 : i64}} {
   // CHECK-LABEL: func.func @matmul_nbits
   // CHECK-SAME: (%[[A:.*]]: tensor<3x40xf32>, %[[B:.*]]: tensor<8x2x16xui8>, %[[S:.*]]: tensor<16xf32>, %[[Z:.*]]: tensor<8xui8>) -> tensor<3x8xf32>
   // CHECK-NOT: onnx.node "Reshape"(%[[B]]
-  // CHECK: %[[BYTES:.*]] = onnx.node "CastLike"(%[[B]], %[[S]]) {{.*}} -> tensor<8x2x16xf32>
-  // CHECK: %[[SIXTEEN:.*]] = onnx.constant "fc/constant" dense<1.600000e+01> : tensor<f32>
-  // CHECK: %[[HIGH:.*]] = onnx.node "Floor"(%{{.*}})
-  // CHECK: %[[TIMES:.*]] = onnx.node "Mul"(%[[HIGH]], %[[SIXTEEN]])
-  // CHECK: %[[LOW:.*]] = onnx.node "Sub"(%[[BYTES]], %[[TIMES]])
-  // CHECK: onnx.node "Concat"
-  // CHECK: %[[CODES:.*]] = onnx.node "Reshape"({{.*}} -> tensor<8x2x32xf32>
-  // CHECK: onnx.node "CastLike"(%{{.*}}, %[[S]]) {{.*}} -> tensor<8x1xf32>
+  // CHECK: %[[PLACES:.*]] = onnx.constant "fc/constant" dense<[1, 16]> : tensor<2xui8>
+  // CHECK: %[[RADIX:.*]] = onnx.constant "fc/constant" dense<16> : tensor<ui8>
+  // CHECK: %[[BYTES:.*]] = onnx.node "Unsqueeze"(%[[B]], {{.*}} -> tensor<8x2x16x1xui8>
+  // CHECK: %[[SHIFTED:.*]] = onnx.node "Div"(%[[BYTES]], %[[PLACES]]) {{.*}} -> tensor<8x2x16x2xui8>
+  // CHECK: %[[FIELDS:.*]] = onnx.node "Mod"(%[[SHIFTED]], %[[RADIX]])
+  // CHECK: %[[FLOATS:.*]] = onnx.node "CastLike"(%[[FIELDS]], %[[S]]) {{.*}} -> tensor<8x2x16x2xf32>
+  // CHECK: %[[CODES:.*]] = onnx.node "Reshape"(%[[FLOATS]], {{.*}} -> tensor<8x2x32xf32>
+  // CHECK: onnx.node "Unsqueeze"({{.*}} -> tensor<8x1x1xui8>
+  // CHECK: onnx.node "CastLike"(%{{.*}}, %[[S]]) {{.*}} -> tensor<8x1x2xf32>
   // CHECK: %[[ZERO:.*]] = onnx.node "Reshape"({{.*}} -> tensor<8x2x1xf32>
   // CHECK: %[[SCALE:.*]] = onnx.node "Reshape"(%[[S]], {{.*}} -> tensor<8x2x1xf32>
   // CHECK: %[[CENTERED:.*]] = onnx.node "Sub"(%[[CODES]], %[[ZERO]])
@@ -40,7 +41,8 @@ module attributes {onnx.opset_imports = {ai.onnx = 21 : i64}} {
   // CHECK-LABEL: func.func @dequantize_int4_blocks
   // CHECK-SAME: (%[[S:.*]]: tensor<2x3xf32>) -> tensor<3x3xf32>
   // CHECK: %[[BYTES:.*]] = onnx.constant "dq/constant" dense<[225, 131, 7, 101, 15]> : tensor<5xui8>
-  // CHECK: onnx.node "CastLike"(%[[BYTES]], %[[S]])
+  // CHECK: onnx.node "Unsqueeze"(%[[BYTES]],
+  // CHECK: onnx.node "CastLike"(%{{.*}}, %[[S]]) {{.*}} -> tensor<5x2xf32>
   // CHECK: onnx.node "Slice"({{.*}} -> tensor<9xf32>
   // CHECK: %[[EIGHT:.*]] = onnx.constant "dq/constant" dense<8.000000e+00> : tensor<f32>
   // CHECK: onnx.node "Div"(%{{.*}}, %[[EIGHT]])
@@ -84,7 +86,8 @@ module attributes {onnx.opset_imports = {ai.onnx = 21 : i64, com.microsoft = 1 :
   // CHECK-SAME: (%[[IDS:.*]]: tensor<?x?xi64>, %[[S:.*]]: tensor<4x1xf32>)
   // CHECK: %[[BYTES:.*]] = onnx.constant "embed/constant" dense<[225, 67, 120, 16, 101, 47, 0, 16]> : tensor<8xui8>
   // CHECK: %[[TABLE:.*]] = onnx.node "Reshape"(%[[BYTES]], {{.*}} -> tensor<4x2xui8>
-  // CHECK: onnx.node "Gather"(%[[TABLE]], %[[IDS]]) {{.*}} -> tensor<?x?x2xui8>
+  // CHECK: %[[ROWS:.*]] = onnx.node "Gather"(%[[TABLE]], %[[IDS]]) {{.*}} -> tensor<?x?x2xui8>
+  // CHECK: onnx.node "Unsqueeze"(%[[ROWS]],
   // CHECK: onnx.node "Gather"(%{{.*}}, %[[IDS]]) {{.*}} -> tensor<?x?x1xf32>
   // CHECK: onnx.node "Expand"({{.*}} -> tensor<?x?x1x16xf32>
   // CHECK: %[[Y:.*]] = onnx.node "Mul"
@@ -110,12 +113,12 @@ module attributes {onnx.opset_imports = {ai.onnx = 17 : i64, com.microsoft = 1 :
   // CHECK: %[[SUM:.*]] = onnx.node "ReduceSum"(%[[TOP]]#0,
   // CHECK: %[[NORM:.*]] = onnx.node "Div"(%[[TOP]]#0, %[[SUM]])
   // CHECK: %[[GATES:.*]] = onnx.node "ScatterElements"(%{{.*}}, %[[TOP]]#1, %[[NORM]]) {{.*}} -> tensor<?x4xf32>
-  // CHECK: onnx.node "CastLike"(%[[W1]], %[[S1]])
+  // CHECK: onnx.node "Unsqueeze"(%[[W1]],
   // CHECK: %[[UP:.*]] = onnx.node "MatMul"({{.*}} -> tensor<4x?x32xf32>
   // CHECK: onnx.node "Slice"(%[[UP]], {{.*}} -> tensor<4x?x16xf32>
   // CHECK: onnx.node "Slice"(%[[UP]], {{.*}} -> tensor<4x?x16xf32>
   // CHECK: onnx.node "Sigmoid"
-  // CHECK: onnx.node "CastLike"(%[[W2]], %[[S2]])
+  // CHECK: onnx.node "Unsqueeze"(%[[W2]],
   // CHECK: %[[DOWN:.*]] = onnx.node "MatMul"({{.*}} -> tensor<4x?x32xf32>
   // CHECK: onnx.node "Transpose"(%[[GATES]]) {{.*}} -> tensor<4x?xf32>
   // CHECK: %[[WEIGHTED:.*]] = onnx.node "Mul"(%[[DOWN]],

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""onnxruntime's com.microsoft.MoE in numpy, written from its kernels, to check moec with.
+"""onnxruntime's com.microsoft.MoE and QMoE in numpy, written from its kernels, to check moec with.
 
     ort_moe_reference.py MODEL.onnx --compiled PROG [--tokens N ...] [--tolerance T]
     ort_moe_reference.py MODEL.onnx ... --vs-onnxruntime [--tokens N ...] [--tolerance T]
+    ort_moe_reference.py MODEL.onnx ... --vs-samples [--tolerance T]
 
 The semantics follow onnxruntime's own sources (contrib_ops/cpu/moe/moe_cpu.cc, moe_utils.cc
 and moe_helper.h; contrib_ops/cuda/moe/moe_fused_swiglu.cu, the CUDA kernels'
@@ -23,12 +24,18 @@ and its weights as onnxruntime does and shares no code with moec or scripts/moe_
   [-limit, limit], out = gate * sigmoid(alpha * gate) * (linear + beta) (alpha 1.0, beta
   0.0, limit infinite by default).
 - Output: sum over the chosen experts of weight * (fc2(activation) + fc2 bias).
+- QMoE (contrib_ops/cpu/moe/moe_quantization_cpu.cc): the same on weights dequantized first.
+  Weights [E, N, K * bits / 8] uint8, `expert_weight_bits` per value, the first in the low
+  bits; scales [E, N] (per row) or [E, N, K / block_size]; zero points packed like the
+  weights along their last dim, or 2^(bits - 1); weight = (q - zero point) * scale.
 
 With --compiled, runs PROG (the model compiled by moec) on random inputs at each token count
 and compares its `output`; with --vs-onnxruntime, compares this reference with onnxruntime's
 CPU kernel on the models it runs (which shows the reference reads the node as onnxruntime
-does). Prints one line per model and token count; exits 1 if any differs by more than the
-tolerance relative to the largest reference value.
+does); with --vs-samples, compares it with the onnxruntime outputs stored beside the model
+(MODEL.npz, keys x<N>.input, x<N>.router_probs, y<N>.output: scripts/quantized_models), for
+models the onnxruntime here cannot run. Prints one line per model and token count (sample);
+exits 1 if any differs by more than the tolerance relative to the largest reference value.
 """
 import argparse
 import os
@@ -45,15 +52,58 @@ INPUTS = ["input", "router_probs", "fc1_experts_weights", "fc1_experts_bias",
 SPARSE_MIXER_JITTER = 0.01
 
 
+QMOE_INPUTS = ["input", "router_probs", "fc1_experts_weights", "fc1_scales", "fc1_experts_bias",
+               "fc2_experts_weights", "fc2_scales", "fc2_experts_bias", "fc3_experts_weights",
+               "fc3_scales", "fc3_experts_bias", "fc1_zero_points", "fc2_zero_points",
+               "fc3_zero_points"]
+
+
+def unpack(packed, bits):
+    """The `bits`-bit values of uint8 `packed` along its last dim, the first in the low bits."""
+    fields = [(packed >> (i * bits)) & ((1 << bits) - 1) for i in range(8 // bits)]
+    return np.stack(fields, axis=-1).reshape(*packed.shape[:-1], -1).astype(np.float64)
+
+
 class MoE:
     def __init__(self, model):
-        (node,) = [n for n in model.graph.node if n.op_type == "MoE" and n.domain == "com.microsoft"]
+        (node,) = [n for n in model.graph.node
+                   if n.op_type in ("MoE", "QMoE") and n.domain == "com.microsoft"]
         self.attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        constants = {i.name: numpy_helper.to_array(i).astype(np.float64)
-                     for i in model.graph.initializer}
-        self.w = {INPUTS[i]: constants[name] for i, name in enumerate(node.input)
-                  if name and name in constants}
+        constants = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+        names = QMOE_INPUTS if node.op_type == "QMoE" else INPUTS
+        given = {names[i]: constants[name] for i, name in enumerate(node.input)
+                 if name and name in constants}
+        if node.op_type == "QMoE":
+            given = self.dequantize(given, model)
+        self.w = {name: value.astype(np.float64) for name, value in given.items()}
         self.batched = len(model.graph.input[0].type.tensor_type.shape.dim) == 3
+
+    def dequantize(self, given, model):
+        """QMoE's quantized projections as MoE's float weights [E, N, K]."""
+        bits, block = self.attr("expert_weight_bits", 4), self.attr("block_size", 0)
+        hidden = model.graph.input[0].type.tensor_type.shape.dim[-1].dim_value
+        fc1_rows = given["fc1_scales"].shape[1]
+        fused = self.attr("activation_type", "relu") == "swiglu" and self.attr("swiglu_fusion", 0)
+        inputs = {"fc1": hidden, "fc2": fc1_rows // 2 if fused else fc1_rows, "fc3": hidden}
+        weights = {name: value for name, value in given.items() if name.endswith("_bias")}
+        for fc, k in inputs.items():
+            if f"{fc}_experts_weights" not in given:
+                continue
+            codes = unpack(given[f"{fc}_experts_weights"], bits)[..., :k]
+            scales = given[f"{fc}_scales"].astype(np.float64)
+            zero = given.get(f"{fc}_zero_points")
+            rows = scales.shape[1]
+            if block:
+                blocks = scales.shape[2]
+                zero = (2 ** (bits - 1) if zero is None else unpack(zero, bits)[..., :blocks])
+                scales = np.repeat(scales, block, axis=-1)[..., :k]
+                zero = np.repeat(np.broadcast_to(zero, scales.shape[:2] + (blocks,)), block,
+                                 axis=-1)[..., :k]
+            else:
+                zero = 2 ** (bits - 1) if zero is None else unpack(zero, bits)[..., :rows, None]
+                scales = scales[..., None]
+            weights[f"{fc}_experts_weights"] = (codes - zero) * scales
+        return weights
 
     def attr(self, name, default):
         value = self.attrs.get(name, default)
@@ -149,6 +199,28 @@ def run_compiled(prog, inputs):
         return np.load(os.path.join(tmp, "output.npy"))
 
 
+def random_inputs(moe, experts, hidden, token_counts, rng):
+    """(tokens, inputs, None) for random inputs at each token count."""
+    for tokens in token_counts:
+        shape = (1, tokens, hidden) if moe.batched else (tokens, hidden)
+        x = rng.standard_normal(shape).astype(np.float32)
+        logits = rng.standard_normal((tokens, experts)).astype(np.float32)
+        if moe.attr("use_sparse_mixer", 0):
+            # At this spread SparseMixer's masks keep some experts and drop others.
+            logits = (2 + 0.03 * logits).astype(np.float32)
+        yield tokens, {"input": x, "router_probs": logits}, None
+
+
+def stored_samples(path):
+    """(tokens, inputs, onnxruntime's output) for each sample stored in MODEL.npz."""
+    samples = np.load(os.path.splitext(path)[0] + ".npz")
+    sample = 0
+    while f"y{sample}.output" in samples:
+        inputs = {name: samples[f"x{sample}.{name}"] for name in ("input", "router_probs")}
+        yield inputs["input"].shape[-2], inputs, samples[f"y{sample}.output"]
+        sample += 1
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+")
@@ -156,10 +228,12 @@ def main():
     parser.add_argument("--vs-onnxruntime", action="store_true",
                         help="compare the reference with onnxruntime's CPU kernel instead")
     parser.add_argument("--tokens", type=int, action="append", default=None)
+    parser.add_argument("--vs-samples", action="store_true",
+                        help="compare the reference with onnxruntime's outputs in MODEL.npz")
     parser.add_argument("--tolerance", type=float, default=1e-5)
     args = parser.parse_args()
-    if bool(args.compiled) == args.vs_onnxruntime:
-        parser.error("give --compiled PROG or --vs-onnxruntime")
+    if [bool(args.compiled), args.vs_onnxruntime, args.vs_samples].count(True) != 1:
+        parser.error("give one of --compiled PROG, --vs-onnxruntime and --vs-samples")
     if args.compiled and len(args.models) != 1:
         parser.error("--compiled takes exactly one model")
     rng = np.random.default_rng(0)
@@ -174,15 +248,13 @@ def main():
         if args.vs_onnxruntime:
             import onnxruntime as ort
             session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-        for tokens in args.tokens or [1, 5, 17]:
-            shape = (1, tokens, hidden) if moe.batched else (tokens, hidden)
-            x = rng.standard_normal(shape).astype(np.float32)
-            logits = rng.standard_normal((tokens, experts)).astype(np.float32)
-            if moe.attr("use_sparse_mixer", 0):
-                # At this spread SparseMixer's masks keep some experts and drop others.
-                logits = (2 + 0.03 * logits).astype(np.float32)
-            inputs = {"input": x, "router_probs": logits}
-            if session:
+        cases = (stored_samples(path) if args.vs_samples
+                 else random_inputs(moe, experts, hidden, args.tokens or [1, 5, 17], rng))
+        for tokens, inputs, stored in cases:
+            x, logits = inputs["input"], inputs["router_probs"]
+            if stored is not None:
+                got = stored
+            elif session:
                 (got,) = session.run(None, inputs)
             else:
                 got = run_compiled(args.compiled, inputs)

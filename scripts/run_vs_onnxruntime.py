@@ -11,6 +11,10 @@ output, its shape, mean, and the max abs/relative difference from onnxruntime; w
 --bench, both runtimes' median time and the executable's --bench JSON line. Exits 1 if the
 executable fails or any output differs beyond the tolerance.
 
+--reference takes the inputs and onnxruntime's outputs from SAMPLES.npz instead (keys x<N>
+and y<N>, or x<N>.<input name> and y<N>.<output name>), for models the onnxruntime here
+cannot run; onnxruntime is not run then.
+
 --bf16 K replaces --rtol/--atol with the bound of a bf16 computation whose dot products have
 at most K terms (scripts/bf16_tolerance.py), relative to each output's largest reference
 value. --perturb changes moec's outputs before the comparison (scaled by F, plus uniform
@@ -38,6 +42,13 @@ NUMPY_TYPES = {
     onnx.TensorProto.INT32: np.int32, onnx.TensorProto.INT8: np.int8,
     onnx.TensorProto.UINT8: np.uint8, onnx.TensorProto.BOOL: np.bool_,
 }
+
+
+def reference_value(samples, kind, sample, name):
+    """Input (`kind` x) or output (y) `name` of sample `sample` in a --reference file: keyed
+    `x0`, `y0` where the model has one input and one output, else `x0.NAME`, `y0.NAME`."""
+    key = f"{kind}{sample}.{name}"
+    return samples[key] if key in samples else samples[f"{kind}{sample}"]
 
 
 def output_file_name(name):
@@ -136,7 +147,7 @@ def main():
     inputs = make_inputs(model, dims, np.random.default_rng(args.seed))
     if args.reference:
         samples = np.load(args.reference)
-        inputs = {name: samples[f"x{args.sample}"] for name in inputs}
+        inputs = {name: reference_value(samples, "x", args.sample, name) for name in inputs}
     ok = True
     with tempfile.TemporaryDirectory(prefix="moec-vs-ort-") as tmp:
         try:
@@ -145,9 +156,12 @@ def main():
             # Its own message is on stderr already.
             print(f"{args.prog} failed with exit code {error.returncode}")
             return 1
-        names, expected, ort_ms = run_onnxruntime(args.model, inputs, args.bench, args.threads)
         if args.reference:
-            expected = [samples[f"y{args.sample}"]]
+            names = [output.name for output in model.graph.output]
+            expected = [reference_value(samples, "y", args.sample, name) for name in names]
+        else:
+            names, expected, ort_ms = run_onnxruntime(args.model, inputs, args.bench,
+                                                      args.threads)
         for name, want in zip(names, expected):
             got = np.load(os.path.join(tmp, "out", output_file_name(name)))
             if args.perturb:
@@ -172,7 +186,7 @@ def main():
             print(f"{name}: {got.dtype}{list(got.shape)} mean {float(np.mean(got)):.6g}  "
                   f"max abs diff {max_abs:.3g}  max rel diff {rel:.3g}{bound}  "
                   f"{'ok' if close else 'MISMATCH'}")
-    if args.bench:
+    if args.bench and not args.reference:
         print(f"median ms over {args.bench} runs, {args.threads} thread(s): moec {moec_ms:.3f}, "
               f"onnxruntime {ort_ms:.3f} (moec is {ort_ms / moec_ms:.2f}x onnxruntime's speed)")
     return 0 if ok else 1

@@ -119,6 +119,8 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     // onnxruntime's fused ops become ONNX nodes only now, after raising, which matches
     // them as the model has them (com.microsoft.MoE); their new nodes need types.
     pm.addPass(createExpandContribOps());
+    // Quantized ops that no raise took dequantize their weights at run time.
+    pm.addPass(createExpandQuantizedOps());
     InferTypesOptions typesOptions;
     typesOptions.checkDeclaredDims = true;
     pm.addPass(createInferTypes(typesOptions));

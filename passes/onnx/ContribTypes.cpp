@@ -55,6 +55,33 @@ void inferMultiHeadAttention(NodeInference &node) {
   node.setResult(0, query.getElementType(), {query.getDimSize(0), query.getDimSize(1), valueHidden});
 }
 
+/// MatMulNBits: A [..., K] times the dequantized [K, N] weights, [..., N] in A's type.
+void inferMatMulNBits(NodeInference &node) {
+  RankedTensorType a = node.getRanked(0);
+  if (!a || a.getRank() < 1)
+    return;
+  SmallVector<int64_t> shape(a.getShape());
+  shape.back() = node.getNode().getIntAttr("N", kDynamic);
+  node.setResult(0, a.getElementType(), shape);
+}
+
+/// GatherBlockQuantized along axis 0: the indices' shape, then data's other dims (the last
+/// one unpacked from uint8's bytes, 8 / bits values each), in the scales' type.
+void inferGatherBlockQuantized(NodeInference &node) {
+  RankedTensorType data = node.getRanked(0), indices = node.getRanked(1);
+  onnx::NodeOp op = node.getNode();
+  Type element = node.getElementType(2);
+  if (!data || !indices || data.getRank() < 1 || op.getIntAttr("gather_axis", 0) != 0)
+    return node.setUnrankedResult(0, element);
+  SmallVector<int64_t> shape(indices.getShape());
+  shape.append(data.getShape().begin() + 1, data.getShape().end());
+  int64_t bits = op.getIntAttr("bits", 4);
+  if (data.getElementType().isInteger(8) && data.getRank() > 1 && bits > 0 && bits < 8 &&
+      !ShapedType::isDynamic(shape.back()))
+    shape.back() *= 8 / bits;
+  node.setResult(0, element, shape);
+}
+
 } // namespace
 
 void moec::infer::addContribTypeRules(TypeRules &rules) {
@@ -71,4 +98,6 @@ void moec::infer::addContribTypeRules(TypeRules &rules) {
   };
   rules[getRuleKey("com.microsoft", "GroupQueryAttention")] = inferGroupQueryAttention;
   rules[getRuleKey("com.microsoft", "MultiHeadAttention")] = inferMultiHeadAttention;
+  rules[getRuleKey("com.microsoft", "MatMulNBits")] = inferMatMulNBits;
+  rules[getRuleKey("com.microsoft", "GatherBlockQuantized")] = inferGatherBlockQuantized;
 }

@@ -171,6 +171,15 @@ void inferEyeLike(NodeInference &node) {
     node.setResult(0, element, input.getShape());
 }
 
+/// DequantizeLinear: the input's shape, in the scale's element type.
+void inferDequantizeLinear(NodeInference &node) {
+  Type element = node.getElementType(1);
+  if (RankedTensorType input = node.getRanked(0))
+    node.setResult(0, element, input.getShape());
+  else
+    node.setUnrankedResult(0, element);
+}
+
 } // namespace
 
 void moec::infer::addElementwiseTypeRules(TypeRules &rules) {
@@ -195,4 +204,5 @@ void moec::infer::addElementwiseTypeRules(TypeRules &rules) {
   rules["Where"] = inferWhere;
   rules["Dropout"] = inferDropout;
   rules["EyeLike"] = inferEyeLike;
+  rules["DequantizeLinear"] = inferDequantizeLinear;
 }

@@ -3,18 +3,15 @@
 // onnxruntime's fused ops (docs: onnxruntime's ContribOperators.md) rewritten into the
 // default-domain nodes they fuse, so that type inference and legalization need to know only
 // ONNX's ops. Each expansion first checks the forms it supports (one diagnostic naming the
-// node for any other), then a pattern rewrites it.
+// node for any other), then a pattern rewrites it (NodeExpansion.h).
 //
 //===----------------------------------------------------------------------===//
 
 #include "moec/Passes/ONNX/Passes.h"
 
-#include "moec/Dialect/ONNX/ONNX.h"
+#include "NodeExpansion.h"
 
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
 #include <limits>
@@ -26,150 +23,9 @@ namespace moec {
 
 using namespace mlir;
 using namespace moec;
+using namespace moec::expansion;
 
 namespace {
-
-/// ONNX's element type code for float32 (TensorProto.FLOAT), as Cast's `to` takes it.
-constexpr int64_t kOnnxFloat = 1;
-/// ... and for int64 (TensorProto.INT64).
-constexpr int64_t kOnnxInt64 = 7;
-
-/// The default domain's opset at `node` (ONNX's newest moec knows when the model does not
-/// say, as type inference reads it).
-int64_t getDefaultOpset(onnx::NodeOp node) {
-  return onnx::getOpsetImport(node, "").value_or(22);
-}
-
-/// Builds the default-domain nodes that replace one contrib node: each named after it and
-/// located at it, so that diagnostics on them name the node the model has; results of
-/// unknown type, which moec-infer-types then infers.
-class NodeBuilder {
-public:
-  NodeBuilder(PatternRewriter &rewriter, onnx::NodeOp node)
-      : rewriter(rewriter), node(node), loc(node.getLoc()),
-        opset(getDefaultOpset(node)) {}
-
-  Value create(StringRef opType, ValueRange inputs, ArrayRef<NamedAttribute> attrs = {}) {
-    return createMany(opType, inputs, 1, attrs).front();
-  }
-  SmallVector<Value> createMany(StringRef opType, ValueRange inputs, unsigned numResults,
-                                ArrayRef<NamedAttribute> attrs = {}) {
-    SmallVector<Type> types(numResults, onnx::AnyType::get(rewriter.getContext()));
-    auto created = onnx::NodeOp::create(
-        rewriter, loc, types, rewriter.getStringAttr(opType), rewriter.getStringAttr(""),
-        rewriter.getStringAttr(node.getName() + "/" + opType),
-        rewriter.getDictionaryAttr(attrs), inputs, /*subgraphsCount=*/0);
-    return SmallVector<Value>(created.getResults());
-  }
-
-  NamedAttribute attr(StringRef name, int64_t value) {
-    return rewriter.getNamedAttr(name, rewriter.getI64IntegerAttr(value));
-  }
-  NamedAttribute attr(StringRef name, ArrayRef<int64_t> values) {
-    return rewriter.getNamedAttr(name, rewriter.getDenseI64ArrayAttr(values));
-  }
-
-  /// A 1-D int64 constant, or a 0-D one for `scalar`.
-  Value ints(ArrayRef<int64_t> values, bool scalar = false) {
-    SmallVector<int64_t> shape;
-    if (!scalar)
-      shape.push_back(values.size());
-    auto type = RankedTensorType::get(shape, rewriter.getI64Type());
-    return constant(DenseElementsAttr::get(type, values));
-  }
-  /// A 0-D floating-point constant of `elementType`.
-  Value scalar(double value, Type elementType) {
-    auto type = RankedTensorType::get({}, elementType);
-    return constant(DenseElementsAttr::get(type, rewriter.getFloatAttr(elementType, value)));
-  }
-
-  /// `opType` (ReduceMean, ReduceSum, ...) over `axes`, keeping them.
-  Value reduce(StringRef opType, Value input, ArrayRef<int64_t> axes) {
-    // ReduceSum took its axes as an input from opset 13, the others from 18.
-    if (opset < (opType == "ReduceSum" ? 13 : 18))
-      return create(opType, input, {attr("axes", axes), attr("keepdims", 1)});
-    return create(opType, {input, ints(axes)}, {attr("keepdims", 1)});
-  }
-  Value unsqueeze(Value input, ArrayRef<int64_t> axes) {
-    if (opset < 13)
-      return create("Unsqueeze", input, {attr("axes", axes)});
-    return create("Unsqueeze", {input, ints(axes)});
-  }
-  /// `input[..., start:end:step]` along `axis`.
-  Value slice(Value input, int64_t axis, int64_t start, int64_t end, int64_t step = 1) {
-    return create("Slice", {input, ints({start}), ints({end}), ints({axis}), ints({step})});
-  }
-  Value reshape(Value input, ArrayRef<int64_t> shape) {
-    return create("Reshape", {input, ints(shape)});
-  }
-  Value transpose(Value input, ArrayRef<int64_t> perm) {
-    return create("Transpose", input, {attr("perm", perm)});
-  }
-  Value cast(Value input, int64_t to) { return create("Cast", input, {attr("to", to)}); }
-
-private:
-  Value constant(DenseElementsAttr value) {
-    return onnx::ConstantOp::create(rewriter, loc, value.getType(),
-                                    (node.getName() + "/constant").str(), value);
-  }
-
-  PatternRewriter &rewriter;
-  onnx::NodeOp node;
-  Location loc;
-  int64_t opset;
-};
-
-/// The results that replace a contrib node's, in order; null for an omitted output.
-using Replacements = SmallVector<Value>;
-
-/// One contrib op: the forms its expansion supports, and the expansion.
-struct Expansion {
-  StringRef domain;
-  StringRef opType;
-  /// Emits a diagnostic naming the node, and fails, on a form the expansion does not
-  /// support.
-  LogicalResult (*check)(onnx::NodeOp node);
-  Replacements (*expand)(onnx::NodeOp node, NodeBuilder &builder);
-};
-
-/// Emits "node 'NAME' (OP_TYPE): MESSAGE" on `node` and fails.
-LogicalResult fail(onnx::NodeOp node, const Twine &message) {
-  StringRef name = node.getName();
-  return node.emitError() << "node '" << (name.empty() ? StringRef("<unnamed>") : name)
-                          << "' (" << node.getOpType() << "): " << message;
-}
-
-RankedTensorType getRanked(Value value) {
-  return value ? dyn_cast<RankedTensorType>(value.getType()) : RankedTensorType();
-}
-
-/// Fails unless input `index` is a ranked tensor of rank in [minRank, maxRank] (or at
-/// least minRank).
-LogicalResult checkRank(onnx::NodeOp node, unsigned index, int64_t minRank,
-                        std::optional<int64_t> maxRank = std::nullopt) {
-  RankedTensorType type = getRanked(node.getOptionalInput(index));
-  if (type && type.getRank() >= minRank && type.getRank() <= maxRank.value_or(type.getRank()))
-    return success();
-  std::string range = !maxRank              ? ("at least " + Twine(minRank)).str()
-                      : minRank == *maxRank ? std::to_string(minRank)
-                                            : (Twine(minRank) + " to " + Twine(*maxRank)).str();
-  return fail(node, "input " + Twine(index) + " must be a tensor of rank " + range);
-}
-
-/// Fails when result `index` is used: the training statistics are not computed.
-LogicalResult checkUnused(onnx::NodeOp node, unsigned index, StringRef what) {
-  if (index >= node.getNumResults() || node.getResult(index).use_empty())
-    return success();
-  return fail(node, "moec does not compute output " + Twine(index) + " (" + what + ")");
-}
-
-/// Fails when attribute `name` is set and not `expected`.
-LogicalResult checkIntAttr(onnx::NodeOp node, StringRef name, int64_t expected) {
-  if (node.getIntAttr(name, expected) == expected)
-    return success();
-  return fail(node, "attribute '" + name + "' other than " + Twine(expected) +
-                        " is not supported");
-}
 
 //===----------------------------------------------------------------------===//
 // Normalizations
@@ -281,13 +137,6 @@ Value addBias(onnx::NodeOp node, NodeBuilder &builder, unsigned biasIndex) {
   return input;
 }
 
-/// x · (1 + t) / 2, where t approximates erf(x / √2).
-Value buildGeluTail(NodeBuilder &builder, Value x, Value t, Type type) {
-  Value half = builder.create(
-      "Mul", {builder.create("Add", {t, builder.scalar(1.0, type)}), builder.scalar(0.5, type)});
-  return builder.create("Mul", {x, half});
-}
-
 /// Gelu(X) and BiasGelu(A, B): x · (1 + erf(x / √2)) / 2 of X, or of A + B.
 Replacements expandGelu(onnx::NodeOp node, NodeBuilder &builder) {
   Value x = addBias(node, builder, 1);
@@ -300,14 +149,7 @@ Replacements expandGelu(onnx::NodeOp node, NodeBuilder &builder) {
 /// FastGelu(X, bias?): the tanh approximation of Gelu of X + bias,
 /// x · (1 + tanh(√(2/π) · (x + 0.044715 · x³))) / 2.
 Replacements expandFastGelu(onnx::NodeOp node, NodeBuilder &builder) {
-  Value x = addBias(node, builder, 1);
-  Type type = getInputElementType(node);
-  Value cube = builder.create("Mul", {builder.create("Mul", {x, x}), x});
-  Value inner = builder.create(
-      "Add", {x, builder.create("Mul", {cube, builder.scalar(0.044715, type)})});
-  Value tanh = builder.create(
-      "Tanh", builder.create("Mul", {inner, builder.scalar(std::sqrt(2.0 / M_PI), type)}));
-  return {buildGeluTail(builder, x, tanh, type)};
+  return {buildTanhGelu(builder, addBias(node, builder, 1), getInputElementType(node))};
 }
 
 /// QuickGelu(X): x · sigmoid(alpha · x).
@@ -717,46 +559,9 @@ const Expansion kExpansions[] = {
     {"com.microsoft", "GroupQueryAttention", checkGroupQueryAttention, expandGroupQueryAttention},
 };
 
-const Expansion *findExpansion(onnx::NodeOp node) {
-  for (const Expansion &expansion : kExpansions)
-    if (node.getDomain() == expansion.domain && node.getOpType() == expansion.opType)
-      return &expansion;
-  return nullptr;
-}
-
-/// Replaces a contrib node by its expansion, whose results keep the node's result types.
-struct ExpandContribNode : OpRewritePattern<onnx::NodeOp> {
-  using OpRewritePattern::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
-    const Expansion *expansion = findExpansion(node);
-    if (!expansion)
-      return failure();
-    NodeBuilder builder(rewriter, node);
-    Replacements replacements = expansion->expand(node, builder);
-    for (auto [result, replacement] : llvm::zip(node.getResults(), replacements)) {
-      if (result.use_empty())
-        continue;
-      replacement.setType(result.getType());
-      rewriter.replaceAllUsesWith(result, replacement);
-    }
-    rewriter.eraseOp(node);
-    return success();
-  }
-};
-
 struct ExpandContribOps : moec::impl::ExpandContribOpsBase<ExpandContribOps> {
   void runOnOperation() override {
-    bool unsupported = false;
-    getOperation().walk([&](onnx::NodeOp node) {
-      if (const Expansion *expansion = findExpansion(node))
-        unsupported |= failed(expansion->check(node));
-    });
-    if (unsupported)
-      return signalPassFailure();
-    RewritePatternSet patterns(&getContext());
-    patterns.add<ExpandContribNode>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(expansion::expandNodes(getOperation(), kExpansions)))
       signalPassFailure();
   }
 };

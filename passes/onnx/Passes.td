@@ -131,4 +131,47 @@ def ExpandContribOps : Pass<"moec-expand-contrib-ops", "::mlir::ModuleOp"> {
   }];
 }
 
+def ExpandQuantizedOps : Pass<"moec-expand-quantized-ops", "::mlir::ModuleOp"> {
+  let summary = "Dequantize the weights of quantized ONNX and onnxruntime ops at run time";
+  let description = [{
+    Models that onnxruntime's tools quantize keep their weights as packed integers with
+    scales (and zero points) beside them. This pass rewrites each quantized op into
+    default-domain nodes that unpack and dequantize those weights when the program runs and
+    then compute in floating point, so that the weights file keeps the packed integers and
+    legalization needs to know only ONNX's ops. Integers become floats by `CastLike` to the
+    scales; sub-byte values are unpacked, lowest bits first, with `Div`, `Floor`, `Mul` and
+    `Sub` on the byte's value; a dequantized value is `(q - zero_point) · scale`, with the
+    block's scale and zero point repeated over its block (`Unsqueeze`, `Expand`, `Reshape`,
+    `Slice`). Ops, as onnxruntime's ContribOperators.md and the ONNX spec define them:
+
+    - `com.microsoft.MatMulNBits` (2, 4 or 8 bits, blocks along K, uint8 or float zero
+      points, default 2^(bits-1), bias): `MatMul` with the dequantized `[K, N]` weights;
+    - `com.microsoft.GatherBlockQuantized` (int4 or uint4 initializers, or uint8 with 4 or
+      8 bits, gathered along axis 0 and quantized along the last): the rows are gathered
+      while still packed, then dequantized;
+    - `com.microsoft.QMoE` (integer weights of 2, 4 or 8 bits `[E, N, K · bits / 8]`,
+      per-row or block-wise scales, zero points; relu, gelu, silu, identity and SwiGLU in
+      all three layouts): every expert runs on every token and the top-k routing weights
+      (softmax of router_probs, renormalized when asked) pick the results, as a dense
+      `MatMul` over the expert axis;
+    - `DequantizeLinear` (per tensor, per axis and, from opset 21, blocked; 8-, 16- and
+      32-bit integers, and int4/uint4 initializers, whose bytes are reread as uint8).
+
+    An op in a form this pass does not support (MatMulNBits with `g_idx`, QMoE's float8 and
+    float4 weights, prepacked layouts, fc3 without SwiGLU or SparseMixer routing, float8
+    DequantizeLinear, a 4-bit tensor that is not an initializer) stops the pass with an
+    error that names the node.
+
+    Example:
+
+    ```mlir
+    %y = onnx.node "MatMulNBits"(%a, %b, %scales) {domain = "com.microsoft", node_attrs = {K = 64 : i64, N = 8 : i64, bits = 4 : i64, block_size = 32 : i64}}
+        : (tensor<3x64xf32>, tensor<8x2x16xui8>, tensor<16xf32>) -> tensor<3x8xf32>
+    ```
+
+    becomes the bytes of `%b` unpacked into `[8, 2, 32]` 4-bit values, less 8, times
+    their block's scale, reshaped to `[8, 64]`, transposed, and a `MatMul` of `%a` by them.
+  }];
+}
+
 #endif // MOEC_PASSES_ONNX_PASSES_TD

@@ -442,15 +442,18 @@ def save_tiny_tokenizer(path):
     fast.save_pretrained(path)
 
 
-def genai_build(model, arch, path, workdir):
-    """onnxruntime-genai's builder, fp32 CPU, from the tiny model saved locally."""
+def genai_build(model, arch, path, workdir, precision="fp32", extra_options=()):
+    """onnxruntime-genai's builder for the CPU (fp32, or `precision`, with the builder's
+    `extra_options` KEY=VALUE), from the tiny model saved locally."""
     src = Path(workdir) / "hf"
     out = Path(workdir) / "genai"
     cache = Path(workdir) / "cache"
     model.save_pretrained(src, safe_serialization=True)
     save_tiny_tokenizer(src)
     cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(src), "-o", str(out),
-           "-p", "fp32", "-e", "cpu", "-c", str(cache)]
+           "-p", precision, "-e", "cpu", "-c", str(cache)]
+    if extra_options:
+        cmd += ["--extra_options", *extra_options]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=workdir)
     onnx_files = sorted(out.glob("*.onnx"))
     if not onnx_files:

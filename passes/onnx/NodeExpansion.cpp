@@ -1,0 +1,112 @@
+//===- NodeExpansion.cpp - Rewriting one ONNX node into others ------------===//
+
+#include "NodeExpansion.h"
+
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace moec;
+using namespace moec::expansion;
+
+int64_t moec::expansion::getDefaultOpset(onnx::NodeOp node) {
+  return onnx::getOpsetImport(node, "").value_or(22);
+}
+
+LogicalResult moec::expansion::fail(onnx::NodeOp node, const Twine &message) {
+  StringRef name = node.getName();
+  return node.emitError() << "node '" << (name.empty() ? StringRef("<unnamed>") : name) << "' ("
+                          << node.getOpType() << "): " << message;
+}
+
+RankedTensorType moec::expansion::getRanked(Value value) {
+  return value ? dyn_cast<RankedTensorType>(value.getType()) : RankedTensorType();
+}
+
+LogicalResult moec::expansion::checkRank(onnx::NodeOp node, unsigned index, int64_t minRank,
+                                         std::optional<int64_t> maxRank) {
+  RankedTensorType type = getRanked(node.getOptionalInput(index));
+  if (type && type.getRank() >= minRank && type.getRank() <= maxRank.value_or(type.getRank()))
+    return success();
+  std::string range = !maxRank              ? ("at least " + Twine(minRank)).str()
+                      : minRank == *maxRank ? std::to_string(minRank)
+                                            : (Twine(minRank) + " to " + Twine(*maxRank)).str();
+  return fail(node, "input " + Twine(index) + " must be a tensor of rank " + range);
+}
+
+LogicalResult moec::expansion::checkUnused(onnx::NodeOp node, unsigned index, StringRef what) {
+  if (index >= node.getNumResults() || node.getResult(index).use_empty())
+    return success();
+  return fail(node, "moec does not compute output " + Twine(index) + " (" + what + ")");
+}
+
+LogicalResult moec::expansion::checkIntAttr(onnx::NodeOp node, StringRef name, int64_t expected) {
+  if (node.getIntAttr(name, expected) == expected)
+    return success();
+  return fail(node, "attribute '" + name + "' other than " + Twine(expected) + " is not supported");
+}
+
+Value moec::expansion::buildGeluTail(NodeBuilder &builder, Value x, Value t, Type type) {
+  Value half = builder.create(
+      "Mul", {builder.create("Add", {t, builder.scalar(1.0, type)}), builder.scalar(0.5, type)});
+  return builder.create("Mul", {x, half});
+}
+
+Value moec::expansion::buildTanhGelu(NodeBuilder &builder, Value x, Type type) {
+  Value cube = builder.create("Mul", {builder.create("Mul", {x, x}), x});
+  Value inner =
+      builder.create("Add", {x, builder.create("Mul", {cube, builder.scalar(0.044715, type)})});
+  Value tanh = builder.create(
+      "Tanh", builder.create("Mul", {inner, builder.scalar(std::sqrt(2.0 / M_PI), type)}));
+  return buildGeluTail(builder, x, tanh, type);
+}
+
+namespace {
+
+const Expansion *findExpansion(ArrayRef<Expansion> expansions, onnx::NodeOp node) {
+  for (const Expansion &expansion : expansions)
+    if (node.getDomain() == expansion.domain && node.getOpType() == expansion.opType)
+      return &expansion;
+  return nullptr;
+}
+
+/// Replaces a node by its expansion, whose results keep the node's result types.
+struct ExpandNode : OpRewritePattern<onnx::NodeOp> {
+  ExpandNode(MLIRContext *context, ArrayRef<Expansion> expansions)
+      : OpRewritePattern(context), expansions(expansions) {}
+
+  LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
+    const Expansion *expansion = findExpansion(expansions, node);
+    if (!expansion)
+      return failure();
+    NodeBuilder builder(rewriter, node);
+    Replacements replacements = expansion->expand(node, builder);
+    for (auto [result, replacement] : llvm::zip(node.getResults(), replacements)) {
+      if (result.use_empty())
+        continue;
+      replacement.setType(result.getType());
+      rewriter.replaceAllUsesWith(result, replacement);
+    }
+    rewriter.eraseOp(node);
+    return success();
+  }
+
+private:
+  ArrayRef<Expansion> expansions;
+};
+
+} // namespace
+
+LogicalResult moec::expansion::expandNodes(Operation *root, ArrayRef<Expansion> expansions) {
+  bool unsupported = false;
+  root->walk([&](onnx::NodeOp node) {
+    if (const Expansion *expansion = findExpansion(expansions, node))
+      unsupported |= failed(expansion->check(node));
+  });
+  if (unsupported)
+    return failure();
+  RewritePatternSet patterns(root->getContext());
+  patterns.add<ExpandNode>(root->getContext(), expansions);
+  return applyPatternsGreedily(root, std::move(patterns));
+}

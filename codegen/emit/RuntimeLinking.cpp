@@ -1,6 +1,7 @@
 //===- RuntimeLinking.cpp - Link compiled models with moec's runtime ------===//
 
 #include "moec/Codegen/Emit/Emission.h"
+#include "moec/Support/TemporaryFile.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
@@ -10,6 +11,7 @@
 #include "llvm/Support/Signals.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 using namespace llvm;
 
@@ -93,11 +95,13 @@ bool moec::linkWithRuntime(StringRef objectPath, StringRef outputPath, LinkedArt
 #endif
 
   SmallString<256> linkLog;
-  if (std::error_code ec = sys::fs::createTemporaryFile("moec-link", "log", linkLog)) {
+  int linkLogFD;
+  if (std::error_code ec =
+          moec::createTemporaryFileRemovedOnSignal("moec-link", "log", linkLogFD, linkLog)) {
     error = "cannot create a temporary file: " + ec.message();
     return false;
   }
-  sys::RemoveFileOnSignal(linkLog);
+  ::close(linkLogFD);
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(linkLog), StringRef(linkLog)};
   std::string execError;
   int status = sys::ExecuteAndWait(*driver, args, std::nullopt, redirects, /*SecondsToWait=*/0,

@@ -5,6 +5,7 @@
 #include "moec/Codegen/Emit/Emission.h"
 #include "moec/Codegen/GPU/CudaTarget.h"
 #include "moec/InitMoEC.h"
+#include "moec/Support/TemporaryFile.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -275,13 +276,12 @@ bool linkOutput(ArrayRef<char> object, const OutputFile &output, moec::LinkedArt
                 StringRef runtimeLibraryDir, MLIRContext &context, bool expertParallel) {
   SmallString<128> objectPath;
   int objectFD;
+  // Removed on SIGINT, SIGTERM and SIGHUP too: it is the size of the weights.
   if (std::error_code error =
-          sys::fs::createTemporaryFile("moec-model", "o", objectFD, objectPath)) {
+          moec::createTemporaryFileRemovedOnSignal("moec-model", "o", objectFD, objectPath)) {
     emitError(context) << "cannot create a temporary file: " << error.message();
     return false;
   }
-  // Removed on SIGINT, SIGTERM and SIGHUP too: it is the size of the weights.
-  sys::RemoveFileOnSignal(objectPath);
   {
     raw_fd_ostream os(objectFD, /*shouldClose=*/true);
     os.write(object.data(), object.size());

@@ -76,7 +76,9 @@ template <int Bits> int32_t quantizedAt(const QuantizedPanel &w, int64_t k, int6
     return w.q[k * w.ld + c];
   } else {
     int32_t byte = w.q[(k / 2) * w.ld + c];
-    return k % 2 ? byte >> 4 : int32_t(int8_t(byte << 4)) >> 4;
+    // The low nibble moved up as unsigned bits (shifting a negative value left is
+    // undefined), then sign-extended back down.
+    return k % 2 ? byte >> 4 : int32_t(int8_t(uint8_t(uint32_t(byte) << 4))) >> 4;
   }
 }
 

@@ -14,6 +14,11 @@
 
 #include <optional>
 
+/// The exit codes of moec's commands: a command line that cannot be run, and bad input
+/// (a model, a profile or a value that cannot be used), as docs/moec.md gives them.
+constexpr int exitBadCommandLine = 1;
+constexpr int exitBadInput = 2;
+
 /// `moec plan`: what sharding the experts over N ranks would cost.
 int runPlanCommand(int argc, char **argv);
 

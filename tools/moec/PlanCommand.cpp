@@ -22,8 +22,6 @@ using namespace llvm;
 
 namespace {
 
-constexpr int exitBadCommandLine = 1;
-constexpr int exitBadInput = 2;
 constexpr unsigned maxSweptRanks = 256;
 
 cl::OptionCategory planCategory("moec plan options");

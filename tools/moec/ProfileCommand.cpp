@@ -35,8 +35,6 @@ using namespace llvm;
 
 namespace {
 
-constexpr int exitBadCommandLine = 1;
-constexpr int exitBadInput = 2;
 
 cl::OptionCategory profileCategory("moec profile options");
 

@@ -5,22 +5,24 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Signals.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 std::error_code moec::createTemporaryFileRemovedOnSignal(llvm::StringRef prefix,
                                                          llvm::StringRef suffix, int &resultFD,
                                                          llvm::SmallVectorImpl<char> &resultPath) {
-  sigset_t held, previous;
-  sigemptyset(&held);
-  for (int signal : {SIGINT, SIGTERM, SIGHUP})
-    sigaddset(&held, signal);
-  pthread_sigmask(SIG_BLOCK, &held, &previous);
-  std::error_code error =
-      llvm::sys::fs::createTemporaryFile(prefix, suffix, resultFD, resultPath);
-  if (!error)
-    llvm::sys::RemoveFileOnSignal(llvm::StringRef(resultPath.data(), resultPath.size()));
-  // A signal that came meanwhile is delivered now, and its handler removes the file.
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  return error;
+  // The name is registered before the file exists. Holding the signals back around creation
+  // and registration is not enough: it holds them on this thread only, and a signal sent to
+  // the process goes to any of the compile's threads that does not hold it back.
+  for (int attempt = 0; attempt < 128; ++attempt) {
+    llvm::sys::fs::createUniquePath(prefix + "-%%%%%%." + suffix, resultPath,
+                                    /*MakeAbsolute=*/true);
+    llvm::StringRef path(resultPath.data(), resultPath.size());
+    llvm::sys::RemoveFileOnSignal(path);
+    std::error_code error = llvm::sys::fs::openFileForWrite(
+        path, resultFD, llvm::sys::fs::CD_CreateNew, llvm::sys::fs::OF_None);
+    if (!error)
+      return {};
+    llvm::sys::DontRemoveFileOnSignal(path);
+    if (error != std::errc::file_exists)
+      return error;
+  }
+  return std::make_error_code(std::errc::file_exists);
 }

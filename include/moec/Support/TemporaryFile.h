@@ -16,8 +16,8 @@
 namespace moec {
 
 /// Creates `PREFIX-XXXXXX.SUFFIX` in the temporary directory, opened for writing as
-/// `resultFD`, and has LLVM's signal handlers remove it. The signals are held back between
-/// the file's creation and its registration, so that no signal can leave it behind.
+/// `resultFD`, and has LLVM's signal handlers remove it. Its name is registered before the
+/// file is created, so that no signal, on any thread, can leave it behind.
 std::error_code createTemporaryFileRemovedOnSignal(llvm::StringRef prefix,
                                                    llvm::StringRef suffix, int &resultFD,
                                                    llvm::SmallVectorImpl<char> &resultPath);

@@ -199,6 +199,15 @@ std::string unavailableRequest(const moec::CompileOptions &options) {
   if (options.shardExperts > 1 && options.output != moec::OutputKind::Executable &&
       options.output != moec::OutputKind::MLIR)
     return "--shard-experts writes an executable, with a weights file per rank, or MLIR";
+  if ((!pipeline.shardProfile.empty() || pipeline.shardReplicateHot > 0 ||
+       !pipeline.shardPlacement.empty()) &&
+      options.shardExperts < 2)
+    return "--shard-profile, --shard-replicate-hot and --shard-placement place the experts of "
+           "--shard-experts=N: give N >= 2";
+  if (!pipeline.shardPlacement.empty() &&
+      (!pipeline.shardProfile.empty() || pipeline.shardReplicateHot > 0))
+    return "--shard-placement places every expert itself: give it without --shard-profile and "
+           "--shard-replicate-hot";
   if (options.output == moec::OutputKind::PTX && pipeline.target == "host")
     return "--emit=ptx needs a GPU target (--target=sm_80, sm_89, sm_90, sm_90a or cuda)";
   if (options.output != moec::OutputKind::MLIR && pipeline.stopAfter != moec::Stage::Codegen)

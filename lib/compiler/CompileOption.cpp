@@ -85,6 +85,10 @@ std::string moec::setCompileOption(CompileOptions &options, StringRef name, Stri
     options.pipeline.shardProfile = value.str();
     return "";
   }
+  if (name == "shard-placement") {
+    options.pipeline.shardPlacement = value.str();
+    return "";
+  }
   if (name == "weights-file-over")
     return setNumber(options.weightsFileOver);
   if (name == "disable-pass") {

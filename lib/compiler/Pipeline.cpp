@@ -132,7 +132,8 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     // Sharding matches the fused kernels, so it runs after the fusions.
     if (options.shardRanks > 1)
       pm.addPass(createShardExperts({options.shardRanks, options.shardRank,
-                                     options.shardProfile, options.shardReplicateHot}));
+                                     options.shardProfile, options.shardReplicateHot,
+                                     options.shardPlacement}));
     if (options.bf16ExpertMatmuls)
       pm.addPass(createGroupedMatmulToBF16());
     pm.addPass(createCanonicalizerPass());

@@ -148,7 +148,8 @@ ShardingPlan moec::planSharding(const ModelShape &model, const PlanOptions &opti
     std::vector<double> loads = options.loads.empty() ? std::vector<double>(layer.experts, 1.0)
                                                       : options.loads[index];
     ExpertPlacement placement =
-        options.loads.empty() && options.replicateHot == 0
+        !options.placements.empty() ? options.placements[index]
+        : options.loads.empty() && options.replicateHot == 0
             ? placeExpertsUniformly(layer.experts, numRanks)
             : placeExpertsByLoad(loads, numRanks, options.replicateHot);
     std::vector<double> shares = placement.getRankShares(loads);

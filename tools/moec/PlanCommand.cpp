@@ -45,6 +45,11 @@ struct PlanCommandOptions {
       "replicate-hot", cl::value_desc("K"), cl::init(0),
       cl::desc("Hold the K most loaded experts of every layer on every rank"),
       cl::cat(planCategory)};
+  cl::opt<std::string> placement{
+      "placement", cl::value_desc("file"),
+      cl::desc("Each expert's rank, per layer (JSON, docs/sharding.md), instead of placing "
+               "them; needs --shard-experts"),
+      cl::cat(planCategory)};
   cl::opt<int64_t> tokens{"tokens", cl::value_desc("T"), cl::init(1024),
                           cl::desc("Tokens each rank brings to a step"),
                           cl::cat(planCategory)};
@@ -90,10 +95,23 @@ int runPlanCommand(int argc, char **argv) {
   moec::PlanOptions planOptions;
   planOptions.tokensPerRank = options.tokens;
   planOptions.replicateHot = options.replicateHot;
+  if (!options.placement.empty() &&
+      (options.shardExperts == 0 || options.replicateHot > 0))
+    return usageError("--placement places the experts for one --shard-experts=N, without "
+                      "--replicate-hot");
+  std::vector<int64_t> experts;
+  for (const moec::MoELayerShape &layer : model->layers)
+    experts.push_back(layer.experts);
+  if (!options.placement.empty()) {
+    std::optional<std::vector<moec::ExpertPlacement>> placements =
+        moec::readExpertPlacements(options.placement, experts, options.shardExperts, error);
+    if (!placements) {
+      errs() << "error: " << error << "\n";
+      return exitBadInput;
+    }
+    planOptions.placements = std::move(*placements);
+  }
   if (!options.profile.empty()) {
-    std::vector<int64_t> experts;
-    for (const moec::MoELayerShape &layer : model->layers)
-      experts.push_back(layer.experts);
     std::optional<std::vector<std::vector<double>>> loads =
         moec::readExpertLoads(options.profile, experts, error);
     if (!loads) {

@@ -120,6 +120,13 @@ struct Options {
       cl::desc("With --shard-experts: hold the K most loaded experts of every layer on every "
                "rank"),
       cl::cat(moecCategory)};
+  cl::opt<std::string> shardPlacement{
+      "shard-placement", cl::value_desc("file"),
+      cl::desc("With --shard-experts: each expert's rank, per layer, from this JSON file "
+               "(docs/sharding.md)"),
+      cl::cat(moecCategory)};
+  cl::alias placement{"placement", cl::desc("Alias for --shard-placement"),
+                      cl::aliasopt(shardPlacement)};
   cl::list<std::string> disabledPasses{"disable-pass", cl::value_desc("name"),
                                        cl::desc("Do not run the named pass (repeatable)"),
                                        cl::cat(moecCategory)};
@@ -328,6 +335,7 @@ int main(int argc, char **argv) {
   compileOptions.shardExperts = options.shardExperts;
   compileOptions.pipeline.shardProfile = options.shardProfile;
   compileOptions.pipeline.shardReplicateHot = options.shardReplicateHot;
+  compileOptions.pipeline.shardPlacement = options.shardPlacement;
 
   if (options.listPasses)
     return listPipeline(compileOptions.pipeline);

@@ -69,6 +69,9 @@ struct PipelineOptions {
   std::string shardProfile;
   /// The most loaded experts of every layer to hold on every rank.
   unsigned shardReplicateHot = 0;
+  /// A placement file (each expert's rank, per layer) that places the experts instead of
+  /// the profile or the uniform blocks; empty: none.
+  std::string shardPlacement;
 };
 
 /// The names of the passes that --disable-pass accepts.

@@ -17,6 +17,8 @@
 #define MOEC_COMPILER_SHARDINGPLAN_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "moec/Passes/Shard/ExpertPlacement.h"
+
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
@@ -86,6 +88,8 @@ struct PlanOptions {
   /// Per layer, per expert loads (empty: uniform routing, and uniform placement unless
   /// replicating).
   std::vector<std::vector<double>> loads;
+  /// Per layer, the placement to plan (from a placement file; empty: placed by the loads).
+  std::vector<ExpertPlacement> placements;
 };
 
 /// The plan of `model` over `options.numRanks` ranks. Requires replicateHot <= the experts

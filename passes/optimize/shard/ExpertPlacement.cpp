@@ -87,39 +87,86 @@ ExpertPlacement moec::placeExpertsByLoad(llvm::ArrayRef<double> expertLoads, uns
   return placement;
 }
 
-std::optional<std::vector<std::vector<double>>>
-moec::readExpertLoads(StringRef path, ArrayRef<int64_t> expertsPerLayer, std::string &error) {
+/// Reads `{"layers": [{KEY: [...]}, ...]}` from `path` (what `what` names): one layer per
+/// entry of `expertsPerLayer`, each array one entry per expert; `readEntry(layer, value)`
+/// reads every entry in order and returns why it does not fit, if it does not. False with
+/// `error` set (naming the file) at the first thing that does not fit.
+static bool readPerExpertFile(
+    StringRef path, StringRef what, StringRef key, StringRef entries,
+    ArrayRef<int64_t> expertsPerLayer,
+    function_ref<std::optional<std::string>(size_t layer, const json::Value &entry)> readEntry,
+    std::string &error) {
   auto fail = [&](const Twine &message) {
     error = (path + ": " + message).str();
-    return std::nullopt;
+    return false;
   };
   ErrorOr<std::unique_ptr<MemoryBuffer>> file = MemoryBuffer::getFile(path);
   if (!file)
-    return fail("cannot read the routing profile: " + file.getError().message());
+    return fail("cannot read the " + what + ": " + file.getError().message());
   Expected<json::Value> parsed = json::parse((*file)->getBuffer());
   if (!parsed)
     return fail("not JSON: " + toString(parsed.takeError()));
   const json::Object *root = parsed->getAsObject();
   const json::Array *layers = root ? root->getArray("layers") : nullptr;
   if (!layers)
-    return fail("expected {\"layers\": [...]} as `moec profile` writes");
+    return fail("expected {\"layers\": [{\"" + key + "\": [...]}, ...]}");
   if (layers->size() != expertsPerLayer.size())
     return fail("has " + Twine(layers->size()) + " MoE layers, the model " +
                 Twine(expertsPerLayer.size()));
-  std::vector<std::vector<double>> loads;
   for (auto [index, layer] : llvm::enumerate(*layers)) {
     const json::Object *object = layer.getAsObject();
-    const json::Array *counts = object ? object->getArray("expert_tokens") : nullptr;
-    if (!counts || int64_t(counts->size()) != expertsPerLayer[index])
-      return fail("layer " + Twine(index) + " needs \"expert_tokens\" with " +
-                  Twine(expertsPerLayer[index]) + " counts");
-    std::vector<double> &layerLoads = loads.emplace_back();
-    for (const json::Value &count : *counts) {
-      std::optional<double> number = count.getAsNumber();
-      if (!number || *number < 0)
-        return fail("layer " + Twine(index) + ": a count that is not a non-negative number");
-      layerLoads.push_back(*number);
-    }
+    const json::Array *values = object ? object->getArray(key) : nullptr;
+    if (!values || int64_t(values->size()) != expertsPerLayer[index])
+      return fail("layer " + Twine(index) + " needs \"" + key + "\" with " +
+                  Twine(expertsPerLayer[index]) + " " + entries);
+    for (const json::Value &value : *values)
+      if (std::optional<std::string> problem = readEntry(index, value))
+        return fail("layer " + Twine(index) + ": " + *problem);
   }
+  return true;
+}
+
+std::optional<std::vector<std::vector<double>>>
+moec::readExpertLoads(StringRef path, ArrayRef<int64_t> expertsPerLayer, std::string &error) {
+  std::vector<std::vector<double>> loads(expertsPerLayer.size());
+  auto readCount = [&](size_t layer, const json::Value &count) -> std::optional<std::string> {
+    std::optional<double> number = count.getAsNumber();
+    if (!number || *number < 0)
+      return "a count that is not a non-negative number";
+    loads[layer].push_back(*number);
+    return std::nullopt;
+  };
+  if (!readPerExpertFile(path, "routing profile", "expert_tokens", "counts", expertsPerLayer,
+                         readCount, error))
+    return std::nullopt;
   return loads;
+}
+
+std::optional<std::vector<ExpertPlacement>>
+moec::readExpertPlacements(StringRef path, ArrayRef<int64_t> expertsPerLayer,
+                           unsigned numRanks, std::string &error) {
+  std::vector<ExpertPlacement> placements(expertsPerLayer.size());
+  for (ExpertPlacement &placement : placements)
+    placement.numRanks = numRanks;
+  std::vector<unsigned> everyRank(numRanks);
+  std::iota(everyRank.begin(), everyRank.end(), 0u);
+  auto readHolder = [&](size_t layer, const json::Value &holder) -> std::optional<std::string> {
+    ExpertPlacement &placement = placements[layer];
+    int64_t expert = placement.getNumExperts();
+    if (holder.getAsString() == "all") {
+      placement.holders.push_back(everyRank);
+      return std::nullopt;
+    }
+    std::optional<int64_t> rank = holder.getAsInteger();
+    if (!rank || *rank < 0 || *rank >= int64_t(numRanks))
+      return ("expert " + Twine(expert) + ": expected a rank from 0 to " + Twine(numRanks - 1) +
+              " or \"all\"")
+          .str();
+    placement.holders.push_back({unsigned(*rank)});
+    return std::nullopt;
+  };
+  if (!readPerExpertFile(path, "placement", "expert_ranks", "ranks", expertsPerLayer,
+                         readHolder, error))
+    return std::nullopt;
+  return placements;
 }

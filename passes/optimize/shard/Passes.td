@@ -10,7 +10,8 @@ def ShardExperts : Pass<"moec-shard-experts", "::mlir::ModuleOp"> {
     MoE layer, `moe.permute` then the up and down `moe.grouped_matmul`s then `moe.unpermute`,
     by `moe.expert_parallel`, which sends each (token, expert) pair to the rank holding its
     expert and brings the result back. The experts are placed uniformly, in contiguous
-    blocks (moec/Passes/Shard/ExpertPlacement.h); everything else (routing, shared experts,
+    blocks, or balanced by a routing profile, or as a placement file says
+    (moec/Passes/Shard/ExpertPlacement.h); everything else (routing, shared experts,
     the rest of the model) stays on every rank, data parallel.
 
     The module is the program of rank `rank` of `ranks`: its expert stacks hold that rank's
@@ -31,7 +32,10 @@ def ShardExperts : Pass<"moec-shard-experts", "::mlir::ModuleOp"> {
            "balance the placement by; empty: uniform">,
     Option<"replicateHot", "replicate-hot", "int64_t", /*default=*/"0",
            "The most loaded experts of every layer to hold on every rank (by the profile; "
-           "without one, the lowest ids)">
+           "without one, the lowest ids)">,
+    Option<"placement", "placement", "std::string", /*default=*/"",
+           "A placement file (JSON, per layer in the module's order, each expert's rank or "
+           "\"all\") that places the experts instead of the profile or the blocks">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::moec::moe::MoEDialect"];
 }

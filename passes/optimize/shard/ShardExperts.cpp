@@ -84,12 +84,10 @@ Value createShardStack(PatternRewriter &rewriter, Location loc, Value stack,
 /// permute -> grouped_matmul (up, gathering the tokens) -> grouped_matmul (down) ->
 /// unpermute, matched at the unpermute, becomes moe.expert_parallel.
 struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
-  /// `loads`: per layer (an unpermute), its experts' loads; a layer without is placed
-  /// uniformly.
-  ShardRoutedExperts(MLIRContext *context, int64_t ranks, int64_t rank, int64_t replicateHot,
-                     const DenseMap<Operation *, std::vector<double>> &loads)
-      : OpRewritePattern(context), ranks(ranks), rank(rank), replicateHot(replicateHot),
-        loads(loads) {}
+  /// `placements`: per layer (an unpermute), which ranks hold its experts.
+  ShardRoutedExperts(MLIRContext *context, int64_t ranks, int64_t rank,
+                     const DenseMap<Operation *, ExpertPlacement> &placements)
+      : OpRewritePattern(context), ranks(ranks), rank(rank), placements(placements) {}
 
   LogicalResult matchAndRewrite(UnpermuteOp unpermute, PatternRewriter &rewriter) const override {
     auto down = unpermute.getExpertOut().getDefiningOp<GroupedMatmulOp>();
@@ -103,18 +101,11 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
     if (!getElementTypeOrSelf(up.getWeights()).isF32() ||
         !getElementTypeOrSelf(down.getWeights()).isF32())
       return rewriter.notifyMatchFailure(unpermute, "expert weights that are not f32");
-
-    int64_t numExperts = permute.getNumExperts();
-    if (replicateHot > numExperts)
+    auto layerPlacement = placements.find(unpermute);
+    if (layerPlacement == placements.end())
       return rewriter.notifyMatchFailure(unpermute, "more hot experts than experts");
-    auto layerLoads = loads.find(unpermute);
-    ExpertPlacement placement =
-        layerLoads == loads.end() && replicateHot == 0
-            ? placeExpertsUniformly(numExperts, unsigned(ranks))
-            : placeExpertsByLoad(layerLoads == loads.end()
-                                     ? std::vector<double>(numExperts, 1.0)
-                                     : layerLoads->second,
-                                 unsigned(ranks), unsigned(replicateHot));
+    const ExpertPlacement &placement = layerPlacement->second;
+    int64_t numExperts = permute.getNumExperts();
     // Every rank's stacks hold the replicated experts first, in id order, then its own; a
     // replicated expert's rank is -1: wherever the token is.
     SmallVector<int64_t> replicated;
@@ -164,8 +155,8 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
     return success();
   }
 
-  int64_t ranks, rank, replicateHot;
-  const DenseMap<Operation *, std::vector<double>> &loads;
+  int64_t ranks, rank;
+  const DenseMap<Operation *, ExpertPlacement> &placements;
 };
 
 struct ShardExperts : moec::impl::ShardExpertsBase<ShardExperts> {
@@ -177,28 +168,46 @@ struct ShardExperts : moec::impl::ShardExpertsBase<ShardExperts> {
                                  << " ranks, " << replicateHot << " hot experts";
       return signalPassFailure();
     }
-    // Every unpermute combines one layer's routed experts, in the module's order.
-    DenseMap<Operation *, std::vector<double>> loads;
-    if (!profile.empty()) {
-      SmallVector<UnpermuteOp> layers;
-      std::vector<int64_t> experts;
-      getOperation().walk([&](UnpermuteOp unpermute) {
-        auto permute = unpermute.getSortedIds().getDefiningOp<PermuteOp>();
+    if (!placement.empty() && (!profile.empty() || replicateHot > 0)) {
+      getOperation().emitError()
+          << "moec-shard-experts: a placement file places the experts itself: no profile or "
+             "hot experts with it";
+      return signalPassFailure();
+    }
+    // Every unpermute of a permute combines one layer's routed experts, in the module's order.
+    SmallVector<UnpermuteOp> layers;
+    std::vector<int64_t> experts;
+    getOperation().walk([&](UnpermuteOp unpermute) {
+      if (auto permute = unpermute.getSortedIds().getDefiningOp<PermuteOp>()) {
         layers.push_back(unpermute);
-        experts.push_back(permute ? permute.getNumExperts() : 0);
-      });
-      std::string error;
-      std::optional<std::vector<std::vector<double>>> profileLoads =
-          readExpertLoads(profile, experts, error);
-      if (!profileLoads) {
-        getOperation().emitError() << error;
-        return signalPassFailure();
+        experts.push_back(permute.getNumExperts());
       }
-      for (auto [layer, layerLoads] : llvm::zip_equal(layers, *profileLoads))
-        loads[layer] = std::move(layerLoads);
+    });
+    std::string error;
+    std::optional<std::vector<ExpertPlacement>> filePlacements;
+    std::optional<std::vector<std::vector<double>>> loads;
+    if (!placement.empty() &&
+        !(filePlacements = readExpertPlacements(placement, experts, unsigned(ranks), error))) {
+      getOperation().emitError() << error;
+      return signalPassFailure();
+    }
+    if (!profile.empty() && !(loads = readExpertLoads(profile, experts, error))) {
+      getOperation().emitError() << error;
+      return signalPassFailure();
+    }
+    DenseMap<Operation *, ExpertPlacement> placements;
+    for (auto [index, layer] : llvm::enumerate(layers)) {
+      if (filePlacements)
+        placements[layer] = (*filePlacements)[index];
+      else if (!loads && replicateHot == 0)
+        placements[layer] = placeExpertsUniformly(experts[index], unsigned(ranks));
+      else if (replicateHot <= experts[index])
+        placements[layer] = placeExpertsByLoad(
+            loads ? (*loads)[index] : std::vector<double>(experts[index], 1.0), unsigned(ranks),
+            unsigned(replicateHot));
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<ShardRoutedExperts>(&getContext(), ranks, rank, replicateHot, loads);
+    patterns.add<ShardRoutedExperts>(&getContext(), ranks, rank, placements);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -8,7 +8,8 @@
 // - by load: the experts, heaviest first, each onto the least-loaded rank that still has
 //   room (every rank holds at most ceil(E / N) experts, so memory stays even too);
 // - with the K hottest experts replicated on every rank: a token routed to one of them is
-//   computed on its own rank, so their load is split evenly and never exchanged.
+//   computed on its own rank, so their load is split evenly and never exchanged;
+// - from a file that names each expert's rank (or "all"), for placements made elsewhere.
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,6 +63,14 @@ ExpertPlacement placeExpertsByLoad(llvm::ArrayRef<double> expertLoads, unsigned 
 std::optional<std::vector<std::vector<double>>>
 readExpertLoads(llvm::StringRef path, llvm::ArrayRef<int64_t> expertsPerLayer,
                 std::string &error);
+
+/// Per-layer placements from a placement file (`--placement=FILE`, docs/sharding.md):
+/// `{"layers": [{"expert_ranks": [h0, h1, ...]}, ...]}`, for every expert of every MoE layer
+/// (the model's order) the rank that holds it, from 0 to numRanks - 1, or `"all"`: held by
+/// every rank (replicated). A one-line message naming the file when it does not fit.
+std::optional<std::vector<ExpertPlacement>>
+readExpertPlacements(llvm::StringRef path, llvm::ArrayRef<int64_t> expertsPerLayer,
+                     unsigned numRanks, std::string &error);
 
 } // namespace moec
 

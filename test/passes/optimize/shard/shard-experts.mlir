@@ -2,6 +2,10 @@
 // RUN: moe-opt %s -moec-shard-experts="ranks=2 rank=0 profile=%S/Inputs/skewed_profile.json" | FileCheck %s --check-prefix=PROFILE
 // RUN: moe-opt %s -moec-shard-experts="ranks=2 rank=0 replicate-hot=1 profile=%S/Inputs/skewed_profile.json" | FileCheck %s --check-prefix=HOT
 // RUN: not moe-opt %s -moec-shard-experts="ranks=2 rank=0 profile=%S/Inputs/three_experts_profile.json" 2>&1 | FileCheck %s --check-prefix=MISMATCH
+// RUN: moe-opt %s -moec-shard-experts="ranks=2 rank=0 placement=%S/Inputs/placement.json" | FileCheck %s --check-prefix=PLACE
+// RUN: not moe-opt %s -moec-shard-experts="ranks=2 rank=0 placement=%S/Inputs/rank_out_of_range_placement.json" 2>&1 | FileCheck %s --check-prefix=RANK
+// RUN: not moe-opt %s -moec-shard-experts="ranks=2 rank=0 placement=%S/Inputs/three_experts_placement.json" 2>&1 | FileCheck %s --check-prefix=COUNT
+// RUN: not moe-opt %s -moec-shard-experts="ranks=2 rank=0 placement=%S/Inputs/placement.json profile=%S/Inputs/skewed_profile.json" 2>&1 | FileCheck %s --check-prefix=BOTH
 // The routed experts of a decomposed layer become moe.expert_parallel: 4 experts in blocks
 // over 3 ranks (0 and 1 on rank 0, 2 on rank 1, 3 on rank 2), stacks of 2, and the module
 // is rank 1's program: its stacks hold expert 2 (all 3.0 = 0x40400000) then zeros.
@@ -26,6 +30,18 @@
 // HOT: moe.expert_parallel {{.*}} ranks 2 experts [-1, 0, 1, 1] slots [0, 1, 1, 2]
 // HOT: moe.expert_stack.rank0: "0x{{........}}{{(0000803F)+(00000040)+(00000000)+}}"
 // MISMATCH: three_experts_profile.json: layer 0 needs "expert_tokens" with 4 counts
+
+// A placement file puts expert 0 and 3 on rank 1, 2 on rank 0, and 1 on every rank ("all",
+// rank -1, first in every rank's stacks). Rank 1 holds most, 1 + 2 experts, so the stacks
+// hold 3; rank 0's hold expert 1 (2.0 = 0x40000000), expert 2 (3.0 = 0x40400000), zeros.
+// PLACE: dense_resource<moe.expert_stack.rank0> : tensor<3x2x4xf32>
+// PLACE: moe.expert_parallel {{.*}} ranks 2 experts [1, -1, 0, 1] slots [1, 0, 1, 2]
+// PLACE: moe.expert_stack.rank0: "0x{{........}}{{(00000040)+(00004040)+(00000000)+}}"
+// A rank the job does not have, a file for another number of experts, or a placement with
+// a profile, is an error naming the file or the conflict.
+// RANK: rank_out_of_range_placement.json: layer 0: expert 1: expected a rank from 0 to 1 or "all"
+// COUNT: three_experts_placement.json: layer 0 needs "expert_ranks" with 4 ranks
+// BOTH: a placement file places the experts itself: no profile or hot experts with it
 
 func.func @layer(%x: tensor<?x2xf32>, %ids: tensor<?x2xi32>, %w: tensor<?x2xf32>) -> tensor<?x2xf32> {
   %up = arith.constant dense<[[[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]],

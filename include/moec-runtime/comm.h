@@ -6,7 +6,11 @@
  * weights of its own experts only. The exchanges are MPI's (MPI_Alltoall for the
  * counts, MPI_Alltoallv for the rows), never a transport of moec's own.
  *
- * Errors are one line on stderr, on every rank that meets them, and exit code 2.
+ * Errors are one line on stderr, on every rank that meets them, and exit code 2. A rank
+ * that fails alone (a bad input, a failed check) ends the whole job through
+ * moec_rt_comm_abort, and every other rank says in one line that it was stopped; an
+ * exchange that does not finish within MOEC_EXCHANGE_TIMEOUT seconds (default 600: a rank
+ * that hangs or died) ends it the same way, so that no rank waits for ever.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -23,6 +27,11 @@ extern "C" {
  * `ranks` processes: otherwise every rank says so and exits with code 2. Returns this
  * process's rank. */
 int64_t moec_rt_comm_init(int64_t ranks);
+
+/* Ends the whole job after this rank's own error (already printed), with exit code
+ * `code`: mpirun stops the other ranks, each of which prints one line saying so and
+ * exits with code 2. Returns, doing nothing, where MPI is not running. */
+void moec_rt_comm_abort(int code);
 
 /* The routed experts of one MoE layer, expert parallel: every rank calls it with its own
  * `tokens` rows of input [tokens, hidden] and their routing, expert_ids and weights

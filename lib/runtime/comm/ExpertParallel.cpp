@@ -13,10 +13,15 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -34,6 +39,17 @@ int worldRank() {
   std::exit(kExitUserError);
 }
 
+/// What a rank prints when mpirun stops it because another rank ended the job; formatted
+/// at start, since the signal handler may only write it.
+char stoppedMessage[160];
+size_t stoppedMessageLength = 0;
+
+void onStopped(int) {
+  ssize_t written = write(STDERR_FILENO, stoppedMessage, stoppedMessageLength);
+  (void)written;
+  _exit(kExitUserError);
+}
+
 /// Fails with MPI's own words unless `code` is MPI_SUCCESS.
 void check(int code, const char *call) {
   if (code == MPI_SUCCESS)
@@ -42,6 +58,43 @@ void check(int code, const char *call) {
   int length = 0;
   MPI_Error_string(code, text, &length);
   fail(std::string(call) + " failed: " + std::string(text, length));
+}
+
+/// Seconds an exchange may wait for the other ranks (MOEC_EXCHANGE_TIMEOUT).
+double exchangeTimeout() {
+  static const double seconds = [] {
+    const char *text = std::getenv("MOEC_EXCHANGE_TIMEOUT");
+    char *end = nullptr;
+    double value = text ? std::strtod(text, &end) : 0;
+    return text && end != text && *end == '\0' && value >= 0 ? value : 600.0;
+  }();
+  return seconds;
+}
+
+/// Waits for `request` (a nonblocking collective named `call`), ending the job when the
+/// other ranks do not come within the timeout.
+void wait(MPI_Request &request, const char *call) {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(exchangeTimeout()));
+  for (int polls = 0;; ++polls) {
+    int done = 0;
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), call);
+    if (done)
+      return;
+    if (Clock::now() >= deadline) {
+      std::fprintf(stderr,
+                   "error: rank %d: %s did not finish within %g s (MOEC_EXCHANGE_TIMEOUT): "
+                   "another rank stopped or hangs\n",
+                   worldRank(), call, exchangeTimeout());
+      moec_rt_comm_abort(kExitUserError);
+      std::exit(kExitUserError);
+    }
+    // Spin first, as a blocking MPI call does; then leave the core to the other ranks.
+    if (polls > 1000)
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
 }
 
 void finalize() {
@@ -77,13 +130,23 @@ void exchangeRows(const std::vector<T> &send, const std::vector<int64_t> &sendCo
   std::vector<int> sendDisplacements, receiveDisplacements;
   std::vector<int> sendElements = scaled(sendCounts, width, sendDisplacements);
   std::vector<int> receiveElements = scaled(receiveCounts, width, receiveDisplacements);
-  check(MPI_Alltoallv(send.data(), sendElements.data(), sendDisplacements.data(), type,
-                      receive.data(), receiveElements.data(), receiveDisplacements.data(), type,
-                      MPI_COMM_WORLD),
-        "MPI_Alltoallv");
+  MPI_Request request;
+  check(MPI_Ialltoallv(send.data(), sendElements.data(), sendDisplacements.data(), type,
+                       receive.data(), receiveElements.data(), receiveDisplacements.data(),
+                       type, MPI_COMM_WORLD, &request),
+        "MPI_Ialltoallv");
+  wait(request, "MPI_Ialltoallv");
 }
 
 } // namespace
+
+extern "C" void moec_rt_comm_abort(int code) {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized)
+    MPI_Abort(MPI_COMM_WORLD, code);
+}
 
 extern "C" int64_t moec_rt_comm_init(int64_t ranks) {
   int initialized = 0;
@@ -94,6 +157,12 @@ extern "C" int64_t moec_rt_comm_init(int64_t ranks) {
     // rather than MPI's abort of the whole job.
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     std::atexit(finalize);
+    int length = std::snprintf(stoppedMessage, sizeof stoppedMessage,
+                               "error: rank %d: stopped, because another rank of the job "
+                               "failed (its error is above)\n",
+                               worldRank());
+    stoppedMessageLength = size_t(std::max(0, std::min(length, int(sizeof stoppedMessage) - 1)));
+    std::signal(SIGTERM, onStopped);
   }
   int size = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -144,9 +213,11 @@ extern "C" void moec_rt_moe_expert_parallel_f32(
     sendSlots[at] = expert_slot[expert];
   }
   std::vector<int64_t> receiveCounts(size, 0);
-  check(MPI_Alltoall(sendCounts.data(), 1, MPI_INT64_T, receiveCounts.data(), 1, MPI_INT64_T,
-                     MPI_COMM_WORLD),
-        "MPI_Alltoall");
+  MPI_Request request;
+  check(MPI_Ialltoall(sendCounts.data(), 1, MPI_INT64_T, receiveCounts.data(), 1,
+                      MPI_INT64_T, MPI_COMM_WORLD, &request),
+        "MPI_Ialltoall");
+  wait(request, "MPI_Ialltoall");
   int64_t received = 0;
   for (int64_t count : receiveCounts)
     received += count;

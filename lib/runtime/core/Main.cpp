@@ -28,6 +28,9 @@
 
 using namespace moec::rt;
 
+// In a sharded program's MPI runtime (libmoec_runtime_comm.a) only.
+extern "C" void moec_rt_comm_abort(int code) __attribute__((weak));
+
 namespace {
 constexpr int kExitUserError = 2;
 constexpr int kExitModelBroken = 1;
@@ -45,6 +48,10 @@ struct Options {
 
 [[noreturn]] void die(int code, const std::string &message) {
   std::fprintf(stderr, "%s: error: %s\n", programName, message.c_str());
+  // One rank of a sharded program failing alone would leave the others waiting in an
+  // exchange: the whole job ends.
+  if (moec_rt_comm_abort)
+    moec_rt_comm_abort(code);
   std::exit(code);
 }
 

@@ -1,12 +1,14 @@
 //===- expert_parallel_check.cpp - Sharded experts against the whole layer ===//
 //
-// Under mpirun: expert_parallel_check RANKS PLACEMENT TOKENS [EMPTY_RANK]. Every rank makes
+// Under mpirun: expert_parallel_check RANKS PLACEMENT TOKENS [EMPTY_RANK [STALLED_RANK]].
+// Every rank makes
 // the same 6 experts (hidden 8, gated SiLU of inner 4, top-2, with biases) and its own
 // TOKENS tokens (none on rank EMPTY_RANK), runs them through
 // moec_rt_moe_expert_parallel_f32 holding only its own experts (PLACEMENT `blocks`:
 // contiguous blocks; `first`: all on rank 0, so the other ranks compute nothing), and
 // through the unsharded kernels (permute, grouped matmuls, unpermute) holding all of them,
-// and prints the largest difference. Exits 1 if it is not zero.
+// and prints the largest difference. Exits 1 if it is not zero. Rank STALLED_RANK never
+// comes to the exchange (it sleeps a minute): a rank that hangs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -36,13 +39,18 @@ std::vector<float> randomValues(std::mt19937 &random, int64_t count) {
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: expert_parallel_check RANKS blocks|first TOKENS [EMPTY_RANK]\n");
+    std::fprintf(stderr, "usage: expert_parallel_check RANKS blocks|first TOKENS "
+                         "[EMPTY_RANK [STALLED_RANK]]\n");
     return 2;
   }
   int64_t ranks = std::atoll(argv[1]);
   bool blocks = std::strcmp(argv[2], "blocks") == 0;
   int64_t rank = moec_rt_comm_init(ranks);
   int64_t tokens = argc > 4 && std::atoll(argv[4]) == rank ? 0 : std::atoll(argv[3]);
+  if (argc > 5 && std::atoll(argv[5]) == rank) {
+    sleep(60);
+    return 0;
+  }
 
   // The same experts on every rank; tokens and routing of the rank's own.
   std::mt19937 shared(42);

@@ -140,8 +140,9 @@ private:
 };
 
 /// An exclusive lock on the directory of a path while alive, so that compiles writing to
-/// one output rename their files (OUT, OUT.weights, its manifest) one compile after the
-/// other: OUT and OUT.weights always come from one compile. Advisory, between moec
+/// one output rename their files (OUT, OUT.weights, its manifest; a sharded program's
+/// OUT.rank<R>.weights and theirs) one compile after the other: OUT and its weights files
+/// always come from one compile. Advisory, between moec
 /// processes; a directory that cannot be locked (a file system without flock) is not.
 class DirectoryLock {
 public:
@@ -416,6 +417,7 @@ moec::CompileStatus emitShardedExecutable(mlir::ModuleOp module, OutputFile &out
                                         /*expertParallel=*/true);
       status != CompileStatus::Success)
     return status;
+  DirectoryLock pairing(outputPath);
   for (std::unique_ptr<OutputFile> &file : files)
     if (!file->keep())
       return CompileStatus::BadInput;

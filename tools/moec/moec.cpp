@@ -176,8 +176,6 @@ struct Options {
                                cl::cat(moecCategory)};
 };
 
-constexpr int exitUnavailable = 1;
-
 std::string targetName(Target target) {
   switch (target) {
   case Target::host:
@@ -261,7 +259,7 @@ int listPipeline(const moec::PipelineOptions &options) {
   if (std::optional<std::string> unknown = moec::findUnknownPassName(options.disabledPasses)) {
     errs() << "error: --disable-pass=" << *unknown
            << ": no optional pass has that name (see --list-passes)\n";
-    return exitUnavailable;
+    return exitBadCommandLine;
   }
   for (const moec::PipelinePass &pass : moec::describePipeline(options))
     outs() << format("%-9s %-3s %-9s ", moec::getStageName(pass.stage).data(),
@@ -341,7 +339,7 @@ int main(int argc, char **argv) {
     return listPipeline(compileOptions.pipeline);
   if (options.inputPath.empty() || options.outputPath.empty()) {
     errs() << "error: give a model and an output: moec MODEL.onnx -o OUT (see --help)\n";
-    return exitUnavailable;
+    return exitBadCommandLine;
   }
 
 

@@ -72,6 +72,10 @@ def main():
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, short timings")
     args = parser.parse_args()
     import onnxruntime as ort
+    # Older CPU kernels read block-wise QMoE differently (1.23 gives other results).
+    if tuple(int(part) for part in ort.__version__.split(".")[:2]) < (1, 32):
+        sys.exit(f"onnxruntime {ort.__version__}: QMoE needs 1.32 or newer here (the Python of "
+                 "scripts/real_exports)")
 
     sizes = dict(hidden=64, inter=32, experts=4, top_k=2) if args.smoke else \
         dict(hidden=1024, inter=2816, experts=8, top_k=2)

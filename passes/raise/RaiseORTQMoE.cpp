@@ -53,7 +53,7 @@ unsigned readField(const ConstantBytes &bytes, int64_t base, int64_t index, unsi
 }
 
 /// One projection's packed weights: expert e's row n (an output feature) holds the codes of
-/// its `inputs` inputs in `rowBytes` bytes; weight = (code - zero point) * scale, the zero
+/// its `inputs` inputs in `getRowBytes()` bytes; weight = (code - zero point) * scale, the zero
 /// point one per row (`blockSize` 0) or per block of inputs, 2^(bits - 1) when not given.
 struct PackedProjection {
   ConstantBytes codes;
@@ -129,8 +129,9 @@ private:
   /// The bytes of constant input `index` of element type `elementType` and shape `shape`.
   FailureOr<ConstantBytes> readConstant(unsigned index, const Twine &what, Type elementType,
                                         ArrayRef<int64_t> shape, std::string &why);
-  /// Projection `inputs` from `inputs` to `rows` features (`[E, rows, ...]`), with its
-  /// scales; `bits` wide in moe.
+  /// The codes and zero points of `projection`, from `inputs` to `rows` features (weights
+  /// `[E, rows, ...]`), into `packed`, and its scales, `[E, groups, rows]` in moe's view,
+  /// into `scales`.
   LogicalResult readProjection(const ProjectionInputs &projection, int64_t inputs, int64_t rows,
                                PackedProjection &packed, Projection &scales, std::string &why);
 

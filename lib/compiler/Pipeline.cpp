@@ -23,18 +23,6 @@
 
 using namespace mlir;
 
-/// The raise stage's passes, in the order they run. Each is optional, so this one list also
-/// names what `--disable-pass` accepts.
-static SmallVector<std::unique_ptr<Pass>> createRaisePasses() {
-  SmallVector<std::unique_ptr<Pass>> passes;
-  passes.push_back(moec::createRaiseORTMoE());
-  passes.push_back(moec::createRaiseHFMoE());
-  passes.push_back(moec::createRaiseDenseMoE());
-  passes.push_back(moec::createRaiseGatheredMoE());
-  passes.push_back(moec::createRaiseGroupedMoE());
-  return passes;
-}
-
 /// The fusions of the kernel level, in the order they run; each optional. They run right
 /// after the decomposition, on the plain form it emits (docs/moec.md, "Fusion").
 static SmallVector<std::unique_ptr<Pass>> createFusionPasses() {
@@ -55,6 +43,25 @@ static std::string runtimeMoEKernelsPassName() {
   return moec::createLowerMoEKernelsToRuntime()->getArgument().str();
 }
 
+/// The raise stage's passes for `options`, in the order they run. Each is optional, so
+/// this one list also names what `--disable-pass` accepts.
+static SmallVector<std::unique_ptr<Pass>>
+createRaisePasses(const moec::PipelineOptions &options) {
+  SmallVector<std::unique_ptr<Pass>> passes;
+  passes.push_back(moec::createRaiseORTMoE());
+  // Only the host's runtime kernels read quantized expert weights.
+  moec::RaiseORTQMoEOptions qmoeOptions;
+  qmoeOptions.quantizedKernels =
+      options.target == "host" &&
+      !llvm::is_contained(options.disabledPasses, runtimeMoEKernelsPassName());
+  passes.push_back(moec::createRaiseORTQMoE(qmoeOptions));
+  passes.push_back(moec::createRaiseHFMoE());
+  passes.push_back(moec::createRaiseDenseMoE());
+  passes.push_back(moec::createRaiseGatheredMoE());
+  passes.push_back(moec::createRaiseGroupedMoE());
+  return passes;
+}
+
 /// Adds those of `passes` that `options` does not disable to `pm`, in order.
 static void addEnabledPasses(OpPassManager &pm, SmallVector<std::unique_ptr<Pass>> passes,
                              const moec::PipelineOptions &options) {
@@ -70,7 +77,7 @@ static std::string quantizePassName() {
 
 std::vector<std::string> moec::getOptionalPassNames() {
   std::vector<std::string> names{simplifyGraphPassName()};
-  for (const std::unique_ptr<Pass> &pass : createRaisePasses())
+  for (const std::unique_ptr<Pass> &pass : createRaisePasses(PipelineOptions()))
     names.push_back(pass->getArgument().str());
   names.push_back(quantizePassName());
   for (const std::unique_ptr<Pass> &pass : createFusionPasses())
@@ -97,7 +104,7 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
       pm.addPass(createSimplifyGraph());
     return;
   case Stage::Raise:
-    addEnabledPasses(pm, createRaisePasses(), options);
+    addEnabledPasses(pm, createRaisePasses(options), options);
     return;
   case Stage::Optimize:
     if ((options.quantize == Quantization::Int8 || options.quantize == Quantization::Int4) &&

@@ -12,6 +12,8 @@
 
 #include "NodeExpansion.h"
 
+#include "moec/Dialect/ONNX/QMoEInputs.h"
+
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -419,25 +421,7 @@ Replacements expandDequantizeLinear(onnx::NodeOp node, NodeBuilder &builder) {
 // QMoE
 //===----------------------------------------------------------------------===//
 
-/// The positions of com.microsoft.QMoE's inputs.
-enum QMoEInput : unsigned {
-  kInput = 0,
-  kRouterProbs = 1,
-  kFc1Weights = 2,
-  kFc1Scales = 3,
-  kFc1Bias = 4,
-  kFc2Weights = 5,
-  kFc2Scales = 6,
-  kFc2Bias = 7,
-  kFc3Weights = 8,
-  kFc3Scales = 9,
-  kFc3Bias = 10,
-  kFc1ZeroPoints = 11,
-  kFc2ZeroPoints = 12,
-  kFc3ZeroPoints = 13,
-  /// router_weights, then the float8/float4 formats' global and activation scales.
-  kFirstUnsupported = 14,
-};
+using namespace moec::onnx::qmoe;
 
 /// One projection of QMoE: weights [E, N, K · bits / 8] uint8, scales [E, N] (one per
 /// row) or [E, N, ceil(K / block_size)], zero points packed like the weights along the

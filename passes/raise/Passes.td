@@ -37,6 +37,49 @@ def RaiseORTMoE : Pass<"moec-raise-ort-moe", "::mlir::ModuleOp"> {
   ];
 }
 
+def RaiseORTQMoE : Pass<"moec-raise-ort-qmoe", "::mlir::ModuleOp"> {
+  let summary = "Raise onnxruntime's com.microsoft.QMoE nodes into moe.layer with quantized "
+                "expert weights";
+  let description = [{
+    Replaces every `onnx.node "QMoE"` of domain `com.microsoft` (onnxruntime's MoE with
+    packed integer expert weights) with one `moe.layer` whose `up_weight` and
+    `down_weight` are `moe.dequantize`s of integer constants and scales: the form
+    `moec-quantize-expert-weights` makes, so that the grouped GEMM reads the weights
+    quantized, dequantizes them inside, and runs only the `k` routed experts. Routing,
+    activation and SwiGLU layouts are read as `moec-raise-ort-moe` reads them.
+
+    onnxruntime stores projection `fc` as codes `[E, N, ceil(K · bits / 8)]` (uint8, row n
+    an output feature, its K codes packed lowest bits first), scales `[E, N]` (one per
+    row) or `[E, N, K / block_size]`, and optional zero points packed like the codes along
+    their last dimension (default `2^(bits - 1)`); the weight is `(code - zero point) ·
+    scale`. The raise only rearranges them: `code - zero point` transposed into moe's
+    `[E, K, N]` (gate columns before up columns), scales into `[E, groups, N]`; nothing is
+    dequantized at compile time.
+
+    - 4- and 2-bit codes with the default zero points become `i4` (`[-8, 7]`); with other
+      zero points, `i8` (`code - zero point` spans `[-15, 15]`); 8-bit codes with the
+      default zero points `i8`.
+    - Blocks must divide K (or K be one block); input, router logits, scales and biases
+      must be f32 (the host kernels' type).
+
+    Anything else stays for `moec-expand-quantized-ops` (which dequantizes the weights at
+    run time and runs every expert), with a remark `not raised (...): <reason>`: 8-bit
+    zero points other than 128, float8/float4 `quant_type`, prepacked weights, per-
+    projection bit widths that differ, SparseMixer, `swiglu_limit_after_activation`,
+    inputs 14 on, the identity activation, SwiGLU parameters moe cannot express, fc3
+    without SwiGLU, weights that are not constants, and every node when
+    `quantized-kernels` is false (the target's grouped GEMM takes f32 weights).
+  }];
+  let options = [
+    Option<"quantizedKernels", "quantized-kernels", "bool", /*default=*/"true",
+           "Whether the target's grouped GEMM reads quantized expert weights (the host's "
+           "runtime kernels); without, no node is raised">
+  ];
+  let dependentDialects = [
+    "::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def RaiseHFMoE : Pass<"moec-raise-hf-moe", "::mlir::ModuleOp"> {
   let summary = "Raise Hugging Face style loops over experts into moe.layer";
   let description = [{

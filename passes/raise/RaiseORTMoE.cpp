@@ -11,15 +11,10 @@
 
 #include "moec/Passes/Raise/Passes.h"
 
-#include "ONNXMatch.h"
+#include "ORTMoE.h"
 #include "RaiseDriver.h"
-#include "WeightStack.h"
-
-#include "moec/Dialect/MoE/MoE.h"
-#include "moec/Dialect/ONNX/ONNX.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/PatternMatch.h"
 
 namespace moec {
 #define GEN_PASS_DEF_RAISEORTMOE
@@ -29,6 +24,7 @@ namespace moec {
 using namespace mlir;
 using namespace moec;
 using namespace moec::raise;
+using namespace moec::raise::ort;
 
 namespace {
 
@@ -44,47 +40,6 @@ enum ORTMoEInput : unsigned {
   kFc3Bias = 7,
 };
 
-/// One stacked projection of an ORT MoE node, from `in` to `out` features per expert.
-/// Current exports store it `[E, out, in]`; older ones `[E, in, out]`, which ORT calls the
-/// legacy layout. A bias `[E, out]` is a projection with `in == 1` in the legacy layout.
-/// Without data (an absent bias) it reads as zeros.
-struct Projection {
-  /// The constant the data belongs to; null for an absent bias.
-  Value constant;
-  ArrayRef<char> data;
-  int64_t in = 1;
-  int64_t out = 0;
-  bool legacyLayout = true;
-
-  /// Columns `first, first + step, ...` (`count` of them) of expert `expert`'s weights
-  /// `[in, out]`, read in place.
-  SourceColumns getColumns(int64_t expert, int64_t first, int64_t step, int64_t count) const {
-    if (data.empty())
-      return SourceColumns::zeros(count);
-    ConstantBytes bytes{llvm::cast<RankedTensorType>(constant.getType()), data};
-    return SourceColumns::ofMatrix(bytes, expert * in * out, in, out,
-                                   /*transposed=*/!legacyLayout, first, step, count);
-  }
-};
-
-/// Columns `first, first + step, ...` (`count` of them) of projection `source`: where some
-/// columns of a moe.layer operand come from.
-struct ColumnRun {
-  unsigned source;
-  int64_t first = 0;
-  int64_t step = 1;
-  int64_t count = 0;
-};
-
-/// Whether `columns` of `sources` are one whole projection already in moe's layout, in order.
-bool isInMoELayout(ArrayRef<Projection> sources, ArrayRef<ColumnRun> columns) {
-  if (columns.size() != 1 || !sources[columns.front().source].constant)
-    return false;
-  const ColumnRun &run = columns.front();
-  const Projection &source = sources[run.source];
-  return source.legacyLayout && run.first == 0 && run.step == 1 && run.count == source.out;
-}
-
 /// Everything a moe.layer needs from one ORT MoE node, checked.
 struct LayerPlan {
   moe::RoutingAttr routing;
@@ -94,10 +49,8 @@ struct LayerPlan {
   /// fc1 (and fc3) weights and the down projection (fc2), in ORT's layout.
   SmallVector<Projection> upSources;
   Projection downSource;
-  SmallVector<Projection> upBiasSources;
-  Projection downBiasSource;
+  Biases biases;
   SmallVector<ColumnRun> upColumns;
-  bool hasUpBias = false, hasDownBias = false;
 };
 
 /// Reads and checks one ORT MoE node.
@@ -123,14 +76,6 @@ private:
   bool malformed = false;
 };
 
-std::string describeShape(ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  llvm::raw_string_ostream os(text);
-  llvm::interleave(shape, os, [&](int64_t dim) { os << dim; }, ", ");
-  os << "]";
-  return text;
-}
-
 FailureOr<std::pair<ArrayRef<int64_t>, Projection>>
 NodeReader::readConstant(unsigned index, StringRef what, int64_t rank, Type elementType,
                          std::string &why) {
@@ -151,12 +96,11 @@ NodeReader::readConstant(unsigned index, StringRef what, int64_t rank, Type elem
   }
   Projection projection;
   projection.constant = input(index);
-  projection.data = bytes->bytes;
+  projection.bytes = *bytes;
   return std::make_pair(type.getShape(), projection);
 }
 
 FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
-  MLIRContext *context = node.getContext();
   LayerPlan plan;
 
   auto inputType = llvm::dyn_cast<RankedTensorType>(input(kInput).getType());
@@ -176,69 +120,12 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
     why = "router_probs must be a 2-D tensor of input's element type";
     return failure();
   }
-  // The expert body. ORT's CPU kernel computes "gelu" with the tanh approximation.
-  StringRef activationName = node.getStringAttr("activation_type", "relu");
-  std::optional<moe::Activation> activation =
-      llvm::StringSwitch<std::optional<moe::Activation>>(activationName)
-          .Case("relu", moe::Activation::relu)
-          .Case("gelu", moe::Activation::gelu_tanh)
-          .Case("silu", moe::Activation::silu)
-          .Case("swiglu", moe::Activation::swiglu_clamped)
-          .Default(std::nullopt);
-  if (!activation) {
-    why = ("activation_type '" + activationName + "' has no moe.expert equivalent").str();
-    return failure();
-  }
-  bool swiglu = activationName == "swiglu";
-  int64_t swigluFusion = node.getIntAttr("swiglu_fusion", 0);
   bool hasFc3 = node.hasInput(kFc3Weights);
-  if (swiglu && (swigluFusion < 0 || swigluFusion > 2)) {
-    why = ("swiglu_fusion = " + Twine(swigluFusion) + " is not 0, 1 or 2").str();
+  FailureOr<ExpertBody> body = readExpertBody(node, hasFc3, node.hasInput(kFc3Bias), why);
+  if (failed(body))
     return failure();
-  }
-  bool fusedFc1 = swiglu && swigluFusion != 0;
-  if (fusedFc1 && (hasFc3 || node.hasInput(kFc3Bias))) {
-    why = "fc3 is given although swiglu_fusion fuses the up projection into fc1";
-    return failure();
-  }
-  if (swiglu && !fusedFc1 && !hasFc3) {
-    why = "swiglu_fusion = 0 needs fc3_experts_weights for the up projection";
-    return failure();
-  }
-  if (!hasFc3 && node.hasInput(kFc3Bias)) {
-    why = "fc3_experts_bias is given without fc3_experts_weights";
-    return failure();
-  }
-  bool gated = swiglu || hasFc3;
-
-  // ORT's SwiGLU is G * sigmoid(alpha * G) * (L + beta), G = min(g, limit) and
-  // L = clamp(l, -limit, limit) when swiglu_limit is given. moe has it with beta = 1
-  // (swiglu_clamped) and, unclamped, with alpha = 1 and beta = 0 (gated silu).
-  APFloat alpha(1.702), limit(7.0);
-  if (swiglu) {
-    double alphaValue = node.getFloatAttr("activation_alpha", 1.0);
-    double betaValue = node.getFloatAttr("activation_beta", 0.0);
-    std::optional<double> limitValue;
-    if (node.hasNodeAttr("swiglu_limit"))
-      limitValue = node.getFloatAttr("swiglu_limit", 0.0);
-    if (limitValue && betaValue == 1.0) {
-      alpha = APFloat(alphaValue);
-      limit = APFloat(*limitValue);
-    } else if (!limitValue && alphaValue == 1.0 && betaValue == 0.0) {
-      activation = moe::Activation::silu;
-    } else {
-      llvm::raw_string_ostream os(why);
-      os << "swiglu with activation_alpha = " << alphaValue << ", activation_beta = " << betaValue;
-      if (limitValue)
-        os << ", swiglu_limit = " << *limitValue;
-      else
-        os << ", no swiglu_limit";
-      os << " is neither swiglu_clamped (beta = 1, with a limit) nor gated silu (alpha = 1, "
-            "beta = 0, no limit)";
-      return failure();
-    }
-  }
-  plan.expert = moe::ExpertAttr::get(context, *activation, gated, alpha, limit);
+  plan.expert = body->expert;
+  bool fusedFc1 = body->fusedFc1;
 
   // The weights, and which of ORT's two layouts they are in. ORT tells them apart from
   // fc2's shape, the one weight whose dimensions differ between them unless hidden and
@@ -314,76 +201,24 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
     if (failed(constant) || !expectShape(constant->first, {experts, out}, what))
       return failure();
     bias.constant = constant->second.constant;
-    bias.data = constant->second.data;
+    bias.bytes = constant->second.bytes;
     return success();
   };
-  plan.upBiasSources.resize(plan.upSources.size());
-  if (failed(readBias(kFc1Bias, "fc1_experts_bias", fc1Columns, plan.upBiasSources[0])) ||
-      failed(readBias(kFc2Bias, "fc2_experts_bias", hidden, plan.downBiasSource)) ||
-      (hasFc3 && failed(readBias(kFc3Bias, "fc3_experts_bias", inter, plan.upBiasSources[1]))))
+  Biases &biases = plan.biases;
+  biases.up.resize(plan.upSources.size());
+  if (failed(readBias(kFc1Bias, "fc1_experts_bias", fc1Columns, biases.up[0])) ||
+      failed(readBias(kFc2Bias, "fc2_experts_bias", hidden, biases.down)) ||
+      (hasFc3 && failed(readBias(kFc3Bias, "fc3_experts_bias", inter, biases.up[1]))))
     return failure();
-  plan.hasUpBias = node.hasInput(kFc1Bias) || node.hasInput(kFc3Bias);
-  plan.hasDownBias = node.hasInput(kFc2Bias);
+  biases.hasUp = node.hasInput(kFc1Bias) || node.hasInput(kFc3Bias);
+  biases.hasDown = node.hasInput(kFc2Bias);
 
-  // moe's gated layout: the gate's columns, then the up's. ORT interleaves them with the
-  // gate first (swiglu_fusion = 1), concatenates them (2), or keeps the up in fc3.
-  bool interleaved = swiglu && swigluFusion == 1;
-  plan.upColumns.push_back({0, 0, interleaved ? 2 : 1, inter});
-  if (gated) {
-    if (hasFc3)
-      plan.upColumns.push_back({1, 0, 1, inter});
-    else if (interleaved)
-      plan.upColumns.push_back({0, 1, 2, inter});
-    else
-      plan.upColumns.push_back({0, inter, 1, inter});
-  }
-
-  int64_t k = node.getIntAttr("k", 1);
-  if (k < 1 || k > experts) {
-    why = ("k = " + Twine(k) + " is not between 1 and the " + Twine(experts) + " experts").str();
+  plan.upColumns = getUpColumns(*body, hasFc3, inter);
+  FailureOr<moe::RoutingAttr> routing = readRouting(node, experts, why);
+  if (failed(routing))
     return failure();
-  }
-  bool normalize = node.getIntAttr("normalize_routing_weights", 0) != 0;
-  // onnxruntime takes SparseMixer routing for use_sparse_mixer == 1 exactly.
-  int64_t useSparseMixer = node.getIntAttr("use_sparse_mixer", 0);
-  if (useSparseMixer != 0 && useSparseMixer != 1) {
-    why = ("use_sparse_mixer = " + Twine(useSparseMixer) + " is not 0 or 1").str();
-    return failure();
-  }
-  bool sparseMixer = useSparseMixer == 1;
-  if (sparseMixer && k != 2) {
-    why = ("use_sparse_mixer (SparseMixer routing) needs k = 2, got k = " + Twine(k)).str();
-    return failure();
-  }
-  // With SparseMixer, onnxruntime's CUDA kernel ignores the normalization and its CPU
-  // kernel the SparseMixer: the combination has no one meaning.
-  if (sparseMixer && normalize) {
-    why = "use_sparse_mixer with normalize_routing_weights = 1";
-    return failure();
-  }
-  plan.routing = moe::RoutingAttr::get(
-      context, sparseMixer ? moe::Scoring::sparse_mixer : moe::Scoring::softmax, k, normalize,
-      /*topk_first=*/false, /*n_group=*/1, /*topk_group=*/1, APFloat(1.0), APFloat(0.0));
+  plan.routing = *routing;
   return plan;
-}
-
-/// moe.layer's operand of `type` made of `columns` of `sources` for `rows` rows: the
-/// model's constant itself when it is in moe's layout already (no copy of what may be
-/// gigabytes of mapped weights), else a new constant named after the node.
-FailureOr<Value> createWeight(PatternRewriter &rewriter, Location loc, const Twine &name,
-                              RankedTensorType type, ArrayRef<Projection> sources,
-                              ArrayRef<ColumnRun> columns, int64_t rows) {
-  if (isInMoELayout(sources, columns) &&
-      sources[columns.front().source].constant.getType() == type)
-    return sources[columns.front().source].constant;
-  return createWeightStack(rewriter, loc, type, name.str(), type.getDimSize(0), rows,
-                           [&](int64_t expert) {
-                             ExpertColumns parts;
-                             for (const ColumnRun &run : columns)
-                               parts.push_back(sources[run.source].getColumns(
-                                   expert, run.first, run.step, run.count));
-                             return parts;
-                           });
 }
 
 /// Raises one `com.microsoft.MoE` node into `moe.layer`. A malformed node gets an error (once,
@@ -406,12 +241,9 @@ struct RaiseORTMoENode : RaisePattern {
       sawError = true;
       return failure();
     }
-    auto resultType = llvm::dyn_cast<RankedTensorType>(node.getResult(0).getType());
     Value tokens = node.getInputs()[kInput];
-    auto tokensType = llvm::cast<RankedTensorType>(tokens.getType());
-    if (succeeded(plan) && (!resultType || !tensor::CastOp::areCastCompatible(
-                                               resultType, static_cast<Type>(tokensType))))
-      whyNot = "its output type does not match its input's";
+    if (succeeded(plan))
+      whyNot = checkLayerResult(node, tokens);
     if (!whyNot.empty()) {
       remarks.notRaised(node, "not raised: " + whyNot);
       return failure();
@@ -419,9 +251,7 @@ struct RaiseORTMoENode : RaisePattern {
 
     Location loc = node.getLoc();
     StringRef nodeName = node.getName().empty() ? StringRef("ort_moe") : node.getName();
-    int64_t upWidth = 0;
-    for (const ColumnRun &run : plan->upColumns)
-      upWidth += run.count;
+    int64_t upWidth = getWidth(plan->upColumns);
     SmallVector<ColumnRun> downColumns{{0, 0, 1, plan->hidden}};
 
     auto tensorType = [&](ArrayRef<int64_t> shape) {
@@ -440,36 +270,15 @@ struct RaiseORTMoENode : RaisePattern {
                                      tensorType({plan->experts, plan->inter, plan->hidden}),
                                      plan->downSource, downColumns, plan->inter));
     Value upBias, downBias;
-    if (plan->hasUpBias)
-      upBias = weight(createWeight(rewriter, loc, nodeName + ".up_bias",
-                                   tensorType({plan->experts, upWidth}), plan->upBiasSources,
-                                   plan->upColumns, 1));
-    if (plan->hasDownBias)
-      downBias = weight(createWeight(rewriter, loc, nodeName + ".down_bias",
-                                     tensorType({plan->experts, plan->hidden}),
-                                     plan->downBiasSource, downColumns, 1));
+    sawError = sawError || failed(plan->biases.create(rewriter, loc, nodeName,
+                                                      plan->elementType, plan->experts,
+                                                      plan->hidden, plan->upColumns, upBias,
+                                                      downBias));
     if (sawError)
       return failure();
 
-    // moe.layer takes tokens as rows: [B, S, H] inputs are flattened and restored around it.
-    bool batched = tokensType.getRank() == 3;
-    SmallVector<ReassociationIndices> batchDims = {{0, 1}, {2}};
-    Value rows = tokens;
-    if (batched)
-      rows = tensor::CollapseShapeOp::create(rewriter, loc, tokens, batchDims);
-    Value layer = moe::LayerOp::create(
-        rewriter, loc, rows.getType(), rows, up, down, /*router_weight=*/Value(),
-        /*router_logits=*/node.getInputs()[kRouterProbs], /*router_bias=*/Value(),
-        /*score_bias=*/Value(), upBias, downBias, /*shared_up=*/Value(),
-        /*shared_down=*/Value(), /*shared_gate=*/Value(), plan->routing, plan->expert);
-    if (batched) {
-      SmallVector<OpFoldResult> batchShape = tensor::getMixedSizes(rewriter, loc, tokens);
-      layer = tensor::ExpandShapeOp::create(rewriter, loc, tokensType, layer, batchDims,
-                                            batchShape);
-    }
-    if (layer.getType() != resultType)
-      layer = tensor::CastOp::create(rewriter, loc, resultType, layer);
-    rewriter.replaceOp(node, layer);
+    replaceWithLayer(rewriter, node, tokens, node.getInputs()[kRouterProbs], up, down, upBias,
+                     downBias, plan->routing, plan->expert);
     return success();
   }
 };

@@ -118,7 +118,8 @@ moec::raise::createWeightStack(OpBuilder &builder, Location loc, RankedTensorTyp
                                StringRef name, int64_t experts, int64_t rows,
                                function_ref<ExpertColumns(int64_t expert)> columnsOf,
                                size_t fileBackedBytes) {
-  size_t elementBytes = type.getElementTypeBitWidth() / 8;
+  // Integers narrower than a byte (i4) take a byte each, as DenseElementsAttr holds them.
+  size_t elementBytes = llvm::divideCeil(type.getElementTypeBitWidth(), 8);
   int64_t columns = experts * rows == 0 ? 0 : type.getNumElements() / (experts * rows);
   size_t rowBytes = columns * elementBytes;
   size_t size = type.getNumElements() * elementBytes;

@@ -135,11 +135,13 @@ def pack_column(codes, bits):
     return pack(codes[None, :], bits)[0]
 
 
-def qmoe_model(name, bits, block, asymmetric, activation, fusion, rng):
-    """One QMoE node over [tokens, 64] tokens, 4 experts, top 2, intermediate 32."""
+def qmoe_model(name, bits, block, asymmetric, activation, fusion, rng, hidden=QMOE_HIDDEN,
+               inter=QMOE_INTER, experts=QMOE_EXPERTS, top_k=QMOE_TOP_K):
+    """One QMoE node over [tokens, hidden] tokens (by default 64, 4 experts, top 2,
+    intermediate 32)."""
     swiglu = activation == "swiglu"
-    fc1_out = 2 * QMOE_INTER if swiglu and fusion else QMOE_INTER
-    attrs = dict(k=QMOE_TOP_K, activation_type=activation, expert_weight_bits=bits,
+    fc1_out = 2 * inter if swiglu and fusion else inter
+    attrs = dict(k=top_k, activation_type=activation, expert_weight_bits=bits,
                  normalize_routing_weights=1)
     if block:
         attrs["block_size"] = block
@@ -150,10 +152,10 @@ def qmoe_model(name, bits, block, asymmetric, activation, fusion, rng):
 
     def projection(prefix, n, k):
         per_expert = [quantize_rows(rng.standard_normal((n, k)).astype(np.float32) / np.sqrt(k),
-                                    bits, block, asymmetric) for _ in range(QMOE_EXPERTS)]
+                                    bits, block, asymmetric) for _ in range(experts)]
         weights, scales, zeros = (np.stack(part) if part[0] is not None else None
                                   for part in zip(*per_expert))
-        bias = (0.1 * rng.standard_normal((QMOE_EXPERTS, n))).astype(np.float32)
+        bias = (0.1 * rng.standard_normal((experts, n))).astype(np.float32)
         for suffix, value in (("weights", weights), ("scales", scales), ("bias", bias),
                               ("zero_points", zeros)):
             if value is not None:
@@ -161,9 +163,9 @@ def qmoe_model(name, bits, block, asymmetric, activation, fusion, rng):
         return f"{prefix}_weights", f"{prefix}_scales", f"{prefix}_bias", \
             f"{prefix}_zero_points" if zeros is not None else ""
 
-    fc1 = projection("fc1", fc1_out, QMOE_HIDDEN)
-    fc2 = projection("fc2", QMOE_HIDDEN, QMOE_INTER)
-    fc3 = projection("fc3", QMOE_INTER, QMOE_HIDDEN) if swiglu and not fusion else ("",) * 4
+    fc1 = projection("fc1", fc1_out, hidden)
+    fc2 = projection("fc2", hidden, inter)
+    fc3 = projection("fc3", inter, hidden) if swiglu and not fusion else ("",) * 4
     inputs += [*fc1[:3], *fc2[:3], *fc3[:3], fc1[3], fc2[3], fc3[3]]
     while inputs[-1] == "":
         inputs.pop()
@@ -171,9 +173,9 @@ def qmoe_model(name, bits, block, asymmetric, activation, fusion, rng):
                             domain="com.microsoft", **attrs)
     graph = helper.make_graph(
         [node], name,
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["tokens", QMOE_HIDDEN]),
-         helper.make_tensor_value_info("router_probs", TensorProto.FLOAT, ["tokens", QMOE_EXPERTS])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["tokens", QMOE_HIDDEN])],
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["tokens", hidden]),
+         helper.make_tensor_value_info("router_probs", TensorProto.FLOAT, ["tokens", experts])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["tokens", hidden])],
         initializers)
     # As onnxruntime's tests: no opset_import entry for com.microsoft.
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])

@@ -12,10 +12,18 @@ def UseRuntimeGemm : Pass<"moec-use-runtime-gemm", "::mlir::ModuleOp"> {
     with its micro-kernels, the compiler leaves the one op that dominates the run time to
     a hand-tuned library routine instead of generating naive loops for it.
 
-    Runs after bufferization; other element types and layouts keep the generic lowering.
+    Batched products get the same kernel: a contraction (any linalg op whose body is a
+    multiply-add) with leading batch loops and the maps `(b..., m, k)`, `(b..., k, n)` ->
+    `(b..., m, n)` — what a batched ONNX MatMul (attention scores and values) legalizes
+    to — becomes a loop nest over the batch dimensions with one `moec_rt_sgemm` call on
+    rank-reduced subviews per batch element.
+
+    Runs after bufferization; other element types, layouts and indexing maps (transposed or
+    broadcast operands) keep the generic lowering.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::func::FuncDialect",
-                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 def LowerMoEKernelsToRuntime

@@ -363,7 +363,8 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
   }
   plan.routing = moe::RoutingAttr::get(
       context, sparseMixer ? moe::Scoring::sparse_mixer : moe::Scoring::softmax, k, normalize,
-      /*topk_first=*/false, /*n_group=*/1, /*topk_group=*/1, APFloat(1.0), APFloat(0.0));
+      /*topk_first=*/false, /*n_group=*/1, /*topk_group=*/1, APFloat(1.0), APFloat(0.0),
+      /*renormalize_epsilon=*/APFloat(0.0));
   return plan;
 }
 

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-ROUTING_DEFAULTS = dict(renormalize=False, topk_first=False, n_group=1, topk_group=1,
+ROUTING_DEFAULTS = dict(renormalize=False, renormalize_epsilon=0.0, topk_first=False, n_group=1, topk_group=1,
                         routed_scaling_factor=1.0, capacity_factor=0.0)
 EXPERT_DEFAULTS = dict(gated=False, alpha=1.702, limit=7.0)
 SPARSE_MIXER_JITTER_EPS = 0.01
@@ -47,7 +47,7 @@ def route(logits, routing, score_bias=None):
     k = r["k"]
     softmax_of_chosen = r["topk_first"] and r["scoring"] == "softmax"
     sparse_mixer = r["scoring"] == "sparse_mixer"
-    if softmax_of_chosen or sparse_mixer:
+    if r["topk_first"] or sparse_mixer:
         scores = logits
     elif r["scoring"] == "sigmoid":
         scores = 1 / (1 + np.exp(-logits))
@@ -73,10 +73,14 @@ def route(logits, routing, score_bias=None):
         w = scores[t, chosen]
         if softmax_of_chosen:
             w = np.exp(w - w.max())
+        elif r["topk_first"]:
+            w = 1 / (1 + np.exp(-w))
         if sparse_mixer:
             w = np.array([_sparse_mixer_weight(logits[t], e, chosen[:j])
                           for j, e in enumerate(chosen)])
-        if r["renormalize"] or softmax_of_chosen:
+        if r["renormalize"]:
+            w = w / (w.sum() + r["renormalize_epsilon"])
+        elif softmax_of_chosen:
             w = w / w.sum()
         weights[t] = w * r["routed_scaling_factor"]
         ids[t] = chosen

@@ -136,6 +136,9 @@ public:
       for (Value &weight : chosenWeights)
         weight = kb.exp(kb.sub(weight, max));
     }
+    if (routing.getTopkFirst() && routing.getScoring() == Scoring::sigmoid)
+      for (Value &weight : chosenWeights)
+        weight = kb.sigmoid(weight);
     if (routing.getScoring() == Scoring::sparse_mixer)
       for (int64_t j = 0; j < k; ++j)
         chosenWeights[j] = sparseMixerWeight(chosen.ids[j], ArrayRef(chosen.ids).take_front(j));
@@ -143,6 +146,8 @@ public:
     for (Value weight : chosenWeights)
       sum = kb.add(sum, weight);
     bool divide = routing.getRenormalize() || softmaxOfChosen();
+    if (routing.getRenormalize())
+      sum = kb.add(sum, kb.f32(float(routing.getRenormalizeEpsilon().convertToDouble())));
     Value scale = kb.f32(float(routing.getRoutedScalingFactor().convertToDouble()));
     for (int64_t j = 0; j < k; ++j) {
       Value weight = divide ? kb.div(chosenWeights[j], sum) : chosenWeights[j];
@@ -158,7 +163,7 @@ private:
   }
   /// Whether the scores are the raw logits (choosing on logits first, or SparseMixer).
   bool scoresAreLogits() const {
-    return softmaxOfChosen() || routing.getScoring() == Scoring::sparse_mixer;
+    return routing.getTopkFirst() || routing.getScoring() == Scoring::sparse_mixer;
   }
 
   Value logit(Value expert) { return kb.loadF32(logits, {token, expert}); }

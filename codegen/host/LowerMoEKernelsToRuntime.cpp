@@ -171,6 +171,7 @@ struct RouteToRuntime : OpRewritePattern<RouteOp> {
         .i64(routing.getK())
         .i32(static_cast<int32_t>(routing.getScoring()))
         .i32(routing.getRenormalize())
+        .f32(routing.getRenormalizeEpsilon().convertToDouble())
         .i32(routing.getTopkFirst())
         .i64(routing.getNGroup())
         .i64(routing.getTopkGroup())

@@ -6,6 +6,8 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace moec::moe;
 
@@ -24,7 +26,9 @@ FailureOr<llvm::APFloat> moec::moe::parseF64Parameter(AsmParser &parser) {
 LogicalResult RoutingAttr::verify(function_ref<InFlightDiagnostic()> emitError, Scoring scoring,
                                   int64_t k, bool renormalize, bool topkFirst, int64_t nGroup,
                                   int64_t topkGroup, llvm::APFloat routedScalingFactorValue,
-                                  llvm::APFloat capacityFactorValue) {
+                                  llvm::APFloat capacityFactorValue,
+                                  llvm::APFloat renormalizeEpsilonValue) {
+  double renormalizeEpsilon = renormalizeEpsilonValue.convertToDouble();
   double routedScalingFactor = routedScalingFactorValue.convertToDouble();
   double capacityFactor = capacityFactorValue.convertToDouble();
   if (k < 1)
@@ -34,12 +38,19 @@ LogicalResult RoutingAttr::verify(function_ref<InFlightDiagnostic()> emitError, 
   if (topkGroup < 1 || topkGroup > nGroup)
     return emitError() << "routing needs 1 <= topk_group <= n_group (" << nGroup
                        << "), got topk_group = " << topkGroup;
-  if (topkFirst && scoring != Scoring::softmax)
-    return emitError() << "topk_first routing takes a softmax over the chosen logits; "
-                          "it cannot be combined with scoring = "
-                       << stringifyScoring(scoring);
+  if (topkFirst && scoring == Scoring::sparse_mixer)
+    return emitError() << "topk_first routing takes a softmax or sigmoid of the chosen logits; "
+                          "it cannot be combined with scoring = sparse_mixer";
   if (topkFirst && nGroup != 1)
     return emitError() << "topk_first routing cannot be group-limited (n_group = " << nGroup << ")";
+  if (!(renormalizeEpsilon >= 0.0 && std::isfinite(renormalizeEpsilon)))
+    return emitError() << "renormalize_epsilon must be 0 or positive, got " << renormalizeEpsilon;
+  // The softmax over the chosen logits (topk_first) sums to one by itself: an epsilon would
+  // apply to a division it does not have.
+  if (renormalizeEpsilon != 0.0 && (!renormalize || (topkFirst && scoring == Scoring::softmax)))
+    return emitError() << "renormalize_epsilon applies to renormalized routing without a "
+                          "softmax over the chosen logits only, got "
+                       << renormalizeEpsilon;
   // SparseMixer is defined for top-2 over all experts, with weights of its own (topk_first
   // is excluded above, being softmax-only).
   if (scoring == Scoring::sparse_mixer) {

@@ -59,8 +59,9 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
       elementwise `sigmoid` (DeepSeek-V3), or `sparse_mixer` (below).
     - `k`: experts chosen per token.
     - `renormalize`: divide the k chosen scores by their sum (Mixtral yes, Qwen2-MoE no).
-    - `topk_first`: pick the top k on the raw logits and take the softmax over those k only
-      (GPT-OSS); otherwise the scores are computed over all experts first.
+    - `topk_first`: pick the top k on the raw logits (plus the score bias, if any) and score
+      those k only: the softmax over the k (GPT-OSS), or the sigmoid of each (Kolibri);
+      otherwise the scores are computed over all experts first, and chosen from.
     - `n_group` / `topk_group`: group-limited top-k (DeepSeek-V3): experts form `n_group`
       equal groups, each group is ranked by the sum of its two best scores, and only the
       experts of the best `topk_group` groups compete for the k slots. `1` / `1` is plain
@@ -68,10 +69,13 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
     - `routed_scaling_factor`: multiplies the final weights (DeepSeek-V3 uses 2.5).
     - `capacity_factor`: `0` for dropless routing; otherwise each expert takes at most
       `ceil(capacity_factor * tokens * k / experts)` tokens and drops the rest.
+    - `renormalize_epsilon`: a constant added to the sum of the k chosen scores before
+      `renormalize` divides by it (LFM2-MoE adds 1e-6); `0`, the default, adds none.
 
     A score-correction bias (DeepSeek-V3's `e_score_correction_bias`) is a tensor, so it is
-    an operand of the ops that route, not part of this attribute: it is added to the scores
-    for choosing experts only, never to the weights.
+    an operand of the ops that route, not part of this attribute: it is added to what the
+    experts are chosen from (the scores, or the logits with `topk_first`) for choosing
+    only, never to the weights.
 
     `sparse_mixer` is SparseMixer's top-2 at inference (Phi-3.5-MoE; onnxruntime's
     `use_sparse_mixer`), on a token's raw logits `l` with `eps = 0.01`:
@@ -90,6 +94,8 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
     multiplies the weights.
 
     Examples: `#moe.routing<scoring = softmax, k = 2, renormalize = true>`,
+    `#moe.routing<scoring = sigmoid, k = 2, topk_first = true>`,
+    `#moe.routing<scoring = sigmoid, k = 4, renormalize = true, renormalize_epsilon = 1.0e-06>`,
     `#moe.routing<scoring = sparse_mixer, k = 2>`
   }];
   let parameters = (ins
@@ -100,7 +106,8 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
     DefaultValuedParameter<"int64_t", "1">:$n_group,
     DefaultValuedParameter<"int64_t", "1">:$topk_group,
     MoE_F64Parameter<"", "1.0">:$routed_scaling_factor,
-    MoE_F64Parameter<"", "0.0">:$capacity_factor
+    MoE_F64Parameter<"", "0.0">:$capacity_factor,
+    MoE_F64Parameter<"", "0.0">:$renormalize_epsilon
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -124,14 +124,15 @@ static LogicalResult verifyGroupScales(Operation *op, ShapeChecker &check, Value
 /// The simplest routing attribute that routes like `routing` over `numExperts` experts:
 /// - when every expert is chosen (k == E), a softmax over the chosen logits is the softmax
 ///   over all of them, and softmax weights over all experts already sum to one, so neither
-///   `topk_first` nor `renormalize` changes anything;
+///   `topk_first` nor `renormalize` without an epsilon changes anything;
 /// - when every group is kept (topk_group == n_group), group limiting is plain top-k.
 static RoutingAttr simplifyRouting(RoutingAttr routing, int64_t numExperts) {
   bool renormalize = routing.getRenormalize();
   bool topkFirst = routing.getTopkFirst();
   int64_t nGroup = routing.getNGroup();
   int64_t topkGroup = routing.getTopkGroup();
-  if (routing.getK() == numExperts && routing.getScoring() == Scoring::softmax) {
+  if (routing.getK() == numExperts && routing.getScoring() == Scoring::softmax &&
+      routing.getRenormalizeEpsilon().isZero()) {
     renormalize = false;
     topkFirst = false;
   }
@@ -139,7 +140,7 @@ static RoutingAttr simplifyRouting(RoutingAttr routing, int64_t numExperts) {
     nGroup = topkGroup = 1;
   return RoutingAttr::get(routing.getContext(), routing.getScoring(), routing.getK(), renormalize,
                           topkFirst, nGroup, topkGroup, routing.getRoutedScalingFactor(),
-                          routing.getCapacityFactor());
+                          routing.getCapacityFactor(), routing.getRenormalizeEpsilon());
 }
 
 namespace {

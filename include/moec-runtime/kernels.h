@@ -54,8 +54,8 @@ enum {
  * NULL) to the k best experts of every token, best first (ties toward the lower id), in
  * expert_ids [tokens, k], and their weights [tokens, k], as #moe.routing describes. */
 void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const float *logits,
-                           const float *score_bias, int64_t k, int32_t scoring,
-                           int32_t renormalize, int32_t topk_first, int64_t n_group,
+                           const float *score_bias, int64_t k, int32_t scoring, int32_t renormalize,
+                           float renormalize_epsilon, int32_t topk_first, int64_t n_group,
                            int64_t topk_group, float routed_scaling_factor, float *weights,
                            int32_t *expert_ids);
 

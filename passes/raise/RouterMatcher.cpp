@@ -2,6 +2,7 @@
 
 #include "RouterMatcher.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -54,14 +55,23 @@ static onnx::NodeOp findSoftmaxUser(Value value) {
 /// The largest constant added to a renormalizing sum that raising drops. DeepSeek-V3 adds
 /// 1e-20, which changes an f32 sum only when it is below 2^-42: when all k chosen sigmoid
 /// scores are below 1e-13 (router logits below -29). A bf16 model holds 1e-20 rounded to
-/// 8 significant bits, 1.0007e-20: the bound allows that rounding (2^-8 relative).
+/// 8 significant bits, 1.0007e-20: the bound allows that rounding (2^-8 relative). Larger
+/// constants (LFM2-MoE's 1e-6) are kept as the routing's `renormalize_epsilon`.
 static constexpr double kNegligibleEpsilon = 1e-20 * (1.0 + 1.0 / 256);
 
+namespace {
+/// Renormalized weights and the constant added to their sum first (0 for none).
+struct Renormalized {
+  Value weights;
+  double epsilon = 0.0;
+};
+} // namespace
+
 /// `Div(values, ReduceSum(values, [-1], keepdims = 1))` among the users of `values`, the
-/// sum optionally plus a negligible constant epsilon, or clipped from below by a constant
+/// sum optionally plus a non-negative constant epsilon, or clipped from below by a constant
 /// that it never is below (`sumLowerBound`: the top-k of E softmax scores sum to k / E or
 /// more; ERNIE 4.5 clamps the sum at 1e-12).
-static Value findRenormalized(Value values, double sumLowerBound) {
+static std::optional<Renormalized> findRenormalized(Value values, double sumLowerBound) {
   auto findDivision = [&](Value denominator) -> Value {
     for (Operation *user : denominator.getUsers()) {
       auto div = llvm::dyn_cast<onnx::NodeOp>(user);
@@ -78,7 +88,7 @@ static Value findRenormalized(Value values, double sumLowerBound) {
         sum.getIntAttr("keepdims", 1) != 1)
       continue;
     if (Value divided = findDivision(sum.getResult(0)))
-      return divided;
+      return Renormalized{divided};
     for (Operation *sumUser : sum.getResult(0).getUsers()) {
       auto clip = llvm::dyn_cast<onnx::NodeOp>(sumUser);
       if (clip && clip.getOpType() == "Clip" && clip.getDomain().empty() &&
@@ -86,7 +96,7 @@ static Value findRenormalized(Value values, double sumLowerBound) {
         if (std::optional<double> low = getScalarConstant(clip.getInputs()[1]);
             low && *low <= sumLowerBound)
           if (Value divided = findDivision(clip.getResult(0)))
-            return divided;
+            return Renormalized{divided};
       auto add = llvm::dyn_cast<onnx::NodeOp>(sumUser);
       if (!add || add.getOpType() != "Add" || !add.getDomain().empty())
         continue;
@@ -94,12 +104,14 @@ static Value findRenormalized(Value values, double sumLowerBound) {
           matchEitherInput(add, [&](Value value) { return value == sum.getResult(0); });
       std::optional<double> epsilon =
           sumIndex ? getScalarConstant(add.getInputs()[1 - *sumIndex]) : std::nullopt;
-      if (epsilon && *epsilon >= 0.0 && *epsilon <= kNegligibleEpsilon)
-        if (Value divided = findDivision(add.getResult(0)))
-          return divided;
+      if (!epsilon || !(*epsilon >= 0.0) || !std::isfinite(*epsilon) ||
+          add.getResult(0).getType() != sum.getResult(0).getType())
+        continue;
+      if (Value divided = findDivision(add.getResult(0)))
+        return Renormalized{divided, *epsilon <= kNegligibleEpsilon ? 0.0 : *epsilon};
     }
   }
-  return {};
+  return std::nullopt;
 }
 
 /// `Mul(weights, c)` (either order) with a positive scalar constant c, the only user of
@@ -286,6 +298,44 @@ static Value findGatheredScores(Value ids, Value scores) {
   return {};
 }
 
+namespace {
+/// Experts chosen on the router logits, optionally plus a score bias, and weighed by the
+/// sigmoid of their own logits (Kolibri).
+struct SigmoidOfChosen {
+  Value logits;
+  /// The bias constant (`[E]` or `[1, E]`), or null.
+  Value bias;
+  /// `Sigmoid` of the chosen experts' logits, `[T, k]`.
+  Value weights;
+};
+} // namespace
+
+/// Matches `TopK(logits [+ bias])` whose chosen logits, `GatherElements(logits, ids)` (or
+/// the TopK's values when unbiased), go through a Sigmoid.
+static std::optional<SigmoidOfChosen> matchSigmoidOfChosen(onnx::NodeOp topK, Value chosenFrom,
+                                                           int64_t numExperts) {
+  SigmoidOfChosen chosen{chosenFrom, Value(), Value()};
+  if (onnx::NodeOp add = getDefiningNode(chosenFrom, "Add"))
+    if (std::optional<unsigned> biasIndex = matchEitherInput(
+            add, [&](Value value) { return isScoreBiasConstant(value, numExperts); });
+        biasIndex && add.getResult(0).getType() == add.getInputs()[1 - *biasIndex].getType()) {
+      chosen.logits = add.getInputs()[1 - *biasIndex];
+      chosen.bias = add.getInputs()[*biasIndex];
+    }
+  Value chosenLogits = findGatheredScores(topK.getResult(1), chosen.logits);
+  if (!chosenLogits && !chosen.bias)
+    chosenLogits = topK.getResult(0);
+  if (!chosenLogits)
+    return std::nullopt;
+  for (Operation *user : chosenLogits.getUsers())
+    if (auto sigmoid = llvm::dyn_cast<onnx::NodeOp>(user);
+        sigmoid && sigmoid.getOpType() == "Sigmoid" && sigmoid.getDomain().empty()) {
+      chosen.weights = sigmoid.getResult(0);
+      return chosen;
+    }
+  return std::nullopt;
+}
+
 FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) {
   Routing routing;
   std::optional<SmallVector<int64_t>> k = getIntConstant(topK.getInputs()[1]);
@@ -312,6 +362,13 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
     logits = chosenFrom;
     routing.topkFirst = true;
     routing.weights = softmax.getResult(0);
+  } else if (std::optional<SigmoidOfChosen> chosen =
+                 matchSigmoidOfChosen(topK, chosenFrom, chosenFromExperts)) {
+    logits = chosen->logits;
+    routing.scoring = moe::Scoring::sigmoid;
+    routing.topkFirst = true;
+    routing.scoreBias = chosen->bias;
+    unnormalized = chosen->weights;
   } else {
     std::optional<GroupLimit> limit;
     Value choice = chosenFrom;
@@ -327,8 +384,9 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
       Operation *op = choice.getDefiningOp();
       return reason = describe(topK) + " chooses from " +
                       (op ? describe(op) : std::string("a block argument")) +
-                      ", not from a softmax of router logits, from logits whose top k are "
-                      "softmaxed, or from sigmoid or biased softmax scores",
+                      ", not from a softmax of router logits, from logits (optionally biased) "
+                      "whose top k are softmaxed or sigmoided, or from sigmoid or biased "
+                      "softmax scores",
              failure();
     }
     routing.scoring = scored->scoring;
@@ -368,9 +426,11 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
     double sumLowerBound = routing.scoring == moe::Scoring::softmax && !routing.topkFirst
                                ? 0.999 * double(routing.k) / double(chosenFromExperts)
                                : 0.0;
-    Value renormalized = findRenormalized(unnormalized, sumLowerBound);
+    std::optional<Renormalized> renormalized = findRenormalized(unnormalized, sumLowerBound);
     routing.renormalize = bool(renormalized);
-    routing.weights = renormalized ? renormalized : unnormalized;
+    routing.weights = renormalized ? renormalized->weights : unnormalized;
+    if (renormalized)
+      routing.renormalizeEpsilon = renormalized->epsilon;
   }
   if (std::optional<std::pair<Value, double>> scaled = findScaled(routing.weights)) {
     routing.weights = scaled->first;
@@ -392,5 +452,6 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
 moe::RoutingAttr Routing::getAttr(MLIRContext *context) const {
   return moe::RoutingAttr::get(context, scoring, k, renormalize, topkFirst, nGroup, topkGroup,
                                llvm::APFloat(routedScalingFactor),
-                               /*capacity_factor=*/llvm::APFloat(0.0));
+                               /*capacity_factor=*/llvm::APFloat(0.0),
+                               llvm::APFloat(renormalizeEpsilon));
 }

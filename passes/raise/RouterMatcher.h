@@ -7,13 +7,16 @@
 // - softmax over the router logits, then TopK, optionally renormalized by
 //   `Div(values, ReduceSum(values))` (Mixtral, Qwen2-MoE, Switch with k = 1);
 // - TopK on the logits, then Softmax over the k values (GPT-OSS: topk_first);
+// - TopK on the logits, optionally plus a constant score bias, then the Sigmoid of the
+//   chosen logits (Kolibri: topk_first with sigmoid scoring);
 // - sigmoid scores, optionally plus a constant score-correction bias for choosing only, and
 //   optionally group-limited (DeepSeek-V3: the scores of the groups not among the best
 //   `topk_group` masked out with a Where before the TopK); the weights are then the
 //   unbiased scores of the chosen experts (GatherElements).
 //
-// The weights may be renormalized by `Div(w, ReduceSum(w))` (DeepSeek adds a negligible
-// epsilon to the sum) and then scaled by a constant (`routed_scaling_factor`).
+// The weights may be renormalized by `Div(w, ReduceSum(w))` or `Div(w, ReduceSum(w) + eps)`
+// (DeepSeek's negligible 1e-20 is dropped, LFM2-MoE's 1e-6 kept as `renormalize_epsilon`)
+// and then scaled by a constant (`routed_scaling_factor`).
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +35,8 @@ struct Routing {
   moe::Scoring scoring = moe::Scoring::softmax;
   int64_t k = 0;
   bool renormalize = false;
+  /// Added to the sum of the chosen weights before renormalizing.
+  double renormalizeEpsilon = 0.0;
   bool topkFirst = false;
   int64_t nGroup = 1, topkGroup = 1;
   double routedScalingFactor = 1.0;

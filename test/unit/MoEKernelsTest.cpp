@@ -25,6 +25,7 @@ struct RoutingCase {
   bool renormalize = false, topkFirst = false;
   int64_t nGroup = 1, topkGroup = 1;
   float scale = 1.0f;
+  float renormalizeEpsilon = 0.0f;
 };
 
 using ScoreBias = std::vector<float>;
@@ -40,8 +41,8 @@ Routed route(const RoutingCase &c, const std::vector<float> &logits,
   Routed out{std::vector<float>(tokens * c.k), std::vector<int32_t>(tokens * c.k)};
   moec_rt_moe_route_f32(tokens, c.experts, logits.data(),
                         scoreBias.empty() ? nullptr : scoreBias.data(), c.k, c.scoring,
-                        c.renormalize, c.topkFirst, c.nGroup, c.topkGroup, c.scale,
-                        out.weights.data(), out.ids.data());
+                        c.renormalize, c.renormalizeEpsilon, c.topkFirst, c.nGroup, c.topkGroup,
+                        c.scale, out.weights.data(), out.ids.data());
   return out;
 }
 
@@ -74,8 +75,7 @@ Routed naiveRoute(const RoutingCase &c, const float *logits, const ScoreBias &sc
   std::vector<double> scores(E), choice(E);
   double max = *std::max_element(logits, logits + E), sum = 0;
   for (int64_t e = 0; e < E; ++e) {
-    if ((c.topkFirst && c.scoring == MOEC_RT_SCORING_SOFTMAX) ||
-        c.scoring == MOEC_RT_SCORING_SPARSE_MIXER)
+    if (c.topkFirst || c.scoring == MOEC_RT_SCORING_SPARSE_MIXER)
       scores[e] = logits[e];
     else if (c.scoring == MOEC_RT_SCORING_SIGMOID)
       scores[e] = 1 / (1 + std::exp(-double(logits[e])));
@@ -123,12 +123,16 @@ Routed naiveRoute(const RoutingCase &c, const float *logits, const ScoreBias &sc
     double w = scores[id];
     if (c.topkFirst && c.scoring == MOEC_RT_SCORING_SOFTMAX)
       w = std::exp(scores[id] - scores[out.ids[0]]);
+    if (c.topkFirst && c.scoring == MOEC_RT_SCORING_SIGMOID)
+      w = 1 / (1 + std::exp(-scores[id]));
     if (c.scoring == MOEC_RT_SCORING_SPARSE_MIXER)
       w = naiveSparseMixerWeight(scores, id, {out.ids.begin(), out.ids.begin() + weights.size()});
     weights.push_back(w);
     total += w;
   }
   bool divide = c.renormalize || (c.topkFirst && c.scoring == MOEC_RT_SCORING_SOFTMAX);
+  if (c.renormalize)
+    total += c.renormalizeEpsilon;
   for (double w : weights)
     out.weights.push_back(float((divide ? w / total : w) * c.scale));
   return out;
@@ -184,6 +188,33 @@ TEST(MoERoute, SigmoidScoreBiasGroupsAndScaling) {
   Routed r = route({4, 1, MOEC_RT_SCORING_SIGMOID}, {0, 0.5f, 0, 0}, {1, 0, 0, 0});
   EXPECT_EQ(r.ids[0], 0);
   EXPECT_NEAR(r.weights[0], 0.5f, 1e-6);
+}
+
+TEST(MoERoute, RenormalizedWithAnEpsilonAddedToTheSum) {
+  // Sigmoid scores 1/2 and 1/2 (logits 0): each weighs 1/2 / (1 + 1) = 1/4, not 1/2.
+  RoutingCase c{4, 2, MOEC_RT_SCORING_SIGMOID, true};
+  c.renormalizeEpsilon = 1.0f;
+  Routed r = route(c, {0, -5, 0, -5});
+  EXPECT_EQ(r.ids, (std::vector<int32_t>{0, 2}));
+  EXPECT_NEAR(r.weights[0], 0.25f, 1e-6);
+  EXPECT_NEAR(r.weights[1], 0.25f, 1e-6);
+  c = {8, 3, MOEC_RT_SCORING_SIGMOID, true, false, 4, 2, 2.5f, 1e-6f};
+  checkRouting(c, 64, 9, {0.3f, -0.2f, 0.1f, 0.0f, -0.4f, 0.25f, 0.05f, -0.1f});
+}
+
+TEST(MoERoute, TopkFirstSigmoidChoosesOnTheBiasedLogits) {
+  // Logits 20 and 25 both have a sigmoid of 1.0f: only the logits tell them apart.
+  RoutingCase c{4, 1, MOEC_RT_SCORING_SIGMOID, false, /*topkFirst=*/true};
+  Routed r = route(c, {20, 25, 0, -1});
+  EXPECT_EQ(r.ids[0], 1);
+  EXPECT_NEAR(r.weights[0], 1.0f, 1e-6);
+  // The bias is added to the logits for choosing only: expert 0 wins by its bias and
+  // weighs sigmoid(0).
+  r = route(c, {0, 0.5f, 0, 0}, {1, 0, 0, 0});
+  EXPECT_EQ(r.ids[0], 0);
+  EXPECT_NEAR(r.weights[0], 0.5f, 1e-6);
+  checkRouting({8, 3, MOEC_RT_SCORING_SIGMOID, true, true, 1, 1, 2.0f}, 64, 10,
+               {0.3f, -0.2f, 0.1f, 0.0f, -0.4f, 0.25f, 0.05f, -0.1f});
 }
 
 TEST(MoERoute, GroupsRankedByTheirTwoBestScores) {

@@ -34,7 +34,9 @@ struct Routing {
   int64_t experts, k;
   const float *scoreBias;
   int32_t scoring;
-  bool renormalize, topkFirst;
+  bool renormalize;
+  float renormalizeEpsilon;
+  bool topkFirst;
   int64_t nGroup, topkGroup;
   float scale;
 };
@@ -74,11 +76,11 @@ void routeToken(const Routing &r, const float *logits, float *weights, int32_t *
   int64_t E = r.experts;
   bool sigmoid = r.scoring == MOEC_RT_SCORING_SIGMOID;
   bool sparseMixer = r.scoring == MOEC_RT_SCORING_SPARSE_MIXER;
-  // Softmax over only the chosen k logits (topk_first) and SparseMixer choose on the
-  // logits themselves.
+  // topk_first (a softmax over the chosen k logits, or the sigmoid of each) and
+  // SparseMixer choose on the logits themselves.
   bool softmaxOfChosen = r.topkFirst && r.scoring == MOEC_RT_SCORING_SOFTMAX;
   std::vector<float> scores(E), choice(E);
-  if (softmaxOfChosen || sparseMixer) {
+  if (r.topkFirst || sparseMixer) {
     std::copy(logits, logits + E, scores.begin());
   } else if (sigmoid) {
     for (int64_t e = 0; e < E; ++e)
@@ -133,12 +135,17 @@ void routeToken(const Routing &r, const float *logits, float *weights, int32_t *
     for (int64_t j = 0; j < r.k; ++j)
       weights[j] = std::exp(weights[j] - max);
   }
+  if (r.topkFirst && sigmoid)
+    for (int64_t j = 0; j < r.k; ++j)
+      weights[j] = 1.0f / (1.0f + std::exp(-weights[j]));
   if (sparseMixer)
     for (int64_t j = 0; j < r.k; ++j)
       weights[j] = sparseMixerWeight(logits, E, ids[j], ids, j);
   for (int64_t j = 0; j < r.k; ++j)
     sum += weights[j];
   bool divide = r.renormalize || softmaxOfChosen;
+  if (r.renormalize)
+    sum += r.renormalizeEpsilon;
   for (int64_t j = 0; j < r.k; ++j)
     weights[j] = (divide ? weights[j] / sum : weights[j]) * r.scale;
 }
@@ -146,9 +153,10 @@ void routeToken(const Routing &r, const float *logits, float *weights, int32_t *
 
 extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const float *logits,
                                       const float *score_bias, int64_t k, int32_t scoring,
-                                      int32_t renormalize, int32_t topk_first, int64_t n_group,
-                                      int64_t topk_group, float routed_scaling_factor,
-                                      float *weights, int32_t *expert_ids) {
+                                      int32_t renormalize, float renormalize_epsilon,
+                                      int32_t topk_first, int64_t n_group, int64_t topk_group,
+                                      float routed_scaling_factor, float *weights,
+                                      int32_t *expert_ids) {
   if (experts <= 0 || k <= 0 || k > experts || n_group <= 0 || experts % n_group != 0)
     return;
   Routing routing{experts,
@@ -156,6 +164,7 @@ extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const flo
                   score_bias,
                   scoring,
                   renormalize != 0,
+                  renormalize_epsilon,
                   topk_first != 0,
                   n_group,
                   std::clamp<int64_t>(topk_group, 1, n_group),

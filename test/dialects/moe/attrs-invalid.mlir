@@ -16,13 +16,23 @@ func.func @too_many_groups_kept() attributes {r = #moe.routing<scoring = sigmoid
 
 // -----
 
-// expected-error @+1 {{topk_first routing takes a softmax over the chosen logits; it cannot be combined with scoring = sigmoid}}
-func.func @topk_first_sigmoid() attributes {r = #moe.routing<scoring = sigmoid, k = 2, topk_first = true>} { return }
+// expected-error @+1 {{topk_first routing cannot be group-limited (n_group = 2)}}
+func.func @topk_first_grouped() attributes {r = #moe.routing<scoring = softmax, k = 2, topk_first = true, n_group = 2, topk_group = 1>} { return }
 
 // -----
 
-// expected-error @+1 {{topk_first routing cannot be group-limited (n_group = 2)}}
-func.func @topk_first_grouped() attributes {r = #moe.routing<scoring = softmax, k = 2, topk_first = true, n_group = 2, topk_group = 1>} { return }
+// expected-error @+1 {{renormalize_epsilon must be 0 or positive, got -1.000000e-06}}
+func.func @negative_epsilon() attributes {r = #moe.routing<scoring = sigmoid, k = 2, renormalize = true, renormalize_epsilon = -1.0e-6>} { return }
+
+// -----
+
+// expected-error @+1 {{renormalize_epsilon applies to renormalized routing without a softmax over the chosen logits only, got 1.000000e-06}}
+func.func @epsilon_without_renormalize() attributes {r = #moe.routing<scoring = sigmoid, k = 2, renormalize_epsilon = 1.0e-6>} { return }
+
+// -----
+
+// expected-error @+1 {{renormalize_epsilon applies to renormalized routing without a softmax over the chosen logits only, got 1.000000e-06}}
+func.func @epsilon_topk_first() attributes {r = #moe.routing<scoring = softmax, k = 2, renormalize = true, topk_first = true, renormalize_epsilon = 1.0e-6>} { return }
 
 // -----
 
@@ -46,7 +56,7 @@ func.func @sparse_mixer_renormalized() attributes {r = #moe.routing<scoring = sp
 
 // -----
 
-// expected-error @+1 {{topk_first routing takes a softmax over the chosen logits; it cannot be combined with scoring = sparse_mixer}}
+// expected-error @+1 {{topk_first routing takes a softmax or sigmoid of the chosen logits; it cannot be combined with scoring = sparse_mixer}}
 func.func @sparse_mixer_topk_first() attributes {r = #moe.routing<scoring = sparse_mixer, k = 2, topk_first = true>} { return }
 
 // -----

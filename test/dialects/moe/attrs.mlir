@@ -13,9 +13,21 @@ func.func @deepseek_v3() attributes {r = #moe.routing<scoring = sigmoid, k = 8, 
   return
 }
 
+// CHECK-LABEL: func.func @lfm2_moe
+// CHECK-SAME: #moe.routing<scoring = sigmoid, k = 4, renormalize = true, renormalize_epsilon = 9.9999999747524271E-7>
+func.func @lfm2_moe() attributes {r = #moe.routing<scoring = sigmoid, k = 4, renormalize = true, renormalize_epsilon = 9.9999999747524271E-7>} {
+  return
+}
+
 // CHECK-LABEL: func.func @gpt_oss
 // CHECK-SAME: #moe.routing<scoring = softmax, k = 4, topk_first = true>
 func.func @gpt_oss() attributes {r = #moe.routing<scoring = softmax, k = 4, topk_first = true>} {
+  return
+}
+
+// CHECK-LABEL: func.func @kolibri
+// CHECK-SAME: #moe.routing<scoring = sigmoid, k = 2, renormalize = true, topk_first = true, renormalize_epsilon = 5.000000e-01>
+func.func @kolibri() attributes {r = #moe.routing<scoring = sigmoid, k = 2, renormalize = true, topk_first = true, renormalize_epsilon = 0.5>} {
   return
 }
 

@@ -10,6 +10,15 @@ func.func @all_experts_chosen(%l: tensor<?x4xf32>) -> (tensor<?x4xf32>, tensor<?
   return %w, %i : tensor<?x4xf32>, tensor<?x4xi32>
 }
 
+// An epsilon added to the sum changes weights that sum to one: renormalizing stays.
+// CHECK-LABEL: func.func @all_experts_epsilon
+// CHECK: moe.route %arg0 routing <scoring = softmax, k = 4, renormalize = true, renormalize_epsilon = 5.000000e-01> :
+func.func @all_experts_epsilon(%l: tensor<?x4xf32>) -> (tensor<?x4xf32>, tensor<?x4xi32>) {
+  %w, %i = moe.route %l routing <scoring = softmax, k = 4, renormalize = true, renormalize_epsilon = 0.5>
+             : tensor<?x4xf32> -> tensor<?x4xf32>, tensor<?x4xi32>
+  return %w, %i : tensor<?x4xf32>, tensor<?x4xi32>
+}
+
 // Sigmoid scores do not sum to one: renormalizing still matters with k == E.
 // CHECK-LABEL: func.func @all_experts_sigmoid
 // CHECK: moe.route %arg0 routing <scoring = sigmoid, k = 4, renormalize = true> :

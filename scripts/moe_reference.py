@@ -104,6 +104,10 @@ def expert_mlp(x, up, down, expert, up_bias=None, down_bias=None):
         gate = np.minimum(h[:, :inner], e["limit"])
         lin = np.clip(h[:, inner:], -e["limit"], e["limit"])
         h = (lin + 1) * gate / (1 + np.exp(-e["alpha"] * gate))
+    elif e["activation"] == "silu_clamped":
+        inner = h.shape[1] // 2
+        gate = np.minimum(h[:, :inner], e["limit"])
+        h = _activation("silu", gate) * np.clip(h[:, inner:], -e["limit"], e["limit"])
     elif e["gated"]:
         inner = h.shape[1] // 2
         h = _activation(e["activation"], h[:, :inner]) * h[:, inner:]

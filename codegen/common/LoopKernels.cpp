@@ -52,9 +52,10 @@ static Value activate(KernelBuilder &kb, Activation activation, Value x) {
   case Activation::silu:
     return kb.mul(x, kb.sigmoid(x));
   case Activation::swiglu_clamped:
+  case Activation::silu_clamped:
     break;
   }
-  llvm_unreachable("swiglu_clamped is gated and handled by the epilogue");
+  llvm_unreachable("clamped activations are gated and handled by the epilogue");
 }
 
 Value expertEpilogue(KernelBuilder &kb, ExpertAttr expert, Value gate, Value up) {
@@ -64,6 +65,12 @@ Value expertEpilogue(KernelBuilder &kb, ExpertAttr expert, Value gate, Value up)
     Value g = kb.stdMin(gate, limit);
     Value u = kb.stdMin(kb.stdMax(up, arith::NegFOp::create(kb.b, limit)), limit);
     return kb.mul(kb.mul(kb.add(u, kb.f32(1.0f)), g), kb.sigmoid(kb.mul(alpha, g)));
+  }
+  if (expert.getActivation() == Activation::silu_clamped) {
+    Value limit = kb.f32(float(expert.getLimit().convertToDouble()));
+    Value g = kb.stdMin(gate, limit);
+    Value u = kb.stdMin(kb.stdMax(up, arith::NegFOp::create(kb.b, limit)), limit);
+    return kb.mul(activate(kb, Activation::silu, g), u);
   }
   Value activated = activate(kb, expert.getActivation(), gate);
   return up ? kb.mul(activated, up) : activated;

@@ -228,6 +228,37 @@ static std::optional<ClampedSwiGLU> matchClampedSwiGLU(Value value) {
       });
 }
 
+/// For a gated SiLU `silu(gate) * up`: DeepSeek-V4's and HY-V4's clamping of its operands,
+/// `gate = Clip(g, max = limit)` and `up = Clip(u, -limit, limit)`, makes it `silu_clamped`
+/// over g and u. Operands that are no Clips are left as they are; clamping of another form
+/// (one operand only, other bounds) is no activation moe knows, and fails with the reason.
+static LogicalResult matchClampedSiLU(ExpertBody &body, Value &gate, Value &up,
+                                      Reason &reason) {
+  if (!getDefiningNode(gate, "Clip") && !getDefiningNode(up, "Clip"))
+    return success();
+  auto gateClip = matchClip(gate);
+  auto upClip = matchClip(up);
+  std::optional<double> limit;
+  if (gateClip && !std::get<1>(*gateClip) && std::get<2>(*gateClip) &&
+      *std::get<2>(*gateClip) > 0.0)
+    limit = std::get<2>(*gateClip);
+  if (limit && upClip && std::get<1>(*upClip) == -*limit && std::get<2>(*upClip) == *limit) {
+    body.activation = moe::Activation::silu_clamped;
+    body.limit = *limit;
+    gate = std::get<0>(*gateClip);
+    up = std::get<0>(*upClip);
+    return success();
+  }
+  // The operand that is not clamped as silu_clamped clamps it.
+  Value offending = limit ? up : gate;
+  Operation *op = offending.getDefiningOp();
+  return reason = "unknown activation: the " + std::string(limit ? "up" : "gate") +
+                  " of the SwiGLU is " + (op ? describe(op) : std::string("a block argument")) +
+                  ", not clamped as silu_clamped clamps it (the gate to at most a positive "
+                  "limit, the up to [-limit, limit])",
+         failure();
+}
+
 /// `value` as one half of the last axis of some tensor: an output of a Split in two equal
 /// parts along the last axis, or a Slice of the first or second half of it (step 1). The
 /// halved tensor and which half (0 or 1), or nothing.
@@ -328,8 +359,12 @@ moec::raise::matchExpertBody(Value input, Value output, Reason &reason,
     }
     body.activation = gated->first.activation;
     body.gated = true;
-    std::optional<std::pair<Value, unsigned>> gateHalf = matchHalf(gated->first.input);
-    std::optional<std::pair<Value, unsigned>> upHalf = matchHalf(gated->second);
+    Value gateInput = gated->first.input, upInput = gated->second;
+    if (body.activation == moe::Activation::silu &&
+        failed(matchClampedSiLU(body, gateInput, upInput, reason)))
+      return failure();
+    std::optional<std::pair<Value, unsigned>> gateHalf = matchHalf(gateInput);
+    std::optional<std::pair<Value, unsigned>> upHalf = matchHalf(upInput);
     if (gateHalf && upHalf && gateHalf->first == upHalf->first) {
       if (gateHalf->second != 0 || upHalf->second != 1)
         return reason = "the activation takes the second half of the fused gate and up "
@@ -341,11 +376,10 @@ moec::raise::matchExpertBody(Value input, Value output, Reason &reason,
       body.halves = true;
       body.up = *up;
     } else {
-      FailureOr<Linear> gate =
-          matchProjectionOf(gated->first.input, input, reason, matchProjection);
+      FailureOr<Linear> gate = matchProjectionOf(gateInput, input, reason, matchProjection);
       if (failed(gate))
         return failure();
-      FailureOr<Linear> up = matchProjectionOf(gated->second, input, reason, matchProjection);
+      FailureOr<Linear> up = matchProjectionOf(upInput, input, reason, matchProjection);
       if (failed(up))
         return failure();
       if (gate->input != up->input)
@@ -428,7 +462,7 @@ std::optional<SharedExpert> moec::raise::matchSharedExpert(Value sum, Value toke
   FailureOr<ExpertBody> body = matchExpertBody(input, sharedOut, ignored);
   // moe.layer's shared expert has the routed experts' body and no biases.
   if (failed(body) || body->activation != routed.activation || body->gated != routed.gated ||
-      body->interleaved || (body->gate && body->gate->bias) || body->up.bias || body->down.bias)
+      body->alpha != routed.alpha || body->limit != routed.limit || body->interleaved || (body->gate && body->gate->bias) || body->up.bias || body->down.bias)
     return std::nullopt;
   shared.body = std::move(*body);
   return shared;

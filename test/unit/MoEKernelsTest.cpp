@@ -402,6 +402,10 @@ void checkGroupedMatmul(const MatmulCase &c) {
           double g = std::min<double>(raw[n], limit);
           double u = std::clamp<double>(raw[n + outColumns], -limit, limit);
           expected = (u + 1) * g / (1 + std::exp(-alpha * g));
+        } else if (c.activation == MOEC_RT_ACTIVATION_SILU_CLAMPED) {
+          double g = std::min<double>(raw[n], limit);
+          double u = std::clamp<double>(raw[n + outColumns], -limit, limit);
+          expected = u * g / (1 + std::exp(-g));
         } else {
           expected = naiveActivation(c.activation, raw[n]) * (c.gated ? raw[n + outColumns] : 1);
         }
@@ -425,7 +429,7 @@ TEST_P(GroupedMatmulActivations, GatedWithBiasAndGather) {
 }
 
 TEST(MoEGroupedMatmul, UngatedSortedInput) {
-  // swiglu_clamped is gated only.
+  // swiglu_clamped and silu_clamped are gated only.
   for (int32_t activation : {MOEC_RT_ACTIVATION_RELU, MOEC_RT_ACTIVATION_GELU,
                              MOEC_RT_ACTIVATION_GELU_TANH, MOEC_RT_ACTIVATION_SILU})
     checkGroupedMatmul({23, 150, kMixedSegments, activation, false, false, false});
@@ -435,7 +439,7 @@ INSTANTIATE_TEST_SUITE_P(
     MoEGroupedMatmul, GroupedMatmulActivations,
     ::testing::Values(MOEC_RT_ACTIVATION_RELU, MOEC_RT_ACTIVATION_GELU,
                       MOEC_RT_ACTIVATION_GELU_TANH, MOEC_RT_ACTIVATION_SILU,
-                      MOEC_RT_ACTIVATION_SWIGLU_CLAMPED));
+                      MOEC_RT_ACTIVATION_SWIGLU_CLAMPED, MOEC_RT_ACTIVATION_SILU_CLAMPED));
 
 TEST(MoEGroupedMatmul, NoEpilogueWithBias) {
   checkGroupedMatmul({33, 45, kMixedSegments, MOEC_RT_ACTIVATION_NONE, false, true, false});

@@ -334,6 +334,13 @@ protected:
       Value gLinear = mulf(g, sigmoid(mulf(f32Constant(matmul.alpha), g)));
       return mulf(arith::AddFOp::create(b, u, f32Constant(1.0)), gLinear);
     }
+    case Activation::silu_clamped: {
+      Value limit = f32Constant(matmul.limit);
+      Value g = arith::MinimumFOp::create(b, gate, limit);
+      Value u = arith::MinimumFOp::create(
+          b, arith::MaximumFOp::create(b, up, f32Constant(-matmul.limit)), limit);
+      return mulf(u, mulf(g, sigmoid(g)));
+    }
     }
     return up ? mulf(activated, up) : activated;
   }

@@ -128,6 +128,9 @@ void epilogueScalar(const Epilogue &epilogue, const float *gate, const float *up
       float g = std::min(gate[j], epilogue.limit);
       float u = std::clamp(up[j], -epilogue.limit, epilogue.limit);
       out[j] = (u + 1.0f) * g * sigmoid(epilogue.alpha * g);
+    } else if (epilogue.activation == MOEC_RT_ACTIVATION_SILU_CLAMPED) {
+      float g = std::min(gate[j], epilogue.limit);
+      out[j] = std::clamp(up[j], -epilogue.limit, epilogue.limit) * g * sigmoid(g);
     } else {
       float a = activate(epilogue, gate[j]);
       out[j] = up ? a * up[j] : a;
@@ -193,6 +196,11 @@ MOEC_AVX512 void epilogueAvx512(const Epilogue &epilogue, const float *gate, con
       a = _mm512_mul_ps(g, sigmoidAvx512(_mm512_mul_ps(alpha, g)));
       break;
     }
+    case MOEC_RT_ACTIVATION_SILU_CLAMPED:
+      g = _mm512_min_ps(g, limit);
+      u = _mm512_min_ps(_mm512_max_ps(u, _mm512_sub_ps(_mm512_setzero_ps(), limit)), limit);
+      a = _mm512_mul_ps(g, sigmoidAvx512(g));
+      break;
     default:
       a = g;
     }

@@ -18,7 +18,7 @@ def FuseActivationIntoGroupedMatmul : Pass<"moec-fuse-activation-into-grouped-ma
     weights, and the epilogue computes `act(gate) * up` from the two accumulators of an
     output element, so the `[P, 2I]` product is never written: the GEMM writes `[P, I]`.
     Every activation the raising produces fuses: `relu`, `gelu`, `gelu_tanh`, `silu`
-    (SwiGLU when gated) and GPT-OSS's `swiglu_clamped`.
+    (SwiGLU when gated), GPT-OSS's `swiglu_clamped` and DeepSeek-V4's `silu_clamped`.
 
     ```mlir
     %gu = moe.grouped_matmul %rows, %w_up offsets %offsets

@@ -37,6 +37,10 @@ static double activate(moe::ExpertAttr expert, double x) {
     double gate = std::min(x, expert.getLimit().convertToDouble());
     return gate / (1 + std::exp(-expert.getAlpha().convertToDouble() * gate));
   }
+  case Activation::silu_clamped: {
+    double gate = std::min(x, expert.getLimit().convertToDouble());
+    return gate / (1 + std::exp(-gate));
+  }
   }
   return x;
 }
@@ -60,6 +64,8 @@ static std::vector<double> expertsOutput(moe::ExpertAttr expert, const ProbeWeig
         double value = activate(expert, projected[i]);
         if (gated && expert.getActivation() == Activation::swiglu_clamped)
           value *= std::clamp(projected[inner + i], -limit, limit) + 1;
+        else if (gated && expert.getActivation() == Activation::silu_clamped)
+          value *= std::clamp(projected[inner + i], -limit, limit);
         else if (gated)
           value *= projected[inner + i];
         activated[i] = value;

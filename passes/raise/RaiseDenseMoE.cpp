@@ -151,6 +151,44 @@ std::optional<DenseCombine> matchDenseCombine(onnx::NodeOp node) {
   return combine;
 }
 
+/// Whether `value` is, through views, casts and a Sigmoid, values scattered at a TopK's
+/// indices: routing scores.
+bool isScatteredTopK(Value value) {
+  onnx::NodeOp node = value.getDefiningOp<onnx::NodeOp>();
+  while (node && llvm::is_contained({"Reshape", "Transpose", "Unsqueeze", "Cast", "Sigmoid"},
+                                    node.getOpType()))
+    node = node.getInputs()[0].getDefiningOp<onnx::NodeOp>();
+  if (!node || node.getOpType() != "ScatterElements")
+    return false;
+  onnx::NodeOp topk = getDefiningNode(node.getInputs()[1], "TopK");
+  return topk && topk->getResult(1) == node.getInputs()[1];
+}
+
+/// Llama 4's combine, which moe.layer cannot express: `reduce` sums `[E, T, H]` expert
+/// outputs over the experts unweighted, the experts' input being the tokens times their
+/// routing scores. The Mul that scales the input (found within a few nodes above the
+/// sum), or null.
+onnx::NodeOp findScaledExpertInput(onnx::NodeOp reduce) {
+  std::optional<SmallVector<int64_t>> axes =
+      reduce.hasInput(1) ? getIntConstant(reduce.getInputs()[1]) : std::nullopt;
+  auto type = llvm::dyn_cast<RankedTensorType>(reduce.getInputs()[0].getType());
+  if (reduce.getOpType() != "ReduceSum" || !axes || *axes != SmallVector<int64_t>{0} ||
+      reduce.getIntAttr("keepdims", 1) != 0 || !type || type.getRank() != 3)
+    return {};
+  constexpr unsigned kExpertBodyNodes = 24;
+  SmallVector<Value> pending = {reduce.getInputs()[0]};
+  llvm::SmallPtrSet<Operation *, 32> seen;
+  while (!pending.empty() && seen.size() < kExpertBodyNodes) {
+    auto node = pending.pop_back_val().getDefiningOp<onnx::NodeOp>();
+    if (!node || !seen.insert(node).second)
+      continue;
+    if (node.getOpType() == "Mul" && llvm::any_of(node.getInputs(), isScatteredTopK))
+      return node;
+    llvm::append_range(pending, node.getInputs());
+  }
+  return {};
+}
+
 //===----------------------------------------------------------------------===//
 // The scattered top-k mask
 //===----------------------------------------------------------------------===//
@@ -366,8 +404,16 @@ struct RaiseDenseCombine : RaisePattern {
 
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     std::optional<DenseCombine> combine = matchDenseCombine(node);
-    if (!combine)
+    if (!combine) {
+      if (onnx::NodeOp scaled = findScaledExpertInput(node))
+        remarks.notRaised(node, describe(node) + " not raised to moe.layer: " +
+                                    describe(scaled) +
+                                    " multiplies the experts' input by the routing scores, "
+                                    "not their output (Llama 4): moe.layer weighs the "
+                                    "experts' outputs, which differs for experts that are "
+                                    "not linear");
       return failure();
+    }
     onnx::NodeOp scatter = getTopKScatter(combine->denseWeights);
     if (!scatter)
       return failure();

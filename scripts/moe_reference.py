@@ -86,6 +86,8 @@ def route(logits, routing, score_bias=None):
 def _activation(name, x):
     if name == "relu":
         return np.maximum(x, 0)
+    if name == "relu2":
+        return np.maximum(x, 0) ** 2
     if name == "gelu":
         return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
     if name == "gelu_tanh":

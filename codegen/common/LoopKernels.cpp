@@ -39,6 +39,10 @@ static Value activate(KernelBuilder &kb, Activation activation, Value x) {
   switch (activation) {
   case Activation::relu:
     return kb.stdMax(x, kb.f32(0.0f));
+  case Activation::relu2: {
+    Value relu = kb.stdMax(x, kb.f32(0.0f));
+    return kb.mul(relu, relu);
+  }
   case Activation::gelu: {
     Value erf = math::ErfOp::create(kb.b, kb.mul(x, kb.f32(float(M_SQRT1_2))));
     return kb.mul(kb.mul(kb.f32(0.5f), x), kb.add(kb.f32(1.0f), erf));

@@ -126,8 +126,25 @@ static std::optional<Activated> matchGelu(Value value) {
       });
 }
 
-/// relu, silu (`x * Sigmoid(x)`), gelu and gelu_tanh.
+/// relu2, Nemotron-H's squared ReLU: `Pow(Relu(x), 2)` or `Mul(r, r)` with r = `Relu(x)`.
+static std::optional<Activated> matchSquaredRelu(Value value) {
+  Value relu;
+  if (onnx::NodeOp pow = getDefiningNode(value, "Pow");
+      pow && isScalarConstant(pow.getInputs()[1], 2.0))
+    relu = pow.getInputs()[0];
+  else if (onnx::NodeOp mul = getDefiningNode(value, "Mul");
+           mul && mul.getInputs()[0] == mul.getInputs()[1])
+    relu = mul.getInputs()[0];
+  onnx::NodeOp node = relu ? getDefiningNode(relu, "Relu") : onnx::NodeOp();
+  if (!node)
+    return std::nullopt;
+  return Activated{moe::Activation::relu2, node.getInputs()[0]};
+}
+
+/// relu, relu2, silu (`x * Sigmoid(x)`), gelu and gelu_tanh.
 static std::optional<Activated> matchActivation(Value value) {
+  if (std::optional<Activated> relu2 = matchSquaredRelu(value))
+    return relu2;
   if (onnx::NodeOp relu = getDefiningNode(value, "Relu"))
     return Activated{moe::Activation::relu, relu.getInputs()[0]};
   if (std::optional<Activated> silu = matchCommuted<Activated>(

@@ -313,6 +313,8 @@ double naiveActivation(int32_t activation, double x) {
   switch (activation) {
   case MOEC_RT_ACTIVATION_RELU:
     return std::max(x, 0.0);
+  case MOEC_RT_ACTIVATION_RELU2:
+    return std::max(x, 0.0) * std::max(x, 0.0);
   case MOEC_RT_ACTIVATION_GELU:
     return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
   case MOEC_RT_ACTIVATION_GELU_TANH:
@@ -430,8 +432,9 @@ TEST_P(GroupedMatmulActivations, GatedWithBiasAndGather) {
 
 TEST(MoEGroupedMatmul, UngatedSortedInput) {
   // swiglu_clamped and silu_clamped are gated only.
-  for (int32_t activation : {MOEC_RT_ACTIVATION_RELU, MOEC_RT_ACTIVATION_GELU,
-                             MOEC_RT_ACTIVATION_GELU_TANH, MOEC_RT_ACTIVATION_SILU})
+  for (int32_t activation : {MOEC_RT_ACTIVATION_RELU, MOEC_RT_ACTIVATION_RELU2,
+                             MOEC_RT_ACTIVATION_GELU, MOEC_RT_ACTIVATION_GELU_TANH,
+                             MOEC_RT_ACTIVATION_SILU})
     checkGroupedMatmul({23, 150, kMixedSegments, activation, false, false, false});
 }
 
@@ -439,7 +442,8 @@ INSTANTIATE_TEST_SUITE_P(
     MoEGroupedMatmul, GroupedMatmulActivations,
     ::testing::Values(MOEC_RT_ACTIVATION_RELU, MOEC_RT_ACTIVATION_GELU,
                       MOEC_RT_ACTIVATION_GELU_TANH, MOEC_RT_ACTIVATION_SILU,
-                      MOEC_RT_ACTIVATION_SWIGLU_CLAMPED, MOEC_RT_ACTIVATION_SILU_CLAMPED));
+                      MOEC_RT_ACTIVATION_SWIGLU_CLAMPED, MOEC_RT_ACTIVATION_SILU_CLAMPED,
+                      MOEC_RT_ACTIVATION_RELU2));
 
 TEST(MoEGroupedMatmul, NoEpilogueWithBias) {
   checkGroupedMatmul({33, 45, kMixedSegments, MOEC_RT_ACTIVATION_NONE, false, true, false});

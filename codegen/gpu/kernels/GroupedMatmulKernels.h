@@ -309,6 +309,11 @@ protected:
     case Activation::relu:
       activated = arith::MaximumFOp::create(b, gate, f32Constant(0.0));
       break;
+    case Activation::relu2: {
+      Value relu = arith::MaximumFOp::create(b, gate, f32Constant(0.0));
+      activated = mulf(relu, relu);
+      break;
+    }
     case Activation::gelu: {
       Value erf = math::ErfOp::create(b, mulf(gate, f32Constant(M_SQRT1_2)));
       activated =

@@ -106,6 +106,8 @@ float activate(const Epilogue &epilogue, float x) {
   switch (epilogue.activation) {
   case MOEC_RT_ACTIVATION_RELU:
     return std::max(x, 0.0f);
+  case MOEC_RT_ACTIVATION_RELU2:
+    return std::max(x, 0.0f) * std::max(x, 0.0f);
   case MOEC_RT_ACTIVATION_GELU:
     return 0.5f * x * (1.0f + std::erf(x * float(M_SQRT1_2)));
   case MOEC_RT_ACTIVATION_GELU_TANH: {
@@ -177,6 +179,10 @@ MOEC_AVX512 void epilogueAvx512(const Epilogue &epilogue, const float *gate, con
     switch (epilogue.activation) {
     case MOEC_RT_ACTIVATION_RELU:
       a = _mm512_max_ps(g, _mm512_setzero_ps());
+      break;
+    case MOEC_RT_ACTIVATION_RELU2:
+      a = _mm512_max_ps(g, _mm512_setzero_ps());
+      a = _mm512_mul_ps(a, a);
       break;
     case MOEC_RT_ACTIVATION_GELU_TANH: {
       __m512 cube = _mm512_mul_ps(_mm512_mul_ps(g, g), g);

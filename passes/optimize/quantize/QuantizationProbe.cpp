@@ -27,6 +27,8 @@ static double activate(moe::ExpertAttr expert, double x) {
   switch (expert.getActivation()) {
   case Activation::relu:
     return std::max(x, 0.0);
+  case Activation::relu2:
+    return std::max(x, 0.0) * std::max(x, 0.0);
   case Activation::gelu:
     return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
   case Activation::gelu_tanh:

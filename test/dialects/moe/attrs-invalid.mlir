@@ -91,6 +91,6 @@ func.func @zero_limit() attributes {e = #moe.expert<activation = swiglu_clamped,
 
 // -----
 
-// expected-error @+2 {{expected one of [relu, gelu, gelu_tanh, silu, swiglu_clamped, silu_clamped] for the nonlinearity of an expert MLP, got: mish}}
+// expected-error @+2 {{expected one of [relu, gelu, gelu_tanh, silu, swiglu_clamped, silu_clamped, relu2] for the nonlinearity of an expert MLP, got: mish}}
 // expected-error @+1 {{failed to parse MoE_ExpertAttr parameter 'activation'}}
 func.func @unknown_activation() attributes {e = #moe.expert<activation = mish>} { return }

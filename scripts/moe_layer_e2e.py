@@ -49,7 +49,8 @@ def parse_params(text):
 def make_weights(args, rng):
     routing = parse_params(args.routing)
     expert = parse_params(args.expert)
-    gated = expert.get("gated", False) or expert["activation"] == "swiglu_clamped"
+    gated = expert.get("gated", False) or expert["activation"] in ("swiglu_clamped",
+                                                                    "silu_clamped")
     h, e, i = args.hidden, args.experts, args.inner
     columns = 2 * i if gated else i
     normal = lambda shape, scale: (rng.standard_normal(shape) * scale).astype(np.float32)

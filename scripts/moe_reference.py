@@ -90,6 +90,8 @@ def route(logits, routing, score_bias=None):
 def _activation(name, x):
     if name == "relu":
         return np.maximum(x, 0)
+    if name == "relu2":
+        return np.maximum(x, 0) ** 2
     if name == "gelu":
         return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
     if name == "gelu_tanh":
@@ -108,6 +110,10 @@ def expert_mlp(x, up, down, expert, up_bias=None, down_bias=None):
         gate = np.minimum(h[:, :inner], e["limit"])
         lin = np.clip(h[:, inner:], -e["limit"], e["limit"])
         h = (lin + 1) * gate / (1 + np.exp(-e["alpha"] * gate))
+    elif e["activation"] == "silu_clamped":
+        inner = h.shape[1] // 2
+        gate = np.minimum(h[:, :inner], e["limit"])
+        h = _activation("silu", gate) * np.clip(h[:, inner:], -e["limit"], e["limit"])
     elif e["gated"]:
         inner = h.shape[1] // 2
         h = _activation(e["activation"], h[:, :inner]) * h[:, inner:]

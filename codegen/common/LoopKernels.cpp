@@ -39,6 +39,10 @@ static Value activate(KernelBuilder &kb, Activation activation, Value x) {
   switch (activation) {
   case Activation::relu:
     return kb.stdMax(x, kb.f32(0.0f));
+  case Activation::relu2: {
+    Value relu = kb.stdMax(x, kb.f32(0.0f));
+    return kb.mul(relu, relu);
+  }
   case Activation::gelu: {
     Value erf = math::ErfOp::create(kb.b, kb.mul(x, kb.f32(float(M_SQRT1_2))));
     return kb.mul(kb.mul(kb.f32(0.5f), x), kb.add(kb.f32(1.0f), erf));
@@ -52,9 +56,10 @@ static Value activate(KernelBuilder &kb, Activation activation, Value x) {
   case Activation::silu:
     return kb.mul(x, kb.sigmoid(x));
   case Activation::swiglu_clamped:
+  case Activation::silu_clamped:
     break;
   }
-  llvm_unreachable("swiglu_clamped is gated and handled by the epilogue");
+  llvm_unreachable("clamped activations are gated and handled by the epilogue");
 }
 
 Value expertEpilogue(KernelBuilder &kb, ExpertAttr expert, Value gate, Value up) {
@@ -64,6 +69,12 @@ Value expertEpilogue(KernelBuilder &kb, ExpertAttr expert, Value gate, Value up)
     Value g = kb.stdMin(gate, limit);
     Value u = kb.stdMin(kb.stdMax(up, arith::NegFOp::create(kb.b, limit)), limit);
     return kb.mul(kb.mul(kb.add(u, kb.f32(1.0f)), g), kb.sigmoid(kb.mul(alpha, g)));
+  }
+  if (expert.getActivation() == Activation::silu_clamped) {
+    Value limit = kb.f32(float(expert.getLimit().convertToDouble()));
+    Value g = kb.stdMin(gate, limit);
+    Value u = kb.stdMin(kb.stdMax(up, arith::NegFOp::create(kb.b, limit)), limit);
+    return kb.mul(activate(kb, Activation::silu, g), u);
   }
   Value activated = activate(kb, expert.getActivation(), gate);
   return up ? kb.mul(activated, up) : activated;

@@ -76,14 +76,20 @@ LogicalResult ExpertAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  llvm::APFloat limitValue) {
   double alpha = alphaValue.convertToDouble();
   double limit = limitValue.convertToDouble();
-  bool clamped = activation == Activation::swiglu_clamped;
+  bool takesAlpha = activation == Activation::swiglu_clamped;
+  bool clamped = takesAlpha || activation == Activation::silu_clamped;
   if (clamped && !gated)
-    return emitError() << "swiglu_clamped is a gated activation: it needs gated = true";
-  if (!clamped && (alpha != 1.702 || limit != 7.0))
-    return emitError() << "alpha and limit apply to swiglu_clamped only, not to "
+    return emitError() << stringifyActivation(activation)
+                       << " is a gated activation: it needs gated = true";
+  if (!takesAlpha && alpha != 1.702)
+    return emitError() << "alpha applies to swiglu_clamped only, not to "
+                       << stringifyActivation(activation);
+  if (!clamped && limit != 7.0)
+    return emitError() << "limit applies to swiglu_clamped and silu_clamped only, not to "
                        << stringifyActivation(activation);
   if (clamped && !(limit > 0.0))
-    return emitError() << "swiglu_clamped needs a positive limit, got " << limit;
+    return emitError() << stringifyActivation(activation) << " needs a positive limit, got "
+                       << limit;
   return success();
 }
 

@@ -24,9 +24,11 @@ def MoE_ActivationGelu : I32EnumAttrCase<"gelu", 1>;
 def MoE_ActivationGeluTanh : I32EnumAttrCase<"gelu_tanh", 2>;
 def MoE_ActivationSilu : I32EnumAttrCase<"silu", 3>;
 def MoE_ActivationSwigluClamped : I32EnumAttrCase<"swiglu_clamped", 4>;
+def MoE_ActivationSiluClamped : I32EnumAttrCase<"silu_clamped", 5>;
+def MoE_ActivationRelu2 : I32EnumAttrCase<"relu2", 6>;
 def MoE_Activation : I32EnumAttr<"Activation", "the nonlinearity of an expert MLP",
     [MoE_ActivationRelu, MoE_ActivationGelu, MoE_ActivationGeluTanh, MoE_ActivationSilu,
-     MoE_ActivationSwigluClamped]> {
+     MoE_ActivationSwigluClamped, MoE_ActivationSiluClamped, MoE_ActivationRelu2]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::moec::moe";
 }
@@ -123,13 +125,17 @@ def MoE_ExpertAttr : MoE_Attr<"Expert", "expert"> {
     Every routed expert (and every shared expert) of a layer is the same MLP over its own
     weights: `down(act(x @ W_up))`, or for a gated MLP `down(act(x @ W_gate) * (x @ W_up))`.
 
-    - `activation`: `relu`, `gelu` (erf), `gelu_tanh`, `silu` (SwiGLU when gated) or
+    - `activation`: `relu`, `relu2` (`relu(x)^2`, Nemotron-H's), `gelu` (erf), `gelu_tanh`,
+      `silu` (SwiGLU when gated),
       `swiglu_clamped`, GPT-OSS's gated SiLU with clamping:
       `gate = min(g, limit)`, `up = clamp(u, -limit, limit)`,
-      `out = (up + 1) * gate * sigmoid(alpha * gate)`.
+      `out = (up + 1) * gate * sigmoid(alpha * gate)`, or `silu_clamped`, DeepSeek-V4's
+      and HY-V4's SwiGLU with the same clamping but neither alpha nor the `+ 1`:
+      `out = up * gate * sigmoid(gate)`.
     - `gated`: the up projection produces `2 * I` columns: the gate's `I` first, then the
       up's `I`. (Exports that interleave the two are de-interleaved when raising.)
-    - `alpha`, `limit`: parameters of `swiglu_clamped`; no other activation takes them.
+    - `alpha`, `limit`: parameters of `swiglu_clamped`, and `limit` of `silu_clamped`; no
+      other activation takes them.
 
     Biases are optional operands of the ops that carry this attribute, not flags here.
 

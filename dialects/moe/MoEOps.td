@@ -264,8 +264,9 @@ def MoE_ExpertActivationOp : MoE_Op<"expert_activation", [Pure]> {
   let description = [{
     Applies the `expert` activation to every row of `input` (`[P, N]`), as the grouped
     matmul's epilogue would: ungated, `act(x)` elementwise (`[P, N]`); gated, the gate's
-    columns first and the up's after them, `act(gate) * up` (`[P, N / 2]`), with GPT-OSS's
-    `swiglu_clamped` clamping both halves and scaling the up by one plus it. The
+    columns first and the up's after them, `act(gate) * up` (`[P, N / 2]`), with
+    `swiglu_clamped` and `silu_clamped` clamping both halves first (and `swiglu_clamped`
+    scaling by the up plus one). The
     decomposition emits it after an up projection without epilogue;
     `moec-fuse-activation-into-grouped-matmul` folds it into that grouped matmul.
 

@@ -48,6 +48,8 @@ enum {
   MOEC_RT_ACTIVATION_GELU_TANH = 2,
   MOEC_RT_ACTIVATION_SILU = 3,
   MOEC_RT_ACTIVATION_SWIGLU_CLAMPED = 4,
+  MOEC_RT_ACTIVATION_SILU_CLAMPED = 5,
+  MOEC_RT_ACTIVATION_RELU2 = 6,
 };
 
 /* moe.route: logits [tokens, experts] (+ score_bias [experts] for choosing only, may be

@@ -126,8 +126,25 @@ static std::optional<Activated> matchGelu(Value value) {
       });
 }
 
-/// relu, silu (`x * Sigmoid(x)`), gelu and gelu_tanh.
+/// relu2, Nemotron-H's squared ReLU: `Pow(Relu(x), 2)` or `Mul(r, r)` with r = `Relu(x)`.
+static std::optional<Activated> matchSquaredRelu(Value value) {
+  Value relu;
+  if (onnx::NodeOp pow = getDefiningNode(value, "Pow");
+      pow && isScalarConstant(pow.getInputs()[1], 2.0))
+    relu = pow.getInputs()[0];
+  else if (onnx::NodeOp mul = getDefiningNode(value, "Mul");
+           mul && mul.getInputs()[0] == mul.getInputs()[1])
+    relu = mul.getInputs()[0];
+  onnx::NodeOp node = relu ? getDefiningNode(relu, "Relu") : onnx::NodeOp();
+  if (!node)
+    return std::nullopt;
+  return Activated{moe::Activation::relu2, node.getInputs()[0]};
+}
+
+/// relu, relu2, silu (`x * Sigmoid(x)`), gelu and gelu_tanh.
 static std::optional<Activated> matchActivation(Value value) {
+  if (std::optional<Activated> relu2 = matchSquaredRelu(value))
+    return relu2;
   if (onnx::NodeOp relu = getDefiningNode(value, "Relu"))
     return Activated{moe::Activation::relu, relu.getInputs()[0]};
   if (std::optional<Activated> silu = matchCommuted<Activated>(
@@ -226,6 +243,37 @@ static std::optional<ClampedSwiGLU> matchClampedSwiGLU(Value value) {
           return std::nullopt;
         return ClampedSwiGLU{projection, gluMatch->second, *limit};
       });
+}
+
+/// For a gated SiLU `silu(gate) * up`: DeepSeek-V4's and HY-V4's clamping of its operands,
+/// `gate = Clip(g, max = limit)` and `up = Clip(u, -limit, limit)`, makes it `silu_clamped`
+/// over g and u. Operands that are no Clips are left as they are; clamping of another form
+/// (one operand only, other bounds) is no activation moe knows, and fails with the reason.
+static LogicalResult matchClampedSiLU(ExpertBody &body, Value &gate, Value &up,
+                                      Reason &reason) {
+  if (!getDefiningNode(gate, "Clip") && !getDefiningNode(up, "Clip"))
+    return success();
+  auto gateClip = matchClip(gate);
+  auto upClip = matchClip(up);
+  std::optional<double> limit;
+  if (gateClip && !std::get<1>(*gateClip) && std::get<2>(*gateClip) &&
+      *std::get<2>(*gateClip) > 0.0)
+    limit = std::get<2>(*gateClip);
+  if (limit && upClip && std::get<1>(*upClip) == -*limit && std::get<2>(*upClip) == *limit) {
+    body.activation = moe::Activation::silu_clamped;
+    body.limit = *limit;
+    gate = std::get<0>(*gateClip);
+    up = std::get<0>(*upClip);
+    return success();
+  }
+  // The operand that is not clamped as silu_clamped clamps it.
+  Value offending = limit ? up : gate;
+  Operation *op = offending.getDefiningOp();
+  return reason = "unknown activation: the " + std::string(limit ? "up" : "gate") +
+                  " of the SwiGLU is " + (op ? describe(op) : std::string("a block argument")) +
+                  ", not clamped as silu_clamped clamps it (the gate to at most a positive "
+                  "limit, the up to [-limit, limit])",
+         failure();
 }
 
 /// `value` as one half of the last axis of some tensor: an output of a Split in two equal
@@ -328,8 +376,12 @@ moec::raise::matchExpertBody(Value input, Value output, Reason &reason,
     }
     body.activation = gated->first.activation;
     body.gated = true;
-    std::optional<std::pair<Value, unsigned>> gateHalf = matchHalf(gated->first.input);
-    std::optional<std::pair<Value, unsigned>> upHalf = matchHalf(gated->second);
+    Value gateInput = gated->first.input, upInput = gated->second;
+    if (body.activation == moe::Activation::silu &&
+        failed(matchClampedSiLU(body, gateInput, upInput, reason)))
+      return failure();
+    std::optional<std::pair<Value, unsigned>> gateHalf = matchHalf(gateInput);
+    std::optional<std::pair<Value, unsigned>> upHalf = matchHalf(upInput);
     if (gateHalf && upHalf && gateHalf->first == upHalf->first) {
       if (gateHalf->second != 0 || upHalf->second != 1)
         return reason = "the activation takes the second half of the fused gate and up "
@@ -341,11 +393,10 @@ moec::raise::matchExpertBody(Value input, Value output, Reason &reason,
       body.halves = true;
       body.up = *up;
     } else {
-      FailureOr<Linear> gate =
-          matchProjectionOf(gated->first.input, input, reason, matchProjection);
+      FailureOr<Linear> gate = matchProjectionOf(gateInput, input, reason, matchProjection);
       if (failed(gate))
         return failure();
-      FailureOr<Linear> up = matchProjectionOf(gated->second, input, reason, matchProjection);
+      FailureOr<Linear> up = matchProjectionOf(upInput, input, reason, matchProjection);
       if (failed(up))
         return failure();
       if (gate->input != up->input)
@@ -428,7 +479,7 @@ std::optional<SharedExpert> moec::raise::matchSharedExpert(Value sum, Value toke
   FailureOr<ExpertBody> body = matchExpertBody(input, sharedOut, ignored);
   // moe.layer's shared expert has the routed experts' body and no biases.
   if (failed(body) || body->activation != routed.activation || body->gated != routed.gated ||
-      body->interleaved || (body->gate && body->gate->bias) || body->up.bias || body->down.bias)
+      body->alpha != routed.alpha || body->limit != routed.limit || body->interleaved || (body->gate && body->gate->bias) || body->up.bias || body->down.bias)
     return std::nullopt;
   shared.body = std::move(*body);
   return shared;

@@ -3,8 +3,9 @@
 // Given the value entering an expert and the value leaving it, recovers the expert's body
 // as `#moe.expert` describes it: `down(act(x @ W_up))` or `down(act(x @ W_gate) * (x @ W_up))`
 // with optional biases, the activation recognized in the forms torch's exporter writes
-// (SiLU as x * Sigmoid(x), GELU as its Erf or Tanh formula, GPT-OSS's clamped SwiGLU as
-// Clip / Sigmoid over interleaved gate and up columns).
+// (SiLU as x * Sigmoid(x), the squared ReLU as Pow or Mul of a Relu, GELU as its Erf or
+// Tanh formula, GPT-OSS's clamped SwiGLU as Clip / Sigmoid over interleaved gate and up
+// columns, DeepSeek-V4's SwiGLU of a Clip of the gate and a Clip of the up).
 //
 // The projections are Linears (ONNXMatch.h): one per projection and expert, as a loop over
 // experts exports them. Stacked [E, ...] weights (Einsum or batched MatMul over all

@@ -151,6 +151,84 @@ std::optional<DenseCombine> matchDenseCombine(onnx::NodeOp node) {
   return combine;
 }
 
+/// The first node, breadth first among the few float-valued nodes above `value`, for which
+/// `found` holds, or null: what makes an unraised subgraph MoE-shaped lies within an
+/// expert's body of its combine.
+onnx::NodeOp findAbove(Value value, function_ref<bool(onnx::NodeOp)> found) {
+  constexpr unsigned kExpertBodyNodes = 24;
+  SmallVector<Value> queue = {value};
+  llvm::SmallPtrSet<Operation *, 32> seen;
+  for (size_t next = 0; next < queue.size() && seen.size() < kExpertBodyNodes; ++next) {
+    auto node = queue[next].getDefiningOp<onnx::NodeOp>();
+    if (!node || !llvm::isa<FloatType>(getElementTypeOrSelf(queue[next].getType())) ||
+        !seen.insert(node).second)
+      continue;
+    if (found(node))
+      return node;
+    llvm::append_range(queue, node.getInputs());
+  }
+  return {};
+}
+
+/// Whether `value` is, through views, casts and a Sigmoid, values scattered at a TopK's
+/// indices: routing scores.
+bool isScatteredTopK(Value value) {
+  onnx::NodeOp node = value.getDefiningOp<onnx::NodeOp>();
+  while (node && llvm::is_contained({"Reshape", "Transpose", "Unsqueeze", "Cast", "Sigmoid"},
+                                    node.getOpType()))
+    node = node.getInputs()[0].getDefiningOp<onnx::NodeOp>();
+  if (!node || node.getOpType() != "ScatterElements")
+    return false;
+  onnx::NodeOp topk = getDefiningNode(node.getInputs()[1], "TopK");
+  return topk && topk->getResult(1) == node.getInputs()[1];
+}
+
+/// Llama 4's combine, which moe.layer cannot express: `reduce` sums `[E, T, H]` expert
+/// outputs over the experts unweighted, the experts' input being the tokens times their
+/// routing scores. The Mul that scales the input (found within a few nodes above the
+/// sum), or null.
+onnx::NodeOp findScaledExpertInput(onnx::NodeOp reduce) {
+  std::optional<SmallVector<int64_t>> axes =
+      reduce.hasInput(1) ? getIntConstant(reduce.getInputs()[1]) : std::nullopt;
+  auto type = llvm::dyn_cast<RankedTensorType>(reduce.getInputs()[0].getType());
+  if (reduce.getOpType() != "ReduceSum" || !axes || *axes != SmallVector<int64_t>{0} ||
+      reduce.getIntAttr("keepdims", 1) != 0 || !type || type.getRank() != 3)
+    return {};
+  return findAbove(reduce.getInputs()[0], [](onnx::NodeOp node) {
+    return node.getOpType() == "Mul" && llvm::any_of(node.getInputs(), isScatteredTopK);
+  });
+}
+
+/// Whether `value` is one expert's rows grouped by a Split: a Gemm or MatMul of a result
+/// of `split`.
+bool isProjectionOfPart(Value value, onnx::NodeOp split) {
+  onnx::NodeOp projection = getDefiningNode(value, "Gemm");
+  if (!projection)
+    projection = getDefiningNode(value, "MatMul");
+  return projection && getDefiningNode(projection.getInputs()[0], "Split") == split;
+}
+
+/// JetMoE's combine (its ParallelExperts), which no raising pass recognizes: `scatter`, a
+/// ScatterND with reduction add, adds up rows computed per expert on the parts of a Split
+/// of the rows sorted by expert, concatenated again. The Concat of the experts' rows (found
+/// within a few nodes above the scatter), or null.
+onnx::NodeOp findExpertRowsAddedByScatter(onnx::NodeOp scatter) {
+  if (scatter.getOpType() != "ScatterND" || scatter.getInputs().size() != 3 ||
+      scatter.getStringAttr("reduction", "none") != "add")
+    return {};
+  return findAbove(scatter.getInputs()[2], [](onnx::NodeOp node) {
+    if (node.getOpType() != "Concat" || node.getInputs().size() < 2)
+      return false;
+    onnx::NodeOp projection = getDefiningNode(node.getInputs()[0], "Gemm");
+    if (!projection)
+      projection = getDefiningNode(node.getInputs()[0], "MatMul");
+    onnx::NodeOp split =
+        projection ? getDefiningNode(projection.getInputs()[0], "Split") : onnx::NodeOp();
+    return split && llvm::all_of(node.getInputs(),
+                                 [&](Value rows) { return isProjectionOfPart(rows, split); });
+  });
+}
+
 //===----------------------------------------------------------------------===//
 // The scattered top-k mask
 //===----------------------------------------------------------------------===//
@@ -366,8 +444,22 @@ struct RaiseDenseCombine : RaisePattern {
 
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     std::optional<DenseCombine> combine = matchDenseCombine(node);
-    if (!combine)
+    if (!combine) {
+      if (onnx::NodeOp scaled = findScaledExpertInput(node))
+        remarks.notRaised(node, describe(node) + " not raised to moe.layer: " +
+                                    describe(scaled) +
+                                    " multiplies the experts' input by the routing scores, "
+                                    "not their output (Llama 4): moe.layer weighs the "
+                                    "experts' outputs, which differs for experts that are "
+                                    "not linear");
+      else if (onnx::NodeOp rows = findExpertRowsAddedByScatter(node))
+        remarks.notRaised(node, describe(node) + " not raised to moe.layer: it adds up the rows "
+                                                 "of experts computed on the parts of a Split (" +
+                                    describe(rows) +
+                                    ", JetMoE's experts): no raising pass recognizes that "
+                                    "form yet");
       return failure();
+    }
     onnx::NodeOp scatter = getTopKScatter(combine->denseWeights);
     if (!scatter)
       return failure();

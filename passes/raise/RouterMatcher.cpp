@@ -67,6 +67,25 @@ struct Renormalized {
 };
 } // namespace
 
+/// Whether `sum` is `ReduceSum(values, [-1], keepdims = 1)` or `ReduceL1` of the same
+/// (DBRX's `torch.norm(p = 1)`): the same sum, since the values renormalized are scores,
+/// never negative. Below opset 18 ReduceL1 takes its axes as an attribute.
+static bool isSumOverExperts(onnx::NodeOp sum, Value values) {
+  if (!sum.getDomain().empty() || sum.getInputs()[0] != values ||
+      sum.getIntAttr("keepdims", 1) != 1)
+    return false;
+  if (sum.getOpType() == "ReduceSum")
+    return isOnLastAxis(sum, 1u);
+  if (sum.getOpType() != "ReduceL1")
+    return false;
+  if (sum.hasInput(1))
+    return isOnLastAxis(sum, 1u);
+  std::optional<SmallVector<int64_t>> axes = sum.getIntsAttr("axes");
+  auto type = llvm::dyn_cast<RankedTensorType>(values.getType());
+  return type && type.getRank() == 2 && axes && axes->size() == 1 &&
+         ((*axes)[0] == -1 || (*axes)[0] == 1);
+}
+
 /// `Div(values, ReduceSum(values, [-1], keepdims = 1))` among the users of `values`, the
 /// sum optionally plus a non-negative constant epsilon, or clipped from below by a constant
 /// that it never is below (`sumLowerBound`: the top-k of E softmax scores sum to k / E or
@@ -83,9 +102,7 @@ static std::optional<Renormalized> findRenormalized(Value values, double sumLowe
   };
   for (Operation *user : values.getUsers()) {
     auto sum = llvm::dyn_cast<onnx::NodeOp>(user);
-    if (!sum || sum.getOpType() != "ReduceSum" || !sum.getDomain().empty() ||
-        sum.getInputs()[0] != values || !isOnLastAxis(sum, 1u) ||
-        sum.getIntAttr("keepdims", 1) != 1)
+    if (!sum || !isSumOverExperts(sum, values))
       continue;
     if (Value divided = findDivision(sum.getResult(0)))
       return Renormalized{divided};

@@ -120,6 +120,8 @@ ARCHS: dict[str, dict] = {
     "lfm2_moe": dict(tier="full", extra=dict(layer_types=["full_attention"], num_dense_layers=0,
                                              num_attention_heads=2, num_key_value_heads=1)),
     "qwen3_5_moe": dict(tier="full", text=True, extra=dict(layer_types=["full_attention"], head_dim=16)),
+    # the one layer is the MoE block (its attention layers are others)
+    "nemotron_h": dict(tier="reduced", extra=dict(layer_types=["moe"])),
 }
 REDUCED = ["afmoe", "axk1", "axk2", "bailing_hybrid", "beam", "cohere2_moe", "deepseek_v2", "deepseek_v32",
            "deepseek_v4", "doge", "dots1", "dots3_note", "ernie4_5_moe", "exaone_moe", "flex_olmo", "flint",

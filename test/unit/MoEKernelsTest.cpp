@@ -344,6 +344,8 @@ double naiveActivation(int32_t activation, double x) {
   switch (activation) {
   case MOEC_RT_ACTIVATION_RELU:
     return std::max(x, 0.0);
+  case MOEC_RT_ACTIVATION_RELU2:
+    return std::max(x, 0.0) * std::max(x, 0.0);
   case MOEC_RT_ACTIVATION_GELU:
     return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
   case MOEC_RT_ACTIVATION_GELU_TANH:
@@ -433,6 +435,10 @@ void checkGroupedMatmul(const MatmulCase &c) {
           double g = std::min<double>(raw[n], limit);
           double u = std::clamp<double>(raw[n + outColumns], -limit, limit);
           expected = (u + 1) * g / (1 + std::exp(-alpha * g));
+        } else if (c.activation == MOEC_RT_ACTIVATION_SILU_CLAMPED) {
+          double g = std::min<double>(raw[n], limit);
+          double u = std::clamp<double>(raw[n + outColumns], -limit, limit);
+          expected = u * g / (1 + std::exp(-g));
         } else {
           expected = naiveActivation(c.activation, raw[n]) * (c.gated ? raw[n + outColumns] : 1);
         }
@@ -456,9 +462,10 @@ TEST_P(GroupedMatmulActivations, GatedWithBiasAndGather) {
 }
 
 TEST(MoEGroupedMatmul, UngatedSortedInput) {
-  // swiglu_clamped is gated only.
-  for (int32_t activation : {MOEC_RT_ACTIVATION_RELU, MOEC_RT_ACTIVATION_GELU,
-                             MOEC_RT_ACTIVATION_GELU_TANH, MOEC_RT_ACTIVATION_SILU})
+  // swiglu_clamped and silu_clamped are gated only.
+  for (int32_t activation : {MOEC_RT_ACTIVATION_RELU, MOEC_RT_ACTIVATION_RELU2,
+                             MOEC_RT_ACTIVATION_GELU, MOEC_RT_ACTIVATION_GELU_TANH,
+                             MOEC_RT_ACTIVATION_SILU})
     checkGroupedMatmul({23, 150, kMixedSegments, activation, false, false, false});
 }
 
@@ -466,7 +473,8 @@ INSTANTIATE_TEST_SUITE_P(
     MoEGroupedMatmul, GroupedMatmulActivations,
     ::testing::Values(MOEC_RT_ACTIVATION_RELU, MOEC_RT_ACTIVATION_GELU,
                       MOEC_RT_ACTIVATION_GELU_TANH, MOEC_RT_ACTIVATION_SILU,
-                      MOEC_RT_ACTIVATION_SWIGLU_CLAMPED));
+                      MOEC_RT_ACTIVATION_SWIGLU_CLAMPED, MOEC_RT_ACTIVATION_SILU_CLAMPED,
+                      MOEC_RT_ACTIVATION_RELU2));
 
 TEST(MoEGroupedMatmul, NoEpilogueWithBias) {
   checkGroupedMatmul({33, 45, kMixedSegments, MOEC_RT_ACTIVATION_NONE, false, true, false});

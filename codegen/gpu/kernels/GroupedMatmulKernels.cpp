@@ -23,6 +23,8 @@ void MatmulConfig::printName(llvm::raw_ostream &os) const {
     os << "_" << stringifyActivation(*activation);
     if (*activation == Activation::swiglu_clamped)
       os << llvm::formatv("_alpha{0}_limit{1}", alpha, limit);
+    if (*activation == Activation::silu_clamped)
+      os << llvm::formatv("_limit{0}", limit);
   }
   if (gated)
     os << "_gated";

@@ -309,6 +309,11 @@ protected:
     case Activation::relu:
       activated = arith::MaximumFOp::create(b, gate, f32Constant(0.0));
       break;
+    case Activation::relu2: {
+      Value relu = arith::MaximumFOp::create(b, gate, f32Constant(0.0));
+      activated = mulf(relu, relu);
+      break;
+    }
     case Activation::gelu: {
       Value erf = math::ErfOp::create(b, mulf(gate, f32Constant(M_SQRT1_2)));
       activated =
@@ -333,6 +338,13 @@ protected:
           b, arith::MaximumFOp::create(b, up, f32Constant(-matmul.limit)), limit);
       Value gLinear = mulf(g, sigmoid(mulf(f32Constant(matmul.alpha), g)));
       return mulf(arith::AddFOp::create(b, u, f32Constant(1.0)), gLinear);
+    }
+    case Activation::silu_clamped: {
+      Value limit = f32Constant(matmul.limit);
+      Value g = arith::MinimumFOp::create(b, gate, limit);
+      Value u = arith::MinimumFOp::create(
+          b, arith::MaximumFOp::create(b, up, f32Constant(-matmul.limit)), limit);
+      return mulf(u, mulf(g, sigmoid(g)));
     }
     }
     return up ? mulf(activated, up) : activated;

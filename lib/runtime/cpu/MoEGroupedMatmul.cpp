@@ -106,6 +106,8 @@ float activate(const Epilogue &epilogue, float x) {
   switch (epilogue.activation) {
   case MOEC_RT_ACTIVATION_RELU:
     return std::max(x, 0.0f);
+  case MOEC_RT_ACTIVATION_RELU2:
+    return std::max(x, 0.0f) * std::max(x, 0.0f);
   case MOEC_RT_ACTIVATION_GELU:
     return 0.5f * x * (1.0f + std::erf(x * float(M_SQRT1_2)));
   case MOEC_RT_ACTIVATION_GELU_TANH: {
@@ -128,6 +130,9 @@ void epilogueScalar(const Epilogue &epilogue, const float *gate, const float *up
       float g = std::min(gate[j], epilogue.limit);
       float u = std::clamp(up[j], -epilogue.limit, epilogue.limit);
       out[j] = (u + 1.0f) * g * sigmoid(epilogue.alpha * g);
+    } else if (epilogue.activation == MOEC_RT_ACTIVATION_SILU_CLAMPED) {
+      float g = std::min(gate[j], epilogue.limit);
+      out[j] = std::clamp(up[j], -epilogue.limit, epilogue.limit) * g * sigmoid(g);
     } else {
       float a = activate(epilogue, gate[j]);
       out[j] = up ? a * up[j] : a;
@@ -175,6 +180,10 @@ MOEC_AVX512 void epilogueAvx512(const Epilogue &epilogue, const float *gate, con
     case MOEC_RT_ACTIVATION_RELU:
       a = _mm512_max_ps(g, _mm512_setzero_ps());
       break;
+    case MOEC_RT_ACTIVATION_RELU2:
+      a = _mm512_max_ps(g, _mm512_setzero_ps());
+      a = _mm512_mul_ps(a, a);
+      break;
     case MOEC_RT_ACTIVATION_GELU_TANH: {
       __m512 cube = _mm512_mul_ps(_mm512_mul_ps(g, g), g);
       __m512 u2 = _mm512_mul_ps(_mm512_fmadd_ps(cube, _mm512_set1_ps(0.044715f), g),
@@ -193,6 +202,11 @@ MOEC_AVX512 void epilogueAvx512(const Epilogue &epilogue, const float *gate, con
       a = _mm512_mul_ps(g, sigmoidAvx512(_mm512_mul_ps(alpha, g)));
       break;
     }
+    case MOEC_RT_ACTIVATION_SILU_CLAMPED:
+      g = _mm512_min_ps(g, limit);
+      u = _mm512_min_ps(_mm512_max_ps(u, _mm512_sub_ps(_mm512_setzero_ps(), limit)), limit);
+      a = _mm512_mul_ps(g, sigmoidAvx512(g));
+      break;
     default:
       a = g;
     }

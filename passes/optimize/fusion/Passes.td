@@ -17,8 +17,8 @@ def FuseActivationIntoGroupedMatmul : Pass<"moec-fuse-activation-into-grouped-ma
     gated experts the gate and up columns are one GEMM over the stacked `[E, H, 2I]`
     weights, and the epilogue computes `act(gate) * up` from the two accumulators of an
     output element, so the `[P, 2I]` product is never written: the GEMM writes `[P, I]`.
-    Every activation the raising produces fuses: `relu`, `gelu`, `gelu_tanh`, `silu`
-    (SwiGLU when gated) and GPT-OSS's `swiglu_clamped`.
+    Every activation the raising produces fuses: `relu`, `relu2`, `gelu`, `gelu_tanh`, `silu`
+    (SwiGLU when gated), GPT-OSS's `swiglu_clamped` and DeepSeek-V4's `silu_clamped`.
 
     ```mlir
     %gu = moe.grouped_matmul %rows, %w_up offsets %offsets

@@ -27,6 +27,8 @@ static double activate(moe::ExpertAttr expert, double x) {
   switch (expert.getActivation()) {
   case Activation::relu:
     return std::max(x, 0.0);
+  case Activation::relu2:
+    return std::max(x, 0.0) * std::max(x, 0.0);
   case Activation::gelu:
     return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
   case Activation::gelu_tanh:
@@ -36,6 +38,10 @@ static double activate(moe::ExpertAttr expert, double x) {
   case Activation::swiglu_clamped: {
     double gate = std::min(x, expert.getLimit().convertToDouble());
     return gate / (1 + std::exp(-expert.getAlpha().convertToDouble() * gate));
+  }
+  case Activation::silu_clamped: {
+    double gate = std::min(x, expert.getLimit().convertToDouble());
+    return gate / (1 + std::exp(-gate));
   }
   }
   return x;
@@ -60,6 +66,8 @@ static std::vector<double> expertsOutput(moe::ExpertAttr expert, const ProbeWeig
         double value = activate(expert, projected[i]);
         if (gated && expert.getActivation() == Activation::swiglu_clamped)
           value *= std::clamp(projected[inner + i], -limit, limit) + 1;
+        else if (gated && expert.getActivation() == Activation::silu_clamped)
+          value *= std::clamp(projected[inner + i], -limit, limit);
         else if (gated)
           value *= projected[inner + i];
         activated[i] = value;

@@ -146,6 +146,26 @@ func.func @gated(%x: tensor<?x32xbf16>, %w: tensor<4x32x16xbf16>, %offsets: tens
 
 // -----
 
+// silu_clamped's epilogue (DeepSeek-V4): the gate clamped below the limit, the up to
+// [-limit, limit], then silu(gate) * up; the limit is part of the kernel's name.
+// CHECK-LABEL: gpu.func @grouped_matmul_mma_bf16_k32_n16_silu_clamped_limit10_00_gated_w2x1_t2x1_kb32_s3
+// CHECK-DAG: %[[LOW:.*]] = arith.constant -1.000000e+01 : f32
+// CHECK-DAG: %[[LIMIT:.*]] = arith.constant 1.000000e+01 : f32
+// CHECK: %[[G:.*]] = arith.minimumf %{{.*}}, %[[LIMIT]] : f32
+// CHECK-NEXT: %[[U_LOW:.*]] = arith.maximumf %{{.*}}, %[[LOW]] : f32
+// CHECK-NEXT: %[[U:.*]] = arith.minimumf %[[U_LOW]], %[[LIMIT]] : f32
+// CHECK-NEXT: %[[NEG:.*]] = arith.negf %[[G]]
+// CHECK: %[[SIGMOID:.*]] = arith.divf
+// CHECK-NEXT: %[[SILU:.*]] = arith.mulf %[[G]], %[[SIGMOID]]
+// CHECK-NEXT: arith.mulf %[[U]], %[[SILU]]
+func.func @silu_clamped(%x: tensor<?x32xbf16>, %w: tensor<4x32x16xbf16>, %offsets: tensor<5xi32>) -> tensor<?x8xbf16> {
+  %y = moe.grouped_matmul %x, %w offsets %offsets expert <activation = silu_clamped, gated = true, limit = 10.0>
+         : (tensor<?x32xbf16>, tensor<4x32x16xbf16>, tensor<5xi32>) -> tensor<?x8xbf16>
+  return %y : tensor<?x8xbf16>
+}
+
+// -----
+
 // The bias of the expert is added to the f32 accumulator before the activation.
 // CHECK-LABEL: gpu.func @grouped_matmul_mma_bf16_k32_n16_bias_relu_w2x1_t2x2_kb32_s3
 // CHECK-SAME: %[[BIAS:[^:]*]]: memref<?x16xbf16>, %{{.*}}: memref<?x16xbf16>)

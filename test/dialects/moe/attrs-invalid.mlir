@@ -71,8 +71,28 @@ func.func @clamped_ungated() attributes {e = #moe.expert<activation = swiglu_cla
 
 // -----
 
-// expected-error @+1 {{alpha and limit apply to swiglu_clamped only, not to silu}}
+// expected-error @+1 {{alpha applies to swiglu_clamped only, not to silu}}
 func.func @alpha_on_silu() attributes {e = #moe.expert<activation = silu, gated = true, alpha = 2.0>} { return }
+
+// -----
+
+// expected-error @+1 {{alpha applies to swiglu_clamped only, not to silu_clamped}}
+func.func @alpha_on_silu_clamped() attributes {e = #moe.expert<activation = silu_clamped, gated = true, alpha = 1.0>} { return }
+
+// -----
+
+// expected-error @+1 {{limit applies to swiglu_clamped and silu_clamped only, not to relu}}
+func.func @limit_on_relu() attributes {e = #moe.expert<activation = relu, limit = 10.0>} { return }
+
+// -----
+
+// expected-error @+1 {{silu_clamped is a gated activation: it needs gated = true}}
+func.func @silu_clamped_ungated() attributes {e = #moe.expert<activation = silu_clamped, limit = 10.0>} { return }
+
+// -----
+
+// expected-error @+1 {{silu_clamped needs a positive limit, got -1}}
+func.func @silu_clamped_negative_limit() attributes {e = #moe.expert<activation = silu_clamped, gated = true, limit = -1.0>} { return }
 
 // -----
 
@@ -81,6 +101,6 @@ func.func @zero_limit() attributes {e = #moe.expert<activation = swiglu_clamped,
 
 // -----
 
-// expected-error @+2 {{expected one of [relu, gelu, gelu_tanh, silu, swiglu_clamped] for the nonlinearity of an expert MLP, got: mish}}
+// expected-error @+2 {{expected one of [relu, gelu, gelu_tanh, silu, swiglu_clamped, silu_clamped, relu2] for the nonlinearity of an expert MLP, got: mish}}
 // expected-error @+1 {{failed to parse MoE_ExpertAttr parameter 'activation'}}
 func.func @unknown_activation() attributes {e = #moe.expert<activation = mish>} { return }

@@ -56,12 +56,16 @@ func.func @defaults_elided() attributes {r = #moe.routing<scoring = softmax, k =
 // CHECK-SAME: d = #moe.expert<activation = silu, gated = true>
 // CHECK-SAME: e = #moe.expert<activation = swiglu_clamped, gated = true>
 // CHECK-SAME: f = #moe.expert<activation = swiglu_clamped, gated = true, alpha = 1.500000e+00, limit = 1.000000e+01>
+// CHECK-SAME: g = #moe.expert<activation = silu_clamped, gated = true, limit = 1.000000e+01>
+// CHECK-SAME: h = #moe.expert<activation = relu2>
 func.func @experts() attributes {
   a = #moe.expert<activation = relu>,
   b = #moe.expert<activation = gelu, gated = false>,
   c = #moe.expert<activation = gelu_tanh, gated = true>,
   d = #moe.expert<activation = silu, gated = true>,
   e = #moe.expert<activation = swiglu_clamped, gated = true, alpha = 1.702, limit = 7.0>,
-  f = #moe.expert<activation = swiglu_clamped, gated = true, alpha = 1.5, limit = 10.0>} {
+  f = #moe.expert<activation = swiglu_clamped, gated = true, alpha = 1.5, limit = 10.0>,
+  g = #moe.expert<activation = silu_clamped, gated = true, limit = 10.0>,
+  h = #moe.expert<activation = relu2>} {
   return
 }

@@ -13,13 +13,14 @@ Run it with a Python that has the onnx release to export (not the one CI tests w
 
 A case is written when, and only when (the rule; there is no hand-made list):
   1. it is a node test (kind "node"), not a real model;
-  2. its default-domain opset is in [--min-opset, --max-opset]: by default 18 to 22, the
+  2. its default-domain opset is in [--min-opset, --max-opset]: by default 18 to 28, the
      opsets ONNX 1.12's suite (test/e2e/onnx-node-conformance.test) does not cover, up to
      the newest that moec compiles (a newer model is refused as a whole);
   3. every node of its graph (subgraphs included) is of the default domain and an op type
      that `moec --list-supported-ops` lists;
   4. every graph input and output is a tensor of an element type that numpy and moec's
-     executables hold: not bfloat16, string, the float8 types, float4 or the 4-bit integers;
+     executables hold: not bfloat16, string, the float8, float6 and float4 types or the
+     4-bit and 2-bit integers;
   5. no ReduceLogSumExp takes axes known only at run time (a graph input, not an
      initializer or a Constant), which the legalization refuses
      (passes/legalize/Reductions.cpp);
@@ -44,7 +45,7 @@ UNHELD_TYPES = {
     onnx.TensorProto.FLOAT8E5M2, onnx.TensorProto.FLOAT8E5M2FNUZ,
     onnx.TensorProto.UINT4, onnx.TensorProto.INT4,
 }
-for name in ("FLOAT4E2M1", "FLOAT8E8M0", "UINT2", "INT2"):
+for name in ("FLOAT4E2M1", "FLOAT8E8M0", "UINT2", "INT2", "FLOAT6E2M3", "FLOAT6E3M2"):
     if hasattr(onnx.TensorProto, name):
         UNHELD_TYPES.add(getattr(onnx.TensorProto, name))
 
@@ -121,7 +122,7 @@ def main():
     parser.add_argument("--moec", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--min-opset", type=int, default=18)
-    parser.add_argument("--max-opset", type=int, default=22)
+    parser.add_argument("--max-opset", type=int, default=28)
     parser.add_argument("--max-case-bytes", type=int, default=32 * 1024)
     args = parser.parse_args()
 

@@ -96,6 +96,10 @@ struct NameHalfContraction : OpRewritePattern<linalg::GenericOp> {
       return rewriter.notifyMatchFailure(op, "not a 16-bit binary op");
     if (!linalg::isaContractionOpInterface(op) || !isZeroFilled(op.getDpsInits()[0]))
       return rewriter.notifyMatchFailure(op, "not a zero-initialized contraction");
+    // Upstream names a contraction of more batch dims (an ONNX MatMul of 4-D operands) an
+    // invalid linalg.batch_matmul: at most one batch dim, m, n and k.
+    if (op.getNumLoops() > 4)
+      return rewriter.notifyMatchFailure(op, "more than one batch dim");
     return linalg::specializeGenericOp(rewriter, op);
   }
 };

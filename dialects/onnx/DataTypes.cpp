@@ -58,6 +58,14 @@ moec::onnx::DataType moec::onnx::getDataType(MLIRContext *context, int64_t code)
     return {b.getIntegerType(4), 4};
   case 23: // FLOAT4E2M1
     return {b.getType<Float4E2M1FNType>(), 4};
+  case 24: // FLOAT8E8M0
+    return {b.getType<Float8E8M0FNUType>(), 8};
+  case 25: // UINT2
+    return {b.getIntegerType(2, /*isSigned=*/false), 2};
+  case 26: // INT2
+    return {b.getIntegerType(2), 2};
+  // FLOAT6E2M3 (27) and FLOAT6E3M2 (28) are unknown: onnx.proto does not fix their packing
+  // in raw_data.
   default:
     return {};
   }

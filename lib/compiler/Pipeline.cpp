@@ -123,9 +123,11 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     ExportModelInfoOptions infoOptions;
     infoOptions.target = options.target;
     pm.addPass(createExportModelInfo(infoOptions));
-    // onnxruntime's fused ops become ONNX nodes only now, after raising, which matches
-    // them as the model has them (com.microsoft.MoE); their new nodes need types.
+    // onnxruntime's fused ops and ONNX's newer function ops become older ONNX nodes only
+    // now, after raising, which matches them as the model has them (com.microsoft.MoE);
+    // their new nodes need types.
     pm.addPass(createExpandContribOps());
+    pm.addPass(createExpandFunctionOps());
     // Quantized ops that no raise took dequantize their weights at run time.
     pm.addPass(createExpandQuantizedOps());
     InferTypesOptions typesOptions;

@@ -136,12 +136,6 @@ mlir::TypedAttr retypeElements(mlir::ElementsAttr elements, mlir::RankedTensorTy
 mlir::Value castToType(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value value,
                        mlir::Type type);
 
-/// The newest opset of the default ONNX domain whose operator specs the legalizations
-/// follow (and ONNX's node tests check: test/e2e/onnx-node-conformance.test for opsets up
-/// to 17, test/e2e/onnx-node-conformance-1.23.test for 18 to 22); also the
-/// opset assumed for a model that does not say.
-inline constexpr int64_t kNewestSupportedOpset = 22;
-
 /// Normalizes an ONNX axis (negative counts from the end) into [0, rank), or nothing if it
 /// is out of range.
 std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank);

@@ -201,8 +201,26 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
     return Value(math::PowFOp::create(b, loc, base, exponent));
   });
   add("Mod", [](OpBuilder &b, Location loc, ValueRange args, const Node &node, Type) -> Value {
-    if (isFloat(args[0]))
-      return arith::RemFOp::create(b, loc, args[0], args[1]);
+    if (isFloat(args[0])) {
+      Value rem = arith::RemFOp::create(b, loc, args[0], args[1]);
+      // C's fmod takes the dividend's sign; fmod 0 (floats from opset 28) takes the
+      // divisor's, a - floor(a / b) · b, as Python's modulo: a nonzero remainder of the
+      // other sign moves by the divisor, a zero one takes the divisor's sign.
+      if (node->getIntAttr("fmod", 0))
+        return rem;
+      Value zero = constantOf(b, loc, rem.getType(), 0);
+      Value remNegative = arith::CmpFOp::create(b, loc, FPred::OLT, rem, zero);
+      Value divisorNegative = arith::CmpFOp::create(b, loc, FPred::OLT, args[1], zero);
+      // NaN (a zero divisor, an infinite dividend) counts as nonzero, and stays NaN.
+      Value remNonZero = arith::CmpFOp::create(b, loc, FPred::UNE, rem, zero);
+      Value adjust = arith::AndIOp::create(
+          b, loc, arith::XOrIOp::create(b, loc, remNegative, divisorNegative), remNonZero);
+      Value signedZero = arith::SelectOp::create(
+          b, loc, divisorNegative, arith::NegFOp::create(b, loc, zero), zero);
+      return arith::SelectOp::create(
+          b, loc, adjust, arith::AddFOp::create(b, loc, rem, args[1]),
+          arith::SelectOp::create(b, loc, remNonZero, rem, signedZero));
+    }
     if (node.getInputElementType(0).isUnsignedInteger())
       return arith::RemUIOp::create(b, loc, args[0], args[1]);
     if (node->getIntAttr("fmod", 0))
@@ -377,9 +395,10 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
     return x;
   });
   // Cast and CastLike. Opset 19 added the 8-bit floats and `saturate` (how they take
-  // values out of their range), 21 the 4-bit integers, 23 the 4-bit float: castScalar
-  // knows none of those conversions, so a cast from or to them is refused, and `saturate`,
-  // which means nothing for the other types, is ignored.
+  // values out of their range), 21 the 4-bit integers, 23 the 4-bit float, 24 float8e8m0
+  // and `round_mode` (how it rounds), 25 the 2-bit integers: castScalar knows none of those
+  // conversions, so a cast from or to them is refused, and `saturate` and `round_mode`,
+  // which mean nothing for the other types, are ignored.
   // CastLike's second input gives only the element type: the result has the first
   // input's shape, which is all the elementwise body reads.
   for (StringRef opType : {"Cast", "CastLike"})
@@ -392,8 +411,8 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
             return llvm::isa<FloatType>(type) ? width <= 8 : width > 1 && width < 8;
           };
           if (isNarrow(from) || isNarrow(to))
-            return node.fail("casts from or to 8-bit floats and 4-bit types are not "
-                             "supported yet (" +
+            return node.fail("casts from or to floats of 8 bits or fewer and integers of 2 "
+                             "or 4 bits are not supported yet (" +
                              debugString(from) + " to " + debugString(to) + ")");
           return success();
         },

@@ -67,11 +67,11 @@ std::vector<std::string> moec::getLegalizableONNXOpTypes(MLIRContext *context) {
 /// silently wrong.
 static LogicalResult checkOpsetSupported(ModuleOp module) {
   std::optional<int64_t> version = onnx::getOpsetImport(module, "");
-  if (!version || *version <= kNewestSupportedOpset)
+  if (!version || *version <= onnx::kNewestOpset)
     return success();
   return module.emitError() << "the model uses opset " << *version
                             << " of the default ONNX domain; moec compiles opsets up to "
-                            << kNewestSupportedOpset;
+                            << onnx::kNewestOpset;
 }
 
 namespace {

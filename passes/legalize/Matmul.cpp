@@ -166,6 +166,30 @@ struct LegalizeMatMul : NodePattern {
       rewriter.replaceOp(node.getOp(), castToType(rewriter, loc, product, resultType));
       return success();
     }
+    // Operands of the same static batch dims (attention's [B, N, S, H]) as one batch dim,
+    // a batched matmul that the 16-bit kernels take (accumulating in float32).
+    int64_t batchRank = lhsType.getRank() - 2;
+    if (batchRank > 1 && rhsType.getRank() == lhsType.getRank() &&
+        lhsType.getShape().take_front(batchRank) == rhsType.getShape().take_front(batchRank) &&
+        resultType.getShape().take_front(batchRank) == lhsType.getShape().take_front(batchRank) &&
+        ShapedType::isStaticShape(lhsType.getShape().take_front(batchRank))) {
+      SmallVector<ReassociationIndices> collapse = {
+          llvm::to_vector(llvm::seq<int64_t>(0, batchRank)), {batchRank}, {batchRank + 1}};
+      auto collapsed = [&](Value value) {
+        return tensor::CollapseShapeOp::create(rewriter, loc, value, collapse).getResult();
+      };
+      Value lhs3D = collapsed(lhs), rhs3D = collapsed(rhs);
+      auto product3DType = RankedTensorType::get(
+          {cast<RankedTensorType>(lhs3D.getType()).getDimSize(0), resultType.getDimSize(batchRank),
+           resultType.getDimSize(batchRank + 1)},
+          resultType.getElementType());
+      Value product = matmulGeneric(rewriter, loc, lhs3D, rhs3D, product3DType);
+      SmallVector<OpFoldResult> outputShape = tensor::getMixedSizes(rewriter, loc, lhs);
+      outputShape.back() = tensor::getMixedSize(rewriter, loc, rhs, batchRank + 1);
+      rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(node.getOp(), resultType, product,
+                                                         collapse, outputShape);
+      return success();
+    }
     rewriter.replaceOp(node.getOp(), matmulGeneric(rewriter, loc, lhs, rhs, resultType));
     return success();
   }

@@ -22,7 +22,7 @@ namespace {
 /// The dimensions Softmax, LogSoftmax and Hardmax normalize over: before opset 13 the input
 /// is seen as 2-D, flattened at `axis` (default 1); since, `axis` alone (default -1).
 FailureOr<SmallVector<bool>> normalizedDims(const Node &node, int64_t rank) {
-  bool flattened = node->getOpsetVersion().value_or(kNewestSupportedOpset) < 13;
+  bool flattened = node->getOpsetVersion().value_or(onnx::kNewestOpset) < 13;
   int64_t axisAttr = node->getIntAttr("axis", flattened ? 1 : -1);
   // Flattening at `rank` leaves nothing to normalize over; ONNX allows that axis.
   FailureOr<int64_t> axis =

@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -497,7 +498,15 @@ LogicalResult legalizeConcat(const Node &node, ValueRange inputs,
     return replace(node, rewriter,
                    {tensor::FromElementsOp::create(rewriter, loc, resultType, elements)});
   }
-  Value result = emptyOf(rewriter, loc, sizes, resultType.getElementType());
+  // A buffer of its own (alloc_tensor, which CSE never merges, unlike tensor.empty): two
+  // concatenations of one shape into one shared empty tensor conflict in bufferization,
+  // which then copies between strided views (a memref.copy that the host cannot lower).
+  RankedTensorType bufferType = typeOfSizes(sizes, resultType.getElementType());
+  SmallVector<Value> dynamicDims;
+  for (auto [dim, size] : llvm::enumerate(sizes))
+    if (bufferType.isDynamicDim(dim))
+      dynamicDims.push_back(getValueOrCreateConstantIndexOp(rewriter, loc, size));
+  Value result = bufferization::AllocTensorOp::create(rewriter, loc, bufferType, dynamicDims);
   OpFoldResult offset = rewriter.getIndexAttr(0);
   for (Value input : inputs) {
     // An input known to be empty adds nothing, and a slice at its place would be out of
@@ -781,7 +790,7 @@ LogicalResult legalizeTile(const Node &node, ValueRange inputs,
 
 /// DepthToSpace (`toSpace`) and SpaceToDepth move blocksize x blocksize tiles of the
 /// spatial dimensions into channels and back. DCR orders the channels block-major, CRD
-/// channel-major.
+/// channel-major (SpaceToDepth has `mode` from opset 28; before, it is DCR).
 LogicalResult legalizeBlockMove(const Node &node, ValueRange inputs,
                                 ConversionPatternRewriter &rewriter, bool toSpace) {
   Location loc = node->getLoc();
@@ -794,7 +803,7 @@ LogicalResult legalizeBlockMove(const Node &node, ValueRange inputs,
   StringRef mode = node->getStringAttr("mode", "DCR");
   if (mode != "DCR" && mode != "CRD")
     return node.fail("unknown mode '" + mode + "'");
-  bool blockMajor = !toSpace || mode == "DCR";
+  bool blockMajor = mode == "DCR";
   RankedTensorType resultType = node.getResultType(0);
   int64_t square = blockSize * blockSize;
   SmallVector<OpFoldResult> sizes = sizesOf(rewriter, resultType, [&](int64_t dim) -> Value {
@@ -878,15 +887,21 @@ LogicalResult legalizeConstantOfShape(const Node &node, ValueRange inputs,
   return replace(node, rewriter, {castToType(rewriter, loc, result, resultType)});
 }
 
-/// start + i * delta for i in [0, ceil((limit - start) / delta)).
+/// start + i * delta for i in [0, ceil((limit - start) / delta)). float16 and bfloat16
+/// compute in float32 (stash_type 1, the default from opset 27; before, the spec's running
+/// sum in the narrow type is no more exact).
 LogicalResult legalizeRange(const Node &node, ValueRange inputs,
                             ConversionPatternRewriter &rewriter) {
   Location loc = node->getLoc();
   RankedTensorType resultType = node.getResultType(0);
-  Type elementType = resultType.getElementType();
-  bool isFloat = llvm::isa<FloatType>(elementType);
+  Type resultElementType = resultType.getElementType();
+  bool isFloat = llvm::isa<FloatType>(resultElementType);
+  bool widen = isFloat && resultElementType.getIntOrFloatBitWidth() < 32 &&
+               node->getIntAttr("stash_type", 1) == 1;
+  Type elementType = widen ? rewriter.getF32Type() : resultElementType;
   auto scalar = [&](Value tensor) {
-    return Value(tensor::ExtractOp::create(rewriter, loc, tensor, ValueRange{}));
+    Value element = tensor::ExtractOp::create(rewriter, loc, tensor, ValueRange{});
+    return widen ? Value(arith::ExtFOp::create(rewriter, loc, elementType, element)) : element;
   };
   Value start = scalar(inputs[0]), limit = scalar(inputs[1]), delta = scalar(inputs[2]);
   Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(elementType));
@@ -916,7 +931,9 @@ LogicalResult legalizeRange(const Node &node, ValueRange inputs,
           Value i = arith::IndexCastOp::create(b, l, b.getI64Type(), indices[0]);
           Value step = arith::MulFOp::create(b, l, arith::SIToFPOp::create(b, l, elementType, i),
                                              delta);
-          return Value(arith::AddFOp::create(b, l, start, step));
+          Value element = arith::AddFOp::create(b, l, start, step);
+          return widen ? Value(arith::TruncFOp::create(b, l, resultElementType, element))
+                       : element;
         }
         Value i = arith::IndexCastOp::create(b, l, elementType, indices[0]);
         return Value(arith::AddIOp::create(b, l, start, arith::MulIOp::create(b, l, i, delta)));

@@ -195,7 +195,7 @@ void moec::infer::addElementwiseTypeRules(TypeRules &rules) {
         "HardSwish", "Hardmax", "Identity", "LeakyRelu", "Log", "LogSoftmax", "Mish", "Neg",
         "Reciprocal", "Relu", "Round", "Selu", "Shrink", "Sigmoid", "Sign", "Sin", "Sinh",
         "Softmax", "Softplus", "Softsign", "Sqrt", "Tan", "Tanh", "ThresholdedRelu", "Trilu",
-        "Swish"})
+        "Swish", "SwiGLU"})
     rules[op] = inferSameAsInput;
   for (StringRef op : {"IsNaN", "IsInf", "Not"})
     rules[op] = inferUnaryPredicate;

@@ -31,27 +31,6 @@ namespace {
 // Normalizations
 //===----------------------------------------------------------------------===//
 
-/// Root-mean-square normalization of `input`, of `type`, over its dims from `firstAxis`
-/// on, scaled by `scale`, computed in float32 when `inFloat32` (stash_type 1): the result
-/// and the inverse root mean square (float32 with the normalized dims kept as 1).
-std::pair<Value, Value> buildRMSNormalization(NodeBuilder &builder, Value input,
-                                              RankedTensorType type, Value scale,
-                                              int64_t firstAxis, double epsilon,
-                                              bool inFloat32) {
-  bool widen = inFloat32 && !type.getElementType().isF32();
-  Type computeType = widen ? Float32Type::get(input.getContext()) : type.getElementType();
-  Value x = widen ? builder.cast(input, kOnnxFloat) : input;
-  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(firstAxis, type.getRank()));
-  Value meanSquare = builder.reduce("ReduceMean", builder.create("Mul", {x, x}), axes);
-  Value rms = builder.create(
-      "Sqrt", builder.create("Add", {meanSquare, builder.scalar(epsilon, computeType)}));
-  Value inverseRMS = builder.create("Reciprocal", rms);
-  Value normalized = builder.create("Mul", {x, inverseRMS});
-  if (widen)
-    normalized = builder.create("CastLike", {normalized, input});
-  return {builder.create("Mul", {normalized, scale}), inverseRMS};
-}
-
 /// ONNX-domain SimplifiedLayerNormalization(X, scale): RMS normalization over the dims
 /// from `axis` on; output 1 the inverse root mean square.
 LogicalResult checkSimplifiedLayerNormalization(onnx::NodeOp node) {
@@ -154,10 +133,8 @@ Replacements expandFastGelu(onnx::NodeOp node, NodeBuilder &builder) {
 
 /// QuickGelu(X): x · sigmoid(alpha · x).
 Replacements expandQuickGelu(onnx::NodeOp node, NodeBuilder &builder) {
-  Value x = node.getInputs()[0];
-  Value scaled = builder.create(
-      "Mul", {x, builder.scalar(node.getFloatAttr("alpha", 1.702), getInputElementType(node))});
-  return {builder.create("Mul", {x, builder.create("Sigmoid", scaled)})};
+  return {buildSwish(builder, node.getInputs()[0], node.getFloatAttr("alpha", 1.702),
+                     getInputElementType(node))};
 }
 
 /// Fails unless input 0 is a tensor of floats, whose type the constants take.
@@ -206,33 +183,6 @@ Replacements expandFusedMatMul(onnx::NodeOp node, NodeBuilder &builder) {
 //===----------------------------------------------------------------------===//
 // Rotary embedding
 //===----------------------------------------------------------------------===//
-
-/// Rotates the first `rotaryDim` entries of 4-D `input`'s last dim by the angles whose cosines
-/// and sines are `cos` and `sin` (broadcasting against `input`'s other dims, rotaryDim / 2
-/// in the last): in two halves, or in (even, odd) pairs when `interleaved`.
-Value buildRotation(NodeBuilder &builder, Value input, Value cos, Value sin, int64_t rotaryDim,
-                    int64_t headSize, bool interleaved) {
-  int64_t half = rotaryDim / 2;
-  Value real = interleaved ? builder.slice(input, -1, 0, rotaryDim, 2)
-                           : builder.slice(input, -1, 0, half);
-  Value imaginary = interleaved ? builder.slice(input, -1, 1, rotaryDim, 2)
-                                : builder.slice(input, -1, half, rotaryDim);
-  Value rotatedReal = builder.create("Sub", {builder.create("Mul", {real, cos}),
-                                             builder.create("Mul", {imaginary, sin})});
-  Value rotatedImaginary = builder.create("Add", {builder.create("Mul", {real, sin}),
-                                                  builder.create("Mul", {imaginary, cos})});
-  SmallVector<Value> parts = {rotatedReal, rotatedImaginary};
-  if (interleaved) {
-    Value pairs = builder.create("Concat",
-                                 {builder.unsqueeze(rotatedReal, {-1}),
-                                  builder.unsqueeze(rotatedImaginary, {-1})},
-                                 {builder.attr("axis", -1)});
-    parts = {builder.reshape(pairs, {0, 0, 0, rotaryDim})};
-  }
-  if (rotaryDim < headSize)
-    parts.push_back(builder.slice(input, -1, rotaryDim, headSize));
-  return builder.create("Concat", parts, {builder.attr("axis", -1)});
-}
 
 /// RotaryEmbedding(input, position_ids, cos_cache, sin_cache): input [B, S, N·H] or
 /// [B, N, S, H]; position_ids [B, S], or [1] holding the first position of all sequences;
@@ -358,8 +308,11 @@ Replacements expandMultiHeadAttention(onnx::NodeOp node, NodeBuilder &builder) {
 /// [B, Nkv, P, H], seqlens_k [B] each row's total length less one. Row b's new tokens
 /// follow its past_b = seqlens_k[b] + 1 - S cached ones (none for a first prompt): they sit
 /// at positions past_b + s (rotated there when do_rotary) and see the cached and new keys
-/// up to their own position (and, with local_window_size W, not before W positions back).
+/// up to their own position (and, with local_window_size W, the last W of them).
 /// The present caches are the past ones with row b's new keys and values from past_b on.
+/// With sliding_window_cache 1 the caches hold a window instead (onnxruntime's "Windowed KV
+/// Cache" contract): of a row's T tokens so far, rows [0, L(T)) hold positions
+/// T - L(T) + i, where L is getResidentCount's, and later rows are unspecified.
 /// The head size of GroupQueryAttention: the query's hidden size over its heads, and the
 /// key's and value's when packed with it; dynamic when unknown.
 int64_t getGroupQueryAttentionHeadSize(onnx::NodeOp node) {
@@ -378,8 +331,11 @@ LogicalResult checkGroupQueryAttention(onnx::NodeOp node) {
       return fail(node, "input " + Twine(index) +
                             " (position ids, attention bias or a quantized cache's scales) is "
                             "not supported");
-  if (failed(checkIntAttr(node, "sliding_window_cache", 0)) ||
-      failed(checkIntAttr(node, "causal", 1)) || failed(checkIntAttr(node, "qk_output", 0)) ||
+  if (node.getIntAttr("sliding_window_cache", 0) != 0 &&
+      (node.getIntAttr("sliding_window_cache", 0) != 1 ||
+       node.getIntAttr("local_window_size", -1) <= 0))
+    return fail(node, "sliding_window_cache 1 needs a positive local_window_size");
+  if (failed(checkIntAttr(node, "causal", 1)) || failed(checkIntAttr(node, "qk_output", 0)) ||
       failed(checkIntAttr(node, "kv_cache_bit_width", 0)))
     return failure();
   if (!node.hasInput(3) || !node.hasInput(4))
@@ -398,6 +354,20 @@ LogicalResult checkGroupQueryAttention(onnx::NodeOp node) {
        ShapedType::isDynamic(getRanked(node.getInputs()[7]).getDimSize(1))))
     return fail(node, "do_rotary needs a cos cache whose last dim is known");
   return success();
+}
+
+/// How many of a row's `tokens` (int64, any shape) a window-sized cache of `capacity` rows
+/// ([1]) keeps for a window of `window` positions: all while they fit; then, evicting
+/// G = capacity - window + 1 positions at a time, tokens - G · ceil((tokens - capacity) / G).
+Value buildResidentCount(NodeBuilder &builder, Value tokens, Value capacity, int64_t window) {
+  Value one = builder.ints({1});
+  Value batch = builder.create("Sub", {capacity, builder.ints({window - 1})});
+  Value over = builder.create("Sub", {tokens, capacity});
+  Value batches = builder.create(
+      "Div", {builder.create("Sub", {builder.create("Add", {over, batch}), one}), batch});
+  Value evicting = builder.create("Sub", {tokens, builder.create("Mul", {batches, batch})});
+  return builder.create(
+      "Where", {builder.create("LessOrEqual", {tokens, capacity}), tokens, evicting});
 }
 
 Replacements expandGroupQueryAttention(onnx::NodeOp node, NodeBuilder &builder) {
@@ -445,11 +415,20 @@ Replacements expandGroupQueryAttention(onnx::NodeOp node, NodeBuilder &builder) 
     key = buildRotation(builder, key, cos, sin, rotaryDim, headSize, interleaved);
   }
 
-  // The past and new keys one after the other, [B, Nkv, P + S, H]; entry j holds row b's
-  // key at position j when j < P (valid below past_b), else past_b + j - P.
+  // The past and new keys one after the other, [B, Nkv, P + S, H]. Row b's past entries
+  // hold its positions from `firsts` on, of which the first `residents` are valid (all from
+  // 0 up to past_b for a full-length cache; the window L(past_b) ends at past_b for a
+  // windowed one); entry P + s holds position past_b + s.
   Value keys = builder.create("Concat", {pastKey, key}, {builder.attr("axis", 2)});
   Value values = builder.create("Concat", {pastValue, value}, {builder.attr("axis", 2)});
   Value pastLength = builder.create("Gather", {builder.create("Shape", pastKey), builder.ints({2})});
+  bool windowedCache = node.getIntAttr("sliding_window_cache", 0) == 1;
+  int64_t window = node.getIntAttr("local_window_size", -1);
+  Value residents = pasts, firsts = zero;
+  if (windowedCache) {
+    residents = buildResidentCount(builder, pasts, pastLength, window);
+    firsts = builder.create("Sub", {pasts, residents});
+  }
   Value entries = builder.create(
       "Range", {builder.ints({0}, true),
                 builder.create("Gather", {builder.create("Shape", keys), builder.ints({2}, true)}),
@@ -457,18 +436,20 @@ Replacements expandGroupQueryAttention(onnx::NodeOp node, NodeBuilder &builder) 
   Value isNew = builder.create("GreaterOrEqual", {entries, pastLength});
   Value keyPositions = builder.create(
       "Where", {isNew, builder.create("Add", {builder.create("Sub", {entries, pastLength}), pasts}),
-                entries});
-  Value visible = builder.create("Or", {isNew, builder.create("Less", {entries, pasts})});
+                builder.create("Add", {entries, firsts})});
+  Value visible = builder.create("Or", {isNew, builder.create("Less", {entries, residents})});
 
   // Which keys each query sees, [B, 1, 1, S, P + S] to match the scores' heads.
   Value queryAt = builder.unsqueeze(queryPositions, {2});
   Value keyAt = builder.unsqueeze(keyPositions, {1});
   Value seen = builder.create(
       "And", {builder.unsqueeze(visible, {1}), builder.create("LessOrEqual", {keyAt, queryAt})});
-  if (int64_t window = node.getIntAttr("local_window_size", -1); window > 0)
+  // The window holds the W latest positions, the query's own included, as onnxruntime 1.32
+  // and transformers' sliding windows have it (onnxruntime 1.23 took W + 1).
+  if (window > 0)
     seen = builder.create(
         "And", {seen, builder.create("GreaterOrEqual",
-                                     {keyAt, builder.create("Sub", {queryAt, builder.ints({window})})})});
+                                     {keyAt, builder.create("Sub", {queryAt, builder.ints({window - 1})})})});
   seen = builder.unsqueeze(seen, {1, 2});
 
   // Scores per KV head and its group of query heads, [B, Nkv, G, S, P + S].
@@ -511,24 +492,36 @@ Replacements expandGroupQueryAttention(onnx::NodeOp node, NodeBuilder &builder) 
   Value output =
       builder.reshape(builder.transpose(perHead, {0, 2, 1, 3}), {0, 0, heads * headSize});
 
-  // The present caches, [B, Nkv, max(total_sequence_length, P), H]: row b's entry j is
-  // its past one below past_b, then its new ones, then the past buffer's again (what
-  // onnxruntime leaves there is unspecified).
-  Value presentLength = builder.create(
-      "Max", {builder.cast(node.getInputs()[6], kOnnxInt64), pastLength});
+  // The present caches: row i of row b holds position firsts_b + i. Full-length, they are
+  // [B, Nkv, max(total_sequence_length, P), H] from position 0; windowed, [B, Nkv, P, H]
+  // from T - L(T). A position before past_b comes from the past entries, one up to T from
+  // the new ones, and a row past T (unspecified in onnxruntime) from the past buffer's
+  // entry of the same index, or its last entry.
+  Value presentLength = pastLength;
+  Value presentFirsts = zero;
+  if (windowedCache) {
+    presentFirsts = builder.create(
+        "Sub", {builder.unsqueeze(totals, {1}),
+                buildResidentCount(builder, builder.unsqueeze(totals, {1}), pastLength, window)});
+  } else {
+    presentLength = builder.create(
+        "Max", {builder.cast(node.getInputs()[6], kOnnxInt64), pastLength});
+  }
   Value presentEntries =
       builder.create("Range", {builder.ints({0}, true),
                                builder.create("Squeeze", {presentLength, zero}),
                                builder.ints({1}, true)});
+  Value presentPositions = builder.create("Add", {presentEntries, presentFirsts});
   Value newEnd = builder.create("Add", {pasts, length});
   Value lastEntry = builder.create("Sub", {builder.create("Add", {pastLength, length}), one});
   Value sources = builder.create(
       "Where",
-      {builder.create("Less", {presentEntries, pasts}), presentEntries,
+      {builder.create("Less", {presentPositions, pasts}),
+       builder.create("Sub", {presentPositions, firsts}),
        builder.create(
            "Where",
-           {builder.create("Less", {presentEntries, newEnd}),
-            builder.create("Add", {builder.create("Sub", {presentEntries, pasts}), pastLength}),
+           {builder.create("Less", {presentPositions, newEnd}),
+            builder.create("Add", {builder.create("Sub", {presentPositions, pasts}), pastLength}),
             builder.create("Min", {presentEntries, lastEntry})})});
   Value indices = builder.create(
       "Expand", {builder.unsqueeze(sources, {1, 3}), builder.ints({1, kvHeads, 1, headSize})});

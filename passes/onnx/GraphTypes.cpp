@@ -51,6 +51,7 @@ TypeRules moec::infer::getTypeRules() {
   addReductionTypeRules(rules);
   addContractionTypeRules(rules);
   addContribTypeRules(rules);
+  addAttentionTypeRules(rules);
   return rules;
 }
 

@@ -11,7 +11,7 @@ using namespace moec;
 using namespace moec::expansion;
 
 int64_t moec::expansion::getDefaultOpset(onnx::NodeOp node) {
-  return onnx::getOpsetImport(node, "").value_or(22);
+  return onnx::getOpsetImport(node, "").value_or(onnx::kNewestOpset);
 }
 
 LogicalResult moec::expansion::fail(onnx::NodeOp node, const Twine &message) {
@@ -60,6 +60,53 @@ Value moec::expansion::buildTanhGelu(NodeBuilder &builder, Value x, Type type) {
   Value tanh = builder.create(
       "Tanh", builder.create("Mul", {inner, builder.scalar(std::sqrt(2.0 / M_PI), type)}));
   return buildGeluTail(builder, x, tanh, type);
+}
+
+Value moec::expansion::buildSwish(NodeBuilder &builder, Value x, double alpha, Type type) {
+  Value scaled = builder.create("Mul", {x, builder.scalar(alpha, type)});
+  return builder.create("Mul", {x, builder.create("Sigmoid", scaled)});
+}
+
+std::pair<Value, Value> moec::expansion::buildRMSNormalization(NodeBuilder &builder, Value input,
+                                              RankedTensorType type, Value scale,
+                                              int64_t firstAxis, double epsilon,
+                                              bool inFloat32) {
+  bool widen = inFloat32 && !type.getElementType().isF32();
+  Type computeType = widen ? Float32Type::get(input.getContext()) : type.getElementType();
+  Value x = widen ? builder.cast(input, kOnnxFloat) : input;
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(firstAxis, type.getRank()));
+  Value meanSquare = builder.reduce("ReduceMean", builder.create("Mul", {x, x}), axes);
+  Value rms = builder.create(
+      "Sqrt", builder.create("Add", {meanSquare, builder.scalar(epsilon, computeType)}));
+  Value inverseRMS = builder.create("Reciprocal", rms);
+  Value normalized = builder.create("Mul", {x, inverseRMS});
+  if (widen)
+    normalized = builder.create("CastLike", {normalized, input});
+  return {builder.create("Mul", {normalized, scale}), inverseRMS};
+}
+
+Value moec::expansion::buildRotation(NodeBuilder &builder, Value input, Value cos, Value sin, int64_t rotaryDim,
+                    int64_t headSize, bool interleaved) {
+  int64_t half = rotaryDim / 2;
+  Value real = interleaved ? builder.slice(input, -1, 0, rotaryDim, 2)
+                           : builder.slice(input, -1, 0, half);
+  Value imaginary = interleaved ? builder.slice(input, -1, 1, rotaryDim, 2)
+                                : builder.slice(input, -1, half, rotaryDim);
+  Value rotatedReal = builder.create("Sub", {builder.create("Mul", {real, cos}),
+                                             builder.create("Mul", {imaginary, sin})});
+  Value rotatedImaginary = builder.create("Add", {builder.create("Mul", {real, sin}),
+                                                  builder.create("Mul", {imaginary, cos})});
+  SmallVector<Value> parts = {rotatedReal, rotatedImaginary};
+  if (interleaved) {
+    Value pairs = builder.create("Concat",
+                                 {builder.unsqueeze(rotatedReal, {-1}),
+                                  builder.unsqueeze(rotatedImaginary, {-1})},
+                                 {builder.attr("axis", -1)});
+    parts = {builder.reshape(pairs, {0, 0, 0, rotaryDim})};
+  }
+  if (rotaryDim < headSize)
+    parts.push_back(builder.slice(input, -1, rotaryDim, headSize));
+  return builder.create("Concat", parts, {builder.attr("axis", -1)});
 }
 
 namespace {

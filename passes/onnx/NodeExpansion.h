@@ -147,6 +147,23 @@ Value buildGeluTail(NodeBuilder &builder, Value x, Value t, Type type);
 /// x · (1 + tanh(√(2/π) · (x + 0.044715 · x³))) / 2.
 Value buildTanhGelu(NodeBuilder &builder, Value x, Type type);
 
+/// x · sigmoid(alpha · x) of `type` (Swish, QuickGelu).
+Value buildSwish(NodeBuilder &builder, Value x, double alpha, Type type);
+
+/// Root-mean-square normalization of `input`, of `type`, over its dims from `firstAxis`
+/// on, scaled by `scale`, computed in float32 when `inFloat32` (stash_type 1): the result
+/// and the inverse root mean square (float32 with the normalized dims kept as 1).
+std::pair<Value, Value> buildRMSNormalization(NodeBuilder &builder, Value input,
+                                              RankedTensorType type, Value scale,
+                                              int64_t firstAxis, double epsilon,
+                                              bool inFloat32);
+
+/// Rotates the first `rotaryDim` entries of 4-D `input`'s last dim by the angles whose cosines
+/// and sines are `cos` and `sin` (broadcasting against `input`'s other dims, rotaryDim / 2
+/// in the last): in two halves, or in (even, odd) pairs when `interleaved`.
+Value buildRotation(NodeBuilder &builder, Value input, Value cos, Value sin, int64_t rotaryDim,
+                    int64_t headSize, bool interleaved);
+
 /// Emits "node 'NAME' (OP_TYPE): MESSAGE" on `node` and fails.
 LogicalResult fail(onnx::NodeOp node, const Twine &message);
 

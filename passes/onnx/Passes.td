@@ -111,12 +111,14 @@ def ExpandContribOps : Pass<"moec-expand-contrib-ops", "::mlir::ModuleOp"> {
       caches): each row's new tokens placed after its `seqlens_k + 1 - S` cached ones,
       rotated there when `do_rotary`, attending causally (within `local_window_size`) to the
       cached and new keys of their KV head, with the `head_sink` logits in the softmax; the
-      present caches gathered from the past and new entries.
+      present caches gathered from the past and new entries. With `sliding_window_cache`
+      the caches hold only the latest positions, as onnxruntime's windowed KV cache lays
+      them out (docs/importer.md).
 
     The new nodes are named after the node they replace (`NAME/OpType`), and the last of
     each keeps the replaced result's type; moec-infer-types infers the others. A node in a
     form the expansion does not support (e.g. MultiHeadAttention with past key and value,
-    a used training statistic, or GroupQueryAttention's windowed `sliding_window_cache`)
+    a used training statistic, or GroupQueryAttention's position ids)
     stops the pass with an error that names it. Other ops, `com.microsoft.MoE` among them,
     are left to the passes that raise them.
 
@@ -128,6 +130,40 @@ def ExpandContribOps : Pass<"moec-expand-contrib-ops", "::mlir::ModuleOp"> {
     ```
 
     becomes a `Transpose` of `%b`, a `MatMul` and a `Mul` by 2.
+  }];
+}
+
+def ExpandFunctionOps : Pass<"moec-expand-function-ops", "::mlir::ModuleOp"> {
+  let summary = "Rewrite ONNX's newer function ops into the older ONNX nodes of their function";
+  let description = [{
+    ONNX defines some ops of opset 23 and later as functions of older ops. LLM exports use
+    them; this pass rewrites each into the nodes its function has, so that legalization
+    needs to know only the older ops:
+
+    - Swish (24), SwiGLU (28): x · sigmoid(alpha · x), times B for SwiGLU;
+    - RMSNormalization (23): root-mean-square normalization over the dims from `axis` on
+      (Mul, ReduceMean, Add, Sqrt, Reciprocal, Mul), in float32 when `stash_type` is 1,
+      times scale;
+    - RotaryEmbedding (23): the cos and sin caches gathered at `position_ids` (or taken
+      as given without them), the first `rotary_embedding_dim` entries of each head rotated
+      in halves or interleaved pairs (Slice, Mul, Sub, Add, Concat), of 4-D inputs or of
+      3-D ones split into `num_heads`;
+    - TensorScatter (24): a ScatterElements of the update into the cache along `axis`,
+      from each row's write index, modulo the cache's length in `circular` mode.
+
+    The new nodes are named after the node they replace (`NAME/OpType`), and the last of
+    each keeps the replaced result's type; moec-infer-types infers the others. A node in a
+    form the expansion does not support (an unknown head size, an odd
+    `rotary_embedding_dim`, an unknown `mode`) stops the pass with an error that names it.
+    `moec --list-supported-ops` lists these ops beside the ones legalization takes.
+
+    Example:
+
+    ```mlir
+    %y = onnx.node "Swish"(%x) {node_attrs = {alpha = 2.0 : f32}} : (tensor<4xf32>) -> tensor<4xf32>
+    ```
+
+    becomes a `Mul` by 2, a `Sigmoid` and a `Mul` by `%x`.
   }];
 }
 

@@ -52,7 +52,7 @@ std::optional<SmallVector<int64_t>> NodeInference::getConstantInts(unsigned inde
 int64_t NodeInference::getOpset() const {
   // A model always imports its domains' opsets; ONNX's newest is the safe reading of one that
   // does not, since the rules follow each op's latest form.
-  return node.getOpsetVersion().value_or(22);
+  return node.getOpsetVersion().value_or(onnx::kNewestOpset);
 }
 
 void NodeInference::setResult(unsigned index, Type element, ArrayRef<int64_t> shape) {

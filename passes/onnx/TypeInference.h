@@ -89,6 +89,7 @@ void addIndexingTypeRules(TypeRules &rules);
 void addReductionTypeRules(TypeRules &rules);
 void addContractionTypeRules(TypeRules &rules);
 void addContribTypeRules(TypeRules &rules);
+void addAttentionTypeRules(TypeRules &rules);
 
 /// Every family's rules.
 TypeRules getTypeRules();

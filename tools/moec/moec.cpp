@@ -17,6 +17,7 @@
 #include "moec/Compiler/Pipeline.h"
 #include "moec/InitMoEC.h"
 #include "moec/Passes/Legalize/Passes.h"
+#include "moec/Passes/ONNX/Passes.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -309,7 +310,10 @@ int main(int argc, char **argv) {
     mlir::DialectRegistry registry;
     moec::registerMoECDialects(registry);
     mlir::MLIRContext context(registry);
-    for (const std::string &opType : moec::getLegalizableONNXOpTypes(&context))
+    std::vector<std::string> opTypes = moec::getLegalizableONNXOpTypes(&context);
+    llvm::append_range(opTypes, moec::getExpandedFunctionOpTypes());
+    llvm::sort(opTypes);
+    for (const std::string &opType : opTypes)
       outs() << opType << "\n";
     return 0;
   }

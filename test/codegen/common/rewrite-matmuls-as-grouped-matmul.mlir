@@ -69,3 +69,26 @@ func.func @left_alone(%x: tensor<4x8xf32>, %w: tensor<8x2xf32>, %xb: tensor<4x8x
   %c = linalg.batch_matmul ins(%a, %b : tensor<?x4x8xbf16>, tensor<?x8x2xbf16>) outs(%initb : tensor<?x4x2xbf16>) -> tensor<?x4x2xbf16>
   return %y, %yb, %c : tensor<4x2xf32>, tensor<4x2xbf16>, tensor<?x4x2xbf16>
 }
+
+// -----
+
+// A contraction with two batch dims (an ONNX MatMul of 4-D operands) is left as it is.
+// CHECK-LABEL: func.func @f16_two_batch_dims
+// CHECK-NOT: moe.grouped_matmul
+// CHECK-NOT: tensor.collapse_shape
+// CHECK: return
+#lhs = affine_map<(b, h, m, n, k) -> (b, h, m, k)>
+#rhs = affine_map<(b, h, m, n, k) -> (b, h, k, n)>
+#out = affine_map<(b, h, m, n, k) -> (b, h, m, n)>
+func.func @f16_two_batch_dims(%a: tensor<2x3x4x8xf16>, %b: tensor<2x3x8x6xf16>) -> tensor<2x3x4x6xf16> {
+  %zero = arith.constant 0.0 : f16
+  %empty = tensor.empty() : tensor<2x3x4x6xf16>
+  %init = linalg.fill ins(%zero : f16) outs(%empty : tensor<2x3x4x6xf16>) -> tensor<2x3x4x6xf16>
+  %y = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<2x3x4x8xf16>, tensor<2x3x8x6xf16>) outs(%init : tensor<2x3x4x6xf16>) {
+  ^bb0(%x: f16, %w: f16, %acc: f16):
+    %p = arith.mulf %x, %w : f16
+    %s = arith.addf %acc, %p : f16
+    linalg.yield %s : f16
+  } -> tensor<2x3x4x6xf16>
+  return %y : tensor<2x3x4x6xf16>
+}

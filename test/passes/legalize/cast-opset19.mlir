@@ -18,7 +18,7 @@ module attributes {onnx.opset_imports = {ai.onnx = 19 : i64}} {
 
 module attributes {onnx.opset_imports = {ai.onnx = 19 : i64}} {
   func.func @to_float8(%x: tensor<4xf32>) -> tensor<4xf8E4M3FN> {
-    // expected-error @+1 {{node 'c' (Cast): casts from or to 8-bit floats and 4-bit types are not supported yet (f32 to f8E4M3FN)}}
+    // expected-error @+1 {{node 'c' (Cast): casts from or to floats of 8 bits or fewer and integers of 2 or 4 bits are not supported yet (f32 to f8E4M3FN)}}
     %0 = onnx.node "Cast"(%x) {name = "c", node_attrs = {to = 17 : i64}} : (tensor<4xf32>) -> tensor<4xf8E4M3FN>
     return %0 : tensor<4xf8E4M3FN>
   }
@@ -28,7 +28,7 @@ module attributes {onnx.opset_imports = {ai.onnx = 19 : i64}} {
 
 module attributes {onnx.opset_imports = {ai.onnx = 21 : i64}} {
   func.func @from_int4(%x: tensor<4xi4>, %like: tensor<1xf32>) -> tensor<4xf32> {
-    // expected-error @+1 {{node 'c' (CastLike): casts from or to 8-bit floats and 4-bit types are not supported yet (i4 to f32)}}
+    // expected-error @+1 {{node 'c' (CastLike): casts from or to floats of 8 bits or fewer and integers of 2 or 4 bits are not supported yet (i4 to f32)}}
     %0 = onnx.node "CastLike"(%x, %like) {name = "c"} : (tensor<4xi4>, tensor<1xf32>) -> tensor<4xf32>
     return %0 : tensor<4xf32>
   }

@@ -11,9 +11,10 @@ func.func @shape(%x: tensor<?x4xf32>) -> tensor<2xi64> {
   return %0 : tensor<2xi64>
 }
 
-// Concat copies each input into its slice of the result.
+// Concat copies each input into its slice of a buffer of its own (alloc_tensor, which CSE
+// does not merge with another concatenation's).
 // CHECK-LABEL: func.func @concat
-// CHECK: %[[E:.*]] = tensor.empty() : tensor<2x8xf32>
+// CHECK: %[[E:.*]] = bufferization.alloc_tensor() : tensor<2x8xf32>
 // CHECK: %[[D0:.*]] = tensor.extract_slice %[[E]][0, 0] [2, 3] [1, 1]
 // CHECK: %[[C0:.*]] = linalg.copy ins(%arg0 : tensor<2x3xf32>) outs(%[[D0]] : tensor<2x3xf32>)
 // CHECK: %[[R0:.*]] = tensor.insert_slice %[[C0]] into %[[E]][0, 0] [2, 3] [1, 1]
@@ -29,7 +30,7 @@ func.func @concat(%a: tensor<2x3xf32>, %b: tensor<2x5xf32>) -> tensor<2x8xf32> {
 // Inputs known to be empty add nothing: an empty result is just made (a slice into it
 // at the second input's offset would be out of bounds).
 // CHECK-LABEL: func.func @concat_empty
-// CHECK: %[[E:.*]] = tensor.empty(%{{.*}}) : tensor<?x0x3xi64>
+// CHECK: %[[E:.*]] = bufferization.alloc_tensor(%{{.*}}) : tensor<?x0x3xi64>
 // CHECK-NOT: tensor.extract_slice
 // CHECK-NOT: linalg.copy
 // CHECK: return %[[E]]

@@ -60,8 +60,8 @@ module attributes {onnx.opset_imports = {ai.onnx = 16 : i64, com.microsoft = 1 :
 module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
   func.func @windowed_cache(%qkv: tensor<1x?x64xf32>, %pk: tensor<1x2x128x8xf32>, %seqlens: tensor<1xi32>, %total: tensor<i32>) -> !onnx.any {
     %none = onnx.none
-    // expected-error @+1 {{node 'gqa' (GroupQueryAttention): attribute 'sliding_window_cache' other than 0 is not supported}}
-    %y, %k, %v = onnx.node "GroupQueryAttention"(%qkv, %none, %none, %pk, %pk, %seqlens, %total) {domain = "com.microsoft", name = "gqa", node_attrs = {num_heads = 4 : i64, kv_num_heads = 2 : i64, local_window_size = 128 : i64, sliding_window_cache = 1 : i64}} : (tensor<1x?x64xf32>, none, none, tensor<1x2x128x8xf32>, tensor<1x2x128x8xf32>, tensor<1xi32>, tensor<i32>) -> (!onnx.any, !onnx.any, !onnx.any)
+    // expected-error @+1 {{node 'gqa' (GroupQueryAttention): sliding_window_cache 1 needs a positive local_window_size}}
+    %y, %k, %v = onnx.node "GroupQueryAttention"(%qkv, %none, %none, %pk, %pk, %seqlens, %total) {domain = "com.microsoft", name = "gqa", node_attrs = {num_heads = 4 : i64, kv_num_heads = 2 : i64, sliding_window_cache = 1 : i64}} : (tensor<1x?x64xf32>, none, none, tensor<1x2x128x8xf32>, tensor<1x2x128x8xf32>, tensor<1xi32>, tensor<i32>) -> (!onnx.any, !onnx.any, !onnx.any)
     return %y : !onnx.any
   }
 }

@@ -198,6 +198,27 @@ module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 :
 
 // -----
 
+// A window-sized cache (sliding_window_cache 1) of capacity 8 for a window of 4: a row's
+// past entries hold its L(past_b) latest positions, where L evicts 8 - 4 + 1 positions at a
+// time (a Div); the present caches keep the capacity and gather the L(T) latest positions.
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @group_query_attention_windowed_cache
+  // CHECK: %[[KEYS:.*]] = onnx.node "Concat"({{.*}}axis = 2 : i64{{.*}} -> tensor<1x2x?x8xf32>
+  // CHECK: onnx.node "Div"
+  // CHECK: onnx.node "Where"({{.*}} -> tensor<1x1xi64>
+  // CHECK: onnx.node "Softmax"
+  // CHECK: onnx.node "Div"
+  // CHECK: %[[PRESENT_K:.*]] = onnx.node "GatherElements"(%[[KEYS]], %{{.*}}) {{.*}} -> tensor<1x2x8x8xf32>
+  // CHECK: return %{{.*}}, %[[PRESENT_K]]
+  func.func @group_query_attention_windowed_cache(%qkv: tensor<1x?x64xf32>, %pk: tensor<1x2x8x8xf32>, %seqlens: tensor<1xi32>, %total: tensor<i32>) -> (!onnx.any, !onnx.any, !onnx.any) {
+    %none = onnx.none
+    %y, %k, %v = onnx.node "GroupQueryAttention"(%qkv, %none, %none, %pk, %pk, %seqlens, %total) {domain = "com.microsoft", name = "gqa", node_attrs = {num_heads = 4 : i64, kv_num_heads = 2 : i64, local_window_size = 4 : i64, sliding_window_cache = 1 : i64}} : (tensor<1x?x64xf32>, none, none, tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1xi32>, tensor<i32>) -> (!onnx.any, !onnx.any, !onnx.any)
+    return %y, %k, %v : !onnx.any, !onnx.any, !onnx.any
+  }
+}
+
+// -----
+
 // Separate Q, K and V, rotated at their positions: the caches gathered at the query
 // positions, [B, 1, S, H / 2], rotate Q [B, N, S, H] and K [B, Nkv, S, H].
 module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {

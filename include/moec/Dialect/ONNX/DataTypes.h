@@ -23,12 +23,15 @@ namespace moec::onnx {
 /// An MLIR element type with the width of one element in ONNX's data layout.
 struct DataType {
   mlir::Type type;
-  /// Bits one element takes in raw data: BOOL takes a byte, 4-bit types pack two per byte.
+  /// Bits one element takes in raw data: BOOL takes a byte, 4-bit types pack two per byte,
+  /// 2-bit types four.
   unsigned bits = 0;
 
   /// Bytes that `count` elements take in raw_data.
   uint64_t storageBytes(uint64_t count) const {
-    return bits == 4 ? (count + 1) / 2 : count * (bits / 8);
+    if (bits < 8)
+      return (count * bits + 7) / 8;
+    return count * (bits / 8);
   }
 };
 

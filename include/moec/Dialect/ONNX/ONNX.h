@@ -28,6 +28,11 @@
 #include "dialects/onnx/ONNXOps.h.inc"
 
 namespace moec::onnx {
+/// The newest opset of the default ONNX domain (ONNX 1.23's) whose operator specs moec
+/// follows: the legalizations refuse a model that imports a newer one, and a node of a
+/// model that imports none is read in this opset's form.
+inline constexpr int64_t kNewestOpset = 28;
+
 /// The opset version of `domain` (`""` is `ai.onnx`) that applies at `scope`: from the
 /// nearest of `scope` and its ancestors that carries `onnx.opset_imports` (the module, or a
 /// model-local function), as the importer writes them. Nothing when that op does not list

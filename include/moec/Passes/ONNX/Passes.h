@@ -6,6 +6,9 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
 
+#include <string>
+#include <vector>
+
 namespace moec {
 
 #define GEN_PASS_DECL
@@ -13,6 +16,10 @@ namespace moec {
 
 #define GEN_PASS_REGISTRATION
 #include "passes/onnx/Passes.h.inc"
+
+/// The default-domain op types that moec-expand-function-ops rewrites, which legalization
+/// then takes as the older ops of their functions.
+std::vector<std::string> getExpandedFunctionOpTypes();
 
 } // namespace moec
 

@@ -62,21 +62,21 @@ def attributes():
 
 
 # Every TensorProto.DataType code the importer maps to an MLIR element type, with two
-# elements of raw data each (the 4-bit types pack both into one byte).
+# elements of raw data each (the 4-bit and 2-bit types pack both into one byte).
 ELEMENT_TYPES = {
     "f32": 1, "u8": 2, "i8": 3, "u16": 4, "i16": 5, "i32": 6, "i64": 7, "bool": 9,
     "f16": 10, "f64": 11, "u32": 12, "u64": 13, "c64": 14, "c128": 15, "bf16": 16,
     "f8e4m3fn": 17, "f8e4m3fnuz": 18, "f8e5m2": 19, "f8e5m2fnuz": 20,
-    "u4": 21, "i4": 22, "f4e2m1": 23,
+    "u4": 21, "i4": 22, "f4e2m1": 23, "f8e8m0": 24, "u2": 25, "i2": 26,
 }
 ELEMENT_BYTES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4,
-                 13: 8, 14: 8, 15: 16, 16: 2, 17: 1, 18: 1, 19: 1, 20: 1}
+                 13: 8, 14: 8, 15: 16, 16: 2, 17: 1, 18: 1, 19: 1, 20: 1, 24: 1}
 
 
 def element_types():
     tensors = []
     for name, code in ELEMENT_TYPES.items():
-        size = 1 if code in (21, 22, 23) else 2 * ELEMENT_BYTES[code]
+        size = 1 if code in (21, 22, 23, 25, 26) else 2 * ELEMENT_BYTES[code]
         tensors.append(TensorProto(name=name, data_type=code, dims=[2],
                                    raw_data=bytes(range(1, size + 1))))
     tensors.append(helper.make_tensor("str", TensorProto.STRING, [2], [b"ab", b"c"]))

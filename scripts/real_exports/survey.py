@@ -180,6 +180,11 @@ def survey_one(f, moec, work: Path, timeout):
 # ---------------------------------------------------------------------------------------------
 # causes
 
+def checkout_relative(text):
+    """`text` with the checkout's absolute paths (the survey's, wherever it ran) relative to it."""
+    return re.sub(r"\S*/(test/models/real-exports/)", r"\1", text) if text else text
+
+
 def normalize(msg: str) -> str:
     """An error line with node names, numbers of nodes and paths taken out, so lines group by cause."""
     s = re.sub(r"node '[^']*'", "node", msg)
@@ -382,7 +387,7 @@ def markdown(manifest, results):
         lines += cause_table(raise_fail)
     if zero:
         lines.append("Why the layer of each fixture without a `moe.layer` stays generic (`moec --remarks`):\n")
-        lines += cause_table([(f, res[f["id"]].get("raise_remark") or
+        lines += cause_table([(f, checkout_relative(res[f["id"]].get("raise_remark")) or
                                "no remark: no raising pass found a candidate (TopK feeding a OneHot, a "
                                "dense-masked combine, a sum over gathered experts' slots, com.microsoft.MoE)")
                               for f in zero])

@@ -11,6 +11,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
@@ -411,6 +412,14 @@ moec::CompileStatus emitShardedExecutable(mlir::ModuleOp module, OutputFile &out
     checksums.push_back(moec::getWeightsChecksum(*rankModule));
     if (rank == 0)
       program = std::move(rankModule);
+  }
+  // A program without an exchange (moe.expert_parallel, lowered to the runtime's call) would
+  // not link the MPI runtime, and could only fail when run.
+  if (!mlir::SymbolTable::lookupSymbolIn(*program, "moec_rt_moe_expert_parallel_f32")) {
+    emitError(context) << "--shard-experts: no MoE layer of the model can be sharded (this "
+                          "build shards layers whose expert weights are constant f32: not "
+                          "quantized ones)";
+    return CompileStatus::Unavailable;
   }
   moec::declareShardedWeights(*program, checksums);
   if (CompileStatus status = emitObject(*program, output, options, context,

@@ -103,15 +103,18 @@ def runs_for(seconds, one_run_s):
     return int(max(3, min(1000, seconds / max(one_run_s, 1e-6))))
 
 
-def time_moec(program, input_path, threads, seconds, out_dir):
-    command = [program, "--input", f"x={input_path}", "--threads", str(threads)]
+def time_moec(program, inputs, threads, seconds, out_dir):
+    """The median ms of `program` on `inputs` (name -> .npy path), after one run that writes
+    its outputs to `out_dir` and sets how many runs make about `seconds`."""
+    command = [program, "--threads", str(threads)]
+    for name, path in inputs.items():
+        command += ["--input", f"{name}={path}"]
     start = time.perf_counter()
     subprocess.run(command + ["--output-dir", out_dir], check=True)
     runs = runs_for(seconds, time.perf_counter() - start)
     result = subprocess.run(command + ["--bench", str(runs)], check=True, capture_output=True,
                             text=True).stdout
-    return json.loads(result.strip().splitlines()[-1])["median_ms"], np.load(
-        os.path.join(out_dir, "y.npy"))
+    return json.loads(result.strip().splitlines()[-1])["median_ms"]
 
 
 def time_onnxruntime(session, x, seconds):
@@ -179,7 +182,8 @@ def main():
                 x = rng.standard_normal((1, tokens, args.hidden)).astype(np.float32)
                 input_path = os.path.join(tmp, "x.npy")
                 np.save(input_path, x)
-                moec_ms, got = time_moec(program, input_path, args.threads, args.seconds, tmp)
+                moec_ms = time_moec(program, {"x": input_path}, args.threads, args.seconds, tmp)
+                got = np.load(os.path.join(tmp, "y.npy"))
                 ort_ms, want = time_onnxruntime(session, x, args.seconds)
                 error_note = ""
                 if error_bound is None:

@@ -17,7 +17,6 @@ the executables' `--bench N --threads T`, onnxruntime's session (intra_op_num_th
 sequential) after a warm-up, N runs of about --seconds each; then `uptime`.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -30,33 +29,21 @@ import onnx
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "scripts", "quantized_models"))
 import make_fixtures  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+from moe_layers import runs_for, time_moec  # noqa: E402
 
 
 def median_ms(run, seconds):
     """The median of N timed calls of `run` after one, N making about `seconds`."""
     start = time.perf_counter()
     run()
-    runs = int(max(3, min(1000, seconds / max(time.perf_counter() - start, 1e-6))))
+    runs = runs_for(seconds, time.perf_counter() - start)
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
     return float(np.median(times)) * 1000
-
-
-def run_moec(program, inputs, threads, seconds, out_dir):
-    """The output and median time of `program` on `inputs` (name -> .npy path)."""
-    command = [program, "--threads", str(threads)]
-    for name, path in inputs.items():
-        command += ["--input", f"{name}={path}"]
-    start = time.perf_counter()
-    subprocess.run(command + ["--output-dir", out_dir], check=True)
-    runs = int(max(3, min(1000, seconds / max(time.perf_counter() - start, 1e-6))))
-    result = subprocess.run(command + ["--bench", str(runs)], check=True, capture_output=True,
-                            text=True).stdout
-    return (json.loads(result.strip().splitlines()[-1])["median_ms"],
-            np.load(os.path.join(out_dir, "output.npy")))
 
 
 def main():
@@ -116,8 +103,9 @@ def main():
             for variant in programs:
                 if variant == "expanded" and tokens not in expanded_tokens:
                     continue
-                times[variant], got = run_moec(os.path.join(tmp, variant), paths, args.threads,
-                                               args.seconds, tmp)
+                times[variant] = time_moec(os.path.join(tmp, variant), paths, args.threads,
+                                           args.seconds, tmp)
+                got = np.load(os.path.join(tmp, "output.npy"))
                 error = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30))
                 if error > 1e-4:
                     sys.exit(f"{variant} at {tokens} tokens differs from onnxruntime: {error:.2e}")

@@ -50,7 +50,7 @@ import onnxruntime as ort
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
-from moe_layers import TORCH_PYTHON, onnxruntime_session, runs_for  # noqa: E402
+from moe_layers import TORCH_PYTHON, onnxruntime_session, runs_for, time_moec  # noqa: E402
 from moe_layers import export as export_moe_layer  # noqa: E402
 from run_vs_onnxruntime import output_file_name  # noqa: E402
 
@@ -134,18 +134,6 @@ def relative_error(got, want):
     difference = float(np.max(np.abs(got.astype(np.float64) - want)))
     scale = float(np.max(np.abs(want)))
     return difference / max(scale, 1e-30), difference <= RTOL * scale + ATOL
-
-
-def time_moec(program, paths, threads, seconds, out_dir):
-    command = [program, "--threads", str(threads)]
-    for name, path in paths.items():
-        command += ["--input", f"{name}={path}"]
-    start = time.perf_counter()
-    subprocess.run(command + ["--output-dir", out_dir], check=True)
-    runs = runs_for(seconds, time.perf_counter() - start)
-    report = subprocess.run(command + ["--bench", str(runs)], check=True, capture_output=True,
-                            text=True).stdout
-    return json.loads(report.strip().splitlines()[-1])["median_ms"]
 
 
 def time_onnxruntime(session, inputs, seconds):

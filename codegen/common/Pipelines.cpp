@@ -45,9 +45,11 @@ void moec::buildHostCodeToLLVMPipeline(OpPassManager &pm,
                                        function_ref<void(OpPassManager &)> beforeMemRefToLLVM) {
   pm.addPass(createLowerRuntimeChecks());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
-  // Math without an LLVM intrinsic: integer powers become generated functions, the rest
-  // (erf, ...) calls into libm.
+  // Integer powers become generated functions; math with an LLVM intrinsic (floor, fma,
+  // sqrt, ...) becomes the intrinsic, which vectorizes; only the rest (erf, ...) calls
+  // into libm, which would take floor and fma as well.
   pm.addPass(createConvertMathToFuncs());
+  pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   // Strided-metadata expansion emits affine.apply for reshaped sizes: before lower-affine.
   pm.addPass(createLowerDynamicExpandShape());

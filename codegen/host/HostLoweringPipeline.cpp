@@ -19,6 +19,8 @@ void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOption
   GenerateEntryPointOptions entryOptions;
   entryOptions.entry = options.entry;
   pm.addPass(createGenerateEntryPoint(entryOptions));
+  if (options.approximateMath)
+    pm.addPass(createApproximateMathFunctions());
 
   buildHostCodeToLLVMPipeline(pm);
 }

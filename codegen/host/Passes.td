@@ -59,4 +59,24 @@ def LowerMoEKernelsToRuntime
   ];
 }
 
+def ApproximateMathFunctions
+    : Pass<"moec-approximate-math-functions", "::mlir::ModuleOp"> {
+  let summary = "Compute f32 exp, log, tanh and erf with polynomials instead of libm calls";
+  let description = [{
+    Rewrites the f32 (and, through f32, f16 and bf16) `math.exp`, `math.expm1`,
+    `math.log`, `math.log1p`, `math.log2`, `math.tanh` and `math.erf` ops into upstream
+    MLIR's polynomial approximations (`populateMathPolynomialApproximationPatterns`):
+    plain arithmetic, with the special values (overflow to infinity, underflow to zero,
+    NaN) kept. Left as libm calls, each element of a softmax, SiLU, sigmoid or GELU is an
+    opaque scalar call that stops LLVM from vectorizing the loop around it; as
+    arithmetic, the loop vectorizes to the host's widest vectors.
+
+    The approximations are within a few ulps of libm (the ONNX node tests and the
+    onnxruntime comparisons hold with it); f64 keeps libm. Optional: `--disable-pass`
+    with this pass's name keeps every call to libm.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // MOEC_CODEGEN_HOST_PASSES_TD

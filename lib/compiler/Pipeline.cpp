@@ -43,6 +43,11 @@ static std::string runtimeMoEKernelsPassName() {
   return moec::createLowerMoEKernelsToRuntime()->getArgument().str();
 }
 
+/// The host pass that replaces libm's f32 calls by polynomials; disabled, they stay calls.
+static std::string approximateMathPassName() {
+  return moec::createApproximateMathFunctions()->getArgument().str();
+}
+
 /// The raise stage's passes for `options`, in the order they run. Each is optional, so
 /// this one list also names what `--disable-pass` accepts.
 static SmallVector<std::unique_ptr<Pass>>
@@ -83,6 +88,7 @@ std::vector<std::string> moec::getOptionalPassNames() {
   for (const std::unique_ptr<Pass> &pass : createFusionPasses())
     names.push_back(pass->getArgument().str());
   names.push_back(runtimeMoEKernelsPassName());
+  names.push_back(approximateMathPassName());
   return names;
 }
 
@@ -154,6 +160,8 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
       HostLoweringOptions hostOptions;
       hostOptions.runtimeMoEKernels =
           !llvm::is_contained(options.disabledPasses, runtimeMoEKernelsPassName());
+      hostOptions.approximateMath =
+          !llvm::is_contained(options.disabledPasses, approximateMathPassName());
       buildHostLoweringPipeline(pm, hostOptions);
       return;
     }

@@ -22,6 +22,9 @@ struct HostLoweringOptions {
   /// for any op those cannot take) they run as the loop kernels of
   /// moec-lower-moe-kernels-to-loops, the ones a GPU runs.
   bool runtimeMoEKernels = true;
+  /// Compute f32 exp, log, tanh and erf with moec-approximate-math-functions' polynomials,
+  /// which vectorize, instead of libm's scalar calls.
+  bool approximateMath = true;
 };
 
 /// Adds the passes that take a module at the tensor level to the LLVM dialect, with the

@@ -212,4 +212,43 @@ def RaiseGroupedMoE : Pass<"moec-raise-grouped-moe", "::mlir::ModuleOp"> {
   let dependentDialects = ["::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def RaiseSplitMoE : Pass<"moec-raise-split-moe", "::mlir::ModuleOp"> {
+  let summary = "Raise experts run on the parts of a Split of the rows sorted by expert (JetMoE) to moe.layer";
+  let description = [{
+    JetMoE's experts (transformers 5's `JetMoeParallelExperts`) sort the (token, slot) pairs
+    by their expert, split the sorted rows into one part per expert and run each expert's
+    Linear on its part; torch.export and transformers' exporter write that as a `Split` by
+    the experts' counts, one `Gemm` or `MatMul` per part and a `Concat`. The pass finds that
+    computation by what it does and replaces it with one `moe.layer`, anchored on the
+    `ScatterND` that adds the rows back at their tokens:
+
+    - `ScatterND(zeros, Unsqueeze(token, -1), rows * Unsqueeze(w[pairOfRow], -1), reduction
+      = add)` (the updates maybe an `Expand` to their own shape), `zeros` an `Expand` of 0 or
+      a `ConstantOfShape` of 0;
+    - the sort is `TopK(ids viewed as [T * k], T * k, largest = 0)` of the router's chosen
+      experts `ids` `[T, k]`; `pairOfRow` its permutation, the weights `[T, k]` viewed as
+      `[T * k]` gathered by it, and `token` each sorted pair `// k` (an integer `Div`, torch's
+      `floor_divide`, or torch.export's truncating division in f32 or f64, exact below 2^24
+      pairs);
+    - the rows come from the expert body (the shared expert matcher) whose projections are
+      `Concat(Linear_e(Split(x, counts)#e) for every expert e, axis = 0)`, one Linear without
+      bias per expert, `counts` the `Concat` of each expert's element (`Slice`, maybe
+      `Gather` and reshaped) of the histogram of the router's choices,
+      `ReduceSum(Cast(ScatterElements(zeros [_, E], ids, ones, axis = 1)), axes = [0])`;
+      gate and up are the halves of one projection (`chunk(2)`);
+    - the body reads the router's tokens gathered by `token`, and the routing, recognized
+      by the shared router matcher, has the weights the rows are multiplied by.
+
+    The zeros may have more rows than there are tokens (their count is not known when
+    compiling): the result is `Concat(layer, Slice(zeros, T))`, the layer's `[T, H]` in their
+    first T rows. The per-expert matrices are stacked into moe.layer's layout.
+    A candidate (a ScatterND with reduction add of the Concat of Linears of the parts of a
+    Split) that differs in any detail stays as it is, with a remark on the ScatterND that
+    names what did not match: JetMoE's mixture of attention heads, whose query experts'
+    rows go back in pair order unweighted and whose output experts are single Linears of
+    the attention's rows, stays generic so.
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"];
+}
+
 #endif // MOEC_PASSES_RAISE_PASSES_TD

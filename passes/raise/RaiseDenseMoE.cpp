@@ -199,36 +199,6 @@ onnx::NodeOp findScaledExpertInput(onnx::NodeOp reduce) {
   });
 }
 
-/// Whether `value` is one expert's rows grouped by a Split: a Gemm or MatMul of a result
-/// of `split`.
-bool isProjectionOfPart(Value value, onnx::NodeOp split) {
-  onnx::NodeOp projection = getDefiningNode(value, "Gemm");
-  if (!projection)
-    projection = getDefiningNode(value, "MatMul");
-  return projection && getDefiningNode(projection.getInputs()[0], "Split") == split;
-}
-
-/// JetMoE's combine (its ParallelExperts), which no raising pass recognizes: `scatter`, a
-/// ScatterND with reduction add, adds up rows computed per expert on the parts of a Split
-/// of the rows sorted by expert, concatenated again. The Concat of the experts' rows (found
-/// within a few nodes above the scatter), or null.
-onnx::NodeOp findExpertRowsAddedByScatter(onnx::NodeOp scatter) {
-  if (scatter.getOpType() != "ScatterND" || scatter.getInputs().size() != 3 ||
-      scatter.getStringAttr("reduction", "none") != "add")
-    return {};
-  return findAbove(scatter.getInputs()[2], [](onnx::NodeOp node) {
-    if (node.getOpType() != "Concat" || node.getInputs().size() < 2)
-      return false;
-    onnx::NodeOp projection = getDefiningNode(node.getInputs()[0], "Gemm");
-    if (!projection)
-      projection = getDefiningNode(node.getInputs()[0], "MatMul");
-    onnx::NodeOp split =
-        projection ? getDefiningNode(projection.getInputs()[0], "Split") : onnx::NodeOp();
-    return split && llvm::all_of(node.getInputs(),
-                                 [&](Value rows) { return isProjectionOfPart(rows, split); });
-  });
-}
-
 //===----------------------------------------------------------------------===//
 // The scattered top-k mask
 //===----------------------------------------------------------------------===//
@@ -452,12 +422,6 @@ struct RaiseDenseCombine : RaisePattern {
                                     "not their output (Llama 4): moe.layer weighs the "
                                     "experts' outputs, which differs for experts that are "
                                     "not linear");
-      else if (onnx::NodeOp rows = findExpertRowsAddedByScatter(node))
-        remarks.notRaised(node, describe(node) + " not raised to moe.layer: it adds up the rows "
-                                                 "of experts computed on the parts of a Split (" +
-                                    describe(rows) +
-                                    ", JetMoE's experts): no raising pass recognizes that "
-                                    "form yet");
       return failure();
     }
     onnx::NodeOp scatter = getTopKScatter(combine->denseWeights);

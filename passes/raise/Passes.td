@@ -106,8 +106,12 @@ def RaiseHFMoE : Pass<"moec-raise-hf-moe", "::mlir::ModuleOp"> {
     iteration's projections multiply by `Gather(stack, id)` (maybe transposed) instead of a
     Linear's own weight. When the parts are E, a graph that runs hits every expert and the
     i-th part is expert i: the iteration is that expert's, and its projections must take
-    that expert's matrix of a stack of E; the stacks are rebuilt from those matrices. Fewer
-    parts name whichever experts a run hits, and such a loop is not raised.
+    that expert's matrix of a stack of E; the stacks are rebuilt from those matrices. With
+    n < E parts of one, the graph runs only where exactly n experts are hit and part i is
+    whichever expert a run hits i-th: the loop is raised when the hit experts are those of
+    its own mask (`Greater(ReduceSum(mask, axes = [1, 2]), 0)`) and each part gathers its
+    mask and all its matrices, from the same stacks for every part, by that one index; the
+    parts then add up every expert hit, and the layer takes the whole stacks.
 
     A TopK that feeds a OneHot but whose graph differs in any detail (an unknown
     activation, a missing expert, experts with different bodies, an extra op) is left as
@@ -138,7 +142,9 @@ def RaiseDenseMoE : Pass<"moec-raise-dense-moe", "::mlir::ModuleOp"> {
 
     A candidate (a combine of a scattered top-k mask) that differs in any detail is left
     as it is, compiled by the generic path, with a remark on the combine node that names
-    the node and what did not match (`moec --remarks` prints them).
+    the node and what did not match (`moec --remarks` prints them). MoE layers that no pass
+    can raise get a remark here too: Llama 4's experts on the tokens times their scores (on
+    the unweighted sum) and Doge's product-key experts (on the TopK that chooses them).
   }];
   let dependentDialects = ["::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"];
 }

@@ -179,8 +179,7 @@ FailureOr<StackedLayer> moec::raise::makeStackedLayer(Value routedSum, Routing r
   return layer;
 }
 
-/// A router or score bias of E elements as moe.layer takes it, `[E]`.
-static Value asExpertVector(OpBuilder &builder, Value bias) {
+Value moec::raise::asExpertVector(OpBuilder &builder, Value bias) {
   auto type = bias ? llvm::dyn_cast<RankedTensorType>(bias.getType()) : RankedTensorType();
   if (!type || type.getRank() == 1)
     return bias;

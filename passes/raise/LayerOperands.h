@@ -26,6 +26,10 @@ llvm::StringRef getConstantName(mlir::Value value);
 mlir::Value retypeConstant(mlir::OpBuilder &builder, mlir::Value value,
                            mlir::RankedTensorType type);
 
+/// A router or score bias of E elements (`[E]` or `[1, E]`) as moe.layer takes it, `[E]`;
+/// null for null.
+mlir::Value asExpertVector(mlir::OpBuilder &builder, mlir::Value bias);
+
 /// The router weight as moe.layer takes it, `[E, H]`.
 mlir::FailureOr<mlir::Value> buildRouterWeight(mlir::OpBuilder &builder, const Linear &router);
 

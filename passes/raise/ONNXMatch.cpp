@@ -328,13 +328,10 @@ int64_t Linear::getWeightOffset() const {
   return expertOfStack ? *expertOfStack * getInSize() * getOutSize() : 0;
 }
 
-std::optional<int64_t> moec::raise::getVisitedExpert(Value index, int64_t experts) {
+std::optional<HitPart> moec::raise::matchHitPart(Value index) {
   auto indexType = llvm::dyn_cast<RankedTensorType>(index.getType());
   if (!indexType || indexType.getRank() != 0)
     return std::nullopt;
-  if (std::optional<SmallVector<int64_t>> constant = getIntConstant(index))
-    return (*constant)[0] >= 0 && (*constant)[0] < experts ? std::optional((*constant)[0])
-                                                           : std::nullopt;
   Value part = index;
   if (onnx::NodeOp gather = getDefiningNode(index, "Gather")) {
     std::optional<SmallVector<int64_t>> first = getIntConstant(gather.getInputs()[1]);
@@ -346,8 +343,8 @@ std::optional<int64_t> moec::raise::getVisitedExpert(Value index, int64_t expert
   auto split = part.getDefiningOp<onnx::NodeOp>();
   auto partType = llvm::dyn_cast<RankedTensorType>(part.getType());
   if (!split || split.getOpType() != "Split" || !split.getDomain().empty() ||
-      split.getIntAttr("axis", 0) != 0 || int64_t(split->getNumResults()) != experts ||
-      !partType || !partType.hasStaticShape() || partType.getNumElements() != 1)
+      split.getIntAttr("axis", 0) != 0 || !partType || !partType.hasStaticShape() ||
+      partType.getNumElements() != 1)
     return std::nullopt;
   onnx::NodeOp transpose = getDefiningNode(skipReshapes(split.getInputs()[0]), "Transpose");
   onnx::NodeOp nonZero =
@@ -357,10 +354,24 @@ std::optional<int64_t> moec::raise::getVisitedExpert(Value index, int64_t expert
   if (!nonZero || transpose.getIntsAttr("perm") != SmallVector<int64_t>{1, 0} || !hitType ||
       hitType.getRank() != 1)
     return std::nullopt;
-  return llvm::cast<OpResult>(part).getResultNumber();
+  return HitPart{nonZero.getInputs()[0], llvm::cast<OpResult>(part).getResultNumber(),
+                 int64_t(split->getNumResults())};
 }
 
-std::optional<ExpertMatrix> moec::raise::matchExpertMatrix(Value value) {
+std::optional<int64_t> moec::raise::getVisitedExpert(Value index, int64_t experts) {
+  auto indexType = llvm::dyn_cast<RankedTensorType>(index.getType());
+  if (!indexType || indexType.getRank() != 0)
+    return std::nullopt;
+  if (std::optional<SmallVector<int64_t>> constant = getIntConstant(index))
+    return (*constant)[0] >= 0 && (*constant)[0] < experts ? std::optional((*constant)[0])
+                                                           : std::nullopt;
+  std::optional<HitPart> hit = matchHitPart(index);
+  if (!hit || hit->parts != experts)
+    return std::nullopt;
+  return hit->part;
+}
+
+std::optional<ExpertMatrix> moec::raise::matchExpertMatrix(Value value, ExpertOfIndex expertOf) {
   auto type = llvm::dyn_cast<RankedTensorType>(value.getType());
   if (!type || type.getRank() != 2)
     return std::nullopt;
@@ -407,7 +418,7 @@ std::optional<ExpertMatrix> moec::raise::matchExpertMatrix(Value value) {
   // A Split's parts each hold one expert when there are E of them.
   if (parts && *parts != experts)
     return std::nullopt;
-  std::optional<int64_t> expert = part ? part : getVisitedExpert(index, experts);
+  std::optional<int64_t> expert = part ? part : expertOf(index, experts);
   if (!expert)
     return std::nullopt;
   matrix.stack = stack;
@@ -429,8 +440,9 @@ static bool isVectorConstant(Value value, int64_t size) {
          llvm::isa<FloatType>(type.getElementType());
 }
 
-/// matchLinear, and with `expertMatrices` matchExpertLinear.
-static FailureOr<Linear> matchLinearOf(Value output, Reason &reason, bool expertMatrices) {
+/// matchLinear, and with `expertMatrices` matchExpertLinear (`expertOf` naming the experts).
+static FailureOr<Linear> matchLinearOf(Value output, Reason &reason, bool expertMatrices,
+                                       ExpertOfIndex expertOf = getVisitedExpert) {
   Linear linear;
   if (onnx::NodeOp gemm = getDefiningNode(output, "Gemm")) {
     if (gemm.getIntAttr("transA", 0) != 0 || gemm.getFloatAttr("alpha", 1.0) != 1.0 ||
@@ -470,7 +482,7 @@ static FailureOr<Linear> matchLinearOf(Value output, Reason &reason, bool expert
   linear.input = matmul.getInputs()[0];
   linear.weight = matmul.getInputs()[1];
   std::optional<ExpertMatrix> matrix =
-      expertMatrices ? matchExpertMatrix(linear.weight) : std::nullopt;
+      expertMatrices ? matchExpertMatrix(linear.weight, expertOf) : std::nullopt;
   if (matrix) {
     linear.weight = matrix->stack;
     linear.weightIsOutIn = matrix->transposed;
@@ -489,8 +501,9 @@ FailureOr<Linear> moec::raise::matchLinear(Value output, Reason &reason) {
   return matchLinearOf(output, reason, /*expertMatrices=*/false);
 }
 
-FailureOr<Linear> moec::raise::matchExpertLinear(Value output, Reason &reason) {
-  return matchLinearOf(output, reason, /*expertMatrices=*/true);
+FailureOr<Linear> moec::raise::matchExpertLinear(Value output, Reason &reason,
+                                                 ExpertOfIndex expertOf) {
+  return matchLinearOf(output, reason, /*expertMatrices=*/true, expertOf);
 }
 
 std::string moec::raise::describe(Operation *op) {

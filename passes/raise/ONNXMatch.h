@@ -131,9 +131,20 @@ struct Linear {
 
 /// Matches the Linear whose result is `output`.
 mlir::FailureOr<Linear> matchLinear(mlir::Value output, Reason &reason);
+/// Which expert of `experts` a 0-D `index` gathers a matrix of, or nothing.
+using ExpertOfIndex =
+    llvm::function_ref<std::optional<int64_t>(mlir::Value index, int64_t experts)>;
+/// Which expert `index` (0-D) names, when it is a constant or the i-th of the experts hit
+/// that a loop over `experts` experts visits: `Gather(Split(Transpose(NonZero(hit), [1, 0]),
+/// axis 0 in `experts` parts)#i, 0)` (reshapes looked through). A graph that gathers a stack
+/// of `experts` matrices by every part runs only where all `experts` experts are hit, so
+/// the i-th is expert i.
+std::optional<int64_t> getVisitedExpert(mlir::Value index, int64_t experts);
+
 /// Matches the Linear whose result is `output`, the weight maybe one expert's matrix of a
 /// stack (`expertOfStack`, matchExpertMatrix).
-mlir::FailureOr<Linear> matchExpertLinear(mlir::Value output, Reason &reason);
+mlir::FailureOr<Linear> matchExpertLinear(mlir::Value output, Reason &reason,
+                                          ExpertOfIndex expertOf = getVisitedExpert);
 
 /// Expert `expert`'s matrix of a stacked float constant `stack` `[E, ., .]`, or its
 /// transpose.
@@ -143,16 +154,20 @@ struct ExpertMatrix {
   bool transposed = false;
 };
 /// `Squeeze(Split(stack, axis 0 in E parts)#e, [0])` or `Gather(stack, e, axis = 0)`, e a
-/// constant or the e-th of the experts a loop visits (getVisitedExpert), maybe transposed
-/// (`Transpose(., [1, 0])`), the stack maybe a `Transpose(W, [0, 2, 1])` of a constant.
-std::optional<ExpertMatrix> matchExpertMatrix(mlir::Value value);
+/// constant or the e-th of the experts a loop visits (`expertOf`, getVisitedExpert by
+/// default), maybe transposed (`Transpose(., [1, 0])`), the stack maybe a
+/// `Transpose(W, [0, 2, 1])` of a constant.
+std::optional<ExpertMatrix> matchExpertMatrix(mlir::Value value,
+                                              ExpertOfIndex expertOf = getVisitedExpert);
 
-/// Which expert `index` (0-D) names, when it is a constant or the i-th of the experts hit
-/// that a loop over `experts` experts visits: `Gather(Split(Transpose(NonZero(hit), [1, 0]),
-/// axis 0 in `experts` parts)#i, 0)` (reshapes looked through). A graph that gathers a stack
-/// of `experts` matrices by every part runs only where all `experts` experts are hit, so
-/// the i-th is expert i.
-std::optional<int64_t> getVisitedExpert(mlir::Value index, int64_t experts);
+/// The i-th of the experts hit that a loop over them visits: `index` (0-D) is
+/// `Gather(Split(Transpose(NonZero(hit), [1, 0]), axis 0)#i, 0)` (reshapes looked through),
+/// each part of the Split one element, `hit` 1-D.
+struct HitPart {
+  mlir::Value hit;
+  int64_t part = 0, parts = 0;
+};
+std::optional<HitPart> matchHitPart(mlir::Value index);
 
 /// Names a node for remarks: "'NAME' (OP_TYPE)".
 std::string describe(mlir::Operation *op);

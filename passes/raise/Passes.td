@@ -106,8 +106,12 @@ def RaiseHFMoE : Pass<"moec-raise-hf-moe", "::mlir::ModuleOp"> {
     iteration's projections multiply by `Gather(stack, id)` (maybe transposed) instead of a
     Linear's own weight. When the parts are E, a graph that runs hits every expert and the
     i-th part is expert i: the iteration is that expert's, and its projections must take
-    that expert's matrix of a stack of E; the stacks are rebuilt from those matrices. Fewer
-    parts name whichever experts a run hits, and such a loop is not raised.
+    that expert's matrix of a stack of E; the stacks are rebuilt from those matrices. With
+    n < E parts of one, the graph runs only where exactly n experts are hit and part i is
+    whichever expert a run hits i-th: the loop is raised when the hit experts are those of
+    its own mask (`Greater(ReduceSum(mask, axes = [1, 2]), 0)`) and each part gathers its
+    mask and all its matrices, from the same stacks for every part, by that one index; the
+    parts then add up every expert hit, and the layer takes the whole stacks.
 
     A TopK that feeds a OneHot but whose graph differs in any detail (an unknown
     activation, a missing expert, experts with different bodies, an extra op) is left as
@@ -138,7 +142,9 @@ def RaiseDenseMoE : Pass<"moec-raise-dense-moe", "::mlir::ModuleOp"> {
 
     A candidate (a combine of a scattered top-k mask) that differs in any detail is left
     as it is, compiled by the generic path, with a remark on the combine node that names
-    the node and what did not match (`moec --remarks` prints them).
+    the node and what did not match (`moec --remarks` prints them). MoE layers that no pass
+    can raise get a remark here too: Llama 4's experts on the tokens times their scores (on
+    the unweighted sum) and Doge's product-key experts (on the TopK that chooses them).
   }];
   let dependentDialects = ["::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"];
 }
@@ -208,6 +214,45 @@ def RaiseGroupedMoE : Pass<"moec-raise-grouped-moe", "::mlir::ModuleOp"> {
     The weights are rearranged into moe.layer's layout. A candidate (a slot sum of rows
     gathered back into pair order) that differs in any detail stays as it is, compiled by
     the generic path, with a remark on the ReduceSum that names what did not match.
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"];
+}
+
+def RaiseSplitMoE : Pass<"moec-raise-split-moe", "::mlir::ModuleOp"> {
+  let summary = "Raise experts run on the parts of a Split of the rows sorted by expert (JetMoE) to moe.layer";
+  let description = [{
+    JetMoE's experts (transformers 5's `JetMoeParallelExperts`) sort the (token, slot) pairs
+    by their expert, split the sorted rows into one part per expert and run each expert's
+    Linear on its part; torch.export and transformers' exporter write that as a `Split` by
+    the experts' counts, one `Gemm` or `MatMul` per part and a `Concat`. The pass finds that
+    computation by what it does and replaces it with one `moe.layer`, anchored on the
+    `ScatterND` that adds the rows back at their tokens:
+
+    - `ScatterND(zeros, Unsqueeze(token, -1), rows * Unsqueeze(w[pairOfRow], -1), reduction
+      = add)` (the updates maybe an `Expand` to their own shape), `zeros` an `Expand` of 0 or
+      a `ConstantOfShape` of 0;
+    - the sort is `TopK(ids viewed as [T * k], T * k, largest = 0)` of the router's chosen
+      experts `ids` `[T, k]`; `pairOfRow` its permutation, the weights `[T, k]` viewed as
+      `[T * k]` gathered by it, and `token` each sorted pair `// k` (an integer `Div`, torch's
+      `floor_divide`, or torch.export's truncating division in f32 or f64, exact below 2^24
+      pairs);
+    - the rows come from the expert body (the shared expert matcher) whose projections are
+      `Concat(Linear_e(Split(x, counts)#e) for every expert e, axis = 0)`, one Linear without
+      bias per expert, `counts` the `Concat` of each expert's element (`Slice`, maybe
+      `Gather` and reshaped) of the histogram of the router's choices,
+      `ReduceSum(Cast(ScatterElements(zeros [_, E], ids, ones, axis = 1)), axes = [0])`;
+      gate and up are the halves of one projection (`chunk(2)`);
+    - the body reads the router's tokens gathered by `token`, and the routing, recognized
+      by the shared router matcher, has the weights the rows are multiplied by.
+
+    The zeros may have more rows than there are tokens (their count is not known when
+    compiling): the result is `Concat(layer, Slice(zeros, T))`, the layer's `[T, H]` in their
+    first T rows. The per-expert matrices are stacked into moe.layer's layout.
+    A candidate (a ScatterND with reduction add of the Concat of Linears of the parts of a
+    Split) that differs in any detail stays as it is, with a remark on the ScatterND that
+    names what did not match: JetMoE's mixture of attention heads, whose query experts'
+    rows go back in pair order unweighted and whose output experts are single Linears of
+    the attention's rows, stays generic so.
   }];
   let dependentDialects = ["::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"];
 }

@@ -199,34 +199,24 @@ onnx::NodeOp findScaledExpertInput(onnx::NodeOp reduce) {
   });
 }
 
-/// Whether `value` is one expert's rows grouped by a Split: a Gemm or MatMul of a result
-/// of `split`.
-bool isProjectionOfPart(Value value, onnx::NodeOp split) {
-  onnx::NodeOp projection = getDefiningNode(value, "Gemm");
-  if (!projection)
-    projection = getDefiningNode(value, "MatMul");
-  return projection && getDefiningNode(projection.getInputs()[0], "Split") == split;
+/// Whether `value`, through Splits and reshapes, is the values of a TopK.
+bool isTopKValues(Value value) {
+  value = skipReshapes(value);
+  while (onnx::NodeOp split = getDefiningNode(value, "Split"))
+    value = skipReshapes(split.getInputs()[0]);
+  onnx::NodeOp topK = getDefiningNode(value, "TopK");
+  return topK && topK->getResult(0) == value;
 }
 
-/// JetMoE's combine (its ParallelExperts), which no raising pass recognizes: `scatter`, a
-/// ScatterND with reduction add, adds up rows computed per expert on the parts of a Split
-/// of the rows sorted by expert, concatenated again. The Concat of the experts' rows (found
-/// within a few nodes above the scatter), or null.
-onnx::NodeOp findExpertRowsAddedByScatter(onnx::NodeOp scatter) {
-  if (scatter.getOpType() != "ScatterND" || scatter.getInputs().size() != 3 ||
-      scatter.getStringAttr("reduction", "none") != "add")
-    return {};
-  return findAbove(scatter.getInputs()[2], [](onnx::NodeOp node) {
-    if (node.getOpType() != "Concat" || node.getInputs().size() < 2)
-      return false;
-    onnx::NodeOp projection = getDefiningNode(node.getInputs()[0], "Gemm");
-    if (!projection)
-      projection = getDefiningNode(node.getInputs()[0], "MatMul");
-    onnx::NodeOp split =
-        projection ? getDefiningNode(projection.getInputs()[0], "Split") : onnx::NodeOp();
-    return split && llvm::all_of(node.getInputs(),
-                                 [&](Value rows) { return isProjectionOfPart(rows, split); });
-  });
+/// Doge's CDMoE, which moe.layer cannot express: `node` is a TopK over the sums of the
+/// values of top-k's over two halves of the router's keys (product keys), its indices picking
+/// the experts' ids with a GatherElements.
+bool isProductKeyChoice(onnx::NodeOp node) {
+  if (node.getOpType() != "TopK" || !node.getDomain().empty() || node->getNumResults() != 2)
+    return false;
+  onnx::NodeOp sum = getDefiningNode(skipReshapes(node.getInputs()[0]), "Add");
+  return sum && llvm::all_of(sum.getInputs(), isTopKValues) &&
+         !getUsers(node->getResult(1), "GatherElements").empty();
 }
 
 //===----------------------------------------------------------------------===//
@@ -452,12 +442,13 @@ struct RaiseDenseCombine : RaisePattern {
                                     "not their output (Llama 4): moe.layer weighs the "
                                     "experts' outputs, which differs for experts that are "
                                     "not linear");
-      else if (onnx::NodeOp rows = findExpertRowsAddedByScatter(node))
-        remarks.notRaised(node, describe(node) + " not raised to moe.layer: it adds up the rows "
-                                                 "of experts computed on the parts of a Split (" +
-                                    describe(rows) +
-                                    ", JetMoE's experts): no raising pass recognizes that "
-                                    "form yet");
+      else if (isProductKeyChoice(node))
+        remarks.notRaised(node, describe(node) + " not raised to moe.layer: it chooses the "
+                                                 "experts among sums of the top-k's of two "
+                                                 "halves of the router's keys (product keys, "
+                                                 "Doge's CDMoE, whose experts are one row of "
+                                                 "two embeddings each): moe.layer has no such "
+                                                 "routing");
       return failure();
     }
     onnx::NodeOp scatter = getTopKScatter(combine->denseWeights);

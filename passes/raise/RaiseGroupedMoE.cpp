@@ -19,11 +19,11 @@
 #include "RaiseDriver.h"
 #include "RouterMatcher.h"
 #include "SlotSum.h"
+#include "SortedPairs.h"
 
 #include "moec/Passes/Raise/Passes.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include <algorithm>
@@ -59,53 +59,9 @@ std::optional<RowGather> matchRowsAt(Value value) {
   return rows;
 }
 
-/// Whether `value` is a 0-D boolean constant that holds true.
-bool isTrueConstant(Value value) {
-  auto constant = value.getDefiningOp<onnx::ConstantOp>();
-  auto type = constant ? llvm::dyn_cast<RankedTensorType>(constant.getType()) : nullptr;
-  if (!type || type.getNumElements() != 1 || !type.getElementType().isInteger(1))
-    return false;
-  if (auto dense = llvm::dyn_cast<DenseElementsAttr>(constant.getValue()))
-    return dense.getSplatValue<bool>();
-  auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(constant.getValue());
-  AsmResourceBlob *blob = resource ? resource.getRawHandle().getBlob() : nullptr;
-  // ONNX stores a bool in one byte.
-  return blob && blob->getData().size() == 1 && blob->getData()[0] != 0;
-}
-
 //===----------------------------------------------------------------------===//
 // The pairs sorted by expert
 //===----------------------------------------------------------------------===//
-
-/// The (token, slot) pairs sorted by their expert: `TopK(ids viewed as [T * k], T * k,
-/// largest = 0, sorted = 1)` of the router TopK's indices `ids` `[T, k]`; pair `t * k + s` is
-/// token t's slot s.
-struct SortedPairs {
-  onnx::NodeOp routerTopK;
-  /// The expert of each sorted row, ascending, and the pair it is.
-  Value expertOfRow, pairOfRow;
-  int64_t k = 0;
-};
-
-std::optional<SortedPairs> matchSortedPairs(Value pairOfRow) {
-  onnx::NodeOp sort = getDefiningNode(pairOfRow, "TopK");
-  if (!sort || sort->getResult(1) != pairOfRow || sort.getIntAttr("largest", 1) != 0 ||
-      sort.getIntAttr("sorted", 1) != 1)
-    return std::nullopt;
-  Value flat = sort.getInputs()[0];
-  RankedTensorType flatType = getRanked(flat);
-  int64_t axis = sort.getIntAttr("axis", -1);
-  if (!flatType || flatType.getRank() != 1 || (axis != -1 && axis != 0) ||
-      !isShapeOf(sort.getInputs()[1], flat))
-    return std::nullopt;
-  Value ids = skipReshapes(flat);
-  onnx::NodeOp routerTopK = getDefiningNode(ids, "TopK");
-  RankedTensorType idsType = getRanked(ids);
-  if (!routerTopK || routerTopK->getResult(1) != ids || !idsType || idsType.getRank() != 2 ||
-      idsType.isDynamicDim(1))
-    return std::nullopt;
-  return SortedPairs{routerTopK, sort->getResult(0), pairOfRow, idsType.getDimSize(1)};
-}
 
 /// The sort's inverse permutation, `ScatterND(any [N], Unsqueeze(pairOfRow, -1), Range(0, N,
 /// 1))` without reduction (`inverse[pairOfRow[r]] = r` for every r): the sorted pairs.
@@ -119,33 +75,6 @@ std::optional<SortedPairs> matchUnsorting(Value inverse) {
       !isScalarConstant(range.getInputs()[2], 1.0) || !pairOfRow)
     return std::nullopt;
   return matchSortedPairs(pairOfRow);
-}
-
-/// Whether `value` is each sorted row's token, `pairOfRow // k`: an integer Div by k (the
-/// pairs are not negative, so it truncates to the floor), or torch's floor_divide,
-/// `Div(p, k) - Cast(And(p < 0 [== true], ...))`, whose correction is zero for them.
-bool isTokenOfRow(Value value, const SortedPairs &pairs) {
-  auto isDivByK = [&](Value quotient) {
-    onnx::NodeOp div = getDefiningNode(quotient, "Div");
-    return div && div.getInputs()[0] == pairs.pairOfRow &&
-           isScalarConstant(div.getInputs()[1], double(pairs.k));
-  };
-  if (isDivByK(value))
-    return true;
-  onnx::NodeOp sub = getDefiningNode(value, "Sub");
-  if (!sub || !isDivByK(sub.getInputs()[0]))
-    return false;
-  onnx::NodeOp cast = getDefiningNode(sub.getInputs()[1], "Cast");
-  onnx::NodeOp both = cast ? getDefiningNode(cast.getInputs()[0], "And") : nullptr;
-  auto isNegative = [&](Value test) {
-    if (onnx::NodeOp equal = getDefiningNode(test, "Equal"))
-      if (isTrueConstant(equal.getInputs()[1]))
-        test = equal.getInputs()[0];
-    onnx::NodeOp less = getDefiningNode(test, "Less");
-    return less && less.getInputs()[0] == pairs.pairOfRow &&
-           isScalarConstant(less.getInputs()[1], 0.0);
-  };
-  return matchEitherInput(both, isNegative).has_value();
 }
 
 //===----------------------------------------------------------------------===//

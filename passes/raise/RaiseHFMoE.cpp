@@ -171,13 +171,16 @@ static SmallVector<Value> getTokenColumns(Value tokenRow) {
   return columns;
 }
 
-/// Matches expert `expert`'s iteration, given its mask rows.
+/// Matches expert `expert`'s iteration, given its mask rows. With a `hitIndex`, the
+/// iteration is part `expert` of a loop over the experts hit, and its matrices must be
+/// gathered from stacks by that same index.
 static FailureOr<ExpertChain> matchExpertChain(const Routing &routing, int64_t expert,
-                                               Value tokenRow, Value slotRow, Reason &reason) {
+                                               Value tokenRow, Value slotRow, Reason &reason,
+                                               Value hitIndex = Value()) {
   Value tokens = routing.router.input;
   int64_t hidden = routing.router.getInSize();
   auto fail = [&](const Twine &why) {
-    reason = ("expert " + Twine(expert) + ": " + why).str();
+    reason = ((hitIndex ? "part " : "expert ") + Twine(expert) + ": " + why).str();
     return failure();
   };
   Value input = findExpertInput(tokenRow, tokens, hidden);
@@ -215,8 +218,19 @@ static FailureOr<ExpertChain> matchExpertChain(const Routing &routing, int64_t e
   });
   if (!weightIndex)
     return fail("its output is not multiplied by the routing weight of its (token, slot)");
+  auto matchProjection = [&](Value output, Reason &why) -> FailureOr<Linear> {
+    if (!hitIndex)
+      return matchExpertLinear(output, why);
+    FailureOr<Linear> linear =
+        matchExpertLinear(output, why, [&](Value index, int64_t) -> std::optional<int64_t> {
+          return index == hitIndex ? std::optional(expert) : std::nullopt;
+        });
+    if (succeeded(linear) && !linear->expertOfStack)
+      return why = "its projection reads no matrix of a stack by the expert it hits", failure();
+    return linear;
+  };
   FailureOr<ExpertBody> body =
-      matchExpertBody(input, weighted.getInputs()[1 - *weightIndex], reason, matchExpertLinear);
+      matchExpertBody(input, weighted.getInputs()[1 - *weightIndex], reason, matchProjection);
   if (failed(body))
     return fail(reason);
   // A projection over a stack of expert matrices must take this expert's, of as many as
@@ -228,6 +242,34 @@ static FailureOr<ExpertChain> matchExpertChain(const Routing &routing, int64_t e
                   Twine(linear->getNumExperts()));
   chain.body = std::move(*body);
   return chain;
+}
+
+/// Whether `hit` `[E']` is which experts of the mask `[E', ., .]` are chosen at all:
+/// `Greater(ReduceSum(mask, axes = [1, 2], keepdims = 0), 0)`.
+static bool isExpertsHit(Value hit, Value mask) {
+  onnx::NodeOp greater = getDefiningNode(hit, "Greater");
+  onnx::NodeOp sum = greater ? getDefiningNode(greater.getInputs()[0], "ReduceSum") : nullptr;
+  if (!sum || !isScalarConstant(greater.getInputs()[1], 0.0) || sum.getInputs()[0] != mask ||
+      sum.getIntAttr("keepdims", 1) != 0)
+    return false;
+  std::optional<SmallVector<int64_t>> axes =
+      sum.hasInput(1) ? getIntConstant(sum.getInputs()[1]) : sum.getIntsAttr("axes");
+  if (!axes || axes->size() != 2)
+    return false;
+  SmallVector<int64_t> sorted = llvm::map_to_vector(*axes, [](int64_t axis) {
+    return axis < 0 ? axis + 3 : axis;
+  });
+  llvm::sort(sorted);
+  return sorted == SmallVector<int64_t>{1, 2};
+}
+
+/// Whether `a` and `b` take their matrices (and biases) from the same constants.
+static bool haveSameMatrices(const ExpertBody &a, const ExpertBody &b) {
+  auto same = [](const Linear &x, const Linear &y) {
+    return x.weight == y.weight && x.weightIsOutIn == y.weightIsOutIn && x.bias == y.bias;
+  };
+  return same(a.up, b.up) && same(a.down, b.down) && a.gate.has_value() == b.gate.has_value() &&
+         (!a.gate || same(*a.gate, *b.gate));
 }
 
 static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) {
@@ -257,29 +299,50 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
   if (!transpose || (!tokenFirst && !hasIntsAttr(transpose, "perm", {2, 1, 0})))
     return fail("the expert mask is not permuted to [E, k, T] or [E, T, k]");
 
+  // Without a constant expert per iteration, the loop visits the experts hit (transformers
+  // 5's): all of them when the trace hit all, and then part i is expert i; or the n the
+  // trace hit, a Split in n parts of one, which runs only where exactly n experts are hit.
+  // Part i is then whichever expert a run hits i-th: its mask and matrices are gathered by
+  // that one index, so the parts add up every expert hit, and the layer's sum.
+  Value mask = transpose.getResult(0);
+  std::optional<int64_t> hitParts;
+  bool anyExpertNamed = false;
   SmallVector<std::optional<ExpertChain>> chains(numExperts);
-  for (onnx::NodeOp gather : getUsers(transpose.getResult(0), "Gather")) {
+  for (onnx::NodeOp gather : getUsers(mask, "Gather")) {
     // A constant expert, or the i-th of the experts hit (transformers 5's loop).
-    std::optional<SmallVector<int64_t>> index = getIntConstant(gather.getInputs()[1]);
+    Value expertIndex = gather.getInputs()[1];
+    std::optional<SmallVector<int64_t>> index = getIntConstant(expertIndex);
     std::optional<int64_t> expert =
         index && index->size() == 1 ? std::optional((*index)[0])
-                                    : getVisitedExpert(gather.getInputs()[1], numExperts);
-    if (gather.getInputs()[0] != transpose.getResult(0) || gather.getIntAttr("axis", 0) != 0 ||
-        !expert || *expert < 0 || *expert >= numExperts)
-      return fail(describe(gather) + " is not one expert's mask (a constant expert, or the " +
-                  "i-th of all " + Twine(numExperts) + " experts hit)");
+                                    : getVisitedExpert(expertIndex, numExperts);
+    std::optional<HitPart> part =
+        expert ? std::nullopt : matchHitPart(gather.getInputs()[1]);
+    if (part && part->parts < numExperts && isExpertsHit(part->hit, mask) &&
+        (!hitParts || *hitParts == part->parts)) {
+      expert = part->part;
+      hitParts = part->parts;
+    } else {
+      anyExpertNamed = anyExpertNamed || expert.has_value();
+      part.reset();
+    }
+    if (gather.getInputs()[0] != mask || gather.getIntAttr("axis", 0) != 0 || !expert ||
+        *expert < 0 || *expert >= numExperts || (hitParts && anyExpertNamed))
+      return fail(describe(gather) + " is not one expert's mask (a constant expert, the " +
+                  "i-th of all " + Twine(numExperts) + " experts hit, or the i-th of the n " +
+                  "experts hit of a loop over n parts)");
     if (chains[*expert])
       return fail("expert " + Twine(*expert) + "'s mask is taken twice");
-    Value mask = gather.getResult(0);
-    if (onnx::NodeOp cast = getSingleUser(mask, "Cast"))
-      mask = cast.getResult(0);
-    onnx::NodeOp nonZero = getSingleUser(mask, "NonZero");
+    Value expertMask = gather.getResult(0);
+    if (onnx::NodeOp cast = getSingleUser(expertMask, "Cast"))
+      expertMask = cast.getResult(0);
+    onnx::NodeOp nonZero = getSingleUser(expertMask, "NonZero");
     std::optional<std::pair<Value, Value>> rows =
         nonZero ? getNonZeroRows(nonZero) : std::nullopt;
     if (!rows)
       return fail("expert " + Twine(*expert) + "'s mask does not go through torch.where");
     auto [tokenRow, slotRow] = tokenFirst ? *rows : std::make_pair(rows->second, rows->first);
-    FailureOr<ExpertChain> chain = matchExpertChain(*routing, *expert, tokenRow, slotRow, reason);
+    FailureOr<ExpertChain> chain = matchExpertChain(*routing, *expert, tokenRow, slotRow, reason,
+                                                    part ? expertIndex : Value());
     if (failed(chain))
       return failure();
     // The chains found so far are all of one kind: comparing with any of them suffices.
@@ -296,16 +359,19 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
     }
     chains[*expert] = std::move(*chain);
   }
-  for (int64_t expert = 0; expert < numExperts; ++expert)
+  int64_t numChains = hitParts.value_or(numExperts);
+  for (int64_t expert = 0; expert < numChains; ++expert)
     if (!chains[expert])
-      return fail("expert " + Twine(expert) + " of " + Twine(numExperts) + " has no chain");
+      return fail((hitParts ? "part " : "expert ") + Twine(expert) + " of " + Twine(numChains) +
+                  " has no chain");
+  chains.resize(numChains);
 
   // The running sum starts at zeros like the tokens and takes every expert exactly once.
   Value sum;
   for (const std::optional<ExpertChain> &chain : chains)
     if (isZerosLike(chain->sumBefore, tokens))
       sum = chain->sumBefore;
-  for (int64_t step = 0; sum && step < numExperts; ++step) {
+  for (int64_t step = 0; sum && step < numChains; ++step) {
     auto next = llvm::find_if(chains, [&](const std::optional<ExpertChain> &chain) {
       return chain->sumBefore == sum;
     });
@@ -316,6 +382,21 @@ static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) 
   layer.experts = llvm::map_to_vector(chains, [](std::optional<ExpertChain> &chain) {
     return std::move(*chain);
   });
+  if (hitParts) {
+    // Every part reads the same stacks; expert e's body is theirs at e.
+    for (const ExpertChain &chain : layer.experts)
+      if (!haveSameMatrices(chain.body, layer.experts.front().body))
+        return fail("the parts of the loop over the experts hit read different stacks");
+    ExpertChain first = layer.experts.front();
+    layer.experts.clear();
+    for (int64_t expert = 0; expert < numExperts; ++expert) {
+      layer.experts.push_back(first);
+      ExpertBody &body = layer.experts.back().body;
+      for (Linear *linear : {&body.up, &body.down, body.gate ? &*body.gate : nullptr})
+        if (linear)
+          linear->expertOfStack = expert;
+    }
+  }
   layer.shared = matchSharedExpert(sum, tokens, layer.experts.front().body);
   layer.routedSum = sum;
   if (sum.getType() != tokens.getType())

@@ -122,6 +122,9 @@ ARCHS: dict[str, dict] = {
     "qwen3_5_moe": dict(tier="full", text=True, extra=dict(layer_types=["full_attention"], head_dim=16)),
     # the one layer is the MoE block (its attention layers are others)
     "nemotron_h": dict(tier="reduced", extra=dict(layer_types=["moe"])),
+    # the tiny config's layer is a dense MLP; is_moe makes it the CDMoE (product-key experts,
+    # 4 x 4 keys)
+    "doge": dict(tier="reduced", extra=dict(is_moe=True, num_experts=16, num_experts_per_tok=TOP_K)),
 }
 REDUCED = ["afmoe", "axk1", "axk2", "bailing_hybrid", "beam", "cohere2_moe", "deepseek_v2", "deepseek_v32",
            "deepseek_v4", "doge", "dots1", "dots3_note", "ernie4_5_moe", "exaone_moe", "flex_olmo", "flint",

@@ -494,8 +494,9 @@ def cause_table(items, export=False):
 
 def check(manifest, expected_path: Path, moec, timeout, shard, shards) -> int:
     expected = {r["id"]: r for r in json.loads(expected_path.read_text())["results"]}
+    # A fixture the generator no longer makes (its status no longer "ok") has no file to check.
     selected = [f for f in manifest["fixtures"]
-            if expected.get(f["id"], {}).get("matches")][shard::shards]
+            if f["status"] == "ok" and expected.get(f["id"], {}).get("matches")][shard::shards]
     work = Path(tempfile.mkdtemp(prefix="moec-check-"))
     passed = failed = 0
     for f in selected:

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ExpertChoice.h"
 #include "ExpertMatcher.h"
 #include "LayerOperands.h"
 #include "ONNXMatch.h"
@@ -78,10 +79,10 @@ bool isTrueConstant(Value value) {
 //===----------------------------------------------------------------------===//
 
 /// The (token, slot) pairs sorted by their expert: `TopK(ids viewed as [T * k], T * k,
-/// largest = 0, sorted = 1)` of the router TopK's indices `ids` `[T, k]`; pair `t * k + s` is
-/// token t's slot s.
+/// largest = 0, sorted = 1)` of the chosen experts `ids` `[T, k]` (ExpertChoice.h); pair
+/// `t * k + s` is token t's slot s.
 struct SortedPairs {
-  onnx::NodeOp routerTopK;
+  onnx::NodeOp routerChoice;
   /// The expert of each sorted row, ascending, and the pair it is.
   Value expertOfRow, pairOfRow;
   int64_t k = 0;
@@ -99,12 +100,11 @@ std::optional<SortedPairs> matchSortedPairs(Value pairOfRow) {
       !isShapeOf(sort.getInputs()[1], flat))
     return std::nullopt;
   Value ids = skipReshapes(flat);
-  onnx::NodeOp routerTopK = getDefiningNode(ids, "TopK");
+  onnx::NodeOp routerChoice = getExpertChoice(ids);
   RankedTensorType idsType = getRanked(ids);
-  if (!routerTopK || routerTopK->getResult(1) != ids || !idsType || idsType.getRank() != 2 ||
-      idsType.isDynamicDim(1))
+  if (!routerChoice || !idsType || idsType.getRank() != 2 || idsType.isDynamicDim(1))
     return std::nullopt;
-  return SortedPairs{routerTopK, sort->getResult(0), pairOfRow, idsType.getDimSize(1)};
+  return SortedPairs{routerChoice, sort->getResult(0), pairOfRow, idsType.getDimSize(1)};
 }
 
 /// The sort's inverse permutation, `ScatterND(any [N], Unsqueeze(pairOfRow, -1), Range(0, N,
@@ -364,7 +364,7 @@ FailureOr<StackedLayer> matchGroupedLayer(onnx::NodeOp node, Reason &reason) {
       [&](Value output, Reason &why) { return projections.match(output, why); });
   if (failed(body))
     return failure();
-  FailureOr<Routing> routing = matchRouting(pairs->routerTopK, reason);
+  FailureOr<Routing> routing = matchRoutingOfChoice(pairs->routerChoice, reason);
   if (failed(routing))
     return failure();
   if (skipFloatCasts(skipReshapes(flatWeights)) != skipFloatCasts(routing->weights))

@@ -17,9 +17,8 @@ import math
 import numpy as np
 
 ROUTING_DEFAULTS = dict(renormalize=False, renormalize_epsilon=0.0, topk_first=False, n_group=1, topk_group=1,
-                        routed_scaling_factor=1.0, capacity_factor=0.0)
+                        routed_scaling_factor=1.0, capacity_factor=0.0, jitter_eps=0.01)
 EXPERT_DEFAULTS = dict(gated=False, alpha=1.702, limit=7.0)
-SPARSE_MIXER_JITTER_EPS = 0.01
 
 
 def _best_first(values):
@@ -27,12 +26,12 @@ def _best_first(values):
     return np.argsort(-np.asarray(values), kind="stable")
 
 
-def _sparse_mixer_weight(logits, chosen, earlier):
+def _sparse_mixer_weight(logits, chosen, earlier, jitter_eps):
     """SparseMixer's weight of expert `chosen` for one token's logits: the softmax at its
-    logit m over the logits it does not mask (those more than 2 eps max(|l|, m) below m),
-    the `earlier` chosen experts left out."""
+    logit m over the logits it does not mask (those more than 2 jitter_eps max(|l|, m)
+    below m), the `earlier` chosen experts left out."""
     m = logits[chosen]
-    kept = m - logits <= 2 * SPARSE_MIXER_JITTER_EPS * np.maximum(np.abs(logits), m)
+    kept = m - logits <= 2 * jitter_eps * np.maximum(np.abs(logits), m)
     kept[list(earlier)] = False
     return 1 / np.exp(logits[kept] - m).sum()
 
@@ -76,7 +75,7 @@ def route(logits, routing, score_bias=None):
         elif r["topk_first"]:
             w = 1 / (1 + np.exp(-w))
         if sparse_mixer:
-            w = np.array([_sparse_mixer_weight(logits[t], e, chosen[:j])
+            w = np.array([_sparse_mixer_weight(logits[t], e, chosen[:j], r["jitter_eps"])
                           for j, e in enumerate(chosen)])
         if r["renormalize"]:
             w = w / (w.sum() + r["renormalize_epsilon"])

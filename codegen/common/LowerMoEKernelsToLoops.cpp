@@ -30,11 +30,6 @@ using namespace mlir;
 using namespace moec::moe;
 using namespace moec::loops;
 
-namespace {
-/// SparseMixer's jitter epsilon, as the host kernel (lib/runtime/cpu/MoERouting.cpp) fixes it.
-constexpr float kSparseMixerJitterEps = 0.01f;
-} // namespace
-
 /// Why the loops cannot implement `op` (a kernel-level moe op), if they cannot: they
 /// compute in f32 on f32, f16 or bf16 values and i32 ids, with unquantized weights.
 static std::optional<std::string> unsupportedReason(Operation *op) {
@@ -239,7 +234,7 @@ private:
   /// experts it does not mask, the `earlier` chosen experts left out.
   Value sparseMixerWeight(Value chosen, ArrayRef<Value> earlier) {
     Value threshold = logit(chosen);
-    Value twiceEps = kb.f32(2 * kSparseMixerJitterEps);
+    Value twiceEps = kb.f32(2 * float(routing.getJitterEps().convertToDouble()));
     Value total = kb.forLoop(
         kb.index(0), experts, {kb.f32(0.0f)},
         [&](Value e, ValueRange carried) -> SmallVector<Value> {

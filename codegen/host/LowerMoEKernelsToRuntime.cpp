@@ -176,6 +176,7 @@ struct RouteToRuntime : OpRewritePattern<RouteOp> {
         .i64(routing.getNGroup())
         .i64(routing.getTopkGroup())
         .f32(routing.getRoutedScalingFactor().convertToDouble())
+        .f32(routing.getJitterEps().convertToDouble())
         .output(op.getWeights().getType(), {tokens, k})
         .output(op.getExpertIds().getType(), {tokens, k})
         .replace(op, "route_f32");

@@ -27,8 +27,10 @@ LogicalResult RoutingAttr::verify(function_ref<InFlightDiagnostic()> emitError, 
                                   int64_t k, bool renormalize, bool topkFirst, int64_t nGroup,
                                   int64_t topkGroup, llvm::APFloat routedScalingFactorValue,
                                   llvm::APFloat capacityFactorValue,
-                                  llvm::APFloat renormalizeEpsilonValue) {
+                                  llvm::APFloat renormalizeEpsilonValue,
+                                  llvm::APFloat jitterEpsValue) {
   double renormalizeEpsilon = renormalizeEpsilonValue.convertToDouble();
+  double jitterEps = jitterEpsValue.convertToDouble();
   double routedScalingFactor = routedScalingFactorValue.convertToDouble();
   double capacityFactor = capacityFactorValue.convertToDouble();
   if (k < 1)
@@ -62,6 +64,11 @@ LogicalResult RoutingAttr::verify(function_ref<InFlightDiagnostic()> emitError, 
     if (nGroup != 1)
       return emitError() << "sparse_mixer routing cannot be group-limited (n_group = " << nGroup
                          << ")";
+    // A negative width would mask the chosen expert itself, leaving nothing to softmax.
+    if (!(jitterEps >= 0.0 && std::isfinite(jitterEps)))
+      return emitError() << "jitter_eps must be 0 or positive, got " << jitterEps;
+  } else if (!jitterEpsValue.bitwiseIsEqual(llvm::APFloat(kDefaultJitterEps))) {
+    return emitError() << "jitter_eps applies to sparse_mixer routing only, got " << jitterEps;
   }
   if (!(routedScalingFactor > 0.0))
     return emitError() << "routed_scaling_factor must be positive, got " << routedScalingFactor;

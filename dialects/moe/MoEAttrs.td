@@ -73,6 +73,9 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
       `ceil(capacity_factor * tokens * k / experts)` tokens and drops the rest.
     - `renormalize_epsilon`: a constant added to the sum of the k chosen scores before
       `renormalize` divides by it (LFM2-MoE adds 1e-6); `0`, the default, adds none.
+    - `jitter_eps`: SparseMixer's mask width (below); `0.01`, the default, is what
+      Phi-3.5-MoE and onnxruntime use; transformers takes the config's
+      `router_jitter_noise`. Only `sparse_mixer` routing takes another value.
 
     A score-correction bias (DeepSeek-V3's `e_score_correction_bias`) is a tensor, so it is
     an operand of the ops that route, not part of this attribute: it is added to what the
@@ -80,7 +83,7 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
     only, never to the weights.
 
     `sparse_mixer` is SparseMixer's top-2 at inference (Phi-3.5-MoE; onnxruntime's
-    `use_sparse_mixer`), on a token's raw logits `l` with `eps = 0.01`:
+    `use_sparse_mixer`), on a token's raw logits `l` with `eps = jitter_eps`:
 
     - the first expert `e1` is the best logit, `m1 = l[e1]`; the second `e2` is the best
       of the others, `m2 = l[e2]` (ties toward the lower id, as for every scoring);
@@ -98,7 +101,8 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
     Examples: `#moe.routing<scoring = softmax, k = 2, renormalize = true>`,
     `#moe.routing<scoring = sigmoid, k = 2, topk_first = true>`,
     `#moe.routing<scoring = sigmoid, k = 4, renormalize = true, renormalize_epsilon = 1.0e-06>`,
-    `#moe.routing<scoring = sparse_mixer, k = 2>`
+    `#moe.routing<scoring = sparse_mixer, k = 2>`,
+    `#moe.routing<scoring = sparse_mixer, k = 2, jitter_eps = 0.0>`
   }];
   let parameters = (ins
     "Scoring":$scoring,
@@ -109,7 +113,8 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
     DefaultValuedParameter<"int64_t", "1">:$topk_group,
     MoE_F64Parameter<"", "1.0">:$routed_scaling_factor,
     MoE_F64Parameter<"", "0.0">:$capacity_factor,
-    MoE_F64Parameter<"", "0.0">:$renormalize_epsilon
+    MoE_F64Parameter<"", "0.0">:$renormalize_epsilon,
+    MoE_F64Parameter<"", "::moec::moe::kDefaultJitterEps">:$jitter_eps
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

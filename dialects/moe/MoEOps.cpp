@@ -140,7 +140,8 @@ static RoutingAttr simplifyRouting(RoutingAttr routing, int64_t numExperts) {
     nGroup = topkGroup = 1;
   return RoutingAttr::get(routing.getContext(), routing.getScoring(), routing.getK(), renormalize,
                           topkFirst, nGroup, topkGroup, routing.getRoutedScalingFactor(),
-                          routing.getCapacityFactor(), routing.getRenormalizeEpsilon());
+                          routing.getCapacityFactor(), routing.getRenormalizeEpsilon(),
+                          routing.getJitterEps());
 }
 
 namespace {

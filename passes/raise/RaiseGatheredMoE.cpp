@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ExpertChoice.h"
 #include "ExpertMatcher.h"
 #include "LayerOperands.h"
 #include "ONNXMatch.h"
@@ -87,20 +88,19 @@ std::optional<WeightedSlotSum> matchWeightedSlotSum(onnx::NodeOp reduce) {
 //===----------------------------------------------------------------------===//
 
 /// Each row's slice of a stacked constant, by the row's expert: `GatherND(stack,
-/// Unsqueeze(ids, -1))` or `Gather(stack, ids, axis = 0)`, the ids a view of the TopK's
-/// indices. The stack and the TopK, or nothing.
+/// Unsqueeze(ids, -1))` or `Gather(stack, ids, axis = 0)`, the ids a view of the chosen
+/// experts (ExpertChoice.h). The stack and the node that chose, or nothing.
 std::optional<std::pair<Value, onnx::NodeOp>> matchRowsOfStack(Value value, int64_t rank) {
   std::optional<RowGather> rows = matchRowGather(value);
   if (!rows)
     return std::nullopt;
-  Value chosen = skipReshapes(rows->indices);
-  onnx::NodeOp topK = getDefiningNode(chosen, "TopK");
-  if (!topK || topK->getResult(1) != chosen || !isStaticFloatConstant(rows->data, rank))
+  onnx::NodeOp choice = getExpertChoice(skipReshapes(rows->indices));
+  if (!choice || !isStaticFloatConstant(rows->data, rank))
     return std::nullopt;
-  return std::make_pair(rows->data, topK);
+  return std::make_pair(rows->data, choice);
 }
 
-/// Matches projections over per-row gathered weights, all by one TopK's choice.
+/// Matches projections over per-row gathered weights, all by one expert choice.
 class GatheredProjections {
 public:
   /// `MatMul(W[ids], x viewed [N, in, 1])` for a stack W `[E, out, in]`, or
@@ -113,7 +113,7 @@ public:
     if (onnx::NodeOp add = getDefiningNode(output, "Add")) {
       std::optional<unsigned> biasIndex = matchEitherInput(add, [&](Value value) {
         auto rows = matchRowsOfStack(skipReshapes(value), 2);
-        return rows && succeeded(checkTopK(rows->second, reason)) &&
+        return rows && succeeded(checkChoice(rows->second, reason)) &&
                (linear.bias = rows->first, true);
       });
       if (!biasIndex)
@@ -132,7 +132,7 @@ public:
       auto rows = matchRowsOfStack(matmul.getInputs()[weightIndex], 3);
       if (!rows)
         continue;
-      if (failed(checkTopK(rows->second, reason)))
+      if (failed(checkChoice(rows->second, reason)))
         return failure();
       // The stack is [E, out, in] when it comes first (W x), [E, in, out] when second (x W).
       linear.weight = rows->first;
@@ -157,7 +157,7 @@ public:
            failure();
   }
 
-  onnx::NodeOp getTopK() const { return topK; }
+  onnx::NodeOp getChoice() const { return choice; }
 
 private:
   static std::string describeValue(Value value) {
@@ -165,16 +165,16 @@ private:
     return op ? describe(op) : std::string("a block argument");
   }
 
-  /// Every projection gathers by the one TopK.
-  LogicalResult checkTopK(onnx::NodeOp candidate, Reason &reason) {
-    if (!topK)
-      topK = candidate;
-    if (topK != candidate)
-      return reason = "the projections gather by the choices of different TopKs", failure();
+  /// Every projection gathers by the one expert choice.
+  LogicalResult checkChoice(onnx::NodeOp candidate, Reason &reason) {
+    if (!choice)
+      choice = candidate;
+    if (choice != candidate)
+      return reason = "the projections gather by different expert choices", failure();
     return success();
   }
 
-  onnx::NodeOp topK;
+  onnx::NodeOp choice;
 };
 
 /// Whether `rows` `[T * k, H]` are `tokens` `[T, H]` each repeated k times in a row
@@ -216,7 +216,7 @@ FailureOr<StackedLayer> matchGatheredLayer(onnx::NodeOp node, Reason &reason) {
       [&](Value output, Reason &why) { return projections.match(output, why); });
   if (failed(body))
     return failure();
-  FailureOr<Routing> routing = matchRouting(projections.getTopK(), reason);
+  FailureOr<Routing> routing = matchRoutingOfChoice(projections.getChoice(), reason);
   if (failed(routing))
     return failure();
   if (routing->k != sum->k)

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ExpertChoice.h"
 #include "ExpertMatcher.h"
 #include "LayerOperands.h"
 #include "ONNXMatch.h"
@@ -293,7 +294,7 @@ FailureOr<StackedLayer> matchGroupedLayer(onnx::NodeOp node, Reason &reason) {
       [&](Value output, Reason &why) { return projections.match(output, why); });
   if (failed(body))
     return failure();
-  FailureOr<Routing> routing = matchRouting(pairs->routerTopK, reason);
+  FailureOr<Routing> routing = matchRoutingOfChoice(pairs->routerChoice, reason);
   if (failed(routing))
     return failure();
   if (skipFloatCasts(skipReshapes(flatWeights)) != skipFloatCasts(routing->weights))

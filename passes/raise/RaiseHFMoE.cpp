@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ExpertChoice.h"
 #include "ExpertMatcher.h"
 #include "LayerOperands.h"
 #include "RaiseDriver.h"
@@ -275,7 +276,7 @@ static bool haveSameMatrices(const ExpertBody &a, const ExpertBody &b) {
 static FailureOr<HFMoELayer> matchHFMoELayer(onnx::NodeOp topK, Reason &reason) {
   HFMoELayer layer;
   layer.topK = topK;
-  FailureOr<Routing> routing = matchRouting(topK, reason);
+  FailureOr<Routing> routing = matchRoutingOfChoice(topK, reason);
   if (failed(routing))
     return failure();
   layer.routing = *routing;
@@ -557,11 +558,13 @@ static LogicalResult rewriteHFMoELayer(RewriterBase &rewriter, const HFMoELayer 
 // The pass
 //===----------------------------------------------------------------------===//
 
-/// Whether `topK` chooses experts: its indices feed a OneHot, the start of every
-/// loop-over-experts export.
+/// Whether `node` chooses experts (ExpertChoice.h; a TopK's indices are its last result)
+/// that feed a OneHot, the start of every loop-over-experts export.
 static bool isExpertChoice(onnx::NodeOp node) {
-  return node.getOpType() == "TopK" && node.getDomain().empty() && node.getNumResults() == 2 &&
-         !getUsers(node.getResult(1), "OneHot").empty();
+  if (node->getNumResults() == 0)
+    return false;
+  Value ids = node->getResult(node->getNumResults() - 1);
+  return getExpertChoice(ids) == node && !getUsers(ids, "OneHot").empty();
 }
 
 /// Whether the layer's constants can hold its weights as moe.layer needs them: every

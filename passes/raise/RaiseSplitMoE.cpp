@@ -103,7 +103,7 @@ public:
 private:
   /// Whether `value` `[E]` counts the pairs that chose each expert:
   /// `ReduceSum(Cast(ScatterElements(zeros [_, E], ids, ones, axis = 1)), axes = [0],
-  /// keepdims = 0)`, `ids` the router's chosen experts. TopK's indices in one row are
+  /// keepdims = 0)`, `ids` the router's chosen experts. A token's chosen experts are
   /// distinct, so each row of the scatter holds a one at each of its token's k experts.
   bool isHistogram(Value value, int64_t experts) {
     if (value == checkedHistogram)
@@ -123,7 +123,7 @@ private:
         scatter.getStringAttr("reduction", "none") != "none" || !chosenType ||
         chosenType.getRank() != 2 || chosenType.getDimSize(1) != experts ||
         !isFilledWith(scatter.getInputs()[0], 0) ||
-        scatter.getInputs()[1] != pairs.routerTopK->getResult(1) ||
+        scatter.getInputs()[1] != pairs.ids ||
         !isFilledWith(scatter.getInputs()[2], 1))
       return false;
     checkedHistogram = value;
@@ -297,7 +297,7 @@ FailureOr<SplitLayer> matchSplitLayer(onnx::NodeOp scatter, Reason &reason) {
   }
   if (body->gate || body->interleaved)
     return reason = "the gate and up are not the halves of one projection per expert", failure();
-  FailureOr<Routing> routing = matchRouting(pairs->routerTopK, reason);
+  FailureOr<Routing> routing = matchRoutingOfChoice(pairs->routerChoice, reason);
   if (failed(routing))
     return failure();
   if (skipFloatCasts(skipReshapes(picked->data)) != skipFloatCasts(routing->weights))

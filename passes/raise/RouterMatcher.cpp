@@ -470,5 +470,5 @@ moe::RoutingAttr Routing::getAttr(MLIRContext *context) const {
   return moe::RoutingAttr::get(context, scoring, k, renormalize, topkFirst, nGroup, topkGroup,
                                llvm::APFloat(routedScalingFactor),
                                /*capacity_factor=*/llvm::APFloat(0.0),
-                               llvm::APFloat(renormalizeEpsilon));
+                               llvm::APFloat(renormalizeEpsilon), llvm::APFloat(jitterEps));
 }

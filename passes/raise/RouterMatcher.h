@@ -40,6 +40,8 @@ struct Routing {
   bool topkFirst = false;
   int64_t nGroup = 1, topkGroup = 1;
   double routedScalingFactor = 1.0;
+  /// SparseMixer's mask width (`jitter_eps`).
+  double jitterEps = moe::kDefaultJitterEps;
   /// The score-correction bias constant, `[E]` or `[1, E]`, or null.
   mlir::Value scoreBias;
   /// The chosen experts `[T, k]` (TopK's indices) and the weights `[T, k]` the graph

@@ -38,12 +38,11 @@ std::optional<SortedPairs> moec::raise::matchSortedPairs(Value pairOfRow, bool a
       (!anyK && !isShapeOf(sort.getInputs()[1], flat)))
     return std::nullopt;
   Value ids = skipReshapes(flat);
-  onnx::NodeOp routerTopK = getDefiningNode(ids, "TopK");
+  onnx::NodeOp routerChoice = getExpertChoice(ids);
   RankedTensorType idsType = getRanked(ids);
-  if (!routerTopK || routerTopK->getResult(1) != ids || !idsType || idsType.getRank() != 2 ||
-      idsType.isDynamicDim(1))
+  if (!routerChoice || !idsType || idsType.getRank() != 2 || idsType.isDynamicDim(1))
     return std::nullopt;
-  return SortedPairs{routerTopK, sort->getResult(0), pairOfRow, idsType.getDimSize(1)};
+  return SortedPairs{routerChoice, ids, sort->getResult(0), pairOfRow, idsType.getDimSize(1)};
 }
 
 /// Whether `value` is `Cast(Floor(Abs(q)) * Sign(q))` to an integer, `q = Cast(pairOfRow)

@@ -10,14 +10,17 @@
 #ifndef MOEC_PASSES_RAISE_SORTEDPAIRS_H
 #define MOEC_PASSES_RAISE_SORTEDPAIRS_H
 
-#include "ONNXMatch.h"
+#include "ExpertChoice.h"
 
 namespace moec::raise {
 
 /// The (token, slot) pairs sorted by expert: `TopK(ids viewed as [T * k], T * k,
-/// largest = 0, sorted = 1)` of the router TopK's indices `ids` `[T, k]`.
+/// largest = 0, sorted = 1)` of the router's chosen experts `ids` `[T, k]`
+/// (ExpertChoice.h).
 struct SortedPairs {
-  onnx::NodeOp routerTopK;
+  /// The node that chose the experts, and its result `ids`.
+  onnx::NodeOp routerChoice;
+  mlir::Value ids;
   /// The expert of each sorted row, ascending, and the pair it is.
   mlir::Value expertOfRow, pairOfRow;
   int64_t k = 0;

@@ -26,6 +26,7 @@ struct RoutingCase {
   int64_t nGroup = 1, topkGroup = 1;
   float scale = 1.0f;
   float renormalizeEpsilon = 0.0f;
+  float jitterEps = 0.01f;
 };
 
 using ScoreBias = std::vector<float>;
@@ -42,7 +43,7 @@ Routed route(const RoutingCase &c, const std::vector<float> &logits,
   moec_rt_moe_route_f32(tokens, c.experts, logits.data(),
                         scoreBias.empty() ? nullptr : scoreBias.data(), c.k, c.scoring,
                         c.renormalize, c.renormalizeEpsilon, c.topkFirst, c.nGroup, c.topkGroup,
-                        c.scale, out.weights.data(), out.ids.data());
+                        c.scale, c.jitterEps, out.weights.data(), out.ids.data());
   return out;
 }
 
@@ -58,11 +59,12 @@ int64_t argmax(const std::vector<double> &values, const std::vector<bool> &allow
 // SparseMixer's weight of expert `chosen` as #moe.routing defines it, with the mask
 // written as a ratio like onnxruntime's torch reference: the softmax at its logit over the
 // logits it does not mask, the `earlier` chosen experts left out.
-double naiveSparseMixerWeight(const std::vector<double> &logits, int32_t chosen,
-                              const std::vector<int32_t> &earlier) {
+double naiveSparseMixerWeight(const std::vector<double> &logits, double jitterEps,
+                              int32_t chosen, const std::vector<int32_t> &earlier) {
   double threshold = logits[chosen], sum = 0;
   for (int64_t e = 0; e < int64_t(logits.size()); ++e) {
-    bool masked = (threshold - logits[e]) / std::max(std::abs(logits[e]), threshold) > 2 * 0.01;
+    bool masked =
+        (threshold - logits[e]) / std::max(std::abs(logits[e]), threshold) > 2 * jitterEps;
     if (!masked && std::find(earlier.begin(), earlier.end(), e) == earlier.end())
       sum += std::exp(logits[e] - threshold);
   }
@@ -126,7 +128,8 @@ Routed naiveRoute(const RoutingCase &c, const float *logits, const ScoreBias &sc
     if (c.topkFirst && c.scoring == MOEC_RT_SCORING_SIGMOID)
       w = 1 / (1 + std::exp(-scores[id]));
     if (c.scoring == MOEC_RT_SCORING_SPARSE_MIXER)
-      w = naiveSparseMixerWeight(scores, id, {out.ids.begin(), out.ids.begin() + weights.size()});
+      w = naiveSparseMixerWeight(scores, c.jitterEps, id,
+                                 {out.ids.begin(), out.ids.begin() + weights.size()});
     weights.push_back(w);
     total += w;
   }
@@ -271,6 +274,20 @@ TEST(MoERoute, SparseMixerAgainstTheNaiveDefinition) {
   // Logits this close together make the masks keep some experts and drop others.
   checkRouting(c, 64, 8, {}, std::normal_distribution<float>(2, 0.03f));
   checkRouting(c, 64, 9, {}, std::normal_distribution<float>(-2, 0.03f));
+}
+
+TEST(MoERoute, SparseMixerMasksByItsJitterEps) {
+  // With jitter_eps = 0 (transformers' PhiMoE with router_jitter_noise = 0) only logits
+  // equal to the chosen one stay unmasked; with 0.05, 2.9 is within 10% of 3.
+  RoutingCase c{4, 2, MOEC_RT_SCORING_SPARSE_MIXER};
+  c.jitterEps = 0.0f;
+  Routed r = route(c, {1, 3, 2.98f, 2.9f});
+  EXPECT_EQ(r.ids, (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(r.weights, (std::vector<float>{1.0f, 1.0f}));
+  c.jitterEps = 0.05f;
+  r = route(c, {1, 3, 2.98f, 2.9f});
+  EXPECT_NEAR(r.weights[0], 1 / (1 + std::exp(2.98f - 3) + std::exp(2.9f - 3)), 1e-6);
+  checkRouting(c, 64, 10, {}, std::normal_distribution<float>(2, 0.1f));
 }
 
 //===----------------------------------------------------------------------===//

@@ -39,6 +39,7 @@ struct Routing {
   bool topkFirst;
   int64_t nGroup, topkGroup;
   float scale;
+  float jitterEps;
 };
 
 // Orders experts best first by `key`, ties toward the lower id.
@@ -49,13 +50,10 @@ struct BestFirst {
   }
 };
 
-// SparseMixer's jitter epsilon, as Phi-3.5-MoE and onnxruntime fix it.
-constexpr float kSparseMixerJitterEps = 0.01f;
-
 // SparseMixer's weight of `chosen`: the softmax at its logit m over the experts it does
 // not mask, the `earlier` chosen experts left out. m masks the logits l more than
-// 2 * eps * max(|l|, m) below it.
-float sparseMixerWeight(const float *logits, int64_t experts, int32_t chosen,
+// 2 * jitterEps * max(|l|, m) below it.
+float sparseMixerWeight(const float *logits, int64_t experts, float jitterEps, int32_t chosen,
                         const int32_t *earlier, int64_t numEarlier) {
   float threshold = logits[chosen];
   float sum = 0;
@@ -63,7 +61,7 @@ float sparseMixerWeight(const float *logits, int64_t experts, int32_t chosen,
     if (std::find(earlier, earlier + numEarlier, e) != earlier + numEarlier)
       continue;
     float factor = std::max(std::fabs(logits[e]), threshold);
-    if (threshold - logits[e] > 2 * kSparseMixerJitterEps * factor)
+    if (threshold - logits[e] > 2 * jitterEps * factor)
       continue;
     sum += std::exp(logits[e] - threshold);
   }
@@ -140,7 +138,7 @@ void routeToken(const Routing &r, const float *logits, float *weights, int32_t *
       weights[j] = 1.0f / (1.0f + std::exp(-weights[j]));
   if (sparseMixer)
     for (int64_t j = 0; j < r.k; ++j)
-      weights[j] = sparseMixerWeight(logits, E, ids[j], ids, j);
+      weights[j] = sparseMixerWeight(logits, E, r.jitterEps, ids[j], ids, j);
   for (int64_t j = 0; j < r.k; ++j)
     sum += weights[j];
   bool divide = r.renormalize || softmaxOfChosen;
@@ -155,8 +153,8 @@ extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const flo
                                       const float *score_bias, int64_t k, int32_t scoring,
                                       int32_t renormalize, float renormalize_epsilon,
                                       int32_t topk_first, int64_t n_group, int64_t topk_group,
-                                      float routed_scaling_factor, float *weights,
-                                      int32_t *expert_ids) {
+                                      float routed_scaling_factor, float jitter_eps,
+                                      float *weights, int32_t *expert_ids) {
   if (experts <= 0 || k <= 0 || k > experts || n_group <= 0 || experts % n_group != 0)
     return;
   Routing routing{experts,
@@ -168,7 +166,8 @@ extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const flo
                   topk_first != 0,
                   n_group,
                   std::clamp<int64_t>(topk_group, 1, n_group),
-                  routed_scaling_factor};
+                  routed_scaling_factor,
+                  jitter_eps};
   forEachToken(tokens, experts, [&](int64_t t) {
     routeToken(routing, logits + t * experts, weights + t * k, expert_ids + t * k);
   });

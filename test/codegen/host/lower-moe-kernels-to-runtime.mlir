@@ -7,6 +7,7 @@
 // CHECK-SAME: (%[[LOGITS:.*]]: tensor<?x8xf32>, %[[BIAS:.*]]: tensor<8xf32>)
 // CHECK-DAG: %[[SCALE:.*]] = arith.constant 2.500000e+00 : f32
 // CHECK-DAG: %[[EPSILON:.*]] = arith.constant 1.250000e-01 : f32
+// CHECK-DAG: %[[JITTER_EPS:.*]] = arith.constant 0.00999999977 : f32
 // CHECK-DAG: %[[N_GROUP:.*]] = arith.constant 4 : i64
 // CHECK-DAG: %[[FALSE:.*]] = arith.constant 0 : i32
 // CHECK-DAG: %[[SIGMOID_TRUE:.*]] = arith.constant 1 : i32
@@ -23,11 +24,11 @@
 // CHECK: %[[WEIGHTS_PTR:.*]] = llvm.inttoptr
 // CHECK: %[[IDS:.*]] = memref.alloc(%[[T]]) : memref<?x2xi32>
 // CHECK: %[[IDS_PTR:.*]] = llvm.inttoptr
-// CHECK: call @moec_rt_moe_route_f32(%[[T64]], %[[E]], %[[LOGITS_PTR]], %[[BIAS_PTR]], %[[K]], %[[SIGMOID_TRUE]], %[[SIGMOID_TRUE]], %[[EPSILON]], %[[FALSE]], %[[N_GROUP]], %[[K]], %[[SCALE]], %[[WEIGHTS_PTR]], %[[IDS_PTR]])
+// CHECK: call @moec_rt_moe_route_f32(%[[T64]], %[[E]], %[[LOGITS_PTR]], %[[BIAS_PTR]], %[[K]], %[[SIGMOID_TRUE]], %[[SIGMOID_TRUE]], %[[EPSILON]], %[[FALSE]], %[[N_GROUP]], %[[K]], %[[SCALE]], %[[JITTER_EPS]], %[[WEIGHTS_PTR]], %[[IDS_PTR]])
 // CHECK: %[[W:.*]] = bufferization.to_tensor %[[WEIGHTS]] restrict writable : memref<?x2xf32> to tensor<?x2xf32>
 // CHECK: %[[I:.*]] = bufferization.to_tensor %[[IDS]] restrict writable : memref<?x2xi32> to tensor<?x2xi32>
 // CHECK: return %[[W]], %[[I]]
-// CHECK: func.func private @moec_rt_moe_route_f32(i64, i64, !llvm.ptr, !llvm.ptr, i64, i32, i32, f32, i32, i64, i64, f32, !llvm.ptr, !llvm.ptr)
+// CHECK: func.func private @moec_rt_moe_route_f32(i64, i64, !llvm.ptr, !llvm.ptr, i64, i32, i32, f32, i32, i64, i64, f32, f32, !llvm.ptr, !llvm.ptr)
 func.func @route(%logits: tensor<?x8xf32>, %bias: tensor<8xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
   %w, %ids = moe.route %logits score_bias(%bias : tensor<8xf32>)
                routing <scoring = sigmoid, k = 2, renormalize = true, n_group = 4, topk_group = 2, routed_scaling_factor = 2.5, renormalize_epsilon = 0.125>
@@ -48,13 +49,15 @@ func.func @route_without_bias(%logits: tensor<4x8xf32>) -> tensor<4x1xf32> {
 
 // -----
 
-// sparse_mixer scoring is the runtime's MOEC_RT_SCORING_SPARSE_MIXER, 2.
+// sparse_mixer scoring is the runtime's MOEC_RT_SCORING_SPARSE_MIXER, 2; its jitter_eps
+// comes after the routed scaling factor.
 // CHECK-LABEL: func.func @route_sparse_mixer
 // CHECK-DAG: %[[FALSE:.*]] = arith.constant 0 : i32
 // CHECK-DAG: %[[SPARSE_MIXER:.*]] = arith.constant 2 : i32
-// CHECK: call @moec_rt_moe_route_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[SPARSE_MIXER]], %[[FALSE]], %{{.*}}, %[[FALSE]],
+// CHECK-DAG: %[[JITTER_EPS:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: call @moec_rt_moe_route_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[SPARSE_MIXER]], %[[FALSE]], %{{.*}}, %[[FALSE]], %{{.*}}, %{{.*}}, %{{.*}}, %[[JITTER_EPS]],
 func.func @route_sparse_mixer(%logits: tensor<4x8xf32>) -> tensor<4x2xf32> {
-  %w, %ids = moe.route %logits routing <scoring = sparse_mixer, k = 2> : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  %w, %ids = moe.route %logits routing <scoring = sparse_mixer, k = 2, jitter_eps = 0.0> : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
   return %w : tensor<4x2xf32>
 }
 

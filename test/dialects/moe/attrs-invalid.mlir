@@ -66,6 +66,16 @@ func.func @sparse_mixer_grouped() attributes {r = #moe.routing<scoring = sparse_
 
 // -----
 
+// expected-error @+1 {{jitter_eps must be 0 or positive, got -1.000000e-02}}
+func.func @sparse_mixer_negative_jitter_eps() attributes {r = #moe.routing<scoring = sparse_mixer, k = 2, jitter_eps = -0.01>} { return }
+
+// -----
+
+// expected-error @+1 {{jitter_eps applies to sparse_mixer routing only, got 0.000000e+00}}
+func.func @softmax_jitter_eps() attributes {r = #moe.routing<scoring = softmax, k = 2, jitter_eps = 0.0>} { return }
+
+// -----
+
 // expected-error @+1 {{swiglu_clamped is a gated activation: it needs gated = true}}
 func.func @clamped_ungated() attributes {e = #moe.expert<activation = swiglu_clamped>} { return }
 

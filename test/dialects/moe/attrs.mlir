@@ -37,6 +37,14 @@ func.func @phi_3_5_moe() attributes {r = #moe.routing<scoring = sparse_mixer, k 
   return
 }
 
+// transformers' PhiMoE takes its config's router_jitter_noise; the default 0.01 is not printed.
+// CHECK-LABEL: func.func @phimoe_jitter_eps
+// CHECK-SAME: #moe.routing<scoring = sparse_mixer, k = 2, jitter_eps = 0.000000e+00>
+// CHECK-SAME: #moe.routing<scoring = sparse_mixer, k = 2>
+func.func @phimoe_jitter_eps() attributes {r = #moe.routing<scoring = sparse_mixer, k = 2, jitter_eps = 0.0>, s = #moe.routing<scoring = sparse_mixer, k = 2, jitter_eps = 0.01>} {
+  return
+}
+
 // CHECK-LABEL: func.func @switch_with_capacity
 // CHECK-SAME: #moe.routing<scoring = softmax, k = 1, capacity_factor = 1.250000e+00>
 func.func @switch_with_capacity() attributes {r = #moe.routing<scoring = softmax, k = 1, capacity_factor = 1.25>} {

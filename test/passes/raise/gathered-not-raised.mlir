@@ -216,7 +216,7 @@ func.func @other_choice(%x: tensor<?x2xf32>) -> tensor<?x2xf32> {
   %wColumn = onnx.node "Unsqueeze"(%w, %last) {name = "w_column"} : (tensor<?xf32>, tensor<1xi64>) -> tensor<?x1xf32>
   %weighted = onnx.node "Mul"(%o, %wColumn) {name = "weighted"} : (tensor<?x2xf32>, tensor<?x1xf32>) -> tensor<?x2xf32>
   %z = onnx.node "Reshape"(%weighted, %slots) {name = "by_token"} : (tensor<?x2xf32>, tensor<3xi64>) -> tensor<?x2x2xf32>
-  // expected-remark @+1 {{'sum' (ReduceSum) not raised to moe.layer: the projections gather by the choices of different TopKs}}
+  // expected-remark @+1 {{'sum' (ReduceSum) not raised to moe.layer: the projections gather by different expert choices}}
   %y = onnx.node "ReduceSum"(%z, %one) {name = "sum", node_attrs = {keepdims = 0 : i64}} : (tensor<?x2x2xf32>, tensor<1xi64>) -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }

@@ -20,6 +20,9 @@
 #include "dialects/moe/MoEEnums.h.inc"
 
 namespace moec::moe {
+/// SparseMixer's jitter epsilon as Phi-3.5-MoE and onnxruntime fix it: `jitter_eps`'s
+/// default.
+inline constexpr double kDefaultJitterEps = 0.01;
 /// Parses a float literal into the f64 APFloat that real-valued attribute parameters hold.
 mlir::FailureOr<llvm::APFloat> parseF64Parameter(mlir::AsmParser &parser);
 } // namespace moec::moe

@@ -532,6 +532,141 @@ Replacements expandGroupQueryAttention(onnx::NodeOp node, NodeBuilder &builder) 
 }
 
 //===----------------------------------------------------------------------===//
+// Recurrent layers (Gated DeltaNet, Mamba)
+//===----------------------------------------------------------------------===//
+
+/// Fails unless integer attribute `name` keeps its default: it only configures
+/// onnxruntime's CUDA kernel, whose CPU kernel refuses or ignores it.
+LogicalResult checkCudaOnlyAttr(onnx::NodeOp node, StringRef name, int64_t defaultValue) {
+  if (node.getIntAttr(name, defaultValue) == defaultValue)
+    return success();
+  return fail(node, "attribute '" + name + "' is for onnxruntime's CUDA kernel only");
+}
+
+/// CausalConvWithState(input, weight, bias?, past_state?), with ndim 1 as onnxruntime's
+/// CPU kernel has it: input [B, C, L], or [B, L, d1, ...] (C = d1 · ...) with
+/// channels_last; weight [C, 1, k]; the states [B, C, (k - 1) · dilation], or
+/// [B, (k - 1) · dilation, d1, ...] with channels_last.
+LogicalResult checkCausalConvWithState(onnx::NodeOp node) {
+  if (failed(checkIntAttr(node, "ndim", 1)) || failed(checkCudaOnlyAttr(node, "state_window", 0)) ||
+      failed(checkCudaOnlyAttr(node, "state_update_capacity", 0)) ||
+      failed(checkCudaOnlyAttr(node, "state_length", 0)) ||
+      failed(checkCudaOnlyAttr(node, "state_channels_last", -1)) ||
+      failed(checkCudaOnlyAttr(node, "input_channel_offset", 0)) ||
+      failed(checkCudaOnlyAttr(node, "input_channels", 0)) ||
+      failed(checkUnused(node, 2, "state update")))
+    return failure();
+  if (failed(checkCausalConvActivation(node)))
+    return failure();
+  if (node.getIntAttr("dilation", 1) < 1)
+    return fail(node, "dilation must be at least 1");
+  bool channelsLast = node.getIntAttr("channels_last", 0) != 0;
+  if (failed(checkActivation(node)) ||
+      failed(checkRank(node, 0, 3, channelsLast ? std::nullopt : std::optional<int64_t>(3))) ||
+      failed(checkRank(node, 1, 3, 3)))
+    return failure();
+  if (ShapedType::isDynamic(getRanked(node.getInputs()[1]).getDimSize(2)))
+    return fail(node, "the kernel size (the weight's last dim) must be known");
+  int64_t rank = getRanked(node.getInputs()[0]).getRank();
+  if (node.hasInput(2) && failed(checkRank(node, 2, 1, 1)))
+    return failure();
+  if (node.hasInput(3) && failed(checkRank(node, 3, rank, rank)))
+    return failure();
+  return success();
+}
+
+Replacements expandCausalConvWithState(onnx::NodeOp node, NodeBuilder &builder) {
+  Value input = node.getInputs()[0], weight = node.getInputs()[1];
+  Value pastState = node.getOptionalInput(3);
+  int64_t kernel = getRanked(weight).getDimSize(2), dilation = node.getIntAttr("dilation", 1);
+  bool silu = hasSiLUActivation(node);
+  bool channelsLast = node.getIntAttr("channels_last", 0) != 0;
+  if (!channelsLast) {
+    auto [output, presentState] = buildCausalConvolution(
+        builder, input, weight, node.getOptionalInput(2), pastState, kernel, dilation, silu);
+    return {output, presentState};
+  }
+  // [B, L, d1, ...] as [B, C, L] and back: the channels flattened, then moved first.
+  int64_t channels = getRanked(weight).getDimSize(0);
+  auto toChannelsFirst = [&](Value value) {
+    return builder.transpose(
+        builder.reshape(value, {0, 0, ShapedType::isDynamic(channels) ? -1 : channels}), {0, 2, 1});
+  };
+  Value channelsFirst = toChannelsFirst(input);
+  Value channelsFirstState = pastState ? toChannelsFirst(pastState) : Value();
+  auto [output, presentState] =
+      buildCausalConvolution(builder, channelsFirst, weight, node.getOptionalInput(2),
+                             channelsFirstState, kernel, dilation, silu);
+  Value inputShape = builder.create("Shape", input);
+  int64_t rank = getRanked(input).getRank();
+  Value stateShape =
+      builder.create("Concat",
+                     {builder.slice(inputShape, 0, 0, 1), builder.ints({(kernel - 1) * dilation}),
+                      builder.slice(inputShape, 0, 2, rank)},
+                     {builder.attr("axis", 0)});
+  return {builder.create("Reshape", {builder.transpose(output, {0, 2, 1}), inputShape}),
+          builder.create("Reshape", {builder.transpose(presentState, {0, 2, 1}), stateShape})};
+}
+
+/// LinearAttention(query, key, value, past_state?, decay?, beta?): query [B, T, Hq · dk],
+/// key [B, T, Hk · dk], value [B, T, Hkv · dv], where Hk divides Hkv and Hq is a multiple
+/// or a divisor of Hkv. ONNX's LinearAttention (opset 27) takes Hq a multiple of Hkv and
+/// Hk = Hkv; so the query heads of inverse GQA, and the key heads, are repeated to Hkv,
+/// head h reading query head h / (Hkv / Hq) and key head h / (Hkv / Hk) as onnxruntime's
+/// kernel does.
+LogicalResult checkLinearAttention(onnx::NodeOp node) {
+  if (failed(checkCudaOnlyAttr(node, "state_window", 0)) || failed(checkActivation(node)))
+    return failure();
+  StringRef rule = node.getStringAttr("update_rule", "gated_delta");
+  if (rule != "linear" && rule != "gated" && rule != "delta" && rule != "gated_delta")
+    return fail(node, "update_rule '" + rule + "' is not one of linear, gated, delta, gated_delta");
+  int64_t heads = node.getIntAttr("q_num_heads", 0), kvHeads = node.getIntAttr("kv_num_heads", 0);
+  if (heads <= 0 || kvHeads <= 0 || (heads % kvHeads != 0 && kvHeads % heads != 0))
+    return fail(node, "q_num_heads and kv_num_heads must be positive, one a multiple of the other");
+  for (unsigned index : {0u, 1u, 2u}) {
+    if (failed(checkRank(node, index, 3, 3)))
+      return failure();
+    if (ShapedType::isDynamic(getRanked(node.getInputs()[index]).getDimSize(2)))
+      return fail(node, "the hidden size of input " + Twine(index) + " must be known");
+  }
+  int64_t queryHidden = getRanked(node.getInputs()[0]).getDimSize(2);
+  int64_t keyHidden = getRanked(node.getInputs()[1]).getDimSize(2);
+  if (queryHidden % heads != 0 || keyHidden % (queryHidden / heads) != 0 ||
+      kvHeads % (keyHidden / (queryHidden / heads)) != 0)
+    return fail(node, "the key's heads (its hidden size over the query's head size) must "
+                      "divide kv_num_heads");
+  return success();
+}
+
+/// `input` [B, T, heads · size] with each head repeated `times` times in place.
+Value repeatHeads(NodeBuilder &builder, Value input, int64_t heads, int64_t times) {
+  int64_t size = getRanked(input).getDimSize(2) / heads;
+  Value split = builder.reshape(input, {0, 0, heads, 1, size});
+  Value repeated = builder.create("Expand", {split, builder.ints({1, 1, 1, times, 1})});
+  return builder.reshape(repeated, {0, 0, heads * times * size});
+}
+
+Replacements expandLinearAttention(onnx::NodeOp node, NodeBuilder &builder) {
+  int64_t heads = node.getIntAttr("q_num_heads", 0), kvHeads = node.getIntAttr("kv_num_heads", 0);
+  SmallVector<Value> inputs(node.getInputs());
+  int64_t keySize = getRanked(inputs[0]).getDimSize(2) / heads;
+  int64_t keyHeads = getRanked(inputs[1]).getDimSize(2) / keySize;
+  if (heads < kvHeads) {
+    inputs[0] = repeatHeads(builder, inputs[0], heads, kvHeads / heads);
+    heads = kvHeads;
+  }
+  if (keyHeads < kvHeads)
+    inputs[1] = repeatHeads(builder, inputs[1], keyHeads, kvHeads / keyHeads);
+  SmallVector<Value> results = builder.createMany(
+      "LinearAttention", inputs, 2,
+      {builder.attr("q_num_heads", heads), builder.attr("kv_num_heads", kvHeads),
+       builder.attr("update_rule", node.getStringAttr("update_rule", "gated_delta")),
+       builder.attr("scale", FloatAttr::get(Float32Type::get(node.getContext()),
+                                            node.getFloatAttr("scale", 0.0)))});
+  return {results[0], results[1]};
+}
+
+//===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
 
@@ -550,6 +685,8 @@ const Expansion kExpansions[] = {
     {"com.microsoft", "RotaryEmbedding", checkRotaryEmbedding, expandRotaryEmbedding},
     {"com.microsoft", "MultiHeadAttention", checkMultiHeadAttention, expandMultiHeadAttention},
     {"com.microsoft", "GroupQueryAttention", checkGroupQueryAttention, expandGroupQueryAttention},
+    {"com.microsoft", "CausalConvWithState", checkCausalConvWithState, expandCausalConvWithState},
+    {"com.microsoft", "LinearAttention", checkLinearAttention, expandLinearAttention},
 };
 
 struct ExpandContribOps : moec::impl::ExpandContribOpsBase<ExpandContribOps> {

@@ -363,8 +363,16 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
     return Value(arith::SelectOp::create(b, loc, positive, x,
                                          arith::MulFOp::create(b, loc, x, args[1])));
   });
+  // log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)), which exp does not overflow for
+  // large x (softplus(100) is 100, not infinity).
   add("Softplus", [](OpBuilder &b, Location loc, ValueRange args, const Node &, Type) {
-    return Value(math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, args[0])));
+    Value x = args[0];
+    Value tail = math::Log1pOp::create(
+        b, loc,
+        math::ExpOp::create(b, loc,
+                            arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x))));
+    return Value(arith::AddFOp::create(
+        b, loc, maxOf(b, loc, x, constantOf(b, loc, x.getType(), 0), false), tail));
   });
   add("HardSigmoid", [](OpBuilder &b, Location loc, ValueRange args, const Node &node, Type) {
     Value x = args[0];

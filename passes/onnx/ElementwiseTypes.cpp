@@ -203,9 +203,9 @@ void moec::infer::addElementwiseTypeRules(TypeRules &rules) {
        {"Abs", "Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "BitwiseNot", "Ceil", "Celu",
         "Clip", "Cos", "Cosh", "CumProd", "CumSum", "Elu", "Erf", "Exp", "Floor", "Gelu",
         "HardSigmoid", "HardSwish", "Hardmax", "Identity", "LeakyRelu", "Log", "LogSoftmax",
-        "Mish", "Neg", "Reciprocal", "Relu", "Round", "Selu", "Shrink", "Sigmoid", "Sign", "Sin",
-        "Sinh", "Softmax", "Softplus", "Softsign", "Sqrt", "Tan", "Tanh", "ThresholdedRelu",
-        "Trilu", "Swish", "SwiGLU"})
+        "LpNormalization", "Mish", "Neg", "Reciprocal", "Relu", "Round", "Selu", "Shrink",
+        "Sigmoid", "Sign", "Sin", "Sinh", "Softmax", "Softplus", "Softsign", "Sqrt", "Tan",
+        "Tanh", "ThresholdedRelu", "Trilu", "Swish", "SwiGLU"})
     rules[op] = inferSameAsInput;
   for (StringRef op : {"IsNaN", "IsInf", "Not"})
     rules[op] = inferUnaryPredicate;

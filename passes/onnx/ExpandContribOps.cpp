@@ -667,6 +667,116 @@ Replacements expandLinearAttention(onnx::NodeOp node, NodeBuilder &builder) {
 }
 
 //===----------------------------------------------------------------------===//
+// Gated DeltaNet's gates and output norm
+//===----------------------------------------------------------------------===//
+
+/// `value` in float32 (as is when it already is).
+Value widenToFloat32(NodeBuilder &builder, Value value) {
+  return getElementTypeOrSelf(value).isF32() ? value : builder.cast(value, kOnnxFloat);
+}
+
+/// `value` (float32) back in `like`'s element type.
+Value narrowLike(NodeBuilder &builder, Value value, Value like) {
+  return getElementTypeOrSelf(like).isF32() ? value : builder.create("CastLike", {value, like});
+}
+
+/// Fails unless input `index`, when given, is a float32 vector whose length, when known,
+/// is `length` (when known).
+LogicalResult checkFloat32Vector(onnx::NodeOp node, unsigned index, int64_t length) {
+  if (failed(checkRank(node, index, 1, 1)))
+    return failure();
+  RankedTensorType type = getRanked(node.getInputs()[index]);
+  if (!type.getElementType().isF32())
+    return fail(node, "input " + Twine(index) + " must be a tensor of float32");
+  if (!ShapedType::isDynamic(length) && !ShapedType::isDynamic(type.getDimSize(0)) &&
+      type.getDimSize(0) != length)
+    return fail(node, "input " + Twine(index) + " must have " + Twine(length) +
+                          " elements, one per head");
+  return success();
+}
+
+/// LinearAttentionGate(a, dt_bias, decay_scale, b?): decay = decay_scale · Softplus(a +
+/// dt_bias) and beta = Sigmoid(b), of a and b [..., H], dt_bias and decay_scale float32
+/// [H]; in float32, as onnxruntime's kernel computes, whatever the type of a and b.
+LogicalResult checkLinearAttentionGate(onnx::NodeOp node) {
+  if (failed(checkActivation(node)) || failed(checkRank(node, 0, 1)))
+    return failure();
+  int64_t heads = getRanked(node.getInputs()[0]).getShape().back();
+  if (failed(checkFloat32Vector(node, 1, heads)) || failed(checkFloat32Vector(node, 2, heads)))
+    return failure();
+  if (!node.hasInput(3)) {
+    if (node.getNumResults() > 1 && !node.getResult(1).use_empty())
+      return fail(node, "output 1 (beta) needs input 3 (b)");
+    return success();
+  }
+  if (getElementTypeOrSelf(node.getInputs()[3]) != getElementTypeOrSelf(node.getInputs()[0]))
+    return fail(node, "input 3 (b) must have the element type of input 0 (a)");
+  return success();
+}
+
+Replacements expandLinearAttentionGate(onnx::NodeOp node, NodeBuilder &builder) {
+  Value a = node.getInputs()[0];
+  Value shifted = builder.create("Add", {widenToFloat32(builder, a), node.getInputs()[1]});
+  Value decay = builder.create("Mul", {builder.create("Softplus", shifted), node.getInputs()[2]});
+  Replacements results = {narrowLike(builder, decay, a)};
+  if (Value b = node.getOptionalInput(3))
+    results.push_back(
+        narrowLike(builder, builder.create("Sigmoid", widenToFloat32(builder, b)), b));
+  return results;
+}
+
+/// GatedRMSNorm(X, scale, gate): X [..., H · C] root-mean-square normalized over each group
+/// of C = len(scale) elements, times scale, times gate [X's shape] through SiLU (activation
+/// silu or swish) or Sigmoid; in float32, as onnxruntime's kernel computes.
+LogicalResult checkGatedRMSNorm(onnx::NodeOp node) {
+  StringRef activation = node.getStringAttr("activation", "silu");
+  if (activation != "silu" && activation != "swish" && activation != "sigmoid")
+    return fail(node, "activation '" + activation + "' is not one of silu, swish, sigmoid");
+  if (failed(checkActivation(node)) || failed(checkRank(node, 0, 1)) ||
+      failed(checkRank(node, 1, 1, 1)))
+    return failure();
+  RankedTensorType input = getRanked(node.getInputs()[0]);
+  int64_t groupSize = getRanked(node.getInputs()[1]).getDimSize(0);
+  if (ShapedType::isDynamic(groupSize) || groupSize == 0)
+    return fail(node, "the scale's length (the group size) must be known and positive");
+  int64_t last = input.getShape().back();
+  if (!ShapedType::isDynamic(last) && last % groupSize != 0)
+    return fail(node, "the input's last dim (" + Twine(last) +
+                          ") must be a multiple of the scale's length (" + Twine(groupSize) + ")");
+  if (failed(checkRank(node, 2, input.getRank(), input.getRank())))
+    return failure();
+  for (auto [inputDim, gateDim] :
+       llvm::zip(input.getShape(), getRanked(node.getInputs()[2]).getShape()))
+    if (!ShapedType::isDynamic(inputDim) && !ShapedType::isDynamic(gateDim) && inputDim != gateDim)
+      return fail(node, "input 2 (gate) must have the shape of input 0");
+  return success();
+}
+
+Replacements expandGatedRMSNorm(onnx::NodeOp node, NodeBuilder &builder) {
+  Value input = node.getInputs()[0];
+  RankedTensorType type = getRanked(input);
+  int64_t groupSize = getRanked(node.getInputs()[1]).getDimSize(0);
+  // [..., H · C] as [..., H, C]: Reshape's 0 keeps the leading dims.
+  int64_t last = type.getShape().back();
+  SmallVector<int64_t> groupedShape(type.getRank() - 1, 0);
+  groupedShape.append({ShapedType::isDynamic(last) ? -1 : last / groupSize, groupSize});
+  Value grouped = builder.reshape(widenToFloat32(builder, input), groupedShape);
+  SmallVector<int64_t> groupedDims(type.getRank() + 1, ShapedType::kDynamic);
+  auto groupedType = RankedTensorType::get(groupedDims, Float32Type::get(node.getContext()));
+  Value normalized =
+      buildRMSNormalization(builder, grouped, groupedType,
+                            widenToFloat32(builder, node.getInputs()[1]), type.getRank(),
+                            node.getFloatAttr("epsilon", 1e-5), /*inFloat32=*/true)
+          .first;
+  Value ungrouped = builder.create("Reshape", {normalized, builder.create("Shape", input)});
+  Value gate = widenToFloat32(builder, node.getInputs()[2]);
+  Value activated = node.getStringAttr("activation", "silu") == "sigmoid"
+                        ? builder.create("Sigmoid", gate)
+                        : buildSwish(builder, gate, 1.0, Float32Type::get(node.getContext()));
+  return {narrowLike(builder, builder.create("Mul", {ungrouped, activated}), input)};
+}
+
+//===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
 
@@ -687,6 +797,8 @@ const Expansion kExpansions[] = {
     {"com.microsoft", "GroupQueryAttention", checkGroupQueryAttention, expandGroupQueryAttention},
     {"com.microsoft", "CausalConvWithState", checkCausalConvWithState, expandCausalConvWithState},
     {"com.microsoft", "LinearAttention", checkLinearAttention, expandLinearAttention},
+    {"com.microsoft", "LinearAttentionGate", checkLinearAttentionGate, expandLinearAttentionGate},
+    {"com.microsoft", "GatedRMSNorm", checkGatedRMSNorm, expandGatedRMSNorm},
 };
 
 struct ExpandContribOps : moec::impl::ExpandContribOpsBase<ExpandContribOps> {

@@ -122,7 +122,12 @@ def ExpandContribOps : Pass<"moec-expand-contrib-ops", "::mlir::ModuleOp"> {
       ndim 1 only and no `state_window`, and so does moec;
     - LinearAttention: ONNX's LinearAttention (opset 27), which legalization takes, with
       the query heads of inverse GQA (more KV than query heads, as Qwen3.5 has) and fewer
-      key heads than KV heads repeated to the KV heads, as onnxruntime's kernel reads them.
+      key heads than KV heads repeated to the KV heads, as onnxruntime's kernel reads them;
+    - LinearAttentionGate (Gated DeltaNet's gates): decay_scale · Softplus(a + dt_bias)
+      and Sigmoid(b), in float32 (Cast, CastLike) as onnxruntime computes them;
+    - GatedRMSNorm (Gated DeltaNet's output norm): the input [..., H · C] reshaped to
+      [..., H, C] (C the scale's length), RMS-normalized over C and scaled, reshaped back
+      and multiplied by the gate through SiLU (silu, swish) or Sigmoid, in float32.
 
     The new nodes are named after the node they replace (`NAME/OpType`), and the last of
     each keeps the replaced result's type; moec-infer-types infers the others. A node in a

@@ -156,3 +156,43 @@ module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 :
     return %y, %s : !onnx.any, !onnx.any
   }
 }
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  func.func @gate_bias_not_float32(%a: tensor<2x?x4xf16>, %dt: tensor<4xf16>, %ds: tensor<4xf32>) -> !onnx.any {
+    // expected-error @+1 {{node 'gate' (LinearAttentionGate): input 1 must be a tensor of float32}}
+    %d = onnx.node "LinearAttentionGate"(%a, %dt, %ds) {domain = "com.microsoft", name = "gate"} : (tensor<2x?x4xf16>, tensor<4xf16>, tensor<4xf32>) -> !onnx.any
+    return %d : !onnx.any
+  }
+}
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  func.func @gate_scale_length(%a: tensor<2x?x4xf32>, %dt: tensor<4xf32>, %ds: tensor<2xf32>) -> !onnx.any {
+    // expected-error @+1 {{node 'gate' (LinearAttentionGate): input 2 must have 4 elements, one per head}}
+    %d = onnx.node "LinearAttentionGate"(%a, %dt, %ds) {domain = "com.microsoft", name = "gate"} : (tensor<2x?x4xf32>, tensor<4xf32>, tensor<2xf32>) -> !onnx.any
+    return %d : !onnx.any
+  }
+}
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  func.func @gated_norm_gate_shape(%x: tensor<2x?x8xf32>, %s: tensor<4xf32>, %z: tensor<2x?x4xf32>) -> !onnx.any {
+    // expected-error @+1 {{node 'norm' (GatedRMSNorm): input 2 (gate) must have the shape of input 0}}
+    %y = onnx.node "GatedRMSNorm"(%x, %s, %z) {domain = "com.microsoft", name = "norm"} : (tensor<2x?x8xf32>, tensor<4xf32>, tensor<2x?x4xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+}
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  func.func @gated_norm_dynamic_scale(%x: tensor<2x?x8xf32>, %s: tensor<?xf32>) -> !onnx.any {
+    // expected-error @+1 {{node 'norm' (GatedRMSNorm): the scale's length (the group size) must be known and positive}}
+    %y = onnx.node "GatedRMSNorm"(%x, %s, %x) {domain = "com.microsoft", name = "norm"} : (tensor<2x?x8xf32>, tensor<?xf32>, tensor<2x?x8xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+}

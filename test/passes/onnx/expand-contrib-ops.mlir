@@ -339,3 +339,77 @@ module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 :
     return %y, %state : !onnx.any, !onnx.any
   }
 }
+
+// -----
+
+// LinearAttentionGate: decay_scale · Softplus(a + dt_bias) and Sigmoid(b), in float32 for
+// float16 a and b, narrowed back.
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @linear_attention_gate
+  // CHECK-SAME: (%[[A:.*]]: tensor<2x?x4xf16>, %[[DT:.*]]: tensor<4xf32>, %[[DS:.*]]: tensor<4xf32>, %[[B:.*]]: tensor<2x?x4xf16>)
+  // CHECK: %[[WA:.*]] = onnx.node "Cast"(%[[A]]) {{.*}}to = 1 : i64
+  // CHECK: %[[SUM:.*]] = onnx.node "Add"(%[[WA]], %[[DT]])
+  // CHECK: %[[SP:.*]] = onnx.node "Softplus"(%[[SUM]])
+  // CHECK: %[[DECAY:.*]] = onnx.node "Mul"(%[[SP]], %[[DS]]) {{.*}} -> tensor<2x?x4xf32>
+  // CHECK: %[[D16:.*]] = onnx.node "CastLike"(%[[DECAY]], %[[A]]) {{.*}} -> tensor<2x?x4xf16>
+  // CHECK: %[[WB:.*]] = onnx.node "Cast"(%[[B]])
+  // CHECK: %[[BETA:.*]] = onnx.node "Sigmoid"(%[[WB]])
+  // CHECK: %[[B16:.*]] = onnx.node "CastLike"(%[[BETA]], %[[B]]) {{.*}} -> tensor<2x?x4xf16>
+  // CHECK: return %[[D16]], %[[B16]]
+  func.func @linear_attention_gate(%a: tensor<2x?x4xf16>, %dt: tensor<4xf32>, %ds: tensor<4xf32>, %b: tensor<2x?x4xf16>) -> (!onnx.any, !onnx.any) {
+    %d, %beta = onnx.node "LinearAttentionGate"(%a, %dt, %ds, %b) {domain = "com.microsoft", name = "gate"} : (tensor<2x?x4xf16>, tensor<4xf32>, tensor<4xf32>, tensor<2x?x4xf16>) -> (!onnx.any, !onnx.any)
+    return %d, %beta : !onnx.any, !onnx.any
+  }
+
+  // Float32 a needs no Cast; without b there is no beta.
+  // CHECK-LABEL: func.func @linear_attention_gate_decay_only
+  // CHECK-NOT: "Cast"
+  // CHECK-NOT: "Sigmoid"
+  // CHECK: %[[DECAY:.*]] = onnx.node "Mul"
+  // CHECK-NEXT: return %[[DECAY]]
+  func.func @linear_attention_gate_decay_only(%a: tensor<2x?x4xf32>, %dt: tensor<4xf32>, %ds: tensor<4xf32>) -> !onnx.any {
+    %d = onnx.node "LinearAttentionGate"(%a, %dt, %ds) {domain = "com.microsoft", name = "gate"} : (tensor<2x?x4xf32>, tensor<4xf32>, tensor<4xf32>) -> !onnx.any
+    return %d : !onnx.any
+  }
+}
+
+// -----
+
+// GatedRMSNorm: [B, T, 3 · 4] RMS-normalized per group of 4 (the scale's length) as
+// [B, T, 3, 4], times the scale, back to [B, T, 12], times the activated gate.
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @gated_rms_norm_sigmoid
+  // CHECK-SAME: (%[[X:.*]]: tensor<2x?x12xf32>, %[[S:.*]]: tensor<4xf32>, %[[Z:.*]]: tensor<2x?x12xf32>)
+  // CHECK: %[[TO_GROUPS:.*]] = onnx.constant "norm/constant" dense<[0, 0, 3, 4]> : tensor<4xi64>
+  // CHECK: %[[G:.*]] = onnx.node "Reshape"(%[[X]], %[[TO_GROUPS]]) {{.*}} -> tensor<2x?x3x4xf32>
+  // CHECK: onnx.node "ReduceMean"({{.*}}) {{.*}} -> tensor<2x?x3x1xf32>
+  // CHECK: dense<9.99999997E-7>
+  // CHECK: %[[SCALED:.*]] = onnx.node "Mul"(%{{.*}}, %[[S]]) {{.*}} -> tensor<2x?x3x4xf32>
+  // CHECK: %[[SHAPE:.*]] = onnx.node "Shape"(%[[X]])
+  // CHECK: %[[N:.*]] = onnx.node "Reshape"(%[[SCALED]], %[[SHAPE]]) {{.*}} -> tensor<2x?x12xf32>
+  // CHECK: %[[GATE:.*]] = onnx.node "Sigmoid"(%[[Z]])
+  // CHECK: %[[Y:.*]] = onnx.node "Mul"(%[[N]], %[[GATE]]) {{.*}} -> tensor<2x?x12xf32>
+  // CHECK: return %[[Y]]
+  func.func @gated_rms_norm_sigmoid(%x: tensor<2x?x12xf32>, %s: tensor<4xf32>, %z: tensor<2x?x12xf32>) -> !onnx.any {
+    %y = onnx.node "GatedRMSNorm"(%x, %s, %z) {domain = "com.microsoft", name = "norm", node_attrs = {activation = "sigmoid", epsilon = 1.0e-6 : f32}} : (tensor<2x?x12xf32>, tensor<4xf32>, tensor<2x?x12xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+
+  // The default activation silu gates by z · sigmoid(z); float16 is computed in float32
+  // and narrowed once, at the end.
+  // CHECK-LABEL: func.func @gated_rms_norm_silu_f16
+  // CHECK-SAME: (%[[X:.*]]: tensor<?x8xf16>, %[[S:.*]]: tensor<8xf16>, %[[Z:.*]]: tensor<?x8xf16>)
+  // CHECK: onnx.node "Cast"(%[[X]])
+  // CHECK: dense<[0, 1, 8]>
+  // CHECK: onnx.node "Cast"(%[[S]])
+  // CHECK: %[[WZ:.*]] = onnx.node "Cast"(%[[Z]])
+  // CHECK: %[[SIG:.*]] = onnx.node "Sigmoid"
+  // CHECK: %[[SILU:.*]] = onnx.node "Mul"(%[[WZ]], %[[SIG]])
+  // CHECK: %[[Y:.*]] = onnx.node "Mul"(%{{.*}}, %[[SILU]]) {{.*}} -> tensor<?x8xf32>
+  // CHECK: %[[Y16:.*]] = onnx.node "CastLike"(%[[Y]], %[[X]]) {{.*}} -> tensor<?x8xf16>
+  // CHECK: return %[[Y16]]
+  func.func @gated_rms_norm_silu_f16(%x: tensor<?x8xf16>, %s: tensor<8xf16>, %z: tensor<?x8xf16>) -> !onnx.any {
+    %y = onnx.node "GatedRMSNorm"(%x, %s, %z) {domain = "com.microsoft", name = "norm"} : (tensor<?x8xf16>, tensor<8xf16>, tensor<?x8xf16>) -> !onnx.any
+    return %y : !onnx.any
+  }
+}

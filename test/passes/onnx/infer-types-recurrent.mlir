@@ -1,6 +1,6 @@
 // RUN: moe-opt %s -moec-infer-types | FileCheck %s
 // The recurrent ops of linear-attention layers, in the default domain (opset 27) and
-// onnxruntime's com.microsoft domain, whose rules are one.
+// onnxruntime's com.microsoft domain, whose rules are one; the gates and norms around them.
 
 module attributes {onnx.opset_imports = {ai.onnx = 27 : i64, com.microsoft = 1 : i64}} {
   // Inverse GQA (2 query heads of 4, 4 KV heads, values of 3): one output per KV head; the
@@ -27,5 +27,17 @@ module attributes {onnx.opset_imports = {ai.onnx = 27 : i64, com.microsoft = 1 :
     %yl, %sl = onnx.node "CausalConvWithState"(%xl, %w) {domain = "com.microsoft", node_attrs = {channels_last = 1 : i64}} : (tensor<?x?x2x3xf32>, tensor<6x1x4xf32>) -> (!onnx.any, !onnx.any)
     %y27, %s27 = onnx.node "CausalConvWithState"(%x, %w) : (tensor<?x6x?xf32>, tensor<6x1x4xf32>) -> (!onnx.any, !onnx.any)
     return %y, %s, %yl, %sl, %y27, %s27 : !onnx.any, !onnx.any, !onnx.any, !onnx.any, !onnx.any, !onnx.any
+  }
+  // LinearAttentionGate: decay like a, beta like b; GatedRMSNorm and LpNormalization like
+  // their input.
+  // CHECK-LABEL: func.func @gates_and_norms
+  // CHECK: "LinearAttentionGate"{{.*}} -> (tensor<2x?x4xf16>, tensor<2x?x4xf16>)
+  // CHECK: "GatedRMSNorm"{{.*}} -> tensor<2x?x12xf16>
+  // CHECK: "LpNormalization"{{.*}} -> tensor<2x?x3x4xf16>
+  func.func @gates_and_norms(%a: tensor<2x?x4xf16>, %dt: tensor<4xf32>, %x: tensor<2x?x12xf16>, %s: tensor<4xf16>, %h: tensor<2x?x3x4xf16>) -> (!onnx.any, !onnx.any, !onnx.any, !onnx.any) {
+    %d, %beta = onnx.node "LinearAttentionGate"(%a, %dt, %dt, %a) {domain = "com.microsoft"} : (tensor<2x?x4xf16>, tensor<4xf32>, tensor<4xf32>, tensor<2x?x4xf16>) -> (!onnx.any, !onnx.any)
+    %y = onnx.node "GatedRMSNorm"(%x, %s, %x) {domain = "com.microsoft"} : (tensor<2x?x12xf16>, tensor<4xf16>, tensor<2x?x12xf16>) -> !onnx.any
+    %l = onnx.node "LpNormalization"(%h) {node_attrs = {axis = -1 : i64, p = 2 : i64}} : (tensor<2x?x3x4xf16>) -> !onnx.any
+    return %d, %beta, %y, %l : !onnx.any, !onnx.any, !onnx.any, !onnx.any
   }
 }

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Writes single-node models of the recurrent ops of linear-attention layers (Gated
-DeltaNet, as in Qwen3.5, and Mamba), with their reference outputs at two shapes.
+DeltaNet, as in Qwen3.5, and Mamba) and of the gates and norms around them, with their
+reference outputs at two shapes.
 
     make_recurrent_op_models.py OUT_DIR
 
 Run it with onnxruntime 1.32 or newer (the export venv: /work/wt-exports/.venv-export), whose
-CPU kernels of com.microsoft.CausalConvWithState and com.microsoft.LinearAttention give the
-reference outputs; the opset-27 (default domain) forms of the two ops, which onnxruntime
-has no kernel for, take ONNX's reference implementation (onnx.reference).
+CPU kernels of com.microsoft.CausalConvWithState, LinearAttention, LinearAttentionGate and
+GatedRMSNorm and of LpNormalization give the reference outputs; the opset-27 (default
+domain) forms of the first two, which onnxruntime has no kernel for, take ONNX's reference
+implementation (onnx.reference).
 
 Every model has a dynamic batch and sequence length and static channel and head sizes.
 OUT_DIR/NAME.onnx is the model; OUT_DIR/NAME.prefill.npz (batch 2, 5 tokens) and
@@ -110,8 +112,68 @@ def attention_model(name, domain, heads, kv_heads, key_heads, key_size, value_si
     return make_model(name, domain, node, inputs, outputs, []), feeds
 
 
-def make_model(name, domain, node, inputs, outputs, inits):
-    opsets = [helper.make_opsetid("", 27 if domain == "" else 22)]
+def gate_model(name, heads, with_beta):
+    """LinearAttentionGate: decay (and beta when `with_beta`) of a (and b) [B, T, heads]."""
+    rng = np.random.default_rng(len(name) + 200)
+    inits = [helper.make_tensor(n, TensorProto.FLOAT, [heads], v.astype(np.float32))
+             for n, v in (("dt_bias", rng.standard_normal(heads)),
+                          ("decay_scale", -np.exp(rng.standard_normal(heads))))]
+    names = ["a", "b"] if with_beta else ["a"]
+    shape = ["B", "T", heads]
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n in names]
+    outputs = ["decay", "beta"] if with_beta else ["decay"]
+    node = helper.make_node("LinearAttentionGate", ["a", "dt_bias", "decay_scale"] +
+                            names[1:], outputs, name="gate", domain=MS)
+    outputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n in outputs]
+
+    def feeds(batch, length):
+        # Wide enough that Softplus meets its large-argument and small-argument tails.
+        return {n: (30 * rng.standard_normal((batch, length, heads))).astype(np.float32)
+                for n in names}
+
+    return make_model(name, MS, node, inputs, outputs, inits), feeds
+
+
+def gated_norm_model(name, groups, group_size, attrs):
+    """GatedRMSNorm of x and gate [B, T, groups · group_size], scale [group_size]."""
+    rng = np.random.default_rng(len(name) + 300)
+    inits = [helper.make_tensor("scale", TensorProto.FLOAT, [group_size],
+                                rng.standard_normal(group_size).astype(np.float32))]
+    shape = ["B", "T", groups * group_size]
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n in ("x", "gate")]
+    node = helper.make_node("GatedRMSNorm", ["x", "scale", "gate"], ["y"], name="norm",
+                            domain=MS, **attrs)
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)]
+
+    def feeds(batch, length):
+        return {n: rng.standard_normal((batch, length, groups * group_size)).astype(np.float32)
+                for n in ("x", "gate")}
+
+    return make_model(name, MS, node, inputs, outputs, inits), feeds
+
+
+def lp_norm_model(name, shape, attrs):
+    """LpNormalization (opset 22) of x of `shape` ("B" and "T" dynamic)."""
+    rng = np.random.default_rng(len(name) + 400)
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)]
+    node = helper.make_node("LpNormalization", ["x"], ["y"], name="lp", **attrs)
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)]
+
+    def feeds(batch, length):
+        dims = {"B": batch, "T": length}
+        x = rng.standard_normal([dims.get(d, d) for d in shape]).astype(np.float32)
+        # A zero vector along the axis, whose norm is 0: onnxruntime outputs zeros there.
+        first = [0] * len(shape)
+        first[attrs.get("axis", -1)] = slice(None)
+        x[tuple(first)] = 0
+        return {"x": x}
+
+    return make_model(name, "", node, inputs, outputs, [], opset=22), feeds
+
+
+def make_model(name, domain, node, inputs, outputs, inits, opset=None):
+    """The model of `node`, at default-domain `opset` (27 for the opset-27 ops, else 22)."""
+    opsets = [helper.make_opsetid("", opset or (27 if domain == "" else 22))]
     if domain == MS:
         opsets.append(helper.make_opsetid(MS, 1))
     graph = helper.make_graph([node], name, inputs, outputs, inits)
@@ -148,6 +210,22 @@ MODELS = {
     "attention_onnx27": lambda: attention_model(
         "attention_onnx27", "", 4, 2, 2, 4, 3, {"update_rule": "gated_delta"}, past=True,
         decay="head", beta="head"),
+    # The gates and output norm of Qwen3.5's linear-attention layer (onnxruntime-genai's
+    # builder): LinearAttentionGate with and without b, GatedRMSNorm of each activation, per
+    # head and over the whole row, and the per-head L2 normalization of the queries and
+    # keys (LpNormalization), with p 1 and another axis too.
+    "gate_decay_beta": lambda: gate_model("gate_decay_beta", 4, with_beta=True),
+    "gate_decay_only": lambda: gate_model("gate_decay_only", 3, with_beta=False),
+    "gated_norm_silu_per_head": lambda: gated_norm_model(
+        "gated_norm_silu_per_head", 3, 4, {"epsilon": 1e-6}),
+    "gated_norm_swish": lambda: gated_norm_model("gated_norm_swish", 2, 4,
+                                                 {"activation": "swish"}),
+    "gated_norm_sigmoid_one_group": lambda: gated_norm_model(
+        "gated_norm_sigmoid_one_group", 1, 6, {"activation": "sigmoid"}),
+    "lp_norm_l2_per_head": lambda: lp_norm_model("lp_norm_l2_per_head", ["B", "T", 2, 4],
+                                                 {"axis": -1, "p": 2}),
+    "lp_norm_l1_axis1": lambda: lp_norm_model("lp_norm_l1_axis1", ["B", 3, "T"],
+                                              {"axis": 1, "p": 1}),
 }
 
 
@@ -175,11 +253,37 @@ BAD_MODELS = {
         "bad_attention_no_decay", "LinearAttention",
         {"q": ["B", "T", 8], "k": ["B", "T", 8], "v": ["B", "T", 6]}, {"y": ["B", "T", 6]},
         {"q_num_heads": 2, "kv_num_heads": 2, "update_rule": "gated"}),
+    "bad_gate_dt_bias_length": lambda: bad_model(
+        "bad_gate_dt_bias_length", "LinearAttentionGate",
+        {"a": ["B", "T", 4], "dt_bias": [3], "decay_scale": [4]}, {"decay": ["B", "T", 4]}, {}),
+    "bad_gate_beta_without_b": lambda: bad_model(
+        "bad_gate_beta_without_b", "LinearAttentionGate",
+        {"a": ["B", "T", 4], "dt_bias": [4], "decay_scale": [4]},
+        {"decay": ["B", "T", 4], "beta": ["B", "T", 4]}, {}),
+    "bad_gated_norm_group": lambda: bad_model(
+        "bad_gated_norm_group", "GatedRMSNorm",
+        {"x": ["B", "T", 8], "scale": [3], "gate": ["B", "T", 8]}, {"y": ["B", "T", 8]}, {}),
+    "bad_gated_norm_activation": lambda: bad_model(
+        "bad_gated_norm_activation", "GatedRMSNorm",
+        {"x": ["B", "T", 8], "scale": [4], "gate": ["B", "T", 8]}, {"y": ["B", "T", 8]},
+        {"activation": "relu"}),
+    "bad_lp_norm_p3": lambda: bad_lp_norm_model(),
 }
 
 
+def bad_lp_norm_model():
+    """LpNormalization with p 3, which onnxruntime's kernel refuses too."""
+    node = helper.make_node("LpNormalization", ["x"], ["y"], name="bad_lp_norm_p3", p=3)
+    graph = helper.make_graph(
+        [node], "bad_lp_norm_p3",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["B", 4])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)], ir_version=10)
+
+
 def reference(model, feeds):
-    if any(opset.domain == MS for opset in model.opset_import):
+    # onnxruntime has kernels for all but the opset-27 ops.
+    if all(opset.version < 27 for opset in model.opset_import if opset.domain == ""):
         import onnxruntime
         session = onnxruntime.InferenceSession(model.SerializeToString(),
                                                providers=["CPUExecutionProvider"])

@@ -112,41 +112,45 @@ def attention_model(name, domain, heads, kv_heads, key_heads, key_size, value_si
     return make_model(name, domain, node, inputs, outputs, []), feeds
 
 
-def gate_model(name, heads, with_beta):
-    """LinearAttentionGate: decay (and beta when `with_beta`) of a (and b) [B, T, heads]."""
+def gate_model(name, heads, with_beta, dtype=np.float32):
+    """LinearAttentionGate: decay (and beta when `with_beta`) of a (and b) [B, T, heads] of
+    `dtype` (dt_bias and decay_scale are float32 whatever it is)."""
+    elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
     rng = np.random.default_rng(len(name) + 200)
     inits = [helper.make_tensor(n, TensorProto.FLOAT, [heads], v.astype(np.float32))
              for n, v in (("dt_bias", rng.standard_normal(heads)),
                           ("decay_scale", -np.exp(rng.standard_normal(heads))))]
     names = ["a", "b"] if with_beta else ["a"]
     shape = ["B", "T", heads]
-    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n in names]
+    inputs = [helper.make_tensor_value_info(n, elem, shape) for n in names]
     outputs = ["decay", "beta"] if with_beta else ["decay"]
     node = helper.make_node("LinearAttentionGate", ["a", "dt_bias", "decay_scale"] +
                             names[1:], outputs, name="gate", domain=MS)
-    outputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n in outputs]
+    outputs = [helper.make_tensor_value_info(n, elem, shape) for n in outputs]
 
     def feeds(batch, length):
         # Wide enough that Softplus meets its large-argument and small-argument tails.
-        return {n: (30 * rng.standard_normal((batch, length, heads))).astype(np.float32)
+        return {n: (30 * rng.standard_normal((batch, length, heads))).astype(dtype)
                 for n in names}
 
     return make_model(name, MS, node, inputs, outputs, inits), feeds
 
 
-def gated_norm_model(name, groups, group_size, attrs):
-    """GatedRMSNorm of x and gate [B, T, groups · group_size], scale [group_size]."""
+def gated_norm_model(name, groups, group_size, attrs, dtype=np.float32):
+    """GatedRMSNorm of x and gate [B, T, groups · group_size], scale [group_size], of
+    `dtype`."""
+    elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
     rng = np.random.default_rng(len(name) + 300)
-    inits = [helper.make_tensor("scale", TensorProto.FLOAT, [group_size],
-                                rng.standard_normal(group_size).astype(np.float32))]
+    inits = [helper.make_tensor("scale", elem, [group_size],
+                                rng.standard_normal(group_size).astype(dtype))]
     shape = ["B", "T", groups * group_size]
-    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n in ("x", "gate")]
+    inputs = [helper.make_tensor_value_info(n, elem, shape) for n in ("x", "gate")]
     node = helper.make_node("GatedRMSNorm", ["x", "scale", "gate"], ["y"], name="norm",
                             domain=MS, **attrs)
-    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)]
+    outputs = [helper.make_tensor_value_info("y", elem, shape)]
 
     def feeds(batch, length):
-        return {n: rng.standard_normal((batch, length, groups * group_size)).astype(np.float32)
+        return {n: rng.standard_normal((batch, length, groups * group_size)).astype(dtype)
                 for n in ("x", "gate")}
 
     return make_model(name, MS, node, inputs, outputs, inits), feeds
@@ -222,6 +226,11 @@ MODELS = {
                                                  {"activation": "swish"}),
     "gated_norm_sigmoid_one_group": lambda: gated_norm_model(
         "gated_norm_sigmoid_one_group", 1, 6, {"activation": "sigmoid"}),
+    # float16, the builder's io_dtype for GPUs: computed in float32, narrowed once.
+    "gate_decay_beta_f16": lambda: gate_model("gate_decay_beta_f16", 4, with_beta=True,
+                                              dtype=np.float16),
+    "gated_norm_silu_f16": lambda: gated_norm_model("gated_norm_silu_f16", 2, 4, {},
+                                                    dtype=np.float16),
     "lp_norm_l2_per_head": lambda: lp_norm_model("lp_norm_l2_per_head", ["B", "T", 2, 4],
                                                  {"axis": -1, "p": 2}),
     "lp_norm_l1_axis1": lambda: lp_norm_model("lp_norm_l1_axis1", ["B", 3, "T"],

@@ -680,8 +680,8 @@ Value narrowLike(NodeBuilder &builder, Value value, Value like) {
   return getElementTypeOrSelf(like).isF32() ? value : builder.create("CastLike", {value, like});
 }
 
-/// Fails unless input `index`, when given, is a float32 vector whose length, when known,
-/// is `length` (when known).
+/// Fails unless input `index` is a float32 vector of `length` elements (either length may
+/// be unknown until run time).
 LogicalResult checkFloat32Vector(onnx::NodeOp node, unsigned index, int64_t length) {
   if (failed(checkRank(node, index, 1, 1)))
     return failure();

@@ -171,6 +171,8 @@ void populateIndexingPatterns(mlir::RewritePatternSet &patterns,
                               const mlir::TypeConverter &typeConverter);
 void populateShapePatterns(mlir::RewritePatternSet &patterns,
                            const mlir::TypeConverter &typeConverter);
+void populateRecurrencePatterns(mlir::RewritePatternSet &patterns,
+                                const mlir::TypeConverter &typeConverter);
 
 /// All of the families above (LegalizeONNX.cpp).
 void populateONNXLegalizationPatterns(mlir::RewritePatternSet &patterns,

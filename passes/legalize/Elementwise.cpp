@@ -363,8 +363,16 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
     return Value(arith::SelectOp::create(b, loc, positive, x,
                                          arith::MulFOp::create(b, loc, x, args[1])));
   });
+  // log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)), which exp does not overflow for
+  // large x (softplus(100) is 100, not infinity).
   add("Softplus", [](OpBuilder &b, Location loc, ValueRange args, const Node &, Type) {
-    return Value(math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, args[0])));
+    Value x = args[0];
+    Value tail = math::Log1pOp::create(
+        b, loc,
+        math::ExpOp::create(b, loc,
+                            arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x))));
+    return Value(arith::AddFOp::create(
+        b, loc, maxOf(b, loc, x, constantOf(b, loc, x.getType(), 0), false), tail));
   });
   add("HardSigmoid", [](OpBuilder &b, Location loc, ValueRange args, const Node &node, Type) {
     Value x = args[0];
@@ -421,6 +429,38 @@ void moec::legalize::populateElementwisePatterns(RewritePatternSet &patterns,
                             node.getResultElementType(0));
         },
         /*operands=*/1);
+  // BitCast (26): the same bits as another type of their width. A bool is one bit here and
+  // one byte (0 or 1) in ONNX: to an 8-bit integer it widens, and a byte is true when not
+  // zero. Between integers of one width, signless here, nothing changes; the types Cast
+  // refuses are refused.
+  addChecked(
+      "BitCast",
+      [](const Node &node) -> LogicalResult {
+        Type from = node.getInputElementType(0), to = node.getResultElementType(0);
+        auto bits = [](Type type) {
+          unsigned width = type.getIntOrFloatBitWidth();
+          return width == 1 ? 8u : width;
+        };
+        auto isHeld = [&](Type type) {
+          return type.isIntOrFloat() && bits(type) >= (llvm::isa<FloatType>(type) ? 16u : 8u);
+        };
+        if (!isHeld(from) || !isHeld(to) || bits(from) != bits(to))
+          return node.fail("bitcasts between types of one width of 8 bits or more (16 for "
+                           "floats) are supported (" +
+                           debugString(from) + " to " + debugString(to) + ")");
+        return success();
+      },
+      [](OpBuilder &b, Location loc, ValueRange args, const Node &, Type resultType) -> Value {
+        Value x = args[0];
+        if (x.getType() == resultType)
+          return x;
+        if (x.getType().isInteger(1))
+          return arith::ExtUIOp::create(b, loc, resultType, x);
+        if (resultType.isInteger(1))
+          return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, x,
+                                       constantOf(b, loc, x.getType(), 0));
+        return arith::BitcastOp::create(b, loc, resultType, x);
+      });
   add("Identity", [](OpBuilder &, Location, ValueRange args, const Node &, Type) {
     return args[0];
   });

@@ -48,6 +48,7 @@ void moec::legalize::populateONNXLegalizationPatterns(RewritePatternSet &pattern
   populateEinsumPatterns(patterns, typeConverter);
   populateIndexingPatterns(patterns, typeConverter);
   populateShapePatterns(patterns, typeConverter);
+  populateRecurrencePatterns(patterns, typeConverter);
 }
 
 std::vector<std::string> moec::getLegalizableONNXOpTypes(MLIRContext *context) {

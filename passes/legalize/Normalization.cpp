@@ -1,4 +1,4 @@
-//===- Normalization.cpp - Softmax, LogSoftmax, Hardmax, LayerNormalization ===//
+//===- Normalization.cpp - Softmax, Hardmax, LayerNormalization, LpNormalization ===//
 //
 // Each is reductions over the normalized dimensions (a max, a sum, a mean) read back at
 // every input position by one elementwise generic; nothing is broadcast in memory.
@@ -41,6 +41,18 @@ FailureOr<RankedTensorType> floatInput(const Node &node, Value input) {
     return node.fail("only floating-point inputs are supported, not " +
                      debugString(type->getElementType()));
   return type;
+}
+
+/// The float input's type and its `axis` (default -1) normalized, or a failure naming the
+/// node.
+FailureOr<std::pair<RankedTensorType, int64_t>> floatInputAndAxis(const Node &node, Value input) {
+  FailureOr<RankedTensorType> type = floatInput(node, input);
+  if (failed(type))
+    return failure();
+  FailureOr<int64_t> axis = getAxis(node, node->getIntAttr("axis", -1), type->getRank());
+  if (failed(axis))
+    return failure();
+  return std::make_pair(*type, *axis);
 }
 
 Value maxOver(OpBuilder &b, Location loc, Value input, ArrayRef<bool> reduced) {
@@ -151,20 +163,20 @@ struct LegalizeLayerNormalization : NodePattern {
   LogicalResult rewrite(const Node &node, ValueRange inputs,
                         ConversionPatternRewriter &rewriter) const override {
     Location loc = node->getLoc();
-    FailureOr<RankedTensorType> type = floatInput(node, inputs[0]);
-    if (failed(type))
+    FailureOr<std::pair<RankedTensorType, int64_t>> typeAndAxis =
+        floatInputAndAxis(node, inputs[0]);
+    if (failed(typeAndAxis))
       return failure();
-    int64_t rank = type->getRank();
-    FailureOr<int64_t> axis = getAxis(node, node->getIntAttr("axis", -1), rank);
-    if (failed(axis))
-      return failure();
+    RankedTensorType type = typeAndAxis->first;
+    int64_t axis = typeAndAxis->second;
+    int64_t rank = type.getRank();
     SmallVector<bool> reduced(rank, false);
-    for (int64_t dim = *axis; dim < rank; ++dim)
+    for (int64_t dim = axis; dim < rank; ++dim)
       reduced[dim] = true;
     // stash_type 1 (the default) asks for the statistics in float32.
     Type elementType = node->getIntAttr("stash_type", 1) == 1
-                           ? computeFloatType(type->getElementType())
-                           : type->getElementType();
+                           ? computeFloatType(type.getElementType())
+                           : type.getElementType();
     Value input = convertFloats(node, rewriter, loc, inputs[0], elementType);
 
     Value count = arith::SIToFPOp::create(
@@ -240,6 +252,48 @@ struct LegalizeLayerNormalization : NodePattern {
   }
 };
 
+/// x / ‖x‖ₚ along `axis` for p 1 or 2 (all onnxruntime's kernel takes), 0 where the norm
+/// is 0, as onnxruntime defines it.
+struct LegalizeLpNormalization : NodePattern {
+  LegalizeLpNormalization(const TypeConverter &converter, MLIRContext *context)
+      : NodePattern("LpNormalization", converter, context) {}
+
+  LogicalResult rewrite(const Node &node, ValueRange inputs,
+                        ConversionPatternRewriter &rewriter) const override {
+    Location loc = node->getLoc();
+    int64_t p = node->getIntAttr("p", 2);
+    if (p != 1 && p != 2)
+      return node.fail("p " + Twine(p) + " is not 1 or 2");
+    FailureOr<std::pair<RankedTensorType, int64_t>> typeAndAxis =
+        floatInputAndAxis(node, inputs[0]);
+    if (failed(typeAndAxis))
+      return failure();
+    RankedTensorType type = typeAndAxis->first;
+    int64_t axis = typeAndAxis->second;
+    SmallVector<bool> reduced(type.getRank(), false);
+    reduced[axis] = true;
+    Type elementType = computeFloatType(type.getElementType());
+    Value input = convertFloats(node, rewriter, loc, inputs[0], elementType);
+    Value sum = sumOver(rewriter, loc, input, reduced, {},
+                        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+                          return p == 1 ? Value(math::AbsFOp::create(b, l, args[0]))
+                                        : Value(arith::MulFOp::create(b, l, args[0], args[0]));
+                        });
+    Value result = buildWithReduced(
+        rewriter, loc, input, reduced, sum, type.getElementType(),
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value norm = p == 1 ? args[1] : Value(math::SqrtOp::create(b, l, args[1]));
+          Value zero = scalarConstant(b, l, elementType, 0);
+          Value isZero = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, norm, zero);
+          Value quotient = arith::SelectOp::create(b, l, isZero, zero,
+                                                   arith::DivFOp::create(b, l, args[0], norm));
+          return castFloat(b, l, quotient, type.getElementType());
+        });
+    rewriter.replaceOp(node.getOp(), castToType(rewriter, loc, result, node.getResultType(0)));
+    return success();
+  }
+};
+
 } // namespace
 
 void moec::legalize::populateNormalizationPatterns(RewritePatternSet &patterns,
@@ -247,5 +301,6 @@ void moec::legalize::populateNormalizationPatterns(RewritePatternSet &patterns,
   MLIRContext *context = patterns.getContext();
   patterns.add<LegalizeSoftmax>("Softmax", /*logarithm=*/false, converter, context);
   patterns.add<LegalizeSoftmax>("LogSoftmax", /*logarithm=*/true, converter, context);
-  patterns.add<LegalizeHardmax, LegalizeLayerNormalization>(converter, context);
+  patterns.add<LegalizeHardmax, LegalizeLayerNormalization, LegalizeLpNormalization>(converter,
+                                                                                     context);
 }

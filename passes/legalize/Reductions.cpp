@@ -1,4 +1,4 @@
-//===- Reductions.cpp - Reduce*, ArgMax/ArgMin, TopK, CumSum ---------------===//
+//===- Reductions.cpp - Reduce*, ArgMax/ArgMin, TopK, CumSum, CumProd ------===//
 //
 // A reduction is one linalg.generic whose reduced dimensions are `reduction` iterators and
 // whose result drops them; keepdims reinserts them with tensor.expand_shape. Ops built from
@@ -549,20 +549,20 @@ struct LegalizeTopK : NodePattern {
 };
 
 //===----------------------------------------------------------------------===//
-// CumSum
+// CumSum, CumProd
 //===----------------------------------------------------------------------===//
 
-/// out[i] = sum of x[j] over the j before i along `axis` (after, for `reverse`; i itself
-/// unless `exclusive`): one generic, quadratic along the axis.
-Value cumulativeSum(OpBuilder &b, Location loc, Value input, int64_t axis, bool exclusive,
-                    bool reverse) {
+/// out[i] = the sum (or `product`) of x[j] over the j before i along `axis` (after, for
+/// `reverse`; i itself unless `exclusive`): one generic, quadratic along the axis.
+Value cumulative(OpBuilder &b, Location loc, Value input, int64_t axis, bool exclusive,
+                 bool reverse, bool product) {
   auto type = llvm::cast<RankedTensorType>(input.getType());
   AxisLoops loops{type.getRank(), axis, b.getContext()};
-  Value zero = scalarConstant(b, loc, type.getElementType(), 0);
+  Value identity = scalarConstant(b, loc, type.getElementType(), product ? 1 : 0);
   Value init = filled(
       b, loc,
       tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, input), type.getElementType()),
-      zero);
+      identity);
   using Pred = arith::CmpIPredicate;
   Pred predicate = reverse ? (exclusive ? Pred::ugt : Pred::uge)
                            : (exclusive ? Pred::ult : Pred::ule);
@@ -573,18 +573,23 @@ Value cumulativeSum(OpBuilder &b, Location loc, Value input, int64_t axis, bool 
                Value target = linalg::IndexOp::create(nb, l, axis);
                Value source = linalg::IndexOp::create(nb, l, loops.rank);
                Value counted = arith::CmpIOp::create(nb, l, predicate, source, target);
-               Value term = arith::SelectOp::create(nb, l, counted, args[0], zero);
-               Value sum = llvm::isa<FloatType>(term.getType())
-                               ? Value(arith::AddFOp::create(nb, l, args[1], term))
-                               : Value(arith::AddIOp::create(nb, l, args[1], term));
-               linalg::YieldOp::create(nb, l, sum);
+               Value term = arith::SelectOp::create(nb, l, counted, args[0], identity);
+               bool isFloat = llvm::isa<FloatType>(term.getType());
+               Value combined =
+                   product ? (isFloat ? Value(arith::MulFOp::create(nb, l, args[1], term))
+                                      : Value(arith::MulIOp::create(nb, l, args[1], term)))
+                           : (isFloat ? Value(arith::AddFOp::create(nb, l, args[1], term))
+                                      : Value(arith::AddIOp::create(nb, l, args[1], term)));
+               linalg::YieldOp::create(nb, l, combined);
              })
       .getResult(0);
 }
 
-struct LegalizeCumSum : NodePattern {
-  LegalizeCumSum(const TypeConverter &converter, MLIRContext *context)
-      : NodePattern("CumSum", converter, context) {}
+/// CumSum, and CumProd (26), whose attributes and axis input are CumSum's.
+struct LegalizeCumulative : NodePattern {
+  LegalizeCumulative(StringRef opType, bool product, const TypeConverter &converter,
+                     MLIRContext *context)
+      : NodePattern(opType, converter, context), product(product) {}
 
   LogicalResult rewrite(const Node &node, ValueRange inputs,
                         ConversionPatternRewriter &rewriter) const override {
@@ -601,13 +606,13 @@ struct LegalizeCumSum : NodePattern {
       FailureOr<int64_t> axis = getAxis(node, axisConstant->front(), rank);
       if (failed(axis))
         return failure();
-      Value result = cumulativeSum(rewriter, loc, input, *axis, exclusive, reverse);
+      Value result = cumulative(rewriter, loc, input, *axis, exclusive, reverse, product);
       rewriter.replaceOp(node.getOp(), castToType(rewriter, loc, result, resultType));
       return success();
     }
 
     // An axis known at run time: the input seen as [before, axis, after] (a reshape, which
-    // moves nothing) is summed along its middle dimension.
+    // moves nothing) is combined along its middle dimension.
     Value axis = tensor::ExtractOp::create(rewriter, loc, inputs[1], ValueRange{});
     axis = normalizeRuntimeAxis(
         node, rewriter, loc, arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(), axis),
@@ -641,12 +646,14 @@ struct LegalizeCumSum : NodePattern {
                                              inputType->getElementType());
     Value grouped =
         tensor::ReshapeOp::create(rewriter, loc, groupedType, input, toShape(groupSizes));
-    Value summed = cumulativeSum(rewriter, loc, grouped, 1, exclusive, reverse);
+    Value combined = cumulative(rewriter, loc, grouped, 1, exclusive, reverse, product);
     Value result =
-        tensor::ReshapeOp::create(rewriter, loc, resultType, summed, toShape(inputSizes));
+        tensor::ReshapeOp::create(rewriter, loc, resultType, combined, toShape(inputSizes));
     rewriter.replaceOp(node.getOp(), result);
     return success();
   }
+
+  bool product;
 };
 
 } // namespace
@@ -669,5 +676,7 @@ void moec::legalize::populateReductionPatterns(RewritePatternSet &patterns,
   reduce("ReduceSumSquare", {Combine::Sum, Before::Square});
   patterns.add<LegalizeArgExtremum>("ArgMax", /*greatest=*/true, converter, context);
   patterns.add<LegalizeArgExtremum>("ArgMin", /*greatest=*/false, converter, context);
-  patterns.add<LegalizeTopK, LegalizeCumSum>(converter, context);
+  patterns.add<LegalizeTopK>(converter, context);
+  patterns.add<LegalizeCumulative>("CumSum", /*product=*/false, converter, context);
+  patterns.add<LegalizeCumulative>("CumProd", /*product=*/true, converter, context);
 }

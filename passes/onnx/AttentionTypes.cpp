@@ -2,11 +2,15 @@
 //
 // The ops that ONNX added from opset 23 on for attention in LLMs: Attention, and
 // RotaryEmbedding and TensorScatter, whose results have the type of their first input (the
-// rotated X, the updated cache).
+// rotated X, the updated cache); and the recurrent ones of opset 27, LinearAttention and
+// CausalConvWithState, which onnxruntime also has in its com.microsoft domain with more
+// attributes (the same rules serve both).
 //
 //===----------------------------------------------------------------------===//
 
 #include "TypeInference.h"
+
+#include <algorithm>
 
 using namespace mlir;
 using namespace moec;
@@ -63,10 +67,57 @@ void inferAttention(NodeInference &node) {
     node.setResult(3, element, {batch, heads, length, total});
 }
 
+/// LinearAttention: query [B, T, Hq · dk] and value [B, T, Hkv · dv] give the output
+/// [B, T, max(Hq, Hkv) · dv] (com.microsoft's inverse GQA, Hkv > Hq, has one per KV head)
+/// and the recurrent state [B, Hkv, dk, dv], of past_state's type when given.
+void inferLinearAttention(NodeInference &node) {
+  RankedTensorType query = node.getRanked(0), value = node.getRanked(2);
+  onnx::NodeOp op = node.getNode();
+  int64_t heads = op.getIntAttr("q_num_heads", 0), kvHeads = op.getIntAttr("kv_num_heads", 0);
+  if (!query || !value || query.getRank() != 3 || value.getRank() != 3 || heads <= 0 ||
+      kvHeads <= 0 || op.getIntAttr("state_window", 0) != 0)
+    return;
+  auto headSize = [](int64_t hidden, int64_t count) {
+    return ShapedType::isDynamic(hidden) ? kDynamic : hidden / count;
+  };
+  int64_t keySize = headSize(query.getDimSize(2), heads);
+  int64_t valueSize = headSize(value.getDimSize(2), kvHeads);
+  int64_t outputHidden =
+      ShapedType::isDynamic(valueSize) ? kDynamic : std::max(heads, kvHeads) * valueSize;
+  node.setResult(0, query.getElementType(),
+                 {query.getDimSize(0), query.getDimSize(1), outputHidden});
+  Type stateElement = node.getInput(3) ? node.getElementType(3) : query.getElementType();
+  if (node.getNumResults() > 1 && stateElement)
+    node.setResult(1, stateElement, {query.getDimSize(0), kvHeads, keySize, valueSize});
+}
+
+/// CausalConvWithState: the output has the input's type; the carry state holds the last
+/// (k - 1) · dilation positions, [B, C, that] for input [B, C, L] and weight [C, 1, k], or
+/// [B, that, d1, ...] for com.microsoft's channels_last input [B, L, d1, ...].
+void inferCausalConvWithState(NodeInference &node) {
+  node.setResultLikeInput(0, 0);
+  RankedTensorType input = node.getRanked(0), weight = node.getRanked(1);
+  onnx::NodeOp op = node.getNode();
+  bool channelsLast = op.getIntAttr("channels_last", 0) != 0;
+  if (node.getNumResults() < 2 || !input || !weight || weight.getRank() != 3 ||
+      (channelsLast ? input.getRank() < 3 : input.getRank() != 3) ||
+      op.getIntAttr("state_window", 0) != 0)
+    return;
+  int64_t kernel = weight.getDimSize(2);
+  SmallVector<int64_t> shape(input.getShape());
+  shape[channelsLast ? 1 : 2] =
+      ShapedType::isDynamic(kernel) ? kDynamic : (kernel - 1) * op.getIntAttr("dilation", 1);
+  node.setResult(1, input.getElementType(), shape);
+}
+
 } // namespace
 
 void moec::infer::addAttentionTypeRules(TypeRules &rules) {
   for (StringRef op : {"RotaryEmbedding", "TensorScatter"})
     rules[op] = [](NodeInference &node) { node.setResultLikeInput(0, 0); };
   rules["Attention"] = inferAttention;
+  for (StringRef domain : {"", "com.microsoft"}) {
+    rules[getRuleKey(domain, "LinearAttention")] = inferLinearAttention;
+    rules[getRuleKey(domain, "CausalConvWithState")] = inferCausalConvWithState;
+  }
 }

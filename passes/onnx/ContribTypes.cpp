@@ -88,13 +88,19 @@ void moec::infer::addContribTypeRules(TypeRules &rules) {
   for (StringRef op : {"SkipLayerNormalization", "SkipSimplifiedLayerNormalization"})
     rules[getRuleKey("com.microsoft", op)] = inferSkipLayerNormalization;
   for (StringRef op : {"RotaryEmbedding", "FastGelu", "BiasGelu", "QuickGelu", "Gelu", "MoE",
-                       "QMoE", "SimplifiedLayerNormalization"})
+                       "QMoE", "SimplifiedLayerNormalization", "GatedRMSNorm"})
     rules[getRuleKey("com.microsoft", op)] = [](NodeInference &node) {
       node.setResultLikeInput(0, 0);
     };
   rules[getRuleKey("com.microsoft", "FusedMatMul")] = [](NodeInference &node) {
     onnx::NodeOp op = node.getNode();
     inferMatMulResult(node, op.getIntAttr("transA", 0) != 0, op.getIntAttr("transB", 0) != 0);
+  };
+  // LinearAttentionGate: decay like a, beta like b (both [..., H]).
+  rules[getRuleKey("com.microsoft", "LinearAttentionGate")] = [](NodeInference &node) {
+    node.setResultLikeInput(0, 0);
+    if (node.getNumResults() > 1 && node.getNode().hasInput(3))
+      node.setResultLikeInput(1, 3);
   };
   rules[getRuleKey("com.microsoft", "GroupQueryAttention")] = inferGroupQueryAttention;
   rules[getRuleKey("com.microsoft", "MultiHeadAttention")] = inferMultiHeadAttention;

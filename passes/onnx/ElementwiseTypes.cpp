@@ -136,6 +136,16 @@ void inferCast(NodeInference &node) {
       node.setContents(0, *known);
 }
 
+/// BitCast: the input's shape, of the element type `to` names.
+void inferBitCast(NodeInference &node) {
+  onnx::NodeOp op = node.getNode();
+  Type element = onnx::getDataType(op.getContext(), op.getIntAttr("to", 0)).type;
+  if (RankedTensorType input = node.getRanked(0))
+    node.setResult(0, element, input.getShape());
+  else
+    node.setUnrankedResult(0, element);
+}
+
 void inferWhere(NodeInference &node) {
   Type element = node.getElementType(1);
   std::optional<SmallVector<int64_t>> shape = broadcastInputs(node, 0, 3);
@@ -191,16 +201,17 @@ void moec::infer::addElementwiseTypeRules(TypeRules &rules) {
     rules[op] = inferPredicate;
   for (StringRef op :
        {"Abs", "Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "BitwiseNot", "Ceil", "Celu",
-        "Clip", "Cos", "Cosh", "CumSum", "Elu", "Erf", "Exp", "Floor", "Gelu", "HardSigmoid",
-        "HardSwish", "Hardmax", "Identity", "LeakyRelu", "Log", "LogSoftmax", "Mish", "Neg",
-        "Reciprocal", "Relu", "Round", "Selu", "Shrink", "Sigmoid", "Sign", "Sin", "Sinh",
-        "Softmax", "Softplus", "Softsign", "Sqrt", "Tan", "Tanh", "ThresholdedRelu", "Trilu",
-        "Swish", "SwiGLU"})
+        "Clip", "Cos", "Cosh", "CumProd", "CumSum", "Elu", "Erf", "Exp", "Floor", "Gelu",
+        "HardSigmoid", "HardSwish", "Hardmax", "Identity", "LeakyRelu", "Log", "LogSoftmax",
+        "LpNormalization", "Mish", "Neg", "Reciprocal", "Relu", "Round", "Selu", "Shrink",
+        "Sigmoid", "Sign", "Sin", "Sinh", "Softmax", "Softplus", "Softsign", "Sqrt", "Tan",
+        "Tanh", "ThresholdedRelu", "Trilu", "Swish", "SwiGLU"})
     rules[op] = inferSameAsInput;
   for (StringRef op : {"IsNaN", "IsInf", "Not"})
     rules[op] = inferUnaryPredicate;
   rules["Cast"] = inferCast;
   rules["CastLike"] = inferCast;
+  rules["BitCast"] = inferBitCast;
   rules["Where"] = inferWhere;
   rules["Dropout"] = inferDropout;
   rules["EyeLike"] = inferEyeLike;

@@ -532,6 +532,251 @@ Replacements expandGroupQueryAttention(onnx::NodeOp node, NodeBuilder &builder) 
 }
 
 //===----------------------------------------------------------------------===//
+// Recurrent layers (Gated DeltaNet, Mamba)
+//===----------------------------------------------------------------------===//
+
+/// Fails unless integer attribute `name` keeps its default: it only configures
+/// onnxruntime's CUDA kernel, whose CPU kernel refuses or ignores it.
+LogicalResult checkCudaOnlyAttr(onnx::NodeOp node, StringRef name, int64_t defaultValue) {
+  if (node.getIntAttr(name, defaultValue) == defaultValue)
+    return success();
+  return fail(node, "attribute '" + name + "' is for onnxruntime's CUDA kernel only");
+}
+
+/// CausalConvWithState(input, weight, bias?, past_state?), with ndim 1 as onnxruntime's
+/// CPU kernel has it: input [B, C, L], or [B, L, d1, ...] (C = d1 · ...) with
+/// channels_last; weight [C, 1, k]; the states [B, C, (k - 1) · dilation], or
+/// [B, (k - 1) · dilation, d1, ...] with channels_last.
+LogicalResult checkCausalConvWithState(onnx::NodeOp node) {
+  if (failed(checkIntAttr(node, "ndim", 1)) || failed(checkCudaOnlyAttr(node, "state_window", 0)) ||
+      failed(checkCudaOnlyAttr(node, "state_update_capacity", 0)) ||
+      failed(checkCudaOnlyAttr(node, "state_length", 0)) ||
+      failed(checkCudaOnlyAttr(node, "state_channels_last", -1)) ||
+      failed(checkCudaOnlyAttr(node, "input_channel_offset", 0)) ||
+      failed(checkCudaOnlyAttr(node, "input_channels", 0)) ||
+      failed(checkUnused(node, 2, "state update")))
+    return failure();
+  if (failed(checkCausalConvActivation(node)))
+    return failure();
+  if (node.getIntAttr("dilation", 1) < 1)
+    return fail(node, "dilation must be at least 1");
+  bool channelsLast = node.getIntAttr("channels_last", 0) != 0;
+  if (failed(checkActivation(node)) ||
+      failed(checkRank(node, 0, 3, channelsLast ? std::nullopt : std::optional<int64_t>(3))) ||
+      failed(checkRank(node, 1, 3, 3)))
+    return failure();
+  if (ShapedType::isDynamic(getRanked(node.getInputs()[1]).getDimSize(2)))
+    return fail(node, "the kernel size (the weight's last dim) must be known");
+  int64_t rank = getRanked(node.getInputs()[0]).getRank();
+  if (node.hasInput(2) && failed(checkRank(node, 2, 1, 1)))
+    return failure();
+  if (node.hasInput(3) && failed(checkRank(node, 3, rank, rank)))
+    return failure();
+  return success();
+}
+
+Replacements expandCausalConvWithState(onnx::NodeOp node, NodeBuilder &builder) {
+  Value input = node.getInputs()[0], weight = node.getInputs()[1];
+  Value pastState = node.getOptionalInput(3);
+  int64_t kernel = getRanked(weight).getDimSize(2), dilation = node.getIntAttr("dilation", 1);
+  bool silu = hasSiLUActivation(node);
+  bool channelsLast = node.getIntAttr("channels_last", 0) != 0;
+  if (!channelsLast) {
+    auto [output, presentState] = buildCausalConvolution(
+        builder, input, weight, node.getOptionalInput(2), pastState, kernel, dilation, silu);
+    return {output, presentState};
+  }
+  // [B, L, d1, ...] as [B, C, L] and back: the channels flattened, then moved first.
+  int64_t channels = getRanked(weight).getDimSize(0);
+  auto toChannelsFirst = [&](Value value) {
+    return builder.transpose(
+        builder.reshape(value, {0, 0, ShapedType::isDynamic(channels) ? -1 : channels}), {0, 2, 1});
+  };
+  Value channelsFirst = toChannelsFirst(input);
+  Value channelsFirstState = pastState ? toChannelsFirst(pastState) : Value();
+  auto [output, presentState] =
+      buildCausalConvolution(builder, channelsFirst, weight, node.getOptionalInput(2),
+                             channelsFirstState, kernel, dilation, silu);
+  Value inputShape = builder.create("Shape", input);
+  int64_t rank = getRanked(input).getRank();
+  Value stateShape =
+      builder.create("Concat",
+                     {builder.slice(inputShape, 0, 0, 1), builder.ints({(kernel - 1) * dilation}),
+                      builder.slice(inputShape, 0, 2, rank)},
+                     {builder.attr("axis", 0)});
+  return {builder.create("Reshape", {builder.transpose(output, {0, 2, 1}), inputShape}),
+          builder.create("Reshape", {builder.transpose(presentState, {0, 2, 1}), stateShape})};
+}
+
+/// LinearAttention(query, key, value, past_state?, decay?, beta?): query [B, T, Hq · dk],
+/// key [B, T, Hk · dk], value [B, T, Hkv · dv], where Hk divides Hkv and Hq is a multiple
+/// or a divisor of Hkv. ONNX's LinearAttention (opset 27) takes Hq a multiple of Hkv and
+/// Hk = Hkv; so the query heads of inverse GQA, and the key heads, are repeated to Hkv,
+/// head h reading query head h / (Hkv / Hq) and key head h / (Hkv / Hk) as onnxruntime's
+/// kernel does.
+LogicalResult checkLinearAttention(onnx::NodeOp node) {
+  if (failed(checkCudaOnlyAttr(node, "state_window", 0)) || failed(checkActivation(node)))
+    return failure();
+  StringRef rule = node.getStringAttr("update_rule", "gated_delta");
+  if (rule != "linear" && rule != "gated" && rule != "delta" && rule != "gated_delta")
+    return fail(node, "update_rule '" + rule + "' is not one of linear, gated, delta, gated_delta");
+  int64_t heads = node.getIntAttr("q_num_heads", 0), kvHeads = node.getIntAttr("kv_num_heads", 0);
+  if (heads <= 0 || kvHeads <= 0 || (heads % kvHeads != 0 && kvHeads % heads != 0))
+    return fail(node, "q_num_heads and kv_num_heads must be positive, one a multiple of the other");
+  for (unsigned index : {0u, 1u, 2u}) {
+    if (failed(checkRank(node, index, 3, 3)))
+      return failure();
+    if (ShapedType::isDynamic(getRanked(node.getInputs()[index]).getDimSize(2)))
+      return fail(node, "the hidden size of input " + Twine(index) + " must be known");
+  }
+  int64_t queryHidden = getRanked(node.getInputs()[0]).getDimSize(2);
+  int64_t keyHidden = getRanked(node.getInputs()[1]).getDimSize(2);
+  if (queryHidden % heads != 0 || keyHidden % (queryHidden / heads) != 0 ||
+      kvHeads % (keyHidden / (queryHidden / heads)) != 0)
+    return fail(node, "the key's heads (its hidden size over the query's head size) must "
+                      "divide kv_num_heads");
+  return success();
+}
+
+/// `input` [B, T, heads · size] with each head repeated `times` times in place.
+Value repeatHeads(NodeBuilder &builder, Value input, int64_t heads, int64_t times) {
+  int64_t size = getRanked(input).getDimSize(2) / heads;
+  Value split = builder.reshape(input, {0, 0, heads, 1, size});
+  Value repeated = builder.create("Expand", {split, builder.ints({1, 1, 1, times, 1})});
+  return builder.reshape(repeated, {0, 0, heads * times * size});
+}
+
+Replacements expandLinearAttention(onnx::NodeOp node, NodeBuilder &builder) {
+  int64_t heads = node.getIntAttr("q_num_heads", 0), kvHeads = node.getIntAttr("kv_num_heads", 0);
+  SmallVector<Value> inputs(node.getInputs());
+  int64_t keySize = getRanked(inputs[0]).getDimSize(2) / heads;
+  int64_t keyHeads = getRanked(inputs[1]).getDimSize(2) / keySize;
+  if (heads < kvHeads) {
+    inputs[0] = repeatHeads(builder, inputs[0], heads, kvHeads / heads);
+    heads = kvHeads;
+  }
+  if (keyHeads < kvHeads)
+    inputs[1] = repeatHeads(builder, inputs[1], keyHeads, kvHeads / keyHeads);
+  SmallVector<Value> results = builder.createMany(
+      "LinearAttention", inputs, 2,
+      {builder.attr("q_num_heads", heads), builder.attr("kv_num_heads", kvHeads),
+       builder.attr("update_rule", node.getStringAttr("update_rule", "gated_delta")),
+       builder.attr("scale", FloatAttr::get(Float32Type::get(node.getContext()),
+                                            node.getFloatAttr("scale", 0.0)))});
+  return {results[0], results[1]};
+}
+
+//===----------------------------------------------------------------------===//
+// Gated DeltaNet's gates and output norm
+//===----------------------------------------------------------------------===//
+
+/// `value` in float32 (as is when it already is).
+Value widenToFloat32(NodeBuilder &builder, Value value) {
+  return getElementTypeOrSelf(value).isF32() ? value : builder.cast(value, kOnnxFloat);
+}
+
+/// `value` (float32) back in `like`'s element type.
+Value narrowLike(NodeBuilder &builder, Value value, Value like) {
+  return getElementTypeOrSelf(like).isF32() ? value : builder.create("CastLike", {value, like});
+}
+
+/// Fails unless input `index` is a float32 vector of `length` elements (either length may
+/// be unknown until run time).
+LogicalResult checkFloat32Vector(onnx::NodeOp node, unsigned index, int64_t length) {
+  if (failed(checkRank(node, index, 1, 1)))
+    return failure();
+  RankedTensorType type = getRanked(node.getInputs()[index]);
+  if (!type.getElementType().isF32())
+    return fail(node, "input " + Twine(index) + " must be a tensor of float32");
+  if (!ShapedType::isDynamic(length) && !ShapedType::isDynamic(type.getDimSize(0)) &&
+      type.getDimSize(0) != length)
+    return fail(node, "input " + Twine(index) + " must have " + Twine(length) +
+                          " elements, one per head");
+  return success();
+}
+
+/// LinearAttentionGate(a, dt_bias, decay_scale, b?): decay = decay_scale · Softplus(a +
+/// dt_bias) and beta = Sigmoid(b), of a and b [..., H], dt_bias and decay_scale float32
+/// [H]; in float32, as onnxruntime's kernel computes, whatever the type of a and b.
+LogicalResult checkLinearAttentionGate(onnx::NodeOp node) {
+  if (failed(checkActivation(node)) || failed(checkRank(node, 0, 1)))
+    return failure();
+  int64_t heads = getRanked(node.getInputs()[0]).getShape().back();
+  if (failed(checkFloat32Vector(node, 1, heads)) || failed(checkFloat32Vector(node, 2, heads)))
+    return failure();
+  if (!node.hasInput(3)) {
+    if (node.getNumResults() > 1 && !node.getResult(1).use_empty())
+      return fail(node, "output 1 (beta) needs input 3 (b)");
+    return success();
+  }
+  if (getElementTypeOrSelf(node.getInputs()[3]) != getElementTypeOrSelf(node.getInputs()[0]))
+    return fail(node, "input 3 (b) must have the element type of input 0 (a)");
+  return success();
+}
+
+Replacements expandLinearAttentionGate(onnx::NodeOp node, NodeBuilder &builder) {
+  Value a = node.getInputs()[0];
+  Value shifted = builder.create("Add", {widenToFloat32(builder, a), node.getInputs()[1]});
+  Value decay = builder.create("Mul", {builder.create("Softplus", shifted), node.getInputs()[2]});
+  Replacements results = {narrowLike(builder, decay, a)};
+  if (Value b = node.getOptionalInput(3))
+    results.push_back(
+        narrowLike(builder, builder.create("Sigmoid", widenToFloat32(builder, b)), b));
+  return results;
+}
+
+/// GatedRMSNorm(X, scale, gate): X [..., H · C] root-mean-square normalized over each group
+/// of C = len(scale) elements, times scale, times gate [X's shape] through SiLU (activation
+/// silu or swish) or Sigmoid; in float32, as onnxruntime's kernel computes.
+LogicalResult checkGatedRMSNorm(onnx::NodeOp node) {
+  StringRef activation = node.getStringAttr("activation", "silu");
+  if (activation != "silu" && activation != "swish" && activation != "sigmoid")
+    return fail(node, "activation '" + activation + "' is not one of silu, swish, sigmoid");
+  if (failed(checkActivation(node)) || failed(checkRank(node, 0, 1)) ||
+      failed(checkRank(node, 1, 1, 1)))
+    return failure();
+  RankedTensorType input = getRanked(node.getInputs()[0]);
+  int64_t groupSize = getRanked(node.getInputs()[1]).getDimSize(0);
+  if (ShapedType::isDynamic(groupSize) || groupSize == 0)
+    return fail(node, "the scale's length (the group size) must be known and positive");
+  int64_t last = input.getShape().back();
+  if (!ShapedType::isDynamic(last) && last % groupSize != 0)
+    return fail(node, "the input's last dim (" + Twine(last) +
+                          ") must be a multiple of the scale's length (" + Twine(groupSize) + ")");
+  if (failed(checkRank(node, 2, input.getRank(), input.getRank())))
+    return failure();
+  for (auto [inputDim, gateDim] :
+       llvm::zip(input.getShape(), getRanked(node.getInputs()[2]).getShape()))
+    if (!ShapedType::isDynamic(inputDim) && !ShapedType::isDynamic(gateDim) && inputDim != gateDim)
+      return fail(node, "input 2 (gate) must have the shape of input 0");
+  return success();
+}
+
+Replacements expandGatedRMSNorm(onnx::NodeOp node, NodeBuilder &builder) {
+  Value input = node.getInputs()[0];
+  RankedTensorType type = getRanked(input);
+  int64_t groupSize = getRanked(node.getInputs()[1]).getDimSize(0);
+  // [..., H · C] as [..., H, C]: Reshape's 0 keeps the leading dims.
+  int64_t last = type.getShape().back();
+  SmallVector<int64_t> groupedShape(type.getRank() - 1, 0);
+  groupedShape.append({ShapedType::isDynamic(last) ? -1 : last / groupSize, groupSize});
+  Value grouped = builder.reshape(widenToFloat32(builder, input), groupedShape);
+  SmallVector<int64_t> groupedDims(type.getRank() + 1, ShapedType::kDynamic);
+  auto groupedType = RankedTensorType::get(groupedDims, Float32Type::get(node.getContext()));
+  Value normalized =
+      buildRMSNormalization(builder, grouped, groupedType,
+                            widenToFloat32(builder, node.getInputs()[1]), type.getRank(),
+                            node.getFloatAttr("epsilon", 1e-5), /*inFloat32=*/true)
+          .first;
+  Value ungrouped = builder.create("Reshape", {normalized, builder.create("Shape", input)});
+  Value gate = widenToFloat32(builder, node.getInputs()[2]);
+  Value activated = node.getStringAttr("activation", "silu") == "sigmoid"
+                        ? builder.create("Sigmoid", gate)
+                        : buildSwish(builder, gate, 1.0, Float32Type::get(node.getContext()));
+  return {narrowLike(builder, builder.create("Mul", {ungrouped, activated}), input)};
+}
+
+//===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
 
@@ -550,6 +795,10 @@ const Expansion kExpansions[] = {
     {"com.microsoft", "RotaryEmbedding", checkRotaryEmbedding, expandRotaryEmbedding},
     {"com.microsoft", "MultiHeadAttention", checkMultiHeadAttention, expandMultiHeadAttention},
     {"com.microsoft", "GroupQueryAttention", checkGroupQueryAttention, expandGroupQueryAttention},
+    {"com.microsoft", "CausalConvWithState", checkCausalConvWithState, expandCausalConvWithState},
+    {"com.microsoft", "LinearAttention", checkLinearAttention, expandLinearAttention},
+    {"com.microsoft", "LinearAttentionGate", checkLinearAttentionGate, expandLinearAttentionGate},
+    {"com.microsoft", "GatedRMSNorm", checkGatedRMSNorm, expandGatedRMSNorm},
 };
 
 struct ExpandContribOps : moec::impl::ExpandContribOpsBase<ExpandContribOps> {

@@ -1,9 +1,9 @@
 //===- ExpandFunctionOps.cpp - ONNX's newer function ops as older nodes ---===//
 //
 // Ops that ONNX added from opset 23 on and defines as functions of older ops (Swish,
-// SwiGLU, RMSNormalization, RotaryEmbedding, TensorScatter) rewritten into those ops, so
-// that legalization needs to know only the older ones. Each expansion first checks the
-// forms it supports (one diagnostic naming the node for any other), then a pattern
+// SwiGLU, RMSNormalization, RotaryEmbedding, TensorScatter, Attention, CausalConvWithState)
+// rewritten into those ops, so that legalization needs to know only the older ones. Each expansion
+// first checks the forms it supports (one diagnostic naming the node for any other), then a pattern
 // rewrites it (NodeExpansion.h).
 //
 //===----------------------------------------------------------------------===//
@@ -178,6 +178,27 @@ Replacements expandTensorScatter(onnx::NodeOp node, NodeBuilder &builder) {
       "Expand", {builder.unsqueeze(positions, otherAxes), builder.create("Shape", update)});
   return {builder.create("ScatterElements", {cache, indices, update},
                          {builder.attr("axis", axis)})};
+}
+
+/// CausalConvWithState(input, weight, bias?, past_state?) (27): input [B, C, L], weight
+/// [C, 1, k], the states [B, C, k - 1]; the output through SiLU for activation silu or swish.
+LogicalResult checkCausalConvWithState(onnx::NodeOp node) {
+  if (failed(checkCausalConvActivation(node)) || failed(checkFloatInput(node, 0)) ||
+      failed(checkRank(node, 0, 3, 3)) || failed(checkRank(node, 1, 3, 3)) ||
+      (node.hasInput(2) && failed(checkRank(node, 2, 1, 1))) ||
+      (node.hasInput(3) && failed(checkRank(node, 3, 3, 3))))
+    return failure();
+  if (ShapedType::isDynamic(getRanked(node.getInputs()[1]).getDimSize(2)))
+    return fail(node, "the kernel size (the weight's last dim) must be known");
+  return success();
+}
+
+Replacements expandCausalConvWithState(onnx::NodeOp node, NodeBuilder &builder) {
+  auto [output, presentState] = buildCausalConvolution(
+      builder, node.getInputs()[0], node.getInputs()[1], node.getOptionalInput(2),
+      node.getOptionalInput(3), getRanked(node.getInputs()[1]).getDimSize(2), /*dilation=*/1,
+      hasSiLUActivation(node));
+  return {output, presentState};
 }
 
 /// Attention(Q, K, V, attn_mask?, past_key?, past_value?, nonpad_kv_seqlen?) (23, 24, 25):
@@ -403,6 +424,7 @@ const Expansion kExpansions[] = {
     {"", "RotaryEmbedding", checkRotaryEmbedding, expandRotaryEmbedding},
     {"", "TensorScatter", checkTensorScatter, expandTensorScatter},
     {"", "Attention", checkAttention, expandAttention},
+    {"", "CausalConvWithState", checkCausalConvWithState, expandCausalConvWithState},
 };
 
 struct ExpandFunctionOps : moec::impl::ExpandFunctionOpsBase<ExpandFunctionOps> {

@@ -2,9 +2,11 @@
 
 #include "NodeExpansion.h"
 
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace moec;
@@ -107,6 +109,54 @@ Value moec::expansion::buildRotation(NodeBuilder &builder, Value input, Value co
   if (rotaryDim < headSize)
     parts.push_back(builder.slice(input, -1, rotaryDim, headSize));
   return builder.create("Concat", parts, {builder.attr("axis", -1)});
+}
+
+LogicalResult moec::expansion::checkCausalConvActivation(onnx::NodeOp node) {
+  StringRef activation = node.getStringAttr("activation", "none");
+  if (activation == "none" || activation == "silu" || activation == "swish")
+    return success();
+  return fail(node, "activation '" + activation + "' is not one of none, silu, swish");
+}
+
+bool moec::expansion::hasSiLUActivation(onnx::NodeOp node) {
+  return node.getStringAttr("activation", "none") != "none";
+}
+
+std::pair<Value, Value> moec::expansion::buildCausalConvolution(NodeBuilder &builder, Value input,
+                                                                Value weight, Value bias,
+                                                                Value pastState, int64_t kernel,
+                                                                int64_t dilation, bool silu) {
+  // The weight is the node's own input, whose type is known (a channels-last input is
+  // rearranged by new nodes, whose types are not yet).
+  Type type = getElementTypeOrSelf(weight);
+  int64_t stateLength = (kernel - 1) * dilation;
+  Value padded = input;
+  if (stateLength > 0) {
+    if (!pastState) {
+      Value shape = builder.create(
+          "Concat",
+          {builder.slice(builder.create("Shape", input), 0, 0, 2), builder.ints({stateLength})},
+          {builder.attr("axis", 0)});
+      pastState = builder.create("Expand", {builder.scalar(0.0, type), shape});
+    }
+    padded = builder.create("Concat", {pastState, input}, {builder.attr("axis", 2)});
+  }
+  // Tap j reads the L positions from j · dilation on: the last tap the input itself.
+  Value sum = bias ? builder.unsqueeze(bias, {1}) : Value();
+  for (int64_t tap = 0; tap < kernel; ++tap) {
+    int64_t start = tap * dilation, beforeEnd = stateLength - start;
+    Value window = builder.slice(padded, 2, start,
+                                 beforeEnd > 0 ? -beforeEnd : std::numeric_limits<int64_t>::max());
+    Value tapWeight = builder.reshape(builder.slice(weight, 2, tap, tap + 1), {0, 1});
+    Value term = builder.create("Mul", {window, tapWeight});
+    sum = sum ? builder.create("Add", {sum, term}) : term;
+  }
+  Value output = silu ? buildSwish(builder, sum, 1.0, type) : sum;
+  // A kernel of one tap keeps no state: [B, C, 0].
+  Value presentState =
+      stateLength > 0 ? builder.slice(padded, 2, -stateLength, std::numeric_limits<int64_t>::max())
+                      : builder.slice(input, 2, 0, 0);
+  return {output, presentState};
 }
 
 namespace {

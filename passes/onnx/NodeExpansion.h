@@ -70,6 +70,12 @@ public:
   NamedAttribute attr(StringRef name, ArrayRef<int64_t> values) {
     return rewriter.getNamedAttr(name, rewriter.getDenseI64ArrayAttr(values));
   }
+  NamedAttribute attr(StringRef name, StringRef value) {
+    return rewriter.getNamedAttr(name, rewriter.getStringAttr(value));
+  }
+  NamedAttribute attr(StringRef name, mlir::FloatAttr value) {
+    return rewriter.getNamedAttr(name, value);
+  }
 
   /// A 1-D int64 constant, or a 0-D one for `scalar`.
   Value ints(ArrayRef<int64_t> values, bool scalar = false) {
@@ -163,6 +169,21 @@ std::pair<Value, Value> buildRMSNormalization(NodeBuilder &builder, Value input,
 /// in the last): in two halves, or in (even, odd) pairs when `interleaved`.
 Value buildRotation(NodeBuilder &builder, Value input, Value cos, Value sin, int64_t rotaryDim,
                     int64_t headSize, bool interleaved);
+
+/// CausalConvWithState on channels-first `input` [B, C, L]: the depthwise convolution, tap
+/// j of `weight` [C, 1, kernel] reading position t - (kernel - 1 - j) · dilation, of
+/// `pastState` [B, C, S] (zeros when null) followed by the input, S = (kernel - 1) ·
+/// dilation, plus `bias` [C] when given, through SiLU when `silu`; and the next state, the
+/// last S positions of the state followed by the input.
+std::pair<Value, Value> buildCausalConvolution(NodeBuilder &builder, Value input, Value weight,
+                                               Value bias, Value pastState, int64_t kernel,
+                                               int64_t dilation, bool silu);
+
+/// Fails unless CausalConvWithState's `activation` is none, silu or swish (SiLU's other
+/// name).
+LogicalResult checkCausalConvActivation(onnx::NodeOp node);
+/// Whether CausalConvWithState's output goes through SiLU.
+bool hasSiLUActivation(onnx::NodeOp node);
 
 /// Emits "node 'NAME' (OP_TYPE): MESSAGE" on `node` and fails.
 LogicalResult fail(onnx::NodeOp node, const Twine &message);

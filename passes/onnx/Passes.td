@@ -113,7 +113,21 @@ def ExpandContribOps : Pass<"moec-expand-contrib-ops", "::mlir::ModuleOp"> {
       cached and new keys of their KV head, with the `head_sink` logits in the softmax; the
       present caches gathered from the past and new entries. With `sliding_window_cache`
       the caches hold only the latest positions, as onnxruntime's windowed KV cache lays
-      them out (docs/importer.md).
+      them out (docs/importer.md);
+    - CausalConvWithState (Gated DeltaNet's and Mamba's causal depthwise convolution with a
+      carried state): the past state (or zeros) then the input, one Slice and Mul per
+      kernel tap (`dilation` apart), plus the bias, through SiLU for activation silu or
+      swish; the next state the last (k - 1) · dilation positions; `channels_last` inputs
+      reshaped and transposed to channels first and back. onnxruntime's CPU kernel takes
+      ndim 1 only and no `state_window`, and so does moec;
+    - LinearAttention: ONNX's LinearAttention (opset 27), which legalization takes, with
+      the query heads of inverse GQA (more KV than query heads, as Qwen3.5 has) and fewer
+      key heads than KV heads repeated to the KV heads, as onnxruntime's kernel reads them;
+    - LinearAttentionGate (Gated DeltaNet's gates): decay_scale · Softplus(a + dt_bias)
+      and Sigmoid(b), in float32 (Cast, CastLike) as onnxruntime computes them;
+    - GatedRMSNorm (Gated DeltaNet's output norm): the input [..., H · C] reshaped to
+      [..., H, C] (C the scale's length), RMS-normalized over C and scaled, reshaped back
+      and multiplied by the gate through SiLU (silu, swish) or Sigmoid, in float32.
 
     The new nodes are named after the node they replace (`NAME/OpType`), and the last of
     each keeps the replaced result's type; moec-infer-types infers the others. A node in a
@@ -149,7 +163,10 @@ def ExpandFunctionOps : Pass<"moec-expand-function-ops", "::mlir::ModuleOp"> {
       in halves or interleaved pairs (Slice, Mul, Sub, Add, Concat), of 4-D inputs or of
       3-D ones split into `num_heads`;
     - TensorScatter (24): a ScatterElements of the update into the cache along `axis`,
-      from each row's write index, modulo the cache's length in `circular` mode.
+      from each row's write index, modulo the cache's length in `circular` mode;
+    - Attention (23): see docs/legalization.md;
+    - CausalConvWithState (27): as onnxruntime's (moec-expand-contrib-ops) without its
+      `dilation` and `channels_last`.
 
     The new nodes are named after the node they replace (`NAME/OpType`), and the last of
     each keeps the replaced result's type; moec-infer-types infers the others. A node in a

@@ -27,3 +27,16 @@ func.func @runtime_axis(%x: tensor<2x3xf64>, %axis: tensor<i32>) -> tensor<2x3xf
   %0 = onnx.node "CumSum"(%x, %axis) : (tensor<2x3xf64>, tensor<i32>) -> tensor<2x3xf64>
   return %0 : tensor<2x3xf64>
 }
+
+// CumProd (26): CumSum's loops, multiplying from 1.
+// CHECK-LABEL: func.func @cumprod_exclusive
+// CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: linalg.fill ins(%[[ONE]]
+// CHECK: arith.cmpi ult
+// CHECK: arith.select %{{.*}}, %{{.*}}, %[[ONE]]
+// CHECK: arith.mulf
+func.func @cumprod_exclusive(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %axis = arith.constant dense<1> : tensor<i64>
+  %0 = onnx.node "CumProd"(%x, %axis) {node_attrs = {exclusive = 1 : i64}} : (tensor<2x3xf32>, tensor<i64>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}

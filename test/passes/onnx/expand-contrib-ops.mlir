@@ -269,3 +269,147 @@ module attributes {onnx.opset_imports = {ai.onnx = 20 : i64, com.microsoft = 1 :
     return %gelu, %bias_gelu, %fast_gelu, %quick_gelu : !onnx.any, !onnx.any, !onnx.any, !onnx.any
   }
 }
+
+// -----
+
+// CausalConvWithState with k 3 taps 2 apart (dilation 2): the state of 4 positions then
+// the input, tap j reading the L positions from 2j on (ends -4, -2, to the end) times its
+// weight column, after the bias; SiLU; the next state the last 4 positions.
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @causal_conv_dilated
+  // CHECK-SAME: (%[[X:.*]]: tensor<?x6x?xf32>, %[[W:.*]]: tensor<6x1x3xf32>, %[[B:.*]]: tensor<6xf32>, %[[S:.*]]: tensor<?x6x4xf32>)
+  // CHECK: %[[PADDED:.*]] = onnx.node "Concat"(%[[S]], %[[X]]) {{.*}}axis = 2 : i64{{.*}} -> tensor<?x6x?xf32>
+  // CHECK: onnx.node "Unsqueeze"(%[[B]]
+  // CHECK: dense<-4>
+  // CHECK: onnx.node "Slice"(%[[PADDED]]
+  // CHECK: onnx.node "Slice"(%[[W]]
+  // CHECK: dense<-2>
+  // CHECK: onnx.node "Slice"(%[[PADDED]]
+  // CHECK: dense<9223372036854775807>
+  // CHECK: onnx.node "Slice"(%[[PADDED]]
+  // CHECK: %[[SUM:.*]] = onnx.node "Add"
+  // CHECK: onnx.node "Sigmoid"
+  // CHECK: %[[Y:.*]] = onnx.node "Mul"(%[[SUM]], {{.*}} -> tensor<?x6x?xf32>
+  // CHECK: %[[NEXT:.*]] = onnx.node "Slice"(%[[PADDED]], {{.*}} -> tensor<?x6x4xf32>
+  // CHECK: return %[[Y]], %[[NEXT]]
+  func.func @causal_conv_dilated(%x: tensor<?x6x?xf32>, %w: tensor<6x1x3xf32>, %b: tensor<6xf32>, %s: tensor<?x6x4xf32>) -> (tensor<?x6x?xf32>, tensor<?x6x4xf32>) {
+    %y, %state = onnx.node "CausalConvWithState"(%x, %w, %b, %s) {domain = "com.microsoft", name = "conv", node_attrs = {activation = "silu", dilation = 2 : i64}} : (tensor<?x6x?xf32>, tensor<6x1x3xf32>, tensor<6xf32>, tensor<?x6x4xf32>) -> (tensor<?x6x?xf32>, tensor<?x6x4xf32>)
+    return %y, %state : tensor<?x6x?xf32>, tensor<?x6x4xf32>
+  }
+}
+
+// -----
+
+// channels_last, [B, L, 2, 3]: flattened to [B, L, 6] and moved to [B, 6, L]; with no
+// past state, zeros [B, 6, 1] come first; the output goes back to the input's shape and
+// the state to [B, 1, 2, 3].
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @causal_conv_channels_last
+  // CHECK-SAME: (%[[X:.*]]: tensor<?x?x2x3xf32>,
+  // CHECK: onnx.node "Reshape"(%[[X]], {{.*}} -> tensor<?x?x6xf32>
+  // CHECK: %[[FIRST:.*]] = onnx.node "Transpose"({{.*}} -> tensor<?x6x?xf32>
+  // CHECK: %[[ZEROS:.*]] = onnx.node "Expand"({{.*}} -> tensor<?x6x1xf32>
+  // CHECK: onnx.node "Concat"(%[[ZEROS]], %[[FIRST]])
+  // CHECK: %[[SHAPE:.*]] = onnx.node "Shape"(%[[X]])
+  // CHECK: %[[Y:.*]] = onnx.node "Reshape"(%{{.*}}, %[[SHAPE]]) {{.*}} -> tensor<?x?x2x3xf32>
+  // CHECK: %[[NEXT:.*]] = onnx.node "Reshape"({{.*}} -> tensor<?x1x2x3xf32>
+  // CHECK: return %[[Y]], %[[NEXT]]
+  func.func @causal_conv_channels_last(%x: tensor<?x?x2x3xf32>, %w: tensor<6x1x2xf32>) -> (!onnx.any, !onnx.any) {
+    %y, %state = onnx.node "CausalConvWithState"(%x, %w) {domain = "com.microsoft", name = "conv", node_attrs = {channels_last = 1 : i64}} : (tensor<?x?x2x3xf32>, tensor<6x1x2xf32>) -> (!onnx.any, !onnx.any)
+    return %y, %state : !onnx.any, !onnx.any
+  }
+}
+
+// -----
+
+// LinearAttention with inverse GQA (Qwen3.5: 2 query and key heads of 4, 4 value heads):
+// the query and key heads repeated in place to 4, for ONNX's LinearAttention.
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @linear_attention_inverse_gqa
+  // CHECK-SAME: (%[[Q:.*]]: tensor<?x?x8xf32>, %[[V:.*]]: tensor<?x?x12xf32>, %[[G:.*]]: tensor<?x?x4xf32>)
+  // CHECK: onnx.node "Reshape"(%[[Q]], {{.*}} -> tensor<?x?x2x1x4xf32>
+  // CHECK: onnx.node "Expand"({{.*}} -> tensor<?x?x2x2x4xf32>
+  // CHECK: %[[Q4:.*]] = onnx.node "Reshape"({{.*}} -> tensor<?x?x16xf32>
+  // CHECK: %[[K4:.*]] = onnx.node "Reshape"({{.*}} -> tensor<?x?x16xf32>
+  // CHECK: %[[Y:.*]]:2 = onnx.node "LinearAttention"(%[[Q4]], %[[K4]], %[[V]], %{{.*}}, %[[G]], %[[G]]) {name = "attn/LinearAttention", node_attrs = {kv_num_heads = 4 : i64, q_num_heads = 4 : i64, scale = 1.000000e+00 : f32, update_rule = "gated_delta"}}
+  // CHECK-SAME: -> (tensor<?x?x12xf32>, tensor<?x4x4x3xf32>)
+  func.func @linear_attention_inverse_gqa(%q: tensor<?x?x8xf32>, %v: tensor<?x?x12xf32>, %g: tensor<?x?x4xf32>) -> (!onnx.any, !onnx.any) {
+    %none = onnx.none
+    %y, %state = onnx.node "LinearAttention"(%q, %q, %v, %none, %g, %g) {domain = "com.microsoft", name = "attn", node_attrs = {q_num_heads = 2 : i64, kv_num_heads = 4 : i64, scale = 1.0 : f32}} : (tensor<?x?x8xf32>, tensor<?x?x8xf32>, tensor<?x?x12xf32>, none, tensor<?x?x4xf32>, tensor<?x?x4xf32>) -> (!onnx.any, !onnx.any)
+    return %y, %state : !onnx.any, !onnx.any
+  }
+}
+
+// -----
+
+// LinearAttentionGate: decay_scale · Softplus(a + dt_bias) and Sigmoid(b), in float32 for
+// float16 a and b, narrowed back.
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @linear_attention_gate
+  // CHECK-SAME: (%[[A:.*]]: tensor<2x?x4xf16>, %[[DT:.*]]: tensor<4xf32>, %[[DS:.*]]: tensor<4xf32>, %[[B:.*]]: tensor<2x?x4xf16>)
+  // CHECK: %[[WA:.*]] = onnx.node "Cast"(%[[A]]) {{.*}}to = 1 : i64
+  // CHECK: %[[SUM:.*]] = onnx.node "Add"(%[[WA]], %[[DT]])
+  // CHECK: %[[SP:.*]] = onnx.node "Softplus"(%[[SUM]])
+  // CHECK: %[[DECAY:.*]] = onnx.node "Mul"(%[[SP]], %[[DS]]) {{.*}} -> tensor<2x?x4xf32>
+  // CHECK: %[[D16:.*]] = onnx.node "CastLike"(%[[DECAY]], %[[A]]) {{.*}} -> tensor<2x?x4xf16>
+  // CHECK: %[[WB:.*]] = onnx.node "Cast"(%[[B]])
+  // CHECK: %[[BETA:.*]] = onnx.node "Sigmoid"(%[[WB]])
+  // CHECK: %[[B16:.*]] = onnx.node "CastLike"(%[[BETA]], %[[B]]) {{.*}} -> tensor<2x?x4xf16>
+  // CHECK: return %[[D16]], %[[B16]]
+  func.func @linear_attention_gate(%a: tensor<2x?x4xf16>, %dt: tensor<4xf32>, %ds: tensor<4xf32>, %b: tensor<2x?x4xf16>) -> (!onnx.any, !onnx.any) {
+    %d, %beta = onnx.node "LinearAttentionGate"(%a, %dt, %ds, %b) {domain = "com.microsoft", name = "gate"} : (tensor<2x?x4xf16>, tensor<4xf32>, tensor<4xf32>, tensor<2x?x4xf16>) -> (!onnx.any, !onnx.any)
+    return %d, %beta : !onnx.any, !onnx.any
+  }
+
+  // Float32 a needs no Cast; without b there is no beta.
+  // CHECK-LABEL: func.func @linear_attention_gate_decay_only
+  // CHECK-NOT: "Cast"
+  // CHECK-NOT: "Sigmoid"
+  // CHECK: %[[DECAY:.*]] = onnx.node "Mul"
+  // CHECK-NEXT: return %[[DECAY]]
+  func.func @linear_attention_gate_decay_only(%a: tensor<2x?x4xf32>, %dt: tensor<4xf32>, %ds: tensor<4xf32>) -> !onnx.any {
+    %d = onnx.node "LinearAttentionGate"(%a, %dt, %ds) {domain = "com.microsoft", name = "gate"} : (tensor<2x?x4xf32>, tensor<4xf32>, tensor<4xf32>) -> !onnx.any
+    return %d : !onnx.any
+  }
+}
+
+// -----
+
+// GatedRMSNorm: [B, T, 3 · 4] RMS-normalized per group of 4 (the scale's length) as
+// [B, T, 3, 4], times the scale, back to [B, T, 12], times the activated gate.
+module attributes {onnx.opset_imports = {ai.onnx = 22 : i64, com.microsoft = 1 : i64}} {
+  // CHECK-LABEL: func.func @gated_rms_norm_sigmoid
+  // CHECK-SAME: (%[[X:.*]]: tensor<2x?x12xf32>, %[[S:.*]]: tensor<4xf32>, %[[Z:.*]]: tensor<2x?x12xf32>)
+  // CHECK: %[[TO_GROUPS:.*]] = onnx.constant "norm/constant" dense<[0, 0, 3, 4]> : tensor<4xi64>
+  // CHECK: %[[G:.*]] = onnx.node "Reshape"(%[[X]], %[[TO_GROUPS]]) {{.*}} -> tensor<2x?x3x4xf32>
+  // CHECK: onnx.node "ReduceMean"({{.*}}) {{.*}} -> tensor<2x?x3x1xf32>
+  // CHECK: dense<9.99999997E-7>
+  // CHECK: %[[SCALED:.*]] = onnx.node "Mul"(%{{.*}}, %[[S]]) {{.*}} -> tensor<2x?x3x4xf32>
+  // CHECK: %[[SHAPE:.*]] = onnx.node "Shape"(%[[X]])
+  // CHECK: %[[N:.*]] = onnx.node "Reshape"(%[[SCALED]], %[[SHAPE]]) {{.*}} -> tensor<2x?x12xf32>
+  // CHECK: %[[GATE:.*]] = onnx.node "Sigmoid"(%[[Z]])
+  // CHECK: %[[Y:.*]] = onnx.node "Mul"(%[[N]], %[[GATE]]) {{.*}} -> tensor<2x?x12xf32>
+  // CHECK: return %[[Y]]
+  func.func @gated_rms_norm_sigmoid(%x: tensor<2x?x12xf32>, %s: tensor<4xf32>, %z: tensor<2x?x12xf32>) -> !onnx.any {
+    %y = onnx.node "GatedRMSNorm"(%x, %s, %z) {domain = "com.microsoft", name = "norm", node_attrs = {activation = "sigmoid", epsilon = 1.0e-6 : f32}} : (tensor<2x?x12xf32>, tensor<4xf32>, tensor<2x?x12xf32>) -> !onnx.any
+    return %y : !onnx.any
+  }
+
+  // The default activation silu gates by z · sigmoid(z); float16 is computed in float32
+  // and narrowed once, at the end.
+  // CHECK-LABEL: func.func @gated_rms_norm_silu_f16
+  // CHECK-SAME: (%[[X:.*]]: tensor<?x8xf16>, %[[S:.*]]: tensor<8xf16>, %[[Z:.*]]: tensor<?x8xf16>)
+  // CHECK: onnx.node "Cast"(%[[X]])
+  // CHECK: dense<[0, 1, 8]>
+  // CHECK: onnx.node "Cast"(%[[S]])
+  // CHECK: %[[WZ:.*]] = onnx.node "Cast"(%[[Z]])
+  // CHECK: %[[SIG:.*]] = onnx.node "Sigmoid"
+  // CHECK: %[[SILU:.*]] = onnx.node "Mul"(%[[WZ]], %[[SIG]])
+  // CHECK: %[[Y:.*]] = onnx.node "Mul"(%{{.*}}, %[[SILU]]) {{.*}} -> tensor<?x8xf32>
+  // CHECK: %[[Y16:.*]] = onnx.node "CastLike"(%[[Y]], %[[X]]) {{.*}} -> tensor<?x8xf16>
+  // CHECK: return %[[Y16]]
+  func.func @gated_rms_norm_silu_f16(%x: tensor<?x8xf16>, %s: tensor<8xf16>, %z: tensor<?x8xf16>) -> !onnx.any {
+    %y = onnx.node "GatedRMSNorm"(%x, %s, %z) {domain = "com.microsoft", name = "norm"} : (tensor<?x8xf16>, tensor<8xf16>, tensor<?x8xf16>) -> !onnx.any
+    return %y : !onnx.any
+  }
+}

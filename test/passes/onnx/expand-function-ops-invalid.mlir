@@ -48,3 +48,13 @@ module attributes {onnx.opset_imports = {ai.onnx = 24 : i64}} {
     return %y : !onnx.any
   }
 }
+
+// -----
+
+module attributes {onnx.opset_imports = {ai.onnx = 27 : i64}} {
+  func.func @causal_conv_weight_rank(%x: tensor<2x4x?xf32>, %w: tensor<4x3xf32>) -> (!onnx.any, !onnx.any) {
+    // expected-error @+1 {{node 'conv' (CausalConvWithState): input 1 must be a tensor of rank 3}}
+    %y, %s = onnx.node "CausalConvWithState"(%x, %w) {name = "conv"} : (tensor<2x4x?xf32>, tensor<4x3xf32>) -> (!onnx.any, !onnx.any)
+    return %y, %s : !onnx.any, !onnx.any
+  }
+}

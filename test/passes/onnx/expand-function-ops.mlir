@@ -89,3 +89,27 @@ module attributes {onnx.opset_imports = {ai.onnx = 24 : i64}} {
     return %y : !onnx.any
   }
 }
+
+// -----
+
+// CausalConvWithState (27) with no past state: zeros [B, 4, 2] come before the input; k 3
+// taps; no bias, no activation; the next state is the last 2 positions (of a length that
+// the node's declared type, set before expansion in the pipeline, makes static).
+module attributes {onnx.opset_imports = {ai.onnx = 27 : i64}} {
+  // CHECK-LABEL: func.func @causal_conv
+  // CHECK-SAME: (%[[X:.*]]: tensor<2x4x?xf32>, %[[W:.*]]: tensor<4x1x3xf32>)
+  // CHECK: %[[ZEROS:.*]] = onnx.node "Expand"({{.*}} -> tensor<2x4x2xf32>
+  // CHECK: %[[PADDED:.*]] = onnx.node "Concat"(%[[ZEROS]], %[[X]])
+  // CHECK: %[[TAP0:.*]] = onnx.node "Mul"
+  // CHECK: %[[TAP1:.*]] = onnx.node "Mul"
+  // CHECK: %[[SUM1:.*]] = onnx.node "Add"(%[[TAP0]], %[[TAP1]])
+  // CHECK: %[[TAP2:.*]] = onnx.node "Mul"
+  // CHECK: %[[Y:.*]] = onnx.node "Add"(%[[SUM1]], %[[TAP2]]) {{.*}} -> tensor<2x4x?xf32>
+  // CHECK-NOT: Sigmoid
+  // CHECK: %[[NEXT:.*]] = onnx.node "Slice"(%[[PADDED]], {{.*}} -> tensor<2x4x?xf32>
+  // CHECK: return %[[Y]], %[[NEXT]]
+  func.func @causal_conv(%x: tensor<2x4x?xf32>, %w: tensor<4x1x3xf32>) -> (!onnx.any, !onnx.any) {
+    %y, %s = onnx.node "CausalConvWithState"(%x, %w) {name = "conv"} : (tensor<2x4x?xf32>, tensor<4x1x3xf32>) -> (!onnx.any, !onnx.any)
+    return %y, %s : !onnx.any, !onnx.any
+  }
+}

@@ -1,6 +1,6 @@
 // RUN: moe-opt %s -moec-infer-types | FileCheck %s
 // Broadcasting ops take the numpy broadcast of their inputs' shapes; predicates give i1;
-// Cast takes its `to` type; Where the type of its values.
+// Cast and BitCast take their `to` type; Where the type of its values.
 
 module attributes {onnx.opset_imports = {ai.onnx = 20 : i64}} {
   // CHECK-LABEL: func.func @broadcast
@@ -13,6 +13,11 @@ module attributes {onnx.opset_imports = {ai.onnx = 20 : i64}} {
     %s = onnx.node "Sum"(%x, %y, %x) : (tensor<?x1x8xf32>, tensor<5x1xf32>, tensor<?x1x8xf32>) -> !onnx.any
     // CHECK: "Cast"{{.*}} -> tensor<?x1x8xbf16>
     %b = onnx.node "Cast"(%x) {node_attrs = {to = 16 : i64}} : (tensor<?x1x8xf32>) -> !onnx.any
+    // CHECK: "BitCast"{{.*}} -> tensor<?x1x8xi32>
+    %bits = onnx.node "BitCast"(%x) {node_attrs = {to = 6 : i64}} : (tensor<?x1x8xf32>) -> !onnx.any
+    // CHECK: "CumProd"{{.*}} -> tensor<?x1x8xf32>
+    %axis = onnx.constant "axis" dense<2> : tensor<i64>
+    %prod = onnx.node "CumProd"(%x, %axis) : (tensor<?x1x8xf32>, tensor<i64>) -> !onnx.any
     // CHECK: "Where"{{.*}} -> tensor<?x5x8xf32>
     %w = onnx.node "Where"(%c, %x, %y) : (tensor<?x5x8xi1>, tensor<?x1x8xf32>, tensor<5x1xf32>) -> !onnx.any
     // CHECK: "Sigmoid"{{.*}} -> tensor<?x1x8xf32>

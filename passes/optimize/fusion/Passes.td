@@ -56,4 +56,40 @@ def FuseGatherIntoGroupedMatmul : Pass<"moec-fuse-gather-into-grouped-matmul"> {
   let dependentDialects = ["::moec::moe::MoEDialect"];
 }
 
+def FuseCombineIntoGroupedMatmul : Pass<"moec-fuse-combine-into-grouped-matmul"> {
+  let summary = "Combine the expert rows into the tokens in the down projection's epilogue";
+  let description = [{
+    Rewrites `moe.unpermute` of a `moe.grouped_matmul` (the down projection; no other
+    reader) into that grouped matmul with the combine epilogue (`combine(%ids, %weights)`):
+    it multiplies each row by its pair's routing weight and sums the rows into the tokens'
+    output rows itself, so the `[P, H]` expert rows are no tensor of the program and the
+    unpermute is no kernel of its own.
+
+    On the host the runtime's grouped GEMM keeps the expert rows in a buffer of its own
+    between calls (no allocation and no first-touch page faults per call) and combines them
+    right after the GEMM, while a small batch's rows are still in cache. It is
+    deterministic: each token sums its `k` rows in slot order `j = 0..k-1`, one thread per
+    token, exactly as the unpermute does, so the result is bit for bit the unfused one.
+
+    The pipeline runs it for the host only, after expert sharding (which matches the
+    unpermute). The GPU kernels have no such epilogue yet: summing a token's rows in the
+    down GEMM's epilogue there would take atomic adds across the blocks of different
+    experts, whose order, and so whose rounding, changes from run to run. Where a combining
+    grouped matmul reaches the loop kernels (moe-opt, or the host without runtime kernels),
+    they split the combine back off into the unpermute's kernels.
+
+    ```mlir
+    %rows = moe.grouped_matmul %h, %w_down offsets %offsets
+              : (tensor<?x128xf32>, tensor<8x128x64xf32>, tensor<9xi32>) -> tensor<?x64xf32>
+    %y = moe.unpermute %rows, %ids, %weights
+           : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x2xf32>) -> tensor<?x64xf32>
+    // becomes
+    %y = moe.grouped_matmul %h, %w_down offsets %offsets
+           combine(%ids, %weights : tensor<?xi32>, tensor<?x2xf32>)
+           : (tensor<?x128xf32>, tensor<8x128x64xf32>, tensor<9xi32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect"];
+}
+
 #endif // MOEC_PASSES_OPTIMIZE_FUSION_PASSES_TD

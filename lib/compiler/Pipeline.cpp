@@ -34,14 +34,15 @@ static SmallVector<std::unique_ptr<Pass>> createUpProjectionFusionPasses() {
 }
 
 /// The kernel level's optional passes for the host only, for `options`' target: the
-/// combine epilogue, which has host kernels only (in f32: not with bf16 expert GEMMs, which
-/// the host shows but does not compile). They run after expert sharding, which matches the
-/// unpermute they fold away.
+/// decode shortcut and the combine epilogue, which have host kernels only (the combine's
+/// in f32: not with bf16 expert GEMMs, which the host shows but does not compile). They
+/// run after expert sharding, which matches the permute and the unpermute they change.
 static SmallVector<std::unique_ptr<Pass>>
 createHostFusionPasses(const moec::PipelineOptions &options) {
   SmallVector<std::unique_ptr<Pass>> passes;
   if (options.target != "host")
     return passes;
+  passes.push_back(moec::createShortcutPermuteForFewTokens());
   if (!options.bf16ExpertMatmuls)
     passes.push_back(moec::createFuseCombineIntoGroupedMatmul());
   return passes;
@@ -155,8 +156,8 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     pm.addPass(createLegalizeONNX(legalizeOptions));
     pm.addPass(createDecomposeMoELayers());
     addEnabledPasses(pm, createUpProjectionFusionPasses(), options);
-    // Sharding matches the up projection's fused kernel and the unpermute, so it runs
-    // between the up projection's fusions and the host's.
+    // Sharding matches the up projection's fused kernel, the permute and the unpermute, so
+    // it runs between the up projection's fusions and the host's.
     if (options.shardRanks > 1)
       pm.addPass(createShardExperts({options.shardRanks, options.shardRank,
                                      options.shardProfile, options.shardReplicateHot,

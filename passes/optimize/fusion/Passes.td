@@ -92,4 +92,48 @@ def FuseCombineIntoGroupedMatmul : Pass<"moec-fuse-combine-into-grouped-matmul">
   let dependentDialects = ["::moec::moe::MoEDialect"];
 }
 
+def ShortcutPermuteForFewTokens : Pass<"moec-shortcut-permute-for-few-tokens"> {
+  let summary = "Lay out a decode step's few pairs by counting, without the permute kernel";
+  let description = [{
+    The decode shortcut. For a few tokens (at most `max-tokens`, one by default), the
+    sorted-token layout needs no histogram, prefix sum and scatter: pair `p`'s slot is the
+    number of pairs with a smaller expert id (or the same id and a smaller index), expert
+    `e`'s offset the number of pairs below `e`, which small comparison loops in the calling
+    code count (`k * k` and `(E + 1) * k` comparisons for one token). The grouped GEMMs
+    then run each chosen expert on the token rows directly. The layout is the one
+    `moe.permute` makes with `block_size` 1, so the results are the same bit for bit.
+
+    A `moe.permute` of a dynamic number of tokens becomes an `scf.if` on the token count:
+    the counting for a few tokens, the permute (the general path) for more; of a static
+    number, the counting when there are few enough, else it stays. Only permutes of ids
+    from dropless routing (every id names an expert) and unpadded segments (`block_size`
+    1, as moec's decomposition makes them) change.
+
+    The pipeline runs it for the host only, after expert sharding (which matches the
+    permute); the GPU pipeline would run the counting as kernels of their own, which has not
+    been measured. On the host it does not pay (benchmarks/ablate.py): a one-token step is
+    bound by reading the chosen experts' weights, and the permute it saves costs well under
+    a microsecond, about what the counting's three small buffers cost instead.
+
+    ```mlir
+    %sorted, %offsets = moe.permute %ids experts 8 block 1
+                          : tensor<?x2xi32> -> tensor<?xi32>, tensor<9xi32>
+    // becomes
+    %few = arith.cmpi ule, %tokens, %c1 : index
+    %sorted, %offsets = scf.if %few -> (tensor<?xi32>, tensor<9xi32>) {
+      ...  // linalg.generic counting over the pairs
+    } else {
+      %s, %o = moe.permute %ids experts 8 block 1 : ...
+      scf.yield %s, %o : tensor<?xi32>, tensor<9xi32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"maxTokens", "max-tokens", "int64_t", /*default=*/"1",
+           "The most tokens laid out by counting (the comparisons grow as their square)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"];
+}
+
 #endif // MOEC_PASSES_OPTIMIZE_FUSION_PASSES_TD

@@ -1,9 +1,9 @@
 // RUN: moe-opt %s -moec-decompose-moe-layers -moec-fuse-gather-into-grouped-matmul -moec-fuse-activation-into-grouped-matmul | FileCheck %s
 // RUN: moe-opt %s -moec-decompose-moe-layers -moec-fuse-activation-into-grouped-matmul -moec-fuse-gather-into-grouped-matmul | FileCheck %s
-// RUN: moe-opt %s -moec-decompose-moe-layers -moec-fuse-combine-into-grouped-matmul -moec-fuse-activation-into-grouped-matmul -moec-fuse-gather-into-grouped-matmul | FileCheck %s --check-prefixes=CHECK,HOST
+// RUN: moe-opt %s -moec-decompose-moe-layers -moec-fuse-combine-into-grouped-matmul -moec-shortcut-permute-for-few-tokens -moec-fuse-activation-into-grouped-matmul -moec-fuse-gather-into-grouped-matmul | FileCheck %s --check-prefixes=CHECK,HOST
 // Both fusions after the decomposition give the fused up projection, whatever their
-// order: each matches the plain ops, not the other's output; so does the host's combine,
-// run before them.
+// order: each matches the plain ops, not the other's output; so do the host's two, run
+// before them.
 
 // CHECK-LABEL: func.func @layer
 // CHECK-SAME: (%[[X:.*]]: tensor<?x16xf32>, %{{.*}}, %[[UP:.*]]: tensor<4x16x64xf32>,

@@ -6,7 +6,8 @@
         [--moec PATH]
 
 Compiles MODEL with the full pipeline, with each optional pass that `moec --list-passes`
-shows disabled in turn (`--variants fusion`: only the fusions), and with every fusion off
+shows disabled in turn (`--variants fusion`: only the fusions, the kernel stage's optional
+passes), and with every fusion off
 (`unfused`). Runs each variant at each token count on the same random inputs as
 onnxruntime, and, with --runs N > 0, times it (`--bench N`, the median). The token count is
 the size of the first float input's last dynamic dimension; its other dynamic dimensions are
@@ -37,23 +38,25 @@ sys.path.insert(0, os.path.join(REPO, "scripts"))
 from run_vs_onnxruntime import make_inputs, output_file_name, run_onnxruntime  # noqa: E402
 
 RTOL, ATOL = 1e-4, 1e-5
-FUSION_PREFIX = "moec-fuse-"
+FUSION_STAGE = "kernel"
 COLUMNS = ["variant", "tokens", "max_abs_error", "correct", "median_ms", "speedup_vs_unfused",
            "compile_s", "peak_rss_mib", "exe_kib"]
 
 
 def optional_passes(moec):
-    """The optional passes, in pipeline order, as `moec --list-passes` shows them."""
+    """(stage, name) of the optional passes, in pipeline order, as `moec --list-passes`
+    shows them."""
     listing = subprocess.run([moec, "--list-passes"], check=True, capture_output=True,
                              text=True).stdout
-    return [line.split()[-1] for line in listing.splitlines() if line.split()[2] == "optional"]
+    return [(line.split()[0], line.split()[-1]) for line in listing.splitlines()
+            if line.split()[2] == "optional"]
 
 
 def variants(moec, which):
     """(name, disabled passes) for every variant: full, each pass off, every fusion off."""
     passes = optional_passes(moec)
-    fusions = [name for name in passes if name.startswith(FUSION_PREFIX)]
-    ablated = fusions if which == "fusion" else passes
+    fusions = [name for stage, name in passes if stage == FUSION_STAGE]
+    ablated = fusions if which == "fusion" else [name for _, name in passes]
     return ([("full", [])] + [(f"no {name}", [name]) for name in ablated] +
             [("unfused", fusions)])
 

@@ -106,12 +106,15 @@ int main(int argc, char **argv) {
       auto start = std::chrono::steady_clock::now();
       moec_rt_moe_grouped_matmul_f32(pairs, kHidden, 2 * kInner, kExperts, x.data(), tokens,
                                      sorted.data(), kTopK, offsets.data(), up.data(), nullptr,
-                                     MOEC_RT_ACTIVATION_SILU, 1, 1.702f, 7.0f, hidden.data());
+                                     MOEC_RT_ACTIVATION_SILU, 1, 1.702f, 7.0f,
+                                     /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0,
+                                     0, hidden.data());
       double upSeconds = secondsSince(start);
       start = std::chrono::steady_clock::now();
       moec_rt_moe_grouped_matmul_f32(pairs, kInner, kHidden, kExperts, hidden.data(), pairs,
                                      nullptr, 1, offsets.data(), down.data(), nullptr,
-                                     MOEC_RT_ACTIVATION_NONE, 0, 0, 0, out.data());
+                                     MOEC_RT_ACTIVATION_NONE, 0, 0, 0, /*combine_ids=*/nullptr,
+                                     /*combine_weights=*/nullptr, 0, 0, out.data());
       double downSeconds = secondsSince(start);
       if (r > 0) {
         bestUp = std::min(bestUp, upSeconds);

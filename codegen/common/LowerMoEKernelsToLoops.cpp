@@ -392,6 +392,8 @@ struct GroupedMatmulToLoops : OpRewritePattern<GroupedMatmulOp> {
   LogicalResult matchAndRewrite(GroupedMatmulOp op, PatternRewriter &rewriter) const override {
     if (std::optional<std::string> reason = unsupportedReason(op))
       return rewriter.notifyMatchFailure(op, *reason);
+    if (op.getCombineWeights())
+      return rewriter.notifyMatchFailure(op, "the combine is split off first");
     KernelBuilder kb(rewriter, op, shape);
     Value input = kb.buffer(op.getInput());
     Value weights = kb.buffer(op.getWeights());
@@ -470,6 +472,29 @@ private:
     if (!expert)
       return sums[0];
     return expertEpilogue(kb, expert, sums[0], gated ? sums[1] : Value());
+  }
+};
+
+/// A grouped matmul with the combine epilogue → the grouped matmul and a moe.unpermute:
+/// the loop kernels have no epilogue that sums rows of other threads' segments into a
+/// token, so the combine runs as the unpermute's kernels, as without the fusion.
+struct SplitCombineFromGroupedMatmul : OpRewritePattern<GroupedMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GroupedMatmulOp op, PatternRewriter &rewriter) const override {
+    Value combineIds = op.getCombineIds(), combineWeights = op.getCombineWeights();
+    if (!combineWeights)
+      return rewriter.notifyMatchFailure(op, "the grouped matmul does not combine");
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    auto rowsType = RankedTensorType::get(
+        {cast<ShapedType>(combineIds.getType()).getDimSize(0), resultType.getDimSize(1)},
+        resultType.getElementType());
+    Value rows = GroupedMatmulOp::create(
+        rewriter, op.getLoc(), rowsType, op.getInput(), op.getWeights(), op.getExpertOffsets(),
+        op.getSortedIds(), op.getBias(), op.getScales(), /*combine_ids=*/nullptr,
+        /*combine_weights=*/nullptr, op.getRowsPerTokenAttr(), op.getExpertAttr());
+    rewriter.replaceOpWithNewOp<UnpermuteOp>(op, resultType, rows, combineIds, combineWeights);
+    return success();
   }
 };
 
@@ -660,6 +685,7 @@ struct LowerMoEKernelsToLoops : moec::impl::LowerMoEKernelsToLoopsBase<LowerMoEK
     RewritePatternSet patterns(&getContext());
     patterns.add<RouteToLoops, PermuteToLoops, GatherRowsToLoops, GroupedMatmulToLoops,
                  ExpertActivationToLoops, UnpermuteToLoops>(&getContext(), shape);
+    patterns.add<SplitCombineFromGroupedMatmul>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
   }

@@ -80,7 +80,8 @@ static Value createGroupedMatmul(OpBuilder &builder, Location loc, Value rows, V
                             rowsType.getElementType());
   return moec::moe::GroupedMatmulOp::create(builder, loc, resultType, rows, weights, offsets,
                                             /*sorted_ids=*/nullptr, /*bias=*/nullptr,
-                                            /*scales=*/nullptr, IntegerAttr(),
+                                            /*scales=*/nullptr, /*combine_ids=*/nullptr,
+                                            /*combine_weights=*/nullptr, IntegerAttr(),
                                             moec::moe::ExpertAttr());
 }
 

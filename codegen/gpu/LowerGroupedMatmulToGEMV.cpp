@@ -91,6 +91,9 @@ struct GroupedMatmulToGEMV : OpRewritePattern<GroupedMatmulOp> {
       return rewriter.notifyMatchFailure(op, "more rows per expert than a decode");
     if (op.getScales())
       return rewriter.notifyMatchFailure(op, "quantized weights");
+    // The loop kernels split the combine off into its own kernel.
+    if (op.getCombineWeights())
+      return rewriter.notifyMatchFailure(op, "the grouped matmul combines its rows");
     auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
     Type weightType = weightsType.getElementType();
     if (!weightType.isF32() && !weightType.isF16() && !weightType.isBF16())

@@ -62,6 +62,9 @@ struct GroupedMatmulToMMA : OpRewritePattern<GroupedMatmulOp> {
       return rewriter.notifyMatchFailure(op, "tensor cores take bf16 or f16 here");
     if (op.getScales())
       return rewriter.notifyMatchFailure(op, "quantized weights");
+    // The loop kernels split the combine off into its own kernel.
+    if (op.getCombineWeights())
+      return rewriter.notifyMatchFailure(op, "the grouped matmul combines its rows");
     auto weightsType = cast<RankedTensorType>(op.getWeights().getType());
     int64_t K = weightsType.getDimSize(1), N = weightsType.getDimSize(2);
     ExpertAttr expert = op.getExpertAttr();

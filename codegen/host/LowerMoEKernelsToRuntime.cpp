@@ -294,12 +294,20 @@ struct GroupedMatmulToRuntime : OpRewritePattern<GroupedMatmulOp> {
         .input(weights);
     if (quantized)
       call.i32(bits).input(op.getScales()).size(call.dim(op.getScales(), 1));
-    call.optionalInput(op.getBias())
-        .i32(activation)
-        .i32(gated)
-        .f32(alpha)
-        .f32(limit)
-        .output(op.getResult().getType(), {rows, resultColumns})
+    call.optionalInput(op.getBias()).i32(activation).i32(gated).f32(alpha).f32(limit);
+    // With the combine epilogue the result has a row per token, not per slot.
+    Value combineWeights = op.getCombineWeights();
+    Value resultRows = rows;
+    if (combineWeights) {
+      resultRows = call.dim(combineWeights, 0);
+      call.input(op.getCombineIds())
+          .input(combineWeights)
+          .size(resultRows)
+          .size(call.dim(combineWeights, 1));
+    } else {
+      call.optionalInput(nullptr).optionalInput(nullptr).i64(0).i64(0);
+    }
+    call.output(op.getResult().getType(), {resultRows, resultColumns})
         .replace(op, quantized ? "grouped_matmul_quantized_f32" : "grouped_matmul_f32");
     return success();
   }

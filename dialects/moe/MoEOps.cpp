@@ -377,6 +377,18 @@ LogicalResult GroupedMatmulOp::verify() {
   int64_t rows = getSortedIds() ? dimOf(getSortedIds(), 0) : dimOf(getInput(), 0);
   StringRef rowsReason =
       getSortedIds() ? "one row per entry of sorted_ids" : "one row per row of the sorted input";
+  Value combineIds = getCombineIds(), combineWeights = getCombineWeights();
+  if (static_cast<bool>(combineIds) != static_cast<bool>(combineWeights))
+    return emitOpError("needs both combine_ids and combine_weights to combine, or neither");
+  int64_t resultRows = rows;
+  if (combineWeights) {
+    if (failed(check.dim(combineIds, "combine_ids", 0, rows, "one entry per row")) ||
+        failed(check.elementType(combineWeights, "combine_weights", elementType,
+                                 "the element type of the input")))
+      return failure();
+    resultRows = dimOf(combineWeights, 0);
+    rowsReason = "one row per token of combine_weights";
+  }
 
   FailureOr<int64_t> resultColumns =
       activatedColumns(*this, getExpertAttr(), columns, "weight columns");
@@ -386,7 +398,7 @@ LogicalResult GroupedMatmulOp::verify() {
   if (failed(check.dim(getInput(), "input", 1, reduction, "the weights' rows")) ||
       failed(check.dim(getExpertOffsets(), "expert_offsets", 0, numExperts + 1,
                        "one offset per expert plus the end")) ||
-      failed(check.dim(getResult(), "result", 0, rows, rowsReason)) ||
+      failed(check.dim(getResult(), "result", 0, resultRows, rowsReason)) ||
       failed(check.dim(getResult(), "result", 1, *resultColumns,
                        getExpertAttr() && getExpertAttr().getGated()
                            ? "half the weight columns, after the gated epilogue"

@@ -192,6 +192,14 @@ def MoE_GroupedMatmulOp : MoE_Op<"grouped_matmul", [Pure, AttrSizedOperandSegmen
     With a gated `expert` epilogue the result has `N / 2` columns
     (`act(gate) * up`), else `N`.
 
+    With `combine` (the combine epilogue), the rows are not returned but combined into
+    token order as `moe.unpermute` combines them: `combine_ids` names the pair of every
+    row (the `sorted_ids` of the `moe.permute`), `combine_weights` (`[T, k]`) the pairs'
+    routing weights, and `result[t] = sum_j combine_weights[t, j] * row(p(t, j))`, where
+    `p(t, j)` is the (last) row naming pair `t * k + j`; a pair that no row names adds
+    nothing. The result is `[T, N]` (`N / 2` gated). `moec-fuse-combine-into-grouped-matmul`
+    makes it from the down projection and its `moe.unpermute`.
+
     Quantized weights (integer element types) need `scales` (`[E, G, N]`, one scale per
     group of `K / G` rows of every column); they are dequantized inside the GEMM, as
     `moe.dequantize` defines it. Weights that come from a `moe.dequantize` canonicalize to
@@ -213,6 +221,8 @@ def MoE_GroupedMatmulOp : MoE_Op<"grouped_matmul", [Pure, AttrSizedOperandSegmen
     Optional<1DTensorOf<[I32]>>:$sorted_ids,
     Optional<2DTensorOf<[AnyFloat]>>:$bias,
     Optional<3DTensorOf<[AnyFloat]>>:$scales,
+    Optional<1DTensorOf<[I32]>>:$combine_ids,
+    Optional<2DTensorOf<[AnyFloat]>>:$combine_weights,
     OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$rows_per_token,
     OptionalAttr<MoE_ExpertAttr>:$expert
   );
@@ -222,6 +232,8 @@ def MoE_GroupedMatmulOp : MoE_Op<"grouped_matmul", [Pure, AttrSizedOperandSegmen
     (`gather` $sorted_ids^ `,` `rows_per_token` $rows_per_token)?
     (`bias` `(` $bias^ `:` type($bias) `)`)?
     (`scales` `(` $scales^ `:` type($scales) `)`)?
+    (`combine` `(` $combine_ids^ `,` $combine_weights `:` type($combine_ids) `,`
+      type($combine_weights) `)`)?
     (`expert` custom<BareAttr>($expert)^)? attr-dict
     `:` `(` type($input) `,` type($weights) `,` type($expert_offsets)
     (`,` type($sorted_ids)^)? `)` `->` type($result)

@@ -76,13 +76,20 @@ void moec_rt_moe_permute(int64_t tokens, int64_t k, const int32_t *expert_ids, i
  * input row sorted_ids[p] / rows_per_token of input [input_rows, K]; ids at or past
  * input_rows * rows_per_token are padding and their result rows are zero. Without it,
  * input is the sorted layout itself, [rows, K]. Result rows past the last segment are
- * zero. result is [rows, N or N / 2]. Runs on the pool. */
+ * zero. result is [rows, N or N / 2]. Runs on the pool.
+ * With combine_ids (may be NULL; then combine_weights is unused), the rows are combined
+ * as moec_rt_moe_unpermute_f32 combines them, combine_ids [rows] naming each row's pair and
+ * combine_weights [tokens, k] weighting the pairs, and result is [tokens, N or N / 2]:
+ * each token sums its k rows in order j = 0..k-1, so the result does not depend on the
+ * threads and equals the unpermute's bit for bit. */
 void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t N, int64_t experts,
                                     const float *input, int64_t input_rows,
                                     const int32_t *sorted_ids, int64_t rows_per_token,
                                     const int32_t *expert_offsets, const float *weights,
                                     const float *bias, int32_t activation, int32_t gated,
-                                    float alpha, float limit, float *result);
+                                    float alpha, float limit, const int32_t *combine_ids,
+                                    const float *combine_weights, int64_t tokens, int64_t k,
+                                    float *result);
 
 /* moe.grouped_matmul with quantized weights, as moec_rt_moe_grouped_matmul_f32 otherwise:
  * weights[e][k][n] is q[e][k][n] * scales[e][k / (K / groups)][n] ([experts, groups, N]).
@@ -94,7 +101,8 @@ void moec_rt_moe_grouped_matmul_quantized_f32(
     int64_t rows, int64_t K, int64_t N, int64_t experts, const float *input, int64_t input_rows,
     const int32_t *sorted_ids, int64_t rows_per_token, const int32_t *expert_offsets,
     const int8_t *weights, int32_t bits, const float *scales, int64_t groups, const float *bias,
-    int32_t activation, int32_t gated, float alpha, float limit, float *result);
+    int32_t activation, int32_t gated, float alpha, float limit, const int32_t *combine_ids,
+    const float *combine_weights, int64_t tokens, int64_t k, float *result);
 
 /* moe.unpermute: result[t] = sum_j weights[t, j] * expert_out[slot of pair t * k + j in
  * sorted_ids], expert_out [slots, columns], result [tokens, columns]; a pair in no slot

@@ -23,12 +23,28 @@
 
 using namespace mlir;
 
-/// The fusions of the kernel level, in the order they run; each optional. They run right
-/// after the decomposition, on the plain form it emits (docs/moec.md, "Fusion").
-static SmallVector<std::unique_ptr<Pass>> createFusionPasses() {
+/// The fusions of the kernel level around the up projection, in the order they run; each
+/// optional. They run right after the decomposition, on the plain form it emits
+/// (docs/moec.md, "Fusion").
+static SmallVector<std::unique_ptr<Pass>> createUpProjectionFusionPasses() {
   SmallVector<std::unique_ptr<Pass>> passes;
   passes.push_back(moec::createFuseGatherIntoGroupedMatmul());
   passes.push_back(moec::createFuseActivationIntoGroupedMatmul());
+  return passes;
+}
+
+/// The kernel level's optional passes for the host only, for `options`' target: the
+/// decode shortcut and the combine epilogue, which have host kernels only (the combine's
+/// in f32: not with bf16 expert GEMMs, which the host shows but does not compile). They
+/// run after expert sharding, which matches the permute and the unpermute they change.
+static SmallVector<std::unique_ptr<Pass>>
+createHostFusionPasses(const moec::PipelineOptions &options) {
+  SmallVector<std::unique_ptr<Pass>> passes;
+  if (options.target != "host")
+    return passes;
+  passes.push_back(moec::createShortcutPermuteForFewTokens());
+  if (!options.bf16ExpertMatmuls)
+    passes.push_back(moec::createFuseCombineIntoGroupedMatmul());
   return passes;
 }
 
@@ -86,7 +102,9 @@ std::vector<std::string> moec::getOptionalPassNames() {
   for (const std::unique_ptr<Pass> &pass : createRaisePasses(PipelineOptions()))
     names.push_back(pass->getArgument().str());
   names.push_back(quantizePassName());
-  for (const std::unique_ptr<Pass> &pass : createFusionPasses())
+  for (const std::unique_ptr<Pass> &pass : createUpProjectionFusionPasses())
+    names.push_back(pass->getArgument().str());
+  for (const std::unique_ptr<Pass> &pass : createHostFusionPasses(PipelineOptions()))
     names.push_back(pass->getArgument().str());
   names.push_back(runtimeMoEKernelsPassName());
   names.push_back(approximateMathPassName());
@@ -144,12 +162,14 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     legalizeOptions.runtimeChecks = options.runtimeChecks;
     pm.addPass(createLegalizeONNX(legalizeOptions));
     pm.addPass(createDecomposeMoELayers());
-    addEnabledPasses(pm, createFusionPasses(), options);
-    // Sharding matches the fused kernels, so it runs after the fusions.
+    addEnabledPasses(pm, createUpProjectionFusionPasses(), options);
+    // Sharding matches the up projection's fused kernel, the permute and the unpermute, so
+    // it runs between the up projection's fusions and the host's.
     if (options.shardRanks > 1)
       pm.addPass(createShardExperts({options.shardRanks, options.shardRank,
                                      options.shardProfile, options.shardReplicateHot,
                                      options.shardPlacement}));
+    addEnabledPasses(pm, createHostFusionPasses(options), options);
     if (options.bf16ExpertMatmuls)
       pm.addPass(createGroupedMatmulToBF16());
     pm.addPass(createCanonicalizerPass());

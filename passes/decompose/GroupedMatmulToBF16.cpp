@@ -129,6 +129,9 @@ struct GroupedMatmulInBF16 : OpRewritePattern<GroupedMatmulOp> {
     if (!getElementTypeOrSelf(op.getInput()).isF32() ||
         !getElementTypeOrSelf(op.getWeights()).isF32())
       return rewriter.notifyMatchFailure(op, "not an f32 product of f32 weights");
+    // The combine sums the rows in f32 on the host only (the fusion runs there only).
+    if (op.getCombineWeights())
+      return rewriter.notifyMatchFailure(op, "the grouped matmul combines its rows");
     Location loc = op.getLoc();
     FloatType bf16 = rewriter.getBF16Type();
     auto toBF16 = [&](Value tensor) {
@@ -138,7 +141,8 @@ struct GroupedMatmulInBF16 : OpRewritePattern<GroupedMatmulOp> {
     auto product = GroupedMatmulOp::create(
         rewriter, loc, resultType.clone(bf16), toBF16(op.getInput()), toBF16(op.getWeights()),
         op.getExpertOffsets(), op.getSortedIds(), toBF16(op.getBias()), op.getScales(),
-        op.getRowsPerTokenAttr(), op.getExpertAttr());
+        /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, op.getRowsPerTokenAttr(),
+        op.getExpertAttr());
     rewriter.replaceOp(op, convertElements(rewriter, loc, product.getResult(),
                                            rewriter.getF32Type()));
     return success();

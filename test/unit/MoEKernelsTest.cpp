@@ -424,12 +424,14 @@ void checkGroupedMatmul(const MatmulCase &c) {
     moec_rt_moe_grouped_matmul_quantized_f32(
         slots, c.K, c.N, E, input.data(), inputRows, c.gather ? sorted.data() : nullptr, 1,
         offsets.data(), packed.data(), c.bits, scales.data(), groups,
-        c.bias ? bias.data() : nullptr, c.activation, c.gated, alpha, limit, result.data());
+        c.bias ? bias.data() : nullptr, c.activation, c.gated, alpha, limit,
+        /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0, result.data());
   } else {
     moec_rt_moe_grouped_matmul_f32(slots, c.K, c.N, E, input.data(), inputRows,
                                    c.gather ? sorted.data() : nullptr, 1, offsets.data(),
                                    weights.data(), c.bias ? bias.data() : nullptr, c.activation,
-                                   c.gated, alpha, limit, result.data());
+                                   c.gated, alpha, limit, /*combine_ids=*/nullptr,
+                                   /*combine_weights=*/nullptr, 0, 0, result.data());
   }
 
   for (int64_t e = 0; e < E; ++e) {
@@ -476,6 +478,37 @@ class GroupedMatmulActivations : public ::testing::TestWithParam<int32_t> {};
 
 TEST_P(GroupedMatmulActivations, GatedWithBiasAndGather) {
   checkGroupedMatmul({19, 2 * 37, kMixedSegments, GetParam(), true, true, true});
+}
+
+TEST(MoEGroupedMatmul, CombineIsTheUnpermuteBitForBit) {
+  // 40 tokens, k = 2, 3 experts, pairs in the permute's layout: expert 1's 8 rows stream,
+  // experts 0 and 2 (over 16 rows each) take the packed GEMM.
+  const int64_t tokens = 40, k = 2, experts = 3, K = 24, N = 40, pairs = tokens * k;
+  std::mt19937 random(7);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  std::vector<int32_t> ids(pairs);
+  for (int64_t t = 0; t < tokens; ++t) {
+    ids[t * k] = t < 3 ? 0 : 2;
+    ids[t * k + 1] = t % 5 == 0 ? 1 : t < 3 ? 2 : 0;
+  }
+  std::vector<int32_t> sorted(pairs), offsets(experts + 1);
+  moec_rt_moe_permute(tokens, k, ids.data(), experts, 1, pairs, sorted.data(), offsets.data());
+  std::vector<float> rows(pairs * K), weights(experts * K * N), routing(pairs);
+  for (auto *values : {&rows, &weights, &routing})
+    for (float &v : *values)
+      v = uniform(random);
+  std::vector<float> expertOut(pairs * N), unfused(tokens * N), combined(tokens * N, 123.0f);
+  moec_rt_moe_grouped_matmul_f32(pairs, K, N, experts, rows.data(), pairs, nullptr, 1,
+                                 offsets.data(), weights.data(), nullptr,
+                                 MOEC_RT_ACTIVATION_NONE, 0, 0, 0, nullptr, nullptr, 0, 0,
+                                 expertOut.data());
+  moec_rt_moe_unpermute_f32(tokens, k, N, pairs, expertOut.data(), sorted.data(),
+                            routing.data(), unfused.data());
+  moec_rt_moe_grouped_matmul_f32(pairs, K, N, experts, rows.data(), pairs, nullptr, 1,
+                                 offsets.data(), weights.data(), nullptr,
+                                 MOEC_RT_ACTIVATION_NONE, 0, 0, 0, sorted.data(),
+                                 routing.data(), tokens, k, combined.data());
+  EXPECT_EQ(combined, unfused);
 }
 
 TEST(MoEGroupedMatmul, UngatedSortedInput) {

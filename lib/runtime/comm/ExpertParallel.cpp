@@ -237,10 +237,12 @@ extern "C" void moec_rt_moe_expert_parallel_f32(
     moec_rt_moe_grouped_matmul_f32(received, hidden, up_columns, local_experts,
                                    receiveRows.data(), received, sortedIds.data(), 1,
                                    offsets.data(), up_weight, up_bias, activation, gated,
-                                   alpha, limit, hiddenRows.data());
+                                   alpha, limit, /*combine_ids=*/nullptr,
+                                   /*combine_weights=*/nullptr, 0, 0, hiddenRows.data());
     moec_rt_moe_grouped_matmul_f32(received, inner, hidden, local_experts, hiddenRows.data(),
                                    received, nullptr, 1, offsets.data(), down_weight,
                                    down_bias, MOEC_RT_ACTIVATION_NONE, 0, alpha, limit,
+                                   /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0,
                                    sortedOutput.data());
     for (int64_t s = 0; s < received; ++s)
       std::copy(sortedOutput.begin() + s * hidden, sortedOutput.begin() + (s + 1) * hidden,

@@ -745,6 +745,30 @@ void runGroupedMatmul(const GroupedMatmul &gm, int64_t rows, int64_t experts,
     moec_rt_parallel_for(items, runStreamItems, &job);
 }
 
+// The pairs' combine of a grouped matmul's rows into token order: ids [rows] name each
+// row's pair, weights [tokens, k] weight the pairs.
+struct Combine {
+  const int32_t *ids;
+  const float *weights;
+  int64_t tokens, k;
+};
+
+// Runs `gm` and, with `combine.ids`, sums its rows into the tokens' result rows. The rows
+// go to a buffer that stays between calls, whose pages are then mapped already; the
+// combine reads them back while the cache still holds what a small batch wrote.
+void runGroupedMatmul(GroupedMatmul gm, int64_t rows, int64_t experts,
+                      const int32_t *expert_offsets, const Combine &combine) {
+  if (!combine.ids)
+    return runGroupedMatmul(gm, rows, experts, expert_offsets);
+  thread_local std::vector<float> expertRows;
+  float *result = gm.result;
+  expertRows.resize(rows * gm.outColumns());
+  gm.result = expertRows.data();
+  runGroupedMatmul(gm, rows, experts, expert_offsets);
+  moec_rt_moe_unpermute_f32(combine.tokens, combine.k, gm.outColumns(), rows,
+                            expertRows.data(), combine.ids, combine.weights, result);
+}
+
 GroupedMatmul makeGroupedMatmul(int64_t K, int64_t N, const float *input, int64_t input_rows,
                                 const int32_t *sorted_ids, int64_t rows_per_token,
                                 const float *weights, const float *bias, int32_t activation,
@@ -769,22 +793,25 @@ extern "C" void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t 
                                                const int32_t *expert_offsets,
                                                const float *weights, const float *bias,
                                                int32_t activation, int32_t gated, float alpha,
-                                               float limit, float *result) {
+                                               float limit, const int32_t *combine_ids,
+                                               const float *combine_weights, int64_t tokens,
+                                               int64_t k, float *result) {
   runGroupedMatmul(makeGroupedMatmul(K, N, input, input_rows, sorted_ids, rows_per_token,
                                      weights, bias, activation, gated, alpha, limit, result),
-                   rows, experts, expert_offsets);
+                   rows, experts, expert_offsets, {combine_ids, combine_weights, tokens, k});
 }
 
 extern "C" void moec_rt_moe_grouped_matmul_quantized_f32(
     int64_t rows, int64_t K, int64_t N, int64_t experts, const float *input, int64_t input_rows,
     const int32_t *sorted_ids, int64_t rows_per_token, const int32_t *expert_offsets,
     const int8_t *weights, int32_t bits, const float *scales, int64_t groups, const float *bias,
-    int32_t activation, int32_t gated, float alpha, float limit, float *result) {
+    int32_t activation, int32_t gated, float alpha, float limit, const int32_t *combine_ids,
+    const float *combine_weights, int64_t tokens, int64_t k, float *result) {
   GroupedMatmul gm = makeGroupedMatmul(K, N, input, input_rows, sorted_ids, rows_per_token,
                                        nullptr, bias, activation, gated, alpha, limit, result);
   gm.quantized = weights;
   gm.bits = bits;
   gm.scales = scales;
   gm.groups = std::max<int64_t>(groups, 1);
-  runGroupedMatmul(gm, rows, experts, expert_offsets);
+  runGroupedMatmul(gm, rows, experts, expert_offsets, {combine_ids, combine_weights, tokens, k});
 }

@@ -24,7 +24,7 @@ struct FuseActivation : OpRewritePattern<ExpertActivationOp> {
     auto matmul = activation.getInput().getDefiningOp<GroupedMatmulOp>();
     if (!matmul)
       return rewriter.notifyMatchFailure(activation, "the input is not a grouped matmul");
-    if (matmul.getExpertAttr())
+    if (matmul.getExpertAttr() || matmul.getCombineWeights())
       return rewriter.notifyMatchFailure(activation, "the grouped matmul has an epilogue");
     // Another reader needs the product before the activation, which the fused GEMM no
     // longer writes.
@@ -33,7 +33,8 @@ struct FuseActivation : OpRewritePattern<ExpertActivationOp> {
     rewriter.replaceOpWithNewOp<GroupedMatmulOp>(
         activation, activation.getType(), matmul.getInput(), matmul.getWeights(),
         matmul.getExpertOffsets(), matmul.getSortedIds(), matmul.getBias(), matmul.getScales(),
-        matmul.getRowsPerTokenAttr(), activation.getExpert());
+        /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, matmul.getRowsPerTokenAttr(),
+        activation.getExpert());
     return success();
   }
 };

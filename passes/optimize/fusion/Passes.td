@@ -56,4 +56,84 @@ def FuseGatherIntoGroupedMatmul : Pass<"moec-fuse-gather-into-grouped-matmul"> {
   let dependentDialects = ["::moec::moe::MoEDialect"];
 }
 
+def FuseCombineIntoGroupedMatmul : Pass<"moec-fuse-combine-into-grouped-matmul"> {
+  let summary = "Combine the expert rows into the tokens in the down projection's epilogue";
+  let description = [{
+    Rewrites `moe.unpermute` of a `moe.grouped_matmul` (the down projection; no other
+    reader) into that grouped matmul with the combine epilogue (`combine(%ids, %weights)`):
+    it multiplies each row by its pair's routing weight and sums the rows into the tokens'
+    output rows itself, so the `[P, H]` expert rows are no tensor of the program and the
+    unpermute is no kernel of its own.
+
+    On the host the runtime's grouped GEMM keeps the expert rows in a buffer of its own
+    between calls (no allocation and no first-touch page faults per call) and combines them
+    right after the GEMM, while a small batch's rows are still in cache. It is
+    deterministic: each token sums its `k` rows in slot order `j = 0..k-1`, one thread per
+    token, exactly as the unpermute does, so the result is bit for bit the unfused one.
+
+    The pipeline runs it for the host only, after expert sharding (which matches the
+    unpermute). The GPU kernels have no such epilogue yet: summing a token's rows in the
+    down GEMM's epilogue there would take atomic adds across the blocks of different
+    experts, whose order, and so whose rounding, changes from run to run. Where a combining
+    grouped matmul reaches the loop kernels (moe-opt, or the host without runtime kernels),
+    they split the combine back off into the unpermute's kernels.
+
+    ```mlir
+    %rows = moe.grouped_matmul %h, %w_down offsets %offsets
+              : (tensor<?x128xf32>, tensor<8x128x64xf32>, tensor<9xi32>) -> tensor<?x64xf32>
+    %y = moe.unpermute %rows, %ids, %weights
+           : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x2xf32>) -> tensor<?x64xf32>
+    // becomes
+    %y = moe.grouped_matmul %h, %w_down offsets %offsets
+           combine(%ids, %weights : tensor<?xi32>, tensor<?x2xf32>)
+           : (tensor<?x128xf32>, tensor<8x128x64xf32>, tensor<9xi32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect"];
+}
+
+def ShortcutPermuteForFewTokens : Pass<"moec-shortcut-permute-for-few-tokens"> {
+  let summary = "Lay out a decode step's few pairs by counting, without the permute kernel";
+  let description = [{
+    The decode shortcut. For a few tokens (at most `max-tokens`, one by default), the
+    sorted-token layout needs no histogram, prefix sum and scatter: pair `p`'s slot is the
+    number of pairs with a smaller expert id (or the same id and a smaller index), expert
+    `e`'s offset the number of pairs below `e`, which small comparison loops in the calling
+    code count (`k * k` and `(E + 1) * k` comparisons for one token). The grouped GEMMs
+    then run each chosen expert on the token rows directly. The layout is the one
+    `moe.permute` makes with `block_size` 1, so the results are the same bit for bit.
+
+    A `moe.permute` of a dynamic number of tokens becomes an `scf.if` on the token count:
+    the counting for a few tokens, the permute (the general path) for more; of a static
+    number, the counting when there are few enough, else it stays. Only permutes of ids
+    from dropless routing (every id names an expert) and unpadded segments (`block_size`
+    1, as moec's decomposition makes them) change.
+
+    The pipeline runs it for the host only, after expert sharding (which matches the
+    permute); the GPU pipeline would run the counting as kernels of their own, which has not
+    been measured. On the host it does not pay (benchmarks/ablate.py): a one-token step is
+    bound by reading the chosen experts' weights, and the permute it saves costs well under
+    a microsecond, about what the counting's three small buffers cost instead.
+
+    ```mlir
+    %sorted, %offsets = moe.permute %ids experts 8 block 1
+                          : tensor<?x2xi32> -> tensor<?xi32>, tensor<9xi32>
+    // becomes
+    %few = arith.cmpi ule, %tokens, %c1 : index
+    %sorted, %offsets = scf.if %few -> (tensor<?xi32>, tensor<9xi32>) {
+      ...  // linalg.generic counting over the pairs
+    } else {
+      %s, %o = moe.permute %ids experts 8 block 1 : ...
+      scf.yield %s, %o : tensor<?xi32>, tensor<9xi32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"maxTokens", "max-tokens", "int64_t", /*default=*/"1",
+           "The most tokens laid out by counting (the comparisons grow as their square)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"];
+}
+
 #endif // MOEC_PASSES_OPTIMIZE_FUSION_PASSES_TD

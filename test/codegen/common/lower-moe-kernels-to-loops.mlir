@@ -147,6 +147,22 @@ func.func @unpermute(%out: tensor<?x64xf32>, %sorted: tensor<?xi32>, %w: tensor<
 
 // -----
 
+// A grouped matmul that combines its rows: the rows into a [P, N] buffer as without the
+// combine, then the unpermute's kernels sum them into the tokens.
+// CHECK-LABEL: func.func @grouped_matmul_combine
+// CHECK: %[[ROWS:.*]] = memref.alloc(%{{.*}}) : memref<?x64xf32>
+// CHECK: memref.store %{{.*}}, %[[ROWS]]
+// CHECK: memref.atomic_rmw maxs
+// CHECK: %[[ROW:.*]] = memref.load %[[ROWS]]
+func.func @grouped_matmul_combine(%h: tensor<?x32xf32>, %w: tensor<8x32x64xf32>, %offsets: tensor<9xi32>,
+                                  %sorted: tensor<?xi32>, %weights: tensor<?x2xf32>) -> tensor<?x64xf32> {
+  %y = moe.grouped_matmul %h, %w offsets %offsets combine(%sorted, %weights : tensor<?xi32>, tensor<?x2xf32>)
+         : (tensor<?x32xf32>, tensor<8x32x64xf32>, tensor<9xi32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
 // moe.gather_rows: a (row, column tile) grid; a thread loads its token row's element
 // through the sorted id, or stores zero for a padding slot.
 // CHECK-LABEL: func.func @gather_rows

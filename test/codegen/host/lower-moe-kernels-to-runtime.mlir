@@ -91,7 +91,7 @@ func.func @permute(%ids: tensor<?x2xi32>) -> (tensor<?xi32>, tensor<9xi32>) {
 // CHECK-DAG: %[[LIMIT:.*]] = arith.constant 7.000000e+00 : f32
 // CHECK: %[[ROWS:.*]] = tensor.dim %arg2, %c0
 // CHECK: %[[OUT:.*]] = memref.alloc(%[[ROWS]]) : memref<?x128xf32>
-// CHECK: call @moec_rt_moe_grouped_matmul_f32({{.*}}, %[[ROWS_PER_TOKEN]], {{.*}}, %[[SILU]], %[[GATED]], %[[ALPHA]], %[[LIMIT]], %{{.*}}) : (i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, f32, f32, !llvm.ptr) -> ()
+// CHECK: call @moec_rt_moe_grouped_matmul_f32({{.*}}, %[[ROWS_PER_TOKEN]], {{.*}}, %[[SILU]], %[[GATED]], %[[ALPHA]], %[[LIMIT]], %{{.*}}) : (i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, f32, f32, !llvm.ptr, !llvm.ptr, i64, i64, !llvm.ptr) -> ()
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable : memref<?x128xf32> to tensor<?x128xf32>
 func.func @grouped_matmul_gathered(%x: tensor<?x64xf32>, %w: tensor<8x64x256xf32>, %sorted: tensor<?xi32>,
                                    %offsets: tensor<9xi32>) -> tensor<?x128xf32> {
@@ -118,13 +118,33 @@ func.func @grouped_matmul_sorted(%h: tensor<?x128xf32>, %w: tensor<8x128x64xf32>
 
 // -----
 
+// The combining down projection: the pairs' ids, their weights, the tokens and k follow the
+// epilogue's parameters, and the result has a row per token.
+// CHECK-LABEL: func.func @grouped_matmul_combine
+// CHECK-DAG: %[[K:.*]] = arith.constant 2 : i64
+// CHECK: %[[T:.*]] = tensor.dim %arg4, %c0
+// CHECK: bufferization.to_buffer %arg3 read_only : tensor<?xi32> to memref<?xi32>
+// CHECK: bufferization.to_buffer %arg4 read_only : tensor<?x2xf32> to memref<?x2xf32>
+// CHECK: %[[T_I64:.*]] = arith.index_cast %[[T]] : index to i64
+// CHECK: %[[Y:.*]] = memref.alloc(%[[T]]) : memref<?x64xf32>
+// CHECK: call @moec_rt_moe_grouped_matmul_f32({{.*}}, %[[T_I64]], %[[K]], %{{.*}}) : (i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, f32, f32, !llvm.ptr, !llvm.ptr, i64, i64, !llvm.ptr) -> ()
+// CHECK: bufferization.to_tensor %[[Y]] restrict writable
+func.func @grouped_matmul_combine(%h: tensor<?x128xf32>, %w: tensor<8x128x64xf32>, %offsets: tensor<9xi32>,
+                                  %sorted: tensor<?xi32>, %weights: tensor<?x2xf32>) -> tensor<?x64xf32> {
+  %y = moe.grouped_matmul %h, %w offsets %offsets combine(%sorted, %weights : tensor<?xi32>, tensor<?x2xf32>)
+         : (tensor<?x128xf32>, tensor<8x128x64xf32>, tensor<9xi32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
 // int8 weights: 8 bits, the scales and their number of groups follow the weights.
 // CHECK-LABEL: func.func @grouped_matmul_int8
 // CHECK-DAG: %[[BITS:.*]] = arith.constant 8 : i32
 // CHECK-DAG: %[[GROUPS:.*]] = arith.constant 2 : i64
 // CHECK: bufferization.to_buffer %arg1 read_only : tensor<8x64x32xi8> to memref<8x64x32xi8>
 // CHECK: bufferization.to_buffer %arg3 read_only : tensor<8x2x32xf32> to memref<8x2x32xf32>
-// CHECK: call @moec_rt_moe_grouped_matmul_quantized_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BITS]], %{{.*}}, %[[GROUPS]], %{{.*}}) : (i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, i64, !llvm.ptr, i32, i32, f32, f32, !llvm.ptr) -> ()
+// CHECK: call @moec_rt_moe_grouped_matmul_quantized_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BITS]], %{{.*}}, %[[GROUPS]], %{{.*}}) : (i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, i64, !llvm.ptr, i32, i32, f32, f32, !llvm.ptr, !llvm.ptr, i64, i64, !llvm.ptr) -> ()
 func.func @grouped_matmul_int8(%x: tensor<?x64xf32>, %w: tensor<8x64x32xi8>, %offsets: tensor<9xi32>,
                                %s: tensor<8x2x32xf32>) -> tensor<?x32xf32> {
   %h = moe.grouped_matmul %x, %w offsets %offsets scales(%s : tensor<8x2x32xf32>)

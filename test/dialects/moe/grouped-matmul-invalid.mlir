@@ -156,7 +156,43 @@ func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xi4>, %o: tensor<9xi32>, %s
 
 func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xf32>, %o: tensor<9xi32>, %s: tensor<8xi32>) {
   // expected-error @+1 {{needs rows_per_token exactly when it gathers through sorted_ids}}
-  %y = "moe.grouped_matmul"(%x, %w, %o, %s) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
+  %y = "moe.grouped_matmul"(%x, %w, %o, %s) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0, 0>}>
          : (tensor<4x16xf32>, tensor<8x16x32xf32>, tensor<9xi32>, tensor<8xi32>) -> tensor<8x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%h: tensor<8x16xf32>, %w: tensor<8x16x32xf32>, %o: tensor<9xi32>, %ids: tensor<8xi32>) {
+  // expected-error @+1 {{needs both combine_ids and combine_weights to combine, or neither}}
+  %y = "moe.grouped_matmul"(%h, %w, %o, %ids) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 1, 0>}>
+         : (tensor<8x16xf32>, tensor<8x16x32xf32>, tensor<9xi32>, tensor<8xi32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%h: tensor<8x16xf32>, %w: tensor<8x16x32xf32>, %o: tensor<9xi32>, %ids: tensor<6xi32>, %rw: tensor<4x2xf32>) {
+  // expected-error @+1 {{combine_ids dimension 0 is 6 but must be 8 (one entry per row)}}
+  %y = moe.grouped_matmul %h, %w offsets %o combine(%ids, %rw : tensor<6xi32>, tensor<4x2xf32>)
+       : (tensor<8x16xf32>, tensor<8x16x32xf32>, tensor<9xi32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%h: tensor<8x16xf32>, %w: tensor<8x16x32xf32>, %o: tensor<9xi32>, %ids: tensor<8xi32>, %rw: tensor<4x2xf16>) {
+  // expected-error @+1 {{combine_weights has element type 'f16' but must have 'f32' (the element type of the input)}}
+  %y = moe.grouped_matmul %h, %w offsets %o combine(%ids, %rw : tensor<8xi32>, tensor<4x2xf16>)
+       : (tensor<8x16xf32>, tensor<8x16x32xf32>, tensor<9xi32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%h: tensor<8x16xf32>, %w: tensor<8x16x32xf32>, %o: tensor<9xi32>, %ids: tensor<8xi32>, %rw: tensor<4x2xf32>) {
+  // expected-error @+1 {{result dimension 0 is 8 but must be 4 (one row per token of combine_weights)}}
+  %y = moe.grouped_matmul %h, %w offsets %o combine(%ids, %rw : tensor<8xi32>, tensor<4x2xf32>)
+       : (tensor<8x16xf32>, tensor<8x16x32xf32>, tensor<9xi32>) -> tensor<8x32xf32>
   return
 }

@@ -20,6 +20,15 @@ func.func @lowered_layer(%x: tensor<4x64xf32>, %logits: tensor<4x8xf32>, %bias: 
   return %y : tensor<4x64xf32>
 }
 
+// CHECK-LABEL: func.func @combining_down_projection
+func.func @combining_down_projection(%h: tensor<?x128xf32>, %down: tensor<8x128x64xf32>, %offsets: tensor<9xi32>,
+                                     %sorted: tensor<?xi32>, %w: tensor<?x2xf32>) -> tensor<?x64xf32> {
+  // CHECK: moe.grouped_matmul %arg0, %arg1 offsets %arg2 combine(%arg3, %arg4 : tensor<?xi32>, tensor<?x2xf32>) : (tensor<?x128xf32>, tensor<8x128x64xf32>, tensor<9xi32>) -> tensor<?x64xf32>
+  %y = moe.grouped_matmul %h, %down offsets %offsets combine(%sorted, %w : tensor<?xi32>, tensor<?x2xf32>)
+         : (tensor<?x128xf32>, tensor<8x128x64xf32>, tensor<9xi32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
 // CHECK-LABEL: func.func @dynamic_tokens
 func.func @dynamic_tokens(%logits: tensor<?x8xf32>) -> (tensor<?x2xf32>, tensor<?xi32>, tensor<9xi32>) {
   // CHECK: moe.route %arg0 routing <scoring = softmax, k = 2> : tensor<?x8xf32> -> tensor<?x2xf32>, tensor<?x2xi32>

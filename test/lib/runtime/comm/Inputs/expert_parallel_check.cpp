@@ -101,10 +101,13 @@ int main(int argc, char **argv) {
   moec_rt_moe_grouped_matmul_f32(pairs, kHidden, kUp, kExperts, input.data(), tokens,
                                  sortedIds.data(), kTopK, offsets.data(), up.data(),
                                  upBias.data(), MOEC_RT_ACTIVATION_SILU, 1, 1.702f, 7.0f,
+                                 /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0,
                                  hidden.data());
   moec_rt_moe_grouped_matmul_f32(pairs, kInner, kHidden, kExperts, hidden.data(), pairs,
                                  nullptr, 1, offsets.data(), down.data(), downBias.data(),
-                                 MOEC_RT_ACTIVATION_NONE, 0, 1.702f, 7.0f, expertOut.data());
+                                 MOEC_RT_ACTIVATION_NONE, 0, 1.702f, 7.0f,
+                                 /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0,
+                                 expertOut.data());
   moec_rt_moe_unpermute_f32(tokens, kTopK, kHidden, pairs, expertOut.data(), sortedIds.data(),
                             weights.data(), whole.data());
 

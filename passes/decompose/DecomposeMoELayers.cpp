@@ -156,14 +156,14 @@ private:
                                    sortedIds, builder.getI64IntegerAttr(rowsPerToken));
     Value upRows = GroupedMatmulOp::create(
         builder, loc, RankedTensorType::get({rows, upColumns}, elementType), input, upWeight,
-        offsets, /*sorted_ids=*/nullptr, upBias, /*scales=*/nullptr, IntegerAttr(),
-        ExpertAttr());
+        offsets, /*sorted_ids=*/nullptr, upBias, /*scales=*/nullptr, /*zero_points=*/nullptr,
+        IntegerAttr(), ExpertAttr());
     Value hiddenRows = ExpertActivationOp::create(
         builder, loc, RankedTensorType::get({rows, inner}, elementType), upRows, expert);
-    return GroupedMatmulOp::create(builder, loc,
-                                   RankedTensorType::get({rows, hidden()}, elementType),
-                                   hiddenRows, downWeight, offsets, /*sorted_ids=*/nullptr,
-                                   downBias, /*scales=*/nullptr, IntegerAttr(), ExpertAttr());
+    return GroupedMatmulOp::create(
+        builder, loc, RankedTensorType::get({rows, hidden()}, elementType), hiddenRows, downWeight,
+        offsets, /*sorted_ids=*/nullptr, downBias, /*scales=*/nullptr, /*zero_points=*/nullptr,
+        IntegerAttr(), ExpertAttr());
   }
 
   /// `[A, B]` viewed as the stacked weights `[1, A, B]` of a single expert.

@@ -138,7 +138,7 @@ struct GroupedMatmulInBF16 : OpRewritePattern<GroupedMatmulOp> {
     auto product = GroupedMatmulOp::create(
         rewriter, loc, resultType.clone(bf16), toBF16(op.getInput()), toBF16(op.getWeights()),
         op.getExpertOffsets(), op.getSortedIds(), toBF16(op.getBias()), op.getScales(),
-        op.getRowsPerTokenAttr(), op.getExpertAttr());
+        op.getZeroPoints(), op.getRowsPerTokenAttr(), op.getExpertAttr());
     rewriter.replaceOp(op, convertElements(rewriter, loc, product.getResult(),
                                            rewriter.getF32Type()));
     return success();

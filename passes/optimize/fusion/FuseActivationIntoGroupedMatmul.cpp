@@ -33,7 +33,7 @@ struct FuseActivation : OpRewritePattern<ExpertActivationOp> {
     rewriter.replaceOpWithNewOp<GroupedMatmulOp>(
         activation, activation.getType(), matmul.getInput(), matmul.getWeights(),
         matmul.getExpertOffsets(), matmul.getSortedIds(), matmul.getBias(), matmul.getScales(),
-        matmul.getRowsPerTokenAttr(), activation.getExpert());
+        matmul.getZeroPoints(), matmul.getRowsPerTokenAttr(), activation.getExpert());
     return success();
   }
 };

@@ -28,7 +28,7 @@ struct FuseGather : OpRewritePattern<GroupedMatmulOp> {
     rewriter.replaceOpWithNewOp<GroupedMatmulOp>(
         matmul, matmul.getType(), gather.getTokens(), matmul.getWeights(),
         matmul.getExpertOffsets(), gather.getSortedIds(), matmul.getBias(), matmul.getScales(),
-        gather.getRowsPerTokenAttr(), matmul.getExpertAttr());
+        matmul.getZeroPoints(), gather.getRowsPerTokenAttr(), matmul.getExpertAttr());
     return success();
   }
 };

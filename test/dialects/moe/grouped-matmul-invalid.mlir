@@ -156,7 +156,34 @@ func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xi4>, %o: tensor<9xi32>, %s
 
 func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xf32>, %o: tensor<9xi32>, %s: tensor<8xi32>) {
   // expected-error @+1 {{needs rows_per_token exactly when it gathers through sorted_ids}}
-  %y = "moe.grouped_matmul"(%x, %w, %o, %s) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
+  %y = "moe.grouped_matmul"(%x, %w, %o, %s) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0>}>
          : (tensor<4x16xf32>, tensor<8x16x32xf32>, tensor<9xi32>, tensor<8xi32>) -> tensor<8x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xui8>, %o: tensor<9xi32>, %sc: tensor<8x2x32xf32>) {
+  // expected-error @+1 {{has unsigned integer weights ('ui8') but no zero points}}
+  %y = moe.grouped_matmul %x, %w offsets %o scales(%sc : tensor<8x2x32xf32>)
+       : (tensor<4x16xf32>, tensor<8x16x32xui8>, tensor<9xi32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xui8>, %o: tensor<9xi32>, %z: tensor<8x2x32xui8>) {
+  // expected-error @+1 {{has zero points but no scales}}
+  %y = moe.grouped_matmul %x, %w offsets %o zero_points(%z : tensor<8x2x32xui8>)
+       : (tensor<4x16xf32>, tensor<8x16x32xui8>, tensor<9xi32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xui8>, %o: tensor<9xi32>, %sc: tensor<8x2x32xf32>, %z: tensor<8x2x16xui8>) {
+  // expected-error @+1 {{zero_points dimension 2 is 16 but must be 32 (the shape of the scales)}}
+  %y = moe.grouped_matmul %x, %w offsets %o scales(%sc : tensor<8x2x32xf32>) zero_points(%z : tensor<8x2x16xui8>)
+       : (tensor<4x16xf32>, tensor<8x16x32xui8>, tensor<9xi32>) -> tensor<4x32xf32>
   return
 }

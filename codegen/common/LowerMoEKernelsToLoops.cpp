@@ -491,8 +491,9 @@ struct SplitCombineFromGroupedMatmul : OpRewritePattern<GroupedMatmulOp> {
         resultType.getElementType());
     Value rows = GroupedMatmulOp::create(
         rewriter, op.getLoc(), rowsType, op.getInput(), op.getWeights(), op.getExpertOffsets(),
-        op.getSortedIds(), op.getBias(), op.getScales(), /*combine_ids=*/nullptr,
-        /*combine_weights=*/nullptr, op.getRowsPerTokenAttr(), op.getExpertAttr());
+        op.getSortedIds(), op.getBias(), op.getScales(), op.getZeroPoints(),
+        /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, op.getRowsPerTokenAttr(),
+        op.getExpertAttr());
     rewriter.replaceOpWithNewOp<UnpermuteOp>(op, resultType, rows, combineIds, combineWeights);
     return success();
   }

@@ -80,9 +80,9 @@ static Value createGroupedMatmul(OpBuilder &builder, Location loc, Value rows, V
                             rowsType.getElementType());
   return moec::moe::GroupedMatmulOp::create(builder, loc, resultType, rows, weights, offsets,
                                             /*sorted_ids=*/nullptr, /*bias=*/nullptr,
-                                            /*scales=*/nullptr, /*combine_ids=*/nullptr,
-                                            /*combine_weights=*/nullptr, IntegerAttr(),
-                                            moec::moe::ExpertAttr());
+                                            /*scales=*/nullptr, /*zero_points=*/nullptr,
+                                            /*combine_ids=*/nullptr, /*combine_weights=*/nullptr,
+                                            IntegerAttr(), moec::moe::ExpertAttr());
 }
 
 namespace {

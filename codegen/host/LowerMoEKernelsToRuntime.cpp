@@ -36,20 +36,43 @@ static_assert(static_cast<int32_t>(Scoring::softmax) == MOEC_RT_SCORING_SOFTMAX 
                   static_cast<int32_t>(Scoring::sparse_mixer) == MOEC_RT_SCORING_SPARSE_MIXER,
               "the moe dialect's Scoring and the runtime's MOEC_RT_SCORING_* must agree");
 
+/// `values` before any `tensor.bitcast`s (how legalization gives unsigned ONNX constants
+/// their type: a signless constant, bitcast).
+static Value lookThroughBitcasts(Value values) {
+  while (auto bitcast = values.getDefiningOp<tensor::BitcastOp>())
+    values = bitcast.getSource();
+  return values;
+}
+
+/// Whether the runtime takes `value` (quantized weights or zero points) as bytes: signless
+/// 8-bit integers as they are, or constants of other 8-bit or of 4-bit types that
+/// runtimeBytes rewrites.
+static bool isRuntimeBytes(Value value) {
+  Type element = getElementTypeOrSelf(value);
+  if (element.isSignlessInteger(8))
+    return true;
+  unsigned width = element.getIntOrFloatBitWidth();
+  return (width == 8 || width == 4) &&
+         lookThroughBitcasts(value).getDefiningOp<arith::ConstantOp>() &&
+         cast<RankedTensorType>(value.getType()).hasStaticShape();
+}
+
 /// Why the runtime cannot run `op` (a kernel-level moe op), if it cannot: its kernels take
-/// f32 values and i32 ids only; a grouped matmul's weights may also be int8, or constant
-/// int4 (packed here), with f32 scales.
+/// f32 values and i32 ids only; a grouped matmul's weights may also be 8-bit integers, or
+/// constant 4-bit ones (packed here), with f32 scales and zero points of the same type, or
+/// constant fp8 (e4m3) ones with f32 block scales.
 static std::optional<std::string> unsupportedReason(Operation *op) {
-  Value quantizedWeights;
+  SmallVector<Value, 2> quantized;
   if (auto matmul = dyn_cast<GroupedMatmulOp>(op); matmul && matmul.getScales()) {
-    quantizedWeights = matmul.getWeights();
-    Type element = getElementTypeOrSelf(quantizedWeights);
-    if (!element.isInteger(8) &&
-        !(element.isInteger(4) && quantizedWeights.getDefiningOp<arith::ConstantOp>()))
-      return "the host kernels take int8 or constant int4 quantized weights only";
+    quantized.push_back(matmul.getWeights());
+    if (Value zeroPoints = matmul.getZeroPoints())
+      quantized.push_back(zeroPoints);
+    if (!llvm::all_of(quantized, isRuntimeBytes))
+      return "the host kernels take 8-bit integer, constant 4-bit integer or constant fp8 "
+             "quantized weights and zero points only";
   }
   for (Value value : llvm::concat<Value>(op->getOperands(), op->getResults())) {
-    if (value == quantizedWeights)
+    if (llvm::is_contained(quantized, value))
       continue;
     Type element = getElementTypeOrSelf(value.getType());
     if (!element.isF32() && !element.isInteger(32)) {
@@ -213,33 +236,50 @@ struct PermuteToRuntime : OpRewritePattern<PermuteOp> {
   }
 };
 
-/// The constant int4 `weights` (`[E, K, N]`, one value per byte in the attribute) packed as
-/// the runtime takes them: `[E, (K + 1) / 2, N]` bytes, rows 2i and 2i + 1 of a column in
-/// the low and high nibble of byte [i][n]. A dense resource stays one (named after the old),
-/// so the weights file holds the packed bytes; null when the data is not at hand.
-static Value packInt4Constant(PatternRewriter &rewriter, Location loc, Value weights) {
-  auto constant = weights.getDefiningOp<arith::ConstantOp>();
-  auto type = cast<RankedTensorType>(weights.getType());
-  ArrayRef<int64_t> shape = type.getShape();
-  if (!constant || !type.hasStaticShape())
+/// Quantized `values` (`[E, R, N]`: weights, or their zero points) as the runtime takes
+/// them, i8 bytes: 8-bit integers as they are; constant 4-bit ones packed, `[E, (R + 1) / 2,
+/// N]`, rows 2i and 2i + 1 of a column in the low and high nibble of byte [i][n]. A dense
+/// resource stays one (named after the old; the packed bytes are a new one), so the weights
+/// file holds what the runtime reads; null when the data is not at hand.
+static Value runtimeBytes(PatternRewriter &rewriter, Location loc, Value values) {
+  auto type = cast<RankedTensorType>(values.getType());
+  if (type.getElementType().isSignlessInteger(8))
+    return values;
+  Value source = lookThroughBitcasts(values);
+  if (getElementTypeOrSelf(source).isSignlessInteger(8))
+    return source;
+  auto constant = source.getDefiningOp<arith::ConstantOp>();
+  if (!constant)
     return Value();
-  ArrayRef<char> values;
-  bool splat = false;
   auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue());
+  auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+  RankedTensorType bytesType = type.clone(rewriter.getI8Type());
+  // Other 8-bit types (unsigned, fp8) are the same bytes.
+  if (type.getElementTypeBitWidth() == 8) {
+    TypedAttr bytes;
+    if (resource)
+      bytes = DenseResourceElementsAttr::get(bytesType, resource.getRawHandle());
+    else if (dense)
+      bytes = dense.bitcast(rewriter.getI8Type());
+    return bytes ? arith::ConstantOp::create(rewriter, loc, bytes) : Value();
+  }
+  ArrayRef<int64_t> shape = type.getShape();
+  ArrayRef<char> unpacked;
+  bool splat = false;
   if (resource && resource.getRawHandle().getBlob()) {
-    values = resource.getRawHandle().getBlob()->getData();
-  } else if (auto dense = dyn_cast<DenseIntElementsAttr>(constant.getValue())) {
-    values = dense.getRawData();
+    unpacked = resource.getRawHandle().getBlob()->getData();
+  } else if (dense) {
+    unpacked = dense.getRawData();
     splat = dense.isSplat();
   }
-  if (values.empty() || (!splat && int64_t(values.size()) != type.getNumElements()))
+  if (unpacked.empty() || (!splat && int64_t(unpacked.size()) != type.getNumElements()))
     return Value();
   int64_t experts = shape[0], rows = shape[1], columns = shape[2], pairs = (rows + 1) / 2;
   std::vector<char> packed(experts * pairs * columns, 0);
   for (int64_t e = 0; e < experts; ++e)
     for (int64_t k = 0; k < rows; ++k)
       for (int64_t n = 0; n < columns; ++n) {
-        uint8_t nibble = uint8_t(values[splat ? 0 : (e * rows + k) * columns + n]) & 0xF;
+        uint8_t nibble = uint8_t(unpacked[splat ? 0 : (e * rows + k) * columns + n]) & 0xF;
         packed[(e * pairs + k / 2) * columns + n] |= char(k % 2 ? nibble << 4 : nibble);
       }
   auto packedType = RankedTensorType::get({experts, pairs, columns}, rewriter.getI8Type());
@@ -263,10 +303,13 @@ struct GroupedMatmulToRuntime : OpRewritePattern<GroupedMatmulOp> {
     Value weights = op.getWeights();
     unsigned bits = getElementTypeOrSelf(weights).getIntOrFloatBitWidth();
     bool quantized = op.getScales() != nullptr;
-    if (quantized && bits == 4) {
-      weights = packInt4Constant(rewriter, loc, weights);
-      if (!weights)
-        return rewriter.notifyMatchFailure(op, "int4 weights whose data is not at hand");
+    Value zeroPoints = op.getZeroPoints();
+    if (quantized) {
+      weights = runtimeBytes(rewriter, loc, weights);
+      if (zeroPoints)
+        zeroPoints = runtimeBytes(rewriter, loc, zeroPoints);
+      if (!weights || (op.getZeroPoints() && !zeroPoints))
+        return rewriter.notifyMatchFailure(op, "quantized weights whose data is not at hand");
     }
     RuntimeCall call(rewriter, loc);
     Value sortedIds = op.getSortedIds();
@@ -292,8 +335,16 @@ struct GroupedMatmulToRuntime : OpRewritePattern<GroupedMatmulOp> {
         .i64(op.getRowsPerToken().value_or(1))
         .input(op.getExpertOffsets())
         .input(weights);
-    if (quantized)
-      call.i32(bits).input(op.getScales()).size(call.dim(op.getScales(), 1));
+    bool fp8 = isa<Float8E4M3FNType>(getElementTypeOrSelf(op.getWeights()));
+    if (fp8)
+      call.input(op.getScales())
+          .size(call.dim(op.getScales(), 1))
+          .size(call.dim(op.getScales(), 2));
+    else if (quantized)
+      call.i32(bits)
+          .input(op.getScales())
+          .size(call.dim(op.getScales(), 1))
+          .optionalInput(zeroPoints);
     call.optionalInput(op.getBias()).i32(activation).i32(gated).f32(alpha).f32(limit);
     // With the combine epilogue the result has a row per token, not per slot.
     Value combineWeights = op.getCombineWeights();
@@ -308,7 +359,9 @@ struct GroupedMatmulToRuntime : OpRewritePattern<GroupedMatmulOp> {
       call.optionalInput(nullptr).optionalInput(nullptr).i64(0).i64(0);
     }
     call.output(op.getResult().getType(), {resultRows, resultColumns})
-        .replace(op, quantized ? "grouped_matmul_quantized_f32" : "grouped_matmul_f32");
+        .replace(op, fp8         ? "grouped_matmul_fp8_f32"
+                     : quantized ? "grouped_matmul_quantized_f32"
+                                 : "grouped_matmul_f32");
     return success();
   }
 };

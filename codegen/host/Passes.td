@@ -42,13 +42,16 @@ def LowerMoEKernelsToRuntime
     world by `bufferization.to_tensor restrict`. Attributes (k, scoring, activation,
     alpha and limit, block size) become constant arguments.
 
-    A grouped matmul with quantized weights (`scales`) calls
-    `moec_rt_moe_grouped_matmul_quantized_f32`, which expands them in registers: int8
-    weights are passed as they are; constant int4 weights are packed here, two rows per
-    byte (`[E, (K + 1) / 2, N]` i8, the even row in the low nibble), into a new constant,
-    so the program holds the packed bytes only.
+    A grouped matmul with quantized weights (`scales`, and `zero_points` for unsigned
+    ones) calls `moec_rt_moe_grouped_matmul_quantized_f32`, which expands them in
+    registers: `i8` weights are passed as they are, constant `ui8` ones as the same bytes;
+    constant 4-bit weights (`i4`, `ui4`) are packed here, two rows per byte
+    (`[E, (K + 1) / 2, N]` i8, the even row in the low nibble), into a new constant, so the
+    program holds the packed bytes only. Zero points (`[E, G, N]`) are passed and packed
+    the same way, two groups per byte for `ui4`. Constant fp8 (`f8E4M3FN`) weights call
+    `moec_rt_moe_grouped_matmul_fp8_f32` with their bytes and `[E, G, C]` block scales.
 
-    The kernels take f32 values and i32 ids, f32 or (as above) int8 / constant int4
+    The kernels take f32 values and i32 ids, f32 or (as above) 8-bit / constant 4-bit
     weights, and dropless routing; the pass leaves any other op as it is, for `moec-lower-moe-kernels-to-loops`, which runs
     after it in the host pipeline (and there bf16 and f16 ops run as loops).
   }];

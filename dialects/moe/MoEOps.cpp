@@ -101,20 +101,55 @@ static LogicalResult verifyRoutingForExperts(Operation *op, RoutingAttr routing,
   return success();
 }
 
-/// Checks group-wise `scales` (`[E, G, N]`) against the quantized `weights` (`[E, K, N]`)
-/// they dequantize: G groups must divide the K rows evenly.
+/// Whether `weights` are fp8 (e4m3), whose scales are per block of rows and columns.
+static bool isFP8(Value weights) {
+  return llvm::isa<Float8E4M3FNType>(getElementTypeOrSelf(weights));
+}
+
+/// Checks group-wise `scales` (`[E, G, N]`; fp8: `[E, G, C]` blocks) against the quantized
+/// `weights` (`[E, K, N]`) they dequantize: G groups must divide the K rows evenly, and C
+/// blocks the N columns.
 static LogicalResult verifyGroupScales(Operation *op, ShapeChecker &check, Value weights,
                                        Value scales) {
-  int64_t groups = dimOf(scales, 1);
-  int64_t reduction = dimOf(weights, 1);
   if (failed(check.dim(scales, "scales", 0, dimOf(weights, 0), "the number of experts")) ||
-      failed(check.dim(scales, "scales", 2, dimOf(weights, 2), "the weight columns")))
+      (!isFP8(weights) &&
+       failed(check.dim(scales, "scales", 2, dimOf(weights, 2), "the weight columns"))))
     return failure();
-  if (!ShapedType::isDynamic(groups) && !ShapedType::isDynamic(reduction) &&
-      (groups == 0 || reduction % groups != 0))
-    return op->emitOpError() << "has " << groups << " scale groups, which do not divide the "
-                             << reduction << " weight rows evenly";
-  return success();
+  auto divides = [&](unsigned scaleDim, unsigned weightDim, StringRef what,
+                     StringRef dimension) -> LogicalResult {
+    int64_t parts = dimOf(scales, scaleDim), whole = dimOf(weights, weightDim);
+    if (ShapedType::isDynamic(parts) || ShapedType::isDynamic(whole) ||
+        (parts != 0 && whole % parts == 0))
+      return success();
+    return op->emitOpError() << "has " << parts << " scale " << what << ", which do not divide the "
+                             << whole << " weight " << dimension << " evenly";
+  };
+  return success(succeeded(divides(1, 1, "groups", "rows")) &&
+                 succeeded(divides(2, 2, "blocks of columns", "columns")));
+}
+
+/// Checks the quantization of `weights` (integers or fp8, `[E, K, N]`): its `scales` as
+/// verifyGroupScales does, and `zeroPoints`, which unsigned integers need and signless ones
+/// do not take, against the scales' shape and the weights' element type.
+static LogicalResult verifyQuantization(Operation *op, ShapeChecker &check, Value weights,
+                                        Value scales, Value zeroPoints) {
+  if (failed(verifyGroupScales(op, check, weights, scales)))
+    return failure();
+  auto integerType = llvm::dyn_cast<IntegerType>(getElementTypeOrSelf(weights));
+  if (integerType && integerType.isUnsigned() && !zeroPoints)
+    return op->emitOpError() << "has unsigned integer weights (" << integerType
+                             << ") but no zero points";
+  if (!zeroPoints)
+    return success();
+  if (!integerType || !integerType.isUnsigned())
+    return op->emitOpError() << "has zero points but " << getElementTypeOrSelf(weights)
+                             << " weights: zero points take unsigned integer weights";
+  for (unsigned dim = 0; dim < 3; ++dim)
+    if (failed(check.dim(zeroPoints, "zero_points", dim, dimOf(scales, dim),
+                         "the shape of the scales")))
+      return failure();
+  return check.elementType(zeroPoints, "zero_points", integerType,
+                           "the element type of the weights");
 }
 
 //===----------------------------------------------------------------------===//
@@ -413,8 +448,10 @@ LogicalResult GroupedMatmulOp::verify() {
         failed(check.elementType(bias, "bias", elementType, "the element type of the input")))
       return failure();
 
-  bool quantized = llvm::isa<IntegerType>(getElementTypeOrSelf(weights));
+  bool quantized = llvm::isa<IntegerType>(getElementTypeOrSelf(weights)) || isFP8(weights);
   Value scales = getScales();
+  if (getZeroPoints() && !scales)
+    return emitOpError("has zero points but no scales");
   if (quantized && !scales)
     return emitOpError("has integer weights but no scales to dequantize them");
   if (!quantized && scales)
@@ -423,7 +460,7 @@ LogicalResult GroupedMatmulOp::verify() {
       failed(check.elementType(weights, "weights", elementType, "the element type of the input")))
     return failure();
   if (scales)
-    return verifyGroupScales(*this, check, weights, scales);
+    return verifyQuantization(*this, check, weights, scales, getZeroPoints());
   return success();
 }
 
@@ -439,6 +476,8 @@ struct DequantizeInsideGroupedMatmul : OpRewritePattern<GroupedMatmulOp> {
     rewriter.modifyOpInPlace(op, [&] {
       op.getWeightsMutable().assign(dequantize.getQuantized());
       op.getScalesMutable().assign(dequantize.getScales());
+      if (Value zeroPoints = dequantize.getZeroPoints())
+        op.getZeroPointsMutable().assign(zeroPoints);
     });
     return success();
   }
@@ -464,7 +503,7 @@ LogicalResult DequantizeOp::verify() {
   if (failed(check.elementType(getResult(), "result", getElementTypeOrSelf(getScales()),
                                "the element type of the scales")))
     return failure();
-  return verifyGroupScales(*this, check, quantized, getScales());
+  return verifyQuantization(*this, check, quantized, getScales(), getZeroPoints());
 }
 
 //===----------------------------------------------------------------------===//

@@ -200,10 +200,11 @@ def MoE_GroupedMatmulOp : MoE_Op<"grouped_matmul", [Pure, AttrSizedOperandSegmen
     nothing. The result is `[T, N]` (`N / 2` gated). `moec-fuse-combine-into-grouped-matmul`
     makes it from the down projection and its `moe.unpermute`.
 
-    Quantized weights (integer element types) need `scales` (`[E, G, N]`, one scale per
-    group of `K / G` rows of every column); they are dequantized inside the GEMM, as
-    `moe.dequantize` defines it. Weights that come from a `moe.dequantize` canonicalize to
-    its quantized weights and scales here.
+    Quantized weights (integer or `f8E4M3FN` element types) need `scales` (`[E, G, N]`,
+    one scale per group of `K / G` rows of every column; `[E, G, C]` blocks for fp8), and
+    unsigned ones `zero_points` as well; they are dequantized inside the GEMM, as
+    `moe.dequantize` defines it. Weights that come from
+    a `moe.dequantize` canonicalize to its quantized weights, scales and zero points here.
 
     Example:
 
@@ -216,11 +217,12 @@ def MoE_GroupedMatmulOp : MoE_Op<"grouped_matmul", [Pure, AttrSizedOperandSegmen
   }];
   let arguments = (ins
     2DTensorOf<[AnyFloat]>:$input,
-    3DTensorOf<[AnyFloat, AnySignlessInteger]>:$weights,
+    3DTensorOf<[AnyFloat, AnySignlessInteger, AnyUnsignedInteger]>:$weights,
     1DTensorOf<[I32]>:$expert_offsets,
     Optional<1DTensorOf<[I32]>>:$sorted_ids,
     Optional<2DTensorOf<[AnyFloat]>>:$bias,
     Optional<3DTensorOf<[AnyFloat]>>:$scales,
+    Optional<3DTensorOf<[AnyUnsignedInteger]>>:$zero_points,
     Optional<1DTensorOf<[I32]>>:$combine_ids,
     Optional<2DTensorOf<[AnyFloat]>>:$combine_weights,
     OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$rows_per_token,
@@ -232,6 +234,7 @@ def MoE_GroupedMatmulOp : MoE_Op<"grouped_matmul", [Pure, AttrSizedOperandSegmen
     (`gather` $sorted_ids^ `,` `rows_per_token` $rows_per_token)?
     (`bias` `(` $bias^ `:` type($bias) `)`)?
     (`scales` `(` $scales^ `:` type($scales) `)`)?
+    (`zero_points` `(` $zero_points^ `:` type($zero_points) `)`)?
     (`combine` `(` $combine_ids^ `,` $combine_weights `:` type($combine_ids) `,`
       type($combine_weights) `)`)?
     (`expert` custom<BareAttr>($expert)^)? attr-dict
@@ -385,31 +388,46 @@ def MoE_ExpertParallelOp : MoE_Op<"expert_parallel", [AttrSizedOperandSegments,
 def MoE_DequantizeOp : MoE_Op<"dequantize", [Pure]> {
   let summary = "Stacked expert weights from group-wise quantized integers and scales";
   let description = [{
-    `result[e, k, n] = quantized[e, k, n] * scales[e, k / (K / G), n]`: the weights of `E`
-    experts (`[E, K, N]`) held as signed integers (`i8`, or `i4` for int4) with one scale
-    per group of `K / G` consecutive rows of every column (`scales`, `[E, G, N]`).
-    Symmetric: there is no zero point. `moec-quantize-expert-weights` makes this op
-    between quantized constants and a `moe.layer`; once the layer is decomposed,
-    `moe.grouped_matmul` takes the integers and scales itself, so that the weights stay
-    quantized in memory and are dequantized inside the GEMM.
+    `result[e, k, n] = (quantized[e, k, n] - zero_points[e, g, n]) * scales[e, g, n]` with
+    `g = k / (K / G)`: the weights of `E` experts (`[E, K, N]`) held as integers with one
+    scale per group of `K / G` consecutive rows of every column (`scales`, `[E, G, N]`).
 
-    How many bytes `i4` elements take in memory is the code generator's choice (the host
-    packs two per byte); at this level they are plain values in `[-8, 7]`.
+    - Symmetric: signed integers (signless `i8`, or `i4` for int4, read as two's
+      complement) and no zero points.
+    - Asymmetric: unsigned integers (`ui8` or `ui4`) and `zero_points` of the same type,
+      `[E, G, N]` like the scales.
+    - fp8: `f8E4M3FN` values with block scales `[E, G, C]`, one per block of `K / G` rows
+      and `N / C` columns (`C` divides `N`; DeepSeek-V3's 128 × 128 blocks):
+      `result[e, k, n] = quantized[e, k, n] * scales[e, k / (K / G), n / (N / C)]`.
+
+    `moec-quantize-expert-weights` and `moec-raise-ort-qmoe` make this op between
+    quantized constants and a `moe.layer`; once the layer is decomposed,
+    `moe.grouped_matmul` takes the integers, scales and zero points itself, so that the
+    weights stay quantized in memory and are dequantized inside the GEMM.
+
+    How many bytes 4-bit elements take in memory is the code generator's choice (the host
+    packs two per byte, zero points too); at this level they are plain values in `[-8, 7]`
+    (`i4`) or `[0, 15]` (`ui4`).
 
     Example:
 
     ```mlir
     %w = moe.dequantize %q scales(%s : tensor<8x2x256xf32>)
            : tensor<8x64x256xi8> -> tensor<8x64x256xf32>
+    %v = moe.dequantize %u scales(%s : tensor<8x2x256xf32>)
+           zero_points(%z : tensor<8x2x256xui4>)
+           : tensor<8x64x256xui4> -> tensor<8x64x256xf32>
     ```
   }];
   let arguments = (ins
-    3DTensorOf<[AnySignlessInteger]>:$quantized,
-    3DTensorOf<[AnyFloat]>:$scales
+    3DTensorOf<[AnySignlessInteger, AnyUnsignedInteger, F8E4M3FN]>:$quantized,
+    3DTensorOf<[AnyFloat]>:$scales,
+    Optional<3DTensorOf<[AnyUnsignedInteger]>>:$zero_points
   );
   let results = (outs 3DTensorOf<[AnyFloat]>:$result);
   let assemblyFormat = [{
-    $quantized `scales` `(` $scales `:` type($scales) `)` attr-dict
+    $quantized `scales` `(` $scales `:` type($scales) `)`
+    (`zero_points` `(` $zero_points^ `:` type($zero_points) `)`)? attr-dict
     `:` type($quantized) `->` type($result)
   }];
   let hasVerifier = 1;

@@ -55,10 +55,10 @@ MoecCompileOptions *moecCompileOptionsCreate(void);
 void moecCompileOptionsDestroy(MoecCompileOptions *options);
 
 /* Sets the option that the moec command line spells --NAME=VALUE (see `moec --help` and
- * docs/moec.md): target, emit, stop-after, quantize, quantize-group, quantize-config, report, precision, gpu-binary,
- * shard-experts, weights-file-over, infer-shapes; disable-pass adds one name each call.
- * Returns NULL on success, else a one-line message, valid until the next call on
- * `options`. */
+ * docs/moec.md): target, emit, stop-after, quantize, quantize-group, quantize-scheme,
+ * quantize-config, report, precision, gpu-binary, shard-experts, weights-file-over, infer-shapes;
+ * disable-pass adds one name each call. Returns NULL on success, else a one-line message, valid
+ * until the next call on `options`. */
 const char *moecCompileOptionsSet(MoecCompileOptions *options, const char *name,
                                   const char *value);
 

@@ -92,17 +92,37 @@ void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t N, int64_t 
                                     float *result);
 
 /* moe.grouped_matmul with quantized weights, as moec_rt_moe_grouped_matmul_f32 otherwise:
- * weights[e][k][n] is q[e][k][n] * scales[e][k / (K / groups)][n] ([experts, groups, N]).
- * bits 8: q is int8 [experts, K, N]. bits 4: q is packed two per byte, [experts,
- * (K + 1) / 2, N], rows 2i and 2i + 1 of a column in the low and high nibble of byte
- * [i][n], each a signed 4-bit value. The weights are expanded in registers (decode) or a
- * block of rows at a time (many rows), never as a whole. */
-void moec_rt_moe_grouped_matmul_quantized_f32(
+ * weights[e][k][n] is (q[e][k][n] - zp[e][g][n]) * scales[e][g][n] with g = k / (K / groups)
+ * (scales [experts, groups, N]). bits 8: q is [experts, K, N] bytes. bits 4: q is packed two
+ * per byte, [experts, (K + 1) / 2, N], rows 2i and 2i + 1 of a column in the low and high
+ * nibble of byte [i][n]. zero_points NULL: q is signed (two's complement) and zp is 0.
+ * Otherwise q and zp are unsigned, zp packed as q is along the groups: [experts, groups, N]
+ * bytes, or [experts, (groups + 1) / 2, N] with groups 2i and 2i + 1 in the low and high
+ * nibble. The weights are expanded in registers (decode) or a block of rows at a time (many
+ * rows), never as a whole. */
+void moec_rt_moe_grouped_matmul_quantized_f32(int64_t rows, int64_t K, int64_t N, int64_t experts,
+                                              const float *input, int64_t input_rows,
+                                              const int32_t *sorted_ids, int64_t rows_per_token,
+                                              const int32_t *expert_offsets, const int8_t *weights,
+                                              int32_t bits, const float *scales, int64_t groups,
+                                              const uint8_t *zero_points, const float *bias,
+                                              int32_t activation, int32_t gated, float alpha,
+                                              float limit, const int32_t *combine_ids,
+                                              const float *combine_weights, int64_t tokens,
+                                              int64_t k, float *result);
+
+/* moe.grouped_matmul with fp8 weights, as moec_rt_moe_grouped_matmul_f32 otherwise:
+ * weights[e][k][n] is e4m3fn(q[e][k][n]) * scales[e][k / (K / row_blocks)][n / (N /
+ * column_blocks)], q [experts, K, N] bytes (sign, 4 exponent bits of bias 7, 3 mantissa
+ * bits; S.1111.111 is NaN), scales [experts, row_blocks, column_blocks]. Expanded through a
+ * 256-entry table in registers (decode) or a block of rows at a time (many rows). */
+void moec_rt_moe_grouped_matmul_fp8_f32(
     int64_t rows, int64_t K, int64_t N, int64_t experts, const float *input, int64_t input_rows,
     const int32_t *sorted_ids, int64_t rows_per_token, const int32_t *expert_offsets,
-    const int8_t *weights, int32_t bits, const float *scales, int64_t groups, const float *bias,
-    int32_t activation, int32_t gated, float alpha, float limit, const int32_t *combine_ids,
-    const float *combine_weights, int64_t tokens, int64_t k, float *result);
+    const uint8_t *weights, const float *scales, int64_t row_blocks, int64_t column_blocks,
+    const float *bias, int32_t activation, int32_t gated, float alpha, float limit,
+    const int32_t *combine_ids, const float *combine_weights, int64_t tokens, int64_t k,
+    float *result);
 
 /* moe.unpermute: result[t] = sum_j weights[t, j] * expert_out[slot of pair t * k + j in
  * sorted_ids], expert_out [slots, columns], result [tokens, columns]; a pair in no slot

@@ -172,11 +172,9 @@ private:
 /// The first thing in `options` that cannot be done, or an empty string.
 std::string unavailableRequest(const moec::CompileOptions &options) {
   const moec::PipelineOptions &pipeline = options.pipeline;
-  if (pipeline.quantize == moec::Quantization::FP8)
-    return "--quantize=fp8 is not available in this build yet";
   if (!pipeline.quantizeConfigPath.empty() && pipeline.quantize == moec::Quantization::None)
-    return "--quantize-config overrides --quantize per layer: use it with --quantize=int8 or "
-           "int4";
+    return "--quantize-config overrides --quantize per layer: use it with --quantize=int8, "
+           "int4 or fp8";
   // The loop kernels (the GPU's logic) take f32 weights.
   if (pipeline.quantize != moec::Quantization::None &&
       llvm::is_contained(pipeline.disabledPasses, "moec-lower-moe-kernels-to-runtime") &&
@@ -185,7 +183,11 @@ std::string unavailableRequest(const moec::CompileOptions &options) {
     return "--quantize runs on the runtime's MoE kernels: do not disable "
            "moec-lower-moe-kernels-to-runtime with it";
   if (pipeline.quantizeReport && pipeline.quantize == moec::Quantization::None)
-    return "--report describes what --quantize does: use it with --quantize=int8 or int4";
+    return "--report describes what --quantize does: use it with --quantize=int8, int4 or fp8";
+  if (pipeline.quantizeAsymmetric && pipeline.quantize != moec::Quantization::Int8 &&
+      pipeline.quantize != moec::Quantization::Int4)
+    return "--quantize-scheme says how --quantize quantizes: use it with --quantize=int8 or "
+           "int4";
   if (pipeline.quantizeGroupSize <= 0)
     return "--quantize-group must be a positive number of rows";
   // The GPU kernels take f32 weights; the quantized MLIR can be shown, not compiled, there.

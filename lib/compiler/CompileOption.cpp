@@ -35,6 +35,7 @@ std::string moec::setCompileOption(CompileOptions &options, StringRef name, Stri
   static const StringRef precisions[] = {"model", "bf16"};
   static const StringRef kernelBinaries[] = {"auto", "ptx", "fatbin"};
   static const StringRef booleans[] = {"false", "true"};
+  static const StringRef quantizationSchemes[] = {"symmetric", "asymmetric"};
 
   // An enum, or a bool whose false and true are `names`.
   auto setEnum = [&](auto &field, ArrayRef<StringRef> names) -> std::string {
@@ -77,6 +78,8 @@ std::string moec::setCompileOption(CompileOptions &options, StringRef name, Stri
   }
   if (name == "quantize-group")
     return setNumber(options.pipeline.quantizeGroupSize);
+  if (name == "quantize-scheme")
+    return setEnum(options.pipeline.quantizeAsymmetric, quantizationSchemes);
   if (name == "shard-experts")
     return setNumber(options.shardExperts);
   if (name == "shard-replicate-hot")

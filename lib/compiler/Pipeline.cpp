@@ -132,11 +132,13 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
     addEnabledPasses(pm, createRaisePasses(options), options);
     return;
   case Stage::Optimize:
-    if ((options.quantize == Quantization::Int8 || options.quantize == Quantization::Int4) &&
+    if (options.quantize != Quantization::None &&
         !llvm::is_contained(options.disabledPasses, quantizePassName())) {
       QuantizeExpertWeightsOptions quantizeOptions;
-      quantizeOptions.bits = options.quantize == Quantization::Int8 ? 8 : 4;
+      quantizeOptions.bits = options.quantize == Quantization::Int4 ? 4 : 8;
+      quantizeOptions.fp8 = options.quantize == Quantization::FP8;
       quantizeOptions.groupSize = options.quantizeGroupSize;
+      quantizeOptions.schemeName = options.quantizeAsymmetric ? "asymmetric" : "symmetric";
       quantizeOptions.report = options.quantizeReport;
       quantizeOptions.configPath = options.quantizeConfigPath;
       pm.addPass(createQuantizeExpertWeights(quantizeOptions));
@@ -366,20 +368,27 @@ struct OptimizePipelineOptions : PassPipelineOptions<OptimizePipelineOptions> {
   Option<moec::Quantization> quantize{
       *this, "quantize", llvm::cl::desc("Quantize the constant expert weights"),
       llvm::cl::init(moec::Quantization::None),
-      llvm::cl::values(clEnumValN(moec::Quantization::None, "none", "keep f32"),
-                       clEnumValN(moec::Quantization::Int8, "int8", "int8, group-wise"),
-                       clEnumValN(moec::Quantization::Int4, "int4", "int4, group-wise"))};
+      llvm::cl::values(
+          clEnumValN(moec::Quantization::None, "none", "keep f32"),
+          clEnumValN(moec::Quantization::Int8, "int8", "int8, group-wise"),
+          clEnumValN(moec::Quantization::Int4, "int4", "int4, group-wise"),
+          clEnumValN(moec::Quantization::FP8, "fp8", "fp8 e4m3, 128 x 128 block scales"))};
   Option<int64_t> quantizeGroup{*this, "quantize-group",
                                 llvm::cl::desc("Rows of K that share one scale"),
                                 llvm::cl::init(128)};
   Option<std::string> quantizeConfig{
       *this, "quantize-config",
       llvm::cl::desc("JSON overrides per layer and weight (docs/quantization.md)")};
+  Option<bool> quantizeAsymmetric{
+      *this, "quantize-asymmetric",
+      llvm::cl::desc("Unsigned integers with a zero point per group (--quantize-scheme)"),
+      llvm::cl::init(false)};
 
   moec::PipelineOptions getPipelineOptions() const {
     moec::PipelineOptions options;
     options.quantize = quantize;
     options.quantizeGroupSize = quantizeGroup;
+    options.quantizeAsymmetric = quantizeAsymmetric;
     options.quantizeConfigPath = quantizeConfig;
     return options;
   }

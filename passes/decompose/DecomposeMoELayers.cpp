@@ -156,15 +156,14 @@ private:
                                    sortedIds, builder.getI64IntegerAttr(rowsPerToken));
     Value upRows = GroupedMatmulOp::create(
         builder, loc, RankedTensorType::get({rows, upColumns}, elementType), input, upWeight,
-        offsets, /*sorted_ids=*/nullptr, upBias, /*scales=*/nullptr, /*combine_ids=*/nullptr,
-        /*combine_weights=*/nullptr, IntegerAttr(), ExpertAttr());
+        offsets, /*sorted_ids=*/nullptr, upBias, /*scales=*/nullptr, /*zero_points=*/nullptr,
+        /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, IntegerAttr(), ExpertAttr());
     Value hiddenRows = ExpertActivationOp::create(
         builder, loc, RankedTensorType::get({rows, inner}, elementType), upRows, expert);
-    return GroupedMatmulOp::create(builder, loc,
-                                   RankedTensorType::get({rows, hidden()}, elementType),
-                                   hiddenRows, downWeight, offsets, /*sorted_ids=*/nullptr,
-                                   downBias, /*scales=*/nullptr, /*combine_ids=*/nullptr,
-                                   /*combine_weights=*/nullptr, IntegerAttr(), ExpertAttr());
+    return GroupedMatmulOp::create(
+        builder, loc, RankedTensorType::get({rows, hidden()}, elementType), hiddenRows, downWeight,
+        offsets, /*sorted_ids=*/nullptr, downBias, /*scales=*/nullptr, /*zero_points=*/nullptr,
+        /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, IntegerAttr(), ExpertAttr());
   }
 
   /// `[A, B]` viewed as the stacked weights `[1, A, B]` of a single expert.

@@ -141,8 +141,8 @@ struct GroupedMatmulInBF16 : OpRewritePattern<GroupedMatmulOp> {
     auto product = GroupedMatmulOp::create(
         rewriter, loc, resultType.clone(bf16), toBF16(op.getInput()), toBF16(op.getWeights()),
         op.getExpertOffsets(), op.getSortedIds(), toBF16(op.getBias()), op.getScales(),
-        /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, op.getRowsPerTokenAttr(),
-        op.getExpertAttr());
+        op.getZeroPoints(), /*combine_ids=*/nullptr, /*combine_weights=*/nullptr,
+        op.getRowsPerTokenAttr(), op.getExpertAttr());
     rewriter.replaceOp(op, convertElements(rewriter, loc, product.getResult(),
                                            rewriter.getF32Type()));
     return success();

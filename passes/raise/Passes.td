@@ -52,19 +52,19 @@ def RaiseORTQMoE : Pass<"moec-raise-ort-qmoe", "::mlir::ModuleOp"> {
     an output feature, its K codes packed lowest bits first), scales `[E, N]` (one per
     row) or `[E, N, K / block_size]`, and optional zero points packed like the codes along
     their last dimension (default `2^(bits - 1)`); the weight is `(code - zero point) ·
-    scale`. The raise only rearranges them: `code - zero point` transposed into moe's
-    `[E, K, N]` (gate columns before up columns), scales into `[E, groups, N]`; nothing is
+    scale`. The raise only rearranges them: codes transposed into moe's `[E, K, N]` (gate
+    columns before up columns), scales and zero points into `[E, groups, N]`; nothing is
     dequantized at compile time.
 
-    - 4- and 2-bit codes with the default zero points become `i4` (`[-8, 7]`); with other
-      zero points, `i8` (`code - zero point` spans `[-15, 15]`); 8-bit codes with the
-      default zero points `i8`.
+    - 4- and 2-bit codes with the default zero points become `code - zero point` as `i4`
+      (`[-8, 7]`), 8-bit ones `i8`; with other zero points, the codes stay unsigned,
+      `ui4` (2 and 4 bits) or `ui8`, beside zero points of the same type.
     - Blocks must divide K (or K be one block); input, router logits, scales and biases
       must be f32 (the host kernels' type).
 
     Anything else stays for `moec-expand-quantized-ops` (which dequantizes the weights at
-    run time and runs every expert), with a remark `not raised (...): <reason>`: 8-bit
-    zero points other than 128, float8/float4 `quant_type`, prepacked weights, per-
+    run time and runs every expert), with a remark `not raised (...): <reason>`:
+    float8/float4 `quant_type`, prepacked weights, per-
     projection bit widths that differ, SparseMixer, `swiglu_limit_after_activation`,
     inputs 14 on, the identity activation, SwiGLU parameters moe cannot express, fc3
     without SwiGLU, weights that are not constants, and every node when

@@ -4,9 +4,11 @@
 // Raised, it is a `moe.layer` whose expert weights are `moe.dequantize`s of integer
 // constants and scales: the representation `moec-quantize-expert-weights` makes, so that
 // the grouped GEMM reads the weights quantized and dequantizes them inside, and only the k
-// routed experts run. The codes are only rearranged (transposed into moe's `[E, K, N]`,
-// the zero point subtracted), never dequantized at compile time. What cannot be held that
-// way is left to moec-expand-quantized-ops, with a remark that says why.
+// routed experts run. The codes are only rearranged (transposed into moe's `[E, K, N]`;
+// with the default zero points, the zero point subtracted into signed integers; else kept
+// unsigned beside their zero points, both as wide as the codes), never dequantized at
+// compile time. What cannot be held that way is left to moec-expand-quantized-ops, with a
+// remark that says why.
 //
 //===----------------------------------------------------------------------===//
 
@@ -87,15 +89,25 @@ struct PackedProjection {
     return true;
   }
 
-  /// Expert `expert`'s code - zero point, `[rows, inputs]`, into `values`.
-  void unpack(int64_t expert, MutableArrayRef<int8_t> values) const {
+  /// Expert `expert`'s codes, `[rows, inputs]`, into `values`: less their zero point when
+  /// `lessZeroPoint` (a signed integer then), else as they are.
+  void unpack(int64_t expert, bool lessZeroPoint, MutableArrayRef<int8_t> values) const {
     for (int64_t row = 0; row < rows; ++row) {
       int64_t base = (expert * rows + row) * getRowBytes();
-      for (int64_t input = 0; input < inputs; ++input)
+      for (int64_t input = 0; input < inputs; ++input) {
+        int code = int(readField(codes, base, input, bits));
         values[row * inputs + input] =
-            int8_t(int(readField(codes, base, input, bits)) -
-                   zeroPoint(expert, row, blockSize ? input / blockSize : 0));
+            int8_t(lessZeroPoint ? code - zeroPoint(expert, row, blockSize ? input / blockSize : 0)
+                                 : code);
+      }
     }
+  }
+
+  /// Expert `expert`'s zero points, `[rows, blocks]`, into `values`.
+  void unpackZeroPoints(int64_t expert, MutableArrayRef<int8_t> values) const {
+    for (int64_t row = 0; row < rows; ++row)
+      for (int64_t block = 0; block < getBlocks(); ++block)
+        values[row * getBlocks() + block] = int8_t(zeroPoint(expert, row, block));
   }
 };
 
@@ -109,9 +121,12 @@ struct LayerPlan {
   PackedProjection downSource;
   SmallVector<Projection> upScales;
   Projection downScales;
-  /// The integer width moe holds each weight's values in: 4, or 8 for codes that a zero
-  /// point other than 2^(bits - 1) takes out of a signed 4-bit range.
-  unsigned upBits = 4, downBits = 4;
+  /// The integer width moe holds the weights' values in: 4 for 2- and 4-bit codes, 8 for
+  /// 8-bit ones.
+  unsigned valueBits = 4;
+  /// Whether a weight's codes have zero points other than 2^(bits - 1): then moe holds
+  /// them unsigned, with their zero points; else signed, the zero point subtracted.
+  bool upZeroPoints = false, downZeroPoints = false;
   Biases biases;
   SmallVector<ColumnRun> upColumns;
 };
@@ -298,22 +313,13 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
     return failure();
   }
 
-  // moe.dequantize is symmetric: code - zero point must be a signed integer of moe's width.
-  // 2- and 4-bit codes with zero points span [-15, 15]: int8 holds them.
-  auto valueBits = [&](ArrayRef<PackedProjection> sources, unsigned &width) -> LogicalResult {
-    bool symmetric = llvm::all_of(
+  plan.valueBits = bits == 8 ? 8 : 4;
+  auto hasZeroPoints = [&](ArrayRef<PackedProjection> sources) {
+    return !llvm::all_of(
         sources, [&](const PackedProjection &source) { return source.isSymmetric(experts); });
-    width = bits == 8 || !symmetric ? 8 : 4;
-    if (bits == 8 && !symmetric) {
-      why = "8-bit weights with zero points other than 128 do not fit moe.dequantize's "
-            "symmetric int8 (code - zero point spans [-255, 255])";
-      return failure();
-    }
-    return success();
   };
-  if (failed(valueBits(plan.upSources, plan.upBits)) ||
-      failed(valueBits(plan.downSource, plan.downBits)))
-    return failure();
+  plan.upZeroPoints = hasZeroPoints(plan.upSources);
+  plan.downZeroPoints = hasZeroPoints(plan.downSource);
 
   // Biases, [E, out], as com.microsoft.MoE's.
   auto readBias = [&](unsigned index, StringRef what, int64_t out,
@@ -347,40 +353,39 @@ FailureOr<LayerPlan> NodeReader::plan(std::string &why) {
   return plan;
 }
 
-/// The `[E, K, N]` constant `name` of `bits`-bit integers made of `columns` of the codes
-/// of `sources` minus their zero points, K being every source's inputs. Each expert's codes
-/// are unpacked into a buffer (a byte each) and gathered from it.
-FailureOr<Value> createQuantizedValues(PatternRewriter &rewriter, Location loc, const Twine &name,
-                                       unsigned bits, int64_t experts,
-                                       ArrayRef<PackedProjection> sources,
-                                       ArrayRef<ColumnRun> columns) {
-  int64_t inputs = sources.front().inputs;
-  auto type =
-      RankedTensorType::get({experts, inputs, getWidth(columns)}, rewriter.getIntegerType(bits));
+/// The `[E, K, N]` constant `name` of `type` made of `columns` of `sources`, each expert's
+/// `[rows, K]` bytes of a source being what `unpack` writes into a buffer (a byte each),
+/// gathered from it.
+FailureOr<Value> createUnpackedStack(
+    PatternRewriter &rewriter, Location loc, const Twine &name, RankedTensorType type,
+    ArrayRef<PackedProjection> sources, ArrayRef<ColumnRun> columns,
+    function_ref<void(const PackedProjection &, int64_t, MutableArrayRef<int8_t>)> unpack) {
+  int64_t rowsK = type.getDimSize(1);
   std::vector<std::vector<int8_t>> buffers;
   for (const PackedProjection &source : sources)
-    buffers.emplace_back(source.rows * source.inputs);
-  return createWeightStack(rewriter, loc, type, name.str(), experts, inputs, [&](int64_t expert) {
-    SmallVector<Projection> unpacked;
-    for (auto [source, buffer] : llvm::zip_equal(sources, buffers)) {
-      source.unpack(expert, buffer);
-      Projection projection;
-      projection.bytes = {
-          RankedTensorType::get({source.rows, source.inputs}, rewriter.getIntegerType(8)),
-          ArrayRef(reinterpret_cast<const char *>(buffer.data()), buffer.size())};
-      projection.in = source.inputs;
-      projection.out = source.rows;
-      projection.legacyLayout = false;
-      unpacked.push_back(projection);
-    }
-    ExpertColumns parts;
-    for (const ColumnRun &run : columns) {
-      parts.push_back(unpacked[run.source].getColumns(0, run.first, run.step, run.count));
-      // The buffer is reused for the next expert: its pages are not to be released.
-      parts.back().expertBytes = {};
-    }
-    return parts;
-  });
+    buffers.emplace_back(source.rows * rowsK);
+  return createWeightStack(
+      rewriter, loc, type, name.str(), type.getDimSize(0), rowsK, [&](int64_t expert) {
+        SmallVector<Projection> unpacked;
+        for (auto [source, buffer] : llvm::zip_equal(sources, buffers)) {
+          unpack(source, expert, buffer);
+          Projection projection;
+          projection.bytes = {
+              RankedTensorType::get({source.rows, rowsK}, rewriter.getIntegerType(8)),
+              ArrayRef(reinterpret_cast<const char *>(buffer.data()), buffer.size())};
+          projection.in = rowsK;
+          projection.out = source.rows;
+          projection.legacyLayout = false;
+          unpacked.push_back(projection);
+        }
+        ExpertColumns parts;
+        for (const ColumnRun &run : columns) {
+          parts.push_back(unpacked[run.source].getColumns(0, run.first, run.step, run.count));
+          // The buffer is reused for the next expert: its pages are not to be released.
+          parts.back().expertBytes = {};
+        }
+        return parts;
+      });
 }
 
 /// Raises one `com.microsoft.QMoE` node into `moe.layer` over `moe.dequantize`d weights.
@@ -419,26 +424,42 @@ struct RaiseORTQMoENode : RaisePattern {
       sawError = sawError || failed(value);
       return succeeded(value) ? *value : Value();
     };
-    // Expert weights [E, K, N]: their values, and scales [E, groups, N] in the same columns.
-    auto dequantized = [&](StringRef what, unsigned bits, ArrayRef<PackedProjection> sources,
+    // Expert weights [E, K, N]: their values, and scales and zero points [E, groups, N] in
+    // the same columns.
+    auto dequantized = [&](StringRef what, bool zeroPoints, ArrayRef<PackedProjection> sources,
                            ArrayRef<Projection> scales, ArrayRef<ColumnRun> columns) -> Value {
-      Value values = weight(createQuantizedValues(rewriter, loc, nodeName + "." + what, bits,
-                                                  plan->experts, sources, columns));
-      int64_t groups = sources.front().getBlocks();
-      Value scaleValues = weight(createWeight(rewriter, loc, nodeName + "." + what + "_scales",
-                                              f32Type({plan->experts, groups, getWidth(columns)}),
-                                              scales, columns, groups));
-      if (!values || !scaleValues)
+      Type integerType = rewriter.getIntegerType(plan->valueBits, /*isSigned=*/false);
+      if (!zeroPoints)
+        integerType = rewriter.getIntegerType(plan->valueBits);
+      int64_t groups = sources.front().getBlocks(), width = getWidth(columns);
+      auto valuesType =
+          RankedTensorType::get({plan->experts, sources.front().inputs, width}, integerType);
+      Value values = weight(createUnpackedStack(
+          rewriter, loc, nodeName + "." + what, valuesType, sources, columns,
+          [&](const PackedProjection &source, int64_t expert, MutableArrayRef<int8_t> buffer) {
+            source.unpack(expert, /*lessZeroPoint=*/!zeroPoints, buffer);
+          }));
+      Value scaleValues =
+          weight(createWeight(rewriter, loc, nodeName + "." + what + "_scales",
+                              f32Type({plan->experts, groups, width}), scales, columns, groups));
+      Value zeroPointValues;
+      if (zeroPoints)
+        zeroPointValues = weight(createUnpackedStack(
+            rewriter, loc, nodeName + "." + what + "_zero_points",
+            RankedTensorType::get({plan->experts, groups, width}, integerType), sources, columns,
+            [&](const PackedProjection &source, int64_t expert, MutableArrayRef<int8_t> buffer) {
+              source.unpackZeroPoints(expert, buffer);
+            }));
+      if (!values || !scaleValues || (zeroPoints && !zeroPointValues))
         return Value();
-      auto valuesType = llvm::cast<RankedTensorType>(values.getType());
       return moe::DequantizeOp::create(rewriter, loc, f32Type(valuesType.getShape()), values,
-                                       scaleValues);
+                                       scaleValues, zeroPointValues);
     };
     SmallVector<ColumnRun> downColumns{{0, 0, 1, plan->hidden}};
-    Value up =
-        dequantized("up_weight", plan->upBits, plan->upSources, plan->upScales, plan->upColumns);
-    Value down =
-        dequantized("down_weight", plan->downBits, plan->downSource, plan->downScales, downColumns);
+    Value up = dequantized("up_weight", plan->upZeroPoints, plan->upSources, plan->upScales,
+                           plan->upColumns);
+    Value down = dequantized("down_weight", plan->downZeroPoints, plan->downSource,
+                             plan->downScales, downColumns);
     Value upBias, downBias;
     sawError =
         sawError ||

@@ -51,9 +51,9 @@ def compile(model, output=None, target="host", emit="lib", quantize=None, disabl
       new temporary folder for bytes and protos.
     target: "host", "sm_80", "sm_89", "sm_90", "sm_90a" or "cuda".
     emit: "lib" (a shared library that load() runs), "exe", "obj", "ptx" or "mlir".
-    quantize: None, or "int8" or "int4" (host target; docs/quantization.md), with options
-      quantize_group=ROWS, quantize_config=FILE, report=True; "fp8" is not in this build
-      yet (CompileError).
+    quantize: None, or "int8", "int4" or "fp8" (host target; docs/quantization.md), with
+      options quantize_group=ROWS, quantize_scheme="asymmetric" (int8 and int4),
+      quantize_config=FILE, report=True.
     disable_passes: names from passes() not to run.
     options: any other option of the moec command line, with _ for - (stop_after="raise",
       precision="bf16", gpu_binary="ptx", weights_file_over=0, ...).

@@ -65,7 +65,8 @@ def test_quantizes_expert_weights(tmp_path):
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"quantize": "fp8"}, "error: --quantize=fp8 is not available in this build yet"),
+    ({"quantize": "fp8", "quantize_scheme": "asymmetric"},
+     "error: --quantize-scheme says how --quantize quantizes: use it with --quantize=int8 or int4"),
     ({"quantize": "int8", "target": "sm_90"},
      "error: --quantize runs on the host target only in this build (the GPU kernels take f32 "
      "weights): use it with --target=host, or with --stop-after to see the MLIR"),

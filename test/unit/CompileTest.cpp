@@ -98,10 +98,12 @@ TEST_F(CompileTest, BadBytesAreBadInputWithOneLocatedError) {
 
 TEST_F(CompileTest, AnOptionThisBuildLacksIsUnavailable) {
   options.pipeline.quantize = moec::Quantization::FP8;
+  options.pipeline.quantizeAsymmetric = true;
   moec::CompileResult result =
       moec::compile(moec::ModelSource::file(kModelPath), outputPath("model"), options);
   EXPECT_EQ(result.status, moec::CompileStatus::Unavailable);
-  EXPECT_EQ(result.getErrors(), "error: --quantize=fp8 is not available in this build yet\n");
+  EXPECT_EQ(result.getErrors(), "error: --quantize-scheme says how --quantize quantizes: use it "
+                                "with --quantize=int8 or int4\n");
 }
 
 TEST_F(CompileTest, DiagnosticsAreSeenAsTheyCome) {

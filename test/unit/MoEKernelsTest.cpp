@@ -335,13 +335,29 @@ struct MatmulCase {
   int32_t activation;
   bool gated, bias, gather;
   int64_t blockSize = 1;
-  // Quantized weights: 8 or 4 bits, with a scale per groupRows rows of every column.
+  // Quantized weights: 8 or 4 bits, with a scale per groupRows rows of every column, and
+  // unsigned with zero points (as many as scales) or signed without.
   int bits = 0;
   int64_t groupRows = 0;
+  bool zeroPoints = false;
+  // fp8 weights (e4m3) instead, with a scale per block of groupRows rows and this many
+  // columns; 0: not fp8.
+  int64_t fp8BlockColumns = 0;
 };
 
+/// The value of e4m3fn byte `byte`: (-1)^s 2^(e - 7) (1 + m / 8), or 2^-6 m / 8 for e = 0;
+/// S.1111.111 is NaN.
+float e4m3Value(uint8_t byte) {
+  int e = (byte >> 3) & 15, m = byte & 7;
+  double magnitude = e == 15 && m == 7 ? NAN
+                     : e == 0          ? std::pow(2.0, -6) * m / 8
+                                       : std::pow(2.0, e - 7) * (1 + m / 8.0);
+  return float(byte & 0x80 ? -magnitude : magnitude);
+}
+
 /// `values` ([E, K, N], each within `bits` bits) as the quantized kernel takes them: int8
-/// as they are, int4 two rows per byte (the even row in the low nibble).
+/// as they are, int4 two rows per byte (the even row in the low nibble). Zero points
+/// ([E, groups, N]) are packed the same way.
 std::vector<int8_t> packQuantized(const std::vector<int32_t> &values, int bits, int64_t E,
                                   int64_t K, int64_t N) {
   if (bits == 8)
@@ -403,27 +419,59 @@ void checkGroupedMatmul(const MatmulCase &c) {
   int64_t outColumns = c.gated ? c.N / 2 : c.N;
   std::vector<float> result(slots * outColumns, 123.0f);
 
-  if (c.bits) {
-    // Integers over their whole range and a scale per group; `weights` is what they stand
-    // for.
-    int64_t groups = c.K / c.groupRows;
-    std::uniform_int_distribution<int32_t> integers(-(1 << (c.bits - 1)), (1 << (c.bits - 1)) - 1);
-    std::vector<int32_t> quantized(weights.size());
-    std::vector<float> scales(E * groups * c.N);
+  if (c.fp8BlockColumns) {
+    // Every byte but NaN's, and a scale per block; `weights` is what they stand for.
+    int64_t rowBlocks = c.K / c.groupRows, columnBlocks = c.N / c.fp8BlockColumns;
+    std::uniform_int_distribution<int32_t> bytes(0, 255);
+    std::vector<uint8_t> fp8(weights.size());
+    std::vector<float> scales(E * rowBlocks * columnBlocks);
     for (float &scale : scales)
-      scale = 0.1f * std::abs(uniform(random));
+      scale = 0.01f * std::abs(uniform(random));
     for (int64_t e = 0; e < E; ++e)
       for (int64_t k = 0; k < c.K; ++k)
         for (int64_t n = 0; n < c.N; ++n) {
           int64_t index = (e * c.K + k) * c.N + n;
-          quantized[index] = integers(random);
+          do
+            fp8[index] = uint8_t(bytes(random));
+          while ((fp8[index] & 0x7F) == 0x7F);
           weights[index] =
-              float(quantized[index]) * scales[(e * groups + k / c.groupRows) * c.N + n];
+              e4m3Value(fp8[index]) *
+              scales[(e * rowBlocks + k / c.groupRows) * columnBlocks + n / c.fp8BlockColumns];
+        }
+    moec_rt_moe_grouped_matmul_fp8_f32(
+        slots, c.K, c.N, E, input.data(), inputRows, c.gather ? sorted.data() : nullptr, 1,
+        offsets.data(), fp8.data(), scales.data(), rowBlocks, columnBlocks,
+        c.bias ? bias.data() : nullptr, c.activation, c.gated, alpha, limit,
+        /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0, result.data());
+  } else if (c.bits) {
+    // Integers over their whole range (unsigned with zero points, else signed), a scale
+    // and a zero point per group; `weights` is what they stand for.
+    int64_t groups = c.K / c.groupRows;
+    int32_t lowest = c.zeroPoints ? 0 : -(1 << (c.bits - 1));
+    std::uniform_int_distribution<int32_t> integers(lowest, lowest + (1 << c.bits) - 1);
+    std::vector<int32_t> quantized(weights.size()), zeroPoints(E * groups * c.N, 0);
+    std::vector<float> scales(E * groups * c.N);
+    // q - zp spans twice the signed range: half the scale keeps the weights (and the
+    // rounding of their sums) the size they have without zero points.
+    for (float &scale : scales)
+      scale = (c.zeroPoints ? 0.05f : 0.1f) * std::abs(uniform(random));
+    if (c.zeroPoints)
+      for (int32_t &zeroPoint : zeroPoints)
+        zeroPoint = integers(random);
+    for (int64_t e = 0; e < E; ++e)
+      for (int64_t k = 0; k < c.K; ++k)
+        for (int64_t n = 0; n < c.N; ++n) {
+          int64_t index = (e * c.K + k) * c.N + n;
+          int64_t group = (e * groups + k / c.groupRows) * c.N + n;
+          quantized[index] = integers(random);
+          weights[index] = float(quantized[index] - zeroPoints[group]) * scales[group];
         }
     std::vector<int8_t> packed = packQuantized(quantized, c.bits, E, c.K, c.N);
+    std::vector<int8_t> packedZeroPoints = packQuantized(zeroPoints, c.bits, E, groups, c.N);
     moec_rt_moe_grouped_matmul_quantized_f32(
         slots, c.K, c.N, E, input.data(), inputRows, c.gather ? sorted.data() : nullptr, 1,
         offsets.data(), packed.data(), c.bits, scales.data(), groups,
+        c.zeroPoints ? reinterpret_cast<const uint8_t *>(packedZeroPoints.data()) : nullptr,
         c.bias ? bias.data() : nullptr, c.activation, c.gated, alpha, limit,
         /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0, result.data());
   } else {
@@ -558,6 +606,70 @@ TEST(MoEGroupedMatmul, QuantizedWeightsInEveryRegime) {
   checkGroupedMatmul({21, 40, kMixedSegments, MOEC_RT_ACTIVATION_RELU, false, true, true, 1, 4, 3});
   checkGroupedMatmul({130, 2 * 300, {1, 2, 11, 40, 0}, MOEC_RT_ACTIVATION_SILU, true, false,
                       true, 1, 4, 130});
+}
+
+TEST(MoEGroupedMatmul, QuantizedWeightsWithZeroPointsInEveryRegime) {
+  // As above, unsigned with a zero point per group: an odd number of groups (int4's last
+  // byte of zero points half used), groups of 8 and more, and an odd group size.
+  for (int bits : {8, 4})
+    for (int64_t groupRows : {8, 32, 6}) {
+      checkGroupedMatmul({96, 2 * 37, kMixedSegments, MOEC_RT_ACTIVATION_SILU, true, true, true, 1,
+                          bits, groupRows, true});
+      checkGroupedMatmul({96,
+                          150,
+                          {1, 16, 30},
+                          MOEC_RT_ACTIVATION_NONE,
+                          false,
+                          false,
+                          false,
+                          1,
+                          bits,
+                          groupRows,
+                          true});
+    }
+  checkGroupedMatmul(
+      {21, 40, kMixedSegments, MOEC_RT_ACTIVATION_RELU, false, true, true, 1, 4, 3, true});
+}
+
+TEST(MoEGroupedMatmul, FP8WeightsInEveryRegime) {
+  // Blocks of 16 x 16 (a scale per 16 columns), 32 x 48, of the whole K and 5 columns (not
+  // a multiple of 16), and of 3 rows (no full pass of 8); every regime of segment.
+  for (auto [blockRows, blockColumns] :
+       std::vector<std::pair<int64_t, int64_t>>{{16, 16}, {32, 48}, {96, 5}, {3, 30}}) {
+    checkGroupedMatmul({96, 2 * 240, kMixedSegments, MOEC_RT_ACTIVATION_SILU, true, true, true, 1,
+                        0, blockRows, false, blockColumns});
+    checkGroupedMatmul({96,
+                        240,
+                        {1, 16, 30},
+                        MOEC_RT_ACTIVATION_NONE,
+                        false,
+                        false,
+                        false,
+                        1,
+                        0,
+                        blockRows,
+                        false,
+                        blockColumns});
+  }
+}
+
+TEST(MoEGroupedMatmul, FP8EdgeValues) {
+  // One row of x = 1 times one W row of e4m3 bytes, scale 1: the smallest subnormal, the
+  // largest subnormal, the smallest normal, 1, the largest value both signs, zero, negative
+  // zero; then NaN.
+  std::vector<uint8_t> bytes = {0x01, 0x07, 0x08, 0x38, 0x7E, 0xFE, 0x00, 0x80, 0x7F};
+  std::vector<float> expected = {0.001953125f, 0.013671875f, 0.015625f, 1.0f,
+                                 448.0f,       -448.0f,      0.0f,      0.0f};
+  int64_t N = int64_t(bytes.size());
+  std::vector<float> input = {1.0f}, scales = {1.0f}, result(N);
+  std::vector<int32_t> offsets = {0, 1};
+  moec_rt_moe_grouped_matmul_fp8_f32(1, 1, N, 1, input.data(), 1, nullptr, 1, offsets.data(),
+                                     bytes.data(), scales.data(), 1, 1, nullptr,
+                                     MOEC_RT_ACTIVATION_NONE, 0, 0.0f, 0.0f,
+                                     /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0,
+                                     result.data());
+  EXPECT_EQ(std::vector<float>(result.begin(), result.end() - 1), expected);
+  EXPECT_TRUE(std::isnan(result.back()));
 }
 
 TEST(MoEGroupedMatmul, PaddedSegmentsGiveZeroRows) {

@@ -42,6 +42,7 @@ enum class Stage { import, clean, raise, optimize, kernel, all };
 enum class Emit { exe, lib, obj, ptx, mlir };
 enum class Target { host, sm_80, sm_89, sm_90, sm_90a, cuda };
 enum class Quantize { none, int8, int4, fp8 };
+enum class QuantizeScheme { symmetric, asymmetric };
 enum class Precision { model, bf16 };
 enum class GpuBinary { automatic, ptx, fatbin };
 
@@ -82,7 +83,16 @@ struct Options {
       cl::cat(moecCategory)};
   cl::opt<int64_t> quantizeGroup{
       "quantize-group", cl::value_desc("rows"), cl::init(128),
-      cl::desc("With --quantize=int8|int4: rows of K that share one scale (32, 64, 128)"),
+      cl::desc("With --quantize=int8|int4: rows of K that share one scale (32, 64, 128); "
+               "with fp8: the rows and columns of a block"),
+      cl::cat(moecCategory)};
+  cl::opt<QuantizeScheme> quantizeScheme{
+      "quantize-scheme", cl::desc("With --quantize=int8|int4: how integers stand for weights"),
+      cl::init(QuantizeScheme::symmetric),
+      cl::values(clEnumValN(QuantizeScheme::symmetric, "symmetric",
+                            "signed integers times a scale per group"),
+                 clEnumValN(QuantizeScheme::asymmetric, "asymmetric",
+                            "unsigned integers less a zero point, times a scale, per group")),
       cl::cat(moecCategory)};
   cl::opt<std::string> quantizeConfig{
       "quantize-config", cl::value_desc("file.json"),
@@ -332,6 +342,7 @@ int main(int argc, char **argv) {
   compileOptions.printIR.printLocations = options.printLocations;
   compileOptions.pipeline.quantize = quantization(options.quantize);
   compileOptions.pipeline.quantizeGroupSize = options.quantizeGroup;
+  compileOptions.pipeline.quantizeAsymmetric = options.quantizeScheme == QuantizeScheme::asymmetric;
   compileOptions.pipeline.quantizeReport = options.report;
   compileOptions.pipeline.quantizeConfigPath = options.quantizeConfig;
   compileOptions.shardExperts = options.shardExperts;

@@ -70,10 +70,10 @@ enum class CompileStatus {
 };
 
 /// Sets the option that the moec command line spells `--NAME=VALUE` (target, emit,
-/// stop-after, quantize, quantize-group, quantize-config, report, precision, gpu-binary, shard-experts,
-/// shard-profile, shard-replicate-hot, shard-placement, weights-file-over,
-/// infer-shapes; disable-pass adds a name), for the C API and the Python binding. Returns a
-/// one-line message for an unknown name or value, else "".
+/// stop-after, quantize, quantize-group, quantize-scheme, quantize-config, report, precision,
+/// gpu-binary, shard-experts, shard-profile, shard-replicate-hot, shard-placement,
+/// weights-file-over, infer-shapes; disable-pass adds a name), for the C API and the Python
+/// binding. Returns a one-line message for an unknown name or value, else "".
 std::string setCompileOption(CompileOptions &options, llvm::StringRef name,
                              llvm::StringRef value);
 

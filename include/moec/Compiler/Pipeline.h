@@ -51,11 +51,12 @@ struct PipelineOptions {
   /// (`--mlir-print-ir-after` and the like), which the tool has registered
   /// (mlir::registerPassManagerCLOptions), as moec does.
   bool passManagerCommandLine = false;
-  /// The expert weights' quantization (moec-quantize-expert-weights); FP8 is not
-  /// available in this build.
+  /// The expert weights' quantization (moec-quantize-expert-weights).
   Quantization quantize = Quantization::None;
-  /// Rows of K that share one scale, for int8 and int4.
+  /// Rows of K that share one scale, for int8 and int4; rows and columns of fp8's blocks.
   int64_t quantizeGroupSize = 128;
+  /// int8 and int4 as unsigned integers with a zero point per group, not signed ones.
+  bool quantizeAsymmetric = false;
   /// Print, per quantized layer, the bytes before and after and the error on a probe.
   bool quantizeReport = false;
   /// A JSON file of per-layer and per-weight overrides of the quantization; empty: none.

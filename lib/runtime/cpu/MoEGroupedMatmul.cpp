@@ -13,16 +13,20 @@
 //   runtime's cache-blocked GEMM (Sgemm.cpp) runs on it, starting from the bias,
 //   followed by a vectorized activation pass over the output.
 //
-// Quantized weights (int8, or int4 packed two rows per byte) stay quantized in memory: a
-// streaming panel expands them in registers and applies each group's scale to the sum of
-// its rows; a segment of many rows has the GEMM read them a block of rows at a time,
-// expanded into a small f32 buffer.
+// Quantized weights (int8, or int4 packed two rows per byte; signed, or unsigned with zero
+// points packed like them) stay quantized in memory: a streaming panel expands them in
+// registers, subtracts the group's zero points, and applies each group's scale to the sum
+// of its rows; a segment of many rows has the GEMM read them a block of rows at a time,
+// expanded into a small f32 buffer. fp8 (e4m3) weights go the same ways, expanded through
+// a table of the 256 values a byte stands for, with one scale per block of rows and
+// columns.
 //
 //===----------------------------------------------------------------------===//
 
 #include "moec-runtime/kernels.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -61,25 +65,39 @@ constexpr int64_t kDequantizedRows = 64;
 
 // Quantized weights of one expert, from one column on: int8 rows of `ld` bytes, or pairs of
 // int4 rows packed in one row of bytes (the even row in the low nibble), with one scale per
-// column for every group of `groupRows` rows.
+// column for every group of `groupRows` rows. Without zero points the integers are signed;
+// with them they are unsigned, and so are the zero points, one per column for every group,
+// packed as the rows are (int4: pairs of groups in one row of bytes).
 struct QuantizedPanel {
   const int8_t *q;
   const float *scales;
   // Bytes between rows of q (of byte pairs for int4); floats between groups of scales.
   int64_t ld;
   int64_t groupRows;
+  const uint8_t *zeroPoints = nullptr;
 };
 
-// Weight row k, column c of `w`, as the integer it holds.
-template <int Bits> int32_t quantizedAt(const QuantizedPanel &w, int64_t k, int64_t c) {
+// Element `row`, column c of `bytes` (rows of `ld` bytes, `Bits` bits each, pairs of 4-bit
+// rows in one row of bytes), signed or unsigned.
+template <int Bits, bool Unsigned>
+int32_t packedAt(const int8_t *bytes, int64_t ld, int64_t row, int64_t c) {
   if constexpr (Bits == 8) {
-    return w.q[k * w.ld + c];
+    return Unsigned ? int32_t(uint8_t(bytes[row * ld + c])) : int32_t(bytes[row * ld + c]);
   } else {
-    int32_t byte = w.q[(k / 2) * w.ld + c];
-    // The low nibble moved up as unsigned bits (shifting a negative value left is
-    // undefined), then sign-extended back down.
-    return k % 2 ? byte >> 4 : int32_t(int8_t(uint8_t(uint32_t(byte) << 4))) >> 4;
+    auto byte = uint8_t(bytes[(row / 2) * ld + c]);
+    uint8_t nibble = row % 2 ? byte >> 4 : byte & 0xF;
+    return Unsigned ? int32_t(nibble) : int32_t(nibble ^ 8) - 8;
   }
+}
+
+// Weight row k, column c of `w`, as the number it stands for before scaling: the integer
+// it holds, less the zero point of its group.
+template <int Bits> float quantizedAt(const QuantizedPanel &w, int64_t k, int64_t c) {
+  if (!w.zeroPoints)
+    return float(packedAt<Bits, false>(w.q, w.ld, k, c));
+  auto zeroPoints = reinterpret_cast<const int8_t *>(w.zeroPoints);
+  return float(packedAt<Bits, true>(w.q, w.ld, k, c) -
+               packedAt<Bits, true>(zeroPoints, w.ld, k / w.groupRows, c));
 }
 
 // Rows [k0, k1) of `w` (all `columns` of them) as f32 into `out`, [k1 - k0, columns].
@@ -90,8 +108,50 @@ void dequantizeRows(const QuantizedPanel &w, int64_t k0, int64_t k1, int64_t col
     const float *scale = w.scales + (k / w.groupRows) * w.ld;
     float *row = out + (k - k0) * columns;
     for (int64_t c = 0; c < columns; ++c)
-      row[c] = float(quantizedAt<Bits>(w, k, c)) * scale[c];
+      row[c] = quantizedAt<Bits>(w, k, c) * scale[c];
   }
+}
+
+// fp8 (e4m3) weights of one expert, from column `firstColumn` on: rows of `ld` bytes, with
+// one scale per block of `blockRows` rows and `blockColumns` columns (`scales`: the
+// expert's `[K / blockRows, scaleLd]`).
+struct FP8Panel {
+  const uint8_t *q;
+  int64_t ld;
+  const float *scales;
+  int64_t scaleLd, blockRows, blockColumns, firstColumn;
+
+  // The scales of row k's block row, from the panel's first column on.
+  const float *scaleRow(int64_t k) const { return scales + (k / blockRows) * scaleLd; }
+  float scaleAt(int64_t k, int64_t c) const {
+    return scaleRow(k)[(firstColumn + c) / blockColumns];
+  }
+};
+
+// The value of e4m3fn byte `byte` (sign, 4 exponent bits of bias 7, 3 mantissa bits; no
+// infinities, S.1111.111 is NaN; exponent 0 is subnormal).
+float decodeE4M3(uint8_t byte) {
+  int exponent = (byte >> 3) & 0xF, mantissa = byte & 7;
+  float magnitude = exponent == 0xF && mantissa == 7 ? NAN
+                    : exponent == 0                  ? std::ldexp(float(mantissa), -9)
+                                    : std::ldexp(float(8 + mantissa), exponent - 10);
+  return byte & 0x80 ? -magnitude : magnitude;
+}
+
+std::array<float, 256> makeE4M3Table() {
+  std::array<float, 256> table;
+  for (int byte = 0; byte < 256; ++byte)
+    table[byte] = decodeE4M3(uint8_t(byte));
+  return table;
+}
+
+const std::array<float, 256> kE4M3 = makeE4M3Table();
+
+// Rows [k0, k1) of `w` (all `columns` of them) as f32 into `out`, [k1 - k0, columns].
+void dequantizeFP8Rows(const FP8Panel &w, int64_t k0, int64_t k1, int64_t columns, float *out) {
+  for (int64_t k = k0; k < k1; ++k)
+    for (int64_t c = 0; c < columns; ++c)
+      out[(k - k0) * columns + c] = kE4M3[w.q[k * w.ld + c]] * w.scaleAt(k, c);
 }
 
 struct Epilogue {
@@ -322,9 +382,53 @@ MOEC_AVX512 __m512i loadQuantizedBytes(const int8_t *p, int64_t n) {
   return _mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i *>(tail)));
 }
 
+// The zero points of group g of `w`, columns [c, c + 16), as 32-bit integers (zero without
+// zero points).
+template <int Bits>
+MOEC_AVX512 __m512i zeroPointsAvx512(const QuantizedPanel &w, int64_t g, int64_t c, int64_t cols) {
+  if (!w.zeroPoints)
+    return _mm512_setzero_si512();
+  constexpr int GroupsPerByte = Bits == 8 ? 1 : 2;
+  __m512i bytes = loadQuantizedBytes(
+      reinterpret_cast<const int8_t *>(w.zeroPoints) + (g / GroupsPerByte) * w.ld + c, cols - c);
+  if (Bits == 4 && g % 2)
+    bytes = _mm512_srli_epi32(bytes, 4);
+  return _mm512_and_si512(bytes, _mm512_set1_epi32((1 << Bits) - 1));
+}
+
+// One row of `Bits`-bit integers in `bytes` (sign-extended bytes; for int4 the row in the
+// low nibble, or the high one when `high`), less `zero` when the integers are unsigned
+// (`hasZeroPoints`), as floats.
+template <int Bits>
+MOEC_AVX512 __m512 expandAvx512(__m512i bytes, bool high, bool hasZeroPoints, __m512i zero) {
+  if (hasZeroPoints) {
+    __m512i field = Bits == 4 && high ? _mm512_srli_epi32(bytes, 4) : bytes;
+    field = _mm512_and_si512(field, _mm512_set1_epi32((1 << Bits) - 1));
+    return _mm512_cvtepi32_ps(_mm512_sub_epi32(field, zero));
+  }
+  if (Bits == 8)
+    return _mm512_cvtepi32_ps(bytes);
+  return _mm512_cvtepi32_ps(high ? _mm512_srai_epi32(bytes, 4)
+                                 : _mm512_srai_epi32(_mm512_slli_epi32(bytes, 28), 28));
+}
+
+// out[r][0..16) (the lanes of `mask`) += s * sum over u of xb[r][u] * wv[u], for Rows rows
+// of `ldo` floats: the weights of U rows, expanded, times the broadcast inputs, scaled once.
+template <int Rows, int U>
+MOEC_AVX512 void addScaledSumsAvx512(const __m512 (&xb)[Rows][U], const __m512 (&wv)[U], __m512 s,
+                                     __mmask16 mask, float *out, int64_t ldo) {
+  for (int r = 0; r < Rows; ++r) {
+    __m512 sum = _mm512_mul_ps(xb[r][0], wv[0]);
+    for (int u = 1; u < U; ++u)
+      sum = _mm512_fmadd_ps(xb[r][u], wv[u], sum);
+    __m512 o = _mm512_maskz_loadu_ps(mask, out + r * ldo);
+    _mm512_mask_storeu_ps(out + r * ldo, mask, _mm512_fmadd_ps(sum, s, o));
+  }
+}
+
 // out[r][0..cols) += scale(group of k) * sum over u of x[r][k + u] * q[k + u][0..cols), for
 // U rows of one group from k on (k even for int4). The integers are expanded to floats in
-// registers; the group's scale multiplies their sum once.
+// registers, less the group's zero points; the group's scale multiplies their sum once.
 template <int Rows, int Bits, int U>
 MOEC_AVX512 void quantizedPassAvx512(int64_t k, const float *const *x, const QuantizedPanel &w,
                                      int64_t cols, float *out, int64_t ldo) {
@@ -336,26 +440,19 @@ MOEC_AVX512 void quantizedPassAvx512(int64_t k, const float *const *x, const Qua
       xb[r][u] = _mm512_set1_ps(x[r][k + u]);
   const int8_t *q = w.q + (k / RowsPerByte) * w.ld;
   const float *scale = w.scales + (k / w.groupRows) * w.ld;
+  bool hasZeroPoints = w.zeroPoints != nullptr;
   for (int64_t c = 0; c < cols; c += 16) {
     __mmask16 mask = lowBits(cols - c);
     __m512 wv[U];
+    __m512i zero = zeroPointsAvx512<Bits>(w, k / w.groupRows, c, cols);
     for (int u = 0; u < U; u += RowsPerByte) {
       __m512i bytes = loadQuantizedBytes(q + (u / RowsPerByte) * w.ld + c, cols - c);
-      if constexpr (Bits == 8) {
-        wv[u] = _mm512_cvtepi32_ps(bytes);
-      } else {
-        wv[u] = _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(bytes, 28), 28));
-        wv[u + 1] = _mm512_cvtepi32_ps(_mm512_srai_epi32(bytes, 4));
-      }
+      wv[u] = expandAvx512<Bits>(bytes, false, hasZeroPoints, zero);
+      if constexpr (Bits == 4)
+        wv[u + 1] = expandAvx512<Bits>(bytes, true, hasZeroPoints, zero);
     }
     __m512 s = _mm512_maskz_loadu_ps(mask, scale + c);
-    for (int r = 0; r < Rows; ++r) {
-      __m512 sum = _mm512_mul_ps(xb[r][0], wv[0]);
-      for (int u = 1; u < U; ++u)
-        sum = _mm512_fmadd_ps(xb[r][u], wv[u], sum);
-      __m512 o = _mm512_maskz_loadu_ps(mask, out + r * ldo + c);
-      _mm512_mask_storeu_ps(out + r * ldo + c, mask, _mm512_fmadd_ps(sum, s, o));
-    }
+    addScaledSumsAvx512<Rows, U>(xb, wv, s, mask, out + c, ldo);
   }
 }
 
@@ -378,6 +475,32 @@ MOEC_AVX2 __m256i loadQuantizedBytesAvx2(const int8_t *p, int64_t n) {
   return _mm256_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i *>(tail)));
 }
 
+// zeroPointsAvx512 and expandAvx512 with 8 columns at a time.
+template <int Bits>
+MOEC_AVX2 __m256i zeroPointsAvx2(const QuantizedPanel &w, int64_t g, int64_t c, int64_t cols) {
+  if (!w.zeroPoints)
+    return _mm256_setzero_si256();
+  constexpr int GroupsPerByte = Bits == 8 ? 1 : 2;
+  __m256i bytes = loadQuantizedBytesAvx2(
+      reinterpret_cast<const int8_t *>(w.zeroPoints) + (g / GroupsPerByte) * w.ld + c, cols - c);
+  if (Bits == 4 && g % 2)
+    bytes = _mm256_srli_epi32(bytes, 4);
+  return _mm256_and_si256(bytes, _mm256_set1_epi32((1 << Bits) - 1));
+}
+
+template <int Bits>
+MOEC_AVX2 __m256 expandAvx2(__m256i bytes, bool high, bool hasZeroPoints, __m256i zero) {
+  if (hasZeroPoints) {
+    __m256i field = Bits == 4 && high ? _mm256_srli_epi32(bytes, 4) : bytes;
+    field = _mm256_and_si256(field, _mm256_set1_epi32((1 << Bits) - 1));
+    return _mm256_cvtepi32_ps(_mm256_sub_epi32(field, zero));
+  }
+  if (Bits == 8)
+    return _mm256_cvtepi32_ps(bytes);
+  return _mm256_cvtepi32_ps(high ? _mm256_srai_epi32(bytes, 4)
+                                 : _mm256_srai_epi32(_mm256_slli_epi32(bytes, 28), 28));
+}
+
 // quantizedPassAvx512 with 8 columns at a time, for CPUs with AVX2 and FMA only.
 template <int Rows, int Bits, int U>
 MOEC_AVX2 void quantizedPassAvx2(int64_t k, const float *const *x, const QuantizedPanel &w,
@@ -391,18 +514,17 @@ MOEC_AVX2 void quantizedPassAvx2(int64_t k, const float *const *x, const Quantiz
   const int8_t *q = w.q + (k / RowsPerByte) * w.ld;
   const float *scale = w.scales + (k / w.groupRows) * w.ld;
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  bool hasZeroPoints = w.zeroPoints != nullptr;
   for (int64_t c = 0; c < cols; c += 8) {
     __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(std::min<int64_t>(cols - c, 8))),
                                       lanes);
     __m256 wv[U];
+    __m256i zero = zeroPointsAvx2<Bits>(w, k / w.groupRows, c, cols);
     for (int u = 0; u < U; u += RowsPerByte) {
       __m256i bytes = loadQuantizedBytesAvx2(q + (u / RowsPerByte) * w.ld + c, cols - c);
-      if constexpr (Bits == 8) {
-        wv[u] = _mm256_cvtepi32_ps(bytes);
-      } else {
-        wv[u] = _mm256_cvtepi32_ps(_mm256_srai_epi32(_mm256_slli_epi32(bytes, 28), 28));
-        wv[u + 1] = _mm256_cvtepi32_ps(_mm256_srai_epi32(bytes, 4));
-      }
+      wv[u] = expandAvx2<Bits>(bytes, false, hasZeroPoints, zero);
+      if constexpr (Bits == 4)
+        wv[u + 1] = expandAvx2<Bits>(bytes, true, hasZeroPoints, zero);
     }
     __m256 s = _mm256_maskload_ps(scale + c, mask);
     for (int r = 0; r < Rows; ++r) {
@@ -422,6 +544,69 @@ struct Avx2 {
     quantizedPassAvx2<Rows, Bits, U>(k, x, w, cols, out, ldo);
   }
 };
+
+// out[r][0..cols) += sum over u of x[r][k + u] * (e4m3(q[k + u][c]) * scale), for U rows
+// of one block row from k on: each byte looked up in the table (a gather), each row's sum
+// scaled once per 16 columns, which one block of columns holds when blocks are a multiple
+// of 16 wide (else the scales are gathered column by column).
+template <int Rows, int U>
+MOEC_AVX512 void fp8PassAvx512(int64_t k, const float *const *x, const FP8Panel &w, int64_t cols,
+                               float *out, int64_t ldo) {
+  __m512 xb[Rows][U];
+  for (int r = 0; r < Rows; ++r)
+    for (int u = 0; u < U; ++u)
+      xb[r][u] = _mm512_set1_ps(x[r][k + u]);
+  const uint8_t *q = w.q + k * w.ld;
+  const float *scales = w.scaleRow(k);
+  bool wholeBlocks = w.blockColumns % 16 == 0 && w.firstColumn % 16 == 0;
+  for (int64_t c = 0; c < cols; c += 16) {
+    __mmask16 mask = lowBits(cols - c);
+    __m512 wv[U];
+    for (int u = 0; u < U; ++u) {
+      __m512i bytes = _mm512_and_si512(
+          loadQuantizedBytes(reinterpret_cast<const int8_t *>(q + u * w.ld + c), cols - c),
+          _mm512_set1_epi32(0xFF));
+      wv[u] = _mm512_i32gather_ps(bytes, kE4M3.data(), 4);
+    }
+    __m512 s;
+    if (wholeBlocks) {
+      s = _mm512_set1_ps(scales[(w.firstColumn + c) / w.blockColumns]);
+    } else {
+      alignas(64) float lanes[16];
+      for (int i = 0; i < 16; ++i)
+        lanes[i] = scales[(w.firstColumn + std::min(c + i, cols - 1)) / w.blockColumns];
+      s = _mm512_load_ps(lanes);
+    }
+    addScaledSumsAvx512<Rows, U>(xb, wv, s, mask, out + c, ldo);
+  }
+}
+
+struct FP8PanelKernel {
+  const FP8Panel &w;
+  int64_t cols, ldo;
+
+  // W rows [k0, k1) in passes of kPanelUnroll rows within a block row, the rest singly.
+  template <int Rows>
+  MOEC_AVX512 void run(int64_t k0, int64_t k1, const float *const *x, float *out) const {
+    for (int64_t k = k0; k < k1;) {
+      int64_t blockEnd = std::min(k1, (k / w.blockRows + 1) * w.blockRows);
+      if (blockEnd - k >= kPanelUnroll) {
+        fp8PassAvx512<Rows, kPanelUnroll>(k, x, w, cols, out, ldo);
+        k += kPanelUnroll;
+      } else {
+        fp8PassAvx512<Rows, 1>(k, x, w, cols, out, ldo);
+        ++k;
+      }
+    }
+  }
+};
+
+// Blocks of W rows hold as many bytes as an int8 panel's.
+MOEC_AVX512 void fp8PanelAvx512(int64_t rows, int64_t K, const float *const *x, const FP8Panel &w,
+                                int64_t cols, float *out, int64_t ldo) {
+  forRowGroups(rows, K, panelBlockRows(kPanelBlockFloats * sizeof(float), cols),
+               FP8PanelKernel{w, cols, ldo}, x, out, ldo);
+}
 
 // W rows [k0, k1) in passes (Isa::pass) of kPanelUnroll rows within a group, the rest of a
 // group in single rows (pairs for int4, whose groups have an even number of rows).
@@ -477,7 +662,7 @@ void quantizedPanelPortable(int64_t rows, int64_t K, const float *const *x,
     const float *scale = w.scales + (k / w.groupRows) * w.ld;
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c)
-        out[r * ldo + c] += x[r][k] * (float(quantizedAt<Bits>(w, k, c)) * scale[c]);
+        out[r * ldo + c] += x[r][k] * (quantizedAt<Bits>(w, k, c) * scale[c]);
   }
 }
 
@@ -488,6 +673,17 @@ using QuantizedPanelFn = void (*)(int64_t rows, int64_t K, const float *const *x
                                   int64_t ldo);
 using EpilogueKernel = void (*)(const Epilogue &epilogue, const float *gate, const float *up,
                                 int64_t n, float *out);
+using FP8PanelFn = void (*)(int64_t rows, int64_t K, const float *const *x, const FP8Panel &w,
+                            int64_t cols, float *out, int64_t ldo);
+
+// The portable fp8 panel: each weight looked up and scaled on its own.
+void fp8PanelPortable(int64_t rows, int64_t K, const float *const *x, const FP8Panel &w,
+                      int64_t cols, float *out, int64_t ldo) {
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        out[r * ldo + c] += x[r][k] * (kE4M3[w.q[k * w.ld + c]] * w.scaleAt(k, c));
+}
 
 struct Kernels {
   Panel panel = panelPortable;
@@ -495,6 +691,8 @@ struct Kernels {
   QuantizedPanelFn int8Panel = quantizedPanelPortable<8>;
   // For groups of an even number of rows (the pairs of a byte never straddle two groups).
   QuantizedPanelFn int4Panel = quantizedPanelPortable<4>;
+  // AVX2 machines take the portable one.
+  FP8PanelFn fp8Panel = fp8PanelPortable;
 };
 
 // The best kernels this CPU runs (AVX-512; else AVX2 for quantized weights), or those that
@@ -511,6 +709,7 @@ Kernels selectKernels() {
     kernels.epilogue = epilogueAvx512;
     kernels.int8Panel = quantizedPanel<8, Avx512>;
     kernels.int4Panel = quantizedPanel<4, Avx512>;
+    kernels.fp8Panel = fp8PanelAvx512;
   } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     kernels.int8Panel = quantizedPanel<8, Avx2>;
     kernels.int4Panel = quantizedPanel<4, Avx2>;
@@ -530,11 +729,16 @@ struct GroupedMatmul {
   const float *weights, *bias;
   Epilogue epilogue;
   float *result;
-  // Instead of `weights`: int8 or packed int4 weights (bits 8 or 4) and their scales.
+  // Instead of `weights`: int8 or packed int4 weights (bits 8 or 4), their scales and
+  // zero points (null: signed weights).
   const int8_t *quantized = nullptr;
   int32_t bits = 0;
   const float *scales = nullptr;
   int64_t groups = 1;
+  const uint8_t *zeroPoints = nullptr;
+  // Instead of `weights`: fp8 weights and their `[groups, scaleColumns]` block scales.
+  const uint8_t *fp8 = nullptr;
+  int64_t scaleColumns = 1;
 
   int64_t outColumns() const { return epilogue.gated ? N / 2 : N; }
   const float *inputRow(int64_t slot) const {
@@ -544,13 +748,26 @@ struct GroupedMatmul {
   const float *expertBias(int64_t e) const { return bias ? bias + e * N : nullptr; }
   QuantizedPanel quantizedPanel(int64_t e, int64_t column) const {
     int64_t byteRows = bits == 8 ? K : (K + 1) / 2;
-    return {quantized + e * byteRows * N + column, scales + e * groups * N + column, N,
-            K / groups};
+    int64_t zeroPointRows = bits == 8 ? groups : (groups + 1) / 2;
+    return {quantized + e * byteRows * N + column, scales + e * groups * N + column, N, K / groups,
+            zeroPoints ? zeroPoints + e * zeroPointRows * N + column : nullptr};
+  }
+
+  FP8Panel fp8Panel(int64_t e, int64_t column) const {
+    return {fp8 + e * K * N + column,
+            N,
+            scales + e * groups * scaleColumns,
+            scaleColumns,
+            K / groups,
+            N / scaleColumns,
+            column};
   }
 
   // out[r][0..cols) += x[r] times expert e's W columns [column, column + cols).
   void panel(int64_t rows, const float *const *x, int64_t e, int64_t column, int64_t cols,
              float *out, int64_t ldo) const {
+    if (fp8)
+      return kernels.fp8Panel(rows, K, x, fp8Panel(e, column), cols, out, ldo);
     if (!quantized)
       return kernels.panel(rows, K, x, expertWeights(e) + column, N, cols, out, ldo);
     QuantizedPanel w = quantizedPanel(e, column);
@@ -560,20 +777,21 @@ struct GroupedMatmul {
     kernel(rows, K, x, w, cols, out, ldo);
   }
 
-  // c (+)= a times expert e's W, through the runtime GEMM; quantized W is expanded
-  // kDequantizedRows rows at a time into `expanded`.
+  // c (+)= a times expert e's W, through the runtime GEMM; quantized (and fp8) W is
+  // expanded kDequantizedRows rows at a time into `expanded`.
   void multiply(int64_t rows, const float *a, int64_t e, float *c, bool accumulate,
                 std::vector<float> &expanded) const {
-    if (!quantized)
+    if (!quantized && !fp8)
       return moec_rt_sgemm(rows, N, K, a, K, expertWeights(e), N, c, N, accumulate);
-    QuantizedPanel w = quantizedPanel(e, 0);
     expanded.resize(kDequantizedRows * N);
     for (int64_t k0 = 0; k0 < K; k0 += kDequantizedRows) {
       int64_t k1 = std::min(K, k0 + kDequantizedRows);
-      if (bits == 8)
-        dequantizeRows<8>(w, k0, k1, N, expanded.data());
+      if (fp8)
+        dequantizeFP8Rows(fp8Panel(e, 0), k0, k1, N, expanded.data());
+      else if (bits == 8)
+        dequantizeRows<8>(quantizedPanel(e, 0), k0, k1, N, expanded.data());
       else
-        dequantizeRows<4>(w, k0, k1, N, expanded.data());
+        dequantizeRows<4>(quantizedPanel(e, 0), k0, k1, N, expanded.data());
       moec_rt_sgemm(rows, N, k1 - k0, a + k0, K, expanded.data(), N, c, N, accumulate || k0 > 0);
     }
   }
@@ -804,14 +1022,32 @@ extern "C" void moec_rt_moe_grouped_matmul_f32(int64_t rows, int64_t K, int64_t 
 extern "C" void moec_rt_moe_grouped_matmul_quantized_f32(
     int64_t rows, int64_t K, int64_t N, int64_t experts, const float *input, int64_t input_rows,
     const int32_t *sorted_ids, int64_t rows_per_token, const int32_t *expert_offsets,
-    const int8_t *weights, int32_t bits, const float *scales, int64_t groups, const float *bias,
-    int32_t activation, int32_t gated, float alpha, float limit, const int32_t *combine_ids,
-    const float *combine_weights, int64_t tokens, int64_t k, float *result) {
+    const int8_t *weights, int32_t bits, const float *scales, int64_t groups,
+    const uint8_t *zero_points, const float *bias, int32_t activation, int32_t gated, float alpha,
+    float limit, const int32_t *combine_ids, const float *combine_weights, int64_t tokens,
+    int64_t k, float *result) {
   GroupedMatmul gm = makeGroupedMatmul(K, N, input, input_rows, sorted_ids, rows_per_token,
                                        nullptr, bias, activation, gated, alpha, limit, result);
   gm.quantized = weights;
   gm.bits = bits;
   gm.scales = scales;
   gm.groups = std::max<int64_t>(groups, 1);
+  gm.zeroPoints = zero_points;
+  runGroupedMatmul(gm, rows, experts, expert_offsets, {combine_ids, combine_weights, tokens, k});
+}
+
+extern "C" void moec_rt_moe_grouped_matmul_fp8_f32(
+    int64_t rows, int64_t K, int64_t N, int64_t experts, const float *input, int64_t input_rows,
+    const int32_t *sorted_ids, int64_t rows_per_token, const int32_t *expert_offsets,
+    const uint8_t *weights, const float *scales, int64_t row_blocks, int64_t column_blocks,
+    const float *bias, int32_t activation, int32_t gated, float alpha, float limit,
+    const int32_t *combine_ids, const float *combine_weights, int64_t tokens, int64_t k,
+    float *result) {
+  GroupedMatmul gm = makeGroupedMatmul(K, N, input, input_rows, sorted_ids, rows_per_token, nullptr,
+                                       bias, activation, gated, alpha, limit, result);
+  gm.fp8 = weights;
+  gm.scales = scales;
+  gm.groups = std::max<int64_t>(row_blocks, 1);
+  gm.scaleColumns = std::max<int64_t>(column_blocks, 1);
   runGroupedMatmul(gm, rows, experts, expert_offsets, {combine_ids, combine_weights, tokens, k});
 }

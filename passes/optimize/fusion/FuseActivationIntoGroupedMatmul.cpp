@@ -33,8 +33,8 @@ struct FuseActivation : OpRewritePattern<ExpertActivationOp> {
     rewriter.replaceOpWithNewOp<GroupedMatmulOp>(
         activation, activation.getType(), matmul.getInput(), matmul.getWeights(),
         matmul.getExpertOffsets(), matmul.getSortedIds(), matmul.getBias(), matmul.getScales(),
-        /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, matmul.getRowsPerTokenAttr(),
-        activation.getExpert());
+        matmul.getZeroPoints(), /*combine_ids=*/nullptr, /*combine_weights=*/nullptr,
+        matmul.getRowsPerTokenAttr(), activation.getExpert());
     return success();
   }
 };

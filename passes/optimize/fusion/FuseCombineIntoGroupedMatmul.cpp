@@ -32,7 +32,7 @@ struct FuseCombine : OpRewritePattern<UnpermuteOp> {
     rewriter.replaceOpWithNewOp<GroupedMatmulOp>(
         unpermute, unpermute.getType(), matmul.getInput(), matmul.getWeights(),
         matmul.getExpertOffsets(), matmul.getSortedIds(), matmul.getBias(), matmul.getScales(),
-        unpermute.getSortedIds(), unpermute.getWeights(), matmul.getRowsPerTokenAttr(),
+        matmul.getZeroPoints(), unpermute.getSortedIds(), unpermute.getWeights(), matmul.getRowsPerTokenAttr(),
         matmul.getExpertAttr());
     return success();
   }

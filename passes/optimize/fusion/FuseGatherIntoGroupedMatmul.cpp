@@ -28,8 +28,8 @@ struct FuseGather : OpRewritePattern<GroupedMatmulOp> {
     rewriter.replaceOpWithNewOp<GroupedMatmulOp>(
         matmul, matmul.getType(), gather.getTokens(), matmul.getWeights(),
         matmul.getExpertOffsets(), gather.getSortedIds(), matmul.getBias(), matmul.getScales(),
-        matmul.getCombineIds(), matmul.getCombineWeights(), gather.getRowsPerTokenAttr(),
-        matmul.getExpertAttr());
+        matmul.getZeroPoints(), matmul.getCombineIds(), matmul.getCombineWeights(),
+        gather.getRowsPerTokenAttr(), matmul.getExpertAttr());
     return success();
   }
 };

@@ -10,25 +10,26 @@ using namespace moec;
 using namespace llvm;
 
 namespace {
-/// Reads the "type" and "group" of `object` (a JSON path `where`) over `scheme`; `allowed`
-/// lists the other keys the object may have.
+/// Reads the "type", "group" and "scheme" of `object` (a JSON path `where`) over `scheme`;
+/// `allowed` lists the other keys the object may have.
 Error readScheme(const json::Object &object, StringRef where, ArrayRef<StringRef> allowed,
                  WeightScheme &scheme) {
   for (const auto &entry : object) {
     StringRef key = entry.first;
-    if (key != "type" && key != "group" && !llvm::is_contained(allowed, key))
+    if (key != "type" && key != "group" && key != "scheme" && !llvm::is_contained(allowed, key))
       return createStringError("%s: unknown key '%s'", where.str().c_str(), key.str().c_str());
   }
   if (const json::Value *type = object.get("type")) {
     std::optional<StringRef> name = type->getAsString();
-    if (name == "int8")
+    scheme.fp8 = name == "fp8";
+    if (name == "int8" || name == "fp8")
       scheme.bits = 8;
     else if (name == "int4")
       scheme.bits = 4;
     else if (name == "none")
       scheme.bits = 0;
     else
-      return createStringError("%s: 'type' must be 'int8', 'int4' or 'none'",
+      return createStringError("%s: 'type' must be 'int8', 'int4', 'fp8' or 'none'",
                                where.str().c_str());
   }
   if (const json::Value *group = object.get("group")) {
@@ -37,6 +38,13 @@ Error readScheme(const json::Object &object, StringRef where, ArrayRef<StringRef
       return createStringError("%s: 'group' must be a positive number of rows",
                                where.str().c_str());
     scheme.groupSize = *rows;
+  }
+  if (const json::Value *value = object.get("scheme")) {
+    std::optional<StringRef> name = value->getAsString();
+    if (name != "symmetric" && name != "asymmetric")
+      return createStringError("%s: 'scheme' must be 'symmetric' or 'asymmetric'",
+                               where.str().c_str());
+    scheme.asymmetric = name == "asymmetric";
   }
   return Error::success();
 }

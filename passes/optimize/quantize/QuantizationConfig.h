@@ -15,10 +15,17 @@
 
 namespace moec {
 
-/// How one expert weight is quantized; 0 bits leave it in f32.
+/// How one expert weight is quantized; 0 bits leave it in f32. Asymmetric: unsigned
+/// integers with a zero point per group; else signed ones without. fp8 (8 bits): e4m3
+/// values with a scale per block of groupSize rows and columns.
 struct WeightScheme {
   unsigned bits = 0;
   int64_t groupSize = 128;
+  bool asymmetric = false;
+  bool fp8 = false;
+
+  /// Whether the integers are unsigned, with zero points (fp8 has none).
+  bool hasZeroPoints() const { return asymmetric && !fp8; }
 };
 
 /// The weights of a layer that a config names.

@@ -2,6 +2,8 @@
 
 #include "QuantizationProbe.h"
 
+#include "llvm/ADT/APFloat.h"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -9,16 +11,33 @@
 using namespace moec;
 using moec::moe::Activation;
 
+/// The value of e4m3fn byte `byte`.
+static float decodeE4M3(uint8_t byte) {
+  llvm::APFloat value(llvm::APFloat::Float8E4M3FN(), llvm::APInt(8, byte));
+  bool losesInfo;
+  value.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+  return value.convertToFloat();
+}
+
 std::vector<float> ProbeWeights::expert(int64_t e) const {
   std::vector<float> result(rows * columns);
   int64_t first = e * rows * columns;
   for (int64_t k = 0; k < rows; ++k)
     for (int64_t n = 0; n < columns; ++n) {
       int64_t index = first + k * columns + n;
-      result[k * columns + n] =
-          quantized ? float(quantized[index]) *
-                          scales[(e * (rows / groupRows) + k / groupRows) * columns + n]
-                    : values[splat ? 0 : index];
+      if (!quantized) {
+        result[k * columns + n] = values[splat ? 0 : index];
+        continue;
+      }
+      int64_t scaleColumns = columns / groupColumns;
+      int64_t group = (e * (rows / groupRows) + k / groupRows) * scaleColumns + n / groupColumns;
+      if (fp8) {
+        result[k * columns + n] = decodeE4M3(uint8_t(quantized[index])) * scales[group];
+        continue;
+      }
+      int integer = zeroPoints ? int(uint8_t(quantized[index])) - int(zeroPoints[group])
+                               : int(quantized[index]);
+      result[k * columns + n] = float(integer) * scales[group];
     }
   return result;
 }

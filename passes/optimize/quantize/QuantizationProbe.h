@@ -16,14 +16,19 @@
 namespace moec {
 
 /// Stacked expert weights `[E, K, N]`: f32 (`values`, one value standing for all when
-/// `splat`), or quantized integers with one scale per column for every `groupRows` rows.
+/// `splat`), or quantized integers with one scale per column for every `groupRows` rows:
+/// signed, or unsigned with as many `zeroPoints` as scales; or (`fp8`) e4m3 bytes with one
+/// scale per block of `groupRows` rows and `groupColumns` columns.
 struct ProbeWeights {
   int64_t experts, rows, columns;
   const float *values = nullptr;
   bool splat = false;
   const int8_t *quantized = nullptr;
   const float *scales = nullptr;
+  const uint8_t *zeroPoints = nullptr;
   int64_t groupRows = 1;
+  bool fp8 = false;
+  int64_t groupColumns = 1;
 
   /// Expert `e`'s `[K, N]` weights in f32.
   std::vector<float> expert(int64_t e) const;

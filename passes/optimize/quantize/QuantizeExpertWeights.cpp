@@ -12,6 +12,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/APFloat.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -46,39 +47,97 @@ std::optional<NamedConstant> getNamedConstant(Value value) {
   return NamedConstant{elements, name};
 }
 
-/// Group-wise symmetric quantization of `[E, K, N]` f32 weights, as the pass describes it.
+/// Group-wise quantization of `[E, K, N]` f32 weights, as the pass describes it.
 struct QuantizedWeights {
-  std::vector<int8_t> values;  // [E, K, N], one per byte (i4 values too)
-  std::vector<float> scales;   // [E, K / groupSize, N]
+  std::vector<int8_t> values;      // [E, K, N], one per byte (4-bit values too)
+  std::vector<float> scales;       // [E, K / groupSize, N]
+  std::vector<uint8_t> zeroPoints; // [E, K / groupSize, N] when asymmetric, else empty
 };
 
 QuantizedWeights quantize(const float *weights, bool splat, int64_t experts, int64_t rows,
-                          int64_t columns, int64_t groupSize, unsigned bits) {
-  const float qmax = float((1 << (bits - 1)) - 1);
+                          int64_t columns, int64_t groupSize, moec::WeightScheme scheme) {
+  // Symmetric: signed integers in [-qmax - 1, qmax]; asymmetric: unsigned in [0, levels].
+  const float qmax = float((1 << (scheme.bits - 1)) - 1);
+  const float levels = float((1 << scheme.bits) - 1);
   int64_t groups = rows / groupSize;
   QuantizedWeights result;
   result.values.resize(experts * rows * columns);
   result.scales.resize(experts * groups * columns);
+  if (scheme.hasZeroPoints())
+    result.zeroPoints.resize(experts * groups * columns);
   auto at = [&](int64_t index) { return weights[splat ? 0 : index]; };
   for (int64_t e = 0; e < experts; ++e)
     for (int64_t g = 0; g < groups; ++g)
       for (int64_t n = 0; n < columns; ++n) {
         int64_t first = (e * rows + g * groupSize) * columns + n;
-        float amax = 0.0f;
-        for (int64_t k = 0; k < groupSize; ++k)
-          amax = std::max(amax, std::fabs(at(first + k * columns)));
-        float scale = amax / qmax;
-        result.scales[(e * groups + g) * columns + n] = scale;
+        int64_t group = (e * groups + g) * columns + n;
+        // The range always holds 0, so that zero weights stay exactly zero.
+        float low = 0.0f, high = 0.0f, amax = 0.0f;
+        for (int64_t k = 0; k < groupSize; ++k) {
+          float w = at(first + k * columns);
+          low = std::min(low, w);
+          high = std::max(high, w);
+          amax = std::max(amax, std::fabs(w));
+        }
+        float scale = scheme.hasZeroPoints() ? (high - low) / levels : amax / qmax;
+        result.scales[group] = scale;
+        float zeroPoint = 0.0f;
+        if (scheme.hasZeroPoints()) {
+          zeroPoint = scale > 0.0f ? std::clamp(std::nearbyint(-low / scale), 0.0f, levels) : 0.0f;
+          result.zeroPoints[group] = uint8_t(zeroPoint);
+        }
         for (int64_t k = 0; k < groupSize; ++k) {
           float q = scale > 0.0f ? std::nearbyint(at(first + k * columns) / scale) : 0.0f;
-          result.values[first + k * columns] = int8_t(std::clamp(q, -qmax - 1.0f, qmax));
+          result.values[first + k * columns] =
+              scheme.hasZeroPoints() ? int8_t(uint8_t(std::clamp(q + zeroPoint, 0.0f, levels)))
+                                     : int8_t(std::clamp(q, -qmax - 1.0f, qmax));
         }
       }
   return result;
 }
 
+/// `value` as an e4m3fn byte, rounded to nearest even (as ml_dtypes' float8_e4m3fn).
+uint8_t encodeE4M3(float value) {
+  APFloat converted(value);
+  bool losesInfo;
+  converted.convert(APFloat::Float8E4M3FN(), APFloat::rmNearestTiesToEven, &losesInfo);
+  return uint8_t(converted.bitcastToAPInt().getZExtValue());
+}
+
+/// Block-wise fp8 quantization of `[E, K, N]` f32 weights into e4m3 bytes (`values`) and a
+/// scale per block of `blockRows` x `blockColumns` (`scales`, `[E, K / blockRows,
+/// N / blockColumns]`), as the pass describes it.
+QuantizedWeights quantizeFP8(const float *weights, bool splat, int64_t experts, int64_t rows,
+                             int64_t columns, int64_t blockRows, int64_t blockColumns) {
+  // The largest finite e4m3fn value.
+  constexpr float kMaxE4M3 = 448.0f;
+  int64_t rowBlocks = rows / blockRows, columnBlocks = columns / blockColumns;
+  QuantizedWeights result;
+  result.values.resize(experts * rows * columns);
+  result.scales.resize(experts * rowBlocks * columnBlocks);
+  auto at = [&](int64_t index) { return weights[splat ? 0 : index]; };
+  for (int64_t e = 0; e < experts; ++e)
+    for (int64_t kb = 0; kb < rowBlocks; ++kb)
+      for (int64_t nb = 0; nb < columnBlocks; ++nb) {
+        auto forBlock = [&](auto function) {
+          for (int64_t k = kb * blockRows; k < (kb + 1) * blockRows; ++k)
+            for (int64_t n = nb * blockColumns; n < (nb + 1) * blockColumns; ++n)
+              function((e * rows + k) * columns + n);
+        };
+        float amax = 0.0f;
+        forBlock([&](int64_t index) { amax = std::max(amax, std::fabs(at(index))); });
+        float scale = amax / kMaxE4M3;
+        result.scales[(e * rowBlocks + kb) * columnBlocks + nb] = scale;
+        forBlock([&](int64_t index) {
+          result.values[index] = int8_t(encodeE4M3(scale > 0.0f ? at(index) / scale : 0.0f));
+        });
+      }
+  return result;
+}
+
 /// The rows of K per scale for weights of `rows` rows: `groupSize`, or all rows when
-/// there are fewer; nothing when `groupSize` does not divide them.
+/// there are fewer; nothing when `groupSize` does not divide them. (fp8's blocks of
+/// columns, too.)
 std::optional<int64_t> getGroupRows(int64_t rows, int64_t groupSize) {
   int64_t group = std::min(groupSize, rows);
   if (group <= 0 || rows % group != 0)
@@ -105,8 +164,10 @@ Value createConstant(PatternRewriter &rewriter, Location loc, ElementsAttr like,
 struct QuantizedOperand {
   NamedConstant constant;
   moec::onnx::ElementsBytes bytes;
-  unsigned bits;
+  moec::WeightScheme scheme;
   int64_t groupRows;
+  // fp8: the columns of a block; else 1.
+  int64_t groupColumns;
   QuantizedWeights weights;
 
   ArrayRef<int64_t> getShape() const { return bytes.type.getShape(); }
@@ -119,17 +180,23 @@ struct QuantizedOperand {
     if (quantized) {
       result.quantized = weights.values.data();
       result.scales = weights.scales.data();
+      result.zeroPoints = weights.zeroPoints.empty() ? nullptr : weights.zeroPoints.data();
       result.groupRows = groupRows;
+      result.fp8 = scheme.fp8;
+      result.groupColumns = groupColumns;
     }
     return result;
   }
-  /// Bytes in memory before and after: f32; the integers (int4 packed two per byte, as the
-  /// host holds them) and the f32 scales.
+  /// Bytes in memory before and after: f32; the integers (or fp8 bytes) and zero points
+  /// (4-bit ones packed two per byte, as the host holds them) and the f32 scales.
   std::pair<int64_t, int64_t> getBytes() const {
     ArrayRef<int64_t> shape = getShape();
-    int64_t rows = bits == 8 ? shape[1] : (shape[1] + 1) / 2;
+    auto packedRows = [&](int64_t rows) { return scheme.bits == 8 ? rows : (rows + 1) / 2; };
+    int64_t groups = shape[1] / groupRows;
+    int64_t zeroPointBytes = scheme.hasZeroPoints() ? shape[0] * packedRows(groups) * shape[2] : 0;
     return {shape[0] * shape[1] * shape[2] * int64_t(sizeof(float)),
-            shape[0] * rows * shape[2] + int64_t(weights.scales.size() * sizeof(float))};
+            shape[0] * packedRows(shape[1]) * shape[2] +
+                int64_t(weights.scales.size() * sizeof(float)) + zeroPointBytes};
   }
 };
 
@@ -180,35 +247,53 @@ private:
       return std::nullopt;
     ArrayRef<int64_t> shape = bytes->type.getShape();
     std::optional<int64_t> group = getGroupRows(shape[1], scheme.groupSize);
-    if (!group)
+    std::optional<int64_t> groupColumns =
+        scheme.fp8 ? getGroupRows(shape[2], scheme.groupSize) : std::optional<int64_t>(1);
+    if (!group || !groupColumns)
       return std::nullopt;
+    auto *values = reinterpret_cast<const float *>(bytes->bytes.data());
     QuantizedWeights quantized =
-        quantize(reinterpret_cast<const float *>(bytes->bytes.data()), bytes->splat, shape[0],
-                 shape[1], shape[2], *group, scheme.bits);
-    return QuantizedOperand{*constant, *bytes, scheme.bits, *group, std::move(quantized)};
+        scheme.fp8
+            ? quantizeFP8(values, bytes->splat, shape[0], shape[1], shape[2], *group, *groupColumns)
+            : quantize(values, bytes->splat, shape[0], shape[1], shape[2], *group, scheme);
+    return QuantizedOperand{*constant, *bytes, scheme, *group, *groupColumns, std::move(quantized)};
   }
 
-  /// The integer and scale constants of `quantized` behind a moe.dequantize that stands
-  /// for `weights`.
+  /// The integer, scale and zero point constants of `quantized` behind a moe.dequantize
+  /// that stands for `weights`.
   Value createDequantized(PatternRewriter &rewriter, Value weights,
                           const QuantizedOperand &quantized) const {
     Location loc = weights.getLoc();
     const NamedConstant &constant = quantized.constant;
+    const QuantizedWeights &values = quantized.weights;
+    moec::WeightScheme scheme = quantized.scheme;
     ArrayRef<int64_t> shape = quantized.getShape();
-    auto valuesType = RankedTensorType::get(shape, rewriter.getIntegerType(quantized.bits));
-    Value values = createConstant(
-        rewriter, loc, constant.elements, valuesType,
-        ArrayRef<char>(reinterpret_cast<const char *>(quantized.weights.values.data()),
-                       quantized.weights.values.size()),
-        constant.name + (quantized.bits == 8 ? ".int8" : ".int4"));
-    auto scalesType = RankedTensorType::get(
-        {shape[0], shape[1] / quantized.groupRows, shape[2]}, rewriter.getF32Type());
-    Value scales = createConstant(
-        rewriter, loc, constant.elements, scalesType,
-        ArrayRef<char>(reinterpret_cast<const char *>(quantized.weights.scales.data()),
-                       quantized.weights.scales.size() * sizeof(float)),
-        constant.name + ".scales");
-    return DequantizeOp::create(rewriter, loc, weights.getType(), values, scales);
+    SmallVector<int64_t> groupShape{shape[0], shape[1] / quantized.groupRows,
+                                    shape[2] / quantized.groupColumns};
+    Type integerType = rewriter.getIntegerType(scheme.bits, /*isSigned=*/false);
+    if (scheme.fp8)
+      integerType = rewriter.getType<Float8E4M3FNType>();
+    else if (!scheme.hasZeroPoints())
+      integerType = rewriter.getIntegerType(scheme.bits);
+    auto bytesOf = [](const auto &vector) {
+      return ArrayRef<char>(reinterpret_cast<const char *>(vector.data()),
+                            vector.size() * sizeof(vector[0]));
+    };
+    std::string typeName =
+        scheme.fp8 ? ".fp8"
+                   : (scheme.hasZeroPoints() ? ".uint" : ".int") + std::to_string(scheme.bits);
+    Value integers =
+        createConstant(rewriter, loc, constant.elements, RankedTensorType::get(shape, integerType),
+                       bytesOf(values.values), constant.name + typeName);
+    Value scales = createConstant(rewriter, loc, constant.elements,
+                                  RankedTensorType::get(groupShape, rewriter.getF32Type()),
+                                  bytesOf(values.scales), constant.name + ".scales");
+    Value zeroPoints;
+    if (scheme.hasZeroPoints())
+      zeroPoints = createConstant(rewriter, loc, constant.elements,
+                                  RankedTensorType::get(groupShape, integerType),
+                                  bytesOf(values.zeroPoints), constant.name + ".zero_points");
+    return DequantizeOp::create(rewriter, loc, weights.getType(), integers, scales, zeroPoints);
   }
 
   /// The report's line for `op`: bytes before and after per weight, and the probe's error
@@ -230,8 +315,14 @@ private:
         continue;
       }
       auto [before, after] = (*quantized)->getBytes();
-      os << " int" << (*quantized)->bits << " " << before << " -> " << after
-         << " bytes (groups of " << (*quantized)->groupRows << " rows)";
+      moec::WeightScheme scheme = (*quantized)->scheme;
+      if (scheme.fp8) {
+        os << " fp8 e4m3 " << before << " -> " << after << " bytes (blocks of "
+           << (*quantized)->groupRows << " x " << (*quantized)->groupColumns << ")";
+        continue;
+      }
+      os << " int" << scheme.bits << (scheme.hasZeroPoints() ? " asymmetric " : " ") << before
+         << " -> " << after << " bytes (groups of " << (*quantized)->groupRows << " rows)";
     }
     auto probe = [&](const std::optional<QuantizedOperand> &quantized, Value weights,
                      bool quantize) -> std::optional<moec::ProbeWeights> {
@@ -278,7 +369,11 @@ struct QuantizeExpertWeights
     if (groupSize <= 0)
       return fail() << "moec-quantize-expert-weights: group-size must be positive, not "
                     << groupSize;
-    moec::WeightScheme defaults{bits, groupSize};
+    if (schemeName != "symmetric" && schemeName != "asymmetric")
+      return fail() << "moec-quantize-expert-weights: scheme must be symmetric or asymmetric, "
+                       "not "
+                    << schemeName;
+    moec::WeightScheme defaults{fp8 ? 8u : bits, groupSize, schemeName == "asymmetric", fp8};
     parsedConfig.emplace(defaults);
     if (configPath.empty())
       return success();
@@ -308,12 +403,19 @@ struct QuantizeExpertWeights
       for (auto [weights, which] : {std::pair(layer.getUpWeight(), moec::ExpertWeight::Up),
                                     std::pair(layer.getDownWeight(), moec::ExpertWeight::Down)}) {
         moec::WeightScheme scheme = config.get(getLayerName(layer), which);
-        if (std::optional<NamedConstant> constant = getNamedConstant(weights);
-            scheme.bits && constant && constant->elements.getElementType().isF32())
-          layer.emitWarning() << "expert weights '" << constant->name << "' stay f32: their "
-                              << cast<ShapedType>(weights.getType()).getDimSize(1)
-                              << " rows are not a whole number of groups of "
-                              << scheme.groupSize;
+        std::optional<NamedConstant> constant = getNamedConstant(weights);
+        if (!scheme.bits || !constant || !constant->elements.getElementType().isF32())
+          continue;
+        ArrayRef<int64_t> shape = cast<ShapedType>(weights.getType()).getShape();
+        InFlightDiagnostic warning = layer.emitWarning()
+                                     << "expert weights '" << constant->name << "' stay f32: ";
+        if (scheme.fp8)
+          warning << "their " << shape[1] << " x " << shape[2]
+                  << " are not a whole number of blocks of " << scheme.groupSize << " x "
+                  << scheme.groupSize;
+        else
+          warning << "their " << shape[1] << " rows are not a whole number of groups of "
+                  << scheme.groupSize;
       }
     });
     for (const std::string &name : config.getUnusedLayers())

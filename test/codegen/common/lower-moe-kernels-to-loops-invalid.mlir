@@ -20,6 +20,17 @@ func.func @quantized(%x: tensor<?x64xf32>, %w: tensor<8x64x32xi8>, %offsets: ten
 
 // -----
 
+// Unsigned weights with zero points, the same.
+func.func @zero_points(%x: tensor<?x64xf32>, %w: tensor<8x64x32xui4>, %offsets: tensor<9xi32>,
+                       %s: tensor<8x2x32xf32>, %z: tensor<8x2x32xui4>) -> tensor<?x32xf32> {
+  // expected-error @+1 {{quantized expert weights are not supported by the loop kernels yet}}
+  %h = moe.grouped_matmul %x, %w offsets %offsets scales(%s : tensor<8x2x32xf32>) zero_points(%z : tensor<8x2x32xui4>)
+         : (tensor<?x64xf32>, tensor<8x64x32xui4>, tensor<9xi32>) -> tensor<?x32xf32>
+  return %h : tensor<?x32xf32>
+}
+
+// -----
+
 func.func @capacity(%logits: tensor<?x8xf32>) -> tensor<?x2xf32> {
   // expected-error @+1 {{capacity-limited routing is not supported by the loop kernels yet}}
   %w, %ids = moe.route %logits routing <scoring = softmax, k = 2, capacity_factor = 1.25>

@@ -138,13 +138,15 @@ func.func @grouped_matmul_combine(%h: tensor<?x128xf32>, %w: tensor<8x128x64xf32
 
 // -----
 
-// int8 weights: 8 bits, the scales and their number of groups follow the weights.
+// int8 weights: 8 bits, the scales and their number of groups follow the weights, and
+// no zero points (null).
 // CHECK-LABEL: func.func @grouped_matmul_int8
+// CHECK-DAG: %[[NULL:.*]] = llvm.mlir.zero : !llvm.ptr
 // CHECK-DAG: %[[BITS:.*]] = arith.constant 8 : i32
 // CHECK-DAG: %[[GROUPS:.*]] = arith.constant 2 : i64
 // CHECK: bufferization.to_buffer %arg1 read_only : tensor<8x64x32xi8> to memref<8x64x32xi8>
 // CHECK: bufferization.to_buffer %arg3 read_only : tensor<8x2x32xf32> to memref<8x2x32xf32>
-// CHECK: call @moec_rt_moe_grouped_matmul_quantized_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BITS]], %{{.*}}, %[[GROUPS]], %{{.*}}) : (i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, i64, !llvm.ptr, i32, i32, f32, f32, !llvm.ptr, !llvm.ptr, i64, i64, !llvm.ptr) -> ()
+// CHECK: call @moec_rt_moe_grouped_matmul_quantized_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BITS]], %{{.*}}, %[[GROUPS]], %[[NULL]], %{{.*}}) : (i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i32, i32, f32, f32, !llvm.ptr, !llvm.ptr, i64, i64, !llvm.ptr) -> ()
 func.func @grouped_matmul_int8(%x: tensor<?x64xf32>, %w: tensor<8x64x32xi8>, %offsets: tensor<9xi32>,
                                %s: tensor<8x2x32xf32>) -> tensor<?x32xf32> {
   %h = moe.grouped_matmul %x, %w offsets %offsets scales(%s : tensor<8x2x32xf32>)
@@ -166,6 +168,63 @@ func.func @grouped_matmul_int4(%x: tensor<?x3xf32>, %offsets: tensor<2xi32>,
   %w = arith.constant dense<[[[1, 7], [-2, -8], [3, 0]]]> : tensor<1x3x2xi4>
   %h = moe.grouped_matmul %x, %w offsets %offsets scales(%s : tensor<1x1x2xf32>)
          : (tensor<?x3xf32>, tensor<1x3x2xi4>, tensor<2xi32>) -> tensor<?x2xf32>
+  return %h : tensor<?x2xf32>
+}
+
+// -----
+
+// Constant ui4 weights are packed as i4 ones are (rows (1, 14) -> 0xE1 = -31), and so are
+// their zero points, two groups per byte ((3, 15) -> 0xF3 = -13, (9, 0) -> 9), passed
+// after the number of groups.
+// CHECK-LABEL: func.func @grouped_matmul_uint4_zero_points
+// CHECK-DAG: %[[PACKED:.*]] = arith.constant dense<{{\[\[\[}}-31, 0], [0, 0]]]> : tensor<1x2x2xi8>
+// CHECK-DAG: %[[ZP:.*]] = arith.constant dense<{{\[\[\[}}-13, 9]]]> : tensor<1x1x2xi8>
+// CHECK-DAG: bufferization.to_buffer %[[PACKED]] read_only
+// CHECK-DAG: bufferization.to_buffer %[[ZP]] read_only : tensor<1x1x2xi8> to memref<1x1x2xi8>
+// CHECK: %[[ZPTR:.*]] = llvm.inttoptr
+// CHECK: call @moec_rt_moe_grouped_matmul_quantized_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ZPTR]],
+func.func @grouped_matmul_uint4_zero_points(%x: tensor<?x4xf32>, %offsets: tensor<2xi32>,
+                                            %s: tensor<1x2x2xf32>) -> tensor<?x2xf32> {
+  %w = arith.constant dense<[[[1, 0], [14, 0], [0, 0], [0, 0]]]> : tensor<1x4x2xui4>
+  %z = arith.constant dense<[[[3, 9], [15, 0]]]> : tensor<1x2x2xui4>
+  %h = moe.grouped_matmul %x, %w offsets %offsets scales(%s : tensor<1x2x2xf32>)
+         zero_points(%z : tensor<1x2x2xui4>)
+         : (tensor<?x4xf32>, tensor<1x4x2xui4>, tensor<2xi32>) -> tensor<?x2xf32>
+  return %h : tensor<?x2xf32>
+}
+
+// -----
+
+// Constant ui8 weights and zero points are passed as the same bytes, i8.
+// CHECK-LABEL: func.func @grouped_matmul_uint8_zero_points
+// CHECK-DAG: arith.constant dense<{{\[\[\[}}-1, 1]]]> : tensor<1x1x2xi8>
+// CHECK-DAG: arith.constant dense<{{\[\[\[}}-128, 127]]]> : tensor<1x1x2xi8>
+// CHECK: call @moec_rt_moe_grouped_matmul_quantized_f32(
+func.func @grouped_matmul_uint8_zero_points(%x: tensor<?x1xf32>, %offsets: tensor<2xi32>,
+                                            %s: tensor<1x1x2xf32>) -> tensor<?x2xf32> {
+  %w = arith.constant dense<[[[255, 1]]]> : tensor<1x1x2xui8>
+  %z = arith.constant dense<[[[128, 127]]]> : tensor<1x1x2xui8>
+  %h = moe.grouped_matmul %x, %w offsets %offsets scales(%s : tensor<1x1x2xf32>)
+         zero_points(%z : tensor<1x1x2xui8>)
+         : (tensor<?x1xf32>, tensor<1x1x2xui8>, tensor<2xi32>) -> tensor<?x2xf32>
+  return %h : tensor<?x2xf32>
+}
+
+// -----
+
+// Constant fp8 weights are passed as the same bytes (1.0 is 0x38 = 56, -2.0 0xC0 = -64),
+// with their block scales and the number of blocks of rows and of columns.
+// CHECK-LABEL: func.func @grouped_matmul_fp8
+// CHECK-DAG: %[[BYTES:.*]] = arith.constant dense<{{\[\[\[}}56, -64]]]> : tensor<1x1x2xi8>
+// CHECK-DAG: %[[ROWS:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[COLUMNS:.*]] = arith.constant 2 : i64
+// CHECK: bufferization.to_buffer %[[BYTES]] read_only
+// CHECK: call @moec_rt_moe_grouped_matmul_fp8_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ROWS]], %[[COLUMNS]], %{{.*}}) : (i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, !llvm.ptr, i32, i32, f32, f32, !llvm.ptr, !llvm.ptr, i64, i64, !llvm.ptr) -> ()
+func.func @grouped_matmul_fp8(%x: tensor<?x1xf32>, %offsets: tensor<2xi32>,
+                              %s: tensor<1x1x2xf32>) -> tensor<?x2xf32> {
+  %w = arith.constant dense<[[[1.0, -2.0]]]> : tensor<1x1x2xf8E4M3FN>
+  %h = moe.grouped_matmul %x, %w offsets %offsets scales(%s : tensor<1x1x2xf32>)
+         : (tensor<?x1xf32>, tensor<1x1x2xf8E4M3FN>, tensor<2xi32>) -> tensor<?x2xf32>
   return %h : tensor<?x2xf32>
 }
 

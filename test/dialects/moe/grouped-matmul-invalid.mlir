@@ -156,7 +156,7 @@ func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xi4>, %o: tensor<9xi32>, %s
 
 func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xf32>, %o: tensor<9xi32>, %s: tensor<8xi32>) {
   // expected-error @+1 {{needs rows_per_token exactly when it gathers through sorted_ids}}
-  %y = "moe.grouped_matmul"(%x, %w, %o, %s) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0, 0>}>
+  %y = "moe.grouped_matmul"(%x, %w, %o, %s) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0, 0, 0>}>
          : (tensor<4x16xf32>, tensor<8x16x32xf32>, tensor<9xi32>, tensor<8xi32>) -> tensor<8x32xf32>
   return
 }
@@ -165,8 +165,17 @@ func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xf32>, %o: tensor<9xi32>, %
 
 func.func @f(%h: tensor<8x16xf32>, %w: tensor<8x16x32xf32>, %o: tensor<9xi32>, %ids: tensor<8xi32>) {
   // expected-error @+1 {{needs both combine_ids and combine_weights to combine, or neither}}
-  %y = "moe.grouped_matmul"(%h, %w, %o, %ids) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 1, 0>}>
+  %y = "moe.grouped_matmul"(%h, %w, %o, %ids) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 1, 0>}>
          : (tensor<8x16xf32>, tensor<8x16x32xf32>, tensor<9xi32>, tensor<8xi32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xui8>, %o: tensor<9xi32>, %sc: tensor<8x2x32xf32>) {
+  // expected-error @+1 {{has unsigned integer weights ('ui8') but no zero points}}
+  %y = moe.grouped_matmul %x, %w offsets %o scales(%sc : tensor<8x2x32xf32>)
+       : (tensor<4x16xf32>, tensor<8x16x32xui8>, tensor<9xi32>) -> tensor<4x32xf32>
   return
 }
 
@@ -176,6 +185,15 @@ func.func @f(%h: tensor<8x16xf32>, %w: tensor<8x16x32xf32>, %o: tensor<9xi32>, %
   // expected-error @+1 {{combine_ids dimension 0 is 6 but must be 8 (one entry per row)}}
   %y = moe.grouped_matmul %h, %w offsets %o combine(%ids, %rw : tensor<6xi32>, tensor<4x2xf32>)
        : (tensor<8x16xf32>, tensor<8x16x32xf32>, tensor<9xi32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xui8>, %o: tensor<9xi32>, %z: tensor<8x2x32xui8>) {
+  // expected-error @+1 {{has zero points but no scales}}
+  %y = moe.grouped_matmul %x, %w offsets %o zero_points(%z : tensor<8x2x32xui8>)
+       : (tensor<4x16xf32>, tensor<8x16x32xui8>, tensor<9xi32>) -> tensor<4x32xf32>
   return
 }
 
@@ -194,5 +212,14 @@ func.func @f(%h: tensor<8x16xf32>, %w: tensor<8x16x32xf32>, %o: tensor<9xi32>, %
   // expected-error @+1 {{result dimension 0 is 8 but must be 4 (one row per token of combine_weights)}}
   %y = moe.grouped_matmul %h, %w offsets %o combine(%ids, %rw : tensor<8xi32>, tensor<4x2xf32>)
        : (tensor<8x16xf32>, tensor<8x16x32xf32>, tensor<9xi32>) -> tensor<8x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x16xf32>, %w: tensor<8x16x32xui8>, %o: tensor<9xi32>, %sc: tensor<8x2x32xf32>, %z: tensor<8x2x16xui8>) {
+  // expected-error @+1 {{zero_points dimension 2 is 16 but must be 32 (the shape of the scales)}}
+  %y = moe.grouped_matmul %x, %w offsets %o scales(%sc : tensor<8x2x32xf32>) zero_points(%z : tensor<8x2x16xui8>)
+       : (tensor<4x16xf32>, tensor<8x16x32xui8>, tensor<9xi32>) -> tensor<4x32xf32>
   return
 }

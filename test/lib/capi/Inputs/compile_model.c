@@ -71,7 +71,7 @@ int main(int argc, char **argv) {
   report("truncated", moecCompileBuffer(bytes, size / 2, "in-memory.onnx", NULL, lib, options));
   free(bytes);
 
-  set(options, "quantize", "fp8");
+  set(options, "quantize-scheme", "asymmetric");
   MoecCompileResult *result = moecCompileFile(argv[1], exe, options);
   printf("errors: %s", moecCompileResultGetErrors(result));
   report("quantized", result);

@@ -1,11 +1,14 @@
 // RUN: moe-opt %s -moec-quantize-expert-weights="group-size=2 report=true" -o /dev/null 2>&1 | FileCheck %s
 // RUN: moe-opt %s -moec-quantize-expert-weights="bits=4 group-size=2 report=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=INT4
+// RUN: moe-opt %s -moec-quantize-expert-weights="bits=4 group-size=2 scheme=asymmetric report=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=UINT4
 // With report, one line per layer: each weight's bytes before and after (int4 packed, the
 // scales included: with groups of 2 rows they are most of it) and the error of the experts' output on a random probe.
 
 // CHECK-DAG: moe.layer 'small': up_weight int8 256 -> 192 bytes (groups of 2 rows), down_weight int8 128 -> 96 bytes (groups of 2 rows); relative L2 error of the experts' output on 8 random tokens: 0.0{{[0-9]+}}
 // CHECK-DAG: moe.layer 'arguments': up_weight not quantized, down_weight int8 128 -> 96 bytes (groups of 2 rows); error not measured (weights that are not constants)
 // INT4: moe.layer 'small': up_weight int4 256 -> 160 bytes (groups of 2 rows), down_weight int4 128 -> 80 bytes (groups of 2 rows); relative L2 error of the experts' output on 8 random tokens: 0.{{[01][0-9]+}}
+// Asymmetric: the zero points (packed, two groups a byte) are counted too.
+// UINT4: moe.layer 'small': up_weight int4 asymmetric 256 -> 176 bytes (groups of 2 rows), down_weight int4 asymmetric 128 -> 88 bytes (groups of 2 rows); relative L2 error of the experts' output on 8 random tokens: 0.{{[01][0-9]+}}
 func.func @layers(%x: tensor<?x4xf32>, %router: tensor<2x4xf32>, %up_arg: tensor<2x4x8xf32>) -> (tensor<?x4xf32>, tensor<?x4xf32>) {
   %up = arith.constant dense<[[[0.1, -0.2, 0.3, -0.4, 0.5, -0.6, 0.7, -0.8],
                                [0.9, -1.0, 0.11, 0.12, -0.13, 0.14, -0.15, 0.16],

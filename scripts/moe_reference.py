@@ -17,7 +17,8 @@ import math
 import numpy as np
 
 ROUTING_DEFAULTS = dict(renormalize=False, renormalize_epsilon=0.0, topk_first=False, n_group=1, topk_group=1,
-                        routed_scaling_factor=1.0, capacity_factor=0.0, jitter_eps=0.01)
+                        routed_scaling_factor=1.0, capacity_factor=0.0, jitter_eps=0.01,
+                        zero_masked_groups=False, weigh_inputs=False)
 EXPERT_DEFAULTS = dict(gated=False, alpha=1.702, limit=7.0)
 
 
@@ -50,6 +51,8 @@ def route(logits, routing, score_bias=None):
         scores = logits
     elif r["scoring"] == "sigmoid":
         scores = 1 / (1 + np.exp(-logits))
+    elif r["scoring"] == "sqrt_softplus":
+        scores = np.sqrt(np.logaddexp(0, logits))
     else:
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
         scores = shifted / shifted.sum(axis=1, keepdims=True)
@@ -61,6 +64,7 @@ def route(logits, routing, score_bias=None):
     group_size = experts // n_group
     for t in range(tokens):
         candidates = np.arange(experts)
+        token_choice = choice[t].copy()
         if topk_group < n_group:
             groups = choice[t].reshape(n_group, group_size)
             best_two = -np.sort(-groups, axis=1)[:, :min(2, group_size)]
@@ -68,7 +72,11 @@ def route(logits, routing, score_bias=None):
             candidates = np.concatenate([np.arange(g * group_size, (g + 1) * group_size)
                                          for g in kept])
             candidates = np.sort(candidates)
-        chosen = candidates[_best_first(choice[t, candidates])[:k]]
+            if r["zero_masked_groups"]:
+                # The other groups' experts still compete, at 0.
+                token_choice[np.setdiff1d(np.arange(experts), candidates)] = 0
+                candidates = np.arange(experts)
+        chosen = candidates[_best_first(token_choice[candidates])[:k]]
         w = scores[t, chosen]
         if softmax_of_chosen:
             w = np.exp(w - w.max())
@@ -137,10 +145,14 @@ def moe_layer(tokens, router_weight, up_weight, down_weight, routing, expert,
         rows, slots = np.nonzero(ids == e)
         if rows.size == 0:
             continue
-        out = expert_mlp(x[rows], f64(up_weight)[e], f64(down_weight)[e], expert,
+        chosen_weights = weights[rows, slots][:, None]
+        # weigh_inputs: the weights scale the experts' inputs, not their outputs (Llama 4).
+        weigh_inputs = routing.get("weigh_inputs", False)
+        out = expert_mlp(chosen_weights * x[rows] if weigh_inputs else x[rows],
+                         f64(up_weight)[e], f64(down_weight)[e], expert,
                          None if up_bias is None else f64(up_bias)[e],
                          None if down_bias is None else f64(down_bias)[e])
-        np.add.at(result, rows, weights[rows, slots][:, None] * out)
+        np.add.at(result, rows, out if weigh_inputs else chosen_weights * out)
     if shared_up is not None:
         shared = expert_mlp(x, f64(shared_up), f64(shared_down), expert)
         if shared_gate is not None:

@@ -184,7 +184,17 @@ private:
       return l;
     if (routing.getScoring() == Scoring::sigmoid)
       return kb.sigmoid(l);
+    if (routing.getScoring() == Scoring::sqrt_softplus)
+      return sqrtSoftplus(l);
     return kb.div(kb.exp(kb.sub(l, max)), sum);
+  }
+
+  /// sqrt(softplus(x)), as the host kernel computes it: x itself above 20 (where exp would
+  /// soon overflow), log1p(exp(x)) elsewhere.
+  Value sqrtSoftplus(Value x) {
+    Value large = kb.cmpf(arith::CmpFPredicate::OGT, x, kb.f32(20.0f));
+    Value softplus = kb.select(large, x, math::Log1pOp::create(kb.b, kb.exp(x)));
+    return math::SqrtOp::create(kb.b, softplus);
   }
 
   /// The key experts are chosen by: the score plus the score bias.
@@ -205,6 +215,15 @@ private:
     Value groupSize = kb.div(experts, kb.index(groups));
     TopK chosenGroups = TopK::empty(kb, bestGroups).offerRange(
         kb, kb.index(0), kb.index(groups), [&](Value group) { return groupScore(group, groupSize); });
+    if (routing.getZeroMaskedGroups())
+      // Every expert competes, those outside the best groups with a key of 0.
+      return chosen.offerRange(kb, kb.index(0), experts, [&](Value e) {
+        Value group = kb.div(e, groupSize);
+        Value kept = kb.eq(group, chosenGroups.ids[0]);
+        for (Value bestGroup : ArrayRef(chosenGroups.ids).drop_front())
+          kept = kb.either(kept, kb.eq(group, bestGroup));
+        return kb.select(kept, choiceKey(e), kb.f32(0.0f));
+      });
     for (Value group : chosenGroups.ids) {
       Value first = kb.mul(group, groupSize);
       chosen = chosen.offerRange(kb, first, kb.add(first, groupSize),

@@ -33,7 +33,8 @@ static constexpr StringLiteral kKernelPrefix = "moec_rt_moe_";
 // moe.route passes #moe.routing's scoring to the kernel as its enum value.
 static_assert(static_cast<int32_t>(Scoring::softmax) == MOEC_RT_SCORING_SOFTMAX &&
                   static_cast<int32_t>(Scoring::sigmoid) == MOEC_RT_SCORING_SIGMOID &&
-                  static_cast<int32_t>(Scoring::sparse_mixer) == MOEC_RT_SCORING_SPARSE_MIXER,
+                  static_cast<int32_t>(Scoring::sparse_mixer) == MOEC_RT_SCORING_SPARSE_MIXER &&
+                  static_cast<int32_t>(Scoring::sqrt_softplus) == MOEC_RT_SCORING_SQRT_SOFTPLUS,
               "the moe dialect's Scoring and the runtime's MOEC_RT_SCORING_* must agree");
 
 /// `values` before any `tensor.bitcast`s (how legalization gives unsigned ONNX constants
@@ -198,6 +199,7 @@ struct RouteToRuntime : OpRewritePattern<RouteOp> {
         .i32(routing.getTopkFirst())
         .i64(routing.getNGroup())
         .i64(routing.getTopkGroup())
+        .i32(routing.getZeroMaskedGroups())
         .f32(routing.getRoutedScalingFactor().convertToDouble())
         .f32(routing.getJitterEps().convertToDouble())
         .output(op.getWeights().getType(), {tokens, k})

@@ -28,7 +28,8 @@ LogicalResult RoutingAttr::verify(function_ref<InFlightDiagnostic()> emitError, 
                                   int64_t topkGroup, llvm::APFloat routedScalingFactorValue,
                                   llvm::APFloat capacityFactorValue,
                                   llvm::APFloat renormalizeEpsilonValue,
-                                  llvm::APFloat jitterEpsValue) {
+                                  llvm::APFloat jitterEpsValue, bool zeroMaskedGroups,
+                                  bool /*weighInputs*/) {
   double renormalizeEpsilon = renormalizeEpsilonValue.convertToDouble();
   double jitterEps = jitterEpsValue.convertToDouble();
   double routedScalingFactor = routedScalingFactorValue.convertToDouble();
@@ -40,11 +41,16 @@ LogicalResult RoutingAttr::verify(function_ref<InFlightDiagnostic()> emitError, 
   if (topkGroup < 1 || topkGroup > nGroup)
     return emitError() << "routing needs 1 <= topk_group <= n_group (" << nGroup
                        << "), got topk_group = " << topkGroup;
-  if (topkFirst && scoring == Scoring::sparse_mixer)
+  if (topkFirst && scoring != Scoring::softmax && scoring != Scoring::sigmoid)
     return emitError() << "topk_first routing takes a softmax or sigmoid of the chosen logits; "
-                          "it cannot be combined with scoring = sparse_mixer";
+                          "it cannot be combined with scoring = "
+                       << stringifyScoring(scoring);
   if (topkFirst && nGroup != 1)
     return emitError() << "topk_first routing cannot be group-limited (n_group = " << nGroup << ")";
+  if (zeroMaskedGroups && topkGroup == nGroup)
+    return emitError() << "zero_masked_groups needs group-limited routing (topk_group < n_group), "
+                          "got n_group = topk_group = "
+                       << nGroup;
   if (!(renormalizeEpsilon >= 0.0 && std::isfinite(renormalizeEpsilon)))
     return emitError() << "renormalize_epsilon must be 0 or positive, got " << renormalizeEpsilon;
   // The softmax over the chosen logits (topk_first) sums to one by itself: an epsilon would

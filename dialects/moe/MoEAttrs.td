@@ -12,8 +12,10 @@ include "mlir/IR/EnumAttr.td"
 def MoE_ScoringSoftmax : I32EnumAttrCase<"softmax", 0>;
 def MoE_ScoringSigmoid : I32EnumAttrCase<"sigmoid", 1>;
 def MoE_ScoringSparseMixer : I32EnumAttrCase<"sparse_mixer", 2>;
+def MoE_ScoringSqrtSoftplus : I32EnumAttrCase<"sqrt_softplus", 3>;
 def MoE_Scoring : I32EnumAttr<"Scoring", "how router logits become expert scores",
-    [MoE_ScoringSoftmax, MoE_ScoringSigmoid, MoE_ScoringSparseMixer]> {
+    [MoE_ScoringSoftmax, MoE_ScoringSigmoid, MoE_ScoringSparseMixer,
+     MoE_ScoringSqrtSoftplus]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::moec::moe";
 }
@@ -58,7 +60,8 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
     Describes every routing scheme of the MoE models moec raises:
 
     - `scoring`: `softmax` over the experts (Mixtral, Qwen, OLMoE, Switch), an
-      elementwise `sigmoid` (DeepSeek-V3), or `sparse_mixer` (below).
+      elementwise `sigmoid` (DeepSeek-V3), an elementwise `sqrt_softplus`,
+      `sqrt(log(1 + exp(l)))` (DeepSeek-V4), or `sparse_mixer` (below).
     - `k`: experts chosen per token.
     - `renormalize`: divide the k chosen scores by their sum (Mixtral yes, Qwen2-MoE no).
     - `topk_first`: pick the top k on the raw logits (plus the score bias, if any) and score
@@ -68,6 +71,14 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
       equal groups, each group is ranked by the sum of its two best scores, and only the
       experts of the best `topk_group` groups compete for the k slots. `1` / `1` is plain
       top-k.
+    - `zero_masked_groups`: with group limiting, the experts outside the best groups are
+      not left out but compete with a choice score of exactly 0 (AXK-2 masks them with 0,
+      not -inf): one of them takes a slot that a kept expert whose biased score is below 0
+      would otherwise take (ties toward the lower id, as always).
+    - `weigh_inputs`: the weights multiply each chosen expert's input, the token, rather
+      than its output (Llama 4): `y = sum_j expert_j(w_j * x)` instead of
+      `sum_j w_j * expert_j(x)`, which differs for experts that are not linear. Only
+      `moe.layer` applies weights; `moe.route`, which only computes them, does not take it.
     - `routed_scaling_factor`: multiplies the final weights (DeepSeek-V3 uses 2.5).
     - `capacity_factor`: `0` for dropless routing; otherwise each expert takes at most
       `ceil(capacity_factor * tokens * k / experts)` tokens and drops the rest.
@@ -102,7 +113,10 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
     `#moe.routing<scoring = sigmoid, k = 2, topk_first = true>`,
     `#moe.routing<scoring = sigmoid, k = 4, renormalize = true, renormalize_epsilon = 1.0e-06>`,
     `#moe.routing<scoring = sparse_mixer, k = 2>`,
-    `#moe.routing<scoring = sparse_mixer, k = 2, jitter_eps = 0.0>`
+    `#moe.routing<scoring = sparse_mixer, k = 2, jitter_eps = 0.0>`,
+    `#moe.routing<scoring = sqrt_softplus, k = 6, renormalize = true>`,
+    `#moe.routing<scoring = sigmoid, k = 8, renormalize = true, n_group = 8, topk_group = 4, zero_masked_groups = true>`,
+    `#moe.routing<scoring = sigmoid, k = 1, topk_first = true, weigh_inputs = true>`
   }];
   let parameters = (ins
     "Scoring":$scoring,
@@ -114,7 +128,9 @@ def MoE_RoutingAttr : MoE_Attr<"Routing", "routing"> {
     MoE_F64Parameter<"", "1.0">:$routed_scaling_factor,
     MoE_F64Parameter<"", "0.0">:$capacity_factor,
     MoE_F64Parameter<"", "0.0">:$renormalize_epsilon,
-    MoE_F64Parameter<"", "::moec::moe::kDefaultJitterEps">:$jitter_eps
+    MoE_F64Parameter<"", "::moec::moe::kDefaultJitterEps">:$jitter_eps,
+    DefaultValuedParameter<"bool", "false">:$zero_masked_groups,
+    DefaultValuedParameter<"bool", "false">:$weigh_inputs
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -176,7 +176,8 @@ static RoutingAttr simplifyRouting(RoutingAttr routing, int64_t numExperts) {
   return RoutingAttr::get(routing.getContext(), routing.getScoring(), routing.getK(), renormalize,
                           topkFirst, nGroup, topkGroup, routing.getRoutedScalingFactor(),
                           routing.getCapacityFactor(), routing.getRenormalizeEpsilon(),
-                          routing.getJitterEps());
+                          routing.getJitterEps(), routing.getZeroMaskedGroups(),
+                          routing.getWeighInputs());
 }
 
 namespace {
@@ -359,6 +360,9 @@ LogicalResult RouteOp::verify() {
                                  "the element type of the logits")))
       return failure();
   }
+  if (getRouting().getWeighInputs())
+    return emitOpError("computes routing weights, which weigh_inputs says how to apply: only "
+                       "moe.layer takes it");
   return verifyRoutingForExperts(*this, getRouting(), numExperts, getScoreBias());
 }
 

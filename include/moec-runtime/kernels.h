@@ -40,6 +40,7 @@ enum {
   MOEC_RT_SCORING_SOFTMAX = 0,
   MOEC_RT_SCORING_SIGMOID = 1,
   MOEC_RT_SCORING_SPARSE_MIXER = 2,
+  MOEC_RT_SCORING_SQRT_SOFTPLUS = 3,
 };
 enum {
   MOEC_RT_ACTIVATION_NONE = -1,
@@ -58,8 +59,9 @@ enum {
 void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const float *logits,
                            const float *score_bias, int64_t k, int32_t scoring, int32_t renormalize,
                            float renormalize_epsilon, int32_t topk_first, int64_t n_group,
-                           int64_t topk_group, float routed_scaling_factor, float jitter_eps,
-                           float *weights, int32_t *expert_ids);
+                           int64_t topk_group, int32_t zero_masked_groups,
+                           float routed_scaling_factor, float jitter_eps, float *weights,
+                           int32_t *expert_ids);
 
 /* moe.permute: the pairs t * k + j of expert_ids [tokens, k] grouped by expert (token
  * order kept) into sorted_ids [slots], each expert's segment padded to a multiple of

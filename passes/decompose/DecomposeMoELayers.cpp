@@ -54,7 +54,7 @@ public:
                                          ArrayRef<int64_t>{0})
                  .getResult()[0];
     else
-      init = zeros(emptyRows(layer.getNumExperts()));
+      init = filled(emptyRows(layer.getNumExperts()), 0.0);
     return linalg::MatmulOp::create(builder, loc, ValueRange{layer.getTokens(), transposed},
                                     ValueRange{init})
         .getResult(0);
@@ -65,9 +65,16 @@ public:
     RoutingAttr routing = layer.getRouting();
     int64_t k = routing.getK();
     int64_t numExperts = layer.getNumExperts();
-    auto route = RouteOp::create(builder, loc, rowsType(k, elementType),
-                                 rowsType(k, builder.getI32Type()), logits,
-                                 layer.getScoreBias(), routing);
+    // moe.route computes the weights; where they apply is this function's business.
+    bool weighInputs = routing.getWeighInputs();
+    auto route = RouteOp::create(
+        builder, loc, rowsType(k, elementType), rowsType(k, builder.getI32Type()), logits,
+        layer.getScoreBias(),
+        RoutingAttr::get(builder.getContext(), routing.getScoring(), k, routing.getRenormalize(),
+                         routing.getTopkFirst(), routing.getNGroup(), routing.getTopkGroup(),
+                         routing.getRoutedScalingFactor(), routing.getCapacityFactor(),
+                         routing.getRenormalizeEpsilon(), routing.getZeroMaskedGroups(),
+                         /*weigh_inputs=*/false));
     int64_t slots = ShapedType::isDynamic(staticTokens)
                         ? ShapedType::kDynamic
                         : staticTokens * k + numExperts * (blockSize - 1);
@@ -75,11 +82,17 @@ public:
         builder, loc, RankedTensorType::get({slots}, builder.getI32Type()),
         RankedTensorType::get({numExperts + 1}, builder.getI32Type()), route.getExpertIds(),
         builder.getI64IntegerAttr(numExperts), builder.getI64IntegerAttr(blockSize));
-    Value expertOut =
-        expertMLP(layer.getUpWeight(), layer.getDownWeight(), layer.getUpBias(),
-                  layer.getDownBias(), permute.getExpertOffsets(), permute.getSortedIds(), k);
+    // With weigh_inputs, every (token, slot) pair reads a row of its own, the weighed token,
+    // and the combine adds the experts' outputs with weights of one.
+    Value input = weighInputs ? weighedTokens(route.getWeights(), k) : layer.getTokens();
+    Value combineWeights =
+        weighInputs ? filled(emptyRows(k), 1.0) : Value(route.getWeights());
+    Value expertOut = expertMLP(input, layer.getUpWeight(), layer.getDownWeight(),
+                                layer.getUpBias(), layer.getDownBias(),
+                                permute.getExpertOffsets(), permute.getSortedIds(),
+                                weighInputs ? 1 : k);
     return UnpermuteOp::create(builder, loc, rowsType(hidden()), expertOut,
-                               permute.getSortedIds(), route.getWeights());
+                               permute.getSortedIds(), combineWeights);
   }
 
   /// The shared expert's output `[T, H]`, before its gate: the routed experts' kernels
@@ -91,7 +104,8 @@ public:
     Value offsets = tensor::FromElementsOp::create(
         builder, loc, RankedTensorType::get({2}, builder.getI32Type()),
         ValueRange{i32Zero, i32Tokens});
-    return expertMLP(asOneExpert(layer.getSharedUp()), asOneExpert(layer.getSharedDown()),
+    return expertMLP(layer.getTokens(), asOneExpert(layer.getSharedUp()),
+                     asOneExpert(layer.getSharedDown()),
                      /*upBias=*/nullptr, /*downBias=*/nullptr, offsets,
                      /*sortedIds=*/nullptr, /*rowsPerToken=*/1);
   }
@@ -106,7 +120,7 @@ public:
     if (Value gateWeight = layer.getSharedGate()) {
       Value gateLogits = linalg::MatmulOp::create(builder, loc,
                                                   ValueRange{layer.getTokens(), gateWeight},
-                                                  ValueRange{zeros(emptyRows(1))})
+                                                  ValueRange{filled(emptyRows(1), 0.0)})
                              .getResult(0);
       inputs.push_back(gateLogits);
       maps.push_back(AffineMap::get(2, 0, {getAffineDimExpr(0, context),
@@ -137,11 +151,12 @@ private:
   int64_t hidden() { return layer.getTokens().getType().getDimSize(1); }
 
   /// `down(act(rows @ up + up_bias) + down_bias)` per expert segment, on the sorted layout,
-  /// in the plain form: the rows gathered into a permuted copy (when `sortedIds` is given),
+  /// in the plain form: the rows of `input` gathered into a permuted copy (when `sortedIds`
+  /// is given, row `sortedIds[p] / rowsPerToken` for slot `p`),
   /// the up projection, the activation and the down projection each an op of its own. The
   /// fusion passes (passes/optimize/fusion) fold the copy and the activation into the up
   /// projection.
-  Value expertMLP(Value upWeight, Value downWeight, Value upBias, Value downBias,
+  Value expertMLP(Value input, Value upWeight, Value downWeight, Value upBias, Value downBias,
                   Value offsets, Value sortedIds, int64_t rowsPerToken) {
     ExpertAttr expert = layer.getExpert();
     int64_t upColumns = cast<ShapedType>(upWeight.getType()).getDimSize(2);
@@ -149,7 +164,6 @@ private:
                                                                             : upColumns;
     int64_t rows = sortedIds ? cast<ShapedType>(sortedIds.getType()).getDimSize(0)
                              : staticTokens;
-    Value input = layer.getTokens();
     if (sortedIds)
       input = GatherRowsOp::create(builder, loc,
                                    RankedTensorType::get({rows, hidden()}, elementType), input,
@@ -201,10 +215,37 @@ private:
                                    dynamicSizes);
   }
 
-  Value zeros(Value init) {
-    Value zero = arith::ConstantOp::create(builder, loc, builder.getZeroAttr(elementType));
-    return linalg::FillOp::create(builder, loc, ValueRange{zero}, ValueRange{init})
+  /// `init` filled with `value`.
+  Value filled(Value init, double value) {
+    Value constant =
+        arith::ConstantOp::create(builder, loc, builder.getFloatAttr(elementType, value));
+    return linalg::FillOp::create(builder, loc, ValueRange{constant}, ValueRange{init})
         .getResult(0);
+  }
+
+  /// The rows `[T * k, H]` the routed experts read when the weights scale their inputs
+  /// (weigh_inputs): row `t * k + j` is token `t` times its weight `weights[t, j]`.
+  Value weighedTokens(Value weights, int64_t k) {
+    SmallVector<Value> dynamicSizes;
+    if (ShapedType::isDynamic(staticTokens))
+      dynamicSizes.push_back(numTokens);
+    Value init = tensor::EmptyOp::create(builder, loc, {staticTokens, k, hidden()}, elementType,
+                                         dynamicSizes);
+    MLIRContext *context = builder.getContext();
+    AffineExpr t = getAffineDimExpr(0, context), j = getAffineDimExpr(1, context),
+               h = getAffineDimExpr(2, context);
+    SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {t, h}, context),
+                                   AffineMap::get(3, 0, {t, j}, context),
+                                   AffineMap::getMultiDimIdentityMap(3, context)};
+    SmallVector<utils::IteratorType> iterators(3, utils::IteratorType::parallel);
+    auto weighed = linalg::GenericOp::create(
+        builder, loc, TypeRange{init.getType()}, ValueRange{layer.getTokens(), weights},
+        ValueRange{init}, maps, iterators, [](OpBuilder &b, Location nested, ValueRange args) {
+          linalg::YieldOp::create(b, nested,
+                                  Value(arith::MulFOp::create(b, nested, args[0], args[1])));
+        });
+    return tensor::CollapseShapeOp::create(builder, loc, weighed.getResult(0),
+                                           ArrayRef<ReassociationIndices>{{0, 1}, {2}});
   }
 
   OpBuilder &builder;

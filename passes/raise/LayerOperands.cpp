@@ -221,7 +221,8 @@ LogicalResult moec::raise::replaceWithStackedLayer(PatternRewriter &rewriter, on
       rewriter, node.getLoc(), tokensType, routing.router.input, *upWeight, *downWeight,
       *routerWeight, /*router_logits=*/Value(), asExpertVector(rewriter, routing.router.bias),
       asExpertVector(rewriter, routing.scoreBias), *upBias, *downBias, shared->up, shared->down,
-      shared->gate, routing.getAttr(rewriter.getContext()), body.getAttr(rewriter.getContext()));
+      shared->gate, routing.getAttr(rewriter.getContext(), layer.weighInputs),
+      body.getAttr(rewriter.getContext()));
   result = castLayerResult(rewriter, result, resultType);
   // With a shared expert, the layer stands for the routed sum plus the shared expert: what
   // read that sum (or its view back to the input's shape) reads the layer.

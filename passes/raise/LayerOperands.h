@@ -75,6 +75,8 @@ struct StackedLayer {
   Routing routing;
   ExpertBody body;
   std::optional<SharedExpert> shared;
+  /// The routing weights scale the experts' inputs, not their outputs (Llama 4).
+  bool weighInputs = false;
 };
 
 /// `routing` and `body` as the layer whose routed sum is `routedSum`, with the shared expert

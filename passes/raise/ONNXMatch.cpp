@@ -272,9 +272,10 @@ bool moec::raise::isZerosLike(Value value, Value like) { return isFilledLike(val
 
 bool moec::raise::isScalarConstant(Value value, double expected) {
   std::optional<double> actual = getScalarConstant(value);
-  // Infinities are exact (their difference is NaN).
+  // Infinities equal only themselves.
   return actual && (*actual == expected ||
-                    std::abs(*actual - expected) <= 1e-5 * std::max(1.0, std::abs(expected)));
+                    (std::isfinite(expected) && std::abs(*actual - expected) <=
+                                                    1e-5 * std::max(1.0, std::abs(expected))));
 }
 
 bool moec::raise::isStaticFloatConstant(Value value, int64_t rank) {

@@ -135,7 +135,8 @@ FailureOr<moe::RoutingAttr> ort::readRouting(onnx::NodeOp node, int64_t experts,
   return moe::RoutingAttr::get(
       node.getContext(), sparseMixer ? moe::Scoring::sparse_mixer : moe::Scoring::softmax, k,
       normalize, /*topk_first=*/false, /*n_group=*/1, /*topk_group=*/1, APFloat(1.0), APFloat(0.0),
-      /*renormalize_epsilon=*/APFloat(0.0), APFloat(moe::kDefaultJitterEps));
+      /*renormalize_epsilon=*/APFloat(0.0), APFloat(moe::kDefaultJitterEps),
+      /*zero_masked_groups=*/false, /*weigh_inputs=*/false);
 }
 
 std::string ort::describeShape(ArrayRef<int64_t> shape) {

@@ -140,6 +140,13 @@ def RaiseDenseMoE : Pass<"moec-raise-dense-moe", "::mlir::ModuleOp"> {
       tiled E times, or of the previous projection), each optionally plus an `[E, 1, N]`
       bias; the body between them is recognized by the shared expert matcher.
 
+    Llama 4's form, in which the dense weights scale the experts' input instead, is raised
+    to a `moe.layer` with `weigh_inputs`: the unweighted `ReduceSum` over axis 0 of the
+    experts' outputs, the experts reading `x` tiled E times times the transposed dense
+    weights, those the `Sigmoid` of the top-k logits scattered into -inf (0 for the experts
+    not chosen), the experts without biases (so that those not chosen output 0), and a
+    shared expert added to the sum becoming the layer's.
+
     A candidate (a combine of a scattered top-k mask) that differs in any detail is left
     as it is, compiled by the generic path, with a remark on the combine node that names
     the node and what did not match (`moec --remarks` prints them). MoE layers that no pass

@@ -26,6 +26,8 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <limits>
+
 namespace moec {
 #define GEN_PASS_DEF_RAISEDENSEMOE
 #include "passes/raise/Passes.h.inc"
@@ -183,10 +185,9 @@ bool isScatteredTopK(Value value) {
   return topk && topk->getResult(1) == node.getInputs()[1];
 }
 
-/// Llama 4's combine, which moe.layer cannot express: `reduce` sums `[E, T, H]` expert
-/// outputs over the experts unweighted, the experts' input being the tokens times their
-/// routing scores. The Mul that scales the input (found within a few nodes above the
-/// sum), or null.
+/// Llama 4's combine: `reduce` sums `[E, T, H]` expert outputs over the experts unweighted,
+/// the experts' input being the tokens times their routing scores. The Mul that scales the
+/// input (found within a few nodes above the sum), or null.
 onnx::NodeOp findScaledExpertInput(onnx::NodeOp reduce) {
   std::optional<SmallVector<int64_t>> axes =
       reduce.hasInput(1) ? getIntConstant(reduce.getInputs()[1]) : std::nullopt;
@@ -279,17 +280,20 @@ bool isStackedWeight(Value value) {
          llvm::isa<FloatType>(type.getElementType());
 }
 
-/// The tokens `x` [T, K] that `operand` feeds to every expert: `Unsqueeze(x, 0)`, or x
-/// repeated E times (`x.repeat(E, 1).view(E, -1, K)`: Tile, through an Expand by ones,
-/// then Reshape); or nothing.
-Value matchTokensForEveryExpert(Value operand, int64_t experts) {
-  if (onnx::NodeOp unsqueeze = getDefiningNode(operand, "Unsqueeze")) {
-    std::optional<SmallVector<int64_t>> axes =
-        unsqueeze.hasInput(1) ? getIntConstant(unsqueeze.getInputs()[1]) : std::nullopt;
-    return axes && *axes == SmallVector<int64_t>{0} ? unsqueeze.getInputs()[0] : Value();
-  }
+/// The rows `[E * T, K]` that `operand` views as `[E, T, K]` (`view(E, -1, K)`), or null.
+Value matchRowsPerExpert(Value operand, int64_t experts) {
   onnx::NodeOp reshape = getDefiningNode(operand, "Reshape");
-  onnx::NodeOp tile = reshape ? getDefiningNode(reshape.getInputs()[0], "Tile") : nullptr;
+  auto type =
+      reshape ? llvm::dyn_cast<RankedTensorType>(reshape.getInputs()[0].getType()) : nullptr;
+  if (!type || type.getRank() != 2 || type.isDynamicDim(1) ||
+      !hasIntsInput(reshape, 1, {experts, -1, type.getDimSize(1)}))
+    return {};
+  return reshape.getInputs()[0];
+}
+
+/// The tokens `x` [T, K] of `x.repeat(E, 1)` (Tile, through an Expand by ones), or null.
+Value matchRepeatedTokens(Value repeated, int64_t experts) {
+  onnx::NodeOp tile = getDefiningNode(repeated, "Tile");
   if (!tile || getIntConstant(tile.getInputs()[1]) != SmallVector<int64_t>{experts, 1})
     return {};
   Value tokens = tile.getInputs()[0];
@@ -297,12 +301,47 @@ Value matchTokensForEveryExpert(Value operand, int64_t experts) {
   if (onnx::NodeOp expand = getDefiningNode(tokens, "Expand"))
     if (expand.getInputs()[0].getType() == tokens.getType())
       tokens = expand.getInputs()[0];
-  auto type = llvm::dyn_cast<RankedTensorType>(tokens.getType());
-  auto shape = getIntConstant(reshape.getInputs()[1]);
-  if (!type || type.getRank() != 2 || !shape || shape->size() != 3 || (*shape)[0] != experts ||
-      (*shape)[1] != -1 || (*shape)[2] != type.getDimSize(1))
-    return {};
-  return tokens;
+  return tokens.getType() == repeated.getType() ? tokens : Value();
+}
+
+/// The tokens `x` [T, K] that `operand` feeds to every expert: `Unsqueeze(x, 0)`, or x
+/// repeated E times (`x.repeat(E, 1).view(E, -1, K)`); or nothing.
+Value matchTokensForEveryExpert(Value operand, int64_t experts) {
+  if (onnx::NodeOp unsqueeze = getDefiningNode(operand, "Unsqueeze")) {
+    std::optional<SmallVector<int64_t>> axes =
+        unsqueeze.hasInput(1) ? getIntConstant(unsqueeze.getInputs()[1]) : std::nullopt;
+    return axes && *axes == SmallVector<int64_t>{0} ? unsqueeze.getInputs()[0] : Value();
+  }
+  Value rows = matchRowsPerExpert(operand, experts);
+  return rows ? matchRepeatedTokens(rows, experts) : Value();
+}
+
+/// Tokens that every expert gets times its dense routing weight (Llama 4).
+struct WeighedTokens {
+  /// `[T, K]`.
+  Value tokens;
+  /// `[T, E]`, the weight of every token for every expert.
+  Value denseWeights;
+};
+
+/// Matches Llama 4's experts' input, `(x.repeat(E, 1) * dense.transpose(0, 1).reshape(-1,
+/// 1)).view(E, -1, K)`: row `e * T + t` of the repeated tokens is token t, scaled by
+/// `dense[t, e]`.
+std::optional<WeighedTokens> matchWeighedTokens(Value operand, int64_t experts) {
+  Value rows = matchRowsPerExpert(operand, experts);
+  onnx::NodeOp mul = rows ? getDefiningNode(rows, "Mul") : nullptr;
+  std::optional<unsigned> tokensIndex = matchEitherInput(mul, [&](Value value) {
+    return value.getType() == rows.getType() && matchRepeatedTokens(value, experts);
+  });
+  if (!tokensIndex)
+    return std::nullopt;
+  onnx::NodeOp column = getDefiningNode(mul.getInputs()[1 - *tokensIndex], "Reshape");
+  onnx::NodeOp transpose = column ? getDefiningNode(column.getInputs()[0], "Transpose") : nullptr;
+  if (!transpose || !hasIntsInput(column, 1, {-1, 1}) ||
+      transpose.getIntsAttr("perm") != SmallVector<int64_t>{1, 0})
+    return std::nullopt;
+  return WeighedTokens{matchRepeatedTokens(mul.getInputs()[*tokensIndex], experts),
+                       transpose.getInputs()[0]};
 }
 
 /// A projection of every expert at once over stacked weights `[E, K, N]`:
@@ -362,6 +401,52 @@ FailureOr<Linear> matchStackedLinear(Value output, Reason &reason) {
              failure();
   }
   return linear;
+}
+
+/// Llama 4's layer, anchored on `reduce`, its combine: the unweighted sum over the experts
+/// of `[E, T, H]` outputs of experts whose input is the tokens times their dense routing
+/// weights (moe.layer with `weigh_inputs`). The experts not chosen get inputs of 0, and
+/// without biases output 0: the sparse layer computes the same.
+FailureOr<StackedLayer> matchInputWeightedLayer(onnx::NodeOp reduce, Reason &reason) {
+  FailureOr<ExpertBody> body =
+      matchExpertBody(Value(), reduce.getInputs()[0], reason, matchStackedLinear);
+  if (failed(body))
+    return failure();
+  std::optional<WeighedTokens> weighed =
+      matchWeighedTokens(body->up.input, body->up.getNumExperts());
+  if (!weighed || (body->gate && body->gate->input != body->up.input))
+    return reason = "the experts' input is not the tokens repeated for every expert times "
+                    "their routing weights",
+           failure();
+  if (body->up.bias || body->down.bias || (body->gate && body->gate->bias))
+    return reason = "its experts have biases: those not chosen, weighed by 0, would not "
+                    "output 0",
+           failure();
+  onnx::NodeOp sigmoid = getDefiningNode(weighed->denseWeights, "Sigmoid");
+  onnx::NodeOp scatter =
+      sigmoid ? getDefiningNode(sigmoid.getInputs()[0], "ScatterElements") : nullptr;
+  onnx::NodeOp topK = scatter ? getDefiningNode(scatter.getInputs()[1], "TopK") : nullptr;
+  if (!topK)
+    return reason = "the experts' inputs are not weighed by the Sigmoid of values scattered "
+                    "at a TopK's indices",
+           failure();
+  if (!isFilledLike(scatter.getInputs()[0], topK.getInputs()[0],
+                    -std::numeric_limits<double>::infinity()))
+    return reason = describe(scatter) + " does not scatter into -inf: the experts not " +
+                    "chosen would not be weighed by 0",
+           failure();
+  FailureOr<Routing> routing = matchRouting(topK, reason);
+  if (failed(routing))
+    return failure();
+  if (routing->weights != weighed->denseWeights)
+    return reason = "the experts' inputs are not weighed by the router's weights", failure();
+  if (routing->router.input != weighed->tokens)
+    return reason = "the experts' inputs are not the router's tokens", failure();
+  FailureOr<StackedLayer> layer =
+      makeStackedLayer(reduce.getResult(0), *routing, *body, reason);
+  if (succeeded(layer))
+    layer->weighInputs = true;
+  return layer;
 }
 
 //===----------------------------------------------------------------------===//
@@ -435,20 +520,20 @@ struct RaiseDenseCombine : RaisePattern {
   LogicalResult matchAndRewrite(onnx::NodeOp node, PatternRewriter &rewriter) const override {
     std::optional<DenseCombine> combine = matchDenseCombine(node);
     if (!combine) {
-      if (onnx::NodeOp scaled = findScaledExpertInput(node))
-        remarks.notRaised(node, describe(node) + " not raised to moe.layer: " +
-                                    describe(scaled) +
-                                    " multiplies the experts' input by the routing scores, "
-                                    "not their output (Llama 4): moe.layer weighs the "
-                                    "experts' outputs, which differs for experts that are "
-                                    "not linear");
-      else if (isProductKeyChoice(node))
+      if (findScaledExpertInput(node)) {
+        Reason reason;
+        FailureOr<StackedLayer> layer = matchInputWeightedLayer(node, reason);
+        if (succeeded(layer))
+          return replaceWithStackedLayer(rewriter, node, *layer, remarks, sawError);
+        remarks.notRaised(node, describe(node) + " not raised to moe.layer: " + reason);
+      } else if (isProductKeyChoice(node)) {
         remarks.notRaised(node, describe(node) + " not raised to moe.layer: it chooses the "
                                                  "experts among sums of the top-k's of two "
                                                  "halves of the router's keys (product keys, "
                                                  "Doge's CDMoE, whose experts are one row of "
                                                  "two embeddings each): moe.layer has no such "
                                                  "routing");
+      }
       return failure();
     }
     onnx::NodeOp scatter = getTopKScatter(combine->denseWeights);

@@ -161,10 +161,12 @@ static Value skipRowViews(Value value) {
 }
 
 namespace {
-/// What a router chooses from: its scores (`Sigmoid(logits)`, or `Softmax(logits)` when
-/// biased: ERNIE 4.5), optionally plus a score bias.
+/// What a router chooses from: its scores (`Sigmoid(logits)`, `Sqrt(Softplus(logits))`, or
+/// `Softmax(logits)` when biased: ERNIE 4.5), optionally plus a score bias.
 struct ScoreChoice {
+  /// The node whose result is the scores.
   onnx::NodeOp scores;
+  Value logits;
   moe::Scoring scoring;
   /// The bias constant (`[E]` or `[1, E]`), or null.
   Value bias;
@@ -189,21 +191,47 @@ static bool isScoreBiasConstant(Value value, int64_t numExperts) {
   return shape == ArrayRef<int64_t>{numExperts} || shape == ArrayRef<int64_t>{1, numExperts};
 }
 
-/// The scores of `value`: `Sigmoid(logits)` or a Softmax over the experts.
+/// The smallest threshold above which a softplus may be the identity: above 16,
+/// softplus(x) - x = log1p(exp(-x)) < 1.2e-7 is under a tenth of half an f32 ulp of x.
+static constexpr double kSoftplusIdentityThreshold = 16.0;
+
+/// The logits `x` of `softplus(x)`: `Softplus(x)`, or torch's thresholded softplus as
+/// torch.export writes it, `Where(Greater(x, c), x, Softplus(x))` with c >= 16.
+static Value matchSoftplus(Value value) {
+  if (onnx::NodeOp softplus = getDefiningNode(value, "Softplus"))
+    return softplus.getInputs()[0];
+  onnx::NodeOp where = getDefiningNode(value, "Where");
+  onnx::NodeOp greater = where ? getDefiningNode(where.getInputs()[0], "Greater") : nullptr;
+  onnx::NodeOp softplus = where ? getDefiningNode(where.getInputs()[2], "Softplus") : nullptr;
+  if (!greater || !softplus)
+    return {};
+  Value logits = softplus.getInputs()[0];
+  std::optional<double> threshold = getScalarConstant(greater.getInputs()[1]);
+  if (greater.getInputs()[0] != logits || where.getInputs()[1] != logits || !threshold ||
+      !(*threshold >= kSoftplusIdentityThreshold))
+    return {};
+  return logits;
+}
+
+/// The scores of `value`: `Sigmoid(logits)`, `Sqrt(softplus(logits))` or a Softmax over the
+/// experts.
 static std::optional<ScoreChoice> matchScores(Value value) {
   if (onnx::NodeOp sigmoid = getDefiningNode(skipRowViews(value), "Sigmoid"))
-    return ScoreChoice{sigmoid, moe::Scoring::sigmoid, Value()};
+    return ScoreChoice{sigmoid, sigmoid.getInputs()[0], moe::Scoring::sigmoid, Value()};
+  if (onnx::NodeOp sqrt = getDefiningNode(skipRowViews(value), "Sqrt"))
+    if (Value logits = matchSoftplus(sqrt.getInputs()[0]))
+      return ScoreChoice{sqrt, logits, moe::Scoring::sqrt_softplus, Value()};
   if (onnx::NodeOp softmax = getDefiningNode(skipRowViews(value), "Softmax");
       softmax && isOnLastAxis(softmax))
-    return ScoreChoice{softmax, moe::Scoring::softmax, Value()};
+    return ScoreChoice{softmax, softmax.getInputs()[0], moe::Scoring::softmax, Value()};
   return std::nullopt;
 }
 
-/// Sigmoid scores, or sigmoid or softmax scores plus a constant score bias (softmax scores
+/// Sigmoid or sqrt-softplus scores, or any scores plus a constant score bias (softmax scores
 /// alone are the first case of matchRouting).
 static std::optional<ScoreChoice> matchScoreChoice(Value choice, int64_t numExperts) {
   if (std::optional<ScoreChoice> scores = matchScores(choice);
-      scores && scores->scoring == moe::Scoring::sigmoid)
+      scores && scores->scoring != moe::Scoring::softmax)
     return scores;
   onnx::NodeOp add = getDefiningNode(choice, "Add");
   std::optional<unsigned> biasIndex =
@@ -322,10 +350,31 @@ struct SigmoidOfChosen {
   Value logits;
   /// The bias constant (`[E]` or `[1, E]`), or null.
   Value bias;
-  /// `Sigmoid` of the chosen experts' logits, `[T, k]`.
+  /// `Sigmoid` of the chosen experts' logits, `[T, k]`, or of all the logits with the
+  /// others at -inf, `[T, E]` (Llama 4).
   Value weights;
 };
 } // namespace
+
+/// `Sigmoid(ScatterElements(-inf like logits, ids, chosenLogits))` with `scatter` the
+/// ScatterElements, along the experts (Llama 4's `full_like(logits, -inf).scatter_(1, ids,
+/// values).sigmoid()`): the chosen experts' weights in their columns, 0 in the others.
+/// Null if it is not.
+static Value matchSigmoidOfScattered(Operation *scatter, onnx::NodeOp topK, Value chosenLogits) {
+  auto node = llvm::dyn_cast<onnx::NodeOp>(scatter);
+  if (!node || node.getOpType() != "ScatterElements" || !node.getDomain().empty() ||
+      node.getInputs()[1] != topK.getResult(1) || node.getInputs()[2] != chosenLogits ||
+      !(node.getIntAttr("axis", 0) == 1 || node.getIntAttr("axis", 0) == -1) ||
+      node.getStringAttr("reduction", "none") != "none" ||
+      !isFilledLike(node.getInputs()[0], topK.getInputs()[0],
+                    -std::numeric_limits<double>::infinity()) ||
+      !node.getResult(0).hasOneUse())
+    return {};
+  auto sigmoid = llvm::dyn_cast<onnx::NodeOp>(*node.getResult(0).getUsers().begin());
+  if (!sigmoid || sigmoid.getOpType() != "Sigmoid" || !sigmoid.getDomain().empty())
+    return {};
+  return sigmoid.getResult(0);
+}
 
 /// Matches `TopK(logits [+ bias])` whose chosen logits, `GatherElements(logits, ids)` (or
 /// the TopK's values when unbiased), go through a Sigmoid.
@@ -344,12 +393,17 @@ static std::optional<SigmoidOfChosen> matchSigmoidOfChosen(onnx::NodeOp topK, Va
     chosenLogits = topK.getResult(0);
   if (!chosenLogits)
     return std::nullopt;
-  for (Operation *user : chosenLogits.getUsers())
+  for (Operation *user : chosenLogits.getUsers()) {
     if (auto sigmoid = llvm::dyn_cast<onnx::NodeOp>(user);
         sigmoid && sigmoid.getOpType() == "Sigmoid" && sigmoid.getDomain().empty()) {
       chosen.weights = sigmoid.getResult(0);
       return chosen;
     }
+    if (Value scattered = matchSigmoidOfScattered(user, topK, chosenLogits)) {
+      chosen.weights = scattered;
+      return chosen;
+    }
+  }
   return std::nullopt;
 }
 
@@ -402,13 +456,13 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
       return reason = describe(topK) + " chooses from " +
                       (op ? describe(op) : std::string("a block argument")) +
                       ", not from a softmax of router logits, from logits (optionally biased) "
-                      "whose top k are softmaxed or sigmoided, or from sigmoid or biased "
-                      "softmax scores",
+                      "whose top k are softmaxed or sigmoided, or from sigmoid, sqrt-softplus "
+                      "or biased softmax scores",
              failure();
     }
     routing.scoring = scored->scoring;
     routing.scoreBias = scored->bias;
-    logits = scored->scores.getInputs()[0];
+    logits = scored->logits;
     // The weights are the unbiased scores of the chosen experts; the TopK's own values
     // are those only when it chooses from the plain scores.
     unnormalized = findGatheredScores(routing.expertIds, scored->scores.getResult(0));
@@ -416,8 +470,8 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
       unnormalized = values;
     if (!unnormalized)
       return reason = "the expert weights are not gathered from the unbiased " +
-                      std::string(scored->scoring == moe::Scoring::sigmoid ? "sigmoid" : "softmax") +
-                      " scores " + describe(scored->scores),
+                      moe::stringifyScoring(scored->scoring).str() + " scores " +
+                      describe(scored->scores),
              failure();
     if (limit) {
       routing.nGroup = limit->nGroup;
@@ -426,16 +480,14 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
         return reason = "it picks " + std::to_string(routing.k) + " experts from the " +
                         std::to_string(limit->topkGroup * limit->groupSize) + " of the best groups",
                failure();
-      // Masking to 0 instead of -inf keeps the masked experts out of the top k only
-      // while every kept expert's choice score is positive: sigmoid scores plus a
-      // non-negative bias.
+      // Masking to 0 instead of -inf keeps the masked experts out of the top k while every
+      // kept expert's choice score is positive (scores plus a non-negative bias); otherwise
+      // they still compete at 0 (AXK-2).
       std::optional<SmallVector<double>> bias =
           scored->bias ? getFloatConstant(scored->bias) : SmallVector<double>();
-      if (limit->fill == 0.0 &&
-          (!bias || llvm::any_of(*bias, [](double value) { return value < 0.0; })))
-        return reason = "it chooses from scores masked to 0, but the score bias has negative "
-                        "entries: a masked expert could outrank a kept one",
-               failure();
+      routing.zeroMaskedGroups =
+          limit->fill == 0.0 &&
+          (!bias || llvm::any_of(*bias, [](double value) { return value < 0.0; }));
     }
   }
   if (unnormalized) {
@@ -466,9 +518,10 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
   return routing;
 }
 
-moe::RoutingAttr Routing::getAttr(MLIRContext *context) const {
+moe::RoutingAttr Routing::getAttr(MLIRContext *context, bool weighInputs) const {
   return moe::RoutingAttr::get(context, scoring, k, renormalize, topkFirst, nGroup, topkGroup,
                                llvm::APFloat(routedScalingFactor),
                                /*capacity_factor=*/llvm::APFloat(0.0),
-                               llvm::APFloat(renormalizeEpsilon), llvm::APFloat(jitterEps));
+                               llvm::APFloat(renormalizeEpsilon), llvm::APFloat(jitterEps),
+                               zeroMaskedGroups, weighInputs);
 }

@@ -36,7 +36,8 @@ TEST_F(MoEDialectTest, RoutingDefaultsDescribeDroplessPlainTopK) {
   auto routing = RoutingAttr::get(&context, Scoring::softmax, /*k=*/2, /*renormalize=*/true,
                                   /*topk_first=*/false, /*n_group=*/1, /*topk_group=*/1,
                                   llvm::APFloat(1.0), llvm::APFloat(0.0), llvm::APFloat(0.0),
-                                  llvm::APFloat(kDefaultJitterEps));
+                                  llvm::APFloat(kDefaultJitterEps),
+                                  /*zero_masked_groups=*/false, /*weigh_inputs=*/false);
   EXPECT_TRUE(routing.isDropless());
   EXPECT_EQ(routing.getK(), 2);
   EXPECT_EQ(routing.getRoutedScalingFactor().convertToDouble(), 1.0);
@@ -55,7 +56,8 @@ TEST_F(MoEDialectTest, InvalidRoutingIsRejectedWithADiagnostic) {
       /*k=*/int64_t{2},
       /*renormalize=*/false, /*topk_first=*/false, /*n_group=*/int64_t{4},
       /*topk_group=*/int64_t{8}, llvm::APFloat(1.0), llvm::APFloat(0.0), llvm::APFloat(0.0),
-      llvm::APFloat(kDefaultJitterEps));
+      llvm::APFloat(kDefaultJitterEps),
+      /*zero_masked_groups=*/false, /*weigh_inputs=*/false);
   EXPECT_FALSE(routing);
   EXPECT_EQ(message, "routing needs 1 <= topk_group <= n_group (4), got topk_group = 8");
 }
@@ -63,7 +65,8 @@ TEST_F(MoEDialectTest, InvalidRoutingIsRejectedWithADiagnostic) {
 TEST_F(MoEDialectTest, CapacityFactorMakesRoutingDropTokens) {
   auto routing = RoutingAttr::get(&context, Scoring::softmax, 1, false, false, 1, 1,
                                   llvm::APFloat(1.0), llvm::APFloat(1.25), llvm::APFloat(0.0),
-                                  llvm::APFloat(kDefaultJitterEps));
+                                  llvm::APFloat(kDefaultJitterEps),
+                                  /*zero_masked_groups=*/false, /*weigh_inputs=*/false);
   EXPECT_FALSE(routing.isDropless());
 }
 

@@ -27,6 +27,7 @@ struct RoutingCase {
   float scale = 1.0f;
   float renormalizeEpsilon = 0.0f;
   float jitterEps = 0.01f;
+  bool zeroMaskedGroups = false;
 };
 
 using ScoreBias = std::vector<float>;
@@ -43,7 +44,8 @@ Routed route(const RoutingCase &c, const std::vector<float> &logits,
   moec_rt_moe_route_f32(tokens, c.experts, logits.data(),
                         scoreBias.empty() ? nullptr : scoreBias.data(), c.k, c.scoring,
                         c.renormalize, c.renormalizeEpsilon, c.topkFirst, c.nGroup, c.topkGroup,
-                        c.scale, c.jitterEps, out.weights.data(), out.ids.data());
+                        c.zeroMaskedGroups, c.scale, c.jitterEps, out.weights.data(),
+                        out.ids.data());
   return out;
 }
 
@@ -81,6 +83,8 @@ Routed naiveRoute(const RoutingCase &c, const float *logits, const ScoreBias &sc
       scores[e] = logits[e];
     else if (c.scoring == MOEC_RT_SCORING_SIGMOID)
       scores[e] = 1 / (1 + std::exp(-double(logits[e])));
+    else if (c.scoring == MOEC_RT_SCORING_SQRT_SOFTPLUS)
+      scores[e] = std::sqrt(std::log(1 + std::exp(double(logits[e]))));
     else
       sum += scores[e] = std::exp(double(logits[e]) - max);
   }
@@ -112,6 +116,11 @@ Routed naiveRoute(const RoutingCase &c, const float *logits, const ScoreBias &sc
       for (int64_t e = 0; e < size; ++e)
         allowed[g * size + e] = true;
     }
+    if (c.zeroMaskedGroups)
+      for (int64_t e = 0; e < E; ++e) {
+        choice[e] = allowed[e] ? choice[e] : 0.0;
+        allowed[e] = true;
+      }
   }
   Routed out;
   for (int64_t j = 0; j < c.k; ++j) {
@@ -218,6 +227,37 @@ TEST(MoERoute, TopkFirstSigmoidChoosesOnTheBiasedLogits) {
   EXPECT_NEAR(r.weights[0], 0.5f, 1e-6);
   checkRouting({8, 3, MOEC_RT_SCORING_SIGMOID, true, true, 1, 1, 2.0f}, 64, 10,
                {0.3f, -0.2f, 0.1f, 0.0f, -0.4f, 0.25f, 0.05f, -0.1f});
+}
+
+TEST(MoERoute, SqrtSoftplusScoresWeighTheChosenExperts) {
+  // Logits 0 and log(e^4 - 1) score sqrt(log 2) and 2; renormalized, 2 / (2 + sqrt(log 2)).
+  RoutingCase c{4, 2, MOEC_RT_SCORING_SQRT_SOFTPLUS, /*renormalize=*/true};
+  Routed r = route(c, {-3, std::log(std::exp(4.0f) - 1), 0, -1});
+  EXPECT_EQ(r.ids, (std::vector<int32_t>{1, 2}));
+  float low = std::sqrt(std::log(2.0f));
+  EXPECT_NEAR(r.weights[0], 2 / (2 + low), 1e-6);
+  EXPECT_NEAR(r.weights[1], low / (2 + low), 1e-6);
+  // Far above the softplus threshold, the score is sqrt of the logit itself.
+  r = route({2, 1, MOEC_RT_SCORING_SQRT_SOFTPLUS}, {100, 0});
+  EXPECT_NEAR(r.weights[0], 10.0f, 1e-5);
+  checkRouting({8, 3, MOEC_RT_SCORING_SQRT_SOFTPLUS, true, false, 1, 1, 1.5f}, 64, 11,
+               {0.3f, -0.2f, 0.1f, 0.0f, -0.4f, 0.25f, 0.05f, -0.1f});
+}
+
+TEST(MoERoute, ZeroMaskedGroupsStillCompeteAtZero) {
+  // Groups {0, 1} and {2, 3}: group 0 (scores 1/2 + 1/2 - bias 0.6 each) ranks below group 1
+  // (1/2 + 0.9 and 1/2 - 0.9), but the masked experts 0 and 1 at 0 beat expert 3 at -0.4.
+  RoutingCase c{4, 2, MOEC_RT_SCORING_SIGMOID, false, false, 2, 1};
+  ScoreBias bias{-0.6f, -0.6f, 0.9f, -0.9f};
+  std::vector<float> logits{0, 0, 0, 0};
+  EXPECT_EQ(route(c, logits, bias).ids, (std::vector<int32_t>{2, 3}));
+  c.zeroMaskedGroups = true;
+  EXPECT_EQ(route(c, logits, bias).ids, (std::vector<int32_t>{2, 0}));
+  c = {16, 4, MOEC_RT_SCORING_SIGMOID, true, false, 4, 2, 2.5f};
+  c.zeroMaskedGroups = true;
+  checkRouting(c, 64, 12,
+               {-0.3f, -0.9f, 0.1f, 0.0f, -0.4f, 0.25f, -0.95f, -0.1f, -0.8f, -0.7f, 0.2f, -0.6f,
+                -0.5f, 0.3f, -0.45f, -0.75f});
 }
 
 TEST(MoERoute, GroupsRankedByTheirTwoBestScores) {

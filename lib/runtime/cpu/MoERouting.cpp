@@ -38,6 +38,7 @@ struct Routing {
   float renormalizeEpsilon;
   bool topkFirst;
   int64_t nGroup, topkGroup;
+  bool zeroMaskedGroups;
   float scale;
   float jitterEps;
 };
@@ -69,6 +70,11 @@ float sparseMixerWeight(const float *logits, int64_t experts, float jitterEps, i
   return 1.0f / sum;
 }
 
+// sqrt(softplus(x)), DeepSeek-V4's score. softplus(x) = log(1 + exp(x)) is x itself in
+// f32 above 20 (the rest, log1p(exp(-x)) < 2e-9, is below half an ulp of x), as torch's
+// Softplus threshold has it; exp would overflow far above.
+float sqrtSoftplus(float x) { return std::sqrt(x > 20.0f ? x : std::log1p(std::exp(x))); }
+
 // Routes one token: scores, the choice (biased scores, group-limited), weights.
 void routeToken(const Routing &r, const float *logits, float *weights, int32_t *ids) {
   int64_t E = r.experts;
@@ -83,6 +89,9 @@ void routeToken(const Routing &r, const float *logits, float *weights, int32_t *
   } else if (sigmoid) {
     for (int64_t e = 0; e < E; ++e)
       scores[e] = 1.0f / (1.0f + std::exp(-logits[e]));
+  } else if (r.scoring == MOEC_RT_SCORING_SQRT_SOFTPLUS) {
+    for (int64_t e = 0; e < E; ++e)
+      scores[e] = sqrtSoftplus(logits[e]);
   } else {
     float max = *std::max_element(logits, logits + E);
     float sum = 0;
@@ -111,9 +120,16 @@ void routeToken(const Routing &r, const float *logits, float *weights, int32_t *
     std::iota(groups.begin(), groups.end(), 0);
     std::partial_sort(groups.begin(), groups.begin() + r.topkGroup, groups.end(),
                       BestFirst{groupScore.data()});
+    std::vector<bool> kept(E, false);
     for (int64_t i = 0; i < r.topkGroup; ++i)
-      for (int64_t e = 0; e < groupSize; ++e)
-        candidates.push_back(int32_t(groups[i] * groupSize + e));
+      std::fill_n(kept.begin() + groups[i] * groupSize, groupSize, true);
+    // Masked to 0 rather than left out, the other groups' experts still compete.
+    for (int64_t e = 0; e < E; ++e) {
+      if (kept[e] || r.zeroMaskedGroups)
+        candidates.push_back(int32_t(e));
+      if (!kept[e] && r.zeroMaskedGroups)
+        choice[e] = 0.0f;
+    }
   } else {
     candidates.resize(E);
     std::iota(candidates.begin(), candidates.end(), 0);
@@ -153,7 +169,8 @@ extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const flo
                                       const float *score_bias, int64_t k, int32_t scoring,
                                       int32_t renormalize, float renormalize_epsilon,
                                       int32_t topk_first, int64_t n_group, int64_t topk_group,
-                                      float routed_scaling_factor, float jitter_eps,
+                                      int32_t zero_masked_groups, float routed_scaling_factor,
+                                      float jitter_eps,
                                       float *weights, int32_t *expert_ids) {
   if (experts <= 0 || k <= 0 || k > experts || n_group <= 0 || experts % n_group != 0)
     return;
@@ -166,6 +183,7 @@ extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const flo
                   topk_first != 0,
                   n_group,
                   std::clamp<int64_t>(topk_group, 1, n_group),
+                  zero_masked_groups != 0,
                   routed_scaling_factor,
                   jitter_eps};
   forEachToken(tokens, experts, [&](int64_t t) {

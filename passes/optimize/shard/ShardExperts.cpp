@@ -98,6 +98,10 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
         down.getExpertOffsets() != permute.getExpertOffsets() || permute.getBlockSize() != 1 ||
         !up.getExpert() || down.getExpert() || up.getScales() || down.getScales())
       return rewriter.notifyMatchFailure(unpermute, "not a layer's routed experts");
+    // moe.expert_parallel reads a row per token; experts whose inputs are weighed
+    // (weigh_inputs) read a row per (token, slot) pair.
+    if (up.getRowsPerToken() != uint64_t(permute.getExpertIds().getType().getDimSize(1)))
+      return rewriter.notifyMatchFailure(unpermute, "experts that do not read the tokens");
     if (!getElementTypeOrSelf(up.getWeights()).isF32() ||
         !getElementTypeOrSelf(down.getWeights()).isF32())
       return rewriter.notifyMatchFailure(unpermute, "expert weights that are not f32");

@@ -24,14 +24,14 @@
 // CHECK: %[[WEIGHTS_PTR:.*]] = llvm.inttoptr
 // CHECK: %[[IDS:.*]] = memref.alloc(%[[T]]) : memref<?x2xi32>
 // CHECK: %[[IDS_PTR:.*]] = llvm.inttoptr
-// CHECK: call @moec_rt_moe_route_f32(%[[T64]], %[[E]], %[[LOGITS_PTR]], %[[BIAS_PTR]], %[[K]], %[[SIGMOID_TRUE]], %[[SIGMOID_TRUE]], %[[EPSILON]], %[[FALSE]], %[[N_GROUP]], %[[K]], %[[SCALE]], %[[JITTER_EPS]], %[[WEIGHTS_PTR]], %[[IDS_PTR]])
+// CHECK: call @moec_rt_moe_route_f32(%[[T64]], %[[E]], %[[LOGITS_PTR]], %[[BIAS_PTR]], %[[K]], %[[SIGMOID_TRUE]], %[[SIGMOID_TRUE]], %[[EPSILON]], %[[FALSE]], %[[N_GROUP]], %[[K]], %[[SIGMOID_TRUE]], %[[SCALE]], %[[JITTER_EPS]], %[[WEIGHTS_PTR]], %[[IDS_PTR]])
 // CHECK: %[[W:.*]] = bufferization.to_tensor %[[WEIGHTS]] restrict writable : memref<?x2xf32> to tensor<?x2xf32>
 // CHECK: %[[I:.*]] = bufferization.to_tensor %[[IDS]] restrict writable : memref<?x2xi32> to tensor<?x2xi32>
 // CHECK: return %[[W]], %[[I]]
-// CHECK: func.func private @moec_rt_moe_route_f32(i64, i64, !llvm.ptr, !llvm.ptr, i64, i32, i32, f32, i32, i64, i64, f32, f32, !llvm.ptr, !llvm.ptr)
+// CHECK: func.func private @moec_rt_moe_route_f32(i64, i64, !llvm.ptr, !llvm.ptr, i64, i32, i32, f32, i32, i64, i64, i32, f32, f32, !llvm.ptr, !llvm.ptr)
 func.func @route(%logits: tensor<?x8xf32>, %bias: tensor<8xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
   %w, %ids = moe.route %logits score_bias(%bias : tensor<8xf32>)
-               routing <scoring = sigmoid, k = 2, renormalize = true, n_group = 4, topk_group = 2, routed_scaling_factor = 2.5, renormalize_epsilon = 0.125>
+               routing <scoring = sigmoid, k = 2, renormalize = true, n_group = 4, topk_group = 2, routed_scaling_factor = 2.5, renormalize_epsilon = 0.125, zero_masked_groups = true>
                : tensor<?x8xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
   return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
 }
@@ -238,4 +238,15 @@ func.func @grouped_matmul_fp8(%x: tensor<?x1xf32>, %offsets: tensor<2xi32>,
 func.func @unpermute(%out: tensor<?x64xf32>, %sorted: tensor<?xi32>, %w: tensor<?x2xf32>) -> tensor<?x64xf32> {
   %y = moe.unpermute %out, %sorted, %w : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x2xf32>) -> tensor<?x64xf32>
   return %y : tensor<?x64xf32>
+}
+
+// -----
+
+// sqrt_softplus scoring is the runtime's MOEC_RT_SCORING_SQRT_SOFTPLUS, 3.
+// CHECK-LABEL: func.func @route_sqrt_softplus
+// CHECK-DAG: %[[SQRT_SOFTPLUS:.*]] = arith.constant 3 : i32
+// CHECK: call @moec_rt_moe_route_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[SQRT_SOFTPLUS]],
+func.func @route_sqrt_softplus(%logits: tensor<4x8xf32>) -> tensor<4x2xf32> {
+  %w, %ids = moe.route %logits routing <scoring = sqrt_softplus, k = 2, renormalize = true> : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return %w : tensor<4x2xf32>
 }

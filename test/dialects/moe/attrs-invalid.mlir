@@ -61,6 +61,21 @@ func.func @sparse_mixer_topk_first() attributes {r = #moe.routing<scoring = spar
 
 // -----
 
+// expected-error @+1 {{topk_first routing takes a softmax or sigmoid of the chosen logits; it cannot be combined with scoring = sqrt_softplus}}
+func.func @sqrt_softplus_topk_first() attributes {r = #moe.routing<scoring = sqrt_softplus, k = 2, topk_first = true>} { return }
+
+// -----
+
+// expected-error @+1 {{zero_masked_groups needs group-limited routing (topk_group < n_group), got n_group = topk_group = 1}}
+func.func @zero_masked_without_groups() attributes {r = #moe.routing<scoring = sigmoid, k = 2, zero_masked_groups = true>} { return }
+
+// -----
+
+// expected-error @+1 {{zero_masked_groups needs group-limited routing (topk_group < n_group), got n_group = topk_group = 4}}
+func.func @zero_masked_all_groups_kept() attributes {r = #moe.routing<scoring = sigmoid, k = 2, n_group = 4, topk_group = 4, zero_masked_groups = true>} { return }
+
+// -----
+
 // expected-error @+1 {{sparse_mixer routing cannot be group-limited (n_group = 2)}}
 func.func @sparse_mixer_grouped() attributes {r = #moe.routing<scoring = sparse_mixer, k = 2, n_group = 2, topk_group = 2>} { return }
 

@@ -19,6 +19,24 @@ func.func @lfm2_moe() attributes {r = #moe.routing<scoring = sigmoid, k = 4, ren
   return
 }
 
+// CHECK-LABEL: func.func @deepseek_v4
+// CHECK-SAME: #moe.routing<scoring = sqrt_softplus, k = 6, renormalize = true, routed_scaling_factor = 1.500000e+00>
+func.func @deepseek_v4() attributes {r = #moe.routing<scoring = sqrt_softplus, k = 6, renormalize = true, routed_scaling_factor = 1.5>} {
+  return
+}
+
+// CHECK-LABEL: func.func @axk2
+// CHECK-SAME: #moe.routing<scoring = sigmoid, k = 8, renormalize = true, n_group = 8, topk_group = 4, zero_masked_groups = true>
+func.func @axk2() attributes {r = #moe.routing<scoring = sigmoid, k = 8, renormalize = true, n_group = 8, topk_group = 4, zero_masked_groups = true>} {
+  return
+}
+
+// CHECK-LABEL: func.func @llama4
+// CHECK-SAME: #moe.routing<scoring = sigmoid, k = 1, topk_first = true, weigh_inputs = true>
+func.func @llama4() attributes {r = #moe.routing<scoring = sigmoid, k = 1, topk_first = true, weigh_inputs = true>} {
+  return
+}
+
 // CHECK-LABEL: func.func @gpt_oss
 // CHECK-SAME: #moe.routing<scoring = softmax, k = 4, topk_first = true>
 func.func @gpt_oss() attributes {r = #moe.routing<scoring = softmax, k = 4, topk_first = true>} {

@@ -63,3 +63,16 @@ func.func @dynamic_experts(%l: tensor<?x?xf32>) -> (tensor<?x2xf32>, tensor<?x2x
              : tensor<?x?xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
   return %w, %i : tensor<?x2xf32>, tensor<?x2xi32>
 }
+
+// Every group kept: group limiting is plain top-k; zero_masked_groups, which needs groups,
+// cannot be there then. With a group left out it stays, and so does weigh_inputs.
+// CHECK-LABEL: func.func @zero_masked_groups_kept
+// CHECK: moe.layer {{.*}} routing <scoring = sigmoid, k = 2, n_group = 4, topk_group = 2, zero_masked_groups = true, weigh_inputs = true>
+func.func @zero_masked_groups_kept(%x: tensor<?x16xf32>, %router: tensor<8x16xf32>, %up: tensor<8x16x64xf32>,
+                                   %down: tensor<8x32x16xf32>) -> tensor<?x16xf32> {
+  %y = moe.layer %x, %up, %down router(%router : tensor<8x16xf32>)
+         routing <scoring = sigmoid, k = 2, n_group = 4, topk_group = 2, zero_masked_groups = true, weigh_inputs = true>
+         expert <activation = silu, gated = true>
+         : (tensor<?x16xf32>, tensor<8x16x64xf32>, tensor<8x32x16xf32>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}

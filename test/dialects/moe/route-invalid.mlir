@@ -70,3 +70,11 @@ func.func @f(%l: tensor<4x8xf32>) {
   %w, %i = moe.route %l routing <scoring = softmax, k = 2> : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi64>
   return
 }
+
+// -----
+
+func.func @f(%l: tensor<4x8xf32>) {
+  // expected-error @+1 {{computes routing weights, which weigh_inputs says how to apply: only moe.layer takes it}}
+  %w, %i = moe.route %l routing <scoring = sigmoid, k = 2, topk_first = true, weigh_inputs = true> : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return
+}

@@ -85,7 +85,7 @@ func.func @tanh_of_chosen_logits(%x: tensor<?x2xf32>) -> tensor<?x2xf32> {
   %wColumn = onnx.node "Unsqueeze"(%w, %last) {name = "w_column"} : (tensor<?xf32>, tensor<1xi64>) -> tensor<?x1xf32>
   %weighted = onnx.node "Mul"(%o, %wColumn) {name = "weighted"} : (tensor<?x2xf32>, tensor<?x1xf32>) -> tensor<?x2xf32>
   %z = onnx.node "Reshape"(%weighted, %slots) {name = "by_token"} : (tensor<?x2xf32>, tensor<3xi64>) -> tensor<?x2x2xf32>
-  // expected-remark @+1 {{'sum' (ReduceSum) not raised to moe.layer: 'topk' (TopK) chooses from 'biased' (Add), not from a softmax of router logits, from logits (optionally biased) whose top k are softmaxed or sigmoided, or from sigmoid or biased softmax scores}}
+  // expected-remark @+1 {{'sum' (ReduceSum) not raised to moe.layer: 'topk' (TopK) chooses from 'biased' (Add), not from a softmax of router logits, from logits (optionally biased) whose top k are softmaxed or sigmoided, or from sigmoid, sqrt-softplus or biased softmax scores}}
   %y = onnx.node "ReduceSum"(%z, %one) {name = "sum", node_attrs = {keepdims = 0 : i64}} : (tensor<?x2x2xf32>, tensor<1xi64>) -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }

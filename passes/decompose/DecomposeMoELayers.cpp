@@ -73,8 +73,8 @@ public:
         RoutingAttr::get(builder.getContext(), routing.getScoring(), k, routing.getRenormalize(),
                          routing.getTopkFirst(), routing.getNGroup(), routing.getTopkGroup(),
                          routing.getRoutedScalingFactor(), routing.getCapacityFactor(),
-                         routing.getRenormalizeEpsilon(), routing.getZeroMaskedGroups(),
-                         /*weigh_inputs=*/false));
+                         routing.getRenormalizeEpsilon(), routing.getJitterEps(),
+                         routing.getZeroMaskedGroups(), /*weigh_inputs=*/false));
     int64_t slots = ShapedType::isDynamic(staticTokens)
                         ? ShapedType::kDynamic
                         : staticTokens * k + numExperts * (blockSize - 1);

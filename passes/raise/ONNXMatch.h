@@ -61,6 +61,11 @@ std::optional<ConstantData> getConstantData(mlir::Value value);
 /// The fill value of a `ConstantOfShape` node (ONNX's default, one f32 zero, when absent).
 std::optional<ConstantData> getFillData(onnx::NodeOp constantOfShape);
 
+/// The type of `value` if it is a ranked tensor, else null.
+inline mlir::RankedTensorType getRanked(mlir::Value value) {
+  return llvm::dyn_cast<mlir::RankedTensorType>(value.getType());
+}
+
 /// Whether `value` is a float constant of rank `rank` with static dims.
 bool isStaticFloatConstant(mlir::Value value, int64_t rank);
 

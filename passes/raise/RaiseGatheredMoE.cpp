@@ -38,10 +38,6 @@ using namespace moec::raise;
 
 namespace {
 
-RankedTensorType getRanked(Value value) {
-  return llvm::dyn_cast<RankedTensorType>(value.getType());
-}
-
 //===----------------------------------------------------------------------===//
 // The sum over the slots
 //===----------------------------------------------------------------------===//

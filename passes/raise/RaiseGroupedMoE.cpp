@@ -40,10 +40,6 @@ using namespace moec::raise;
 
 namespace {
 
-RankedTensorType getRanked(Value value) {
-  return llvm::dyn_cast<RankedTensorType>(value.getType());
-}
-
 /// `value` with every Cast looked through: the counts and offsets of rows per expert are
 /// small integers, exact in every numeric type.
 Value skipCasts(Value value) {

@@ -41,10 +41,6 @@ using namespace moec::raise;
 
 namespace {
 
-RankedTensorType getRanked(Value value) {
-  return llvm::dyn_cast<RankedTensorType>(value.getType());
-}
-
 /// Whether `value` holds `fill` (0 or 1) everywhere: `Expand(fill, shape)` or a
 /// `ConstantOfShape` filled with it (a 0 of any type; an f32 or i64 1).
 bool isFilledWith(Value value, int64_t fill) {

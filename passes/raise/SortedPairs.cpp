@@ -8,10 +8,6 @@ using namespace mlir;
 using namespace moec;
 using namespace moec::raise;
 
-static RankedTensorType getRanked(Value value) {
-  return llvm::dyn_cast<RankedTensorType>(value.getType());
-}
-
 /// Whether `value` is a 0-D boolean constant that holds true.
 static bool isTrueConstant(Value value) {
   auto constant = value.getDefiningOp<onnx::ConstantOp>();

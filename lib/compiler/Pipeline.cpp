@@ -78,6 +78,7 @@ createRaisePasses(const moec::PipelineOptions &options) {
   passes.push_back(moec::createRaiseORTQMoE(qmoeOptions));
   passes.push_back(moec::createRaiseHFMoE());
   passes.push_back(moec::createRaiseSplitMoE());
+  passes.push_back(moec::createRaiseProductKeyMoE());
   passes.push_back(moec::createRaiseDenseMoE());
   passes.push_back(moec::createRaiseGatheredMoE());
   passes.push_back(moec::createRaiseGroupedMoE());

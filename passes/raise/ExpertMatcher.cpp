@@ -9,14 +9,6 @@ using namespace mlir;
 using namespace moec;
 using namespace moec::raise;
 
-namespace {
-/// The activation applied to `input` to give some value.
-struct Activated {
-  moe::Activation activation;
-  Value input;
-};
-} // namespace
-
 /// For a commutative binary node, calls `match(first, second)` with its inputs in both
 /// orders and returns the first success.
 template <typename Result>
@@ -141,10 +133,18 @@ static std::optional<Activated> matchSquaredRelu(Value value) {
   return Activated{moe::Activation::relu2, node.getInputs()[0]};
 }
 
-/// relu, relu2, silu (`x * Sigmoid(x)`), gelu and gelu_tanh.
-static std::optional<Activated> matchActivation(Value value) {
+std::optional<Activated> moec::raise::matchActivation(Value value) {
   if (std::optional<Activated> relu2 = matchSquaredRelu(value))
     return relu2;
+  // Opset 20's Gelu, as torch.export writes F.gelu.
+  if (onnx::NodeOp gelu = getDefiningNode(value, "Gelu")) {
+    StringRef approximate = gelu.getStringAttr("approximate", "none");
+    if (approximate == "none")
+      return Activated{moe::Activation::gelu, gelu.getInputs()[0]};
+    if (approximate == "tanh")
+      return Activated{moe::Activation::gelu_tanh, gelu.getInputs()[0]};
+    return std::nullopt;
+  }
   if (onnx::NodeOp relu = getDefiningNode(value, "Relu"))
     return Activated{moe::Activation::relu, relu.getInputs()[0]};
   if (std::optional<Activated> silu = matchCommuted<Activated>(

@@ -4,8 +4,9 @@
 // as `#moe.expert` describes it: `down(act(x @ W_up))` or `down(act(x @ W_gate) * (x @ W_up))`
 // with optional biases, the activation recognized in the forms torch's exporter writes
 // (SiLU as x * Sigmoid(x), the squared ReLU as Pow or Mul of a Relu, GELU as its Erf or
-// Tanh formula, GPT-OSS's clamped SwiGLU as Clip / Sigmoid over interleaved gate and up
-// columns, DeepSeek-V4's SwiGLU of a Clip of the gate and a Clip of the up).
+// Tanh formula or opset 20's Gelu op, GPT-OSS's clamped SwiGLU as Clip / Sigmoid over
+// interleaved gate and up columns, DeepSeek-V4's SwiGLU of a Clip of the gate and a Clip of
+// the up).
 //
 // The projections are Linears (ONNXMatch.h): one per projection and expert, as a loop over
 // experts exports them. Stacked [E, ...] weights (Einsum or batched MatMul over all
@@ -46,6 +47,16 @@ struct ExpertBody {
   /// presence and weight shapes. Every expert of a layer must be.
   bool isSameKind(const ExpertBody &other) const;
 };
+
+/// An activation applied to `input`.
+struct Activated {
+  moe::Activation activation;
+  mlir::Value input;
+};
+/// The activation that gives `value`, of relu, relu2, silu (`x * Sigmoid(x)`), gelu and
+/// gelu_tanh in the forms torch exports (formulas below opset 20, the Gelu op from 20), or
+/// nothing.
+std::optional<Activated> matchActivation(mlir::Value value);
 
 /// Matches the expert that maps `input` to `output`, its projections recognized by
 /// `matchProjection` (per-expert Linears by default; stacked ones for dense-masked exports).

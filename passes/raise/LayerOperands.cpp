@@ -233,3 +233,28 @@ LogicalResult moec::raise::replaceWithStackedLayer(PatternRewriter &rewriter, on
   rewriter.replaceOp(node, result);
   return success();
 }
+
+std::string GlueBuilder::name(StringRef what) {
+  return (anchor.getName() + "/moe." + what).str();
+}
+
+Value GlueBuilder::node(StringRef opType, StringRef what, Type type, ValueRange inputs,
+                        ArrayRef<NamedAttribute> attrs) {
+  return onnx::NodeOp::create(rewriter, anchor.getLoc(), TypeRange{type},
+                              rewriter.getStringAttr(opType), rewriter.getStringAttr(""),
+                              rewriter.getStringAttr(name(what)),
+                              rewriter.getDictionaryAttr(attrs), inputs,
+                              /*subgraphsCount=*/0)
+      ->getResult(0);
+}
+
+Value GlueBuilder::i64s(StringRef what, ArrayRef<int64_t> values, bool scalar) {
+  auto type = scalar ? RankedTensorType::get({}, rewriter.getI64Type())
+                     : RankedTensorType::get({int64_t(values.size())}, rewriter.getI64Type());
+  return onnx::ConstantOp::create(rewriter, anchor.getLoc(), type, name(what),
+                                  DenseElementsAttr::get(type, values));
+}
+
+NamedAttribute GlueBuilder::axis(int64_t value) {
+  return rewriter.getNamedAttr("axis", rewriter.getI64IntegerAttr(value));
+}

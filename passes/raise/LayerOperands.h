@@ -57,6 +57,29 @@ mlir::FailureOr<mlir::Value> buildStackedBias(mlir::OpBuilder &builder, const Li
 /// tensor.cast when they differ. Null when they are not cast-compatible.
 mlir::Value castLayerResult(mlir::OpBuilder &builder, mlir::Value result, mlir::Type declared);
 
+/// Builds the few onnx nodes and i64 constants a raised layer needs around it (the reshapes
+/// between the graph's views and moe.layer's `[T, H]`), beside the node it replaces and
+/// named after it, `<node>/moe.<what>`.
+class GlueBuilder {
+public:
+  GlueBuilder(mlir::PatternRewriter &rewriter, onnx::NodeOp anchor)
+      : rewriter(rewriter), anchor(anchor) {}
+
+  /// A default-domain node `opType` of one result of `type`.
+  mlir::Value node(llvm::StringRef opType, llvm::StringRef what, mlir::Type type,
+                   mlir::ValueRange inputs, llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
+  /// A 1-D i64 constant, or a 0-D one (`scalar`) of one value.
+  mlir::Value i64s(llvm::StringRef what, llvm::ArrayRef<int64_t> values, bool scalar = false);
+  /// The attribute `axis = value`.
+  mlir::NamedAttribute axis(int64_t value);
+
+private:
+  std::string name(llvm::StringRef what);
+
+  mlir::PatternRewriter &rewriter;
+  onnx::NodeOp anchor;
+};
+
 /// moe.layer's shared-expert operands: up `[H, N]` (gate columns first), down `[I, H]` and
 /// the optional sigmoid gate `[H, 1]` (null without one).
 struct SharedExpertWeights {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 
 using namespace mlir;
 using namespace moec;
@@ -231,6 +232,33 @@ static bool holdsDimsOf(Value part, Value tensor, int64_t first) {
     int64_t dim = index.value() < 0 ? index.value() + rank : index.value();
     return dim == first + int64_t(index.index());
   });
+}
+
+bool moec::raise::isLeadingDimsProduct(Value value, Value tensor, int64_t count) {
+  auto type = llvm::dyn_cast<RankedTensorType>(tensor.getType());
+  auto valueType = llvm::dyn_cast<RankedTensorType>(value.getType());
+  if (!type || !valueType || count < 1 || count > type.getRank() || valueType.getRank() > 1 ||
+      valueType.getNumElements() != 1)
+    return false;
+  if (count == 1)
+    return holdsDimsOf(value, tensor, 0);
+  if (std::optional<SmallVector<int64_t>> constant = getIntConstant(value)) {
+    ArrayRef<int64_t> dims = type.getShape().take_front(count);
+    return llvm::none_of(dims, ShapedType::isDynamic) &&
+           (*constant)[0] == std::accumulate(dims.begin(), dims.end(), int64_t(1),
+                                             std::multiplies<int64_t>());
+  }
+  if (onnx::NodeOp unsqueeze = getDefiningNode(value, "Unsqueeze"))
+    return hasIntsInput(unsqueeze, 1, {0}) &&
+           isLeadingDimsProduct(unsqueeze.getInputs()[0], tensor, count);
+  onnx::NodeOp mul = getDefiningNode(value, "Mul");
+  std::optional<unsigned> leading =
+      mul ? matchEitherInput(mul,
+                             [&](Value first) {
+                               return isLeadingDimsProduct(first, tensor, count - 1);
+                             })
+          : std::nullopt;
+  return leading && holdsDimsOf(mul.getInputs()[1 - *leading], tensor, count - 1);
 }
 
 bool moec::raise::isShapeOf(Value shape, Value tensor) {

@@ -85,6 +85,12 @@ std::optional<llvm::SmallVector<int64_t>> getExpandShape(mlir::Value shape);
 /// `tensor.shape` after `view`.
 bool isShapeOf(mlir::Value shape, mlir::Value tensor);
 
+/// Whether the one-element integer tensor `value` is the product of the first `count` dims
+/// of `tensor`, as torch writes `x.view(B * S, ...)`: a constant equal to the static product,
+/// or `Mul(product of the first count - 1, dim count - 1)` of `Gather(Shape(tensor), i)`s,
+/// maybe unsqueezed.
+bool isLeadingDimsProduct(mlir::Value value, mlir::Value tensor, int64_t count);
+
 /// Whether `value` is `fill` shaped like `like`: `ConstantOfShape(shape of like)` filled with
 /// it, or `Expand(fill, shape of like)` (torch.export's `zeros_like`).
 bool isFilledLike(mlir::Value value, mlir::Value like, double fill);

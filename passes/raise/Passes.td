@@ -264,4 +264,39 @@ def RaiseSplitMoE : Pass<"moec-raise-split-moe", "::mlir::ModuleOp"> {
   let dependentDialects = ["::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def RaiseProductKeyMoE : Pass<"moec-raise-product-key-moe", "::mlir::ModuleOp"> {
+  let summary = "Raise experts chosen by product keys (Doge's CDMoE) to moe.layer";
+  let description = [{
+    Doge's CDMoE (transformers' `DogeCDMoE`) has `E = n * n` experts, each one row of two
+    embeddings: expert `e` computes `act(x . down_embed[e]) * up_embed[e]`, an MLP of inner
+    size 1. It chooses them by product keys: the router's Linear gives `2n` logits per
+    token, viewed as two halves `[2, T, n]` of all tokens' logits at once; each half is
+    sorted by a TopK of all `n` keys; pair `(a, b)` scores `row[a] + column[b]` and is
+    expert `a * n + b`; the `k` best pairs are chosen and weighed by the softmax of their
+    scores. The pass finds that computation by what it does, anchored on the TopK over the
+    pairs' scores:
+
+    - the scores are the outer sum `Add(Unsqueeze(row, -1), Unsqueeze(column, -2))` of the
+      two halves of one TopK's values (`Split` and `Squeeze`, or `Gather` on axis 0),
+      viewed as `[T, n * n]`; that TopK sorts all `n` keys of a `Reshape` of the router's
+      logits to `[2, T, -1]`, `T` the tokens' row count, so the view's last dim is `n`;
+    - the experts picked are `GatherElements(row_id * n + column_id, indices)`, the ids the
+      same halves of that TopK's indices;
+    - the experts are `MatMul(Gather(down_embed, ids), x viewed as [T, H, 1])`, activated
+      (any activation the expert matcher knows), times the softmax weights, viewed as
+      `[T, 1, k]`, then `MatMul` with `Gather(up_embed, ids)`.
+
+    The result is one `moe.layer` whose router logits (`logits(...)`) are `row[t, a] +
+    column[t, b]` at `a * n + b`, built from the same `[2, T, n]` view, so the f32 sums are
+    those the graph ranks and the view mixes tokens exactly as the model does (for T > 1 a
+    token's halves come from other tokens' logits). Routing is `topk_first` softmax (with
+    `renormalize` when the model renormalizes the softmax again); the experts are ungated,
+    `down_embed` as their up projection `[E, H, 1]` and `up_embed` as their down projection
+    `[E, 1, H]` (the same bytes, retyped). The dense MLP Doge adds to the experts stays as
+    it is. Ties between equal pair scores may resolve to another expert of the same score.
+    A candidate that differs in any detail stays generic, with a remark on its TopK.
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect", "::mlir::tensor::TensorDialect"];
+}
+
 #endif // MOEC_PASSES_RAISE_PASSES_TD

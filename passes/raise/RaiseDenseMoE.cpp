@@ -200,26 +200,6 @@ onnx::NodeOp findScaledExpertInput(onnx::NodeOp reduce) {
   });
 }
 
-/// Whether `value`, through Splits and reshapes, is the values of a TopK.
-bool isTopKValues(Value value) {
-  value = skipReshapes(value);
-  while (onnx::NodeOp split = getDefiningNode(value, "Split"))
-    value = skipReshapes(split.getInputs()[0]);
-  onnx::NodeOp topK = getDefiningNode(value, "TopK");
-  return topK && topK->getResult(0) == value;
-}
-
-/// Doge's CDMoE, which moe.layer cannot express: `node` is a TopK over the sums of the
-/// values of top-k's over two halves of the router's keys (product keys), its indices picking
-/// the experts' ids with a GatherElements.
-bool isProductKeyChoice(onnx::NodeOp node) {
-  if (node.getOpType() != "TopK" || !node.getDomain().empty() || node->getNumResults() != 2)
-    return false;
-  onnx::NodeOp sum = getDefiningNode(skipReshapes(node.getInputs()[0]), "Add");
-  return sum && llvm::all_of(sum.getInputs(), isTopKValues) &&
-         !getUsers(node->getResult(1), "GatherElements").empty();
-}
-
 //===----------------------------------------------------------------------===//
 // The scattered top-k mask
 //===----------------------------------------------------------------------===//
@@ -526,13 +506,6 @@ struct RaiseDenseCombine : RaisePattern {
         if (succeeded(layer))
           return replaceWithStackedLayer(rewriter, node, *layer, remarks, sawError);
         remarks.notRaised(node, describe(node) + " not raised to moe.layer: " + reason);
-      } else if (isProductKeyChoice(node)) {
-        remarks.notRaised(node, describe(node) + " not raised to moe.layer: it chooses the "
-                                                 "experts among sums of the top-k's of two "
-                                                 "halves of the router's keys (product keys, "
-                                                 "Doge's CDMoE, whose experts are one row of "
-                                                 "two embeddings each): moe.layer has no such "
-                                                 "routing");
       }
       return failure();
     }

@@ -394,35 +394,21 @@ private:
   /// as nodes of the types they are known to have (T is `Gather(Shape(layer), [0])`).
   static Value padWithZeroRows(PatternRewriter &rewriter, onnx::NodeOp scatter, Value layer,
                                Value zeros) {
-    Location loc = scatter.getLoc();
-    auto node = [&](StringRef opType, Type type, ValueRange inputs,
-                    ArrayRef<NamedAttribute> attrs = {}) -> Value {
-      return onnx::NodeOp::create(rewriter, loc, TypeRange{type}, rewriter.getStringAttr(opType),
-                                  rewriter.getStringAttr(""),
-                                  rewriter.getStringAttr(scatter.getName() + "/moe." + opType),
-                                  rewriter.getDictionaryAttr(attrs), inputs,
-                                  /*subgraphsCount=*/0)
-          ->getResult(0);
-    };
-    auto ints = [&](StringRef name, int64_t value) -> Value {
-      auto type = RankedTensorType::get({1}, rewriter.getI64Type());
-      return onnx::ConstantOp::create(rewriter, loc, type,
-                                      (scatter.getName() + "/moe." + name).str(),
-                                      DenseElementsAttr::get(type, ArrayRef<int64_t>{value}));
-    };
+    GlueBuilder glue(rewriter, scatter);
     auto zerosType = llvm::cast<RankedTensorType>(zeros.getType());
     auto shapeType = RankedTensorType::get({2}, rewriter.getI64Type());
     auto dimType = RankedTensorType::get({1}, rewriter.getI64Type());
-    Value shape = node("Shape", shapeType, layer);
-    Value tokens = node("Gather", dimType, {shape, ints("first_axis", 0)},
-                        {rewriter.getNamedAttr("axis", rewriter.getI64IntegerAttr(0))});
-    Value rest = node(
-        "Slice",
+    Value shape = glue.node("Shape", "Shape", shapeType, layer);
+    Value tokens = glue.node("Gather", "Gather", dimType, {shape, glue.i64s("first_axis", 0)},
+                             glue.axis(0));
+    Value rest = glue.node(
+        "Slice", "Slice",
         RankedTensorType::get({ShapedType::kDynamic, zerosType.getDimSize(1)},
                               zerosType.getElementType()),
-        {zeros, tokens, ints("end", std::numeric_limits<int64_t>::max()), ints("rows_axis", 0)});
-    Value result = node("Concat", zerosType, {layer, rest},
-                        {rewriter.getNamedAttr("axis", rewriter.getI64IntegerAttr(0))});
+        {zeros, tokens, glue.i64s("end", std::numeric_limits<int64_t>::max()),
+         glue.i64s("rows_axis", 0)});
+    Value result =
+        glue.node("Concat", "Concat", zerosType, {layer, rest}, glue.axis(0));
     return castLayerResult(rewriter, result, scatter->getResult(0).getType());
   }
 };

@@ -407,7 +407,8 @@ static std::optional<SigmoidOfChosen> matchSigmoidOfChosen(onnx::NodeOp topK, Va
   return std::nullopt;
 }
 
-FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) {
+FailureOr<Routing> moec::raise::matchRoutingChoice(onnx::NodeOp topK, Value &logits,
+                                                   Reason &reason) {
   Routing routing;
   std::optional<SmallVector<int64_t>> k = getIntConstant(topK.getInputs()[1]);
   if (!k || k->size() != 1 || (*k)[0] < 1)
@@ -423,7 +424,7 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
       llvm::cast<RankedTensorType>(topK.getInputs()[0].getType()).getDimSize(1);
 
   Value chosenFrom = skipFloatCasts(topK.getInputs()[0]);
-  Value logits, unnormalized;
+  Value unnormalized;
   if (onnx::NodeOp softmax = getDefiningNode(chosenFrom, "Softmax")) {
     if (!isOnLastAxis(softmax))
       return reason = describe(softmax) + " is not over the experts", failure();
@@ -432,7 +433,7 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
   } else if (onnx::NodeOp softmax = findSoftmaxUser(values)) {
     logits = chosenFrom;
     routing.topkFirst = true;
-    routing.weights = softmax.getResult(0);
+    unnormalized = softmax.getResult(0);
   } else if (std::optional<SigmoidOfChosen> chosen =
                  matchSigmoidOfChosen(topK, chosenFrom, chosenFromExperts)) {
     logits = chosen->logits;
@@ -505,15 +506,25 @@ FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) 
     routing.weights = scaled->first;
     routing.routedScalingFactor = scaled->second;
   }
+  return routing;
+}
+
+FailureOr<Routing> moec::raise::matchRouting(onnx::NodeOp topK, Reason &reason) {
+  Value logits;
+  FailureOr<Routing> routing = matchRoutingChoice(topK, logits, reason);
+  if (failed(routing))
+    return failure();
+  int64_t chosenFromExperts =
+      llvm::cast<RankedTensorType>(topK.getInputs()[0].getType()).getDimSize(1);
   FailureOr<Linear> router = matchLinear(logits, reason);
   if (failed(router))
     return reason = "router: " + reason, failure();
-  routing.router = *router;
-  if (routing.getNumExperts() != chosenFromExperts)
+  routing->router = *router;
+  if (routing->getNumExperts() != chosenFromExperts)
     return reason = describe(topK) + " chooses among " + std::to_string(chosenFromExperts) +
-                    " experts, the router has " + std::to_string(routing.getNumExperts()),
+                    " experts, the router has " + std::to_string(routing->getNumExperts()),
            failure();
-  if (routing.k > routing.getNumExperts())
+  if (routing->k > routing->getNumExperts())
     return reason = describe(topK) + " picks more experts than the router has", failure();
   return routing;
 }

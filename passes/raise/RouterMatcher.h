@@ -66,6 +66,12 @@ struct Routing {
 /// Matches the routing whose expert choice is `topK`.
 mlir::FailureOr<Routing> matchRouting(onnx::NodeOp topK, Reason &reason);
 
+/// Matches the expert choice of `topK` up to the logits it is made from: every field but
+/// `router` is set, and `logits` is the `[T, E]` value the scores are computed from. For
+/// routers that are not one Linear (Doge's product keys).
+mlir::FailureOr<Routing> matchRoutingChoice(onnx::NodeOp topK, mlir::Value &logits,
+                                            Reason &reason);
+
 } // namespace moec::raise
 
 #endif // MOEC_PASSES_RAISE_ROUTERMATCHER_H

@@ -1,8 +1,9 @@
-"""Compiles every model of a folder written by scripts/make_recurrent_op_models.py and runs
-it on each of its NAME.SHAPE.npz, comparing with the outputs there by
-scripts/run_vs_reference.py (1e-4 relative).
+"""Compiles every model of a folder of models with their reference outputs (as
+scripts/make_recurrent_op_models.py and scripts/make_product_key_models.py write them) and
+runs it on each of its NAME.SHAPE.npz, comparing with the outputs there by
+scripts/run_vs_reference.py (1e-4 relative). Models named bad_* are skipped.
 
-    recurrent_ops.py MODELS_DIR WORK_DIR
+    run_folder_vs_reference.py MODELS_DIR WORK_DIR
 
 Prints run_vs_reference.py's lines, each prefixed with NAME.SHAPE, then
 "N of M matched" (runs, not outputs).

@@ -125,6 +125,9 @@ ARCHS: dict[str, dict] = {
     # the tiny config's layer is a dense MLP; is_moe makes it the CDMoE (product-key experts,
     # 4 x 4 keys)
     "doge": dict(tier="reduced", extra=dict(is_moe=True, num_experts=16, num_experts_per_tok=TOP_K)),
+    # its num_hidden_layers is 2 * num_layers (two attention sublayers per layer, one MoE), so one layer
+    # is num_hidden_layers=2; two zero (identity) experts beside the routed ones instead of 256
+    "longcat_flash": dict(tier="reduced", extra=dict(num_hidden_layers=2, zero_expert_num=2)),
 }
 REDUCED = ["afmoe", "axk1", "axk2", "bailing_hybrid", "beam", "cohere2_moe", "deepseek_v2", "deepseek_v32",
            "deepseek_v4", "doge", "dots1", "dots3_note", "ernie4_5_moe", "exaone_moe", "flex_olmo", "flint",
@@ -248,18 +251,25 @@ def num_experts_of(cfg):
     return EXPERTS
 
 
+def router_width(cfg):
+    """How many experts the router scores: with LongCat-Flash's zero (identity) experts, more than the
+    experts with weights."""
+    return num_experts_of(cfg) + (getattr(cfg, "zero_expert_num", 0) or 0)
+
+
 def reinit(model, cfg):
     """Random weights with O(1) activations; router weights scaled so routing varies per token."""
     import torch
     g = torch.Generator().manual_seed(1234)
     E = num_experts_of(cfg)
+    routed = router_width(cfg)
     bname, block = find_moe_block(model)
     router_params = set()
     if block is not None:
         for pname, p in block.named_parameters():
             if "expert" in pname and "gate" not in pname.split(".")[-1] and "router" not in pname:
                 continue
-            if p.dim() == 2 and p.shape[0] == E and not pname.startswith("experts."):
+            if p.dim() == 2 and p.shape[0] == routed and not pname.startswith("experts."):
                 router_params.add(f"{bname}.{pname}" if bname else pname)
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -380,7 +390,7 @@ def torch_run(module, feeds):
 def routing_varies(model, cfg, block, x):
     """How many distinct top-1 experts the router picks over the tokens of x (block input)."""
     import torch
-    E = num_experts_of(cfg)
+    E = router_width(cfg)
     counts = set()
     logits = []
 

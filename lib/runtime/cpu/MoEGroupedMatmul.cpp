@@ -598,10 +598,12 @@ MOEC_AVX512 void fp8PassAvx512(int64_t k, const float *const *x, const FP8Panel 
 }
 
 // 8 e4m3 bytes of a row (the `n` left at its end, zeros after them) as floats, by bit
-// arithmetic, which measured faster than AVX2's gather from the table: the sign-extended
-// byte shifted left by 20 has the sign in bit 31 and the 4 exponent and 3 mantissa bits in
-// an f32's top exponent and mantissa bits, 2^(127 - 7) too small (subnormal e4m3 land on
-// f32 subnormals, exact), which one multiply restores; S.1111.111 becomes NaN.
+// arithmetic (as fast as AVX2's gather from the table on Zen 4, and it reads no table;
+// docs/quantization.md): the sign-extended byte shifted left by 20 has the sign in bit 31
+// and the 4 exponent and 3 mantissa bits in an f32's top exponent and mantissa bits,
+// 2^(127 - 7) too small (subnormal e4m3 land on f32 subnormals, exact unless the thread
+// flushes denormal inputs, which the runtime never sets), which one multiply restores;
+// S.1111.111 becomes NaN.
 MOEC_AVX2 __m256 expandE4M3Avx2(const uint8_t *p, int64_t n) {
   __m256i shifted =
       _mm256_slli_epi32(loadQuantizedBytesAvx2(reinterpret_cast<const int8_t *>(p), n), 20);

@@ -1,12 +1,13 @@
 //===- moe_grouped_matmul_bench.cpp - The MoE expert GEMMs at Mixtral shapes ===//
 //
-// Usage: moe-grouped-matmul-bench [THREADS [REPEATS [TOKENS,...]]]
+// Usage: moe-grouped-matmul-bench [THREADS [REPEATS [TOKENS,... [f32|fp8]]]]
 //
 // Times moec_rt_moe_grouped_matmul_f32 on a Mixtral-like layer (hidden 1024, ffn 2816,
-// 8 experts, top-2, f32): the gathered, gated SwiGLU up projection and the down
-// projection on the sorted layout, at 1, 16, 128 and 512 tokens, and the machine's memcpy
-// bandwidth on the same threads. Prints the best of REPEATS per size: at one token the
-// weight bytes streamed per second (against memcpy), at more the GFLOP/s. Successive
+// 8 experts, top-2, f32; or moec_rt_moe_grouped_matmul_fp8_f32 on its weights as e4m3
+// bytes with 128 x 128 block scales, as `moec --quantize=fp8` makes them): the gathered, gated
+// SwiGLU up projection and the down projection on the sorted layout, at 1, 16, 128 and 512 tokens,
+// and the machine's memcpy bandwidth on the same threads. Prints the best of REPEATS per size: at
+// one token the weight bytes streamed per second (against memcpy), at more the GFLOP/s. Successive
 // repeats route to other experts, so one token never finds its weights in cache.
 //
 //===----------------------------------------------------------------------===//
@@ -25,6 +26,8 @@
 
 namespace {
 constexpr int64_t kHidden = 1024, kInner = 2816, kExperts = 8, kTopK = 2;
+// Rows and columns of an fp8 block.
+constexpr int64_t kFP8Block = 128;
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -57,6 +60,47 @@ double memcpyBandwidth(int repeats) {
   }
   return double(bytes) / best;
 }
+
+// An expert weight `[kExperts, K, N]` of `values`, or (fp8) of e4m3 bytes and a scale per
+// block, NaN's bytes left out; grouped matmul runs it on one call's operands.
+struct ExpertWeights {
+  std::vector<float> values, scales;
+  std::vector<uint8_t> fp8;
+  int64_t K, N;
+
+  ExpertWeights(int64_t K, int64_t N, bool isFP8, std::mt19937 &random) : K(K), N(N) {
+    std::uniform_real_distribution<float> uniform(-0.05f, 0.05f);
+    if (!isFP8) {
+      values.resize(kExperts * K * N);
+      for (float &value : values)
+        value = uniform(random);
+      return;
+    }
+    fp8.resize(kExperts * K * N);
+    for (uint8_t &byte : fp8)
+      do
+        byte = uint8_t(random());
+      while ((byte & 0x7F) == 0x7F);
+    scales.resize(kExperts * (K / kFP8Block) * (N / kFP8Block));
+    for (float &scale : scales)
+      scale = 0.05f / 448 * (1 + uniform(random));
+  }
+
+  void run(int64_t rows, const float *input, int64_t inputRows, const int32_t *sortedIds,
+           int64_t rowsPerToken, const int32_t *offsets, int32_t activation, int32_t gated,
+           float *result) const {
+    if (fp8.empty())
+      return moec_rt_moe_grouped_matmul_f32(
+          rows, K, N, kExperts, input, inputRows, sortedIds, rowsPerToken, offsets, values.data(),
+          nullptr, activation, gated, 1.702f, 7.0f, /*combine_ids=*/nullptr,
+          /*combine_weights=*/nullptr, 0, 0, result);
+    moec_rt_moe_grouped_matmul_fp8_f32(
+        rows, K, N, kExperts, input, inputRows, sortedIds, rowsPerToken, offsets, fp8.data(),
+        scales.data(), K / kFP8Block, N / kFP8Block, nullptr, activation, gated, 1.702f, 7.0f,
+        /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0, result);
+  }
+  double bytesPerExpert() const { return double(K * N) * (fp8.empty() ? 4 : 1); }
+};
 } // namespace
 
 int main(int argc, char **argv) {
@@ -64,15 +108,14 @@ int main(int argc, char **argv) {
   int repeats = argc > 2 ? std::atoi(argv[2]) : 8;
   moec::rt::setThreadCount(threads);
 
+  bool isFP8 = argc > 4 && std::strcmp(argv[4], "fp8") == 0;
   std::mt19937 random(7);
   std::uniform_real_distribution<float> uniform(-0.05f, 0.05f);
-  std::vector<float> up(kExperts * kHidden * 2 * kInner), down(kExperts * kInner * kHidden);
-  for (auto *weights : {&up, &down})
-    for (float &value : *weights)
-      value = uniform(random);
+  ExpertWeights up(kHidden, 2 * kInner, isFP8, random), down(kInner, kHidden, isFP8, random);
 
   double copy = memcpyBandwidth(repeats);
-  std::printf("threads %d; memcpy %.1f GB/s\n", threads, copy / 1e9);
+  std::printf("threads %d; %s weights; memcpy %.1f GB/s\n", threads, isFP8 ? "fp8" : "f32",
+              copy / 1e9);
   std::printf("%6s %12s %12s %12s %10s\n", "tokens", "up ms", "down ms", "GFLOP/s",
               "GB/s");
   std::vector<int64_t> tokenCounts = {1, 16, 128, 512};
@@ -104,17 +147,12 @@ int main(int argc, char **argv) {
       moec_rt_moe_permute(tokens, kTopK, ids.data(), kExperts, 1, pairs, sorted.data(),
                           offsets.data());
       auto start = std::chrono::steady_clock::now();
-      moec_rt_moe_grouped_matmul_f32(pairs, kHidden, 2 * kInner, kExperts, x.data(), tokens,
-                                     sorted.data(), kTopK, offsets.data(), up.data(), nullptr,
-                                     MOEC_RT_ACTIVATION_SILU, 1, 1.702f, 7.0f,
-                                     /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0,
-                                     0, hidden.data());
+      up.run(pairs, x.data(), tokens, sorted.data(), kTopK, offsets.data(), MOEC_RT_ACTIVATION_SILU,
+             1, hidden.data());
       double upSeconds = secondsSince(start);
       start = std::chrono::steady_clock::now();
-      moec_rt_moe_grouped_matmul_f32(pairs, kInner, kHidden, kExperts, hidden.data(), pairs,
-                                     nullptr, 1, offsets.data(), down.data(), nullptr,
-                                     MOEC_RT_ACTIVATION_NONE, 0, 0, 0, /*combine_ids=*/nullptr,
-                                     /*combine_weights=*/nullptr, 0, 0, out.data());
+      down.run(pairs, hidden.data(), pairs, nullptr, 1, offsets.data(), MOEC_RT_ACTIVATION_NONE, 0,
+               out.data());
       double downSeconds = secondsSince(start);
       if (r > 0) {
         bestUp = std::min(bestUp, upSeconds);
@@ -126,7 +164,7 @@ int main(int argc, char **argv) {
       usedExperts += offsets[e + 1] > offsets[e];
     double seconds = bestUp + bestDown;
     double flops = 2.0 * pairs * (kHidden * 2 * kInner + kInner * kHidden);
-    double weightBytes = 4.0 * usedExperts * (kHidden * 2 * kInner + kInner * kHidden);
+    double weightBytes = usedExperts * (up.bytesPerExpert() + down.bytesPerExpert());
     std::printf("%6lld %12.3f %12.3f %12.1f %10.1f", static_cast<long long>(tokens),
                 bestUp * 1e3, bestDown * 1e3, flops / seconds / 1e9, weightBytes / seconds / 1e9);
     if (tokens == 1)

@@ -30,15 +30,24 @@ using namespace mlir;
 using namespace moec::moe;
 using namespace moec::loops;
 
+/// Whether `op` is a grouped matmul with fp8 (e4m3) weights and block scales.
+static bool hasFP8Weights(Operation *op) {
+  auto matmul = dyn_cast<GroupedMatmulOp>(op);
+  return matmul && isa<Float8E4M3FNType>(getElementTypeOrSelf(matmul.getWeights()));
+}
+
 /// Why the loops cannot implement `op` (a kernel-level moe op), if they cannot: they
-/// compute in f32 on f32, f16 or bf16 values and i32 ids, with unquantized weights.
+/// compute in f32 on f32, f16 or bf16 values and i32 ids, with unquantized or fp8 weights.
 static std::optional<std::string> unsupportedReason(Operation *op) {
-  if (auto matmul = dyn_cast<GroupedMatmulOp>(op); matmul && matmul.getScales())
-    return "quantized expert weights are not supported by the loop kernels yet";
+  if (auto matmul = dyn_cast<GroupedMatmulOp>(op);
+      matmul && matmul.getScales() && !hasFP8Weights(op))
+    return "integer-quantized expert weights are not supported by the loop kernels yet";
   if (auto route = dyn_cast<RouteOp>(op); route && !route.getRouting().isDropless())
     return "capacity-limited routing is not supported by the loop kernels yet";
-  for (Type type : llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes())) {
-    Type element = getElementTypeOrSelf(type);
+  for (Value value : llvm::concat<Value>(op->getOperands(), op->getResults())) {
+    if (hasFP8Weights(op) && value == cast<GroupedMatmulOp>(op).getWeights())
+      continue;
+    Type element = getElementTypeOrSelf(value.getType());
     if (!element.isF32() && !element.isF16() && !element.isBF16() && !element.isInteger(32)) {
       std::string reason;
       llvm::raw_string_ostream os(reason);
@@ -400,6 +409,51 @@ struct PermuteToLoops : OpRewritePattern<PermuteOp> {
 // moe.grouped_matmul
 //===----------------------------------------------------------------------===//
 
+/// The f32 value of `code`, an f8E4M3FN (sign, 4 exponent bits of bias 7, 3 mantissa bits;
+/// no infinities, S.1111.111 is NaN), by integer arithmetic on its bits: arith.extf from
+/// f8E4M3FN has no LLVM lowering (LLVM has no fp8 type). A normal value's exponent and
+/// mantissa bits shifted into an f32's are its value once the exponent is rebiased (+120);
+/// a subnormal one (exponent 0) is its mantissa times 2^-9, computed without f32
+/// subnormals, which a GPU may flush to zero.
+static Value decodeE4M3(KernelBuilder &kb, Value code) {
+  auto i32 = [&](int32_t value) { return arith::ConstantIntOp::create(kb.b, value, 32); };
+  Value bits = arith::ExtUIOp::create(kb.b, kb.b.getI32Type(),
+                                      arith::BitcastOp::create(kb.b, kb.b.getI8Type(), code));
+  Value magnitude = arith::AndIOp::create(kb.b, bits, i32(0x7F));
+  Value normal = arith::BitcastOp::create(
+      kb.b, kb.b.getF32Type(),
+      arith::AddIOp::create(kb.b, arith::ShLIOp::create(kb.b, magnitude, i32(20)), i32(120 << 23)));
+  Value subnormal =
+      kb.mul(arith::UIToFPOp::create(kb.b, kb.b.getF32Type(), magnitude), kb.f32(0x1p-9f));
+  Value value = kb.select(kb.ult(magnitude, i32(8)), subnormal, normal);
+  value = kb.select(kb.eq(magnitude, i32(0x7F)), kb.f32(std::numeric_limits<float>::quiet_NaN()),
+                    value);
+  Value negative = kb.ult(i32(0x7F), bits);
+  return kb.select(negative, arith::NegFOp::create(kb.b, value), value);
+}
+
+/// Element [e, k, n] of a grouped matmul's weights as f32: f32, f16 or bf16 ones as they
+/// are; fp8 ones decoded and times the scale of their block of rows and columns.
+struct ExpertWeightReader {
+  ExpertWeightReader(KernelBuilder &kb, GroupedMatmulOp op) : weights(kb.buffer(op.getWeights())) {
+    if (!hasFP8Weights(op))
+      return;
+    scales = kb.buffer(op.getScales());
+    blockRows = kb.div(kb.dim(weights, 1), kb.dim(scales, 1));
+    blockColumns = kb.div(kb.dim(weights, 2), kb.dim(scales, 2));
+  }
+
+  Value at(KernelBuilder &kb, Value e, Value k, Value n) const {
+    if (!scales)
+      return kb.loadF32(weights, {e, k, n});
+    Value code = memref::LoadOp::create(kb.b, weights, ValueRange{e, k, n});
+    return kb.mul(decodeE4M3(kb, code),
+                  kb.loadF32(scales, {e, kb.div(k, blockRows), kb.div(n, blockColumns)}));
+  }
+
+  Value weights, scales, blockRows, blockColumns;
+};
+
 /// One block per tile of `matmul-tile-rows` by `matmul-tile-columns` result columns, a
 /// thread per result element, the K loop sequential in the thread. A thread finds the
 /// segment of its row by a binary search of the offsets, so rows past the used length,
@@ -415,7 +469,7 @@ struct GroupedMatmulToLoops : OpRewritePattern<GroupedMatmulOp> {
       return rewriter.notifyMatchFailure(op, "the combine is split off first");
     KernelBuilder kb(rewriter, op, shape);
     Value input = kb.buffer(op.getInput());
-    Value weights = kb.buffer(op.getWeights());
+    ExpertWeightReader weights(kb, op);
     Value offsets = kb.buffer(op.getExpertOffsets());
     Value sortedIds = op.getSortedIds() ? kb.buffer(op.getSortedIds()) : Value();
     Value bias = op.getBias() ? kb.buffer(op.getBias()) : Value();
@@ -423,9 +477,9 @@ struct GroupedMatmulToLoops : OpRewritePattern<GroupedMatmulOp> {
     bool gated = expert && expert.getGated();
 
     Value rows = kb.dim(sortedIds ? sortedIds : input, 0);
-    Value depth = kb.dim(weights, 1), columns = kb.dim(weights, 2);
+    Value depth = kb.dim(weights.weights, 1), columns = kb.dim(weights.weights, 2);
     Value resultColumns = gated ? kb.div(columns, kb.index(2)) : columns;
-    Value experts = kb.dim(weights, 0);
+    Value experts = kb.dim(weights.weights, 0);
     Value validIds = kb.mul(kb.dim(input, 0), kb.index(op.getRowsPerToken().value_or(1)));
     Value rowsPerToken = kb.index(std::max<int64_t>(op.getRowsPerToken().value_or(1), 1));
     Value result = kb.alloc(op.getResult().getType(), {rows, resultColumns});
@@ -472,8 +526,8 @@ private:
   /// Row `inputRow` times column `column` of expert `e`'s weights (and, gated, the up
   /// column `resultColumns` further), from the bias, through the epilogue.
   static Value dotProducts(KernelBuilder &kb, GroupedMatmulOp op, Value input, Value inputRow,
-                           Value weights, Value bias, Value e, Value depth, Value column,
-                           Value resultColumns, bool gated) {
+                           const ExpertWeightReader &weights, Value bias, Value e, Value depth,
+                           Value column, Value resultColumns, bool gated) {
     Value upColumn = kb.add(column, resultColumns);
     auto start = [&](Value c) { return bias ? kb.loadF32(bias, {e, c}) : kb.f32(0.0f); };
     SmallVector<Value> inits = {start(column)};
@@ -482,9 +536,9 @@ private:
     ValueRange sums =
         kb.forLoop(kb.index(0), depth, inits, [&](Value i, ValueRange carried) {
           Value x = kb.loadF32(input, {inputRow, i});
-          SmallVector<Value> next = {kb.add(carried[0], kb.mul(x, kb.loadF32(weights, {e, i, column})))};
+          SmallVector<Value> next = {kb.add(carried[0], kb.mul(x, weights.at(kb, e, i, column)))};
           if (gated)
-            next.push_back(kb.add(carried[1], kb.mul(x, kb.loadF32(weights, {e, i, upColumn}))));
+            next.push_back(kb.add(carried[1], kb.mul(x, weights.at(kb, e, i, upColumn))));
           return next;
         });
     ExpertAttr expert = op.getExpertAttr();

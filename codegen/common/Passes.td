@@ -89,7 +89,10 @@ def LowerMoEKernelsToLoops : Pass<"moec-lower-moe-kernels-to-loops", "::mlir::Mo
     Runs on tensors, as `moec-lower-moe-kernels-to-runtime` does: operands are read
     through `bufferization.to_buffer`, results are fresh `memref.alloc` buffers returned by
     `bufferization.to_tensor restrict`. Values are f32, f16 or bf16 (computed in f32), ids
-    i32; quantized weights and capacity-limited routing are errors at the op.
+    i32. fp8 (`f8E4M3FN`) expert weights are decoded by integer arithmetic on their bits
+    (`arith.extf` from fp8 has no LLVM lowering) and multiplied by their block's scale as
+    they are read; integer-quantized weights and capacity-limited routing are errors at
+    the op.
   }];
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t", /*default=*/"256",

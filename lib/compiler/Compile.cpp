@@ -175,13 +175,14 @@ std::string unavailableRequest(const moec::CompileOptions &options) {
   if (!pipeline.quantizeConfigPath.empty() && pipeline.quantize == moec::Quantization::None)
     return "--quantize-config overrides --quantize per layer: use it with --quantize=int8, "
            "int4 or fp8";
-  // The loop kernels (the GPU's logic) take f32 weights.
-  if (pipeline.quantize != moec::Quantization::None &&
+  // The loop kernels (the GPU's logic) take f32 or fp8 weights, not integers.
+  if ((pipeline.quantize == moec::Quantization::Int8 ||
+       pipeline.quantize == moec::Quantization::Int4) &&
       llvm::is_contained(pipeline.disabledPasses, "moec-lower-moe-kernels-to-runtime") &&
       !llvm::is_contained(pipeline.disabledPasses, "moec-quantize-expert-weights") &&
       pipeline.stopAfter == moec::Stage::Codegen)
-    return "--quantize runs on the runtime's MoE kernels: do not disable "
-           "moec-lower-moe-kernels-to-runtime with it";
+    return "--quantize=int8 and int4 run on the runtime's MoE kernels: do not disable "
+           "moec-lower-moe-kernels-to-runtime with them";
   if (pipeline.quantizeReport && pipeline.quantize == moec::Quantization::None)
     return "--report describes what --quantize does: use it with --quantize=int8, int4 or fp8";
   if (pipeline.quantizeAsymmetric && pipeline.quantize != moec::Quantization::Int8 &&

@@ -395,6 +395,17 @@ float e4m3Value(uint8_t byte) {
   return float(byte & 0x80 ? -magnitude : magnitude);
 }
 
+/// Random e4m3 bytes, every one but NaN's (S.1111.111).
+std::vector<uint8_t> randomE4M3(int64_t count, std::mt19937 &random) {
+  std::uniform_int_distribution<int32_t> bytes(0, 255);
+  std::vector<uint8_t> codes(count);
+  for (uint8_t &code : codes)
+    do
+      code = uint8_t(bytes(random));
+    while ((code & 0x7F) == 0x7F);
+  return codes;
+}
+
 /// `values` ([E, K, N], each within `bits` bits) as the quantized kernel takes them: int8
 /// as they are, int4 two rows per byte (the even row in the low nibble). Zero points
 /// ([E, groups, N]) are packed the same way.
@@ -462,18 +473,14 @@ void checkGroupedMatmul(const MatmulCase &c) {
   if (c.fp8BlockColumns) {
     // Every byte but NaN's, and a scale per block; `weights` is what they stand for.
     int64_t rowBlocks = c.K / c.groupRows, columnBlocks = c.N / c.fp8BlockColumns;
-    std::uniform_int_distribution<int32_t> bytes(0, 255);
-    std::vector<uint8_t> fp8(weights.size());
     std::vector<float> scales(E * rowBlocks * columnBlocks);
     for (float &scale : scales)
       scale = 0.01f * std::abs(uniform(random));
+    std::vector<uint8_t> fp8 = randomE4M3(int64_t(weights.size()), random);
     for (int64_t e = 0; e < E; ++e)
       for (int64_t k = 0; k < c.K; ++k)
         for (int64_t n = 0; n < c.N; ++n) {
           int64_t index = (e * c.K + k) * c.N + n;
-          do
-            fp8[index] = uint8_t(bytes(random));
-          while ((fp8[index] & 0x7F) == 0x7F);
           weights[index] =
               e4m3Value(fp8[index]) *
               scales[(e * rowBlocks + k / c.groupRows) * columnBlocks + n / c.fp8BlockColumns];
@@ -568,11 +575,14 @@ TEST_P(GroupedMatmulActivations, GatedWithBiasAndGather) {
   checkGroupedMatmul({19, 2 * 37, kMixedSegments, GetParam(), true, true, true});
 }
 
-TEST(MoEGroupedMatmul, CombineIsTheUnpermuteBitForBit) {
-  // 40 tokens, k = 2, 3 experts, pairs in the permute's layout: expert 1's 8 rows stream,
-  // experts 0 and 2 (over 16 rows each) take the packed GEMM.
-  const int64_t tokens = 40, k = 2, experts = 3, K = 24, N = 40, pairs = tokens * k;
-  std::mt19937 random(7);
+/// The grouped matmul of `tokens` tokens, k = 2, over 3 experts, pairs in the permute's
+/// layout, with the combine epilogue gives what it gives without, then moe.unpermute, bit
+/// for bit. Over 8 tokens, expert 1's rows (every fifth token's) stream and experts 0 and 2
+/// (over 16 rows each from 9 tokens on) take the packed GEMM. f32 weights, or fp8 ones
+/// with blocks of 8 x 8.
+void checkCombineIsTheUnpermute(int64_t tokens, bool fp8) {
+  const int64_t k = 2, experts = 3, K = 24, N = 40, pairs = tokens * k, block = 8;
+  std::mt19937 random(unsigned(7 + tokens));
   std::uniform_real_distribution<float> uniform(-1, 1);
   std::vector<int32_t> ids(pairs);
   for (int64_t t = 0; t < tokens; ++t) {
@@ -581,22 +591,36 @@ TEST(MoEGroupedMatmul, CombineIsTheUnpermuteBitForBit) {
   }
   std::vector<int32_t> sorted(pairs), offsets(experts + 1);
   moec_rt_moe_permute(tokens, k, ids.data(), experts, 1, pairs, sorted.data(), offsets.data());
-  std::vector<float> rows(pairs * K), weights(experts * K * N), routing(pairs);
-  for (auto *values : {&rows, &weights, &routing})
+  std::vector<float> rows(pairs * K), weights(experts * K * N), routing(pairs),
+      scales(experts * (K / block) * (N / block));
+  for (auto *values : {&rows, &weights, &routing, &scales})
     for (float &v : *values)
       v = uniform(random);
+  std::vector<uint8_t> codes = randomE4M3(experts * K * N, random);
+  auto run = [&](const int32_t *combineIds, const float *combineWeights, float *result) {
+    if (fp8)
+      return moec_rt_moe_grouped_matmul_fp8_f32(
+          pairs, K, N, experts, rows.data(), pairs, nullptr, 1, offsets.data(), codes.data(),
+          scales.data(), K / block, N / block, nullptr, MOEC_RT_ACTIVATION_NONE, 0, 0, 0,
+          combineIds, combineWeights, tokens, k, result);
+    moec_rt_moe_grouped_matmul_f32(pairs, K, N, experts, rows.data(), pairs, nullptr, 1,
+                                   offsets.data(), weights.data(), nullptr, MOEC_RT_ACTIVATION_NONE,
+                                   0, 0, 0, combineIds, combineWeights, tokens, k, result);
+  };
   std::vector<float> expertOut(pairs * N), unfused(tokens * N), combined(tokens * N, 123.0f);
-  moec_rt_moe_grouped_matmul_f32(pairs, K, N, experts, rows.data(), pairs, nullptr, 1,
-                                 offsets.data(), weights.data(), nullptr,
-                                 MOEC_RT_ACTIVATION_NONE, 0, 0, 0, nullptr, nullptr, 0, 0,
-                                 expertOut.data());
+  run(nullptr, nullptr, expertOut.data());
   moec_rt_moe_unpermute_f32(tokens, k, N, pairs, expertOut.data(), sorted.data(),
                             routing.data(), unfused.data());
-  moec_rt_moe_grouped_matmul_f32(pairs, K, N, experts, rows.data(), pairs, nullptr, 1,
-                                 offsets.data(), weights.data(), nullptr,
-                                 MOEC_RT_ACTIVATION_NONE, 0, 0, 0, sorted.data(),
-                                 routing.data(), tokens, k, combined.data());
-  EXPECT_EQ(combined, unfused);
+  run(sorted.data(), routing.data(), combined.data());
+  EXPECT_EQ(combined, unfused) << tokens << " tokens";
+}
+
+TEST(MoEGroupedMatmul, CombineIsTheUnpermuteBitForBit) { checkCombineIsTheUnpermute(40, false); }
+
+TEST(MoEGroupedMatmul, FP8CombineIsTheUnpermuteBitForBit) {
+  // No token, one, an odd number that streams every segment, and one past the GEMM's.
+  for (int64_t tokens : {0, 1, 7, 41})
+    checkCombineIsTheUnpermute(tokens, true);
 }
 
 TEST(MoEGroupedMatmul, UngatedSortedInput) {
@@ -710,6 +734,37 @@ TEST(MoEGroupedMatmul, FP8EdgeValues) {
                                      result.data());
   EXPECT_EQ(std::vector<float>(result.begin(), result.end() - 1), expected);
   EXPECT_TRUE(std::isnan(result.back()));
+}
+
+TEST(MoEGroupedMatmul, FP8EveryCodeExactly) {
+  // Every e4m3 value but NaN (subnormals, both zeros, +-448) in each of 11 W rows (a pass
+  // of 8 rows, then single rows), rotated so that each row holds them in other columns; 254
+  // columns (not a multiple of 8 or 16). Token t is one-hot at row t, so its result row is
+  // W's row t times the block's scale, powers of two here: exact in every kernel. 11 tokens
+  // stream in row groups of 4, 4 and 3.
+  const int64_t K = 11, N = 254;
+  std::vector<uint8_t> values;
+  for (int code = 0; code < 256; ++code)
+    if ((code & 0x7F) != 0x7F)
+      values.push_back(uint8_t(code));
+  ASSERT_EQ(int64_t(values.size()), N);
+  std::vector<uint8_t> codes(K * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      codes[k * N + n] = values[(n + 23 * k) % N];
+  // Blocks of K rows and 127 columns: scales 2 and 1/8.
+  std::vector<float> scales = {2.0f, 0.125f}, input(K * K, 0.0f), result(K * N);
+  for (int64_t t = 0; t < K; ++t)
+    input[t * K + t] = 1.0f;
+  std::vector<int32_t> offsets = {0, int32_t(K)};
+  moec_rt_moe_grouped_matmul_fp8_f32(
+      K, K, N, 1, input.data(), K, nullptr, 1, offsets.data(), codes.data(), scales.data(), 1, 2,
+      nullptr, MOEC_RT_ACTIVATION_NONE, 0, 0.0f, 0.0f,
+      /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0, result.data());
+  for (int64_t t = 0; t < K; ++t)
+    for (int64_t n = 0; n < N; ++n)
+      ASSERT_EQ(result[t * N + n], e4m3Value(codes[t * N + n]) * scales[n / 127])
+          << "token " << t << " column " << n << " code " << int(codes[t * N + n]);
 }
 
 TEST(MoEGroupedMatmul, PaddedSegmentsGiveZeroRows) {

@@ -501,6 +501,19 @@ MOEC_AVX2 __m256 expandAvx2(__m256i bytes, bool high, bool hasZeroPoints, __m256
                                  : _mm256_srai_epi32(_mm256_slli_epi32(bytes, 28), 28));
 }
 
+// addScaledSumsAvx512 with 8 columns at a time.
+template <int Rows, int U>
+MOEC_AVX2 void addScaledSumsAvx2(const __m256 (&xb)[Rows][U], const __m256 (&wv)[U], __m256 s,
+                                 __m256i mask, float *out, int64_t ldo) {
+  for (int r = 0; r < Rows; ++r) {
+    __m256 sum = _mm256_mul_ps(xb[r][0], wv[0]);
+    for (int u = 1; u < U; ++u)
+      sum = _mm256_fmadd_ps(xb[r][u], wv[u], sum);
+    __m256 o = _mm256_maskload_ps(out + r * ldo, mask);
+    _mm256_maskstore_ps(out + r * ldo, mask, _mm256_fmadd_ps(sum, s, o));
+  }
+}
+
 // quantizedPassAvx512 with 8 columns at a time, for CPUs with AVX2 and FMA only.
 template <int Rows, int Bits, int U>
 MOEC_AVX2 void quantizedPassAvx2(int64_t k, const float *const *x, const QuantizedPanel &w,
@@ -527,13 +540,7 @@ MOEC_AVX2 void quantizedPassAvx2(int64_t k, const float *const *x, const Quantiz
         wv[u + 1] = expandAvx2<Bits>(bytes, true, hasZeroPoints, zero);
     }
     __m256 s = _mm256_maskload_ps(scale + c, mask);
-    for (int r = 0; r < Rows; ++r) {
-      __m256 sum = _mm256_mul_ps(xb[r][0], wv[0]);
-      for (int u = 1; u < U; ++u)
-        sum = _mm256_fmadd_ps(xb[r][u], wv[u], sum);
-      __m256 o = _mm256_maskload_ps(out + r * ldo + c, mask);
-      _mm256_maskstore_ps(out + r * ldo + c, mask, _mm256_fmadd_ps(sum, s, o));
-    }
+    addScaledSumsAvx2<Rows, U>(xb, wv, s, mask, out + c, ldo);
   }
 }
 
@@ -545,10 +552,25 @@ struct Avx2 {
   }
 };
 
+// Whether every `lanes` columns of `w` from its first on lie in one block of columns.
+bool fp8LanesShareScales(const FP8Panel &w, int64_t lanes) {
+  return w.blockColumns % lanes == 0 && w.firstColumn % lanes == 0;
+}
+
+// The scales of `Lanes` columns from c on (of `cols`; the last column's again past them),
+// from the scales of a block row, column by column.
+template <int Lanes>
+const float *fp8LaneScales(const FP8Panel &w, const float *scales, int64_t c, int64_t cols,
+                           float (&lanes)[Lanes]) {
+  for (int i = 0; i < Lanes; ++i)
+    lanes[i] = scales[(w.firstColumn + std::min<int64_t>(c + i, cols - 1)) / w.blockColumns];
+  return lanes;
+}
+
 // out[r][0..cols) += sum over u of x[r][k + u] * (e4m3(q[k + u][c]) * scale), for U rows
 // of one block row from k on: each byte looked up in the table (a gather), each row's sum
 // scaled once per 16 columns, which one block of columns holds when blocks are a multiple
-// of 16 wide (else the scales are gathered column by column).
+// of 16 wide.
 template <int Rows, int U>
 MOEC_AVX512 void fp8PassAvx512(int64_t k, const float *const *x, const FP8Panel &w, int64_t cols,
                                float *out, int64_t ldo) {
@@ -558,7 +580,7 @@ MOEC_AVX512 void fp8PassAvx512(int64_t k, const float *const *x, const FP8Panel 
       xb[r][u] = _mm512_set1_ps(x[r][k + u]);
   const uint8_t *q = w.q + k * w.ld;
   const float *scales = w.scaleRow(k);
-  bool wholeBlocks = w.blockColumns % 16 == 0 && w.firstColumn % 16 == 0;
+  bool shared = fp8LanesShareScales(w, 16);
   for (int64_t c = 0; c < cols; c += 16) {
     __mmask16 mask = lowBits(cols - c);
     __m512 wv[U];
@@ -568,33 +590,84 @@ MOEC_AVX512 void fp8PassAvx512(int64_t k, const float *const *x, const FP8Panel 
           _mm512_set1_epi32(0xFF));
       wv[u] = _mm512_i32gather_ps(bytes, kE4M3.data(), 4);
     }
-    __m512 s;
-    if (wholeBlocks) {
-      s = _mm512_set1_ps(scales[(w.firstColumn + c) / w.blockColumns]);
-    } else {
-      alignas(64) float lanes[16];
-      for (int i = 0; i < 16; ++i)
-        lanes[i] = scales[(w.firstColumn + std::min(c + i, cols - 1)) / w.blockColumns];
-      s = _mm512_load_ps(lanes);
-    }
+    alignas(64) float lanes[16];
+    __m512 s = shared ? _mm512_set1_ps(scales[(w.firstColumn + c) / w.blockColumns])
+                      : _mm512_load_ps(fp8LaneScales(w, scales, c, cols, lanes));
     addScaledSumsAvx512<Rows, U>(xb, wv, s, mask, out + c, ldo);
   }
 }
 
-struct FP8PanelKernel {
+// 8 e4m3 bytes of a row (the `n` left at its end, zeros after them) as floats, by bit
+// arithmetic (as fast as AVX2's gather from the table on Zen 4, and it reads no table;
+// docs/quantization.md): the sign-extended byte shifted left by 20 has the sign in bit 31
+// and the 4 exponent and 3 mantissa bits in an f32's top exponent and mantissa bits,
+// 2^(127 - 7) too small (subnormal e4m3 land on f32 subnormals, exact unless the thread
+// flushes denormal inputs, which the runtime never sets), which one multiply restores;
+// S.1111.111 becomes NaN.
+MOEC_AVX2 __m256 expandE4M3Avx2(const uint8_t *p, int64_t n) {
+  __m256i shifted =
+      _mm256_slli_epi32(loadQuantizedBytesAvx2(reinterpret_cast<const int8_t *>(p), n), 20);
+  const __m256i magnitudeBits = _mm256_set1_epi32(0x07F00000);
+  __m256i bits = _mm256_and_si256(shifted, _mm256_set1_epi32(int32_t(0x87F00000u)));
+  __m256 value = _mm256_mul_ps(_mm256_castsi256_ps(bits), _mm256_set1_ps(0x1p120f));
+  __m256i nan = _mm256_cmpeq_epi32(_mm256_and_si256(shifted, magnitudeBits), magnitudeBits);
+  return _mm256_or_ps(value, _mm256_castsi256_ps(nan));
+}
+
+// fp8PassAvx512 with 8 columns at a time, for CPUs with AVX2 and FMA only.
+template <int Rows, int U>
+MOEC_AVX2 void fp8PassAvx2(int64_t k, const float *const *x, const FP8Panel &w, int64_t cols,
+                           float *out, int64_t ldo) {
+  __m256 xb[Rows][U];
+  for (int r = 0; r < Rows; ++r)
+    for (int u = 0; u < U; ++u)
+      xb[r][u] = _mm256_set1_ps(x[r][k + u]);
+  const uint8_t *q = w.q + k * w.ld;
+  const float *scales = w.scaleRow(k);
+  bool shared = fp8LanesShareScales(w, 8);
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int64_t c = 0; c < cols; c += 8) {
+    __m256i mask =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(std::min<int64_t>(cols - c, 8))), lanes);
+    __m256 wv[U];
+    for (int u = 0; u < U; ++u)
+      wv[u] = expandE4M3Avx2(q + u * w.ld + c, cols - c);
+    alignas(32) float laneScales[8];
+    __m256 s = shared ? _mm256_set1_ps(scales[(w.firstColumn + c) / w.blockColumns])
+                      : _mm256_load_ps(fp8LaneScales(w, scales, c, cols, laneScales));
+    addScaledSumsAvx2<Rows, U>(xb, wv, s, mask, out + c, ldo);
+  }
+}
+
+struct FP8Avx512 {
+  template <int Rows, int U>
+  static MOEC_AVX512 void pass(int64_t k, const float *const *x, const FP8Panel &w, int64_t cols,
+                               float *out, int64_t ldo) {
+    fp8PassAvx512<Rows, U>(k, x, w, cols, out, ldo);
+  }
+};
+
+struct FP8Avx2 {
+  template <int Rows, int U>
+  static MOEC_AVX2 void pass(int64_t k, const float *const *x, const FP8Panel &w, int64_t cols,
+                             float *out, int64_t ldo) {
+    fp8PassAvx2<Rows, U>(k, x, w, cols, out, ldo);
+  }
+};
+
+template <typename Isa> struct FP8PanelKernel {
   const FP8Panel &w;
   int64_t cols, ldo;
 
   // W rows [k0, k1) in passes of kPanelUnroll rows within a block row, the rest singly.
-  template <int Rows>
-  MOEC_AVX512 void run(int64_t k0, int64_t k1, const float *const *x, float *out) const {
+  template <int Rows> void run(int64_t k0, int64_t k1, const float *const *x, float *out) const {
     for (int64_t k = k0; k < k1;) {
       int64_t blockEnd = std::min(k1, (k / w.blockRows + 1) * w.blockRows);
       if (blockEnd - k >= kPanelUnroll) {
-        fp8PassAvx512<Rows, kPanelUnroll>(k, x, w, cols, out, ldo);
+        Isa::template pass<Rows, kPanelUnroll>(k, x, w, cols, out, ldo);
         k += kPanelUnroll;
       } else {
-        fp8PassAvx512<Rows, 1>(k, x, w, cols, out, ldo);
+        Isa::template pass<Rows, 1>(k, x, w, cols, out, ldo);
         ++k;
       }
     }
@@ -602,10 +675,11 @@ struct FP8PanelKernel {
 };
 
 // Blocks of W rows hold as many bytes as an int8 panel's.
-MOEC_AVX512 void fp8PanelAvx512(int64_t rows, int64_t K, const float *const *x, const FP8Panel &w,
-                                int64_t cols, float *out, int64_t ldo) {
+template <typename Isa>
+void fp8Panel(int64_t rows, int64_t K, const float *const *x, const FP8Panel &w, int64_t cols,
+              float *out, int64_t ldo) {
   forRowGroups(rows, K, panelBlockRows(kPanelBlockFloats * sizeof(float), cols),
-               FP8PanelKernel{w, cols, ldo}, x, out, ldo);
+               FP8PanelKernel<Isa>{w, cols, ldo}, x, out, ldo);
 }
 
 // W rows [k0, k1) in passes (Isa::pass) of kPanelUnroll rows within a group, the rest of a
@@ -691,12 +765,12 @@ struct Kernels {
   QuantizedPanelFn int8Panel = quantizedPanelPortable<8>;
   // For groups of an even number of rows (the pairs of a byte never straddle two groups).
   QuantizedPanelFn int4Panel = quantizedPanelPortable<4>;
-  // AVX2 machines take the portable one.
   FP8PanelFn fp8Panel = fp8PanelPortable;
 };
 
-// The best kernels this CPU runs (AVX-512; else AVX2 for quantized weights), or those that
-// MOEC_CPU_KERNELS names (portable, avx2), so that every kind can be checked on one machine.
+// The best kernels this CPU runs (AVX-512; else AVX2 for quantized and fp8 weights), or those
+// that MOEC_CPU_KERNELS names (portable, avx2), so that every kind can be checked on one
+// machine.
 Kernels selectKernels() {
   Kernels kernels;
   const char *choice = std::getenv("MOEC_CPU_KERNELS");
@@ -709,10 +783,11 @@ Kernels selectKernels() {
     kernels.epilogue = epilogueAvx512;
     kernels.int8Panel = quantizedPanel<8, Avx512>;
     kernels.int4Panel = quantizedPanel<4, Avx512>;
-    kernels.fp8Panel = fp8PanelAvx512;
+    kernels.fp8Panel = fp8Panel<FP8Avx512>;
   } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     kernels.int8Panel = quantizedPanel<8, Avx2>;
     kernels.int4Panel = quantizedPanel<4, Avx2>;
+    kernels.fp8Panel = fp8Panel<FP8Avx2>;
   }
 #endif
   return kernels;

@@ -1,6 +1,6 @@
 // RUN: moe-opt %s -moec-lower-moe-kernels-to-loops -split-input-file -verify-diagnostics
-// The loop kernels compute in f32 on f32, f16 and bf16 values, with unquantized weights
-// and dropless routing; anything else is an error at the op, not a wrong result.
+// The loop kernels compute in f32 on f32, f16 and bf16 values, with unquantized or fp8
+// weights and dropless routing; anything else is an error at the op, not a wrong result.
 
 func.func @f64(%out: tensor<?x64xf64>, %sorted: tensor<?xi32>, %w: tensor<?x2xf64>) -> tensor<?x64xf64> {
   // expected-error @+1 {{the loop kernels take f32, f16 and bf16 values and i32 ids, not f64}}
@@ -12,7 +12,7 @@ func.func @f64(%out: tensor<?x64xf64>, %sorted: tensor<?xi32>, %w: tensor<?x2xf6
 
 func.func @quantized(%x: tensor<?x64xf32>, %w: tensor<8x64x32xi8>, %offsets: tensor<9xi32>,
                      %s: tensor<8x2x32xf32>) -> tensor<?x32xf32> {
-  // expected-error @+1 {{quantized expert weights are not supported by the loop kernels yet}}
+  // expected-error @+1 {{integer-quantized expert weights are not supported by the loop kernels yet}}
   %h = moe.grouped_matmul %x, %w offsets %offsets scales(%s : tensor<8x2x32xf32>)
          : (tensor<?x64xf32>, tensor<8x64x32xi8>, tensor<9xi32>) -> tensor<?x32xf32>
   return %h : tensor<?x32xf32>
@@ -23,7 +23,7 @@ func.func @quantized(%x: tensor<?x64xf32>, %w: tensor<8x64x32xi8>, %offsets: ten
 // Unsigned weights with zero points, the same.
 func.func @zero_points(%x: tensor<?x64xf32>, %w: tensor<8x64x32xui4>, %offsets: tensor<9xi32>,
                        %s: tensor<8x2x32xf32>, %z: tensor<8x2x32xui4>) -> tensor<?x32xf32> {
-  // expected-error @+1 {{quantized expert weights are not supported by the loop kernels yet}}
+  // expected-error @+1 {{integer-quantized expert weights are not supported by the loop kernels yet}}
   %h = moe.grouped_matmul %x, %w offsets %offsets scales(%s : tensor<8x2x32xf32>) zero_points(%z : tensor<8x2x32xui4>)
          : (tensor<?x64xf32>, tensor<8x64x32xui4>, tensor<9xi32>) -> tensor<?x32xf32>
   return %h : tensor<?x32xf32>

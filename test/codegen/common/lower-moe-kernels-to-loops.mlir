@@ -128,6 +128,40 @@ func.func @grouped_matmul_bf16(%x: tensor<?x64xbf16>, %w: tensor<8x64x32xbf16>, 
 
 // -----
 
+// fp8 weights: each byte decoded by integer arithmetic (normal: bits << 20 rebiased by
+// 120 << 23; subnormal: mantissa * 2^-9; S.1111.111: NaN; the sign last), times the scale
+// of its block (64 / 2 rows, 32 / 4 columns).
+// CHECK-LABEL: func.func @grouped_matmul_fp8
+// CHECK: scf.for {{.*}} -> (f32) {
+// CHECK: %[[CODE:.*]] = memref.load %{{.*}} : memref<8x64x32xf8E4M3FN>
+// CHECK: %[[BYTE:.*]] = arith.bitcast %[[CODE]] : f8E4M3FN to i8
+// CHECK: %[[BITS:.*]] = arith.extui %[[BYTE]] : i8 to i32
+// CHECK: %[[MAGNITUDE:.*]] = arith.andi %[[BITS]], %c127_i32
+// CHECK: %[[SHIFTED:.*]] = arith.shli %[[MAGNITUDE]], %c20_i32
+// CHECK: %[[REBIASED:.*]] = arith.addi %[[SHIFTED]], %c1006632960_i32
+// CHECK: %[[NORMAL:.*]] = arith.bitcast %[[REBIASED]] : i32 to f32
+// CHECK: %[[MANTISSA:.*]] = arith.uitofp %[[MAGNITUDE]] : i32 to f32
+// CHECK: %[[SUBNORMAL:.*]] = arith.mulf %[[MANTISSA]], %cst{{.*}} : f32
+// CHECK: %[[IS_SUBNORMAL:.*]] = arith.cmpi ult, %[[MAGNITUDE]], %c8_i32
+// CHECK: %[[VALUE:.*]] = arith.select %[[IS_SUBNORMAL]], %[[SUBNORMAL]], %[[NORMAL]]
+// CHECK: %[[IS_NAN:.*]] = arith.cmpi eq, %[[MAGNITUDE]], %c127_i32
+// CHECK: %[[NAN_OR_VALUE:.*]] = arith.select %[[IS_NAN]], %cst{{.*}}, %[[VALUE]]
+// CHECK: %[[NEGATIVE:.*]] = arith.cmpi ugt, %[[BITS]], %c127_i32
+// CHECK: %[[NEGATED:.*]] = arith.negf %[[NAN_OR_VALUE]]
+// CHECK: %[[DECODED:.*]] = arith.select %[[NEGATIVE]], %[[NEGATED]], %[[NAN_OR_VALUE]]
+// CHECK: %[[BLOCK_ROW:.*]] = arith.divui %{{.*}}, %c32 : index
+// CHECK: %[[BLOCK_COLUMN:.*]] = arith.divui %{{.*}}, %c8 : index
+// CHECK: %[[SCALE:.*]] = memref.load %{{.*}}[%{{.*}}, %[[BLOCK_ROW]], %[[BLOCK_COLUMN]]] : memref<8x2x4xf32>
+// CHECK: arith.mulf %[[DECODED]], %[[SCALE]]
+func.func @grouped_matmul_fp8(%x: tensor<?x64xf32>, %w: tensor<8x64x32xf8E4M3FN>, %offsets: tensor<9xi32>,
+                              %s: tensor<8x2x4xf32>) -> tensor<?x32xf32> {
+  %h = moe.grouped_matmul %x, %w offsets %offsets scales(%s : tensor<8x2x4xf32>)
+         : (tensor<?x64xf32>, tensor<8x64x32xf8E4M3FN>, tensor<9xi32>) -> tensor<?x32xf32>
+  return %h : tensor<?x32xf32>
+}
+
+// -----
+
 // moe.unpermute: the pairs' slots (the last slot naming a pair wins through an atomic
 // max), then a (token, column tile) grid summing the weighted rows.
 // CHECK-LABEL: func.func @unpermute

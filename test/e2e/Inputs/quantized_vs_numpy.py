@@ -3,7 +3,7 @@
 
     quantized_vs_numpy.py MODEL.onnx PROG (--bits 8|4 [--asymmetric] | --fp8) --group G
                           --experts REGEX --bound B [--dim NAME=SIZE ...] [--threads T]
-                          [--seed S]
+                          [--seed S] [--against PROG2]
 
 The expert weights are the initializers that MatMul nodes whose name matches REGEX take as
 their [K, N] weights. numpy quantizes them as moec-quantize-expert-weights does (a scale
@@ -13,8 +13,9 @@ per column for every group of G rows of K, or of all K when K < G; symmetric, or
 e4m3.py does) and puts
 back what they stand for; onnxruntime runs the model with them. PROG (compiled with the
 same --quantize, --quantize-group and --quantize-scheme) must give the same outputs to
-float tolerance, and be within a relative L2 error of B of the f32 model's outputs.
-Prints one line per output; exits 1 if either check fails.
+float tolerance, and be within a relative L2 error of B of the f32 model's outputs; with
+--against, so must PROG2's outputs (the same model compiled another way). Prints one line
+per output; exits 1 if a check fails.
 """
 import argparse
 import os
@@ -72,6 +73,13 @@ def fp8_quantize_dequantize(weights, block):
     return (q * scales).reshape(rows, columns).astype(np.float32)
 
 
+def expert_weight_names(model, regex):
+    """The initializers that MatMul nodes whose name matches `regex` take as weights."""
+    pattern = re.compile(regex)
+    return {node.input[1] for node in model.graph.node
+            if node.op_type == "MatMul" and pattern.search(node.name)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -86,6 +94,7 @@ def main():
     parser.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--against", metavar="PROG2")
     args = parser.parse_args()
     if args.fp8 == (args.bits is not None):
         parser.error("give one of --bits and --fp8")
@@ -94,9 +103,7 @@ def main():
     model = onnx.load(args.model)
     dims = {k: int(v) for k, v in (d.split("=") for d in args.dim)}
     inputs = make_inputs(model, dims, np.random.default_rng(args.seed))
-    pattern = re.compile(args.experts)
-    expert_weights = {node.input[1] for node in model.graph.node
-                      if node.op_type == "MatMul" and pattern.search(node.name)}
+    expert_weights = expert_weight_names(model, args.experts)
     quantized = onnx.ModelProto()
     quantized.CopyFrom(model)
     replaced = 0
@@ -117,11 +124,16 @@ def main():
     with tempfile.TemporaryDirectory(prefix="moec-quantized-") as tmp:
         quantized_path = os.path.join(tmp, "quantized.onnx")
         onnx.save(quantized, quantized_path)
-        try:
-            run_moec(args.prog, inputs, tmp, 0, args.threads)
-        except Exception as error:  # its own message is on stderr already
-            print(f"{args.prog} failed: {error}")
-            return 1
+        programs = {args.prog: tmp}
+        if args.against:
+            programs[args.against] = os.path.join(tmp, "against")
+        for prog, directory in programs.items():
+            os.makedirs(directory, exist_ok=True)
+            try:
+                run_moec(prog, inputs, directory, 0, args.threads)
+            except Exception as error:  # its own message is on stderr already
+                print(f"{prog} failed: {error}")
+                return 1
         names, f32_outputs, _ = run_onnxruntime(args.model, inputs, 0, args.threads)
         _, numpy_outputs, _ = run_onnxruntime(quantized_path, inputs, 0, args.threads)
         for name, f32, same_scheme in zip(names, f32_outputs, numpy_outputs):
@@ -131,9 +143,17 @@ def main():
             same = np.allclose(got, same_scheme, rtol=1e-4, atol=1e-5)
             within = error <= args.bound
             ok &= same and within
-            print(f"{name}: {replaced} expert weights, relative L2 error vs f32 {error:.4f} "
-                  f"(bound {args.bound}) {'ok' if within else 'TOO LARGE'}; max abs diff vs "
-                  f"numpy's {scheme} {numpy_diff:.3g} {'ok' if same else 'MISMATCH'}")
+            line = (f"{name}: {replaced} expert weights, relative L2 error vs f32 {error:.4f} "
+                    f"(bound {args.bound}) {'ok' if within else 'TOO LARGE'}; max abs diff vs "
+                    f"numpy's {scheme} {numpy_diff:.3g} {'ok' if same else 'MISMATCH'}")
+            if args.against:
+                other = np.load(os.path.join(tmp, "against", "out", output_file_name(name)))
+                agrees = np.allclose(got, other, rtol=1e-4, atol=1e-5)
+                ok &= agrees
+                line += (f"; max abs diff vs {os.path.basename(args.against)} "
+                         f"{float(np.abs(got - other).max()):.3g} "
+                         f"{'ok' if agrees else 'MISMATCH'}")
+            print(line)
     return 0 if ok else 1
 
 

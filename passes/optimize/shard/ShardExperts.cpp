@@ -6,6 +6,7 @@
 #include "moec/Dialect/MoE/MoE.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/Matchers.h"
@@ -49,16 +50,22 @@ std::string getShardName(ElementsAttr elements, int64_t rank) {
 }
 
 /// `experts` of the constant stack `stack` (`[E, ...]`), one after another, then zeros up
-/// to `slots` experts: a new dense resource constant. Null when `stack` is no constant
-/// whose bytes can be read.
+/// to `slots` experts: a new dense resource constant, bitcast as `stack` is where it is a
+/// bitcast constant (unsigned codes and zero points; legalization makes them so). Whole
+/// experts, so that fp8's blocks of scales stay whole; 4-bit codes take a byte each here,
+/// and the host packs two a byte along an expert's rows later, within the expert. Null when
+/// `stack` is no constant whose bytes can be read.
 Value createShardStack(PatternRewriter &rewriter, Location loc, Value stack,
                        ArrayRef<int64_t> experts, int64_t slots, int64_t rank) {
+  Value source = stack;
+  while (auto bitcast = source.getDefiningOp<tensor::BitcastOp>())
+    source = bitcast.getSource();
   ElementsAttr elements;
-  std::optional<ArrayRef<char>> bytes = getConstantBytes(stack, elements);
+  std::optional<ArrayRef<char>> bytes = getConstantBytes(source, elements);
   if (!bytes)
     return nullptr;
-  auto type = cast<RankedTensorType>(stack.getType());
-  size_t elementBytes = type.getElementTypeBitWidth() / 8;
+  auto type = cast<RankedTensorType>(source.getType());
+  size_t elementBytes = llvm::divideCeil(type.getElementTypeBitWidth(), 8);
   size_t expertBytes = size_t(type.getNumElements() / type.getDimSize(0)) * elementBytes;
   std::vector<char> shard(size_t(slots) * expertBytes, 0);
   bool splat = bytes->size() == elementBytes && expertBytes != elementBytes;
@@ -78,7 +85,20 @@ Value createShardStack(PatternRewriter &rewriter, Location loc, Value stack,
       ArrayRef<char>(shard.data(), shard.size()), alignof(std::max_align_t));
   auto attr = DenseResourceElementsAttr::get(shardType, getShardName(elements, rank),
                                              std::move(blob));
-  return arith::ConstantOp::create(rewriter, loc, attr);
+  Value constant = arith::ConstantOp::create(rewriter, loc, attr);
+  if (source == stack)
+    return constant;
+  return tensor::BitcastOp::create(
+      rewriter, loc, cast<RankedTensorType>(stack.getType()).clone(shape), constant);
+}
+
+/// Whether the exchange's kernels run expert weights of `element` type: f32, or 8-bit or
+/// 4-bit integer codes, or fp8 (e4m3).
+bool isShardableWeightType(Type element) {
+  if (element.isF32() || isa<Float8E4M3FNType>(element))
+    return true;
+  auto integer = dyn_cast<IntegerType>(element);
+  return integer && (integer.getWidth() == 8 || integer.getWidth() == 4);
 }
 
 /// permute -> grouped_matmul (up, gathering the tokens) -> grouped_matmul (down) ->
@@ -96,15 +116,18 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
     if (!up || !permute || down.getSortedIds() || up.getSortedIds() != unpermute.getSortedIds() ||
         up.getExpertOffsets() != permute.getExpertOffsets() ||
         down.getExpertOffsets() != permute.getExpertOffsets() || permute.getBlockSize() != 1 ||
-        !up.getExpert() || down.getExpert() || up.getScales() || down.getScales())
+        !up.getExpert() || down.getExpert())
       return rewriter.notifyMatchFailure(unpermute, "not a layer's routed experts");
     // moe.expert_parallel reads a row per token; experts whose inputs are weighed
     // (weigh_inputs) read a row per (token, slot) pair.
     if (up.getRowsPerToken() != uint64_t(permute.getExpertIds().getType().getDimSize(1)))
       return rewriter.notifyMatchFailure(unpermute, "experts that do not read the tokens");
-    if (!getElementTypeOrSelf(up.getWeights()).isF32() ||
-        !getElementTypeOrSelf(down.getWeights()).isF32())
-      return rewriter.notifyMatchFailure(unpermute, "expert weights that are not f32");
+    if (!getElementTypeOrSelf(up.getInput()).isF32() ||
+        !isShardableWeightType(getElementTypeOrSelf(up.getWeights())) ||
+        !isShardableWeightType(getElementTypeOrSelf(down.getWeights())))
+      return rewriter.notifyMatchFailure(
+          unpermute, "tokens that are not f32, or expert weights neither f32 nor 8-bit, 4-bit "
+                     "or fp8 quantized");
     auto layerPlacement = placements.find(unpermute);
     if (layerPlacement == placements.end())
       return rewriter.notifyMatchFailure(unpermute, "more hot experts than experts");
@@ -141,8 +164,10 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
     }
 
     Location loc = unpermute.getLoc();
-    SmallVector<Value, 4> stacks;
-    for (Value stack : {up.getWeights(), down.getWeights(), up.getBias(), down.getBias()}) {
+    SmallVector<Value, 8> stacks;
+    for (Value stack : {up.getWeights(), down.getWeights(), up.getBias(), down.getBias(),
+                        up.getScales(), up.getZeroPoints(), down.getScales(),
+                        down.getZeroPoints()}) {
       if (!stack) {
         stacks.push_back(nullptr);
         continue;
@@ -154,7 +179,8 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
     }
     rewriter.replaceOpWithNewOp<ExpertParallelOp>(
         unpermute, unpermute.getType(), up.getInput(), permute.getExpertIds(),
-        unpermute.getWeights(), stacks[0], stacks[1], stacks[2], stacks[3], ranks,
+        unpermute.getWeights(), stacks[0], stacks[1], stacks[2], stacks[3], stacks[4],
+        stacks[5], stacks[6], stacks[7], ranks,
         expertRanks, expertSlots, up.getExpertAttr());
     return success();
   }
@@ -212,6 +238,10 @@ struct ShardExperts : moec::impl::ShardExpertsBase<ShardExperts> {
     }
     RewritePatternSet patterns(&getContext());
     patterns.add<ShardRoutedExperts>(&getContext(), ranks, rank, placements);
+    // Quantized experts come to the grouped matmuls through moe.dequantize until the
+    // canonicalizer moves it inside them: shard the codes, scales and zero points, not the
+    // dequantized weights.
+    GroupedMatmulOp::getCanonicalizationPatterns(patterns, &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -26,8 +26,9 @@ using namespace moec::moe;
 
 namespace {
 
-/// The bytes of constant `value`'s elements, when it is a dense resource or dense elements
-/// of a whole-byte type; a splat's bytes are its one element's.
+/// The bytes of constant `value`'s elements, when it is a dense resource or dense elements,
+/// whole bytes per element (a 4-bit one takes a byte); a splat's bytes are its one
+/// element's.
 std::optional<ArrayRef<char>> getConstantBytes(Value value, ElementsAttr &elements) {
   if (!matchPattern(value, m_Constant(&elements)))
     return std::nullopt;
@@ -49,21 +50,30 @@ std::string getShardName(ElementsAttr elements, int64_t rank) {
   return base + ".rank" + std::to_string(rank);
 }
 
-/// `experts` of the constant stack `stack` (`[E, ...]`), one after another, then zeros up
-/// to `slots` experts: a new dense resource constant, bitcast as `stack` is where it is a
-/// bitcast constant (unsigned codes and zero points; legalization makes them so). Whole
-/// experts, so that fp8's blocks of scales stay whole; 4-bit codes take a byte each here,
-/// and the host packs two a byte along an expert's rows later, within the expert. Null when
-/// `stack` is no constant whose bytes can be read.
+/// `stack` before any `tensor.bitcast`s: unsigned codes and zero points are bitcast
+/// signless constants (legalization makes them so).
+Value lookThroughBitcasts(Value stack) {
+  while (auto bitcast = stack.getDefiningOp<tensor::BitcastOp>())
+    stack = bitcast.getSource();
+  return stack;
+}
+
+/// Whether `stack` is a constant whose bytes createShardStack can read.
+bool isReadableStack(Value stack) {
+  ElementsAttr elements;
+  return getConstantBytes(lookThroughBitcasts(stack), elements).has_value();
+}
+
+/// `experts` of the constant stack `stack` (`[E, ...]`, readable as isReadableStack says),
+/// one after another, then zeros up to `slots` experts: a new dense resource constant,
+/// bitcast as `stack` is where it is a bitcast constant. Whole experts, so that fp8's
+/// blocks of scales stay whole; 4-bit codes take a byte each here, and the host packs two a
+/// byte along an expert's rows later, within the expert.
 Value createShardStack(PatternRewriter &rewriter, Location loc, Value stack,
                        ArrayRef<int64_t> experts, int64_t slots, int64_t rank) {
-  Value source = stack;
-  while (auto bitcast = source.getDefiningOp<tensor::BitcastOp>())
-    source = bitcast.getSource();
+  Value source = lookThroughBitcasts(stack);
   ElementsAttr elements;
   std::optional<ArrayRef<char>> bytes = getConstantBytes(source, elements);
-  if (!bytes)
-    return nullptr;
   auto type = cast<RankedTensorType>(source.getType());
   size_t elementBytes = llvm::divideCeil(type.getElementTypeBitWidth(), 8);
   size_t expertBytes = size_t(type.getNumElements() / type.getDimSize(0)) * elementBytes;
@@ -163,20 +173,17 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
           int32_t(replicated.size() + (llvm::find(held, e) - held.begin())));
     }
 
+    Value layerStacks[] = {up.getWeights(), down.getWeights(), up.getBias(),
+                           down.getBias(),    up.getScales(),  up.getZeroPoints(),
+                           down.getScales(),  down.getZeroPoints()};
+    // Checked before any is made: a pattern that fails must leave the IR as it was.
+    if (!llvm::all_of(layerStacks, [](Value stack) { return !stack || isReadableStack(stack); }))
+      return rewriter.notifyMatchFailure(unpermute, "expert weights that are not constants");
     Location loc = unpermute.getLoc();
     SmallVector<Value, 8> stacks;
-    for (Value stack : {up.getWeights(), down.getWeights(), up.getBias(), down.getBias(),
-                        up.getScales(), up.getZeroPoints(), down.getScales(),
-                        down.getZeroPoints()}) {
-      if (!stack) {
-        stacks.push_back(nullptr);
-        continue;
-      }
-      Value shard = createShardStack(rewriter, loc, stack, own, slots, rank);
-      if (!shard)
-        return rewriter.notifyMatchFailure(unpermute, "expert weights that are not constants");
-      stacks.push_back(shard);
-    }
+    for (Value stack : layerStacks)
+      stacks.push_back(stack ? createShardStack(rewriter, loc, stack, own, slots, rank)
+                             : nullptr);
     rewriter.replaceOpWithNewOp<ExpertParallelOp>(
         unpermute, unpermute.getType(), up.getInput(), permute.getExpertIds(),
         unpermute.getWeights(), stacks[0], stacks[1], stacks[2], stacks[3], stacks[4],

@@ -1,10 +1,10 @@
 //===- LowerMoEKernelsToRuntime.cpp - Kernel-level moe ops to runtime calls ===//
 
-#include "moec/Codegen/Host/Passes.h"
 #include "codegen/common/RuntimeDeclarations.h"
-#include "moec/Dialect/MoE/MoE.h"
 #include "moec-runtime/comm.h"
 #include "moec-runtime/kernels.h"
+#include "moec/Codegen/Host/Passes.h"
+#include "moec/Dialect/MoE/MoE.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"

@@ -155,8 +155,8 @@ static LogicalResult verifyQuantization(Operation *op, ShapeChecker &check, Valu
 /// Checks expert `weights` against the `elementType` of the values they multiply: floats of
 /// that type, or integers or fp8 that `scales` (and, unsigned, `zeroPoints`) dequantize, as
 /// verifyQuantization checks them.
-static LogicalResult verifyWeights(Operation *op, ShapeChecker &check, Value weights,
-                                   Value scales, Value zeroPoints, Type elementType) {
+static LogicalResult verifyWeights(Operation *op, ShapeChecker &check, Value weights, Value scales,
+                                   Value zeroPoints, Type elementType) {
   bool quantized = llvm::isa<IntegerType>(getElementTypeOrSelf(weights)) || isFP8(weights);
   if (zeroPoints && !scales)
     return op->emitOpError("has zero points but no scales");
@@ -601,13 +601,15 @@ LogicalResult ExpertParallelOp::verify() {
   return success(
       succeeded(check.dim(getUpWeight(), "up_weight", 1, hidden, "the tokens' hidden size")) &&
       succeeded(check.dim(getDownWeight(), "down_weight", 2, hidden, "the tokens' hidden size")) &&
-      succeeded(check.dim(getDownWeight(), "down_weight", 0, localExperts, "up_weight's experts")) &&
-      succeeded(check.dim(getResult(), "result", 0, dimOf(getTokens(), 0), "the number of tokens")) &&
+      succeeded(
+          check.dim(getDownWeight(), "down_weight", 0, localExperts, "up_weight's experts")) &&
+      succeeded(
+          check.dim(getResult(), "result", 0, dimOf(getTokens(), 0), "the number of tokens")) &&
       succeeded(check.dim(getResult(), "result", 1, hidden, "the tokens' hidden size")) &&
       succeeded(verifyWeights(*this, check, getUpWeight(), getUpScales(), getUpZeroPoints(),
                               getElementTypeOrSelf(getTokens()))) &&
-      succeeded(verifyWeights(*this, check, getDownWeight(), getDownScales(),
-                              getDownZeroPoints(), getElementTypeOrSelf(getTokens()))));
+      succeeded(verifyWeights(*this, check, getDownWeight(), getDownScales(), getDownZeroPoints(),
+                              getElementTypeOrSelf(getTokens()))));
 }
 
 //===----------------------------------------------------------------------===//

@@ -59,14 +59,13 @@ enum {
  * summed in j order as moec_rt_moe_unpermute_f32 sums. result is [tokens, hidden]. */
 void moec_rt_moe_expert_parallel_f32(
     int64_t tokens, int64_t hidden, int64_t k, const float *input, const int32_t *expert_ids,
-    const float *weights, int64_t experts, const int32_t *expert_rank,
-    const int32_t *expert_slot, int64_t local_experts, int64_t up_columns, int64_t inner,
-    const void *up_weight, int32_t up_format, const float *up_scales, int64_t up_groups,
-    int64_t up_column_blocks, const uint8_t *up_zero_points, const float *up_bias,
-    const void *down_weight, int32_t down_format, const float *down_scales,
-    int64_t down_groups, int64_t down_column_blocks, const uint8_t *down_zero_points,
-    const float *down_bias, int32_t activation, int32_t gated, float alpha, float limit,
-    float *result);
+    const float *weights, int64_t experts, const int32_t *expert_rank, const int32_t *expert_slot,
+    int64_t local_experts, int64_t up_columns, int64_t inner, const void *up_weight,
+    int32_t up_format, const float *up_scales, int64_t up_groups, int64_t up_column_blocks,
+    const uint8_t *up_zero_points, const float *up_bias, const void *down_weight,
+    int32_t down_format, const float *down_scales, int64_t down_groups, int64_t down_column_blocks,
+    const uint8_t *down_zero_points, const float *down_bias, int32_t activation, int32_t gated,
+    float alpha, float limit, float *result);
 
 #ifdef __cplusplus
 }

@@ -157,8 +157,8 @@ void runProjection(const Projection &projection, int64_t rows, int64_t K, int64_
   switch (projection.format) {
   case MOEC_RT_WEIGHTS_F32:
     moec_rt_moe_grouped_matmul_f32(rows, K, N, experts, input, rows, sortedIds, 1, offsets,
-                                   static_cast<const float *>(projection.weights),
-                                   projection.bias, activation, gated, alpha, limit,
+                                   static_cast<const float *>(projection.weights), projection.bias,
+                                   activation, gated, alpha, limit,
                                    /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0,
                                    result);
     return;
@@ -167,9 +167,9 @@ void runProjection(const Projection &projection, int64_t rows, int64_t K, int64_
     moec_rt_moe_grouped_matmul_quantized_f32(
         rows, K, N, experts, input, rows, sortedIds, 1, offsets,
         static_cast<const int8_t *>(projection.weights),
-        projection.format == MOEC_RT_WEIGHTS_INT8 ? 8 : 4, projection.scales,
-        projection.groups, projection.zeroPoints, projection.bias, activation, gated, alpha,
-        limit, /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0, result);
+        projection.format == MOEC_RT_WEIGHTS_INT8 ? 8 : 4, projection.scales, projection.groups,
+        projection.zeroPoints, projection.bias, activation, gated, alpha, limit,
+        /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0, result);
     return;
   case MOEC_RT_WEIGHTS_FP8:
     moec_rt_moe_grouped_matmul_fp8_f32(
@@ -219,14 +219,13 @@ extern "C" int64_t moec_rt_comm_init(int64_t ranks) {
 
 extern "C" void moec_rt_moe_expert_parallel_f32(
     int64_t tokens, int64_t hidden, int64_t k, const float *input, const int32_t *expert_ids,
-    const float *weights, int64_t experts, const int32_t *expert_rank,
-    const int32_t *expert_slot, int64_t local_experts, int64_t up_columns, int64_t inner,
-    const void *up_weight, int32_t up_format, const float *up_scales, int64_t up_groups,
-    int64_t up_column_blocks, const uint8_t *up_zero_points, const float *up_bias,
-    const void *down_weight, int32_t down_format, const float *down_scales,
-    int64_t down_groups, int64_t down_column_blocks, const uint8_t *down_zero_points,
-    const float *down_bias, int32_t activation, int32_t gated, float alpha, float limit,
-    float *result) {
+    const float *weights, int64_t experts, const int32_t *expert_rank, const int32_t *expert_slot,
+    int64_t local_experts, int64_t up_columns, int64_t inner, const void *up_weight,
+    int32_t up_format, const float *up_scales, int64_t up_groups, int64_t up_column_blocks,
+    const uint8_t *up_zero_points, const float *up_bias, const void *down_weight,
+    int32_t down_format, const float *down_scales, int64_t down_groups, int64_t down_column_blocks,
+    const uint8_t *down_zero_points, const float *down_bias, int32_t activation, int32_t gated,
+    float alpha, float limit, float *result) {
   int size = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   int self = worldRank();
@@ -281,16 +280,14 @@ extern "C" void moec_rt_moe_expert_parallel_f32(
     moec_rt_moe_permute(received, 1, receiveSlots.data(), local_experts, 1, received,
                         sortedIds.data(), offsets.data());
     std::vector<float> hiddenRows(received * inner), sortedOutput(received * hidden);
-    runProjection({up_weight, up_format, up_scales, up_groups, up_column_blocks,
-                   up_zero_points, up_bias},
-                  received, hidden, up_columns, local_experts, receiveRows.data(),
-                  sortedIds.data(), offsets.data(), activation, gated, alpha, limit,
-                  hiddenRows.data());
+    runProjection(
+        {up_weight, up_format, up_scales, up_groups, up_column_blocks, up_zero_points, up_bias},
+        received, hidden, up_columns, local_experts, receiveRows.data(), sortedIds.data(),
+        offsets.data(), activation, gated, alpha, limit, hiddenRows.data());
     runProjection({down_weight, down_format, down_scales, down_groups, down_column_blocks,
                    down_zero_points, down_bias},
                   received, inner, hidden, local_experts, hiddenRows.data(), nullptr,
-                  offsets.data(), MOEC_RT_ACTIVATION_NONE, 0, alpha, limit,
-                  sortedOutput.data());
+                  offsets.data(), MOEC_RT_ACTIVATION_NONE, 0, alpha, limit, sortedOutput.data());
     for (int64_t s = 0; s < received; ++s)
       std::copy(sortedOutput.begin() + s * hidden, sortedOutput.begin() + (s + 1) * hidden,
                 outputRows.begin() + int64_t(sortedIds[s]) * hidden);

@@ -8,9 +8,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cstring>
@@ -98,8 +98,8 @@ Value createShardStack(PatternRewriter &rewriter, Location loc, Value stack,
   Value constant = arith::ConstantOp::create(rewriter, loc, attr);
   if (source == stack)
     return constant;
-  return tensor::BitcastOp::create(
-      rewriter, loc, cast<RankedTensorType>(stack.getType()).clone(shape), constant);
+  return tensor::BitcastOp::create(rewriter, loc,
+                                   cast<RankedTensorType>(stack.getType()).clone(shape), constant);
 }
 
 /// Whether the exchange's kernels run expert weights of `element` type: f32, or 8-bit or
@@ -173,22 +173,20 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
           int32_t(replicated.size() + (llvm::find(held, e) - held.begin())));
     }
 
-    Value layerStacks[] = {up.getWeights(), down.getWeights(), up.getBias(),
-                           down.getBias(),    up.getScales(),  up.getZeroPoints(),
-                           down.getScales(),  down.getZeroPoints()};
+    Value layerStacks[] = {up.getWeights(),  down.getWeights(),   up.getBias(),
+                           down.getBias(),   up.getScales(),      up.getZeroPoints(),
+                           down.getScales(), down.getZeroPoints()};
     // Checked before any is made: a pattern that fails must leave the IR as it was.
     if (!llvm::all_of(layerStacks, [](Value stack) { return !stack || isReadableStack(stack); }))
       return rewriter.notifyMatchFailure(unpermute, "expert weights that are not constants");
     Location loc = unpermute.getLoc();
     SmallVector<Value, 8> stacks;
     for (Value stack : layerStacks)
-      stacks.push_back(stack ? createShardStack(rewriter, loc, stack, own, slots, rank)
-                             : nullptr);
+      stacks.push_back(stack ? createShardStack(rewriter, loc, stack, own, slots, rank) : nullptr);
     rewriter.replaceOpWithNewOp<ExpertParallelOp>(
         unpermute, unpermute.getType(), up.getInput(), permute.getExpertIds(),
-        unpermute.getWeights(), stacks[0], stacks[1], stacks[2], stacks[3], stacks[4],
-        stacks[5], stacks[6], stacks[7], ranks,
-        expertRanks, expertSlots, up.getExpertAttr());
+        unpermute.getWeights(), stacks[0], stacks[1], stacks[2], stacks[3], stacks[4], stacks[5],
+        stacks[6], stacks[7], ranks, expertRanks, expertSlots, up.getExpertAttr());
     return success();
   }
 

@@ -41,8 +41,8 @@ uint64_t getStackBytes(mlir::Value stack) {
   auto dequantize = stack.getDefiningOp<moe::DequantizeOp>();
   if (!dequantize)
     return getTensorBytes(stack);
-  uint64_t bytes = getTensorBytes(dequantize.getQuantized()) +
-                   getTensorBytes(dequantize.getScales());
+  uint64_t bytes =
+      getTensorBytes(dequantize.getQuantized()) + getTensorBytes(dequantize.getScales());
   if (mlir::Value zeroPoints = dequantize.getZeroPoints())
     bytes += getTensorBytes(zeroPoints);
   return bytes;
@@ -83,8 +83,7 @@ ModelShape moec::getModelShape(mlir::ModuleOp module) {
     shape.experts = layer.getNumExperts();
     shape.hidden = layer.getUpWeight().getType().getDimSize(1);
     shape.k = layer.getRouting().getK();
-    uint64_t stackBytes =
-        getStackBytes(layer.getUpWeight()) + getStackBytes(layer.getDownWeight());
+    uint64_t stackBytes = getStackBytes(layer.getUpWeight()) + getStackBytes(layer.getDownWeight());
     for (mlir::Value bias : {layer.getUpBias(), layer.getDownBias()})
       if (bias)
         stackBytes += getTensorBytes(bias);

@@ -4,10 +4,11 @@
 
     .venv/bin/python benchmarks/expert_parallel.py [--ranks 1,2,4] [--tokens 128]
         [--hidden 1024] [--ffn 2816] [--experts 8] [--k 2] [--runs 20]
+        [--quantize none|int8|int4|fp8]
 
 Writes a com.microsoft.MoE layer (ReLU experts, f32, softmax top-k of the router logits it
-takes as an input) into a temporary directory, compiles it with moec (from the build tree),
-and for each N runs `mpirun -np N PROGRAM --bench RUNS --threads 1` (N = 1: the unsharded
+takes as an input) into a temporary directory, compiles it with moec (from the build tree;
+--quantize: its experts quantized, unsharded and sharded alike), and for each N runs `mpirun -np N PROGRAM --bench RUNS --threads 1` (N = 1: the unsharded
 program alone), every rank with its own --tokens tokens, so a step handles N x tokens tokens.
 Prints a markdown table: the slowest rank's median milliseconds per step, tokens per second
 over all ranks, and the all-to-all bytes per step that `moec plan` expects for the layer
@@ -53,6 +54,7 @@ def main():
     parser.add_argument("--experts", type=int, default=8)
     parser.add_argument("--k", type=int, default=2)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--quantize", default="none", choices=["none", "int8", "int4", "fp8"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         model = os.path.join(folder, "layer.onnx")
@@ -69,7 +71,7 @@ def main():
         print("| --- | --- | --- | --- | --- |")
         for ranks in [int(r) for r in args.ranks.split(",")]:
             program = os.path.join(folder, f"layer{ranks}")
-            command = [MOEC, model, "-o", program]
+            command = [MOEC, model, "-o", program, f"--quantize={args.quantize}"]
             if ranks > 1:
                 command.append(f"--shard-experts={ranks}")
             subprocess.run(command, check=True)

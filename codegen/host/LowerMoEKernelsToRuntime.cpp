@@ -1,9 +1,10 @@
 //===- LowerMoEKernelsToRuntime.cpp - Kernel-level moe ops to runtime calls ===//
 
-#include "moec/Codegen/Host/Passes.h"
 #include "codegen/common/RuntimeDeclarations.h"
-#include "moec/Dialect/MoE/MoE.h"
+#include "moec-runtime/comm.h"
 #include "moec-runtime/kernels.h"
+#include "moec/Codegen/Host/Passes.h"
+#include "moec/Dialect/MoE/MoE.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -390,8 +391,19 @@ struct UnpermuteToRuntime : OpRewritePattern<UnpermuteOp> {
   }
 };
 
+/// How the runtime's exchange reads expert weights of `element` type
+/// (include/moec-runtime/comm.h).
+static int32_t getWeightsFormat(Type element) {
+  if (element.isF32())
+    return MOEC_RT_WEIGHTS_F32;
+  if (isa<Float8E4M3FNType>(element))
+    return MOEC_RT_WEIGHTS_FP8;
+  return element.getIntOrFloatBitWidth() == 4 ? MOEC_RT_WEIGHTS_INT4 : MOEC_RT_WEIGHTS_INT8;
+}
+
 /// The expert-parallel layer calls the runtime's MPI part (lib/runtime/comm), which the
-/// program then links; the placement goes as two constant i32 arrays.
+/// program then links; the placement goes as two constant i32 arrays, and quantized stacks
+/// as the bytes the grouped matmuls' kernels read (runtimeBytes).
 struct ExpertParallelToRuntime : OpRewritePattern<ExpertParallelOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -401,7 +413,30 @@ struct ExpertParallelToRuntime : OpRewritePattern<ExpertParallelOp> {
       auto type = RankedTensorType::get({int64_t(values.size())}, rewriter.getI32Type());
       return arith::ConstantOp::create(rewriter, loc, DenseIntElementsAttr::get(type, values));
     };
+    struct Projection {
+      Value weights, scales, zeroPoints, bias;
+    };
+    Projection up{op.getUpWeight(), op.getUpScales(), op.getUpZeroPoints(), op.getUpBias()};
+    Projection down{op.getDownWeight(), op.getDownScales(), op.getDownZeroPoints(),
+                    op.getDownBias()};
+    for (Projection *projection : {&up, &down})
+      for (Value *quantized : {&projection->weights, &projection->zeroPoints}) {
+        if (!projection->scales || !*quantized)
+          continue;
+        if (!isRuntimeBytes(*quantized) || !(*quantized = runtimeBytes(rewriter, loc, *quantized)))
+          return rewriter.notifyMatchFailure(op, "quantized weights whose data is not at hand");
+      }
     RuntimeCall call(rewriter, loc);
+    // A projection's arguments: weights, format, scales, groups of rows and fp8's blocks of
+    // columns (0 where there are none), zero points, bias.
+    auto addProjection = [&](const Projection &projection, Value original) {
+      Type element = getElementTypeOrSelf(original);
+      Value scales = projection.scales;
+      call.input(projection.weights).i32(getWeightsFormat(element)).optionalInput(scales);
+      scales ? call.size(call.dim(scales, 1)) : call.i64(0);
+      isa<Float8E4M3FNType>(element) ? call.size(call.dim(scales, 2)) : call.i64(0);
+      call.optionalInput(projection.zeroPoints).optionalInput(projection.bias);
+    };
     ExpertAttr expert = op.getExpert();
     Value tokens = call.dim(op.getTokens(), 0);
     Value hidden = call.dim(op.getTokens(), 1);
@@ -416,12 +451,10 @@ struct ExpertParallelToRuntime : OpRewritePattern<ExpertParallelOp> {
         .input(placement(op.getExpertSlots()))
         .size(call.dim(op.getUpWeight(), 0))
         .size(call.dim(op.getUpWeight(), 2))
-        .size(call.dim(op.getDownWeight(), 1))
-        .input(op.getUpWeight())
-        .optionalInput(op.getUpBias())
-        .input(op.getDownWeight())
-        .optionalInput(op.getDownBias())
-        .i32(static_cast<int32_t>(expert.getActivation()))
+        .size(call.dim(op.getDownWeight(), 1));
+    addProjection(up, op.getUpWeight());
+    addProjection(down, op.getDownWeight());
+    call.i32(static_cast<int32_t>(expert.getActivation()))
         .i32(expert.getGated())
         .f32(expert.getAlpha().convertToDouble())
         .f32(expert.getLimit().convertToDouble())

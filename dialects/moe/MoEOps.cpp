@@ -152,6 +152,26 @@ static LogicalResult verifyQuantization(Operation *op, ShapeChecker &check, Valu
                            "the element type of the weights");
 }
 
+/// Checks expert `weights` against the `elementType` of the values they multiply: floats of
+/// that type, or integers or fp8 that `scales` (and, unsigned, `zeroPoints`) dequantize, as
+/// verifyQuantization checks them.
+static LogicalResult verifyWeights(Operation *op, ShapeChecker &check, Value weights, Value scales,
+                                   Value zeroPoints, Type elementType) {
+  bool quantized = llvm::isa<IntegerType>(getElementTypeOrSelf(weights)) || isFP8(weights);
+  if (zeroPoints && !scales)
+    return op->emitOpError("has zero points but no scales");
+  if (quantized && !scales)
+    return op->emitOpError("has integer weights but no scales to dequantize them");
+  if (!quantized && scales)
+    return op->emitOpError("has scales but floating-point weights");
+  if (!quantized &&
+      failed(check.elementType(weights, "weights", elementType, "the element type of the input")))
+    return failure();
+  if (scales)
+    return verifyQuantization(op, check, weights, scales, zeroPoints);
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Routing canonicalization, shared by moe.layer and moe.route
 //===----------------------------------------------------------------------===//
@@ -452,20 +472,7 @@ LogicalResult GroupedMatmulOp::verify() {
         failed(check.elementType(bias, "bias", elementType, "the element type of the input")))
       return failure();
 
-  bool quantized = llvm::isa<IntegerType>(getElementTypeOrSelf(weights)) || isFP8(weights);
-  Value scales = getScales();
-  if (getZeroPoints() && !scales)
-    return emitOpError("has zero points but no scales");
-  if (quantized && !scales)
-    return emitOpError("has integer weights but no scales to dequantize them");
-  if (!quantized && scales)
-    return emitOpError("has scales but floating-point weights");
-  if (!quantized &&
-      failed(check.elementType(weights, "weights", elementType, "the element type of the input")))
-    return failure();
-  if (scales)
-    return verifyQuantization(*this, check, weights, scales, getZeroPoints());
-  return success();
+  return verifyWeights(*this, check, weights, getScales(), getZeroPoints(), elementType);
 }
 
 namespace {
@@ -594,9 +601,15 @@ LogicalResult ExpertParallelOp::verify() {
   return success(
       succeeded(check.dim(getUpWeight(), "up_weight", 1, hidden, "the tokens' hidden size")) &&
       succeeded(check.dim(getDownWeight(), "down_weight", 2, hidden, "the tokens' hidden size")) &&
-      succeeded(check.dim(getDownWeight(), "down_weight", 0, localExperts, "up_weight's experts")) &&
-      succeeded(check.dim(getResult(), "result", 0, dimOf(getTokens(), 0), "the number of tokens")) &&
-      succeeded(check.dim(getResult(), "result", 1, hidden, "the tokens' hidden size")));
+      succeeded(
+          check.dim(getDownWeight(), "down_weight", 0, localExperts, "up_weight's experts")) &&
+      succeeded(
+          check.dim(getResult(), "result", 0, dimOf(getTokens(), 0), "the number of tokens")) &&
+      succeeded(check.dim(getResult(), "result", 1, hidden, "the tokens' hidden size")) &&
+      succeeded(verifyWeights(*this, check, getUpWeight(), getUpScales(), getUpZeroPoints(),
+                              getElementTypeOrSelf(getTokens()))) &&
+      succeeded(verifyWeights(*this, check, getDownWeight(), getDownScales(), getDownZeroPoints(),
+                              getElementTypeOrSelf(getTokens()))));
 }
 
 //===----------------------------------------------------------------------===//

@@ -340,6 +340,11 @@ def MoE_ExpertParallelOp : MoE_Op<"expert_parallel", [AttrSizedOperandSegments,
     `expert` describes (as `moe.grouped_matmul`'s epilogue); rank `-1` means every rank
     holds the expert at that slot, and its pairs are computed where the token is.
 
+    Quantized stacks (integer or `f8E4M3FN` weights) take their `up_scales` /
+    `down_scales`, and unsigned ones their `up_zero_points` / `down_zero_points`, sliced to
+    the rank's experts like the weights and read as `moe.grouped_matmul` reads its own
+    (`[L, G, N]`, fp8 `[L, G, C]` blocks); the weights are dequantized inside the rank's GEMMs.
+
     Every (token, expert) pair goes to its expert's rank, the expert's output row comes
     back, and `result[t] = sum_j weights[t, j] * expert_{expert_ids[t, j]}(tokens[t])`: what
     `moe.permute`, the two `moe.grouped_matmul`s and `moe.unpermute` compute unsharded. The
@@ -359,10 +364,14 @@ def MoE_ExpertParallelOp : MoE_Op<"expert_parallel", [AttrSizedOperandSegments,
     2DTensorOf<[F32]>:$tokens,
     2DTensorOf<[I32]>:$expert_ids,
     2DTensorOf<[F32]>:$weights,
-    3DTensorOf<[F32]>:$up_weight,
-    3DTensorOf<[F32]>:$down_weight,
+    3DTensorOf<[F32, AnySignlessInteger, AnyUnsignedInteger, F8E4M3FN]>:$up_weight,
+    3DTensorOf<[F32, AnySignlessInteger, AnyUnsignedInteger, F8E4M3FN]>:$down_weight,
     Optional<2DTensorOf<[F32]>>:$up_bias,
     Optional<2DTensorOf<[F32]>>:$down_bias,
+    Optional<3DTensorOf<[F32]>>:$up_scales,
+    Optional<3DTensorOf<[AnyUnsignedInteger]>>:$up_zero_points,
+    Optional<3DTensorOf<[F32]>>:$down_scales,
+    Optional<3DTensorOf<[AnyUnsignedInteger]>>:$down_zero_points,
     ConfinedAttr<I64Attr, [IntPositive]>:$num_ranks,
     DenseI32ArrayAttr:$expert_ranks,
     DenseI32ArrayAttr:$expert_slots,
@@ -373,6 +382,10 @@ def MoE_ExpertParallelOp : MoE_Op<"expert_parallel", [AttrSizedOperandSegments,
     $tokens `,` $expert_ids `,` $weights `,` $up_weight `,` $down_weight
     (`up_bias` `(` $up_bias^ `:` type($up_bias) `)`)?
     (`down_bias` `(` $down_bias^ `:` type($down_bias) `)`)?
+    (`up_scales` `(` $up_scales^ `:` type($up_scales) `)`)?
+    (`up_zero_points` `(` $up_zero_points^ `:` type($up_zero_points) `)`)?
+    (`down_scales` `(` $down_scales^ `:` type($down_scales) `)`)?
+    (`down_zero_points` `(` $down_zero_points^ `:` type($down_zero_points) `)`)?
     `ranks` $num_ranks `experts` $expert_ranks `slots` $expert_slots
     `expert` custom<BareAttr>($expert) attr-dict
     `:` `(` type($tokens) `,` type($expert_ids) `,` type($weights) `,` type($up_weight) `,`

@@ -33,25 +33,39 @@ int64_t moec_rt_comm_init(int64_t ranks);
  * exits with code 2. Returns, doing nothing, where MPI is not running. */
 void moec_rt_comm_abort(int code);
 
+/* How moec_rt_moe_expert_parallel_f32 reads a projection's weights: f32; int8 bytes, or
+ * int4 codes packed two per byte, with scales (and zero points, unsigned) as
+ * moec_rt_moe_grouped_matmul_quantized_f32 reads them; fp8 (e4m3) with block scales as
+ * moec_rt_moe_grouped_matmul_fp8_f32 reads them. */
+enum {
+  MOEC_RT_WEIGHTS_F32 = 0,
+  MOEC_RT_WEIGHTS_INT8 = 1,
+  MOEC_RT_WEIGHTS_INT4 = 2,
+  MOEC_RT_WEIGHTS_FP8 = 3,
+};
+
 /* The routed experts of one MoE layer, expert parallel: every rank calls it with its own
  * `tokens` rows of input [tokens, hidden] and their routing, expert_ids and weights
  * [tokens, k]. Expert e lives on rank expert_rank[e] as slot expert_slot[e] of that rank's
- * stacks (expert_rank[e] = -1: on every rank, at that slot; its pairs stay local), up_weight [local_experts, hidden, up_columns] and down_weight [local_experts,
- * inner, hidden] (biases [local_experts, up_columns] and [local_experts, hidden], may be
- * NULL), an MLP with the activation (MOEC_RT_ACTIVATION_*, gated or not) of
- * moec_rt_moe_grouped_matmul_f32. Every pair (t, j) goes to its expert's rank with its
- * slot, the expert's output row comes back, and
+ * stacks (expert_rank[e] = -1: on every rank, at that slot; its pairs stay local), an MLP
+ * of two projections with the activation (MOEC_RT_ACTIVATION_*, gated or not) of
+ * moec_rt_moe_grouped_matmul_f32: up [local_experts, hidden, up_columns] and down
+ * [local_experts, inner, hidden], each given by its weights in `format`
+ * (MOEC_RT_WEIGHTS_*), and, quantized, its scales ([local_experts, groups, columns], fp8
+ * [local_experts, groups, column_blocks]) and zero points (NULL: signed codes), and its bias
+ * ([local_experts, columns], may be NULL). Every pair (t, j) goes to its expert's rank with
+ * its slot, the expert's output row comes back, and
  *   result[t] = sum_j weights[t, j] * expert_{expert_ids[t, j]}(input[t]),
  * summed in j order as moec_rt_moe_unpermute_f32 sums. result is [tokens, hidden]. */
-void moec_rt_moe_expert_parallel_f32(int64_t tokens, int64_t hidden, int64_t k,
-                                     const float *input, const int32_t *expert_ids,
-                                     const float *weights, int64_t experts,
-                                     const int32_t *expert_rank, const int32_t *expert_slot,
-                                     int64_t local_experts, int64_t up_columns, int64_t inner,
-                                     const float *up_weight, const float *up_bias,
-                                     const float *down_weight, const float *down_bias,
-                                     int32_t activation, int32_t gated, float alpha,
-                                     float limit, float *result);
+void moec_rt_moe_expert_parallel_f32(
+    int64_t tokens, int64_t hidden, int64_t k, const float *input, const int32_t *expert_ids,
+    const float *weights, int64_t experts, const int32_t *expert_rank, const int32_t *expert_slot,
+    int64_t local_experts, int64_t up_columns, int64_t inner, const void *up_weight,
+    int32_t up_format, const float *up_scales, int64_t up_groups, int64_t up_column_blocks,
+    const uint8_t *up_zero_points, const float *up_bias, const void *down_weight,
+    int32_t down_format, const float *down_scales, int64_t down_groups, int64_t down_column_blocks,
+    const uint8_t *down_zero_points, const float *down_bias, int32_t activation, int32_t gated,
+    float alpha, float limit, float *result);
 
 #ifdef __cplusplus
 }

@@ -420,8 +420,8 @@ moec::CompileStatus emitShardedExecutable(mlir::ModuleOp module, OutputFile &out
   // not link the MPI runtime, and could only fail when run.
   if (!mlir::SymbolTable::lookupSymbolIn(*program, "moec_rt_moe_expert_parallel_f32")) {
     emitError(context) << "--shard-experts: no MoE layer of the model can be sharded (this "
-                          "build shards layers whose expert weights are constant f32: not "
-                          "quantized ones)";
+                          "build shards raised layers whose expert weights are constants, f32 "
+                          "or quantized to 8-bit or 4-bit integers or fp8)";
     return CompileStatus::Unavailable;
   }
   moec::declareShardedWeights(*program, checksums);

@@ -22,9 +22,30 @@ uint64_t getElementBytes(mlir::Type elementType) {
   return (elementType.getIntOrFloatBitWidth() + 7) / 8;
 }
 
+/// The bytes of a constant of `type` in a weights file: 4-bit stacks (`[E, R, N]` quantized
+/// codes or zero points) two a byte along R, as the host packs them.
+uint64_t getStoredBytes(mlir::ShapedType type) {
+  mlir::Type elementType = type.getElementType();
+  if (elementType.getIntOrFloatBitWidth() != 4 || type.getRank() != 3)
+    return uint64_t(type.getNumElements()) * getElementBytes(elementType);
+  return uint64_t(type.getDimSize(0)) * ((type.getDimSize(1) + 1) / 2) * type.getDimSize(2);
+}
+
 uint64_t getTensorBytes(mlir::Value value) {
-  auto type = cast<mlir::ShapedType>(value.getType());
-  return type.getNumElements() * getElementBytes(type.getElementType());
+  return getStoredBytes(cast<mlir::ShapedType>(value.getType()));
+}
+
+/// The bytes an expert stack takes: quantized ones (made by a moe.dequantize, as raised
+/// QMoE layers are) their codes, scales and zero points, which the program holds instead.
+uint64_t getStackBytes(mlir::Value stack) {
+  auto dequantize = stack.getDefiningOp<moe::DequantizeOp>();
+  if (!dequantize)
+    return getTensorBytes(stack);
+  uint64_t bytes =
+      getTensorBytes(dequantize.getQuantized()) + getTensorBytes(dequantize.getScales());
+  if (mlir::Value zeroPoints = dequantize.getZeroPoints())
+    bytes += getTensorBytes(zeroPoints);
+  return bytes;
 }
 
 /// The name of the ONNX node a location points to, or "".
@@ -51,8 +72,7 @@ ModelShape moec::getModelShape(mlir::ModuleOp module) {
     for (mlir::NamedAttribute attr : op->getAttrs())
       if (auto elements = dyn_cast<mlir::ElementsAttr>(attr.getValue()))
         if (elements.getShapedType().getElementType().isIntOrFloat())
-          constantBytes += elements.getNumElements() *
-                           getElementBytes(elements.getShapedType().getElementType());
+          constantBytes += getStoredBytes(elements.getShapedType());
   });
   uint64_t routedBytes = 0;
   module.walk([&](moe::LayerOp layer) {
@@ -63,8 +83,7 @@ ModelShape moec::getModelShape(mlir::ModuleOp module) {
     shape.experts = layer.getNumExperts();
     shape.hidden = layer.getUpWeight().getType().getDimSize(1);
     shape.k = layer.getRouting().getK();
-    uint64_t stackBytes = getTensorBytes(layer.getUpWeight()) +
-                          getTensorBytes(layer.getDownWeight());
+    uint64_t stackBytes = getStackBytes(layer.getUpWeight()) + getStackBytes(layer.getDownWeight());
     for (mlir::Value bias : {layer.getUpBias(), layer.getDownBias()})
       if (bias)
         stackBytes += getTensorBytes(bias);

@@ -138,6 +138,50 @@ void exchangeRows(const std::vector<T> &send, const std::vector<int64_t> &sendCo
   wait(request, "MPI_Ialltoallv");
 }
 
+/// One projection of a rank's experts, as moec_rt_moe_expert_parallel_f32 takes it.
+struct Projection {
+  const void *weights;
+  int32_t format;
+  const float *scales;
+  int64_t groups, columnBlocks;
+  const uint8_t *zeroPoints;
+  const float *bias;
+};
+
+/// The grouped matmul of `projection` ([experts, K, N]) on the `rows` sorted rows (read
+/// through `sortedIds` when given), with the host kernel that reads its format.
+void runProjection(const Projection &projection, int64_t rows, int64_t K, int64_t N,
+                   int64_t experts, const float *input, const int32_t *sortedIds,
+                   const int32_t *offsets, int32_t activation, int32_t gated, float alpha,
+                   float limit, float *result) {
+  switch (projection.format) {
+  case MOEC_RT_WEIGHTS_F32:
+    moec_rt_moe_grouped_matmul_f32(rows, K, N, experts, input, rows, sortedIds, 1, offsets,
+                                   static_cast<const float *>(projection.weights), projection.bias,
+                                   activation, gated, alpha, limit,
+                                   /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0,
+                                   result);
+    return;
+  case MOEC_RT_WEIGHTS_INT8:
+  case MOEC_RT_WEIGHTS_INT4:
+    moec_rt_moe_grouped_matmul_quantized_f32(
+        rows, K, N, experts, input, rows, sortedIds, 1, offsets,
+        static_cast<const int8_t *>(projection.weights),
+        projection.format == MOEC_RT_WEIGHTS_INT8 ? 8 : 4, projection.scales, projection.groups,
+        projection.zeroPoints, projection.bias, activation, gated, alpha, limit,
+        /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0, result);
+    return;
+  case MOEC_RT_WEIGHTS_FP8:
+    moec_rt_moe_grouped_matmul_fp8_f32(
+        rows, K, N, experts, input, rows, sortedIds, 1, offsets,
+        static_cast<const uint8_t *>(projection.weights), projection.scales, projection.groups,
+        projection.columnBlocks, projection.bias, activation, gated, alpha, limit,
+        /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0, result);
+    return;
+  }
+  fail("expert weights of unknown format " + std::to_string(projection.format));
+}
+
 } // namespace
 
 extern "C" void moec_rt_comm_abort(int code) {
@@ -175,11 +219,13 @@ extern "C" int64_t moec_rt_comm_init(int64_t ranks) {
 
 extern "C" void moec_rt_moe_expert_parallel_f32(
     int64_t tokens, int64_t hidden, int64_t k, const float *input, const int32_t *expert_ids,
-    const float *weights, int64_t experts, const int32_t *expert_rank,
-    const int32_t *expert_slot, int64_t local_experts, int64_t up_columns, int64_t inner,
-    const float *up_weight, const float *up_bias, const float *down_weight,
-    const float *down_bias, int32_t activation, int32_t gated, float alpha, float limit,
-    float *result) {
+    const float *weights, int64_t experts, const int32_t *expert_rank, const int32_t *expert_slot,
+    int64_t local_experts, int64_t up_columns, int64_t inner, const void *up_weight,
+    int32_t up_format, const float *up_scales, int64_t up_groups, int64_t up_column_blocks,
+    const uint8_t *up_zero_points, const float *up_bias, const void *down_weight,
+    int32_t down_format, const float *down_scales, int64_t down_groups, int64_t down_column_blocks,
+    const uint8_t *down_zero_points, const float *down_bias, int32_t activation, int32_t gated,
+    float alpha, float limit, float *result) {
   int size = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   int self = worldRank();
@@ -234,16 +280,14 @@ extern "C" void moec_rt_moe_expert_parallel_f32(
     moec_rt_moe_permute(received, 1, receiveSlots.data(), local_experts, 1, received,
                         sortedIds.data(), offsets.data());
     std::vector<float> hiddenRows(received * inner), sortedOutput(received * hidden);
-    moec_rt_moe_grouped_matmul_f32(received, hidden, up_columns, local_experts,
-                                   receiveRows.data(), received, sortedIds.data(), 1,
-                                   offsets.data(), up_weight, up_bias, activation, gated,
-                                   alpha, limit, /*combine_ids=*/nullptr,
-                                   /*combine_weights=*/nullptr, 0, 0, hiddenRows.data());
-    moec_rt_moe_grouped_matmul_f32(received, inner, hidden, local_experts, hiddenRows.data(),
-                                   received, nullptr, 1, offsets.data(), down_weight,
-                                   down_bias, MOEC_RT_ACTIVATION_NONE, 0, alpha, limit,
-                                   /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0,
-                                   sortedOutput.data());
+    runProjection(
+        {up_weight, up_format, up_scales, up_groups, up_column_blocks, up_zero_points, up_bias},
+        received, hidden, up_columns, local_experts, receiveRows.data(), sortedIds.data(),
+        offsets.data(), activation, gated, alpha, limit, hiddenRows.data());
+    runProjection({down_weight, down_format, down_scales, down_groups, down_column_blocks,
+                   down_zero_points, down_bias},
+                  received, inner, hidden, local_experts, hiddenRows.data(), nullptr,
+                  offsets.data(), MOEC_RT_ACTIVATION_NONE, 0, alpha, limit, sortedOutput.data());
     for (int64_t s = 0; s < received; ++s)
       std::copy(sortedOutput.begin() + s * hidden, sortedOutput.begin() + (s + 1) * hidden,
                 outputRows.begin() + int64_t(sortedIds[s]) * hidden);

@@ -20,9 +20,13 @@ def ShardExperts : Pass<"moec-shard-experts", "::mlir::ModuleOp"> {
     the weights' bytes. Stacks are new dense resources, named after the originals with
     `.rank<R>`.
 
+    Quantized stacks (8-bit or 4-bit integer codes, fp8) are sliced alike, with their
+    scales and zero points: a rank holds whole experts, so fp8's blocks of scales stay
+    whole, and the host packs 4-bit codes two a byte within an expert.
+
     Runs at the kernel level, after `moec-decompose-moe-layers` (block size 1). A layer
-    whose expert weights are not constants, or not f32, or that has fewer experts than
-    `replicate-hot`, stays as it is.
+    whose expert weights are not constants, or neither f32 nor quantized as above, or that
+    has fewer experts than `replicate-hot`, stays as it is.
   }];
   let options = [
     Option<"ranks", "ranks", "int64_t", /*default=*/"1", "The ranks of the job">,
@@ -37,7 +41,8 @@ def ShardExperts : Pass<"moec-shard-experts", "::mlir::ModuleOp"> {
            "A placement file (JSON, per layer in the module's order, each expert's rank or "
            "\"all\") that places the experts instead of the profile or the blocks">
   ];
-  let dependentDialects = ["::mlir::arith::ArithDialect", "::moec::moe::MoEDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect",
+                           "::moec::moe::MoEDialect"];
 }
 
 #endif // MOEC_PASSES_OPTIMIZE_SHARD_PASSES_TD

@@ -6,10 +6,11 @@
 #include "moec/Dialect/MoE/MoE.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cstring>
@@ -25,8 +26,9 @@ using namespace moec::moe;
 
 namespace {
 
-/// The bytes of constant `value`'s elements, when it is a dense resource or dense elements
-/// of a whole-byte type; a splat's bytes are its one element's.
+/// The bytes of constant `value`'s elements, when it is a dense resource or dense elements,
+/// whole bytes per element (a 4-bit one takes a byte); a splat's bytes are its one
+/// element's.
 std::optional<ArrayRef<char>> getConstantBytes(Value value, ElementsAttr &elements) {
   if (!matchPattern(value, m_Constant(&elements)))
     return std::nullopt;
@@ -48,17 +50,32 @@ std::string getShardName(ElementsAttr elements, int64_t rank) {
   return base + ".rank" + std::to_string(rank);
 }
 
-/// `experts` of the constant stack `stack` (`[E, ...]`), one after another, then zeros up
-/// to `slots` experts: a new dense resource constant. Null when `stack` is no constant
-/// whose bytes can be read.
+/// `stack` before any `tensor.bitcast`s: unsigned codes and zero points are bitcast
+/// signless constants (legalization makes them so).
+Value lookThroughBitcasts(Value stack) {
+  while (auto bitcast = stack.getDefiningOp<tensor::BitcastOp>())
+    stack = bitcast.getSource();
+  return stack;
+}
+
+/// Whether `stack` is a constant whose bytes createShardStack can read.
+bool isReadableStack(Value stack) {
+  ElementsAttr elements;
+  return getConstantBytes(lookThroughBitcasts(stack), elements).has_value();
+}
+
+/// `experts` of the constant stack `stack` (`[E, ...]`, readable as isReadableStack says),
+/// one after another, then zeros up to `slots` experts: a new dense resource constant,
+/// bitcast as `stack` is where it is a bitcast constant. Whole experts, so that fp8's
+/// blocks of scales stay whole; 4-bit codes take a byte each here, and the host packs two a
+/// byte along an expert's rows later, within the expert.
 Value createShardStack(PatternRewriter &rewriter, Location loc, Value stack,
                        ArrayRef<int64_t> experts, int64_t slots, int64_t rank) {
+  Value source = lookThroughBitcasts(stack);
   ElementsAttr elements;
-  std::optional<ArrayRef<char>> bytes = getConstantBytes(stack, elements);
-  if (!bytes)
-    return nullptr;
-  auto type = cast<RankedTensorType>(stack.getType());
-  size_t elementBytes = type.getElementTypeBitWidth() / 8;
+  std::optional<ArrayRef<char>> bytes = getConstantBytes(source, elements);
+  auto type = cast<RankedTensorType>(source.getType());
+  size_t elementBytes = llvm::divideCeil(type.getElementTypeBitWidth(), 8);
   size_t expertBytes = size_t(type.getNumElements() / type.getDimSize(0)) * elementBytes;
   std::vector<char> shard(size_t(slots) * expertBytes, 0);
   bool splat = bytes->size() == elementBytes && expertBytes != elementBytes;
@@ -78,7 +95,20 @@ Value createShardStack(PatternRewriter &rewriter, Location loc, Value stack,
       ArrayRef<char>(shard.data(), shard.size()), alignof(std::max_align_t));
   auto attr = DenseResourceElementsAttr::get(shardType, getShardName(elements, rank),
                                              std::move(blob));
-  return arith::ConstantOp::create(rewriter, loc, attr);
+  Value constant = arith::ConstantOp::create(rewriter, loc, attr);
+  if (source == stack)
+    return constant;
+  return tensor::BitcastOp::create(rewriter, loc,
+                                   cast<RankedTensorType>(stack.getType()).clone(shape), constant);
+}
+
+/// Whether the exchange's kernels run expert weights of `element` type: f32, or 8-bit or
+/// 4-bit integer codes, or fp8 (e4m3).
+bool isShardableWeightType(Type element) {
+  if (element.isF32() || isa<Float8E4M3FNType>(element))
+    return true;
+  auto integer = dyn_cast<IntegerType>(element);
+  return integer && (integer.getWidth() == 8 || integer.getWidth() == 4);
 }
 
 /// permute -> grouped_matmul (up, gathering the tokens) -> grouped_matmul (down) ->
@@ -96,15 +126,18 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
     if (!up || !permute || down.getSortedIds() || up.getSortedIds() != unpermute.getSortedIds() ||
         up.getExpertOffsets() != permute.getExpertOffsets() ||
         down.getExpertOffsets() != permute.getExpertOffsets() || permute.getBlockSize() != 1 ||
-        !up.getExpert() || down.getExpert() || up.getScales() || down.getScales())
+        !up.getExpert() || down.getExpert())
       return rewriter.notifyMatchFailure(unpermute, "not a layer's routed experts");
     // moe.expert_parallel reads a row per token; experts whose inputs are weighed
     // (weigh_inputs) read a row per (token, slot) pair.
     if (up.getRowsPerToken() != uint64_t(permute.getExpertIds().getType().getDimSize(1)))
       return rewriter.notifyMatchFailure(unpermute, "experts that do not read the tokens");
-    if (!getElementTypeOrSelf(up.getWeights()).isF32() ||
-        !getElementTypeOrSelf(down.getWeights()).isF32())
-      return rewriter.notifyMatchFailure(unpermute, "expert weights that are not f32");
+    if (!getElementTypeOrSelf(up.getInput()).isF32() ||
+        !isShardableWeightType(getElementTypeOrSelf(up.getWeights())) ||
+        !isShardableWeightType(getElementTypeOrSelf(down.getWeights())))
+      return rewriter.notifyMatchFailure(
+          unpermute, "tokens that are not f32, or expert weights neither f32 nor 8-bit, 4-bit "
+                     "or fp8 quantized");
     auto layerPlacement = placements.find(unpermute);
     if (layerPlacement == placements.end())
       return rewriter.notifyMatchFailure(unpermute, "more hot experts than experts");
@@ -140,22 +173,20 @@ struct ShardRoutedExperts : OpRewritePattern<UnpermuteOp> {
           int32_t(replicated.size() + (llvm::find(held, e) - held.begin())));
     }
 
+    Value layerStacks[] = {up.getWeights(),  down.getWeights(),   up.getBias(),
+                           down.getBias(),   up.getScales(),      up.getZeroPoints(),
+                           down.getScales(), down.getZeroPoints()};
+    // Checked before any is made: a pattern that fails must leave the IR as it was.
+    if (!llvm::all_of(layerStacks, [](Value stack) { return !stack || isReadableStack(stack); }))
+      return rewriter.notifyMatchFailure(unpermute, "expert weights that are not constants");
     Location loc = unpermute.getLoc();
-    SmallVector<Value, 4> stacks;
-    for (Value stack : {up.getWeights(), down.getWeights(), up.getBias(), down.getBias()}) {
-      if (!stack) {
-        stacks.push_back(nullptr);
-        continue;
-      }
-      Value shard = createShardStack(rewriter, loc, stack, own, slots, rank);
-      if (!shard)
-        return rewriter.notifyMatchFailure(unpermute, "expert weights that are not constants");
-      stacks.push_back(shard);
-    }
+    SmallVector<Value, 8> stacks;
+    for (Value stack : layerStacks)
+      stacks.push_back(stack ? createShardStack(rewriter, loc, stack, own, slots, rank) : nullptr);
     rewriter.replaceOpWithNewOp<ExpertParallelOp>(
         unpermute, unpermute.getType(), up.getInput(), permute.getExpertIds(),
-        unpermute.getWeights(), stacks[0], stacks[1], stacks[2], stacks[3], ranks,
-        expertRanks, expertSlots, up.getExpertAttr());
+        unpermute.getWeights(), stacks[0], stacks[1], stacks[2], stacks[3], stacks[4], stacks[5],
+        stacks[6], stacks[7], ranks, expertRanks, expertSlots, up.getExpertAttr());
     return success();
   }
 
@@ -212,6 +243,10 @@ struct ShardExperts : moec::impl::ShardExpertsBase<ShardExperts> {
     }
     RewritePatternSet patterns(&getContext());
     patterns.add<ShardRoutedExperts>(&getContext(), ranks, rank, placements);
+    // Quantized experts come to the grouped matmuls through moe.dequantize until the
+    // canonicalizer moves it inside them: shard the codes, scales and zero points, not the
+    // dequantized weights.
+    GroupedMatmulOp::getCanonicalizationPatterns(patterns, &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

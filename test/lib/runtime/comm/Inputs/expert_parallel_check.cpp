@@ -88,10 +88,12 @@ int main(int argc, char **argv) {
   }
   std::vector<float> sharded(tokens * kHidden);
   moec_rt_moe_expert_parallel_f32(
-      tokens, kHidden, kTopK, input.data(), ids.data(), weights.data(), kExperts,
-      expertRank.data(), expertSlot.data(), local, kUp, kInner, localUp.data(),
-      localUpBias.data(), localDown.data(), localDownBias.data(), MOEC_RT_ACTIVATION_SILU, 1,
-      1.702f, 7.0f, sharded.data());
+      tokens, kHidden, kTopK, input.data(), ids.data(), weights.data(), kExperts, expertRank.data(),
+      expertSlot.data(), local, kUp, kInner, localUp.data(), MOEC_RT_WEIGHTS_F32,
+      /*up_scales=*/nullptr, 0, 0, /*up_zero_points=*/nullptr, localUpBias.data(), localDown.data(),
+      MOEC_RT_WEIGHTS_F32, /*down_scales=*/nullptr, 0, 0,
+      /*down_zero_points=*/nullptr, localDownBias.data(), MOEC_RT_ACTIVATION_SILU, 1, 1.702f, 7.0f,
+      sharded.data());
 
   int64_t pairs = tokens * kTopK;
   std::vector<int32_t> sortedIds(pairs), offsets(kExperts + 1);

@@ -415,8 +415,8 @@ void moec::registerMoECPipelines() {
       Stage::Raise, Stage::Raise);
   PassPipelineRegistration<OptimizePipelineOptions>(
       "moe-optimize",
-      "moec's Optimize stage on moe ops: with quantize=int8|int4, quantize the constant expert "
-      "weights (moec-quantize-expert-weights); otherwise empty in this build",
+      "moec's Optimize stage on moe ops: with quantize=int8|int4|fp8, quantize the constant "
+      "expert weights (moec-quantize-expert-weights); otherwise empty",
       [](OpPassManager &pm, const OptimizePipelineOptions &options) {
         buildStagePipeline(pm, Stage::Optimize, options.getPipelineOptions());
       });

@@ -21,6 +21,8 @@ void moec::buildHostLoweringPipeline(OpPassManager &pm, const HostLoweringOption
   pm.addPass(createGenerateEntryPoint(entryOptions));
   if (options.approximateMath)
     pm.addPass(createApproximateMathFunctions());
+  if (options.reassociateReductions)
+    pm.addPass(createReassociateReductions());
 
   buildHostCodeToLLVMPipeline(pm);
 }

@@ -64,6 +64,11 @@ static std::string approximateMathPassName() {
   return moec::createApproximateMathFunctions()->getArgument().str();
 }
 
+/// The host pass that lets float reductions be reassociated; disabled, they stay in order.
+static std::string reassociateReductionsPassName() {
+  return moec::createReassociateReductions()->getArgument().str();
+}
+
 /// The raise stage's passes for `options`, in the order they run. Each is optional, so
 /// this one list also names what `--disable-pass` accepts.
 static SmallVector<std::unique_ptr<Pass>>
@@ -109,6 +114,7 @@ std::vector<std::string> moec::getOptionalPassNames() {
     names.push_back(pass->getArgument().str());
   names.push_back(runtimeMoEKernelsPassName());
   names.push_back(approximateMathPassName());
+  names.push_back(reassociateReductionsPassName());
   return names;
 }
 
@@ -186,6 +192,8 @@ void moec::buildStagePipeline(OpPassManager &pm, Stage stage, const PipelineOpti
           !llvm::is_contained(options.disabledPasses, runtimeMoEKernelsPassName());
       hostOptions.approximateMath =
           !llvm::is_contained(options.disabledPasses, approximateMathPassName());
+      hostOptions.reassociateReductions =
+          !llvm::is_contained(options.disabledPasses, reassociateReductionsPassName());
       buildHostLoweringPipeline(pm, hostOptions);
       return;
     }

@@ -72,6 +72,14 @@ void gatherStrided(const char *source, const int64_t *sizes, const int64_t *stri
     destination += elementSize;
     return;
   }
+  // Contiguous rows (an aligned allocation's dense result, which starts past the
+  // allocation's start) are one copy each, not one per element.
+  if (rank == 1 && strides[0] == 1) {
+    size_t bytes = size_t(sizes[0]) * elementSize;
+    std::memcpy(destination, source, bytes);
+    destination += bytes;
+    return;
+  }
   for (int64_t i = 0; i < sizes[0]; ++i)
     gatherStrided(source + i * strides[0] * int64_t(elementSize), sizes + 1, strides + 1, rank - 1,
                   elementSize, destination);

@@ -25,6 +25,9 @@ struct HostLoweringOptions {
   /// Compute f32 exp, log, tanh and erf with moec-approximate-math-functions' polynomials,
   /// which vectorize, instead of libm's scalar calls.
   bool approximateMath = true;
+  /// Let LLVM vectorize float reductions (moec-reassociate-reductions), which adds them in
+  /// another order than the sequential loop.
+  bool reassociateReductions = true;
 };
 
 /// Adds the passes that take a module at the tensor level to the LLVM dialect, with the

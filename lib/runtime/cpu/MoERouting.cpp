@@ -12,8 +12,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <numeric>
+#include <optional>
 #include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace {
 // Below this many elements of work a kernel runs on the calling thread alone.
@@ -163,6 +170,81 @@ void routeToken(const Routing &r, const float *logits, float *weights, int32_t *
   for (int64_t j = 0; j < r.k; ++j)
     weights[j] = (divide ? weights[j] / sum : weights[j]) * r.scale;
 }
+
+// The routing that a kernel's arguments describe; none for arguments that describe no
+// routing (the kernels then write nothing).
+std::optional<Routing> makeRouting(int64_t experts, const float *scoreBias, int64_t k,
+                                   int32_t scoring, int32_t renormalize, float renormalizeEpsilon,
+                                   int32_t topkFirst, int64_t nGroup, int64_t topkGroup,
+                                   int32_t zeroMaskedGroups, float routedScalingFactor,
+                                   float jitterEps) {
+  if (experts <= 0 || k <= 0 || k > experts || nGroup <= 0 || experts % nGroup != 0)
+    return std::nullopt;
+  return Routing{experts,
+                 k,
+                 scoreBias,
+                 scoring,
+                 renormalize != 0,
+                 renormalizeEpsilon,
+                 topkFirst != 0,
+                 nGroup,
+                 std::clamp<int64_t>(topkGroup, 1, nGroup),
+                 zeroMaskedGroups != 0,
+                 routedScalingFactor,
+                 jitterEps};
+}
+
+// sum(a[i] * b[i]) over i < n, in 8 lanes (lane l sums the i = l mod 8) added up at the end.
+float dotPortable(const float *a, const float *b, int64_t n) {
+  constexpr int64_t lanes = 8;
+  float sums[lanes] = {};
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes)
+    for (int64_t l = 0; l < lanes; ++l)
+      sums[l] += a[i + l] * b[i + l];
+  for (; i < n; ++i)
+    sums[i % lanes] += a[i] * b[i];
+  float sum = 0;
+  for (float laneSum : sums)
+    sum += laneSum;
+  return sum;
+}
+
+#if defined(__x86_64__)
+// sum(a[i] * b[i]) over i < n, in two 16-lane FMA accumulators (two chains hide the FMA's
+// latency), the tail masked.
+__attribute__((target("avx512f"))) float dotAvx512(const float *a, const float *b, int64_t n) {
+  __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    even = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), even);
+    odd = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), odd);
+  }
+  for (; i < n; i += 16) {
+    __mmask16 mask = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    even = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i),
+                           even);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(even, odd));
+}
+#endif
+
+using DotFn = float (*)(const float *, const float *, int64_t);
+
+// The AVX-512 dot product where the CPU has it, unless MOEC_CPU_KERNELS=portable (as the
+// grouped matmul chooses its kernels).
+DotFn selectDot() {
+  const char *choice = std::getenv("MOEC_CPU_KERNELS");
+  if (choice && std::strcmp(choice, "portable") == 0)
+    return dotPortable;
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx512f"))
+    return dotAvx512;
+#endif
+  return dotPortable;
+}
+
+const DotFn dot = selectDot();
 } // namespace
 
 extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const float *logits,
@@ -172,22 +254,36 @@ extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const flo
                                       int32_t zero_masked_groups, float routed_scaling_factor,
                                       float jitter_eps,
                                       float *weights, int32_t *expert_ids) {
-  if (experts <= 0 || k <= 0 || k > experts || n_group <= 0 || experts % n_group != 0)
+  std::optional<Routing> routing =
+      makeRouting(experts, score_bias, k, scoring, renormalize, renormalize_epsilon, topk_first,
+                  n_group, topk_group, zero_masked_groups, routed_scaling_factor, jitter_eps);
+  if (!routing)
     return;
-  Routing routing{experts,
-                  k,
-                  score_bias,
-                  scoring,
-                  renormalize != 0,
-                  renormalize_epsilon,
-                  topk_first != 0,
-                  n_group,
-                  std::clamp<int64_t>(topk_group, 1, n_group),
-                  zero_masked_groups != 0,
-                  routed_scaling_factor,
-                  jitter_eps};
   forEachToken(tokens, experts, [&](int64_t t) {
-    routeToken(routing, logits + t * experts, weights + t * k, expert_ids + t * k);
+    routeToken(*routing, logits + t * experts, weights + t * k, expert_ids + t * k);
+  });
+  moec::rt::recordRouting(tokens, experts, k, expert_ids);
+}
+
+extern "C" void moec_rt_moe_route_tokens_f32(
+    int64_t tokens, int64_t hidden, int64_t experts, const float *input, const float *router_weight,
+    const float *router_bias, const float *score_bias, int64_t k, int32_t scoring,
+    int32_t renormalize, float renormalize_epsilon, int32_t topk_first, int64_t n_group,
+    int64_t topk_group, int32_t zero_masked_groups, float routed_scaling_factor, float jitter_eps,
+    float *weights, int32_t *expert_ids) {
+  std::optional<Routing> routing =
+      makeRouting(experts, score_bias, k, scoring, renormalize, renormalize_epsilon, topk_first,
+                  n_group, topk_group, zero_masked_groups, routed_scaling_factor, jitter_eps);
+  if (!routing)
+    return;
+  forEachToken(tokens, experts * hidden, [&](int64_t t) {
+    // The token's logits live only while it is routed, in this thread's cache.
+    std::vector<float> logits(experts);
+    const float *row = input + t * hidden;
+    for (int64_t e = 0; e < experts; ++e)
+      logits[e] =
+          dot(row, router_weight + e * hidden, hidden) + (router_bias ? router_bias[e] : 0.0f);
+    routeToken(*routing, logits.data(), weights + t * k, expert_ids + t * k);
   });
   moec::rt::recordRouting(tokens, experts, k, expert_ids);
 }

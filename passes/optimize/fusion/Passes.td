@@ -36,7 +36,8 @@ def FuseRouterMatmulIntoRoute : Pass<"moec-fuse-router-matmul-into-route"> {
 
     The pipeline runs it for the host only. The GPU lowering (moec-lower-moe-kernels-to-loops)
     takes a fused route too, computing its logits into a buffer, a thread per logit, before
-    the routing kernel, which is what the unfused form does; but there a 16-bit router
+    the routing kernel, which is what the unfused form does (its PTX assembles for sm_80 and
+    sm_90a, test/codegen/common/moe-kernels-ptx.mlir); but there a 16-bit router
     matmul of the unfused form reaches the tensor-core GEMM kernels and the fused one would
     not, which has not been measured.
 

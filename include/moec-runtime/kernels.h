@@ -65,8 +65,8 @@ void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const float *logits,
 
 /* moe.route with a router: the tokens input [tokens, hidden] routed as
  * moec_rt_moe_route_f32 routes their logits input @ router_weight^T + router_bias
- * (router_weight [experts, hidden], router_bias [experts] or NULL), which it computes one
- * token at a time (each logit a dot product over hidden) and never writes out. */
+ * (router_weight [experts, hidden], router_bias [experts] or NULL), which it computes for
+ * a few tokens at a time (each logit a dot product over hidden) and never writes out. */
 void moec_rt_moe_route_tokens_f32(int64_t tokens, int64_t hidden, int64_t experts,
                                   const float *input, const float *router_weight,
                                   const float *router_bias, const float *score_bias, int64_t k,

@@ -11,11 +11,13 @@
 #include "cpu/RoutingProfile.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -26,15 +28,15 @@ namespace {
 // Below this many elements of work a kernel runs on the calling thread alone.
 constexpr int64_t kMinParallelWork = int64_t(1) << 16;
 
-template <typename Body> void forEachToken(int64_t tokens, int64_t workPerToken, Body body) {
+template <typename Body> void forEachItem(int64_t items, int64_t workPerItem, Body body) {
   auto run = [](void *ctx, int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t)
-      (*static_cast<Body *>(ctx))(t);
+    for (int64_t item = begin; item < end; ++item)
+      (*static_cast<Body *>(ctx))(item);
   };
-  if (tokens * workPerToken < kMinParallelWork)
-    run(&body, 0, tokens);
+  if (items * workPerItem < kMinParallelWork)
+    run(&body, 0, items);
   else
-    moec_rt_parallel_for(tokens, run, &body);
+    moec_rt_parallel_for(items, run, &body);
 }
 
 struct Routing {
@@ -194,57 +196,86 @@ std::optional<Routing> makeRouting(int64_t experts, const float *scoreBias, int6
                  jitterEps};
 }
 
-// sum(a[i] * b[i]) over i < n, in 8 lanes (lane l sums the i = l mod 8) added up at the end.
-float dotPortable(const float *a, const float *b, int64_t n) {
+// Tokens whose logits one task computes together: each router row is read once per group
+// (from memory once, not once per token) and stays in registers across the group's rows.
+constexpr int kTokensPerGroup = 8;
+
+// sums[r] = sum(x[r * n + i] * w[i]) over i < n for the Rows rows of x, each in 8 lanes
+// (lane l sums the i = l mod 8) added up at the end.
+template <int Rows> void dotsPortable(const float *x, int64_t n, const float *w, float *sums) {
   constexpr int64_t lanes = 8;
-  float sums[lanes] = {};
+  float partial[Rows][lanes] = {};
   int64_t i = 0;
   for (; i + lanes <= n; i += lanes)
-    for (int64_t l = 0; l < lanes; ++l)
-      sums[l] += a[i + l] * b[i + l];
+    for (int r = 0; r < Rows; ++r)
+      for (int64_t l = 0; l < lanes; ++l)
+        partial[r][l] += x[r * n + i + l] * w[i + l];
   for (; i < n; ++i)
-    sums[i % lanes] += a[i] * b[i];
-  float sum = 0;
-  for (float laneSum : sums)
-    sum += laneSum;
-  return sum;
+    for (int r = 0; r < Rows; ++r)
+      partial[r][i % lanes] += x[r * n + i] * w[i];
+  for (int r = 0; r < Rows; ++r) {
+    sums[r] = 0;
+    for (float laneSum : partial[r])
+      sums[r] += laneSum;
+  }
 }
 
 #if defined(__x86_64__)
-// sum(a[i] * b[i]) over i < n, in two 16-lane FMA accumulators (two chains hide the FMA's
-// latency), the tail masked.
-__attribute__((target("avx512f"))) float dotAvx512(const float *a, const float *b, int64_t n) {
-  __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    even = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), even);
-    odd = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), odd);
-  }
-  for (; i < n; i += 16) {
+// dotsPortable's sums, each row in a 16-lane FMA accumulator (the rows' chains hide the
+// FMA's latency), the tail masked.
+template <int Rows>
+__attribute__((target("avx512f"))) void dotsAvx512(const float *x, int64_t n, const float *w,
+                                                   float *sums) {
+  __m512 acc[Rows];
+  for (int r = 0; r < Rows; ++r)
+    acc[r] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
     __mmask16 mask = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
-    even = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i),
-                           even);
+    __m512 wv = _mm512_maskz_loadu_ps(mask, w + i);
+    for (int r = 0; r < Rows; ++r)
+      acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + r * n + i), wv, acc[r]);
   }
-  return _mm512_reduce_add_ps(_mm512_add_ps(even, odd));
+  for (int r = 0; r < Rows; ++r)
+    sums[r] = _mm512_reduce_add_ps(acc[r]);
 }
 #endif
 
-using DotFn = float (*)(const float *, const float *, int64_t);
+// The dot products of 1 to kTokensPerGroup rows with one router row, by the rows' count.
+using DotsFn = void (*)(const float *x, int64_t n, const float *w, float *sums);
+using DotsByRows = std::array<DotsFn, kTokensPerGroup + 1>;
 
-// The AVX-512 dot product where the CPU has it, unless MOEC_CPU_KERNELS=portable (as the
+template <template <int> class Kernel, int... Rows>
+DotsByRows dotsTable(std::integer_sequence<int, Rows...>) {
+  return {nullptr, Kernel<Rows + 1>::run...};
+}
+template <int Rows> struct Portable {
+  static void run(const float *x, int64_t n, const float *w, float *sums) {
+    dotsPortable<Rows>(x, n, w, sums);
+  }
+};
+#if defined(__x86_64__)
+template <int Rows> struct Avx512 {
+  static void run(const float *x, int64_t n, const float *w, float *sums) {
+    dotsAvx512<Rows>(x, n, w, sums);
+  }
+};
+#endif
+
+// The AVX-512 dot products where the CPU has them, unless MOEC_CPU_KERNELS=portable (as the
 // grouped matmul chooses its kernels).
-DotFn selectDot() {
+DotsByRows selectDots() {
+  auto rows = std::make_integer_sequence<int, kTokensPerGroup>();
   const char *choice = std::getenv("MOEC_CPU_KERNELS");
   if (choice && std::strcmp(choice, "portable") == 0)
-    return dotPortable;
+    return dotsTable<Portable>(rows);
 #if defined(__x86_64__)
   if (__builtin_cpu_supports("avx512f"))
-    return dotAvx512;
+    return dotsTable<Avx512>(rows);
 #endif
-  return dotPortable;
+  return dotsTable<Portable>(rows);
 }
 
-const DotFn dot = selectDot();
+const DotsByRows dots = selectDots();
 } // namespace
 
 extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const float *logits,
@@ -259,7 +290,7 @@ extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const flo
                   n_group, topk_group, zero_masked_groups, routed_scaling_factor, jitter_eps);
   if (!routing)
     return;
-  forEachToken(tokens, experts, [&](int64_t t) {
+  forEachItem(tokens, experts, [&](int64_t t) {
     routeToken(*routing, logits + t * experts, weights + t * k, expert_ids + t * k);
   });
   moec::rt::recordRouting(tokens, experts, k, expert_ids);
@@ -276,14 +307,21 @@ extern "C" void moec_rt_moe_route_tokens_f32(
                   n_group, topk_group, zero_masked_groups, routed_scaling_factor, jitter_eps);
   if (!routing)
     return;
-  forEachToken(tokens, experts * hidden, [&](int64_t t) {
-    // The token's logits live only while it is routed, in this thread's cache.
-    std::vector<float> logits(experts);
-    const float *row = input + t * hidden;
-    for (int64_t e = 0; e < experts; ++e)
-      logits[e] =
-          dot(row, router_weight + e * hidden, hidden) + (router_bias ? router_bias[e] : 0.0f);
-    routeToken(*routing, logits.data(), weights + t * k, expert_ids + t * k);
+  int64_t groups = (tokens + kTokensPerGroup - 1) / kTokensPerGroup;
+  forEachItem(groups, kTokensPerGroup * experts * hidden, [&](int64_t group) {
+    int64_t first = group * kTokensPerGroup;
+    int rows = int(std::min<int64_t>(kTokensPerGroup, tokens - first));
+    // The group's logits live only while its tokens are routed, in this thread's cache.
+    std::vector<float> logits(rows * experts);
+    float sums[kTokensPerGroup];
+    for (int64_t e = 0; e < experts; ++e) {
+      dots[rows](input + first * hidden, hidden, router_weight + e * hidden, sums);
+      for (int r = 0; r < rows; ++r)
+        logits[r * experts + e] = sums[r] + (router_bias ? router_bias[e] : 0.0f);
+    }
+    for (int r = 0; r < rows; ++r)
+      routeToken(*routing, logits.data() + r * experts, weights + (first + r) * k,
+                 expert_ids + (first + r) * k);
   });
   moec::rt::recordRouting(tokens, experts, k, expert_ids);
 }
@@ -316,7 +354,7 @@ extern "C" void moec_rt_moe_unpermute_f32(int64_t tokens, int64_t k, int64_t col
   for (int64_t s = 0; s < slots; ++s)
     if (sorted_ids[s] >= 0 && sorted_ids[s] < pairs)
       slotOfPair[sorted_ids[s]] = s;
-  forEachToken(tokens, k * columns, [&](int64_t t) {
+  forEachItem(tokens, k * columns, [&](int64_t t) {
     float *out = result + t * columns;
     std::fill(out, out + columns, 0.0f);
     for (int64_t j = 0; j < k; ++j) {

@@ -10,7 +10,7 @@ include "mlir/Pass/PassBase.td"
 // output.
 
 def FuseRouterMatmulIntoRoute : Pass<"moec-fuse-router-matmul-into-route"> {
-  let summary = "Compute the router logits inside moe.route, one token at a time";
+  let summary = "Compute the router logits inside moe.route, a few tokens at a time";
   let description = [{
     Rewrites `moe.route` of router logits that a matmul computes from the tokens
     (`tokens @ transpose(router)`, starting from zeros or from the broadcast router bias,
@@ -18,15 +18,16 @@ def FuseRouterMatmulIntoRoute : Pass<"moec-fuse-router-matmul-into-route"> {
     `router` and its `router_bias`: the router's scoring, score bias, group-limited top-k,
     normalization and scaling run in one kernel with the logits GEMM, and the `[T, E]`
     logits are never materialized. The host runtime's `moec_rt_moe_route_tokens_f32`
-    computes one token's logits (a vectorized dot product over the hidden size per expert),
-    routes them at once while they are in cache, and splits the tokens over the runtime's
-    threads, as the other MoE kernels do.
+    computes the logits of a group of up to 8 tokens (vectorized dot products over the
+    hidden size, each router row read once for the group) and routes those tokens at once
+    while their logits are in cache; the groups are split over the runtime's threads, as
+    the other MoE kernels split their work.
 
     Given the same logits, the choice, weights and ids are those of the unfused route: both
     kernels route a token's row of logits with the same code. The logits themselves are
-    float sums in another order: the fused dot product sums each logit in 32 partial sums
-    (two 16-lane FMA accumulators; 8 sums without FMA where the CPU lacks AVX-512) and
-    adds the bias last, where the unfused GEMM starts from the
+    float sums in another order: the fused dot product sums each logit in 16 partial sums
+    (a 16-lane FMA accumulator; 8 sums without FMA where the CPU lacks AVX-512) and adds
+    the bias last, where the unfused GEMM starts from the
     bias and blocks the hidden size its own way. Logits may therefore differ in their last
     bits, and experts whose logits are that close to a tie may be chosen differently; sums
     that are exact in f32 (small integers, e.g.) give the same bits. Only f32 routers fuse

@@ -385,6 +385,11 @@ TEST(MoERouteTokens, TopkFirstAndSparseMixerAreTheRoute) {
   checkFusedRouterIsTheRoute({8, 2, MOEC_RT_SCORING_SPARSE_MIXER}, 25, 5, 14, false);
 }
 
+// 10 experts: two tiles of 4 and two of one; 7 tokens: a tile of 4 and one of 3.
+TEST(MoERouteTokens, ExpertsAndTokensLeftOverFromTilesAreTheRoute) {
+  checkFusedRouterIsTheRoute({10, 3, MOEC_RT_SCORING_SOFTMAX, true}, 7, 70, 16, true);
+}
+
 TEST(MoERouteTokens, OneThreadIsTheRoute) {
   setThreadCount(1);
   checkFusedRouterIsTheRoute({16, 2}, 300, 100, 15, true);

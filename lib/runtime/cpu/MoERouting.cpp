@@ -196,86 +196,107 @@ std::optional<Routing> makeRouting(int64_t experts, const float *scoreBias, int6
                  jitterEps};
 }
 
-// Tokens whose logits one task computes together: each router row is read once per group
-// (from memory once, not once per token) and stays in registers across the group's rows.
+// Tokens whose logits one task computes together: each router row is read from memory
+// once per group, not once per token.
 constexpr int kTokensPerGroup = 8;
+// The logits computed at once, in registers: a tile of up to kTileTokens tokens by one or
+// kTileExperts experts, so that every load of a token's or an expert's 16 floats feeds
+// several FMAs.
+constexpr int kTileTokens = 4;
+constexpr int kTileExperts = 4;
 
-// sums[r] = sum(x[r * n + i] * w[i]) over i < n for the Rows rows of x, each in 8 lanes
-// (lane l sums the i = l mod 8) added up at the end.
-template <int Rows> void dotsPortable(const float *x, int64_t n, const float *w, float *sums) {
+// sums[r * Cols + c] = sum(x[r * n + i] * w[c * n + i]) over i < n, for the Rows rows of x
+// and the Cols rows of w, each in 8 lanes (lane l sums the i = l mod 8) added up at the end.
+template <int Rows, int Cols>
+void dotsPortable(const float *x, int64_t n, const float *w, float *sums) {
   constexpr int64_t lanes = 8;
-  float partial[Rows][lanes] = {};
+  float partial[Rows][Cols][lanes] = {};
   int64_t i = 0;
   for (; i + lanes <= n; i += lanes)
     for (int r = 0; r < Rows; ++r)
-      for (int64_t l = 0; l < lanes; ++l)
-        partial[r][l] += x[r * n + i + l] * w[i + l];
+      for (int c = 0; c < Cols; ++c)
+        for (int64_t l = 0; l < lanes; ++l)
+          partial[r][c][l] += x[r * n + i + l] * w[c * n + i + l];
   for (; i < n; ++i)
     for (int r = 0; r < Rows; ++r)
-      partial[r][i % lanes] += x[r * n + i] * w[i];
-  for (int r = 0; r < Rows; ++r) {
-    sums[r] = 0;
-    for (float laneSum : partial[r])
-      sums[r] += laneSum;
-  }
+      for (int c = 0; c < Cols; ++c)
+        partial[r][c][i % lanes] += x[r * n + i] * w[c * n + i];
+  for (int r = 0; r < Rows; ++r)
+    for (int c = 0; c < Cols; ++c) {
+      sums[r * Cols + c] = 0;
+      for (float laneSum : partial[r][c])
+        sums[r * Cols + c] += laneSum;
+    }
 }
 
 #if defined(__x86_64__)
-// dotsPortable's sums, each row in a 16-lane FMA accumulator (the rows' chains hide the
-// FMA's latency), the tail masked.
-template <int Rows>
+// dotsPortable's sums, each in a 16-lane FMA accumulator (the tile's chains hide the FMA's
+// latency), the tail masked.
+template <int Rows, int Cols>
 __attribute__((target("avx512f"))) void dotsAvx512(const float *x, int64_t n, const float *w,
                                                    float *sums) {
-  __m512 acc[Rows];
+  __m512 acc[Rows][Cols];
   for (int r = 0; r < Rows; ++r)
-    acc[r] = _mm512_setzero_ps();
+    for (int c = 0; c < Cols; ++c)
+      acc[r][c] = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
     __mmask16 mask = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
-    __m512 wv = _mm512_maskz_loadu_ps(mask, w + i);
-    for (int r = 0; r < Rows; ++r)
-      acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + r * n + i), wv, acc[r]);
+    __m512 wv[Cols];
+    for (int c = 0; c < Cols; ++c)
+      wv[c] = _mm512_maskz_loadu_ps(mask, w + c * n + i);
+    for (int r = 0; r < Rows; ++r) {
+      __m512 xv = _mm512_maskz_loadu_ps(mask, x + r * n + i);
+      for (int c = 0; c < Cols; ++c)
+        acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
+    }
   }
   for (int r = 0; r < Rows; ++r)
-    sums[r] = _mm512_reduce_add_ps(acc[r]);
+    for (int c = 0; c < Cols; ++c)
+      sums[r * Cols + c] = _mm512_reduce_add_ps(acc[r][c]);
 }
 #endif
 
-// The dot products of 1 to kTokensPerGroup rows with one router row, by the rows' count.
+// A tile's dot products, by its tokens (1 to kTileTokens) and whether it has kTileExperts
+// experts or one.
 using DotsFn = void (*)(const float *x, int64_t n, const float *w, float *sums);
-using DotsByRows = std::array<DotsFn, kTokensPerGroup + 1>;
+using DotsByTokens = std::array<DotsFn, kTileTokens + 1>;
+struct TileKernels {
+  DotsByTokens oneExpert, manyExperts;
+};
 
-template <template <int> class Kernel, int... Rows>
-DotsByRows dotsTable(std::integer_sequence<int, Rows...>) {
-  return {nullptr, Kernel<Rows + 1>::run...};
+template <template <int, int> class Kernel, int... Rows>
+TileKernels tileKernels(std::integer_sequence<int, Rows...>) {
+  return {{nullptr, Kernel<Rows + 1, 1>::run...},
+          {nullptr, Kernel<Rows + 1, kTileExperts>::run...}};
 }
-template <int Rows> struct Portable {
+template <int Rows, int Cols> struct Portable {
   static void run(const float *x, int64_t n, const float *w, float *sums) {
-    dotsPortable<Rows>(x, n, w, sums);
+    dotsPortable<Rows, Cols>(x, n, w, sums);
   }
 };
 #if defined(__x86_64__)
-template <int Rows> struct Avx512 {
+template <int Rows, int Cols> struct Avx512 {
   static void run(const float *x, int64_t n, const float *w, float *sums) {
-    dotsAvx512<Rows>(x, n, w, sums);
+    dotsAvx512<Rows, Cols>(x, n, w, sums);
   }
 };
 #endif
 
-// The AVX-512 dot products where the CPU has them, unless MOEC_CPU_KERNELS=portable (as the
+// The AVX-512 tiles where the CPU has them, unless MOEC_CPU_KERNELS=portable (as the
 // grouped matmul chooses its kernels).
-DotsByRows selectDots() {
-  auto rows = std::make_integer_sequence<int, kTokensPerGroup>();
+TileKernels selectTileKernels() {
+  auto rows = std::make_integer_sequence<int, kTileTokens>();
   const char *choice = std::getenv("MOEC_CPU_KERNELS");
   if (choice && std::strcmp(choice, "portable") == 0)
-    return dotsTable<Portable>(rows);
+    return tileKernels<Portable>(rows);
 #if defined(__x86_64__)
   if (__builtin_cpu_supports("avx512f"))
-    return dotsTable<Avx512>(rows);
+    return tileKernels<Avx512>(rows);
 #endif
-  return dotsTable<Portable>(rows);
+  return tileKernels<Portable>(rows);
 }
 
-const DotsByRows dots = selectDots();
+const TileKernels tiles = selectTileKernels();
 } // namespace
 
 extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const float *logits,
@@ -313,11 +334,20 @@ extern "C" void moec_rt_moe_route_tokens_f32(
     int rows = int(std::min<int64_t>(kTokensPerGroup, tokens - first));
     // The group's logits live only while its tokens are routed, in this thread's cache.
     std::vector<float> logits(rows * experts);
-    float sums[kTokensPerGroup];
-    for (int64_t e = 0; e < experts; ++e) {
-      dots[rows](input + first * hidden, hidden, router_weight + e * hidden, sums);
-      for (int r = 0; r < rows; ++r)
-        logits[r * experts + e] = sums[r] + (router_bias ? router_bias[e] : 0.0f);
+    float sums[kTileTokens * kTileExperts];
+    // A block of experts' router rows stays in cache while the group's tiles read it.
+    for (int64_t e = 0; e < experts;) {
+      int cols = experts - e >= kTileExperts ? kTileExperts : 1;
+      const DotsByTokens &kernels = cols > 1 ? tiles.manyExperts : tiles.oneExpert;
+      for (int r0 = 0; r0 < rows; r0 += kTileTokens) {
+        int tileRows = std::min(kTileTokens, rows - r0);
+        kernels[tileRows](input + (first + r0) * hidden, hidden, router_weight + e * hidden, sums);
+        for (int r = 0; r < tileRows; ++r)
+          for (int c = 0; c < cols; ++c)
+            logits[(r0 + r) * experts + e + c] =
+                sums[r * cols + c] + (router_bias ? router_bias[e + c] : 0.0f);
+      }
+      e += cols;
     }
     for (int r = 0; r < rows; ++r)
       routeToken(*routing, logits.data() + r * experts, weights + (first + r) * k,

@@ -19,7 +19,8 @@ def FuseRouterMatmulIntoRoute : Pass<"moec-fuse-router-matmul-into-route"> {
     normalization and scaling run in one kernel with the logits GEMM, and the `[T, E]`
     logits are never materialized. The host runtime's `moec_rt_moe_route_tokens_f32`
     computes the logits of a group of up to 8 tokens (vectorized dot products over the
-    hidden size, each router row read once for the group) and routes those tokens at once
+    hidden size in register tiles of 4 tokens by 4 experts, each router row read from
+    memory once for the group) and routes those tokens at once
     while their logits are in cache; the groups are split over the runtime's threads, as
     the other MoE kernels split their work.
 

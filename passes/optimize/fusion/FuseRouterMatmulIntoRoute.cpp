@@ -48,14 +48,15 @@ struct FuseRouterMatmul : OpRewritePattern<RouteOp> {
       return rewriter.notifyMatchFailure(route, "the logits have other readers");
     if (matmul.hasUserDefinedMaps())
       return rewriter.notifyMatchFailure(route, "the matmul transposes or broadcasts");
-    // The host kernel computes in f32; other types would round the logits differently.
     Value tokens = matmul.getInputs()[0];
-    if (!llvm::all_of(TypeRange{tokens.getType(), route.getInput().getType()},
-                      [](Type type) { return getElementTypeOrSelf(type).isF32(); }))
-      return rewriter.notifyMatchFailure(route, "the router matmul is not in f32");
     auto transpose = matmul.getInputs()[1].getDefiningOp<linalg::TransposeOp>();
     if (!transpose || transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
       return rewriter.notifyMatchFailure(route, "the matmul's weights are no transposed router");
+    // The host kernel computes in f32; other types would round the logits differently.
+    if (!llvm::all_of(
+            TypeRange{tokens.getType(), transpose.getInput().getType(), route.getInput().getType()},
+            [](Type type) { return getElementTypeOrSelf(type).isF32(); }))
+      return rewriter.notifyMatchFailure(route, "the router matmul is not all f32");
     FailureOr<Value> bias = routerBiasOf(matmul.getOutputs()[0]);
     if (failed(bias))
       return rewriter.notifyMatchFailure(route, "the logits start from neither zeros nor a bias");

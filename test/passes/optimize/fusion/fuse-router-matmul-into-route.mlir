@@ -98,3 +98,20 @@ func.func @f16_router(%x: tensor<4x64xf16>, %router: tensor<8x64xf16>) -> (tenso
   %w, %ids = moe.route %logits routing <scoring = softmax, k = 2> : tensor<4x8xf16> -> tensor<4x2xf16>, tensor<4x2xi32>
   return %w, %ids : tensor<4x2xf16>, tensor<4x2xi32>
 }
+
+// -----
+
+// A 16-bit router multiplied into f32 logits stays: the fused route takes one element type.
+// CHECK-LABEL: func.func @bf16_router_f32_tokens
+// CHECK: %[[LOGITS:.*]] = linalg.matmul
+// CHECK: moe.route %[[LOGITS]] routing
+func.func @bf16_router_f32_tokens(%x: tensor<4x64xf32>, %router: tensor<8x64xbf16>) -> (tensor<4x2xf32>, tensor<4x2xi32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x8xbf16>
+  %rt = linalg.transpose ins(%router : tensor<8x64xbf16>) outs(%e : tensor<64x8xbf16>) permutation = [1, 0]
+  %init = tensor.empty() : tensor<4x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%init : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %logits = linalg.matmul ins(%x, %rt : tensor<4x64xf32>, tensor<64x8xbf16>) outs(%z : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %w, %ids = moe.route %logits routing <scoring = softmax, k = 2> : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return %w, %ids : tensor<4x2xf32>, tensor<4x2xi32>
+}

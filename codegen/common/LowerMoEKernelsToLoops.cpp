@@ -292,7 +292,7 @@ struct RouteToLoops : OpRewritePattern<RouteOp> {
     if (std::optional<std::string> reason = unsupportedReason(op))
       return rewriter.notifyMatchFailure(op, *reason);
     KernelBuilder kb(rewriter, op, shape);
-    Value logits = kb.buffer(op.getLogits());
+    Value logits = op.getRouterWeight() ? routerLogits(kb, op) : kb.buffer(op.getInput());
     Value scoreBias = op.getScoreBias() ? kb.buffer(op.getScoreBias()) : Value();
     Value tokens = kb.dim(logits, 0), experts = kb.dim(logits, 1);
     Value k = kb.index(op.getRouting().getK());
@@ -304,6 +304,37 @@ struct RouteToLoops : OpRewritePattern<RouteOp> {
     });
     kb.replace(rewriter, op, {weights, expertIds});
     return success();
+  }
+
+  /// The logits of a route with a router, `input @ router^T + router_bias`, in a buffer of
+  /// f32 that a kernel of their own writes, a thread per logit: the routing kernel reads
+  /// each logit several times, which recomputing a dot product over the hidden size each
+  /// time would multiply.
+  static Value routerLogits(KernelBuilder &kb, RouteOp op) {
+    Value input = kb.buffer(op.getInput()), router = kb.buffer(op.getRouterWeight());
+    Value bias = op.getRouterBias() ? kb.buffer(op.getRouterBias()) : Value();
+    Value tokens = kb.dim(input, 0), hidden = kb.dim(input, 1), experts = kb.dim(router, 0);
+    auto inputType = cast<ShapedType>(op.getInput().getType());
+    auto logitsType =
+        RankedTensorType::get({inputType.getDimSize(0), op.getNumExperts()}, kb.b.getF32Type());
+    Value logits = kb.alloc(logitsType, {tokens, experts});
+    int64_t threads = kb.shape.threadsPerBlock;
+    kb.grid("moe_route_logits", {tokens, kb.ceilDiv(experts, threads)}, threads,
+            [&](ValueRange block, Value thread) {
+              Value token = block[0];
+              Value expert = kb.add(kb.mul(block[1], kb.index(threads)), thread);
+              kb.ifThen(kb.ult(expert, experts), [&] {
+                Value init = bias ? kb.loadF32(bias, {expert}) : kb.f32(0.0f);
+                Value logit = kb.forLoop(
+                    kb.index(0), hidden, {init},
+                    [&](Value h, ValueRange carried) -> SmallVector<Value> {
+                      return {kb.add(carried[0], kb.mul(kb.loadF32(input, {token, h}),
+                                                        kb.loadF32(router, {expert, h})))};
+                    })[0];
+                kb.storeF32(logit, logits, {token, expert});
+              });
+            });
+    return logits;
   }
 
   KernelShape shape;

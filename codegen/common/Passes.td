@@ -75,7 +75,9 @@ def LowerMoEKernelsToLoops : Pass<"moec-lower-moe-kernels-to-loops", "::mlir::Mo
     without a GPU.
 
     - `moe.route`: a thread per token; scores are recomputed from the logits, the top-k
-      lists (of experts and, group-limited, of groups) live in registers.
+      lists (of experts and, group-limited, of groups) live in registers. A route with a
+      router (the router fusion) first computes its logits into a buffer, a thread per
+      logit (kernel `moe_route_logits`), as the unfused router matmul would.
     - `moe.permute`: a stable counting sort in chunks of pairs, without atomics:
       per-chunk histograms, per-expert prefix sums over the chunks, one thread laying out
       the padded segments, then a scatter per chunk in pair order.

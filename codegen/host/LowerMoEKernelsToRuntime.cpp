@@ -187,12 +187,18 @@ struct RouteToRuntime : OpRewritePattern<RouteOp> {
     if (!routing.isDropless())
       return rewriter.notifyMatchFailure(op, "capacity-limited routing");
     RuntimeCall call(rewriter, op.getLoc());
-    Value tokens = call.dim(op.getLogits(), 0);
+    Value input = op.getInput();
+    Value tokens = call.dim(input, 0);
     Value k = arith::ConstantIndexOp::create(rewriter, op.getLoc(), routing.getK());
-    call.size(tokens)
-        .size(call.dim(op.getLogits(), 1))
-        .input(op.getLogits())
-        .optionalInput(op.getScoreBias())
+    // The input's columns are the experts of logits, or the hidden size of tokens, whose
+    // logits the kernel computes itself from the router.
+    Value router = op.getRouterWeight();
+    call.size(tokens).size(call.dim(input, 1));
+    if (router)
+      call.size(call.dim(router, 0)).input(input).input(router).optionalInput(op.getRouterBias());
+    else
+      call.input(input);
+    call.optionalInput(op.getScoreBias())
         .i64(routing.getK())
         .i32(static_cast<int32_t>(routing.getScoring()))
         .i32(routing.getRenormalize())
@@ -205,7 +211,7 @@ struct RouteToRuntime : OpRewritePattern<RouteOp> {
         .f32(routing.getJitterEps().convertToDouble())
         .output(op.getWeights().getType(), {tokens, k})
         .output(op.getExpertIds().getType(), {tokens, k})
-        .replace(op, "route_f32");
+        .replace(op, router ? "route_tokens_f32" : "route_f32");
     return success();
   }
 };

@@ -33,7 +33,9 @@ def LowerMoEKernelsToRuntime
     Replaces `moe.route`, `moe.permute`, `moe.grouped_matmul` and `moe.unpermute` by calls
     to `moec_rt_moe_*` (include/moec-runtime/kernels.h): hand-written kernels for the
     host, multithreaded on the runtime's pool, with the grouped matmul streaming the chosen
-    experts' weights at one token and running the packed GEMM at many.
+    experts' weights at one token and running the packed GEMM at many. A `moe.route` with
+    a router (the router fusion) calls `moec_rt_moe_route_tokens_f32`, which computes each
+    token's logits as it routes it.
 
     Runs on tensors, before bufferization: every tensor operand reaches the kernel as a
     pointer into a read-only `bufferization.to_buffer` with the identity layout (one-shot

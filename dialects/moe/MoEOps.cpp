@@ -216,7 +216,7 @@ template <typename OpT> struct SimplifyRouting : OpRewritePattern<OpT> {
   }
 
   static int64_t numExpertsOf(LayerOp op) { return op.getNumExperts(); }
-  static int64_t numExpertsOf(RouteOp op) { return dimOf(op.getLogits(), 1); }
+  static int64_t numExpertsOf(RouteOp op) { return op.getNumExperts(); }
 };
 
 /// With a single expert and softmax scoring, every token goes to expert 0 with weight one
@@ -226,13 +226,13 @@ struct FoldSingleExpertRoute : OpRewritePattern<RouteOp> {
 
   LogicalResult matchAndRewrite(RouteOp op, PatternRewriter &rewriter) const override {
     RoutingAttr routing = op.getRouting();
-    if (dimOf(op.getLogits(), 1) != 1 || routing.getScoring() != Scoring::softmax ||
+    if (op.getNumExperts() != 1 || routing.getScoring() != Scoring::softmax ||
         !routing.isDropless())
       return failure();
     Location loc = op.getLoc();
     SmallVector<Value> dynamicSizes;
-    if (ShapedType::isDynamic(dimOf(op.getLogits(), 0)))
-      dynamicSizes.push_back(tensor::DimOp::create(rewriter, loc, op.getLogits(), 0));
+    if (ShapedType::isDynamic(dimOf(op.getInput(), 0)))
+      dynamicSizes.push_back(tensor::DimOp::create(rewriter, loc, op.getInput(), 0));
     auto weightsType = llvm::cast<RankedTensorType>(op.getWeights().getType());
     auto idsType = llvm::cast<RankedTensorType>(op.getExpertIds().getType());
     Value scale = arith::ConstantOp::create(
@@ -366,18 +366,31 @@ void LayerOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContex
 
 LogicalResult RouteOp::verify() {
   ShapeChecker check(*this);
-  int64_t numTokens = dimOf(getLogits(), 0);
-  int64_t numExperts = dimOf(getLogits(), 1);
+  Value input = getInput();
+  int64_t numTokens = dimOf(input, 0);
+  int64_t numExperts = getNumExperts();
   int64_t k = getRouting().getK();
+  Type elementType = getElementTypeOrSelf(input);
   if (failed(check.dim(getWeights(), "weights", 0, numTokens, "the number of tokens")) ||
       failed(check.dim(getWeights(), "weights", 1, k, "the routing's k")) ||
       failed(check.dim(getExpertIds(), "expert_ids", 0, numTokens, "the number of tokens")) ||
       failed(check.dim(getExpertIds(), "expert_ids", 1, k, "the routing's k")))
     return failure();
+  if (Value router = getRouterWeight()) {
+    if (failed(check.dim(router, "router", 1, dimOf(input, 1), "the hidden size of the input")) ||
+        failed(check.elementType(router, "router", elementType, "the element type of the input")))
+      return failure();
+  } else if (getRouterBias()) {
+    return emitOpError("has a router_bias but no router; the bias belongs in the logits");
+  }
+  if (Value bias = getRouterBias())
+    if (failed(check.dim(bias, "router_bias", 0, numExperts, "the number of experts")) ||
+        failed(
+            check.elementType(bias, "router_bias", elementType, "the element type of the input")))
+      return failure();
   if (Value bias = getScoreBias()) {
     if (failed(check.dim(bias, "score_bias", 0, numExperts, "the number of experts")) ||
-        failed(check.elementType(bias, "score_bias", getElementTypeOrSelf(getLogits()),
-                                 "the element type of the logits")))
+        failed(check.elementType(bias, "score_bias", elementType, "the element type of the input")))
       return failure();
   }
   if (getRouting().getWeighInputs())

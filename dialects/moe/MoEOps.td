@@ -101,7 +101,7 @@ def MoE_LayerOp : MoE_Op<"layer", [Pure, AttrSizedOperandSegments]> {
 // Kernel level
 //===----------------------------------------------------------------------===//
 
-def MoE_RouteOp : MoE_Op<"route", [Pure]> {
+def MoE_RouteOp : MoE_Op<"route", [Pure, AttrSizedOperandSegments]> {
   let summary = "Router logits to the top-k experts of every token and their weights";
   let description = [{
     Turns router logits `[T, E]` into, for every token, the ids of its `k` experts
@@ -110,26 +110,47 @@ def MoE_RouteOp : MoE_Op<"route", [Pure]> {
     first or on scores), renormalization and scaling, all in one kernel. An optional
     `score_bias` (`[E]`) is added to the scores for choosing the experts only.
 
+    With a `router` weight (`[E, H]`, and optionally its `router_bias`, `[E]`), `input` is
+    the tokens `[T, H]` rather than their logits, and the op computes each token's logits
+    `input @ router^T + router_bias` itself (the router fusion,
+    `moec-fuse-router-matmul-into-route`): the `[T, E]` logits are no tensor of the
+    program. Without it, `input` is the logits.
+
     Example:
 
     ```mlir
     %w, %ids = moe.route %logits routing <scoring = softmax, k = 2>
                  : tensor<?x8xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
+    %w2, %ids2 = moe.route %tokens router(%router : tensor<8x64xf32>)
+                   routing <scoring = softmax, k = 2>
+                   : tensor<?x64xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
     ```
   }];
   let arguments = (ins
-    2DTensorOf<[AnyFloat]>:$logits,
+    2DTensorOf<[AnyFloat]>:$input,
+    Optional<2DTensorOf<[AnyFloat]>>:$router_weight,
+    Optional<1DTensorOf<[AnyFloat]>>:$router_bias,
     Optional<1DTensorOf<[AnyFloat]>>:$score_bias,
     MoE_RoutingAttr:$routing
   );
   let results = (outs 2DTensorOf<[AnyFloat]>:$weights, 2DTensorOf<[I32]>:$expert_ids);
   let assemblyFormat = [{
-    $logits (`score_bias` `(` $score_bias^ `:` type($score_bias) `)`)?
+    $input (`router` `(` $router_weight^ `:` type($router_weight) `)`)?
+    (`router_bias` `(` $router_bias^ `:` type($router_bias) `)`)?
+    (`score_bias` `(` $score_bias^ `:` type($score_bias) `)`)?
     `routing` custom<BareAttr>($routing) attr-dict
-    `:` type($logits) `->` type($weights) `,` type($expert_ids)
+    `:` type($input) `->` type($weights) `,` type($expert_ids)
   }];
   let hasVerifier = 1;
   let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    /// The number of experts routed to: the router's rows, or the logits' columns.
+    int64_t getNumExperts() {
+      ::mlir::Value rows = getRouterWeight();
+      return ::llvm::cast<::mlir::ShapedType>((rows ? rows : getInput()).getType())
+          .getDimSize(rows ? 0 : 1);
+    }
+  }];
 }
 
 def MoE_PermuteOp : MoE_Op<"permute", [Pure]> {

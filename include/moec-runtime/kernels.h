@@ -63,6 +63,18 @@ void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const float *logits,
                            float routed_scaling_factor, float jitter_eps, float *weights,
                            int32_t *expert_ids);
 
+/* moe.route with a router: the tokens input [tokens, hidden] routed as
+ * moec_rt_moe_route_f32 routes their logits input @ router_weight^T + router_bias
+ * (router_weight [experts, hidden], router_bias [experts] or NULL), which it computes for
+ * a few tokens at a time (each logit a dot product over hidden) and never writes out. */
+void moec_rt_moe_route_tokens_f32(int64_t tokens, int64_t hidden, int64_t experts,
+                                  const float *input, const float *router_weight,
+                                  const float *router_bias, const float *score_bias, int64_t k,
+                                  int32_t scoring, int32_t renormalize, float renormalize_epsilon,
+                                  int32_t topk_first, int64_t n_group, int64_t topk_group,
+                                  int32_t zero_masked_groups, float routed_scaling_factor,
+                                  float jitter_eps, float *weights, int32_t *expert_ids);
+
 /* moe.permute: the pairs t * k + j of expert_ids [tokens, k] grouped by expert (token
  * order kept) into sorted_ids [slots], each expert's segment padded to a multiple of
  * block_size with tokens * k, and expert_offsets [experts + 1]. Slots past the last

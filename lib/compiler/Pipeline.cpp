@@ -34,14 +34,16 @@ static SmallVector<std::unique_ptr<Pass>> createUpProjectionFusionPasses() {
 }
 
 /// The kernel level's optional passes for the host only, for `options`' target: the
-/// decode shortcut and the combine epilogue, which have host kernels only (the combine's
-/// in f32: not with bf16 expert GEMMs, which the host shows but does not compile). They
-/// run after expert sharding, which matches the permute and the unpermute they change.
+/// router fusion, the decode shortcut and the combine epilogue, which have host kernels
+/// only (the combine's in f32: not with bf16 expert GEMMs, which the host shows but does
+/// not compile). They run after expert sharding, which matches the permute and the
+/// unpermute they change.
 static SmallVector<std::unique_ptr<Pass>>
 createHostFusionPasses(const moec::PipelineOptions &options) {
   SmallVector<std::unique_ptr<Pass>> passes;
   if (options.target != "host")
     return passes;
+  passes.push_back(moec::createFuseRouterMatmulIntoRoute());
   passes.push_back(moec::createShortcutPermuteForFewTokens());
   if (!options.bf16ExpertMatmuls)
     passes.push_back(moec::createFuseCombineIntoGroupedMatmul());

@@ -69,7 +69,7 @@ public:
     bool weighInputs = routing.getWeighInputs();
     auto route = RouteOp::create(
         builder, loc, rowsType(k, elementType), rowsType(k, builder.getI32Type()), logits,
-        layer.getScoreBias(),
+        /*router_weight=*/nullptr, /*router_bias=*/nullptr, layer.getScoreBias(),
         RoutingAttr::get(builder.getContext(), routing.getScoring(), k, routing.getRenormalize(),
                          routing.getTopkFirst(), routing.getNGroup(), routing.getTopkGroup(),
                          routing.getRoutedScalingFactor(), routing.getCapacityFactor(),

@@ -330,6 +330,72 @@ TEST(MoERoute, SparseMixerMasksByItsJitterEps) {
   checkRouting(c, 64, 10, {}, std::normal_distribution<float>(2, 0.1f));
 }
 
+// The router fusion's kernel against the route of logits computed apart. With small
+// integer tokens, router weights and biases every logit is an integer that f32 holds
+// exactly, whatever the order of the sums, so the two must agree bit for bit; every third
+// router row repeats the one before it, which ties those experts' logits.
+void checkFusedRouterIsTheRoute(const RoutingCase &c, int64_t tokens, int64_t hidden, unsigned seed,
+                                bool routerBias, const ScoreBias &scoreBias = {}) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> small(-3, 3);
+  std::vector<float> input(tokens * hidden), router(c.experts * hidden), bias;
+  for (float &value : input)
+    value = float(small(rng));
+  for (int64_t e = 0; e < c.experts; ++e)
+    for (int64_t h = 0; h < hidden; ++h)
+      router[e * hidden + h] = e % 3 == 2 ? router[(e - 1) * hidden + h] : float(small(rng));
+  if (routerBias)
+    for (int64_t e = 0; e < c.experts; ++e)
+      bias.push_back(float(small(rng)));
+  std::vector<float> logits(tokens * c.experts);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t e = 0; e < c.experts; ++e) {
+      double logit = routerBias ? bias[e] : 0.0;
+      for (int64_t h = 0; h < hidden; ++h)
+        logit += double(input[t * hidden + h]) * router[e * hidden + h];
+      logits[t * c.experts + e] = float(logit);
+    }
+  Routed expected = route(c, logits, scoreBias);
+  Routed fused{std::vector<float>(tokens * c.k), std::vector<int32_t>(tokens * c.k)};
+  moec_rt_moe_route_tokens_f32(
+      tokens, hidden, c.experts, input.data(), router.data(), routerBias ? bias.data() : nullptr,
+      scoreBias.empty() ? nullptr : scoreBias.data(), c.k, c.scoring, c.renormalize,
+      c.renormalizeEpsilon, c.topkFirst, c.nGroup, c.topkGroup, c.zeroMaskedGroups, c.scale,
+      c.jitterEps, fused.weights.data(), fused.ids.data());
+  EXPECT_EQ(fused.ids, expected.ids);
+  EXPECT_EQ(fused.weights, expected.weights);
+}
+
+// Hidden sizes that are no multiple of the 16 or 32 lanes check the dot product's tail; 300
+// tokens of 16 x 100 split over the threads.
+TEST(MoERouteTokens, SoftmaxTop2WithRouterBiasIsTheRoute) {
+  checkFusedRouterIsTheRoute({16, 2, MOEC_RT_SCORING_SOFTMAX, /*renormalize=*/true}, 300, 100, 11,
+                             /*routerBias=*/true);
+}
+
+TEST(MoERouteTokens, GroupedSigmoidWithScoreBiasIsTheRoute) {
+  checkFusedRouterIsTheRoute({16, 4, MOEC_RT_SCORING_SIGMOID, true, false, 4, 2, 2.5f}, 40, 37, 12,
+                             /*routerBias=*/false,
+                             ScoreBias{0.5f, 0, 0, 0.25f, 0, 0, 1, 0, 0, 0, 0.5f, 0, 0, 0, 0, 0});
+}
+
+TEST(MoERouteTokens, TopkFirstAndSparseMixerAreTheRoute) {
+  checkFusedRouterIsTheRoute({8, 2, MOEC_RT_SCORING_SOFTMAX, false, /*topkFirst=*/true}, 25, 64, 13,
+                             true);
+  checkFusedRouterIsTheRoute({8, 2, MOEC_RT_SCORING_SPARSE_MIXER}, 25, 5, 14, false);
+}
+
+// 10 experts: two tiles of 4 and two of one; 7 tokens: a tile of 4 and one of 3.
+TEST(MoERouteTokens, ExpertsAndTokensLeftOverFromTilesAreTheRoute) {
+  checkFusedRouterIsTheRoute({10, 3, MOEC_RT_SCORING_SOFTMAX, true}, 7, 70, 16, true);
+}
+
+TEST(MoERouteTokens, OneThreadIsTheRoute) {
+  setThreadCount(1);
+  checkFusedRouterIsTheRoute({16, 2}, 300, 100, 15, true);
+  setThreadCount(availableCpus());
+}
+
 //===----------------------------------------------------------------------===//
 // Permute and unpermute
 //===----------------------------------------------------------------------===//

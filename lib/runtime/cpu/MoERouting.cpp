@@ -11,23 +11,32 @@
 #include "cpu/RoutingProfile.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <numeric>
+#include <optional>
+#include <utility>
 #include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace {
 // Below this many elements of work a kernel runs on the calling thread alone.
 constexpr int64_t kMinParallelWork = int64_t(1) << 16;
 
-template <typename Body> void forEachToken(int64_t tokens, int64_t workPerToken, Body body) {
+template <typename Body> void forEachItem(int64_t items, int64_t workPerItem, Body body) {
   auto run = [](void *ctx, int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t)
-      (*static_cast<Body *>(ctx))(t);
+    for (int64_t item = begin; item < end; ++item)
+      (*static_cast<Body *>(ctx))(item);
   };
-  if (tokens * workPerToken < kMinParallelWork)
-    run(&body, 0, tokens);
+  if (items * workPerItem < kMinParallelWork)
+    run(&body, 0, items);
   else
-    moec_rt_parallel_for(tokens, run, &body);
+    moec_rt_parallel_for(items, run, &body);
 }
 
 struct Routing {
@@ -163,6 +172,131 @@ void routeToken(const Routing &r, const float *logits, float *weights, int32_t *
   for (int64_t j = 0; j < r.k; ++j)
     weights[j] = (divide ? weights[j] / sum : weights[j]) * r.scale;
 }
+
+// The routing that a kernel's arguments describe; none for arguments that describe no
+// routing (the kernels then write nothing).
+std::optional<Routing> makeRouting(int64_t experts, const float *scoreBias, int64_t k,
+                                   int32_t scoring, int32_t renormalize, float renormalizeEpsilon,
+                                   int32_t topkFirst, int64_t nGroup, int64_t topkGroup,
+                                   int32_t zeroMaskedGroups, float routedScalingFactor,
+                                   float jitterEps) {
+  if (experts <= 0 || k <= 0 || k > experts || nGroup <= 0 || experts % nGroup != 0)
+    return std::nullopt;
+  return Routing{experts,
+                 k,
+                 scoreBias,
+                 scoring,
+                 renormalize != 0,
+                 renormalizeEpsilon,
+                 topkFirst != 0,
+                 nGroup,
+                 std::clamp<int64_t>(topkGroup, 1, nGroup),
+                 zeroMaskedGroups != 0,
+                 routedScalingFactor,
+                 jitterEps};
+}
+
+// Tokens whose logits one task computes together: each router row is read from memory
+// once per group, not once per token.
+constexpr int kTokensPerGroup = 8;
+// The logits computed at once, in registers: a tile of up to kTileTokens tokens by one or
+// kTileExperts experts, so that every load of a token's or an expert's 16 floats feeds
+// several FMAs.
+constexpr int kTileTokens = 4;
+constexpr int kTileExperts = 4;
+
+// sums[r * Cols + c] = sum(x[r * n + i] * w[c * n + i]) over i < n, for the Rows rows of x
+// and the Cols rows of w, each in 8 lanes (lane l sums the i = l mod 8) added up at the end.
+template <int Rows, int Cols>
+void dotsPortable(const float *x, int64_t n, const float *w, float *sums) {
+  constexpr int64_t lanes = 8;
+  float partial[Rows][Cols][lanes] = {};
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes)
+    for (int r = 0; r < Rows; ++r)
+      for (int c = 0; c < Cols; ++c)
+        for (int64_t l = 0; l < lanes; ++l)
+          partial[r][c][l] += x[r * n + i + l] * w[c * n + i + l];
+  for (; i < n; ++i)
+    for (int r = 0; r < Rows; ++r)
+      for (int c = 0; c < Cols; ++c)
+        partial[r][c][i % lanes] += x[r * n + i] * w[c * n + i];
+  for (int r = 0; r < Rows; ++r)
+    for (int c = 0; c < Cols; ++c) {
+      sums[r * Cols + c] = 0;
+      for (float laneSum : partial[r][c])
+        sums[r * Cols + c] += laneSum;
+    }
+}
+
+#if defined(__x86_64__)
+// dotsPortable's sums, each in a 16-lane FMA accumulator (the tile's chains hide the FMA's
+// latency), the tail masked.
+template <int Rows, int Cols>
+__attribute__((target("avx512f"))) void dotsAvx512(const float *x, int64_t n, const float *w,
+                                                   float *sums) {
+  __m512 acc[Rows][Cols];
+  for (int r = 0; r < Rows; ++r)
+    for (int c = 0; c < Cols; ++c)
+      acc[r][c] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    __mmask16 mask = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    __m512 wv[Cols];
+    for (int c = 0; c < Cols; ++c)
+      wv[c] = _mm512_maskz_loadu_ps(mask, w + c * n + i);
+    for (int r = 0; r < Rows; ++r) {
+      __m512 xv = _mm512_maskz_loadu_ps(mask, x + r * n + i);
+      for (int c = 0; c < Cols; ++c)
+        acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < Rows; ++r)
+    for (int c = 0; c < Cols; ++c)
+      sums[r * Cols + c] = _mm512_reduce_add_ps(acc[r][c]);
+}
+#endif
+
+// A tile's dot products, by its tokens (1 to kTileTokens) and whether it has kTileExperts
+// experts or one.
+using DotsFn = void (*)(const float *x, int64_t n, const float *w, float *sums);
+using DotsByTokens = std::array<DotsFn, kTileTokens + 1>;
+struct TileKernels {
+  DotsByTokens oneExpert, manyExperts;
+};
+
+template <template <int, int> class Kernel, int... Rows>
+TileKernels tileKernels(std::integer_sequence<int, Rows...>) {
+  return {{nullptr, Kernel<Rows + 1, 1>::run...},
+          {nullptr, Kernel<Rows + 1, kTileExperts>::run...}};
+}
+template <int Rows, int Cols> struct Portable {
+  static void run(const float *x, int64_t n, const float *w, float *sums) {
+    dotsPortable<Rows, Cols>(x, n, w, sums);
+  }
+};
+#if defined(__x86_64__)
+template <int Rows, int Cols> struct Avx512 {
+  static void run(const float *x, int64_t n, const float *w, float *sums) {
+    dotsAvx512<Rows, Cols>(x, n, w, sums);
+  }
+};
+#endif
+
+// The AVX-512 tiles where the CPU has them, unless MOEC_CPU_KERNELS=portable (as the
+// grouped matmul chooses its kernels).
+TileKernels selectTileKernels() {
+  auto rows = std::make_integer_sequence<int, kTileTokens>();
+  const char *choice = std::getenv("MOEC_CPU_KERNELS");
+  if (choice && std::strcmp(choice, "portable") == 0)
+    return tileKernels<Portable>(rows);
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx512f"))
+    return tileKernels<Avx512>(rows);
+#endif
+  return tileKernels<Portable>(rows);
+}
+
+const TileKernels tiles = selectTileKernels();
 } // namespace
 
 extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const float *logits,
@@ -172,22 +306,52 @@ extern "C" void moec_rt_moe_route_f32(int64_t tokens, int64_t experts, const flo
                                       int32_t zero_masked_groups, float routed_scaling_factor,
                                       float jitter_eps,
                                       float *weights, int32_t *expert_ids) {
-  if (experts <= 0 || k <= 0 || k > experts || n_group <= 0 || experts % n_group != 0)
+  std::optional<Routing> routing =
+      makeRouting(experts, score_bias, k, scoring, renormalize, renormalize_epsilon, topk_first,
+                  n_group, topk_group, zero_masked_groups, routed_scaling_factor, jitter_eps);
+  if (!routing)
     return;
-  Routing routing{experts,
-                  k,
-                  score_bias,
-                  scoring,
-                  renormalize != 0,
-                  renormalize_epsilon,
-                  topk_first != 0,
-                  n_group,
-                  std::clamp<int64_t>(topk_group, 1, n_group),
-                  zero_masked_groups != 0,
-                  routed_scaling_factor,
-                  jitter_eps};
-  forEachToken(tokens, experts, [&](int64_t t) {
-    routeToken(routing, logits + t * experts, weights + t * k, expert_ids + t * k);
+  forEachItem(tokens, experts, [&](int64_t t) {
+    routeToken(*routing, logits + t * experts, weights + t * k, expert_ids + t * k);
+  });
+  moec::rt::recordRouting(tokens, experts, k, expert_ids);
+}
+
+extern "C" void moec_rt_moe_route_tokens_f32(
+    int64_t tokens, int64_t hidden, int64_t experts, const float *input, const float *router_weight,
+    const float *router_bias, const float *score_bias, int64_t k, int32_t scoring,
+    int32_t renormalize, float renormalize_epsilon, int32_t topk_first, int64_t n_group,
+    int64_t topk_group, int32_t zero_masked_groups, float routed_scaling_factor, float jitter_eps,
+    float *weights, int32_t *expert_ids) {
+  std::optional<Routing> routing =
+      makeRouting(experts, score_bias, k, scoring, renormalize, renormalize_epsilon, topk_first,
+                  n_group, topk_group, zero_masked_groups, routed_scaling_factor, jitter_eps);
+  if (!routing)
+    return;
+  int64_t groups = (tokens + kTokensPerGroup - 1) / kTokensPerGroup;
+  forEachItem(groups, kTokensPerGroup * experts * hidden, [&](int64_t group) {
+    int64_t first = group * kTokensPerGroup;
+    int rows = int(std::min<int64_t>(kTokensPerGroup, tokens - first));
+    // The group's logits live only while its tokens are routed, in this thread's cache.
+    std::vector<float> logits(rows * experts);
+    float sums[kTileTokens * kTileExperts];
+    // A block of experts' router rows stays in cache while the group's tiles read it.
+    for (int64_t e = 0; e < experts;) {
+      int cols = experts - e >= kTileExperts ? kTileExperts : 1;
+      const DotsByTokens &kernels = cols > 1 ? tiles.manyExperts : tiles.oneExpert;
+      for (int r0 = 0; r0 < rows; r0 += kTileTokens) {
+        int tileRows = std::min(kTileTokens, rows - r0);
+        kernels[tileRows](input + (first + r0) * hidden, hidden, router_weight + e * hidden, sums);
+        for (int r = 0; r < tileRows; ++r)
+          for (int c = 0; c < cols; ++c)
+            logits[(r0 + r) * experts + e + c] =
+                sums[r * cols + c] + (router_bias ? router_bias[e + c] : 0.0f);
+      }
+      e += cols;
+    }
+    for (int r = 0; r < rows; ++r)
+      routeToken(*routing, logits.data() + r * experts, weights + (first + r) * k,
+                 expert_ids + (first + r) * k);
   });
   moec::rt::recordRouting(tokens, experts, k, expert_ids);
 }
@@ -220,7 +384,7 @@ extern "C" void moec_rt_moe_unpermute_f32(int64_t tokens, int64_t k, int64_t col
   for (int64_t s = 0; s < slots; ++s)
     if (sorted_ids[s] >= 0 && sorted_ids[s] < pairs)
       slotOfPair[sorted_ids[s]] = s;
-  forEachToken(tokens, k * columns, [&](int64_t t) {
+  forEachItem(tokens, k * columns, [&](int64_t t) {
     float *out = result + t * columns;
     std::fill(out, out + columns, 0.0f);
     for (int64_t j = 0; j < k; ++j) {

@@ -9,6 +9,57 @@ include "mlir/Pass/PassBase.td"
 // each is correct whatever the others did: they match the plain ops, not one another's
 // output.
 
+def FuseRouterMatmulIntoRoute : Pass<"moec-fuse-router-matmul-into-route"> {
+  let summary = "Compute the router logits inside moe.route, a few tokens at a time";
+  let description = [{
+    Rewrites `moe.route` of router logits that a matmul computes from the tokens
+    (`tokens @ transpose(router)`, starting from zeros or from the broadcast router bias,
+    as moec-decompose-moe-layers emits it) into `moe.route` of the tokens with the
+    `router` and its `router_bias`: the router's scoring, score bias, group-limited top-k,
+    normalization and scaling run in one kernel with the logits GEMM, and the `[T, E]`
+    logits are never materialized. The host runtime's `moec_rt_moe_route_tokens_f32`
+    computes the logits of a group of up to 8 tokens (vectorized dot products over the
+    hidden size in register tiles of 4 tokens by 4 experts, each router row read from
+    memory once for the group) and routes those tokens at once
+    while their logits are in cache; the groups are split over the runtime's threads, as
+    the other MoE kernels split their work.
+
+    Given the same logits, the choice, weights and ids are those of the unfused route: both
+    kernels route a token's row of logits with the same code. The logits themselves are
+    float sums in another order: the fused dot product sums each logit in 16 partial sums
+    (a 16-lane FMA accumulator; 8 sums without FMA where the CPU lacks AVX-512) and adds
+    the bias last, where the unfused GEMM starts from the
+    bias and blocks the hidden size its own way. Logits may therefore differ in their last
+    bits, and experts whose logits are that close to a tie may be chosen differently; sums
+    that are exact in f32 (small integers, e.g.) give the same bits. Only f32 routers fuse
+    (the host kernels' type). Logits that come from outside the layer (a `router_logits`
+    operand of `moe.layer`, onnxruntime's `com.microsoft.MoE`) are no matmul here, and
+    those routes stay as they are.
+
+    The pipeline runs it for the host only. The GPU lowering (moec-lower-moe-kernels-to-loops)
+    takes a fused route too, computing its logits into a buffer, a thread per logit, before
+    the routing kernel, which is what the unfused form does (its PTX assembles for sm_80 and
+    sm_90a, test/codegen/common/moe-kernels-ptx.mlir); but there a 16-bit router
+    matmul of the unfused form reaches the tensor-core GEMM kernels and the fused one would
+    not, which has not been measured.
+
+    ```mlir
+    %rt = linalg.transpose ins(%router : tensor<8x64xf32>) outs(%e : tensor<64x8xf32>)
+            permutation = [1, 0]
+    %z = linalg.fill ins(%zero : f32) outs(%init : tensor<?x8xf32>) -> tensor<?x8xf32>
+    %logits = linalg.matmul ins(%x, %rt : tensor<?x64xf32>, tensor<64x8xf32>)
+                outs(%z : tensor<?x8xf32>) -> tensor<?x8xf32>
+    %w, %ids = moe.route %logits routing <scoring = softmax, k = 2>
+                 : tensor<?x8xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
+    // becomes
+    %w, %ids = moe.route %x router(%router : tensor<8x64xf32>)
+                 routing <scoring = softmax, k = 2>
+                 : tensor<?x64xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
+    ```
+  }];
+  let dependentDialects = ["::moec::moe::MoEDialect"];
+}
+
 def FuseActivationIntoGroupedMatmul : Pass<"moec-fuse-activation-into-grouped-matmul"> {
   let summary = "Apply the expert activation in the up projection's epilogue";
   let description = [{

@@ -42,7 +42,7 @@ func.func @f(%l: tensor<4x8xf32>, %b: tensor<4xf32>) {
 // -----
 
 func.func @f(%l: tensor<4x8xf32>, %b: tensor<8xf16>) {
-  // expected-error @+1 {{score_bias has element type 'f16' but must have 'f32' (the element type of the logits)}}
+  // expected-error @+1 {{score_bias has element type 'f16' but must have 'f32' (the element type of the input)}}
   %w, %i = moe.route %l score_bias(%b : tensor<8xf16>) routing <scoring = sigmoid, k = 2> : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
   return
 }
@@ -76,5 +76,29 @@ func.func @f(%l: tensor<4x8xf32>) {
 func.func @f(%l: tensor<4x8xf32>) {
   // expected-error @+1 {{computes routing weights, which weigh_inputs says how to apply: only moe.layer takes it}}
   %w, %i = moe.route %l routing <scoring = sigmoid, k = 2, topk_first = true, weigh_inputs = true> : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x64xf32>, %r: tensor<8x32xf32>) {
+  // expected-error @+1 {{router dimension 1 is 32 but must be 64 (the hidden size of the input)}}
+  %w, %i = moe.route %x router(%r : tensor<8x32xf32>) routing <scoring = softmax, k = 2> : tensor<4x64xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x64xf32>, %r: tensor<8x64xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{router_bias dimension 0 is 4 but must be 8 (the number of experts)}}
+  %w, %i = moe.route %x router(%r : tensor<8x64xf32>) router_bias(%b : tensor<4xf32>) routing <scoring = softmax, k = 2> : tensor<4x64xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return
+}
+
+// -----
+
+func.func @f(%l: tensor<4x8xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{has a router_bias but no router; the bias belongs in the logits}}
+  %w, %i = moe.route %l router_bias(%b : tensor<8xf32>) routing <scoring = softmax, k = 2> : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
   return
 }

@@ -1,6 +1,7 @@
 //===- Checks.cpp - Failed run-time checks of compiled models -------------===//
 
 #include "Checks.h"
+#include "HostMemoryPool.h"
 
 #include "moec-runtime/kernels.h"
 
@@ -45,7 +46,8 @@ void moec::rt::setCheckFailureHandler(CheckFailureHandler handler) {
 }
 
 // Compiled code allocates its buffers through these (MLIR's memref-to-llvm with
-// use-generic-functions): what the model returns is still freed with free().
+// use-generic-functions), from the pool that keeps them across runs: what the
+// model returns goes back to it through Buffer or moec_tensor_release.
 extern "C" void *_mlir_memref_to_llvm_alloc(size_t bytes);
 extern "C" void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t bytes);
 extern "C" void _mlir_memref_to_llvm_free(void *pointer);
@@ -60,14 +62,14 @@ void *checkedAllocation(void *pointer, size_t bytes) {
 } // namespace
 
 void *_mlir_memref_to_llvm_alloc(size_t bytes) {
-  return checkedAllocation(std::malloc(bytes), bytes);
+  return checkedAllocation(hostMemoryPool().allocate(bytes, 1), bytes);
 }
 
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t bytes) {
-  return checkedAllocation(std::aligned_alloc(alignment, bytes), bytes);
+  return checkedAllocation(hostMemoryPool().allocate(bytes, alignment), bytes);
 }
 
-void _mlir_memref_to_llvm_free(void *pointer) { std::free(pointer); }
+void _mlir_memref_to_llvm_free(void *pointer) { hostMemoryPool().deallocate(pointer); }
 
 void moec_rt_check_failed(const char *message, int64_t value0, int64_t value1) {
   fail(formatCheckMessage(message, value0, value1));

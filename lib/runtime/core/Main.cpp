@@ -10,6 +10,7 @@
 #include "cuda/CudaDriver.h"
 #include "cuda/CudaRuntime.h"
 #include "Checks.h"
+#include "HostMemoryPool.h"
 #include "Model.h"
 #include "Npy.h"
 #include "cpu/ThreadPool.h"
@@ -69,7 +70,8 @@ void printUsage() {
               "                          a CUDA graph for the timed runs to replay, when\n"
               "                          the model allows it), then N timed runs; the last\n"
               "                          line printed is {\"runs\": N, \"min_ms\": ...,\n"
-              "                          \"median_ms\": ..., \"max_ms\": ...}\n"
+              "                          \"median_ms\": ..., \"max_ms\": ...,\n"
+              "                          \"host_allocations\": ...}\n"
               "  --threads N             threads to run on (default: one per CPU;\n"
               "                          1 runs everything on the calling thread)\n"
               "  --help, -h              print this help\n",
@@ -272,21 +274,29 @@ double timeRun(const ModelInfo &info, const std::function<void()> &run) {
   return std::chrono::duration<double, std::milli>(end - start).count();
 }
 
-// One warm-up run, then `runs` timed ones; prints the JSON line. Returns the
-// outputs of the last run. On a GPU the warm-up is followed by the capture of a
+// One warm-up run, then `runs` timed ones; prints the JSON line, with the number
+// of host buffers the timed runs took from the system rather than from the pool.
+// Returns the outputs of the last run. On a GPU the warm-up is followed by the capture of a
 // CUDA graph, when the model allows it, which the timed runs replay.
 std::vector<Tensor> bench(const Model &model, const std::vector<Tensor> &inputs, int64_t runs) {
   std::vector<Tensor> outputs = runOnce(model, inputs);
   model.prepareRepeatedRuns(inputs);
   std::vector<double> milliseconds;
-  for (int64_t i = 0; i < runs; ++i)
+  size_t systemAllocationsBefore = hostMemoryPool().systemAllocations();
+  for (int64_t i = 0; i < runs; ++i) {
+    // Released first, as a caller that is done with them would: the run reuses them.
+    outputs.clear();
     milliseconds.push_back(timeRun(model.info(), [&] { outputs = runOnce(model, inputs); }));
+  }
+  size_t hostAllocations = hostMemoryPool().systemAllocations() - systemAllocationsBefore;
   std::sort(milliseconds.begin(), milliseconds.end());
   size_t middle = milliseconds.size() / 2;
   double median = milliseconds.size() % 2 ? milliseconds[middle]
                                           : (milliseconds[middle - 1] + milliseconds[middle]) / 2;
-  std::printf("{\"runs\": %lld, \"min_ms\": %.6f, \"median_ms\": %.6f, \"max_ms\": %.6f}\n",
-              static_cast<long long>(runs), milliseconds.front(), median, milliseconds.back());
+  std::printf("{\"runs\": %lld, \"min_ms\": %.6f, \"median_ms\": %.6f, \"max_ms\": %.6f, "
+              "\"host_allocations\": %zu}\n",
+              static_cast<long long>(runs), milliseconds.front(), median, milliseconds.back(),
+              hostAllocations);
   return outputs;
 }
 } // namespace

@@ -243,8 +243,7 @@ std::string verifyWeights(const std::string &path, uint64_t checksum) {
 } // namespace
 
 Buffer moec::rt::allocateBuffer(size_t bytes) {
-  size_t rounded = (std::max<size_t>(bytes, 1) + kAlignment - 1) / kAlignment * kAlignment;
-  return Buffer(std::aligned_alloc(kAlignment, rounded));
+  return Buffer(hostMemoryPool().allocate(bytes, kAlignment));
 }
 
 size_t Tensor::byteSize() const { return size_t(numElements(shape)) * dtypeSize(dtype); }

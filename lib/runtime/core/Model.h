@@ -9,6 +9,7 @@
 #ifndef MOEC_LIB_RUNTIME_MODEL_H
 #define MOEC_LIB_RUNTIME_MODEL_H
 
+#include "HostMemoryPool.h"
 #include "ModelInfo.h"
 
 #include <cstdlib>
@@ -18,12 +19,14 @@
 
 namespace moec::rt {
 
-struct FreeDeleter {
-  void operator()(void *pointer) const { std::free(pointer); }
+struct PoolDeleter {
+  void operator()(void *pointer) const { hostMemoryPool().deallocate(pointer); }
 };
-using Buffer = std::unique_ptr<void, FreeDeleter>;
+// Host memory from hostMemoryPool(), or what a compiled model returned.
+using Buffer = std::unique_ptr<void, PoolDeleter>;
 
-// At least `bytes` bytes (and at least one) aligned to 64; null if out of memory.
+// At least `bytes` bytes (and at least one) aligned to 64, from hostMemoryPool();
+// null if out of memory.
 Buffer allocateBuffer(size_t bytes);
 
 // A dense row-major tensor. `data` points into `storage` when the runtime owns

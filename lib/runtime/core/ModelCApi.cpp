@@ -84,7 +84,11 @@ moec_status moec_model_create(int num_threads, moec_model **model) {
   return MOEC_OK;
 }
 
-void moec_model_destroy(moec_model *model) { delete model; }
+void moec_model_destroy(moec_model *model) {
+  delete model;
+  // Buffers kept for the next run; a model still alive takes fresh ones again.
+  hostMemoryPool().releaseCached();
+}
 
 const char *moec_model_target(const moec_model *model) {
   return model ? model->model.info().target.c_str() : nullptr;
@@ -161,7 +165,7 @@ moec_status moec_model_execute(moec_model *model, const moec_tensor *inputs, siz
   std::vector<Buffer> shapes(num_outputs);
   for (size_t i = 0; i < num_outputs; ++i) {
     // One word more than the rank: a scalar's shape must not be null either.
-    shapes[i] = Buffer(std::malloc(sizeof(int64_t) * (results[i].shape.size() + 1)));
+    shapes[i] = allocateBuffer(sizeof(int64_t) * (results[i].shape.size() + 1));
     if (!shapes[i])
       return fail(MOEC_ERROR_INTERNAL, "out of memory for the output shapes");
   }
@@ -180,8 +184,8 @@ moec_status moec_model_execute(moec_model *model, const moec_tensor *inputs, siz
 void moec_tensor_release(moec_tensor *tensor) {
   if (!tensor)
     return;
-  std::free(tensor->shape);
-  std::free(tensor->data);
+  hostMemoryPool().deallocate(tensor->shape);
+  hostMemoryPool().deallocate(tensor->data);
   std::memset(tensor, 0, sizeof(*tensor));
 }
 

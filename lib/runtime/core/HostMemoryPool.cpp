@@ -38,10 +38,13 @@ void *HostMemoryPool::allocate(size_t bytes, size_t alignment) {
       void *block = found->second.back();
       found->second.pop_back();
       cachedTotal -= rounded;
-      handedOut.emplace(block, sizeClass);
+      handedOut.insert_or_assign(block, sizeClass);
       return block;
     }
   }
+  // Recorded with insert_or_assign below: a caller that freed a block past the pool (not
+  // through moec_tensor_release) leaves its entry behind, and the system may hand the
+  // address out again at another size.
   void *block = std::aligned_alloc(alignment, rounded);
   if (!block) {
     // Blocks of other sizes may be what the system is missing.
@@ -51,7 +54,7 @@ void *HostMemoryPool::allocate(size_t bytes, size_t alignment) {
       return nullptr;
   }
   std::lock_guard<std::mutex> lock(mutex);
-  handedOut.emplace(block, sizeClass);
+  handedOut.insert_or_assign(block, sizeClass);
   ++systemAllocationCount;
   return block;
 }

@@ -17,9 +17,10 @@
 // points packed like them) stay quantized in memory: a streaming panel expands them in
 // registers, subtracts the group's zero points, and applies each group's scale to the sum
 // of its rows; a segment of many rows has the GEMM read them a block of rows at a time,
-// expanded into a small f32 buffer. fp8 (e4m3) weights go the same ways, expanded through
-// a table of the 256 values a byte stands for, with one scale per block of rows and
-// columns.
+// expanded into a small f32 buffer. fp8 (e4m3) weights go the same ways, with one scale per
+// block of rows and columns: a streaming panel widens them in registers by bit arithmetic
+// and folds each block's scale into the inputs; the GEMM's buffer takes them from a table
+// of the 256 values a byte stands for.
 //
 //===----------------------------------------------------------------------===//
 

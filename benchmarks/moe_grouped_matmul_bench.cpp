@@ -1,10 +1,12 @@
 //===- moe_grouped_matmul_bench.cpp - The MoE expert GEMMs at Mixtral shapes ===//
 //
-// Usage: moe-grouped-matmul-bench [THREADS [REPEATS [TOKENS,... [f32|fp8]]]]
+// Usage: moe-grouped-matmul-bench [THREADS [REPEATS [TOKENS,... [f32|fp8|int8|int4]]]]
 //
 // Times moec_rt_moe_grouped_matmul_f32 on a Mixtral-like layer (hidden 1024, ffn 2816,
 // 8 experts, top-2, f32; or moec_rt_moe_grouped_matmul_fp8_f32 on its weights as e4m3
-// bytes with 128 x 128 block scales, as `moec --quantize=fp8` makes them): the gathered, gated
+// bytes with 128 x 128 block scales, as `moec --quantize=fp8` makes them; or
+// moec_rt_moe_grouped_matmul_quantized_f32 on signed int8 or int4 with a scale per 128 rows
+// of a column, as `moec --quantize=int8|int4` makes them): the gathered, gated
 // SwiGLU up projection and the down projection on the sorted layout, at 1, 16, 128 and 512 tokens,
 // and the machine's memcpy bandwidth on the same threads. Prints the best of REPEATS per size: at
 // one token the weight bytes streamed per second (against memcpy), at more the GFLOP/s. Successive
@@ -26,8 +28,8 @@
 
 namespace {
 constexpr int64_t kHidden = 1024, kInner = 2816, kExperts = 8, kTopK = 2;
-// Rows and columns of an fp8 block.
-constexpr int64_t kFP8Block = 128;
+// Rows and columns of an fp8 block; rows of an int8 or int4 group.
+constexpr int64_t kFP8Block = 128, kQuantizedGroup = 128;
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -61,45 +63,58 @@ double memcpyBandwidth(int repeats) {
   return double(bytes) / best;
 }
 
-// An expert weight `[kExperts, K, N]` of `values`, or (fp8) of e4m3 bytes and a scale per
-// block, NaN's bytes left out; grouped matmul runs it on one call's operands.
+// An expert weight `[kExperts, K, N]` of `values`, or of `bits`-bit codes (8: e4m3 bytes
+// when `isFP8`, NaN's left out, with a scale per block; else signed integers, int4 two rows
+// per byte, with a scale per group of rows of a column); grouped matmul runs it on one
+// call's operands.
 struct ExpertWeights {
   std::vector<float> values, scales;
-  std::vector<uint8_t> fp8;
+  std::vector<uint8_t> codes;
   int64_t K, N;
+  int bits;
+  bool isFP8;
 
-  ExpertWeights(int64_t K, int64_t N, bool isFP8, std::mt19937 &random) : K(K), N(N) {
+  ExpertWeights(int64_t K, int64_t N, int bits, bool isFP8, std::mt19937 &random)
+      : K(K), N(N), bits(bits), isFP8(isFP8) {
     std::uniform_real_distribution<float> uniform(-0.05f, 0.05f);
-    if (!isFP8) {
+    if (bits == 32) {
       values.resize(kExperts * K * N);
       for (float &value : values)
         value = uniform(random);
       return;
     }
-    fp8.resize(kExperts * K * N);
-    for (uint8_t &byte : fp8)
+    codes.resize(kExperts * K * N * bits / 8);
+    for (uint8_t &byte : codes)
       do
         byte = uint8_t(random());
-      while ((byte & 0x7F) == 0x7F);
-    scales.resize(kExperts * (K / kFP8Block) * (N / kFP8Block));
+      while (isFP8 && (byte & 0x7F) == 0x7F);
+    float largestCode = isFP8 ? 448 : float((1 << (bits - 1)) - 1);
+    scales.resize(isFP8 ? kExperts * (K / kFP8Block) * (N / kFP8Block)
+                        : kExperts * (K / kQuantizedGroup) * N);
     for (float &scale : scales)
-      scale = 0.05f / 448 * (1 + uniform(random));
+      scale = 0.05f / largestCode * (1 + uniform(random));
   }
 
   void run(int64_t rows, const float *input, int64_t inputRows, const int32_t *sortedIds,
            int64_t rowsPerToken, const int32_t *offsets, int32_t activation, int32_t gated,
            float *result) const {
-    if (fp8.empty())
+    if (bits == 32)
       return moec_rt_moe_grouped_matmul_f32(
           rows, K, N, kExperts, input, inputRows, sortedIds, rowsPerToken, offsets, values.data(),
           nullptr, activation, gated, 1.702f, 7.0f, /*combine_ids=*/nullptr,
           /*combine_weights=*/nullptr, 0, 0, result);
-    moec_rt_moe_grouped_matmul_fp8_f32(
-        rows, K, N, kExperts, input, inputRows, sortedIds, rowsPerToken, offsets, fp8.data(),
-        scales.data(), K / kFP8Block, N / kFP8Block, nullptr, activation, gated, 1.702f, 7.0f,
+    if (isFP8)
+      return moec_rt_moe_grouped_matmul_fp8_f32(
+          rows, K, N, kExperts, input, inputRows, sortedIds, rowsPerToken, offsets, codes.data(),
+          scales.data(), K / kFP8Block, N / kFP8Block, nullptr, activation, gated, 1.702f, 7.0f,
+          /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0, result);
+    moec_rt_moe_grouped_matmul_quantized_f32(
+        rows, K, N, kExperts, input, inputRows, sortedIds, rowsPerToken, offsets,
+        reinterpret_cast<const int8_t *>(codes.data()), bits, scales.data(), K / kQuantizedGroup,
+        /*zero_points=*/nullptr, nullptr, activation, gated, 1.702f, 7.0f,
         /*combine_ids=*/nullptr, /*combine_weights=*/nullptr, 0, 0, result);
   }
-  double bytesPerExpert() const { return double(K * N) * (fp8.empty() ? 4 : 1); }
+  double bytesPerExpert() const { return double(K * N) * bits / 8; }
 };
 } // namespace
 
@@ -108,14 +123,18 @@ int main(int argc, char **argv) {
   int repeats = argc > 2 ? std::atoi(argv[2]) : 8;
   moec::rt::setThreadCount(threads);
 
-  bool isFP8 = argc > 4 && std::strcmp(argv[4], "fp8") == 0;
+  const char *kind = argc > 4 ? argv[4] : "f32";
+  bool isFP8 = std::strcmp(kind, "fp8") == 0;
+  int bits = std::strcmp(kind, "int4") == 0 ? 4 : isFP8 || std::strcmp(kind, "int8") == 0 ? 8 : 32;
+  if (bits == 32)
+    kind = "f32";
   std::mt19937 random(7);
   std::uniform_real_distribution<float> uniform(-0.05f, 0.05f);
-  ExpertWeights up(kHidden, 2 * kInner, isFP8, random), down(kInner, kHidden, isFP8, random);
+  ExpertWeights up(kHidden, 2 * kInner, bits, isFP8, random),
+      down(kInner, kHidden, bits, isFP8, random);
 
   double copy = memcpyBandwidth(repeats);
-  std::printf("threads %d; %s weights; memcpy %.1f GB/s\n", threads, isFP8 ? "fp8" : "f32",
-              copy / 1e9);
+  std::printf("threads %d; %s weights; memcpy %.1f GB/s\n", threads, kind, copy / 1e9);
   std::printf("%6s %12s %12s %12s %10s\n", "tokens", "up ms", "down ms", "GFLOP/s",
               "GB/s");
   std::vector<int64_t> tokenCounts = {1, 16, 128, 512};

@@ -128,8 +128,8 @@ void moec_rt_moe_grouped_matmul_quantized_f32(int64_t rows, int64_t K, int64_t N
 /* moe.grouped_matmul with fp8 weights, as moec_rt_moe_grouped_matmul_f32 otherwise:
  * weights[e][k][n] is e4m3fn(q[e][k][n]) * scales[e][k / (K / row_blocks)][n / (N /
  * column_blocks)], q [experts, K, N] bytes (sign, 4 exponent bits of bias 7, 3 mantissa
- * bits; S.1111.111 is NaN), scales [experts, row_blocks, column_blocks]. Expanded through a
- * 256-entry table in registers (decode) or a block of rows at a time (many rows). */
+ * bits; S.1111.111 is NaN), scales [experts, row_blocks, column_blocks]. Expanded in
+ * registers (decode) or a block of rows at a time (many rows). */
 void moec_rt_moe_grouped_matmul_fp8_f32(
     int64_t rows, int64_t K, int64_t N, int64_t experts, const float *input, int64_t input_rows,
     const int32_t *sorted_ids, int64_t rows_per_token, const int32_t *expert_offsets,

@@ -17,9 +17,10 @@
 // points packed like them) stay quantized in memory: a streaming panel expands them in
 // registers, subtracts the group's zero points, and applies each group's scale to the sum
 // of its rows; a segment of many rows has the GEMM read them a block of rows at a time,
-// expanded into a small f32 buffer. fp8 (e4m3) weights go the same ways, expanded through
-// a table of the 256 values a byte stands for, with one scale per block of rows and
-// columns.
+// expanded into a small f32 buffer. fp8 (e4m3) weights go the same ways, with one scale per
+// block of rows and columns: a streaming panel widens them in registers by bit arithmetic
+// and folds each block's scale into the inputs; the GEMM's buffer takes them from a table
+// of the 256 values a byte stands for.
 //
 //===----------------------------------------------------------------------===//
 
@@ -373,13 +374,18 @@ MOEC_AVX512 void panelAvx512(int64_t rows, int64_t K, const float *const *x, con
                      F32PanelKernel{w, ldw, cols, ldo}, x, out, ldo);
 }
 
-// 16 bytes of a row of quantized W, or the `n` left at its end (zeros after them).
-MOEC_AVX512 __m512i loadQuantizedBytes(const int8_t *p, int64_t n) {
+// 16 bytes of a row of W, or the `n` left at its end (zeros after them).
+MOEC_AVX512 __m128i loadBytes16(const void *p, int64_t n) {
   if (n >= 16)
-    return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+    return _mm_loadu_si128(static_cast<const __m128i *>(p));
   alignas(16) int8_t tail[16] = {};
   std::memcpy(tail, p, size_t(n));
-  return _mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i *>(tail)));
+  return _mm_load_si128(reinterpret_cast<const __m128i *>(tail));
+}
+
+// 16 bytes of a row of quantized W, or the `n` left at its end (zeros after them).
+MOEC_AVX512 __m512i loadQuantizedBytes(const int8_t *p, int64_t n) {
+  return _mm512_cvtepi8_epi32(loadBytes16(p, n));
 }
 
 // The zero points of group g of `w`, columns [c, c + 16), as 32-bit integers (zero without
@@ -464,15 +470,20 @@ struct Avx512 {
   }
 };
 
-#define MOEC_AVX2 __attribute__((target("avx2,fma")))
+#define MOEC_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// 8 bytes of a row of W, or the `n` left at its end (zeros after them), in the low half.
+MOEC_AVX2 __m128i loadBytes8(const void *p, int64_t n) {
+  if (n >= 8)
+    return _mm_loadl_epi64(static_cast<const __m128i *>(p));
+  alignas(16) int8_t tail[16] = {};
+  std::memcpy(tail, p, size_t(n));
+  return _mm_load_si128(reinterpret_cast<const __m128i *>(tail));
+}
 
 // 8 bytes of a row of quantized W, or the `n` left at its end (zeros after them).
 MOEC_AVX2 __m256i loadQuantizedBytesAvx2(const int8_t *p, int64_t n) {
-  if (n >= 8)
-    return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(p)));
-  alignas(16) int8_t tail[16] = {};
-  std::memcpy(tail, p, size_t(n));
-  return _mm256_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i *>(tail)));
+  return _mm256_cvtepi8_epi32(loadBytes8(p, n));
 }
 
 // zeroPointsAvx512 and expandAvx512 with 8 columns at a time.
@@ -501,20 +512,36 @@ MOEC_AVX2 __m256 expandAvx2(__m256i bytes, bool high, bool hasZeroPoints, __m256
                                  : _mm256_srai_epi32(_mm256_slli_epi32(bytes, 28), 28));
 }
 
-// addScaledSumsAvx512 with 8 columns at a time.
+// The 8 floats at p, or the `n` left at the end of a row (zeros after them), and their
+// store: masked only at the end, as AMD's masked AVX stores are microcoded and slow (an
+// 8-row fp8 pass ran 3x faster without them on Zen 4).
+MOEC_AVX2 __m256i lowLanesAvx2(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(std::min<int64_t>(n, 8))),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+MOEC_AVX2 __m256 loadLanesAvx2(const float *p, int64_t n) {
+  return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lowLanesAvx2(n));
+}
+MOEC_AVX2 void storeLanesAvx2(float *p, int64_t n, __m256 v) {
+  if (n >= 8)
+    _mm256_storeu_ps(p, v);
+  else
+    _mm256_maskstore_ps(p, lowLanesAvx2(n), v);
+}
+
+// addScaledSumsAvx512 with 8 columns at a time (the `n` left of a row's).
 template <int Rows, int U>
 MOEC_AVX2 void addScaledSumsAvx2(const __m256 (&xb)[Rows][U], const __m256 (&wv)[U], __m256 s,
-                                 __m256i mask, float *out, int64_t ldo) {
+                                 int64_t n, float *out, int64_t ldo) {
   for (int r = 0; r < Rows; ++r) {
     __m256 sum = _mm256_mul_ps(xb[r][0], wv[0]);
     for (int u = 1; u < U; ++u)
       sum = _mm256_fmadd_ps(xb[r][u], wv[u], sum);
-    __m256 o = _mm256_maskload_ps(out + r * ldo, mask);
-    _mm256_maskstore_ps(out + r * ldo, mask, _mm256_fmadd_ps(sum, s, o));
+    storeLanesAvx2(out + r * ldo, n, _mm256_fmadd_ps(sum, s, loadLanesAvx2(out + r * ldo, n)));
   }
 }
 
-// quantizedPassAvx512 with 8 columns at a time, for CPUs with AVX2 and FMA only.
+// quantizedPassAvx512 with 8 columns at a time, for CPUs with AVX2, FMA and F16C only.
 template <int Rows, int Bits, int U>
 MOEC_AVX2 void quantizedPassAvx2(int64_t k, const float *const *x, const QuantizedPanel &w,
                                  int64_t cols, float *out, int64_t ldo) {
@@ -526,11 +553,8 @@ MOEC_AVX2 void quantizedPassAvx2(int64_t k, const float *const *x, const Quantiz
       xb[r][u] = _mm256_set1_ps(x[r][k + u]);
   const int8_t *q = w.q + (k / RowsPerByte) * w.ld;
   const float *scale = w.scales + (k / w.groupRows) * w.ld;
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   bool hasZeroPoints = w.zeroPoints != nullptr;
   for (int64_t c = 0; c < cols; c += 8) {
-    __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(std::min<int64_t>(cols - c, 8))),
-                                      lanes);
     __m256 wv[U];
     __m256i zero = zeroPointsAvx2<Bits>(w, k / w.groupRows, c, cols);
     for (int u = 0; u < U; u += RowsPerByte) {
@@ -539,8 +563,8 @@ MOEC_AVX2 void quantizedPassAvx2(int64_t k, const float *const *x, const Quantiz
       if constexpr (Bits == 4)
         wv[u + 1] = expandAvx2<Bits>(bytes, true, hasZeroPoints, zero);
     }
-    __m256 s = _mm256_maskload_ps(scale + c, mask);
-    addScaledSumsAvx2<Rows, U>(xb, wv, s, mask, out + c, ldo);
+    addScaledSumsAvx2<Rows, U>(xb, wv, loadLanesAvx2(scale + c, cols - c), cols - c, out + c,
+                               ldo);
   }
 }
 
@@ -567,75 +591,139 @@ const float *fp8LaneScales(const FP8Panel &w, const float *scales, int64_t c, in
   return lanes;
 }
 
+// Columns [begin, end) of a panel, from column c on, that lie in one block of columns, and
+// the scale of that block in `scales` (those of a block row), times `factor`.
+struct FP8ColumnBlock {
+  int64_t begin, end;
+  float scale;
+};
+FP8ColumnBlock fp8ColumnBlock(const FP8Panel &w, const float *scales, int64_t c, int64_t cols,
+                              float factor) {
+  int64_t block = (w.firstColumn + c) / w.blockColumns;
+  return {c, std::min(cols, (block + 1) * w.blockColumns - w.firstColumn),
+          scales[block] * factor};
+}
+
+// xs[r][u] = x[r][k + u] * scale: a block's inputs with its scale folded in.
+template <int Rows, int U>
+void scaleInputs(const float *const *x, int64_t k, float scale, float (&xs)[Rows][U]) {
+  for (int r = 0; r < Rows; ++r)
+    for (int u = 0; u < U; ++u)
+      xs[r][u] = x[r][k + u] * scale;
+}
+
+// 16 e4m3 bytes of a row (the `n` left at its end, zeros after them) as floats 2^8 too
+// small, through halves: the sign-extended byte shifted left by 7, less the copy of the
+// sign in bit 14, has the sign in bit 15 and e4m3's 4 exponent and 3 mantissa bits in a
+// half's top exponent and mantissa bits, 2^(15 - 7) too small (subnormal e4m3 land on
+// subnormal halves), which vcvtph2ps widens exactly; S.1111.111 becomes a NaN half. Cheaper
+// than a gather from the 256-entry table (docs/quantization.md).
+MOEC_AVX512 __m512 expandE4M3Avx512(const uint8_t *p, int64_t n) {
+  __m256i words = _mm256_cvtepi8_epi16(loadBytes16(p, n));
+  __m256i half = _mm256_and_si256(_mm256_slli_epi16(words, 7),
+                                  _mm256_set1_epi16(int16_t(0xBF80)));
+  __m256i nan = _mm256_cmpeq_epi16(_mm256_or_si256(words, _mm256_set1_epi16(int16_t(0xFF80))),
+                                   _mm256_set1_epi16(-1));
+  return _mm512_cvtph_ps(_mm256_or_si256(half, nan));
+}
+
+// What expandE4M3Avx512 (and expandE4M3Avx2) leave out of e4m3's values.
+constexpr float kE4M3HalfScale = 0x1p8f;
+
 // out[r][0..cols) += sum over u of x[r][k + u] * (e4m3(q[k + u][c]) * scale), for U rows
-// of one block row from k on: each byte looked up in the table (a gather), each row's sum
-// scaled once per 16 columns, which one block of columns holds when blocks are a multiple
-// of 16 wide.
+// of one block row from k on. Where blocks of columns are a multiple of 16 wide (so that
+// 16 columns share a scale), each block's scale is folded into the inputs once, and every
+// row's products go straight into its partial output row (a chain of U FMAs, as f32's);
+// otherwise each row's sum is scaled per column.
 template <int Rows, int U>
 MOEC_AVX512 void fp8PassAvx512(int64_t k, const float *const *x, const FP8Panel &w, int64_t cols,
                                float *out, int64_t ldo) {
-  __m512 xb[Rows][U];
-  for (int r = 0; r < Rows; ++r)
-    for (int u = 0; u < U; ++u)
-      xb[r][u] = _mm512_set1_ps(x[r][k + u]);
   const uint8_t *q = w.q + k * w.ld;
   const float *scales = w.scaleRow(k);
-  bool shared = fp8LanesShareScales(w, 16);
-  for (int64_t c = 0; c < cols; c += 16) {
-    __mmask16 mask = lowBits(cols - c);
-    __m512 wv[U];
-    for (int u = 0; u < U; ++u) {
-      __m512i bytes = _mm512_and_si512(
-          loadQuantizedBytes(reinterpret_cast<const int8_t *>(q + u * w.ld + c), cols - c),
-          _mm512_set1_epi32(0xFF));
-      wv[u] = _mm512_i32gather_ps(bytes, kE4M3.data(), 4);
+  if (!fp8LanesShareScales(w, 16)) {
+    __m512 xb[Rows][U];
+    for (int r = 0; r < Rows; ++r)
+      for (int u = 0; u < U; ++u)
+        xb[r][u] = _mm512_set1_ps(x[r][k + u]);
+    for (int64_t c = 0; c < cols; c += 16) {
+      __m512 wv[U];
+      for (int u = 0; u < U; ++u)
+        wv[u] = expandE4M3Avx512(q + u * w.ld + c, cols - c);
+      alignas(64) float lanes[16];
+      __m512 s = _mm512_mul_ps(_mm512_load_ps(fp8LaneScales(w, scales, c, cols, lanes)),
+                               _mm512_set1_ps(kE4M3HalfScale));
+      addScaledSumsAvx512<Rows, U>(xb, wv, s, lowBits(cols - c), out + c, ldo);
     }
-    alignas(64) float lanes[16];
-    __m512 s = shared ? _mm512_set1_ps(scales[(w.firstColumn + c) / w.blockColumns])
-                      : _mm512_load_ps(fp8LaneScales(w, scales, c, cols, lanes));
-    addScaledSumsAvx512<Rows, U>(xb, wv, s, mask, out + c, ldo);
+    return;
+  }
+  for (int64_t c0 = 0; c0 < cols;) {
+    FP8ColumnBlock block = fp8ColumnBlock(w, scales, c0, cols, kE4M3HalfScale);
+    float xs[Rows][U];
+    scaleInputs(x, k, block.scale, xs);
+    for (int64_t c = c0; c < block.end; c += 16) {
+      __mmask16 mask = lowBits(block.end - c);
+      __m512 wv[U];
+      for (int u = 0; u < U; ++u)
+        wv[u] = expandE4M3Avx512(q + u * w.ld + c, block.end - c);
+      for (int r = 0; r < Rows; ++r) {
+        __m512 o = _mm512_maskz_loadu_ps(mask, out + r * ldo + c);
+        for (int u = 0; u < U; ++u)
+          o = _mm512_fmadd_ps(_mm512_set1_ps(xs[r][u]), wv[u], o);
+        _mm512_mask_storeu_ps(out + r * ldo + c, mask, o);
+      }
+    }
+    c0 = block.end;
   }
 }
 
-// 8 e4m3 bytes of a row (the `n` left at its end, zeros after them) as floats, by bit
-// arithmetic (as fast as AVX2's gather from the table on Zen 4, and it reads no table;
-// docs/quantization.md): the sign-extended byte shifted left by 20 has the sign in bit 31
-// and the 4 exponent and 3 mantissa bits in an f32's top exponent and mantissa bits,
-// 2^(127 - 7) too small (subnormal e4m3 land on f32 subnormals, exact unless the thread
-// flushes denormal inputs, which the runtime never sets), which one multiply restores;
-// S.1111.111 becomes NaN.
+// expandE4M3Avx512 for 8 bytes (F16C's vcvtph2ps). Widening through halves leaves out the
+// f32 bit arithmetic's multiply by 2^120, whose subnormal inputs made it ~1.8x slower.
 MOEC_AVX2 __m256 expandE4M3Avx2(const uint8_t *p, int64_t n) {
-  __m256i shifted =
-      _mm256_slli_epi32(loadQuantizedBytesAvx2(reinterpret_cast<const int8_t *>(p), n), 20);
-  const __m256i magnitudeBits = _mm256_set1_epi32(0x07F00000);
-  __m256i bits = _mm256_and_si256(shifted, _mm256_set1_epi32(int32_t(0x87F00000u)));
-  __m256 value = _mm256_mul_ps(_mm256_castsi256_ps(bits), _mm256_set1_ps(0x1p120f));
-  __m256i nan = _mm256_cmpeq_epi32(_mm256_and_si256(shifted, magnitudeBits), magnitudeBits);
-  return _mm256_or_ps(value, _mm256_castsi256_ps(nan));
+  __m128i words = _mm_cvtepi8_epi16(loadBytes8(p, n));
+  __m128i half = _mm_and_si128(_mm_slli_epi16(words, 7), _mm_set1_epi16(int16_t(0xBF80)));
+  __m128i nan = _mm_cmpeq_epi16(_mm_or_si128(words, _mm_set1_epi16(int16_t(0xFF80))),
+                                _mm_set1_epi16(-1));
+  return _mm256_cvtph_ps(_mm_or_si128(half, nan));
 }
 
-// fp8PassAvx512 with 8 columns at a time, for CPUs with AVX2 and FMA only.
+// fp8PassAvx512 with 8 columns at a time, for CPUs with AVX2, FMA and F16C only.
 template <int Rows, int U>
 MOEC_AVX2 void fp8PassAvx2(int64_t k, const float *const *x, const FP8Panel &w, int64_t cols,
                            float *out, int64_t ldo) {
-  __m256 xb[Rows][U];
-  for (int r = 0; r < Rows; ++r)
-    for (int u = 0; u < U; ++u)
-      xb[r][u] = _mm256_set1_ps(x[r][k + u]);
   const uint8_t *q = w.q + k * w.ld;
   const float *scales = w.scaleRow(k);
-  bool shared = fp8LanesShareScales(w, 8);
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  for (int64_t c = 0; c < cols; c += 8) {
-    __m256i mask =
-        _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(std::min<int64_t>(cols - c, 8))), lanes);
-    __m256 wv[U];
-    for (int u = 0; u < U; ++u)
-      wv[u] = expandE4M3Avx2(q + u * w.ld + c, cols - c);
-    alignas(32) float laneScales[8];
-    __m256 s = shared ? _mm256_set1_ps(scales[(w.firstColumn + c) / w.blockColumns])
-                      : _mm256_load_ps(fp8LaneScales(w, scales, c, cols, laneScales));
-    addScaledSumsAvx2<Rows, U>(xb, wv, s, mask, out + c, ldo);
+  if (!fp8LanesShareScales(w, 8)) {
+    __m256 xb[Rows][U];
+    for (int r = 0; r < Rows; ++r)
+      for (int u = 0; u < U; ++u)
+        xb[r][u] = _mm256_set1_ps(x[r][k + u]);
+    for (int64_t c = 0; c < cols; c += 8) {
+      __m256 wv[U];
+      for (int u = 0; u < U; ++u)
+        wv[u] = expandE4M3Avx2(q + u * w.ld + c, cols - c);
+      alignas(32) float laneScales[8];
+      __m256 s = _mm256_mul_ps(_mm256_load_ps(fp8LaneScales(w, scales, c, cols, laneScales)),
+                               _mm256_set1_ps(kE4M3HalfScale));
+      addScaledSumsAvx2<Rows, U>(xb, wv, s, cols - c, out + c, ldo);
+    }
+    return;
+  }
+  for (int64_t c0 = 0; c0 < cols;) {
+    FP8ColumnBlock block = fp8ColumnBlock(w, scales, c0, cols, kE4M3HalfScale);
+    float xs[Rows][U];
+    scaleInputs(x, k, block.scale, xs);
+    for (int64_t c = c0; c < block.end; c += 8) {
+      __m256 wv[U];
+      for (int u = 0; u < U; ++u)
+        wv[u] = expandE4M3Avx2(q + u * w.ld + c, block.end - c);
+      for (int r = 0; r < Rows; ++r) {
+        __m256 o = loadLanesAvx2(out + r * ldo + c, block.end - c);
+        for (int u = 0; u < U; ++u)
+          o = _mm256_fmadd_ps(_mm256_set1_ps(xs[r][u]), wv[u], o);
+        storeLanesAvx2(out + r * ldo + c, block.end - c, o);
+      }
+    }
+    c0 = block.end;
   }
 }
 
@@ -768,9 +856,9 @@ struct Kernels {
   FP8PanelFn fp8Panel = fp8PanelPortable;
 };
 
-// The best kernels this CPU runs (AVX-512; else AVX2 for quantized and fp8 weights), or those
-// that MOEC_CPU_KERNELS names (portable, avx2), so that every kind can be checked on one
-// machine.
+// The best kernels this CPU runs (AVX-512; else AVX2, FMA and F16C for quantized and fp8
+// weights), or those that MOEC_CPU_KERNELS names (portable, avx2), so that every kind can be
+// checked on one machine.
 Kernels selectKernels() {
   Kernels kernels;
   const char *choice = std::getenv("MOEC_CPU_KERNELS");
@@ -784,7 +872,8 @@ Kernels selectKernels() {
     kernels.int8Panel = quantizedPanel<8, Avx512>;
     kernels.int4Panel = quantizedPanel<4, Avx512>;
     kernels.fp8Panel = fp8Panel<FP8Avx512>;
-  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             __builtin_cpu_supports("f16c")) {
     kernels.int8Panel = quantizedPanel<8, Avx2>;
     kernels.int4Panel = quantizedPanel<4, Avx2>;
     kernels.fp8Panel = fp8Panel<FP8Avx2>;

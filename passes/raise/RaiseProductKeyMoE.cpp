@@ -295,8 +295,9 @@ FailureOr<ProductKeyLayer> matchProductKeyLayer(onnx::NodeOp choice, Reason &rea
                     "two halves of one TopK",
            failure();
   auto keyChoice = halves->first.whole.getDefiningOp<onnx::NodeOp>();
-  if (!keyChoice || keyChoice.getOpType() != "TopK")
-    return reason = "the keys are not chosen by a TopK", failure();
+  if (!keyChoice || keyChoice.getOpType() != "TopK" ||
+      keyChoice->getResult(0) != halves->first.whole)
+    return reason = "the pairs' scores are not sums of a TopK's values", failure();
   layer.rowHalf = halves->first.part;
 
   // The keys: the router's `[T, 2n]` logits viewed as [2, T, n], all n of each half sorted.

@@ -163,8 +163,9 @@ const int64_t kRowAxes[] = {-1, 2};
 const int64_t kColumnAxes[] = {-2, 1};
 
 /// The two halves an outer sum `Add(Unsqueeze(row, -1), Unsqueeze(column, -2))` (either
-/// order) combines, the row's first. With `rowScale`, the row may be multiplied by that
-/// integer constant before or after its Unsqueeze (the experts' ids, `row * n + column`).
+/// order) combines, the row's first. With `rowScale`, the row is multiplied by that integer
+/// constant after its Unsqueeze, as both torch exporters write the experts' ids
+/// `row * n + column`.
 std::optional<std::pair<Half, Half>> matchOuterSum(Value sum,
                                                    std::optional<int64_t> rowScale = {}) {
   onnx::NodeOp add = getDefiningNode(sum, "Add");
@@ -173,26 +174,17 @@ std::optional<std::pair<Half, Half>> matchOuterSum(Value sum,
   auto matchRow = [&](Value value) -> std::optional<Half> {
     if (!rowScale)
       return matchUnsqueezedHalf(value, kRowAxes);
-    auto unscaled = [&](Value product) -> Value {
-      onnx::NodeOp mul = getDefiningNode(product, "Mul");
-      std::optional<unsigned> scale =
-          mul ? matchEitherInput(
-                    mul,
-                    [&](Value factor) {
-                      std::optional<SmallVector<int64_t>> values = getIntConstant(factor);
-                      return values && values->size() == 1 && (*values)[0] == *rowScale;
-                    })
-              : std::nullopt;
-      return scale ? mul.getInputs()[1 - *scale] : Value();
-    };
-    if (Value unsqueezed = unscaled(value))
-      return matchUnsqueezedHalf(unsqueezed, kRowAxes);
-    onnx::NodeOp unsqueeze = getDefiningNode(value, "Unsqueeze");
-    if (!unsqueeze ||
-        !llvm::any_of(kRowAxes, [&](int64_t axis) { return hasIntsInput(unsqueeze, 1, {axis}); }))
-      return std::nullopt;
-    Value half = unscaled(unsqueeze.getInputs()[0]);
-    return half ? matchHalf(half) : std::nullopt;
+    onnx::NodeOp mul = getDefiningNode(value, "Mul");
+    std::optional<unsigned> scale =
+        mul ? matchEitherInput(mul,
+                               [&](Value factor) {
+                                 std::optional<SmallVector<int64_t>> values =
+                                     getIntConstant(factor);
+                                 return values && values->size() == 1 && (*values)[0] == *rowScale;
+                               })
+            : std::nullopt;
+    Value unsqueezed = scale ? mul.getInputs()[1 - *scale] : Value();
+    return unsqueezed ? matchUnsqueezedHalf(unsqueezed, kRowAxes) : std::nullopt;
   };
   for (unsigned rowIndex : {0u, 1u}) {
     std::optional<Half> row = matchRow(add.getInputs()[rowIndex]);
